@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, engines, the unit of work and migrations."""

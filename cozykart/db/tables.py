@@ -1,0 +1,139 @@
+"""SQLModel tables of people and the league.
+
+Plain SQLModel (not `rx.Model`): the tables are the storage layer's, and nothing
+outside `cozykart.db` and `cozykart.services` imports them. Every instant is a
+`UtcDateTime`; every identifier a racer or admin sees is an integer id.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from cozykart.db.types import UtcDateTime, utc_now
+
+
+def _instant(*, nullable: bool = False, index: bool = False) -> Column:
+    return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+class Racer(SQLModel, table=True):
+    """A Discord user: every person who logs in or uses a slash command."""
+
+    __tablename__ = "racer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    discord_id: str = Field(max_length=32, unique=True)
+    username: str = Field(max_length=64)
+    display_name: str = Field(max_length=64)
+    avatar_url: str | None = Field(default=None, max_length=512)
+    mkt_name: str | None = Field(default=None, max_length=32)
+    is_host: bool = Field(default=False)
+    is_dj: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+
+
+class Season(SQLModel, table=True):
+    """A season: dates, sponsor, points table and split policy.
+
+    `points_table` is JSON: {"default": [15, 12, ...], "4": [...]} keyed by the
+    number of racers in a race; "default" applies to any size without its own row.
+    """
+
+    __tablename__ = "season"
+    __table_args__ = (
+        Index(
+            "ux_season_one_active",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    starts_on: date
+    ends_on: date
+    sponsor_name: str | None = Field(default=None, max_length=80)
+    sponsor_logo_url: str | None = Field(default=None, max_length=512)
+    sponsor_url: str | None = Field(default=None, max_length=512)
+    points_table: str = Field(max_length=2000)
+    split_policy: str = Field(default="even", max_length=20)
+    winner_bonus_bps: int = Field(default=5000)
+    status: str = Field(default="upcoming", max_length=12)
+    champion_racer_id: int | None = Field(default=None, foreign_key="racer.id")
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+    activated_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class Race(SQLModel, table=True):
+    """A lobby that becomes a race.
+
+    status: open (lobby, joinable) -> live (commission window open) -> ended
+    (window closed, results being reported) -> final; `disputed` marks an ended
+    race whose reports conflict until the host or an admin rules. A lobby closed
+    before it starts is `cancelled`.
+    The window is [started_at, ended_at): a sale at instant T belongs to the race
+    with started_at <= T < ended_at (ended_at NULL while live).
+    """
+
+    __tablename__ = "race"
+    __table_args__ = (
+        Index(
+            "ux_race_one_live",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'live'"),
+            postgresql_where=text("status = 'live'"),
+        ),
+        Index("ix_race_window", "started_at", "ended_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    season_id: int | None = Field(default=None, foreign_key="season.id", index=True)
+    name: str = Field(max_length=60)
+    host_racer_id: int = Field(foreign_key="racer.id")
+    status: str = Field(default="open", max_length=12, index=True)
+    disputed: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+    started_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    finalized_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class RaceEntry(SQLModel, table=True):
+    """A racer in a lobby or race, with their own report and the final result."""
+
+    __tablename__ = "race_entry"
+    __table_args__ = (UniqueConstraint("race_id", "racer_id", name="uq_race_entry_racer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    race_id: int = Field(foreign_key="race.id", index=True)
+    racer_id: int = Field(foreign_key="racer.id", index=True)
+    joined_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+    reported_position: int | None = Field(default=None)
+    reported_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    position: int | None = Field(default=None)
+    dnf: bool = Field(default=False)
+    points: int | None = Field(default=None)
+
+
+class ResultFix(SQLModel, table=True):
+    """An audited change to a final result: who, when, old -> new, and why."""
+
+    __tablename__ = "result_fix"
+
+    id: int | None = Field(default=None, primary_key=True)
+    race_id: int = Field(foreign_key="race.id", index=True)
+    racer_id: int = Field(foreign_key="racer.id")
+    old_position: int | None = Field(default=None)
+    new_position: int | None = Field(default=None)
+    old_dnf: bool = Field(default=False)
+    new_dnf: bool = Field(default=False)
+    actor_racer_id: int = Field(foreign_key="racer.id")
+    reason: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())

@@ -1,0 +1,78 @@
+"""What the league tells the ledger: facts about races, and events.
+
+The league emits `RaceFinalized` exactly once per race and `ResultsCorrected`
+for every admin fix of a final race, through `UnitOfWork.emit`, so the ledger's
+reaction (distributing or correcting the race's pool) commits in the same
+transaction as the change in the league.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RaceResult:
+    """One racer's outcome: a position 1..N, or DNF (position None, 0 points)."""
+
+    racer_id: int
+    position: int | None
+    dnf: bool
+    points: int
+
+
+@dataclass(frozen=True)
+class RaceWindow:
+    """A race's commission window [started_at, ended_at); ended_at None while live."""
+
+    race_id: int
+    name: str
+    season_id: int | None
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+
+    def contains(self, instant: datetime) -> bool:
+        return self.started_at <= instant and (self.ended_at is None or instant < self.ended_at)
+
+
+@dataclass(frozen=True)
+class SplitRule:
+    """How a season splits a race's pool: even, winner_bonus or by_points."""
+
+    policy: str
+    winner_bonus_bps: int
+
+
+@dataclass(frozen=True)
+class RaceOutcome:
+    """Everything the ledger needs to split a race's pool."""
+
+    race_id: int
+    name: str
+    season_id: int | None
+    status: str
+    racer_ids: tuple[int, ...]
+    results: tuple[RaceResult, ...]
+    split: SplitRule
+
+    @property
+    def is_final(self) -> bool:
+        return self.status == "final"
+
+
+@dataclass(frozen=True)
+class RaceFinalized:
+    outcome: RaceOutcome
+    finalized_at: datetime
+
+
+@dataclass(frozen=True)
+class ResultsCorrected:
+    """An admin fix changed a final race's results; `outcome` is after the fix."""
+
+    outcome: RaceOutcome
+    fix_ids: tuple[int, ...]
+    reason: str
+    corrected_at: datetime

@@ -1,0 +1,17 @@
+"""Use cases. Each service function does one thing in one unit of work.
+
+Entry points (pages, API routes, the CLI, Discord) call these and nothing
+below them; services call the domain and the database.
+"""
+
+from __future__ import annotations
+
+from cozykart.db.engine import engine_for
+from cozykart.db.uow import UnitOfWork
+from cozykart.settings import Settings, load_settings
+
+
+def default_uow(settings: Settings | None = None) -> UnitOfWork:
+    """A unit of work on the configured database (REFLEX_DB_URL)."""
+    settings = settings or load_settings()
+    return UnitOfWork(engine_for(settings.db_url))

@@ -1,0 +1,131 @@
+"""Environment -> typed settings, and the project's limits as named constants.
+
+Every setting fixed by shared/SPEC.md is read here and nowhere else. Secrets are
+plain attributes of `Settings`; they are never logged and never reach a browser
+(the UI only ever sees values a service chose to return).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "cozykart.db"
+
+# --- money defaults (SPEC "Interfaces that are fixed") ---
+COMMISSION_RATE_BPS_DEFAULT = 2000
+TIP_FEE_BPS_DEFAULT = 500
+PAYOUT_MIN_CENTS_DEFAULT = 2000
+HOLD_DAYS_DEFAULT = 7
+CURRENCY_DEFAULT = "USD"
+BPS_PER_WHOLE = 10_000
+
+# --- league limits ---
+LOBBY_SIZE_MAX = 8
+DEFAULT_POINTS_TABLE = (15, 12, 10, 8, 6, 4, 2, 1)
+LOBBY_NAME_LENGTH_MAX = 60
+MKT_NAME_LENGTH_MAX = 32
+
+# --- storage ---
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+# --- dashboard ---
+WATCH_TOP_RACERS_COUNT = 5
+
+
+class SettingsError(ValueError):
+    """A setting in the environment cannot be used; the message names it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    currency: str = CURRENCY_DEFAULT
+    commission_rate_bps: int = COMMISSION_RATE_BPS_DEFAULT
+    tip_fee_bps: int = TIP_FEE_BPS_DEFAULT
+    payout_min_cents: int = PAYOUT_MIN_CENTS_DEFAULT
+    hold_days: int = HOLD_DAYS_DEFAULT
+    admin_discord_ids: frozenset[str] = field(default_factory=frozenset)
+    dev_login: bool = False
+    redis_url: str | None = None
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_key: str | None = field(default=None, repr=False)
+    stripe_api_base: str | None = None
+    kofi_verification_token: str | None = field(default=None, repr=False)
+    shopify_webhook_secret: str | None = field(default=None, repr=False)
+    discord_client_id: str | None = None
+    discord_client_secret: str | None = field(default=None, repr=False)
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_public_key: str | None = None
+    discord_announce_webhook_url: str | None = field(default=None, repr=False)
+    stream_embed_url: str | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from `env` (the process environment by default)."""
+    env = os.environ if env is None else env
+    currency = env.get("COZYKART_CURRENCY", "").strip().upper() or CURRENCY_DEFAULT
+    if len(currency) != 3 or not currency.isalpha():
+        raise SettingsError(f"COZYKART_CURRENCY must be a three-letter ISO code, got {currency!r}")
+    admin_ids = frozenset(
+        part.strip() for part in env.get("COZYKART_ADMIN_DISCORD_IDS", "").split(",") if part.strip()
+    )
+    return Settings(
+        db_url=env.get("REFLEX_DB_URL", "").strip() or default_db_url(),
+        currency=currency,
+        commission_rate_bps=_int(
+            env, "COZYKART_COMMISSION_RATE_BPS", COMMISSION_RATE_BPS_DEFAULT, low=0, high=BPS_PER_WHOLE
+        ),
+        tip_fee_bps=_int(env, "COZYKART_TIP_FEE_BPS", TIP_FEE_BPS_DEFAULT, low=0, high=BPS_PER_WHOLE),
+        payout_min_cents=_int(
+            env, "COZYKART_PAYOUT_MIN_CENTS", PAYOUT_MIN_CENTS_DEFAULT, low=1, high=10**9
+        ),
+        hold_days=_int(env, "COZYKART_HOLD_DAYS", HOLD_DAYS_DEFAULT, low=0, high=365),
+        admin_discord_ids=admin_ids,
+        dev_login=_flag(env, "COZYKART_DEV_LOGIN"),
+        redis_url=_optional(env, "REFLEX_REDIS_URL"),
+        stripe_webhook_secret=_optional(env, "STRIPE_WEBHOOK_SECRET"),
+        stripe_api_key=_optional(env, "STRIPE_API_KEY"),
+        stripe_api_base=_optional(env, "STRIPE_API_BASE"),
+        kofi_verification_token=_optional(env, "KOFI_VERIFICATION_TOKEN"),
+        shopify_webhook_secret=_optional(env, "SHOPIFY_WEBHOOK_SECRET"),
+        discord_client_id=_optional(env, "DISCORD_CLIENT_ID"),
+        discord_client_secret=_optional(env, "DISCORD_CLIENT_SECRET"),
+        discord_api_base=(_optional(env, "DISCORD_API_BASE") or "https://discord.com/api/v10").rstrip("/"),
+        discord_public_key=_optional(env, "DISCORD_PUBLIC_KEY"),
+        discord_announce_webhook_url=_optional(env, "DISCORD_ANNOUNCE_WEBHOOK_URL"),
+        stream_embed_url=_optional(env, "COZYKART_STREAM_EMBED_URL"),
+    )

@@ -1,0 +1,59 @@
+"""Migrations build exactly the models' schema, and go down and up again."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from cozykart.db.engine import create_db_engine
+from cozykart.db.migrate import alembic_config, downgrade, upgrade
+from cozykart.db.schema import metadata
+from tests.conftest import BACKENDS
+
+
+def _schema_differences(url: str) -> list:
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+
+
+def _table_names(url: str) -> set[str]:
+    engine = create_db_engine(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
+def test_upgrade_from_empty_gives_exactly_the_models_schema(empty_db_url):
+    upgrade(empty_db_url)
+
+    assert _schema_differences(empty_db_url) == []
+    assert _table_names(empty_db_url) == set(metadata.tables)
+
+
+@pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
+def test_every_migration_downgrades_and_upgrades_again(empty_db_url):
+    script = ScriptDirectory.from_config(alembic_config(empty_db_url))
+    revisions = [rev.revision for rev in script.walk_revisions("base", "heads")]
+    assert revisions, "there is at least one migration"
+
+    upgrade(empty_db_url)
+    downgrade(empty_db_url, "base")
+    assert _table_names(empty_db_url) == set()
+
+    # Step up one revision at a time, and each step down and up again.
+    for revision in reversed(revisions):
+        upgrade(empty_db_url, revision)
+        downgrade(empty_db_url, "-1")
+        upgrade(empty_db_url, revision)
+
+    assert _schema_differences(empty_db_url) == []
