@@ -1,0 +1,3 @@
+from cozykart.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Reflex pages, shared state, layout and components."""

@@ -1,0 +1,226 @@
+"""`/`: the Watch dashboard — the current race and the season's leaders."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from cozykart.services import default_uow
+from cozykart.services.watch import WatchSnapshot, watch_snapshot
+from cozykart.ui import routes, theme
+from cozykart.ui.layout import page
+
+STATUS_LABELS = {
+    "live": "LIVE",
+    "open": "Lobby open",
+    "ended": "Finished · results coming in",
+    "final": "Final",
+}
+
+
+@dataclasses.dataclass
+class RacerView:
+    racer_id: int = 0
+    name: str = ""
+    avatar_url: str = ""
+    position: str = ""
+
+
+@dataclasses.dataclass
+class LeaderView:
+    rank: int = 0
+    racer_id: int = 0
+    name: str = ""
+    avatar_url: str = ""
+    points: int = 0
+    wins: int = 0
+    races: int = 0
+
+
+class WatchState(rx.State):
+    loaded: bool = False
+    has_race: bool = False
+    race_name: str = ""
+    race_status: str = ""
+    race_status_label: str = ""
+    race_started_at: str = ""
+    racers: list[RacerView] = []
+    season_name: str = ""
+    sponsor_name: str = ""
+    leaders: list[LeaderView] = []
+
+    @rx.event
+    async def load(self):
+        snapshot = await asyncio.to_thread(lambda: watch_snapshot(uow=default_uow()))
+        self._show(snapshot)
+
+    def _show(self, snapshot: WatchSnapshot) -> None:
+        race = snapshot.race
+        self.has_race = race is not None
+        self.race_name = race.name if race else ""
+        self.race_status = race.status if race else ""
+        self.race_status_label = STATUS_LABELS.get(race.status, race.status) if race else ""
+        self.race_started_at = race.started_at.isoformat() if race and race.started_at else ""
+        self.racers = [
+            RacerView(
+                racer_id=card.racer_id,
+                name=card.name,
+                avatar_url=card.avatar_url,
+                position=f"#{card.position}" if card.position else "",
+            )
+            for card in (race.racers if race else ())
+        ]
+        self.season_name = snapshot.season_name or ""
+        self.sponsor_name = snapshot.sponsor_name or ""
+        self.leaders = [LeaderView(**dataclasses.asdict(row)) for row in snapshot.leaders]
+        self.loaded = True
+
+
+def _avatar(url: rx.Var[str], name: rx.Var[str], size: str) -> rx.Component:
+    return rx.image(
+        src=url,
+        alt=name,
+        width=size,
+        height=size,
+        border_radius="50%",
+        border=f"2px solid {theme.PANEL_BORDER}",
+        flex_shrink="0",
+    )
+
+
+def _status_badge() -> rx.Component:
+    return rx.badge(
+        rx.cond(WatchState.race_status == "live", rx.text("●", color=theme.LIVE_RED, as_="span")),
+        WatchState.race_status_label,
+        color_scheme=rx.cond(WatchState.race_status == "live", "red", "gray"),
+        variant="solid",
+        size="2",
+        high_contrast=True,
+        data_testid="race-status",
+    )
+
+
+def _racer_tile(racer: RacerView) -> rx.Component:
+    return rx.hstack(
+        _avatar(racer.avatar_url, racer.name, "40px"),
+        rx.text(racer.name, weight="bold", trim="both"),
+        rx.spacer(),
+        rx.text(racer.position, color=theme.GOLD, weight="bold"),
+        align="center",
+        padding="0.5rem 0.75rem",
+        border_radius="12px",
+        background="rgba(255,255,255,0.04)",
+        width="100%",
+        data_testid="race-racer",
+    )
+
+
+def race_card() -> rx.Component:
+    return rx.el.section(
+        rx.cond(
+            WatchState.has_race,
+            rx.vstack(
+                rx.hstack(
+                    rx.vstack(
+                        rx.text("Current race", size="2", color=theme.TEXT_MUTED),
+                        rx.heading(WatchState.race_name, size="7", data_testid="race-name"),
+                        spacing="1",
+                    ),
+                    rx.spacer(),
+                    _status_badge(),
+                    align="start",
+                    width="100%",
+                ),
+                rx.cond(
+                    WatchState.race_started_at != "",
+                    rx.text(
+                        "Started ",
+                        rx.moment(WatchState.race_started_at, from_now=True, interval=15_000),
+                        size="2",
+                        color=theme.TEXT_MUTED,
+                        data_testid="race-started",
+                    ),
+                    rx.text("Waiting for the host to start", size="2", color=theme.TEXT_MUTED),
+                ),
+                rx.grid(
+                    rx.foreach(WatchState.racers, _racer_tile),
+                    columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="2",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            rx.vstack(
+                rx.heading("No race on the grid", size="6"),
+                rx.text("When a host opens a lobby it shows up here.", color=theme.TEXT_MUTED),
+                rx.link("Open the lobby page", href=routes.LOBBY),
+            ),
+        ),
+        style=theme.panel_style,
+        aria_label="Current race",
+    )
+
+
+def _leader_row(leader: LeaderView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text("#", leader.rank, weight="bold")),
+        rx.table.cell(
+            rx.hstack(_avatar(leader.avatar_url, leader.name, "28px"), rx.text(leader.name), align="center")
+        ),
+        rx.table.cell(rx.text(leader.points, weight="bold", color=theme.GOLD)),
+        rx.table.cell(leader.wins),
+        rx.table.cell(leader.races),
+        data_testid="leader-row",
+    )
+
+
+def leaders_panel() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.hstack(
+                rx.icon("trophy", size=22, color=theme.GOLD, aria_hidden="true"),
+                rx.heading(WatchState.season_name, size="5"),
+                align="center",
+            ),
+            rx.cond(
+                WatchState.sponsor_name != "",
+                rx.text("presented by ", WatchState.sponsor_name, size="2", color=theme.TEXT_MUTED),
+            ),
+            rx.cond(
+                WatchState.leaders.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Rank"),
+                            rx.table.column_header_cell("Racer"),
+                            rx.table.column_header_cell("Points"),
+                            rx.table.column_header_cell("Wins"),
+                            rx.table.column_header_cell("Races"),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(WatchState.leaders, _leader_row)),
+                    width="100%",
+                    size="1",
+                ),
+                rx.text("No finished races this season yet.", color=theme.TEXT_MUTED),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.league_panel_style,
+        aria_label="Season leaders",
+    )
+
+
+@page
+def watch_page() -> rx.Component:
+    return rx.grid(
+        race_card(),
+        leaders_panel(),
+        columns=rx.breakpoints(initial="1", md="2"),
+        spacing="4",
+        width="100%",
+    )

@@ -1,0 +1,194 @@
+"""The served app and a headless Chromium, for end-to-end tests.
+
+`served_app` runs the real Reflex server (`reflex run --env prod`, pages and
+API on one port bound to 127.0.0.1) on a fresh SQLite file loaded with the demo
+data. It builds into `.web-test/` so a developer's running demo (`.web/`) is
+never disturbed. `browser` is Debian's Chromium driven by Playwright; when
+/usr/bin/chromium is missing the browser tests skip with a message
+(./scripts/test installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cozykart.settings import PROJECT_ROOT
+
+CHROMIUM_PATH = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SERVER_START_TIMEOUT_S = 420
+SERVER_STOP_TIMEOUT_S = 20
+POLL_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    base_url: str
+    db_url: str
+    env: dict[str, str]
+    log_path: Path
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _app_env(db_url: str, states_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PATH": os.pathsep.join(
+                [
+                    str(PROJECT_ROOT / ".venv" / "bin"),
+                    str(PROJECT_ROOT / ".tools" / "node_modules" / ".bin"),
+                    env.get("PATH", ""),
+                ]
+            ),
+            "REFLEX_DB_URL": db_url,
+            "REFLEX_USE_SYSTEM_BUN": "1",
+            "REFLEX_TELEMETRY_ENABLED": "0",
+            "REFLEX_CHECK_LATEST_VERSION": "0",
+            "REFLEX_WEB_WORKDIR": str(PROJECT_ROOT / ".web-test"),
+            "REFLEX_STATES_WORKDIR": str(states_dir),
+        }
+    )
+    env.pop("REFLEX_REDIS_URL", None)
+    env.update(extra or {})
+    return env
+
+
+def _run_cli(env: dict[str, str], *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "cozykart", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"reflex exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            if (
+                httpx.get(f"{base_url}/ping", timeout=2).status_code == 200
+                and httpx.get(base_url + "/", timeout=5).status_code == 200
+            ):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(POLL_INTERVAL_S)
+    raise RuntimeError(
+        f"reflex did not serve within {SERVER_START_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}"
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+    workdir = tmp_path_factory.mktemp("served-app")
+    db_url = f"sqlite:///{workdir / 'cozykart.db'}"
+    env = _app_env(db_url, workdir / "states")
+    _run_cli(env, "migrate")
+    _run_cli(env, "seed-demo")
+    port = _free_port()
+    log_path = workdir / "reflex.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                "reflex",
+                "run",
+                "--env",
+                "prod",
+                "--single-port",
+                "--frontend-port",
+                str(port),
+                "--backend-port",
+                str(port),
+                "--backend-host",
+                "127.0.0.1",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base_url, process, log_path)
+        yield ServedApp(base_url=base_url, db_url=db_url, env=env, log_path=log_path)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM_PATH.exists():
+        pytest.skip("browser tests skipped: /usr/bin/chromium is missing (./scripts/test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM_PATH), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path: Path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: COZYKART_SCREENSHOT_DIR when set (to look at them), else the test's tmp dir."""
+    chosen = Path(os.environ.get("COZYKART_SCREENSHOT_DIR") or tmp_path)
+    chosen.mkdir(parents=True, exist_ok=True)
+    return chosen

@@ -1,0 +1,61 @@
+"""What a fan sees on `/`: the live race with its racers, and the season's leaders."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cozykart.db.engine import create_db_engine
+from cozykart.db.uow import UnitOfWork
+from cozykart.services.watch import watch_snapshot
+from tests.e2e.conftest import screenshot_dir
+
+pytestmark = pytest.mark.e2e
+PAGE_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def snapshot(served_app):
+    engine = create_db_engine(served_app.db_url)
+    try:
+        return watch_snapshot(uow=UnitOfWork(engine))
+    finally:
+        engine.dispose()
+
+
+def test_fan_sees_the_live_race_with_every_racer(served_app, page, snapshot, tmp_path):
+    page.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
+
+    race_name = page.get_by_test_id("race-name")
+    race_name.wait_for(timeout=PAGE_TIMEOUT_MS)
+    assert race_name.inner_text() == snapshot.race.name
+    assert "LIVE" in page.get_by_test_id("race-status").inner_text()
+    assert re.search(r"Started .*(minutes?|seconds?) ago", page.get_by_test_id("race-started").inner_text())
+
+    tiles = page.get_by_test_id("race-racer")
+    assert tiles.count() == len(snapshot.race.racers) == 8
+    shown_names = [tiles.nth(index).inner_text().strip() for index in range(tiles.count())]
+    assert shown_names == [card.name for card in snapshot.race.racers]
+
+    # Every avatar is a real image the server served, not a broken link.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=race-racer] img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)",
+        timeout=PAGE_TIMEOUT_MS,
+    )
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "watch.png"), full_page=True)
+
+
+def test_fan_sees_the_season_leaders_in_order(served_app, page, snapshot):
+    page.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
+    rows = page.get_by_test_id("leader-row")
+    rows.first.wait_for(timeout=PAGE_TIMEOUT_MS)
+
+    assert rows.count() == len(snapshot.leaders) > 0
+    for index, leader in enumerate(snapshot.leaders):
+        cells = rows.nth(index).locator("td").all_inner_texts()
+        assert cells[0].strip() == f"#{leader.rank}"
+        assert cells[1].strip() == leader.name
+        assert cells[2].strip() == str(leader.points)
+    assert snapshot.season_name in page.get_by_role("region", name="Season leaders").inner_text()
