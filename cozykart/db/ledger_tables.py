@@ -1,0 +1,121 @@
+"""SQLModel tables of the ledger.
+
+`ledger_transaction` and `ledger_posting` are append-only: migration 0002 installs
+triggers so the database itself refuses UPDATE and DELETE on them. The cached
+`ledger_account.balance_cents` is the one number that changes; reconciliation
+proves it equals the sum of the account's postings. Services write these tables
+with SQLAlchemy Core statements (`Table.__table__`), not ORM sessions, on the hot
+path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from cozykart.db.types import UtcDateTime, utc_now
+
+
+def _instant(*, nullable: bool = False, index: bool = False) -> Column:
+    return Column(UtcDateTime(), nullable=nullable, index=index)
+
+
+def _cents(*, nullable: bool = False) -> Column:
+    return Column(BigInteger(), nullable=nullable)
+
+
+class LedgerAccount(SQLModel, table=True):
+    """A named account (house, clearing, a race's pool, a racer's wallet...)."""
+
+    __tablename__ = "ledger_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=80, unique=True)
+    kind: str = Field(max_length=20, index=True)
+    racer_id: int | None = Field(default=None, foreign_key="racer.id", index=True)
+    race_id: int | None = Field(default=None, foreign_key="race.id", index=True)
+    balance_cents: int = Field(default=0, sa_column=_cents())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+
+
+class LedgerPayment(SQLModel, table=True):
+    """Money a fan paid in (a merch sale or a DJ tip), once per provider payment."""
+
+    __tablename__ = "ledger_payment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=8)  # sale | tip
+    provider: str = Field(max_length=20)
+    gross_cents: int = Field(sa_column=_cents())
+    cost_cents: int = Field(default=0, sa_column=_cents())
+    pool_cents: int = Field(default=0, sa_column=_cents())
+    fee_cents: int = Field(default=0, sa_column=_cents())
+    race_id: int | None = Field(default=None, foreign_key="race.id", index=True)
+    dj_racer_id: int | None = Field(default=None, foreign_key="racer.id", index=True)
+    item: str = Field(max_length=120)  # the product, or the song
+    fan_name: str | None = Field(default=None, max_length=80)
+    message: str | None = Field(default=None, max_length=500)
+    occurred_at: datetime = Field(sa_column=_instant())
+    recorded_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+
+
+class LedgerTransaction(SQLModel, table=True):
+    """Postings that sum to zero, applied once under a unique idempotency key."""
+
+    __tablename__ = "ledger_transaction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=24, index=True)
+    description: str = Field(max_length=300)
+    reference: str = Field(max_length=200, index=True)
+    payment_id: int | None = Field(default=None, foreign_key="ledger_payment.id", index=True)
+    race_id: int | None = Field(default=None, foreign_key="race.id", index=True)
+    payout_id: int | None = Field(default=None, foreign_key="payout.id", index=True)
+    actor_racer_id: int | None = Field(default=None, foreign_key="racer.id")
+    occurred_at: datetime = Field(sa_column=_instant())
+    recorded_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+
+
+class LedgerPosting(SQLModel, table=True):
+    """One signed amount on one account; added to the account's balance."""
+
+    __tablename__ = "ledger_posting"
+    __table_args__ = (
+        Index("ix_ledger_posting_account_payment", "account_id", "payment_id"),
+        Index("ix_ledger_posting_account_available", "account_id", "available_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    transaction_id: int = Field(foreign_key="ledger_transaction.id", index=True)
+    account_id: int = Field(foreign_key="ledger_account.id")
+    amount_cents: int = Field(sa_column=_cents())
+    payment_id: int | None = Field(default=None, foreign_key="ledger_payment.id", index=True)
+    available_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    description: str = Field(max_length=300)
+
+
+class Payout(SQLModel, table=True):
+    """A racer's payout: pending -> paid | rejected.
+
+    The status here is a convenience for queues; the truth is the ledger: the one
+    decision transaction (key `payout:<id>:decision`, unique) says paid or rejected.
+    """
+
+    __tablename__ = "payout"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    racer_id: int = Field(foreign_key="racer.id", index=True)
+    amount_cents: int = Field(sa_column=_cents())
+    status: str = Field(default="pending", max_length=10, index=True)
+    requested_by_racer_id: int = Field(foreign_key="racer.id")
+    requested_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+    method: str | None = Field(default=None, max_length=20)
+    reference: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=500)
+    decided_by_racer_id: int | None = Field(default=None, foreign_key="racer.id")
+    decided_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

@@ -1,0 +1,407 @@
+"""The ledger's rules: accounts, transactions of postings that sum to zero, splits.
+
+Sign convention: a posting's `amount_cents` is added to its account's balance.
+A racer's wallet balance is what the league owes the racer; the provider
+clearing account goes negative by what fans paid in; the sum over every account
+is always zero, because every transaction's postings sum to zero.
+
+Pure Python: no database, no framework.
+
+Errors a person can act on (all `CozyKartError`):
+    InsufficientFunds      the amount is more than is available to withdraw
+    BelowPayoutThreshold   a payout request is under the minimum
+    DebtBlocksPayout       the racer owes the league; earnings clear it first
+    PayoutNotPending       the payout was already paid or rejected
+    PaymentNotFound        a refund or dispute names a payment not recorded (yet)
+    RefundTooLarge         a refund or dispute exceeds what remains of the payment
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
+from cozykart.domain.events import RaceOutcome, SplitRule
+from cozykart.domain.money import BPS_PER_WHOLE, allocate
+
+DESCRIPTION_LENGTH_MAX = 300
+REASON_LENGTH_MIN = 3
+REASON_LENGTH_MAX = 500
+POSTINGS_PER_TRANSACTION_MAX = 100_000
+
+
+# --- errors -------------------------------------------------------------------
+
+
+class LedgerError(CozyKartError):
+    """A money movement was refused."""
+
+
+class InsufficientFunds(LedgerError):
+    pass
+
+
+class BelowPayoutThreshold(LedgerError):
+    pass
+
+
+class DebtBlocksPayout(LedgerError):
+    pass
+
+
+class PayoutNotPending(LedgerError):
+    pass
+
+
+class PaymentNotFound(NotFound):
+    pass
+
+
+class RefundTooLarge(LedgerError):
+    pass
+
+
+# --- accounts -----------------------------------------------------------------
+
+
+class AccountKind(StrEnum):
+    HOUSE = "house"  # the league's own revenue
+    CLEARING = "clearing"  # money in from providers (negative: what fans paid)
+    COSTS = "costs"  # manufacturing cost owed for merch
+    PAYOUTS_SENT = "payouts_sent"  # money that left to racers
+    RACE_POOL = "race_pool"  # a race's Live Pot until it is distributed
+    WALLET = "wallet"  # a racer's earnings (negative: debt)
+    PAYOUT_IN_FLIGHT = "in_flight"  # a racer's requested, not yet paid payouts
+
+
+# Accounts whose balance may never be below zero; reconciliation checks it.
+NON_NEGATIVE_KINDS = frozenset({AccountKind.RACE_POOL, AccountKind.PAYOUT_IN_FLIGHT, AccountKind.COSTS})
+
+
+def house_code() -> str:
+    return "house"
+
+
+def clearing_code() -> str:
+    return "clearing"
+
+
+def costs_code() -> str:
+    return "costs"
+
+
+def payouts_sent_code() -> str:
+    return "payouts_sent"
+
+
+def pool_code(race_id: int) -> str:
+    return f"race:{race_id}:pool"
+
+
+def wallet_code(racer_id: int) -> str:
+    return f"racer:{racer_id}:wallet"
+
+
+def in_flight_code(racer_id: int) -> str:
+    return f"racer:{racer_id}:in_flight"
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An account named by its code; created on first use."""
+
+    code: str
+    kind: AccountKind
+    racer_id: int | None = None
+    race_id: int | None = None
+
+
+HOUSE = AccountRef(house_code(), AccountKind.HOUSE)
+CLEARING = AccountRef(clearing_code(), AccountKind.CLEARING)
+COSTS = AccountRef(costs_code(), AccountKind.COSTS)
+PAYOUTS_SENT = AccountRef(payouts_sent_code(), AccountKind.PAYOUTS_SENT)
+
+
+def pool_account(race_id: int) -> AccountRef:
+    return AccountRef(pool_code(race_id), AccountKind.RACE_POOL, race_id=race_id)
+
+
+def wallet_account(racer_id: int) -> AccountRef:
+    return AccountRef(wallet_code(racer_id), AccountKind.WALLET, racer_id=racer_id)
+
+
+def in_flight_account(racer_id: int) -> AccountRef:
+    return AccountRef(in_flight_code(racer_id), AccountKind.PAYOUT_IN_FLIGHT, racer_id=racer_id)
+
+
+# --- transactions -------------------------------------------------------------
+
+
+class TransactionKind(StrEnum):
+    COMMISSION = "COMMISSION"  # a sale during a race: house share + the race's pool
+    HOUSE_CUT = "HOUSE_CUT"  # a sale with no live race: all to the house
+    POOL_DISTRIBUTION = "POOL_DISTRIBUTION"  # a final race's pool to its racers
+    RESULT_CORRECTION = "RESULT_CORRECTION"  # an admin fix moved shares between racers
+    TIP = "TIP"  # DJ credited, platform fee to the house
+    REFUND_CLAWBACK = "REFUND_CLAWBACK"  # a refund taken back in proportion
+    DISPUTE_CLAWBACK = "DISPUTE_CLAWBACK"  # a dispute opened: taken back in proportion
+    DISPUTE_REINSTATED = "DISPUTE_REINSTATED"  # a dispute won: the clawback reversed
+    PAYOUT_REQUEST = "PAYOUT_REQUEST"  # wallet -> in flight
+    PAYOUT = "PAYOUT"  # in flight (or wallet, direct) -> paid out
+    PAYOUT_RELEASED = "PAYOUT_RELEASED"  # a rejected payout: in flight -> wallet
+    ADJUSTMENT = "ADJUSTMENT"  # an admin's correction with a reason
+
+
+# The kinds that bring a payment's money in: exactly one per payment.
+MONEY_IN_KINDS = frozenset({TransactionKind.COMMISSION, TransactionKind.HOUSE_CUT, TransactionKind.TIP})
+# Wallet movements that are not earnings (they move earnings towards payment).
+PAYOUT_KINDS = frozenset(
+    {TransactionKind.PAYOUT_REQUEST, TransactionKind.PAYOUT, TransactionKind.PAYOUT_RELEASED}
+)
+
+
+@dataclass(frozen=True)
+class Posting:
+    account: AccountRef
+    amount_cents: int
+    description: str
+    payment_id: int | None = None
+    available_at: datetime | None = None  # a held credit becomes available at this instant
+
+    def __post_init__(self) -> None:
+        assert isinstance(self.amount_cents, int) and not isinstance(self.amount_cents, bool)
+        assert self.amount_cents != 0, "a posting moves at least one cent"
+        assert self.description and len(self.description) <= DESCRIPTION_LENGTH_MAX, self.description
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """Postings that sum to zero, under one idempotency key."""
+
+    key: str
+    kind: TransactionKind
+    description: str
+    reference: str
+    occurred_at: datetime
+    postings: tuple[Posting, ...]
+    payment_id: int | None = None
+    race_id: int | None = None
+    payout_id: int | None = None
+    actor_racer_id: int | None = None
+
+    def __post_init__(self) -> None:
+        assert self.key, "every transaction has an idempotency key"
+        assert self.occurred_at.tzinfo is not None
+        assert 0 < len(self.postings) <= POSTINGS_PER_TRANSACTION_MAX, len(self.postings)
+        assert_balanced(self.postings)
+
+
+def assert_balanced(postings: Iterable[Posting]) -> None:
+    total_cents = sum(posting.amount_cents for posting in postings)
+    assert total_cents == 0, f"postings must sum to zero, got {total_cents}"
+
+
+@dataclass
+class TransactionBuilder:
+    """Collects postings, merging repeats on the same account and payment."""
+
+    postings: dict[tuple[str, int | None], Posting] = field(default_factory=dict)
+    accounts: dict[str, AccountRef] = field(default_factory=dict)
+
+    def post(
+        self,
+        account: AccountRef,
+        amount_cents: int,
+        description: str,
+        *,
+        payment_id: int | None = None,
+        available_at: datetime | None = None,
+    ) -> None:
+        if amount_cents == 0:
+            return
+        slot = (account.code, payment_id)
+        previous = self.postings.pop(slot, None)
+        if previous is not None:
+            amount_cents += previous.amount_cents
+            description = previous.description
+            available_at = previous.available_at or available_at
+            if amount_cents == 0:
+                return
+        self.accounts[account.code] = account
+        self.postings[slot] = Posting(
+            account=account,
+            amount_cents=amount_cents,
+            description=description[:DESCRIPTION_LENGTH_MAX],
+            payment_id=payment_id,
+            available_at=available_at if amount_cents > 0 else None,
+        )
+
+    def build(self, **fields) -> Transaction:
+        return Transaction(postings=tuple(self.postings.values()), **fields)
+
+
+# --- splits -------------------------------------------------------------------
+
+SPLIT_POLICIES = ("even", "winner_bonus", "by_points")
+
+
+def split_weights(outcome: RaceOutcome) -> dict[int, int]:
+    """Each racer's weight in the race's pool under the season's split rule.
+
+    even: every racer of the race weighs 1. winner_bonus: the winner (position 1)
+    takes `winner_bonus_bps` of the pool and the others share the rest evenly
+    (weights chosen so one allocation does both). by_points: league points of the
+    race. When the rule cannot apply (no winner, no points), the split is even.
+    An empty roster gives no weights: the pool then goes to the house.
+    """
+    racer_ids = sorted(set(outcome.racer_ids))
+    if not racer_ids:
+        return {}
+    rule: SplitRule = outcome.split
+    assert rule.policy in SPLIT_POLICIES, rule.policy
+    even = dict.fromkeys(racer_ids, 1)
+    if rule.policy == "winner_bonus":
+        winners = [r.racer_id for r in outcome.results if r.position == 1 and not r.dnf]
+        if len(winners) != 1 or winners[0] not in even:
+            return even
+        if len(racer_ids) == 1:
+            return even
+        bonus_bps = rule.winner_bonus_bps
+        assert 0 <= bonus_bps <= BPS_PER_WHOLE, bonus_bps
+        others_count = len(racer_ids) - 1
+        # winner: bonus/W of the pool; each other: (W - bonus) / (W * others).
+        weights = {racer_id: BPS_PER_WHOLE - bonus_bps for racer_id in racer_ids}
+        weights[winners[0]] = bonus_bps * others_count
+        if sum(weights.values()) == 0:
+            return even
+        return weights
+    if rule.policy == "by_points":
+        points = {r.racer_id: max(r.points, 0) for r in outcome.results}
+        weights = {racer_id: points.get(racer_id, 0) for racer_id in racer_ids}
+        if sum(weights.values()) == 0:
+            return even
+        return weights
+    return even
+
+
+def split_pool(pool_cents: int, weights: dict[int, int], *, seed: str) -> dict[int, int]:
+    """The pool split by `weights` (racer id -> weight) with the one allocator."""
+    racer_ids = sorted(weights)
+    assert racer_ids
+    shares = allocate(pool_cents, [weights[racer_id] for racer_id in racer_ids], seed=seed)
+    return dict(zip(racer_ids, shares, strict=True))
+
+
+def clawback_shares(amount_cents: int, credited_cents: dict[str, int], *, seed: str) -> dict[str, int]:
+    """How much to take back from each credited account (code -> cents).
+
+    In proportion to what each account still holds of the payment, with the same
+    allocator; taking back everything returns exactly what each one got.
+    """
+    codes = sorted(code for code, cents in credited_cents.items() if cents > 0)
+    held_total_cents = sum(credited_cents[code] for code in codes)
+    if amount_cents > held_total_cents:
+        raise RefundTooLarge(
+            "That is more than what remains of the payment to take back."
+        )
+    assert amount_cents > 0 and codes
+    shares = allocate(amount_cents, [credited_cents[code] for code in codes], seed=seed)
+    return dict(zip(codes, shares, strict=True))
+
+
+# --- wallets ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WalletBalances:
+    """A racer's wallet as a racer reads it. All cents, none negative."""
+
+    available_cents: int
+    held_cents: int
+    in_payout_cents: int
+    debt_cents: int
+    lifetime_earned_cents: int
+    paid_out_cents: int
+
+    def __post_init__(self) -> None:
+        for name in ("available_cents", "held_cents", "in_payout_cents", "debt_cents", "paid_out_cents"):
+            assert getattr(self, name) >= 0, (name, getattr(self, name))
+        assert self.debt_cents == 0 or self.available_cents + self.held_cents == 0
+
+    @property
+    def wallet_balance_cents(self) -> int:
+        return self.available_cents + self.held_cents - self.debt_cents
+
+
+def wallet_balances(
+    *,
+    wallet_balance_cents: int,
+    held_credit_cents: int,
+    in_payout_cents: int,
+    lifetime_earned_cents: int,
+    paid_out_cents: int,
+) -> WalletBalances:
+    """Split a wallet balance into available, held and debt.
+
+    Credits still in their hold period are held, up to what the wallet actually
+    has (a refund may already have taken part of them back). A negative balance
+    is debt: nothing is available until earnings cover it.
+    """
+    assert held_credit_cents >= 0
+    positive_cents = max(wallet_balance_cents, 0)
+    held_cents = min(held_credit_cents, positive_cents)
+    summary = WalletBalances(
+        available_cents=positive_cents - held_cents,
+        held_cents=held_cents,
+        in_payout_cents=in_payout_cents,
+        debt_cents=max(-wallet_balance_cents, 0),
+        lifetime_earned_cents=lifetime_earned_cents,
+        paid_out_cents=paid_out_cents,
+    )
+    assert summary.wallet_balance_cents == wallet_balance_cents
+    return summary
+
+
+def check_payout_request(
+    balances: WalletBalances, amount_cents: int, *, payout_min_cents: int, format_amount
+) -> None:
+    """Refuse a payout request that breaks a rule; the message says which."""
+    if balances.debt_cents > 0:
+        raise DebtBlocksPayout(
+            f"You owe {format_amount(balances.debt_cents)} from refunded sales; "
+            "new earnings clear it before you can cash out."
+        )
+    if amount_cents < payout_min_cents:
+        raise BelowPayoutThreshold(f"The smallest payout is {format_amount(payout_min_cents)}.")
+    if amount_cents > balances.available_cents:
+        raise InsufficientFunds(
+            f"You can withdraw up to {format_amount(balances.available_cents)} right now"
+            + (f" ({format_amount(balances.held_cents)} is still on hold)." if balances.held_cents else ".")
+        )
+
+
+def require_reason(reason: str) -> str:
+    cleaned = (reason or "").strip()
+    if not REASON_LENGTH_MIN <= len(cleaned) <= REASON_LENGTH_MAX:
+        raise InvalidInput(
+            f"Give a reason of {REASON_LENGTH_MIN} to {REASON_LENGTH_MAX} characters; it is kept in the ledger."
+        )
+    return cleaned
+
+
+PAYOUT_METHODS = {
+    "store_credit": "store credit",
+    "gift_card": "gift card",
+    "paypal": "PayPal",
+    "bank": "bank transfer",
+}
+
+
+def require_payout_method(method: str) -> str:
+    key = (method or "").strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in PAYOUT_METHODS:
+        raise InvalidInput("Choose a payout method: " + ", ".join(PAYOUT_METHODS.values()) + ".")
+    return key

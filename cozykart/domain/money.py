@@ -1,0 +1,142 @@
+"""Money as integer cents: the one formatter, the one parser, basis points, the allocator.
+
+Floats never touch money. Every division here says where its remainder goes:
+
+- `bps_part(amount_cents, rate_bps)` takes the floor of the rate's share; the
+  fraction of a cent left over stays with the rest (`amount_cents - part`).
+- `allocate(total_cents, weights, seed=...)` splits by largest remainder: each
+  share is first floored, then the odd cents go one each to the shares with the
+  largest remainders; ties (always the case for equal weights) are broken by an
+  order shuffled by `seed`, so the odd cents of one transaction always land on
+  the same racers, yet over many transactions they spread across everybody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from cozykart.domain.errors import InvalidInput
+
+BPS_PER_WHOLE = 10_000
+CENTS_PER_UNIT = 100
+AMOUNT_CENTS_MAX = 100_000_000_00  # one hundred million units: far above any merch sale or payout
+AMOUNT_TEXT_LENGTH_MAX = 32
+ALLOCATION_SHARES_MAX = 10_000
+
+_CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+# "50", "50.5", "50.50", "$50.50", "1,234.56", ".99" (a leading currency symbol is allowed).
+_AMOUNT_PATTERN = re.compile(
+    r"^(?P<symbol>[$€£¥])?(?P<units>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<fraction>\d*))?$"
+)
+
+
+def format_cents(amount_cents: int, currency: str = "USD") -> str:
+    """The one way cents become text: 5000 -> "$50.00", -105 -> "-$1.05", 123456 -> "$1,234.56"."""
+    assert isinstance(amount_cents, int) and not isinstance(amount_cents, bool), amount_cents
+    sign = "-" if amount_cents < 0 else ""
+    units, cents = divmod(abs(amount_cents), CENTS_PER_UNIT)
+    symbol = _CURRENCY_SYMBOLS.get(currency.upper())
+    number = f"{units:,}.{cents:02d}"
+    if symbol is None:
+        return f"{sign}{number} {currency.upper()}"
+    return f"{sign}{symbol}{number}"
+
+
+def parse_amount_cents(text: str) -> int:
+    """Cents from what a person typed: "50" -> 5000, "50.5" -> 5050, "$1,234.56" -> 123456.
+
+    Refuses negatives, more than two decimals, exponents, "nan" and anything that
+    is not a plain amount, with a message the person can act on.
+    """
+    if not isinstance(text, str):
+        raise InvalidInput("Type the amount as text, like 20.00.")
+    cleaned = text.strip().replace(" ", "")
+    if not cleaned:
+        raise InvalidInput("Enter an amount, like 20.00.")
+    if len(cleaned) > AMOUNT_TEXT_LENGTH_MAX:
+        raise InvalidInput("That amount is too long to be real.")
+    if cleaned.startswith(("-", "\u2212")):
+        raise InvalidInput("The amount must be positive.")
+    match = _AMOUNT_PATTERN.match(cleaned)
+    if match is None or (match["units"] is None and not match["fraction"]):
+        raise InvalidInput(f"{text.strip()!r} is not an amount; write it like 20 or 20.50.")
+    fraction = match["fraction"]
+    if fraction is not None and len(fraction) > 2:
+        raise InvalidInput("Amounts have at most two decimals (whole cents).")
+    units = int((match["units"] or "0").replace(",", ""))
+    cents = int((fraction or "").ljust(2, "0"))
+    amount_cents = units * CENTS_PER_UNIT + cents
+    if amount_cents > AMOUNT_CENTS_MAX:
+        raise InvalidInput(f"The amount is above the limit of {format_cents(AMOUNT_CENTS_MAX)}.")
+    return amount_cents
+
+
+def require_positive_cents(amount_cents: int, what: str = "The amount") -> int:
+    """Refuse anything but a positive whole number of cents (never a float or a bool)."""
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
+        raise InvalidInput(f"{what} must be a whole number of cents.")
+    if amount_cents <= 0:
+        raise InvalidInput(f"{what} must be positive.")
+    if amount_cents > AMOUNT_CENTS_MAX:
+        raise InvalidInput(f"{what} is above the limit of {format_cents(AMOUNT_CENTS_MAX)}.")
+    return amount_cents
+
+
+def bps_part(amount_cents: int, rate_bps: int) -> int:
+    """The floor of `rate_bps` basis points of `amount_cents`.
+
+    The fraction of a cent that the floor drops stays with the rest of the amount
+    (`amount_cents - bps_part(...)`), never created or lost.
+    """
+    assert amount_cents >= 0, amount_cents
+    assert 0 <= rate_bps <= BPS_PER_WHOLE, rate_bps
+    part_cents, _fraction_dropped = divmod(amount_cents * rate_bps, BPS_PER_WHOLE)
+    assert 0 <= part_cents <= amount_cents
+    return part_cents
+
+
+def tie_break_order(count: int, seed: str) -> list[int]:
+    """Indexes 0..count-1 in an order shuffled deterministically by `seed`."""
+    return sorted(
+        range(count),
+        key=lambda index: hashlib.sha256(f"{seed}\x1f{index}".encode()).digest(),
+    )
+
+
+def allocate(total_cents: int, weights: Sequence[int], *, seed: str) -> list[int]:
+    """Split `total_cents` in proportion to `weights`, conserving every cent.
+
+    Largest remainder: share_i = floor(total * w_i / W); the cents left over go
+    one each to the largest remainders, ties broken by `tie_break_order(seed)`.
+    A zero weight never receives anything. The same inputs always give the same
+    shares; a different seed moves the odd cents to other shares.
+    """
+    assert isinstance(total_cents, int) and total_cents >= 0, total_cents
+    assert 0 < len(weights) <= ALLOCATION_SHARES_MAX, len(weights)
+    assert all(isinstance(w, int) and w >= 0 for w in weights), weights
+    weight_total = sum(weights)
+    assert weight_total > 0, "at least one weight must be positive"
+
+    shares_cents: list[int] = []
+    remainders: list[int] = []
+    for weight in weights:
+        share_cents, remainder = divmod(total_cents * weight, weight_total)
+        shares_cents.append(share_cents)
+        remainders.append(remainder)
+    leftover_cents = total_cents - sum(shares_cents)
+    # Each remainder is < weight_total, and they sum to leftover * weight_total,
+    # so fewer odd cents are left than there are shares with a remainder.
+    assert 0 <= leftover_cents < len(weights) or leftover_cents == 0
+
+    rank = {index: position for position, index in enumerate(tie_break_order(len(weights), seed))}
+    by_claim = sorted(range(len(weights)), key=lambda index: (-remainders[index], rank[index]))
+    for index in by_claim[:leftover_cents]:
+        assert remainders[index] > 0
+        shares_cents[index] += 1
+
+    assert sum(shares_cents) == total_cents
+    assert all(share >= 0 for share in shares_cents)
+    return shares_cents
