@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 from cozykart.db.engine import create_db_engine
@@ -59,3 +60,10 @@ def test_fan_sees_the_season_leaders_in_order(served_app, page, snapshot):
         assert cells[1].strip() == leader.name
         assert cells[2].strip() == str(leader.points)
     assert snapshot.season_name in page.get_by_role("region", name="Season leaders").inner_text()
+
+
+def test_health_reports_the_database_revision(served_app):
+    response = httpx.get(served_app.url("/api/health"), timeout=10)
+    assert response.status_code == 200
+    assert response.json()["ok"] is True
+    assert response.json()["database_revision"] != "base"

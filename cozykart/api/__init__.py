@@ -1,0 +1,22 @@
+"""HTTP routes on the Reflex backend: webhooks, Discord, OAuth and public JSON.
+
+`build_api()` returns a Starlette app that Reflex mounts itself inside
+(`rx.App(api_transformer=...)`), so these routes share the app's one port.
+Each module here owns its routes and exports them as `routes`; handlers are
+thin: read the request, call one service, turn domain errors into 4xx answers.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from cozykart.api import health
+
+
+def api_routes() -> list[BaseRoute]:
+    return [*health.routes]
+
+
+def build_api() -> Starlette:
+    return Starlette(routes=api_routes())

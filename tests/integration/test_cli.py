@@ -1,0 +1,56 @@
+"""`python -m cozykart` as an operator runs it: a real process on a real database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cozykart.settings import PROJECT_ROOT
+from tests.conftest import BACKENDS
+
+CLI_TIMEOUT_S = 120
+
+
+def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, REFLEX_DB_URL=db_url)
+    return subprocess.run(
+        [sys.executable, "-m", "cozykart", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+    )
+
+
+@pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
+def test_migrate_then_seed_demo_twice(empty_db_url):
+    migrated = run_cli(empty_db_url, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert migrated.stdout.startswith("database at revision ")
+
+    first = run_cli(empty_db_url, "seed-demo")
+    second = run_cli(empty_db_url, "seed-demo")
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("demo data loaded: 16 racers, 1 season")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "demo data already present; nothing added"
+
+
+def test_a_bad_setting_is_reported_without_a_traceback(tmp_path):
+    env = dict(os.environ, REFLEX_DB_URL=f"sqlite:///{tmp_path / 'x.db'}", COZYKART_CURRENCY="dollars")
+    result = subprocess.run(
+        [sys.executable, "-m", "cozykart", "seed-demo"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+    )
+    assert result.returncode == 2
+    assert "COZYKART_CURRENCY must be a three-letter ISO code" in result.stderr
+    assert "Traceback" not in result.stderr
