@@ -84,6 +84,7 @@ def upgrade() -> None:
     sa.Column('racer_id', sa.Integer(), nullable=False),
     sa.Column('joined_at', cozykart.db.types.UtcDateTime(), nullable=False),
     sa.Column('reported_position', sa.Integer(), nullable=True),
+    sa.Column('reported_dnf', sa.Boolean(), nullable=False),
     sa.Column('reported_at', cozykart.db.types.UtcDateTime(), nullable=True),
     sa.Column('position', sa.Integer(), nullable=True),
     sa.Column('dnf', sa.Boolean(), nullable=False),
@@ -116,9 +117,35 @@ def upgrade() -> None:
     with op.batch_alter_table('result_fix', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_result_fix_race_id'), ['race_id'], unique=False)
 
+    op.create_table('season_standing',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('season_id', sa.Integer(), nullable=False),
+    sa.Column('racer_id', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('wins', sa.Integer(), nullable=False),
+    sa.Column('podiums', sa.Integer(), nullable=False),
+    sa.Column('races', sa.Integer(), nullable=False),
+    sa.Column('finishes', sa.Integer(), nullable=False),
+    sa.Column('position_sum', sa.Integer(), nullable=False),
+    sa.Column('reached_started_at', cozykart.db.types.UtcDateTime(), nullable=False),
+    sa.Column('reached_race_id', sa.Integer(), nullable=False),
+    sa.Column('rank_at_close', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['racer_id'], ['racer.id'], ),
+    sa.ForeignKeyConstraint(['reached_race_id'], ['race.id'], ),
+    sa.ForeignKeyConstraint(['season_id'], ['season.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('season_id', 'racer_id', name='uq_season_standing_racer')
+    )
+    with op.batch_alter_table('season_standing', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_season_standing_racer_id'), ['racer_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('season_standing', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_season_standing_racer_id'))
+
+    op.drop_table('season_standing')
     with op.batch_alter_table('result_fix', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_result_fix_race_id'))
 

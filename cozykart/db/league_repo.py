@@ -8,12 +8,15 @@ opening one.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import Float, case, cast, delete, func
 from sqlmodel import Session, or_, select
 
-from cozykart.db.tables import Race, RaceEntry, Season
+from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
+from cozykart.domain.league import RacerTally, ResultLine, compute_standings, tally
 
 DEFAULT_SPLIT = SplitRule(policy="even", winner_bonus_bps=5000)
 
@@ -72,3 +75,154 @@ def race_outcome(session: Session, race_id: int) -> RaceOutcome | None:
 
 def points_table(season: Season) -> dict[str, list[int]]:
     return json.loads(season.points_table)
+
+
+# --- standings: kept in step with final results ---------------------------------
+
+
+def result_lines(
+    session: Session, season_id: int, racer_ids: Iterable[int] | None = None
+) -> list[ResultLine]:
+    """Every result of the season's final races (of `racer_ids` only, when given)."""
+    statement = (
+        select(RaceEntry.racer_id, Race.id, Race.started_at, RaceEntry.position, RaceEntry.points)
+        .join(Race, Race.id == RaceEntry.race_id)
+        .where(Race.season_id == season_id, Race.status == "final")
+    )
+    if racer_ids is not None:
+        statement = statement.where(RaceEntry.racer_id.in_(sorted(set(racer_ids))))
+    lines = []
+    for racer_id, race_id, started_at, position, points in session.exec(statement):
+        assert started_at is not None and points is not None, "a final race has a start and points"
+        lines.append(
+            ResultLine(
+                racer_id=racer_id, race_id=race_id, race_started_at=started_at, position=position, points=points
+            )
+        )
+    return lines
+
+
+def refresh_standings(session: Session, season_id: int, racer_ids: Iterable[int]) -> None:
+    """Recompute the standing rows of `racer_ids` from their results in the season.
+
+    Called in the transaction that made a race final or fixed it. The racers'
+    rows are locked first (in id order, so two transactions never deadlock), so
+    concurrent finalisations touching the same racer apply one after the other.
+    """
+    racer_ids = sorted(set(racer_ids))
+    if not racer_ids:
+        return
+    session.exec(select(Racer.id).where(Racer.id.in_(racer_ids)).order_by(Racer.id).with_for_update()).all()
+    lines = result_lines(session, season_id, racer_ids)
+    existing = {
+        row.racer_id: row
+        for row in session.exec(
+            select(SeasonStanding).where(
+                SeasonStanding.season_id == season_id, SeasonStanding.racer_id.in_(racer_ids)
+            )
+        )
+    }
+    for racer_id in racer_ids:
+        counted = tally(racer_id, lines)
+        row = existing.get(racer_id)
+        if counted is None:
+            if row is not None:
+                session.delete(row)
+            continue
+        if row is None:
+            row = SeasonStanding(season_id=season_id, racer_id=racer_id)
+        row.points = counted.points
+        row.wins = counted.wins
+        row.podiums = counted.podiums
+        row.races = counted.races
+        row.finishes = counted.finishes
+        row.position_sum = counted.position_sum
+        row.reached_started_at = counted.reached_started_at
+        row.reached_race_id = counted.reached_race_id
+        session.add(row)
+    session.flush()
+
+
+def rebuild_standings(session: Session, season_id: int) -> int:
+    """Recompute the whole season's standing rows from its results; the row count."""
+    session.exec(delete(SeasonStanding).where(SeasonStanding.season_id == season_id))
+    rows = compute_standings(result_lines(session, season_id))
+    for row in rows:
+        session.add(
+            SeasonStanding(
+                season_id=season_id,
+                racer_id=row.racer_id,
+                points=row.points,
+                wins=row.wins,
+                podiums=row.podiums,
+                races=row.races,
+                finishes=row.finishes,
+                position_sum=row.position_sum,
+                reached_started_at=row.reached_started_at,
+                reached_race_id=row.reached_race_id,
+            )
+        )
+    session.flush()
+    return len(rows)
+
+
+def _average_finish_column():
+    # Both databases divide in double precision; two different averages of
+    # integers this small never round to the same double, so the order is exact.
+    return cast(SeasonStanding.position_sum, Float) / func.nullif(SeasonStanding.finishes, 0)
+
+
+def standings_statement(season_id: int):
+    """The season's standing rows with their racers, best first (domain.standing_key's order)."""
+    return (
+        select(SeasonStanding, Racer)
+        .join(Racer, Racer.id == SeasonStanding.racer_id)
+        .where(SeasonStanding.season_id == season_id)
+        .order_by(
+            SeasonStanding.points.desc(),
+            SeasonStanding.wins.desc(),
+            case((SeasonStanding.finishes == 0, 1), else_=0),
+            _average_finish_column(),
+            SeasonStanding.reached_started_at,
+            SeasonStanding.reached_race_id,
+            SeasonStanding.racer_id,
+        )
+    )
+
+
+def standing_tallies(session: Session, season_id: int) -> list[RacerTally]:
+    """The stored standings as domain tallies, best first."""
+    return [
+        RacerTally(
+            racer_id=row.racer_id,
+            points=row.points,
+            wins=row.wins,
+            podiums=row.podiums,
+            races=row.races,
+            finishes=row.finishes,
+            position_sum=row.position_sum,
+            reached_started_at=row.reached_started_at,
+            reached_race_id=row.reached_race_id,
+        )
+        for row, _racer in session.exec(standings_statement(season_id))
+    ]
+
+
+def standings_columns_statement(season_id: int):
+    """Like `standings_statement`, but plain columns (fast to read for big seasons)."""
+    ordered = standings_statement(season_id)
+    return ordered.with_only_columns(
+        SeasonStanding.racer_id,
+        SeasonStanding.points,
+        SeasonStanding.wins,
+        SeasonStanding.podiums,
+        SeasonStanding.races,
+        SeasonStanding.finishes,
+        SeasonStanding.position_sum,
+        SeasonStanding.reached_started_at,
+        SeasonStanding.reached_race_id,
+        Racer.display_name,
+        Racer.mkt_name,
+        Racer.avatar_url,
+        maintain_column_froms=True,
+    )

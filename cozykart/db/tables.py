@@ -116,6 +116,7 @@ class RaceEntry(SQLModel, table=True):
     racer_id: int = Field(foreign_key="racer.id", index=True)
     joined_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
     reported_position: int | None = Field(default=None)
+    reported_dnf: bool = Field(default=False)
     reported_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     position: int | None = Field(default=None)
     dnf: bool = Field(default=False)
@@ -137,3 +138,30 @@ class ResultFix(SQLModel, table=True):
     actor_racer_id: int = Field(foreign_key="racer.id")
     reason: str = Field(max_length=500)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+
+
+class SeasonStanding(SQLModel, table=True):
+    """A racer's season tally, kept in step with every final result.
+
+    Maintained by the league services whenever a race becomes final or an admin
+    fixes it (each affected racer's row is recomputed from their results), so
+    reading the standings is one indexed scan instead of an aggregate over every
+    result. `rank_at_close` is written once, when the season closes (the frozen
+    standings of the archive).
+    """
+
+    __tablename__ = "season_standing"
+    __table_args__ = (UniqueConstraint("season_id", "racer_id", name="uq_season_standing_racer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    season_id: int = Field(foreign_key="season.id")
+    racer_id: int = Field(foreign_key="racer.id", index=True)
+    points: int = Field(default=0)
+    wins: int = Field(default=0)
+    podiums: int = Field(default=0)
+    races: int = Field(default=0)
+    finishes: int = Field(default=0)
+    position_sum: int = Field(default=0)
+    reached_started_at: datetime = Field(sa_column=_instant())
+    reached_race_id: int = Field(foreign_key="race.id")
+    rank_at_close: int | None = Field(default=None)

@@ -1,0 +1,907 @@
+"""League use cases: racers, lobbies, the live race window, results and fixes.
+
+Each function is one unit of work: it loads the acting racer itself (roles come
+from the database and the settings, never from the caller), applies the rules of
+`cozykart.domain.league`, commits once, and returns a frozen view.
+
+Rows a decision depends on are locked first (`FOR UPDATE` on PostgreSQL; SQLite
+transactions are BEGIN IMMEDIATE and so already one at a time), so two racers
+reporting at the same instant, or two hosts starting races, are decided in turn:
+a race becomes final exactly once, and at most one race is live (the partial
+unique index `ux_race_one_live` backs that up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from cozykart.db import league_repo
+from cozykart.db.tables import Race, RaceEntry, Racer, ResultFix, Season
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain import league
+from cozykart.domain.errors import InvalidInput
+from cozykart.domain.events import RaceFinalized, ResultsCorrected
+from cozykart.domain.league import (
+    DNF,
+    AlreadyInLobby,
+    InvalidResults,
+    LobbyFull,
+    LobbyNotOpen,
+    LobbyTooSmall,
+    NotAMember,
+    NothingToFix,
+    NotTheHost,
+    Placing,
+    PointsTable,
+    RaceAlreadyFinal,
+    RaceAlreadyLive,
+    RaceCancelled,
+    RaceNotFinal,
+    RaceNotFound,
+    RaceNotLive,
+    RaceNotStarted,
+    RaceStatus,
+    RaceStillLive,
+    SeasonClosed,
+    SeasonStatus,
+)
+from cozykart.services.actors import Actor, load_actor, require_admin, require_host
+from cozykart.services.league_views import EntryView, FixView, RacerView, RaceView
+from cozykart.settings import (
+    DEFAULT_POINTS_TABLE,
+    LOBBY_NAME_LENGTH_MAX,
+    LOBBY_SIZE_MAX,
+    MKT_NAME_LENGTH_MAX,
+    Settings,
+    load_settings,
+)
+
+# The domain is framework-free and keeps its own copy of the limits; they agree.
+assert league.RACE_SIZE_MAX == LOBBY_SIZE_MAX
+assert league.DEFAULT_POINTS_TABLE == DEFAULT_POINTS_TABLE
+assert league.LOBBY_NAME_LENGTH_MAX == LOBBY_NAME_LENGTH_MAX
+
+OPEN_LOBBY_COUNT_MAX = 20
+RACE_LIST_LENGTH_MAX = 200
+DEFAULT_SEASON_LENGTH = timedelta(days=90)
+DEFAULT_SEASON_NAME_TRIES_MAX = 100
+DISCORD_ID_LENGTH_MAX = 32
+DISCORD_NAME_LENGTH_MAX = 64
+AVATAR_URL_LENGTH_MAX = 512
+
+
+class TooManyOpenLobbies(league.CozyKartError):
+    def __init__(self) -> None:
+        super().__init__(
+            f"There are already {OPEN_LOBBY_COUNT_MAX} open lobbies; join one or close one first."
+        )
+
+
+# --- racers -------------------------------------------------------------------
+
+
+def get_or_create_racer(
+    discord_id: str,
+    username: str,
+    display_name: str,
+    avatar_url: str | None = None,
+    *,
+    uow: UnitOfWork,
+    now: datetime | None = None,
+) -> RacerView:
+    """The racer for a Discord user, created on first login or slash command.
+
+    Later calls refresh the Discord username, display name and avatar (the
+    Mario Kart Tour name is the racer's own and is kept).
+    """
+    discord_id = str(discord_id or "").strip()
+    if not (discord_id and len(discord_id) <= DISCORD_ID_LENGTH_MAX):
+        raise InvalidInput("A Discord user id is needed to become a racer.")
+    username = (str(username or "").strip() or discord_id)[:DISCORD_NAME_LENGTH_MAX]
+    display_name = (str(display_name or "").strip() or username)[:DISCORD_NAME_LENGTH_MAX]
+    if avatar_url is not None and len(avatar_url) > AVATAR_URL_LENGTH_MAX:
+        avatar_url = None
+    with uow:
+        session = uow.session
+        racer = _racer_by_discord_id(session, discord_id)
+        if racer is None:
+            try:
+                with session.begin_nested():
+                    racer = Racer(
+                        discord_id=discord_id,
+                        username=username,
+                        display_name=display_name,
+                        avatar_url=avatar_url,
+                        created_at=now or utc_now(),
+                    )
+                    session.add(racer)
+            except IntegrityError:  # created at the same instant by another request
+                racer = _racer_by_discord_id(session, discord_id)
+                assert racer is not None
+        if (racer.username, racer.display_name, racer.avatar_url) != (username, display_name, avatar_url):
+            racer.username, racer.display_name, racer.avatar_url = username, display_name, avatar_url
+            session.add(racer)
+        session.flush()
+        view = RacerView.of(racer)
+        uow.commit()
+    return view
+
+
+def set_mkt_name(mkt_name: str | None, *, actor_id: int, uow: UnitOfWork) -> RacerView:
+    """A racer sets (or clears, with None or "") their Mario Kart Tour name."""
+    cleaned = " ".join(str(mkt_name or "").split()) or None
+    if cleaned is not None and len(cleaned) > MKT_NAME_LENGTH_MAX:
+        raise InvalidInput(f"A Mario Kart Tour name has at most {MKT_NAME_LENGTH_MAX} characters.")
+    with uow:
+        racer = uow.session.get(Racer, actor_id)
+        if racer is None:
+            raise league.RacerNotFound(actor_id)
+        racer.mkt_name = cleaned
+        uow.session.add(racer)
+        uow.session.flush()
+        view = RacerView.of(racer)
+        uow.commit()
+    return view
+
+
+def _racer_by_discord_id(session: Session, discord_id: str) -> Racer | None:
+    return session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
+
+
+# --- lobbies and the live window ------------------------------------------------
+
+
+def open_lobby(
+    name: str,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """A host (or admin) opens a lobby racers can join."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    name = league.clean_lobby_name(name)
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        require_host(actor)
+        open_count = session.exec(select(func.count()).where(Race.status == RaceStatus.OPEN)).one()
+        if open_count >= OPEN_LOBBY_COUNT_MAX:
+            raise TooManyOpenLobbies()
+        race = Race(name=name, host_racer_id=actor.racer_id, status=RaceStatus.OPEN, created_at=now)
+        session.add(race)
+        session.flush()
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def join_lobby(
+    race_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """The acting racer joins an open lobby (at most 8; one open lobby per racer)."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        _lock_racers(session, [actor.racer_id])
+        if race.status == RaceStatus.CANCELLED:
+            raise RaceCancelled(race.name)
+        if race.status != RaceStatus.OPEN:
+            raise LobbyNotOpen(race.name)
+        current = _open_lobby_of(session, actor.racer_id)
+        if current is not None:
+            raise AlreadyInLobby(current.name)
+        if len(_entries(session, race.id)) >= league.RACE_SIZE_MAX:
+            raise LobbyFull(race.name)
+        session.add(RaceEntry(race_id=race.id, racer_id=actor.racer_id, joined_at=now))
+        session.flush()
+        assert len(_entries(session, race.id)) <= league.RACE_SIZE_MAX
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def leave_lobby(
+    race_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+) -> RaceView:
+    """The acting racer leaves a lobby before it starts."""
+    settings = settings or load_settings()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        if race.status != RaceStatus.OPEN:
+            raise LobbyNotOpen(race.name)
+        entry = _entry_of(session, race.id, actor.racer_id)
+        if entry is None:
+            raise NotAMember(race.name)
+        session.delete(entry)
+        session.flush()
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def cancel_lobby(
+    race_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+) -> RaceView:
+    """The host (or an admin) closes a lobby that never started."""
+    settings = settings or load_settings()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        _require_race_host(actor, race)
+        if race.status != RaceStatus.OPEN:
+            raise LobbyNotOpen(race.name)
+        race.status = RaceStatus.CANCELLED
+        session.add(race)
+        session.flush()
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def start_race(
+    race_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """The host starts the lobby: the race is live and its window opens now.
+
+    At most one race is live. When no season is active, a default one opens
+    (default points table, even split) and the race belongs to it.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        _require_race_host(actor, race)
+        if race.status == RaceStatus.CANCELLED:
+            raise RaceCancelled(race.name)
+        if race.status == RaceStatus.LIVE:
+            raise RaceAlreadyLive(race.name)
+        if race.status != RaceStatus.OPEN:
+            raise LobbyNotOpen(race.name)
+        live = session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
+        if live is not None:
+            raise RaceAlreadyLive(live.name)
+        racer_count = len(_entries(session, race.id))
+        if racer_count < league.RACE_SIZE_MIN:
+            raise LobbyTooSmall(race.name, racer_count)
+        # Windows never overlap: a race cannot start before the last one ended.
+        last_ended_at = session.exec(select(func.max(Race.ended_at))).one()
+        race.status = RaceStatus.LIVE
+        race.started_at = max(now, last_ended_at) if last_ended_at is not None else now
+        session.add(race)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another race went live between our check and our write.
+            raise RaceAlreadyLive() from None
+        race.season_id = _active_season_or_default(session, now).id
+        session.add(race)
+        session.flush()
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def end_race(
+    race_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """The host ends the live race: its window closes now.
+
+    If every racer has already reported a valid order, the race is final at once.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        _require_race_host(actor, race)
+        if race.status != RaceStatus.LIVE:
+            raise RaceNotLive(race.name)
+        assert race.started_at is not None
+        race.status = RaceStatus.ENDED
+        race.ended_at = max(now, race.started_at)
+        session.add(race)
+        session.flush()
+        _settle_reports(uow, race, now)
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+# --- results --------------------------------------------------------------------
+
+
+def report_result(
+    race_id: int,
+    position: int | str,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """A racer reports (or corrects) their own finishing position, 1..N or "DNF".
+
+    Reports are taken once the race has started. After it ended, a complete and
+    valid set of reports makes the race final; conflicting claims mark it
+    disputed until the racers correct them or the host rules.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        _require_reportable(race)
+        entries = _entries(session, race.id)
+        entry = next((e for e in entries if e.racer_id == actor.racer_id), None)
+        if entry is None:
+            raise NotAMember(race.name)
+        placing = league.parse_placing(position, len(entries))
+        entry.reported_position = placing.position
+        entry.reported_dnf = placing.dnf
+        entry.reported_at = now
+        session.add(entry)
+        session.flush()
+        _settle_reports(uow, race, now)
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def set_results(
+    race_id: int,
+    results: Mapping[int, int | str | Placing],
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """The host (or an admin) sets the whole table, racer id -> position or "DNF"; final at once.
+
+    This is also how a dispute is ruled.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        _require_race_host(actor, race)
+        _require_rulable(race)
+        entries = _entries(session, race.id)
+        placings = _parse_table(race, entries, results)
+        league.require_valid_order(placings)
+        _finalize(uow, race, entries, placings, now)
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def confirm_results(
+    race_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """The host (or an admin) accepts the racers' reports as they stand; final at once.
+
+    A racer who has not reported is recorded as DNF. Refused when the reports
+    conflict: then the host sets the whole table.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _race_for_update(session, race_id)
+        _require_race_host(actor, race)
+        _require_rulable(race)
+        entries = _entries(session, race.id)
+        placings = {entry.racer_id: _reported(entry) or DNF for entry in entries}
+        problem = league.order_problem(placings)
+        if problem is not None:
+            raise InvalidResults(
+                f"The reports conflict ({problem}); set the whole results table to rule on them."
+            )
+        _finalize(uow, race, entries, placings, now)
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def fix_results(
+    race_id: int,
+    changes: Mapping[int, int | str | Placing],
+    *,
+    reason: str,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """An admin changes results of a final race, racer id -> position or "DNF".
+
+    The table after the change must be a valid order. Each changed result keeps
+    a ResultFix (old -> new, who, when, why); the standings follow; the ledger
+    hears `ResultsCorrected`.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    reason = league.clean_reason(reason)
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        require_admin(actor)
+        race = _race_for_update(session, race_id)
+        entries = _require_fixable(session, race)
+        placings = {entry.racer_id: _result(entry) for entry in entries}
+        placings.update(_parse_table(race, entries, changes, partial=True))
+        league.require_valid_order(placings)
+        _apply_fix(uow, race, entries, placings, actor=actor, reason=reason, now=now)
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+def admin_fix_result(
+    race_id: int,
+    racer_id: int,
+    position: int | str | Placing,
+    *,
+    reason: str,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """An admin moves one racer to a position (or DNF) in a final race.
+
+    The finishing order is a list: the racer is taken out and put back at the
+    new place, so the racers between shift by one (and each of them gets a fix
+    row too). This is the `/admin-fix race: user: position: reason:` command.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    reason = league.clean_reason(reason)
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        require_admin(actor)
+        race = _race_for_update(session, race_id)
+        entries = _require_fixable(session, race)
+        if not any(entry.racer_id == racer_id for entry in entries):
+            raise InvalidResults(f"Racer #{racer_id} did not race in {race.name!r}.")
+        target = league.parse_placing(position, len(entries))
+        order = sorted(
+            (entry for entry in entries if entry.position is not None and entry.racer_id != racer_id),
+            key=lambda entry: entry.position,
+        )
+        finisher_ids = [entry.racer_id for entry in order]
+        if target.position is not None:
+            if target.position > len(finisher_ids) + 1:
+                raise InvalidResults(
+                    f"Only {len(finisher_ids)} other racer(s) finished; "
+                    f"pick a position from 1 to {len(finisher_ids) + 1} or DNF."
+                )
+            finisher_ids.insert(target.position - 1, racer_id)
+        placings = {entry.racer_id: DNF for entry in entries}
+        placings.update({rid: Placing(index) for index, rid in enumerate(finisher_ids, start=1)})
+        league.require_valid_order(placings)
+        _apply_fix(uow, race, entries, placings, actor=actor, reason=reason, now=now)
+        view = race_view(session, race)
+        uow.commit()
+    return view
+
+
+# --- reads ----------------------------------------------------------------------
+
+
+def list_open_lobbies(*, uow: UnitOfWork) -> tuple[RaceView, ...]:
+    """Open lobbies with their members, oldest first."""
+    with uow:
+        races = uow.session.exec(
+            select(Race).where(Race.status == RaceStatus.OPEN).order_by(Race.created_at, Race.id)
+        ).all()
+        return race_views(uow.session, races)
+
+
+def current_race(*, uow: UnitOfWork) -> RaceView | None:
+    """The live race with its racers, or None."""
+    with uow:
+        race = uow.session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
+        return race_view(uow.session, race) if race is not None else None
+
+
+def get_race(race_id: int, *, uow: UnitOfWork) -> RaceView:
+    """One race (or lobby) with its racers, reports, results and fixes."""
+    with uow:
+        race = uow.session.get(Race, race_id)
+        if race is None:
+            raise RaceNotFound(race_id)
+        return race_view(uow.session, race)
+
+
+def list_races(
+    *,
+    uow: UnitOfWork,
+    statuses: Sequence[str] | None = None,
+    season_id: int | None = None,
+    limit: int = 50,
+) -> tuple[RaceView, ...]:
+    """Races newest first, optionally of some statuses or one season (admin results page)."""
+    limit = max(1, min(limit, RACE_LIST_LENGTH_MAX))
+    with uow:
+        statement = select(Race)
+        if statuses:
+            statement = statement.where(Race.status.in_(tuple(statuses)))
+        if season_id is not None:
+            statement = statement.where(Race.season_id == season_id)
+        statement = statement.order_by(Race.created_at.desc(), Race.id.desc()).limit(limit)
+        return race_views(uow.session, uow.session.exec(statement).all())
+
+
+def racer_lobby(racer_id: int, *, uow: UnitOfWork) -> RaceView | None:
+    """The open lobby the racer is in, if any."""
+    with uow:
+        race = _open_lobby_of(uow.session, racer_id)
+        return race_view(uow.session, race) if race is not None else None
+
+
+# --- views ----------------------------------------------------------------------
+
+
+def race_view(session: Session, race: Race) -> RaceView:
+    return race_views(session, [race])[0]
+
+
+def race_views(session: Session, races: Sequence[Race]) -> tuple[RaceView, ...]:
+    """Views of several races with three queries, whatever their number."""
+    if not races:
+        return ()
+    race_ids = [race.id for race in races]
+    entry_rows = session.exec(
+        select(RaceEntry, Racer)
+        .join(Racer, Racer.id == RaceEntry.racer_id)
+        .where(RaceEntry.race_id.in_(race_ids))
+    ).all()
+    entries_by_race: dict[int, list[tuple[RaceEntry, Racer]]] = {}
+    for entry, racer in entry_rows:
+        entries_by_race.setdefault(entry.race_id, []).append((entry, racer))
+    fixes_by_race: dict[int, list[ResultFix]] = {}
+    for fix in session.exec(
+        select(ResultFix).where(ResultFix.race_id.in_(race_ids)).order_by(ResultFix.created_at, ResultFix.id)
+    ):
+        fixes_by_race.setdefault(fix.race_id, []).append(fix)
+    people_ids = {race.host_racer_id for race in races}
+    people_ids |= {fix.actor_racer_id for fixes in fixes_by_race.values() for fix in fixes}
+    people_ids |= {fix.racer_id for fixes in fixes_by_race.values() for fix in fixes}
+    people = {racer.id: racer for racer in session.exec(select(Racer).where(Racer.id.in_(people_ids)))}
+    season_ids = {race.season_id for race in races if race.season_id is not None}
+    seasons = {season.id: season for season in session.exec(select(Season).where(Season.id.in_(season_ids)))}
+    views = []
+    for race in races:
+        pairs = sorted(entries_by_race.get(race.id, []), key=_display_order)
+        dispute = None
+        if race.disputed:
+            verdict = league.judge_reports(
+                [entry.racer_id for entry, _ in pairs],
+                {entry.racer_id: _reported(entry) for entry, _ in pairs},
+            )
+            dispute = verdict.problem
+        views.append(
+            RaceView.of(
+                race,
+                host=people[race.host_racer_id],
+                season=seasons.get(race.season_id) if race.season_id is not None else None,
+                entries=tuple(EntryView.of(entry, racer) for entry, racer in pairs),
+                fixes=tuple(
+                    FixView.of(fix, people[fix.racer_id], people[fix.actor_racer_id])
+                    for fix in fixes_by_race.get(race.id, [])
+                ),
+                dispute=dispute,
+            )
+        )
+    return tuple(views)
+
+
+def _display_order(pair: tuple[RaceEntry, Racer]) -> tuple:
+    entry, _ = pair
+    # Final results first by position, DNFs after; before that, by arrival.
+    return (entry.position is None, entry.position or 0, entry.dnf, entry.joined_at, entry.id)
+
+
+# --- internals ------------------------------------------------------------------
+
+
+def _race_for_update(session: Session, race_id: int) -> Race:
+    race = session.exec(select(Race).where(Race.id == race_id).with_for_update()).first()
+    if race is None:
+        raise RaceNotFound(race_id)
+    return race
+
+
+def _lock_racers(session: Session, racer_ids: Sequence[int]) -> None:
+    session.exec(
+        select(Racer.id).where(Racer.id.in_(sorted(racer_ids))).order_by(Racer.id).with_for_update()
+    ).all()
+
+
+def _entries(session: Session, race_id: int) -> list[RaceEntry]:
+    return list(session.exec(select(RaceEntry).where(RaceEntry.race_id == race_id).order_by(RaceEntry.id)))
+
+
+def _entry_of(session: Session, race_id: int, racer_id: int) -> RaceEntry | None:
+    return session.exec(
+        select(RaceEntry).where(RaceEntry.race_id == race_id, RaceEntry.racer_id == racer_id)
+    ).first()
+
+
+def _open_lobby_of(session: Session, racer_id: int) -> Race | None:
+    return session.exec(
+        select(Race)
+        .join(RaceEntry, RaceEntry.race_id == Race.id)
+        .where(RaceEntry.racer_id == racer_id, Race.status == RaceStatus.OPEN)
+    ).first()
+
+
+def _require_race_host(actor: Actor, race: Race) -> None:
+    if actor.is_admin or (actor.may_host and race.host_racer_id == actor.racer_id):
+        return
+    raise NotTheHost(race.name)
+
+
+def _require_reportable(race: Race) -> None:
+    if race.status == RaceStatus.OPEN:
+        raise RaceNotStarted(race.name)
+    if race.status == RaceStatus.CANCELLED:
+        raise RaceCancelled(race.name)
+    if race.status == RaceStatus.FINAL:
+        raise RaceAlreadyFinal(race.name)
+    assert race.status in (RaceStatus.LIVE, RaceStatus.ENDED), race.status
+
+
+def _require_rulable(race: Race) -> None:
+    _require_reportable(race)
+    if race.status == RaceStatus.LIVE:
+        raise RaceStillLive(race.name)
+
+
+def _require_fixable(session: Session, race: Race) -> list[RaceEntry]:
+    if race.status == RaceStatus.CANCELLED:
+        raise RaceCancelled(race.name)
+    if race.status != RaceStatus.FINAL:
+        raise RaceNotFinal(race.name)
+    assert race.season_id is not None
+    season = session.get(Season, race.season_id)
+    assert season is not None
+    if season.status == SeasonStatus.CLOSED:
+        raise SeasonClosed(season.name)
+    return _entries(session, race.id)
+
+
+def _reported(entry: RaceEntry) -> Placing | None:
+    if entry.reported_at is None:
+        return None
+    assert entry.reported_dnf == (entry.reported_position is None)
+    return DNF if entry.reported_dnf else Placing(entry.reported_position)
+
+
+def _result(entry: RaceEntry) -> Placing:
+    assert entry.dnf == (entry.position is None)
+    return DNF if entry.dnf else Placing(entry.position)
+
+
+def _parse_table(
+    race: Race,
+    entries: Sequence[RaceEntry],
+    table: Mapping[int, object],
+    *,
+    partial: bool = False,
+) -> dict[int, Placing]:
+    racer_ids = {entry.racer_id for entry in entries}
+    strangers = sorted(set(table) - racer_ids)
+    if strangers:
+        raise InvalidResults(f"Racer #{strangers[0]} did not race in {race.name!r}.")
+    missing = sorted(racer_ids - set(table))
+    if missing and not partial:
+        raise InvalidResults(
+            f"The results table needs every racer of {race.name!r}; racer #{missing[0]} is missing."
+        )
+    return {racer_id: league.parse_placing(raw, len(entries)) for racer_id, raw in table.items()}
+
+
+def _settle_reports(uow: UnitOfWork, race: Race, now: datetime) -> None:
+    """After a report or the end: final when confirmed (and ended), else mark disputes."""
+    entries = _entries(uow.session, race.id)
+    verdict = league.judge_reports(
+        [entry.racer_id for entry in entries], {entry.racer_id: _reported(entry) for entry in entries}
+    )
+    if verdict.is_confirmed and race.status == RaceStatus.ENDED:
+        placings = {entry.racer_id: _reported(entry) for entry in entries}
+        _finalize(uow, race, entries, placings, now)  # type: ignore[arg-type]
+        return
+    race.disputed = verdict.is_disputed
+    uow.session.add(race)
+    uow.session.flush()
+
+
+def _finalize(
+    uow: UnitOfWork, race: Race, entries: Sequence[RaceEntry], placings: Mapping[int, Placing], now: datetime
+) -> None:
+    """Make an ended race final: results, points, standings, and RaceFinalized (exactly once)."""
+    session = uow.session
+    assert race.status == RaceStatus.ENDED, f"only an ended race becomes final, not a {race.status} one"
+    assert race.season_id is not None
+    assert set(placings) == {entry.racer_id for entry in entries}
+    assert league.order_problem(placings) is None
+    table = _points_table_of(session, race.season_id)
+    for entry in entries:
+        placing = placings[entry.racer_id]
+        entry.position, entry.dnf = placing.position, placing.dnf
+        entry.points = table.points_for(placing, len(entries))
+        session.add(entry)
+    race.status = RaceStatus.FINAL
+    race.disputed = False
+    race.finalized_at = now
+    session.add(race)
+    session.flush()
+    league_repo.refresh_standings(session, race.season_id, [entry.racer_id for entry in entries])
+    outcome = league_repo.race_outcome(session, race.id)
+    assert outcome is not None and outcome.is_final
+    assert len(outcome.results) == len(entries)
+    uow.emit(RaceFinalized(outcome=outcome, finalized_at=now))
+
+
+def _apply_fix(
+    uow: UnitOfWork,
+    race: Race,
+    entries: Sequence[RaceEntry],
+    placings: Mapping[int, Placing],
+    *,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+) -> None:
+    session = uow.session
+    assert race.status == RaceStatus.FINAL and race.season_id is not None
+    table = _points_table_of(session, race.season_id)
+    fixes = []
+    for entry in entries:
+        old, new = _result(entry), placings[entry.racer_id]
+        if old == new:
+            continue
+        fix = ResultFix(
+            race_id=race.id,
+            racer_id=entry.racer_id,
+            old_position=old.position,
+            new_position=new.position,
+            old_dnf=old.dnf,
+            new_dnf=new.dnf,
+            actor_racer_id=actor.racer_id,
+            reason=reason,
+            created_at=now,
+        )
+        session.add(fix)
+        fixes.append(fix)
+        entry.position, entry.dnf = new.position, new.dnf
+        entry.points = table.points_for(new, len(entries))
+        session.add(entry)
+    if not fixes:
+        raise NothingToFix()
+    session.flush()
+    league_repo.refresh_standings(session, race.season_id, [entry.racer_id for entry in entries])
+    outcome = league_repo.race_outcome(session, race.id)
+    assert outcome is not None and outcome.is_final
+    uow.emit(
+        ResultsCorrected(
+            outcome=outcome, fix_ids=tuple(fix.id for fix in fixes), reason=reason, corrected_at=now
+        )
+    )
+
+
+def _points_table_of(session: Session, season_id: int) -> PointsTable:
+    season = session.get(Season, season_id)
+    assert season is not None
+    return PointsTable.from_json(season.points_table)
+
+
+def _active_season_or_default(session: Session, now: datetime) -> Season:
+    """The active season; on a fresh install, a default one opened now."""
+    active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+    if active is not None:
+        return active
+    taken = set(session.exec(select(Season.name)).all())
+    name = next(
+        candidate
+        for attempt in range(1, DEFAULT_SEASON_NAME_TRIES_MAX + 1)
+        if (candidate := _default_season_name(now.date(), attempt)) not in taken
+    )
+    season = Season(
+        name=name,
+        starts_on=now.date(),
+        ends_on=now.date() + DEFAULT_SEASON_LENGTH,
+        points_table=PointsTable().to_json(),
+        split_policy="even",
+        winner_bonus_bps=league.WINNER_BONUS_BPS_DEFAULT,
+        status=SeasonStatus.ACTIVE,
+        created_at=now,
+        activated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(season)
+    except IntegrityError:  # another transaction opened one at the same instant
+        active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+        assert active is not None
+        return active
+    return season
+
+
+def _default_season_name(day: date, attempt: int) -> str:
+    base = f"Season {day:%B %Y}"
+    return base if attempt == 1 else f"{base} ({attempt})"
+
+
+__all__ = [
+    "admin_fix_result",
+    "cancel_lobby",
+    "confirm_results",
+    "current_race",
+    "end_race",
+    "fix_results",
+    "get_or_create_racer",
+    "get_race",
+    "join_lobby",
+    "leave_lobby",
+    "list_open_lobbies",
+    "list_races",
+    "open_lobby",
+    "racer_lobby",
+    "report_result",
+    "set_mkt_name",
+    "set_results",
+    "start_race",
+]

@@ -1,0 +1,281 @@
+"""Season use cases: create, activate, close (champion and frozen standings), list.
+
+Seasons are an admin's business; each function loads the acting racer and
+checks it. One season is active at a time (backed by the partial unique index
+`ux_season_one_active`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, case, select
+
+from cozykart.db import league_repo
+from cozykart.db.tables import Race, Racer, Season
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain import league
+from cozykart.domain.league import (
+    InvalidSeason,
+    PointsTable,
+    RaceStatus,
+    SeasonAlreadyActive,
+    SeasonClosed,
+    SeasonHasUnfinishedRaces,
+    SeasonNameTaken,
+    SeasonNotActive,
+    SeasonNotFound,
+    SeasonStatus,
+)
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.league_views import SeasonView
+from cozykart.settings import Settings, load_settings
+
+SEASON_LIST_LENGTH_MAX = 200
+UNFINISHED_RACES_LISTED_MAX = 5
+
+
+def create_season(
+    name: str,
+    *,
+    starts_on: date,
+    ends_on: date,
+    sponsor_name: str | None = None,
+    sponsor_logo_url: str | None = None,
+    sponsor_url: str | None = None,
+    points_table: Mapping[object, Sequence[int]] | Sequence[int] | None = None,
+    split_policy: str = "even",
+    winner_bonus_bps: int = league.WINNER_BONUS_BPS_DEFAULT,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> SeasonView:
+    """An admin creates an upcoming season.
+
+    `points_table` is a list (the default row) or {"default": [...], "4": [...]}
+    with a row per race size; omitted, it is 15, 12, 10, 8, 6, 4, 2, 1.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    name = " ".join(str(name or "").split())
+    if not 1 <= len(name) <= league.SEASON_NAME_LENGTH_MAX:
+        raise InvalidSeason(f"Give the season a name of 1 to {league.SEASON_NAME_LENGTH_MAX} characters.")
+    if ends_on < starts_on:
+        raise InvalidSeason("A season cannot end before it starts.")
+    sponsor_name = _optional_text(sponsor_name, league.SEASON_NAME_LENGTH_MAX, "sponsor name")
+    sponsor_logo_url = _optional_url(sponsor_logo_url, "sponsor logo")
+    sponsor_url = _optional_url(sponsor_url, "sponsor link")
+    table = PointsTable.build(points_table)
+    league.check_split_policy(split_policy, winner_bonus_bps)
+    with uow:
+        session = uow.session
+        require_admin(load_actor(session, actor_id, settings))
+        if session.exec(select(Season.id).where(Season.name == name)).first() is not None:
+            raise SeasonNameTaken(name)
+        season = Season(
+            name=name,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            sponsor_name=sponsor_name,
+            sponsor_logo_url=sponsor_logo_url,
+            sponsor_url=sponsor_url,
+            points_table=table.to_json(),
+            split_policy=split_policy,
+            winner_bonus_bps=winner_bonus_bps,
+            status=SeasonStatus.UPCOMING,
+            created_at=now,
+        )
+        session.add(season)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise SeasonNameTaken(name) from None
+        view = SeasonView.of(season, None)
+        uow.commit()
+    return view
+
+
+def activate_season(
+    season_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> SeasonView:
+    """An admin makes an upcoming season the active one; races started from now belong to it."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        require_admin(load_actor(session, actor_id, settings))
+        season = _season_for_update(session, season_id)
+        if season.status == SeasonStatus.CLOSED:
+            raise SeasonClosed(season.name)
+        if season.status == SeasonStatus.ACTIVE:
+            raise SeasonAlreadyActive(season.name)
+        active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+        if active is not None:
+            raise SeasonAlreadyActive(active.name)
+        season.status = SeasonStatus.ACTIVE
+        season.activated_at = now
+        session.add(season)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise SeasonAlreadyActive("Another season") from None
+        view = SeasonView.of(season, None)
+        uow.commit()
+    return view
+
+
+def close_season(
+    season_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> SeasonView:
+    """An admin closes the active season: the standings freeze and the leader is champion.
+
+    Refused while one of its races is live or waiting for results. A closed
+    season stays in the archive; its results can no longer be fixed.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        require_admin(load_actor(session, actor_id, settings))
+        season = _season_for_update(session, season_id)
+        if season.status == SeasonStatus.CLOSED:
+            raise SeasonClosed(season.name)
+        if season.status != SeasonStatus.ACTIVE:
+            raise SeasonNotActive(season.name)
+        unfinished = session.exec(
+            select(Race.name)
+            .where(Race.season_id == season.id, Race.status.in_((RaceStatus.LIVE, RaceStatus.ENDED)))
+            .order_by(Race.id)
+            .limit(UNFINISHED_RACES_LISTED_MAX)
+        ).all()
+        if unfinished:
+            raise SeasonHasUnfinishedRaces(season.name, unfinished)
+        ranked = session.exec(league_repo.standings_statement(season.id)).all()
+        for rank, (row, _racer) in enumerate(ranked, start=1):
+            row.rank_at_close = rank
+            session.add(row)
+        champion = ranked[0][1] if ranked else None
+        season.champion_racer_id = champion.id if champion else None
+        season.status = SeasonStatus.CLOSED
+        season.closed_at = now
+        session.add(season)
+        session.flush()
+        view = SeasonView.of(season, champion)
+        uow.commit()
+    return view
+
+
+def list_seasons(*, uow: UnitOfWork) -> tuple[SeasonView, ...]:
+    """Every season: the active one, then upcoming, then the archive (newest first)."""
+    order = case(
+        (Season.status == SeasonStatus.ACTIVE, 0), (Season.status == SeasonStatus.UPCOMING, 1), else_=2
+    )
+    with uow:
+        seasons = uow.session.exec(
+            select(Season)
+            .order_by(order, Season.starts_on.desc(), Season.id.desc())
+            .limit(SEASON_LIST_LENGTH_MAX)
+        ).all()
+        return _views(uow.session, seasons)
+
+
+def get_season(season_id: int, *, uow: UnitOfWork) -> SeasonView:
+    with uow:
+        season = uow.session.get(Season, season_id)
+        if season is None:
+            raise SeasonNotFound(season_id)
+        return _views(uow.session, [season])[0]
+
+
+def active_season(*, uow: UnitOfWork) -> SeasonView | None:
+    with uow:
+        season = uow.session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+        return _views(uow.session, [season])[0] if season is not None else None
+
+
+def rebuild_standings(
+    season_id: int,
+    *,
+    actor_id: int | None = None,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+) -> int:
+    """Recompute a season's standings from its results; the number of rows.
+
+    For operators (after importing data or seeding a demo). With `actor_id`,
+    only an admin may; without, it is a trusted call from the CLI. A closed
+    season keeps its frozen ranks.
+    """
+    settings = settings or load_settings()
+    with uow:
+        session = uow.session
+        if actor_id is not None:
+            require_admin(load_actor(session, actor_id, settings))
+        season = _season_for_update(session, season_id)
+        if season.status == SeasonStatus.CLOSED:
+            raise SeasonClosed(season.name)
+        count = league_repo.rebuild_standings(session, season_id)
+        uow.commit()
+    return count
+
+
+# --- internals ------------------------------------------------------------------
+
+
+def _season_for_update(session: Session, season_id: int) -> Season:
+    season = session.exec(select(Season).where(Season.id == season_id).with_for_update()).first()
+    if season is None:
+        raise SeasonNotFound(season_id)
+    return season
+
+
+def _views(session: Session, seasons: Sequence[Season]) -> tuple[SeasonView, ...]:
+    champion_ids = {season.champion_racer_id for season in seasons if season.champion_racer_id is not None}
+    champions = {racer.id: racer for racer in session.exec(select(Racer).where(Racer.id.in_(champion_ids)))}
+    return tuple(
+        SeasonView.of(season, champions.get(season.champion_racer_id) if season.champion_racer_id else None)
+        for season in seasons
+    )
+
+
+def _optional_text(value: str | None, length_max: int, what: str) -> str | None:
+    text = " ".join(str(value or "").split()) or None
+    if text is not None and len(text) > length_max:
+        raise InvalidSeason(f"The {what} has at most {length_max} characters.")
+    return text
+
+
+def _optional_url(value: str | None, what: str) -> str | None:
+    text = str(value or "").strip() or None
+    if text is None:
+        return None
+    if len(text) > league.URL_LENGTH_MAX:
+        raise InvalidSeason(f"The {what} URL has at most {league.URL_LENGTH_MAX} characters.")
+    if not (text.startswith(("https://", "http://", "/"))):
+        raise InvalidSeason(f"The {what} must be a web address (https://...) or a path on this site (/...).")
+    return text
+
+
+__all__ = [
+    "activate_season",
+    "active_season",
+    "close_season",
+    "create_season",
+    "get_season",
+    "list_seasons",
+    "rebuild_standings",
+]

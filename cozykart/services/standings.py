@@ -1,0 +1,280 @@
+"""Standings, the points chart and racer profiles: reads for the league pages.
+
+Standings are read from the `season_standing` table, which the league services
+keep in step with every final result and fix (see `league_repo.refresh_standings`);
+a read is one indexed scan, whatever the number of results in the season.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+from sqlmodel import Session, case, func, select
+
+from cozykart.db import league_repo
+from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain import league
+from cozykart.domain.league import RacerTally, SeasonNotFound, SeasonStatus
+from cozykart.services.league_views import (
+    CareerStats,
+    ChartPoint,
+    ChartSeries,
+    HistoryLine,
+    RacerCard,
+    RacerProfile,
+    SeasonStats,
+    SeasonView,
+    StandingRow,
+    StandingsView,
+    Trophy,
+)
+
+CHART_RACER_COUNT_DEFAULT = 5
+CHART_RACER_COUNT_MAX = 20
+RACE_HISTORY_LENGTH_MAX = 200
+TROPHY_RANK_MAX = 3
+
+
+def season_standings(
+    season_id: int | None = None, *, uow: UnitOfWork, limit: int | None = None
+) -> StandingsView | None:
+    """The standings of a season, best first (the active season when none is named;
+    else the latest closed one). None when there is no season at all."""
+    with uow:
+        session = uow.session
+        season = _pick_season(session, season_id)
+        if season is None:
+            return None
+        statement = league_repo.standings_columns_statement(season.id)
+        if limit is not None:
+            statement = statement.limit(max(0, limit))
+        rows = []
+        for rank, values in enumerate(session.exec(statement), start=1):
+            (
+                racer_id,
+                points,
+                wins,
+                podiums,
+                races,
+                finishes,
+                position_sum,
+                _reached_at,
+                _reached_race_id,
+                display_name,
+                mkt_name,
+                avatar_url,
+            ) = values
+            rows.append(
+                StandingRow(
+                    rank=rank,
+                    racer=RacerCard(racer_id, display_name, mkt_name, avatar_url),
+                    points=points,
+                    wins=wins,
+                    races=races,
+                    podiums=podiums,
+                    finishes=finishes,
+                    average_finish=position_sum / finishes if finishes else None,
+                )
+            )
+        racer_count = len(rows) if limit is None else _standing_count(session, season.id)
+        return StandingsView(season=_season_view(session, season), rows=tuple(rows), racer_count=racer_count)
+
+
+def points_chart(
+    season_id: int | None = None,
+    *,
+    uow: UnitOfWork,
+    racer_ids: Sequence[int] | None = None,
+    top: int = CHART_RACER_COUNT_DEFAULT,
+) -> tuple[ChartSeries, ...]:
+    """Points after each race, per racer: the leaders (or `racer_ids`) of a season."""
+    with uow:
+        session = uow.session
+        season = _pick_season(session, season_id)
+        if season is None:
+            return ()
+        if racer_ids is None:
+            top = max(0, min(top, CHART_RACER_COUNT_MAX))
+            statement = league_repo.standings_columns_statement(season.id).limit(top)
+            racer_ids = [values[0] for values in session.exec(statement)]
+        racer_ids = list(racer_ids)[:CHART_RACER_COUNT_MAX]
+        if not racer_ids:
+            return ()
+        racers = {r.id: r for r in session.exec(select(Racer).where(Racer.id.in_(racer_ids)))}
+        lines = league_repo.result_lines(session, season.id, racer_ids)
+        race_names = dict(
+            session.exec(
+                select(Race.id, Race.name).where(Race.id.in_({line.race_id for line in lines}))
+            ).all()
+        )
+        series = []
+        for racer_id in racer_ids:
+            if racer_id not in racers:
+                continue
+            progression = league.points_progression(line for line in lines if line.racer_id == racer_id)
+            series.append(
+                ChartSeries(
+                    racer=RacerCard.of(racers[racer_id]),
+                    points=tuple(
+                        ChartPoint(
+                            race_id=line.race_id,
+                            race_name=race_names[line.race_id],
+                            started_at=line.race_started_at,
+                            points_total=total,
+                        )
+                        for line, total in progression
+                    ),
+                )
+            )
+        return tuple(series)
+
+
+def racer_profile(racer_id: int, *, uow: UnitOfWork) -> RacerProfile:
+    """A racer's page: career and per-season stats, race history, trophies."""
+    with uow:
+        session = uow.session
+        racer = session.get(Racer, racer_id)
+        if racer is None:
+            raise league.RacerNotFound(racer_id)
+        standing_rows = session.exec(
+            select(SeasonStanding, Season)
+            .join(Season, Season.id == SeasonStanding.season_id)
+            .where(SeasonStanding.racer_id == racer_id)
+            .order_by(Season.starts_on.desc(), Season.id.desc())
+        ).all()
+        seasons = []
+        trophies = []
+        for row, season in standing_rows:
+            rank = row.rank_at_close or _rank_in(session, season.id, racer_id)
+            average = _average(row.position_sum, row.finishes)
+            seasons.append(
+                SeasonStats(
+                    season_id=season.id,
+                    season_name=season.name,
+                    season_status=season.status,
+                    rank=rank,
+                    points=row.points,
+                    wins=row.wins,
+                    races=row.races,
+                    podiums=row.podiums,
+                    average_finish=average,
+                )
+            )
+            if season.status == SeasonStatus.CLOSED and rank <= TROPHY_RANK_MAX:
+                trophies.append(
+                    Trophy(
+                        season_id=season.id,
+                        season_name=season.name,
+                        rank=rank,
+                        sponsor_name=season.sponsor_name,
+                        closed_at=season.closed_at,
+                    )
+                )
+        career = CareerStats(
+            races=sum(row.races for row, _ in standing_rows),
+            wins=sum(row.wins for row, _ in standing_rows),
+            podiums=sum(row.podiums for row, _ in standing_rows),
+            points=sum(row.points for row, _ in standing_rows),
+            average_finish=_average(
+                sum(row.position_sum for row, _ in standing_rows),
+                sum(row.finishes for row, _ in standing_rows),
+            ),
+        )
+        return RacerProfile(
+            racer=RacerCard.of(racer),
+            created_at=racer.created_at,
+            career=career,
+            seasons=tuple(seasons),
+            history=_history(session, racer_id),
+            trophies=tuple(sorted(trophies, key=lambda trophy: (trophy.rank, -trophy.season_id))),
+        )
+
+
+def recompute_standings(season_id: int, *, uow: UnitOfWork) -> list[RacerTally]:
+    """The standings recomputed from every result (the reference the stored table must equal)."""
+    with uow:
+        return league.compute_standings(league_repo.result_lines(uow.session, season_id))
+
+
+def stored_standings(season_id: int, *, uow: UnitOfWork) -> list[RacerTally]:
+    """The standings as stored, best first, as domain tallies."""
+    with uow:
+        return league_repo.standing_tallies(uow.session, season_id)
+
+
+# --- internals ------------------------------------------------------------------
+
+
+def _pick_season(session: Session, season_id: int | None) -> Season | None:
+    if season_id is not None:
+        season = session.get(Season, season_id)
+        if season is None:
+            raise SeasonNotFound(season_id)
+        return season
+    preference = case(
+        (Season.status == SeasonStatus.ACTIVE, 0), (Season.status == SeasonStatus.CLOSED, 1), else_=2
+    )
+    return session.exec(
+        select(Season).order_by(preference, Season.closed_at.desc().nulls_last(), Season.id.desc()).limit(1)
+    ).first()
+
+
+def _season_view(session: Session, season: Season) -> SeasonView:
+    champion = session.get(Racer, season.champion_racer_id) if season.champion_racer_id else None
+    return SeasonView.of(season, champion)
+
+
+def _standing_count(session: Session, season_id: int) -> int:
+    return session.exec(
+        select(func.count()).select_from(SeasonStanding).where(SeasonStanding.season_id == season_id)
+    ).one()
+
+
+def _rank_in(session: Session, season_id: int, racer_id: int) -> int:
+    ordered = session.exec(
+        league_repo.standings_columns_statement(season_id).with_only_columns(
+            SeasonStanding.racer_id, maintain_column_froms=True
+        )
+    ).all()
+    return ordered.index(racer_id) + 1
+
+
+def _average(position_sum: int, finishes: int) -> float | None:
+    return float(Fraction(position_sum, finishes)) if finishes else None
+
+
+def _history(session: Session, racer_id: int) -> tuple[HistoryLine, ...]:
+    rows = session.exec(
+        select(RaceEntry, Race)
+        .join(Race, Race.id == RaceEntry.race_id)
+        .where(RaceEntry.racer_id == racer_id, Race.status != league.RaceStatus.CANCELLED)
+        .order_by(Race.started_at.desc().nulls_first(), Race.id.desc())
+        .limit(RACE_HISTORY_LENGTH_MAX)
+    ).all()
+    race_ids = [race.id for _, race in rows]
+    sizes = dict(
+        session.exec(
+            select(RaceEntry.race_id, func.count())
+            .where(RaceEntry.race_id.in_(race_ids))
+            .group_by(RaceEntry.race_id)
+        ).all()
+    )
+    season_ids = {race.season_id for _, race in rows if race.season_id is not None}
+    season_names = dict(session.exec(select(Season.id, Season.name).where(Season.id.in_(season_ids))).all())
+    return tuple(
+        HistoryLine(
+            race_id=race.id,
+            race_name=race.name,
+            season_id=race.season_id,
+            season_name=season_names.get(race.season_id) if race.season_id else None,
+            status=race.status,
+            started_at=race.started_at,
+            racer_count=sizes.get(race.id, 0),
+            position=entry.position,
+            dnf=entry.dnf,
+            points=entry.points,
+        )
+        for entry, race in rows
+    )
