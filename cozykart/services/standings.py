@@ -233,11 +233,8 @@ def _standing_count(session: Session, season_id: int) -> int:
 
 
 def _rank_in(session: Session, season_id: int, racer_id: int) -> int:
-    ordered = session.exec(
-        league_repo.standings_columns_statement(season_id).with_only_columns(
-            SeasonStanding.racer_id, maintain_column_froms=True
-        )
-    ).all()
+    statement = league_repo.standings_columns_statement(season_id)
+    ordered = [values[0] for values in session.exec(statement)]
     return ordered.index(racer_id) + 1
 
 
