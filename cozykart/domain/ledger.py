@@ -405,3 +405,38 @@ def require_payout_method(method: str) -> str:
     if key not in PAYOUT_METHODS:
         raise InvalidInput("Choose a payout method: " + ", ".join(PAYOUT_METHODS.values()) + ".")
     return key
+
+
+# --- events the ledger emits (for announcements and the live dashboard) --------
+
+
+@dataclass(frozen=True)
+class SaleRecorded:
+    payment_id: int
+    race_id: int | None
+    gross_cents: int
+    pool_cents: int
+    item: str
+    fan_name: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class TipRecorded:
+    payment_id: int
+    dj_racer_id: int
+    tip_cents: int
+    dj_cents: int
+    fan_name: str | None
+    song: str
+    message: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PayoutPaid:
+    payout_id: int
+    racer_id: int
+    amount_cents: int
+    method: str
+    paid_at: datetime

@@ -15,3 +15,4 @@ def default_uow(settings: Settings | None = None) -> UnitOfWork:
     """A unit of work on the configured database (REFLEX_DB_URL)."""
     settings = settings or load_settings()
     return UnitOfWork(engine_for(settings.db_url))
+from cozykart.services import ledger_subscriptions  # noqa: E402, F401  (the ledger listens to the league)

@@ -1,0 +1,367 @@
+"""The ledger's storage, in SQLAlchemy Core statements on the unit of work's connection.
+
+The hot path (recording a sale) is a handful of statements: no ORM identity map,
+no flush bookkeeping. Writing a transaction is: claim its idempotency key
+(INSERT ... ON CONFLICT DO NOTHING RETURNING id: a repeat gets nothing and
+changes nothing), insert its postings, add each account's delta to the cached
+balance (in account-id order, so concurrent writers on PostgreSQL never
+deadlock). Every read of a balance can assert it against the postings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Connection, bindparam, cast, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cozykart.db.ledger_tables import (
+    LedgerAccount,
+    LedgerPayment,
+    LedgerPosting,
+    LedgerTransaction,
+    Payout,
+)
+from cozykart.db.tables import Race
+from cozykart.db.types import utc_now
+from cozykart.domain.ledger import AccountKind, AccountRef, Transaction
+
+account_table = LedgerAccount.__table__
+payment_table = LedgerPayment.__table__
+transaction_table = LedgerTransaction.__table__
+posting_table = LedgerPosting.__table__
+payout_table = Payout.__table__
+race_table = Race.__table__
+
+ACCOUNT_CODES_PER_QUERY_MAX = 500
+
+_add_to_balance = (
+    update(account_table)
+    .where(account_table.c.id == bindparam("account_id"))
+    .values(balance_cents=account_table.c.balance_cents + bindparam("delta_cents"))
+)
+
+
+def sum_cents(column):
+    """SUM of a cents column as a whole number on every backend (PostgreSQL's is numeric)."""
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
+
+
+def _insert(connection: Connection, table):
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    assert connection.dialect.name == "sqlite", connection.dialect.name
+    return sqlite.insert(table)
+
+
+def is_postgresql(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+# --- accounts -----------------------------------------------------------------
+
+
+def account_ids(connection: Connection, accounts: Iterable[AccountRef]) -> dict[str, int]:
+    """Ids of the accounts by code, creating the ones that do not exist yet."""
+    wanted = {account.code: account for account in accounts}
+    assert len(wanted) <= ACCOUNT_CODES_PER_QUERY_MAX, len(wanted)
+    if not wanted:
+        return {}
+    rows = connection.execute(
+        select(account_table.c.code, account_table.c.id).where(account_table.c.code.in_(list(wanted)))
+    ).all()
+    found = {code: account_id for code, account_id in rows}
+    missing = [wanted[code] for code in wanted if code not in found]
+    if missing:
+        now = utc_now()
+        connection.execute(
+            _insert(connection, account_table).on_conflict_do_nothing(index_elements=["code"]),
+            [
+                {
+                    "code": account.code,
+                    "kind": str(account.kind),
+                    "racer_id": account.racer_id,
+                    "race_id": account.race_id,
+                    "balance_cents": 0,
+                    "created_at": now,
+                }
+                for account in missing
+            ],
+        )
+        rows = connection.execute(
+            select(account_table.c.code, account_table.c.id).where(
+                account_table.c.code.in_([account.code for account in missing])
+            )
+        ).all()
+        found.update({code: account_id for code, account_id in rows})
+    assert set(found) == set(wanted)
+    return found
+
+
+def lock_accounts(connection: Connection, ids: Iterable[int]) -> dict[int, int]:
+    """Lock the accounts' rows until commit (PostgreSQL); their cached balances by id.
+
+    On SQLite every transaction began with BEGIN IMMEDIATE and already holds the
+    one write lock, so FOR UPDATE is not needed (SQLAlchemy leaves it out there).
+    """
+    ordered = sorted(set(ids))
+    rows = connection.execute(
+        select(account_table.c.id, account_table.c.balance_cents)
+        .where(account_table.c.id.in_(ordered))
+        .order_by(account_table.c.id)
+        .with_for_update()
+    ).all()
+    return {account_id: balance_cents for account_id, balance_cents in rows}
+
+
+def account_ref(row) -> AccountRef:
+    return AccountRef(code=row.code, kind=AccountKind(row.kind), racer_id=row.racer_id, race_id=row.race_id)
+
+
+def account_balance(connection: Connection, account_id: int) -> int:
+    """The cached balance, asserted against the postings (read-side check)."""
+    cached_cents = connection.execute(
+        select(account_table.c.balance_cents).where(account_table.c.id == account_id)
+    ).scalar_one()
+    posted_cents = connection.execute(
+        select(sum_cents(posting_table.c.amount_cents)).where(
+            posting_table.c.account_id == account_id
+        )
+    ).scalar_one()
+    assert cached_cents == posted_cents, (account_id, cached_cents, posted_cents)
+    return int(cached_cents)
+
+
+def account_id_by_code(connection: Connection, code: str) -> int | None:
+    return connection.execute(
+        select(account_table.c.id).where(account_table.c.code == code)
+    ).scalar_one_or_none()
+
+
+# --- transactions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    transaction_id: int
+    replayed: bool  # True when the key had been applied before: nothing changed
+
+
+def transaction_id_by_key(connection: Connection, key: str) -> int | None:
+    return connection.execute(
+        select(transaction_table.c.id).where(transaction_table.c.key == key)
+    ).scalar_one_or_none()
+
+
+def transaction_row(connection: Connection, key: str):
+    return connection.execute(select(transaction_table).where(transaction_table.c.key == key)).first()
+
+
+def write_transaction(
+    connection: Connection, transaction: Transaction, ids: dict[str, int] | None = None
+) -> Written:
+    """Apply `transaction` once: a repeat of its key writes nothing."""
+    codes = {posting.account.code for posting in transaction.postings}
+    if ids is None or not codes <= ids.keys():
+        ids = {**(ids or {}), **account_ids(connection, (p.account for p in transaction.postings))}
+    now = utc_now()
+    transaction_id = connection.execute(
+        _insert(connection, transaction_table)
+        .values(
+            key=transaction.key,
+            kind=str(transaction.kind),
+            description=transaction.description[:300],
+            reference=transaction.reference[:200],
+            payment_id=transaction.payment_id,
+            race_id=transaction.race_id,
+            payout_id=transaction.payout_id,
+            actor_racer_id=transaction.actor_racer_id,
+            occurred_at=transaction.occurred_at,
+            recorded_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(transaction_table.c.id)
+    ).scalar_one_or_none()
+    if transaction_id is None:
+        existing_id = transaction_id_by_key(connection, transaction.key)
+        assert existing_id is not None
+        return Written(transaction_id=existing_id, replayed=True)
+
+    connection.execute(
+        posting_table.insert(),
+        [
+            {
+                "transaction_id": transaction_id,
+                "account_id": ids[posting.account.code],
+                "amount_cents": posting.amount_cents,
+                "payment_id": posting.payment_id,
+                "available_at": posting.available_at,
+                "description": posting.description,
+            }
+            for posting in transaction.postings
+        ],
+    )
+    deltas: dict[int, int] = defaultdict(int)
+    for posting in transaction.postings:
+        deltas[ids[posting.account.code]] += posting.amount_cents
+    assert sum(deltas.values()) == 0
+    balance_changes = [
+        {"account_id": account_id, "delta_cents": delta_cents}
+        for account_id, delta_cents in sorted(deltas.items())
+        if delta_cents != 0
+    ]
+    if balance_changes:
+        connection.execute(_add_to_balance, balance_changes)
+    return Written(transaction_id=transaction_id, replayed=False)
+
+
+def postings_of_transaction(connection: Connection, transaction_id: int) -> list:
+    return connection.execute(
+        select(
+            posting_table.c.amount_cents,
+            posting_table.c.payment_id,
+            posting_table.c.description,
+            account_table.c.code,
+            account_table.c.kind,
+            account_table.c.racer_id,
+            account_table.c.race_id,
+        )
+        .join(account_table, account_table.c.id == posting_table.c.account_id)
+        .where(posting_table.c.transaction_id == transaction_id)
+        .order_by(posting_table.c.id)
+    ).all()
+
+
+# --- payments -----------------------------------------------------------------
+
+
+def insert_payment(connection: Connection, **values) -> int | None:
+    """Record a payment once; None when its key was recorded before."""
+    return connection.execute(
+        _insert(connection, payment_table)
+        .values(recorded_at=utc_now(), **values)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(payment_table.c.id)
+    ).scalar_one_or_none()
+
+
+def payment_by_key(connection: Connection, key: str):
+    return connection.execute(select(payment_table).where(payment_table.c.key == key)).first()
+
+
+def payment_by_id(connection: Connection, payment_id: int):
+    return connection.execute(select(payment_table).where(payment_table.c.id == payment_id)).first()
+
+
+def payment_holdings(connection: Connection, payment_id: int) -> list:
+    """What each account still holds of a payment (code, kind, racer, race, net cents)."""
+    return connection.execute(
+        select(
+            account_table.c.id,
+            account_table.c.code,
+            account_table.c.kind,
+            account_table.c.racer_id,
+            account_table.c.race_id,
+            sum_cents(posting_table.c.amount_cents).label("net_cents"),
+        )
+        .join(account_table, account_table.c.id == posting_table.c.account_id)
+        .where(posting_table.c.payment_id == payment_id)
+        .group_by(
+            account_table.c.id,
+            account_table.c.code,
+            account_table.c.kind,
+            account_table.c.racer_id,
+            account_table.c.race_id,
+        )
+        .order_by(account_table.c.code)
+    ).all()
+
+
+def pool_holdings(connection: Connection, pool_account_id: int) -> list:
+    """The payments that still have cents in a pool: (payment id, key, item, gross, net)."""
+    net = sum_cents(posting_table.c.amount_cents)
+    return connection.execute(
+        select(
+            payment_table.c.id,
+            payment_table.c.key,
+            payment_table.c.item,
+            payment_table.c.gross_cents,
+            net.label("net_cents"),
+        )
+        .join(payment_table, payment_table.c.id == posting_table.c.payment_id)
+        .where(posting_table.c.account_id == pool_account_id)
+        .group_by(payment_table.c.id, payment_table.c.key, payment_table.c.item, payment_table.c.gross_cents)
+        .having(net != 0)
+        .order_by(payment_table.c.id)
+    ).all()
+
+
+def race_wallet_holdings(connection: Connection, race_id: int) -> list:
+    """For each payment of a race, what each racer's wallet holds of it."""
+    return connection.execute(
+        select(
+            payment_table.c.id.label("payment_id"),
+            payment_table.c.key,
+            payment_table.c.item,
+            payment_table.c.gross_cents,
+            account_table.c.racer_id,
+            sum_cents(posting_table.c.amount_cents).label("net_cents"),
+        )
+        .join(payment_table, payment_table.c.id == posting_table.c.payment_id)
+        .join(account_table, account_table.c.id == posting_table.c.account_id)
+        .where(payment_table.c.race_id == race_id, account_table.c.kind == str(AccountKind.WALLET))
+        .group_by(
+            payment_table.c.id,
+            payment_table.c.key,
+            payment_table.c.item,
+            payment_table.c.gross_cents,
+            account_table.c.racer_id,
+        )
+        .order_by(payment_table.c.id, account_table.c.racer_id)
+    ).all()
+
+
+def race_status(connection: Connection, race_id: int) -> str | None:
+    return connection.execute(
+        select(race_table.c.status).where(race_table.c.id == race_id)
+    ).scalar_one_or_none()
+
+
+# --- wallets ------------------------------------------------------------------
+
+
+def held_credit_cents(connection: Connection, wallet_account_id: int, now: datetime) -> int:
+    return int(
+        connection.execute(
+            select(sum_cents(posting_table.c.amount_cents)).where(
+                posting_table.c.account_id == wallet_account_id,
+                posting_table.c.available_at > now,
+            )
+        ).scalar_one()
+    )
+
+
+def earned_cents(connection: Connection, wallet_account_id: int, payout_kinds: Iterable[str]) -> int:
+    return int(
+        connection.execute(
+            select(sum_cents(posting_table.c.amount_cents))
+            .join(transaction_table, transaction_table.c.id == posting_table.c.transaction_id)
+            .where(
+                posting_table.c.account_id == wallet_account_id,
+                transaction_table.c.kind.not_in(list(payout_kinds)),
+            )
+        ).scalar_one()
+    )
+
+
+def paid_out_cents(connection: Connection, racer_id: int) -> int:
+    return int(
+        connection.execute(
+            select(sum_cents(payout_table.c.amount_cents)).where(
+                payout_table.c.racer_id == racer_id, payout_table.c.status == "paid"
+            )
+        ).scalar_one()
+    )

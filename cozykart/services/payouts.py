@@ -1,0 +1,371 @@
+"""Money out: payout requests, paying and rejecting them, and an admin's direct payout.
+
+A request encumbers the funds at once (wallet -> the racer's in-flight account)
+inside a transaction that holds the wallet's lock: on PostgreSQL the wallet row
+is locked FOR UPDATE before its balance is read; on SQLite BEGIN IMMEDIATE
+already serializes writers. Two requests at the same instant can never take
+more than the balance.
+
+Paying or rejecting writes the payout's one decision transaction under the key
+`payout:<id>:decision` (unique): two admins clicking at once settle it once,
+and the second click is answered with the first one's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from cozykart.db import ledger_repo as repo
+from cozykart.db.tables import Racer
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.errors import InvalidInput, NotFound
+from cozykart.domain.ledger import (
+    PAYOUT_KINDS,
+    PAYOUT_METHODS,
+    PAYOUTS_SENT,
+    PayoutNotPending,
+    PayoutPaid,
+    TransactionBuilder,
+    TransactionKind,
+    WalletBalances,
+    check_payout_request,
+    in_flight_account,
+    require_payout_method,
+    require_reason,
+    wallet_account,
+    wallet_balances,
+)
+from cozykart.domain.money import format_cents, require_positive_cents
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.settings import Settings, load_settings
+
+REFERENCE_LENGTH_MAX = 200
+KEY_LENGTH_MAX = 150
+
+payout_table = repo.payout_table
+
+
+@dataclass(frozen=True)
+class PayoutOutcome:
+    payout_id: int
+    status: str  # paid | rejected
+    replayed: bool  # True when someone had already decided it this way
+
+
+def decision_key(payout_id: int) -> str:
+    return f"payout:{payout_id}:decision"
+
+
+def _require_key(key: str) -> str:
+    if not isinstance(key, str) or not key.strip() or len(key) > KEY_LENGTH_MAX:
+        raise InvalidInput(f"An idempotency key of 1 to {KEY_LENGTH_MAX} characters is required.")
+    return key.strip()
+
+
+def read_wallet_balances(connection: Connection, racer_id: int, now: datetime) -> WalletBalances:
+    """A racer's wallet split into available, held, in payout and debt (asserted against postings)."""
+    ids = repo.account_ids(connection, [wallet_account(racer_id), in_flight_account(racer_id)])
+    wallet_id = ids[wallet_account(racer_id).code]
+    return wallet_balances(
+        wallet_balance_cents=repo.account_balance(connection, wallet_id),
+        held_credit_cents=repo.held_credit_cents(connection, wallet_id, now),
+        in_payout_cents=repo.account_balance(connection, ids[in_flight_account(racer_id).code]),
+        lifetime_earned_cents=repo.earned_cents(connection, wallet_id, [str(kind) for kind in PAYOUT_KINDS]),
+        paid_out_cents=repo.paid_out_cents(connection, racer_id),
+    )
+
+
+def _lock_wallet(connection: Connection, racer_id: int) -> dict[str, int]:
+    ids = repo.account_ids(connection, [wallet_account(racer_id), in_flight_account(racer_id), PAYOUTS_SENT])
+    repo.lock_accounts(connection, [ids[wallet_account(racer_id).code]])
+    return ids
+
+
+def _payout_by_key(connection: Connection, key: str):
+    return connection.execute(select(payout_table).where(payout_table.c.key == key)).first()
+
+
+def _payout(connection: Connection, payout_id: int):
+    row = connection.execute(select(payout_table).where(payout_table.c.id == payout_id)).first()
+    if row is None:
+        raise NotFound("That payout does not exist.")
+    return row
+
+
+def request_payout(
+    racer_id: int,
+    amount_cents: int,
+    *,
+    key: str,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> int:
+    """A racer asks to cash out `amount_cents`; returns the payout id (the same for a repeated key)."""
+    settings = settings or load_settings()
+    key = _require_key(key)
+    require_positive_cents(amount_cents, "The payout amount")
+    with uow:
+        session = uow.session
+        actor = load_actor(session, racer_id, settings)
+        connection = session.connection()
+        ids = _lock_wallet(connection, actor.racer_id)
+        existing = _payout_by_key(connection, key)
+        if existing is not None:
+            return existing.id
+        balances = read_wallet_balances(connection, actor.racer_id, now or utc_now())
+        check_payout_request(
+            balances,
+            amount_cents,
+            payout_min_cents=settings.payout_min_cents,
+            format_amount=lambda cents: format_cents(cents, settings.currency),
+        )
+        payout_id = connection.execute(
+            payout_table.insert()
+            .values(
+                key=key,
+                racer_id=actor.racer_id,
+                amount_cents=amount_cents,
+                status="pending",
+                requested_by_racer_id=actor.racer_id,
+                requested_at=utc_now(),
+            )
+            .returning(payout_table.c.id)
+        ).scalar_one()
+        money = format_cents(amount_cents, settings.currency)
+        builder = TransactionBuilder()
+        builder.post(wallet_account(actor.racer_id), -amount_cents, f"Payout #{payout_id} requested ({money})")
+        builder.post(in_flight_account(actor.racer_id), amount_cents, f"Payout #{payout_id} waiting for an admin")
+        repo.write_transaction(
+            connection,
+            builder.build(
+                key=f"payout:{payout_id}:request",
+                kind=TransactionKind.PAYOUT_REQUEST,
+                description=f"{actor.display_name} requested payout #{payout_id} of {money}",
+                reference=f"payout:{payout_id}",
+                occurred_at=utc_now(),
+                payout_id=payout_id,
+                actor_racer_id=actor.racer_id,
+            ),
+            ids,
+        )
+        after = read_wallet_balances(connection, actor.racer_id, now or utc_now())
+        assert after.available_cents == balances.available_cents - amount_cents
+        uow.commit()
+        return payout_id
+
+
+def _decided(connection: Connection, payout_id: int, wanted: TransactionKind) -> PayoutOutcome | None:
+    """The payout's decision if one exists; refused if it went the other way."""
+    decision = repo.transaction_row(connection, decision_key(payout_id))
+    if decision is None:
+        return None
+    status = "paid" if decision.kind == TransactionKind.PAYOUT else "rejected"
+    if decision.kind != wanted:
+        raise PayoutNotPending(f"Payout #{payout_id} was already {status}.")
+    return PayoutOutcome(payout_id=payout_id, status=status, replayed=True)
+
+
+def pay_payout(
+    admin_racer_id: int,
+    payout_id: int,
+    *,
+    method: str,
+    reference: str,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+) -> PayoutOutcome:
+    """An admin marks a pending payout paid (method and the provider's reference). Idempotent."""
+    settings = settings or load_settings()
+    method = require_payout_method(method)
+    reference = " ".join((reference or "").split())
+    if not reference or len(reference) > REFERENCE_LENGTH_MAX:
+        raise InvalidInput("Give the payment's reference (gift card code, PayPal or bank reference).")
+    with uow:
+        session = uow.session
+        actor = load_actor(session, admin_racer_id, settings)
+        require_admin(actor)
+        connection = session.connection()
+        payout = _payout(connection, payout_id)
+        already = _decided(connection, payout_id, TransactionKind.PAYOUT)
+        if already is not None:
+            return already
+        ids = repo.account_ids(connection, [in_flight_account(payout.racer_id), PAYOUTS_SENT])
+        money = format_cents(payout.amount_cents, settings.currency)
+        method_words = PAYOUT_METHODS[method]
+        builder = TransactionBuilder()
+        builder.post(in_flight_account(payout.racer_id), -payout.amount_cents,
+                     f"Payout #{payout_id} paid by {method_words} (ref {reference})")
+        builder.post(PAYOUTS_SENT, payout.amount_cents, f"Payout #{payout_id} of {money} by {method_words}")
+        written = repo.write_transaction(
+            connection,
+            builder.build(
+                key=decision_key(payout_id),
+                kind=TransactionKind.PAYOUT,
+                description=f"Payout #{payout_id} of {money} paid by {method_words} (ref {reference})",
+                reference=f"payout:{payout_id}",
+                occurred_at=utc_now(),
+                payout_id=payout_id,
+                actor_racer_id=actor.racer_id,
+            ),
+            ids,
+        )
+        if written.replayed:  # another admin decided it while we looked
+            outcome = _decided(connection, payout_id, TransactionKind.PAYOUT)
+            assert outcome is not None
+            return outcome
+        _set_status(connection, payout_id, "paid", actor.racer_id, method=method, reference=reference)
+        uow.emit(PayoutPaid(payout_id=payout_id, racer_id=payout.racer_id, amount_cents=payout.amount_cents,
+                            method=method, paid_at=utc_now()))
+        uow.commit()
+        return PayoutOutcome(payout_id=payout_id, status="paid", replayed=False)
+
+
+def reject_payout(
+    admin_racer_id: int,
+    payout_id: int,
+    *,
+    reason: str,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+) -> PayoutOutcome:
+    """An admin rejects a pending payout with a reason; the funds go back to the wallet."""
+    settings = settings or load_settings()
+    reason = require_reason(reason)
+    with uow:
+        session = uow.session
+        actor = load_actor(session, admin_racer_id, settings)
+        require_admin(actor)
+        connection = session.connection()
+        payout = _payout(connection, payout_id)
+        already = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
+        if already is not None:
+            return already
+        ids = repo.account_ids(connection, [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)])
+        money = format_cents(payout.amount_cents, settings.currency)
+        builder = TransactionBuilder()
+        builder.post(in_flight_account(payout.racer_id), -payout.amount_cents, f"Payout #{payout_id} rejected")
+        builder.post(wallet_account(payout.racer_id), payout.amount_cents,
+                     f"Payout #{payout_id} rejected ({reason}): {money} back in your wallet")
+        written = repo.write_transaction(
+            connection,
+            builder.build(
+                key=decision_key(payout_id),
+                kind=TransactionKind.PAYOUT_RELEASED,
+                description=f"Payout #{payout_id} of {money} rejected: {reason}",
+                reference=f"payout:{payout_id}",
+                occurred_at=utc_now(),
+                payout_id=payout_id,
+                actor_racer_id=actor.racer_id,
+            ),
+            ids,
+        )
+        if written.replayed:
+            outcome = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
+            assert outcome is not None
+            return outcome
+        _set_status(connection, payout_id, "rejected", actor.racer_id, reason=reason)
+        uow.commit()
+        return PayoutOutcome(payout_id=payout_id, status="rejected", replayed=False)
+
+
+def _set_status(connection: Connection, payout_id: int, status: str, admin_racer_id: int, **fields) -> None:
+    changed = connection.execute(
+        update(payout_table)
+        .where(payout_table.c.id == payout_id, payout_table.c.status == "pending")
+        .values(status=status, decided_by_racer_id=admin_racer_id, decided_at=utc_now(), **fields)
+    ).rowcount
+    assert changed == 1, "only the one decision transaction moves a payout out of pending"
+
+
+def direct_payout(
+    admin_racer_id: int,
+    racer_id: int,
+    amount_cents: int,
+    *,
+    method: str,
+    reference: str,
+    key: str,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> int:
+    """An admin pays a racer directly (the seed's `/payout @user 50.00`): no threshold, ≤ available."""
+    settings = settings or load_settings()
+    key = _require_key(key)
+    require_positive_cents(amount_cents, "The payout amount")
+    method = require_payout_method(method)
+    reference = " ".join((reference or "").split())[:REFERENCE_LENGTH_MAX] or "direct payout"
+    with uow:
+        session = uow.session
+        actor = load_actor(session, admin_racer_id, settings)
+        require_admin(actor)
+        racer = session.get(Racer, racer_id)
+        if racer is None:
+            raise NotFound("That racer does not exist.")
+        connection = session.connection()
+        ids = _lock_wallet(connection, racer_id)
+        existing = _payout_by_key(connection, key)
+        if existing is not None:
+            return existing.id
+        balances = read_wallet_balances(connection, racer_id, now or utc_now())
+        check_payout_request(
+            balances,
+            amount_cents,
+            payout_min_cents=1,
+            format_amount=lambda cents: format_cents(cents, settings.currency),
+        )
+        instant = utc_now()
+        payout_id = connection.execute(
+            payout_table.insert()
+            .values(
+                key=key,
+                racer_id=racer_id,
+                amount_cents=amount_cents,
+                status="paid",
+                requested_by_racer_id=actor.racer_id,
+                requested_at=instant,
+                method=method,
+                reference=reference,
+                decided_by_racer_id=actor.racer_id,
+                decided_at=instant,
+            )
+            .returning(payout_table.c.id)
+        ).scalar_one()
+        money = format_cents(amount_cents, settings.currency)
+        method_words = PAYOUT_METHODS[method]
+        builder = TransactionBuilder()
+        builder.post(wallet_account(racer_id), -amount_cents,
+                     f"Payout #{payout_id} paid by {method_words} (ref {reference})")
+        builder.post(PAYOUTS_SENT, amount_cents, f"Direct payout #{payout_id} of {money} to {racer.display_name}")
+        repo.write_transaction(
+            connection,
+            builder.build(
+                key=decision_key(payout_id),
+                kind=TransactionKind.PAYOUT,
+                description=f"Direct payout #{payout_id} of {money} to {racer.display_name} by {method_words}",
+                reference=f"payout:{payout_id}",
+                occurred_at=instant,
+                payout_id=payout_id,
+                actor_racer_id=actor.racer_id,
+            ),
+            ids,
+        )
+        uow.emit(PayoutPaid(payout_id=payout_id, racer_id=racer_id, amount_cents=amount_cents,
+                            method=method, paid_at=instant))
+        uow.commit()
+        return payout_id
+
+
+def pending_payouts(*, uow: UnitOfWork) -> list:
+    """The admin's queue: pending payouts, oldest first."""
+    with uow:
+        return list(
+            uow.session.connection().execute(
+                select(payout_table).where(payout_table.c.status == "pending").order_by(payout_table.c.id)
+            ).all()
+        )

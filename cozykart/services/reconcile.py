@@ -1,0 +1,175 @@
+"""Reconciliation: prove the ledger from its postings, and list every violation.
+
+Checks, each a named violation:
+    unbalanced_transaction      a transaction's postings do not sum to zero (or it has none)
+    cached_balance_mismatch     an account's cached balance differs from its postings' sum
+    ledger_not_zero             the balances over every account do not sum to zero
+    negative_balance            an account that may never be negative is (a pool, in-flight, costs)
+    debt_not_recorded           a wallet's negative balance does not read back as debt
+    in_flight_mismatch          a racer's in-flight account differs from their pending payouts
+    payout_status_mismatch      a payout's status disagrees with its decision transaction
+    event_applied_twice         a payment brought in more than once, or never
+    undistributed_pool          a final race's pool still holds money
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+
+from cozykart.db import ledger_repo as repo
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.ledger import MONEY_IN_KINDS, NON_NEGATIVE_KINDS, AccountKind, TransactionKind
+from cozykart.services.payouts import decision_key, read_wallet_balances
+
+VIOLATIONS_LISTED_MAX = 1_000
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    transactions_checked: int
+    accounts_checked: int
+    violations: tuple[Violation, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.violations
+
+    def as_json(self) -> dict:
+        return {
+            "clean": self.clean,
+            "transactions_checked": self.transactions_checked,
+            "accounts_checked": self.accounts_checked,
+            "violations": [asdict(violation) for violation in self.violations],
+        }
+
+
+def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileReport:
+    """Check the whole ledger (read-only). `clean` when no rule is broken."""
+    now = now or utc_now()
+    posting, transaction, account = repo.posting_table, repo.transaction_table, repo.account_table
+    payment, payout, race = repo.payment_table, repo.payout_table, repo.race_table
+    found: list[Violation] = []
+
+    def report(check: str, detail: str) -> None:
+        if len(found) < VIOLATIONS_LISTED_MAX:
+            found.append(Violation(check, detail))
+
+    with uow:
+        connection = uow.session.connection()
+
+        sums = (
+            select(
+                transaction.c.id,
+                transaction.c.key,
+                repo.sum_cents(posting.c.amount_cents).label("total_cents"),
+                func.count(posting.c.id).label("posting_count"),
+            )
+            .outerjoin(posting, posting.c.transaction_id == transaction.c.id)
+            .group_by(transaction.c.id, transaction.c.key)
+            .subquery()
+        )
+        transactions_checked = connection.execute(select(func.count()).select_from(transaction)).scalar_one()
+        for row in connection.execute(
+            select(sums).where((sums.c.total_cents != 0) | (sums.c.posting_count == 0))
+        ):
+            report("unbalanced_transaction",
+                   f"transaction {row.id} ({row.key}) sums to {row.total_cents} over {row.posting_count} postings")
+
+        posted = (
+            select(posting.c.account_id, repo.sum_cents(posting.c.amount_cents).label("posted_cents"))
+            .group_by(posting.c.account_id)
+            .subquery()
+        )
+        accounts = connection.execute(
+            select(
+                account.c.id,
+                account.c.code,
+                account.c.kind,
+                account.c.racer_id,
+                account.c.race_id,
+                account.c.balance_cents,
+                func.coalesce(posted.c.posted_cents, 0).label("posted_cents"),
+            ).outerjoin(posted, posted.c.account_id == account.c.id)
+        ).all()
+        total_cents = 0
+        for row in accounts:
+            total_cents += row.posted_cents
+            if row.balance_cents != row.posted_cents:
+                report("cached_balance_mismatch",
+                       f"{row.code}: cached {row.balance_cents}, postings sum to {row.posted_cents}")
+            if AccountKind(row.kind) in NON_NEGATIVE_KINDS and row.posted_cents < 0:
+                report("negative_balance", f"{row.code} is at {row.posted_cents}")
+        if total_cents != 0:
+            report("ledger_not_zero", f"all accounts sum to {total_cents}")
+
+        pending = dict(
+            connection.execute(
+                select(payout.c.racer_id, repo.sum_cents(payout.c.amount_cents))
+                .where(payout.c.status == "pending")
+                .group_by(payout.c.racer_id)
+            ).all()
+        )
+        for row in accounts:
+            if row.kind == AccountKind.PAYOUT_IN_FLIGHT and row.posted_cents != pending.get(row.racer_id, 0):
+                report("in_flight_mismatch",
+                       f"{row.code} holds {row.posted_cents}, pending payouts {pending.get(row.racer_id, 0)}")
+            if row.kind == AccountKind.WALLET:
+                balances = read_wallet_balances(connection, row.racer_id, now)
+                if row.posted_cents < 0 and balances.debt_cents != -row.posted_cents:
+                    report("debt_not_recorded", f"{row.code} is at {row.posted_cents} but debt reads "
+                           f"{balances.debt_cents}")
+                if balances.available_cents < 0 or balances.wallet_balance_cents != row.posted_cents:
+                    report("debt_not_recorded", f"{row.code} reads available {balances.available_cents}")
+
+        decisions = {
+            row.key: row.kind
+            for row in connection.execute(
+                select(transaction.c.key, transaction.c.kind).where(transaction.c.key.like("payout:%:decision"))
+            )
+        }
+        for row in connection.execute(select(payout.c.id, payout.c.status)):
+            kind = decisions.get(decision_key(row.id))
+            expected = {None: "pending", TransactionKind.PAYOUT: "paid",
+                        TransactionKind.PAYOUT_RELEASED: "rejected"}.get(kind)
+            if row.status != expected:
+                report("payout_status_mismatch", f"payout {row.id} is {row.status}, its ledger says {expected}")
+
+        money_in = (
+            select(
+                payment.c.id,
+                payment.c.key,
+                func.sum(case((transaction.c.kind.in_([str(k) for k in MONEY_IN_KINDS]), 1), else_=0)).label(
+                    "applied"
+                ),
+            )
+            .outerjoin(transaction, transaction.c.payment_id == payment.c.id)
+            .group_by(payment.c.id, payment.c.key)
+            .subquery()
+        )
+        for row in connection.execute(select(money_in).where(func.coalesce(money_in.c.applied, 0) != 1)):
+            report("event_applied_twice" if (row.applied or 0) > 1 else "event_not_applied",
+                   f"payment {row.key} was brought in {row.applied or 0} times")
+
+        for row in connection.execute(
+            select(account.c.code, account.c.balance_cents, race.c.name)
+            .join(race, race.c.id == account.c.race_id)
+            .where(account.c.kind == str(AccountKind.RACE_POOL), race.c.status == "final",
+                   account.c.balance_cents != 0)
+        ):
+            report("undistributed_pool", f"race {row.name!r} is final but {row.code} holds {row.balance_cents}")
+
+        return ReconcileReport(
+            transactions_checked=int(transactions_checked),
+            accounts_checked=len(accounts),
+            violations=tuple(found),
+        )
