@@ -29,7 +29,7 @@ _CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP":
 
 # "50", "50.5", "50.50", "$50.50", "1,234.56", ".99" (a leading currency symbol is allowed).
 _AMOUNT_PATTERN = re.compile(
-    r"^(?P<symbol>[$€£¥])?(?P<units>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<fraction>\d*))?$"
+    r"^(?P<symbol>[$€£¥])?(?P<units>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<fraction>[0-9]*))?$"
 )
 
 
