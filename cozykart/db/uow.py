@@ -5,6 +5,11 @@
         uow.commit()   # nothing is written unless the service says so
 
 Leaving the block without commit (or by an exception) rolls everything back.
+
+A service called while its unit of work is already open joins that transaction:
+its `with uow:` and `commit()` then do nothing, and the outermost block commits
+or rolls back the whole (the webhook inbox applies a ledger service inside the
+transaction that stores the event, under a savepoint).
 Domain events a service records with `uow.emit(...)` are handed to the
 subscribers registered for them inside the same transaction, just before commit,
 so what reacts to an event (the ledger to a finished race, the outbox to an
@@ -14,7 +19,8 @@ announcement) commits or fails together with the change that caused it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine
@@ -35,6 +41,7 @@ class UnitOfWork:
         self.engine = engine
         self._session: Session | None = None
         self._events: list[Any] = []
+        self._depth = 0
 
     @property
     def session(self) -> Session:
@@ -45,13 +52,22 @@ class UnitOfWork:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def is_joined(self) -> bool:
+        """True inside a nested `with uow:` whose outer block owns the transaction."""
+        return self._depth > 1
+
     def __enter__(self) -> UnitOfWork:
-        assert self._session is None, "a unit of work is not re-entrant"
-        self._session = Session(self.engine, expire_on_commit=False)
-        self._events = []
+        if self._depth == 0:
+            self._session = Session(self.engine, expire_on_commit=False)
+            self._events = []
+        self._depth += 1
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
         session, self._session = self._session, None
         assert session is not None
         try:
@@ -63,7 +79,22 @@ class UnitOfWork:
     def emit(self, event: Any) -> None:
         self._events.append(event)
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block under a SAVEPOINT: if it raises, its writes and its events are undone."""
+        events_before = len(self._events)
+        nested = self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            del self._events[events_before:]
+            raise
+        nested.commit()
+
     def commit(self) -> None:
+        if self.is_joined:
+            return
         # Subscribers may emit further events; handle until none is left.
         while self._events:
             event = self._events.pop(0)
