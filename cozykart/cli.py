@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from cozykart.cli_ledger import add_ledger_commands
 from cozykart.domain.errors import CozyKartError
 from cozykart.settings import SettingsError, load_settings
 
@@ -45,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed-demo", help="load demo data (safe to run twice)")
     seed.set_defaults(handler=_cmd_seed_demo)
+
+    add_ledger_commands(commands)  # reconcile, wallet, balances, export-ledger
 
     return parser
 
