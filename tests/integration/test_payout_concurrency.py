@@ -1,0 +1,99 @@
+"""Payouts under concurrency, on SQLite and PostgreSQL: threads racing on one wallet."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import text
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.domain.ledger import InsufficientFunds, PayoutNotPending
+from cozykart.services import ledger, payouts, wallet
+from cozykart.services.reconcile import reconcile
+from tests.integration.ledger_support import make_admin, make_racers, settings_for
+
+REQUESTS_AT_ONCE = 20
+
+
+def _race(functions):
+    """Run the functions at the same instant (a barrier), each in its own thread."""
+    barrier = threading.Barrier(len(functions))
+
+    def run(function):
+        barrier.wait()
+        try:
+            return function()
+        except CozyKartError as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=len(functions)) as pool:
+        return list(pool.map(run, functions))
+
+
+def _funded_racer(database, amount_cents: int) -> tuple[int, int]:
+    admin = make_admin(database)
+    (racer,) = make_racers(database, 1)
+    ledger.adjust_wallet(admin, racer, amount_cents, reason="prize money", key="fund", uow=database.uow(),
+                         settings=settings_for(database))
+    return admin, racer
+
+
+def test_twenty_simultaneous_payout_requests_never_encumber_more_than_the_balance(database):
+    settings = settings_for(database)
+    _admin, racer = _funded_racer(database, 5000)
+
+    results = _race([
+        (lambda n=n: payouts.request_payout(racer, 2000, key=f"req-{n}", uow=database.uow(), settings=settings))
+        for n in range(REQUESTS_AT_ONCE)
+    ])
+
+    accepted = [result for result in results if isinstance(result, int)]
+    refused = [result for result in results if not isinstance(result, int)]
+    assert len(accepted) == 2 and len(set(accepted)) == 2
+    assert all(isinstance(error, InsufficientFunds) for error in refused), refused
+    summary = wallet.wallet_summary(racer, uow=database.uow(), settings=settings)
+    assert (summary.in_payout_cents, summary.available_cents) == (4000, 1000)
+    assert reconcile(uow=database.uow()).clean
+
+
+def test_two_admins_paying_one_payout_at_once_settle_it_once(database):
+    settings = settings_for(database)
+    admin, racer = _funded_racer(database, 5000)
+    payout_id = payouts.request_payout(racer, 3000, key="one", uow=database.uow(), settings=settings)
+
+    results = _race([
+        (lambda n=n: payouts.pay_payout(admin, payout_id, method="paypal", reference=f"PP-{n}",
+                                        uow=database.uow(), settings=settings))
+        for n in range(2)
+    ])
+
+    assert [result.status for result in results] == ["paid", "paid"]
+    assert sorted(result.replayed for result in results) == [False, True]
+    summary = wallet.wallet_summary(racer, uow=database.uow(), settings=settings)
+    assert (summary.paid_out_cents, summary.in_payout_cents, summary.available_cents) == (3000, 0, 2000)
+    with database.engine.connect() as connection:
+        paid = connection.execute(text("SELECT count(*) FROM ledger_transaction WHERE kind = 'PAYOUT'"))
+        assert paid.scalar_one() == 1
+    assert reconcile(uow=database.uow()).clean
+
+
+def test_pay_and_reject_at_once_decide_one_way(database):
+    settings = settings_for(database)
+    admin, racer = _funded_racer(database, 5000)
+    payout_id = payouts.request_payout(racer, 2500, key="one", uow=database.uow(), settings=settings)
+
+    results = _race([
+        lambda: payouts.pay_payout(admin, payout_id, method="bank", reference="B-1", uow=database.uow(),
+                                   settings=settings),
+        lambda: payouts.reject_payout(admin, payout_id, reason="duplicate request", uow=database.uow(),
+                                      settings=settings),
+    ])
+
+    decided = [result for result in results if isinstance(result, payouts.PayoutOutcome)]
+    assert len(decided) == 1
+    assert all(isinstance(result, PayoutNotPending) for result in results if result not in decided)
+    summary = wallet.wallet_summary(racer, uow=database.uow(), settings=settings)
+    assert summary.in_payout_cents == 0
+    assert summary.paid_out_cents + summary.available_cents == 5000
+    assert reconcile(uow=database.uow()).clean
