@@ -22,8 +22,14 @@ from sqlalchemy import case, func, select
 from cozykart.db import ledger_repo as repo
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.ledger import MONEY_IN_KINDS, NON_NEGATIVE_KINDS, AccountKind, TransactionKind
-from cozykart.services.payouts import decision_key, read_wallet_balances
+from cozykart.domain.ledger import (
+    MONEY_IN_KINDS,
+    NON_NEGATIVE_KINDS,
+    AccountKind,
+    TransactionKind,
+    wallet_balances,
+)
+from cozykart.services.payouts import decision_key
 
 VIOLATIONS_LISTED_MAX = 1_000
 
@@ -119,12 +125,25 @@ def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileRepor
                 .group_by(payout.c.racer_id)
             ).all()
         )
+        held = dict(
+            connection.execute(
+                select(posting.c.account_id, repo.sum_cents(posting.c.amount_cents))
+                .where(posting.c.available_at > now)
+                .group_by(posting.c.account_id)
+            ).all()
+        )
         for row in accounts:
             if row.kind == AccountKind.PAYOUT_IN_FLIGHT and row.posted_cents != pending.get(row.racer_id, 0):
                 report("in_flight_mismatch",
                        f"{row.code} holds {row.posted_cents}, pending payouts {pending.get(row.racer_id, 0)}")
             if row.kind == AccountKind.WALLET:
-                balances = read_wallet_balances(connection, row.racer_id, now)
+                balances = wallet_balances(
+                    wallet_balance_cents=row.posted_cents,
+                    held_credit_cents=held.get(row.id, 0),
+                    in_payout_cents=0,
+                    lifetime_earned_cents=0,
+                    paid_out_cents=0,
+                )
                 if row.posted_cents < 0 and balances.debt_cents != -row.posted_cents:
                     report("debt_not_recorded", f"{row.code} is at {row.posted_cents} but debt reads "
                            f"{balances.debt_cents}")
