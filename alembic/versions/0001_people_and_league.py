@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('winner_bonus_bps', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('champion_racer_id', sa.Integer(), nullable=True),
+    sa.Column('standings_version', sa.Integer(), nullable=False),
     sa.Column('created_at', cozykart.db.types.UtcDateTime(), nullable=False),
     sa.Column('activated_at', cozykart.db.types.UtcDateTime(), nullable=True),
     sa.Column('closed_at', cozykart.db.types.UtcDateTime(), nullable=True),

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Float, case, cast, delete, func
+from sqlalchemy import Float, case, cast, delete, func, update
 from sqlmodel import Session, or_, select
 
 from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
@@ -96,7 +96,11 @@ def result_lines(
         assert started_at is not None and points is not None, "a final race has a start and points"
         lines.append(
             ResultLine(
-                racer_id=racer_id, race_id=race_id, race_started_at=started_at, position=position, points=points
+                racer_id=racer_id,
+                race_id=race_id,
+                race_started_at=started_at,
+                position=position,
+                points=points,
             )
         )
     return lines
@@ -141,6 +145,26 @@ def refresh_standings(session: Session, season_id: int, racer_ids: Iterable[int]
         row.reached_race_id = counted.reached_race_id
         session.add(row)
     session.flush()
+    bump_standings_version(session, [season_id])
+
+
+def bump_standings_version(session: Session, season_ids: Iterable[int]) -> None:
+    """Mark the seasons' standings as changed (cached views of them are stale)."""
+    season_ids = sorted(set(season_ids))
+    if season_ids:
+        session.exec(
+            update(Season)
+            .where(Season.id.in_(season_ids))
+            .values(standings_version=Season.standings_version + 1)
+        )
+
+
+def bump_standings_version_of_racer(session: Session, racer_id: int) -> None:
+    """A racer's shown name or avatar changed: every season they stand in is stale."""
+    season_ids = session.exec(
+        select(SeasonStanding.season_id).where(SeasonStanding.racer_id == racer_id)
+    ).all()
+    bump_standings_version(session, season_ids)
 
 
 def rebuild_standings(session: Session, season_id: int) -> int:
@@ -163,6 +187,7 @@ def rebuild_standings(session: Session, season_id: int) -> int:
             )
         )
     session.flush()
+    bump_standings_version(session, [season_id])
     return len(rows)
 
 
@@ -209,7 +234,9 @@ def standing_tallies(session: Session, season_id: int) -> list[RacerTally]:
 
 
 def standings_columns_statement(season_id: int):
-    """Like `standings_statement`, but plain columns (fast to read for big seasons)."""
+    """Like `standings_statement`, but only the shown columns (fast to read for big seasons):
+    racer_id, points, wins, podiums, races, finishes, position_sum, display_name, mkt_name, avatar_url.
+    """
     ordered = standings_statement(season_id)
     return ordered.with_only_columns(
         SeasonStanding.racer_id,
@@ -219,8 +246,6 @@ def standings_columns_statement(season_id: int):
         SeasonStanding.races,
         SeasonStanding.finishes,
         SeasonStanding.position_sum,
-        SeasonStanding.reached_started_at,
-        SeasonStanding.reached_race_id,
         Racer.display_name,
         Racer.mkt_name,
         Racer.avatar_url,

@@ -65,6 +65,9 @@ class Season(SQLModel, table=True):
     winner_bonus_bps: int = Field(default=5000)
     status: str = Field(default="upcoming", max_length=12)
     champion_racer_id: int | None = Field(default=None, foreign_key="racer.id")
+    # Bumped whenever the season's standings (or a name shown in them) change,
+    # so a reader can tell whether a standings view it holds is still current.
+    standings_version: int = Field(default=0)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
     activated_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

@@ -126,6 +126,7 @@ def get_or_create_racer(
         if (racer.username, racer.display_name, racer.avatar_url) != (username, display_name, avatar_url):
             racer.username, racer.display_name, racer.avatar_url = username, display_name, avatar_url
             session.add(racer)
+            league_repo.bump_standings_version_of_racer(session, racer.id)
         session.flush()
         view = RacerView.of(racer)
         uow.commit()
@@ -143,6 +144,7 @@ def set_mkt_name(mkt_name: str | None, *, actor_id: int, uow: UnitOfWork) -> Rac
             raise league.RacerNotFound(actor_id)
         racer.mkt_name = cleaned
         uow.session.add(racer)
+        league_repo.bump_standings_version_of_racer(uow.session, racer.id)
         uow.session.flush()
         view = RacerView.of(racer)
         uow.commit()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from cozykart.db.tables import Race, RaceEntry, Racer, ResultFix, Season
-from cozykart.domain.league import PointsTable, RacerTally
+from cozykart.domain.league import PointsTable
 
 
 @dataclass(frozen=True)
@@ -243,15 +243,20 @@ class SeasonView:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StandingRow:
     """One line of the standings table.
 
     `average_finish` is over finished races (DNFs excluded), None without a finish.
+    The racer's fields are flat (a season can have thousands of rows); `racer`
+    gives them as a card.
     """
 
     rank: int
-    racer: RacerCard
+    racer_id: int
+    display_name: str
+    mkt_name: str | None
+    avatar_url: str | None
     points: int
     wins: int
     races: int
@@ -259,19 +264,13 @@ class StandingRow:
     finishes: int
     average_finish: float | None
 
-    @classmethod
-    def of(cls, rank: int, tally: RacerTally, racer: Racer) -> StandingRow:
-        average = tally.average_finish
-        return cls(
-            rank=rank,
-            racer=RacerCard.of(racer),
-            points=tally.points,
-            wins=tally.wins,
-            races=tally.races,
-            podiums=tally.podiums,
-            finishes=tally.finishes,
-            average_finish=float(average) if average is not None else None,
-        )
+    @property
+    def racer(self) -> RacerCard:
+        return RacerCard(self.racer_id, self.display_name, self.mkt_name, self.avatar_url)
+
+    @property
+    def name(self) -> str:
+        return self.mkt_name or self.display_name
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,7 @@ def close_season(
         season.champion_racer_id = champion.id if champion else None
         season.status = SeasonStatus.CLOSED
         season.closed_at = now
+        season.standings_version += 1
         session.add(season)
         session.flush()
         view = SeasonView.of(season, champion)

@@ -7,6 +7,8 @@ a read is one indexed scan, whatever the number of results in the season.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -35,24 +37,55 @@ CHART_RACER_COUNT_DEFAULT = 5
 CHART_RACER_COUNT_MAX = 20
 RACE_HISTORY_LENGTH_MAX = 200
 TROPHY_RANK_MAX = 3
+STANDINGS_CACHE_ENTRIES_MAX = 32
 
 
 def season_standings(
     season_id: int | None = None, *, uow: UnitOfWork, limit: int | None = None
 ) -> StandingsView | None:
     """The standings of a season, best first (the active season when none is named;
-    else the latest closed one). None when there is no season at all."""
+    else the latest closed one). None when there is no season at all.
+
+    Views are kept in a small per-process cache, checked against the season's
+    `standings_version` (bumped in the transaction of every change), so a read
+    while nothing changed costs one small query.
+    """
     with uow:
         session = uow.session
         season = _pick_season(session, season_id)
         if season is None:
             return None
+        key = (
+            str(uow.engine.url),
+            season.id,
+            season.created_at,
+            season.status,
+            season.champion_racer_id,
+            season.standings_version,
+            limit,
+        )
+        cached = _cache_get(key)
+        if cached is not None:
+            return cached
         statement = league_repo.standings_columns_statement(season.id)
         if limit is not None:
             statement = statement.limit(max(0, limit))
-        rows = []
-        for rank, values in enumerate(session.exec(statement), start=1):
-            (
+        # Plain Core rows and flat views: a season can have thousands of racers.
+        rows = [
+            StandingRow(
+                rank,
+                racer_id,
+                display_name,
+                mkt_name,
+                avatar_url,
+                points,
+                wins,
+                races,
+                podiums,
+                finishes,
+                position_sum / finishes if finishes else None,
+            )
+            for rank, (
                 racer_id,
                 points,
                 wins,
@@ -60,26 +93,40 @@ def season_standings(
                 races,
                 finishes,
                 position_sum,
-                _reached_at,
-                _reached_race_id,
                 display_name,
                 mkt_name,
                 avatar_url,
-            ) = values
-            rows.append(
-                StandingRow(
-                    rank=rank,
-                    racer=RacerCard(racer_id, display_name, mkt_name, avatar_url),
-                    points=points,
-                    wins=wins,
-                    races=races,
-                    podiums=podiums,
-                    finishes=finishes,
-                    average_finish=position_sum / finishes if finishes else None,
-                )
-            )
+            ) in enumerate(session.connection().execute(statement).all(), start=1)
+        ]
         racer_count = len(rows) if limit is None else _standing_count(session, season.id)
-        return StandingsView(season=_season_view(session, season), rows=tuple(rows), racer_count=racer_count)
+        view = StandingsView(season=_season_view(session, season), rows=tuple(rows), racer_count=racer_count)
+        _cache_put(key, view)
+        return view
+
+
+def clear_standings_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+_cache: OrderedDict[tuple, StandingsView] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cache_get(key: tuple) -> StandingsView | None:
+    with _cache_lock:
+        view = _cache.get(key)
+        if view is not None:
+            _cache.move_to_end(key)
+        return view
+
+
+def _cache_put(key: tuple, view: StandingsView) -> None:
+    with _cache_lock:
+        _cache[key] = view
+        _cache.move_to_end(key)
+        while len(_cache) > STANDINGS_CACHE_ENTRIES_MAX:
+            _cache.popitem(last=False)
 
 
 def points_chart(
