@@ -11,13 +11,14 @@ deadlock). Every read of a balance can assert it against the postings.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Connection, bindparam, cast, func, select, update
+from sqlalchemy import BigInteger, Connection, Executable, bindparam, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from cozykart.db.league_repo import DEFAULT_SPLIT
 from cozykart.db.ledger_tables import (
     LedgerAccount,
     LedgerPayment,
@@ -25,8 +26,9 @@ from cozykart.db.ledger_tables import (
     LedgerTransaction,
     Payout,
 )
-from cozykart.db.tables import Race
+from cozykart.db.tables import Race, RaceEntry, Season
 from cozykart.db.types import utc_now
+from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
 from cozykart.domain.ledger import AccountKind, AccountRef, Transaction
 
 account_table = LedgerAccount.__table__
@@ -35,6 +37,8 @@ transaction_table = LedgerTransaction.__table__
 posting_table = LedgerPosting.__table__
 payout_table = Payout.__table__
 race_table = Race.__table__
+entry_table = RaceEntry.__table__
+season_table = Season.__table__
 
 ACCOUNT_CODES_PER_QUERY_MAX = 500
 
@@ -57,6 +61,30 @@ def _insert(connection: Connection, table):
     return sqlite.insert(table)
 
 
+_prepared_statements: dict[tuple[str, str], Executable] = {}
+
+
+def _prepared(connection: Connection, name: str, build: Callable[[Connection], Executable]) -> Executable:
+    """A statement built once per dialect (building one costs more than running it on the hot path)."""
+    slot = (connection.dialect.name, name)
+    statement = _prepared_statements.get(slot)
+    if statement is None:
+        statement = _prepared_statements[slot] = build(connection)
+    return statement
+
+
+def _insert_once(table):
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id: a repeated key inserts nothing."""
+    return lambda connection: (
+        _insert(connection, table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    )
+
+
+_accounts_by_code = select(account_table.c.code, account_table.c.id).where(
+    account_table.c.code.in_(bindparam("codes", expanding=True))
+)
+
+
 def is_postgresql(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
@@ -70,9 +98,7 @@ def account_ids(connection: Connection, accounts: Iterable[AccountRef]) -> dict[
     assert len(wanted) <= ACCOUNT_CODES_PER_QUERY_MAX, len(wanted)
     if not wanted:
         return {}
-    rows = connection.execute(
-        select(account_table.c.code, account_table.c.id).where(account_table.c.code.in_(list(wanted)))
-    ).all()
+    rows = connection.execute(_accounts_by_code, {"codes": list(wanted)}).all()
     found = {code: account_id for code, account_id in rows}
     missing = [wanted[code] for code in wanted if code not in found]
     if missing:
@@ -91,11 +117,7 @@ def account_ids(connection: Connection, accounts: Iterable[AccountRef]) -> dict[
                 for account in missing
             ],
         )
-        rows = connection.execute(
-            select(account_table.c.code, account_table.c.id).where(
-                account_table.c.code.in_([account.code for account in missing])
-            )
-        ).all()
+        rows = connection.execute(_accounts_by_code, {"codes": [account.code for account in missing]}).all()
         found.update({code: account_id for code, account_id in rows})
     assert set(found) == set(wanted)
     return found
@@ -169,21 +191,19 @@ def write_transaction(
         ids = {**(ids or {}), **account_ids(connection, (p.account for p in transaction.postings))}
     now = utc_now()
     transaction_id = connection.execute(
-        _insert(connection, transaction_table)
-        .values(
-            key=transaction.key,
-            kind=str(transaction.kind),
-            description=transaction.description[:300],
-            reference=transaction.reference[:200],
-            payment_id=transaction.payment_id,
-            race_id=transaction.race_id,
-            payout_id=transaction.payout_id,
-            actor_racer_id=transaction.actor_racer_id,
-            occurred_at=transaction.occurred_at,
-            recorded_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(transaction_table.c.id)
+        _prepared(connection, "insert_transaction", _insert_once(transaction_table)),
+        {
+            "key": transaction.key,
+            "kind": str(transaction.kind),
+            "description": transaction.description[:300],
+            "reference": transaction.reference[:200],
+            "payment_id": transaction.payment_id,
+            "race_id": transaction.race_id,
+            "payout_id": transaction.payout_id,
+            "actor_racer_id": transaction.actor_racer_id,
+            "occurred_at": transaction.occurred_at,
+            "recorded_at": now,
+        },
     ).scalar_one_or_none()
     if transaction_id is None:
         existing_id = transaction_id_by_key(connection, transaction.key)
@@ -241,10 +261,8 @@ def postings_of_transaction(connection: Connection, transaction_id: int) -> list
 def insert_payment(connection: Connection, **values) -> int | None:
     """Record a payment once; None when its key was recorded before."""
     return connection.execute(
-        _insert(connection, payment_table)
-        .values(recorded_at=utc_now(), **values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(payment_table.c.id)
+        _prepared(connection, "insert_payment", _insert_once(payment_table)),
+        {"recorded_at": utc_now(), **values},
     ).scalar_one_or_none()
 
 
@@ -322,6 +340,76 @@ def race_wallet_holdings(connection: Connection, race_id: int) -> list:
         )
         .order_by(payment_table.c.id, account_table.c.racer_id)
     ).all()
+
+
+# --- the league, read for the hot path ---------------------------------------------
+# The same answers as `league_repo.race_live_at` and `league_repo.race_outcome`
+# (tests/integration/test_ledger_repo.py holds them to it), in two Core
+# statements instead of ORM loads: recording a sale reads them every time.
+
+_race_at = (
+    select(
+        race_table.c.id,
+        race_table.c.name,
+        race_table.c.season_id,
+        race_table.c.status,
+        race_table.c.started_at,
+        race_table.c.ended_at,
+        season_table.c.split_policy,
+        season_table.c.winner_bonus_bps,
+    )
+    .outerjoin(season_table, season_table.c.id == race_table.c.season_id)
+    .where(race_table.c.started_at.is_not(None), race_table.c.started_at <= bindparam("instant"))
+    .where(or_(race_table.c.ended_at.is_(None), race_table.c.ended_at > bindparam("instant")))
+    .where(race_table.c.status != "cancelled")
+    .order_by(race_table.c.started_at.desc())
+    .limit(1)
+)
+
+_entries_of_race = (
+    select(entry_table.c.racer_id, entry_table.c.position, entry_table.c.dnf, entry_table.c.points)
+    .where(entry_table.c.race_id == bindparam("race_id"))
+    .order_by(entry_table.c.racer_id)
+)
+
+
+@dataclass(frozen=True)
+class RaceAtSale:
+    window: RaceWindow
+    split: SplitRule
+
+
+def race_at(connection: Connection, instant: datetime) -> RaceAtSale | None:
+    """The race whose commission window contains `instant` (as `league_repo.race_live_at`)."""
+    row = connection.execute(_race_at, {"instant": instant}).first()
+    if row is None:
+        return None
+    window = RaceWindow(race_id=row.id, name=row.name, season_id=row.season_id, status=row.status,
+                        started_at=row.started_at, ended_at=row.ended_at)
+    split = (
+        SplitRule(policy=row.split_policy, winner_bonus_bps=row.winner_bonus_bps)
+        if row.split_policy is not None
+        else DEFAULT_SPLIT
+    )
+    return RaceAtSale(window=window, split=split)
+
+
+def outcome_of(connection: Connection, race: RaceAtSale, status: str) -> RaceOutcome:
+    """The race's outcome (as `league_repo.race_outcome`) for a race found by `race_at`."""
+    entries = connection.execute(_entries_of_race, {"race_id": race.window.race_id}).all()
+    return RaceOutcome(
+        race_id=race.window.race_id,
+        name=race.window.name,
+        season_id=race.window.season_id,
+        status=status,
+        racer_ids=tuple(entry.racer_id for entry in entries),
+        results=tuple(
+            RaceResult(racer_id=entry.racer_id, position=entry.position, dnf=entry.dnf, points=entry.points or 0)
+            for entry in entries
+            if entry.position is not None or entry.dnf
+        ),
+        split=race.split,
+    )
 
 
 def race_status(connection: Connection, race_id: int) -> str | None:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from cozykart.db import ledger_repo as repo
-from cozykart.db.league_repo import race_live_at, race_outcome
+from cozykart.db.league_repo import race_outcome
 from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
@@ -30,7 +30,6 @@ from cozykart.domain.ledger import (
     COSTS,
     HOUSE,
     AccountKind,
-    AccountRef,
     PaymentNotFound,
     SaleRecorded,
     TipRecorded,
@@ -150,7 +149,8 @@ def record_sale(
 
     with uow:
         connection = uow.session.connection()
-        window = race_live_at(uow.session, sold_at)
+        race = repo.race_at(connection, sold_at)
+        window = race.window if race is not None else None
         base_cents = gross_cents - cost_cents
         pool_cents = bps_part(base_cents, settings.commission_rate_bps) if window is not None else 0
         house_cents = base_cents - pool_cents
@@ -174,13 +174,6 @@ def record_sale(
         if payment_id is None:
             return _sale_replay(connection, key)
 
-        accounts: list[AccountRef] = [CLEARING, HOUSE]
-        if cost_cents:
-            accounts.append(COSTS)
-        if window is not None:
-            accounts.append(pool_account(window.race_id))
-        ids = repo.account_ids(connection, accounts)
-
         sale_words = f"{item!r} sale ({money(gross_cents)})"
         builder = TransactionBuilder()
         builder.post(CLEARING, -gross_cents, f"Paid in for {sale_words}", payment_id=payment_id)
@@ -193,21 +186,22 @@ def record_sale(
             description = f"Merch sale: {sale_words}, no race live"
         else:
             status = window.status
+            pool = pool_account(window.race_id)
             if repo.is_postgresql(connection):
                 # Lock the pool, then read the race: a finalization running now
                 # either sees this sale in the pool or has committed `final`.
-                repo.lock_accounts(connection, [ids[pool_account(window.race_id).code]])
+                pool_id = repo.account_ids(connection, [pool])[pool.code]
+                repo.lock_accounts(connection, [pool_id])
                 status = repo.race_status(connection, window.race_id) or status
             builder.post(HOUSE, house_cents, f"House share of {sale_words} in race {window.name!r}",
                          payment_id=payment_id)
             if status == "final":
-                outcome = race_outcome(uow.session, window.race_id)
-                assert outcome is not None
+                outcome = repo.outcome_of(connection, race, status)
                 _credit_racers(builder, outcome, pool_cents, payment_id=payment_id, payment_key=key,
                                sale_words=sale_words, settings=settings, now=utc_now())
                 distributed = True
             else:
-                builder.post(pool_account(window.race_id), pool_cents,
+                builder.post(pool, pool_cents,
                              f"Commission on {sale_words} into the Live Pot of race {window.name!r}",
                              payment_id=payment_id)
             kind = TransactionKind.COMMISSION
@@ -224,7 +218,6 @@ def record_sale(
                 payment_id=payment_id,
                 race_id=window.race_id if window is not None else None,
             ),
-            ids,
         )
         assert not written.replayed, "the payment key was new, so its transaction is too"
         uow.emit(SaleRecorded(payment_id=payment_id, race_id=window.race_id if window else None,
