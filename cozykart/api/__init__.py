@@ -11,11 +11,11 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from cozykart.api import health
+from cozykart.api import auth, health
 
 
 def api_routes() -> list[BaseRoute]:
-    return [*health.routes]
+    return [*health.routes, *auth.routes]
 
 
 def build_api() -> Starlette:

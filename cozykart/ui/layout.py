@@ -7,6 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from cozykart.ui import routes, theme
+from cozykart.ui.account_menu import account_menu
 
 NAV_LINKS: tuple[tuple[str, str], ...] = ((("Watch", routes.WATCH)),)
 
@@ -39,6 +40,7 @@ def header() -> rx.Component:
                 ),
                 aria_label="Main",
             ),
+            account_menu(),
             align="center",
             width="100%",
             max_width=theme.PAGE_MAX_WIDTH,

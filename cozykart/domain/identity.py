@@ -1,0 +1,92 @@
+"""Who a person is and what they may call themselves: pure rules of identity.
+
+The roles a racer can be granted, the shape of a Mario Kart Tour name, where a
+login may send the browser back to, and the errors a login can end in. Nothing
+here knows about HTTP, Discord or the database.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from cozykart.domain.errors import CozyKartError, InvalidInput, PermissionDenied
+
+NEXT_PATH_LENGTH_MAX = 512
+NEXT_PATH_DEFAULT = "/"
+
+
+class Role(StrEnum):
+    """A role an admin grants or revokes. Admins themselves come from the settings."""
+
+    HOST = "host"
+    DJ = "dj"
+
+
+ROLE_LABELS = {Role.HOST: "host", Role.DJ: "DJ"}
+
+
+class LoginFailed(CozyKartError):
+    """A login could not be completed (stale or forged state, a refused code, Discord down)."""
+
+
+class LoginUnavailable(CozyKartError):
+    """This way of logging in is not configured on this deployment."""
+
+
+class NotLoggedIn(PermissionDenied):
+    """The action needs a logged-in racer and there is none (or the session ended)."""
+
+
+class DevLoginInProduction(CozyKartError):
+    """The developer login is switched on in production mode; the app refuses to start."""
+
+
+def parse_role(raw: str) -> Role:
+    try:
+        return Role(raw.strip().lower())
+    except ValueError:
+        raise InvalidInput(f"Unknown role {raw!r}: choose host or DJ.") from None
+
+
+def validate_mkt_name(raw: str | None, *, length_max: int) -> str | None:
+    """A Mario Kart Tour name as stored: trimmed, printable, at most `length_max`.
+
+    An empty name clears it (None).
+    """
+    name = " ".join((raw or "").split())
+    if not name:
+        return None
+    if len(name) > length_max:
+        raise InvalidInput(f"A Mario Kart Tour name has at most {length_max} characters.")
+    if not name.isprintable():
+        raise InvalidInput("A Mario Kart Tour name can only hold printable characters.")
+    return name
+
+
+def safe_next_path(raw: str | None) -> str:
+    """Where to send the browser after login or logout: a path on this site, or `/`.
+
+    Only a relative path that starts with a single `/` is kept, so a crafted
+    `next` can never redirect to another site (`//evil.example`, `/\\evil`,
+    `https://...`) or smuggle a header (control characters).
+    """
+    path = (raw or "").strip()
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+        or len(path) > NEXT_PATH_LENGTH_MAX
+        or not path.isprintable()
+        or path.startswith("/auth/")
+    ):
+        return NEXT_PATH_DEFAULT
+    return path
+
+
+def refuse_dev_login_in_production(*, dev_login: bool, production: bool) -> None:
+    if dev_login and production:
+        raise DevLoginInProduction(
+            "COZYKART_DEV_LOGIN=1 lets anyone log in as a demo racer; it is for local use only "
+            "and the app refuses to start with it in production mode (reflex run --env prod). "
+            "Unset COZYKART_DEV_LOGIN."
+        )

@@ -1,0 +1,566 @@
+"""Identity: Discord login, server-side sessions, roles and the racer's own profile.
+
+Login (the OAuth2 authorization-code flow with `state` and PKCE S256):
+
+    start = begin_login(next_path="/me", redirect_uri=..., uow=..., settings=...)
+    # the browser gets `start.browser_secret` in a short-lived HttpOnly cookie
+    # and is sent to `start.authorize_url`; Discord sends it back with code+state
+    signed_in = complete_login(state=..., code=..., browser_secret=..., redirect_uri=..., ...)
+    # the browser gets `signed_in.session_token` in the session cookie
+
+The `state` and the PKCE verifier are stored only as SHA-256 digests, expire
+after `LOGIN_ATTEMPT_LIFETIME`, and are used once. The verifier is the secret
+the browser keeps in its login cookie, so a login can only be finished by the
+browser that started it (no login CSRF). A session is an opaque random id in a
+cookie; the database keeps its digest, its racer and its expiry; logout
+revokes it.
+
+Every role is read on the server: admin from `COZYKART_ADMIN_DISCORD_IDS`,
+host and DJ from the racer's row. Entry points never pass a role or a racer id
+the client chose: they turn the session cookie into `acting_racer_id(...)` and
+hand that to the service, which loads the actor and checks the permission.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, select
+
+from cozykart.db.identity_tables import AuthSession, LoginAttempt, RoleChange
+from cozykart.db.tables import Racer
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.errors import NotFound, PermissionDenied
+from cozykart.domain.identity import (
+    LoginFailed,
+    LoginUnavailable,
+    NotLoggedIn,
+    Role,
+    parse_role,
+    safe_next_path,
+    validate_mkt_name,
+)
+from cozykart.integrations.discord_oauth import (
+    DiscordOAuth,
+    DiscordOAuthError,
+    DiscordUser,
+    code_challenge,
+    new_code_verifier,
+)
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.demo import DEMO_DISCORD_ID_PREFIX
+from cozykart.settings import MKT_NAME_LENGTH_MAX, Settings
+
+SESSION_COOKIE_NAME = "cozykart_session"
+LOGIN_COOKIE_NAME = "cozykart_login"
+LOGIN_COOKIE_PATH = "/auth/discord"
+SESSION_LIFETIME = timedelta(days=30)
+LOGIN_ATTEMPT_LIFETIME = timedelta(minutes=10)
+SESSION_TOKEN_BYTES = 32
+STATE_BYTES = 32
+SECRET_LENGTH_MAX = 128  # longer cookies or states are refused before any hashing
+ROLE_HISTORY_COUNT_MAX = 50
+ROLES_RACER_COUNT_MAX = 500
+DEV_LOGIN_CHOICE_COUNT_MAX = 50
+
+METHOD_DISCORD = "discord"
+METHOD_DEV = "dev"
+_OTHER_BROWSER = "This login was started in another browser, or took too long. Please log in again here."
+_ROLE_COLUMNS = {Role.HOST: "is_host", Role.DJ: "is_dj"}
+
+
+@dataclass(frozen=True)
+class LoginStart:
+    authorize_url: str = field(repr=False)
+    browser_secret: str = field(repr=False)
+    lifetime_s: int
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session_token: str = field(repr=False)
+    racer_id: int
+    display_name: str
+    next_path: str
+    expires_at: datetime
+    lifetime_s: int
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in racer, with the roles the server gives them right now."""
+
+    racer_id: int
+    discord_id: str
+    username: str
+    display_name: str
+    avatar_url: str
+    mkt_name: str
+    is_admin: bool
+    is_host: bool
+    is_dj: bool
+
+
+@dataclass(frozen=True)
+class Profile:
+    racer_id: int
+    username: str
+    display_name: str
+    avatar_url: str
+    mkt_name: str
+
+
+@dataclass(frozen=True)
+class RoleRow:
+    racer_id: int
+    username: str
+    display_name: str
+    avatar_url: str
+    is_admin: bool
+    is_host: bool
+    is_dj: bool
+
+
+@dataclass(frozen=True)
+class RoleChangeView:
+    racer_name: str
+    role: str
+    old_value: bool
+    new_value: bool
+    actor_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RolesOverview:
+    racers: tuple[RoleRow, ...]
+    history: tuple[RoleChangeView, ...]
+
+
+@dataclass(frozen=True)
+class DevLoginChoice:
+    discord_id: str
+    display_name: str
+    username: str
+    roles: str
+
+
+# --- secrets ------------------------------------------------------------------
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 hex digest under which a secret is stored."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
+    """The session id in a raw `Cookie:` header, or None.
+
+    Parsed by hand (not `http.cookies`), so one malformed cookie of another
+    site component cannot hide ours.
+    """
+    for part in (cookie_header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE_NAME and value:
+            return value.strip('"') or None
+    return None
+
+
+def _usable(secret: str | None) -> bool:
+    return bool(secret) and len(secret) <= SECRET_LENGTH_MAX
+
+
+def _discord(settings: Settings) -> DiscordOAuth:
+    if not (settings.discord_client_id and settings.discord_client_secret):
+        raise LoginUnavailable(
+            "Discord login is not configured on this server "
+            "(set DISCORD_CLIENT_ID and DISCORD_CLIENT_SECRET)."
+        )
+    return DiscordOAuth(
+        client_id=settings.discord_client_id,
+        client_secret=settings.discord_client_secret,
+        api_base=settings.discord_api_base,
+    )
+
+
+# --- login ----------------------------------------------------------------------
+
+
+def begin_login(
+    *,
+    next_path: str | None,
+    redirect_uri: str,
+    uow: UnitOfWork,
+    settings: Settings,
+    now: datetime | None = None,
+) -> LoginStart:
+    """Start a Discord login: remember its state and verifier (hashed), build the Discord URL."""
+    now = now or utc_now()
+    oauth = _discord(settings)
+    state = secrets.token_urlsafe(STATE_BYTES)
+    verifier = new_code_verifier()
+    with uow:
+        uow.session.exec(delete(LoginAttempt).where(LoginAttempt.expires_at < now))
+        uow.session.add(
+            LoginAttempt(
+                state_hash=digest(state),
+                verifier_hash=digest(verifier),
+                next_path=safe_next_path(next_path),
+                created_at=now,
+                expires_at=now + LOGIN_ATTEMPT_LIFETIME,
+            )
+        )
+        uow.commit()
+    return LoginStart(
+        authorize_url=oauth.authorize_url(
+            state=state, code_challenge=code_challenge(verifier), redirect_uri=redirect_uri
+        ),
+        browser_secret=verifier,
+        lifetime_s=int(LOGIN_ATTEMPT_LIFETIME.total_seconds()),
+    )
+
+
+def complete_login(
+    *,
+    state: str | None,
+    code: str | None,
+    browser_secret: str | None,
+    redirect_uri: str,
+    uow: UnitOfWork,
+    settings: Settings,
+    now: datetime | None = None,
+) -> SignedIn:
+    """Finish a Discord login: check the state once, trade the code, create or update the racer.
+
+    Two short transactions around the calls to Discord, never one held open
+    across the network: the first consumes the login attempt (so a replayed
+    callback fails even if Discord is slow), the second writes the racer and
+    the session.
+    """
+    now = now or utc_now()
+    oauth = _discord(settings)
+    if not (_usable(state) and _usable(code)):
+        raise LoginFailed("This login link is incomplete or has expired. Please log in again.")
+    if not _usable(browser_secret):
+        raise LoginFailed(_OTHER_BROWSER)
+    assert state is not None and code is not None and browser_secret is not None
+    next_path = _consume_attempt(state, browser_secret, uow=uow, now=now)
+    try:
+        access_token = oauth.exchange_code(code=code, code_verifier=browser_secret, redirect_uri=redirect_uri)
+        user = oauth.fetch_user(access_token)
+    except DiscordOAuthError as error:
+        raise LoginFailed(f"Discord did not confirm the login ({error}). Please log in again.") from None
+    with uow:
+        racer = _upsert_racer(uow.session, user)
+        token, expires_at = _new_session(uow.session, racer.id, METHOD_DISCORD, now)
+        uow.commit()
+    return SignedIn(
+        session_token=token,
+        racer_id=racer.id,
+        display_name=racer.display_name,
+        next_path=next_path,
+        expires_at=expires_at,
+        lifetime_s=int(SESSION_LIFETIME.total_seconds()),
+    )
+
+
+def _consume_attempt(state: str, browser_secret: str, *, uow: UnitOfWork, now: datetime) -> str:
+    stale = "This login link has expired or was already used. Please log in again."
+    with uow:
+        attempt = uow.session.exec(
+            select(LoginAttempt).where(LoginAttempt.state_hash == digest(state))
+        ).first()
+        if attempt is None or attempt.used_at is not None or attempt.expires_at <= now:
+            raise LoginFailed(stale)
+        if not hmac.compare_digest(attempt.verifier_hash, digest(browser_secret)):
+            raise LoginFailed(_OTHER_BROWSER)
+        # Only one of two racing callbacks can flip used_at from NULL.
+        result = uow.session.exec(
+            update(LoginAttempt)
+            .where(LoginAttempt.id == attempt.id, LoginAttempt.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if result.rowcount != 1:
+            raise LoginFailed(stale)
+        next_path = attempt.next_path
+        uow.commit()
+    return next_path
+
+
+def _upsert_racer(session: Session, user: DiscordUser) -> Racer:
+    racer = session.exec(select(Racer).where(Racer.discord_id == user.id)).first()
+    if racer is None:
+        racer = Racer(discord_id=user.id, username=user.username, display_name=user.display_name)
+    racer.username = user.username
+    racer.display_name = user.display_name
+    racer.avatar_url = user.avatar_url()
+    session.add(racer)
+    session.flush()
+    return racer
+
+
+def _new_session(session: Session, racer_id: int, method: str, now: datetime) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+    expires_at = now + SESSION_LIFETIME
+    session.add(
+        AuthSession(
+            token_hash=digest(token), racer_id=racer_id, method=method, created_at=now, expires_at=expires_at
+        )
+    )
+    return token, expires_at
+
+
+# --- developer login ------------------------------------------------------------
+
+
+def _require_dev_login(settings: Settings) -> None:
+    if not settings.dev_login:
+        raise LoginUnavailable(
+            "The developer login is off (it needs COZYKART_DEV_LOGIN=1, for local use only)."
+        )
+
+
+def dev_login_choices(*, uow: UnitOfWork, settings: Settings) -> list[DevLoginChoice]:
+    """The demo racers one can log in as with the developer login."""
+    _require_dev_login(settings)
+    with uow:
+        racers = uow.session.exec(
+            select(Racer)
+            .where(Racer.discord_id.startswith(DEMO_DISCORD_ID_PREFIX))
+            .order_by(Racer.display_name, Racer.id)
+            .limit(DEV_LOGIN_CHOICE_COUNT_MAX)
+        ).all()
+        return [
+            DevLoginChoice(
+                discord_id=racer.discord_id,
+                display_name=racer.display_name,
+                username=racer.username,
+                roles=", ".join(_role_names(racer, settings)),
+            )
+            for racer in racers
+        ]
+
+
+def dev_login(
+    discord_id: str,
+    *,
+    next_path: str | None = None,
+    uow: UnitOfWork,
+    settings: Settings,
+    now: datetime | None = None,
+) -> SignedIn:
+    """Log in as a demo racer without Discord: only with COZYKART_DEV_LOGIN=1, only demo racers."""
+    now = now or utc_now()
+    _require_dev_login(settings)
+    if not discord_id.startswith(DEMO_DISCORD_ID_PREFIX):
+        raise PermissionDenied("The developer login only signs in demo racers.")
+    with uow:
+        racer = uow.session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
+        if racer is None:
+            raise NotFound("No such demo racer; load the demo data with `python -m cozykart seed-demo`.")
+        token, expires_at = _new_session(uow.session, racer.id, METHOD_DEV, now)
+        uow.commit()
+    return SignedIn(
+        session_token=token,
+        racer_id=racer.id,
+        display_name=racer.display_name,
+        next_path=safe_next_path(next_path),
+        expires_at=expires_at,
+        lifetime_s=int(SESSION_LIFETIME.total_seconds()),
+    )
+
+
+# --- sessions -------------------------------------------------------------------
+
+
+def viewer_for_session(
+    session_token: str | None, *, uow: UnitOfWork, settings: Settings, now: datetime | None = None
+) -> Viewer | None:
+    """Who holds this session id, with their roles now; None when unknown, expired or revoked."""
+    if not _usable(session_token):
+        return None
+    assert session_token is not None
+    now = now or utc_now()
+    with uow:
+        row = uow.session.exec(
+            select(AuthSession, Racer)
+            .join(Racer, Racer.id == AuthSession.racer_id)
+            .where(AuthSession.token_hash == digest(session_token))
+        ).first()
+        if row is None:
+            return None
+        auth_session, racer = row
+        if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+            return None
+        return Viewer(
+            racer_id=racer.id,
+            discord_id=racer.discord_id,
+            username=racer.username,
+            display_name=racer.display_name,
+            avatar_url=racer.avatar_url or "",
+            mkt_name=racer.mkt_name or "",
+            is_admin=racer.discord_id in settings.admin_discord_ids,
+            is_host=racer.is_host,
+            is_dj=racer.is_dj,
+        )
+
+
+def acting_racer_id(
+    session_token: str | None, *, uow: UnitOfWork, settings: Settings, now: datetime | None = None
+) -> int:
+    """The racer behind a live session, for an entry point about to act; NotLoggedIn otherwise."""
+    viewer = viewer_for_session(session_token, uow=uow, settings=settings, now=now)
+    if viewer is None:
+        raise NotLoggedIn("Please log in first (your session may have ended).")
+    return viewer.racer_id
+
+
+def logout(session_token: str | None, *, uow: UnitOfWork, now: datetime | None = None) -> bool:
+    """Revoke a session; True when a live one was revoked. Unknown ids change nothing."""
+    if not _usable(session_token):
+        return False
+    assert session_token is not None
+    now = now or utc_now()
+    with uow:
+        result = uow.session.exec(
+            update(AuthSession)
+            .where(AuthSession.token_hash == digest(session_token), AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        revoked = result.rowcount == 1
+        uow.commit()
+    return revoked
+
+
+# --- roles and profile -----------------------------------------------------------
+
+
+def _role_names(racer: Racer, settings: Settings) -> list[str]:
+    names = ["admin"] if racer.discord_id in settings.admin_discord_ids else []
+    return names + [label for label, held in (("host", racer.is_host), ("DJ", racer.is_dj)) if held]
+
+
+def _role_row(racer: Racer, settings: Settings) -> RoleRow:
+    return RoleRow(
+        racer_id=racer.id,
+        username=racer.username,
+        display_name=racer.display_name,
+        avatar_url=racer.avatar_url or "",
+        is_admin=racer.discord_id in settings.admin_discord_ids,
+        is_host=racer.is_host,
+        is_dj=racer.is_dj,
+    )
+
+
+def set_role(
+    actor_racer_id: int,
+    racer_id: int,
+    role: str,
+    *,
+    granted: bool,
+    uow: UnitOfWork,
+    settings: Settings,
+    now: datetime | None = None,
+) -> RoleRow:
+    """An admin grants (`granted=True`) or revokes a role; a change is audited, a no-op is not."""
+    now = now or utc_now()
+    parsed = parse_role(role)
+    column = _ROLE_COLUMNS[parsed]
+    with uow:
+        require_admin(load_actor(uow.session, actor_racer_id, settings))
+        racer = uow.session.exec(select(Racer).where(Racer.id == racer_id).with_for_update()).first()
+        if racer is None:
+            raise NotFound("That racer does not exist.")
+        old_value = bool(getattr(racer, column))
+        if old_value != granted:
+            setattr(racer, column, granted)
+            uow.session.add(racer)
+            uow.session.add(
+                RoleChange(
+                    racer_id=racer.id,
+                    role=parsed.value,
+                    old_value=old_value,
+                    new_value=granted,
+                    actor_racer_id=actor_racer_id,
+                    created_at=now,
+                )
+            )
+        row = _role_row(racer, settings)
+        uow.commit()
+    return row
+
+
+def roles_overview(actor_racer_id: int, *, uow: UnitOfWork, settings: Settings) -> RolesOverview:
+    """Every racer's roles and the latest role changes: for admins only."""
+    with uow:
+        require_admin(load_actor(uow.session, actor_racer_id, settings))
+        racers = uow.session.exec(
+            select(Racer).order_by(Racer.display_name, Racer.id).limit(ROLES_RACER_COUNT_MAX)
+        ).all()
+        names = {racer.id: racer.display_name for racer in racers}
+        changes = uow.session.exec(
+            select(RoleChange)
+            .order_by(RoleChange.created_at.desc(), RoleChange.id.desc())
+            .limit(ROLE_HISTORY_COUNT_MAX)
+        ).all()
+        missing = {change.racer_id for change in changes} | {change.actor_racer_id for change in changes}
+        missing -= names.keys()
+        if missing:
+            names.update(
+                {
+                    racer.id: racer.display_name
+                    for racer in uow.session.exec(select(Racer).where(Racer.id.in_(missing)))
+                }
+            )
+        return RolesOverview(
+            racers=tuple(_role_row(racer, settings) for racer in racers),
+            history=tuple(
+                RoleChangeView(
+                    racer_name=names.get(change.racer_id, "?"),
+                    role=change.role,
+                    old_value=change.old_value,
+                    new_value=change.new_value,
+                    actor_name=names.get(change.actor_racer_id, "?"),
+                    created_at=change.created_at,
+                )
+                for change in changes
+            ),
+        )
+
+
+def _profile(racer: Racer) -> Profile:
+    return Profile(
+        racer_id=racer.id,
+        username=racer.username,
+        display_name=racer.display_name,
+        avatar_url=racer.avatar_url or "",
+        mkt_name=racer.mkt_name or "",
+    )
+
+
+def profile(racer_id: int, *, uow: UnitOfWork) -> Profile:
+    with uow:
+        racer = uow.session.get(Racer, racer_id)
+        if racer is None:
+            raise NotFound("That racer does not exist.")
+        return _profile(racer)
+
+
+def update_profile(racer_id: int, *, mkt_name: str | None, uow: UnitOfWork) -> Profile:
+    """A racer edits their own profile; `racer_id` always comes from their session."""
+    name = validate_mkt_name(mkt_name, length_max=MKT_NAME_LENGTH_MAX)
+    with uow:
+        racer = uow.session.get(Racer, racer_id)
+        if racer is None:
+            raise NotFound("That racer does not exist.")
+        racer.mkt_name = name
+        uow.session.add(racer)
+        result = _profile(racer)
+        uow.commit()
+    return result

@@ -1,0 +1,113 @@
+"""Who is logged in, read on the backend from the session cookie.
+
+The session cookie is HttpOnly: browser JavaScript never sees it. Reflex hands
+the backend the headers of the socket's handshake (`self.router.headers`), and
+in Reflex 0.10 the `cookie` header is stripped whenever the router is sent to
+the browser. The session id is read from there on every use and never kept in
+a var; only what the page shows (name, avatar, roles) is.
+
+Two helpers for pages:
+- `AuthState.require_login` as (part of) a page's `on_load`: a visitor without
+  a live session goes to Discord login and comes back to the same page.
+- `acting_racer_id(state)` in every event handler that acts: the racer is
+  re-derived from the backend session each time, never from an id the client
+  sent, and a service then checks the role. Hiding a button is not a check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import quote, urlsplit
+
+import reflex as rx
+
+from cozykart.domain.identity import NotLoggedIn, safe_next_path
+from cozykart.services import default_uow, identity
+from cozykart.services.identity import Viewer
+from cozykart.settings import load_settings
+
+LOGIN_PATH = "/auth/discord/login"
+DEV_LOGIN_PAGE_PATH = "/auth/dev"
+LOGOUT_PATH = "/auth/logout"
+PROFILE_ROUTE = "/me"
+ADMIN_ROLES_ROUTE = "/admin/roles"
+
+
+def _session_token(state: rx.State) -> str | None:
+    return identity.session_token_from_cookie_header(state.router.headers.cookie)
+
+
+async def current_viewer(state: rx.State) -> Viewer | None:
+    """The racer behind this socket's session cookie, with their roles now (None if none)."""
+    token = _session_token(state)
+    if token is None:
+        return None
+    settings = load_settings()
+    return await asyncio.to_thread(
+        lambda: identity.viewer_for_session(token, uow=default_uow(settings), settings=settings)
+    )
+
+
+async def acting_racer_id(state: rx.State) -> int:
+    """For an event handler about to act: the logged-in racer's id, or NotLoggedIn."""
+    viewer = await current_viewer(state)
+    if viewer is None:
+        raise NotLoggedIn("Please log in first (your session may have ended).")
+    return viewer.racer_id
+
+
+def _current_path(state: rx.State) -> str:
+    url = urlsplit(str(state.router.url))
+    return safe_next_path(url.path + (f"?{url.query}" if url.query else ""))
+
+
+def full_page_load(path: str) -> rx.event.EventSpec:
+    """Navigate with a real page load (so the server sees the browser's cookies)."""
+    return rx.call_script(f"window.location.assign({json.dumps(path)})")
+
+
+class AuthState(rx.State):
+    """What the header and pages show about the logged-in racer. Never a secret."""
+
+    logged_in: bool = False
+    display_name: str = ""
+    avatar_url: str = ""
+    is_admin: bool = False
+    is_host: bool = False
+    is_dj: bool = False
+    dev_login_enabled: bool = False
+    login_href: str = LOGIN_PATH
+    dev_login_href: str = DEV_LOGIN_PAGE_PATH
+
+    def _show_viewer(self, viewer: Viewer | None) -> None:
+        next_query = f"?next={quote(_current_path(self), safe='/')}"
+        self.logged_in = viewer is not None
+        self.display_name = viewer.display_name if viewer else ""
+        self.avatar_url = viewer.avatar_url if viewer else ""
+        self.is_admin = bool(viewer and viewer.is_admin)
+        self.is_host = bool(viewer and viewer.is_host)
+        self.is_dj = bool(viewer and viewer.is_dj)
+        self.dev_login_enabled = load_settings().dev_login
+        self.login_href = LOGIN_PATH + next_query
+        self.dev_login_href = DEV_LOGIN_PAGE_PATH + next_query
+
+    async def _load_viewer(self) -> Viewer | None:
+        viewer = await current_viewer(self)
+        self._show_viewer(viewer)
+        return viewer
+
+    def _to_login(self) -> rx.event.EventSpec:
+        return full_page_load(self.login_href)
+
+    @rx.event
+    async def refresh(self):
+        """Re-read the session (the header calls this when it mounts)."""
+        await self._load_viewer()
+
+    @rx.event
+    async def require_login(self):
+        """`on_load` of a page for logged-in racers: without a session, go log in and come back."""
+        if await self._load_viewer() is None:
+            return self._to_login()
+        return None

@@ -1,0 +1,226 @@
+"""`/admin/roles`: admins grant and revoke the host and DJ roles; every change is audited.
+
+Each handler re-derives the acting racer from the backend session and the
+service refuses anyone who is not an admin, whatever the page showed them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.services import default_uow, identity
+from cozykart.services.identity import RolesOverview
+from cozykart.settings import load_settings
+from cozykart.ui import theme
+from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.layout import page
+
+
+@dataclasses.dataclass
+class RoleRowView:
+    racer_id: int = 0
+    name: str = ""
+    username: str = ""
+    avatar_url: str = ""
+    is_admin: bool = False
+    is_host: bool = False
+    is_dj: bool = False
+
+
+@dataclasses.dataclass
+class RoleChangeRowView:
+    when: str = ""
+    text: str = ""
+
+
+class RolesState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    rows: list[RoleRowView] = []
+    history: list[RoleChangeRowView] = []
+
+    @rx.event
+    async def load(self):
+        viewer = await self._load_viewer()
+        if viewer is None:
+            return self._to_login()
+        try:
+            actor_id = await acting_racer_id(self)
+            settings = load_settings()
+            overview = await asyncio.to_thread(
+                lambda: identity.roles_overview(actor_id, uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            self._refuse(error.message)
+            return None
+        self._show(overview)
+        return None
+
+    @rx.event
+    async def set_role(self, racer_id: int, role: str, granted: bool):
+        settings = load_settings()
+        try:
+            actor_id = await acting_racer_id(self)
+            await asyncio.to_thread(
+                lambda: identity.set_role(
+                    actor_id,
+                    int(racer_id),
+                    str(role),
+                    granted=bool(granted),
+                    uow=default_uow(settings),
+                    settings=settings,
+                )
+            )
+            overview = await asyncio.to_thread(
+                lambda: identity.roles_overview(actor_id, uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        self._show(overview)
+        return rx.toast.success("Role updated")
+
+    def _refuse(self, message: str) -> None:
+        self.allowed = False
+        self.refusal = message
+        self.rows = []
+        self.history = []
+
+    def _show(self, overview: RolesOverview) -> None:
+        self.allowed = True
+        self.refusal = ""
+        self.rows = [
+            RoleRowView(
+                racer_id=row.racer_id,
+                name=row.display_name,
+                username=row.username,
+                avatar_url=row.avatar_url,
+                is_admin=row.is_admin,
+                is_host=row.is_host,
+                is_dj=row.is_dj,
+            )
+            for row in overview.racers
+        ]
+        self.history = [
+            RoleChangeRowView(
+                when=change.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                text=(
+                    f"{change.actor_name} {'granted' if change.new_value else 'revoked'} "
+                    f"{'DJ' if change.role == 'dj' else change.role} "
+                    f"{'to' if change.new_value else 'from'} {change.racer_name}"
+                ),
+            )
+            for change in overview.history
+        ]
+
+
+def _role_button(row: RoleRowView, role: str, held: rx.Var[bool], label: str) -> rx.Component:
+    return rx.button(
+        rx.cond(held, f"Revoke {label}", f"Grant {label}"),
+        on_click=RolesState.set_role(row.racer_id, role, ~held),
+        variant=rx.cond(held, "soft", "outline"),
+        color_scheme=rx.cond(held, "red", "amber"),
+        size="1",
+        data_testid=f"toggle-{role}",
+    )
+
+
+def _row(row: RoleRowView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.hstack(
+                rx.image(src=row.avatar_url, alt=row.name, width="28px", height="28px", border_radius="50%"),
+                rx.text(row.name),
+                rx.text("@", row.username, size="1", color=theme.TEXT_MUTED),
+                align="center",
+            )
+        ),
+        rx.table.cell(
+            rx.hstack(
+                rx.cond(row.is_admin, rx.badge("admin", color_scheme="purple")),
+                rx.cond(row.is_host, rx.badge("host", color_scheme="amber")),
+                rx.cond(row.is_dj, rx.badge("DJ", color_scheme="blue")),
+                spacing="1",
+            )
+        ),
+        rx.table.cell(
+            rx.hstack(
+                _role_button(row, "host", row.is_host, "host"),
+                _role_button(row, "dj", row.is_dj, "DJ"),
+                spacing="2",
+            )
+        ),
+        data_testid="role-row",
+    )
+
+
+def _history_item(change: RoleChangeRowView) -> rx.Component:
+    return rx.hstack(
+        rx.text(change.when, size="1", color=theme.TEXT_MUTED, white_space="nowrap"),
+        rx.text(change.text, size="2"),
+        spacing="3",
+        data_testid="role-change",
+    )
+
+
+def _console() -> rx.Component:
+    return rx.vstack(
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Roles", size="6"),
+                rx.text(
+                    "Admins come from COZYKART_ADMIN_DISCORD_IDS; grant or revoke host and DJ here.",
+                    color=theme.TEXT_MUTED,
+                    size="2",
+                ),
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Racer"),
+                            rx.table.column_header_cell("Roles"),
+                            rx.table.column_header_cell("Change"),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(RolesState.rows, _row)),
+                    width="100%",
+                    size="1",
+                ),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Roles",
+        ),
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Recent role changes", size="4"),
+                rx.cond(
+                    RolesState.history.length() > 0,
+                    rx.vstack(rx.foreach(RolesState.history, _history_item), spacing="1"),
+                    rx.text("No role changes yet.", color=theme.TEXT_MUTED),
+                ),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Role changes",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@page
+def roles_page() -> rx.Component:
+    return rx.cond(
+        RolesState.allowed,
+        _console(),
+        rx.el.section(
+            rx.text(
+                rx.cond(RolesState.refusal != "", RolesState.refusal, "Checking your roles…"),
+                data_testid="roles-refusal",
+            ),
+            style=theme.panel_style,
+        ),
+    )
