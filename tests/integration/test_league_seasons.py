@@ -177,3 +177,23 @@ def test_no_season_means_no_standings(database):
     assert league.current_race(uow=database.uow()) is None
     with pytest.raises(SeasonNotFound):
         standings.season_standings(42, uow=database.uow())
+
+
+def test_cached_standings_follow_every_change(database):
+    lg = make_league(database, 3)
+    a, b, c = lg.racer_ids
+    lg.final_race([a, b, c], "One")
+    first = standings.season_standings(uow=database.uow())
+    assert standings.season_standings(uow=database.uow()) is first  # nothing changed: the same view
+    league.set_mkt_name("KoopaKid77", actor_id=b, uow=database.uow())
+    renamed = standings.season_standings(uow=database.uow())
+    assert renamed.rows[1].name == "KoopaKid77"
+    league.get_or_create_racer("d-racer2", "racer2", "Racer Two", "/new.svg", uow=database.uow())
+    assert standings.season_standings(uow=database.uow()).rows[2].racer.avatar_url == "/new.svg"
+    lg.final_race([c, b, a], "Two")
+    after_race = standings.season_standings(uow=database.uow())
+    assert {row.racer_id: row.points for row in after_race.rows} == {a: 25, b: 24, c: 25}
+    race_id = league.list_races(uow=database.uow(), statuses=["final"])[0].race_id
+    league.admin_fix_result(race_id, a, 1, reason="replay", **lg.kw(lg.admin_id))
+    fixed = standings.season_standings(uow=database.uow())
+    assert {row.racer_id: row.points for row in fixed.rows} == {a: 30, b: 22, c: 22}
