@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from cozykart.cli_ledger import add_ledger_commands
+from cozykart.cli_webhooks import add_webhook_commands
 from cozykart.domain.errors import CozyKartError
 from cozykart.settings import SettingsError, load_settings
 
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=_cmd_seed_demo)
 
     add_ledger_commands(commands)  # reconcile, wallet, balances, export-ledger
+    add_webhook_commands(commands)  # trigger, set-product-cost, inbox
 
     return parser
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from cozykart.api import auth, health
+from cozykart.api import auth, health, webhooks
+from cozykart.settings import Settings, load_settings
 
 
 def api_routes() -> list[BaseRoute]:
-    return [*health.routes, *auth.routes]
+    return [*health.routes, *webhooks.routes, *auth.routes]
 
 
-def build_api() -> Starlette:
-    return Starlette(routes=api_routes())
+def build_api(settings: Settings | None = None) -> Starlette:
+    """The API app; handlers read `request.app.state.settings` (the environment by default)."""
+    api = Starlette(routes=api_routes())
+    api.state.settings = settings or load_settings()
+    return api

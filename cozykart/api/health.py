@@ -14,7 +14,8 @@ from cozykart.services.maintenance import database_revision
 
 async def health(request: Request) -> JSONResponse:
     try:
-        revision = await asyncio.to_thread(lambda: database_revision(uow=default_uow()))
+        settings = request.app.state.settings
+        revision = await asyncio.to_thread(lambda: database_revision(uow=default_uow(settings)))
     except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
         return JSONResponse({"ok": False, "error": type(error).__name__}, status_code=503)
     return JSONResponse({"ok": True, "database_revision": revision})

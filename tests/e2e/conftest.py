@@ -35,6 +35,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# The served app's provider secrets, so tests can sign webhooks it accepts.
+STRIPE_WEBHOOK_SECRET = "whsec_e2e_cozykart"
+KOFI_VERIFICATION_TOKEN = "kofi-e2e-token"
+SHOPIFY_WEBHOOK_SECRET = "shopify-e2e-secret"
 SERVER_START_TIMEOUT_S = 420
 SERVER_STOP_TIMEOUT_S = 20
 POLL_INTERVAL_S = 0.5
@@ -74,6 +78,9 @@ def _app_env(db_url: str, states_dir: Path, extra: dict[str, str] | None = None)
             "REFLEX_CHECK_LATEST_VERSION": "0",
             "REFLEX_WEB_WORKDIR": str(PROJECT_ROOT / ".web-test"),
             "REFLEX_STATES_WORKDIR": str(states_dir),
+            "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+            "KOFI_VERIFICATION_TOKEN": KOFI_VERIFICATION_TOKEN,
+            "SHOPIFY_WEBHOOK_SECRET": SHOPIFY_WEBHOOK_SECRET,
         }
     )
     env.pop("REFLEX_REDIS_URL", None)

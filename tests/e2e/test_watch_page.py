@@ -6,6 +6,7 @@ import re
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
@@ -32,7 +33,10 @@ def test_fan_sees_the_live_race_with_every_racer(served_app, page, snapshot, tmp
     race_name.wait_for(timeout=PAGE_TIMEOUT_MS)
     assert race_name.inner_text() == snapshot.race.name
     assert "LIVE" in page.get_by_test_id("race-status").inner_text()
-    assert re.search(r"Started .*(minutes?|seconds?) ago", page.get_by_test_id("race-started").inner_text())
+    # The relative time is rendered in the browser, after hydration: wait for it.
+    expect(page.get_by_test_id("race-started")).to_have_text(
+        re.compile(r"Started .*(minutes?|seconds?) ago"), timeout=PAGE_TIMEOUT_MS
+    )
 
     tiles = page.get_by_test_id("race-racer")
     assert tiles.count() == len(snapshot.race.racers) == 8

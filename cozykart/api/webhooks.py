@@ -1,0 +1,108 @@
+"""`POST /api/webhooks/{stripe,kofi,shopify}`: verify, store, acknowledge.
+
+A provider whose secret is not configured answers 503 and records nothing. A
+forged, stale, malformed or oversized request gets a 4xx with a short reason
+and changes nothing. A verified event is stored in the inbox (and applied)
+before the 200 is sent. Neither secrets nor payloads are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from cozykart.domain.payments import MalformedWebhook, VerifiedEvent, WebhookRejected
+from cozykart.integrations import kofi, shopify, stripe_payments
+from cozykart.services import default_uow, webhooks
+from cozykart.settings import Settings
+
+BODY_BYTES_MAX = 1024 * 1024
+logger = logging.getLogger("cozykart.webhooks")
+
+
+def _settings(request: Request) -> Settings:
+    """The settings `build_api` was given (the process environment by default)."""
+    return request.app.state.settings
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > BODY_BYTES_MAX:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > BODY_BYTES_MAX:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status_code: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status_code)
+
+
+async def _handle(
+    request: Request, provider: str, secret: str | None, parse: Callable[[bytes, str], VerifiedEvent]
+) -> JSONResponse:
+    settings = _settings(request)
+    if not secret:
+        return _error(503, f"{provider} webhooks are not configured")
+    try:
+        body = await _read_body(request)
+    except _TooLarge:
+        return _error(413, f"body is larger than {BODY_BYTES_MAX} bytes")
+    try:
+        event = parse(body, secret)
+    except (WebhookRejected, MalformedWebhook) as error:
+        logger.info("webhook %s refused: %s", provider, error)
+        return _error(400, str(error))
+    body_sha256 = hashlib.sha256(body).hexdigest()
+    receipt = await asyncio.to_thread(
+        lambda: webhooks.receive(event, body_sha256=body_sha256, uow=default_uow(settings), settings=settings)
+    )
+    logger.info(
+        "webhook %s %s (%s) -> inbox %s %s%s", provider, event.event_id, event.event_type, receipt.inbox_id,
+        receipt.status, " (duplicate)" if receipt.duplicate else "",
+    )
+    return JSONResponse(
+        {"received": True, "inbox_id": receipt.inbox_id, "status": receipt.status, "duplicate": receipt.duplicate}
+    )
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    signature = request.headers.get(stripe_payments.SIGNATURE_HEADER)
+    return await _handle(
+        request, "stripe", _settings(request).stripe_webhook_secret,
+        lambda body, secret: stripe_payments.parse_webhook(body, signature, secret),
+    )
+
+
+async def kofi_webhook(request: Request) -> JSONResponse:
+    return await _handle(request, "kofi", _settings(request).kofi_verification_token, kofi.parse_webhook)
+
+
+async def shopify_webhook(request: Request) -> JSONResponse:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return await _handle(
+        request, "shopify", _settings(request).shopify_webhook_secret,
+        lambda body, secret: shopify.parse_webhook(body, headers, secret),
+    )
+
+
+routes = [
+    Route("/api/webhooks/stripe", stripe_webhook, methods=["POST"]),
+    Route("/api/webhooks/kofi", kofi_webhook, methods=["POST"]),
+    Route("/api/webhooks/shopify", shopify_webhook, methods=["POST"]),
+]

@@ -1,0 +1,171 @@
+"""Money in: what a provider's verified webhook means, whatever the provider.
+
+The integrations turn Stripe, Ko-fi and Shopify payloads into one of these
+facts; the webhook service stores the fact in the inbox and applies it to the
+ledger. `payment_key` names the payment itself ("stripe:pi_...",
+"kofi:<transaction id>", "shopify:<order id>"), so every event that describes
+one payment (a completed checkout, its refunds, its disputes) points at the same
+ledger record, and a payment is never counted twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from cozykart.domain.errors import CozyKartError, InvalidInput
+
+PROVIDERS = ("stripe", "kofi", "shopify")
+EVENT_ID_LENGTH_MAX = 200
+_DECIMAL_AMOUNT = re.compile(r"^(?P<units>\d{1,9})(?:\.(?P<fraction>\d{1,2}))?$")
+
+
+class WebhookRejected(CozyKartError):
+    """The request is not provably from the provider (signature, token or timestamp)."""
+
+
+class MalformedWebhook(InvalidInput):
+    """A payload that cannot be read, lacks a field it must have, or has one of the wrong shape."""
+
+
+def decimal_amount_cents(text: object, what: str) -> int:
+    """Cents from a provider's decimal string ("25.00", "3", "3.5"); nothing looser."""
+    if not isinstance(text, str):
+        raise MalformedWebhook(f"{what} is not a decimal amount")
+    match = _DECIMAL_AMOUNT.match(text.strip())
+    if match is None:
+        raise MalformedWebhook(f"{what} is not a decimal amount")
+    fraction = (match["fraction"] or "").ljust(2, "0")
+    return int(match["units"]) * 100 + int(fraction)
+
+
+def instant_from_unix(value: object, what: str) -> datetime:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise MalformedWebhook(f"{what} is not a Unix timestamp")
+    return datetime.fromtimestamp(value, UTC)
+
+
+def instant_from_iso(value: object, what: str) -> datetime:
+    if not isinstance(value, str):
+        raise MalformedWebhook(f"{what} is not a timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedWebhook(f"{what} is not a timestamp") from None
+    if parsed.tzinfo is None:
+        raise MalformedWebhook(f"{what} has no time zone")
+    return parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class PaymentFact:
+    """Base of every fact; `kind` names the subclass in the inbox."""
+
+    kind: ClassVar[str] = ""
+    currency: str
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        for name, value in record.items():
+            if isinstance(value, datetime):
+                record[name] = value.isoformat()
+        return {"kind": self.kind, **record}
+
+
+@dataclass(frozen=True)
+class Sale(PaymentFact):
+    kind: ClassVar[str] = "sale"
+    payment_key: str
+    gross_cents: int
+    sold_at: datetime
+    item: str
+    fan_name: str | None = None
+    skus: tuple[tuple[str, int], ...] = field(default=())  # (sku, quantity) for costs
+
+
+@dataclass(frozen=True)
+class Tip(PaymentFact):
+    kind: ClassVar[str] = "tip"
+    payment_key: str
+    tip_cents: int
+    tipped_at: datetime
+    song: str
+    fan_name: str | None = None
+    message: str | None = None
+    dj: str | None = None  # a DJ's Discord id or username; None = the DJ on duty
+
+
+@dataclass(frozen=True)
+class Refund(PaymentFact):
+    """Money given back to the fan.
+
+    `amount_cents` is this refund's own amount, or, when `cumulative` (Stripe's
+    `charge.refunded` carries the charge's running total), everything refunded
+    on the payment so far: only the part not yet applied is taken back.
+    """
+
+    kind: ClassVar[str] = "refund"
+    payment_key: str
+    refund_key: str
+    amount_cents: int
+    refunded_at: datetime
+    cumulative: bool = False
+
+
+@dataclass(frozen=True)
+class DisputeOpened(PaymentFact):
+    kind: ClassVar[str] = "dispute_opened"
+    payment_key: str
+    dispute_key: str
+    amount_cents: int
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class DisputeWon(PaymentFact):
+    kind: ClassVar[str] = "dispute_won"
+    payment_key: str
+    dispute_key: str
+    reinstated_at: datetime
+
+
+@dataclass(frozen=True)
+class Ignored(PaymentFact):
+    """A verified event of a type Cozy-Kart does not act on (recorded, not applied)."""
+
+    kind: ClassVar[str] = "ignored"
+    reason: str
+
+
+FACT_TYPES: dict[str, type[PaymentFact]] = {
+    fact.kind: fact for fact in (Sale, Tip, Refund, DisputeOpened, DisputeWon, Ignored)
+}
+_INSTANT_FIELDS = {"sold_at", "tipped_at", "refunded_at", "opened_at", "reinstated_at"}
+
+
+def fact_from_record(record: dict[str, Any]) -> PaymentFact:
+    """The inverse of `PaymentFact.to_record` (the inbox stores records as JSON)."""
+    values = dict(record)
+    fact_type = FACT_TYPES[values.pop("kind")]
+    for name in _INSTANT_FIELDS & values.keys():
+        values[name] = datetime.fromisoformat(values[name])
+    if "skus" in values:
+        values["skus"] = tuple((sku, quantity) for sku, quantity in values["skus"])
+    return fact_type(**values)
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    """One verified delivery: the provider's id for it, its type, and what it means."""
+
+    provider: str
+    event_id: str
+    event_type: str
+    fact: PaymentFact
+
+    def __post_init__(self) -> None:
+        assert self.provider in PROVIDERS, self.provider
+        if not self.event_id or len(self.event_id) > EVENT_ID_LENGTH_MAX:
+            raise MalformedWebhook("the event has no usable id")

@@ -1,0 +1,1 @@
+"""One module per outside system. Each is the only place that system's formats live."""

@@ -1,0 +1,230 @@
+"""Stripe: verifying and reading webhooks, and signing test events like `stripe trigger`.
+
+Verification uses the SDK's `WebhookSignature.verify_header` with its default
+tolerance (300 s) and the body is parsed once with `json.loads`: the SDK's
+`construct_event` builds a whole object tree and costs far more than the check
+itself (shared/MEASURED.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import stripe
+
+from cozykart.domain.payments import (
+    DisputeOpened,
+    DisputeWon,
+    Ignored,
+    MalformedWebhook,
+    PaymentFact,
+    Refund,
+    Sale,
+    Tip,
+    VerifiedEvent,
+    WebhookRejected,
+    instant_from_unix,
+)
+from cozykart.integrations._fields import identifier, mapping, optional_text, text, whole_number
+
+SIGNATURE_HEADER = "Stripe-Signature"
+TOLERANCE_S = stripe.Webhook.DEFAULT_TOLERANCE
+DEFAULT_SONG = "a song of the DJ's choice"
+DEFAULT_ITEM = "merch"
+
+
+def parse_webhook(body: bytes, signature_header: str | None, secret: str) -> VerifiedEvent:
+    """Verify a Stripe delivery and say what it means; raises WebhookRejected or MalformedWebhook."""
+    if not signature_header:
+        raise WebhookRejected(f"missing {SIGNATURE_HEADER} header")
+    try:
+        payload = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedWebhook("body is not UTF-8") from None
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=TOLERANCE_S)
+    except stripe.SignatureVerificationError as error:
+        reason = "timestamp outside the tolerance" if "tolerance" in str(error) else "signature does not match"
+        raise WebhookRejected(reason) from None
+    try:
+        event = mapping(json.loads(payload), "event")
+    except ValueError:
+        raise MalformedWebhook("body is not JSON") from None
+    event_type = text(event, "type", "event")
+    data = mapping(event.get("data"), "event.data")
+    obj = mapping(data.get("object"), "event.data.object")
+    return VerifiedEvent(
+        provider="stripe",
+        event_id=text(event, "id", "event"),
+        event_type=event_type,
+        fact=_fact(event_type, obj, event),
+    )
+
+
+def _currency(obj: dict[str, Any]) -> str:
+    return text(obj, "currency", "object").upper()
+
+
+def _payment_key(obj: dict[str, Any], what: str) -> str:
+    payment_intent = obj.get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    if isinstance(payment_intent, str) and payment_intent:
+        return f"stripe:{payment_intent}"
+    return f"stripe:{identifier(obj, 'id', what)}"
+
+
+def _fact(event_type: str, obj: dict[str, Any], event: dict[str, Any]) -> PaymentFact:
+    if event_type == "checkout.session.completed":
+        return _checkout(obj)
+    if event_type == "charge.refunded":
+        return Refund(
+            currency=_currency(obj),
+            payment_key=_payment_key(obj, "charge"),
+            refund_key=f"stripe:{identifier(obj, 'id', 'charge')}:refunded:{whole_number(obj, 'amount_refunded', 'charge')}",
+            amount_cents=whole_number(obj, "amount_refunded", "charge"),
+            refunded_at=instant_from_unix(event.get("created"), "event.created"),
+            cumulative=True,
+        )
+    if event_type == "charge.dispute.created":
+        return DisputeOpened(
+            currency=_currency(obj),
+            payment_key=_payment_key(obj, "dispute"),
+            dispute_key=f"stripe:{identifier(obj, 'id', 'dispute')}",
+            amount_cents=whole_number(obj, "amount", "dispute"),
+            opened_at=instant_from_unix(obj.get("created"), "dispute.created"),
+        )
+    if event_type == "charge.dispute.funds_reinstated":
+        return DisputeWon(
+            currency=_currency(obj),
+            payment_key=_payment_key(obj, "dispute"),
+            dispute_key=f"stripe:{identifier(obj, 'id', 'dispute')}",
+            reinstated_at=instant_from_unix(event.get("created"), "event.created"),
+        )
+    return Ignored(currency=str(obj.get("currency") or "").upper(), reason=f"{event_type} is not used")
+
+
+def _checkout(session: dict[str, Any]) -> PaymentFact:
+    currency = _currency(session)
+    if session.get("payment_status") != "paid":
+        return Ignored(currency=currency, reason="checkout session is not paid")
+    metadata = session.get("metadata") if isinstance(session.get("metadata"), dict) else {}
+    customer = session.get("customer_details") if isinstance(session.get("customer_details"), dict) else {}
+    amount_cents = whole_number(session, "amount_total", "checkout session")
+    created_at = instant_from_unix(session.get("created"), "checkout session.created")
+    fan_name = optional_text(metadata, "fan_name") or optional_text(customer, "name")
+    if metadata.get("kind") == "tip":
+        return Tip(
+            currency=currency,
+            payment_key=_payment_key(session, "checkout session"),
+            tip_cents=amount_cents,
+            tipped_at=created_at,
+            song=optional_text(metadata, "song") or DEFAULT_SONG,
+            fan_name=fan_name,
+            message=optional_text(metadata, "message"),
+            dj=optional_text(metadata, "dj"),
+        )
+    return Sale(
+        currency=currency,
+        payment_key=_payment_key(session, "checkout session"),
+        gross_cents=amount_cents,
+        sold_at=created_at,
+        item=optional_text(metadata, "item") or DEFAULT_ITEM,
+        fan_name=fan_name,
+        skus=((metadata["sku"], 1),) if isinstance(metadata.get("sku"), str) else (),
+    )
+
+
+# --- test events, signed like Stripe's own -----------------------------------
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """The `Stripe-Signature` header for `payload`."""
+    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp=timestamp)
+
+
+def checkout_completed_event(
+    *,
+    event_id: str,
+    session_id: str,
+    payment_intent: str,
+    amount_cents: int,
+    currency: str,
+    created: int | None = None,
+    metadata: dict[str, str] | None = None,
+    customer_name: str | None = None,
+) -> dict[str, Any]:
+    created = created or int(time.time())
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": created,
+        "livemode": False,
+        "data": {
+            "object": {
+                "id": session_id,
+                "object": "checkout.session",
+                "mode": "payment",
+                "amount_subtotal": amount_cents,
+                "amount_total": amount_cents,
+                "currency": currency.lower(),
+                "created": created,
+                "payment_intent": payment_intent,
+                "payment_status": "paid",
+                "status": "complete",
+                "customer_details": {"name": customer_name} if customer_name else None,
+                "metadata": metadata or {},
+            }
+        },
+    }
+
+
+def charge_refunded_event(
+    *, event_id: str, charge_id: str, payment_intent: str, amount_cents: int, amount_refunded_cents: int,
+    currency: str, created: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": "charge.refunded",
+        "created": created or int(time.time()),
+        "data": {
+            "object": {
+                "id": charge_id,
+                "object": "charge",
+                "amount": amount_cents,
+                "amount_refunded": amount_refunded_cents,
+                "currency": currency.lower(),
+                "payment_intent": payment_intent,
+                "refunded": amount_refunded_cents >= amount_cents,
+            }
+        },
+    }
+
+
+def dispute_event(
+    *, event_id: str, event_type: str, dispute_id: str, charge_id: str, payment_intent: str,
+    amount_cents: int, currency: str, created: int | None = None,
+) -> dict[str, Any]:
+    created = created or int(time.time())
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": created,
+        "data": {
+            "object": {
+                "id": dispute_id,
+                "object": "dispute",
+                "amount": amount_cents,
+                "currency": currency.lower(),
+                "charge": charge_id,
+                "payment_intent": payment_intent,
+                "created": created,
+                "status": "won" if event_type.endswith("funds_reinstated") else "needs_response",
+            }
+        },
+    }

@@ -1,0 +1,386 @@
+"""The webhook inbox: store every verified event, then apply it to the ledger.
+
+`receive` runs in one transaction: the event is inserted (unique per provider
+and event id, so a redelivery finds it and changes nothing), then applied under
+a savepoint. If applying fails, the savepoint is undone and the event stays in
+the inbox with its error; the route still acknowledges, because the event is
+safely stored. An event that needs one not seen yet (a refund before its sale)
+waits, and is applied the moment its payment arrives. `retry_due` picks up
+failed and waiting events with backoff; an admin can `replay` one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from cozykart.db.inbox_tables import ProductCost, WebhookEvent
+from cozykart.db.tables import Racer
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.domain.payments import (
+    DisputeOpened,
+    DisputeWon,
+    Ignored,
+    PaymentFact,
+    Refund,
+    Sale,
+    Tip,
+    VerifiedEvent,
+    fact_from_record,
+)
+from cozykart.services import ledger
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.settings import Settings, load_settings
+
+RECEIVED = "received"  # stored, not tried yet (never seen after the transaction that stores it)
+APPLIED = "applied"
+WAITING = "waiting"
+FAILED = "failed"
+IGNORED = "ignored"
+FLAGGED = "flagged"
+RETRYABLE_STATUSES = (WAITING, FAILED)
+
+ATTEMPTS_MAX = 10
+RETRY_DELAY_FIRST = timedelta(seconds=15)
+RETRY_DELAY_MAX = timedelta(hours=1)
+RETRY_BATCH_MAX = 100
+ERROR_LENGTH_MAX = 500
+INBOX_PAGE_MAX = 200
+
+
+class NoDjOnDuty(CozyKartError):
+    """A tip arrived but no racer has the DJ role to receive it."""
+
+
+@dataclass(frozen=True)
+class InboxReceipt:
+    inbox_id: int
+    status: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    inbox_id: int
+    provider: str
+    event_id: str
+    event_type: str
+    fact_kind: str
+    payment_key: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    received_at: datetime
+    next_attempt_at: datetime | None
+    applied_at: datetime | None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the `attempts`-th failure: 15 s, 30 s, 1 min, ... at most an hour."""
+    assert attempts >= 1
+    return min(RETRY_DELAY_FIRST * (2 ** (attempts - 1)), RETRY_DELAY_MAX)
+
+
+def receive(
+    event: VerifiedEvent,
+    *,
+    body_sha256: str,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> InboxReceipt:
+    """Store a verified event (once) and apply it; returns where it ended up."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    try:
+        with uow:
+            session = uow.session
+            existing = _by_provider_id(session, event.provider, event.event_id)
+            if existing is not None:
+                return InboxReceipt(existing.id, existing.status, duplicate=True)
+            row = _new_row(event, body_sha256, settings, now)
+            session.add(row)
+            session.flush()
+            if row.status == RECEIVED:
+                _apply(uow, row, settings, now)
+                if row.status == APPLIED and isinstance(event.fact, (Sale, Tip)):
+                    _apply_waiting_for(uow, row.payment_key, settings, now)
+            receipt = InboxReceipt(row.id, row.status, duplicate=False)
+            uow.commit()
+            return receipt
+    except IntegrityError:
+        # The same delivery was stored by a concurrent request first.
+        with uow:
+            existing = _by_provider_id(uow.session, event.provider, event.event_id)
+            if existing is None:
+                raise
+            return InboxReceipt(existing.id, existing.status, duplicate=True)
+
+
+def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None) -> int:
+    """Apply failed and waiting events whose time has come; returns how many were applied."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        rows = uow.session.exec(
+            select(WebhookEvent)
+            .where(col(WebhookEvent.status).in_(RETRYABLE_STATUSES))
+            .where(col(WebhookEvent.next_attempt_at).is_not(None), WebhookEvent.next_attempt_at <= now)
+            .order_by(WebhookEvent.next_attempt_at, WebhookEvent.id)
+            .limit(RETRY_BATCH_MAX)
+        ).all()
+        applied = 0
+        for row in rows:
+            _apply(uow, row, settings, now)
+            applied += row.status == APPLIED
+        uow.commit()
+        return applied
+
+
+def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None,
+           now: datetime | None = None) -> InboxRow:
+    """An admin applies a failed or waiting event again, now."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        require_admin(load_actor(uow.session, actor_id, settings))
+        row = uow.session.get(WebhookEvent, inbox_id)
+        if row is None:
+            raise NotFound("There is no webhook event with that number.")
+        if row.status not in RETRYABLE_STATUSES:
+            raise CozyKartError(f"Only failed or waiting events can be replayed; this one is {row.status}.")
+        _apply(uow, row, settings, now)
+        view = _view(row)
+        uow.commit()
+        return view
+
+
+def list_inbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) -> tuple[InboxRow, ...]:
+    limit = max(1, min(limit, INBOX_PAGE_MAX))
+    with uow:
+        statement = select(WebhookEvent).order_by(col(WebhookEvent.id).desc()).limit(limit)
+        if status is not None:
+            statement = statement.where(WebhookEvent.status == status)
+        return tuple(_view(row) for row in uow.session.exec(statement).all())
+
+
+def inbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
+    with uow:
+        rows = uow.session.exec(
+            select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status)
+        ).all()
+        return {status: count for status, count in rows}
+
+
+def set_product_cost(sku: str, cost_cents: int, *, uow: UnitOfWork, now: datetime | None = None) -> None:
+    """Configure a product's manufacturing cost (by SKU, or a Ko-fi item code)."""
+    sku = sku.strip()
+    if not sku or len(sku) > 100:
+        raise CozyKartError("A SKU is 1 to 100 characters.")
+    if not isinstance(cost_cents, int) or isinstance(cost_cents, bool) or cost_cents < 0:
+        raise CozyKartError("A cost is a whole number of cents, zero or more.")
+    with uow:
+        row = uow.session.get(ProductCost, sku) or ProductCost(sku=sku, cost_cents=cost_cents)
+        row.cost_cents = cost_cents
+        row.updated_at = now or utc_now()
+        uow.session.add(row)
+        uow.commit()
+
+
+# --- inside the transaction --------------------------------------------------
+
+
+def _by_provider_id(session: Session, provider: str, event_id: str) -> WebhookEvent | None:
+    return session.exec(
+        select(WebhookEvent).where(WebhookEvent.provider == provider, WebhookEvent.event_id == event_id)
+    ).first()
+
+
+def _new_row(event: VerifiedEvent, body_sha256: str, settings: Settings, now: datetime) -> WebhookEvent:
+    fact = event.fact
+    status, error = RECEIVED, None
+    if isinstance(fact, Ignored):
+        status, error = IGNORED, fact.reason
+    elif fact.currency != settings.currency:
+        status = FLAGGED
+        error = f"currency {fact.currency or 'unknown'} is not this deployment's {settings.currency}; not applied"
+    return WebhookEvent(
+        provider=event.provider,
+        event_id=event.event_id,
+        event_type=event.event_type[:80],
+        payment_key=getattr(fact, "payment_key", None),
+        fact_kind=fact.kind,
+        fact=json.dumps(fact.to_record(), sort_keys=True),
+        body_sha256=body_sha256,
+        status=status,
+        last_error=error,
+        received_at=now,
+    )
+
+
+def _apply(uow: UnitOfWork, row: WebhookEvent, settings: Settings, now: datetime) -> None:
+    """Apply one stored event under a savepoint; record the outcome on its row."""
+    fact = fact_from_record(json.loads(row.fact))
+    row.attempts += 1
+    try:
+        with uow.savepoint():
+            applied_cents = _apply_fact(uow, row, fact, settings)
+    except NotFound as error:
+        # A refund or dispute before its payment: wait for it (and look again later).
+        _not_applied(row, WAITING, str(error), now)
+    except CozyKartError as error:
+        _not_applied(row, FAILED, str(error), now)
+    except AssertionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - stored with the event; the inbox loses nothing
+        _not_applied(row, FAILED, f"{type(error).__name__}: {error}", now)
+    else:
+        row.status = APPLIED
+        row.applied_cents = applied_cents
+        row.applied_at = now
+        row.last_error = None
+        row.next_attempt_at = None
+    uow.session.add(row)
+    uow.session.flush()
+
+
+def _not_applied(row: WebhookEvent, status: str, error: str, now: datetime) -> None:
+    row.status = status
+    row.last_error = error[:ERROR_LENGTH_MAX]
+    # After the last try it stays parked, visible to admins, who can replay it.
+    row.next_attempt_at = now + retry_delay(row.attempts) if row.attempts < ATTEMPTS_MAX else None
+
+
+def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Settings, now: datetime) -> None:
+    if payment_key is None:
+        return
+    waiting = uow.session.exec(
+        select(WebhookEvent)
+        .where(WebhookEvent.payment_key == payment_key, WebhookEvent.status == WAITING)
+        .order_by(WebhookEvent.id)
+    ).all()
+    for row in waiting:
+        _apply(uow, row, settings, now)
+
+
+def _apply_fact(uow: UnitOfWork, row: WebhookEvent, fact: PaymentFact, settings: Settings) -> int:
+    """Call the ledger for one fact, inside the open transaction; returns the cents it moved."""
+    if isinstance(fact, Sale):
+        ledger.record_sale(
+            key=fact.payment_key,
+            gross_cents=fact.gross_cents,
+            sold_at=fact.sold_at,
+            item=fact.item,
+            cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
+            provider=row.provider,
+            fan_name=fact.fan_name,
+            uow=uow,
+            settings=settings,
+        )
+        return fact.gross_cents
+    if isinstance(fact, Tip):
+        ledger.record_tip(
+            key=fact.payment_key,
+            dj_racer_id=_dj_for(uow.session, fact.dj),
+            tip_cents=fact.tip_cents,
+            tipped_at=fact.tipped_at,
+            song=fact.song,
+            fan_name=fact.fan_name,
+            message=fact.message,
+            provider=row.provider,
+            uow=uow,
+            settings=settings,
+        )
+        return fact.tip_cents
+    if isinstance(fact, Refund):
+        amount_cents = fact.amount_cents
+        if fact.cumulative:
+            amount_cents -= _refunded_so_far(uow.session, row)
+        if amount_cents <= 0:
+            return 0  # an older running total than one already applied
+        ledger.refund_payment(
+            payment_key=fact.payment_key,
+            refund_key=fact.refund_key,
+            refunded_at=fact.refunded_at,
+            amount_cents=amount_cents,
+            uow=uow,
+            settings=settings,
+        )
+        return amount_cents
+    if isinstance(fact, DisputeOpened):
+        ledger.open_dispute(
+            payment_key=fact.payment_key,
+            dispute_key=fact.dispute_key,
+            opened_at=fact.opened_at,
+            amount_cents=fact.amount_cents,
+            uow=uow,
+            settings=settings,
+        )
+        return fact.amount_cents
+    if isinstance(fact, DisputeWon):
+        ledger.reinstate_dispute(
+            dispute_key=fact.dispute_key, reinstated_at=fact.reinstated_at, uow=uow, settings=settings
+        )
+        return 0
+    raise AssertionError(f"no way to apply {fact.kind}")
+
+
+def _refunded_so_far(session: Session, row: WebhookEvent) -> int:
+    """Cents already taken back for this payment by this provider's running-total refunds."""
+    total = session.exec(
+        select(func.coalesce(func.sum(WebhookEvent.applied_cents), 0)).where(
+            WebhookEvent.payment_key == row.payment_key,
+            WebhookEvent.provider == row.provider,
+            WebhookEvent.fact_kind == Refund.kind,
+            WebhookEvent.status == APPLIED,
+            WebhookEvent.id != row.id,
+        )
+    ).one()
+    return int(total)
+
+
+def _cost_of(session: Session, skus: tuple[tuple[str, int], ...]) -> int:
+    if not skus:
+        return 0
+    costs = {
+        cost.sku: cost.cost_cents
+        for cost in session.exec(select(ProductCost).where(col(ProductCost.sku).in_([sku for sku, _ in skus])))
+    }
+    return sum(costs.get(sku, 0) * quantity for sku, quantity in skus)
+
+
+def _dj_for(session: Session, named: str | None) -> int:
+    """The DJ a tip names (Discord id or username), or the DJ on duty."""
+    djs = session.exec(select(Racer).where(col(Racer.is_dj).is_(True)).order_by(Racer.id)).all()
+    if named:
+        for racer in djs:
+            if named in (racer.discord_id, racer.username):
+                return racer.id
+        raise NoDjOnDuty(f"No DJ is called {named!r}; give them the DJ role, then replay this tip.")
+    if not djs:
+        raise NoDjOnDuty("No racer has the DJ role, so the tip cannot be credited yet.")
+    return djs[0].id
+
+
+def _view(row: WebhookEvent) -> InboxRow:
+    return InboxRow(
+        inbox_id=row.id,
+        provider=row.provider,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        fact_kind=row.fact_kind,
+        payment_key=row.payment_key,
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        received_at=row.received_at,
+        next_attempt_at=row.next_attempt_at,
+        applied_at=row.applied_at,
+    )
