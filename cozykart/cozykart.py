@@ -3,7 +3,7 @@
 import reflex as rx
 from reflex.utils.exec import is_prod_mode
 
-from cozykart.api import build_api
+from cozykart.api import build_api, tasks
 from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.settings import load_settings
 from cozykart.ui import routes
@@ -16,6 +16,7 @@ from cozykart.ui.pages.watch import WatchState, watch_page
 refuse_dev_login_in_production(dev_login=load_settings().dev_login, production=is_prod_mode())
 
 app = rx.App(api_transformer=build_api())
+app.register_lifespan_task(tasks.retry_webhooks)
 app.add_page(watch_page, route=routes.WATCH, title="Cozy-Kart · Watch", on_load=WatchState.load)
 app.add_page(profile_page, route=PROFILE_ROUTE, title="Cozy-Kart · Your profile", on_load=ProfileState.load)
 app.add_page(roles_page, route=ADMIN_ROLES_ROUTE, title="Cozy-Kart · Roles", on_load=RolesState.load)
