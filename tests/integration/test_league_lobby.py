@@ -25,6 +25,7 @@ from cozykart.domain.league import (
     RaceNotLive,
 )
 from cozykart.services import league
+from cozykart.services.league_views import RaceView
 from tests.integration.league_support import make_league, make_racer
 
 
@@ -194,3 +195,48 @@ def test_concurrent_starts_make_exactly_one_race_live(database):
     with database.uow() as uow:
         assert len(uow.session.exec(select(Race).where(Race.status == "live")).all()) == 1
         assert len(uow.session.exec(select(Season)).all()) == 1
+
+
+def _at_once(actions) -> list[object]:
+    """Run the actions in threads released together; each one's result or error."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[object] = [None] * len(actions)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = actions[index]()
+        except Exception as error:  # noqa: BLE001 - returned to the test
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_joins_never_overfill_a_lobby(database):
+    lg = make_league(database, 10)
+    race_id = lg.lobby(lg.racer_ids[:6])
+    late = lg.racer_ids[6:]
+    outcomes = _at_once([lambda r=r: league.join_lobby(race_id, **lg.kw_no_now(r)) for r in late])
+    assert sum(isinstance(o, LobbyFull) for o in outcomes) == 2
+    assert all(isinstance(o, (LobbyFull, RaceView)) for o in outcomes), outcomes
+    assert league.get_race(race_id, uow=database.uow()).racer_count == 8
+
+
+def test_one_racer_joining_two_lobbies_at_once_gets_one(database):
+    lg = make_league(database, 1)
+    (racer,) = lg.racer_ids
+    lobbies = [league.open_lobby(f"Lobby {i}", **lg.kw(lg.host_id)).race_id for i in range(4)]
+    outcomes = _at_once([lambda r=r: league.join_lobby(r, **lg.kw_no_now(racer)) for r in lobbies])
+    assert sum(isinstance(o, AlreadyInLobby) for o in outcomes) == 3, outcomes
+
+
+def test_first_login_at_the_same_instant_makes_one_racer(database):
+    outcomes = _at_once(
+        [lambda: league.get_or_create_racer("555", "toad", "Toad", None, uow=database.uow()) for _ in range(4)]
+    )
+    assert len({o.racer_id for o in outcomes}) == 1, outcomes
