@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-import cozykart.db.identity_tables  # noqa: F401  (registers login, session and role-audit tables)
+import cozykart.db.identity_tables  # registers login, session and role-audit tables
 import cozykart.db.inbox_tables  # noqa: F401  (registers the webhook inbox and product costs)
 import cozykart.db.ledger_tables  # noqa: F401  (registers the ledger's tables)
 from cozykart.db import tables  # noqa: F401  (registers the tables)

@@ -49,17 +49,18 @@ def parse_role(raw: str) -> Role:
 
 
 def validate_mkt_name(raw: str | None, *, length_max: int) -> str | None:
-    """A Mario Kart Tour name as stored: trimmed, printable, at most `length_max`.
+    """A Mario Kart Tour name as stored: printable, spaces trimmed and collapsed, at most `length_max`.
 
     An empty name clears it (None).
     """
-    name = " ".join((raw or "").split())
+    raw = raw or ""
+    if not raw.isprintable():
+        raise InvalidInput("A Mario Kart Tour name can only hold letters, digits, symbols and spaces.")
+    name = " ".join(raw.split())
     if not name:
         return None
     if len(name) > length_max:
         raise InvalidInput(f"A Mario Kart Tour name has at most {length_max} characters.")
-    if not name.isprintable():
-        raise InvalidInput("A Mario Kart Tour name can only hold printable characters.")
     return name
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -16,7 +15,7 @@ from cozykart.api import auth
 from cozykart.db.tables import Racer
 from cozykart.services.identity import LOGIN_COOKIE_NAME, SESSION_COOKIE_NAME
 from cozykart.settings import Settings, load_settings
-from tests.fake_discord import CLIENT_ID, CLIENT_SECRET, FakeDiscord, running_fake_discord
+from tests.fake_discord import CLIENT_ID, CLIENT_SECRET, FakeDiscord
 
 ADMIN_DISCORD_ID = "900000000000000001"
 HTTP_TIMEOUT_S = 5
@@ -81,20 +80,9 @@ def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
-@pytest.fixture
-def fake_discord() -> Iterator[FakeDiscord]:
-    with running_fake_discord() as fake:
-        yield fake
-
-
 def build_world(database, fake: FakeDiscord, **extra_env: str) -> Iterator[AuthWorld]:
     settings = make_settings(database.url, fake.base_url, **extra_env)
     app = Starlette(routes=auth.routes)
     app.state.settings = settings
     with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
         yield AuthWorld(database=database, fake=fake, settings=settings, client=client)
-
-
-@pytest.fixture
-def world(database, fake_discord) -> Iterator[AuthWorld]:
-    yield from build_world(database, fake_discord)
