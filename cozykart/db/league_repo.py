@@ -109,13 +109,15 @@ def result_lines(
 def refresh_standings(session: Session, season_id: int, racer_ids: Iterable[int]) -> None:
     """Recompute the standing rows of `racer_ids` from their results in the season.
 
-    Called in the transaction that made a race final or fixed it. The racers'
-    rows are locked first (in id order, so two transactions never deadlock), so
-    concurrent finalisations touching the same racer apply one after the other.
+    Called in the transaction that made a race final or fixed it. The season's
+    row, then the racers' rows (in id order) are locked first -- the league's
+    lock order is race, season, racers -- so concurrent finalisations touching
+    the same racers apply one after the other and never deadlock.
     """
     racer_ids = sorted(set(racer_ids))
     if not racer_ids:
         return
+    session.exec(select(Season.id).where(Season.id == season_id).with_for_update()).all()
     session.exec(select(Racer.id).where(Racer.id.in_(racer_ids)).order_by(Racer.id).with_for_update()).all()
     lines = result_lines(session, season_id, racer_ids)
     existing = {

@@ -8,7 +8,8 @@ Rows a decision depends on are locked first (`FOR UPDATE` on PostgreSQL; SQLite
 transactions are BEGIN IMMEDIATE and so already one at a time), so two racers
 reporting at the same instant, or two hosts starting races, are decided in turn:
 a race becomes final exactly once, and at most one race is live (the partial
-unique index `ux_race_one_live` backs that up).
+unique index `ux_race_one_live` backs that up). Locks are always taken in the
+order race, season, racers, so two league transactions never deadlock.
 """
 
 from __future__ import annotations
@@ -124,9 +125,10 @@ def get_or_create_racer(
                 racer = _racer_by_discord_id(session, discord_id)
                 assert racer is not None
         if (racer.username, racer.display_name, racer.avatar_url) != (username, display_name, avatar_url):
+            # Seasons before racers: the lock order of every league transaction.
+            league_repo.bump_standings_version_of_racer(session, racer.id)
             racer.username, racer.display_name, racer.avatar_url = username, display_name, avatar_url
             session.add(racer)
-            league_repo.bump_standings_version_of_racer(session, racer.id)
         session.flush()
         view = RacerView.of(racer)
         uow.commit()
@@ -142,9 +144,9 @@ def set_mkt_name(mkt_name: str | None, *, actor_id: int, uow: UnitOfWork) -> Rac
         racer = uow.session.get(Racer, actor_id)
         if racer is None:
             raise league.RacerNotFound(actor_id)
+        league_repo.bump_standings_version_of_racer(uow.session, racer.id)  # seasons before racers
         racer.mkt_name = cleaned
         uow.session.add(racer)
-        league_repo.bump_standings_version_of_racer(uow.session, racer.id)
         uow.session.flush()
         view = RacerView.of(racer)
         uow.commit()
@@ -717,7 +719,8 @@ def _require_fixable(session: Session, race: Race) -> list[RaceEntry]:
     if race.status != RaceStatus.FINAL:
         raise RaceNotFinal(race.name)
     assert race.season_id is not None
-    season = session.get(Season, race.season_id)
+    # Locked, so a season being closed at this instant is seen closed (or waits for the fix).
+    season = session.exec(select(Season).where(Season.id == race.season_id).with_for_update()).first()
     assert season is not None
     if season.status == SeasonStatus.CLOSED:
         raise SeasonClosed(season.name)

@@ -8,6 +8,7 @@ a read is one indexed scan, whatever the number of results in the season.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
@@ -38,6 +39,9 @@ CHART_RACER_COUNT_MAX = 20
 RACE_HISTORY_LENGTH_MAX = 200
 TROPHY_RANK_MAX = 3
 STANDINGS_CACHE_ENTRIES_MAX = 32
+# Points and ranks are never stale (the version says so); a racer's name or
+# avatar changed by code that does not bump the version shows within this.
+STANDINGS_CACHE_AGE_SECONDS_MAX = 30.0
 
 
 def season_standings(
@@ -109,21 +113,26 @@ def clear_standings_cache() -> None:
         _cache.clear()
 
 
-_cache: OrderedDict[tuple, StandingsView] = OrderedDict()
+_cache: OrderedDict[tuple, tuple[float, StandingsView]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def _cache_get(key: tuple) -> StandingsView | None:
     with _cache_lock:
-        view = _cache.get(key)
-        if view is not None:
-            _cache.move_to_end(key)
+        entry = _cache.get(key)
+        if entry is None:
+            return None
+        cached_at, view = entry
+        if time.monotonic() - cached_at > STANDINGS_CACHE_AGE_SECONDS_MAX:
+            del _cache[key]
+            return None
+        _cache.move_to_end(key)
         return view
 
 
 def _cache_put(key: tuple, view: StandingsView) -> None:
     with _cache_lock:
-        _cache[key] = view
+        _cache[key] = (time.monotonic(), view)
         _cache.move_to_end(key)
         while len(_cache) > STANDINGS_CACHE_ENTRIES_MAX:
             _cache.popitem(last=False)
