@@ -10,7 +10,7 @@ host or admin can meet, each with a message that says what to do next:
     ├── InvalidInput:      InvalidPosition, InvalidResults, InvalidLobbyName,
     │                      InvalidPointsTable, InvalidSplitPolicy, InvalidSeason, ReasonRequired
     └── (refused by the race's or season's state)
-                           LobbyFull, AlreadyInLobby, LobbyNotOpen, LobbyTooSmall,
+                           LobbyFull, AlreadyInLobby, LobbyNotOpen, LobbyTooSmall, TooManyOpenLobbies,
                            RaceAlreadyLive, RaceNotLive, RaceNotStarted, RaceStillLive,
                            RaceAlreadyFinal, RaceNotFinal, RaceCancelled,
                            SeasonAlreadyActive, SeasonNotActive, SeasonClosed,
@@ -33,6 +33,7 @@ from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound, Permis
 
 RACE_SIZE_MAX: Final = 8
 RACE_SIZE_MIN: Final = 2
+OPEN_LOBBY_COUNT_MAX: Final = 20
 LOBBY_NAME_LENGTH_MAX: Final = 60
 SEASON_NAME_LENGTH_MAX: Final = 80
 URL_LENGTH_MAX: Final = 512
@@ -132,6 +133,11 @@ class LobbyFull(CozyKartError):
 class AlreadyInLobby(CozyKartError):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"You are already in the open lobby {race_name!r}; leave it first.")
+
+
+class TooManyOpenLobbies(CozyKartError):
+    def __init__(self) -> None:
+        super().__init__(f"There are already {OPEN_LOBBY_COUNT_MAX} open lobbies; join one or close one first.")
 
 
 class LobbyNotOpen(CozyKartError):

@@ -67,20 +67,12 @@ assert league.RACE_SIZE_MAX == LOBBY_SIZE_MAX
 assert league.DEFAULT_POINTS_TABLE == DEFAULT_POINTS_TABLE
 assert league.LOBBY_NAME_LENGTH_MAX == LOBBY_NAME_LENGTH_MAX
 
-OPEN_LOBBY_COUNT_MAX = 20
 RACE_LIST_LENGTH_MAX = 200
 DEFAULT_SEASON_LENGTH = timedelta(days=90)
 DEFAULT_SEASON_NAME_TRIES_MAX = 100
 DISCORD_ID_LENGTH_MAX = 32
 DISCORD_NAME_LENGTH_MAX = 64
 AVATAR_URL_LENGTH_MAX = 512
-
-
-class TooManyOpenLobbies(league.CozyKartError):
-    def __init__(self) -> None:
-        super().__init__(
-            f"There are already {OPEN_LOBBY_COUNT_MAX} open lobbies; join one or close one first."
-        )
 
 
 # --- racers -------------------------------------------------------------------
@@ -177,8 +169,8 @@ def open_lobby(
         actor = load_actor(session, actor_id, settings)
         require_host(actor)
         open_count = session.exec(select(func.count()).where(Race.status == RaceStatus.OPEN)).one()
-        if open_count >= OPEN_LOBBY_COUNT_MAX:
-            raise TooManyOpenLobbies()
+        if open_count >= league.OPEN_LOBBY_COUNT_MAX:
+            raise league.TooManyOpenLobbies()
         race = Race(name=name, host_racer_id=actor.racer_id, status=RaceStatus.OPEN, created_at=now)
         session.add(race)
         session.flush()

@@ -12,6 +12,7 @@ from cozykart.db import league_repo
 from cozykart.db.tables import Race, Season
 from cozykart.domain.errors import InvalidInput, PermissionDenied
 from cozykart.domain.league import (
+    OPEN_LOBBY_COUNT_MAX,
     AlreadyInLobby,
     InvalidLobbyName,
     LobbyFull,
@@ -23,6 +24,7 @@ from cozykart.domain.league import (
     RaceCancelled,
     RaceNotFound,
     RaceNotLive,
+    TooManyOpenLobbies,
 )
 from cozykart.services import league
 from cozykart.services.league_views import RaceView
@@ -70,6 +72,11 @@ def test_lobby_refusals(database):
         league.open_lobby("x" * 61, **lg.kw(lg.host_id))
     with pytest.raises(RaceNotFound):
         league.join_lobby(999, **lg.kw(lg.racer_ids[0]))
+    lobbies = [league.open_lobby(f"Spare {i}", **lg.kw(lg.host_id)).race_id for i in range(OPEN_LOBBY_COUNT_MAX)]
+    with pytest.raises(TooManyOpenLobbies):
+        league.open_lobby("One too many", **lg.kw(lg.host_id))
+    for race_id in lobbies:
+        league.cancel_lobby(race_id, **lg.kw_no_now(lg.host_id))
 
     race_id = lg.lobby(lg.racer_ids[:8])
     with pytest.raises(LobbyFull, match="full"):

@@ -76,6 +76,7 @@ def test_every_refusal_is_a_cozykart_error_with_a_message():
         league.SeasonNameTaken("S"),
         league.SeasonHasUnfinishedRaces("S", ["A", "B"]),
         league.NothingToFix(),
+        league.TooManyOpenLobbies(),
         league.ReasonRequired(),
         league.InvalidLobbyName(),
         league.NotTheHost("Cup"),
