@@ -2,8 +2,8 @@
 
 `served_app` runs the real Reflex server (`reflex run --env prod`, pages and
 API on one port bound to 127.0.0.1) on a fresh SQLite file loaded with the demo
-data. It builds into `.web-test/` so a developer's running demo (`.web/`) is
-never disturbed. `browser` is Debian's Chromium driven by Playwright; when
+data. It builds into `.web-test/` (or COZYKART_E2E_WEB_DIR, so parallel runs
+can each have their own) so a developer's running demo (`.web/`) is never disturbed. `browser` is Debian's Chromium driven by Playwright; when
 /usr/bin/chromium is missing the browser tests skip with a message
 (./scripts/test installs it).
 """
@@ -24,6 +24,9 @@ import httpx
 import pytest
 
 from cozykart.settings import PROJECT_ROOT
+from tests.fake_discord import CLIENT_ID as DISCORD_CLIENT_ID
+from tests.fake_discord import CLIENT_SECRET as DISCORD_CLIENT_SECRET
+from tests.fake_discord import FakeDiscord, running_fake_discord
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,6 +42,9 @@ CHROMIUM_ARGS = [
 STRIPE_WEBHOOK_SECRET = "whsec_e2e_cozykart"
 KOFI_VERIFICATION_TOKEN = "kofi-e2e-token"
 SHOPIFY_WEBHOOK_SECRET = "shopify-e2e-secret"
+# The served app logs in through a fake Discord on loopback (tests/fake_discord.py);
+# this Discord id is an admin there.
+E2E_ADMIN_DISCORD_ID = "900000000000000777"
 SERVER_START_TIMEOUT_S = 420
 SERVER_STOP_TIMEOUT_S = 20
 POLL_INTERVAL_S = 0.5
@@ -76,7 +82,7 @@ def _app_env(db_url: str, states_dir: Path, extra: dict[str, str] | None = None)
             "REFLEX_USE_SYSTEM_BUN": "1",
             "REFLEX_TELEMETRY_ENABLED": "0",
             "REFLEX_CHECK_LATEST_VERSION": "0",
-            "REFLEX_WEB_WORKDIR": str(PROJECT_ROOT / ".web-test"),
+            "REFLEX_WEB_WORKDIR": os.environ.get("COZYKART_E2E_WEB_DIR") or str(PROJECT_ROOT / ".web-test"),
             "REFLEX_STATES_WORKDIR": str(states_dir),
             "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
             "KOFI_VERIFICATION_TOKEN": KOFI_VERIFICATION_TOKEN,
@@ -130,10 +136,27 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.fixture(scope="session")
-def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+def fake_discord_server() -> Iterator[FakeDiscord]:
+    """The fake Discord the served app's OAuth login talks to."""
+    with running_fake_discord() as fake:
+        yield fake
+
+
+def _discord_env(fake: FakeDiscord) -> dict[str, str]:
+    return {
+        "DISCORD_API_BASE": fake.base_url,
+        "DISCORD_CLIENT_ID": DISCORD_CLIENT_ID,
+        "DISCORD_CLIENT_SECRET": DISCORD_CLIENT_SECRET,
+        "COZYKART_ADMIN_DISCORD_IDS": E2E_ADMIN_DISCORD_ID,
+        "COZYKART_DEV_LOGIN": "",
+    }
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server: FakeDiscord) -> Iterator[ServedApp]:
     workdir = tmp_path_factory.mktemp("served-app")
     db_url = f"sqlite:///{workdir / 'cozykart.db'}"
-    env = _app_env(db_url, workdir / "states")
+    env = _app_env(db_url, workdir / "states", _discord_env(fake_discord_server))
     _run_cli(env, "migrate")
     _run_cli(env, "seed-demo")
     port = _free_port()
