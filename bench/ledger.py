@@ -36,7 +36,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.money import allocate, bps_part
+from cozykart.domain.money import allocate, bps_part, format_cents
 from cozykart.services import ledger
 from cozykart.settings import Settings
 
@@ -109,6 +109,8 @@ def bench_raw_sqlite(path: str, sales: int) -> float:
     for n in range(sales):
         key = f"raw-{n}"
         sold_at = (T0 + timedelta(seconds=1 + n % 80_000)).replace(tzinfo=None).isoformat(" ")
+        words = f"'Kart tee' sale ({format_cents(SALE_CENTS)})"
+        held_until = (datetime.now(UTC) + timedelta(days=7)).replace(tzinfo=None).isoformat(" ")
         connection.execute("BEGIN IMMEDIATE")
         race = connection.execute(
             "SELECT id, name, status FROM race WHERE started_at <= ? AND (ended_at IS NULL OR ended_at > ?) "
@@ -127,21 +129,28 @@ def bench_raw_sqlite(path: str, sales: int) -> float:
         ).fetchone()[0]
         transaction_id = connection.execute(
             "INSERT INTO ledger_transaction (key, kind, description, reference, payment_id, race_id, "
-            "occurred_at, recorded_at) VALUES (?, 'COMMISSION', 'sale', ?, ?, ?, ?, ?) "
+            "occurred_at, recorded_at) VALUES (?, 'COMMISSION', ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (key) DO NOTHING RETURNING id",
-            (f"payment:{key}", key, payment_id, race[0], sold_at, now),
+            (f"payment:{key}", f"Merch sale: {words} during race {race[1]!r}", f"bench:{key}", payment_id,
+             race[0], sold_at, now),
         ).fetchone()[0]
-        postings = [(ids["clearing"], -SALE_CENTS), (ids["house"], SALE_CENTS - pool_cents)] + [
-            (ids[f"racer:{racer_id}:wallet"], share) for racer_id, share in zip(racers, shares, strict=True)
+        # The same rows the service writes: its descriptions, and the hold on racers' shares.
+        postings = [
+            (ids["clearing"], -SALE_CENTS, None, f"Paid in for {words}"),
+            (ids["house"], SALE_CENTS - pool_cents, None, f"House share of {words} in race {race[1]!r}"),
+        ] + [
+            (ids[f"racer:{racer_id}:wallet"], share, held_until, f"Share of {words} in race {race[1]!r}")
+            for racer_id, share in zip(racers, shares, strict=True)
         ]
         connection.executemany(
-            "INSERT INTO ledger_posting (transaction_id, account_id, amount_cents, payment_id, description) "
-            "VALUES (?, ?, ?, ?, 'share')",
-            [(transaction_id, account_id, cents, payment_id) for account_id, cents in postings],
+            "INSERT INTO ledger_posting (transaction_id, account_id, amount_cents, payment_id, available_at, "
+            "description) VALUES (?, ?, ?, ?, ?, ?)",
+            [(transaction_id, account_id, cents, payment_id, until, description)
+             for account_id, cents, until, description in postings],
         )
         connection.executemany(
             "UPDATE ledger_account SET balance_cents = balance_cents + ? WHERE id = ?",
-            [(cents, account_id) for account_id, cents in sorted(postings)],
+            [(cents, account_id) for account_id, cents, _until, _description in sorted(postings)],
         )
         connection.execute("COMMIT")
     elapsed_s = time.perf_counter() - started

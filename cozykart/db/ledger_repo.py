@@ -347,6 +347,17 @@ def race_wallet_holdings(connection: Connection, race_id: int) -> list:
 # (tests/integration/test_ledger_repo.py holds them to it), in two Core
 # statements instead of ORM loads: recording a sale reads them every time.
 
+_race_id_at = (
+    select(race_table.c.id)
+    .where(race_table.c.started_at.is_not(None), race_table.c.started_at <= bindparam("instant"))
+    .where(or_(race_table.c.ended_at.is_(None), race_table.c.ended_at > bindparam("instant")))
+    .where(race_table.c.status != "cancelled")
+    .order_by(race_table.c.started_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+
+# The race and its entries in one statement: one row per entry (or one with no entry).
 _race_at = (
     select(
         race_table.c.id,
@@ -357,13 +368,15 @@ _race_at = (
         race_table.c.ended_at,
         season_table.c.split_policy,
         season_table.c.winner_bonus_bps,
+        entry_table.c.racer_id,
+        entry_table.c.position,
+        entry_table.c.dnf,
+        entry_table.c.points,
     )
     .outerjoin(season_table, season_table.c.id == race_table.c.season_id)
-    .where(race_table.c.started_at.is_not(None), race_table.c.started_at <= bindparam("instant"))
-    .where(or_(race_table.c.ended_at.is_(None), race_table.c.ended_at > bindparam("instant")))
-    .where(race_table.c.status != "cancelled")
-    .order_by(race_table.c.started_at.desc())
-    .limit(1)
+    .outerjoin(entry_table, entry_table.c.race_id == race_table.c.id)
+    .where(race_table.c.id == _race_id_at)
+    .order_by(entry_table.c.racer_id)
 )
 
 _entries_of_race = (
@@ -377,13 +390,15 @@ _entries_of_race = (
 class RaceAtSale:
     window: RaceWindow
     split: SplitRule
+    entries: tuple  # (racer_id, position, dnf, points) as read with the window
 
 
 def race_at(connection: Connection, instant: datetime) -> RaceAtSale | None:
     """The race whose commission window contains `instant` (as `league_repo.race_live_at`)."""
-    row = connection.execute(_race_at, {"instant": instant}).first()
-    if row is None:
+    rows = connection.execute(_race_at, {"instant": instant}).all()
+    if not rows:
         return None
+    row = rows[0]
     window = RaceWindow(race_id=row.id, name=row.name, season_id=row.season_id, status=row.status,
                         started_at=row.started_at, ended_at=row.ended_at)
     split = (
@@ -391,22 +406,31 @@ def race_at(connection: Connection, instant: datetime) -> RaceAtSale | None:
         if row.split_policy is not None
         else DEFAULT_SPLIT
     )
-    return RaceAtSale(window=window, split=split)
+    entries = tuple(
+        (entry.racer_id, entry.position, entry.dnf, entry.points) for entry in rows if entry.racer_id is not None
+    )
+    return RaceAtSale(window=window, split=split, entries=entries)
 
 
 def outcome_of(connection: Connection, race: RaceAtSale, status: str) -> RaceOutcome:
-    """The race's outcome (as `league_repo.race_outcome`) for a race found by `race_at`."""
-    entries = connection.execute(_entries_of_race, {"race_id": race.window.race_id}).all()
+    """The race's outcome (as `league_repo.race_outcome`) for a race found by `race_at`.
+
+    The entries read with the window are used when the status is still the one
+    read then; a race that became final since is read again.
+    """
+    entries = race.entries
+    if status != race.window.status:
+        entries = tuple(tuple(row) for row in connection.execute(_entries_of_race, {"race_id": race.window.race_id}))
     return RaceOutcome(
         race_id=race.window.race_id,
         name=race.window.name,
         season_id=race.window.season_id,
         status=status,
-        racer_ids=tuple(entry.racer_id for entry in entries),
+        racer_ids=tuple(racer_id for racer_id, _position, _dnf, _points in entries),
         results=tuple(
-            RaceResult(racer_id=entry.racer_id, position=entry.position, dnf=entry.dnf, points=entry.points or 0)
-            for entry in entries
-            if entry.position is not None or entry.dnf
+            RaceResult(racer_id=racer_id, position=position, dnf=dnf, points=points or 0)
+            for racer_id, position, dnf, points in entries
+            if position is not None or dnf
         ),
         split=race.split,
     )

@@ -190,8 +190,9 @@ def record_sale(
             if repo.is_postgresql(connection):
                 # Lock the pool, then read the race: a finalization running now
                 # either sees this sale in the pool or has committed `final`.
-                pool_id = repo.account_ids(connection, [pool])[pool.code]
-                repo.lock_accounts(connection, [pool_id])
+                # Clearing and house are locked with it, in id order as every
+                # writer does, so a refund running now cannot deadlock with us.
+                repo.lock_accounts(connection, repo.account_ids(connection, [CLEARING, HOUSE, pool]).values())
                 status = repo.race_status(connection, window.race_id) or status
             builder.post(HOUSE, house_cents, f"House share of {sale_words} in race {window.name!r}",
                          payment_id=payment_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy import text
 
@@ -11,7 +12,14 @@ from cozykart.domain.errors import CozyKartError
 from cozykart.domain.ledger import InsufficientFunds, PayoutNotPending
 from cozykart.services import ledger, payouts, wallet
 from cozykart.services.reconcile import reconcile
-from tests.integration.ledger_support import make_admin, make_racers, settings_for
+from tests.integration.ledger_support import (
+    T0,
+    finalize_race,
+    make_admin,
+    make_race,
+    make_racers,
+    settings_for,
+)
 
 REQUESTS_AT_ONCE = 20
 
@@ -97,3 +105,25 @@ def test_pay_and_reject_at_once_decide_one_way(database):
     assert summary.in_payout_cents == 0
     assert summary.paid_out_cents + summary.available_cents == 5000
     assert reconcile(uow=database.uow()).clean
+
+
+def test_sales_racing_a_race_becoming_final_leave_no_money_in_its_pool(database):
+    settings = settings_for(database)
+    racers = make_racers(database, 3)
+    race_id = make_race(database, racers, started_at=T0)
+    sales = [
+        (lambda n=n: ledger.record_sale(key=f"race-{n}", gross_cents=1000 + n, sold_at=T0 + timedelta(seconds=n),
+                                        item="Tee", uow=database.uow(), settings=settings))
+        for n in range(10)
+    ]
+    final = [lambda: finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)},
+                                   at=T0 + timedelta(minutes=30))]
+
+    results = _race(sales[:5] + final + sales[5:])
+
+    assert not [result for result in results if isinstance(result, CozyKartError)]
+    report = reconcile(uow=database.uow())
+    assert report.clean, report.violations
+    with database.engine.connect() as connection:
+        pool = connection.execute(text(f"SELECT balance_cents FROM ledger_account WHERE code = 'race:{race_id}:pool'"))
+        assert pool.scalar_one_or_none() in (None, 0)
