@@ -76,3 +76,24 @@ class ResultsCorrected:
     fix_ids: tuple[int, ...]
     reason: str
     corrected_at: datetime
+
+
+@dataclass(frozen=True)
+class RaceStarted:
+    """A host started a race: it is live and its commission window opened at `started_at`."""
+
+    race_id: int
+    name: str
+    season_id: int | None
+    racer_ids: tuple[int, ...]
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class SeasonCompleted:
+    """An admin closed a season: its standings froze and `champion_racer_id` (if any) won it."""
+
+    season_id: int
+    name: str
+    champion_racer_id: int | None
+    closed_at: datetime

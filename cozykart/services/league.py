@@ -26,7 +26,7 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.events import RaceFinalized, ResultsCorrected
+from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected
 from cozykart.domain.league import (
     DNF,
     AlreadyInLobby,
@@ -307,6 +307,9 @@ def start_race(
         session.add(race)
         session.flush()
         view = race_view(session, race)
+        uow.emit(RaceStarted(race_id=race.id, name=race.name, season_id=race.season_id,
+                             racer_ids=tuple(entry.racer.racer_id for entry in view.entries),
+                             started_at=race.started_at))
         uow.commit()
     return view
 

@@ -18,6 +18,7 @@ from cozykart.db.tables import Race, Racer, Season
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
+from cozykart.domain.events import SeasonCompleted
 from cozykart.domain.league import (
     InvalidSeason,
     PointsTable,
@@ -176,6 +177,8 @@ def close_season(
         session.add(season)
         session.flush()
         view = SeasonView.of(season, champion)
+        uow.emit(SeasonCompleted(season_id=season.id, name=season.name,
+                                 champion_racer_id=season.champion_racer_id, closed_at=now))
         uow.commit()
     return view
 
