@@ -51,12 +51,19 @@ T0 = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)
 def _prepare(engine, *, final: bool) -> None:
     """8 racers and one race whose window holds every sale; final or live."""
     with Session(engine) as session:
-        racers = [Racer(discord_id=f"{500000 + n}", username=f"bench{n}", display_name=f"Bench {n}")
-                  for n in range(RACERS_PER_RACE)]
+        racers = [
+            Racer(discord_id=f"{500000 + n}", username=f"bench{n}", display_name=f"Bench {n}")
+            for n in range(RACERS_PER_RACE)
+        ]
         session.add_all(racers)
         session.flush()
-        race = Race(name="Bench Cup", host_racer_id=racers[0].id, status="final" if final else "live",
-                    started_at=T0, ended_at=T0 + timedelta(days=1) if final else None)
+        race = Race(
+            name="Bench Cup",
+            host_racer_id=racers[0].id,
+            status="final" if final else "live",
+            started_at=T0,
+            ended_at=T0 + timedelta(days=1) if final else None,
+        )
         session.add(race)
         session.flush()
         for position, racer in enumerate(racers, start=1):
@@ -70,13 +77,24 @@ def bench_service(url: str, sales: int, *, final: bool) -> float:
     try:
         _prepare(engine, final=final)
         settings = Settings(db_url=url, commission_rate_bps=COMMISSION_RATE_BPS)
-        ledger.record_sale(key="warm-up", gross_cents=SALE_CENTS, sold_at=T0 + timedelta(seconds=1),
-                           item="Kart tee", uow=UnitOfWork(engine), settings=settings)
+        ledger.record_sale(
+            key="warm-up",
+            gross_cents=SALE_CENTS,
+            sold_at=T0 + timedelta(seconds=1),
+            item="Kart tee",
+            uow=UnitOfWork(engine),
+            settings=settings,
+        )
         started = time.perf_counter()
         for n in range(sales):
-            receipt = ledger.record_sale(key=f"bench-{n}", gross_cents=SALE_CENTS,
-                                         sold_at=T0 + timedelta(seconds=1 + n % 80_000), item="Kart tee",
-                                         uow=UnitOfWork(engine), settings=settings)
+            receipt = ledger.record_sale(
+                key=f"bench-{n}",
+                gross_cents=SALE_CENTS,
+                sold_at=T0 + timedelta(seconds=1 + n % 80_000),
+                item="Kart tee",
+                uow=UnitOfWork(engine),
+                settings=settings,
+            )
             assert receipt.distributed == final and not receipt.replayed
         elapsed_s = time.perf_counter() - started
     finally:
@@ -117,8 +135,12 @@ def bench_raw_sqlite(path: str, sales: int) -> float:
             "AND status != 'cancelled' ORDER BY started_at DESC LIMIT 1",
             (sold_at, sold_at),
         ).fetchone()
-        racers = [row[0] for row in connection.execute(
-            "SELECT racer_id FROM race_entry WHERE race_id = ? ORDER BY racer_id", (race[0],))]
+        racers = [
+            row[0]
+            for row in connection.execute(
+                "SELECT racer_id FROM race_entry WHERE race_id = ? ORDER BY racer_id", (race[0],)
+            )
+        ]
         pool_cents = bps_part(SALE_CENTS, COMMISSION_RATE_BPS)
         shares = allocate(pool_cents, [1] * len(racers), seed=key)
         payment_id = connection.execute(
@@ -131,8 +153,15 @@ def bench_raw_sqlite(path: str, sales: int) -> float:
             "INSERT INTO ledger_transaction (key, kind, description, reference, payment_id, race_id, "
             "occurred_at, recorded_at) VALUES (?, 'COMMISSION', ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (key) DO NOTHING RETURNING id",
-            (f"payment:{key}", f"Merch sale: {words} during race {race[1]!r}", f"bench:{key}", payment_id,
-             race[0], sold_at, now),
+            (
+                f"payment:{key}",
+                f"Merch sale: {words} during race {race[1]!r}",
+                f"bench:{key}",
+                payment_id,
+                race[0],
+                sold_at,
+                now,
+            ),
         ).fetchone()[0]
         # The same rows the service writes: its descriptions, and the hold on racers' shares.
         postings = [
@@ -145,8 +174,10 @@ def bench_raw_sqlite(path: str, sales: int) -> float:
         connection.executemany(
             "INSERT INTO ledger_posting (transaction_id, account_id, amount_cents, payment_id, available_at, "
             "description) VALUES (?, ?, ?, ?, ?, ?)",
-            [(transaction_id, account_id, cents, payment_id, until, description)
-             for account_id, cents, until, description in postings],
+            [
+                (transaction_id, account_id, cents, payment_id, until, description)
+                for account_id, cents, until, description in postings
+            ],
         )
         connection.executemany(
             "UPDATE ledger_account SET balance_cents = balance_cents + ? WHERE id = ?",
@@ -182,28 +213,37 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
     args = parser.parse_args()
 
-    figures: dict[str, object] = {"sales": args.sales, "racers_per_race": RACERS_PER_RACE,
-                                  "rounds": args.rounds, "statistic": "median of rounds"}
+    figures: dict[str, object] = {
+        "sales": args.sales,
+        "racers_per_race": RACERS_PER_RACE,
+        "rounds": args.rounds,
+        "statistic": "median of rounds",
+    }
     runs: dict[str, list[float]] = defaultdict(list)
     # Rounds alternate the runs, so load from elsewhere on the machine hits them alike.
     for _round in range(args.rounds):
         with tempfile.TemporaryDirectory() as directory:
             runs["sqlite_raw_sales_per_s"].append(bench_raw_sqlite(f"{directory}/raw.db", args.sales))
             runs["sqlite_service_final_race_sales_per_s"].append(
-                bench_service(f"sqlite:///{directory}/final.db", args.sales, final=True))
+                bench_service(f"sqlite:///{directory}/final.db", args.sales, final=True)
+            )
             runs["sqlite_service_live_race_sales_per_s"].append(
-                bench_service(f"sqlite:///{directory}/live.db", args.sales, final=False))
+                bench_service(f"sqlite:///{directory}/live.db", args.sales, final=False)
+            )
         if args.postgres_url:
             for label, final in (("final_race", True), ("live_race", False)):
                 url, schema = _postgres_schema_url(args.postgres_url)
                 try:
-                    runs[f"postgresql_service_{label}_sales_per_s"].append(bench_service(url, args.sales, final=final))
+                    runs[f"postgresql_service_{label}_sales_per_s"].append(
+                        bench_service(url, args.sales, final=final)
+                    )
                 finally:
                     _drop_schema(args.postgres_url, schema)
     for name, values in runs.items():
         figures[name] = round(statistics.median(values), 1)
     figures["sqlite_service_share_of_raw_ceiling"] = round(
-        figures["sqlite_service_final_race_sales_per_s"] / figures["sqlite_raw_sales_per_s"], 3)
+        figures["sqlite_service_final_race_sales_per_s"] / figures["sqlite_raw_sales_per_s"], 3
+    )
     print(json.dumps(figures, indent=2))
 
 

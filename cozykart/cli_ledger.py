@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 
 from cozykart.domain.money import format_cents
@@ -64,11 +65,22 @@ def _cmd_balances(args: argparse.Namespace) -> int:
     settings = load_settings()
     rows = balances(uow=_uow())
     if args.json:
-        print(json.dumps([
-            {"account": row.code, "kind": row.kind, "racer_id": row.racer_id, "discord_id": row.discord_id,
-             "race_id": row.race_id, "balance_cents": row.balance_cents}
-            for row in rows
-        ], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "account": row.code,
+                        "kind": row.kind,
+                        "racer_id": row.racer_id,
+                        "discord_id": row.discord_id,
+                        "race_id": row.race_id,
+                        "balance_cents": row.balance_cents,
+                    }
+                    for row in rows
+                ],
+                indent=2,
+            )
+        )
         return 0
     for row in rows:
         owner = f" {row.display_name}" if row.display_name else ""
@@ -80,9 +92,13 @@ def _cmd_export_ledger(args: argparse.Namespace) -> int:
     from cozykart.services.wallet import EXPORT_COLUMNS, export_ledger
 
     writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in export_ledger(uow=_uow()):
-        writer.writerow(row)
+    try:
+        writer.writeheader()
+        for row in export_ledger(uow=_uow()):
+            writer.writerow(row)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -172,7 +172,7 @@ def record_sale(
             occurred_at=sold_at,
         )
         if payment_id is None:
-            return _sale_replay(connection, key)
+            return _sale_replay(connection, key, gross_cents)
 
         sale_words = f"{item!r} sale ({money(gross_cents)})"
         builder = TransactionBuilder()
@@ -180,8 +180,9 @@ def record_sale(
         builder.post(COSTS, cost_cents, f"Manufacturing cost of {sale_words}", payment_id=payment_id)
         distributed = False
         if window is None:
-            builder.post(HOUSE, house_cents, f"{sale_words}, no race live: all to the house",
-                         payment_id=payment_id)
+            builder.post(
+                HOUSE, house_cents, f"{sale_words}, no race live: all to the house", payment_id=payment_id
+            )
             kind = TransactionKind.HOUSE_CUT
             description = f"Merch sale: {sale_words}, no race live"
         else:
@@ -194,17 +195,32 @@ def record_sale(
                 # writer does, so a refund running now cannot deadlock with us.
                 repo.lock_accounts(connection, repo.account_ids(connection, [CLEARING, HOUSE, pool]).values())
                 status = repo.race_status(connection, window.race_id) or status
-            builder.post(HOUSE, house_cents, f"House share of {sale_words} in race {window.name!r}",
-                         payment_id=payment_id)
+            builder.post(
+                HOUSE,
+                house_cents,
+                f"House share of {sale_words} in race {window.name!r}",
+                payment_id=payment_id,
+            )
             if status == "final":
                 outcome = repo.outcome_of(connection, race, status)
-                _credit_racers(builder, outcome, pool_cents, payment_id=payment_id, payment_key=key,
-                               sale_words=sale_words, settings=settings, now=utc_now())
+                _credit_racers(
+                    builder,
+                    outcome,
+                    pool_cents,
+                    payment_id=payment_id,
+                    payment_key=key,
+                    sale_words=sale_words,
+                    settings=settings,
+                    now=utc_now(),
+                )
                 distributed = True
             else:
-                builder.post(pool, pool_cents,
-                             f"Commission on {sale_words} into the Live Pot of race {window.name!r}",
-                             payment_id=payment_id)
+                builder.post(
+                    pool,
+                    pool_cents,
+                    f"Commission on {sale_words} into the Live Pot of race {window.name!r}",
+                    payment_id=payment_id,
+                )
             kind = TransactionKind.COMMISSION
             description = f"Merch sale: {sale_words} during race {window.name!r}"
 
@@ -221,9 +237,17 @@ def record_sale(
             ),
         )
         assert not written.replayed, "the payment key was new, so its transaction is too"
-        uow.emit(SaleRecorded(payment_id=payment_id, race_id=window.race_id if window else None,
-                              gross_cents=gross_cents, pool_cents=pool_cents, item=item,
-                              fan_name=fan_name, occurred_at=sold_at))
+        uow.emit(
+            SaleRecorded(
+                payment_id=payment_id,
+                race_id=window.race_id if window else None,
+                gross_cents=gross_cents,
+                pool_cents=pool_cents,
+                item=item,
+                fan_name=fan_name,
+                occurred_at=sold_at,
+            )
+        )
         uow.commit()
         return SaleReceipt(
             payment_id=payment_id,
@@ -237,11 +261,13 @@ def record_sale(
         )
 
 
-def _sale_replay(connection: Connection, key: str) -> SaleReceipt:
+def _sale_replay(connection: Connection, key: str, gross_cents: int) -> SaleReceipt:
     payment = repo.payment_by_key(connection, key)
     assert payment is not None
     if payment.kind != "sale":
         raise InvalidInput("That payment key was recorded as a tip, not a sale.")
+    if payment.gross_cents != gross_cents:
+        raise InvalidInput("That payment key was recorded before with a different amount.")
     transaction_id = repo.transaction_id_by_key(connection, f"payment:{key}")
     assert transaction_id is not None, "a recorded payment always has its transaction"
     return SaleReceipt(
@@ -272,14 +298,22 @@ def _credit_racers(
         return
     weights = split_weights(outcome)
     if not weights:
-        builder.post(HOUSE, pool_cents, f"Pool of {sale_words}: race {outcome.name!r} had no racers",
-                     payment_id=payment_id)
+        builder.post(
+            HOUSE,
+            pool_cents,
+            f"Pool of {sale_words}: race {outcome.name!r} had no racers",
+            payment_id=payment_id,
+        )
         return
     hold_until = _hold_until(settings, now)
     for racer_id, share_cents in split_pool(pool_cents, weights, seed=payment_key).items():
-        builder.post(wallet_account(racer_id), share_cents,
-                     f"Share of {sale_words} in race {outcome.name!r}",
-                     payment_id=payment_id, available_at=hold_until)
+        builder.post(
+            wallet_account(racer_id),
+            share_cents,
+            f"Share of {sale_words} in race {outcome.name!r}",
+            payment_id=payment_id,
+            available_at=hold_until,
+        )
 
 
 # --- race pools ---------------------------------------------------------------------
@@ -303,10 +337,22 @@ def _distribute(uow: UnitOfWork, outcome: RaceOutcome, at: datetime, settings: S
     for payment in repo.pool_holdings(connection, ids[pool.code]):
         assert payment.net_cents > 0, payment
         sale_words = f"{payment.item!r} sale ({money(payment.gross_cents)})"
-        builder.post(pool, -payment.net_cents, f"Live Pot of race {outcome.name!r} paid out to its racers",
-                     payment_id=payment.id)
-        _credit_racers(builder, outcome, payment.net_cents, payment_id=payment.id, payment_key=payment.key,
-                       sale_words=sale_words, settings=settings, now=utc_now())
+        builder.post(
+            pool,
+            -payment.net_cents,
+            f"Live Pot of race {outcome.name!r} paid out to its racers",
+            payment_id=payment.id,
+        )
+        _credit_racers(
+            builder,
+            outcome,
+            payment.net_cents,
+            payment_id=payment.id,
+            payment_key=payment.key,
+            sale_words=sale_words,
+            settings=settings,
+            now=utc_now(),
+        )
     if not builder.postings:
         return None
     written = repo.write_transaction(
@@ -383,9 +429,13 @@ def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> No
         target = split_pool(total_cents, weights, seed=payment_key)
         for racer_id in sorted({*held, *target}):
             delta_cents = target.get(racer_id, 0) - held.get(racer_id, 0)
-            builder.post(wallet_account(racer_id), delta_cents,
-                         f"Result fix in race {outcome.name!r} ({reason}): share of {sale_words}",
-                         payment_id=payment_id, available_at=hold_until)
+            builder.post(
+                wallet_account(racer_id),
+                delta_cents,
+                f"Result fix in race {outcome.name!r} ({reason}): share of {sale_words}",
+                payment_id=payment_id,
+                available_at=hold_until,
+            )
     if not builder.postings:
         return
     repo.write_transaction(
@@ -455,18 +505,31 @@ def record_tip(
             assert payment is not None
             if payment.kind != "tip":
                 raise InvalidInput("That payment key was recorded as a sale, not a tip.")
+            if payment.gross_cents != tip_cents:
+                raise InvalidInput("That payment key was recorded before with a different amount.")
             transaction_id = repo.transaction_id_by_key(connection, f"payment:{key}")
             assert transaction_id is not None
-            return TipReceipt(payment.id, transaction_id, payment.dj_racer_id, payment.gross_cents,
-                              payment.fee_cents, payment.gross_cents - payment.fee_cents, replayed=True)
+            return TipReceipt(
+                payment.id,
+                transaction_id,
+                payment.dj_racer_id,
+                payment.gross_cents,
+                payment.fee_cents,
+                payment.gross_cents - payment.fee_cents,
+                replayed=True,
+            )
         who = fan_name or "a fan"
         tip_words = f"Tip from {who} for {song!r} ({money(tip_cents)})"
         builder = TransactionBuilder()
         builder.post(CLEARING, -tip_cents, f"Paid in: {tip_words}", payment_id=payment_id)
         builder.post(HOUSE, fee_cents, f"Platform fee on {tip_words}", payment_id=payment_id)
-        builder.post(wallet_account(dj_racer_id), dj_cents,
-                     f"{tip_words}, less {money(fee_cents)} fee",
-                     payment_id=payment_id, available_at=_hold_until(settings, utc_now()))
+        builder.post(
+            wallet_account(dj_racer_id),
+            dj_cents,
+            f"{tip_words}, less {money(fee_cents)} fee",
+            payment_id=payment_id,
+            available_at=_hold_until(settings, utc_now()),
+        )
         written = repo.write_transaction(
             connection,
             builder.build(
@@ -479,12 +542,22 @@ def record_tip(
             ),
         )
         assert not written.replayed
-        uow.emit(TipRecorded(payment_id=payment_id, dj_racer_id=dj_racer_id, tip_cents=tip_cents,
-                             dj_cents=dj_cents, fan_name=fan_name, song=song, message=message,
-                             occurred_at=tipped_at))
+        uow.emit(
+            TipRecorded(
+                payment_id=payment_id,
+                dj_racer_id=dj_racer_id,
+                tip_cents=tip_cents,
+                dj_cents=dj_cents,
+                fan_name=fan_name,
+                song=song,
+                message=message,
+                occurred_at=tipped_at,
+            )
+        )
         uow.commit()
-        return TipReceipt(payment_id, written.transaction_id, dj_racer_id, tip_cents, fee_cents, dj_cents,
-                          replayed=False)
+        return TipReceipt(
+            payment_id, written.transaction_id, dj_racer_id, tip_cents, fee_cents, dj_cents, replayed=False
+        )
 
 
 # --- refunds and disputes ----------------------------------------------------------------
@@ -582,11 +655,16 @@ def _claw_back(
         shares = clawback_shares(amount_cents, credited, seed=key)
         what = f"{payment.item!r} {payment.kind} ({money(payment.gross_cents)})"
         builder = TransactionBuilder()
-        builder.post(CLEARING, amount_cents, f"{words} {what}: {money(amount_cents)} returned to the fan",
-                     payment_id=payment.id)
+        builder.post(
+            CLEARING,
+            amount_cents,
+            f"{words} {what}: {money(amount_cents)} returned to the fan",
+            payment_id=payment.id,
+        )
         for code, share_cents in shares.items():
-            builder.post(refs[code], -share_cents, f"{words} {what}: taken back in proportion",
-                         payment_id=payment.id)
+            builder.post(
+                refs[code], -share_cents, f"{words} {what}: taken back in proportion", payment_id=payment.id
+            )
         written = repo.write_transaction(
             connection,
             builder.build(
@@ -632,9 +710,13 @@ def reinstate_dispute(
         hold_until = _hold_until(settings, utc_now())
         builder = TransactionBuilder()
         for row in repo.postings_of_transaction(connection, clawback.id):
-            builder.post(repo.account_ref(row), -row.amount_cents, f"Dispute won, reinstated: {row.description}"[:300],
-                         payment_id=row.payment_id,
-                         available_at=hold_until if row.kind == AccountKind.WALLET else None)
+            builder.post(
+                repo.account_ref(row),
+                -row.amount_cents,
+                f"Dispute won, reinstated: {row.description}"[:300],
+                payment_id=row.payment_id,
+                available_at=hold_until if row.kind == AccountKind.WALLET else None,
+            )
         written = repo.write_transaction(
             connection,
             builder.build(

@@ -40,8 +40,9 @@ class WalletSummary:
     @property
     def threshold_progress_bps(self) -> int:
         """Progress of available funds to the payout threshold, floored, capped at 100%."""
-        progress_bps, _dropped = divmod(min(self.available_cents, self.payout_min_cents) * 10_000,
-                                        self.payout_min_cents)
+        progress_bps, _dropped = divmod(
+            min(self.available_cents, self.payout_min_cents) * 10_000, self.payout_min_cents
+        )
         return progress_bps
 
     def as_json(self) -> dict:
@@ -154,19 +155,23 @@ def balances(*, uow: UnitOfWork) -> list[AccountBalance]:
     account = repo.account_table
     racer = Racer.__table__
     with uow:
-        rows = uow.session.connection().execute(
-            select(
-                account.c.code,
-                account.c.kind,
-                account.c.racer_id,
-                racer.c.discord_id,
-                racer.c.display_name,
-                account.c.race_id,
-                account.c.balance_cents,
+        rows = (
+            uow.session.connection()
+            .execute(
+                select(
+                    account.c.code,
+                    account.c.kind,
+                    account.c.racer_id,
+                    racer.c.discord_id,
+                    racer.c.display_name,
+                    account.c.race_id,
+                    account.c.balance_cents,
+                )
+                .outerjoin(racer, racer.c.id == account.c.racer_id)
+                .order_by(account.c.kind, account.c.racer_id, account.c.race_id, account.c.code)
             )
-            .outerjoin(racer, racer.c.id == account.c.racer_id)
-            .order_by(account.c.code)
-        ).all()
+            .all()
+        )
         return [AccountBalance(*row) for row in rows]
 
 

@@ -32,8 +32,11 @@ def make_racers(database, count: int, *, prefix: str = "racer") -> list[int]:
     with database.uow() as uow:
         existing = len(uow.session.exec(select(Racer)).all())
         racers = [
-            Racer(discord_id=f"{100000 + existing + n}", username=f"{prefix}{existing + n}",
-                  display_name=f"{prefix.title()} {existing + n}")
+            Racer(
+                discord_id=f"{100000 + existing + n}",
+                username=f"{prefix}{existing + n}",
+                display_name=f"{prefix.title()} {existing + n}",
+            )
             for n in range(count)
         ]
         uow.session.add_all(racers)
@@ -136,11 +139,19 @@ def finalize_race(database, race_id: int, positions: dict[int, int | None], *, a
         uow.commit()
 
 
-def fix_results(database, race_id: int, positions: dict[int, int | None], *, fix_id: int, at: datetime) -> None:
+def fix_results(
+    database, race_id: int, positions: dict[int, int | None], *, fix_id: int, at: datetime
+) -> None:
     """What an admin fix does: new results, then ResultsCorrected in the same transaction."""
     with database.uow() as uow:
         _set_results(uow, race_id, positions)
         uow.session.flush()
-        uow.emit(ResultsCorrected(outcome=race_outcome(uow.session, race_id), fix_ids=(fix_id,),
-                                  reason="wrong finishing order", corrected_at=at))
+        uow.emit(
+            ResultsCorrected(
+                outcome=race_outcome(uow.session, race_id),
+                fix_ids=(fix_id,),
+                reason="wrong finishing order",
+                corrected_at=at,
+            )
+        )
         uow.commit()

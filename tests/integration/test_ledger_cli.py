@@ -17,21 +17,40 @@ from cozykart.settings import PROJECT_ROOT
 from tests.integration.ledger_support import T0, finalize_race, make_race, make_racers, settings_for
 
 CLI_TIMEOUT_S = 120
-WALLET_FIELDS = {"discord_id", "available_cents", "held_cents", "in_payout_cents", "debt_cents",
-                 "lifetime_earned_cents", "paid_out_cents"}
+WALLET_FIELDS = {
+    "discord_id",
+    "available_cents",
+    "held_cents",
+    "in_payout_cents",
+    "debt_cents",
+    "lifetime_earned_cents",
+    "paid_out_cents",
+}
 
 
 def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, REFLEX_DB_URL=db_url)
-    return subprocess.run([sys.executable, "-m", "cozykart", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    return subprocess.run(
+        [sys.executable, "-m", "cozykart", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+    )
 
 
 def _a_race_with_a_sale(database) -> list[int]:
     racers = make_racers(database, 3)
     race_id = make_race(database, racers)
-    ledger.record_sale(key="pi_cli", gross_cents=3000, sold_at=T0 + timedelta(seconds=1), item="Hoodie",
-                       uow=database.uow(), settings=settings_for(database))
+    ledger.record_sale(
+        key="pi_cli",
+        gross_cents=3000,
+        sold_at=T0 + timedelta(seconds=1),
+        item="Hoodie",
+        uow=database.uow(),
+        settings=settings_for(database),
+    )
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2, racers[2]: 3}, at=T0 + timedelta(hours=1))
     return racers
 
@@ -65,7 +84,9 @@ def test_reconcile_wallet_balances_and_export_on_a_clean_ledger(database):
 def test_reconcile_exits_one_listing_a_tampered_cached_balance(database):
     _a_race_with_a_sale(database)
     with database.engine.begin() as connection:
-        connection.execute(text("UPDATE ledger_account SET balance_cents = balance_cents + 1 WHERE code = 'house'"))
+        connection.execute(
+            text("UPDATE ledger_account SET balance_cents = balance_cents + 1 WHERE code = 'house'")
+        )
 
     reconciled = run_cli(database.url, "reconcile")
     assert reconciled.returncode == 1

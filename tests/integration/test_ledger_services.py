@@ -57,8 +57,14 @@ def test_worked_example_thirty_dollar_sale_seven_racers_even_split_and_full_refu
     racers = make_racers(database, 7)
     race_id = make_race(database, racers, started_at=T0)
 
-    receipt = ledger.record_sale(key="pi_worked", gross_cents=3000, sold_at=T0 + timedelta(minutes=3),
-                                 item="Cozy hoodie", uow=database.uow(), settings=settings)
+    receipt = ledger.record_sale(
+        key="pi_worked",
+        gross_cents=3000,
+        sold_at=T0 + timedelta(minutes=3),
+        item="Cozy hoodie",
+        uow=database.uow(),
+        settings=settings,
+    )
     assert (receipt.race_id, receipt.pool_cents, receipt.house_cents) == (race_id, 600, 2400)
 
     finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + timedelta(minutes=10))
@@ -68,8 +74,13 @@ def test_worked_example_thirty_dollar_sale_seven_racers_even_split_and_full_refu
     assert sorted(shares.values()) == [85, 85, 86, 86, 86, 86, 86]
     _assert_clean(database)
 
-    clawback = ledger.refund_payment(payment_key="pi_worked", refund_key="re_worked", refunded_at=T0 + timedelta(
-        days=1), uow=database.uow(), settings=settings)
+    clawback = ledger.refund_payment(
+        payment_key="pi_worked",
+        refund_key="re_worked",
+        refunded_at=T0 + timedelta(days=1),
+        uow=database.uow(),
+        settings=settings,
+    )
     assert clawback.amount_cents == 3000
     taken = {code: cents for code, cents in clawback.taken_cents.items() if code.startswith("racer:")}
     assert taken == {f"racer:{r}:wallet": shares[r] for r in racers}
@@ -82,8 +93,14 @@ def test_odd_cents_of_many_sales_land_on_different_racers(database):
     racers = make_racers(database, 7)
     race_id = make_race(database, racers)
     for n in range(14):
-        ledger.record_sale(key=f"pi_{n}", gross_cents=3000, sold_at=T0 + timedelta(seconds=n + 1),
-                           item="Sticker", uow=database.uow(), settings=settings)
+        ledger.record_sale(
+            key=f"pi_{n}",
+            gross_cents=3000,
+            sold_at=T0 + timedelta(seconds=n + 1),
+            item="Sticker",
+            uow=database.uow(),
+            settings=settings,
+        )
     finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + timedelta(hours=1))
     shares = _shares(database, racers)
     assert sum(shares.values()) == 14 * 600
@@ -95,10 +112,22 @@ def test_replayed_sale_is_recorded_once(database):
     settings = settings_for(database)
     racers = make_racers(database, 2)
     make_race(database, racers)
-    first = ledger.record_sale(key="evt_1", gross_cents=1000, sold_at=T0 + timedelta(seconds=5), item="Mug",
-                               uow=database.uow(), settings=settings)
-    again = ledger.record_sale(key="evt_1", gross_cents=1000, sold_at=T0 + timedelta(seconds=5), item="Mug",
-                               uow=database.uow(), settings=settings)
+    first = ledger.record_sale(
+        key="evt_1",
+        gross_cents=1000,
+        sold_at=T0 + timedelta(seconds=5),
+        item="Mug",
+        uow=database.uow(),
+        settings=settings,
+    )
+    again = ledger.record_sale(
+        key="evt_1",
+        gross_cents=1000,
+        sold_at=T0 + timedelta(seconds=5),
+        item="Mug",
+        uow=database.uow(),
+        settings=settings,
+    )
     assert not first.replayed and again.replayed
     assert again.transaction_id == first.transaction_id
     report = reconcile(uow=database.uow())
@@ -111,12 +140,30 @@ def test_sale_is_attributed_by_its_own_time_not_arrival(database):
     race_id = make_race(database, racers, started_at=T0)
     end_race(database, race_id, ended_at=T0 + timedelta(minutes=10))
 
-    during = ledger.record_sale(key="during", gross_cents=1000, sold_at=T0 + timedelta(minutes=9),
-                                item="Cap", uow=database.uow(), settings=settings)
-    at_end = ledger.record_sale(key="at-end", gross_cents=1000, sold_at=T0 + timedelta(minutes=10),
-                                item="Cap", uow=database.uow(), settings=settings)
-    before = ledger.record_sale(key="before", gross_cents=1000, sold_at=T0 - timedelta(seconds=1),
-                                item="Cap", uow=database.uow(), settings=settings)
+    during = ledger.record_sale(
+        key="during",
+        gross_cents=1000,
+        sold_at=T0 + timedelta(minutes=9),
+        item="Cap",
+        uow=database.uow(),
+        settings=settings,
+    )
+    at_end = ledger.record_sale(
+        key="at-end",
+        gross_cents=1000,
+        sold_at=T0 + timedelta(minutes=10),
+        item="Cap",
+        uow=database.uow(),
+        settings=settings,
+    )
+    before = ledger.record_sale(
+        key="before",
+        gross_cents=1000,
+        sold_at=T0 - timedelta(seconds=1),
+        item="Cap",
+        uow=database.uow(),
+        settings=settings,
+    )
     assert (during.race_id, during.pool_cents) == (race_id, 200)
     assert (at_end.race_id, at_end.pool_cents, at_end.house_cents) == (None, 0, 1000)
     assert before.race_id is None
@@ -127,8 +174,15 @@ def test_commission_base_is_net_of_manufacturing_cost(database):
     settings = settings_for(database)
     racers = make_racers(database, 2)
     make_race(database, racers)
-    receipt = ledger.record_sale(key="hoodie", gross_cents=4000, cost_cents=1500, sold_at=T0 + timedelta(
-        seconds=1), item="Hoodie", uow=database.uow(), settings=settings)
+    receipt = ledger.record_sale(
+        key="hoodie",
+        gross_cents=4000,
+        cost_cents=1500,
+        sold_at=T0 + timedelta(seconds=1),
+        item="Hoodie",
+        uow=database.uow(),
+        settings=settings,
+    )
     assert (receipt.pool_cents, receipt.house_cents) == (500, 2000)
     _assert_clean(database)
 
@@ -138,8 +192,14 @@ def test_sale_for_a_final_race_is_distributed_at_once(database):
     racers = make_racers(database, 3)
     race_id = make_race(database, racers)
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2, racers[2]: 3}, at=T0 + timedelta(hours=1))
-    receipt = ledger.record_sale(key="late", gross_cents=1500, sold_at=T0 + timedelta(minutes=30),
-                                 item="Poster", uow=database.uow(), settings=settings)
+    receipt = ledger.record_sale(
+        key="late",
+        gross_cents=1500,
+        sold_at=T0 + timedelta(minutes=30),
+        item="Poster",
+        uow=database.uow(),
+        settings=settings,
+    )
     assert receipt.distributed and receipt.pool_cents == 300
     assert _shares(database, racers) == dict.fromkeys(racers, 100)
     _assert_clean(database)
@@ -150,21 +210,43 @@ def test_winner_bonus_and_by_points_policies(database):
     racers = make_racers(database, 4)
     bonus = make_season(database, policy="winner_bonus", winner_bonus_bps=5000)
     points = make_season(database, policy="by_points")
-    race_a = make_race(database, racers, season_id=bonus, started_at=T0, ended_at=T0 + timedelta(hours=1),
-                       status="ended")
+    race_a = make_race(
+        database, racers, season_id=bonus, started_at=T0, ended_at=T0 + timedelta(hours=1), status="ended"
+    )
     race_b = make_race(database, racers, season_id=points, started_at=T0 + timedelta(hours=2))
-    ledger.record_sale(key="a", gross_cents=6000, sold_at=T0 + timedelta(minutes=1), item="Tee",
-                       uow=database.uow(), settings=settings)  # pool 1200
-    finalize_race(database, race_a, {racers[0]: 2, racers[1]: 1, racers[2]: 3, racers[3]: 4},
-                  at=T0 + timedelta(hours=1, minutes=5))
+    ledger.record_sale(
+        key="a",
+        gross_cents=6000,
+        sold_at=T0 + timedelta(minutes=1),
+        item="Tee",
+        uow=database.uow(),
+        settings=settings,
+    )  # pool 1200
+    finalize_race(
+        database,
+        race_a,
+        {racers[0]: 2, racers[1]: 1, racers[2]: 3, racers[3]: 4},
+        at=T0 + timedelta(hours=1, minutes=5),
+    )
     assert _shares(database, racers) == {racers[0]: 200, racers[1]: 600, racers[2]: 200, racers[3]: 200}
 
-    ledger.record_sale(key="b", gross_cents=16500, sold_at=T0 + timedelta(hours=2, minutes=1), item="Tee",
-                       uow=database.uow(), settings=settings)  # pool 3300 over points 15+12+10+8 = 45
-    finalize_race(database, race_b, {racers[0]: 1, racers[1]: 2, racers[2]: 3, racers[3]: 4},
-                  at=T0 + timedelta(hours=3))
-    assert _shares(database, racers) == {racers[0]: 200 + 1100, racers[1]: 600 + 880,
-                                         racers[2]: 200 + 733, racers[3]: 200 + 587}
+    ledger.record_sale(
+        key="b",
+        gross_cents=16500,
+        sold_at=T0 + timedelta(hours=2, minutes=1),
+        item="Tee",
+        uow=database.uow(),
+        settings=settings,
+    )  # pool 3300 over points 15+12+10+8 = 45
+    finalize_race(
+        database, race_b, {racers[0]: 1, racers[1]: 2, racers[2]: 3, racers[3]: 4}, at=T0 + timedelta(hours=3)
+    )
+    assert _shares(database, racers) == {
+        racers[0]: 200 + 1100,
+        racers[1]: 600 + 880,
+        racers[2]: 200 + 733,
+        racers[3]: 200 + 587,
+    }
     _assert_clean(database)
 
 
@@ -173,15 +255,23 @@ def test_admin_fix_posts_a_correction_and_reconciles(database):
     racers = make_racers(database, 3)
     season = make_season(database, policy="winner_bonus", winner_bonus_bps=5000)
     race_id = make_race(database, racers, season_id=season)
-    ledger.record_sale(key="s", gross_cents=5000, sold_at=T0 + timedelta(minutes=1), item="Tee",
-                       uow=database.uow(), settings=settings)  # pool 1000
+    ledger.record_sale(
+        key="s",
+        gross_cents=5000,
+        sold_at=T0 + timedelta(minutes=1),
+        item="Tee",
+        uow=database.uow(),
+        settings=settings,
+    )  # pool 1000
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2, racers[2]: 3}, at=T0 + timedelta(hours=1))
     assert _shares(database, racers) == {racers[0]: 500, racers[1]: 250, racers[2]: 250}
-    fix_results(database, race_id, {racers[0]: 2, racers[1]: 1, racers[2]: 3}, fix_id=1,
-                at=T0 + timedelta(hours=2))
+    fix_results(
+        database, race_id, {racers[0]: 2, racers[1]: 1, racers[2]: 3}, fix_id=1, at=T0 + timedelta(hours=2)
+    )
     assert _shares(database, racers) == {racers[0]: 250, racers[1]: 500, racers[2]: 250}
-    fix_results(database, race_id, {racers[0]: 2, racers[1]: 1, racers[2]: 3}, fix_id=1,
-                at=T0 + timedelta(hours=2))  # the same fix again changes nothing
+    fix_results(
+        database, race_id, {racers[0]: 2, racers[1]: 1, racers[2]: 3}, fix_id=1, at=T0 + timedelta(hours=2)
+    )  # the same fix again changes nothing
     assert _shares(database, racers) == {racers[0]: 250, racers[1]: 500, racers[2]: 250}
     _assert_clean(database)
 
@@ -189,8 +279,16 @@ def test_admin_fix_posts_a_correction_and_reconciles(database):
 def test_tip_credits_dj_less_fee_and_fee_goes_to_house(database):
     settings = settings_for(database)
     (dj,) = make_racers(database, 1)
-    receipt = ledger.record_tip(key="tip_1", dj_racer_id=dj, tip_cents=1000, tipped_at=T0, song="Coconut Mall",
-                                fan_name="Peach", uow=database.uow(), settings=settings)
+    receipt = ledger.record_tip(
+        key="tip_1",
+        dj_racer_id=dj,
+        tip_cents=1000,
+        tipped_at=T0,
+        song="Coconut Mall",
+        fan_name="Peach",
+        uow=database.uow(),
+        settings=settings,
+    )
     assert (receipt.fee_cents, receipt.dj_cents) == (50, 950)
     summary = _wallet(database, dj, now=T0)
     assert summary.held_cents == 950 and summary.available_cents == 0
@@ -202,38 +300,75 @@ def test_tip_credits_dj_less_fee_and_fee_goes_to_house(database):
 
 def test_refund_before_its_sale_waits(database):
     with pytest.raises(PaymentNotFound):
-        ledger.refund_payment(payment_key="nope", refund_key="re", refunded_at=T0, uow=database.uow(),
-                              settings=settings_for(database))
+        ledger.refund_payment(
+            payment_key="nope",
+            refund_key="re",
+            refunded_at=T0,
+            uow=database.uow(),
+            settings=settings_for(database),
+        )
 
 
 def test_partial_refund_and_dispute_lost_then_won(database):
     settings = settings_for(database)
     racers = make_racers(database, 2)
     race_id = make_race(database, racers)
-    ledger.record_sale(key="p", gross_cents=10000, sold_at=T0 + timedelta(minutes=1), item="Jacket",
-                       uow=database.uow(), settings=settings)
+    ledger.record_sale(
+        key="p",
+        gross_cents=10000,
+        sold_at=T0 + timedelta(minutes=1),
+        item="Jacket",
+        uow=database.uow(),
+        settings=settings,
+    )
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2}, at=T0 + timedelta(hours=1))
     assert _shares(database, racers) == dict.fromkeys(racers, 1000)
-    ledger.refund_payment(payment_key="p", refund_key="r1", amount_cents=5000, refunded_at=T0 + timedelta(
-        hours=2), uow=database.uow(), settings=settings)
+    ledger.refund_payment(
+        payment_key="p",
+        refund_key="r1",
+        amount_cents=5000,
+        refunded_at=T0 + timedelta(hours=2),
+        uow=database.uow(),
+        settings=settings,
+    )
     assert _shares(database, racers) == dict.fromkeys(racers, 500)
     with pytest.raises(RefundTooLarge):
-        ledger.refund_payment(payment_key="p", refund_key="r2", amount_cents=5001, refunded_at=T0,
-                              uow=database.uow(), settings=settings)
-    ledger.open_dispute(payment_key="p", dispute_key="dp", opened_at=T0 + timedelta(hours=3),
-                        uow=database.uow(), settings=settings)
+        ledger.refund_payment(
+            payment_key="p",
+            refund_key="r2",
+            amount_cents=5001,
+            refunded_at=T0,
+            uow=database.uow(),
+            settings=settings,
+        )
+    ledger.open_dispute(
+        payment_key="p",
+        dispute_key="dp",
+        opened_at=T0 + timedelta(hours=3),
+        uow=database.uow(),
+        settings=settings,
+    )
     assert _shares(database, racers) == dict.fromkeys(racers, 0)
-    ledger.reinstate_dispute(dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(),
-                             settings=settings)
-    ledger.reinstate_dispute(dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(),
-                             settings=settings)
+    ledger.reinstate_dispute(
+        dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(), settings=settings
+    )
+    ledger.reinstate_dispute(
+        dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(), settings=settings
+    )
     assert _shares(database, racers) == dict.fromkeys(racers, 500)
     _assert_clean(database)
 
 
 def _fund(database, admin, racer_id, amount_cents, key):
-    ledger.adjust_wallet(admin, racer_id, amount_cents, reason="opening balance", key=key, uow=database.uow(),
-                         settings=settings_for(database))
+    ledger.adjust_wallet(
+        admin,
+        racer_id,
+        amount_cents,
+        reason="opening balance",
+        key=key,
+        uow=database.uow(),
+        settings=settings_for(database),
+    )
 
 
 def test_payout_request_pay_and_reject(database):
@@ -253,11 +388,15 @@ def test_payout_request_pay_and_reject(database):
     assert (summary.available_cents, summary.in_payout_cents) == (0, 5000)
 
     with pytest.raises(PermissionDenied):
-        payouts.pay_payout(racer, first, method="paypal", reference="x", uow=database.uow(), settings=settings)
-    paid = payouts.pay_payout(admin, first, method="paypal", reference="PP-1", uow=database.uow(),
-                              settings=settings)
-    again = payouts.pay_payout(admin, first, method="paypal", reference="PP-1", uow=database.uow(),
-                               settings=settings)
+        payouts.pay_payout(
+            racer, first, method="paypal", reference="x", uow=database.uow(), settings=settings
+        )
+    paid = payouts.pay_payout(
+        admin, first, method="paypal", reference="PP-1", uow=database.uow(), settings=settings
+    )
+    again = payouts.pay_payout(
+        admin, first, method="paypal", reference="PP-1", uow=database.uow(), settings=settings
+    )
     assert (paid.status, paid.replayed, again.replayed) == ("paid", False, True)
     with pytest.raises(PayoutNotPending):
         payouts.reject_payout(admin, first, reason="changed my mind", uow=database.uow(), settings=settings)
@@ -266,8 +405,16 @@ def test_payout_request_pay_and_reject(database):
     summary = _wallet(database, racer)
     assert (summary.available_cents, summary.in_payout_cents, summary.paid_out_cents) == (3000, 0, 2000)
     assert summary.lifetime_earned_cents == 5000
-    direct = payouts.direct_payout(admin, racer, 1000, method="gift card", reference="GC-9", key="d1",
-                                   uow=database.uow(), settings=settings)
+    direct = payouts.direct_payout(
+        admin,
+        racer,
+        1000,
+        method="gift card",
+        reference="GC-9",
+        key="d1",
+        uow=database.uow(),
+        settings=settings,
+    )
     assert direct and _wallet(database, racer).paid_out_cents == 3000
     _assert_clean(database)
 
@@ -277,14 +424,34 @@ def test_debt_from_refund_after_payout_blocks_payouts_until_cleared(database):
     admin = make_admin(database)
     racers = make_racers(database, 1)
     race_id = make_race(database, racers)
-    ledger.record_sale(key="big", gross_cents=20000, sold_at=T0 + timedelta(seconds=1), item="Bundle",
-                       uow=database.uow(), settings=settings)
+    ledger.record_sale(
+        key="big",
+        gross_cents=20000,
+        sold_at=T0 + timedelta(seconds=1),
+        item="Bundle",
+        uow=database.uow(),
+        settings=settings,
+    )
     finalize_race(database, race_id, {racers[0]: 1}, at=T0 + timedelta(hours=1))
     assert _available(database, racers[0]) == 4000
-    payouts.direct_payout(admin, racers[0], 4000, method="paypal", reference="pp", key="d", uow=database.uow(),
-                          settings=settings, now=LATER)
-    ledger.refund_payment(payment_key="big", refund_key="rf", refunded_at=T0 + timedelta(days=1),
-                          uow=database.uow(), settings=settings)
+    payouts.direct_payout(
+        admin,
+        racers[0],
+        4000,
+        method="paypal",
+        reference="pp",
+        key="d",
+        uow=database.uow(),
+        settings=settings,
+        now=LATER,
+    )
+    ledger.refund_payment(
+        payment_key="big",
+        refund_key="rf",
+        refunded_at=T0 + timedelta(days=1),
+        uow=database.uow(),
+        settings=settings,
+    )
     summary = _wallet(database, racers[0])
     assert (summary.debt_cents, summary.available_cents) == (4000, 0)
     with pytest.raises(DebtBlocksPayout):
@@ -296,7 +463,9 @@ def test_debt_from_refund_after_payout_blocks_payouts_until_cleared(database):
 
 def test_database_refuses_update_and_delete_of_postings(database):
     settings = settings_for(database)
-    ledger.record_sale(key="x", gross_cents=100, sold_at=T0, item="Pin", uow=database.uow(), settings=settings)
+    ledger.record_sale(
+        key="x", gross_cents=100, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
+    )
     for statement in (
         "UPDATE ledger_posting SET amount_cents = amount_cents + 1",
         "DELETE FROM ledger_posting",
@@ -312,5 +481,6 @@ def test_bad_amounts_are_refused(database):
     settings = settings_for(database)
     for bad in (0, -5, 10.5, True):
         with pytest.raises(InvalidInput):
-            ledger.record_sale(key="b", gross_cents=bad, sold_at=T0, item="Pin", uow=database.uow(),
-                               settings=settings)
+            ledger.record_sale(
+                key="b", gross_cents=bad, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
+            )

@@ -51,7 +51,9 @@ def _snapshot(database) -> tuple:
     with database.engine.connect() as connection:
         transactions = connection.execute(text("SELECT count(*) FROM ledger_transaction")).scalar_one()
         postings = connection.execute(text("SELECT count(*) FROM ledger_posting")).scalar_one()
-        accounts = tuple(connection.execute(text("SELECT code, balance_cents FROM ledger_account ORDER BY code")))
+        accounts = tuple(
+            connection.execute(text("SELECT code, balance_cents FROM ledger_account ORDER BY code"))
+        )
         payout_rows = tuple(connection.execute(text("SELECT id, status FROM payout ORDER BY id")))
     return transactions, postings, accounts, payout_rows
 
@@ -69,8 +71,14 @@ def _machine_for(database):
             self.racers = make_racers(database, RACERS_PER_RACE)
             self.policy = ["even", "winner_bonus", "by_points"][self.example % 3]
             season = make_season(database, policy=self.policy)
-            self.race_id = make_race(database, self.racers, season_id=season, status="ended",
-                                     started_at=self.start, ended_at=self.start + timedelta(hours=1))
+            self.race_id = make_race(
+                database,
+                self.racers,
+                season_id=season,
+                status="ended",
+                started_at=self.start,
+                ended_at=self.start + timedelta(hours=1),
+            )
             self.final = False
             self.sales: list[str] = []
             self.disputes: list[str] = []
@@ -92,22 +100,43 @@ def _machine_for(database):
             self.replayable.append(command)
             return result
 
-        @rule(amount=st.integers(1, 50_000), in_window=st.booleans(), cost_share=st.sampled_from([0, 1, 3]),
-              second=st.integers(0, 3599))
+        @rule(
+            amount=st.integers(1, 50_000),
+            in_window=st.booleans(),
+            cost_share=st.sampled_from([0, 1, 3]),
+            second=st.integers(0, 3599),
+        )
         def sale(self, amount, in_window, cost_share, second):
             key = self.key("sale")
             sold_at = self.start + timedelta(seconds=second if in_window else 3600 + second)
-            if self.run(lambda: ledger.record_sale(key=key, gross_cents=amount, cost_cents=amount * cost_share // 4,
-                                                   sold_at=sold_at, item="Kart tee", uow=database.uow(),
-                                                   settings=config)):
+            if self.run(
+                lambda: ledger.record_sale(
+                    key=key,
+                    gross_cents=amount,
+                    cost_cents=amount * cost_share // 4,
+                    sold_at=sold_at,
+                    item="Kart tee",
+                    uow=database.uow(),
+                    settings=config,
+                )
+            ):
                 self.sales.append(key)
 
         @rule(amount=st.integers(1, 20_000), dj=st.integers(0, RACERS_PER_RACE - 1))
         def tip(self, amount, dj):
             key = self.key("tip")
-            if self.run(lambda: ledger.record_tip(key=key, dj_racer_id=self.racers[dj], tip_cents=amount,
-                                                  tipped_at=self.start, song="Coconut Mall", fan_name="Toad",
-                                                  uow=database.uow(), settings=config)):
+            if self.run(
+                lambda: ledger.record_tip(
+                    key=key,
+                    dj_racer_id=self.racers[dj],
+                    tip_cents=amount,
+                    tipped_at=self.start,
+                    song="Coconut Mall",
+                    fan_name="Toad",
+                    uow=database.uow(),
+                    settings=config,
+                )
+            ):
                 self.sales.append(key)
 
         @precondition(lambda self: self.sales)
@@ -115,27 +144,45 @@ def _machine_for(database):
         def refund(self, data, full, amount):
             payment_key = data.draw(st.sampled_from(self.sales))
             key = self.key("refund")
-            self.run(lambda: ledger.refund_payment(payment_key=payment_key, refund_key=key,
-                                                   amount_cents=None if full else amount,
-                                                   refunded_at=self.start + timedelta(days=1), uow=database.uow(),
-                                                   settings=config))
+            self.run(
+                lambda: ledger.refund_payment(
+                    payment_key=payment_key,
+                    refund_key=key,
+                    amount_cents=None if full else amount,
+                    refunded_at=self.start + timedelta(days=1),
+                    uow=database.uow(),
+                    settings=config,
+                )
+            )
 
         @precondition(lambda self: self.sales)
         @rule(data=st.data())
         def dispute_opened(self, data):
             payment_key = data.draw(st.sampled_from(self.sales))
             key = self.key("dispute")
-            if self.run(lambda: ledger.open_dispute(payment_key=payment_key, dispute_key=key,
-                                                    opened_at=self.start + timedelta(days=1),
-                                                    uow=database.uow(), settings=config)):
+            if self.run(
+                lambda: ledger.open_dispute(
+                    payment_key=payment_key,
+                    dispute_key=key,
+                    opened_at=self.start + timedelta(days=1),
+                    uow=database.uow(),
+                    settings=config,
+                )
+            ):
                 self.disputes.append(key)
 
         @precondition(lambda self: self.disputes)
         @rule(data=st.data())
         def dispute_won(self, data):
             key = data.draw(st.sampled_from(self.disputes))
-            self.run(lambda: ledger.reinstate_dispute(dispute_key=key, reinstated_at=self.start + timedelta(days=2),
-                                                      uow=database.uow(), settings=config))
+            self.run(
+                lambda: ledger.reinstate_dispute(
+                    dispute_key=key,
+                    reinstated_at=self.start + timedelta(days=2),
+                    uow=database.uow(),
+                    settings=config,
+                )
+            )
 
         @precondition(lambda self: not self.final)
         @rule(order=st.permutations(range(RACERS_PER_RACE)), dnf=st.booleans())
@@ -150,14 +197,22 @@ def _machine_for(database):
         @rule(order=st.permutations(range(RACERS_PER_RACE)))
         def admin_fix(self, order):
             positions = {self.racers[i]: place + 1 for place, i in enumerate(order)}
-            fix_results(database, self.race_id, positions, fix_id=next(self.fix_ids),
-                        at=self.start + timedelta(hours=3))
+            fix_results(
+                database,
+                self.race_id,
+                positions,
+                fix_id=next(self.fix_ids),
+                at=self.start + timedelta(hours=3),
+            )
 
         @rule(racer=st.integers(0, RACERS_PER_RACE - 1), amount=st.integers(1, 5_000))
         def payout_request(self, racer, amount):
             key = self.key("payout")
-            payout_id = self.run(lambda: payouts.request_payout(self.racers[racer], amount, key=key,
-                                                                uow=database.uow(), settings=config, now=LATER))
+            payout_id = self.run(
+                lambda: payouts.request_payout(
+                    self.racers[racer], amount, key=key, uow=database.uow(), settings=config, now=LATER
+                )
+            )
             if payout_id is not None:
                 self.payout_ids.append(payout_id)
 
@@ -166,11 +221,17 @@ def _machine_for(database):
         def payout_decided(self, data, pay):
             payout_id = data.draw(st.sampled_from(self.payout_ids))
             if pay:
-                self.run(lambda: payouts.pay_payout(admin, payout_id, method="paypal", reference="PP",
-                                                    uow=database.uow(), settings=config))
+                self.run(
+                    lambda: payouts.pay_payout(
+                        admin, payout_id, method="paypal", reference="PP", uow=database.uow(), settings=config
+                    )
+                )
             else:
-                self.run(lambda: payouts.reject_payout(admin, payout_id, reason="try again later",
-                                                       uow=database.uow(), settings=config))
+                self.run(
+                    lambda: payouts.reject_payout(
+                        admin, payout_id, reason="try again later", uow=database.uow(), settings=config
+                    )
+                )
 
         @precondition(lambda self: self.replayable)
         @rule(data=st.data())
@@ -188,8 +249,12 @@ def _machine_for(database):
 
         def teardown(self):
             if not self.final:
-                finalize_race(database, self.race_id, {r: n + 1 for n, r in enumerate(self.racers)},
-                              at=self.start + timedelta(hours=2))
+                finalize_race(
+                    database,
+                    self.race_id,
+                    {r: n + 1 for n, r in enumerate(self.racers)},
+                    at=self.start + timedelta(hours=2),
+                )
             report = reconcile(uow=database.uow(), now=LATER)
             assert report.clean, report.violations
 

@@ -42,8 +42,15 @@ def _race(functions):
 def _funded_racer(database, amount_cents: int) -> tuple[int, int]:
     admin = make_admin(database)
     (racer,) = make_racers(database, 1)
-    ledger.adjust_wallet(admin, racer, amount_cents, reason="prize money", key="fund", uow=database.uow(),
-                         settings=settings_for(database))
+    ledger.adjust_wallet(
+        admin,
+        racer,
+        amount_cents,
+        reason="prize money",
+        key="fund",
+        uow=database.uow(),
+        settings=settings_for(database),
+    )
     return admin, racer
 
 
@@ -51,10 +58,16 @@ def test_twenty_simultaneous_payout_requests_never_encumber_more_than_the_balanc
     settings = settings_for(database)
     _admin, racer = _funded_racer(database, 5000)
 
-    results = _race([
-        (lambda n=n: payouts.request_payout(racer, 2000, key=f"req-{n}", uow=database.uow(), settings=settings))
-        for n in range(REQUESTS_AT_ONCE)
-    ])
+    results = _race(
+        [
+            (
+                lambda n=n: payouts.request_payout(
+                    racer, 2000, key=f"req-{n}", uow=database.uow(), settings=settings
+                )
+            )
+            for n in range(REQUESTS_AT_ONCE)
+        ]
+    )
 
     accepted = [result for result in results if isinstance(result, int)]
     refused = [result for result in results if not isinstance(result, int)]
@@ -70,11 +83,21 @@ def test_two_admins_paying_one_payout_at_once_settle_it_once(database):
     admin, racer = _funded_racer(database, 5000)
     payout_id = payouts.request_payout(racer, 3000, key="one", uow=database.uow(), settings=settings)
 
-    results = _race([
-        (lambda n=n: payouts.pay_payout(admin, payout_id, method="paypal", reference=f"PP-{n}",
-                                        uow=database.uow(), settings=settings))
-        for n in range(2)
-    ])
+    results = _race(
+        [
+            (
+                lambda n=n: payouts.pay_payout(
+                    admin,
+                    payout_id,
+                    method="paypal",
+                    reference=f"PP-{n}",
+                    uow=database.uow(),
+                    settings=settings,
+                )
+            )
+            for n in range(2)
+        ]
+    )
 
     assert [result.status for result in results] == ["paid", "paid"]
     assert sorted(result.replayed for result in results) == [False, True]
@@ -91,12 +114,16 @@ def test_pay_and_reject_at_once_decide_one_way(database):
     admin, racer = _funded_racer(database, 5000)
     payout_id = payouts.request_payout(racer, 2500, key="one", uow=database.uow(), settings=settings)
 
-    results = _race([
-        lambda: payouts.pay_payout(admin, payout_id, method="bank", reference="B-1", uow=database.uow(),
-                                   settings=settings),
-        lambda: payouts.reject_payout(admin, payout_id, reason="duplicate request", uow=database.uow(),
-                                      settings=settings),
-    ])
+    results = _race(
+        [
+            lambda: payouts.pay_payout(
+                admin, payout_id, method="bank", reference="B-1", uow=database.uow(), settings=settings
+            ),
+            lambda: payouts.reject_payout(
+                admin, payout_id, reason="duplicate request", uow=database.uow(), settings=settings
+            ),
+        ]
+    )
 
     decided = [result for result in results if isinstance(result, payouts.PayoutOutcome)]
     assert len(decided) == 1
@@ -112,12 +139,23 @@ def test_sales_racing_a_race_becoming_final_leave_no_money_in_its_pool(database)
     racers = make_racers(database, 3)
     race_id = make_race(database, racers, started_at=T0)
     sales = [
-        (lambda n=n: ledger.record_sale(key=f"race-{n}", gross_cents=1000 + n, sold_at=T0 + timedelta(seconds=n),
-                                        item="Tee", uow=database.uow(), settings=settings))
+        (
+            lambda n=n: ledger.record_sale(
+                key=f"race-{n}",
+                gross_cents=1000 + n,
+                sold_at=T0 + timedelta(seconds=n),
+                item="Tee",
+                uow=database.uow(),
+                settings=settings,
+            )
+        )
         for n in range(10)
     ]
-    final = [lambda: finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)},
-                                   at=T0 + timedelta(minutes=30))]
+    final = [
+        lambda: finalize_race(
+            database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + timedelta(minutes=30)
+        )
+    ]
 
     results = _race(sales[:5] + final + sales[5:])
 
@@ -125,5 +163,7 @@ def test_sales_racing_a_race_becoming_final_leave_no_money_in_its_pool(database)
     report = reconcile(uow=database.uow())
     assert report.clean, report.violations
     with database.engine.connect() as connection:
-        pool = connection.execute(text(f"SELECT balance_cents FROM ledger_account WHERE code = 'race:{race_id}:pool'"))
+        pool = connection.execute(
+            text(f"SELECT balance_cents FROM ledger_account WHERE code = 'race:{race_id}:pool'")
+        )
         assert pool.scalar_one_or_none() in (None, 0)

@@ -38,14 +38,27 @@ def _outcome(policy: str, positions: dict[int, int | None], *, bonus_bps: int = 
         RaceResult(racer_id=r, position=p, dnf=p is None, points=table[p - 1] if p else 0)
         for r, p in positions.items()
     )
-    return RaceOutcome(race_id=1, name="Rainbow Road", season_id=1, status="final",
-                       racer_ids=tuple(positions), results=results, split=SplitRule(policy, bonus_bps))
+    return RaceOutcome(
+        race_id=1,
+        name="Rainbow Road",
+        season_id=1,
+        status="final",
+        racer_ids=tuple(positions),
+        results=results,
+        split=SplitRule(policy, bonus_bps),
+    )
 
 
 def test_a_transaction_that_does_not_balance_is_refused():
     with pytest.raises(AssertionError):
-        Transaction(key="k", kind=TransactionKind.ADJUSTMENT, description="d", reference="r", occurred_at=NOW,
-                    postings=(Posting(HOUSE, 5, "x"), Posting(CLEARING, -4, "y")))
+        Transaction(
+            key="k",
+            kind=TransactionKind.ADJUSTMENT,
+            description="d",
+            reference="r",
+            occurred_at=NOW,
+            postings=(Posting(HOUSE, 5, "x"), Posting(CLEARING, -4, "y")),
+        )
 
 
 def test_a_posting_never_holds_a_float_or_zero():
@@ -103,21 +116,41 @@ def test_clawback_takes_in_proportion_and_never_more_than_held(credited, data):
 
 
 def test_wallet_balances_hold_debt_and_available():
-    held = wallet_balances(wallet_balance_cents=1000, held_credit_cents=700, in_payout_cents=0,
-                           lifetime_earned_cents=1000, paid_out_cents=0)
+    held = wallet_balances(
+        wallet_balance_cents=1000,
+        held_credit_cents=700,
+        in_payout_cents=0,
+        lifetime_earned_cents=1000,
+        paid_out_cents=0,
+    )
     assert (held.available_cents, held.held_cents, held.debt_cents) == (300, 700, 0)
-    refunded = wallet_balances(wallet_balance_cents=200, held_credit_cents=700, in_payout_cents=0,
-                               lifetime_earned_cents=200, paid_out_cents=0)
+    refunded = wallet_balances(
+        wallet_balance_cents=200,
+        held_credit_cents=700,
+        in_payout_cents=0,
+        lifetime_earned_cents=200,
+        paid_out_cents=0,
+    )
     assert (refunded.available_cents, refunded.held_cents) == (0, 200)
-    debt = wallet_balances(wallet_balance_cents=-450, held_credit_cents=100, in_payout_cents=0,
-                           lifetime_earned_cents=0, paid_out_cents=450)
+    debt = wallet_balances(
+        wallet_balance_cents=-450,
+        held_credit_cents=100,
+        in_payout_cents=0,
+        lifetime_earned_cents=0,
+        paid_out_cents=450,
+    )
     assert (debt.available_cents, debt.held_cents, debt.debt_cents) == (0, 0, 450)
 
 
 def test_payout_rules_in_order_debt_threshold_funds():
     def check(balance, amount):
-        balances = wallet_balances(wallet_balance_cents=balance, held_credit_cents=0, in_payout_cents=0,
-                                   lifetime_earned_cents=0, paid_out_cents=0)
+        balances = wallet_balances(
+            wallet_balance_cents=balance,
+            held_credit_cents=0,
+            in_payout_cents=0,
+            lifetime_earned_cents=0,
+            paid_out_cents=0,
+        )
         check_payout_request(balances, amount, payout_min_cents=2000, format_amount=format_cents)
 
     with pytest.raises(DebtBlocksPayout):

@@ -39,15 +39,38 @@ def test_format_cents_other_currencies():
 
 @pytest.mark.parametrize(
     ("text", "amount_cents"),
-    [("50", 5000), ("50.00", 5000), ("$50.5", 5050), (" 0.99 ", 99), (".5", 50), ("1,234.56", 123456),
-     ("20.", 2000)],
+    [
+        ("50", 5000),
+        ("50.00", 5000),
+        ("$50.5", 5050),
+        (" 0.99 ", 99),
+        (".5", 50),
+        ("1,234.56", 123456),
+        ("20.", 2000),
+    ],
 )
 def test_parse_amount_cents_reads_what_people_type(text, amount_cents):
     assert parse_amount_cents(text) == amount_cents
 
 
 @pytest.mark.parametrize(
-    "text", ["", "  ", "-5", "\u22125", "1.005", "1e3", "nan", "inf", "abc", "$", "1,23", "12.3.4", "0x10", "\u0661\u0662"]
+    "text",
+    [
+        "",
+        "  ",
+        "-5",
+        "\u22125",
+        "1.005",
+        "1e3",
+        "nan",
+        "inf",
+        "abc",
+        "$",
+        "1,23",
+        "12.3.4",
+        "0x10",
+        "\u0661\u0662",
+    ],
 )
 def test_parse_amount_cents_refuses_garbage_with_a_message(text):
     with pytest.raises(InvalidInput) as error:
