@@ -484,3 +484,109 @@ def test_bad_amounts_are_refused(database):
             ledger.record_sale(
                 key="b", gross_cents=bad, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
             )
+
+
+def test_earnings_are_held_until_the_hold_period_ends(database):
+    settings = settings_for(database)
+    (dj,) = make_racers(database, 1)
+    ledger.record_tip(
+        key="held",
+        dj_racer_id=dj,
+        tip_cents=2500,
+        tipped_at=T0,
+        song="Rainbow Road",
+        uow=database.uow(),
+        settings=settings,
+    )
+    soon = utc_now() + timedelta(days=settings.hold_days) - timedelta(minutes=1)
+    after = utc_now() + timedelta(days=settings.hold_days, minutes=1)
+    assert (_wallet(database, dj, now=soon).held_cents, _wallet(database, dj, now=soon).available_cents) == (
+        2375,
+        0,
+    )
+    with pytest.raises(InsufficientFunds, match="on hold"):
+        payouts.request_payout(dj, 2000, key="early", uow=database.uow(), settings=settings, now=soon)
+    assert _wallet(database, dj, now=after).available_cents == 2375
+    payouts.request_payout(dj, 2000, key="later", uow=database.uow(), settings=settings, now=after)
+    _assert_clean(database)
+
+
+def test_tip_refund_takes_back_from_dj_and_house(database):
+    settings = settings_for(database)
+    (dj,) = make_racers(database, 1)
+    ledger.record_tip(
+        key="t",
+        dj_racer_id=dj,
+        tip_cents=1000,
+        tipped_at=T0,
+        song="Bowser's Castle",
+        uow=database.uow(),
+        settings=settings,
+    )
+    clawback = ledger.refund_payment(
+        payment_key="t", refund_key="rt", refunded_at=T0, uow=database.uow(), settings=settings
+    )
+    assert clawback.taken_cents == {"house": 50, f"racer:{dj}:wallet": 950}
+    assert _wallet(database, dj, now=LATER).lifetime_earned_cents == 0
+    _assert_clean(database)
+
+
+def test_history_reads_like_a_bank_statement_newest_first_with_running_balance(database):
+    settings = settings_for(database)
+    admin = make_admin(database)
+    (racer,) = make_racers(database, 1)
+    ledger.record_tip(
+        key="h1",
+        dj_racer_id=racer,
+        tip_cents=1000,
+        tipped_at=T0,
+        song="Mario Circuit",
+        fan_name="Luigi",
+        uow=database.uow(),
+        settings=settings,
+    )
+    ledger.adjust_wallet(
+        admin, racer, 2000, reason="tournament prize", key="h2", uow=database.uow(), settings=settings
+    )
+    payout_id = payouts.request_payout(racer, 2000, key="h3", uow=database.uow(), settings=settings)
+    payouts.pay_payout(
+        admin, payout_id, method="paypal", reference="PP-7", uow=database.uow(), settings=settings
+    )
+
+    lines = wallet.wallet_history(racer, uow=database.uow())
+    assert [line.amount_cents for line in lines] == [-2000, 2000, 950]
+    assert [line.balance_after_cents for line in lines] == [950, 2950, 950]
+    assert lines[0].description == f"Payout #{payout_id} requested ($20.00)"
+    assert "tournament prize" in lines[1].description
+    assert "Tip from Luigi for 'Mario Circuit'" in lines[2].description
+    older = wallet.wallet_history(racer, uow=database.uow(), limit=1, before_posting_id=lines[0].posting_id)
+    assert older == [lines[1]]
+
+
+def test_a_payment_key_replayed_with_another_amount_is_refused(database):
+    settings = settings_for(database)
+    ledger.record_sale(
+        key="same", gross_cents=1000, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
+    )
+    with pytest.raises(InvalidInput, match="different amount"):
+        ledger.record_sale(
+            key="same", gross_cents=1001, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
+        )
+    _assert_clean(database)
+
+
+def test_only_admins_adjust_and_a_reason_is_required(database):
+    settings = settings_for(database)
+    admin = make_admin(database)
+    (racer,) = make_racers(database, 1)
+    with pytest.raises(PermissionDenied):
+        ledger.adjust_wallet(
+            racer, racer, 100, reason="free money", key="a", uow=database.uow(), settings=settings
+        )
+    with pytest.raises(InvalidInput):
+        ledger.adjust_wallet(admin, racer, 100, reason="", key="a", uow=database.uow(), settings=settings)
+    ledger.adjust_wallet(
+        admin, racer, -300, reason="duplicate prize", key="a", uow=database.uow(), settings=settings
+    )
+    assert _wallet(database, racer).debt_cents == 300
+    _assert_clean(database)
