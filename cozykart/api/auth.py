@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from cozykart.domain.errors import CozyKartError, NotFound, PermissionDenied
-from cozykart.domain.identity import LoginFailed, LoginUnavailable, safe_next_path
+from cozykart.domain.identity import LoginFailed, LoginUnavailable, safe_next
 from cozykart.services import default_uow, identity
 from cozykart.settings import Settings, load_settings
 
@@ -32,7 +32,8 @@ DEV_LOGIN_PAGE_PATH = "/auth/dev"
 DEV_LOGIN_PATH = "/auth/dev/login"
 FORM_BODY_BYTES_MAX = 4096
 # Browsers say where a request came from; a page on another site must not log anyone in or out.
-_FOREIGN_FETCH_SITES = {"cross-site", "same-site"}
+# ("same-site" is allowed: in Reflex's dev mode the pages and this server are two ports of one host.)
+_FOREIGN_FETCH_SITES = {"cross-site"}
 
 
 def _settings(request: Request) -> Settings:
@@ -114,7 +115,7 @@ def _message_page(
 
 async def discord_login(request: Request) -> Response:
     settings = _settings(request)
-    next_path = safe_next_path(request.query_params.get("next"))
+    next_path = safe_next(request.query_params.get("next"), site_hostname=request.url.hostname)
     try:
         start = await asyncio.to_thread(
             lambda: identity.begin_login(
@@ -122,6 +123,7 @@ async def discord_login(request: Request) -> Response:
                 redirect_uri=_callback_uri(request),
                 uow=default_uow(settings),
                 settings=settings,
+                site_hostname=request.url.hostname,
             )
         )
     except LoginUnavailable as error:
@@ -183,7 +185,7 @@ async def logout(request: Request) -> Response:
     token = request.cookies.get(identity.SESSION_COOKIE_NAME)
     settings = _settings(request)
     await asyncio.to_thread(lambda: identity.logout(token, uow=default_uow(settings)))
-    response = _redirect(safe_next_path(request.query_params.get("next")))
+    response = _redirect(safe_next(request.query_params.get("next"), site_hostname=request.url.hostname))
     _clear_session_cookie(response, request)
     return response
 
@@ -195,7 +197,7 @@ async def dev_login_page(request: Request) -> Response:
     settings = _settings(request)
     if not settings.dev_login:
         return _message_page("Not found", "There is no such page.", status_code=404)
-    next_path = safe_next_path(request.query_params.get("next"))
+    next_path = safe_next(request.query_params.get("next"), site_hostname=request.url.hostname)
     choices = await asyncio.to_thread(
         lambda: identity.dev_login_choices(uow=default_uow(settings), settings=settings)
     )
@@ -241,7 +243,11 @@ async def dev_login(request: Request) -> Response:
     try:
         signed_in = await asyncio.to_thread(
             lambda: identity.dev_login(
-                discord_id, next_path=next_path, uow=default_uow(settings), settings=settings
+                discord_id,
+                next_path=next_path,
+                uow=default_uow(settings),
+                settings=settings,
+                site_hostname=request.url.hostname,
             )
         )
     except (NotFound, PermissionDenied) as error:

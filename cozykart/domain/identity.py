@@ -8,6 +8,7 @@ here knows about HTTP, Discord or the database.
 from __future__ import annotations
 
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from cozykart.domain.errors import CozyKartError, InvalidInput, PermissionDenied
 
@@ -82,6 +83,32 @@ def safe_next_path(raw: str | None) -> str:
     ):
         return NEXT_PATH_DEFAULT
     return path
+
+
+def safe_next(raw: str | None, *, site_hostname: str | None) -> str:
+    """`safe_next_path`, or an absolute http(s) URL on this very host (another port allowed).
+
+    When the pages and the server run on two ports of one host (Reflex's dev
+    mode: pages on :3000, server on :8000), the way back after login is an
+    absolute URL to the pages' port. Any other host is refused, so this is
+    never an open redirect.
+    """
+    text = (raw or "").strip()
+    if not text.lower().startswith(("http://", "https://")) or not site_hostname:
+        return safe_next_path(text)
+    if "\\" in text or not text.isprintable() or len(text) > NEXT_PATH_LENGTH_MAX:
+        return NEXT_PATH_DEFAULT
+    try:
+        url = urlsplit(text)
+        port = url.port
+    except ValueError:
+        return NEXT_PATH_DEFAULT
+    if "@" in url.netloc or (url.hostname or "").lower() != site_hostname.lower():
+        return NEXT_PATH_DEFAULT
+    path = safe_next_path((url.path or "/") + (f"?{url.query}" if url.query else ""))
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    netloc = host + (f":{port}" if port else "")
+    return f"{url.scheme.lower()}://{netloc}{path}"
 
 
 def refuse_dev_login_in_production(*, dev_login: bool, production: bool) -> None:

@@ -43,7 +43,7 @@ from cozykart.domain.identity import (
     NotLoggedIn,
     Role,
     parse_role,
-    safe_next_path,
+    safe_next,
     validate_mkt_name,
 )
 from cozykart.integrations.discord_oauth import (
@@ -198,9 +198,14 @@ def begin_login(
     redirect_uri: str,
     uow: UnitOfWork,
     settings: Settings,
+    site_hostname: str | None = None,
     now: datetime | None = None,
 ) -> LoginStart:
-    """Start a Discord login: remember its state and verifier (hashed), build the Discord URL."""
+    """Start a Discord login: remember its state and verifier (hashed), build the Discord URL.
+
+    `next_path` is where the browser returns afterwards: a path on this site,
+    or an absolute URL on `site_hostname` (see `safe_next`); anything else is `/`.
+    """
     now = now or utc_now()
     oauth = _discord(settings)
     state = secrets.token_urlsafe(STATE_BYTES)
@@ -211,7 +216,7 @@ def begin_login(
             LoginAttempt(
                 state_hash=digest(state),
                 verifier_hash=digest(verifier),
-                next_path=safe_next_path(next_path),
+                next_path=safe_next(next_path, site_hostname=site_hostname),
                 created_at=now,
                 expires_at=now + LOGIN_ATTEMPT_LIFETIME,
             )
@@ -353,6 +358,7 @@ def dev_login(
     next_path: str | None = None,
     uow: UnitOfWork,
     settings: Settings,
+    site_hostname: str | None = None,
     now: datetime | None = None,
 ) -> SignedIn:
     """Log in as a demo racer without Discord: only with COZYKART_DEV_LOGIN=1, only demo racers."""
@@ -370,7 +376,7 @@ def dev_login(
         session_token=token,
         racer_id=racer.id,
         display_name=racer.display_name,
-        next_path=safe_next_path(next_path),
+        next_path=safe_next(next_path, site_hostname=site_hostname),
         expires_at=expires_at,
         lifetime_s=int(SESSION_LIFETIME.total_seconds()),
     )

@@ -1,7 +1,8 @@
 """The header's account corner: log in when logged out; avatar, name and log out when in.
 
-Login and logout are plain links and a plain form, not client-side navigation:
-they must reach the server and end in a full page load.
+Login and logout are links followed with a full page load, not client-side
+navigation: they must reach the server, and the next page's socket must carry
+the new cookie.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from cozykart.ui import theme
-from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, LOGOUT_PATH, PROFILE_ROUTE, AuthState
+from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE, AuthState
 
 _BUTTON_STYLE = {
     "padding": "0.4rem 0.9rem",
@@ -19,13 +20,10 @@ _BUTTON_STYLE = {
     "white_space": "nowrap",
 }
 
-# A native POST form (Reflex's form component would cancel the submit).
-_LOGOUT_FORM = (
-    f'<form method="post" action="{LOGOUT_PATH}" style="margin:0">'
-    '<button type="submit" data-testid="logout-button" style="font:inherit;cursor:pointer;'
-    "padding:0.35rem 0.8rem;border-radius:999px;border:1px solid #2e2a4a;"
-    'background:transparent;color:#f4f2ff">Log out</button></form>'
-)
+
+def _full_load_link(label: str, href: rx.Var[str], **props) -> rx.Component:
+    """A link the browser follows with a full page load (not client-side routing)."""
+    return rx.link(label, href=href, reload_document=True, underline="none", **props)
 
 
 def _logged_in() -> rx.Component:
@@ -53,7 +51,12 @@ def _logged_in() -> rx.Component:
             AuthState.is_admin,
             rx.link("Roles", href=ADMIN_ROLES_ROUTE, color="#f4f2ff", weight="medium"),
         ),
-        rx.html(_LOGOUT_FORM),
+        _full_load_link(
+            "Log out",
+            AuthState.logout_href,
+            style=_BUTTON_STYLE | {"border": f"1px solid {theme.PANEL_BORDER}", "color": "#f4f2ff"},
+            data_testid="logout-button",
+        ),
         align="center",
         spacing="3",
     )
@@ -61,7 +64,7 @@ def _logged_in() -> rx.Component:
 
 def _logged_out() -> rx.Component:
     return rx.hstack(
-        rx.el.a(
+        _full_load_link(
             "Log in with Discord",
             href=AuthState.login_href,
             style=_BUTTON_STYLE | {"background": theme.DISCORD_BLUE, "color": "white"},
@@ -69,7 +72,7 @@ def _logged_out() -> rx.Component:
         ),
         rx.cond(
             AuthState.dev_login_enabled,
-            rx.el.a(
+            _full_load_link(
                 "Developer login",
                 href=AuthState.dev_login_href,
                 title="Local development only: log in as a demo racer",

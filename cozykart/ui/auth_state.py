@@ -62,6 +62,24 @@ def _current_path(state: rx.State) -> str:
     return safe_next_path(url.path + (f"?{url.query}" if url.query else ""))
 
 
+def _auth_links(state: rx.State) -> tuple[str, str, str]:
+    """(server base, way back to this page, way back home) for links to the /auth routes.
+
+    On one port (production) all three are relative. When the pages and the
+    server are two ports of one host (Reflex's dev mode), the /auth routes live
+    on the server's port, which is the host this socket connected to, and the
+    way back is an absolute URL to the pages' port.
+    """
+    headers = state.router.headers
+    page = urlsplit(headers.origin or "")
+    server_host = headers.raw_headers.get("x-forwarded-host") or headers.host
+    path = _current_path(state)
+    if page.scheme in {"http", "https"} and page.netloc and server_host and page.netloc != server_host:
+        page_base = f"{page.scheme}://{page.netloc}"
+        return f"{page.scheme}://{server_host}", page_base + path, page_base + "/"
+    return "", path, "/"
+
+
 def full_page_load(path: str) -> rx.event.EventSpec:
     """Navigate with a real page load (so the server sees the browser's cookies)."""
     return rx.call_script(f"window.location.assign({json.dumps(path)})")
@@ -79,9 +97,11 @@ class AuthState(rx.State):
     dev_login_enabled: bool = False
     login_href: str = LOGIN_PATH
     dev_login_href: str = DEV_LOGIN_PAGE_PATH
+    logout_href: str = LOGOUT_PATH
 
     def _show_viewer(self, viewer: Viewer | None) -> None:
-        next_query = f"?next={quote(_current_path(self), safe='/')}"
+        server_base, back_here, back_home = _auth_links(self)
+        next_query = f"?next={quote(back_here, safe='/:')}"
         self.logged_in = viewer is not None
         self.display_name = viewer.display_name if viewer else ""
         self.avatar_url = viewer.avatar_url if viewer else ""
@@ -89,8 +109,11 @@ class AuthState(rx.State):
         self.is_host = bool(viewer and viewer.is_host)
         self.is_dj = bool(viewer and viewer.is_dj)
         self.dev_login_enabled = load_settings().dev_login
-        self.login_href = LOGIN_PATH + next_query
-        self.dev_login_href = DEV_LOGIN_PAGE_PATH + next_query
+        self.login_href = server_base + LOGIN_PATH + next_query
+        self.dev_login_href = server_base + DEV_LOGIN_PAGE_PATH + next_query
+        self.logout_href = (
+            server_base + LOGOUT_PATH + (f"?next={quote(back_home, safe='/:')}" if server_base else "")
+        )
 
     async def _load_viewer(self) -> Viewer | None:
         viewer = await current_viewer(self)

@@ -221,3 +221,11 @@ def test_login_is_unavailable_when_discord_is_not_configured(database, fake_disc
 
 def identity_callback() -> str:
     return "/auth/discord/callback"
+
+
+def test_pages_on_another_port_of_this_host_get_the_racer_back(world):
+    """Reflex's dev mode: pages on :3000, this server on :8000 of the same host."""
+    response = world.log_in(next_path="http://testserver:3000/me")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "http://testserver:3000/me"

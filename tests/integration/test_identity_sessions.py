@@ -154,3 +154,15 @@ def test_the_session_id_is_read_from_a_cookie_header():
     assert identity.session_token_from_cookie_header("other=1; bad cookie; x") is None
     assert identity.session_token_from_cookie_header(f"{name}=") is None
     assert identity.session_token_from_cookie_header(None) is None
+
+
+def test_logout_from_the_pages_port_of_this_host_works(world):
+    world.log_in()
+    token = world.session_cookie
+
+    response = world.client.get(
+        "/auth/logout", params={"next": "http://testserver:3000/"}, headers={"Sec-Fetch-Site": "same-site"}
+    )
+
+    assert response.status_code == 303 and response.headers["location"] == "http://testserver:3000/"
+    assert _viewer(world, token) is None

@@ -10,6 +10,7 @@ from cozykart.domain.identity import (
     Role,
     parse_role,
     refuse_dev_login_in_production,
+    safe_next,
     safe_next_path,
     validate_mkt_name,
 )
@@ -102,3 +103,28 @@ def test_dev_login_refused_only_in_production():
     refuse_dev_login_in_production(dev_login=False, production=True)
     with pytest.raises(DevLoginInProduction, match="COZYKART_DEV_LOGIN"):
         refuse_dev_login_in_production(dev_login=True, production=True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("/me", "/me"),
+        ("http://localhost:3000/me", "http://localhost:3000/me"),
+        ("HTTP://LocalHost:3000/me?x=1", "http://localhost:3000/me?x=1"),
+        ("http://localhost:3000", "http://localhost:3000/"),
+        ("http://localhost:3000//evil.example", "http://localhost:3000/"),
+        ("http://evil.example/me", "/"),
+        ("http://localhost.evil.example/me", "/"),
+        ("http://localhost:3000@evil.example/me", "/"),
+        ("http://user@localhost:3000/me", "/"),
+        ("http://localhost:notaport/me", "/"),
+        ("ftp://localhost/me", "/"),
+    ],
+)
+def test_an_absolute_way_back_must_stay_on_this_host(raw, expected):
+    assert safe_next(raw, site_hostname="localhost") == expected
+
+
+def test_without_a_known_host_only_paths_are_kept():
+    assert safe_next("http://localhost:3000/me", site_hostname=None) == "/"
+    assert safe_next("/me", site_hostname=None) == "/me"
