@@ -708,12 +708,33 @@ def reinstate_dispute(
         if clawback is None:
             raise NotFound("No open dispute with that key has been recorded yet.")
         hold_until = _hold_until(settings, utc_now())
+        rows = repo.postings_of_transaction(connection, clawback.id)
+        # Lock what we credit back (in id order) before reading the races'
+        # status: a pool whose race became final since is split right away.
+        repo.lock_accounts(connection, repo.account_ids(connection, map(repo.account_ref, rows)).values())
         builder = TransactionBuilder()
-        for row in repo.postings_of_transaction(connection, clawback.id):
+        for row in rows:
+            words = f"Dispute won, reinstated: {row.description}"[:300]
+            if row.kind == AccountKind.RACE_POOL and repo.race_status(connection, row.race_id) == "final":
+                outcome = race_outcome(uow.session, row.race_id)
+                payment = repo.payment_by_id(connection, row.payment_id)
+                assert outcome is not None and payment is not None
+                sale_words = f"{payment.item!r} sale ({_money(settings)(payment.gross_cents)}), dispute won"
+                _credit_racers(
+                    builder,
+                    outcome,
+                    -row.amount_cents,
+                    payment_id=payment.id,
+                    payment_key=payment.key,
+                    sale_words=sale_words,
+                    settings=settings,
+                    now=utc_now(),
+                )
+                continue
             builder.post(
                 repo.account_ref(row),
                 -row.amount_cents,
-                f"Dispute won, reinstated: {row.description}"[:300],
+                words,
                 payment_id=row.payment_id,
                 available_at=hold_until if row.kind == AccountKind.WALLET else None,
             )

@@ -590,3 +590,33 @@ def test_only_admins_adjust_and_a_reason_is_required(database):
     )
     assert _wallet(database, racer).debt_cents == 300
     _assert_clean(database)
+
+
+def test_dispute_won_after_the_race_became_final_goes_to_the_racers_not_the_pool(database):
+    settings = settings_for(database)
+    racers = make_racers(database, 2)
+    race_id = make_race(database, racers)
+    ledger.record_sale(
+        key="d",
+        gross_cents=10000,
+        sold_at=T0 + timedelta(minutes=1),
+        item="Jacket",
+        uow=database.uow(),
+        settings=settings,
+    )
+    ledger.open_dispute(
+        payment_key="d",
+        dispute_key="dd",
+        opened_at=T0 + timedelta(minutes=2),
+        uow=database.uow(),
+        settings=settings,
+    )
+    finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2}, at=T0 + timedelta(hours=1))
+    assert _shares(database, racers) == dict.fromkeys(racers, 0)
+
+    ledger.reinstate_dispute(
+        dispute_key="dd", reinstated_at=T0 + timedelta(days=3), uow=database.uow(), settings=settings
+    )
+
+    assert _shares(database, racers) == dict.fromkeys(racers, 1000)
+    _assert_clean(database)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -41,7 +42,7 @@ from tests.integration.ledger_support import (
     settings_for,
 )
 
-EXAMPLES_MAX = 12
+EXAMPLES_MAX = int(os.environ.get("COZYKART_STATEFUL_EXAMPLES", "12"))  # raise it for a deeper hunt
 STEPS_PER_EXAMPLE_MAX = 18
 RACERS_PER_RACE = 4
 LATER = utc_now() + timedelta(days=30)
