@@ -3,10 +3,10 @@
 import reflex as rx
 from reflex.utils.exec import is_prod_mode
 
-from cozykart.api import build_api, tasks
+from cozykart.api import build_api, discord, tasks
 from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.settings import load_settings
-from cozykart.ui import routes
+from cozykart.ui import live_pot, routes
 from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE
 from cozykart.ui.pages.admin_roles import RolesState, roles_page
 from cozykart.ui.pages.profile import ProfileState, profile_page
@@ -15,8 +15,15 @@ from cozykart.ui.pages.watch import WatchState, watch_page
 # The developer login must never run in production (`reflex run --env prod`).
 refuse_dev_login_in_production(dev_login=load_settings().dev_login, production=is_prod_mode())
 
-app = rx.App(api_transformer=build_api())
-app.register_lifespan_task(tasks.retry_webhooks)
-app.add_page(watch_page, route=routes.WATCH, title="Cozy-Kart · Watch", on_load=WatchState.load)
+app = rx.App(
+    api_transformer=build_api(on_money_moved=live_pot.publish),
+    stylesheets=["/cozykart.css"],
+)
+live_pot.attach(app)
+app.register_lifespan_task(tasks.retry_webhooks, on_money_moved=live_pot.publish)
+app.register_lifespan_task(discord.send_announcements)
+app.add_page(
+    watch_page, route=routes.WATCH, title="Cozy-Kart · Watch", on_load=[WatchState.load, live_pot.LivePotState.join]
+)
 app.add_page(profile_page, route=PROFILE_ROUTE, title="Cozy-Kart · Your profile", on_load=ProfileState.load)
 app.add_page(roles_page, route=ADMIN_ROLES_ROUTE, title="Cozy-Kart · Roles", on_load=RolesState.load)

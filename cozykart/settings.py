@@ -82,8 +82,10 @@ class Settings:
     discord_client_secret: str | None = field(default=None, repr=False)
     discord_api_base: str = "https://discord.com/api/v10"
     discord_public_key: str | None = None
+    discord_bot_token: str | None = field(default=None, repr=False)
     discord_announce_webhook_url: str | None = field(default=None, repr=False)
     stream_embed_url: str | None = None
+    shop_url: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -126,6 +128,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         discord_client_secret=_optional(env, "DISCORD_CLIENT_SECRET"),
         discord_api_base=(_optional(env, "DISCORD_API_BASE") or "https://discord.com/api/v10").rstrip("/"),
         discord_public_key=_optional(env, "DISCORD_PUBLIC_KEY"),
+        discord_bot_token=_optional(env, "DISCORD_BOT_TOKEN"),
         discord_announce_webhook_url=_optional(env, "DISCORD_ANNOUNCE_WEBHOOK_URL"),
         stream_embed_url=_optional(env, "COZYKART_STREAM_EMBED_URL"),
+        shop_url=_optional(env, "COZYKART_SHOP_URL"),
     )

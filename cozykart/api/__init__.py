@@ -8,19 +8,26 @@ thin: read the request, call one service, turn domain errors into 4xx answers.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from cozykart.api import auth, health, webhooks
+from cozykart.api import auth, discord, health, pot, webhooks
 from cozykart.settings import Settings, load_settings
 
 
 def api_routes() -> list[BaseRoute]:
-    return [*health.routes, *webhooks.routes, *auth.routes]
+    return [*health.routes, *pot.routes, *webhooks.routes, *auth.routes, *discord.routes]
 
 
-def build_api(settings: Settings | None = None) -> Starlette:
-    """The API app; handlers read `request.app.state.settings` (the environment by default)."""
+def build_api(
+    settings: Settings | None = None, *, on_money_moved: Callable[[], Awaitable[None]] | None = None
+) -> Starlette:
+    """The API app. Handlers read `request.app.state.settings` (the environment by
+    default); `on_money_moved` is awaited after a webhook moved money (the Live Pot
+    push), never holding up the acknowledgement."""
     api = Starlette(routes=api_routes())
     api.state.settings = settings or load_settings()
+    api.state.on_money_moved = on_money_moved
     return api

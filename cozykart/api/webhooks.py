@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -49,6 +49,25 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+_notifications: set[asyncio.Task] = set()
+
+
+def _notify(on_money_moved: Callable[[], Awaitable[None]] | None) -> None:
+    """Run the after-money hook in the background; its failure is logged, never the webhook's."""
+    if on_money_moved is None:
+        return
+
+    async def run() -> None:
+        try:
+            await on_money_moved()
+        except Exception:  # the ledger is already right; viewers catch up on their next load
+            logger.exception("pushing the money change to viewers failed")
+
+    task = asyncio.create_task(run())
+    _notifications.add(task)
+    task.add_done_callback(_notifications.discard)
+
+
 def _error(status_code: int, reason: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status_code=status_code)
 
@@ -76,6 +95,8 @@ async def _handle(
         "webhook %s %s (%s) -> inbox %s %s%s", provider, event.event_id, event.event_type, receipt.inbox_id,
         receipt.status, " (duplicate)" if receipt.duplicate else "",
     )
+    if receipt.status == webhooks.APPLIED and not receipt.duplicate:
+        _notify(request.app.state.on_money_moved)
     return JSONResponse(
         {"received": True, "inbox_id": receipt.inbox_id, "status": receipt.status, "duplicate": receipt.duplicate}
     )

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.settings import DEFAULT_POINTS_TABLE, LOBBY_SIZE_MAX
+from cozykart.services import ledger
+from cozykart.settings import DEFAULT_POINTS_TABLE, LOBBY_SIZE_MAX, Settings, load_settings
 
 DEMO_DISCORD_ID_PREFIX = "demo-"
 DEMO_SEASON_NAME = "Cozy Cup · Autumn 2026"
@@ -62,30 +63,81 @@ DEMO_TRACKS = (
 )
 
 
+# Merch sold during each demo race, and tips for the DJ: (item, fan, cents, minutes into the race).
+DEMO_SALES: tuple[tuple[str, str, int, int], ...] = (
+    ("Rainbow Road hoodie", "Marisol", 4500, 3),
+    ("Cozy-Kart tee", "Jun", 2500, 9),
+    ("Blue shell sticker pack", "Ola", 800, 14),
+)
+DEMO_TIPS: tuple[tuple[str, str, int, str], ...] = (
+    ("Coconut Mall", "Theo", 500, "For the drift kings!"),
+    ("Mushroom Gorge", "Ines", 300, "Turn it up"),
+)
+
+
 @dataclass(frozen=True)
 class SeedReport:
     racers_added: int
     seasons_added: int
     races_added: int
+    payments_added: int = 0
 
     def describe(self) -> str:
-        if not (self.racers_added or self.seasons_added or self.races_added):
+        if not (self.racers_added or self.seasons_added or self.races_added or self.payments_added):
             return "demo data already present; nothing added"
         return (
             f"demo data loaded: {self.racers_added} racers, {self.seasons_added} season, "
-            f"{self.races_added} races"
+            f"{self.races_added} races, {self.payments_added} sales and tips"
         )
 
 
-def seed_demo(*, uow: UnitOfWork, now: datetime | None = None) -> SeedReport:
+def seed_demo(*, uow: UnitOfWork, now: datetime | None = None, settings: Settings | None = None) -> SeedReport:
     now = now or utc_now()
+    settings = settings or load_settings()
     with uow:
         session = uow.session
         racers, racers_added = _ensure_racers(session, now)
         season, seasons_added = _ensure_season(session, now)
         races_added = _ensure_races(session, season, racers, now)
+        payments_added = _ensure_payments(uow, season, racers, now, settings)
         uow.commit()
-    return SeedReport(racers_added=racers_added, seasons_added=seasons_added, races_added=races_added)
+    return SeedReport(
+        racers_added=racers_added, seasons_added=seasons_added, races_added=races_added,
+        payments_added=payments_added,
+    )
+
+
+def _ensure_payments(
+    uow: UnitOfWork, season: Season, racers: list[Racer], now: datetime, settings: Settings
+) -> int:
+    """Sales during the demo races and tips for the DJ, through the ledger like any webhook's.
+
+    Each has a fixed key, so a second run is a replay that changes nothing.
+    """
+    races = uow.session.exec(
+        select(Race).where(Race.season_id == season.id, Race.started_at.is_not(None)).order_by(Race.id)
+    ).all()
+    added = 0
+    for race in races:
+        for index, (item, fan_name, gross_cents, minutes) in enumerate(DEMO_SALES):
+            sold_at = race.started_at + timedelta(minutes=minutes)
+            if (race.ended_at is not None and sold_at >= race.ended_at) or sold_at > now:
+                continue
+            receipt = ledger.record_sale(
+                key=f"demo:race:{race.id}:sale:{index}", gross_cents=gross_cents, sold_at=sold_at, item=item,
+                provider="demo", fan_name=fan_name, uow=uow, settings=settings,
+            )
+            added += not receipt.replayed
+    dj = next((racer for racer in racers if racer.is_dj), None)
+    if dj is not None:
+        for index, (song, fan_name, tip_cents, message) in enumerate(DEMO_TIPS):
+            receipt = ledger.record_tip(
+                key=f"demo:tip:{index}", dj_racer_id=dj.id, tip_cents=tip_cents,
+                tipped_at=now - timedelta(minutes=30 - 10 * index), song=song, fan_name=fan_name,
+                message=message, provider="demo", uow=uow, settings=settings,
+            )
+            added += not receipt.replayed
+    return added
 
 
 def _ensure_racers(session: Session, now: datetime) -> tuple[list[Racer], int]:

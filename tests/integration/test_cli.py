@@ -36,7 +36,7 @@ def test_migrate_then_seed_demo_twice(empty_db_url):
     second = run_cli(empty_db_url, "seed-demo")
 
     assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("demo data loaded: 16 racers, 1 season")
+    assert first.stdout.startswith("demo data loaded: 16 racers, 1 season, 9 races, ")
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "demo data already present; nothing added"
 

@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.services.demo import DEMO_RACERS, seed_demo
+from cozykart.services.pot import live_pot
+from cozykart.services.reconcile import reconcile
 from cozykart.services.watch import watch_snapshot
 
 
@@ -31,6 +33,12 @@ def test_demo_league_has_an_active_sponsored_season_finished_races_and_one_live_
     with database.engine.connect() as connection:
         final_races = connection.execute(select(func.count()).where(Race.status == "final")).scalar_one()
     assert final_races >= 6
+    assert report.payments_added > 0
+    pot = live_pot(uow=database.uow())
+    assert pot.race is not None and pot.race.race_id == snapshot.race.race_id
+    assert pot.pot_cents > 0, "the live race's pot has the demo's sales in it"
+    assert {line.kind for line in pot.feed} == {"sale", "tip"}
+    assert reconcile(uow=database.uow()).clean
 
 
 def test_seeding_twice_adds_nothing(database):
@@ -39,6 +47,6 @@ def test_seeding_twice_adds_nothing(database):
 
     report = seed_demo(uow=database.uow())
 
-    assert (report.racers_added, report.seasons_added, report.races_added) == (0, 0, 0)
+    assert (report.racers_added, report.seasons_added, report.races_added, report.payments_added) == (0, 0, 0, 0)
     assert _counts(database) == before
     assert report.describe() == "demo data already present; nothing added"

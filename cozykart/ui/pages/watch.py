@@ -9,8 +9,10 @@ import reflex as rx
 
 from cozykart.services import default_uow
 from cozykart.services.watch import WatchSnapshot, watch_snapshot
+from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
+from cozykart.ui.live_pot import pot_ticker, sales_feed
 
 STATUS_LABELS = {
     "live": "LIVE",
@@ -50,10 +52,15 @@ class WatchState(rx.State):
     season_name: str = ""
     sponsor_name: str = ""
     leaders: list[LeaderView] = []
+    stream_url: str = ""
+    shop_url: str = ""
 
     @rx.event
     async def load(self):
-        snapshot = await asyncio.to_thread(lambda: watch_snapshot(uow=default_uow()))
+        settings = load_settings()
+        snapshot = await asyncio.to_thread(lambda: watch_snapshot(uow=default_uow(settings)))
+        self.stream_url = settings.stream_embed_url or ""
+        self.shop_url = settings.shop_url or ""
         self._show(snapshot)
 
     def _show(self, snapshot: WatchSnapshot) -> None:
@@ -215,11 +222,51 @@ def leaders_panel() -> rx.Component:
     )
 
 
+def stream_embed() -> rx.Component:
+    return rx.cond(
+        WatchState.stream_url != "",
+        rx.box(
+            rx.el.iframe(
+                src=WatchState.stream_url,
+                title="Live stream",
+                allow="autoplay; fullscreen",
+                width="100%",
+                height="100%",
+                border="0",
+            ),
+            aspect_ratio="16 / 9",
+            width="100%",
+            border_radius="16px",
+            overflow="hidden",
+        ),
+    )
+
+
+def money_column() -> rx.Component:
+    return rx.vstack(
+        pot_ticker(),
+        rx.hstack(
+            rx.cond(
+                WatchState.shop_url != "",
+                rx.link(rx.button(rx.icon("shirt"), "Shop merch", size="3"), href=WatchState.shop_url,
+                        is_external=True),
+            ),
+            rx.link(rx.button(rx.icon("music"), "Tip the DJ", size="3", variant="outline"), href=routes.TIP),
+            spacing="3",
+            width="100%",
+            justify="center",
+        ),
+        rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips"),
+        spacing="4",
+        width="100%",
+    )
+
+
 @page
 def watch_page() -> rx.Component:
     return rx.grid(
-        race_card(),
-        leaders_panel(),
+        rx.vstack(stream_embed(), race_card(), leaders_panel(), spacing="4", width="100%"),
+        money_column(),
         columns=rx.breakpoints(initial="1", md="2"),
         spacing="4",
         width="100%",
