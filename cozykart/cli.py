@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from cozykart.cli_discord import add_discord_commands
 from cozykart.cli_ledger import add_ledger_commands
 from cozykart.cli_webhooks import add_webhook_commands
 from cozykart.domain.errors import CozyKartError
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ledger_commands(commands)  # reconcile, wallet, balances, export-ledger
     add_webhook_commands(commands)  # trigger, set-product-cost, inbox
+    add_discord_commands(commands)  # discord register-commands, outbox
 
     return parser
 

@@ -1,0 +1,111 @@
+"""`POST /api/discord/interactions` (slash commands), and the announcement sender task.
+
+The route checks Discord's Ed25519 signature before reading anything else
+(unset key: 503; bad or missing signature: 401), answers PING with PONG, and
+runs a command's service call in a thread so the event loop stays free and the
+answer comes well inside Discord's 3 seconds.
+
+`send_announcements` is a Reflex lifespan task: every few seconds it sends what
+is due in the outbox, if this worker holds the sender lease (one worker at a
+time does). Requests never wait for Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
+from cozykart.api import discord_commands
+from cozykart.integrations import discord_interactions as interactions
+from cozykart.integrations.discord_announce import WebhookNotifier
+from cozykart.services import default_uow, outbox
+from cozykart.settings import Settings, load_settings
+
+BODY_BYTES_MAX = 64 * 1024
+SEND_INTERVAL_S = 2.0
+logger = logging.getLogger("cozykart.discord")
+
+
+def _error(status_code: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status_code)
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The body, or None when it is larger than BODY_BYTES_MAX."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > BODY_BYTES_MAX:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > BODY_BYTES_MAX:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def interactions_endpoint(request: Request) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    if not settings.discord_public_key:
+        return _error(503, "Discord interactions are not configured")
+    body = await _read_body(request)
+    if body is None:
+        return _error(413, f"body is larger than {BODY_BYTES_MAX} bytes")
+    try:
+        verified = interactions.verify(
+            settings.discord_public_key, request.headers.get(interactions.SIGNATURE_HEADER),
+            request.headers.get(interactions.TIMESTAMP_HEADER), body,
+        )
+    except interactions.InvalidPublicKey as error:
+        logger.error("%s", error)
+        return _error(503, "Discord interactions are misconfigured")
+    if not verified:
+        return _error(401, "invalid request signature")
+    try:
+        interaction = json.loads(body)
+    except ValueError:
+        return _error(400, "body is not JSON")
+    if not isinstance(interaction, dict):
+        return _error(400, "body is not an interaction")
+    kind = interaction.get("type")
+    if kind == interactions.PING:
+        return JSONResponse({"type": interactions.PONG})
+    if kind != interactions.APPLICATION_COMMAND:
+        return _error(400, f"interaction type {kind!r} is not handled")
+    reply = await asyncio.to_thread(discord_commands.answer, interaction, settings)
+    return JSONResponse(reply)
+
+
+routes = [Route("/api/discord/interactions", interactions_endpoint, methods=["POST"])]
+
+
+async def send_announcements() -> None:
+    """Send the outbox for the life of the backend (one worker at a time holds the lease)."""
+    settings = load_settings()
+    if not settings.discord_announce_webhook_url:
+        logger.info("DISCORD_ANNOUNCE_WEBHOOK_URL is unset: announcements are recorded, not sent")
+        return
+    notifier = WebhookNotifier(settings.discord_announce_webhook_url)
+    sender_id = outbox.new_sender_id()
+    uow = default_uow(settings)
+    try:
+        while True:
+            try:
+                report = await asyncio.to_thread(outbox.deliver_due, notifier, sender_id=sender_id, uow=uow)
+                if report.sent or report.parked:
+                    logger.info("announcements sent %d, parked %d", report.sent, report.parked)
+            except Exception:  # a bad round must not end the loop; it is logged
+                logger.exception("announcement round failed")
+            await asyncio.sleep(SEND_INTERVAL_S)
+    finally:
+        try:
+            await asyncio.to_thread(outbox.release_lease, sender_id, uow=default_uow(settings))
+        except Exception:  # shutting down: the lease expires by itself
+            logger.exception("could not release the announcement sender lease")

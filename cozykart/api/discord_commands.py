@@ -1,0 +1,340 @@
+"""Slash commands: one Discord interaction -> one service call -> one reply.
+
+`answer(interaction, settings)` is synchronous (the route runs it in a thread).
+The Discord user becomes a racer on first use; after that every command calls
+the same services as the web pages, which check permissions themselves. A
+refused action (`CozyKartError`) is answered with its message, ephemerally;
+`/wallet` and `/cashout` are always ephemeral.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cozykart.domain import discord_messages as say
+from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
+from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
+from cozykart.domain.money import format_cents, parse_amount_cents
+from cozykart.integrations.discord_interactions import (
+    CHANNEL_MESSAGE_WITH_SOURCE,
+    EPHEMERAL,
+    SUB_COMMAND,
+)
+from cozykart.integrations.discord_oauth import DiscordUser
+from cozykart.services import default_uow, league, payouts, standings, wallet
+from cozykart.services.league_views import RaceView
+from cozykart.settings import Settings
+
+OPTION_TEXT_LENGTH_MAX = 200
+LOBBIES_LISTED_MAX = 5
+logger = logging.getLogger("cozykart.discord")
+
+
+class NoOpenLobby(CozyKartError):
+    def __init__(self) -> None:
+        super().__init__("No lobby is open. A host can open one with /lobby create name:.")
+
+
+class WhichLobby(CozyKartError):
+    def __init__(self, lobbies: tuple[RaceView, ...]) -> None:
+        listed = ", ".join(f"#{lobby.race_id} {lobby.name}" for lobby in lobbies[:LOBBIES_LISTED_MAX])
+        super().__init__(f"Several lobbies are open ({listed}); say which with the lobby: option.")
+
+
+class NotInLobby(CozyKartError):
+    def __init__(self) -> None:
+        super().__init__("You are not in an open lobby.")
+
+
+class NoLobbyToStart(CozyKartError):
+    def __init__(self) -> None:
+        super().__init__("You host no open lobby. Open one with /lobby create name:, or name it with lobby:.")
+
+
+class NoLiveRace(CozyKartError):
+    def __init__(self) -> None:
+        super().__init__("No race is live right now.")
+
+
+class NoRaceToReport(CozyKartError):
+    def __init__(self) -> None:
+        super().__init__("Could not save your result: you are in no race that is live or waiting for results. "
+                         "Is a race active?")
+
+
+class UnknownCommand(CozyKartError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Cozy-Kart does not know the command /{name[:40]}.")
+
+
+@dataclass(frozen=True)
+class Reply:
+    message: dict
+    ephemeral: bool = False
+
+    def response(self) -> dict:
+        data = dict(self.message)
+        if self.ephemeral:
+            data["flags"] = EPHEMERAL
+        return {"type": CHANNEL_MESSAGE_WITH_SOURCE, "data": data}
+
+
+def _text(content: str, *, ephemeral: bool = False) -> Reply:
+    return Reply(say.message(content=content), ephemeral=ephemeral)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """An interaction, read: who, which command, its options, and the users it names."""
+
+    interaction_id: str
+    user: DiscordUser
+    name: str
+    options: dict
+    resolved_users: dict
+
+    def option(self, name: str) -> object | None:
+        return self.options.get(name)
+
+    def text(self, name: str) -> str:
+        value = self.options.get(name)
+        if value is None or isinstance(value, bool):
+            raise InvalidInput(f"Give the {name}: option.")
+        return str(value)[:OPTION_TEXT_LENGTH_MAX]
+
+    def number(self, name: str, *, required: bool = True) -> int | None:
+        value = self.options.get(name)
+        if value is None and not required:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            return int(value.strip())
+        raise InvalidInput(f"The {name}: option must be a whole number.")
+
+    def user_id(self, name: str) -> str:
+        value = self.options.get(name)
+        if not isinstance(value, str) or not value.isdigit():
+            raise InvalidInput(f"Pick a Discord user for the {name}: option.")
+        return value
+
+
+def _flatten(options: list | None) -> tuple[str | None, dict]:
+    """A subcommand's name (if any) and the options as name -> value."""
+    options = options or []
+    if len(options) == 1 and options[0].get("type") == SUB_COMMAND:
+        return options[0].get("name"), _flatten(options[0].get("options"))[1]
+    return None, {option.get("name"): option.get("value") for option in options if isinstance(option, dict)}
+
+
+def read(interaction: dict) -> Invocation:
+    """The invocation in a verified APPLICATION_COMMAND interaction."""
+    user = (interaction.get("member") or {}).get("user") or interaction.get("user") or {}
+    data = interaction.get("data") or {}
+    if not isinstance(user, dict) or not str(user.get("id", "")).isdigit():
+        raise InvalidInput("Discord did not say who you are; try the command again.")
+    subcommand, options = _flatten(data.get("options"))
+    name = str(data.get("name", ""))
+    return Invocation(
+        interaction_id=str(interaction.get("id", "")),
+        user=DiscordUser(id=str(user["id"]), username=str(user.get("username") or user["id"]),
+                         global_name=user.get("global_name"), avatar_hash=user.get("avatar"),
+                         discriminator=str(user.get("discriminator") or "0")),
+        name=f"{name} {subcommand}" if subcommand else name,
+        options=options,
+        resolved_users=((data.get("resolved") or {}).get("users") or {}),
+    )
+
+
+# --- the commands -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    invocation: Invocation
+    racer_id: int
+    avatar_url: str
+    settings: Settings
+
+    def kw(self) -> dict:
+        return {"actor_id": self.racer_id, "uow": default_uow(self.settings), "settings": self.settings}
+
+    @property
+    def uow(self):
+        return default_uow(self.settings)
+
+
+def _lobby_create(ctx: Context) -> Reply:
+    race = league.open_lobby(ctx.invocation.text("name"), **ctx.kw())
+    return _text(f"🏁 Lobby **{race.name}** (#{race.race_id}) is open, hosted by {race.host.name}. "
+                 f"Type /join to race!")
+
+
+def _pick_open_lobby(ctx: Context, lobby_id: int | None, lobbies: tuple[RaceView, ...]) -> RaceView:
+    if lobby_id is not None:
+        chosen = next((lobby for lobby in lobbies if lobby.race_id == lobby_id), None)
+        return chosen or league.get_race(lobby_id, uow=ctx.uow)
+    if not lobbies:
+        raise NoOpenLobby()
+    if len(lobbies) > 1:
+        raise WhichLobby(lobbies)
+    return lobbies[0]
+
+
+def _join(ctx: Context) -> Reply:
+    lobby = _pick_open_lobby(ctx, ctx.invocation.number("lobby", required=False),
+                             league.list_open_lobbies(uow=ctx.uow))
+    race = league.join_lobby(lobby.race_id, **ctx.kw())
+    return _text(f"✅ You joined **{race.name}** ({race.racer_count}/8 racers).")
+
+
+def _leave(ctx: Context) -> Reply:
+    lobby = league.racer_lobby(ctx.racer_id, uow=ctx.uow)
+    if lobby is None:
+        raise NotInLobby()
+    race = league.leave_lobby(lobby.race_id, **ctx.kw())
+    return _text(f"👋 You left **{race.name}**.")
+
+
+def _start(ctx: Context) -> Reply:
+    lobby_id = ctx.invocation.number("lobby", required=False)
+    if lobby_id is None:
+        hosted = tuple(lobby for lobby in league.list_open_lobbies(uow=ctx.uow)
+                       if lobby.host.racer_id == ctx.racer_id)
+        if not hosted:
+            raise NoLobbyToStart()
+        lobby = _pick_open_lobby(ctx, None, hosted)
+        lobby_id = lobby.race_id
+    race = league.start_race(lobby_id, **ctx.kw())
+    names = ", ".join(racer.name for racer in race.racers)
+    return _text(f"🚦 **{race.name}** is live! Racers: {names}. Merch bought now feeds their Live Pot.")
+
+
+def _end(ctx: Context) -> Reply:
+    live = league.current_race(uow=ctx.uow)
+    if live is None:
+        raise NoLiveRace()
+    race = league.end_race(live.race_id, **ctx.kw())
+    if race.is_final:
+        return _text(f"🏁 **{race.name}** is over and its results are final.")
+    return _text(f"🏁 **{race.name}** is over. Racers: report your place with /result position:.")
+
+
+def _race_to_report(ctx: Context) -> RaceView:
+    for race in league.list_races(uow=ctx.uow, statuses=("live", "ended")):
+        if race.entry_of(ctx.racer_id) is not None:
+            return race
+    raise NoRaceToReport()
+
+
+def _result(ctx: Context) -> Reply:
+    position = ctx.invocation.text("position")
+    race = league.report_result(_race_to_report(ctx).race_id, position, **ctx.kw())
+    entry = race.entry_of(ctx.racer_id)
+    assert entry is not None
+    place = "DNF" if entry.reported_dnf else f"#{entry.reported_position}"
+    if race.is_final and entry.points is not None:
+        return _text(f"🏆 Recorded! You finished **{place}** and earned **{entry.points} pts**.")
+    if race.disputed:
+        return _text(f"⚠️ Recorded **{place}**, but reports in **{race.name}** conflict ({race.dispute}); "
+                     f"the host will rule.")
+    return _text(f"🏆 Recorded! You reported **{place}** in **{race.name}**.")
+
+
+def _wallet(ctx: Context) -> Reply:
+    summary = wallet.wallet_summary(ctx.racer_id, uow=ctx.uow, settings=ctx.settings)
+    message = say.wallet(
+        name=summary.display_name, avatar_url=ctx.avatar_url, available_cents=summary.available_cents,
+        held_cents=summary.held_cents, in_payout_cents=summary.in_payout_cents, debt_cents=summary.debt_cents,
+        lifetime_earned_cents=summary.lifetime_earned_cents, payout_min_cents=summary.payout_min_cents,
+        currency=summary.currency,
+    )
+    return Reply(message, ephemeral=True)
+
+
+def _cashout(ctx: Context) -> Reply:
+    amount_cents = parse_amount_cents(ctx.invocation.text("amount"))
+    payout_id = payouts.request_payout(ctx.racer_id, amount_cents, key=f"discord:{ctx.invocation.interaction_id}",
+                                       uow=ctx.uow, settings=ctx.settings)
+    money = format_cents(amount_cents, ctx.settings.currency)
+    return _text(f"🧾 Payout #{payout_id} of {money} requested. An admin will pay it; "
+                 f"the channel hears when you cash out.", ephemeral=True)
+
+
+def _standings(ctx: Context) -> Reply:
+    view = standings.season_standings(uow=ctx.uow, limit=say.STANDINGS_ROWS_SHOWN_MAX)
+    if view is None:
+        return _text("No season has started yet; the first race opens one.")
+    lines = [say.StandingLine(row.rank, row.name, row.points, row.wins, row.races) for row in view.rows]
+    return Reply(say.standings(season_name=view.season.name, closed=view.is_frozen, lines=lines,
+                               sponsor_name=view.season.sponsor_name))
+
+
+def _racer_id_of(ctx: Context, option: str) -> int:
+    discord_id = ctx.invocation.user_id(option)
+    try:
+        return wallet.wallet_by_discord_id(discord_id, uow=ctx.uow, settings=ctx.settings).racer_id
+    except NotFound:
+        raise NotFound(f"{say.mention(discord_id)} is not a racer yet.") from None
+
+
+def _payout(ctx: Context) -> Reply:
+    racer_id = _racer_id_of(ctx, "user")
+    amount_cents = parse_amount_cents(ctx.invocation.text("amount"))
+    method = require_payout_method(str(ctx.invocation.option("method") or "store_credit"))
+    reference = str(ctx.invocation.option("reference") or "Discord /payout")
+    payout_id = payouts.direct_payout(ctx.racer_id, racer_id, amount_cents, method=method, reference=reference,
+                                      key=f"discord:{ctx.invocation.interaction_id}", uow=ctx.uow,
+                                      settings=ctx.settings)
+    money = format_cents(amount_cents, ctx.settings.currency)
+    return _text(f"💸 Paid {say.mention(ctx.invocation.user_id('user'))} {money} by {PAYOUT_METHODS[method]} "
+                 f"(payout #{payout_id}); the channel hears about it.", ephemeral=True)
+
+
+def _admin_fix(ctx: Context) -> Reply:
+    race_id = ctx.invocation.number("race")
+    racer_id = _racer_id_of(ctx, "user")
+    race = league.admin_fix_result(race_id, racer_id, ctx.invocation.text("position"),
+                                   reason=ctx.invocation.text("reason"), **ctx.kw())
+    entry = race.entry_of(racer_id)
+    assert entry is not None
+    place = "DNF" if entry.dnf else f"#{entry.position}"
+    return _text(f"🛠️ Result fixed in **{race.name}**: {entry.racer.name} is now **{place}** "
+                 f"({entry.points} pts). Reason: {ctx.invocation.text('reason')}")
+
+
+HANDLERS: dict[str, Callable[[Context], Reply]] = {
+    "lobby create": _lobby_create,
+    "join": _join,
+    "leave": _leave,
+    "start": _start,
+    "end": _end,
+    "result": _result,
+    "wallet": _wallet,
+    "cashout": _cashout,
+    "standings": _standings,
+    "payout": _payout,
+    "admin-fix": _admin_fix,
+}
+
+
+def answer(interaction: dict, settings: Settings) -> dict:
+    """The interaction response for a verified APPLICATION_COMMAND interaction."""
+    try:
+        invocation = read(interaction)
+        handler = HANDLERS.get(invocation.name)
+        if handler is None:
+            raise UnknownCommand(invocation.name)
+        user = invocation.user
+        avatar_url = user.avatar_url()
+        racer = league.get_or_create_racer(user.id, user.username, user.display_name, avatar_url,
+                                           uow=default_uow(settings))
+        reply = handler(Context(invocation, racer.racer_id, avatar_url, settings))
+    except CozyKartError as error:
+        reply = _text(f"⚠️ {error.message}", ephemeral=True)
+    except Exception:  # a bug: logged with its trace; the racer gets a calm answer
+        logger.exception("slash command failed")
+        reply = _text("⚠️ Something went wrong on our side; try again in a minute.", ephemeral=True)
+    return reply.response()

@@ -1,0 +1,292 @@
+"""The Discord outbox: announcements recorded with their change, sent later by one sender.
+
+`record` is called by event subscribers inside the transaction of the change it
+announces, so an announcement exists exactly when its change commits. Nothing
+here talks to Discord during a request.
+
+`deliver_due` is one round of the background sender. Exactly one sender is
+active at a time, whatever the number of workers: a sender must hold the
+`announcer` lease (a row taken or renewed by one conditional UPDATE, valid for
+`LEASE_TTL`), and renews it before every message. A send takes at most the
+notifier's timeout, far less than the lease, so no other sender can take over
+while a message is in flight. Messages go in id order: the oldest pending one
+blocks the rest until it is sent or parked. A failure is retried with
+exponential backoff; a 429 waits Discord's `retry_after` (and does not count
+as a try); after `attempts_max` tries the message is parked as failed, visible
+in the admin console and the CLI, until someone sends it again (`resend`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+
+from cozykart.db.outbox_tables import DiscordOutbox, DiscordSenderLease
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.integrations.discord_announce import Notifier
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.settings import Settings, load_settings
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+STATUSES = (PENDING, SENT, FAILED)
+SENDER_LEASE_NAME = "announcer"
+LEASE_TTL = timedelta(seconds=30)
+SEND_BATCH_MAX = 20
+OUTBOX_LIST_LENGTH_MAX = 200
+ERROR_LENGTH_MAX = 500
+
+
+class OutboxNotResendable(CozyKartError):
+    def __init__(self, outbox_id: int, status: str) -> None:
+        super().__init__(f"Announcement #{outbox_id} is {status}; only a failed announcement can be sent again.")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long a message is retried before it is parked."""
+
+    attempts_max: int = 8
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 300.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """Wait after the `attempts`-th failed try: base, 2x base, 4x base... up to the maximum."""
+        assert attempts >= 1
+        return timedelta(seconds=min(self.backoff_base_s * 2 ** min(attempts - 1, 30), self.backoff_max_s))
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    outbox_id: int
+    kind: str
+    summary: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    message: dict
+
+
+@dataclass(frozen=True)
+class DeliveryRound:
+    """What one round of the sender did."""
+
+    sent: int = 0
+    retried: int = 0
+    parked: int = 0
+    leased: bool = False
+
+
+def new_sender_id() -> str:
+    """A name for this sender: host, process and a random part (unique per call)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+# --- recording (inside the change's transaction) -------------------------------------
+
+
+def record(uow: UnitOfWork, *, dedupe_key: str, kind: str, message: dict, now: datetime | None = None) -> int | None:
+    """Queue `message` in the open unit of work; a fact already queued is not queued twice.
+
+    Returns the outbox id, or None when `dedupe_key` was queued before.
+    """
+    session = uow.session
+    existing = session.exec(select(DiscordOutbox.id).where(DiscordOutbox.dedupe_key == dedupe_key)).first()
+    if existing is not None:
+        return None
+    now = now or utc_now()
+    row = DiscordOutbox(dedupe_key=dedupe_key, kind=kind, payload=json.dumps(message), status=PENDING,
+                        created_at=now, next_attempt_at=None)  # None: due at once
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+# --- sending (the background sender) --------------------------------------------------
+
+
+def _take_lease(uow: UnitOfWork, sender_id: str, now: datetime) -> bool:
+    """Take or renew the sender lease in one conditional UPDATE; True when this sender holds it."""
+    session = uow.session
+    lease = DiscordSenderLease.__table__
+    taken = session.execute(
+        update(lease)
+        .where(lease.c.name == SENDER_LEASE_NAME)
+        .where(or_(lease.c.holder.is_(None), lease.c.holder == sender_id, lease.c.expires_at <= now))
+        .values(holder=sender_id, expires_at=now + LEASE_TTL)
+    ).rowcount
+    if taken == 0 and session.get(DiscordSenderLease, SENDER_LEASE_NAME) is None:
+        # The migration creates the row; a database made another way gets it now.
+        try:
+            with session.begin_nested():
+                session.add(DiscordSenderLease(name=SENDER_LEASE_NAME, holder=sender_id,
+                                               expires_at=now + LEASE_TTL))
+        except IntegrityError:  # another sender created it first, and holds it
+            return False
+        return True
+    assert taken <= 1
+    return taken == 1
+
+
+def _head(uow: UnitOfWork) -> DiscordOutbox | None:
+    """The oldest message still to send: everything after it waits for it."""
+    return uow.session.exec(
+        select(DiscordOutbox).where(DiscordOutbox.status == PENDING).order_by(DiscordOutbox.id).limit(1)
+    ).first()
+
+
+def _is_due(row: DiscordOutbox | None, now: datetime) -> bool:
+    return row is not None and (row.next_attempt_at is None or row.next_attempt_at <= now)
+
+
+def deliver_due(
+    notifier: Notifier,
+    *,
+    sender_id: str,
+    uow: UnitOfWork,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    clock: Callable[[], datetime] = utc_now,
+    batch_max: int = SEND_BATCH_MAX,
+) -> DeliveryRound:
+    """Send due announcements in order, at most `batch_max`, if this sender holds the lease.
+
+    Each message takes two short transactions (claim, then settle); the HTTP call
+    happens between them, outside any transaction. Stops at the first message
+    that is not due yet (after a failure or a 429), so order is kept.
+    """
+    with uow:
+        if not _is_due(_head(uow), clock()):
+            return DeliveryRound()
+    sent = retried = parked = 0
+    for _ in range(batch_max):
+        with uow:
+            now = clock()
+            if not _take_lease(uow, sender_id, now):
+                uow.commit()
+                return DeliveryRound(sent, retried, parked, leased=False)
+            row = _head(uow)
+            if not _is_due(row, now):
+                uow.commit()
+                break
+            outbox_id, message = row.id, json.loads(row.payload)
+            uow.commit()
+        delivery = notifier.send(message)
+        with uow:
+            now = clock()
+            row = uow.session.get(DiscordOutbox, outbox_id, with_for_update=True)
+            assert row is not None
+            if row.status != PENDING:  # resent or settled meanwhile; nothing more to do
+                uow.commit()
+                continue
+            if delivery.ok:
+                row.status, row.sent_at, row.next_attempt_at = SENT, now, None
+                sent += 1
+            elif delivery.rate_limited:
+                row.next_attempt_at = now + timedelta(seconds=delivery.retry_after_s)
+                row.last_error = delivery.error
+                retried += 1
+            else:
+                row.attempts += 1
+                row.last_error = (delivery.error or "unknown error")[:ERROR_LENGTH_MAX]
+                if row.attempts >= policy.attempts_max:
+                    row.status, row.next_attempt_at = FAILED, None
+                    parked += 1
+                else:
+                    row.next_attempt_at = now + policy.delay(row.attempts)
+                    retried += 1
+            uow.session.add(row)
+            uow.commit()
+        if not delivery.ok and row.status == PENDING:
+            break  # the head must wait; the rest wait behind it
+    return DeliveryRound(sent, retried, parked, leased=True)
+
+
+def release_lease(sender_id: str, *, uow: UnitOfWork, now: datetime | None = None) -> None:
+    """Give the lease up (a worker shutting down), so another sender need not wait for expiry."""
+    lease = DiscordSenderLease.__table__
+    with uow:
+        uow.session.execute(
+            update(lease).where(lease.c.name == SENDER_LEASE_NAME, lease.c.holder == sender_id)
+            .values(holder=None, expires_at=now or utc_now())
+        )
+        uow.commit()
+
+
+# --- the admin console and the CLI ------------------------------------------------------
+
+
+def _summary(message: dict) -> str:
+    embeds = message.get("embeds") or []
+    title = embeds[0].get("title") if embeds else None
+    return message.get("content") or title or "(empty)"
+
+
+def _view(row: DiscordOutbox) -> OutboxRow:
+    message = json.loads(row.payload)
+    return OutboxRow(outbox_id=row.id, kind=row.kind, summary=_summary(message), status=row.status,
+                     attempts=row.attempts, last_error=row.last_error, created_at=row.created_at,
+                     next_attempt_at=row.next_attempt_at, sent_at=row.sent_at, message=message)
+
+
+def list_outbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) -> tuple[OutboxRow, ...]:
+    """The newest announcements first, optionally of one status."""
+    limit = max(1, min(limit, OUTBOX_LIST_LENGTH_MAX))
+    with uow:
+        statement = select(DiscordOutbox)
+        if status is not None:
+            statement = statement.where(DiscordOutbox.status == status)
+        rows = uow.session.exec(statement.order_by(col(DiscordOutbox.id).desc()).limit(limit)).all()
+        return tuple(_view(row) for row in rows)
+
+
+def outbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
+    with uow:
+        rows = uow.session.exec(select(DiscordOutbox.status, func.count()).group_by(DiscordOutbox.status)).all()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({status: count for status, count in rows})
+        return counts
+
+
+def resend(
+    outbox_id: int,
+    *,
+    actor_id: int | None,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+) -> OutboxRow:
+    """Queue a parked (failed) announcement again, to be sent next in order of its id.
+
+    `actor_id` is the admin acting in the console; None is the operator at the
+    command line, who already holds the database.
+    """
+    settings = settings or load_settings()
+    with uow:
+        if actor_id is not None:
+            require_admin(load_actor(uow.session, actor_id, settings))
+        row = uow.session.get(DiscordOutbox, outbox_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"There is no announcement #{outbox_id}.")
+        if row.status != FAILED:
+            raise OutboxNotResendable(outbox_id, row.status)
+        row.status, row.attempts, row.next_attempt_at = PENDING, 0, None
+        uow.session.add(row)
+        uow.session.flush()
+        view = _view(row)
+        uow.commit()
+        return view
