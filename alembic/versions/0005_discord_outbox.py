@@ -13,7 +13,6 @@ import sqlmodel
 import cozykart.db.types
 from alembic import op
 
-
 revision = '0005'
 down_revision = '0004'
 branch_labels = None
