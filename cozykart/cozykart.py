@@ -8,6 +8,8 @@ from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.settings import load_settings
 from cozykart.ui import live_pot, routes
 from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE
+from cozykart.ui.pages import overlays
+from cozykart.ui.pages.admin_overlays import OverlayAdminState, overlays_admin_page
 from cozykart.ui.pages.admin_roles import RolesState, roles_page
 from cozykart.ui.pages.profile import ProfileState, profile_page
 from cozykart.ui.pages.watch import WatchState, watch_page
@@ -27,3 +29,9 @@ app.add_page(
 )
 app.add_page(profile_page, route=PROFILE_ROUTE, title="Cozy-Kart · Your profile", on_load=ProfileState.load)
 app.add_page(roles_page, route=ADMIN_ROLES_ROUTE, title="Cozy-Kart · Roles", on_load=RolesState.load)
+app.add_page(overlays.pot_overlay, route=overlays.POT_ROUTE, title="Cozy-Kart · Pot overlay",
+             on_load=overlays.OverlayState.open)
+app.add_page(overlays.alerts_overlay, route=overlays.ALERTS_ROUTE, title="Cozy-Kart · Alerts overlay",
+             on_load=overlays.OverlayState.open)
+app.add_page(overlays_admin_page, route="/admin/overlays", title="Cozy-Kart · Overlays",
+             on_load=OverlayAdminState.require_login)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import cozykart.db.identity_tables  # registers login, session and role-audit tables
-import cozykart.db.inbox_tables  # noqa: F401  (registers the webhook inbox and product costs)
-import cozykart.db.ledger_tables  # noqa: F401  (registers the ledger's tables)
-import cozykart.db.outbox_tables  # noqa: F401  (registers the Discord outbox and its sender lease)
+import cozykart.db.inbox_tables
+import cozykart.db.ledger_tables
+import cozykart.db.outbox_tables
+import cozykart.db.overlay_tables  # noqa: F401  (registers the OBS overlay key)
 from cozykart.db import tables  # noqa: F401  (registers the tables)
 
 metadata = SQLModel.metadata

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 
 import reflex as rx
 
@@ -57,6 +58,8 @@ class LivePotState(rx.SharedState):
     # celebration animation plays again on every increase.
     increase_count: int = 0
     feed: list[FeedView] = []
+    # The newest alert for the OBS alerts overlay: the newest sale or tip, or a test alert.
+    alert: FeedView = FeedView()
 
     def _show(self, pot: LivePot) -> None:
         if pot.pot_cents > self.pot_cents:
@@ -66,15 +69,17 @@ class LivePotState(rx.SharedState):
         self.pot_cents = pot.pot_cents
         self.pot_text = format_cents(pot.pot_cents, pot.currency)
         self.feed = [_feed_view(line, pot.currency) for line in pot.feed]
+        if self.feed and self.feed[0].key != self.alert.key:
+            self.alert = self.feed[0]
 
     @rx.event
     async def join(self):
         """Link this viewer to the shared pot and reseed it from the database."""
         linked = await self._link_to(POT_TOKEN)
-        linked._show(await _read_pot())
+        linked._show(await read_pot())
 
 
-async def _read_pot() -> LivePot:
+async def read_pot() -> LivePot:
     settings = load_settings()
     return await asyncio.to_thread(lambda: live_pot(uow=default_uow(settings), settings=settings))
 
@@ -88,10 +93,24 @@ def attach(app: rx.App) -> None:
 async def publish() -> None:
     """Read the pot from the database and push it to every linked viewer."""
     assert _app is not None, "live_pot.attach(app) is called when the app is built"
-    pot = await _read_pot()
+    pot = await read_pot()
     async with _app.modify_state(rx.BaseStateToken(ident=POT_TOKEN, cls=LivePotState)) as root:
         state = await root.get_state(LivePotState)
         state._show(pot)
+
+
+async def publish_test_alert(sent_by: str) -> None:
+    """Show a test alert on every open alerts overlay; nothing is recorded anywhere."""
+    assert _app is not None, "live_pot.attach(app) is called when the app is built"
+    alert = FeedView(
+        key=f"test-{secrets.token_hex(6)}",
+        kind="test",
+        headline=f"Test alert from {sent_by}: the overlay is connected",
+        amount=format_cents(0),
+    )
+    async with _app.modify_state(rx.BaseStateToken(ident=POT_TOKEN, cls=LivePotState)) as root:
+        state = await root.get_state(LivePotState)
+        state.alert = alert
 
 
 # --- components ----------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""OBS overlays: the secret key in their URL.
+
+The key is shown once, when an admin generates it, and only its SHA-256 is
+stored; generating a new one retires the old (an overlay URL that leaked stops
+working). Until a key exists, every overlay stays locked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from cozykart.db.overlay_tables import OverlayKey
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.settings import Settings, load_settings
+
+OVERLAY_KEY_BYTES = 24
+OVERLAY_KEY_LENGTH_MAX = 128
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def regenerate_overlay_key(
+    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
+) -> str:
+    """An admin makes a new overlay key; the old one stops working. Returns the key (shown once)."""
+    settings = settings or load_settings()
+    key = secrets.token_urlsafe(OVERLAY_KEY_BYTES)
+    with uow:
+        require_admin(load_actor(uow.session, actor_id, settings))
+        uow.session.add(OverlayKey(key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now or utc_now()))
+        uow.commit()
+    return key
+
+
+def overlay_key_is_valid(key: str | None, *, uow: UnitOfWork) -> bool:
+    """Whether `key` is the current overlay key (compared in constant time)."""
+    if not key or len(key) > OVERLAY_KEY_LENGTH_MAX:
+        return False
+    with uow:
+        current = uow.session.exec(
+            select(OverlayKey.key_sha256).order_by(col(OverlayKey.id).desc()).limit(1)
+        ).first()
+    return current is not None and hmac.compare_digest(current, _digest(key))
+
+
+def check_may_send_test_alert(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> str:
+    """Only an admin may send a test alert; returns the name to show on it."""
+    settings = settings or load_settings()
+    with uow:
+        actor = load_actor(uow.session, actor_id, settings)
+        require_admin(actor)
+        return actor.display_name
