@@ -589,6 +589,34 @@ def racer_lobby(racer_id: int, *, uow: UnitOfWork) -> RaceView | None:
         return race_view(uow.session, race) if race is not None else None
 
 
+def racer_unfinished_race(racer_id: int, *, uow: UnitOfWork) -> RaceView | None:
+    """The newest live or ended (not yet final) race the racer is in: where `/result` reports."""
+    with uow:
+        race = uow.session.exec(
+            select(Race)
+            .join(RaceEntry, RaceEntry.race_id == Race.id)
+            .where(RaceEntry.racer_id == racer_id, Race.status.in_((RaceStatus.LIVE, RaceStatus.ENDED)))
+            .order_by(Race.started_at.desc(), Race.id.desc())
+            .limit(1)
+        ).first()
+        return race_view(uow.session, race) if race is not None else None
+
+
+def hosted_race(host_id: int, *, uow: UnitOfWork) -> RaceView | None:
+    """The host's newest race that still needs them (open, live or ended): what `/start` and `/end` act on."""
+    with uow:
+        race = uow.session.exec(
+            select(Race)
+            .where(
+                Race.host_racer_id == host_id,
+                Race.status.in_((RaceStatus.OPEN, RaceStatus.LIVE, RaceStatus.ENDED)),
+            )
+            .order_by(Race.created_at.desc(), Race.id.desc())
+            .limit(1)
+        ).first()
+        return race_view(uow.session, race) if race is not None else None
+
+
 # --- views ----------------------------------------------------------------------
 
 
@@ -894,12 +922,14 @@ __all__ = [
     "fix_results",
     "get_or_create_racer",
     "get_race",
+    "hosted_race",
     "join_lobby",
     "leave_lobby",
     "list_open_lobbies",
     "list_races",
     "open_lobby",
     "racer_lobby",
+    "racer_unfinished_race",
     "report_result",
     "set_mkt_name",
     "set_results",

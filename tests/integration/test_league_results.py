@@ -227,3 +227,20 @@ def test_fixes_of_a_closed_season_are_refused(database):
 
     with pytest.raises(SeasonClosed):
         league.admin_fix_result(view.race_id, b, 1, reason="late appeal", **lg.kw(lg.admin_id))
+
+
+def test_slash_commands_find_the_race_a_racer_or_host_means(database):
+    lg = make_league(database, 2)
+    a, b = lg.racer_ids
+    assert league.racer_unfinished_race(a, uow=database.uow()) is None
+    assert league.hosted_race(lg.host_id, uow=database.uow()) is None
+    race_id = lg.lobby([a, b])
+    assert league.hosted_race(lg.host_id, uow=database.uow()).race_id == race_id
+    assert league.racer_unfinished_race(a, uow=database.uow()) is None  # still a lobby
+    league.start_race(race_id, **lg.kw(lg.host_id))
+    assert league.racer_unfinished_race(a, uow=database.uow()).race_id == race_id
+    league.end_race(race_id, **lg.kw(lg.host_id))
+    assert league.racer_unfinished_race(b, uow=database.uow()).status == "ended"
+    league.set_results(race_id, {a: 1, b: 2}, **lg.kw(lg.host_id))
+    assert league.racer_unfinished_race(a, uow=database.uow()) is None
+    assert league.hosted_race(lg.host_id, uow=database.uow()) is None
