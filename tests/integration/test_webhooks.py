@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,8 +13,8 @@ from cozykart.db.tables import Racer
 from cozykart.domain.errors import PermissionDenied
 from cozykart.domain.ledger import house_code, pool_code, wallet_code
 from cozykart.integrations import shopify, stripe_payments
+from cozykart.services import league, webhooks
 from cozykart.services import reconcile as reconcile_service
-from cozykart.services import webhooks
 from tests.integration.webhook_support import (
     KOFI_TOKEN,
     api_client,
@@ -66,18 +68,55 @@ def test_the_sale_time_decides_not_the_arrival_time(setup):
     assert balance(database, house_code()) == 2500
 
 
-def test_a_redelivered_event_credits_once(setup):
+def test_the_same_event_delivered_five_times_credits_once(setup):
     database, _, race, client = setup
-    event = checkout("evt_twice", "pi_twice", 3000, race.started_at + timedelta(minutes=1))
+    event = checkout("evt_five", "pi_five", 3000, race.started_at + timedelta(minutes=1))
 
-    first = stripe_post(client, event)
-    second = stripe_post(client, event)
+    responses = [stripe_post(client, event) for _ in range(5)]
 
-    assert first.json()["duplicate"] is False
-    assert second.status_code == 200 and second.json()["duplicate"] is True
-    assert second.json()["inbox_id"] == first.json()["inbox_id"]
+    assert [r.status_code for r in responses] == [200] * 5
+    assert [r.json()["duplicate"] for r in responses] == [False, True, True, True, True]
+    assert {r.json()["inbox_id"] for r in responses} == {responses[0].json()["inbox_id"]}
     assert balance(database, pool_code(race.race_id)) == 600
     assert len(_inbox(database)) == 1
+
+
+def test_concurrent_deliveries_of_one_event_credit_once(database):
+    settings = webhook_settings(database)
+    race = live_race(database, settings)
+    event = checkout("evt_race", "pi_race", 3000, race.started_at + timedelta(minutes=1))
+    delivery_count = 8
+    barrier = threading.Barrier(delivery_count)
+
+    def deliver(_: int):
+        with api_client(settings) as client:  # one connection per "provider retry"
+            barrier.wait(timeout=10)
+            return stripe_post(client, event)
+
+    with ThreadPoolExecutor(max_workers=delivery_count) as pool:
+        responses = list(pool.map(deliver, range(delivery_count)))
+
+    assert [r.status_code for r in responses] == [200] * delivery_count
+    assert sorted(r.json()["duplicate"] for r in responses) == [False] + [True] * (delivery_count - 1)
+    assert balance(database, pool_code(race.race_id)) == 600
+    assert len(_inbox(database)) == 1
+    _assert_reconciles(database)
+
+
+def test_a_sale_delivered_hours_late_is_credited_to_the_race_live_at_its_sale_time(database):
+    settings = webhook_settings(database)
+    race = live_race(database, settings, started_at=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5))
+    league.end_race(race.race_id, actor_id=race.admin_id, uow=database.uow(), settings=settings,
+                    now=race.started_at + timedelta(minutes=20))
+    live_now = live_race(database, settings)  # another race is live when the webhook finally arrives
+    with api_client(settings) as client:
+        response = stripe_post(client, checkout("evt_late", "pi_late_sale", 5000,
+                                                race.started_at + timedelta(minutes=7)))
+
+    assert response.json()["status"] == "applied"
+    assert balance(database, pool_code(race.race_id)) == 1000
+    assert balance(database, pool_code(live_now.race_id)) == 0
+    assert balance(database, house_code()) == 4000
 
 
 def test_two_events_about_one_payment_count_it_once(setup):
@@ -316,3 +355,54 @@ def test_shopify_with_a_wrong_hmac_is_refused(setup):
     response = shopify_post(client, "orders/paid", {"id": 1}, webhook_id="wh-x", secret="forged")
     assert (response.status_code, response.json()["error"]) == (400, "signature does not match")
     assert _inbox(database) == ()
+
+
+def _install_crash_on_ledger_write(database) -> None:
+    """A real database fault: every ledger transaction insert fails until removed."""
+    with database.engine.begin() as connection:
+        if database.backend == "sqlite":
+            connection.exec_driver_sql(
+                "CREATE TRIGGER simulated_crash BEFORE INSERT ON ledger_transaction "
+                "BEGIN SELECT RAISE(ABORT, 'simulated crash'); END"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION simulated_crash() RETURNS trigger AS $$ "
+                "BEGIN RAISE EXCEPTION 'simulated crash'; END $$ LANGUAGE plpgsql"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER simulated_crash BEFORE INSERT ON ledger_transaction "
+                "FOR EACH ROW EXECUTE FUNCTION simulated_crash()"
+            )
+
+
+def _remove_crash(database) -> None:
+    with database.engine.begin() as connection:
+        if database.backend == "sqlite":
+            connection.exec_driver_sql("DROP TRIGGER simulated_crash")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER simulated_crash ON ledger_transaction")
+            connection.exec_driver_sql("DROP FUNCTION simulated_crash()")
+
+
+def test_an_event_whose_apply_crashed_is_kept_and_applied_exactly_once_on_retry(setup):
+    database, settings, race, client = setup
+    event = checkout("evt_crash", "pi_crash", 3000, race.started_at + timedelta(minutes=1))
+    _install_crash_on_ledger_write(database)
+
+    stored = stripe_post(client, event)
+
+    assert stored.status_code == 200 and stored.json()["status"] == "failed"
+    row = _inbox(database)[0]
+    assert "simulated crash" in row.last_error
+    assert balance(database, pool_code(race.race_id)) == 0  # nothing half-applied
+
+    _remove_crash(database)
+    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=row.next_attempt_at) == 1
+    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=row.next_attempt_at) == 0
+    redelivered = stripe_post(client, event)
+
+    assert redelivered.json() == {**redelivered.json(), "status": "applied", "duplicate": True}
+    assert balance(database, pool_code(race.race_id)) == 600
+    assert _inbox(database)[0].attempts == 2
+    _assert_reconciles(database)
