@@ -34,6 +34,7 @@ PKCE_VERIFIER_BYTES = 48  # 64 characters, inside RFC 7636's 43..128
 USER_FIELD_LENGTH_MAX = 64
 ERROR_CODE_LENGTH_MAX = 40
 _AVATAR_HASH = re.compile(r"(a_)?[0-9a-f]{32}")
+_API_PATH = re.compile(r"/api(/v\d+)?$")
 
 
 class DiscordOAuthError(Exception):
@@ -85,6 +86,9 @@ class DiscordOAuth:
         self._client_id = client_id
         self._client_secret = client_secret
         self._api_base = api_base.rstrip("/")
+        # The page a person approves on lives beside the API, not under it:
+        # https://discord.com/api/v10 -> https://discord.com/oauth2/authorize.
+        self._site_base = _API_PATH.sub("", self._api_base)
         self._timeout_s = timeout_s
 
     def authorize_url(self, *, state: str, code_challenge: str, redirect_uri: str) -> str:
@@ -100,7 +104,7 @@ class DiscordOAuth:
                 "prompt": "none",
             }
         )
-        return f"{self._api_base}/oauth2/authorize?{query}"
+        return f"{self._site_base}/oauth2/authorize?{query}"
 
     def exchange_code(self, *, code: str, code_verifier: str, redirect_uri: str) -> str:
         """Trade an authorization code for an access token (the code works once)."""

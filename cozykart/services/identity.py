@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from cozykart.db import league_repo
 from cozykart.db.identity_tables import AuthSession, LoginAttempt, RoleChange
 from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
@@ -262,7 +264,7 @@ def complete_login(
     except DiscordOAuthError as error:
         raise LoginFailed(f"Discord did not confirm the login ({error}). Please log in again.") from None
     with uow:
-        racer = _upsert_racer(uow.session, user)
+        racer = _upsert_racer(uow.session, user, now)
         token, expires_at = _new_session(uow.session, racer.id, METHOD_DISCORD, now)
         uow.commit()
     return SignedIn(
@@ -298,16 +300,39 @@ def _consume_attempt(state: str, browser_secret: str, *, uow: UnitOfWork, now: d
     return next_path
 
 
-def _upsert_racer(session: Session, user: DiscordUser) -> Racer:
-    racer = session.exec(select(Racer).where(Racer.discord_id == user.id)).first()
+def _upsert_racer(session: Session, user: DiscordUser, now: datetime) -> Racer:
+    """The racer for this Discord user, created on first login; later logins refresh the names."""
+    avatar_url = user.avatar_url()
+    racer = _racer_by_discord_id(session, user.id)
     if racer is None:
-        racer = Racer(discord_id=user.id, username=user.username, display_name=user.display_name)
-    racer.username = user.username
-    racer.display_name = user.display_name
-    racer.avatar_url = user.avatar_url()
-    session.add(racer)
+        try:
+            with session.begin_nested():
+                racer = Racer(
+                    discord_id=user.id,
+                    username=user.username,
+                    display_name=user.display_name,
+                    avatar_url=avatar_url,
+                    created_at=now,
+                )
+                session.add(racer)
+        except IntegrityError:  # the same person's first login in another tab, at the same instant
+            racer = _racer_by_discord_id(session, user.id)
+            assert racer is not None
+    if (racer.username, racer.display_name, racer.avatar_url) != (
+        user.username,
+        user.display_name,
+        avatar_url,
+    ):
+        # Cached standings show names and avatars (and seasons lock before racers).
+        league_repo.bump_standings_version_of_racer(session, racer.id)
+        racer.username, racer.display_name, racer.avatar_url = user.username, user.display_name, avatar_url
+        session.add(racer)
     session.flush()
     return racer
+
+
+def _racer_by_discord_id(session: Session, discord_id: str) -> Racer | None:
+    return session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
 
 
 def _new_session(session: Session, racer_id: int, method: str, now: datetime) -> tuple[str, datetime]:
@@ -565,8 +590,10 @@ def update_profile(racer_id: int, *, mkt_name: str | None, uow: UnitOfWork) -> P
         racer = uow.session.get(Racer, racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")
-        racer.mkt_name = name
-        uow.session.add(racer)
+        if racer.mkt_name != name:
+            league_repo.bump_standings_version_of_racer(uow.session, racer.id)  # standings show it
+            racer.mkt_name = name
+            uow.session.add(racer)
         result = _profile(racer)
         uow.commit()
     return result

@@ -69,7 +69,7 @@ def test_pkce_challenge_matches_rfc_7636():
 def test_authorize_url_asks_for_identify_with_s256():
     oauth = DiscordOAuth(client_id="123", client_secret="s3cret", api_base="http://127.0.0.1:1/api/")
     url = oauth.authorize_url(state="st", code_challenge="ch", redirect_uri="http://127.0.0.1:2/cb")
-    assert url.startswith("http://127.0.0.1:1/api/oauth2/authorize?")
+    assert url.startswith("http://127.0.0.1:1/oauth2/authorize?")
     for part in (
         "scope=identify",
         "state=st",
@@ -79,6 +79,21 @@ def test_authorize_url_asks_for_identify_with_s256():
     ):
         assert part in url
     assert "s3cret" not in url
+
+
+def test_the_approval_page_is_beside_the_api():
+    for api_base in (
+        "https://discord.com/api/v10",
+        "https://discord.com/api",
+        "https://discord.com/api/v10/",
+    ):
+        oauth = DiscordOAuth(client_id="1", client_secret="s", api_base=api_base)
+        url = oauth.authorize_url(state="s", code_challenge="c", redirect_uri="https://x/cb")
+        assert url.startswith("https://discord.com/oauth2/authorize?")
+    fake = DiscordOAuth(client_id="1", client_secret="s", api_base="http://127.0.0.1:5000")
+    assert fake.authorize_url(state="s", code_challenge="c", redirect_uri="x").startswith(
+        "http://127.0.0.1:5000/oauth2/authorize?"
+    )
 
 
 def test_avatar_urls_from_discord_users():
