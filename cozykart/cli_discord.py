@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+# Every command that changes the league or the ledger queues its announcements too.
+import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
 from cozykart.domain.errors import CozyKartError
 from cozykart.settings import load_settings
 
@@ -33,7 +35,6 @@ def _cmd_register_commands(args: argparse.Namespace) -> int:
 
 
 def _cmd_outbox(args: argparse.Namespace) -> int:
-    import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
     from cozykart.services import default_uow, outbox
 
     if args.outbox_action == "resend":
