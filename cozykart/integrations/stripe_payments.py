@@ -1,4 +1,5 @@
-"""Stripe: verifying and reading webhooks, and signing test events like `stripe trigger`.
+"""Stripe: verifying and reading webhooks, signing test events like `stripe trigger`, and
+starting Checkout Sessions (through the SDK, on STRIPE_API_BASE when set).
 
 Verification uses the SDK's `WebhookSignature.verify_header` with its default
 tolerance (300 s) and the body is parsed once with `json.loads`: the SDK's
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import stripe
 
+from cozykart.domain.errors import CozyKartError
 from cozykart.domain.payments import (
     DisputeOpened,
     DisputeWon,
@@ -228,3 +231,83 @@ def dispute_event(
             }
         },
     }
+
+
+# --- Checkout: starting a payment -------------------------------------------
+
+CHECKOUT_TIMEOUT_S = 10
+CHECKOUT_NETWORK_RETRIES_MAX = 1
+METADATA_VALUE_LENGTH_MAX = 500  # Stripe's own limit per metadata value
+
+
+class CheckoutFailed(CozyKartError):
+    """Stripe did not start the checkout; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    session_id: str
+    url: str
+
+
+def stripe_client(api_key: str, api_base: str | None) -> stripe.StripeClient:
+    """A Stripe client for one request: the official API, or `api_base` (STRIPE_API_BASE) when set."""
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base.rstrip("/")} if api_base else None,
+        max_network_retries=CHECKOUT_NETWORK_RETRIES_MAX,
+        http_client=stripe.HTTPXClient(timeout=CHECKOUT_TIMEOUT_S, allow_sync_methods=True),
+    )
+
+
+def create_checkout_session(
+    *,
+    api_key: str,
+    api_base: str | None,
+    amount_cents: int,
+    currency: str,
+    product_name: str,
+    metadata: dict[str, str],
+    success_url: str,
+    cancel_url: str,
+    idempotency_key: str,
+) -> CheckoutSession:
+    """A one-item Stripe Checkout Session for `amount_cents`; its `url` is where the payer goes.
+
+    The metadata travels back in `checkout.session.completed`, where `_checkout`
+    reads it (a tip carries kind=tip, dj, song, message, fan_name).
+    """
+    assert isinstance(amount_cents, int) and amount_cents > 0, amount_cents
+    assert all(len(value) <= METADATA_VALUE_LENGTH_MAX for value in metadata.values())
+    client = stripe_client(api_key, api_base)
+    try:
+        session = client.v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": currency.lower(),
+                            "unit_amount": amount_cents,
+                            "product_data": {"name": product_name},
+                        },
+                    }
+                ],
+                "metadata": metadata,
+                "payment_intent_data": {"metadata": metadata},
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise CheckoutFailed(
+            "Stripe could not start the checkout"
+            + (f" ({error.user_message})" if getattr(error, "user_message", None) else "")
+            + "; nothing was charged. Try again in a minute."
+        ) from None
+    url = getattr(session, "url", None)
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise CheckoutFailed("Stripe answered without a checkout page; nothing was charged. Try again.")
+    return CheckoutSession(session_id=str(session.id), url=url)

@@ -1,0 +1,104 @@
+"""A racer's own wallet, for the `/wallet` page: balances with one page of history, and the CSV.
+
+Both read in one transaction, so the balances and the lines agree. The racer id
+always comes from the caller's server-side session (the page re-derives it);
+these functions never take one from a browser.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.money import format_cents
+from cozykart.services.wallet import (
+    HISTORY_PAGE_SIZE_MAX,
+    HistoryLine,
+    WalletSummary,
+    wallet_history,
+    wallet_summary,
+)
+from cozykart.settings import Settings, load_settings
+
+WALLET_PAGE_SIZE = 20
+CSV_LINES_MAX = 20_000
+CSV_COLUMNS = (
+    "date_utc",
+    "kind",
+    "description",
+    "amount_cents",
+    "amount",
+    "balance_after_cents",
+    "balance_after",
+    "available_from_utc",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula; fan names are typed by strangers.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class WalletPage:
+    summary: WalletSummary
+    lines: tuple[HistoryLine, ...]  # newest first
+    has_more: bool
+    read_at: datetime
+
+
+def wallet_page(
+    racer_id: int,
+    *,
+    uow: UnitOfWork,
+    before_posting_id: int | None = None,
+    page_size: int = WALLET_PAGE_SIZE,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> WalletPage:
+    """The racer's balances and one page of their history, newest first (older pages by cursor)."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    page_size = max(1, min(page_size, HISTORY_PAGE_SIZE_MAX - 1))
+    with uow:
+        summary = wallet_summary(racer_id, uow=uow, settings=settings, now=now)
+        lines = wallet_history(racer_id, uow=uow, limit=page_size + 1, before_posting_id=before_posting_id)
+    return WalletPage(summary=summary, lines=tuple(lines[:page_size]), has_more=len(lines) > page_size,
+                      read_at=now)
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def wallet_csv(racer_id: int, *, uow: UnitOfWork, settings: Settings | None = None) -> str:
+    """The racer's whole history (oldest first, at most CSV_LINES_MAX lines) as CSV text."""
+    settings = settings or load_settings()
+    collected: list[HistoryLine] = []
+    with uow:
+        wallet_summary(racer_id, uow=uow, settings=settings)  # NotFound for a racer that does not exist
+        before: int | None = None
+        while len(collected) < CSV_LINES_MAX:
+            batch = wallet_history(racer_id, uow=uow, limit=HISTORY_PAGE_SIZE_MAX, before_posting_id=before)
+            collected.extend(batch)
+            if len(batch) < HISTORY_PAGE_SIZE_MAX:
+                break
+            before = batch[-1].posting_id
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for line in reversed(collected[:CSV_LINES_MAX]):
+        writer.writerow(
+            (
+                line.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                line.kind,
+                _cell(line.description or ""),
+                line.amount_cents,
+                format_cents(line.amount_cents, settings.currency),
+                line.balance_after_cents,
+                format_cents(line.balance_after_cents, settings.currency),
+                line.available_at.strftime("%Y-%m-%d %H:%M:%S") if line.available_at else "",
+            )
+        )
+    return out.getvalue()
