@@ -59,6 +59,7 @@ def season_standings(
         season = _pick_season(session, season_id)
         if season is None:
             return None
+        _build_standings_if_never_built(uow, season)
         key = (
             str(uow.engine.url),
             season.id,
@@ -151,6 +152,7 @@ def points_chart(
         season = _pick_season(session, season_id)
         if season is None:
             return ()
+        _build_standings_if_never_built(uow, season)
         if racer_ids is None:
             top = max(0, min(top, CHART_RACER_COUNT_MAX))
             statement = league_repo.standings_columns_statement(season.id).limit(top)
@@ -275,6 +277,26 @@ def _pick_season(session: Session, season_id: int | None) -> Season | None:
     return session.exec(
         select(Season).order_by(preference, Season.closed_at.desc().nulls_last(), Season.id.desc()).limit(1)
     ).first()
+
+
+def _build_standings_if_never_built(uow: UnitOfWork, season: Season) -> None:
+    """Build the standings of a season whose final races were written without the
+    league services (demo seeding, an import): its `standings_version` is still 0.
+
+    Every finalisation through the services bumps the version, so this runs at
+    most once per such season, and costs one small query otherwise.
+    """
+    if season.standings_version != 0 or season.status == SeasonStatus.CLOSED:
+        return
+    has_final_race = uow.session.exec(
+        select(Race.id).where(Race.season_id == season.id, Race.status == league.RaceStatus.FINAL).limit(1)
+    ).first()
+    if has_final_race is None:
+        return
+    league_repo.rebuild_standings(uow.session, season.id)
+    uow.commit()
+    uow.session.refresh(season)
+    assert season.standings_version > 0
 
 
 def _season_view(session: Session, season: Season) -> SeasonView:

@@ -197,3 +197,15 @@ def test_cached_standings_follow_every_change(database):
     league.admin_fix_result(race_id, a, 1, reason="replay", **lg.kw(lg.admin_id))
     fixed = standings.season_standings(uow=database.uow())
     assert {row.racer_id: row.points for row in fixed.rows} == {a: 30, b: 22, c: 22}
+
+
+def test_standings_of_results_written_outside_the_services_are_built_on_first_read(database):
+    from cozykart.services.demo import seed_demo
+
+    seed_demo(uow=database.uow())
+    view = standings.season_standings(uow=database.uow())
+    assert view.rows and view.rows[0].points > 0
+    assert standings.stored_standings(view.season.season_id, uow=database.uow()) == standings.recompute_standings(
+        view.season.season_id, uow=database.uow()
+    )
+    assert standings.points_chart(uow=database.uow())
