@@ -15,9 +15,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
 from cozykart.db.inbox_tables import ProductCost, WebhookEvent
 from cozykart.db.tables import Racer
@@ -96,32 +97,62 @@ def receive(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> InboxReceipt:
-    """Store a verified event (once) and apply it; returns where it ended up."""
+    """Store a verified event (once) and apply it; returns where it ended up.
+
+    The hot path of every webhook, so it speaks SQLAlchemy Core: one lookup, the
+    ledger's statements under a savepoint, one insert of the event with its outcome.
+    """
     settings = settings or load_settings()
     now = now or utc_now()
     try:
         with uow:
-            session = uow.session
-            existing = _by_provider_id(session, event.provider, event.event_id)
-            if existing is not None:
-                return InboxReceipt(existing.id, existing.status, duplicate=True)
-            row = _new_row(event, body_sha256, settings, now)
-            session.add(row)
-            session.flush()
-            if row.status == RECEIVED:
-                _apply(uow, row, settings, now)
-                if row.status == APPLIED and isinstance(event.fact, (Sale, Tip)):
-                    _apply_waiting_for(uow, row.payment_key, settings, now)
-            receipt = InboxReceipt(row.id, row.status, duplicate=False)
+            receipt = receive_in_transaction(event, body_sha256=body_sha256, uow=uow, settings=settings, now=now)
             uow.commit()
             return receipt
     except IntegrityError:
         # The same delivery was stored by a concurrent request first.
         with uow:
-            existing = _by_provider_id(uow.session, event.provider, event.event_id)
+            existing = _find(uow.session.connection(), event.provider, event.event_id)
             if existing is None:
                 raise
             return InboxReceipt(existing.id, existing.status, duplicate=True)
+
+
+def receive_in_transaction(
+    event: VerifiedEvent, *, body_sha256: str, uow: UnitOfWork, settings: Settings, now: datetime
+) -> InboxReceipt:
+    """`receive` inside a transaction the caller commits (group commit batches many)."""
+    connection = uow.session.connection()
+    existing = _find(connection, event.provider, event.event_id)
+    if existing is not None:
+        return InboxReceipt(existing.id, existing.status, duplicate=True)
+    fact = event.fact
+    payment_key = getattr(fact, "payment_key", None)
+    values = {
+        "provider": event.provider,
+        "event_id": event.event_id,
+        "event_type": event.event_type[:80],
+        "payment_key": payment_key,
+        "fact_kind": fact.kind,
+        "fact": json.dumps(fact.to_record(), sort_keys=True),
+        "body_sha256": body_sha256,
+        "received_at": now,
+        "attempts": 0,
+    }
+    if isinstance(fact, Ignored):
+        values.update(status=IGNORED, last_error=fact.reason)
+    elif fact.currency != settings.currency:
+        values.update(
+            status=FLAGGED,
+            last_error=f"currency {fact.currency or 'unknown'} is not this deployment's {settings.currency}; "
+            "not applied",
+        )
+    else:
+        values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, settings, now))
+    inbox_id = connection.execute(insert(_inbox).values(**values).returning(_inbox.c.id)).scalar_one()
+    if values["status"] == APPLIED and isinstance(fact, (Sale, Tip)):
+        _apply_waiting_for(uow, payment_key, settings, now)
+    return InboxReceipt(inbox_id, values["status"], duplicate=False)
 
 
 def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None) -> int:
@@ -129,17 +160,14 @@ def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetim
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        rows = uow.session.exec(
-            select(WebhookEvent)
-            .where(col(WebhookEvent.status).in_(RETRYABLE_STATUSES))
-            .where(col(WebhookEvent.next_attempt_at).is_not(None), WebhookEvent.next_attempt_at <= now)
-            .order_by(WebhookEvent.next_attempt_at, WebhookEvent.id)
+        rows = uow.session.connection().execute(
+            select(_inbox)
+            .where(_inbox.c.status.in_(RETRYABLE_STATUSES))
+            .where(_inbox.c.next_attempt_at.is_not(None), _inbox.c.next_attempt_at <= now)
+            .order_by(_inbox.c.next_attempt_at, _inbox.c.id)
             .limit(RETRY_BATCH_MAX)
         ).all()
-        applied = 0
-        for row in rows:
-            _apply(uow, row, settings, now)
-            applied += row.status == APPLIED
+        applied = sum(_retry(uow, row, settings, now) == APPLIED for row in rows)
         uow.commit()
         return applied
 
@@ -151,13 +179,14 @@ def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings 
     now = now or utc_now()
     with uow:
         require_admin(load_actor(uow.session, actor_id, settings))
-        row = uow.session.get(WebhookEvent, inbox_id)
+        connection = uow.session.connection()
+        row = connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).first()
         if row is None:
             raise NotFound("There is no webhook event with that number.")
         if row.status not in RETRYABLE_STATUSES:
             raise CozyKartError(f"Only failed or waiting events can be replayed; this one is {row.status}.")
-        _apply(uow, row, settings, now)
-        view = _view(row)
+        _retry(uow, row, settings, now)
+        view = _view(connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).one())
         uow.commit()
         return view
 
@@ -165,16 +194,16 @@ def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings 
 def list_inbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) -> tuple[InboxRow, ...]:
     limit = max(1, min(limit, INBOX_PAGE_MAX))
     with uow:
-        statement = select(WebhookEvent).order_by(col(WebhookEvent.id).desc()).limit(limit)
+        statement = select(_inbox).order_by(_inbox.c.id.desc()).limit(limit)
         if status is not None:
-            statement = statement.where(WebhookEvent.status == status)
-        return tuple(_view(row) for row in uow.session.exec(statement).all())
+            statement = statement.where(_inbox.c.status == status)
+        return tuple(_view(row) for row in uow.session.connection().execute(statement).all())
 
 
 def inbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
-        rows = uow.session.exec(
-            select(WebhookEvent.status, func.count()).group_by(WebhookEvent.status)
+        rows = uow.session.connection().execute(
+            select(_inbox.c.status, func.count()).group_by(_inbox.c.status)
         ).all()
         return {status: count for status, count in rows}
 
@@ -196,81 +225,73 @@ def set_product_cost(sku: str, cost_cents: int, *, uow: UnitOfWork, now: datetim
 
 # --- inside the transaction --------------------------------------------------
 
+_inbox = WebhookEvent.__table__
 
-def _by_provider_id(session: Session, provider: str, event_id: str) -> WebhookEvent | None:
-    return session.exec(
-        select(WebhookEvent).where(WebhookEvent.provider == provider, WebhookEvent.event_id == event_id)
+
+def _find(connection, provider: str, event_id: str):
+    return connection.execute(
+        select(_inbox.c.id, _inbox.c.status).where(_inbox.c.provider == provider, _inbox.c.event_id == event_id)
     ).first()
 
 
-def _new_row(event: VerifiedEvent, body_sha256: str, settings: Settings, now: datetime) -> WebhookEvent:
-    fact = event.fact
-    status, error = RECEIVED, None
-    if isinstance(fact, Ignored):
-        status, error = IGNORED, fact.reason
-    elif fact.currency != settings.currency:
-        status = FLAGGED
-        error = f"currency {fact.currency or 'unknown'} is not this deployment's {settings.currency}; not applied"
-    return WebhookEvent(
-        provider=event.provider,
-        event_id=event.event_id,
-        event_type=event.event_type[:80],
-        payment_key=getattr(fact, "payment_key", None),
-        fact_kind=fact.kind,
-        fact=json.dumps(fact.to_record(), sort_keys=True),
-        body_sha256=body_sha256,
-        status=status,
-        last_error=error,
-        received_at=now,
-    )
-
-
-def _apply(uow: UnitOfWork, row: WebhookEvent, settings: Settings, now: datetime) -> None:
-    """Apply one stored event under a savepoint; record the outcome on its row."""
-    fact = fact_from_record(json.loads(row.fact))
-    row.attempts += 1
+def _attempt(
+    uow: UnitOfWork,
+    fact: PaymentFact,
+    provider: str,
+    payment_key: str | None,
+    inbox_id: int | None,
+    attempts_before: int,
+    settings: Settings,
+    now: datetime,
+) -> dict:
+    """Apply one fact under a savepoint; the inbox columns that record the outcome."""
+    attempts = attempts_before + 1
     try:
         with uow.savepoint():
-            applied_cents = _apply_fact(uow, row, fact, settings)
+            applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, settings)
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
-        _not_applied(row, WAITING, str(error), now)
+        return _not_applied(WAITING, str(error), attempts, now)
     except CozyKartError as error:
-        _not_applied(row, FAILED, str(error), now)
+        return _not_applied(FAILED, str(error), attempts, now)
     except AssertionError:
         raise
     except Exception as error:  # noqa: BLE001 - stored with the event; the inbox loses nothing
-        _not_applied(row, FAILED, f"{type(error).__name__}: {error}", now)
-    else:
-        row.status = APPLIED
-        row.applied_cents = applied_cents
-        row.applied_at = now
-        row.last_error = None
-        row.next_attempt_at = None
-    uow.session.add(row)
-    uow.session.flush()
+        return _not_applied(FAILED, f"{type(error).__name__}: {error}", attempts, now)
+    return {"status": APPLIED, "attempts": attempts, "applied_cents": applied_cents, "applied_at": now,
+            "last_error": None, "next_attempt_at": None}
 
 
-def _not_applied(row: WebhookEvent, status: str, error: str, now: datetime) -> None:
-    row.status = status
-    row.last_error = error[:ERROR_LENGTH_MAX]
+def _not_applied(status: str, error: str, attempts: int, now: datetime) -> dict:
     # After the last try it stays parked, visible to admins, who can replay it.
-    row.next_attempt_at = now + retry_delay(row.attempts) if row.attempts < ATTEMPTS_MAX else None
+    return {"status": status, "attempts": attempts, "last_error": error[:ERROR_LENGTH_MAX],
+            "next_attempt_at": now + retry_delay(attempts) if attempts < ATTEMPTS_MAX else None}
+
+
+def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
+    """Apply a stored event again and record the outcome on its row; returns its new status."""
+    fact = fact_from_record(json.loads(row.fact))
+    outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, settings, now)
+    uow.session.connection().execute(update(_inbox).where(_inbox.c.id == row.id).values(**outcome))
+    return outcome["status"]
 
 
 def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Settings, now: datetime) -> None:
     if payment_key is None:
         return
-    waiting = uow.session.exec(
-        select(WebhookEvent)
-        .where(WebhookEvent.payment_key == payment_key, WebhookEvent.status == WAITING)
-        .order_by(WebhookEvent.id)
+    waiting = uow.session.connection().execute(
+        select(_inbox)
+        .where(_inbox.c.payment_key == payment_key, _inbox.c.status == WAITING)
+        .order_by(_inbox.c.id)
     ).all()
     for row in waiting:
-        _apply(uow, row, settings, now)
+        _retry(uow, row, settings, now)
 
 
-def _apply_fact(uow: UnitOfWork, row: WebhookEvent, fact: PaymentFact, settings: Settings) -> int:
+def _apply_fact(
+    uow: UnitOfWork, fact: PaymentFact, provider: str, payment_key: str | None, inbox_id: int | None,
+    settings: Settings,
+) -> int:
     """Call the ledger for one fact, inside the open transaction; returns the cents it moved."""
     if isinstance(fact, Sale):
         ledger.record_sale(
@@ -279,7 +300,7 @@ def _apply_fact(uow: UnitOfWork, row: WebhookEvent, fact: PaymentFact, settings:
             sold_at=fact.sold_at,
             item=fact.item,
             cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
-            provider=row.provider,
+            provider=provider,
             fan_name=fact.fan_name,
             uow=uow,
             settings=settings,
@@ -294,7 +315,7 @@ def _apply_fact(uow: UnitOfWork, row: WebhookEvent, fact: PaymentFact, settings:
             song=fact.song,
             fan_name=fact.fan_name,
             message=fact.message,
-            provider=row.provider,
+            provider=provider,
             uow=uow,
             settings=settings,
         )
@@ -302,7 +323,7 @@ def _apply_fact(uow: UnitOfWork, row: WebhookEvent, fact: PaymentFact, settings:
     if isinstance(fact, Refund):
         amount_cents = fact.amount_cents
         if fact.cumulative:
-            amount_cents -= _refunded_so_far(uow.session, row)
+            amount_cents -= _refunded_so_far(uow.session, payment_key, provider, inbox_id)
         if amount_cents <= 0:
             return 0  # an older running total than one already applied
         ledger.refund_payment(
@@ -332,18 +353,17 @@ def _apply_fact(uow: UnitOfWork, row: WebhookEvent, fact: PaymentFact, settings:
     raise AssertionError(f"no way to apply {fact.kind}")
 
 
-def _refunded_so_far(session: Session, row: WebhookEvent) -> int:
+def _refunded_so_far(session: Session, payment_key: str | None, provider: str, inbox_id: int | None) -> int:
     """Cents already taken back for this payment by this provider's running-total refunds."""
-    total = session.exec(
-        select(func.coalesce(func.sum(WebhookEvent.applied_cents), 0)).where(
-            WebhookEvent.payment_key == row.payment_key,
-            WebhookEvent.provider == row.provider,
-            WebhookEvent.fact_kind == Refund.kind,
-            WebhookEvent.status == APPLIED,
-            WebhookEvent.id != row.id,
-        )
-    ).one()
-    return int(total)
+    statement = select(func.coalesce(func.sum(_inbox.c.applied_cents), 0)).where(
+        _inbox.c.payment_key == payment_key,
+        _inbox.c.provider == provider,
+        _inbox.c.fact_kind == Refund.kind,
+        _inbox.c.status == APPLIED,
+    )
+    if inbox_id is not None:
+        statement = statement.where(_inbox.c.id != inbox_id)
+    return int(session.connection().execute(statement).scalar_one())
 
 
 def _cost_of(session: Session, skus: tuple[tuple[str, int], ...]) -> int:
@@ -351,14 +371,14 @@ def _cost_of(session: Session, skus: tuple[tuple[str, int], ...]) -> int:
         return 0
     costs = {
         cost.sku: cost.cost_cents
-        for cost in session.exec(select(ProductCost).where(col(ProductCost.sku).in_([sku for sku, _ in skus])))
+        for cost in session.exec(orm_select(ProductCost).where(col(ProductCost.sku).in_([sku for sku, _ in skus])))
     }
     return sum(costs.get(sku, 0) * quantity for sku, quantity in skus)
 
 
 def _dj_for(session: Session, named: str | None) -> int:
     """The DJ a tip names (Discord id or username), or the DJ on duty."""
-    djs = session.exec(select(Racer).where(col(Racer.is_dj).is_(True)).order_by(Racer.id)).all()
+    djs = session.exec(orm_select(Racer).where(col(Racer.is_dj).is_(True)).order_by(Racer.id)).all()
     if named:
         for racer in djs:
             if named in (racer.discord_id, racer.username):
@@ -369,7 +389,7 @@ def _dj_for(session: Session, named: str | None) -> int:
     return djs[0].id
 
 
-def _view(row: WebhookEvent) -> InboxRow:
+def _view(row) -> InboxRow:
     return InboxRow(
         inbox_id=row.id,
         provider=row.provider,
