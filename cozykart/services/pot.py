@@ -87,8 +87,12 @@ def live_pot(*, uow: UnitOfWork, settings: Settings | None = None, feed_length: 
         pot_cents = 0
         pot_race = None
         if race is not None:
-            account_id = ledger_repo.account_id_by_code(connection, pool_code(race.id))
-            pot_cents = ledger_repo.account_balance(connection, account_id) if account_id is not None else 0
+            # The cached balance: read on every push to every viewer, so not re-summed
+            # here (reconciliation proves cached balances equal their postings).
+            account = ledger_repo.account_table
+            pot_cents = connection.execute(
+                select(account.c.balance_cents).where(account.c.code == pool_code(race.id))
+            ).scalar_one_or_none() or 0
             racers = session.execute(
                 select(Racer)
                 .join(RaceEntry, RaceEntry.racer_id == Racer.id)

@@ -90,8 +90,28 @@ def attach(app: rx.App) -> None:
     _app = app
 
 
+_publishing = asyncio.Lock()
+_publish_wanted = False
+
+
 async def publish() -> None:
-    """Read the pot from the database and push it to every linked viewer."""
+    """Push the pot, as the database has it now, to every linked viewer.
+
+    Pushes coalesce: while one runs, any number of further requests make exactly
+    one more run after it, which reads the newest pot. A burst of sales costs a
+    few pushes, not one each, and the last push always shows the last sale.
+    """
+    global _publish_wanted
+    _publish_wanted = True
+    if _publishing.locked():
+        return
+    async with _publishing:
+        while _publish_wanted:
+            _publish_wanted = False
+            await _push_pot()
+
+
+async def _push_pot() -> None:
     assert _app is not None, "live_pot.attach(app) is called when the app is built"
     pot = await read_pot()
     async with _app.modify_state(rx.BaseStateToken(ident=POT_TOKEN, cls=LivePotState)) as root:
