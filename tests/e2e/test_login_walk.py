@@ -60,6 +60,14 @@ def test_racer_logs_in_with_discord_sees_name_and_avatar_then_logs_out(
     user = FakeUser(id="80351110224678912", username="nelly_nitro", global_name="Nelly", avatar=AVATAR_HASH)
     fake_discord_server.user = user
     _serve_cdn_locally(page)
+    frames_to_browser: list[str] = []
+    page.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framereceived",
+            lambda payload: frames_to_browser.append(payload if isinstance(payload, str) else ""),
+        ),
+    )
 
     page.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
     login = page.get_by_test_id("login-button")
@@ -84,6 +92,10 @@ def test_racer_logs_in_with_discord_sees_name_and_avatar_then_logs_out(
     assert cookies["cozykart_session"]["httpOnly"] is True
     assert cookies["cozykart_session"]["sameSite"] == "Lax"
     assert "cozykart_session" not in page.evaluate("document.cookie")
+    # ...and no state delta the server sent over the socket carries it.
+    session_id = cookies["cozykart_session"]["value"]
+    assert frames_to_browser and any("Nelly" in frame for frame in frames_to_browser)
+    assert not any(session_id in frame for frame in frames_to_browser)
     racer = _racer(db, user.id)
     assert racer is not None and racer.avatar_url == expected_src
 
