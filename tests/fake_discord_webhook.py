@@ -8,6 +8,8 @@ down (connections refused) and bring it back on the same port:
                                       every 2xx body is kept in `received`
     PUT  /applications/<app>/commands, /applications/<app>/guilds/<g>/commands
                                       command registration (needs `Bot <token>`)
+    PATCH /webhooks/<app>/<token>/messages/@original
+                                      the late answer to a deferred interaction
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class FakeDiscordWebhook:
     received: list[dict] = field(default_factory=list)
     attempts: int = 0
     registrations: list[tuple[str, list]] = field(default_factory=list)
+    follow_ups: list[tuple[str, dict]] = field(default_factory=list)
     delay_s: float = 0.0
     _script: deque = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,6 +113,16 @@ class FakeDiscordWebhook:
                     self._send(answer.status, {"id": str(fake.attempts), "type": 0})
                 else:
                     self._send(answer.status, answer.body)
+
+            def do_PATCH(self) -> None:
+                body = self._body()
+                parts = self.path.split("/")
+                if len(parts) != 6 or parts[1] != "webhooks" or parts[4:] != ["messages", "@original"]:
+                    self._send(404, {"message": "Unknown Webhook", "code": 10015})
+                    return
+                with fake._lock:
+                    fake.follow_ups.append((parts[3], json.loads(body)))
+                self._send(200, {"id": "1", "type": 0})
 
             def do_PUT(self) -> None:
                 body = self._body()

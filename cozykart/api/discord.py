@@ -2,8 +2,9 @@
 
 The route checks Discord's Ed25519 signature before reading anything else
 (unset key: 503; bad or missing signature: 401), answers PING with PONG, and
-runs a command's service call in a thread so the event loop stays free and the
-answer comes well inside Discord's 3 seconds.
+runs a command's service call in a thread so the event loop stays free. Discord
+waits 3 seconds: a call that takes longer than `ANSWER_WAIT_S` is answered
+"thinking..." (deferred) and its reply follows through the interaction webhook.
 
 `send_announcements` is a Reflex lifespan task: every few seconds it sends what
 is due in the outbox, if this worker holds the sender lease (one worker at a
@@ -29,7 +30,11 @@ from cozykart.settings import Settings, load_settings
 
 BODY_BYTES_MAX = 64 * 1024
 SEND_INTERVAL_S = 2.0
+# Discord drops an interaction that is not answered within 3 s; past this wait the
+# answer is deferred and sent when the service is done.
+ANSWER_WAIT_S = 2.0
 logger = logging.getLogger("cozykart.discord")
+_follow_ups: set[asyncio.Task] = set()
 
 
 def _error(status_code: int, reason: str) -> JSONResponse:
@@ -79,8 +84,28 @@ async def interactions_endpoint(request: Request) -> JSONResponse:
         return JSONResponse({"type": interactions.PONG})
     if kind != interactions.APPLICATION_COMMAND:
         return _error(400, f"interaction type {kind!r} is not handled")
-    reply = await asyncio.to_thread(discord_commands.answer, interaction, settings)
-    return JSONResponse(reply)
+    work = asyncio.ensure_future(asyncio.to_thread(discord_commands.answer, interaction, settings))
+    done, _pending = await asyncio.wait({work}, timeout=ANSWER_WAIT_S)
+    if done:
+        return JSONResponse(work.result())
+    follow_up = asyncio.create_task(_follow_up(work, interaction, settings))
+    _follow_ups.add(follow_up)  # kept until done, so it is not collected mid-way
+    follow_up.add_done_callback(_follow_ups.discard)
+    return JSONResponse(discord_commands.deferred(interaction))
+
+
+async def _follow_up(work: asyncio.Future, interaction: dict, settings: Settings) -> None:
+    """Send a deferred interaction its answer once the service call is done."""
+    reply = await work
+    message = {key: value for key, value in reply["data"].items() if key != "flags"}
+    try:
+        await asyncio.to_thread(
+            interactions.edit_original_response, api_base=settings.discord_api_base,
+            application_id=str(interaction.get("application_id", "")), token=str(interaction.get("token", "")),
+            message=message,
+        )
+    except interactions.FollowUpFailed as error:
+        logger.warning("late answer to a slash command was not delivered: %s", error)
 
 
 routes = [Route("/api/discord/interactions", interactions_endpoint, methods=["POST"])]

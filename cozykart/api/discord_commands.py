@@ -19,6 +19,7 @@ from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
 from cozykart.domain.money import format_cents, parse_amount_cents
 from cozykart.integrations.discord_interactions import (
     CHANNEL_MESSAGE_WITH_SOURCE,
+    DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
     EPHEMERAL,
     SUB_COMMAND,
 )
@@ -28,6 +29,8 @@ from cozykart.services.league_views import RaceView
 from cozykart.settings import Settings
 
 OPTION_TEXT_LENGTH_MAX = 200
+# Commands whose answer only the caller sees (fixed before the answer is known when it is deferred).
+PRIVATE_COMMANDS = frozenset({"wallet", "cashout", "payout"})
 LOBBIES_LISTED_MAX = 5
 logger = logging.getLogger("cozykart.discord")
 
@@ -338,3 +341,11 @@ def answer(interaction: dict, settings: Settings) -> dict:
         logger.exception("slash command failed")
         reply = _text("⚠️ Something went wrong on our side; try again in a minute.", ephemeral=True)
     return reply.response()
+
+
+def deferred(interaction: dict) -> dict:
+    """"Cozy-Kart is thinking...": the answer when the service needs longer than Discord waits."""
+    name = str((interaction.get("data") or {}).get("name", ""))
+    if name in PRIVATE_COMMANDS:
+        return {"type": DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, "data": {"flags": EPHEMERAL}}
+    return {"type": DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE}

@@ -26,6 +26,7 @@ PING = 1
 APPLICATION_COMMAND = 2
 PONG = 1
 CHANNEL_MESSAGE_WITH_SOURCE = 4
+DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE = 5
 EPHEMERAL = 1 << 6
 SUB_COMMAND = 1
 STRING = 3
@@ -39,6 +40,10 @@ class InvalidPublicKey(ValueError):
 
 class RegistrationFailed(Exception):
     """Discord refused the command list or could not be reached; the message is safe to print."""
+
+
+class FollowUpFailed(Exception):
+    """Discord did not take the late answer to a deferred interaction; the message is safe to log."""
 
 
 def verify(public_key_hex: str, signature_hex: str | None, timestamp: str | None, body: bytes) -> bool:
@@ -127,3 +132,20 @@ def register_commands(
     body = response.json()
     names = tuple(command.get("name", "?") for command in body) if isinstance(body, list) else ()
     return Registered(scope=f"guild {guild_id}" if guild_id else "global", names=names)
+
+
+def edit_original_response(
+    *, api_base: str, application_id: str, token: str, message: dict,
+    transport: httpx.BaseTransport | None = None,
+) -> None:
+    """Give a deferred interaction its answer (the interaction token is the credential)."""
+    if not (application_id.isdigit() and token and "/" not in token):
+        raise FollowUpFailed("the interaction has no usable application id or token")
+    path = f"/webhooks/{application_id}/{token}/messages/@original"
+    try:
+        with httpx.Client(base_url=api_base, timeout=REQUEST_TIMEOUT_S, transport=transport) as client:
+            response = client.patch(path, json=message)
+    except httpx.HTTPError as error:
+        raise FollowUpFailed(f"Discord could not be reached ({type(error).__name__})") from None
+    if response.status_code >= 300:
+        raise FollowUpFailed(f"Discord answered {response.status_code}")

@@ -3,15 +3,17 @@ on the league's and the ledger's own services; refusals are ephemeral and change
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from nacl.signing import SigningKey
 from sqlalchemy import text
 
+from cozykart.api import discord as discord_api
 from cozykart.services import league as league_service
 from cozykart.services import ledger, outbox, wallet
-from tests.integration.discord_support import Discord, discord_user, is_ephemeral, text_of
+from tests.integration.discord_support import Discord, discord_user, is_ephemeral, stand_in_discord, text_of
 from tests.integration.webhook_support import ADMIN_DISCORD_ID, api_client, webhook_settings
 
 ADMIN = discord_user(ADMIN_DISCORD_ID, "Admin")
@@ -19,6 +21,7 @@ ANA = discord_user("700000000000000001", "Ana")
 BO = discord_user("700000000000000002", "Bo")
 CY = discord_user("700000000000000003", "Cy")
 EPHEMERAL = 64
+FOLLOW_UP_POLLS_MAX = 100
 
 
 @pytest.fixture
@@ -263,3 +266,29 @@ def test_admin_payout_pays_the_racer_and_announces_the_cash_out(app, database):
     assert cash_out[0].message["allowed_mentions"] == {"parse": [], "users": [BO["id"]]}
     assert "Choose a payout method" in _refused(
         discord, database, ADMIN, "payout", {"user": BO["id"], "amount": "1", "method": "gold bars"})
+
+
+# --- Discord's 3 seconds ---------------------------------------------------------------
+
+
+def test_a_slow_answer_is_deferred_then_delivered_through_the_interaction_webhook(database, signing_key,
+                                                                                  monkeypatch):
+    monkeypatch.setattr(discord_api, "ANSWER_WAIT_S", 0.0)  # every call counts as slow
+    with stand_in_discord() as fake:
+        settings = webhook_settings(database, discord_public_key=signing_key.verify_key.encode().hex(),
+                                    discord_api_base=fake.api_base)
+        with api_client(settings) as client:
+            discord = Discord(client, signing_key)
+            private = discord.command(ANA, "wallet")
+            public = discord.command(ANA, "standings")
+            for _ in range(FOLLOW_UP_POLLS_MAX):
+                if len(fake.follow_ups) == 2:
+                    break
+                time.sleep(0.05)
+    assert private == {"type": 5, "data": {"flags": EPHEMERAL}}
+    assert public == {"type": 5}
+    assert {token for token, _ in fake.follow_ups} == {"tok"}
+    bodies = [body for _, body in fake.follow_ups]
+    assert any("Ana's racer wallet" in (body.get("embeds") or [{}])[0].get("title", "") for body in bodies)
+    assert any("No season has started yet" in (body.get("content") or "") for body in bodies)
+    assert all("flags" not in body for body in bodies)
