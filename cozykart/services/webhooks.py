@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
@@ -149,7 +149,7 @@ def receive_in_transaction(
         )
     else:
         values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, settings, now))
-    inbox_id = connection.execute(insert(_inbox).values(**values).returning(_inbox.c.id)).scalar_one()
+    inbox_id = connection.execute(_INSERT_EVENT, values).scalar_one()
     if values["status"] == APPLIED and isinstance(fact, (Sale, Tip)):
         _apply_waiting_for(uow, payment_key, settings, now)
     return InboxReceipt(inbox_id, values["status"], duplicate=False)
@@ -226,12 +226,20 @@ def set_product_cost(sku: str, cost_cents: int, *, uow: UnitOfWork, now: datetim
 # --- inside the transaction --------------------------------------------------
 
 _inbox = WebhookEvent.__table__
+# Built once: every webhook runs these, and building a statement costs more than running it.
+_FIND_EVENT = select(_inbox.c.id, _inbox.c.status).where(
+    _inbox.c.provider == bindparam("provider"), _inbox.c.event_id == bindparam("event_id")
+)
+_INSERT_EVENT = insert(_inbox).returning(_inbox.c.id)
+_WAITING_FOR_PAYMENT = (
+    select(_inbox)
+    .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == WAITING)
+    .order_by(_inbox.c.id)
+)
 
 
 def _find(connection, provider: str, event_id: str):
-    return connection.execute(
-        select(_inbox.c.id, _inbox.c.status).where(_inbox.c.provider == provider, _inbox.c.event_id == event_id)
-    ).first()
+    return connection.execute(_FIND_EVENT, {"provider": provider, "event_id": event_id}).first()
 
 
 def _attempt(
@@ -279,11 +287,7 @@ def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
 def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Settings, now: datetime) -> None:
     if payment_key is None:
         return
-    waiting = uow.session.connection().execute(
-        select(_inbox)
-        .where(_inbox.c.payment_key == payment_key, _inbox.c.status == WAITING)
-        .order_by(_inbox.c.id)
-    ).all()
+    waiting = uow.session.connection().execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all()
     for row in waiting:
         _retry(uow, row, settings, now)
 
