@@ -255,6 +255,22 @@ def list_outbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) 
         return tuple(_view(row) for row in rows)
 
 
+@dataclass(frozen=True)
+class OutboxConsole:
+    counts: dict[str, int]
+    rows: tuple[OutboxRow, ...]
+
+
+def outbox_console(
+    actor_id: int, *, uow: UnitOfWork, status: str | None = None, limit: int = 50, settings: Settings | None = None
+) -> OutboxConsole:
+    """The admin console's view: counts by status and the newest announcements (admins only)."""
+    settings = settings or load_settings()
+    with uow:
+        require_admin(load_actor(uow.session, actor_id, settings))
+        return OutboxConsole(counts=outbox_counts(uow=uow), rows=list_outbox(uow=uow, status=status, limit=limit))
+
+
 def outbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
         rows = uow.session.exec(select(DiscordOutbox.status, func.count()).group_by(DiscordOutbox.status)).all()

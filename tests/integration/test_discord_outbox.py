@@ -10,6 +10,7 @@ import pytest
 
 from cozykart import cli
 from cozykart.api import discord as discord_api
+from cozykart.domain.errors import PermissionDenied
 from cozykart.domain.league import LobbyTooSmall
 from cozykart.services import league, outbox
 from tests.fake_discord_webhook import rate_limited, server_error
@@ -21,8 +22,8 @@ from tests.integration.discord_support import (
     notifier_for,
     stand_in_discord,
 )
+from tests.integration.league_support import ADMIN_DISCORD_ID, League, league_settings, make_racer
 from tests.integration.league_support import Clock as LeagueClock
-from tests.integration.league_support import League, league_settings, make_racer
 
 THREAD_JOIN_TIMEOUT_S = 30
 
@@ -120,14 +121,21 @@ def test_after_its_last_try_a_message_is_parked_and_the_rest_go_on(database, dis
     assert _statuses(database) == ["sent", "sent"]
 
 
-def test_resend_in_the_console_is_for_admins(database):
+def test_the_console_is_for_admins(database):
     settings = league_settings(database)
     racer_id = make_racer(database, "rita")
+    admin_id = make_racer(database, "admin", discord_id=ADMIN_DISCORD_ID)
     (outbox_id,) = _queue(database, "x")
-    from cozykart.domain.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
+        outbox.outbox_console(racer_id, uow=database.uow(), settings=settings)
+    with pytest.raises(PermissionDenied):
         outbox.resend(outbox_id, actor_id=racer_id, uow=database.uow(), settings=settings)
+    console = outbox.outbox_console(admin_id, uow=database.uow(), settings=settings)
+    assert console.counts == {"pending": 1, "sent": 0, "failed": 0}
+    assert [row.summary for row in console.rows] == ["x"]
+    with pytest.raises(outbox.OutboxNotResendable):
+        outbox.resend(outbox_id, actor_id=admin_id, uow=database.uow(), settings=settings)
 
 
 def test_two_senders_at_once_never_double_send(database, discord_server):

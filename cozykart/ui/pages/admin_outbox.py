@@ -1,0 +1,183 @@
+"""`/admin/outbox`: Discord announcements — what was sent, what waits, what failed; send again.
+
+The list is read through `outbox.outbox_console` and a resend through
+`outbox.resend`; both refuse anyone who is not an admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.services import default_uow, outbox
+from cozykart.settings import load_settings
+from cozykart.ui import theme
+from cozykart.ui.admin_layout import admin_gate
+from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.layout import page
+
+ADMIN_OUTBOX_ROUTE = "/admin/outbox"
+STATUS_COLORS = {outbox.SENT: "green", outbox.PENDING: "amber", outbox.FAILED: "red"}
+
+
+@dataclasses.dataclass
+class OutboxRowView:
+    outbox_id: int = 0
+    kind: str = ""
+    summary: str = ""
+    status: str = ""
+    color: str = "gray"
+    attempts: int = 0
+    error: str = ""
+    created: str = ""
+    next_try: str = ""
+    resendable: bool = False
+
+
+@dataclasses.dataclass
+class FilterView:
+    status: str = ""
+    label: str = ""
+
+
+def _when(instant: datetime | None) -> str:
+    if instant is None:
+        return ""
+    return instant.astimezone(UTC).strftime("%b %d %H:%M:%S UTC")
+
+
+class OutboxAdminState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    status_filter: str = ""
+    filters: list[FilterView] = []
+    rows: list[OutboxRowView] = []
+
+    @rx.event
+    async def load(self):
+        viewer = await self._load_viewer()
+        if viewer is None:
+            return self._to_login()
+        return await self._refresh()
+
+    @rx.event
+    async def show_status(self, status: str):
+        self.status_filter = status if status in outbox.STATUSES else ""
+        return await self._refresh()
+
+    @rx.event
+    async def reload(self):
+        return await self._refresh()
+
+    async def _refresh(self):
+        try:
+            actor_id = await acting_racer_id(self)
+            settings = load_settings()
+            status = self.status_filter or None
+            console = await asyncio.to_thread(
+                lambda: outbox.outbox_console(actor_id, status=status, uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            self.allowed, self.refusal, self.rows = False, error.message, []
+            return None
+        self.allowed, self.refusal = True, ""
+        total = sum(console.counts.values())
+        self.filters = [FilterView("", f"All ({total})")] + [
+            FilterView(status, f"{status} ({console.counts.get(status, 0)})") for status in outbox.STATUSES
+        ]
+        self.rows = [
+            OutboxRowView(
+                outbox_id=row.outbox_id, kind=row.kind, summary=row.summary, status=row.status,
+                color=STATUS_COLORS.get(row.status, "gray"), attempts=row.attempts, error=row.last_error or "",
+                created=_when(row.created_at), next_try=_when(row.next_attempt_at),
+                resendable=row.status == outbox.FAILED,
+            )
+            for row in console.rows
+        ]
+        return None
+
+    @rx.event
+    async def resend(self, outbox_id: int):
+        try:
+            actor_id = await acting_racer_id(self)
+            settings = load_settings()
+            row = await asyncio.to_thread(
+                lambda: outbox.resend(int(outbox_id), actor_id=actor_id, uow=default_uow(settings),
+                                      settings=settings)
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        except (TypeError, ValueError):
+            return rx.toast.error("That is not an announcement.")
+        return [rx.toast.success(f"Announcement #{row.outbox_id} will be sent again"), OutboxAdminState.reload]
+
+
+def _filter_button(option: FilterView) -> rx.Component:
+    chosen = OutboxAdminState.status_filter == option.status
+    return rx.button(option.label, on_click=OutboxAdminState.show_status(option.status),
+                     variant=rx.cond(chosen, "solid", "outline"), size="1",
+                     aria_pressed=rx.cond(chosen, "true", "false"), data_testid="outbox-filter")
+
+
+def _row(row: OutboxRowView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text("#", row.outbox_id)),
+        rx.table.cell(rx.vstack(rx.text(row.summary), rx.text(row.kind, size="1", color=theme.TEXT_MUTED),
+                                spacing="1")),
+        rx.table.cell(rx.badge(row.status, color_scheme=row.color)),
+        rx.table.cell(rx.text(row.attempts)),
+        rx.table.cell(rx.vstack(
+            rx.text(row.error, size="1", color=theme.LIVE_RED),
+            rx.cond(row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)),
+            spacing="1",
+        )),
+        rx.table.cell(rx.text(row.created, size="1")),
+        rx.table.cell(rx.cond(
+            row.resendable,
+            rx.button("Send again", on_click=OutboxAdminState.resend(row.outbox_id), size="1",
+                      data_testid="outbox-resend"),
+        )),
+        data_testid="outbox-row",
+    )
+
+
+def _outbox() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("Discord announcements", size="5"),
+            rx.text("Race starts, results, tips, cash-outs and champions, in the order they happened. Failed "
+                    "sends are retried on their own; after the last try they wait here to be sent again.",
+                    size="2", color=theme.TEXT_MUTED),
+            rx.hstack(rx.foreach(OutboxAdminState.filters, _filter_button), spacing="2", wrap="wrap"),
+            rx.cond(
+                OutboxAdminState.rows.length() > 0,
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(rx.table.row(
+                            *[rx.table.column_header_cell(name)
+                              for name in ("#", "Announcement", "Status", "Tries", "Error", "Queued", "")]
+                        )),
+                        rx.table.body(rx.foreach(OutboxAdminState.rows, _row)),
+                        size="1",
+                        width="100%",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                rx.text("No announcements here.", color=theme.TEXT_MUTED, data_testid="outbox-empty"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Discord announcements",
+    )
+
+
+@page
+def admin_outbox_page() -> rx.Component:
+    return admin_gate(OutboxAdminState.allowed, OutboxAdminState.refusal, ADMIN_OUTBOX_ROUTE, _outbox())
