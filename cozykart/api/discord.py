@@ -24,6 +24,7 @@ from starlette.routing import Route
 import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
 from cozykart.api import discord_commands
 from cozykart.integrations import discord_interactions as interactions
+from cozykart.integrations.discord_announce import REQUEST_TIMEOUT_S as ANNOUNCE_TIMEOUT_S
 from cozykart.integrations.discord_announce import WebhookNotifier
 from cozykart.services import default_uow, outbox
 from cozykart.settings import Settings, load_settings
@@ -34,6 +35,8 @@ SEND_INTERVAL_S = 2.0
 # answer is deferred and sent when the service is done.
 ANSWER_WAIT_S = 2.0
 logger = logging.getLogger("cozykart.discord")
+# The sender renews its lease before each message; a send must end well before the lease does.
+assert outbox.LEASE_TTL.total_seconds() > ANNOUNCE_TIMEOUT_S * 3
 _follow_ups: set[asyncio.Task] = set()
 
 
@@ -117,7 +120,7 @@ async def send_announcements() -> None:
     if not settings.discord_announce_webhook_url:
         logger.info("DISCORD_ANNOUNCE_WEBHOOK_URL is unset: announcements are recorded, not sent")
         return
-    notifier = WebhookNotifier(settings.discord_announce_webhook_url)
+    notifier = WebhookNotifier(settings.discord_announce_webhook_url, timeout_s=ANNOUNCE_TIMEOUT_S)
     sender_id = outbox.new_sender_id()
     uow = default_uow(settings)
     try:
