@@ -11,7 +11,10 @@ from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE
 from cozykart.ui.pages import overlays
 from cozykart.ui.pages.admin_overlays import OverlayAdminState, overlays_admin_page
 from cozykart.ui.pages.admin_roles import RolesState, roles_page
+from cozykart.ui.pages.lobby import LobbyState, lobby_page
 from cozykart.ui.pages.profile import ProfileState, profile_page
+from cozykart.ui.pages.racer import RACER_ROUTE, RacerProfileState, racer_page
+from cozykart.ui.pages.standings import StandingsState, standings_page_view
 from cozykart.ui.pages.watch import WatchState, watch_page
 
 # The developer login must never run in production (`reflex run --env prod`).
@@ -35,3 +38,6 @@ app.add_page(overlays.alerts_overlay, route=overlays.ALERTS_ROUTE, title="Cozy-K
              on_load=overlays.OverlayState.open)
 app.add_page(overlays_admin_page, route="/admin/overlays", title="Cozy-Kart · Overlays",
              on_load=OverlayAdminState.require_login)
+app.add_page(lobby_page, route=routes.LOBBY, title="Cozy-Kart · Lobby", on_load=LobbyState.load)
+app.add_page(standings_page_view, route=routes.STANDINGS, title="Cozy-Kart · Standings", on_load=StandingsState.load)
+app.add_page(racer_page, route=RACER_ROUTE, title="Cozy-Kart · Racer", on_load=RacerProfileState.load)

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from cozykart.api import auth, discord, health, pot, webhooks
+from cozykart.api import auth, discord, health, pot, public, webhooks
 from cozykart.settings import Settings, load_settings
 
 
 def api_routes() -> list[BaseRoute]:
-    return [*health.routes, *pot.routes, *webhooks.routes, *auth.routes, *discord.routes]
+    return [*health.routes, *pot.routes, *public.routes, *webhooks.routes, *auth.routes, *discord.routes]
 
 
 def build_api(

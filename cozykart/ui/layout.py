@@ -9,7 +9,11 @@ import reflex as rx
 from cozykart.ui import routes, theme
 from cozykart.ui.account_menu import account_menu
 
-NAV_LINKS: tuple[tuple[str, str], ...] = ((("Watch", routes.WATCH)),)
+NAV_LINKS: tuple[tuple[str, str], ...] = (
+    ("Watch", routes.WATCH),
+    ("Lobby", routes.LOBBY),
+    ("Standings", routes.STANDINGS),
+)
 
 
 def _brand() -> rx.Component:
@@ -42,6 +46,7 @@ def header() -> rx.Component:
             ),
             account_menu(),
             align="center",
+            wrap="wrap",
             width="100%",
             max_width=theme.PAGE_MAX_WIDTH,
             margin_x="auto",

@@ -1,0 +1,96 @@
+"""`GET /api/standings[?season=ID]`: a season's standings rows, as public JSON.
+
+Without `season`, the active season (else the latest closed one). The body:
+
+    {"season": null | {"id", "name", "status", "starts_on", "ends_on",
+                       "sponsor": null | {"name", "logo_url", "url"}, "champion": null | {...racer}},
+     "rows": [{"rank", "racer_id", "name", "avatar_url", "points", "wins", "races",
+               "podiums", "average_finish"}, ...]}
+
+`average_finish` is over finished races (DNFs excluded), null without a finish.
+An unknown season is a 404, a malformed id a 400, each with a short "error".
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.services import default_uow
+from cozykart.services.league_views import RacerCard, StandingRow, StandingsView
+from cozykart.services.standings import season_standings
+
+STANDINGS_ROWS_MAX = 1000
+SEASON_ID_DIGITS_MAX = 18
+CACHE_CONTROL = "public, max-age=5"
+
+
+def _racer_json(racer: RacerCard) -> dict:
+    return {"racer_id": racer.racer_id, "name": racer.name, "avatar_url": racer.avatar_url}
+
+
+def _row_json(row: StandingRow) -> dict:
+    return {
+        "rank": row.rank,
+        "racer_id": row.racer_id,
+        "name": row.name,
+        "avatar_url": row.avatar_url,
+        "points": row.points,
+        "wins": row.wins,
+        "races": row.races,
+        "podiums": row.podiums,
+        "average_finish": round(row.average_finish, 3) if row.average_finish is not None else None,
+    }
+
+
+def standings_json(view: StandingsView | None) -> dict:
+    if view is None:
+        return {"season": None, "rows": []}
+    season = view.season
+    sponsor = (
+        {"name": season.sponsor_name, "logo_url": season.sponsor_logo_url, "url": season.sponsor_url}
+        if season.sponsor_name
+        else None
+    )
+    return {
+        "season": {
+            "id": season.season_id,
+            "name": season.name,
+            "status": season.status,
+            "starts_on": season.starts_on.isoformat(),
+            "ends_on": season.ends_on.isoformat(),
+            "sponsor": sponsor,
+            "champion": _racer_json(season.champion) if season.champion else None,
+        },
+        "rows": [_row_json(row) for row in view.rows],
+    }
+
+
+def _error(status_code: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+async def standings(request: Request) -> JSONResponse:
+    raw = request.query_params.get("season")
+    season_id = None
+    if raw is not None:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= SEASON_ID_DIGITS_MAX):
+            return _error(400, "season must be a season id (a whole number).")
+        season_id = int(raw)
+    settings = request.app.state.settings
+    try:
+        view = await asyncio.to_thread(
+            lambda: season_standings(season_id, uow=default_uow(settings), limit=STANDINGS_ROWS_MAX)
+        )
+    except NotFound as error:
+        return _error(404, error.message)
+    except CozyKartError as error:
+        return _error(400, error.message)
+    return JSONResponse(standings_json(view), headers={"Cache-Control": CACHE_CONTROL})
+
+
+routes = [Route("/api/standings", standings, methods=["GET"])]

@@ -1,0 +1,502 @@
+"""`/lobby`: open lobbies, joining and leaving, host controls, result reporting, disputes.
+
+Every action handler takes the acting racer from the backend session
+(`acting_racer_id`), calls one league service, shows its outcome (a toast with
+the service's own message on refusal), and reloads the board. The services
+check every permission; the buttons a viewer sees are only a convenience.
+
+The board is re-read after each action and every `POLL_INTERVAL_MS` while the
+page is open, so everyone in a lobby sees joins, starts and reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.services import default_uow, league
+from cozykart.services.identity import Viewer
+from cozykart.services.league_pages import LobbyBoard, lobby_board
+from cozykart.services.league_views import EntryView, RaceView
+from cozykart.settings import LOBBY_NAME_LENGTH_MAX, LOBBY_SIZE_MAX
+from cozykart.ui import theme
+from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.layout import page
+from cozykart.ui.pages.standings import RACER_ROUTE_PREFIX
+
+POLL_INTERVAL_MS = 4_000
+DNF_CHOICE = "DNF"
+STATUS_LABELS = {"open": "Lobby open", "live": "LIVE", "ended": "Ended · waiting for results"}
+
+
+@dataclasses.dataclass
+class MemberView:
+    racer_id: int = 0
+    name: str = ""
+    avatar_url: str = ""
+    href: str = ""
+    report: str = ""
+    default_position: str = ""
+
+
+@dataclasses.dataclass
+class RaceCard:
+    race_id: int = 0
+    name: str = ""
+    status: str = ""
+    status_label: str = ""
+    host_name: str = ""
+    members: list[MemberView] = dataclasses.field(default_factory=list)
+    member_count: int = 0
+    is_member: bool = False
+    may_host: bool = False
+    can_join: bool = False
+    disputed: bool = False
+    dispute: str = ""
+    your_report: str = ""
+    positions: list[str] = dataclasses.field(default_factory=list)
+
+
+def _report_text(entry: EntryView) -> str:
+    if not entry.has_reported:
+        return ""
+    return DNF_CHOICE if entry.reported_dnf else f"#{entry.reported_position}"
+
+
+def _card(race: RaceView, viewer: Viewer | None, *, in_a_lobby: bool) -> RaceCard:
+    me = race.entry_of(viewer.racer_id) if viewer else None
+    may_host = bool(viewer and (viewer.is_admin or viewer.racer_id == race.host.racer_id))
+    members = [
+        MemberView(
+            racer_id=entry.racer.racer_id,
+            name=entry.racer.name,
+            avatar_url=entry.racer.avatar_url or "",
+            href=f"{RACER_ROUTE_PREFIX}{entry.racer.racer_id}",
+            report=_report_text(entry),
+            default_position=(
+                DNF_CHOICE if entry.reported_dnf else str(entry.reported_position or index)
+            ),
+        )
+        for index, entry in enumerate(race.entries, start=1)
+    ]
+    return RaceCard(
+        race_id=race.race_id,
+        name=race.name,
+        status=race.status,
+        status_label=STATUS_LABELS.get(race.status, race.status),
+        host_name=race.host.name,
+        members=members,
+        member_count=race.racer_count,
+        is_member=me is not None,
+        may_host=may_host,
+        can_join=bool(viewer) and me is None and not in_a_lobby and race.racer_count < LOBBY_SIZE_MAX,
+        disputed=race.disputed,
+        dispute=race.dispute or "",
+        your_report=_report_text(me) if me else "",
+        positions=[str(position) for position in range(1, race.racer_count + 1)] + [DNF_CHOICE],
+    )
+
+
+class LobbyState(AuthState):
+    loaded: bool = False
+    lobbies: list[RaceCard] = []
+    races: list[RaceCard] = []
+    new_lobby_name: str = ""
+
+    @rx.event
+    async def load(self):
+        await self._reload()
+
+    @rx.event
+    async def poll(self, now: str = ""):
+        """The light refresh while the page is open (`now` is the timer's tick, unused)."""
+        await self._reload()
+
+    async def _reload(self) -> None:
+        """Who is looking (roles may have changed), then the board as they see it."""
+        viewer = await self._load_viewer()
+        await self._show_board(viewer)
+
+    async def _show_board(self, viewer: Viewer | None) -> None:
+        board: LobbyBoard = await asyncio.to_thread(lambda: lobby_board(uow=default_uow()))
+        in_a_lobby = bool(viewer) and any(race.entry_of(viewer.racer_id) for race in board.lobbies)
+        self.lobbies = [_card(race, viewer, in_a_lobby=in_a_lobby) for race in board.lobbies]
+        self.races = [_card(race, viewer, in_a_lobby=in_a_lobby) for race in board.races_in_play]
+        self.loaded = True
+
+    async def _act(
+        self, action: Callable[[int], RaceView], done: str, *, on_success: Callable[[], None] | None = None
+    ) -> rx.event.EventSpec:
+        """Run one league service as the logged-in racer, reload the board, and say how it went."""
+        try:
+            racer_id = await acting_racer_id(self)
+            await asyncio.to_thread(lambda: action(racer_id))
+        except CozyKartError as error:
+            await self._reload()
+            return rx.toast.error(error.message)
+        if on_success is not None:
+            on_success()
+        await self._reload()
+        return rx.toast.success(done)
+
+    @rx.event
+    def set_new_lobby_name(self, value: str):
+        self.new_lobby_name = value[: LOBBY_NAME_LENGTH_MAX * 2]
+
+    @rx.event
+    async def open_lobby(self, form_data: dict):
+        name = self.new_lobby_name
+        return await self._act(
+            lambda racer_id: league.open_lobby(name, actor_id=racer_id, uow=default_uow()),
+            f"Lobby {' '.join(name.split())!r} is open",
+            on_success=lambda: setattr(self, "new_lobby_name", ""),
+        )
+
+    @rx.event
+    async def join(self, race_id: int):
+        return await self._act(
+            lambda racer_id: league.join_lobby(int(race_id), actor_id=racer_id, uow=default_uow()),
+            "You joined the lobby",
+        )
+
+    @rx.event
+    async def leave(self, race_id: int):
+        return await self._act(
+            lambda racer_id: league.leave_lobby(int(race_id), actor_id=racer_id, uow=default_uow()),
+            "You left the lobby",
+        )
+
+    @rx.event
+    async def cancel(self, race_id: int):
+        return await self._act(
+            lambda racer_id: league.cancel_lobby(int(race_id), actor_id=racer_id, uow=default_uow()),
+            "Lobby closed",
+        )
+
+    @rx.event
+    async def start(self, race_id: int):
+        return await self._act(
+            lambda racer_id: league.start_race(int(race_id), actor_id=racer_id, uow=default_uow()),
+            "The race is live",
+        )
+
+    @rx.event
+    async def end(self, race_id: int):
+        return await self._act(
+            lambda racer_id: league.end_race(int(race_id), actor_id=racer_id, uow=default_uow()),
+            "The race has ended: results, please",
+        )
+
+    @rx.event
+    async def confirm(self, race_id: int):
+        return await self._act(
+            lambda racer_id: league.confirm_results(int(race_id), actor_id=racer_id, uow=default_uow()),
+            "Results confirmed: the race is final",
+        )
+
+    @rx.event
+    async def report(self, form_data: dict):
+        race_id = _form_race_id(form_data)
+        position = str(form_data.get("position", ""))
+        return await self._act(
+            lambda racer_id: league.report_result(race_id, position, actor_id=racer_id, uow=default_uow()),
+            f"You reported {'DNF' if position == DNF_CHOICE else '#' + position}",
+        )
+
+    @rx.event
+    async def set_table(self, form_data: dict):
+        race_id = _form_race_id(form_data)
+        table = {int(key): str(value) for key, value in form_data.items() if str(key).isdigit()}
+        return await self._act(
+            lambda racer_id: league.set_results(race_id, table, actor_id=racer_id, uow=default_uow()),
+            "Results set: the race is final",
+        )
+
+
+def _form_race_id(form_data: dict) -> int:
+    raw = str(form_data.get("race_id", ""))
+    return int(raw) if raw.isascii() and raw.isdigit() else 0
+
+
+# --- components -----------------------------------------------------------------
+
+_SELECT_STYLE = {
+    "background": theme.INK,
+    "color": "#f4f2ff",
+    "border": f"1px solid {theme.DISCORD_BLUE}",
+    "border_radius": "8px",
+    "padding": "0.35rem 0.5rem",
+    "font_size": "1rem",
+}
+
+
+def _avatar(url, name, size: str = "28px") -> rx.Component:
+    return rx.image(src=url, alt=name, width=size, height=size, border_radius="50%", flex_shrink="0")
+
+
+def _member(member: MemberView) -> rx.Component:
+    return rx.hstack(
+        _avatar(member.avatar_url, member.name),
+        rx.link(member.name, href=member.href, color="#f4f2ff"),
+        rx.spacer(),
+        rx.cond(member.report != "", rx.text(member.report, weight="bold", color=theme.GOLD)),
+        align="center",
+        width="100%",
+        padding="0.35rem 0.6rem",
+        border_radius="10px",
+        background="rgba(255,255,255,0.04)",
+        data_testid="lobby-member",
+    )
+
+
+def _position_select(name, default, choices, label_text, select_id) -> rx.Component:
+    return rx.el.select(
+        rx.foreach(choices, lambda choice: rx.el.option(choice, value=choice)),
+        name=name,
+        id=select_id,
+        default_value=default,
+        aria_label=label_text,
+        style=_SELECT_STYLE,
+    )
+
+
+def _report_form(race: RaceCard) -> rx.Component:
+    select_id = "report-" + race.race_id.to_string()
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="race_id", value=race.race_id.to_string()),
+            rx.el.label("Your finish", html_for=select_id, font_weight="bold"),
+            _position_select("position", "1", race.positions, "Your finishing position", select_id),
+            rx.button("Report", type="submit", data_testid="report-button"),
+            rx.cond(
+                race.your_report != "",
+                rx.text("You reported ", race.your_report, color=theme.TEXT_MUTED, data_testid="your-report"),
+            ),
+            align="center",
+            wrap="wrap",
+            spacing="2",
+        ),
+        on_submit=LobbyState.report,
+        reset_on_submit=False,
+        data_testid="report-form",
+    )
+
+
+def _table_form(race: RaceCard) -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text("Set the whole table", weight="bold"),
+            rx.el.input(type="hidden", name="race_id", value=race.race_id.to_string()),
+            rx.foreach(
+                race.members,
+                lambda member: rx.hstack(
+                    rx.el.label(member.name, html_for="table-" + race.race_id.to_string() + "-"
+                                + member.racer_id.to_string(), min_width="9rem"),
+                    _position_select(member.racer_id.to_string(), member.default_position, race.positions,
+                                     "Finish of " + member.name,
+                                     "table-" + race.race_id.to_string() + "-" + member.racer_id.to_string()),
+                    align="center",
+                ),
+            ),
+            rx.button("Set results", type="submit", variant="outline", data_testid="set-table-button"),
+            spacing="2",
+        ),
+        on_submit=LobbyState.set_table,
+        reset_on_submit=False,
+        data_testid="table-form",
+    )
+
+
+def _status_badge(race: RaceCard) -> rx.Component:
+    return rx.badge(
+        race.status_label,
+        color_scheme=rx.match(race.status, ("live", "red"), ("ended", "amber"), "green"),
+        variant="solid",
+        high_contrast=True,
+        data_testid="race-card-status",
+    )
+
+
+def _card_header(race: RaceCard) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.heading(race.name, size="5", data_testid="race-card-name"),
+            rx.text("Host: ", race.host_name, " · ", race.member_count, f"/{LOBBY_SIZE_MAX} racers",
+                    size="2", color=theme.TEXT_MUTED),
+            spacing="1",
+        ),
+        rx.spacer(),
+        _status_badge(race),
+        align="start",
+        width="100%",
+    )
+
+
+def _race_in_play(race: RaceCard) -> rx.Component:
+    return rx.el.article(
+        rx.vstack(
+            _card_header(race),
+            rx.cond(
+                race.disputed,
+                rx.callout(
+                    rx.text(rx.text.strong("Disputed: "), race.dispute,
+                            " The racers can correct their reports, or the host sets the table."),
+                    icon="triangle_alert",
+                    color_scheme="red",
+                    role="alert",
+                    width="100%",
+                    data_testid="dispute",
+                ),
+            ),
+            rx.grid(rx.foreach(race.members, _member), columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="2", width="100%"),
+            rx.cond(race.is_member, _report_form(race)),
+            rx.cond(
+                race.may_host,
+                rx.vstack(
+                    rx.hstack(
+                        rx.cond(
+                            race.status == "live",
+                            rx.button("End race", on_click=LobbyState.end(race.race_id), color_scheme="red",
+                                      data_testid="end-button"),
+                            rx.button("Confirm results", on_click=LobbyState.confirm(race.race_id),
+                                      data_testid="confirm-button"),
+                        ),
+                        spacing="2",
+                    ),
+                    rx.cond(race.status == "ended", _table_form(race)),
+                    spacing="3",
+                    width="100%",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.league_panel_style,
+        data_testid="race-card",
+    )
+
+
+def _open_lobby(race: RaceCard) -> rx.Component:
+    return rx.el.article(
+        rx.vstack(
+            _card_header(race),
+            rx.cond(
+                race.member_count > 0,
+                rx.grid(rx.foreach(race.members, _member), columns=rx.breakpoints(initial="1", sm="2"),
+                        spacing="2", width="100%"),
+                rx.text("Nobody yet: be the first.", color=theme.TEXT_MUTED),
+            ),
+            rx.hstack(
+                rx.cond(race.can_join, rx.button("Join", on_click=LobbyState.join(race.race_id),
+                                                 data_testid="join-button")),
+                rx.cond(race.is_member, rx.button("Leave", on_click=LobbyState.leave(race.race_id),
+                                                  variant="outline", data_testid="leave-button")),
+                rx.cond(
+                    race.may_host,
+                    rx.hstack(
+                        rx.button("Start race", on_click=LobbyState.start(race.race_id), color_scheme="green",
+                                  data_testid="start-button"),
+                        rx.button("Close lobby", on_click=LobbyState.cancel(race.race_id), variant="outline",
+                                  color_scheme="gray", data_testid="cancel-button"),
+                        spacing="2",
+                    ),
+                ),
+                spacing="2",
+                wrap="wrap",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.league_panel_style,
+        data_testid="lobby-card",
+    )
+
+
+def _host_bar() -> rx.Component:
+    return rx.cond(
+        LobbyState.is_host | LobbyState.is_admin,
+        rx.el.section(
+            rx.form(
+                rx.hstack(
+                    rx.el.label("New lobby name", html_for="new-lobby-name", font_weight="bold"),
+                    rx.input(
+                        id="new-lobby-name",
+                        name="lobby_name",
+                        value=LobbyState.new_lobby_name,
+                        on_change=LobbyState.set_new_lobby_name,
+                        max_length=LOBBY_NAME_LENGTH_MAX,
+                        placeholder="e.g. Friday Night Frenzy",
+                        data_testid="new-lobby-name",
+                        min_width="14rem",
+                    ),
+                    rx.button("Open lobby", type="submit", data_testid="open-lobby-button"),
+                    align="center",
+                    wrap="wrap",
+                    spacing="2",
+                ),
+                on_submit=LobbyState.open_lobby,
+                reset_on_submit=False,
+            ),
+            style=theme.panel_style,
+            aria_label="Open a lobby",
+        ),
+    )
+
+
+def _login_prompt() -> rx.Component:
+    return rx.cond(
+        ~LobbyState.logged_in,
+        rx.callout(
+            rx.text(
+                "Racers: ",
+                rx.link("log in with Discord", href=LobbyState.login_href, reload_document=True,
+                        color=theme.GOLD),
+                " to join a lobby and report your results.",
+            ),
+            icon="log_in",
+            width="100%",
+        ),
+    )
+
+
+@page
+def lobby_page() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Lobby", size="7"),
+        # The light poll: re-read the board every few seconds while this page is open.
+        rx.moment(interval=POLL_INTERVAL_MS, on_change=LobbyState.poll, display="none"),
+        _login_prompt(),
+        _host_bar(),
+        rx.cond(
+            LobbyState.races.length() > 0,
+            rx.el.section(
+                rx.vstack(rx.heading("On track and waiting for results", size="4"),
+                          rx.foreach(LobbyState.races, _race_in_play), spacing="3", width="100%"),
+                aria_label="Races",
+                width="100%",
+            ),
+        ),
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Open lobbies", size="4"),
+                rx.cond(
+                    LobbyState.lobbies.length() > 0,
+                    rx.grid(rx.foreach(LobbyState.lobbies, _open_lobby),
+                            columns=rx.breakpoints(initial="1", md="2"), spacing="3", width="100%"),
+                    rx.cond(LobbyState.loaded,
+                            rx.text("No lobby is open right now.", color=theme.TEXT_MUTED)),
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            aria_label="Open lobbies",
+            width="100%",
+        ),
+        spacing="4",
+        width="100%",
+    )
