@@ -139,11 +139,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('season_standing', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_season_standing_racer_id'), ['racer_id'], unique=False)
+        batch_op.create_index('ix_season_standing_order', ['season_id', sa.literal_column('points DESC'), sa.literal_column('wins DESC')], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('season_standing', schema=None) as batch_op:
+        batch_op.drop_index('ix_season_standing_order')
         batch_op.drop_index(batch_op.f('ix_season_standing_racer_id'))
 
     op.drop_table('season_standing')

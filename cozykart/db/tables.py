@@ -168,3 +168,13 @@ class SeasonStanding(SQLModel, table=True):
     reached_started_at: datetime = Field(sa_column=_instant())
     reached_race_id: int = Field(foreign_key="race.id")
     rank_at_close: int | None = Field(default=None)
+
+
+# The first keys of the standings order (league_repo.standings_statement): a
+# season's standings come out of the index nearly sorted.
+Index(
+    "ix_season_standing_order",
+    SeasonStanding.season_id,
+    SeasonStanding.points.desc(),
+    SeasonStanding.wins.desc(),
+)
