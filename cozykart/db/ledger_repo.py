@@ -149,12 +149,20 @@ def account_balance(connection: Connection, account_id: int) -> int:
         select(account_table.c.balance_cents).where(account_table.c.id == account_id)
     ).scalar_one()
     posted_cents = connection.execute(
-        select(sum_cents(posting_table.c.amount_cents)).where(
-            posting_table.c.account_id == account_id
-        )
+        select(sum_cents(posting_table.c.amount_cents)).where(posting_table.c.account_id == account_id)
     ).scalar_one()
     assert cached_cents == posted_cents, (account_id, cached_cents, posted_cents)
     return int(cached_cents)
+
+
+def last_posting_id(connection: Connection, account_id: int) -> int:
+    return int(
+        connection.execute(
+            select(func.coalesce(func.max(posting_table.c.id), 0)).where(
+                posting_table.c.account_id == account_id
+            )
+        ).scalar_one()
+    )
 
 
 def account_id_by_code(connection: Connection, code: str) -> int | None:
@@ -399,15 +407,23 @@ def race_at(connection: Connection, instant: datetime) -> RaceAtSale | None:
     if not rows:
         return None
     row = rows[0]
-    window = RaceWindow(race_id=row.id, name=row.name, season_id=row.season_id, status=row.status,
-                        started_at=row.started_at, ended_at=row.ended_at)
+    window = RaceWindow(
+        race_id=row.id,
+        name=row.name,
+        season_id=row.season_id,
+        status=row.status,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+    )
     split = (
         SplitRule(policy=row.split_policy, winner_bonus_bps=row.winner_bonus_bps)
         if row.split_policy is not None
         else DEFAULT_SPLIT
     )
     entries = tuple(
-        (entry.racer_id, entry.position, entry.dnf, entry.points) for entry in rows if entry.racer_id is not None
+        (entry.racer_id, entry.position, entry.dnf, entry.points)
+        for entry in rows
+        if entry.racer_id is not None
     )
     return RaceAtSale(window=window, split=split, entries=entries)
 
@@ -420,7 +436,9 @@ def outcome_of(connection: Connection, race: RaceAtSale, status: str) -> RaceOut
     """
     entries = race.entries
     if status != race.window.status:
-        entries = tuple(tuple(row) for row in connection.execute(_entries_of_race, {"race_id": race.window.race_id}))
+        entries = tuple(
+            tuple(row) for row in connection.execute(_entries_of_race, {"race_id": race.window.race_id})
+        )
     return RaceOutcome(
         race_id=race.window.race_id,
         name=race.window.name,

@@ -323,14 +323,24 @@ def distribution_key(race_id: int) -> str:
     return f"race:{race_id}:distribution"
 
 
-def _distribute(uow: UnitOfWork, outcome: RaceOutcome, at: datetime, settings: Settings) -> int | None:
-    """Move everything in a final race's pool to its racers. Returns the transaction id."""
+def _distribute(
+    uow: UnitOfWork, outcome: RaceOutcome, at: datetime, settings: Settings, *, repair: bool = False
+) -> int | None:
+    """Move everything in a final race's pool to its racers. Returns the transaction id.
+
+    The first distribution has the race's key; a repair (an admin splitting what
+    reconciliation found left in a final race's pool) is keyed by the pool's last
+    posting, so repeating it finds the pool empty and writes nothing.
+    """
     assert outcome.is_final, outcome.status
     connection = uow.session.connection()
     pool = pool_account(outcome.race_id)
     ids = repo.account_ids(connection, [pool, HOUSE])
     repo.lock_accounts(connection, [ids[pool.code]])
-    if repo.transaction_id_by_key(connection, distribution_key(outcome.race_id)) is not None:
+    key = distribution_key(outcome.race_id)
+    if repair:
+        key = f"{key}:repair:{repo.last_posting_id(connection, ids[pool.code])}"
+    if repo.transaction_id_by_key(connection, key) is not None:
         return None
     builder = TransactionBuilder()
     money = _money(settings)
@@ -358,7 +368,7 @@ def _distribute(uow: UnitOfWork, outcome: RaceOutcome, at: datetime, settings: S
     written = repo.write_transaction(
         connection,
         builder.build(
-            key=distribution_key(outcome.race_id),
+            key=key,
             kind=TransactionKind.POOL_DISTRIBUTION,
             description=f"Race {outcome.name!r} is final: its Live Pot split among its racers",
             reference=f"race:{outcome.race_id}",
@@ -375,16 +385,22 @@ def distribute_on_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
     _distribute(uow, event.outcome, event.finalized_at, load_settings())
 
 
-def distribute_race(race_id: int, *, uow: UnitOfWork, settings: Settings | None = None) -> int | None:
-    """Distribute a final race's pool (normally done on RaceFinalized); idempotent."""
+def distribute_race(
+    admin_racer_id: int, race_id: int, *, uow: UnitOfWork, settings: Settings | None = None
+) -> int | None:
+    """An admin splits whatever a final race's pool still holds (normally done on RaceFinalized).
+
+    Returns the transaction id, or None when the pool was already empty.
+    """
     settings = settings or load_settings()
     with uow:
+        require_admin(load_actor(uow.session, admin_racer_id, settings))
         outcome = race_outcome(uow.session, race_id)
         if outcome is None:
             raise NotFound("That race does not exist.")
         if not outcome.is_final:
             raise InvalidInput("Only a final race's pool can be split.")
-        transaction_id = _distribute(uow, outcome, utc_now(), settings)
+        transaction_id = _distribute(uow, outcome, utc_now(), settings, repair=True)
         uow.commit()
         return transaction_id
 

@@ -620,3 +620,28 @@ def test_dispute_won_after_the_race_became_final_goes_to_the_racers_not_the_pool
 
     assert _shares(database, racers) == dict.fromkeys(racers, 1000)
     _assert_clean(database)
+
+
+def test_admin_repair_splits_a_final_race_pool_that_was_left_over_and_repeats_change_nothing(database):
+    settings = settings_for(database)
+    admin = make_admin(database)
+    racers = make_racers(database, 2)
+    race_id = make_race(database, racers)
+    ledger.record_sale(
+        key="left",
+        gross_cents=1000,
+        sold_at=T0 + timedelta(seconds=1),
+        item="Cap",
+        uow=database.uow(),
+        settings=settings,
+    )
+    with database.engine.begin() as connection:  # the league finalized it without telling the ledger
+        connection.execute(text(f"UPDATE race SET status = 'final' WHERE id = {race_id}"))
+    assert [v.check for v in reconcile(uow=database.uow()).violations] == ["undistributed_pool"]
+
+    with pytest.raises(PermissionDenied):
+        ledger.distribute_race(racers[0], race_id, uow=database.uow(), settings=settings)
+    assert ledger.distribute_race(admin, race_id, uow=database.uow(), settings=settings) is not None
+    assert ledger.distribute_race(admin, race_id, uow=database.uow(), settings=settings) is None
+    assert _shares(database, racers) == dict.fromkeys(racers, 100)
+    _assert_clean(database)
