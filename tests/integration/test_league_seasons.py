@@ -209,3 +209,27 @@ def test_standings_of_results_written_outside_the_services_are_built_on_first_re
         view.season.season_id, uow=database.uow()
     )
     assert standings.points_chart(uow=database.uow())
+
+
+def test_first_readers_at_once_build_seeded_standings_once(database):
+    import threading
+
+    from cozykart.services.demo import seed_demo
+
+    seed_demo(uow=database.uow())
+    barrier = threading.Barrier(3)
+    outcomes: list[object] = []
+
+    def read() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(standings.season_standings(uow=database.uow()).racer_count)
+        except Exception as error:  # noqa: BLE001 - checked below
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=read) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(outcomes)) == 1 and isinstance(outcomes[0], int) and outcomes[0] > 0, outcomes
