@@ -7,14 +7,20 @@ from cozykart.api import build_api, discord, tasks
 from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.settings import load_settings
 from cozykart.ui import live_pot, routes
+from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, ADMIN_RECONCILE_ROUTE, ADMIN_WEBHOOKS_ROUTE
 from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE
 from cozykart.ui.pages import overlays
 from cozykart.ui.pages.admin_overlays import OverlayAdminState, overlays_admin_page
+from cozykart.ui.pages.admin_payouts import PayoutsAdminState, admin_payouts_page
+from cozykart.ui.pages.admin_reconcile import ReconcileAdminState, admin_reconcile_page
 from cozykart.ui.pages.admin_roles import RolesState, roles_page
+from cozykart.ui.pages.admin_webhooks import InboxAdminState, admin_webhooks_page
 from cozykart.ui.pages.lobby import LobbyState, lobby_page
 from cozykart.ui.pages.profile import ProfileState, profile_page
 from cozykart.ui.pages.racer import RACER_ROUTE, RacerProfileState, racer_page
 from cozykart.ui.pages.standings import StandingsState, standings_page_view
+from cozykart.ui.pages.tip import TipState, tip_page
+from cozykart.ui.pages.wallet import WalletState, wallet_page
 from cozykart.ui.pages.watch import WatchState, watch_page
 
 # The developer login must never run in production (`reflex run --env prod`).
@@ -41,3 +47,10 @@ app.add_page(overlays_admin_page, route="/admin/overlays", title="Cozy-Kart · O
 app.add_page(lobby_page, route=routes.LOBBY, title="Cozy-Kart · Lobby", on_load=LobbyState.load)
 app.add_page(standings_page_view, route=routes.STANDINGS, title="Cozy-Kart · Standings", on_load=StandingsState.load)
 app.add_page(racer_page, route=RACER_ROUTE, title="Cozy-Kart · Racer", on_load=RacerProfileState.load)
+app.add_page(wallet_page, route=routes.WALLET, title="Cozy-Kart · Your wallet", on_load=WalletState.load)
+app.add_page(tip_page, route=routes.TIP, title="Cozy-Kart · Tip the DJ", on_load=TipState.load)
+app.add_page(admin_payouts_page, route=ADMIN_PAYOUTS_ROUTE, title="Cozy-Kart · Payouts", on_load=PayoutsAdminState.load)
+app.add_page(admin_webhooks_page, route=ADMIN_WEBHOOKS_ROUTE, title="Cozy-Kart · Webhook inbox",
+             on_load=InboxAdminState.load)
+app.add_page(admin_reconcile_page, route=ADMIN_RECONCILE_ROUTE, title="Cozy-Kart · Reconciliation",
+             on_load=ReconcileAdminState.load)

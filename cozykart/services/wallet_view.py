@@ -1,4 +1,5 @@
-"""A racer's own wallet, for the `/wallet` page: balances with one page of history, and the CSV.
+"""A racer's own wallet, for the `/wallet` page: balances, one page of history and the racer's
+latest payouts with their status; and the history as CSV.
 
 Both read in one transaction, so the balances and the lines agree. The racer id
 always comes from the caller's server-side session (the page re-derives it);
@@ -12,6 +13,9 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
+
+from cozykart.db import ledger_repo as repo
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
@@ -25,6 +29,7 @@ from cozykart.services.wallet import (
 from cozykart.settings import Settings, load_settings
 
 WALLET_PAGE_SIZE = 20
+PAYOUTS_SHOWN_MAX = 10
 CSV_LINES_MAX = 20_000
 CSV_COLUMNS = (
     "date_utc",
@@ -41,11 +46,36 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
+class PayoutStatus:
+    payout_id: int
+    amount_cents: int
+    status: str  # pending | paid | rejected
+    requested_at: datetime
+    method: str | None
+    reference: str | None
+    reason: str | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
 class WalletPage:
     summary: WalletSummary
     lines: tuple[HistoryLine, ...]  # newest first
     has_more: bool
     read_at: datetime
+    payouts: tuple[PayoutStatus, ...] = ()  # the racer's latest payouts, newest first
+
+
+def _payouts(uow: UnitOfWork, racer_id: int) -> tuple[PayoutStatus, ...]:
+    payout = repo.payout_table
+    rows = uow.session.connection().execute(
+        select(payout.c.id, payout.c.amount_cents, payout.c.status, payout.c.requested_at, payout.c.method,
+               payout.c.reference, payout.c.reason, payout.c.decided_at)
+        .where(payout.c.racer_id == racer_id)
+        .order_by(payout.c.id.desc())
+        .limit(PAYOUTS_SHOWN_MAX)
+    ).all()
+    return tuple(PayoutStatus(*row) for row in rows)
 
 
 def wallet_page(
@@ -64,8 +94,9 @@ def wallet_page(
     with uow:
         summary = wallet_summary(racer_id, uow=uow, settings=settings, now=now)
         lines = wallet_history(racer_id, uow=uow, limit=page_size + 1, before_posting_id=before_posting_id)
+        payouts = _payouts(uow, racer_id)
     return WalletPage(summary=summary, lines=tuple(lines[:page_size]), has_more=len(lines) > page_size,
-                      read_at=now)
+                      read_at=now, payouts=payouts)
 
 
 def _cell(text: str) -> str:

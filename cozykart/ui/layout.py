@@ -13,6 +13,8 @@ NAV_LINKS: tuple[tuple[str, str], ...] = (
     ("Watch", routes.WATCH),
     ("Lobby", routes.LOBBY),
     ("Standings", routes.STANDINGS),
+    ("Wallet", routes.WALLET),
+    ("Tip the DJ", routes.TIP),
 )
 
 

@@ -31,6 +31,7 @@ def test_wallet_page_shows_balances_and_pages_history_newest_first(database):
     assert first.has_more is True
     assert first.lines[0].description.startswith("Payout #")
     assert [line.balance_after_cents for line in first.lines] == [3000, 5000, 4000, 3000]
+    assert [(payout.amount_cents, payout.status) for payout in first.payouts] == [(2000, "pending")]
 
     older = wallet_view.wallet_page(racer_id, uow=database.uow(), settings=settings, page_size=4,
                                     before_posting_id=first.lines[-1].posting_id)
@@ -73,6 +74,9 @@ def test_payout_queue_lists_pending_recent_and_racers_who_can_be_paid(database):
         (first, "paid", "paypal", "PP-1")]
     assert {(racer.racer_id, racer.available_cents) for racer in queue.racers} == {(kai, 500), (tess, 3000)}
     assert mia not in {racer.racer_id for racer in queue.racers}
+    shown = wallet_view.wallet_page(kai, uow=database.uow(), settings=settings).payouts
+    assert [(p.payout_id, p.status, p.method, p.reference) for p in shown] == [
+        (second, "pending", None, None), (first, "paid", "paypal", "PP-1")]
     assert ("bank", "bank transfer") in queue.methods
 
 

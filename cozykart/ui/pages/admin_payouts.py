@@ -1,0 +1,351 @@
+"""`/admin/payouts`: the payout queue (pay with a method and reference, or reject with a reason)
+and a direct payout to a racer.
+
+Each handler re-derives the acting racer from the backend session and calls a
+payout service, which refuses anyone who is not an admin. Paying is idempotent
+in the service: two admins clicking at once settle a payout once, and the
+second sees that it was already paid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
+from cozykart.services import default_uow, money_admin, payouts
+from cozykart.services.money_admin import PayoutLine, PayoutQueue
+from cozykart.settings import load_settings
+from cozykart.ui import theme
+from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, admin_gate
+from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.layout import page
+
+REFERENCE_INPUT_LENGTH_MAX = 200
+REASON_INPUT_LENGTH_MAX = 500
+_SELECT_STYLE = {
+    "padding": "0.4rem",
+    "border_radius": "8px",
+    "background": theme.INK,
+    "color": "#f4f2ff",
+    "border": f"1px solid {theme.PANEL_BORDER}",
+}
+
+
+@dataclasses.dataclass
+class PendingView:
+    payout_id: int = 0
+    racer_name: str = ""
+    amount: str = ""
+    requested: str = ""
+
+
+@dataclasses.dataclass
+class DecidedView:
+    payout_id: int = 0
+    racer_name: str = ""
+    amount: str = ""
+    status: str = ""
+    detail: str = ""
+    when: str = ""
+
+
+@dataclasses.dataclass
+class OptionView:
+    value: str = ""
+    label: str = ""
+
+
+def _when(instant: datetime | None) -> str:
+    if instant is None:
+        return ""
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%b %d %H:%M UTC")
+
+
+def _whole_number(form: dict, name: str, what: str) -> int:
+    try:
+        return int(str(form.get(name, "")).strip())
+    except ValueError:
+        raise InvalidInput(f"Choose {what}.") from None
+
+
+class PayoutsAdminState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    pending: list[PendingView] = []
+    recent: list[DecidedView] = []
+    racers: list[OptionView] = []
+    methods: list[OptionView] = []
+    _direct_key: str = ""
+
+    @rx.event
+    async def load(self):
+        viewer = await self._load_viewer()
+        if viewer is None:
+            return self._to_login()
+        return await self._refresh()
+
+    @rx.event
+    async def refresh(self):
+        return await self._refresh()
+
+    async def _refresh(self):
+        try:
+            actor_id = await acting_racer_id(self)
+            settings = load_settings()
+            queue = await asyncio.to_thread(
+                lambda: money_admin.payout_queue(actor_id, uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            self.allowed = False
+            self.refusal = error.message
+            self.pending, self.recent, self.racers = [], [], []
+            return None
+        self._show(queue)
+        return None
+
+    def _show(self, queue: PayoutQueue) -> None:
+        def money(cents: int) -> str:
+            return format_cents(cents, queue.currency)
+
+        methods = dict(queue.methods)
+
+        def detail(line: PayoutLine) -> str:
+            if line.status == "paid":
+                return f"by {methods.get(line.method or '', line.method or '?')}, ref {line.reference or '-'}"
+            return f"rejected: {line.reason or ''}"
+
+        self.allowed = True
+        self.refusal = ""
+        self.pending = [
+            PendingView(line.payout_id, line.racer_name, money(line.amount_cents), _when(line.requested_at))
+            for line in queue.pending
+        ]
+        self.recent = [
+            DecidedView(line.payout_id, line.racer_name, money(line.amount_cents), line.status, detail(line),
+                        _when(line.decided_at))
+            for line in queue.recent
+        ]
+        self.racers = [
+            OptionView(str(racer.racer_id), f"{racer.display_name} ({money(racer.available_cents)} available)")
+            for racer in queue.racers
+        ]
+        self.methods = [OptionView(key, words) for key, words in queue.methods]
+        self._direct_key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"
+
+    @rx.event
+    async def pay(self, form: dict):
+        try:
+            actor_id = await acting_racer_id(self)
+            payout_id = _whole_number(form, "payout_id", "a payout")
+            method, reference = str(form.get("method", "")), str(form.get("reference", ""))
+            settings = load_settings()
+            outcome = await asyncio.to_thread(
+                lambda: payouts.pay_payout(actor_id, payout_id, method=method, reference=reference,
+                                           uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        message = (f"Payout #{outcome.payout_id} was already paid" if outcome.replayed
+                   else f"Payout #{outcome.payout_id} marked paid")
+        return [rx.toast.success(message), PayoutsAdminState.refresh]
+
+    @rx.event
+    async def reject(self, form: dict):
+        try:
+            actor_id = await acting_racer_id(self)
+            payout_id = _whole_number(form, "payout_id", "a payout")
+            reason = str(form.get("reason", ""))
+            settings = load_settings()
+            outcome = await asyncio.to_thread(
+                lambda: payouts.reject_payout(actor_id, payout_id, reason=reason, uow=default_uow(settings),
+                                              settings=settings)
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        return [rx.toast.success(f"Payout #{outcome.payout_id} rejected; the money is back in the wallet"),
+                PayoutsAdminState.refresh]
+
+    @rx.event
+    async def pay_directly(self, form: dict):
+        try:
+            actor_id = await acting_racer_id(self)
+            racer_id = _whole_number(form, "racer_id", "a racer")
+            amount_cents = parse_amount_cents(str(form.get("amount", "")))
+            method, reference = str(form.get("method", "")), str(form.get("reference", ""))
+            key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"
+            settings = load_settings()
+            payout_id = await asyncio.to_thread(
+                lambda: payouts.direct_payout(actor_id, racer_id, amount_cents, method=method, reference=reference,
+                                              key=key, uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        self._direct_key = f"web-direct:{uuid.uuid4().hex}"
+        return [rx.toast.success(f"Direct payout #{payout_id} of {format_cents(amount_cents, settings.currency)} "
+                                 "paid"), PayoutsAdminState.refresh]
+
+
+# --- components ---------------------------------------------------------------
+
+
+def _option(option: OptionView) -> rx.Component:
+    return rx.el.option(option.label, value=option.value)
+
+
+def _method_select(test_id: str) -> rx.Component:
+    return rx.el.select(
+        rx.foreach(PayoutsAdminState.methods, _option),
+        name="method",
+        aria_label="Payout method",
+        style=_SELECT_STYLE,
+        data_testid=test_id,
+    )
+
+
+def _pending_row(row: PendingView) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text("#", row.payout_id, color=theme.TEXT_MUTED),
+            rx.text(row.racer_name, weight="bold"),
+            rx.text(row.amount, weight="bold", color=theme.GOLD),
+            rx.text("requested ", row.requested, size="1", color=theme.TEXT_MUTED),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.form(
+            rx.hstack(
+                rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
+                _method_select("pay-method"),
+                rx.input(name="reference", placeholder="Reference (gift card code, PayPal id…)",
+                         aria_label="Payment reference", max_length=REFERENCE_INPUT_LENGTH_MAX,
+                         data_testid="pay-reference", width="16rem"),
+                rx.button("Mark paid", type="submit", color_scheme="green", data_testid="pay-button"),
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            on_submit=PayoutsAdminState.pay,
+            reset_on_submit=True,
+        ),
+        rx.form(
+            rx.hstack(
+                rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
+                rx.input(name="reason", placeholder="Reason for rejecting", aria_label="Reason for rejecting",
+                         max_length=REASON_INPUT_LENGTH_MAX, data_testid="reject-reason", width="16rem"),
+                rx.button("Reject", type="submit", color_scheme="red", variant="soft", data_testid="reject-button"),
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            on_submit=PayoutsAdminState.reject,
+            reset_on_submit=True,
+        ),
+        spacing="2",
+        width="100%",
+        padding_y="0.75rem",
+        border_bottom=f"1px solid {theme.PANEL_BORDER}",
+        data_testid="pending-payout",
+    )
+
+
+def _decided_row(row: DecidedView) -> rx.Component:
+    return rx.hstack(
+        rx.text("#", row.payout_id, color=theme.TEXT_MUTED),
+        rx.text(row.racer_name),
+        rx.text(row.amount, weight="bold"),
+        rx.badge(row.status, color_scheme=rx.cond(row.status == "paid", "green", "red")),
+        rx.text(row.detail, size="2", color=theme.TEXT_MUTED),
+        rx.spacer(),
+        rx.text(row.when, size="1", color=theme.TEXT_MUTED),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+        width="100%",
+        data_testid="decided-payout",
+    )
+
+
+def _queue() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("Payout requests", size="5"),
+            rx.cond(
+                PayoutsAdminState.pending.length() > 0,
+                rx.vstack(rx.foreach(PayoutsAdminState.pending, _pending_row), spacing="0", width="100%"),
+                rx.text("No payout is waiting.", color=theme.TEXT_MUTED, data_testid="queue-empty"),
+            ),
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Payout requests",
+    )
+
+
+def _direct() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("Pay a racer directly", size="4"),
+            rx.text("Pays from what the racer has available, with no threshold (the seed's /payout).",
+                    size="2", color=theme.TEXT_MUTED),
+            rx.cond(
+                PayoutsAdminState.racers.length() > 0,
+                rx.form(
+                    rx.hstack(
+                        rx.el.select(rx.foreach(PayoutsAdminState.racers, _option), name="racer_id",
+                                     aria_label="Racer", style=_SELECT_STYLE, data_testid="direct-racer"),
+                        rx.input(name="amount", placeholder="Amount, like 20.00", aria_label="Amount",
+                                 input_mode="decimal", max_length=AMOUNT_TEXT_LENGTH_MAX,
+                                 data_testid="direct-amount", width="10rem"),
+                        _method_select("direct-method"),
+                        rx.input(name="reference", placeholder="Reference", aria_label="Payment reference",
+                                 max_length=REFERENCE_INPUT_LENGTH_MAX, data_testid="direct-reference",
+                                 width="12rem"),
+                        rx.button("Pay", type="submit", color_scheme="amber", data_testid="direct-pay"),
+                        spacing="2",
+                        wrap="wrap",
+                        align="center",
+                    ),
+                    on_submit=PayoutsAdminState.pay_directly,
+                    reset_on_submit=True,
+                ),
+                rx.text("No racer has money available right now.", color=theme.TEXT_MUTED),
+            ),
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Direct payout",
+    )
+
+
+def _recent() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("Recently decided", size="4"),
+            rx.cond(
+                PayoutsAdminState.recent.length() > 0,
+                rx.vstack(rx.foreach(PayoutsAdminState.recent, _decided_row), spacing="2", width="100%"),
+                rx.text("Nothing decided yet.", color=theme.TEXT_MUTED),
+            ),
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Recently decided payouts",
+    )
+
+
+@page
+def admin_payouts_page() -> rx.Component:
+    return admin_gate(
+        PayoutsAdminState.allowed,
+        PayoutsAdminState.refusal,
+        ADMIN_PAYOUTS_ROUTE,
+        rx.vstack(_queue(), _direct(), _recent(), spacing="4", width="100%"),
+    )

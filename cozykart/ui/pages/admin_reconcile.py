@@ -1,0 +1,122 @@
+"""`/admin/reconcile`: run reconciliation and see "clean" or every violation.
+
+Read-only. `money_admin.reconciliation` refuses anyone who is not an admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.services import default_uow, money_admin
+from cozykart.settings import load_settings
+from cozykart.ui import theme
+from cozykart.ui.admin_layout import ADMIN_RECONCILE_ROUTE, admin_gate
+from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.layout import page
+
+
+@dataclasses.dataclass
+class ViolationView:
+    check: str = ""
+    detail: str = ""
+
+
+class ReconcileAdminState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    clean: bool = False
+    summary: str = ""
+    ran_at: str = ""
+    violations: list[ViolationView] = []
+    running: bool = False
+
+    @rx.event
+    async def load(self):
+        viewer = await self._load_viewer()
+        if viewer is None:
+            return self._to_login()
+        return await self._run()
+
+    @rx.event
+    async def run(self):
+        if self.running:
+            return None
+        return await self._run()
+
+    async def _run(self):
+        self.running = True
+        try:
+            actor_id = await acting_racer_id(self)
+            settings = load_settings()
+            report = await asyncio.to_thread(
+                lambda: money_admin.reconciliation(actor_id, uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            self.running = False
+            self.allowed = False
+            self.refusal = error.message
+            self.violations = []
+            return None
+        self.running = False
+        self.allowed = True
+        self.refusal = ""
+        self.clean = report.clean
+        self.ran_at = datetime.now(UTC).strftime("%b %d %H:%M:%S UTC")
+        self.summary = (
+            f"{report.transactions_checked} transactions and {report.accounts_checked} accounts checked"
+        )
+        self.violations = [ViolationView(v.check, v.detail) for v in report.violations]
+        return None
+
+
+def _violation(violation: ViolationView) -> rx.Component:
+    return rx.hstack(
+        rx.code(violation.check, color_scheme="red"),
+        rx.text(violation.detail, size="2"),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+        data_testid="reconcile-violation",
+    )
+
+
+def _report() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Reconciliation", size="5"),
+                rx.spacer(),
+                rx.button("Run again", on_click=ReconcileAdminState.run, loading=ReconcileAdminState.running,
+                          data_testid="reconcile-run"),
+                width="100%",
+                align="center",
+            ),
+            rx.text("Every transaction balances, cached balances equal their postings, no account breaks its "
+                    "rule, every payment was applied exactly once, and final races' pools are empty.",
+                    size="2", color=theme.TEXT_MUTED),
+            rx.cond(
+                ReconcileAdminState.clean,
+                rx.callout("Clean: the ledger reconciles.", icon="circle-check", color_scheme="green",
+                           data_testid="reconcile-clean"),
+                rx.callout("Violations found: see below.", icon="triangle-alert", color_scheme="red",
+                           data_testid="reconcile-dirty"),
+            ),
+            rx.text(ReconcileAdminState.summary, " · ran ", ReconcileAdminState.ran_at, size="1",
+                    color=theme.TEXT_MUTED),
+            rx.vstack(rx.foreach(ReconcileAdminState.violations, _violation), spacing="2", width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Reconciliation",
+    )
+
+
+@page
+def admin_reconcile_page() -> rx.Component:
+    return admin_gate(ReconcileAdminState.allowed, ReconcileAdminState.refusal, ADMIN_RECONCILE_ROUTE, _report())

@@ -1,0 +1,217 @@
+"""`/admin/webhooks`: the webhook inbox — every verified event, its status and error; replay.
+
+The list is read through `money_admin.webhook_inbox` and a replay through
+`webhooks.replay`; both refuse anyone who is not an admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.services import default_uow, money_admin, webhooks
+from cozykart.services.money_admin import InboxView
+from cozykart.settings import load_settings
+from cozykart.ui import theme
+from cozykart.ui.admin_layout import ADMIN_WEBHOOKS_ROUTE, admin_gate
+from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.layout import page
+
+STATUS_COLORS = {
+    webhooks.APPLIED: "green",
+    webhooks.FAILED: "red",
+    webhooks.WAITING: "amber",
+    webhooks.FLAGGED: "orange",
+    webhooks.IGNORED: "gray",
+}
+
+
+@dataclasses.dataclass
+class InboxRowView:
+    inbox_id: int = 0
+    provider: str = ""
+    event_id: str = ""
+    event_type: str = ""
+    fact_kind: str = ""
+    status: str = ""
+    color: str = "gray"
+    attempts: int = 0
+    error: str = ""
+    received: str = ""
+    next_try: str = ""
+    replayable: bool = False
+
+
+@dataclasses.dataclass
+class FilterView:
+    status: str = ""
+    label: str = ""
+
+
+def _when(instant: datetime | None) -> str:
+    if instant is None:
+        return ""
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%b %d %H:%M:%S UTC")
+
+
+class InboxAdminState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    status_filter: str = ""
+    filters: list[FilterView] = []
+    rows: list[InboxRowView] = []
+
+    @rx.event
+    async def load(self):
+        viewer = await self._load_viewer()
+        if viewer is None:
+            return self._to_login()
+        return await self._refresh()
+
+    @rx.event
+    async def show_status(self, status: str):
+        self.status_filter = status if status in money_admin.INBOX_STATUSES else ""
+        return await self._refresh()
+
+    @rx.event
+    async def refresh(self):
+        return await self._refresh()
+
+    async def _refresh(self):
+        try:
+            actor_id = await acting_racer_id(self)
+            settings = load_settings()
+            status = self.status_filter or None
+            view = await asyncio.to_thread(
+                lambda: money_admin.webhook_inbox(actor_id, status=status, uow=default_uow(settings),
+                                                  settings=settings)
+            )
+        except CozyKartError as error:
+            self.allowed = False
+            self.refusal = error.message
+            self.rows = []
+            return None
+        self._show(view)
+        return None
+
+    def _show(self, view: InboxView) -> None:
+        self.allowed = True
+        self.refusal = ""
+        total = sum(view.counts.values())
+        self.filters = [FilterView("", f"All ({total})")] + [
+            FilterView(status, f"{status} ({view.counts.get(status, 0)})") for status in money_admin.INBOX_STATUSES
+        ]
+        self.rows = [
+            InboxRowView(
+                inbox_id=row.inbox_id,
+                provider=row.provider,
+                event_id=row.event_id,
+                event_type=row.event_type,
+                fact_kind=row.fact_kind,
+                status=row.status,
+                color=STATUS_COLORS.get(row.status, "gray"),
+                attempts=row.attempts,
+                error=row.last_error or "",
+                received=_when(row.received_at),
+                next_try=_when(row.next_attempt_at),
+                replayable=row.status in webhooks.RETRYABLE_STATUSES,
+            )
+            for row in view.rows
+        ]
+
+    @rx.event
+    async def replay(self, inbox_id: int):
+        try:
+            actor_id = await acting_racer_id(self)
+            settings = load_settings()
+            row = await asyncio.to_thread(
+                lambda: webhooks.replay(int(inbox_id), actor_id=actor_id, uow=default_uow(settings),
+                                        settings=settings)
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        except (TypeError, ValueError):
+            return rx.toast.error("That is not an inbox event.")
+        toast = (rx.toast.success(f"Event #{row.inbox_id} applied") if row.status == webhooks.APPLIED
+                 else rx.toast.warning(f"Event #{row.inbox_id} is {row.status}: {row.last_error or ''}"))
+        return [toast, InboxAdminState.refresh]
+
+
+def _filter_button(option: FilterView) -> rx.Component:
+    chosen = InboxAdminState.status_filter == option.status
+    return rx.button(
+        option.label,
+        on_click=InboxAdminState.show_status(option.status),
+        variant=rx.cond(chosen, "solid", "outline"),
+        size="1",
+        aria_pressed=rx.cond(chosen, "true", "false"),
+        data_testid="inbox-filter",
+    )
+
+
+def _row(row: InboxRowView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text("#", row.inbox_id)),
+        rx.table.cell(rx.vstack(rx.text(row.provider, weight="bold"), rx.code(row.event_id, size="1"),
+                                spacing="1")),
+        rx.table.cell(rx.vstack(rx.text(row.event_type), rx.text(row.fact_kind, size="1", color=theme.TEXT_MUTED),
+                                spacing="1")),
+        rx.table.cell(rx.badge(row.status, color_scheme=row.color)),
+        rx.table.cell(rx.text(row.attempts)),
+        rx.table.cell(rx.vstack(
+            rx.text(row.error, size="1", color=theme.LIVE_RED),
+            rx.cond(row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)),
+            spacing="1",
+        )),
+        rx.table.cell(rx.text(row.received, size="1")),
+        rx.table.cell(
+            rx.cond(
+                row.replayable,
+                rx.button("Replay", on_click=InboxAdminState.replay(row.inbox_id), size="1",
+                          data_testid="inbox-replay"),
+            )
+        ),
+        data_testid="inbox-row",
+    )
+
+
+def _inbox() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("Webhook inbox", size="5"),
+            rx.text("Every verified event from Stripe, Ko-fi and Shopify. Failed and waiting events are retried "
+                    "on their own; replay one to apply it now.", size="2", color=theme.TEXT_MUTED),
+            rx.hstack(rx.foreach(InboxAdminState.filters, _filter_button), spacing="2", wrap="wrap"),
+            rx.cond(
+                InboxAdminState.rows.length() > 0,
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(rx.table.row(
+                            *[rx.table.column_header_cell(name) for name in
+                              ("#", "Provider", "Event", "Status", "Tries", "Error", "Received", "")]
+                        )),
+                        rx.table.body(rx.foreach(InboxAdminState.rows, _row)),
+                        size="1",
+                        width="100%",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                rx.text("No events here.", color=theme.TEXT_MUTED, data_testid="inbox-empty"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Webhook inbox",
+    )
+
+
+@page
+def admin_webhooks_page() -> rx.Component:
+    return admin_gate(InboxAdminState.allowed, InboxAdminState.refusal, ADMIN_WEBHOOKS_ROUTE, _inbox())

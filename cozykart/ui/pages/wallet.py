@@ -1,0 +1,438 @@
+"""`/wallet`: a racer's own money — balances, the history in words, a payout request, CSV.
+
+Every handler re-derives the racer from the backend session (`acting_racer_id`);
+nothing the browser sends names whose wallet this is. Amounts are read with
+`parse_amount_cents` and shown with `format_cents`; the rules (threshold, funds
+available, debt) are the payout service's, and its message is what the racer sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.domain.ledger import PAYOUT_METHODS
+from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
+from cozykart.services import default_uow, payouts, wallet_view
+from cozykart.services.wallet_view import PayoutStatus, WalletPage
+from cozykart.settings import load_settings
+from cozykart.ui import theme
+from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.layout import page
+
+KIND_LABELS = {
+    "COMMISSION": "Race pot share",
+    "TIP": "DJ tip",
+    "PAYOUT_REQUEST": "Payout requested",
+    "PAYOUT": "Paid out",
+    "PAYOUT_RELEASED": "Payout returned",
+    "REFUND_CLAWBACK": "Refund taken back",
+    "ADJUSTMENT": "Adjustment",
+}
+
+
+@dataclasses.dataclass
+class HistoryLineView:
+    posting_id: int = 0
+    when: str = ""
+    kind: str = ""
+    description: str = ""
+    amount: str = ""
+    credit: bool = True
+    balance_after: str = ""
+    on_hold_until: str = ""
+
+
+@dataclasses.dataclass
+class PayoutStatusView:
+    payout_id: int = 0
+    amount: str = ""
+    status: str = ""
+    detail: str = ""
+
+
+def _payout_detail(payout: PayoutStatus) -> str:
+    if payout.status == "paid":
+        method = PAYOUT_METHODS.get(payout.method or "", payout.method or "")
+        return f"paid {_when(payout.decided_at)} by {method} (ref {payout.reference or '-'})"
+    if payout.status == "rejected":
+        return f"rejected {_when(payout.decided_at)}: {payout.reason or ''} (the money went back to your wallet)"
+    return f"requested {_when(payout.requested_at)}, waiting for an admin"
+
+
+def _when(instant: datetime | None) -> str:
+    if instant is None:
+        return ""
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%b %d, %Y %H:%M UTC")
+
+
+def _new_key() -> str:
+    return f"web:{uuid.uuid4().hex}"
+
+
+class WalletState(AuthState):
+    loaded: bool = False
+    load_error: str = ""
+    available: str = ""
+    held: str = ""
+    in_payout: str = ""
+    debt: str = ""
+    has_debt: bool = False
+    lifetime_earned: str = ""
+    paid_out: str = ""
+    threshold: str = ""
+    progress_percent: int = 0
+    threshold_reached: bool = False
+    lines: list[HistoryLineView] = []
+    my_payouts: list[PayoutStatusView] = []
+    has_more: bool = False
+    amount_input: str = ""
+    form_error: str = ""
+    form_message: str = ""
+    _payout_key: str = ""
+
+    @rx.event
+    async def load(self):
+        viewer = await self._load_viewer()
+        if viewer is None:
+            return self._to_login()
+        if not self._payout_key:
+            self._payout_key = _new_key()
+        return await self._read(append=False)
+
+    @rx.event
+    async def load_older(self):
+        return await self._read(append=True)
+
+    async def _read(self, *, append: bool):
+        try:
+            racer_id = await acting_racer_id(self)
+            settings = load_settings()
+            before = self.lines[-1].posting_id if append and self.lines else None
+            wallet = await asyncio.to_thread(
+                lambda: wallet_view.wallet_page(
+                    racer_id, before_posting_id=before, uow=default_uow(settings), settings=settings
+                )
+            )
+        except CozyKartError as error:
+            self.load_error = error.message
+            return rx.toast.error(error.message)
+        self._show(wallet, append=append)
+        return None
+
+    def _show(self, wallet: WalletPage, *, append: bool) -> None:
+        summary = wallet.summary
+
+        def money(cents: int) -> str:
+            return format_cents(cents, summary.currency)
+
+        self.available = money(summary.available_cents)
+        self.held = money(summary.held_cents)
+        self.in_payout = money(summary.in_payout_cents)
+        self.debt = money(summary.debt_cents)
+        self.has_debt = summary.debt_cents > 0
+        self.lifetime_earned = money(summary.lifetime_earned_cents)
+        self.paid_out = money(summary.paid_out_cents)
+        self.threshold = money(summary.payout_min_cents)
+        self.progress_percent = summary.threshold_progress_bps // 100  # floored, for the bar only
+        self.threshold_reached = summary.available_cents >= summary.payout_min_cents and not self.has_debt
+        lines = [
+            HistoryLineView(
+                posting_id=line.posting_id,
+                when=_when(line.recorded_at),
+                kind=KIND_LABELS.get(line.kind, line.kind.replace("_", " ").capitalize()),
+                description=line.description,
+                amount=("+" if line.amount_cents > 0 else "") + money(line.amount_cents),
+                credit=line.amount_cents >= 0,
+                balance_after=money(line.balance_after_cents),
+                on_hold_until=(
+                    _when(line.available_at)
+                    if line.available_at is not None and _aware(line.available_at) > wallet.read_at
+                    else ""
+                ),
+            )
+            for line in wallet.lines
+        ]
+        self.lines = (self.lines + lines) if append else lines
+        self.my_payouts = [
+            PayoutStatusView(payout.payout_id, money(payout.amount_cents), payout.status, _payout_detail(payout))
+            for payout in wallet.payouts
+        ]
+        self.has_more = wallet.has_more
+        self.load_error = ""
+        self.loaded = True
+
+    @rx.event
+    def set_amount_input(self, value: str):
+        self.amount_input = value[:AMOUNT_TEXT_LENGTH_MAX]
+        self.form_error = ""
+
+    @rx.event
+    async def request_payout(self):
+        self.form_error = self.form_message = ""
+        try:
+            racer_id = await acting_racer_id(self)
+            amount_cents = parse_amount_cents(self.amount_input)
+            settings = load_settings()
+            key = self._payout_key or _new_key()
+            payout_id = await asyncio.to_thread(
+                lambda: payouts.request_payout(
+                    racer_id, amount_cents, key=key, uow=default_uow(settings), settings=settings
+                )
+            )
+        except CozyKartError as error:
+            self.form_error = error.message
+            return rx.toast.error(error.message)
+        self._payout_key = _new_key()  # the next request is a new one; a double click was the same
+        self.amount_input = ""
+        self.form_message = (
+            f"Payout #{payout_id} of {format_cents(amount_cents, settings.currency)} requested: "
+            "an admin will pay it soon."
+        )
+        return [rx.toast.success(f"Payout #{payout_id} requested"), WalletState.load_newest]
+
+    @rx.event
+    async def load_newest(self):
+        return await self._read(append=False)
+
+    @rx.event
+    async def download_csv(self):
+        try:
+            racer_id = await acting_racer_id(self)
+            settings = load_settings()
+            data = await asyncio.to_thread(
+                lambda: wallet_view.wallet_csv(racer_id, uow=default_uow(settings), settings=settings)
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        return rx.download(data=data, filename="cozykart-wallet.csv", mime_type="text/csv")
+
+
+def _aware(instant: datetime) -> datetime:
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+# --- components ---------------------------------------------------------------
+
+
+def _figure(label: str, value: rx.Var[str], test_id: str, *, big: bool = False, color: str = "#f4f2ff"):
+    return rx.vstack(
+        rx.text(label, size="2", color=theme.TEXT_MUTED),
+        rx.text(value, size="7" if big else "5", weight="bold", color=color, data_testid=test_id),
+        spacing="1",
+        padding="0.9rem 1rem",
+        border_radius="12px",
+        background="rgba(255,255,255,0.04)",
+        min_width="9rem",
+        flex="1",
+    )
+
+
+def _balances() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("Your wallet", size="6"),
+            rx.flex(
+                _figure("Available to cash out", WalletState.available, "wallet-available", big=True,
+                        color=theme.GOLD),
+                _figure("On hold", WalletState.held, "wallet-held"),
+                _figure("In payout", WalletState.in_payout, "wallet-in-payout"),
+                rx.cond(
+                    WalletState.has_debt,
+                    _figure("You owe", WalletState.debt, "wallet-debt", color=theme.LIVE_RED),
+                ),
+                _figure("Lifetime earnings", WalletState.lifetime_earned, "wallet-lifetime"),
+                _figure("Paid out", WalletState.paid_out, "wallet-paid-out"),
+                wrap="wrap",
+                gap="0.75rem",
+                width="100%",
+            ),
+            rx.cond(
+                WalletState.has_debt,
+                rx.text(
+                    "Refunded sales left you owing the league; new earnings clear the debt before you can "
+                    "cash out.",
+                    color=theme.LIVE_RED,
+                    size="2",
+                ),
+            ),
+            rx.text(
+                "Earnings stay on hold for a few days (so refunds can still be taken back), then become "
+                "available.",
+                size="1",
+                color=theme.TEXT_MUTED,
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Balances",
+    )
+
+
+def _my_payout(payout: PayoutStatusView) -> rx.Component:
+    return rx.hstack(
+        rx.text("#", payout.payout_id, color=theme.TEXT_MUTED, size="2"),
+        rx.text(payout.amount, weight="bold", size="2"),
+        rx.badge(
+            payout.status,
+            color_scheme=rx.match(payout.status, ("paid", "green"), ("rejected", "red"), "amber"),
+        ),
+        rx.text(payout.detail, size="1", color=theme.TEXT_MUTED),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+        data_testid="my-payout",
+    )
+
+
+def _payout_form() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("Cash out", size="4"),
+            rx.text(
+                rx.cond(
+                    WalletState.threshold_reached,
+                    rx.text.span("You can request a payout now (from ", WalletState.threshold, ")."),
+                    rx.text.span(WalletState.available, " of the ", WalletState.threshold,
+                                 " you need before you can cash out."),
+                ),
+                size="2",
+                data_testid="wallet-threshold",
+            ),
+            rx.progress(
+                value=WalletState.progress_percent,
+                max=100,
+                color_scheme="amber",
+                aria_label="Progress to the payout threshold",
+                width="100%",
+            ),
+            rx.el.label("Amount to cash out", html_for="payout-amount", style={"font_weight": "bold"}),
+            rx.hstack(
+                rx.input(
+                    id="payout-amount",
+                    value=WalletState.amount_input,
+                    on_change=WalletState.set_amount_input,
+                    placeholder="20.00",
+                    input_mode="decimal",
+                    max_length=AMOUNT_TEXT_LENGTH_MAX,
+                    data_testid="payout-amount",
+                    width="12rem",
+                ),
+                rx.button(
+                    "Request payout",
+                    on_click=WalletState.request_payout,
+                    color_scheme="amber",
+                    data_testid="payout-request",
+                ),
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(
+                WalletState.form_error != "",
+                rx.text(WalletState.form_error, color=theme.LIVE_RED, role="alert", data_testid="payout-error"),
+            ),
+            rx.cond(
+                WalletState.my_payouts.length() > 0,
+                rx.vstack(
+                    rx.text("Your payouts", weight="bold", size="2"),
+                    rx.foreach(WalletState.my_payouts, _my_payout),
+                    spacing="1",
+                    width="100%",
+                ),
+            ),
+            rx.cond(
+                WalletState.form_message != "",
+                rx.text(WalletState.form_message, color="lightgreen", role="status", data_testid="payout-message"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="Cash out",
+    )
+
+
+def _history_line(line: HistoryLineView) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.hstack(
+                rx.badge(line.kind, variant="soft", color_scheme="gray"),
+                rx.text(line.when, size="1", color=theme.TEXT_MUTED),
+                rx.cond(
+                    line.on_hold_until != "",
+                    rx.badge("on hold until ", line.on_hold_until, color_scheme="amber", variant="outline"),
+                ),
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            rx.text(line.description, size="2"),
+            spacing="1",
+            align="start",
+            flex="1",
+        ),
+        rx.vstack(
+            rx.text(line.amount, weight="bold", color=rx.cond(line.credit, "lightgreen", theme.LIVE_RED)),
+            rx.text("balance ", line.balance_after, size="1", color=theme.TEXT_MUTED),
+            spacing="1",
+            align="end",
+        ),
+        width="100%",
+        padding_y="0.6rem",
+        border_bottom=f"1px solid {theme.PANEL_BORDER}",
+        data_testid="wallet-line",
+    )
+
+
+def _history() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("History", size="4"),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("download", size=16, aria_hidden="true"),
+                    "Download CSV",
+                    on_click=WalletState.download_csv,
+                    variant="outline",
+                    data_testid="wallet-csv",
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.cond(
+                WalletState.lines.length() > 0,
+                rx.vstack(rx.foreach(WalletState.lines, _history_line), spacing="0", width="100%"),
+                rx.text("Nothing yet: race while fans shop, and your share of the pot lands here.",
+                        color=theme.TEXT_MUTED),
+            ),
+            rx.cond(
+                WalletState.has_more,
+                rx.button("Show older", on_click=WalletState.load_older, variant="soft",
+                          data_testid="wallet-older"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="History",
+    )
+
+
+@page
+def wallet_page() -> rx.Component:
+    return rx.cond(
+        WalletState.loaded,
+        rx.vstack(_balances(), _payout_form(), _history(), spacing="4", width="100%"),
+        rx.text(
+            rx.cond(WalletState.load_error != "", WalletState.load_error, "Opening your wallet…"),
+            color=theme.TEXT_MUTED,
+        ),
+    )

@@ -1,0 +1,209 @@
+"""The money pages in a real browser against the served app (production build, demo league):
+a racer's wallet and payout errors, an admin paying a payout from the queue, a fan's demo tip
+reaching the DJ's wallet, and a racer refused at the admin pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from cozykart.db.engine import create_db_engine
+from cozykart.db.uow import UnitOfWork
+from cozykart.services import ledger, wallet
+from cozykart.settings import PROJECT_ROOT, load_settings
+from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
+from tests.fake_discord import FakeUser
+
+pytestmark = pytest.mark.e2e
+PAGE_TIMEOUT_MS = 30_000
+CDN_PATTERN = "https://cdn.discordapp.com/**"
+AVATAR_SVG = (PROJECT_ROOT / "assets" / "avatars" / "default.svg").read_bytes()
+
+DEMO_DJ_DISCORD_ID = "demo-rosalina_rx"  # Rosa, the demo league's DJ (demo ids cannot log in through Discord)
+NELL = FakeUser(id="80351110224678801", username="nell_money", global_name="Nell", avatar=None)
+KAI = FakeUser(id="80351110224678802", username="kai_cashout", global_name="Kai", avatar=None)
+ADMIN = FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None)
+PLAIN = FakeUser(id="80351110224678999", username="plain_percy", global_name="Percy", avatar=None)
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
+@pytest.fixture
+def db(served_app):
+    engine = create_db_engine(served_app.db_url)
+    try:
+        yield UnitOfWork(engine)
+    finally:
+        engine.dispose()
+
+
+def _open_as(page, served_app, fake_discord_server, user: FakeUser, path: str) -> None:
+    """Open a page that needs a login: the app sends the browser through (fake) Discord and back."""
+    page.route(CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG))
+    fake_discord_server.user = user
+    page.goto(served_app.url(path), timeout=PAGE_TIMEOUT_MS)
+
+
+def _new_page(browser):
+    return browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+
+
+def _wallet(db, discord_id: str, served_app) -> wallet.WalletSummary:
+    return wallet.wallet_by_discord_id(discord_id, uow=db, settings=load_settings(served_app.env))
+
+
+def test_a_racer_sees_their_wallet_in_words_and_clear_payout_errors(
+    served_app, fake_discord_server, page, db, tmp_path
+):
+    expect = _expect()
+    _open_as(page, served_app, fake_discord_server, NELL, "/wallet")
+
+    expect(page.get_by_test_id("account-name")).to_have_text("Nell", timeout=PAGE_TIMEOUT_MS)
+    assert page.url.rstrip("/") == served_app.url("/wallet")
+    expect(page.get_by_test_id("wallet-available")).to_have_text("$0.00", timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_text("Nothing yet", exact=False)).to_be_visible()
+    # A fan tips Nell (through the ledger service, as the webhook inbox would); the page shows it in words.
+    ledger.record_tip(key="e2e-money-tip-nell", dj_racer_id=_wallet(db, NELL.id, served_app).racer_id,
+                      tip_cents=500, tipped_at=datetime.now(UTC), song="Coconut Mall", fan_name="Theo",
+                      uow=db, settings=load_settings(served_app.env))
+    page.reload()
+    lines = page.get_by_test_id("wallet-line")
+    expect(lines.filter(has_text="Tip from Theo for 'Coconut Mall' ($5.00), less $0.25 fee")).to_have_count(
+        1, timeout=PAGE_TIMEOUT_MS)
+    expect(lines.filter(has_text="Tip from Theo").get_by_text("on hold until", exact=False)).to_be_visible()
+    expect(page.get_by_test_id("wallet-available")).to_have_text("$0.00")
+    expect(page.get_by_test_id("wallet-threshold")).to_contain_text("of the $20.00 you need")
+
+    amount = page.get_by_test_id("payout-amount")
+    amount.fill("5")
+    page.get_by_test_id("payout-request").click()
+    expect(page.get_by_test_id("payout-error")).to_have_text("The smallest payout is $20.00.",
+                                                           timeout=PAGE_TIMEOUT_MS)
+
+    amount.fill("25.00")
+    page.get_by_test_id("payout-request").click()
+    expect(page.get_by_test_id("payout-error")).to_contain_text("You can withdraw up to $0.00 right now",
+                                                              timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("payout-error")).to_contain_text("is still on hold")
+
+    amount.fill("12.345")
+    page.get_by_test_id("payout-request").click()
+    expect(page.get_by_test_id("payout-error")).to_have_text("Amounts have at most two decimals (whole cents).",
+                                                           timeout=PAGE_TIMEOUT_MS)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "wallet.png"), full_page=True)
+
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+        page.get_by_test_id("wallet-csv").click()
+    csv_text = download.value.path().read_text()
+    assert csv_text.startswith("date_utc,kind,description,amount_cents,amount,")
+    assert "Tip from Theo for 'Coconut Mall' ($5.00), less $0.25 fee" in csv_text
+
+
+def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
+    served_app, fake_discord_server, browser, db, tmp_path
+):
+    expect = _expect()
+    settings = load_settings(served_app.env)
+    admin_page = _new_page(browser)
+    racer_page = _new_page(browser)
+    try:
+        # The admin logs in (and so exists as a racer); Kai gets $30.00 available from an admin adjustment.
+        _open_as(admin_page, served_app, fake_discord_server, ADMIN, "/admin/payouts")
+        expect(admin_page.get_by_test_id("admin-nav")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        _open_as(racer_page, served_app, fake_discord_server, KAI, "/wallet")
+        expect(racer_page.get_by_test_id("account-name")).to_have_text("Kai", timeout=PAGE_TIMEOUT_MS)
+        admin_id = _wallet(db, E2E_ADMIN_DISCORD_ID, served_app).racer_id
+        kai_id = _wallet(db, KAI.id, served_app).racer_id
+        ledger.adjust_wallet(admin_id, kai_id, 3000, reason="e2e prize money", key="e2e-money-kai",
+                             uow=db, settings=settings)
+        racer_page.reload()
+        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$30.00", timeout=PAGE_TIMEOUT_MS)
+        racer_page.get_by_test_id("payout-amount").fill("25")
+        racer_page.get_by_test_id("payout-request").click()
+        message = racer_page.get_by_test_id("payout-message")
+        expect(message).to_contain_text("of $25.00 requested", timeout=PAGE_TIMEOUT_MS)
+        payout_id = re.search(r"Payout #(\d+)", message.inner_text()).group(1)
+        expect(racer_page.get_by_test_id("my-payout").filter(has_text=f"#{payout_id}")).to_contain_text(
+            "waiting for an admin", timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("wallet-in-payout")).to_have_text("$25.00", timeout=PAGE_TIMEOUT_MS)
+
+        admin_page.reload()
+        row = admin_page.get_by_test_id("pending-payout").filter(has_text=f"#{payout_id}")
+        expect(row).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
+        expect(row).to_contain_text("Kai")
+        expect(row).to_contain_text("$25.00")
+        admin_page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-payouts.png"), full_page=True)
+        row.get_by_test_id("pay-method").select_option("paypal")
+        row.get_by_test_id("pay-reference").fill("PP-E2E-1")
+        row.get_by_test_id("pay-button").click()
+
+        expect(admin_page.get_by_text(f"Payout #{payout_id} marked paid")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        expect(admin_page.get_by_test_id("pending-payout").filter(has_text=f"#{payout_id}")).to_have_count(
+            0, timeout=PAGE_TIMEOUT_MS)
+        decided = admin_page.get_by_test_id("decided-payout").filter(has_text=f"#{payout_id}")
+        expect(decided).to_contain_text("paid", timeout=PAGE_TIMEOUT_MS)
+        expect(decided).to_contain_text("by PayPal, ref PP-E2E-1")
+
+        summary = _wallet(db, KAI.id, served_app)
+        assert (summary.in_payout_cents, summary.available_cents) == (0, 500)
+        assert summary.paid_out_cents == 2500
+
+        racer_page.reload()
+        expect(racer_page.get_by_test_id("wallet-paid-out")).to_have_text("$25.00", timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("wallet-in-payout")).to_have_text("$0.00")
+        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$5.00")
+        expect(racer_page.get_by_test_id("wallet-line").filter(
+            has_text=f"Payout #{payout_id} requested ($25.00)")).to_have_count(1)
+        mine = racer_page.get_by_test_id("my-payout").filter(has_text=f"#{payout_id}")
+        expect(mine).to_contain_text("paid")
+        expect(mine).to_contain_text("by PayPal (ref PP-E2E-1)")
+
+        # The admin's other money pages: reconciliation is clean, the inbox lists events.
+        admin_page.get_by_test_id("admin-nav").get_by_text("Reconciliation").click()
+        expect(admin_page.get_by_test_id("reconcile-clean")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        admin_page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-reconcile.png"), full_page=True)
+        admin_page.get_by_test_id("admin-nav").get_by_text("Webhook inbox").click()
+        expect(admin_page.get_by_test_id("inbox-filter").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        admin_page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-webhooks.png"), full_page=True)
+    finally:
+        admin_page.context.close()
+        racer_page.context.close()
+
+
+def test_a_fan_tips_in_demo_mode_and_the_djs_wallet_grows(served_app, page, db, tmp_path):
+    expect = _expect()
+    before = _wallet(db, DEMO_DJ_DISCORD_ID, served_app)
+
+    page.goto(served_app.url("/tip"), timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("tip-demo-banner")).to_contain_text("Demo mode: no card is charged",
+                                                                   timeout=PAGE_TIMEOUT_MS)
+    page.get_by_test_id("tip-preset").filter(has_text="$10.00").click()
+    page.get_by_test_id("tip-song").fill("Rainbow Road (Wii)")
+    page.get_by_test_id("tip-message").fill("One more lap!")
+    page.get_by_test_id("tip-fan-name").fill("Fan Fiona")
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "tip.png"), full_page=True)
+    page.get_by_test_id("tip-send").click()
+
+    expect(page.get_by_test_id("tip-thanks")).to_contain_text("got your $10.00 tip (demo: no card was charged)",
+                                                              timeout=PAGE_TIMEOUT_MS)
+    after = _wallet(db, DEMO_DJ_DISCORD_ID, served_app)
+    assert after.held_cents - before.held_cents == 950  # $10.00 less the 5% fee, on hold
+    assert after.lifetime_earned_cents - before.lifetime_earned_cents == 950
+    history = wallet.wallet_history(after.racer_id, uow=db, limit=1)
+    assert history[0].description == "Tip from Fan Fiona for 'Rainbow Road (Wii)' ($10.00), less $0.50 fee"
+
+
+@pytest.mark.parametrize("path", ["/admin/payouts", "/admin/webhooks", "/admin/reconcile"])
+def test_a_racer_opening_an_admin_money_page_is_refused(served_app, fake_discord_server, page, path):
+    expect = _expect()
+    _open_as(page, served_app, fake_discord_server, PLAIN, path)
+    expect(page.get_by_test_id("admin-refusal")).to_have_text("Only a league admin can do that.",
+                                                              timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("admin-nav")).to_have_count(0)
+    expect(page.get_by_test_id("pending-payout")).to_have_count(0)
