@@ -1,0 +1,261 @@
+"""Signed Stripe sales posted over HTTP to the served app, with a live 8-racer race.
+
+    python bench/webhooks.py [--events 2000] [--rate 200] [--seconds 10] [--postgres-url URL]
+
+For each database (SQLite; PostgreSQL when a URL is given or COZYKART_TEST_POSTGRES_URL
+is set) it serves the Reflex backend (`reflex run --env prod --backend-only`, one
+worker, 127.0.0.1), then measures:
+- throughput: `--events` sales posted by `CONCURRENCY` clients as fast as the
+  server acknowledges them; settled events per second = events applied (counted in
+  the ledger afterwards) / wall time;
+- latency: sales offered at a fixed `--rate` per second for `--seconds`;
+  acknowledgement p50/p99 (from sending the request to reading the 200).
+Prints one JSON report; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from cozykart.db.engine import create_db_engine  # noqa: E402
+from cozykart.db.migrate import upgrade  # noqa: E402
+from cozykart.db.uow import UnitOfWork  # noqa: E402
+from cozykart.integrations import stripe_payments  # noqa: E402
+from cozykart.services import league  # noqa: E402
+from cozykart.settings import Settings  # noqa: E402
+
+SECRET = "whsec_bench"
+ADMIN_DISCORD_ID = "990000000000000001"
+RACERS_PER_RACE = 8
+CONCURRENCY = 16
+SALE_CENTS = 3000
+SERVER_START_TIMEOUT_S = 120
+REQUEST_TIMEOUT_S = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _prepare(db_url: str) -> None:
+    upgrade(db_url)
+    engine = create_db_engine(db_url)
+    settings = Settings(db_url=db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
+    try:
+        admin = league.get_or_create_racer(ADMIN_DISCORD_ID, "bench-admin", "Bench Admin", None,
+                                           uow=UnitOfWork(engine))
+        start = datetime.now(UTC) - timedelta(minutes=1)
+        race = league.open_lobby("Bench Cup", actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
+                                 now=start - timedelta(seconds=30))
+        for n in range(RACERS_PER_RACE):
+            racer = league.get_or_create_racer(f"99000000000000{n:04d}", f"bench{n}", f"Bench {n}", None,
+                                               uow=UnitOfWork(engine))
+            league.join_lobby(race.race_id, actor_id=racer.racer_id, uow=UnitOfWork(engine), settings=settings,
+                              now=start - timedelta(seconds=20))
+        league.start_race(race.race_id, actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
+                          now=start)
+    finally:
+        engine.dispose()
+
+
+def _serve(db_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = dict(os.environ)
+    env.update({
+        "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / ".tools" / "node_modules" / ".bin"),
+                                 env.get("PATH", "")]),
+        "REFLEX_DB_URL": db_url,
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "0",
+        "REFLEX_CHECK_LATEST_VERSION": "0",
+        "REFLEX_WEB_WORKDIR": str(workdir / "web"),
+        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
+    })
+    env.pop("REFLEX_REDIS_URL", None)
+    log = (workdir / "server.log").open("wb")
+    process = subprocess.Popen(
+        ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(port),
+         "--backend-host", "127.0.0.1", "--loglevel", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((workdir / "server.log").read_text()[-3000:])
+        try:
+            if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
+                return process, base_url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the server did not start")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _signed_sale() -> tuple[bytes, dict[str, str]]:
+    token = uuid.uuid4().hex
+    event = stripe_payments.checkout_completed_event(
+        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=SALE_CENTS,
+        currency="usd", created=int(time.time()), metadata={"item": "Bench tee"},
+    )
+    body = json.dumps(event)
+    return body.encode(), {"Content-Type": "application/json", "Stripe-Signature": stripe_payments.sign(body, SECRET)}
+
+
+async def _post(client: httpx.AsyncClient, url: str) -> tuple[float, bool]:
+    body, headers = _signed_sale()
+    started = time.perf_counter()
+    response = await client.post(url, content=body, headers=headers)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return elapsed_ms, response.status_code == 200 and response.json().get("status") == "applied"
+
+
+async def _throughput(url: str, events: int) -> dict:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(events):
+        queue.put_nowait(n)
+    latencies: list[float] = []
+    failures = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while True:
+            try:
+                queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            elapsed_ms, ok = await _post(client, url)
+            latencies.append(elapsed_ms)
+            failures += not ok
+
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+        wall_s = time.perf_counter() - started
+    return {"events": events, "failures": failures, "wall_s": round(wall_s, 2),
+            "acknowledged_per_s": round(events / wall_s, 1), **_percentiles(latencies)}
+
+
+async def _fixed_rate(url: str, rate: int, seconds: int) -> dict:
+    total = rate * seconds
+    interval_s = 1 / rate
+    tasks = []
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=256)) as client:
+        started = time.perf_counter()
+        for n in range(total):
+            delay = started + n * interval_s - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(_post(client, url)))
+        results = await asyncio.gather(*tasks)
+    latencies = [elapsed for elapsed, _ in results]
+    return {"offered_per_s": rate, "events": total, "failures": sum(not ok for _, ok in results),
+            **_percentiles(latencies)}
+
+
+def _percentiles(latencies: list[float]) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "ack_p50_ms": round(statistics.median(ordered), 1),
+        "ack_p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
+        "ack_max_ms": round(ordered[-1], 1),
+    }
+
+
+def _settled(db_url: str) -> int:
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("select count(*) from webhook_event where status = 'applied'")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="cozykart-bench-") as tmp:
+        _prepare(db_url)
+        process, base_url = _serve(db_url, Path(tmp))
+        url = f"{base_url}/api/webhooks/stripe"
+        try:
+            asyncio.run(_throughput(url, 50))  # warm up
+            before = _settled(db_url)
+            started = time.perf_counter()
+            throughput = asyncio.run(_throughput(url, args.events))
+            settled = _settled(db_url) - before
+            throughput["settled_per_s"] = round(settled / (time.perf_counter() - started), 1)
+            latency = asyncio.run(_fixed_rate(url, args.rate, args.seconds))
+        finally:
+            _stop(process)
+    return {"database": backend, "throughput": throughput, "fixed_rate": latency}
+
+
+def _postgres_schema_url(base: str) -> tuple[str, str]:
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False)
+    return url, schema
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
+    args = parser.parse_args()
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="cozykart-bench-db-") as tmp:
+        reports.append(_run("sqlite", f"sqlite:///{tmp}/bench.db", args))
+    if args.postgres_url:
+        url, schema = _postgres_schema_url(args.postgres_url)
+        try:
+            reports.append(_run("postgresql", url, args))
+        finally:
+            engine = create_engine(args.postgres_url)
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
+    print(json.dumps({"bench": "webhooks", "concurrency": CONCURRENCY, "racers": RACERS_PER_RACE,
+                      "reports": reports}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
