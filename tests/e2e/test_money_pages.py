@@ -113,17 +113,17 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
     admin_page = _new_page(browser)
     racer_page = _new_page(browser)
     try:
-        # The admin logs in (and so exists as a racer); Kai gets $30.00 available from an admin adjustment.
+        # The admin logs in (and so exists as a racer); Kai gets $50.00 available from an admin adjustment.
         _open_as(admin_page, served_app, fake_discord_server, ADMIN, "/admin/payouts")
         expect(admin_page.get_by_test_id("admin-nav")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         _open_as(racer_page, served_app, fake_discord_server, KAI, "/wallet")
         expect(racer_page.get_by_test_id("account-name")).to_have_text("Kai", timeout=PAGE_TIMEOUT_MS)
         admin_id = _wallet(db, E2E_ADMIN_DISCORD_ID, served_app).racer_id
         kai_id = _wallet(db, KAI.id, served_app).racer_id
-        ledger.adjust_wallet(admin_id, kai_id, 3000, reason="e2e prize money", key="e2e-money-kai",
+        ledger.adjust_wallet(admin_id, kai_id, 5000, reason="e2e prize money", key="e2e-money-kai",
                              uow=db, settings=settings)
         racer_page.reload()
-        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$30.00", timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$50.00", timeout=PAGE_TIMEOUT_MS)
         racer_page.get_by_test_id("payout-amount").fill("25")
         racer_page.get_by_test_id("payout-request").click()
         message = racer_page.get_by_test_id("payout-message")
@@ -151,18 +151,34 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         expect(decided).to_contain_text("by PayPal, ref PP-E2E-1")
 
         summary = _wallet(db, KAI.id, served_app)
-        assert (summary.in_payout_cents, summary.available_cents) == (0, 500)
+        assert (summary.in_payout_cents, summary.available_cents) == (0, 2500)
         assert summary.paid_out_cents == 2500
 
         racer_page.reload()
         expect(racer_page.get_by_test_id("wallet-paid-out")).to_have_text("$25.00", timeout=PAGE_TIMEOUT_MS)
         expect(racer_page.get_by_test_id("wallet-in-payout")).to_have_text("$0.00")
-        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$5.00")
+        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$25.00")
         expect(racer_page.get_by_test_id("wallet-line").filter(
             has_text=f"Payout #{payout_id} requested ($25.00)")).to_have_count(1)
         mine = racer_page.get_by_test_id("my-payout").filter(has_text=f"#{payout_id}")
         expect(mine).to_contain_text("paid")
         expect(mine).to_contain_text("by PayPal (ref PP-E2E-1)")
+
+        # A second request is rejected with a reason: the money goes back, and Kai reads why.
+        racer_page.get_by_test_id("payout-amount").fill("20")
+        racer_page.get_by_test_id("payout-request").click()
+        expect(racer_page.get_by_test_id("payout-message")).to_contain_text("of $20.00 requested",
+                                                                          timeout=PAGE_TIMEOUT_MS)
+        second_id = re.search(r"Payout #(\d+)", racer_page.get_by_test_id("payout-message").inner_text()).group(1)
+        admin_page.reload()
+        row = admin_page.get_by_test_id("pending-payout").filter(has_text=f"#{second_id}")
+        row.get_by_test_id("reject-reason").fill("PayPal account not verified yet")
+        row.get_by_test_id("reject-button").click()
+        expect(admin_page.get_by_text(f"Payout #{second_id} rejected")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        racer_page.reload()
+        expect(racer_page.get_by_test_id("my-payout").filter(has_text=f"#{second_id}")).to_contain_text(
+            "PayPal account not verified yet", timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$25.00")
 
         # The admin's other money pages: reconciliation is clean, the inbox lists events.
         admin_page.get_by_test_id("admin-nav").get_by_text("Reconciliation").click()
