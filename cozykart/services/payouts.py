@@ -67,13 +67,24 @@ def _require_key(key: str) -> str:
 
 
 def read_wallet_balances(connection: Connection, racer_id: int, now: datetime) -> WalletBalances:
-    """A racer's wallet split into available, held, in payout and debt (asserted against postings)."""
-    ids = repo.account_ids(connection, [wallet_account(racer_id), in_flight_account(racer_id)])
-    wallet_id = ids[wallet_account(racer_id).code]
+    """A racer's wallet split into available, held, in payout and debt (asserted against postings).
+
+    Reads only: a racer who never earned has no accounts yet, and reads as zero.
+    """
+    wallet_id = repo.account_id_by_code(connection, wallet_account(racer_id).code)
+    in_flight_id = repo.account_id_by_code(connection, in_flight_account(racer_id).code)
+    if wallet_id is None:
+        return wallet_balances(
+            wallet_balance_cents=0,
+            held_credit_cents=0,
+            in_payout_cents=0,
+            lifetime_earned_cents=0,
+            paid_out_cents=0,
+        )
     return wallet_balances(
         wallet_balance_cents=repo.account_balance(connection, wallet_id),
         held_credit_cents=repo.held_credit_cents(connection, wallet_id, now),
-        in_payout_cents=repo.account_balance(connection, ids[in_flight_account(racer_id).code]),
+        in_payout_cents=repo.account_balance(connection, in_flight_id) if in_flight_id is not None else 0,
         lifetime_earned_cents=repo.earned_cents(connection, wallet_id, [str(kind) for kind in PAYOUT_KINDS]),
         paid_out_cents=repo.paid_out_cents(connection, racer_id),
     )
@@ -138,8 +149,12 @@ def request_payout(
         ).scalar_one()
         money = format_cents(amount_cents, settings.currency)
         builder = TransactionBuilder()
-        builder.post(wallet_account(actor.racer_id), -amount_cents, f"Payout #{payout_id} requested ({money})")
-        builder.post(in_flight_account(actor.racer_id), amount_cents, f"Payout #{payout_id} waiting for an admin")
+        builder.post(
+            wallet_account(actor.racer_id), -amount_cents, f"Payout #{payout_id} requested ({money})"
+        )
+        builder.post(
+            in_flight_account(actor.racer_id), amount_cents, f"Payout #{payout_id} waiting for an admin"
+        )
         repo.write_transaction(
             connection,
             builder.build(
@@ -198,8 +213,11 @@ def pay_payout(
         money = format_cents(payout.amount_cents, settings.currency)
         method_words = PAYOUT_METHODS[method]
         builder = TransactionBuilder()
-        builder.post(in_flight_account(payout.racer_id), -payout.amount_cents,
-                     f"Payout #{payout_id} paid by {method_words} (ref {reference})")
+        builder.post(
+            in_flight_account(payout.racer_id),
+            -payout.amount_cents,
+            f"Payout #{payout_id} paid by {method_words} (ref {reference})",
+        )
         builder.post(PAYOUTS_SENT, payout.amount_cents, f"Payout #{payout_id} of {money} by {method_words}")
         written = repo.write_transaction(
             connection,
@@ -219,8 +237,15 @@ def pay_payout(
             assert outcome is not None
             return outcome
         _set_status(connection, payout_id, "paid", actor.racer_id, method=method, reference=reference)
-        uow.emit(PayoutPaid(payout_id=payout_id, racer_id=payout.racer_id, amount_cents=payout.amount_cents,
-                            method=method, paid_at=utc_now()))
+        uow.emit(
+            PayoutPaid(
+                payout_id=payout_id,
+                racer_id=payout.racer_id,
+                amount_cents=payout.amount_cents,
+                method=method,
+                paid_at=utc_now(),
+            )
+        )
         uow.commit()
         return PayoutOutcome(payout_id=payout_id, status="paid", replayed=False)
 
@@ -245,12 +270,19 @@ def reject_payout(
         already = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
         if already is not None:
             return already
-        ids = repo.account_ids(connection, [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)])
+        ids = repo.account_ids(
+            connection, [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)]
+        )
         money = format_cents(payout.amount_cents, settings.currency)
         builder = TransactionBuilder()
-        builder.post(in_flight_account(payout.racer_id), -payout.amount_cents, f"Payout #{payout_id} rejected")
-        builder.post(wallet_account(payout.racer_id), payout.amount_cents,
-                     f"Payout #{payout_id} rejected ({reason}): {money} back in your wallet")
+        builder.post(
+            in_flight_account(payout.racer_id), -payout.amount_cents, f"Payout #{payout_id} rejected"
+        )
+        builder.post(
+            wallet_account(payout.racer_id),
+            payout.amount_cents,
+            f"Payout #{payout_id} rejected ({reason}): {money} back in your wallet",
+        )
         written = repo.write_transaction(
             connection,
             builder.build(
@@ -339,9 +371,14 @@ def direct_payout(
         money = format_cents(amount_cents, settings.currency)
         method_words = PAYOUT_METHODS[method]
         builder = TransactionBuilder()
-        builder.post(wallet_account(racer_id), -amount_cents,
-                     f"Payout #{payout_id} paid by {method_words} (ref {reference})")
-        builder.post(PAYOUTS_SENT, amount_cents, f"Direct payout #{payout_id} of {money} to {racer.display_name}")
+        builder.post(
+            wallet_account(racer_id),
+            -amount_cents,
+            f"Payout #{payout_id} paid by {method_words} (ref {reference})",
+        )
+        builder.post(
+            PAYOUTS_SENT, amount_cents, f"Direct payout #{payout_id} of {money} to {racer.display_name}"
+        )
         repo.write_transaction(
             connection,
             builder.build(
@@ -355,8 +392,15 @@ def direct_payout(
             ),
             ids,
         )
-        uow.emit(PayoutPaid(payout_id=payout_id, racer_id=racer_id, amount_cents=amount_cents,
-                            method=method, paid_at=instant))
+        uow.emit(
+            PayoutPaid(
+                payout_id=payout_id,
+                racer_id=racer_id,
+                amount_cents=amount_cents,
+                method=method,
+                paid_at=instant,
+            )
+        )
         uow.commit()
         return payout_id
 
@@ -365,7 +409,9 @@ def pending_payouts(*, uow: UnitOfWork) -> list:
     """The admin's queue: pending payouts, oldest first."""
     with uow:
         return list(
-            uow.session.connection().execute(
+            uow.session.connection()
+            .execute(
                 select(payout_table).where(payout_table.c.status == "pending").order_by(payout_table.c.id)
-            ).all()
+            )
+            .all()
         )
