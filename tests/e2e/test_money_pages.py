@@ -180,6 +180,21 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
             "PayPal account not verified yet", timeout=PAGE_TIMEOUT_MS)
         expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$25.00")
 
+        # A direct payout (no request): the admin pays Kai $5.00 of the $25.00 available.
+        admin_page.reload()
+        direct = admin_page.get_by_label("Direct payout")
+        direct.get_by_test_id("direct-racer").select_option(str(kai_id))
+        direct.get_by_test_id("direct-amount").fill("5.00")
+        direct.get_by_test_id("direct-method").select_option("gift_card")
+        direct.get_by_test_id("direct-reference").fill("GC-E2E-5")
+        direct.get_by_test_id("direct-pay").click()
+        expect(admin_page.get_by_text("of $5.00 paid")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        racer_page.reload()
+        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$20.00", timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("wallet-paid-out")).to_have_text("$30.00")
+        expect(racer_page.get_by_test_id("wallet-line").filter(has_text="paid by gift card (ref GC-E2E-5)")
+               ).to_have_count(1)
+
         # The admin's other money pages: reconciliation is clean, the inbox lists events.
         admin_page.get_by_test_id("admin-nav").get_by_text("Reconciliation").click()
         expect(admin_page.get_by_test_id("reconcile-clean")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
