@@ -164,7 +164,7 @@ class TipState(rx.State):
         self.sending = False
         self._key = _new_key()
         if started.checkout_url:
-            yield rx.redirect(started.checkout_url, is_external=True)
+            yield rx.redirect(started.checkout_url)  # another host: a full page load in this tab
             return
         money = format_cents(started.tip_cents, settings.currency)
         if started.inbox_status == "applied":
@@ -312,8 +312,13 @@ def _thanks() -> rx.Component:
 def _body() -> rx.Component:
     return rx.cond(
         TipState.mode == tips.MODE_OFF,
-        rx.text("Tips are not switched on here yet. Come back during the next stream!",
-                data_testid="tip-off"),
+        rx.vstack(
+            rx.text("Tips are not switched on here yet. Come back during the next stream!",
+                    data_testid="tip-off"),
+            rx.text("For the operator: set STRIPE_API_KEY for Stripe Checkout, or only STRIPE_WEBHOOK_SECRET "
+                    "for the demo mode.", size="1", color=theme.TEXT_MUTED),
+            spacing="2",
+        ),
         rx.cond(
             TipState.djs.length() == 0,
             rx.text("No DJ is on the decks right now, so tips are closed.", data_testid="tip-no-dj"),
