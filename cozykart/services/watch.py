@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import case
 from sqlmodel import select
 
-from cozykart.db.tables import Race, RaceEntry, Racer, Season
+from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
+from cozykart.services.standings import season_standings
 from cozykart.settings import WATCH_TOP_RACERS_COUNT
+
+DEFAULT_AVATAR_URL = "/avatars/default.svg"
 
 # Which race the dashboard shows, best first: the live one, then a lobby about
 # to start, then the race that finished last.
@@ -60,21 +63,33 @@ def racer_name(racer: Racer) -> str:
 
 
 def racer_avatar(racer: Racer) -> str:
-    return racer.avatar_url or "/avatars/default.svg"
+    return racer.avatar_url or DEFAULT_AVATAR_URL
 
 
 def watch_snapshot(*, uow: UnitOfWork) -> WatchSnapshot:
+    # The same standings (and tie-breaks) as the standings page, read first in
+    # their own unit of work: a first read may build and commit them.
+    standings = season_standings(uow=uow, limit=WATCH_TOP_RACERS_COUNT)
     with uow:
-        session = uow.session
-        race = _current_race(session)
-        season = session.exec(select(Season).where(Season.status == "active")).first()
-        leaders = _leaders(session, season.id) if season is not None else ()
-        return WatchSnapshot(
-            race=race,
-            season_name=season.name if season else None,
-            sponsor_name=season.sponsor_name if season else None,
-            leaders=leaders,
-        )
+        race = _current_race(uow.session)
+    season = standings.season if standings is not None else None
+    return WatchSnapshot(
+        race=race,
+        season_name=season.name if season else None,
+        sponsor_name=season.sponsor_name if season else None,
+        leaders=tuple(
+            LeaderRow(
+                rank=row.rank,
+                racer_id=row.racer_id,
+                name=row.mkt_name or row.display_name,
+                avatar_url=row.avatar_url or DEFAULT_AVATAR_URL,
+                points=row.points,
+                wins=row.wins,
+                races=row.races,
+            )
+            for row in (standings.rows if standings is not None else ())
+        ),
+    )
 
 
 def _current_race(session) -> CurrentRace | None:
@@ -109,31 +124,4 @@ def _current_race(session) -> CurrentRace | None:
         started_at=race.started_at,
         ended_at=race.ended_at,
         racers=racers,
-    )
-
-
-def _leaders(session, season_id: int) -> tuple[LeaderRow, ...]:
-    points = func.coalesce(func.sum(RaceEntry.points), 0)
-    wins = func.sum(case((RaceEntry.position == 1, 1), else_=0))
-    average_finish = func.avg(RaceEntry.position)
-    rows = session.exec(
-        select(Racer, points, wins, func.count(RaceEntry.id))
-        .join(RaceEntry, RaceEntry.racer_id == Racer.id)
-        .join(Race, Race.id == RaceEntry.race_id)
-        .where(Race.season_id == season_id, Race.status == "final")
-        .group_by(Racer.id)
-        .order_by(points.desc(), wins.desc(), average_finish.asc().nulls_last(), Racer.id)
-        .limit(WATCH_TOP_RACERS_COUNT)
-    ).all()
-    return tuple(
-        LeaderRow(
-            rank=index,
-            racer_id=racer.id,
-            name=racer_name(racer),
-            avatar_url=racer_avatar(racer),
-            points=int(points_total),
-            wins=int(win_count or 0),
-            races=int(race_count),
-        )
-        for index, (racer, points_total, win_count, race_count) in enumerate(rows, start=1)
     )
