@@ -7,9 +7,16 @@ from cozykart.api import build_api, discord, tasks
 from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.settings import load_settings
 from cozykart.ui import live_pot, routes
-from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, ADMIN_RECONCILE_ROUTE, ADMIN_WEBHOOKS_ROUTE
+from cozykart.ui.admin_layout import (
+    ADMIN_OUTBOX_ROUTE,
+    ADMIN_OVERLAYS_ROUTE,
+    ADMIN_PAYOUTS_ROUTE,
+    ADMIN_RECONCILE_ROUTE,
+    ADMIN_WEBHOOKS_ROUTE,
+)
 from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE
 from cozykart.ui.pages import overlays
+from cozykart.ui.pages.admin_outbox import OutboxAdminState, admin_outbox_page
 from cozykart.ui.pages.admin_overlays import OverlayAdminState, overlays_admin_page
 from cozykart.ui.pages.admin_payouts import PayoutsAdminState, admin_payouts_page
 from cozykart.ui.pages.admin_reconcile import ReconcileAdminState, admin_reconcile_page
@@ -42,8 +49,10 @@ app.add_page(overlays.pot_overlay, route=overlays.POT_ROUTE, title="Cozy-Kart ·
              on_load=overlays.OverlayState.open)
 app.add_page(overlays.alerts_overlay, route=overlays.ALERTS_ROUTE, title="Cozy-Kart · Alerts overlay",
              on_load=overlays.OverlayState.open)
-app.add_page(overlays_admin_page, route="/admin/overlays", title="Cozy-Kart · Overlays",
-             on_load=OverlayAdminState.require_login)
+app.add_page(overlays_admin_page, route=ADMIN_OVERLAYS_ROUTE, title="Cozy-Kart · Overlays",
+             on_load=OverlayAdminState.load)
+app.add_page(admin_outbox_page, route=ADMIN_OUTBOX_ROUTE, title="Cozy-Kart · Discord outbox",
+             on_load=OutboxAdminState.load)
 app.add_page(lobby_page, route=routes.LOBBY, title="Cozy-Kart · Lobby", on_load=LobbyState.load)
 app.add_page(standings_page_view, route=routes.STANDINGS, title="Cozy-Kart · Standings", on_load=StandingsState.load)
 app.add_page(racer_page, route=RACER_ROUTE, title="Cozy-Kart · Racer", on_load=RacerProfileState.load)

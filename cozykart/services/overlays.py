@@ -52,8 +52,8 @@ def overlay_key_is_valid(key: str | None, *, uow: UnitOfWork) -> bool:
     return current is not None and hmac.compare_digest(current, _digest(key))
 
 
-def check_may_send_test_alert(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> str:
-    """Only an admin may send a test alert; returns the name to show on it."""
+def check_overlay_admin(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> str:
+    """Only an admin may manage overlays or send a test alert; returns the admin's name."""
     settings = settings or load_settings()
     with uow:
         actor = load_actor(uow.session, actor_id, settings)

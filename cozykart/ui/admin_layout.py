@@ -15,11 +15,15 @@ from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE
 ADMIN_PAYOUTS_ROUTE = "/admin/payouts"
 ADMIN_WEBHOOKS_ROUTE = "/admin/webhooks"
 ADMIN_RECONCILE_ROUTE = "/admin/reconcile"
+ADMIN_OUTBOX_ROUTE = "/admin/outbox"
+ADMIN_OVERLAYS_ROUTE = "/admin/overlays"
 
 ADMIN_LINKS: tuple[tuple[str, str], ...] = (
     ("Payouts", ADMIN_PAYOUTS_ROUTE),
     ("Webhook inbox", ADMIN_WEBHOOKS_ROUTE),
     ("Reconciliation", ADMIN_RECONCILE_ROUTE),
+    ("Discord outbox", ADMIN_OUTBOX_ROUTE),
+    ("Overlays", ADMIN_OVERLAYS_ROUTE),
     ("Roles", ADMIN_ROLES_ROUTE),
 )
 

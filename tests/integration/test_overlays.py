@@ -46,6 +46,6 @@ def test_a_racer_can_neither_make_a_key_nor_send_a_test_alert(database, people):
     with pytest.raises(PermissionDenied):
         overlays.regenerate_overlay_key(actor_id=racer_id, uow=database.uow(), settings=settings)
     with pytest.raises(PermissionDenied):
-        overlays.check_may_send_test_alert(actor_id=racer_id, uow=database.uow(), settings=settings)
+        overlays.check_overlay_admin(actor_id=racer_id, uow=database.uow(), settings=settings)
     with database.uow() as uow:
         assert uow.session.exec(select(OverlayKey)).all() == []

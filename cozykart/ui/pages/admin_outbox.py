@@ -16,11 +16,10 @@ from cozykart.domain.errors import CozyKartError
 from cozykart.services import default_uow, outbox
 from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import admin_gate
+from cozykart.ui.admin_layout import ADMIN_OUTBOX_ROUTE, admin_gate
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
 
-ADMIN_OUTBOX_ROUTE = "/admin/outbox"
 STATUS_COLORS = {outbox.SENT: "green", outbox.PENDING: "amber", outbox.FAILED: "red"}
 
 

@@ -10,17 +10,37 @@ from cozykart.domain.errors import CozyKartError
 from cozykart.services import default_uow, overlays
 from cozykart.settings import load_settings
 from cozykart.ui import theme
+from cozykart.ui.admin_layout import ADMIN_OVERLAYS_ROUTE, admin_gate
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import publish_test_alert
 from cozykart.ui.pages.overlays import ALERTS_ROUTE, POT_ROUTE
 
-ROUTE = "/admin/overlays"
-
 
 class OverlayAdminState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
     pot_url: str = ""
     alerts_url: str = ""
+
+    @rx.event
+    async def load(self):
+        if await self._load_viewer() is None:
+            return self._to_login()
+        try:
+            await self._check_admin()
+        except CozyKartError as error:
+            self.allowed, self.refusal = False, error.message
+            return None
+        self.allowed, self.refusal = True, ""
+        return None
+
+    async def _check_admin(self) -> str:
+        actor_id = await acting_racer_id(self)
+        settings = load_settings()
+        return await asyncio.to_thread(
+            lambda: overlays.check_overlay_admin(actor_id=actor_id, uow=default_uow(settings), settings=settings)
+        )
 
     @rx.event
     async def regenerate(self):
@@ -41,12 +61,7 @@ class OverlayAdminState(AuthState):
     @rx.event
     async def send_test_alert(self):
         try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            name = await asyncio.to_thread(
-                lambda: overlays.check_may_send_test_alert(actor_id=actor_id, uow=default_uow(settings),
-                                                           settings=settings)
-            )
+            name = await self._check_admin()
         except CozyKartError as error:
             return rx.toast.error(error.message)
         await publish_test_alert(name)
@@ -64,6 +79,10 @@ def _url_row(label: str, url: rx.Var[str], test_id: str) -> rx.Component:
 
 @page
 def overlays_admin_page() -> rx.Component:
+    return admin_gate(OverlayAdminState.allowed, OverlayAdminState.refusal, ADMIN_OVERLAYS_ROUTE, _console())
+
+
+def _console() -> rx.Component:
     return rx.vstack(
         rx.heading("OBS overlays", size="7"),
         rx.el.section(
