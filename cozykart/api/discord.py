@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
 from cozykart.api import discord_commands
+from cozykart.api._http import error_response, read_body_capped
 from cozykart.integrations import discord_interactions as interactions
 from cozykart.integrations.discord_announce import REQUEST_TIMEOUT_S as ANNOUNCE_TIMEOUT_S
 from cozykart.integrations.discord_announce import WebhookNotifier
@@ -40,32 +41,13 @@ assert outbox.LEASE_TTL.total_seconds() > ANNOUNCE_TIMEOUT_S * 3
 _follow_ups: set[asyncio.Task] = set()
 
 
-def _error(status_code: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status_code)
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The body, or None when it is larger than BODY_BYTES_MAX."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > BODY_BYTES_MAX:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > BODY_BYTES_MAX:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def interactions_endpoint(request: Request) -> JSONResponse:
     settings: Settings = request.app.state.settings
     if not settings.discord_public_key:
-        return _error(503, "Discord interactions are not configured")
-    body = await _read_body(request)
+        return error_response(503, "Discord interactions are not configured")
+    body = await read_body_capped(request, BODY_BYTES_MAX)
     if body is None:
-        return _error(413, f"body is larger than {BODY_BYTES_MAX} bytes")
+        return error_response(413, f"body is larger than {BODY_BYTES_MAX} bytes")
     try:
         verified = interactions.verify(
             settings.discord_public_key, request.headers.get(interactions.SIGNATURE_HEADER),
@@ -73,20 +55,20 @@ async def interactions_endpoint(request: Request) -> JSONResponse:
         )
     except interactions.InvalidPublicKey as error:
         logger.error("%s", error)
-        return _error(503, "Discord interactions are misconfigured")
+        return error_response(503, "Discord interactions are misconfigured")
     if not verified:
-        return _error(401, "invalid request signature")
+        return error_response(401, "invalid request signature")
     try:
         interaction = json.loads(body)
     except ValueError:
-        return _error(400, "body is not JSON")
+        return error_response(400, "body is not JSON")
     if not isinstance(interaction, dict):
-        return _error(400, "body is not an interaction")
+        return error_response(400, "body is not an interaction")
     kind = interaction.get("type")
     if kind == interactions.PING:
         return JSONResponse({"type": interactions.PONG})
     if kind != interactions.APPLICATION_COMMAND:
-        return _error(400, f"interaction type {kind!r} is not handled")
+        return error_response(400, f"interaction type {kind!r} is not handled")
     work = asyncio.ensure_future(asyncio.to_thread(discord_commands.answer, interaction, settings))
     done, _pending = await asyncio.wait({work}, timeout=ANSWER_WAIT_S)
     if done:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from cozykart.api._http import error_response, read_body_capped
 from cozykart.domain.payments import MalformedWebhook, VerifiedEvent, WebhookRejected
 from cozykart.integrations import kofi, shopify, stripe_payments
 from cozykart.services import default_uow, webhooks
@@ -29,24 +30,6 @@ logger = logging.getLogger("cozykart.webhooks")
 def _settings(request: Request) -> Settings:
     """The settings `build_api` was given (the process environment by default)."""
     return request.app.state.settings
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > BODY_BYTES_MAX:
-        raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > BODY_BYTES_MAX:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 _notifications: set[asyncio.Task] = set()
@@ -68,25 +51,20 @@ def _notify(on_money_moved: Callable[[], Awaitable[None]] | None) -> None:
     task.add_done_callback(_notifications.discard)
 
 
-def _error(status_code: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status_code)
-
-
 async def _handle(
     request: Request, provider: str, secret: str | None, parse: Callable[[bytes, str], VerifiedEvent]
 ) -> JSONResponse:
     settings = _settings(request)
     if not secret:
-        return _error(503, f"{provider} webhooks are not configured")
-    try:
-        body = await _read_body(request)
-    except _TooLarge:
-        return _error(413, f"body is larger than {BODY_BYTES_MAX} bytes")
+        return error_response(503, f"{provider} webhooks are not configured")
+    body = await read_body_capped(request, BODY_BYTES_MAX)
+    if body is None:
+        return error_response(413, f"body is larger than {BODY_BYTES_MAX} bytes")
     try:
         event = parse(body, secret)
     except (WebhookRejected, MalformedWebhook) as error:
         logger.info("webhook %s refused: %s", provider, error)
-        return _error(400, str(error))
+        return error_response(400, str(error))
     body_sha256 = hashlib.sha256(body).hexdigest()
     receipt = await asyncio.to_thread(
         lambda: webhooks.receive(event, body_sha256=body_sha256, uow=default_uow(settings), settings=settings)
