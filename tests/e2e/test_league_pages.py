@@ -110,17 +110,23 @@ def test_fan_sees_the_standings_with_the_sponsor_in_the_services_order(served_ap
     page.screenshot(path=str(screenshot_dir(tmp_path) / "standings.png"), full_page=True)
 
 
-def test_standings_fit_a_phone(served_app, browser, season_view, tmp_path):
+def test_league_pages_fit_a_phone(served_app, browser, season_view, tmp_path):
+    leader = season_view.rows[0]
+    pages = {
+        "standings": ("/standings", "standing-row"),
+        "racer": (f"/racers/{leader.racer_id}", "history-row"),
+        "lobby": ("/lobby", "race-card"),
+    }
     context = browser.new_context(viewport=PHONE_VIEWPORT)
     try:
         phone = context.new_page()
-        phone.goto(served_app.url("/standings"), timeout=PAGE_TIMEOUT_MS)
-        expect(phone.get_by_test_id("standing-row")).to_have_count(len(season_view.rows),
-                                                                   timeout=PAGE_TIMEOUT_MS)
-        # The table scrolls inside its panel; the page itself never scrolls sideways.
-        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, f"the page is {overflow}px wider than the phone"
-        phone.screenshot(path=str(screenshot_dir(tmp_path) / "standings-phone.png"), full_page=True)
+        for name, (path, testid) in pages.items():
+            phone.goto(served_app.url(path), timeout=PAGE_TIMEOUT_MS)
+            expect(phone.get_by_test_id(testid).first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+            # Wide tables scroll inside their panels; the page itself never scrolls sideways.
+            overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} is {overflow}px wider than the phone"
+            phone.screenshot(path=str(screenshot_dir(tmp_path) / f"{name}-phone.png"), full_page=True)
     finally:
         context.close()
 

@@ -26,7 +26,7 @@ from cozykart.settings import LOBBY_NAME_LENGTH_MAX, LOBBY_SIZE_MAX
 from cozykart.ui import theme
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
-from cozykart.ui.pages.standings import RACER_ROUTE_PREFIX
+from cozykart.ui.pages.racer import racer_href
 
 POLL_INTERVAL_MS = 4_000
 DNF_CHOICE = "DNF"
@@ -75,7 +75,7 @@ def _card(race: RaceView, viewer: Viewer | None, *, in_a_lobby: bool) -> RaceCar
             racer_id=entry.racer.racer_id,
             name=entry.racer.name,
             avatar_url=entry.racer.avatar_url or "",
-            href=f"{RACER_ROUTE_PREFIX}{entry.racer.racer_id}",
+            href=racer_href(entry.racer.racer_id),
             report=_report_text(entry),
             default_position=(
                 DNF_CHOICE if entry.reported_dnf else str(entry.reported_position or index)

@@ -13,11 +13,11 @@ from cozykart.services.league_views import RacerProfile
 from cozykart.services.standings import racer_profile
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
-from cozykart.ui.pages.standings import format_average
 
 # The slug has a name no state var uses: Reflex adds it as a var of the root state.
 RACER_ROUTE = "/racers/[racer_key]"
 RACER_ROUTE_ARG = "racer_key"
+RACER_ROUTE_PREFIX = "/racers/"
 RACE_STATUS_LABELS = {"open": "lobby", "live": "live", "ended": "waiting for results", "final": "final"}
 PODIUM_LABELS = {1: "Champion", 2: "Runner-up", 3: "Third place"}
 
@@ -50,6 +50,15 @@ class TrophyLine:
     season_name: str = ""
     sponsor_name: str = ""
     is_champion: bool = False
+
+
+def racer_href(racer_id: int) -> str:
+    return f"{RACER_ROUTE_PREFIX}{racer_id}"
+
+
+def format_average(average: float | None) -> str:
+    """An average finish for people: two decimals, or a dash without a finished race."""
+    return f"{average:.2f}" if average is not None else "—"
 
 
 def _finish(position: int | None, dnf: bool, racer_count: int, status: str) -> str:

@@ -12,15 +12,11 @@ from cozykart.services import default_uow
 from cozykart.services.league_pages import StandingsPage, standings_page
 from cozykart.ui import theme
 from cozykart.ui.layout import page
+from cozykart.ui.pages.racer import format_average, racer_href
 
-RACER_ROUTE_PREFIX = "/racers/"
 CHART_COLORS = ("#ffd700", "#5865f2", "#ff4d5e", "#3ddc97", "#c77dff", "#4cc9f0", "#ff9f1c", "#f4f2ff")
 SEASON_STATUS_LABELS = {"active": "active", "closed": "archive", "upcoming": "upcoming"}
 TINY_AVATAR = "24px"
-
-
-def format_average(average: float | None) -> str:
-    return f"{average:.2f}" if average is not None else "—"
 
 
 @dataclasses.dataclass
@@ -112,7 +108,7 @@ class StandingsState(rx.State):
                 season_value=str(entry.season.season_id),
                 season_name=entry.season.name,
                 champion_name=entry.champion.name,
-                champion_href=f"{RACER_ROUTE_PREFIX}{entry.champion.racer_id}",
+                champion_href=racer_href(entry.champion.racer_id),
                 avatar_url=entry.champion.avatar_url or "",
                 sponsor_name=entry.season.sponsor_name or "",
             )
@@ -137,7 +133,7 @@ class StandingsState(rx.State):
             StandingLine(
                 rank=row.rank,
                 racer_id=row.racer_id,
-                href=f"{RACER_ROUTE_PREFIX}{row.racer_id}",
+                href=racer_href(row.racer_id),
                 name=row.name,
                 avatar_url=row.avatar_url or "",
                 points=row.points,
