@@ -1,14 +1,14 @@
 """`GET /api/standings[?season=ID]`: a season's standings rows, as public JSON.
 
-Without `season`, the active season (else the latest closed one). The body:
+Without `season`, the active season (else the latest closed one); with no
+season at all, an empty list. The body is the bare list of rows, best first
+(shared/SPEC.md: "the standings rows"):
 
-    {"season": null | {"id", "name", "status", "starts_on", "ends_on",
-                       "sponsor": null | {"name", "logo_url", "url"}, "champion": null | {...racer}},
-     "rows": [{"rank", "racer_id", "name", "avatar_url", "points", "wins", "races",
-               "podiums", "average_finish"}, ...]}
+    [{"rank", "racer_id", "name", "avatar_url", "points", "wins", "races",
+      "podiums", "average_finish"}, ...]
 
 `average_finish` is over finished races (DNFs excluded), null without a finish.
-An unknown season is a 404, a malformed id a 400, each with a short "error".
+An unknown season is a 404, a malformed id a 400, each as {"error": "..."}.
 """
 
 from __future__ import annotations
@@ -21,16 +21,12 @@ from starlette.routing import Route
 
 from cozykart.domain.errors import CozyKartError, NotFound
 from cozykart.services import default_uow
-from cozykart.services.league_views import RacerCard, StandingRow, StandingsView
+from cozykart.services.league_views import StandingRow, StandingsView
 from cozykart.services.standings import season_standings
 
 STANDINGS_ROWS_MAX = 1000
 SEASON_ID_DIGITS_MAX = 18
 CACHE_CONTROL = "public, max-age=5"
-
-
-def _racer_json(racer: RacerCard) -> dict:
-    return {"racer_id": racer.racer_id, "name": racer.name, "avatar_url": racer.avatar_url}
 
 
 def _row_json(row: StandingRow) -> dict:
@@ -47,27 +43,9 @@ def _row_json(row: StandingRow) -> dict:
     }
 
 
-def standings_json(view: StandingsView | None) -> dict:
-    if view is None:
-        return {"season": None, "rows": []}
-    season = view.season
-    sponsor = (
-        {"name": season.sponsor_name, "logo_url": season.sponsor_logo_url, "url": season.sponsor_url}
-        if season.sponsor_name
-        else None
-    )
-    return {
-        "season": {
-            "id": season.season_id,
-            "name": season.name,
-            "status": season.status,
-            "starts_on": season.starts_on.isoformat(),
-            "ends_on": season.ends_on.isoformat(),
-            "sponsor": sponsor,
-            "champion": _racer_json(season.champion) if season.champion else None,
-        },
-        "rows": [_row_json(row) for row in view.rows],
-    }
+def standings_json(view: StandingsView | None) -> list[dict]:
+    """The season's rows, best first; none without a season."""
+    return [] if view is None else [_row_json(row) for row in view.rows]
 
 
 def _error(status_code: int, message: str) -> JSONResponse:
