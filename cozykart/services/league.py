@@ -57,7 +57,6 @@ from cozykart.settings import (
     DEFAULT_POINTS_TABLE,
     LOBBY_NAME_LENGTH_MAX,
     LOBBY_SIZE_MAX,
-    MKT_NAME_LENGTH_MAX,
     Settings,
     load_settings,
 )
@@ -122,24 +121,6 @@ def get_or_create_racer(
             racer.username, racer.display_name, racer.avatar_url = username, display_name, avatar_url
             session.add(racer)
         session.flush()
-        view = RacerView.of(racer)
-        uow.commit()
-    return view
-
-
-def set_mkt_name(mkt_name: str | None, *, actor_id: int, uow: UnitOfWork) -> RacerView:
-    """A racer sets (or clears, with None or "") their Mario Kart Tour name."""
-    cleaned = " ".join(str(mkt_name or "").split()) or None
-    if cleaned is not None and len(cleaned) > MKT_NAME_LENGTH_MAX:
-        raise InvalidInput(f"A Mario Kart Tour name has at most {MKT_NAME_LENGTH_MAX} characters.")
-    with uow:
-        racer = uow.session.get(Racer, actor_id)
-        if racer is None:
-            raise league.RacerNotFound(actor_id)
-        league_repo.bump_standings_version_of_racer(uow.session, racer.id)  # seasons before racers
-        racer.mkt_name = cleaned
-        uow.session.add(racer)
-        uow.session.flush()
         view = RacerView.of(racer)
         uow.commit()
     return view
@@ -931,7 +912,6 @@ __all__ = [
     "racer_lobby",
     "racer_unfinished_race",
     "report_result",
-    "set_mkt_name",
     "set_results",
     "start_race",
 ]

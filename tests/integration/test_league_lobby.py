@@ -26,7 +26,7 @@ from cozykart.domain.league import (
     RaceNotLive,
     TooManyOpenLobbies,
 )
-from cozykart.services import league
+from cozykart.services import identity, league
 from cozykart.services.league_views import RaceView
 from tests.integration.league_support import make_league, make_racer
 
@@ -36,14 +36,14 @@ def test_racer_is_created_once_and_refreshed_from_discord(database):
     again = league.get_or_create_racer("123", "koopa2", "Koopa Kid", "/a.png", uow=database.uow())
     assert again.racer_id == first.racer_id
     assert (again.username, again.display_name, again.avatar_url) == ("koopa2", "Koopa Kid", "/a.png")
-    named = league.set_mkt_name("  Koopa  Kid77 ", actor_id=first.racer_id, uow=database.uow())
+    named = identity.update_profile(first.racer_id, mkt_name="  Koopa  Kid77 ", uow=database.uow())
     assert named.mkt_name == "Koopa Kid77"
     after_login = league.get_or_create_racer("123", "koopa2", "Koopa Kid", "/a.png", uow=database.uow())
     assert after_login.mkt_name == "Koopa Kid77"
     with pytest.raises(InvalidInput):
         league.get_or_create_racer("", "x", "x", None, uow=database.uow())
     with pytest.raises(InvalidInput):
-        league.set_mkt_name("x" * 40, actor_id=first.racer_id, uow=database.uow())
+        identity.update_profile(first.racer_id, mkt_name="x" * 40, uow=database.uow())
 
 
 def test_host_opens_racers_join_and_leave(database):

@@ -18,7 +18,7 @@ from cozykart.domain.league import (
     SeasonNotActive,
     SeasonNotFound,
 )
-from cozykart.services import league, seasons, standings
+from cozykart.services import identity, league, seasons, standings
 from tests.integration.league_support import make_league
 
 SPRING = {"starts_on": date(2026, 3, 1), "ends_on": date(2026, 5, 31)}
@@ -185,7 +185,7 @@ def test_cached_standings_follow_every_change(database):
     lg.final_race([a, b, c], "One")
     first = standings.season_standings(uow=database.uow())
     assert standings.season_standings(uow=database.uow()) is first  # nothing changed: the same view
-    league.set_mkt_name("KoopaKid77", actor_id=b, uow=database.uow())
+    identity.update_profile(b, mkt_name="KoopaKid77", uow=database.uow())
     renamed = standings.season_standings(uow=database.uow())
     assert renamed.rows[1].name == "KoopaKid77"
     league.get_or_create_racer("d-racer2", "racer2", "Racer Two", "/new.svg", uow=database.uow())
