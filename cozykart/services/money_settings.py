@@ -1,0 +1,362 @@
+"""The money settings an admin may change in the console, stored and audited.
+
+Four settings move or check money: the commission rate, the tip fee, the payout
+threshold and the hold. The environment gives the values a fresh install starts
+with (`cozykart.settings.Settings`); an admin's change is appended to
+`money_setting_change` (who, when, old value, new value, reason) and the newest
+change of a setting is its effective value from then on. Nothing is ever
+rewritten: a change takes effect for the next sale, tip, payout request or
+hold, never for a transaction already written.
+
+Every service that moves or checks money reads the values with
+`effective_settings(connection, base)` inside its own transaction. That read is
+one query on the unique (name, sequence) index of a table that holds only the
+admins' changes (a handful of rows), so there is no cache to invalidate: every
+worker process sees a change as soon as it commits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Connection, and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cozykart.db.money_settings_tables import MoneySettingChange
+from cozykart.db.tables import Racer
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.errors import InvalidInput
+from cozykart.domain.money import format_cents, parse_amount_cents
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.settings import BPS_PER_WHOLE, Settings, load_settings
+
+REASON_LENGTH_MIN = 3
+REASON_LENGTH_MAX = 500
+HISTORY_ROWS_MAX = 200
+PERCENT_DECIMALS_MAX = 2  # a basis point is a hundredth of a percent
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str  # the attribute of `Settings`
+    label: str
+    unit: str  # "bps", "cents" or "days"
+    low: int
+    high: int
+    env_name: str
+    help: str
+
+
+# The ranges are the environment's (cozykart.settings.load_settings).
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "commission_rate_bps", "Commission rate", "bps", 0, BPS_PER_WHOLE, "COZYKART_COMMISSION_RATE_BPS",
+        "The share of each sale (after manufacturing cost) that goes into the live race's pool.",
+    ),
+    SettingSpec(
+        "tip_fee_bps", "Tip fee", "bps", 0, BPS_PER_WHOLE, "COZYKART_TIP_FEE_BPS",
+        "The platform's share of each DJ tip; the DJ gets the rest.",
+    ),
+    SettingSpec(
+        "payout_min_cents", "Payout threshold", "cents", 1, 10**9, "COZYKART_PAYOUT_MIN_CENTS",
+        "The smallest payout a racer may request.",
+    ),
+    SettingSpec(
+        "hold_days", "Hold", "days", 0, 365, "COZYKART_HOLD_DAYS",
+        "How long new earnings are held before a racer can withdraw them.",
+    ),
+)
+SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+class SettingChangeConflict(InvalidInput):
+    """Another admin changed the same setting at the same instant."""
+
+
+@dataclass(frozen=True)
+class SettingChangeLine:
+    change_id: int
+    name: str
+    label: str
+    old_value: int
+    new_value: int
+    old_words: str
+    new_words: str
+    reason: str
+    actor_racer_id: int
+    actor_name: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class SettingLine:
+    name: str
+    label: str
+    unit: str
+    help: str
+    value: int
+    value_words: str
+    env_value: int
+    env_name: str
+    low_words: str
+    high_words: str
+    last_change: SettingChangeLine | None  # None: the environment's value
+
+    @property
+    def source_words(self) -> str:
+        if self.last_change is None:
+            return f"Environment default ({self.env_name})"
+        return (
+            f"Changed by {self.last_change.actor_name} at "
+            f"{self.last_change.changed_at:%Y-%m-%d %H:%M} UTC"
+        )
+
+
+@dataclass(frozen=True)
+class MoneySettingsView:
+    settings: tuple[SettingLine, ...]
+    history: tuple[SettingChangeLine, ...]  # newest first, at most HISTORY_ROWS_MAX
+
+
+@dataclass(frozen=True)
+class SettingChangeReceipt:
+    change_id: int
+    name: str
+    old_value: int
+    new_value: int
+    message: str
+
+
+# --- the read every money service makes -------------------------------------------
+
+
+def _connection(session_or_connection: Session | Connection) -> Connection:
+    if isinstance(session_or_connection, Session):
+        return session_or_connection.connection()
+    return session_or_connection
+
+
+def _latest_changes_statement():
+    table = MoneySettingChange.__table__
+    latest = (
+        select(table.c.name, func.max(table.c.sequence).label("sequence")).group_by(table.c.name).subquery()
+    )
+    return select(table).join(latest, and_(table.c.name == latest.c.name, table.c.sequence == latest.c.sequence))
+
+
+def _checked(name: str, value: int) -> int:
+    spec = SPECS_BY_NAME.get(name)
+    assert spec is not None, f"unknown money setting stored: {name!r}"
+    assert isinstance(value, int) and spec.low <= value <= spec.high, (name, value)
+    return value
+
+
+def effective_settings(session_or_connection: Session | Connection, base: Settings) -> Settings:
+    """`base` with the money settings admins changed: the newest change of each, else base's value.
+
+    One indexed query; call it inside the transaction that moves the money, so
+    the value used is the one committed when that transaction read it.
+    """
+    rows = _connection(session_or_connection).execute(_latest_changes_statement()).all()
+    if not rows:
+        return base
+    return dataclasses.replace(base, **{row.name: _checked(row.name, row.new_value) for row in rows})
+
+
+# --- words ----------------------------------------------------------------------
+
+
+def value_words(name: str, value: int, currency: str) -> str:
+    unit = SPECS_BY_NAME[name].unit
+    if unit == "bps":
+        whole, hundredths = divmod(value, 100)
+        return f"{whole}.{hundredths:02d}% ({value} bps)"
+    if unit == "cents":
+        return format_cents(value, currency)
+    return "1 day" if value == 1 else f"{value} days"
+
+
+def parse_setting_value(name: str, text: str | int) -> int:
+    """Read what an admin typed: a percent for a rate, an amount for the threshold, whole days for the hold."""
+    spec = SPECS_BY_NAME.get(name)
+    if spec is None:
+        raise InvalidInput("That is not a money setting: choose the commission rate, tip fee, payout threshold or hold.")
+    if isinstance(text, bool):
+        raise InvalidInput(f"{spec.label}: give a number.")
+    if isinstance(text, int):
+        return text
+    cleaned = str(text or "").strip()
+    if not cleaned:
+        raise InvalidInput(f"{spec.label}: give a new value.")
+    if spec.unit == "bps":
+        cleaned = cleaned.removesuffix("%").strip()
+        try:
+            percent = Decimal(cleaned)
+        except InvalidOperation:
+            raise InvalidInput(f"{spec.label}: give a percent such as 20 or 12.5, got {text!r}.") from None
+        if not percent.is_finite():
+            raise InvalidInput(f"{spec.label}: give a percent such as 20 or 12.5, got {text!r}.")
+        bps = percent * 100
+        if bps != bps.to_integral_value():
+            raise InvalidInput(f"{spec.label}: at most {PERCENT_DECIMALS_MAX} decimals (a basis point), got {text!r}.")
+        return int(bps)
+    if spec.unit == "cents":
+        try:
+            return parse_amount_cents(cleaned)
+        except InvalidInput as error:
+            raise InvalidInput(f"{spec.label}: {error.message}") from None
+    try:
+        return int(cleaned)
+    except ValueError:
+        raise InvalidInput(f"{spec.label}: give a whole number of days, got {text!r}.") from None
+
+
+def _require_reason(reason: str | None) -> str:
+    cleaned = " ".join(str(reason or "").split())
+    if not REASON_LENGTH_MIN <= len(cleaned) <= REASON_LENGTH_MAX:
+        raise InvalidInput(
+            f"Give a reason of {REASON_LENGTH_MIN} to {REASON_LENGTH_MAX} characters; it is kept in the settings audit."
+        )
+    return cleaned
+
+
+# --- the console ----------------------------------------------------------------
+
+
+def _change_line(row, currency: str) -> SettingChangeLine:
+    spec = SPECS_BY_NAME[row.name]
+    return SettingChangeLine(
+        change_id=row.id,
+        name=row.name,
+        label=spec.label,
+        old_value=row.old_value,
+        new_value=row.new_value,
+        old_words=value_words(row.name, row.old_value, currency),
+        new_words=value_words(row.name, row.new_value, currency),
+        reason=row.reason,
+        actor_racer_id=row.actor_racer_id,
+        actor_name=row.actor_name,
+        changed_at=row.created_at,
+    )
+
+
+def money_settings_view(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> MoneySettingsView:
+    """An admin reads the money settings in effect, where each comes from, and every change."""
+    base = settings or load_settings()
+    table = MoneySettingChange.__table__
+    racer = Racer.__table__
+    with uow:
+        require_admin(load_actor(uow.session, actor_id, base))
+        connection = uow.session.connection()
+        history_rows = connection.execute(
+            select(table, racer.c.display_name.label("actor_name"))
+            .join(racer, racer.c.id == table.c.actor_racer_id)
+            .order_by(table.c.id.desc())
+            .limit(HISTORY_ROWS_MAX)
+        ).all()
+        latest = _latest_changes_statement().subquery()
+        latest_rows = connection.execute(
+            select(latest, racer.c.display_name.label("actor_name")).join(racer, racer.c.id == latest.c.actor_racer_id)
+        ).all()
+    last_by_name = {row.name: _change_line(row, base.currency) for row in latest_rows}
+    lines = []
+    for spec in SPECS:
+        last = last_by_name.get(spec.name)
+        env_value = getattr(base, spec.name)
+        value = last.new_value if last is not None else env_value
+        lines.append(
+            SettingLine(
+                name=spec.name,
+                label=spec.label,
+                unit=spec.unit,
+                help=spec.help,
+                value=value,
+                value_words=value_words(spec.name, value, base.currency),
+                env_value=env_value,
+                env_name=spec.env_name,
+                low_words=value_words(spec.name, spec.low, base.currency),
+                high_words=value_words(spec.name, spec.high, base.currency),
+                last_change=last,
+            )
+        )
+    return MoneySettingsView(
+        settings=tuple(lines), history=tuple(_change_line(row, base.currency) for row in history_rows)
+    )
+
+
+def change_money_setting(
+    *,
+    actor_id: int,
+    name: str,
+    value: int | str,
+    reason: str,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> SettingChangeReceipt:
+    """An admin changes one money setting, with a reason; the change is appended to the audit.
+
+    `value` is the setting's own unit (basis points, cents, days) as an int, or
+    what the admin typed (a percent, an amount, days) as text. Bad values and
+    non-admins change nothing. The new value applies from the next event on.
+    """
+    base = settings or load_settings()
+    spec = SPECS_BY_NAME.get(name)
+    if spec is None:
+        raise InvalidInput("That is not a money setting: choose the commission rate, tip fee, payout threshold or hold.")
+    with uow:
+        require_admin(load_actor(uow.session, actor_id, base))
+        new_value = parse_setting_value(name, value)
+        if not spec.low <= new_value <= spec.high:
+            raise InvalidInput(
+                f"{spec.label} must be between {value_words(name, spec.low, base.currency)} and "
+                f"{value_words(name, spec.high, base.currency)}, got {value_words(name, new_value, base.currency)}."
+            )
+        reason = _require_reason(reason)
+        connection = uow.session.connection()
+        table = MoneySettingChange.__table__
+        last = connection.execute(
+            select(table.c.sequence, table.c.new_value)
+            .where(table.c.name == name)
+            .order_by(table.c.sequence.desc())
+            .limit(1)
+        ).first()
+        old_value = last.new_value if last is not None else getattr(base, name)
+        if new_value == old_value:
+            raise InvalidInput(
+                f"{spec.label} is already {value_words(name, old_value, base.currency)}; nothing changed."
+            )
+        try:
+            change_id = connection.execute(
+                table.insert()
+                .values(
+                    name=name,
+                    sequence=(last.sequence if last is not None else 0) + 1,
+                    old_value=old_value,
+                    new_value=new_value,
+                    reason=reason,
+                    actor_racer_id=actor_id,
+                    created_at=now or utc_now(),
+                )
+                .returning(table.c.id)
+            ).scalar_one()
+        except IntegrityError:
+            raise SettingChangeConflict(
+                f"Another admin changed the {spec.label.lower()} at the same moment; reload and try again."
+            ) from None
+        uow.commit()
+    return SettingChangeReceipt(
+        change_id=change_id,
+        name=name,
+        old_value=old_value,
+        new_value=new_value,
+        message=(
+            f"{spec.label} changed from {value_words(name, old_value, base.currency)} to "
+            f"{value_words(name, new_value, base.currency)}; it applies from the next event on."
+        ),
+    )
