@@ -44,6 +44,7 @@ from cozykart.domain.ledger import (
 )
 from cozykart.domain.money import bps_part, format_cents, require_positive_cents
 from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.money_settings import effective_settings
 from cozykart.settings import Settings, load_settings
 
 KEY_LENGTH_MAX = 150
@@ -149,6 +150,7 @@ def record_sale(
 
     with uow:
         connection = uow.session.connection()
+        settings = effective_settings(connection, settings)  # an admin's change applies from the next sale
         race = repo.race_at(connection, sold_at)
         window = race.window if race is not None else None
         base_cents = gross_cents - cost_cents
@@ -382,7 +384,7 @@ def _distribute(
 
 def distribute_on_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
     """Subscriber: a race became final; split its pool inside the same transaction."""
-    _distribute(uow, event.outcome, event.finalized_at, load_settings())
+    _distribute(uow, event.outcome, event.finalized_at, effective_settings(uow.session, load_settings()))
 
 
 def distribute_race(
@@ -400,7 +402,7 @@ def distribute_race(
             raise NotFound("That race does not exist.")
         if not outcome.is_final:
             raise InvalidInput("Only a final race's pool can be split.")
-        transaction_id = _distribute(uow, outcome, utc_now(), settings, repair=True)
+        transaction_id = _distribute(uow, outcome, utc_now(), effective_settings(uow.session, settings), repair=True)
         uow.commit()
         return transaction_id
 
@@ -414,8 +416,8 @@ def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> No
     out may go into debt.
     """
     outcome = event.outcome
-    settings = load_settings()
     connection = uow.session.connection()
+    settings = effective_settings(connection, load_settings())
     fix_words = "-".join(str(fix_id) for fix_id in sorted(event.fix_ids)) or event.corrected_at.isoformat()
     key = f"race:{outcome.race_id}:correction:{fix_words}"
     weights = split_weights(outcome)
@@ -492,12 +494,13 @@ def record_tip(
     song = _text(song, ITEM_LENGTH_MAX) or "a song of the DJ's choice"
     fan_name = _text(fan_name, FAN_NAME_LENGTH_MAX)
     message = _text(message, MESSAGE_LENGTH_MAX)
-    fee_cents = bps_part(tip_cents, settings.tip_fee_bps)
-    dj_cents = tip_cents - fee_cents
     money = _money(settings)
 
     with uow:
         connection = uow.session.connection()
+        settings = effective_settings(connection, settings)  # an admin's change applies from the next tip
+        fee_cents = bps_part(tip_cents, settings.tip_fee_bps)
+        dj_cents = tip_cents - fee_cents
         if uow.session.get(Racer, dj_racer_id) is None:
             raise NotFound("That DJ does not exist.")
         payment_id = repo.insert_payment(
@@ -723,6 +726,7 @@ def reinstate_dispute(
         clawback = repo.transaction_row(connection, clawback_key)
         if clawback is None:
             raise NotFound("No open dispute with that key has been recorded yet.")
+        settings = effective_settings(connection, settings)
         hold_until = _hold_until(settings, utc_now())
         rows = repo.postings_of_transaction(connection, clawback.id)
         # Lock what we credit back (in id order) before reading the races'

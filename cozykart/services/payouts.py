@@ -41,6 +41,7 @@ from cozykart.domain.ledger import (
 )
 from cozykart.domain.money import format_cents, require_positive_cents
 from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.money_settings import effective_settings
 from cozykart.settings import Settings, load_settings
 
 REFERENCE_LENGTH_MAX = 200
@@ -132,7 +133,7 @@ def request_payout(
         check_payout_request(
             balances,
             amount_cents,
-            payout_min_cents=settings.payout_min_cents,
+            payout_min_cents=effective_settings(connection, settings).payout_min_cents,
             format_amount=lambda cents: format_cents(cents, settings.currency),
         )
         payout_id = connection.execute(

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, cast, select
 from sqlmodel import select as sqlmodel_select
 
 from cozykart.db import ledger_repo as repo
@@ -16,6 +16,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import NotFound
 from cozykart.domain.ledger import wallet_account
 from cozykart.domain.money import format_cents
+from cozykart.services.money_settings import effective_settings
 from cozykart.services.payouts import read_wallet_balances
 from cozykart.settings import Settings, load_settings
 
@@ -76,7 +77,7 @@ def _summary(uow: UnitOfWork, racer: Racer, settings: Settings, now: datetime | 
         discord_id=racer.discord_id,
         display_name=racer.display_name,
         currency=settings.currency,
-        payout_min_cents=settings.payout_min_cents,
+        payout_min_cents=effective_settings(uow.session, settings).payout_min_cents,
         **asdict(balances),
     )
 
@@ -110,33 +111,60 @@ def wallet_history(
     limit: int = HISTORY_PAGE_SIZE_DEFAULT,
     before_posting_id: int | None = None,
 ) -> list[HistoryLine]:
-    """A racer's wallet lines, newest first, with the balance after each: a bank statement."""
+    """A racer's wallet lines, newest first, with the balance after each: a bank statement.
+
+    A keyset read of `limit` lines (index `ix_ledger_posting_account_id_amount`). The
+    balance after the page's newest line is the account's cached balance less every
+    posting newer than the page, read in the same statement as the lines (one
+    snapshot on every backend); each older line's balance is the one after it less
+    its amount. So a page costs its own lines plus the lines newer than it, not the
+    whole account (a running SUM over every posting did: 0.7 s at 100,000 lines).
+    """
     limit = max(1, min(limit, HISTORY_PAGE_SIZE_MAX))
-    posting, transaction = repo.posting_table, repo.transaction_table
+    posting, transaction, account = repo.posting_table, repo.transaction_table, repo.account_table
     with uow:
         connection = uow.session.connection()
         wallet_id = repo.account_id_by_code(connection, wallet_account(racer_id).code)
         if wallet_id is None:
             return []
-        running = cast(func.sum(posting.c.amount_cents).over(order_by=posting.c.id), BigInteger)
-        lines = (
+        cached_cents = select(account.c.balance_cents).where(account.c.id == wallet_id).scalar_subquery()
+        newer = posting.c.account_id == wallet_id
+        if before_posting_id is not None:
+            newer_cents = (
+                select(repo.sum_cents(posting.c.amount_cents))
+                .where(newer, posting.c.id >= before_posting_id)
+                .scalar_subquery()
+            )
+            balance_after_newest = cached_cents - newer_cents
+        else:
+            balance_after_newest = cached_cents
+        statement = (
             select(
                 posting.c.id,
                 transaction.c.recorded_at,
                 transaction.c.kind,
                 posting.c.description,
                 posting.c.amount_cents,
-                running.label("balance_after_cents"),
                 posting.c.available_at,
+                cast(balance_after_newest, BigInteger).label("balance_after_newest_cents"),
             )
             .join(transaction, transaction.c.id == posting.c.transaction_id)
             .where(posting.c.account_id == wallet_id)
-            .subquery()
+            .order_by(posting.c.id.desc())
+            .limit(limit)
         )
-        statement = select(lines).order_by(lines.c.id.desc()).limit(limit)
         if before_posting_id is not None:
-            statement = statement.where(lines.c.id < before_posting_id)
-        return [HistoryLine(*row) for row in connection.execute(statement).all()]
+            statement = statement.where(posting.c.id < before_posting_id)
+        lines: list[HistoryLine] = []
+        for posting_id, recorded_at, kind, description, amount_cents, available_at, newest_cents in (
+            connection.execute(statement).all()
+        ):
+            balance_after_cents = lines[-1].balance_after_cents - lines[-1].amount_cents if lines else newest_cents
+            lines.append(
+                HistoryLine(posting_id, recorded_at, kind, description, amount_cents, balance_after_cents,
+                            available_at)
+            )
+        return lines
 
 
 @dataclass(frozen=True)
