@@ -197,6 +197,16 @@ def list_seasons(*, uow: UnitOfWork) -> tuple[SeasonView, ...]:
         return _views(uow.session, seasons)
 
 
+def admin_seasons(
+    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
+) -> tuple[SeasonView, ...]:
+    """The admin console's list of seasons (the same as `list_seasons`, for admins only)."""
+    settings = settings or load_settings()
+    with uow:
+        require_admin(load_actor(uow.session, actor_id, settings))
+    return list_seasons(uow=uow)
+
+
 def get_season(season_id: int, *, uow: UnitOfWork) -> SeasonView:
     with uow:
         season = uow.session.get(Season, season_id)
@@ -277,6 +287,7 @@ def _optional_url(value: str | None, what: str) -> str | None:
 __all__ = [
     "activate_season",
     "active_season",
+    "admin_seasons",
     "close_season",
     "create_season",
     "get_season",

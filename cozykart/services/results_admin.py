@@ -1,0 +1,204 @@
+"""The admin console's results desk: races to rule on, recent finals, and admin fixes.
+
+The league's services do the work (`league.confirm_results`, `set_results`,
+`admin_fix_result`); this module adds what an admin needs around them, every
+function admin-only:
+
+- `results_desk`: races waiting for confirmation (ended, disputed or not) and
+  recent final races, with their racers.
+- `preview_admin_fix`: what a fix would change (places and points), by running
+  the real `admin_fix_result` in a transaction that is rolled back, so the
+  preview cannot disagree with the fix; and how much of the race's pot its
+  racers hold (what the ledger splits again by the new results).
+- `apply_admin_fix`: the fix, then the outcome: places and points, and the cents
+  the ledger's correction moved between racers' wallets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from cozykart.db import ledger_repo
+from cozykart.db.ledger_tables import LedgerTransaction
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.errors import InvalidInput
+from cozykart.domain.ledger import AccountKind, TransactionKind
+from cozykart.services import league
+from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.league_views import EntryView, RaceView
+from cozykart.settings import Settings, load_settings
+
+RECENT_FINAL_RACES_MAX = 20
+AWAITING_RACES_MAX = 50
+
+
+@dataclass(frozen=True)
+class ResultsDesk:
+    awaiting: tuple[RaceView, ...]  # ended, waiting for the host or an admin (disputed ones included)
+    recent_final: tuple[RaceView, ...]  # newest first
+
+
+@dataclass(frozen=True)
+class PlaceChange:
+    racer_id: int
+    name: str
+    old_words: str
+    new_words: str
+    old_points: int
+    new_points: int
+
+    @property
+    def points_delta(self) -> int:
+        return self.new_points - self.old_points
+
+
+@dataclass(frozen=True)
+class FixPreview:
+    race_id: int
+    race_name: str
+    changes: tuple[PlaceChange, ...]
+    pot_held_cents: int  # what the race's racers hold of its pot; split again by the new results
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    race: RaceView
+    changes: tuple[PlaceChange, ...]
+    moved_cents: dict[int, int]  # racer id -> cents their wallet gained (negative: gave back)
+    pot_held_cents: int
+
+
+def placing_words(entry: EntryView) -> str:
+    return "DNF" if entry.dnf or entry.position is None else f"P{entry.position}"
+
+
+def _require_admin(uow: UnitOfWork, actor_id: int, settings: Settings) -> None:
+    require_admin(load_actor(uow.session, actor_id, settings))
+
+
+def results_desk(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> ResultsDesk:
+    """An admin's list: races waiting for results, then the latest final races."""
+    settings = settings or load_settings()
+    with uow:
+        _require_admin(uow, actor_id, settings)
+    awaiting = league.list_races(uow=uow, statuses=("ended",), limit=AWAITING_RACES_MAX)
+    recent = league.list_races(uow=uow, statuses=("final",), limit=RECENT_FINAL_RACES_MAX)
+    return ResultsDesk(awaiting=awaiting, recent_final=recent)
+
+
+def _changes(before: RaceView, after: RaceView) -> tuple[PlaceChange, ...]:
+    changes = []
+    for old in before.entries:
+        new = after.entry_of(old.racer.racer_id)
+        assert new is not None, "a fix never removes a racer"
+        if (old.position, old.dnf) == (new.position, new.dnf):
+            continue
+        changes.append(
+            PlaceChange(
+                racer_id=old.racer.racer_id,
+                name=old.racer.name,
+                old_words=placing_words(old),
+                new_words=placing_words(new),
+                old_points=old.points or 0,
+                new_points=new.points or 0,
+            )
+        )
+    return tuple(sorted(changes, key=lambda change: change.name))
+
+
+def _pot_held_cents(uow: UnitOfWork, race_id: int) -> int:
+    rows = ledger_repo.race_wallet_holdings(uow.session.connection(), race_id)
+    return sum(row.net_cents for row in rows)
+
+
+def _parse_racer(racer_id: int | str) -> int:
+    try:
+        return int(racer_id)
+    except (TypeError, ValueError):
+        raise InvalidInput("Pick the racer whose result you are fixing.") from None
+
+
+def preview_admin_fix(
+    race_id: int,
+    racer_id: int | str,
+    position: int | str,
+    *,
+    reason: str,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+) -> FixPreview:
+    """What `admin_fix_result` would change, without changing anything.
+
+    The fix runs inside this function's own transaction, which is rolled back
+    (never committed); the league's checks and errors are the real ones.
+    """
+    settings = settings or load_settings()
+    racer_id = _parse_racer(racer_id)
+    with uow:
+        _require_admin(uow, actor_id, settings)
+        before = league.get_race(race_id, uow=uow)
+        after = league.admin_fix_result(
+            race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings
+        )
+        pot_held_cents = _pot_held_cents(uow, race_id)
+        # Leaving the block without commit rolls the fix back.
+    return FixPreview(race_id, before.name, _changes(before, after), pot_held_cents)
+
+
+def _latest_correction_id(uow: UnitOfWork, race_id: int) -> int:
+    table = LedgerTransaction.__table__
+    return uow.session.connection().execute(
+        select(func.coalesce(func.max(table.c.id), 0)).where(
+            table.c.race_id == race_id, table.c.kind == str(TransactionKind.RESULT_CORRECTION)
+        )
+    ).scalar_one()
+
+
+def apply_admin_fix(
+    race_id: int,
+    racer_id: int | str,
+    position: int | str,
+    *,
+    reason: str,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> FixOutcome:
+    """An admin moves one racer in a final race; returns the new places and the money moved."""
+    settings = settings or load_settings()
+    racer_id = _parse_racer(racer_id)
+    with uow:
+        _require_admin(uow, actor_id, settings)
+        before = league.get_race(race_id, uow=uow)
+        correction_before_id = _latest_correction_id(uow, race_id)
+    after = league.admin_fix_result(
+        race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings, now=now
+    )
+    moved_cents: dict[int, int] = {}
+    with uow:
+        connection = uow.session.connection()
+        table = LedgerTransaction.__table__
+        correction_ids = connection.execute(
+            select(table.c.id).where(
+                table.c.race_id == race_id,
+                table.c.kind == str(TransactionKind.RESULT_CORRECTION),
+                table.c.id > correction_before_id,
+            )
+        ).scalars().all()
+        for transaction_id in correction_ids:
+            for posting in ledger_repo.postings_of_transaction(connection, transaction_id):
+                if posting.kind == AccountKind.WALLET and posting.racer_id is not None:
+                    moved_cents[posting.racer_id] = moved_cents.get(posting.racer_id, 0) + posting.amount_cents
+        pot_held_cents = _pot_held_cents(uow, race_id)
+    assert sum(moved_cents.values()) == 0, "a result correction only moves cents between the race's racers"
+    return FixOutcome(
+        race=after,
+        changes=_changes(before, after),
+        moved_cents={racer: cents for racer, cents in moved_cents.items() if cents != 0},
+        pot_held_cents=pot_held_cents,
+    )
