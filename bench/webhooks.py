@@ -1,6 +1,7 @@
 """Signed Stripe sales posted over HTTP to the served app, with a live 8-racer race.
 
     python bench/webhooks.py [--events 2000] [--rate 200] [--seconds 10] [--postgres-url URL]
+                             [--json] [--profile DIR]
 
 For each database (SQLite; PostgreSQL when a URL is given or COZYKART_TEST_POSTGRES_URL
 is set) it serves the Reflex backend (`reflex run --env prod --backend-only`, one
@@ -10,13 +11,17 @@ worker, 127.0.0.1), then measures:
   the ledger afterwards) / wall time;
 - latency: sales offered at a fixed `--rate` per second for `--seconds`;
   acknowledgement p50/p99 (from sending the request to reading the 200).
-Prints one JSON report; asserts nothing about time.
+Prints one JSON report; asserts nothing about time. With `--json` that report is
+the only output on stdout, on one line (progress goes to stderr). With `--profile
+DIR`, py-spy samples the served backend during the throughput run and DIR gets its
+flame graph (SVG) and the top functions by own and total time (text), per database.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -205,22 +210,86 @@ def _settled(db_url: str) -> int:
         engine.dispose()
 
 
+def _start_profiler(process: subprocess.Popen, out: Path) -> subprocess.Popen:
+    """py-spy sampling the served backend and its worker processes, as collapsed stacks."""
+    profiler = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--subprocesses",
+         "--nonblocking", "--rate", "250", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=sys.stderr, stdin=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # let it attach
+    return profiler
+
+
+def _stop_profiler(profiler: subprocess.Popen, raw: Path, summary: Path) -> None:
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
+    if raw.exists():
+        summary.write_text(_profile_summary(raw.read_text()))
+
+
+def _profile_summary(collapsed: str, top: int = 25) -> str:
+    """Top functions by own samples and by total samples, from py-spy's collapsed stacks."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [frame for frame in stack.split(";") if not frame.startswith("process ")]
+        if not frames or frames[-1].startswith("thread ("):
+            continue
+        samples += count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + count
+    lines = [f"{samples} samples (all threads)", "", "own %   function"]
+    lines += [f"{100 * n / samples:5.1f}   {frame}" for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
+    lines += ["", "total % function"]
+    lines += [f"{100 * n / samples:5.1f}   {frame}"
+              for frame, n in sorted(total.items(), key=lambda kv: -kv[1])[:top]]
+    return "\n".join(lines) + "\n"
+
+
 def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="cozykart-bench-") as tmp:
         _prepare(db_url)
         process, base_url = _serve(db_url, Path(tmp))
         url = f"{base_url}/api/webhooks/stripe"
+        profiler = None
         try:
+            _log(f"{backend}: warming up")
             asyncio.run(_throughput(url, 50))  # warm up
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                profiler = _start_profiler(process, args.profile / f"{backend}.raw.txt")
             before = _settled(db_url)
+            _log(f"{backend}: {args.events} events at concurrency {CONCURRENCY}")
             started = time.perf_counter()
             throughput = asyncio.run(_throughput(url, args.events))
             settled = _settled(db_url) - before
             throughput["settled_per_s"] = round(settled / (time.perf_counter() - started), 1)
+            if profiler is not None:
+                _stop_profiler(profiler, args.profile / f"{backend}.raw.txt", args.profile / f"{backend}.top.txt")
+                profiler = None
+            _log(f"{backend}: {args.rate}/s for {args.seconds} s")
+            before = _settled(db_url)
             latency = asyncio.run(_fixed_rate(url, args.rate, args.seconds))
+            latency["settled"] = _settled(db_url) - before
         finally:
+            if profiler is not None:
+                profiler.kill()
             _stop(process)
     return {"database": backend, "throughput": throughput, "fixed_rate": latency}
+
+
+def _log(message: str) -> None:
+    print(f"bench/webhooks: {message}", file=sys.stderr, flush=True)
 
 
 def _postgres_schema_url(base: str) -> tuple[str, str]:
@@ -234,17 +303,11 @@ def _postgres_schema_url(base: str) -> tuple[str, str]:
     return url, schema
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--rate", type=int, default=200)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
-    args = parser.parse_args()
+def _measure(args: argparse.Namespace) -> list[dict]:
     reports = []
     with tempfile.TemporaryDirectory(prefix="cozykart-bench-db-") as tmp:
         reports.append(_run("sqlite", f"sqlite:///{tmp}/bench.db", args))
-    if args.postgres_url:
+    if args.postgres_url and not args.sqlite_only:
         url, schema = _postgres_schema_url(args.postgres_url)
         try:
             reports.append(_run("postgresql", url, args))
@@ -253,8 +316,24 @@ def main() -> None:
             with engine.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             engine.dispose()
-    print(json.dumps({"bench": "webhooks", "concurrency": CONCURRENCY, "racers": RACERS_PER_RACE,
-                      "reports": reports}, indent=2))
+    return reports
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when a URL is set")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON line, the only stdout")
+    parser.add_argument("--profile", type=Path, help="write py-spy profiles of the throughput run here")
+    args = parser.parse_args()
+    # Only the report goes to stdout (bench/run.py reads it); anything printed on the way goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        reports = _measure(args)
+    report = {"bench": "webhooks", "concurrency": CONCURRENCY, "racers": RACERS_PER_RACE, "reports": reports}
+    print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,16 @@
 A provider whose secret is not configured answers 503 and records nothing. A
 forged, stale, malformed or oversized request gets a 4xx with a short reason
 and changes nothing. A verified event is stored in the inbox (and applied)
-before the 200 is sent. Neither secrets nor payloads are logged.
+before the 200 is sent: the request hands it to the process's group-commit
+writer (`services.webhook_writer`) and answers once the transaction holding it
+has committed; if storing fails, it answers 500 and the provider retries. Neither secrets nor payloads are logged.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -20,7 +21,7 @@ from starlette.routing import Route
 from cozykart.api._http import error_response, read_body_capped
 from cozykart.domain.payments import MalformedWebhook, VerifiedEvent, WebhookRejected
 from cozykart.integrations import kofi, shopify, stripe_payments
-from cozykart.services import default_uow, webhooks
+from cozykart.services import webhook_writer
 from cozykart.settings import Settings
 
 BODY_BYTES_MAX = 1024 * 1024
@@ -30,25 +31,6 @@ logger = logging.getLogger("cozykart.webhooks")
 def _settings(request: Request) -> Settings:
     """The settings `build_api` was given (the process environment by default)."""
     return request.app.state.settings
-
-
-_notifications: set[asyncio.Task] = set()
-
-
-def _notify(on_money_moved: Callable[[], Awaitable[None]] | None) -> None:
-    """Run the after-money hook in the background; its failure is logged, never the webhook's."""
-    if on_money_moved is None:
-        return
-
-    async def run() -> None:
-        try:
-            await on_money_moved()
-        except Exception:  # the ledger is already right; viewers catch up on their next load
-            logger.exception("pushing the money change to viewers failed")
-
-    task = asyncio.create_task(run())
-    _notifications.add(task)
-    task.add_done_callback(_notifications.discard)
 
 
 async def _handle(
@@ -66,15 +48,17 @@ async def _handle(
         logger.info("webhook %s refused: %s", provider, error)
         return error_response(400, str(error))
     body_sha256 = hashlib.sha256(body).hexdigest()
-    receipt = await asyncio.to_thread(
-        lambda: webhooks.receive(event, body_sha256=body_sha256, uow=default_uow(settings), settings=settings)
-    )
+    try:
+        receipt = await webhook_writer.writer_for(settings.db_url).receive(
+            event, body_sha256=body_sha256, settings=settings, on_money_moved=request.app.state.on_money_moved
+        )
+    except Exception:  # not stored, so not acknowledged: the provider will deliver it again
+        logger.exception("webhook %s %s could not be stored", provider, event.event_id)
+        return error_response(500, "the event could not be stored; deliver it again")
     logger.info(
         "webhook %s %s (%s) -> inbox %s %s%s", provider, event.event_id, event.event_type, receipt.inbox_id,
         receipt.status, " (duplicate)" if receipt.duplicate else "",
     )
-    if receipt.status == webhooks.APPLIED and not receipt.duplicate:
-        _notify(request.app.state.on_money_moved)
     return JSONResponse(
         {"received": True, "inbox_id": receipt.inbox_id, "status": receipt.status, "duplicate": receipt.duplicate}
     )

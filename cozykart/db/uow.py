@@ -92,12 +92,22 @@ class UnitOfWork:
             raise
         nested.commit()
 
-    def commit(self) -> None:
-        if self.is_joined:
-            return
+    def handle_events(self) -> None:
+        """Hand the events emitted so far to their subscribers now, inside the open transaction.
+
+        `commit` does this for whatever is left; a caller that writes several
+        independent things in one transaction (the webhook inbox's group commit)
+        calls it inside each one's savepoint, so a failing subscriber undoes only
+        the write that caused its event.
+        """
         # Subscribers may emit further events; handle until none is left.
         while self._events:
             event = self._events.pop(0)
             for handler in list(_subscribers.get(type(event), ())):
                 handler(event, self)
+
+    def commit(self) -> None:
+        if self.is_joined:
+            return
+        self.handle_events()
         self.session.commit()

@@ -12,6 +12,7 @@ failed and waiting events with backoff; an admin can `replay` one.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -153,6 +154,67 @@ def receive_in_transaction(
     if values["status"] == APPLIED and isinstance(fact, (Sale, Tip)):
         _apply_waiting_for(uow, payment_key, settings, now)
     return InboxReceipt(inbox_id, values["status"], duplicate=False)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One verified delivery waiting for the inbox (the group-commit writer's unit)."""
+
+    event: VerifiedEvent
+    body_sha256: str
+    settings: Settings
+    received_at: datetime
+
+
+def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[InboxReceipt | Exception]:
+    """Store and apply many deliveries in ONE transaction: one durable commit for all.
+
+    Each delivery runs under its own savepoint, in order, so the batch behaves
+    as the same deliveries received one after another: a repeat of an event
+    earlier in the batch (or stored before) is a duplicate and changes nothing;
+    a refund before its sale in the same batch waits, then is applied by the
+    sale; an event whose fact fails to apply is stored failed, with its error
+    (`_attempt`). A delivery that cannot even be stored (an unexpected error)
+    has its savepoint undone and gets that error in its place; the others are
+    unaffected. When the commit itself fails, it raises: nothing is stored and
+    no delivery may be acknowledged.
+
+    The money settings are the effective ones (stored by admins), read once per
+    batch for each distinct base `Settings`.
+    """
+    outcomes: list[InboxReceipt | Exception] = []
+    with uow:
+        connection = uow.session.connection()
+        effective: dict[int, Settings] = {}
+        for delivery in deliveries:
+            settings = effective.get(id(delivery.settings))
+            if settings is None:
+                settings = effective[id(delivery.settings)] = _effective_settings(connection, delivery.settings)
+            event = delivery.event
+            try:
+                with uow.savepoint():
+                    receipt = receive_in_transaction(
+                        event, body_sha256=delivery.body_sha256, uow=uow, settings=settings,
+                        now=delivery.received_at,
+                    )
+                    uow.handle_events()
+            except IntegrityError as error:
+                # PostgreSQL: another process stored the same event and committed first.
+                existing = _find(connection, event.provider, event.event_id)
+                outcomes.append(
+                    InboxReceipt(existing.id, existing.status, duplicate=True) if existing is not None else error
+                )
+            except Exception as error:  # noqa: BLE001 - this delivery is not stored and not acknowledged
+                outcomes.append(error)
+            else:
+                outcomes.append(receipt)
+        uow.commit()
+    return outcomes
+
+
+def _effective_settings(connection, base: Settings) -> Settings:
+    """The settings webhooks apply with (see `receive_batch`)."""
+    return base
 
 
 def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None) -> int:

@@ -1,0 +1,167 @@
+"""Group commit for the webhook inbox: one writer thread per database per process.
+
+A webhook request verifies and parses its body on the event loop (cheap), then
+hands the verified event to the writer and awaits its receipt. The writer takes
+whatever deliveries are queued (up to `BATCH_MAX`), stores and applies them in
+one transaction (`webhooks.receive_batch`), commits once, and only then resolves
+each request's future: a delivery is acknowledged only after the commit that
+stored it is durable. If the process dies, or the commit fails, before that, no
+delivery of the batch is acknowledged and the provider sends it again (the
+inbox's unique key makes the repeat harmless).
+
+There is no timer: deliveries that arrive while a commit is running form the
+next batch, so a quiet server commits each event alone (no added latency) and a
+busy one shares each fsync among many. One writer per process also serializes
+the hot rows (the house account, the live race's pool) within the process.
+
+After a batch that moved money, each distinct `on_money_moved` hook of its
+deliveries runs once on its event loop (the Live Pot push), not once per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from cozykart.db.engine import engine_for
+from cozykart.db.types import utc_now
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.payments import VerifiedEvent
+from cozykart.services import webhooks
+from cozykart.settings import Settings
+
+BATCH_MAX = 256
+IDLE_EXIT_S = 30.0  # a writer with nothing to do for this long ends its thread (a new one starts on demand)
+logger = logging.getLogger("cozykart.webhooks.writer")
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    delivery: webhooks.Delivery
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+    on_money_moved: Hook | None
+
+
+class WebhookWriter:
+    """The one thread that writes webhook deliveries for one database in this process."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0  # committed batches and the deliveries in them (for benchmarks and tests)
+        self.deliveries = 0
+
+    async def receive(
+        self, event: VerifiedEvent, *, body_sha256: str, settings: Settings, on_money_moved: Hook | None = None
+    ) -> webhooks.InboxReceipt:
+        """Store (and apply) one verified event; returns once its transaction has committed.
+
+        Raises what storing it raised (the caller must not acknowledge then).
+        """
+        loop = asyncio.get_running_loop()
+        pending = _Pending(
+            delivery=webhooks.Delivery(event=event, body_sha256=body_sha256, settings=settings,
+                                       received_at=utc_now()),
+            loop=loop,
+            future=loop.create_future(),
+            on_money_moved=on_money_moved,
+        )
+        with self._lock:
+            self._queue.put(pending)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="cozykart-webhook-writer", daemon=True)
+                self._thread.start()
+        return await pending.future
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_EXIT_S)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            batch = [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[_Pending]) -> None:
+        try:
+            outcomes: list = webhooks.receive_batch(
+                [pending.delivery for pending in batch], uow=UnitOfWork(engine_for(self.db_url))
+            )
+        except Exception as error:  # the commit failed: nothing is stored, nothing acknowledged
+            logger.exception("a batch of %d webhook deliveries was not stored", len(batch))
+            outcomes = [error] * len(batch)
+        else:
+            self.batches += 1
+            self.deliveries += len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, object]]] = defaultdict(list)
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            by_loop[pending.loop].append((pending, outcome))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that loop has closed: its requests are gone
+                logger.warning("%d webhook receipts had no event loop to go back to", len(settled))
+
+
+def _settle(settled: list[tuple[_Pending, object]]) -> None:
+    """On the requests' event loop: resolve each future, then push money moves once."""
+    hooks: dict[int, Hook] = {}
+    for pending, outcome in settled:
+        if isinstance(outcome, webhooks.InboxReceipt):
+            if outcome.status == webhooks.APPLIED and not outcome.duplicate and pending.on_money_moved is not None:
+                hooks.setdefault(id(pending.on_money_moved), pending.on_money_moved)
+            if not pending.future.done():
+                pending.future.set_result(outcome)
+        elif not pending.future.done():
+            pending.future.set_exception(outcome)
+    for hook in hooks.values():
+        _notify(hook)
+
+
+_notifications: set[asyncio.Task] = set()
+
+
+def _notify(on_money_moved: Hook) -> None:
+    """Run the after-money hook in the background; its failure is logged, never the webhook's."""
+
+    async def run() -> None:
+        try:
+            await on_money_moved()
+        except Exception:  # the ledger is already right; viewers catch up on their next load
+            logger.exception("pushing the money change to viewers failed")
+
+    task = asyncio.create_task(run())
+    _notifications.add(task)
+    task.add_done_callback(_notifications.discard)
+
+
+_writers: dict[str, WebhookWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def writer_for(db_url: str) -> WebhookWriter:
+    """This process's writer for `db_url`."""
+    with _writers_lock:
+        writer = _writers.get(db_url)
+        if writer is None:
+            writer = _writers[db_url] = WebhookWriter(db_url)
+        return writer
