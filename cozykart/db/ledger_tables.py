@@ -87,6 +87,8 @@ class LedgerPosting(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ledger_posting_account_payment", "account_id", "payment_id"),
         Index("ix_ledger_posting_account_available", "account_id", "available_at"),
+        # A wallet's history newest first by keyset, and the sum of an account, from the index alone.
+        Index("ix_ledger_posting_account_id_amount", "account_id", "id", "amount_cents"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
