@@ -1,17 +1,36 @@
 """The Live Pot, pushed to every open dashboard and overlay.
 
-`LivePotState` is an `rx.SharedState`: each viewer links it to one token
-(`POT_TOKEN`) when the page loads and is reseeded from the database then; the
-database stays the truth. When money moves (a webhook applied), `publish` reads
-the pot again and writes it into the state of the shared token through
-`app.modify_state`, and Reflex fans the change out to every linked viewer.
+The database is the truth. `LivePotState` holds what a viewer sees (the pot,
+the race, the recent sales and tips); its `join` (the page's on_load) puts the
+viewer's socket in the live-pot room of its worker and seeds it from a fresh
+read of the database. When money moves (a webhook applied, a tip, a payout),
+`publish` tells every worker (`broadcast.Channel`: Redis pub/sub when
+`REFLEX_REDIS_URL` is set); each worker reads the pot again and sends ONE delta
+of `LivePotState` to its room (`broadcast.Room`). Pushes coalesce per worker:
+while one runs, any number of further requests make exactly one more run after
+it, which reads the newest pot, so the last push always shows the last sale.
+
+Why not `rx.SharedState` (the idiomatic Reflex 0.10 way): in 0.10.1 its fan-out
+costs O(N^2) per change (bench/fanout.py: p99 about 30 s at 500 viewers on this
+machine); see cozykart/ui/broadcast.py and docs/ARCHITECTURE.md.
+
+Seeds and pushes of one worker go out under one lock, in order, on the same
+sockets, so a seed never lands after a newer push. The seed is sent to the
+viewer's socket only (not kept in its per-tab state): after a reconnect the
+page shows the defaults for the moment until `join` runs again.
+
+The OBS alerts overlay gets each new sale or tip (and test alerts) through
+`alert_feed`, a per-worker queue fed by the same pushes; it shows them one at a
+time (cozykart/ui/pages/overlays.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import secrets
+from collections.abc import AsyncIterator
 
 import reflex as rx
 
@@ -19,8 +38,11 @@ from cozykart.domain.money import format_cents
 from cozykart.services import default_uow
 from cozykart.services.pot import LivePot, live_pot
 from cozykart.settings import load_settings
+from cozykart.ui import broadcast
 
-POT_TOKEN = "cozykart-live-pot"  # Reflex forbids "_" in a shared token
+ROOM_NAME = "cozykart-live-pot"
+CHANNEL_NAME = "cozykart:live-pot"
+ALERT_QUEUE_MAX = 256
 _app: rx.App | None = None
 
 
@@ -49,34 +71,51 @@ def _feed_view(line, currency: str) -> FeedView:
     )
 
 
-class LivePotState(rx.SharedState):
+class LivePotState(rx.State):
     has_race: bool = False
     race_name: str = ""
     pot_cents: int = 0
     pot_text: str = format_cents(0)
-    # Grows each time the pot grows: the ticker is keyed on it, so its
-    # celebration animation plays again on every increase.
+    # Grows each time this worker pushes a higher pot: the ticker is keyed on it,
+    # so its celebration animation plays again on every increase.
     increase_count: int = 0
     feed: list[FeedView] = []
-    # The newest alert for the OBS alerts overlay: the newest sale or tip, or a test alert.
-    alert: FeedView = FeedView()
-
-    def _show(self, pot: LivePot) -> None:
-        if pot.pot_cents > self.pot_cents:
-            self.increase_count += 1
-        self.has_race = pot.race is not None
-        self.race_name = pot.race.name if pot.race else ""
-        self.pot_cents = pot.pot_cents
-        self.pot_text = format_cents(pot.pot_cents, pot.currency)
-        self.feed = [_feed_view(line, pot.currency) for line in pot.feed]
-        if self.feed and self.feed[0].key != self.alert.key:
-            self.alert = self.feed[0]
 
     @rx.event
     async def join(self):
-        """Link this viewer to the shared pot and reseed it from the database."""
-        linked = await self._link_to(POT_TOKEN)
-        linked._show(await read_pot())
+        """Put this viewer in the live-pot room and seed it from the database."""
+        sid = broadcast.viewer_sid(self)
+        if not sid:
+            return
+        pot = await read_pot()
+        async with _emitting:
+            await _room.join(_require_app(), sid)
+            await _room.emit(_require_app(), broadcast.delta(LivePotState, **_values(pot)), to=sid)
+
+
+def _values(pot: LivePot) -> dict:
+    return {
+        "has_race": pot.race is not None,
+        "race_name": pot.race.name if pot.race else "",
+        "pot_cents": pot.pot_cents,
+        "pot_text": format_cents(pot.pot_cents, pot.currency),
+        "increase_count": _shown.increase_count,
+        "feed": [_feed_view(line, pot.currency) for line in pot.feed],
+    }
+
+
+@dataclasses.dataclass
+class _Shown:
+    """What this worker last pushed to its room."""
+
+    pot_cents: int | None = None
+    increase_count: int = 0
+
+
+_shown = _Shown()
+_room = broadcast.Room(ROOM_NAME)
+_emitting = asyncio.Lock()
+_alert_queues: set[asyncio.Queue] = set()
 
 
 async def read_pot() -> LivePot:
@@ -84,53 +123,98 @@ async def read_pot() -> LivePot:
     return await asyncio.to_thread(lambda: live_pot(uow=default_uow(settings), settings=settings))
 
 
+def _require_app() -> rx.App:
+    assert _app is not None, "live_pot.attach(app) is called when the app is built"
+    return _app
+
+
 def attach(app: rx.App) -> None:
-    """Remember the running app: `publish` writes the shared state through it."""
+    """Remember the running app, and listen to the other workers for the life of each worker."""
     global _app
     _app = app
+    app.register_lifespan_task(_channel.listen)
 
 
-_publishing = asyncio.Lock()
-_publish_wanted = False
+def room_size() -> int:
+    """How many sockets of this worker watch the live pot."""
+    return _room.size(_require_app())
 
 
 async def publish() -> None:
-    """Push the pot, as the database has it now, to every linked viewer.
-
-    Pushes coalesce: while one runs, any number of further requests make exactly
-    one more run after it, which reads the newest pot. A burst of sales costs a
-    few pushes, not one each, and the last push always shows the last sale.
-    """
-    global _publish_wanted
-    _publish_wanted = True
-    if _publishing.locked():
-        return
-    async with _publishing:
-        while _publish_wanted:
-            _publish_wanted = False
-            await _push_pot()
-
-
-async def _push_pot() -> None:
-    assert _app is not None, "live_pot.attach(app) is called when the app is built"
-    pot = await read_pot()
-    async with _app.modify_state(rx.BaseStateToken(ident=POT_TOKEN, cls=LivePotState)) as root:
-        state = await root.get_state(LivePotState)
-        state._show(pot)
+    """Push the pot, as the database has it now, to every viewer on every worker."""
+    await _channel.send({"kind": "money_moved"})
 
 
 async def publish_test_alert(sent_by: str) -> None:
     """Show a test alert on every open alerts overlay; nothing is recorded anywhere."""
-    assert _app is not None, "live_pot.attach(app) is called when the app is built"
     alert = FeedView(
         key=f"test-{secrets.token_hex(6)}",
         kind="test",
         headline=f"Test alert from {sent_by}: the overlay is connected",
         amount=format_cents(0),
     )
-    async with _app.modify_state(rx.BaseStateToken(ident=POT_TOKEN, cls=LivePotState)) as root:
-        state = await root.get_state(LivePotState)
-        state.alert = alert
+    await _channel.send({"kind": "test_alert", "alert": dataclasses.asdict(alert)})
+
+
+async def _on_message(message: dict) -> None:
+    if message.get("kind") == "test_alert":
+        alert = FeedView(**message["alert"])
+        for queue in list(_alert_queues):
+            _offer(queue, ("alert", alert))
+        return
+    await _request_push()  # money moved, or a resync after (re)subscribing
+
+
+_channel = broadcast.Channel(CHANNEL_NAME, _on_message)
+_pushing = asyncio.Lock()
+_push_wanted = False
+
+
+async def _request_push() -> None:
+    global _push_wanted
+    _push_wanted = True
+    if _pushing.locked():
+        return
+    async with _pushing:
+        while _push_wanted:
+            _push_wanted = False
+            await _push_pot()
+
+
+async def _push_pot() -> None:
+    app = _require_app()
+    pot = await read_pot()
+    async with _emitting:
+        if _shown.pot_cents is not None and pot.pot_cents > _shown.pot_cents:
+            _shown.increase_count += 1
+        _shown.pot_cents = pot.pot_cents
+        await _room.emit(app, broadcast.delta(LivePotState, **_values(pot)))
+    for queue in list(_alert_queues):
+        _offer(queue, ("pot", pot))
+
+
+def _offer(queue: asyncio.Queue, item: tuple) -> None:
+    # A stuck overlay misses a pot snapshot; it catches up from the next one it reads.
+    with contextlib.suppress(asyncio.QueueFull):
+        queue.put_nowait(item)
+
+
+@contextlib.asynccontextmanager
+async def alert_feed() -> AsyncIterator[asyncio.Queue]:
+    """A queue of ("pot", LivePot) after every push of this worker and ("alert", FeedView) for test alerts."""
+    queue: asyncio.Queue = asyncio.Queue(maxsize=ALERT_QUEUE_MAX)
+    _alert_queues.add(queue)
+    try:
+        yield queue
+    finally:
+        _alert_queues.discard(queue)
+
+
+def new_alerts(pot: LivePot, seen: set[str]) -> list[FeedView]:
+    """The sales and tips of `pot`'s feed not in `seen`, oldest first; they are added to `seen`."""
+    fresh = [_feed_view(line, pot.currency) for line in reversed(pot.feed) if str(line.payment_id) not in seen]
+    seen.update(view.key for view in fresh)
+    return fresh
 
 
 # --- components ----------------------------------------------------------------

@@ -12,6 +12,7 @@ from cozykart.domain.money import format_cents
 from cozykart.services import league, overlays
 from cozykart.services.pot import live_pot
 from cozykart.settings import Settings
+from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S
 from tests.e2e.test_live_pot import _post_sale
 
 pytestmark = pytest.mark.e2e
@@ -62,3 +63,25 @@ def test_the_alerts_overlay_pops_a_new_sale_but_not_an_old_one(served_app, page,
     expect(page.get_by_test_id("overlay-alert")).to_contain_text("Xiomara bought Rainbow Road hoodie",
                                                                  timeout=PUSH_TIMEOUT_MS)
     expect(page.get_by_test_id("overlay-alert")).to_contain_text("$20.00")
+
+
+def test_sales_that_arrive_together_are_alerted_one_at_a_time_in_order(served_app, page, overlay_key):
+    page.goto(served_app.url(f"/overlay/alerts?key={overlay_key}"), timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function("() => document.querySelector('[data-testid=overlay-locked]') === null",
+                           timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+
+    _post_sale(served_app, 1500, "Yusuf")
+    _post_sale(served_app, 2500, "Zelda")
+
+    alert = page.get_by_test_id("overlay-alert")
+    expect(alert).to_contain_text("Yusuf bought Rainbow Road hoodie", timeout=PUSH_TIMEOUT_MS)
+    expect(alert).to_contain_text("$15.00")
+    first_key = alert.get_attribute("data-alert-key")
+    # The second waits its turn: it shows only after the first has had its time on screen.
+    page.wait_for_timeout(int(ALERT_SHOW_S * 1000 / 4))
+    expect(alert).to_contain_text("Yusuf")
+    expect(alert).to_contain_text("Zelda bought Rainbow Road hoodie",
+                                  timeout=int((ALERT_SHOW_S + ALERT_GAP_S) * 1000) + PUSH_TIMEOUT_MS)
+    expect(alert).to_contain_text("$25.00")
+    assert alert.get_attribute("data-alert-key") != first_key

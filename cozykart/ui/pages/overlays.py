@@ -12,29 +12,73 @@ import reflex as rx
 
 from cozykart.services import default_uow
 from cozykart.services.overlays import overlay_key_is_valid
-from cozykart.ui.live_pot import LivePotState, pot_ticker, read_pot
+from cozykart.ui import broadcast, live_pot
+from cozykart.ui.live_pot import FeedView, LivePotState, pot_ticker, read_pot
 
 POT_ROUTE = "/overlay/pot"
 ALERTS_ROUTE = "/overlay/alerts"
+ALERT_SHOW_S = 4.0  # each alert stays this long on screen
+ALERT_GAP_S = 0.6  # then the overlay is empty this long before the next one
+CONNECTION_CHECK_S = 5.0  # how often an idle overlay checks that its viewer is still there
 
 
 class OverlayState(rx.State):
     checked: bool = False
     authorized: bool = False
-    # The alert that was already there when the overlay opened: never replayed.
-    baseline_alert_key: str = ""
+    # The alert on screen; alerts queue behind it and show one at a time.
+    alert: FeedView = FeedView()
+    alert_showing: bool = False
 
     @rx.event
     async def open(self):
-        """Check the key in the URL; only then link this viewer to the live pot."""
+        """Check the key in the URL; only then link this viewer to the live pot (and the alerts)."""
         key = self.router.url.query_parameters.get("key")
         self.authorized = await asyncio.to_thread(lambda: overlay_key_is_valid(key, uow=default_uow()))
         self.checked = True
         if not self.authorized:
             return None
-        pot = await read_pot()
-        self.baseline_alert_key = str(pot.feed[0].payment_id) if pot.feed else ""
+        if self.router.page.path == ALERTS_ROUTE:
+            return [LivePotState.join, OverlayState.play_alerts]
         return LivePotState.join
+
+    @rx.event(background=True)
+    async def play_alerts(self):
+        """Show every new sale, tip and test alert in turn, for as long as this overlay is open.
+
+        What sold before the overlay opened is not replayed. Alerts that arrive
+        together wait in `pending` and are shown one after another, none dropped.
+        """
+        sid = broadcast.viewer_sid(self)
+        app = live_pot._require_app()
+        async with live_pot.alert_feed() as feed:
+            seen = {str(line.payment_id) for line in (await read_pot()).feed}
+            pending: list[FeedView] = []
+            while broadcast.is_connected(app, sid):
+                if not pending:
+                    try:
+                        item = await asyncio.wait_for(feed.get(), CONNECTION_CHECK_S)
+                    except TimeoutError:
+                        continue
+                    pending.extend(_alerts_of(item, seen))
+                while not feed.empty():
+                    pending.extend(_alerts_of(feed.get_nowait(), seen))
+                if not pending:
+                    continue
+                alert = pending.pop(0)
+                async with self:
+                    self.alert = alert
+                    self.alert_showing = True
+                await asyncio.sleep(ALERT_SHOW_S)
+                async with self:
+                    self.alert_showing = False
+                await asyncio.sleep(ALERT_GAP_S)
+
+
+def _alerts_of(item: tuple, seen: set[str]) -> list[FeedView]:
+    kind, value = item
+    if kind == "alert":
+        return [value]
+    return live_pot.new_alerts(value, seen)
 
 
 _TRANSPARENT = {"background": "transparent", "min_height": "100vh", "padding": "16px"}
@@ -61,12 +105,12 @@ def pot_overlay() -> rx.Component:
 
 
 def _alert() -> rx.Component:
-    latest = LivePotState.alert
+    current = OverlayState.alert
     return rx.box(
-        rx.text(latest.headline, weight="bold", size="5"),
-        rx.text(latest.amount, size="7", weight="bold", font_family="ui-monospace, monospace"),
-        rx.cond(latest.message != "", rx.text("“", latest.message, "”", size="3")),
-        key=latest.key,
+        rx.text(current.headline, weight="bold", size="5"),
+        rx.text(current.amount, size="7", weight="bold", font_family="ui-monospace, monospace"),
+        rx.cond(current.message != "", rx.text("“", current.message, "”", size="3")),
+        key=current.key,
         class_name="cozykart-alert",
         background="linear-gradient(135deg, #ffd700, #ffae00)",
         color="#000",
@@ -75,6 +119,7 @@ def _alert() -> rx.Component:
         box_shadow="0 0 24px rgba(255, 215, 0, 0.6)",
         width="fit-content",
         data_testid="overlay-alert",
+        data_alert_key=current.key,
     )
 
 
@@ -82,10 +127,7 @@ def alerts_overlay() -> rx.Component:
     return rx.box(
         rx.cond(
             OverlayState.authorized,
-            rx.cond(
-                (LivePotState.alert.key != "") & (LivePotState.alert.key != OverlayState.baseline_alert_key),
-                _alert(),
-            ),
+            rx.cond(OverlayState.alert_showing, _alert()),
             _locked(),
         ),
         class_name=_OVERLAY_CLASS,

@@ -1,0 +1,58 @@
+"""cozykart/ui/broadcast.py leans on Reflex internals; these fail when Reflex changes them.
+
+If one fails after a Reflex upgrade, read the new Reflex's event namespace,
+delta format and frontend update handler, fix broadcast.py, then bump
+`broadcast.REFLEX_VERSION`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import reflex_base
+from reflex import constants
+from reflex.state import State
+
+import cozykart.cozykart as served
+from cozykart.ui import broadcast
+from cozykart.ui.live_pot import FeedView, LivePotState
+
+
+def test_reflex_is_the_version_broadcast_was_written_for():
+    assert constants.Reflex.VERSION == broadcast.REFLEX_VERSION
+
+
+def test_the_event_namespace_is_the_one_the_app_serves():
+    assert served.app.event_namespace is not None
+    assert broadcast.event_namespace() == served.app.event_namespace.namespace == "/_event"
+
+
+def test_a_broadcast_delta_is_exactly_the_delta_reflex_sends_for_the_same_change():
+    feed = [FeedView(key="7", kind="sale", headline="Ana bought a tee", amount="$20.00")]
+
+    async def reflex_delta() -> dict:
+        with served.app.set_contexts():
+            root = State(_reflex_internal_init=True)
+            pot_state = await root.get_state(LivePotState)
+            root._clean()
+            pot_state.pot_cents = 1234
+            pot_state.pot_text = "$12.34"
+            pot_state.feed = feed
+            return await root._get_resolved_delta()
+
+    assert broadcast.delta(LivePotState, pot_cents=1234, pot_text="$12.34", feed=feed) == asyncio.run(reflex_delta())
+
+
+def test_the_frontend_applies_an_event_packet_as_a_delta_per_substate():
+    state_js = Path(reflex_base.__file__).parent / ".templates" / "web" / "utils" / "state.js"
+    source = state_js.read_text()
+    assert 'socket.current.on("event", (update) => {' in source
+    assert "const delta = withoutUnknownSubstates(update.delta);" in source
+    assert "dispatch[substate](delta[substate]);" in source
+
+
+def test_a_delta_names_only_vars_the_state_has():
+    with pytest.raises(AssertionError, match="no_such_var"):
+        broadcast.delta(LivePotState, no_such_var=1)
