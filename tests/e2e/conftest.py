@@ -222,3 +222,14 @@ def screenshot_dir(tmp_path: Path) -> Path:
     chosen = Path(os.environ.get("COZYKART_SCREENSHOT_DIR") or tmp_path)
     chosen.mkdir(parents=True, exist_ok=True)
     return chosen
+
+
+@pytest.fixture(scope="session")
+def served_dev_app(tmp_path_factory: pytest.TempPathFactory):
+    """The app as scripts/demo serves it (dev mode, developer login on): tests/e2e/dev_app.py."""
+    from tests.e2e.dev_app import serve_dev_app
+
+    with serve_dev_app(
+        tmp_path_factory.mktemp("served-dev-app"), app_env=_app_env, run_cli=_run_cli, stop=_stop, free_port=_free_port
+    ) as app:
+        yield app
