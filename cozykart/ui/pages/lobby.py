@@ -26,7 +26,7 @@ from cozykart.settings import LOBBY_NAME_LENGTH_MAX, LOBBY_SIZE_MAX
 from cozykart.ui import theme
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
-from cozykart.ui.pages.racer import racer_href
+from cozykart.ui.league_components import racer_href
 
 POLL_INTERVAL_MS = 4_000
 DNF_CHOICE = "DNF"

@@ -13,11 +13,15 @@ from cozykart.services.league_views import RacerProfile
 from cozykart.services.standings import racer_profile
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
+from cozykart.ui.league_components import (
+    RACER_ROUTE,
+    RACER_ROUTE_ARG,
+    format_average,
+    header_cell,
+    scrolling_table,
+)
 
-# The slug has a name no state var uses: Reflex adds it as a var of the root state.
-RACER_ROUTE = "/racers/[racer_key]"
-RACER_ROUTE_ARG = "racer_key"
-RACER_ROUTE_PREFIX = "/racers/"
+__all__ = ["RACER_ROUTE", "RacerProfileState", "racer_page"]
 RACE_STATUS_LABELS = {"open": "lobby", "live": "live", "ended": "waiting for results", "final": "final"}
 PODIUM_LABELS = {1: "Champion", 2: "Runner-up", 3: "Third place"}
 
@@ -50,15 +54,6 @@ class TrophyLine:
     season_name: str = ""
     sponsor_name: str = ""
     is_champion: bool = False
-
-
-def racer_href(racer_id: int) -> str:
-    return f"{RACER_ROUTE_PREFIX}{racer_id}"
-
-
-def format_average(average: float | None) -> str:
-    """An average finish for people: two decimals, or a dash without a finished race."""
-    return f"{average:.2f}" if average is not None else "—"
 
 
 def _finish(position: int | None, dnf: bool, racer_count: int, status: str) -> str:
@@ -242,18 +237,7 @@ def _trophies() -> rx.Component:
 
 
 def _scrolling_table(*header: str, body: rx.Component, testid: str) -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(label, white_space="nowrap")
-                                           for label in header])),
-            rx.table.body(body),
-            width="100%",
-            size="1",
-            data_testid=testid,
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
+    return scrolling_table(*[header_cell(label) for label in header], body=body, testid=testid)
 
 
 def _seasons() -> rx.Component:

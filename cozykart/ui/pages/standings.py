@@ -12,11 +12,17 @@ from cozykart.services import default_uow
 from cozykart.services.league_pages import StandingsPage, standings_page
 from cozykart.ui import theme
 from cozykart.ui.layout import page
-from cozykart.ui.pages.racer import format_average, racer_href
+from cozykart.ui.league_components import (
+    format_average,
+    header_cell,
+    number_cell,
+    racer_href,
+    scrolling_table,
+    tiny_avatar,
+)
 
 CHART_COLORS = ("#ffd700", "#5865f2", "#ff4d5e", "#3ddc97", "#c77dff", "#4cc9f0", "#ff9f1c", "#f4f2ff")
 SEASON_STATUS_LABELS = {"active": "active", "closed": "archive", "upcoming": "upcoming"}
-TINY_AVATAR = "24px"
 
 
 @dataclasses.dataclass
@@ -160,12 +166,6 @@ class StandingsState(rx.State):
 # --- components -----------------------------------------------------------------
 
 
-def tiny_avatar(url: rx.Var[str], name: rx.Var[str]) -> rx.Component:
-    return rx.image(
-        src=url, alt=name, width=TINY_AVATAR, height=TINY_AVATAR, border_radius="50%", flex_shrink="0"
-    )
-
-
 def _sponsor_banner() -> rx.Component:
     return rx.cond(
         StandingsState.sponsor_name != "",
@@ -224,10 +224,6 @@ def _season_picker() -> rx.Component:
     )
 
 
-def _number_cell(value, **props) -> rx.Component:
-    return rx.table.cell(value, text_align="right", **props)
-
-
 def _standing_row(row: StandingLine) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text("#", row.rank, weight="bold"), data_testid="standing-rank"),
@@ -241,43 +237,28 @@ def _standing_row(row: StandingLine) -> rx.Component:
             ),
             white_space="nowrap",
         ),
-        _number_cell(rx.text(row.points, weight="bold", color=theme.GOLD), data_testid="standing-points"),
-        _number_cell(row.wins),
-        _number_cell(row.races),
-        _number_cell(row.podiums),
-        _number_cell(row.average_finish),
+        number_cell(rx.text(row.points, weight="bold", color=theme.GOLD), data_testid="standing-points"),
+        number_cell(row.wins),
+        number_cell(row.races),
+        number_cell(row.podiums),
+        number_cell(row.average_finish),
         data_testid="standing-row",
     )
-
-
-def _header_cell(label: str, *, numeric: bool = True) -> rx.Component:
-    return rx.table.column_header_cell(label, text_align="right" if numeric else "left", white_space="nowrap")
 
 
 def _standings_table() -> rx.Component:
     return rx.cond(
         StandingsState.rows.length() > 0,
-        # On a phone the table scrolls sideways inside its panel.
-        rx.box(
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        _header_cell("Rank", numeric=False),
-                        _header_cell("Racer", numeric=False),
-                        _header_cell("Points"),
-                        _header_cell("Wins"),
-                        _header_cell("Races"),
-                        _header_cell("Podiums"),
-                        _header_cell("Avg finish"),
-                    )
-                ),
-                rx.table.body(rx.foreach(StandingsState.rows, _standing_row)),
-                width="100%",
-                size="1",
-                data_testid="standings-table",
-            ),
-            overflow_x="auto",
-            width="100%",
+        scrolling_table(
+            header_cell("Rank"),
+            header_cell("Racer"),
+            header_cell("Points", numeric=True),
+            header_cell("Wins", numeric=True),
+            header_cell("Races", numeric=True),
+            header_cell("Podiums", numeric=True),
+            header_cell("Avg finish", numeric=True),
+            body=rx.foreach(StandingsState.rows, _standing_row),
+            testid="standings-table",
         ),
         rx.text("No finished races in this season yet.", color=theme.TEXT_MUTED),
     )
