@@ -20,7 +20,10 @@ from cozykart.ui.pages.admin_outbox import OutboxAdminState, admin_outbox_page
 from cozykart.ui.pages.admin_overlays import OverlayAdminState, overlays_admin_page
 from cozykart.ui.pages.admin_payouts import PayoutsAdminState, admin_payouts_page
 from cozykart.ui.pages.admin_reconcile import ReconcileAdminState, admin_reconcile_page
+from cozykart.ui.pages.admin_results import ResultsAdminState, admin_results_page
 from cozykart.ui.pages.admin_roles import RolesState, roles_page
+from cozykart.ui.pages.admin_seasons import SeasonsAdminState, admin_seasons_page
+from cozykart.ui.pages.admin_settings import MoneySettingsState, admin_settings_page
 from cozykart.ui.pages.admin_webhooks import InboxAdminState, admin_webhooks_page
 from cozykart.ui.pages.lobby import LobbyState, lobby_page
 from cozykart.ui.pages.profile import ProfileState, profile_page
@@ -63,3 +66,7 @@ app.add_page(admin_webhooks_page, route=ADMIN_WEBHOOKS_ROUTE, title="Cozy-Kart �
              on_load=InboxAdminState.load)
 app.add_page(admin_reconcile_page, route=ADMIN_RECONCILE_ROUTE, title="Cozy-Kart · Reconciliation",
              on_load=ReconcileAdminState.load)
+app.add_page(admin_results_page, route=routes.ADMIN_RESULTS, title="Cozy-Kart · Results", on_load=ResultsAdminState.load)
+app.add_page(admin_seasons_page, route=routes.ADMIN_SEASONS, title="Cozy-Kart · Seasons", on_load=SeasonsAdminState.load)
+app.add_page(admin_settings_page, route=routes.ADMIN_SETTINGS, title="Cozy-Kart · Money settings",
+             on_load=MoneySettingsState.load)

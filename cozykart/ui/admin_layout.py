@@ -2,24 +2,43 @@
 
 Showing the console is not the permission: every admin page's state asks a
 service, which refuses a non-admin; the page then shows that refusal instead of
-the console (`admin_gate`).
+the console (`admin_gate`). `admin_call` and `admin_load` are that pattern once:
+the acting racer re-derived from the session, the service run off the event
+loop, a refusal kept for the page to show.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import reflex as rx
 
-from cozykart.ui import theme
-from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE
+from cozykart.db.uow import UnitOfWork
+from cozykart.domain.errors import CozyKartError
+from cozykart.services import default_uow
+from cozykart.settings import Settings, load_settings
+from cozykart.ui import routes, theme
+from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, acting_racer_id
+
+T = TypeVar("T")
+AdminWork = Callable[[int, UnitOfWork, Settings], T]
 
 ADMIN_PAYOUTS_ROUTE = "/admin/payouts"
 ADMIN_WEBHOOKS_ROUTE = "/admin/webhooks"
 ADMIN_RECONCILE_ROUTE = "/admin/reconcile"
 ADMIN_OUTBOX_ROUTE = "/admin/outbox"
 ADMIN_OVERLAYS_ROUTE = "/admin/overlays"
+ADMIN_SETTINGS_ROUTE = routes.ADMIN_SETTINGS
+ADMIN_SEASONS_ROUTE = routes.ADMIN_SEASONS
+ADMIN_RESULTS_ROUTE = routes.ADMIN_RESULTS
 
 ADMIN_LINKS: tuple[tuple[str, str], ...] = (
     ("Payouts", ADMIN_PAYOUTS_ROUTE),
+    ("Results", ADMIN_RESULTS_ROUTE),
+    ("Seasons", ADMIN_SEASONS_ROUTE),
+    ("Money settings", ADMIN_SETTINGS_ROUTE),
     ("Webhook inbox", ADMIN_WEBHOOKS_ROUTE),
     ("Reconciliation", ADMIN_RECONCILE_ROUTE),
     ("Discord outbox", ADMIN_OUTBOX_ROUTE),
@@ -70,3 +89,34 @@ def admin_gate(
         ),
     )
 
+
+
+async def admin_call(state: rx.State, work: AdminWork[T]) -> T:
+    """Run `work(actor_id, uow, settings)` in a thread as the racer behind this session.
+
+    Raises what the service raises (a `CozyKartError` the page shows); the
+    service itself checks that the actor is an admin.
+    """
+    actor_id = await acting_racer_id(state)
+    settings = load_settings()
+    return await asyncio.to_thread(work, actor_id, default_uow(settings), settings)
+
+
+async def admin_load(state: Any, work: AdminWork[T], show: Callable[[T], None]):
+    """An admin page's load or refresh: log in first, then `show` what the service returned.
+
+    `state` has `allowed` and `refusal` vars (what `admin_gate` reads). A
+    refusal (not an admin, or any service error) hides the console and says why.
+    """
+    if await state._load_viewer() is None:
+        return state._to_login()
+    try:
+        result = await admin_call(state, work)
+    except CozyKartError as error:
+        state.allowed = False
+        state.refusal = error.message
+        return None
+    state.allowed = True
+    state.refusal = ""
+    show(result)
+    return None

@@ -1,0 +1,458 @@
+"""`/admin/results`: rule on races waiting for results, and fix a final race's result.
+
+Waiting races (ended, disputed or not): accept the racers' reports as they
+stand (`league.confirm_results`) or set the whole table (`league.set_results`).
+Recent final races: an admin fix (racer, new position, reason) is first
+previewed (`results_admin.preview_admin_fix`, the real fix rolled back), then
+applied (`results_admin.apply_admin_fix`), and the page shows what changed:
+places, points, and the cents the ledger moved between the racers' wallets.
+Every one of those services refuses anyone who is not an admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.money import format_cents
+from cozykart.services import league, results_admin
+from cozykart.services.league_views import EntryView, RaceView
+from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk, placing_words
+from cozykart.settings import load_settings
+from cozykart.ui import theme
+from cozykart.ui.admin_layout import ADMIN_RESULTS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
+from cozykart.ui.layout import page
+
+REASON_INPUT_LENGTH_MAX = 200
+POSITION_FIELD_PREFIX = "position-"
+_SELECT_STYLE = {
+    "padding": "0.4rem",
+    "border_radius": "8px",
+    "background": theme.INK,
+    "color": "#f4f2ff",
+    "border": f"1px solid {theme.PANEL_BORDER}",
+}
+
+
+@dataclasses.dataclass
+class EntryRowView:
+    racer_id: int = 0
+    name: str = ""
+    reported: str = ""
+    place: str = ""
+    points: int = 0
+    field_name: str = ""
+
+
+@dataclasses.dataclass
+class RaceRowView:
+    race_id: int = 0
+    name: str = ""
+    season: str = ""
+    when: str = ""
+    disputed: bool = False
+    dispute: str = ""
+    fixes: int = 0
+    racers: list[EntryRowView] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class ChangeRowView:
+    name: str = ""
+    places: str = ""
+    points: str = ""
+    money: str = ""
+
+
+def _when(instant: datetime | None) -> str:
+    if instant is None:
+        return ""
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%b %d %H:%M UTC")
+
+
+def _reported(entry: EntryView) -> str:
+    if entry.reported_at is None:
+        return "not reported"
+    return "reported DNF" if entry.reported_dnf else f"reported P{entry.reported_position}"
+
+
+def _race_row(race: RaceView) -> RaceRowView:
+    return RaceRowView(
+        race_id=race.race_id,
+        name=race.name,
+        season=race.season_name or "",
+        when=_when(race.finalized_at or race.ended_at),
+        disputed=race.disputed,
+        dispute=race.dispute or "",
+        fixes=len(race.fixes),
+        racers=[
+            EntryRowView(
+                racer_id=entry.racer.racer_id,
+                name=entry.racer.name,
+                reported=_reported(entry),
+                place=placing_words(entry) if race.is_final else "",
+                points=entry.points or 0,
+                field_name=f"{POSITION_FIELD_PREFIX}{entry.racer.racer_id}",
+            )
+            for entry in race.entries
+        ],
+    )
+
+
+def _signed(points: int) -> str:
+    return f"+{points}" if points > 0 else str(points)
+
+
+def _desk(actor_id, uow, settings) -> ResultsDesk:
+    return results_admin.results_desk(actor_id=actor_id, uow=uow, settings=settings)
+
+
+def _race_id(form: dict) -> int:
+    try:
+        return int(str(form.get("race_id", "")))
+    except ValueError:
+        raise InvalidInput("Choose a race.") from None
+
+
+class ResultsAdminState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    awaiting: list[RaceRowView] = []
+    recent: list[RaceRowView] = []
+    preview_title: str = ""
+    preview_rows: list[ChangeRowView] = []
+    preview_note: str = ""
+    outcome_title: str = ""
+    outcome_rows: list[ChangeRowView] = []
+    outcome_note: str = ""
+    _pending_fix: dict = {}
+
+    def _show(self, desk: ResultsDesk) -> None:
+        self.awaiting = [_race_row(race) for race in desk.awaiting]
+        self.recent = [_race_row(race) for race in desk.recent_final]
+
+    @rx.event
+    async def load(self):
+        return await admin_load(self, _desk, self._show)
+
+    async def _act(self, work, success):
+        try:
+            result = await admin_call(self, work)
+            self._show(await admin_call(self, _desk))
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        return rx.toast.success(success(result))
+
+    @rx.event
+    async def confirm(self, race_id: int):
+        return await self._act(
+            lambda actor_id, uow, settings: league.confirm_results(
+                int(race_id), actor_id=actor_id, uow=uow, settings=settings
+            ),
+            lambda race: f"{race.name}: the reports are confirmed and the race is final",
+        )
+
+    @rx.event
+    async def set_results(self, form: dict):
+        try:
+            race_id = _race_id(form)
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        table = {
+            int(field.removeprefix(POSITION_FIELD_PREFIX)): str(value)
+            for field, value in form.items()
+            if field.startswith(POSITION_FIELD_PREFIX) and field.removeprefix(POSITION_FIELD_PREFIX).isdigit()
+        }
+        return await self._act(
+            lambda actor_id, uow, settings: league.set_results(
+                race_id, table, actor_id=actor_id, uow=uow, settings=settings
+            ),
+            lambda race: f"{race.name}: results set and the race is final",
+        )
+
+    @rx.event
+    async def preview_fix(self, form: dict):
+        try:
+            fix = {
+                "race_id": _race_id(form),
+                "racer_id": str(form.get("racer_id", "")),
+                "position": str(form.get("position", "")),
+                "reason": str(form.get("reason", "")),
+            }
+            preview: FixPreview = await admin_call(
+                self,
+                lambda actor_id, uow, settings: results_admin.preview_admin_fix(
+                    fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
+                    actor_id=actor_id, uow=uow, settings=settings,
+                ),
+            )
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        currency = load_settings().currency
+        self._pending_fix = fix
+        self.outcome_title = ""
+        self.preview_title = f"Preview: fix of {preview.race_name} ({fix['reason'].strip()})"
+        self.preview_rows = [
+            ChangeRowView(change.name, f"{change.old_words} → {change.new_words}",
+                          f"{change.old_points} → {change.new_points} ({_signed(change.points_delta)})", "")
+            for change in preview.changes
+        ]
+        self.preview_note = (
+            f"The racers hold {format_cents(preview.pot_held_cents, currency)} of this race's pot; "
+            "it is split again by the new results (a racer already paid out may go into debt)."
+            if preview.pot_held_cents
+            else "No money was paid out for this race: only places and points change."
+        )
+        return None
+
+    @rx.event
+    def cancel_fix(self):
+        self._pending_fix = {}
+        self.preview_title = ""
+        self.preview_rows = []
+        self.preview_note = ""
+
+    @rx.event
+    async def apply_fix(self):
+        fix = dict(self._pending_fix)
+        if not fix:
+            return rx.toast.error("Preview a fix first.")
+        try:
+            outcome: FixOutcome = await admin_call(
+                self,
+                lambda actor_id, uow, settings: results_admin.apply_admin_fix(
+                    fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
+                    actor_id=actor_id, uow=uow, settings=settings,
+                ),
+            )
+            self._show(await admin_call(self, _desk))
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        currency = load_settings().currency
+        self.cancel_fix()
+        self.outcome_title = f"Fixed: {outcome.race.name}"
+        self.outcome_rows = [
+            ChangeRowView(
+                change.name,
+                f"{change.old_words} → {change.new_words}",
+                f"{change.old_points} → {change.new_points} ({_signed(change.points_delta)})",
+                format_cents(outcome.moved_cents.get(change.racer_id, 0), currency),
+            )
+            for change in outcome.changes
+        ]
+        moved_cents = sum(cents for cents in outcome.moved_cents.values() if cents > 0)
+        self.outcome_note = (
+            f"The standings follow. The ledger moved {format_cents(moved_cents, currency)} between the racers' "
+            f"wallets; they still hold {format_cents(outcome.pot_held_cents, currency)} of the pot."
+        )
+        return rx.toast.success(f"{outcome.race.name}: result fixed")
+
+
+# --- components ---------------------------------------------------------------
+
+
+def _awaiting_entry(entry: EntryRowView) -> rx.Component:
+    return rx.hstack(
+        rx.text(entry.name, width="10rem"),
+        rx.text(entry.reported, size="2", color=theme.TEXT_MUTED, width="9rem"),
+        rx.input(name=entry.field_name, placeholder="1, 2… or DNF", aria_label="Position of " + entry.name,
+                 max_length=4, width="8rem", data_testid="set-position"),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+    )
+
+
+def _awaiting_race(race: RaceRowView) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(race.name, weight="bold"),
+            rx.text(race.season, size="2", color=theme.TEXT_MUTED),
+            rx.cond(race.disputed, rx.badge("disputed", color_scheme="red"), rx.badge("waiting", color_scheme="amber")),
+            rx.text("ended ", race.when, size="1", color=theme.TEXT_MUTED),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(race.dispute != "", rx.text(race.dispute, size="2", color=theme.LIVE_RED)),
+        rx.form(
+            rx.vstack(
+                rx.el.input(type="hidden", name="race_id", value=race.race_id),
+                rx.foreach(race.racers, _awaiting_entry),
+                rx.hstack(
+                    rx.button("Set these results", type="submit", color_scheme="amber", data_testid="set-results"),
+                    rx.button("Confirm the reports as they stand", type="button", variant="soft",
+                              on_click=ResultsAdminState.confirm(race.race_id), data_testid="confirm-results"),
+                    spacing="2",
+                    wrap="wrap",
+                ),
+                spacing="2",
+            ),
+            on_submit=ResultsAdminState.set_results,
+        ),
+        spacing="2",
+        width="100%",
+        padding_y="0.75rem",
+        border_bottom=f"1px solid {theme.PANEL_BORDER}",
+        data_testid="awaiting-race",
+    )
+
+
+def _final_entry(entry: EntryRowView) -> rx.Component:
+    return rx.hstack(
+        rx.text(entry.place, weight="bold", width="3rem"),
+        rx.text(entry.name),
+        rx.text(entry.points, " pts", size="2", color=theme.TEXT_MUTED),
+        spacing="2",
+        align="center",
+        data_testid="final-entry",
+    )
+
+
+def _racer_option(entry: EntryRowView) -> rx.Component:
+    return rx.el.option(entry.name, value=entry.racer_id)
+
+
+def _final_race(race: RaceRowView) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(race.name, weight="bold"),
+            rx.text(race.season, size="2", color=theme.TEXT_MUTED),
+            rx.text("final ", race.when, size="1", color=theme.TEXT_MUTED),
+            rx.cond(race.fixes > 0, rx.badge(race.fixes, " fixed result(s)", color_scheme="purple")),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.flex(rx.foreach(race.racers, _final_entry), gap="1rem", wrap="wrap"),
+        rx.form(
+            rx.hstack(
+                rx.el.input(type="hidden", name="race_id", value=race.race_id),
+                rx.el.select(rx.foreach(race.racers, _racer_option), name="racer_id", aria_label="Racer",
+                             style=_SELECT_STYLE, data_testid="fix-racer"),
+                rx.input(name="position", placeholder="New place or DNF", aria_label="New position", max_length=4,
+                         width="9rem", data_testid="fix-position"),
+                rx.input(name="reason", placeholder="Reason (kept with the fix)", aria_label="Reason for the fix",
+                         max_length=REASON_INPUT_LENGTH_MAX, width="16rem", data_testid="fix-reason"),
+                rx.button("Preview fix", type="submit", variant="soft", color_scheme="amber",
+                          data_testid="fix-preview"),
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            on_submit=ResultsAdminState.preview_fix,
+        ),
+        spacing="2",
+        width="100%",
+        padding_y="0.75rem",
+        border_bottom=f"1px solid {theme.PANEL_BORDER}",
+        data_testid="final-race",
+    )
+
+
+def _change_row(row: ChangeRowView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row.name),
+        rx.table.cell(row.places),
+        rx.table.cell(row.points),
+        rx.table.cell(row.money),
+        data_testid="fix-change-row",
+    )
+
+
+def _changes_table(rows) -> rx.Component:
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(*[rx.table.column_header_cell(title) for title in ("Racer", "Place", "Points", "Money")])
+        ),
+        rx.table.body(rx.foreach(rows, _change_row)),
+        width="100%",
+        size="1",
+    )
+
+
+def _preview_panel() -> rx.Component:
+    return rx.cond(
+        ResultsAdminState.preview_title != "",
+        rx.el.section(
+            rx.vstack(
+                rx.heading(ResultsAdminState.preview_title, size="4"),
+                _changes_table(ResultsAdminState.preview_rows),
+                rx.text(ResultsAdminState.preview_note, size="2", color=theme.TEXT_MUTED),
+                rx.hstack(
+                    rx.button("Apply fix", on_click=ResultsAdminState.apply_fix, color_scheme="red",
+                              data_testid="fix-apply"),
+                    rx.button("Cancel", on_click=ResultsAdminState.cancel_fix, variant="soft"),
+                    spacing="2",
+                ),
+                width="100%",
+            ),
+            style=theme.panel_style | {"border": f"2px solid {theme.GOLD}"},
+            aria_label="Fix preview",
+            data_testid="fix-preview-panel",
+        ),
+    )
+
+
+def _outcome_panel() -> rx.Component:
+    return rx.cond(
+        ResultsAdminState.outcome_title != "",
+        rx.el.section(
+            rx.vstack(
+                rx.heading(ResultsAdminState.outcome_title, size="4"),
+                _changes_table(ResultsAdminState.outcome_rows),
+                rx.text(ResultsAdminState.outcome_note, size="2", data_testid="fix-outcome-note"),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Fix outcome",
+            data_testid="fix-outcome-panel",
+        ),
+    )
+
+
+def _console() -> rx.Component:
+    return rx.vstack(
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Races waiting for results", size="5"),
+                rx.cond(
+                    ResultsAdminState.awaiting.length() > 0,
+                    rx.vstack(rx.foreach(ResultsAdminState.awaiting, _awaiting_race), spacing="0", width="100%"),
+                    rx.text("No race is waiting for results.", color=theme.TEXT_MUTED, data_testid="awaiting-empty"),
+                ),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Races waiting for results",
+        ),
+        _preview_panel(),
+        _outcome_panel(),
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Recent final races", size="5"),
+                rx.text("An admin fix moves one racer to a new place; the racers between shift by one. "
+                        "Closed seasons cannot be fixed.", size="2", color=theme.TEXT_MUTED),
+                rx.cond(
+                    ResultsAdminState.recent.length() > 0,
+                    rx.vstack(rx.foreach(ResultsAdminState.recent, _final_race), spacing="0", width="100%"),
+                    rx.text("No final race yet.", color=theme.TEXT_MUTED, data_testid="recent-empty"),
+                ),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Recent final races",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@page
+def admin_results_page() -> rx.Component:
+    return admin_gate(ResultsAdminState.allowed, ResultsAdminState.refusal, ADMIN_RESULTS_ROUTE, _console())

@@ -1,0 +1,323 @@
+"""`/admin/seasons`: list seasons, create one, activate it, close it (which crowns the champion).
+
+`seasons.admin_seasons`, `create_season`, `activate_season` and `close_season`
+each refuse anyone who is not an admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+import reflex as rx
+
+from cozykart.db.types import utc_now
+from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.league import SPLIT_POLICIES, WINNER_BONUS_BPS_DEFAULT
+from cozykart.services import seasons
+from cozykart.services.league_views import SeasonView
+from cozykart.settings import DEFAULT_POINTS_TABLE
+from cozykart.ui import theme
+from cozykart.ui.admin_layout import ADMIN_SEASONS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
+from cozykart.ui.layout import page
+
+TEXT_INPUT_LENGTH_MAX = 500
+POINTS_INPUT_LENGTH_MAX = 200
+SEASON_LENGTH_DAYS_DEFAULT = 90
+SPLIT_WORDS = {
+    "even": "Even split",
+    "winner_bonus": "Winner's bonus, the rest even",
+    "by_points": "By points",
+}
+_SELECT_STYLE = {
+    "padding": "0.4rem",
+    "border_radius": "8px",
+    "background": theme.INK,
+    "color": "#f4f2ff",
+    "border": f"1px solid {theme.PANEL_BORDER}",
+}
+
+
+@dataclasses.dataclass
+class SeasonRowView:
+    season_id: int = 0
+    name: str = ""
+    status: str = ""
+    dates: str = ""
+    sponsor: str = ""
+    split: str = ""
+    points: str = ""
+    champion: str = ""
+    can_activate: bool = False
+    can_close: bool = False
+
+
+@dataclasses.dataclass
+class PolicyOption:
+    value: str = ""
+    label: str = ""
+
+
+def _split_words(view: SeasonView) -> str:
+    words = SPLIT_WORDS.get(view.split_policy, view.split_policy)
+    if view.split_policy == "winner_bonus":
+        whole, hundredths = divmod(view.winner_bonus_bps, 100)
+        words += f" ({whole}.{hundredths:02d}% to the winner)"
+    return words
+
+
+def _row(view: SeasonView) -> SeasonRowView:
+    return SeasonRowView(
+        season_id=view.season_id,
+        name=view.name,
+        status=view.status,
+        dates=f"{view.starts_on:%b %d, %Y} to {view.ends_on:%b %d, %Y}",
+        sponsor=view.sponsor_name or "",
+        split=_split_words(view),
+        points=", ".join(str(points) for points in view.points_table.default),
+        champion=view.champion.name if view.champion else "",
+        can_activate=view.status == "upcoming",
+        can_close=view.status == "active",
+    )
+
+
+def parse_date(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(str(text or "").strip())
+    except ValueError:
+        raise InvalidInput(f"Give the {what} as a date (YYYY-MM-DD).") from None
+
+
+def parse_points(text: str) -> list[int] | None:
+    """"15, 12, 10" -> [15, 12, 10]; empty -> None (the default table)."""
+    parts = [part.strip() for part in str(text or "").replace(";", ",").split(",") if part.strip()]
+    if not parts:
+        return None
+    try:
+        return [int(part) for part in parts]
+    except ValueError:
+        raise InvalidInput("Write the points table as whole numbers separated by commas, best place first.") from None
+
+
+def parse_percent_bps(text: str) -> int:
+    cleaned = str(text or "").strip().removesuffix("%").strip()
+    if not cleaned:
+        return WINNER_BONUS_BPS_DEFAULT
+    try:
+        bps = Decimal(cleaned) * 100
+    except InvalidOperation:
+        raise InvalidInput("Give the winner's bonus as a percent, like 50.") from None
+    if not bps.is_finite() or bps != bps.to_integral_value():
+        raise InvalidInput("Give the winner's bonus as a percent with at most two decimals, like 50 or 12.5.")
+    return int(bps)
+
+
+def _list(actor_id, uow, settings) -> tuple[SeasonView, ...]:
+    return seasons.admin_seasons(actor_id=actor_id, uow=uow, settings=settings)
+
+
+class SeasonsAdminState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    seasons: list[SeasonRowView] = []
+    policies: list[PolicyOption] = [PolicyOption(key, SPLIT_WORDS[key]) for key in SPLIT_POLICIES]
+    default_starts_on: str = ""
+    default_ends_on: str = ""
+
+    def _show(self, views: tuple[SeasonView, ...]) -> None:
+        self.seasons = [_row(view) for view in views]
+        today = utc_now().date()
+        self.default_starts_on = today.isoformat()
+        self.default_ends_on = (today + timedelta(days=SEASON_LENGTH_DAYS_DEFAULT)).isoformat()
+
+    @rx.event
+    async def load(self):
+        return await admin_load(self, _list, self._show)
+
+    async def _act(self, work, success):
+        try:
+            result = await admin_call(self, work)
+            self._show(await admin_call(self, _list))
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        return rx.toast.success(success(result))
+
+    @rx.event
+    async def create(self, form: dict):
+        try:
+            name = str(form.get("name", ""))
+            starts_on = parse_date(form.get("starts_on", ""), "start date")
+            ends_on = parse_date(form.get("ends_on", ""), "end date")
+            points = parse_points(form.get("points", ""))
+            policy = str(form.get("split_policy", "even"))
+            bonus_bps = parse_percent_bps(form.get("winner_bonus", ""))
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        fields = {
+            "sponsor_name": str(form.get("sponsor_name", "")),
+            "sponsor_logo_url": str(form.get("sponsor_logo_url", "")),
+            "sponsor_url": str(form.get("sponsor_url", "")),
+        }
+        return await self._act(
+            lambda actor_id, uow, settings: seasons.create_season(
+                name, starts_on=starts_on, ends_on=ends_on, points_table=points, split_policy=policy,
+                winner_bonus_bps=bonus_bps, actor_id=actor_id, uow=uow, settings=settings, **fields,
+            ),
+            lambda view: f"Season {view.name!r} created (upcoming)",
+        )
+
+    @rx.event
+    async def activate(self, season_id: int):
+        return await self._act(
+            lambda actor_id, uow, settings: seasons.activate_season(
+                int(season_id), actor_id=actor_id, uow=uow, settings=settings
+            ),
+            lambda view: f"Season {view.name!r} is now active",
+        )
+
+    @rx.event
+    async def close(self, season_id: int):
+        return await self._act(
+            lambda actor_id, uow, settings: seasons.close_season(
+                int(season_id), actor_id=actor_id, uow=uow, settings=settings
+            ),
+            lambda view: f"Season {view.name!r} closed"
+            + (f": {view.champion.name} is champion" if view.champion else " with no races"),
+        )
+
+
+# --- components ---------------------------------------------------------------
+
+def _season_row(row: SeasonRowView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row.name, weight="bold")),
+        rx.table.cell(
+            rx.badge(
+                row.status,
+                color_scheme=rx.match(row.status, ("active", "green"), ("upcoming", "amber"), "gray"),
+                data_testid="season-status",
+            )
+        ),
+        rx.table.cell(row.dates, white_space="nowrap"),
+        rx.table.cell(rx.cond(row.sponsor != "", row.sponsor, "—")),
+        rx.table.cell(rx.text(row.split), rx.text("Points: ", row.points, size="1", color=theme.TEXT_MUTED)),
+        rx.table.cell(rx.cond(row.champion != "", rx.text("🏆 ", row.champion), "")),
+        rx.table.cell(
+            rx.cond(
+                row.can_activate,
+                rx.button("Activate", on_click=SeasonsAdminState.activate(row.season_id), size="1",
+                          color_scheme="green", data_testid="season-activate"),
+            ),
+            rx.cond(
+                row.can_close,
+                rx.button("Close and crown the champion", on_click=SeasonsAdminState.close(row.season_id),
+                          size="1", color_scheme="red", variant="soft", data_testid="season-close"),
+            ),
+        ),
+        data_testid="season-row",
+    )
+
+
+def _policy_option(option: PolicyOption) -> rx.Component:
+    return rx.el.option(option.label, value=option.value)
+
+
+def _field(label: str, control: rx.Component) -> rx.Component:
+    return rx.el.label(
+        rx.vstack(rx.text(label, size="2", color=theme.TEXT_MUTED), control, spacing="1"),
+    )
+
+
+def _create_form() -> rx.Component:
+    return rx.el.section(
+        rx.vstack(
+            rx.heading("New season", size="4"),
+            rx.text(
+                "It starts as upcoming; activate it when racing should count for it (one season is active at a "
+                "time). Races started from then on belong to it.",
+                size="2",
+                color=theme.TEXT_MUTED,
+            ),
+            rx.form(
+                rx.flex(
+                    _field("Name", rx.input(name="name", placeholder="Winter Cup", max_length=60, required=True,
+                                            data_testid="season-name")),
+                    _field("Starts on", rx.input(name="starts_on", type="date",
+                                                 default_value=SeasonsAdminState.default_starts_on,
+                                                 data_testid="season-starts-on")),
+                    _field("Ends on", rx.input(name="ends_on", type="date",
+                                               default_value=SeasonsAdminState.default_ends_on,
+                                               data_testid="season-ends-on")),
+                    _field("Sponsor", rx.input(name="sponsor_name", placeholder="Optional", max_length=60,
+                                               data_testid="season-sponsor")),
+                    _field("Sponsor banner URL", rx.input(name="sponsor_logo_url", placeholder="https://… or /…",
+                                                          max_length=TEXT_INPUT_LENGTH_MAX,
+                                                          data_testid="season-banner")),
+                    _field("Sponsor link", rx.input(name="sponsor_url", placeholder="https://…",
+                                                    max_length=TEXT_INPUT_LENGTH_MAX)),
+                    _field("Points table (best place first)",
+                           rx.input(name="points", placeholder=", ".join(map(str, DEFAULT_POINTS_TABLE)),
+                                    max_length=POINTS_INPUT_LENGTH_MAX, width="16rem",
+                                    data_testid="season-points")),
+                    _field("Pot split", rx.el.select(rx.foreach(SeasonsAdminState.policies, _policy_option),
+                                                     name="split_policy", style=_SELECT_STYLE,
+                                                     data_testid="season-split")),
+                    _field("Winner's bonus % (winner's bonus split)",
+                           rx.input(name="winner_bonus", placeholder="50", max_length=6, width="8rem",
+                                    data_testid="season-bonus")),
+                    rx.button("Create season", type="submit", color_scheme="amber", data_testid="season-create"),
+                    gap="0.75rem",
+                    wrap="wrap",
+                    align="end",
+                ),
+                on_submit=SeasonsAdminState.create,
+                reset_on_submit=True,
+            ),
+            width="100%",
+        ),
+        style=theme.panel_style,
+        aria_label="New season",
+    )
+
+
+def _console() -> rx.Component:
+    return rx.vstack(
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Seasons", size="6"),
+                rx.cond(
+                    SeasonsAdminState.seasons.length() > 0,
+                    rx.box(
+                        rx.table.root(
+                            rx.table.header(
+                                rx.table.row(
+                                    *[rx.table.column_header_cell(title) for title in
+                                      ("Season", "Status", "Dates", "Sponsor", "Split and points", "Champion", "")]
+                                )
+                            ),
+                            rx.table.body(rx.foreach(SeasonsAdminState.seasons, _season_row)),
+                            width="100%",
+                            size="1",
+                        ),
+                        overflow_x="auto",
+                        width="100%",
+                    ),
+                    rx.text("No season yet: the first race opens a default one, or create one below.",
+                            color=theme.TEXT_MUTED, data_testid="seasons-empty"),
+                ),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Seasons",
+        ),
+        _create_form(),
+        spacing="4",
+        width="100%",
+    )
+
+
+@page
+def admin_seasons_page() -> rx.Component:
+    return admin_gate(SeasonsAdminState.allowed, SeasonsAdminState.refusal, ADMIN_SEASONS_ROUTE, _console())

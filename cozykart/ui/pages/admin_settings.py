@@ -1,0 +1,228 @@
+"""`/admin/settings`: the money settings in effect, a form per setting (with a reason), and the audit.
+
+`money_settings.money_settings_view` and `change_money_setting` refuse anyone
+who is not an admin; a change applies from the next sale, tip, payout request
+or hold, never to a transaction already written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from cozykart.domain.errors import CozyKartError
+from cozykart.services import money_settings
+from cozykart.services.money_settings import MoneySettingsView
+from cozykart.ui import theme
+from cozykart.ui.admin_layout import ADMIN_SETTINGS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
+from cozykart.ui.layout import page
+
+VALUE_INPUT_LENGTH_MAX = 20
+REASON_INPUT_LENGTH_MAX = money_settings.REASON_LENGTH_MAX
+_PLACEHOLDERS = {"bps": "New percent, like 20 or 12.5", "cents": "New amount, like 20.00", "days": "New days, like 7"}
+
+
+@dataclasses.dataclass
+class SettingView:
+    name: str = ""
+    label: str = ""
+    value: str = ""
+    source: str = ""
+    changed: bool = False
+    help: str = ""
+    limits: str = ""
+    placeholder: str = ""
+
+
+@dataclasses.dataclass
+class ChangeView:
+    when: str = ""
+    label: str = ""
+    old: str = ""
+    new: str = ""
+    actor: str = ""
+    reason: str = ""
+
+
+def _read(actor_id, uow, settings) -> MoneySettingsView:
+    return money_settings.money_settings_view(actor_id=actor_id, uow=uow, settings=settings)
+
+
+class MoneySettingsState(AuthState):
+    allowed: bool = False
+    refusal: str = ""
+    settings: list[SettingView] = []
+    history: list[ChangeView] = []
+
+    def _show(self, view: MoneySettingsView) -> None:
+        self.settings = [
+            SettingView(
+                name=line.name,
+                label=line.label,
+                value=line.value_words,
+                source=line.source_words,
+                changed=line.last_change is not None,
+                help=line.help,
+                limits=f"From {line.low_words} to {line.high_words}.",
+                placeholder=_PLACEHOLDERS[line.unit],
+            )
+            for line in view.settings
+        ]
+        self.history = [
+            ChangeView(
+                when=change.changed_at.strftime("%Y-%m-%d %H:%M UTC"),
+                label=change.label,
+                old=change.old_words,
+                new=change.new_words,
+                actor=change.actor_name,
+                reason=change.reason,
+            )
+            for change in view.history
+        ]
+
+    @rx.event
+    async def load(self):
+        return await admin_load(self, _read, self._show)
+
+    @rx.event
+    async def change(self, form: dict):
+        name, value, reason = (str(form.get(field, "")) for field in ("name", "value", "reason"))
+        try:
+            receipt = await admin_call(
+                self,
+                lambda actor_id, uow, settings: money_settings.change_money_setting(
+                    actor_id=actor_id, name=name, value=value, reason=reason, uow=uow, settings=settings
+                ),
+            )
+            self._show(await admin_call(self, _read))
+        except CozyKartError as error:
+            return rx.toast.error(error.message)
+        return rx.toast.success(receipt.message)
+
+
+# --- components ---------------------------------------------------------------
+
+
+def _setting(setting: SettingView) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(setting.label, weight="bold"),
+            rx.text(setting.value, weight="bold", color=theme.GOLD, data_testid="setting-value"),
+            rx.badge(
+                setting.source,
+                color_scheme=rx.cond(setting.changed, "amber", "gray"),
+                data_testid="setting-source",
+            ),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.text(setting.help, " ", setting.limits, size="2", color=theme.TEXT_MUTED),
+        rx.form(
+            rx.hstack(
+                rx.el.input(type="hidden", name="name", value=setting.name),
+                rx.input(
+                    name="value",
+                    placeholder=setting.placeholder,
+                    aria_label="New value of " + setting.label,
+                    max_length=VALUE_INPUT_LENGTH_MAX,
+                    width="14rem",
+                    data_testid="setting-new-value",
+                ),
+                rx.input(
+                    name="reason",
+                    placeholder="Reason (kept in the audit)",
+                    aria_label="Reason for changing " + setting.label,
+                    max_length=REASON_INPUT_LENGTH_MAX,
+                    width="20rem",
+                    data_testid="setting-reason",
+                ),
+                rx.button("Change", type="submit", color_scheme="amber", data_testid="setting-change"),
+                spacing="2",
+                wrap="wrap",
+                align="center",
+            ),
+            on_submit=MoneySettingsState.change,
+            reset_on_submit=True,
+        ),
+        spacing="2",
+        width="100%",
+        padding_y="0.75rem",
+        border_bottom=f"1px solid {theme.PANEL_BORDER}",
+        data_testid="setting-" + setting.name,
+    )
+
+
+def _change(change: ChangeView) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(change.when, white_space="nowrap"),
+        rx.table.cell(change.label),
+        rx.table.cell(change.old),
+        rx.table.cell(change.new, weight="bold"),
+        rx.table.cell(change.actor),
+        rx.table.cell(change.reason),
+        data_testid="setting-change-row",
+    )
+
+
+def _console() -> rx.Component:
+    return rx.vstack(
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Money settings", size="6"),
+                rx.text(
+                    "A fresh install starts with the environment's values. A change here is kept with who, "
+                    "when and why, and applies from the next sale, tip, payout request or hold on; "
+                    "money already recorded keeps the rate it was recorded with.",
+                    size="2",
+                    color=theme.TEXT_MUTED,
+                ),
+                rx.foreach(MoneySettingsState.settings, _setting),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Money settings",
+        ),
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Changes", size="4"),
+                rx.cond(
+                    MoneySettingsState.history.length() > 0,
+                    rx.box(
+                        rx.table.root(
+                            rx.table.header(
+                                rx.table.row(
+                                    *[rx.table.column_header_cell(title)
+                                      for title in ("When", "Setting", "Was", "Now", "By", "Reason")]
+                                )
+                            ),
+                            rx.table.body(rx.foreach(MoneySettingsState.history, _change)),
+                            width="100%",
+                            size="1",
+                        ),
+                        overflow_x="auto",
+                        width="100%",
+                    ),
+                    rx.text(
+                        "No admin has changed a money setting yet: every value is the environment's.",
+                        color=theme.TEXT_MUTED,
+                        data_testid="settings-audit-empty",
+                    ),
+                ),
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Money setting changes",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+@page
+def admin_settings_page() -> rx.Component:
+    return admin_gate(
+        MoneySettingsState.allowed, MoneySettingsState.refusal, ADMIN_SETTINGS_ROUTE, _console()
+    )
