@@ -149,6 +149,11 @@ def pot_cents(viewer: Viewer) -> int | None:
     return viewer.var(POT_STATE, "pot_cents")
 
 
+def seeded(viewer: Viewer) -> bool:
+    """The viewer has the pot from the database: a delta of the pot state came after the hydrate's."""
+    return viewer.deltas_for(POT_STATE) >= 2
+
+
 async def connect_viewers(base_url: str, count: int) -> list[Viewer]:
     """`count` viewers of `/`, each hydrated and seeded with the pot."""
     viewers = [Viewer(base_url, "/") for _ in range(count)]
@@ -157,7 +162,7 @@ async def connect_viewers(base_url: str, count: int) -> list[Viewer]:
     async def one(viewer: Viewer) -> None:
         async with gate:
             await viewer.connect()
-            await viewer.wait_for(lambda v: pot_cents(v) is not None, SEED_TIMEOUT_S)
+            await viewer.wait_for(seeded, SEED_TIMEOUT_S)
 
     await asyncio.gather(*(one(viewer) for viewer in viewers))
     return viewers

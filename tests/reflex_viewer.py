@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ class Viewer:
         self.token = str(uuid.uuid4())
         self.state: dict[str, dict[str, Any]] = {}
         self.updates = 0
+        self.deltas_per_substate: Counter[str] = Counter()
         self._watches: list[tuple[Callable[[Viewer], bool], asyncio.Future]] = []
         self._client = socketio.AsyncClient(reconnection=False)
         self._client.on("event", self._on_event, namespace=EVENT_NAMESPACE)
@@ -71,6 +73,7 @@ class Viewer:
         arrived = time.perf_counter()
         for substate, changes in (update.get("delta") or {}).items():
             self.state.setdefault(substate, {}).update(changes)
+            self.deltas_per_substate[substate] += 1
         self.updates += 1
         still = []
         for condition, future in self._watches:
@@ -88,6 +91,10 @@ class Viewer:
             if substate.endswith(state_suffix):
                 return values.get(name + VAR_SUFFIX, default)
         return default
+
+    def deltas_for(self, state_suffix: str) -> int:
+        """How many deltas (the hydrate's included) touched the substate ending with `state_suffix`."""
+        return sum(count for substate, count in self.deltas_per_substate.items() if substate.endswith(state_suffix))
 
     def watch(self, condition: Callable[[Viewer], bool]) -> asyncio.Future:
         """A future set to the arrival time (perf_counter) of the delta after which `condition` holds."""
