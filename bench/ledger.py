@@ -1,6 +1,6 @@
 """Settled sales per second: the ledger's service beside the same work in raw sqlite3.
 
-    python bench/ledger.py [--sales 2000] [--postgres-url URL]
+    python bench/ledger.py [--sales 2000] [--rounds 3] [--postgres-url URL] [--json]
 
 Each sale is one durable transaction (SQLite: WAL, synchronous=FULL, BEGIN
 IMMEDIATE; PostgreSQL: default durable commit) recorded for a final race of 8
@@ -8,12 +8,14 @@ racers, so it is split at once: the payment, the transaction, 10 postings
 (clearing, house, 8 wallets) and 10 cached balances. A second figure records
 sales during a live race (the pool accrues: 3 postings). The raw sqlite3 run does
 the same statements on its own copy of the schema, with nothing between Python
-and SQLite: it is the ceiling. Prints JSON; asserts nothing about time.
+and SQLite: it is the ceiling. Prints JSON (with `--json`: one object, the only
+stdout, for bench/run.py); asserts nothing about time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sqlite3
@@ -211,9 +213,17 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=SALES_DEFAULT)
     parser.add_argument("--rounds", type=int, default=ROUNDS_DEFAULT)
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
+    parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout (bench/run.py)")
     args = parser.parse_args()
+    # Only the report goes to stdout; anything printed on the way (migrations) goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        figures = _measure(args)
+    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2), flush=True)
 
+
+def _measure(args: argparse.Namespace) -> dict:
     figures: dict[str, object] = {
+        "bench": "ledger",
         "sales": args.sales,
         "racers_per_race": RACERS_PER_RACE,
         "rounds": args.rounds,
@@ -244,7 +254,7 @@ def main() -> None:
     figures["sqlite_service_share_of_raw_ceiling"] = round(
         figures["sqlite_service_final_race_sales_per_s"] / figures["sqlite_raw_sales_per_s"], 3
     )
-    print(json.dumps(figures, indent=2))
+    return figures
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: standings of a season of 5,000 racers and 200,000 results on SQLite.
 
-    python bench/standings.py [--racers 5000] [--results 200000] [--repeat 30] [--db PATH]
+    python bench/standings.py [--racers 5000] [--results 200000] [--repeat 30] [--db PATH] [--json]
 
 Builds a fresh, migrated SQLite database (a temporary file unless --db), fills
 one season with final races of 8 racers, builds the stored standings, then
@@ -23,6 +23,7 @@ Each figure is the median with p95 and max over `--repeat` runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -190,7 +191,15 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout (bench/run.py)")
     args = parser.parse_args()
+    # Only the report goes to stdout; anything printed on the way (migrations) goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        figures = _measure(args)
+    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2), flush=True)
+
+
+def _measure(args: argparse.Namespace) -> dict:
 
     directory = tempfile.TemporaryDirectory(prefix="cozykart-bench-")
     path = args.db or Path(directory.name) / "bench.db"
@@ -212,6 +221,7 @@ def main() -> None:
     rebuild_ms = (time.perf_counter() - started) * 1000
 
     figures: dict = {
+        "bench": "standings",
         "racers": args.racers,
         "results": (args.results // RACE_SIZE) * RACE_SIZE,
         "standing_rows": rows,
@@ -287,7 +297,7 @@ def main() -> None:
     ]
     engine.dispose()
     directory.cleanup()
-    print(json.dumps(figures, indent=2))
+    return figures
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ page by cursor. Prints one JSON object (milliseconds: median, p95, max over
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -239,15 +240,17 @@ def main() -> None:
     args = parser.parse_args()
 
     figures: dict = {"bench": "wallet", "goal_ms": GOAL_MS, "statistic": "median, p95, max over repeat"}
-    with tempfile.TemporaryDirectory(prefix="cozykart-bench-") as directory:
-        figures["sqlite"] = bench(f"sqlite:///{directory}/wallet.db", args.entries, args.repeat)
-    if args.postgres_url:
-        url, schema = _postgres_schema_url(args.postgres_url)
-        try:
-            figures["postgresql"] = bench(url, args.entries, args.repeat)
-        finally:
-            _drop_schema(args.postgres_url, schema)
-    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2))
+    # Only the report goes to stdout; anything printed on the way (migrations) goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        with tempfile.TemporaryDirectory(prefix="cozykart-bench-") as directory:
+            figures["sqlite"] = bench(f"sqlite:///{directory}/wallet.db", args.entries, args.repeat)
+        if args.postgres_url:
+            url, schema = _postgres_schema_url(args.postgres_url)
+            try:
+                figures["postgresql"] = bench(url, args.entries, args.repeat)
+            finally:
+                _drop_schema(args.postgres_url, schema)
+    print(json.dumps(figures) if args.json else json.dumps(figures, indent=2), flush=True)
 
 
 if __name__ == "__main__":

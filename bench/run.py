@@ -1,0 +1,248 @@
+"""Every Cozy-Kart benchmark in one command, as one JSON report with the goals beside the figures.
+
+    python bench/run.py [--quick] [--postgres-url URL] [--only NAME[,NAME...]]
+                        [--timeout-s SECONDS] [--out FILE]
+
+Runs each bench under bench/ as a subprocess with `--json` (each prints one JSON
+object as its only stdout; progress goes to stderr, passed through here), then
+prints one JSON object:
+
+- `machine`: cores, load average when the run started, git commit (and whether the
+  tree had uncommitted changes), Python, platform. Figures from a loaded machine
+  are figures from a loaded machine: read `load_average_at_start` with them.
+- `postgresql`: "used", or "skipped: no PostgreSQL URL". The URL comes from
+  `--postgres-url` or COZYKART_TEST_POSTGRES_URL; without one no bench touches
+  PostgreSQL (the variable is removed from their environment).
+- `goals`: each goal of issue 9 with its target, the measured figure and `met`
+  (true/false; null with `skipped` when the figure was not measured).
+- `benches`: per bench, `ok`, the seconds it took, its arguments and its own
+  report (`result`), or its `error` and the tail of its stderr.
+
+The benches (`--only` picks some; names as below):
+  webhooks   bench/webhooks.py  signed sales to the served app: settled/s, ack p50/p99 at 200/s
+  ledger     bench/ledger.py    the ledger service's sales/s beside raw sqlite3 (the ceiling)
+  standings  bench/standings.py a season of 5,000 racers and 200,000 results
+  wallet     bench/wallet.py    /wallet's page for a racer with 100,000 wallet lines
+  fanout     bench/fanout.py    a sale to the new pot at 500 websocket viewers
+
+`--quick` runs every bench at a small size (seconds, not minutes) to check that the
+report can be produced; its figures are not the goals' figures. A bench that fails
+(non-zero exit, no JSON, timeout) is reported with its error and the others still
+run; the exit status is then 1. A missed goal is a figure, not a failure (exit 0).
+A bench file that does not exist is reported as `ok: false`, "missing".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
+TIMEOUT_S_DEFAULT = 1800
+QUICK_TIMEOUT_S_DEFAULT = 600
+STDERR_TAIL_CHARS = 4000
+SKIPPED_NO_POSTGRES = "skipped: no PostgreSQL URL"
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    script: str
+    full_args: tuple[str, ...] = ()
+    quick_args: tuple[str, ...] = ()
+    takes_postgres: bool = True  # passes --postgres-url when one is set
+    notes: str = ""
+
+
+BENCHES = (
+    Bench("webhooks", "bench/webhooks.py", (), ("--events", "100", "--rate", "50", "--seconds", "2")),
+    Bench("ledger", "bench/ledger.py", (), ("--sales", "50", "--rounds", "1")),
+    Bench("standings", "bench/standings.py", (), ("--racers", "200", "--results", "4000", "--repeat", "3"),
+          takes_postgres=False, notes="SQLite"),
+    Bench("wallet", "bench/wallet.py", (), ("--entries", "2000", "--repeat", "3")),
+    Bench("fanout", "bench/fanout.py", ("--viewers", "500"), ("--viewers", "10", "--rounds", "1"),
+          takes_postgres=False, notes="SQLite, one worker"),
+)
+BENCH_NAMES = tuple(bench.name for bench in BENCHES)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine() -> dict:
+    load_1, load_5, load_15 = os.getloadavg()
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "cores": os.cpu_count(),
+        "load_average_at_start": [round(load_1, 2), round(load_5, 2), round(load_15, 2)],
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_uncommitted_changes": None if status is None else bool(status),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def run_bench(bench: Bench, *, quick: bool, postgres_url: str | None, timeout_s: float) -> dict:
+    """One bench as a subprocess; its one JSON object, or why there is none."""
+    script = ROOT / bench.script
+    args = list(bench.quick_args if quick else bench.full_args)
+    if bench.takes_postgres and postgres_url:
+        args += ["--postgres-url", postgres_url]
+    outcome: dict = {"script": bench.script, "args": [a if a != postgres_url else "<postgres-url>" for a in args]}
+    if bench.notes:
+        outcome["notes"] = bench.notes
+    if not script.exists():
+        return {**outcome, "ok": False, "error": f"missing: {bench.script} does not exist"}
+    env = dict(os.environ)
+    env.pop(POSTGRES_URL_ENV, None)  # a bench sees PostgreSQL only through --postgres-url
+    env["PYTHONUNBUFFERED"] = "1"
+    command = [sys.executable, str(script), *args, "--json"]
+    print(f"bench/run: {bench.name}: {' '.join(outcome['args'])} --json", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    try:
+        completed = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                   text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired as expired:
+        stderr = expired.stderr.decode(errors="replace") if isinstance(expired.stderr, bytes) else expired.stderr
+        return {**outcome, "ok": False, "seconds": round(time.perf_counter() - started, 1),
+                "error": f"timed out after {timeout_s:.0f} s", "stderr_tail": (stderr or "")[-STDERR_TAIL_CHARS:]}
+    outcome["seconds"] = round(time.perf_counter() - started, 1)
+    sys.stderr.write(completed.stderr[-STDERR_TAIL_CHARS:])
+    if completed.returncode != 0:
+        return {**outcome, "ok": False, "error": f"exited with status {completed.returncode}",
+                "stderr_tail": completed.stderr[-STDERR_TAIL_CHARS:]}
+    try:
+        result = json.loads(completed.stdout)
+    except json.JSONDecodeError as error:
+        return {**outcome, "ok": False, "error": f"stdout is not one JSON object ({error})",
+                "stdout_head": completed.stdout[:STDERR_TAIL_CHARS]}
+    if not isinstance(result, dict):
+        return {**outcome, "ok": False, "error": "stdout is JSON but not an object"}
+    return {**outcome, "ok": True, "result": result}
+
+
+# --- goals ---------------------------------------------------------------------
+
+
+def _goal(goal: str, bench: str, target: str, measured, unit: str, met: Callable[[float], bool], *,
+          database: str | None = None, detail: str | None = None, skipped: str | None = None) -> dict:
+    line: dict = {"goal": goal, "bench": bench}
+    if database:
+        line["database"] = database
+    line["target"] = target
+    if skipped is not None or measured is None:
+        return {**line, "measured": None, "unit": unit, "met": None,
+                "skipped": skipped or "not measured (see benches)"}
+    line.update({"measured": measured, "unit": unit, "met": bool(met(measured))})
+    if detail:
+        line["detail"] = detail
+    return line
+
+
+def _dig(data, *keys):
+    """data[k1][k2]... or None where a key is missing (a bench's report may lack a figure)."""
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def goals(benches: dict[str, dict], *, postgres: bool, quick: bool) -> list[dict]:
+    """Issue 9's goals beside what was measured (None where the bench did not run or failed)."""
+    lines = []
+    webhooks = _dig(benches, "webhooks", "result") or {}
+    by_database = {report.get("database"): report for report in webhooks.get("reports", []) if isinstance(report, dict)}
+    for database in ("sqlite", "postgresql"):
+        skipped = SKIPPED_NO_POSTGRES if database == "postgresql" and not postgres else None
+        report = by_database.get(database, {})
+        lines.append(_goal("settled events per second", "webhooks", ">= 1000 /s",
+                           _dig(report, "throughput", "settled_per_s"), "events/s", lambda v: v >= 1000,
+                           database=database, skipped=skipped))
+        offered = _dig(report, "fixed_rate", "offered_per_s")
+        lines.append(_goal("acknowledgement p99 at 200 events/s", "webhooks", "< 50 ms",
+                           _dig(report, "fixed_rate", "ack_p99_ms"), "ms", lambda v: v < 50, database=database,
+                           detail=f"offered {offered}/s, p50 {_dig(report, 'fixed_rate', 'ack_p50_ms')} ms",
+                           skipped=skipped))
+    fanout_runs = _dig(benches, "fanout", "result", "runs") or []
+    largest = max((run for run in fanout_runs if isinstance(run, dict) and "viewers" in run),
+                  key=lambda run: run["viewers"], default={})
+    lines.append(_goal("live-pot fan-out p99 at 500 viewers", "fanout", "< 1000 ms", largest.get("p99_ms"), "ms",
+                       lambda v: v < 1000,
+                       detail=f"{largest.get('viewers')} viewers, missed {largest.get('missed')}" if largest else None))
+    standings = _dig(benches, "standings", "result") or {}
+    lines.append(_goal("standings, 5,000 racers / 200,000 results (cold read, median)", "standings", "< 50 ms",
+                       _dig(standings, "read_ms", "median"), "ms", lambda v: v < 50, database="sqlite",
+                       detail=f"p95 {_dig(standings, 'read_ms', 'p95')} ms, cached "
+                              f"{_dig(standings, 'read_cached_ms', 'median')} ms" if standings else None))
+    wallet = _dig(benches, "wallet", "result") or {}
+    for database in ("sqlite", "postgresql"):
+        skipped = SKIPPED_NO_POSTGRES if database == "postgresql" and not postgres else None
+        lines.append(_goal("wallet page, 100,000 entries (median)", "wallet", "< 20 ms",
+                           _dig(wallet, database, "first_page_ms", "median"), "ms", lambda v: v < 20,
+                           database=database, skipped=skipped,
+                           detail=f"p95 {_dig(wallet, database, 'first_page_ms', 'p95')} ms"))
+    if quick:
+        for line in lines:
+            line["note"] = "--quick sizes: not the goal's size"
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test of the report")
+    parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_URL_ENV),
+                        help=f"PostgreSQL for the benches that take one (default: ${POSTGRES_URL_ENV})")
+    parser.add_argument("--only", default=",".join(BENCH_NAMES), help=f"comma-separated: {', '.join(BENCH_NAMES)}")
+    parser.add_argument("--timeout-s", type=float, default=None,
+                        help=f"per bench (default {TIMEOUT_S_DEFAULT}, {QUICK_TIMEOUT_S_DEFAULT} with --quick)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(BENCH_NAMES))
+    if unknown:
+        parser.error(f"unknown bench(es): {', '.join(unknown)} (known: {', '.join(BENCH_NAMES)})")
+    timeout_s = args.timeout_s or (QUICK_TIMEOUT_S_DEFAULT if args.quick else TIMEOUT_S_DEFAULT)
+
+    report: dict = {
+        "report": "cozykart benchmarks",
+        "quick": args.quick,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "postgresql": "used" if args.postgres_url else SKIPPED_NO_POSTGRES,
+    }
+    results: dict[str, dict] = {}
+    for bench in BENCHES:
+        if bench.name in chosen:
+            results[bench.name] = run_bench(bench, quick=args.quick, postgres_url=args.postgres_url,
+                                            timeout_s=timeout_s)
+    report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    report["goals"] = [line for line in goals(results, postgres=bool(args.postgres_url), quick=args.quick)
+                       if line["bench"] in chosen]
+    report["benches"] = results
+    report["failed"] = [name for name, outcome in results.items() if not outcome["ok"]]
+    text = json.dumps(report, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text, flush=True)
+    return 1 if report["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
