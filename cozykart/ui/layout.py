@@ -31,24 +31,39 @@ def _brand() -> rx.Component:
     )
 
 
-def header() -> rx.Component:
-    return rx.el.header(
+def _nav() -> rx.Component:
+    """The main links: one row; on a phone a full-width row of its own that scrolls sideways if it must."""
+    return rx.el.nav(
         rx.hstack(
-            _brand(),
-            rx.spacer(),
-            rx.el.nav(
-                rx.hstack(
-                    *[
-                        rx.link(label, href=href, color="#f4f2ff", weight="medium")
-                        for label, href in NAV_LINKS
-                    ],
-                    spacing="4",
-                ),
-                aria_label="Main",
-            ),
-            account_menu(),
+            *[
+                rx.link(label, href=href, color="#f4f2ff", weight="medium", white_space="nowrap",
+                        size=rx.breakpoints(initial="2", sm="3"))
+                for label, href in NAV_LINKS
+            ],
+            spacing=rx.breakpoints(initial="3", sm="4"),
+            wrap="nowrap",
+        ),
+        aria_label="Main",
+        overflow_x="auto",
+        max_width="100%",
+        order=rx.breakpoints(initial="3", md="2"),
+        width=rx.breakpoints(initial="100%", md="auto"),
+        margin_left=rx.breakpoints(initial="0", md="auto"),
+        padding_bottom=rx.breakpoints(initial="0.25rem", md="0"),
+    )
+
+
+def header() -> rx.Component:
+    # Desktop: brand, links, account in one row, sticky. Phone: brand and account, then the
+    # links below; not sticky, so the header does not eat a third of a small screen.
+    return rx.el.header(
+        rx.flex(
+            rx.box(_brand(), order="1"),
+            _nav(),
+            rx.box(account_menu(), order=rx.breakpoints(initial="2", md="3"), margin_left="auto"),
             align="center",
             wrap="wrap",
+            gap=rx.breakpoints(initial="0.5rem 1rem", md="1.5rem"),
             width="100%",
             max_width=theme.PAGE_MAX_WIDTH,
             margin_x="auto",
@@ -56,8 +71,8 @@ def header() -> rx.Component:
             padding_y="0.75rem",
         ),
         border_bottom=f"1px solid {theme.PANEL_BORDER}",
-        background="rgba(15, 13, 26, 0.85)",
-        position="sticky",
+        background="rgba(15, 13, 26, 0.92)",
+        position=rx.breakpoints(initial="static", md="sticky"),
         top="0",
         z_index="10",
     )

@@ -14,6 +14,7 @@ RACER_ROUTE = "/racers/[racer_key]"
 RACER_ROUTE_ARG = "racer_key"
 RACER_ROUTE_PREFIX = "/racers/"
 TINY_AVATAR = "24px"
+MEMBER_AVATAR = "28px"
 AVERAGE_MISSING = "—"
 
 
@@ -26,10 +27,13 @@ def format_average(average: float | None) -> str:
     return f"{average:.2f}" if average is not None else AVERAGE_MISSING
 
 
+def avatar(url: rx.Var[str], name: rx.Var[str], size: str) -> rx.Component:
+    """A racer's round avatar; its alt text is their name."""
+    return rx.image(src=url, alt=name, width=size, height=size, border_radius="50%", flex_shrink="0")
+
+
 def tiny_avatar(url: rx.Var[str], name: rx.Var[str]) -> rx.Component:
-    return rx.image(
-        src=url, alt=name, width=TINY_AVATAR, height=TINY_AVATAR, border_radius="50%", flex_shrink="0"
-    )
+    return avatar(url, name, TINY_AVATAR)
 
 
 def header_cell(label: str, *, numeric: bool = False) -> rx.Component:

@@ -26,7 +26,7 @@ from cozykart.settings import LOBBY_NAME_LENGTH_MAX, LOBBY_SIZE_MAX
 from cozykart.ui import theme
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
-from cozykart.ui.league_components import racer_href
+from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
 
 POLL_INTERVAL_MS = 4_000
 DNF_CHOICE = "DNF"
@@ -234,13 +234,9 @@ _SELECT_STYLE = {
 }
 
 
-def _avatar(url, name, size: str = "28px") -> rx.Component:
-    return rx.image(src=url, alt=name, width=size, height=size, border_radius="50%", flex_shrink="0")
-
-
 def _member(member: MemberView) -> rx.Component:
     return rx.hstack(
-        _avatar(member.avatar_url, member.name),
+        avatar(member.avatar_url, member.name, MEMBER_AVATAR),
         rx.link(member.name, href=member.href, color="#f4f2ff"),
         rx.spacer(),
         rx.cond(member.report != "", rx.text(member.report, weight="bold", color=theme.GOLD)),
@@ -332,6 +328,8 @@ def _card_header(race: RaceCard) -> rx.Component:
         rx.spacer(),
         _status_badge(race),
         align="start",
+        wrap="wrap",
+        gap="0.5rem",
         width="100%",
     )
 

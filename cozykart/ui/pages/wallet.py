@@ -363,7 +363,7 @@ def _history_line(line: HistoryLineView) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.hstack(
-                rx.badge(line.kind, variant="soft", color_scheme="gray"),
+                rx.badge(line.kind, variant="soft", color_scheme="gray", high_contrast=True),
                 rx.text(line.when, size="1", color=theme.TEXT_MUTED),
                 rx.cond(
                     line.on_hold_until != "",
