@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Connection, Executable, bindparam, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from cozykart.db import lean
 from cozykart.db.league_repo import DEFAULT_SPLIT
 from cozykart.db.ledger_tables import (
     LedgerAccount,
@@ -42,6 +43,7 @@ season_table = Season.__table__
 
 ACCOUNT_CODES_PER_QUERY_MAX = 500
 
+_insert_posting = posting_table.insert()
 _add_to_balance = (
     update(account_table)
     .where(account_table.c.id == bindparam("account_id"))
@@ -85,6 +87,19 @@ _accounts_by_code = select(account_table.c.code, account_table.c.id).where(
 )
 
 
+_accounts_by_n_codes: dict[int, Executable] = {}
+
+
+def _accounts_by_codes(count: int) -> Executable:
+    """`_accounts_by_code` for exactly `count` codes (a fixed statement `lean` can run)."""
+    statement = _accounts_by_n_codes.get(count)
+    if statement is None:
+        statement = _accounts_by_n_codes[count] = select(account_table.c.code, account_table.c.id).where(
+            account_table.c.code.in_([bindparam(f"code_{n}") for n in range(count)])
+        )
+    return statement
+
+
 def is_postgresql(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
 
@@ -98,7 +113,7 @@ def account_ids(connection: Connection, accounts: Iterable[AccountRef]) -> dict[
     assert len(wanted) <= ACCOUNT_CODES_PER_QUERY_MAX, len(wanted)
     if not wanted:
         return {}
-    rows = connection.execute(_accounts_by_code, {"codes": list(wanted)}).all()
+    rows = lean.execute(connection, _accounts_by_codes(len(wanted)), {f"code_{n}": code for n, code in enumerate(wanted)})
     found = {code: account_id for code, account_id in rows}
     missing = [wanted[code] for code in wanted if code not in found]
     if missing:
@@ -198,7 +213,8 @@ def write_transaction(
     if ids is None or not codes <= ids.keys():
         ids = {**(ids or {}), **account_ids(connection, (p.account for p in transaction.postings))}
     now = utc_now()
-    transaction_id = connection.execute(
+    rows = lean.execute(
+        connection,
         _prepared(connection, "insert_transaction", _insert_once(transaction_table)),
         {
             "key": transaction.key,
@@ -212,14 +228,16 @@ def write_transaction(
             "occurred_at": transaction.occurred_at,
             "recorded_at": now,
         },
-    ).scalar_one_or_none()
+    )
+    transaction_id = rows[0][0] if rows else None
     if transaction_id is None:
         existing_id = transaction_id_by_key(connection, transaction.key)
         assert existing_id is not None
         return Written(transaction_id=existing_id, replayed=True)
 
-    connection.execute(
-        posting_table.insert(),
+    lean.executemany(
+        connection,
+        _insert_posting,
         [
             {
                 "transaction_id": transaction_id,
@@ -241,8 +259,7 @@ def write_transaction(
         for account_id, delta_cents in sorted(deltas.items())
         if delta_cents != 0
     ]
-    if balance_changes:
-        connection.execute(_add_to_balance, balance_changes)
+    lean.executemany(connection, _add_to_balance, balance_changes)
     return Written(transaction_id=transaction_id, replayed=False)
 
 
@@ -268,10 +285,12 @@ def postings_of_transaction(connection: Connection, transaction_id: int) -> list
 
 def insert_payment(connection: Connection, **values) -> int | None:
     """Record a payment once; None when its key was recorded before."""
-    return connection.execute(
+    rows = lean.execute(
+        connection,
         _prepared(connection, "insert_payment", _insert_once(payment_table)),
         {"recorded_at": utc_now(), **values},
-    ).scalar_one_or_none()
+    )
+    return rows[0][0] if rows else None
 
 
 def payment_by_key(connection: Connection, key: str):
@@ -403,27 +422,27 @@ class RaceAtSale:
 
 def race_at(connection: Connection, instant: datetime) -> RaceAtSale | None:
     """The race whose commission window contains `instant` (as `league_repo.race_live_at`)."""
-    rows = connection.execute(_race_at, {"instant": instant}).all()
+    rows = lean.execute(connection, _race_at, {"instant": instant})
     if not rows:
         return None
-    row = rows[0]
+    race_id, name, season_id, status, started_at, ended_at, split_policy, winner_bonus_bps = rows[0][:8]
     window = RaceWindow(
-        race_id=row.id,
-        name=row.name,
-        season_id=row.season_id,
-        status=row.status,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
+        race_id=race_id,
+        name=name,
+        season_id=season_id,
+        status=status,
+        started_at=started_at,
+        ended_at=ended_at,
     )
     split = (
-        SplitRule(policy=row.split_policy, winner_bonus_bps=row.winner_bonus_bps)
-        if row.split_policy is not None
+        SplitRule(policy=split_policy, winner_bonus_bps=winner_bonus_bps)
+        if split_policy is not None
         else DEFAULT_SPLIT
     )
     entries = tuple(
-        (entry.racer_id, entry.position, entry.dnf, entry.points)
-        for entry in rows
-        if entry.racer_id is not None
+        (racer_id, position, dnf, points)
+        for *_race, racer_id, position, dnf, points in rows
+        if racer_id is not None
     )
     return RaceAtSale(window=window, split=split, entries=entries)
 

@@ -42,6 +42,9 @@ class UnitOfWork:
         self._session: Session | None = None
         self._events: list[Any] = []
         self._depth = 0
+        # Values read once per transaction by hot paths (the money settings, account ids):
+        # emptied when the transaction ends. Only for what this transaction cannot change.
+        self.memo: dict[Any, Any] = {}
 
     @property
     def session(self) -> Session:
@@ -61,6 +64,7 @@ class UnitOfWork:
         if self._depth == 0:
             self._session = Session(self.engine, expire_on_commit=False)
             self._events = []
+            self.memo = {}
         self._depth += 1
         return self
 
@@ -75,6 +79,7 @@ class UnitOfWork:
         finally:
             session.close()
             self._events = []
+            self.memo = {}
 
     def emit(self, event: Any) -> None:
         self._events.append(event)
@@ -89,6 +94,7 @@ class UnitOfWork:
         except BaseException:
             nested.rollback()
             del self._events[events_before:]
+            self.memo.clear()  # what was remembered may have been undone with it
             raise
         nested.commit()
 
@@ -111,3 +117,4 @@ class UnitOfWork:
             return
         self.handle_events()
         self.session.commit()
+        self.memo = {}

@@ -111,6 +111,44 @@ def _hold_until(settings: Settings, now: datetime) -> datetime | None:
     return now + timedelta(days=settings.hold_days) if settings.hold_days > 0 else None
 
 
+def _effective_settings(uow: UnitOfWork, connection: Connection, settings: Settings) -> Settings:
+    """`effective_settings`, read once per transaction.
+
+    The webhook writer applies a batch of events in one transaction; reading the
+    money settings once for the batch means the batch uses the values committed
+    when it began, as one event would.
+    """
+    slot = ("effective_settings", id(settings))
+    memo = uow.memo.get(slot)
+    if memo is None or memo[0] is not settings:
+        memo = uow.memo[slot] = (settings, effective_settings(connection, settings))
+    return memo[1]
+
+
+def _account_ids(uow: UnitOfWork, connection: Connection, accounts: list) -> dict[str, int]:
+    """`repo.account_ids`, remembered for the transaction (forgotten if a savepoint rolls back)."""
+    known: dict[str, int] = uow.memo.setdefault("account_ids", {})
+    missing = [account for account in accounts if account.code not in known]
+    if missing:
+        known.update(repo.account_ids(connection, missing))
+    return {account.code: known[account.code] for account in accounts}
+
+
+def _lock_for_sale(uow: UnitOfWork, connection: Connection, pool, race_id: int) -> str | None:
+    """PostgreSQL: lock clearing, house and the race's pool, then read the race's status.
+
+    Once per transaction and pool: the webhook writer records many sales in one
+    transaction, which keeps these locks until it commits, so no finalization
+    can commit in between and the status read under them still holds. A
+    savepoint rolled back (which may release locks taken inside it) forgets it.
+    """
+    slot = ("locked_for_sale", pool.code)
+    if slot not in uow.memo:
+        repo.lock_accounts(connection, _account_ids(uow, connection, [CLEARING, HOUSE, pool]).values())
+        uow.memo[slot] = repo.race_status(connection, race_id)
+    return uow.memo[slot]
+
+
 def _money(settings: Settings):
     return lambda amount_cents: format_cents(amount_cents, settings.currency)
 
@@ -150,7 +188,7 @@ def record_sale(
 
     with uow:
         connection = uow.session.connection()
-        settings = effective_settings(connection, settings)  # an admin's change applies from the next sale
+        settings = _effective_settings(uow, connection, settings)  # an admin's change applies from the next sale
         race = repo.race_at(connection, sold_at)
         window = race.window if race is not None else None
         base_cents = gross_cents - cost_cents
@@ -195,8 +233,7 @@ def record_sale(
                 # either sees this sale in the pool or has committed `final`.
                 # Clearing and house are locked with it, in id order as every
                 # writer does, so a refund running now cannot deadlock with us.
-                repo.lock_accounts(connection, repo.account_ids(connection, [CLEARING, HOUSE, pool]).values())
-                status = repo.race_status(connection, window.race_id) or status
+                status = _lock_for_sale(uow, connection, pool, window.race_id) or status
             builder.post(
                 HOUSE,
                 house_cents,
@@ -226,17 +263,17 @@ def record_sale(
             kind = TransactionKind.COMMISSION
             description = f"Merch sale: {sale_words} during race {window.name!r}"
 
+        transaction = builder.build(
+            key=f"payment:{key}",
+            kind=kind,
+            description=description,
+            reference=f"{provider}:{key}",
+            occurred_at=sold_at,
+            payment_id=payment_id,
+            race_id=window.race_id if window is not None else None,
+        )
         written = repo.write_transaction(
-            connection,
-            builder.build(
-                key=f"payment:{key}",
-                kind=kind,
-                description=description,
-                reference=f"{provider}:{key}",
-                occurred_at=sold_at,
-                payment_id=payment_id,
-                race_id=window.race_id if window is not None else None,
-            ),
+            connection, transaction, _account_ids(uow, connection, [p.account for p in transaction.postings])
         )
         assert not written.replayed, "the payment key was new, so its transaction is too"
         uow.emit(
@@ -498,7 +535,7 @@ def record_tip(
 
     with uow:
         connection = uow.session.connection()
-        settings = effective_settings(connection, settings)  # an admin's change applies from the next tip
+        settings = _effective_settings(uow, connection, settings)  # an admin's change applies from the next tip
         fee_cents = bps_part(tip_cents, settings.tip_fee_bps)
         dj_cents = tip_cents - fee_cents
         if uow.session.get(Racer, dj_racer_id) is None:
@@ -726,7 +763,7 @@ def reinstate_dispute(
         clawback = repo.transaction_row(connection, clawback_key)
         if clawback is None:
             raise NotFound("No open dispute with that key has been recorded yet.")
-        settings = effective_settings(connection, settings)
+        settings = _effective_settings(uow, connection, settings)
         hold_until = _hold_until(settings, utc_now())
         rows = repo.postings_of_transaction(connection, clawback.id)
         # Lock what we credit back (in id order) before reading the races'

@@ -12,15 +12,17 @@ failed and waiting events with backoff; an admin can `replay` one.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
+from cozykart.db import lean
 from cozykart.db.inbox_tables import ProductCost, WebhookEvent
 from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
@@ -150,7 +152,7 @@ def receive_in_transaction(
         )
     else:
         values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, settings, now))
-    inbox_id = connection.execute(_INSERT_EVENT, values).scalar_one()
+    inbox_id = lean.execute(connection, _INSERT_EVENT, values)[0][0]
     if values["status"] == APPLIED and isinstance(fact, (Sale, Tip)):
         _apply_waiting_for(uow, payment_key, settings, now)
     return InboxReceipt(inbox_id, values["status"], duplicate=False)
@@ -185,16 +187,12 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     outcomes: list[InboxReceipt | Exception] = []
     with uow:
         connection = uow.session.connection()
-        effective: dict[int, Settings] = {}
         for delivery in deliveries:
-            settings = effective.get(id(delivery.settings))
-            if settings is None:
-                settings = effective[id(delivery.settings)] = _effective_settings(connection, delivery.settings)
             event = delivery.event
             try:
-                with uow.savepoint():
+                with _savepoint(uow, connection, "delivery"):
                     receipt = receive_in_transaction(
-                        event, body_sha256=delivery.body_sha256, uow=uow, settings=settings,
+                        event, body_sha256=delivery.body_sha256, uow=uow, settings=delivery.settings,
                         now=delivery.received_at,
                     )
                     uow.handle_events()
@@ -212,9 +210,26 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     return outcomes
 
 
-def _effective_settings(connection, base: Settings) -> Settings:
-    """The settings webhooks apply with (see `receive_batch`)."""
-    return base
+@contextmanager
+def _savepoint(uow: UnitOfWork, connection: Connection, name: str) -> Iterator[None]:
+    """`uow.savepoint()` in plain SQL on the transaction's connection.
+
+    The ORM's nested transaction costs more than the statements of a sale; the
+    writer takes one or two savepoints per event. Nothing here loads ORM objects
+    that a rollback would leave stale (the few ORM reads are of racers and costs).
+    Events emitted inside are dropped with the writes if the block raises.
+    """
+    events_before = len(uow._events)
+    lean.execute_sql(connection, f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        lean.execute_sql(connection, f"ROLLBACK TO SAVEPOINT {name}")
+        lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
+        del uow._events[events_before:]
+        uow.memo.clear()  # what was remembered may have been undone (accounts created, locks taken)
+        raise
+    lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
 
 
 def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None) -> int:
@@ -293,6 +308,11 @@ _FIND_EVENT = select(_inbox.c.id, _inbox.c.status).where(
     _inbox.c.provider == bindparam("provider"), _inbox.c.event_id == bindparam("event_id")
 )
 _INSERT_EVENT = insert(_inbox).returning(_inbox.c.id)
+_ANY_WAITING_FOR_PAYMENT = (
+    select(_inbox.c.id)
+    .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == bindparam("waiting"))
+    .limit(1)
+)
 _WAITING_FOR_PAYMENT = (
     select(_inbox)
     .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == WAITING)
@@ -300,8 +320,15 @@ _WAITING_FOR_PAYMENT = (
 )
 
 
-def _find(connection, provider: str, event_id: str):
-    return connection.execute(_FIND_EVENT, {"provider": provider, "event_id": event_id}).first()
+@dataclass(frozen=True)
+class _Found:
+    id: int
+    status: str
+
+
+def _find(connection, provider: str, event_id: str) -> _Found | None:
+    rows = lean.execute(connection, _FIND_EVENT, {"provider": provider, "event_id": event_id})
+    return _Found(*rows[0]) if rows else None
 
 
 def _attempt(
@@ -317,7 +344,7 @@ def _attempt(
     """Apply one fact under a savepoint; the inbox columns that record the outcome."""
     attempts = attempts_before + 1
     try:
-        with uow.savepoint():
+        with _savepoint(uow, uow.session.connection(), "apply"):
             applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, settings)
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
@@ -349,7 +376,10 @@ def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
 def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Settings, now: datetime) -> None:
     if payment_key is None:
         return
-    waiting = uow.session.connection().execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all()
+    connection = uow.session.connection()
+    if not lean.execute(connection, _ANY_WAITING_FOR_PAYMENT, {"payment_key": payment_key, "waiting": WAITING}):
+        return
+    waiting = connection.execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all()
     for row in waiting:
         _retry(uow, row, settings, now)
 
