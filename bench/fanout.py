@@ -241,16 +241,6 @@ def _drop_schema(base: str, schema: str) -> None:
     engine.dispose()
 
 
-def _flush_redis(redis_url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
 def run_one(count: int, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="cozykart-fanout-") as tmp:
         workdir = Path(tmp)
@@ -260,8 +250,6 @@ def run_one(count: int, args: argparse.Namespace) -> dict:
         else:
             db_url = f"sqlite:///{workdir / 'fanout.db'}"
         try:
-            if args.redis_url:
-                _flush_redis(args.redis_url)
             env = _env(db_url, workdir, args.workers, args.redis_url)
             prepare_database(env)
             with served(env, workdir) as base_url:

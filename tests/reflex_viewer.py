@@ -13,11 +13,12 @@ multi-worker test.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import socketio
 
@@ -25,6 +26,17 @@ EVENT_NAMESPACE = "/_event"
 HYDRATE_EVENT = "reflex___state____state.hydrate_and_load"
 VAR_SUFFIX = "_rx_state_"
 CONNECT_TIMEOUT_S = 60
+T = TypeVar("T")
+
+
+def run_async(coroutine_function: Callable[[], Awaitable[T]]) -> T:
+    """Run `coroutine_function()` on a new event loop in a thread of its own.
+
+    Playwright's sync API keeps an event loop running in the test thread once a
+    browser test ran, and `asyncio.run` refuses to start inside it.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
 
 
 class Viewer:

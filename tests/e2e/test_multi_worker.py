@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 from cozykart.integrations import stripe_payments
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET, _app_env, _free_port, _run_cli
 from tests.fake_discord_webhook import FakeDiscordWebhook
-from tests.reflex_viewer import Viewer
+from tests.reflex_viewer import Viewer, run_async
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("COZYKART_TEST_REDIS_URL") or "redis://127.0.0.1:6379/11"
@@ -261,7 +261,7 @@ def test_a_sale_on_any_worker_reaches_viewers_on_every_worker(cluster):
             await asyncio.gather(*(viewer.disconnect() for viewer in viewers_a + viewers_b),
                                  return_exceptions=True)
 
-    asyncio.run(scenario())
+    run_async(scenario)
 
 
 def _outbox(db_url: str) -> list[tuple[str, str, str]]:

@@ -14,6 +14,7 @@ from reflex_base.utils.format import json_dumps
 
 from cozykart.ui import broadcast
 from cozykart.ui.live_pot import LivePotState
+from tests.reflex_viewer import run_async
 
 WAIT_S = 10
 POLL_S = 0.05
@@ -81,4 +82,4 @@ async def _scenario() -> None:
 
 
 def test_one_emit_reaches_the_room_and_viewers_who_disconnect_leave_it():
-    asyncio.run(_scenario())
+    run_async(_scenario)

@@ -7,7 +7,6 @@ delta format and frontend update handler, fix broadcast.py, then bump
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from reflex.state import State
 import cozykart.cozykart as served
 from cozykart.ui import broadcast
 from cozykart.ui.live_pot import FeedView, LivePotState
+from tests.reflex_viewer import run_async
 
 
 def test_reflex_is_the_version_broadcast_was_written_for():
@@ -42,7 +42,7 @@ def test_a_broadcast_delta_is_exactly_the_delta_reflex_sends_for_the_same_change
             pot_state.feed = feed
             return await root._get_resolved_delta()
 
-    assert broadcast.delta(LivePotState, pot_cents=1234, pot_text="$12.34", feed=feed) == asyncio.run(reflex_delta())
+    assert broadcast.delta(LivePotState, pot_cents=1234, pot_text="$12.34", feed=feed) == run_async(reflex_delta)
 
 
 def test_the_frontend_applies_an_event_packet_as_a_delta_per_substate():
