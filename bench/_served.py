@@ -1,0 +1,235 @@
+"""The served app for the fault drills (bench/crash_drill.py, bench/soak.py): a database with a
+live race and a DJ, the Reflex backend on 127.0.0.1 in its own process group, signed Stripe
+events, and the ledger's own `reconcile --json` run as the operator would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cozykart.db.engine import create_db_engine  # noqa: E402
+from cozykart.db.migrate import upgrade  # noqa: E402
+from cozykart.db.uow import UnitOfWork  # noqa: E402
+from cozykart.integrations import stripe_payments  # noqa: E402
+from cozykart.services import league  # noqa: E402
+from cozykart.settings import Settings  # noqa: E402
+
+STRIPE_SECRET = "whsec_drill"
+ADMIN_DISCORD_ID = "980000000000000001"
+DJ_DISCORD_ID = "980000000000000002"
+RACERS_PER_RACE = 8
+SERVER_START_TIMEOUT_S = 180
+SERVER_STOP_TIMEOUT_S = 20
+RECONCILE_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class League:
+    admin_id: int
+    dj_id: int
+    race_id: int
+    racer_ids: tuple[int, ...]
+
+
+def log(message: str) -> None:
+    print(f"{Path(sys.argv[0]).stem}: {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(db_url: str) -> League:
+    """A migrated database with an admin, a DJ and a live race of 8 racers started a minute ago."""
+    upgrade(db_url)
+    engine = create_db_engine(db_url)
+    settings = Settings(db_url=db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
+    try:
+        admin = league.get_or_create_racer(ADMIN_DISCORD_ID, "drill-admin", "Drill Admin", None,
+                                           uow=UnitOfWork(engine))
+        dj = league.get_or_create_racer(DJ_DISCORD_ID, "drill-dj", "Drill DJ", None, uow=UnitOfWork(engine))
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE racer SET is_dj = :yes WHERE id = :id"), {"yes": True, "id": dj.racer_id})
+        start = datetime.now(UTC) - timedelta(minutes=1)
+        race = league.open_lobby("Drill Cup", actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
+                                 now=start - timedelta(seconds=30))
+        racer_ids = []
+        for n in range(RACERS_PER_RACE):
+            racer = league.get_or_create_racer(f"9800000000000{n:05d}", f"drill{n}", f"Drill {n}", None,
+                                               uow=UnitOfWork(engine))
+            league.join_lobby(race.race_id, actor_id=racer.racer_id, uow=UnitOfWork(engine), settings=settings,
+                              now=start - timedelta(seconds=20))
+            racer_ids.append(racer.racer_id)
+        league.start_race(race.race_id, actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
+                          now=start)
+        return League(admin.racer_id, dj.racer_id, race.race_id, tuple(racer_ids))
+    finally:
+        engine.dispose()
+
+
+def server_env(db_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / ".tools" / "node_modules" / ".bin"),
+                                 env.get("PATH", "")]),
+        "REFLEX_DB_URL": db_url,
+        "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
+        "COZYKART_ADMIN_DISCORD_IDS": ADMIN_DISCORD_ID,
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "0",
+        "REFLEX_CHECK_LATEST_VERSION": "0",
+        "REFLEX_WEB_WORKDIR": str(workdir / "web"),
+        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
+        **extra,
+    })
+    env.pop("REFLEX_REDIS_URL", None)
+    return env
+
+
+class Server:
+    """`reflex run --env prod --backend-only` on 127.0.0.1, in its own process group."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, port: int | None = None) -> None:
+        self.env, self.workdir = env, workdir
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log_path = self.workdir / f"server-{self.starts}.log"
+        self.process = subprocess.Popen(
+            ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(self.port),
+             "--backend-host", "127.0.0.1", "--loglevel", "warning"],
+            cwd=ROOT, env=self.env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited at start:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"the server did not answer /api/health within {SERVER_START_TIMEOUT_S} s")
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group: no handler runs, nothing is flushed."""
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+        self._wait_port_free()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+
+    def _wait_port_free(self) -> None:
+        """Every process of the group gone, and nothing listening on the port any more."""
+        assert self.process is not None
+        deadline = time.monotonic() + SERVER_STOP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"processes of group {self.process.pid} outlived SIGKILL")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(f"something still listens on port {self.port} after SIGKILL")
+
+
+def signed(event: dict) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a Stripe delivery, signed now (a retry is signed again, as Stripe does)."""
+    body = json.dumps(event)
+    return body.encode(), {"Content-Type": "application/json",
+                           "Stripe-Signature": stripe_payments.sign(body, STRIPE_SECRET)}
+
+
+def sale_event(cents: int, *, item: str = "Drill tee") -> dict:
+    token = uuid.uuid4().hex
+    return stripe_payments.checkout_completed_event(
+        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=cents,
+        currency="usd", created=int(time.time()), metadata={"item": item})
+
+
+def tip_event(cents: int, *, song: str = "Rainbow Road") -> dict:
+    token = uuid.uuid4().hex
+    return stripe_payments.checkout_completed_event(
+        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=cents,
+        currency="usd", created=int(time.time()),
+        metadata={"kind": "tip", "dj": DJ_DISCORD_ID, "song": song, "fan_name": "Drill Fan"})
+
+
+def refund_event(sale: dict) -> dict:
+    """A full refund of `sale` (a checkout.session.completed event)."""
+    session = sale["data"]["object"]
+    token = uuid.uuid4().hex
+    return stripe_payments.charge_refunded_event(
+        event_id=f"evt_{token}", charge_id=f"ch_{token}", payment_intent=session["payment_intent"],
+        amount_cents=session["amount_total"], amount_refunded_cents=session["amount_total"], currency="usd",
+        created=int(time.time()))
+
+
+def reconcile(db_url: str) -> tuple[int, dict]:
+    """`python -m cozykart reconcile --json` against `db_url`: its exit status and report."""
+    env = dict(os.environ, REFLEX_DB_URL=db_url)
+    completed = subprocess.run([sys.executable, "-m", "cozykart", "reconcile", "--json"], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=RECONCILE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    try:
+        return completed.returncode, json.loads(completed.stdout)
+    except json.JSONDecodeError as error:
+        raise RuntimeError(f"reconcile printed no JSON ({error}): {completed.stdout[-2000:]}"
+                           f"{completed.stderr[-2000:]}") from error
+
+
+def postgres_schema(base: str, prefix: str) -> tuple[str, str]:
+    """A fresh schema on `base`; the URL that uses it, and its name (drop_schema removes it)."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def drop_schema(base: str, schema: str) -> None:
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
