@@ -89,8 +89,8 @@ class LivePotState(rx.State):
             return
         pot = await read_pot()
         async with _emitting:
-            await _room.join(_require_app(), sid)
-            await _room.emit(_require_app(), broadcast.delta(LivePotState, **_values(pot)), to=sid)
+            await _room.join(running_app(), sid)
+            await _room.emit(running_app(), broadcast.delta(LivePotState, **_values(pot)), to=sid)
 
 
 def _values(pot: LivePot) -> dict:
@@ -123,7 +123,7 @@ async def read_pot() -> LivePot:
     return await asyncio.to_thread(lambda: live_pot(uow=default_uow(settings), settings=settings))
 
 
-def _require_app() -> rx.App:
+def running_app() -> rx.App:
     assert _app is not None, "live_pot.attach(app) is called when the app is built"
     return _app
 
@@ -133,11 +133,6 @@ def attach(app: rx.App) -> None:
     global _app
     _app = app
     app.register_lifespan_task(_channel.listen)
-
-
-def room_size() -> int:
-    """How many sockets of this worker watch the live pot."""
-    return _room.size(_require_app())
 
 
 async def publish() -> None:
@@ -182,7 +177,7 @@ async def _request_push() -> None:
 
 
 async def _push_pot() -> None:
-    app = _require_app()
+    app = running_app()
     pot = await read_pot()
     async with _emitting:
         if _shown.pot_cents is not None and pot.pot_cents > _shown.pot_cents:
@@ -213,6 +208,9 @@ async def alert_feed() -> AsyncIterator[asyncio.Queue]:
 def new_alerts(pot: LivePot, seen: set[str]) -> list[FeedView]:
     """The sales and tips of `pot`'s feed not in `seen`, oldest first; they are added to `seen`."""
     fresh = [_feed_view(line, pot.currency) for line in reversed(pot.feed) if str(line.payment_id) not in seen]
+    # Only keys still in the feed can come again (the feed only ever drops its oldest):
+    # `seen` stays as small as the feed however long the night.
+    seen.intersection_update(str(line.payment_id) for line in pot.feed)
     seen.update(view.key for view in fresh)
     return fresh
 

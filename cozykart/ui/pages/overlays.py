@@ -47,31 +47,44 @@ class OverlayState(rx.State):
 
         What sold before the overlay opened is not replayed. Alerts that arrive
         together wait in `pending` and are shown one after another, none dropped.
+        One player per connection: a second `open` on the same socket finds it.
         """
         sid = broadcast.viewer_sid(self)
-        app = live_pot._require_app()
-        async with live_pot.alert_feed() as feed:
-            seen = {str(line.payment_id) for line in (await read_pot()).feed}
-            pending: list[FeedView] = []
-            while broadcast.is_connected(app, sid):
-                if not pending:
-                    try:
-                        item = await asyncio.wait_for(feed.get(), CONNECTION_CHECK_S)
-                    except TimeoutError:
+        app = live_pot.running_app()
+        if not sid or sid in _players:
+            return
+        _players.add(sid)
+        try:
+            async with live_pot.alert_feed() as feed:
+                seen = {str(line.payment_id) for line in (await read_pot()).feed}
+                pending: list[FeedView] = []
+                while broadcast.is_connected(app, sid):
+                    if not pending:
+                        try:
+                            item = await asyncio.wait_for(feed.get(), CONNECTION_CHECK_S)
+                        except TimeoutError:
+                            continue
+                        pending.extend(_alerts_of(item, seen))
+                    while not feed.empty():
+                        pending.extend(_alerts_of(feed.get_nowait(), seen))
+                    if not pending or not broadcast.is_connected(app, sid):
                         continue
-                    pending.extend(_alerts_of(item, seen))
-                while not feed.empty():
-                    pending.extend(_alerts_of(feed.get_nowait(), seen))
-                if not pending:
-                    continue
-                alert = pending.pop(0)
-                async with self:
-                    self.alert = alert
-                    self.alert_showing = True
-                await asyncio.sleep(ALERT_SHOW_S)
-                async with self:
-                    self.alert_showing = False
-                await asyncio.sleep(ALERT_GAP_S)
+                    alert = pending.pop(0)
+                    async with self:
+                        self.alert = alert
+                        self.alert_showing = True
+                    await asyncio.sleep(ALERT_SHOW_S)
+                    if not broadcast.is_connected(app, sid):
+                        break  # the tab may be open again on a new socket: leave its state alone
+                    async with self:
+                        self.alert_showing = False
+                    await asyncio.sleep(ALERT_GAP_S)
+        finally:
+            _players.discard(sid)
+
+
+# The sockets of this worker whose alerts overlay has a player running.
+_players: set[str] = set()
 
 
 def _alerts_of(item: tuple, seen: set[str]) -> list[FeedView]:
