@@ -15,9 +15,12 @@ costs O(N^2) per change (bench/fanout.py: p99 about 30 s at 500 viewers on this
 machine); see cozykart/ui/broadcast.py and docs/ARCHITECTURE.md.
 
 Seeds and pushes of one worker go out under one lock, in order, on the same
-sockets, so a seed never lands after a newer push. The seed is sent to the
-viewer's socket only (not kept in its per-tab state): after a reconnect the
-page shows the defaults for the moment until `join` runs again.
+sockets, and a seed never carries an older read than a push the viewer missed
+while joining (reads are numbered), so a viewer never stays behind the room; a
+push that read before a later commit is always followed by one that read after
+it (pushes coalesce, never drop). The seed is sent to the viewer's socket
+only (not kept in its per-tab state): after a reconnect the page shows the
+defaults for a moment until `join` runs again.
 
 The OBS alerts overlay gets each new sale or tip (and test alerts) through
 `alert_feed`, a per-worker queue fed by the same pushes; it shows them one at a
@@ -29,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import secrets
 from collections.abc import AsyncIterator
 
@@ -87,10 +91,14 @@ class LivePotState(rx.State):
         sid = broadcast.viewer_sid(self)
         if not sid:
             return
-        pot = await read_pot()
+        ticket, pot = await _read_ticketed()
         async with _emitting:
             await _room.join(running_app(), sid)
-            await _room.emit(running_app(), broadcast.delta(LivePotState, **_values(pot)), to=sid)
+            # A push that read the database after this seed did went out while this
+            # viewer was not in the room yet: the viewer gets the newer of the two.
+            newer = ticket > _shown.ticket or _shown.values is None
+            values = _values(pot) if newer else _shown.values
+            await _room.emit(running_app(), broadcast.delta(LivePotState, **values), to=sid)
 
 
 def _values(pot: LivePot) -> dict:
@@ -110,12 +118,23 @@ class _Shown:
 
     pot_cents: int | None = None
     increase_count: int = 0
+    ticket: int = 0  # the read it came from (see `_read_ticketed`)
+    values: dict | None = None
 
 
 _shown = _Shown()
 _room = broadcast.Room(ROOM_NAME)
 _emitting = asyncio.Lock()
 _alert_queues: set[asyncio.Queue] = set()
+
+
+_read_tickets = itertools.count(1)
+
+
+async def _read_ticketed() -> tuple[int, LivePot]:
+    """Read the pot; a read with a higher ticket started later, so it saw every commit the other saw."""
+    ticket = next(_read_tickets)
+    return ticket, await read_pot()
 
 
 async def read_pot() -> LivePot:
@@ -178,12 +197,13 @@ async def _request_push() -> None:
 
 async def _push_pot() -> None:
     app = running_app()
-    pot = await read_pot()
+    ticket, pot = await _read_ticketed()
     async with _emitting:
         if _shown.pot_cents is not None and pot.pot_cents > _shown.pot_cents:
             _shown.increase_count += 1
         _shown.pot_cents = pot.pot_cents
-        await _room.emit(app, broadcast.delta(LivePotState, **_values(pot)))
+        _shown.ticket, _shown.values = ticket, _values(pot)
+        await _room.emit(app, broadcast.delta(LivePotState, **_shown.values))
     for queue in list(_alert_queues):
         _offer(queue, ("pot", pot))
 
