@@ -102,19 +102,29 @@ async def admin_call(state: rx.State, work: AdminWork[T]) -> T:
     return await asyncio.to_thread(work, actor_id, default_uow(settings), settings)
 
 
-async def admin_load(state: Any, work: AdminWork[T], show: Callable[[T], None]):
-    """An admin page's load or refresh: log in first, then `show` what the service returned.
+async def admin_load(
+    state: Any,
+    work: AdminWork[T],
+    show: Callable[[T], None],
+    *,
+    hide: Callable[[], None] | None = None,
+    on_load: bool = True,
+):
+    """An admin page's load (`on_load`: log in first) or refresh: `show` what the service returned.
 
     `state` has `allowed` and `refusal` vars (what `admin_gate` reads). A
-    refusal (not an admin, or any service error) hides the console and says why.
+    refusal (not an admin, or any service error) hides the console, says why,
+    and calls `hide` so nothing read earlier stays in the browser.
     """
-    if await state._load_viewer() is None:
+    if on_load and await state._load_viewer() is None:
         return state._to_login()
     try:
         result = await admin_call(state, work)
     except CozyKartError as error:
         state.allowed = False
         state.refusal = error.message
+        if hide is not None:
+            hide()
         return None
     state.allowed = True
     state.refusal = ""

@@ -46,6 +46,8 @@ PAGE_TIMEOUT_MS = 30_000
 CDN_PATTERN = "https://cdn.discordapp.com/**"
 AVATAR_SVG = (PROJECT_ROOT / "assets" / "avatars" / "default.svg").read_bytes()
 REFUSAL = "Only a league admin can do that."
+PHONE = {"width": 390, "height": 844}
+PHONE_SETTLE_MS = 500
 
 ADMIN = FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None)
 PLAIN = FakeUser(id="80351110224670999", username="plain_pat", global_name="Pat", avatar=None)
@@ -121,6 +123,13 @@ def _changes(db: UnitOfWork) -> list:
         ).all()
 
 
+def _assert_fits_a_phone(page) -> None:
+    """At phone width the page scrolls down, never sideways."""
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(PHONE_SETTLE_MS)
+    assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
 def _toast(page):
     return page.locator("[data-sonner-toast]")
 
@@ -159,7 +168,8 @@ def test_an_admin_changes_the_commission_rate_with_a_reason_and_the_audit_row_ap
     assert (change.name, change.old_value, change.new_value) == ("commission_rate_bps", 2000, 2500)
     with db:
         assert effective_settings(db.session, load_settings(console_app.env)).commission_rate_bps == 2500
-    page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-settings.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-settings-changed.png"), full_page=True)
+    _assert_fits_a_phone(page)
 
 
 def test_an_admin_creates_and_activates_a_season(console_app, fake_discord_server, page, db, tmp_path):
@@ -188,7 +198,8 @@ def test_an_admin_creates_and_activates_a_season(console_app, fake_discord_serve
     assert (active.name, active.split_policy, active.winner_bonus_bps) == ("Winter Cup E2E", "winner_bonus", 4000)
     assert active.points_table.default == (20, 15, 10, 5)
     assert active.sponsor_logo_url == "/sponsor-banner.png"
-    page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-seasons.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-seasons-activated.png"), full_page=True)
+    _assert_fits_a_phone(page)
 
 
 def _final_race_with_a_sale(db: UnitOfWork, settings, admin_id: int, names: list[str], race_name: str):
@@ -239,7 +250,8 @@ def test_an_admin_previews_and_applies_a_result_fix(console_app, fake_discord_se
     fixed = league.get_race(race_id, uow=db)
     assert [fixed.entry_of(r).position for r in (cyd, ana, ben)] == [1, 2, 3]
     assert {fix.reason for fix in fixed.fixes} == {"Photo finish reviewed"}
-    page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-results.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-results-fixed.png"), full_page=True)
+    _assert_fits_a_phone(page)
 
 
 def _forge(page, event_name: str, payload: dict) -> None:

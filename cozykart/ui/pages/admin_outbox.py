@@ -6,18 +6,16 @@ The list is read through `outbox.outbox_console` and a resend through
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import UTC, datetime
 
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
-from cozykart.services import default_uow, outbox
-from cozykart.settings import load_settings
+from cozykart.services import outbox
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_OUTBOX_ROUTE, admin_gate
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.admin_layout import ADMIN_OUTBOX_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
 STATUS_COLORS = {outbox.SENT: "green", outbox.PENDING: "amber", outbox.FAILED: "red"}
@@ -58,32 +56,27 @@ class OutboxAdminState(AuthState):
 
     @rx.event
     async def load(self):
-        viewer = await self._load_viewer()
-        if viewer is None:
-            return self._to_login()
-        return await self._refresh()
+        return await admin_load(self, self._read(), self._show, hide=self._hide)
 
     @rx.event
     async def show_status(self, status: str):
         self.status_filter = status if status in outbox.STATUSES else ""
-        return await self._refresh()
+        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
 
     @rx.event
     async def reload(self):
-        return await self._refresh()
+        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
 
-    async def _refresh(self):
-        try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            status = self.status_filter or None
-            console = await asyncio.to_thread(
-                lambda: outbox.outbox_console(actor_id, status=status, uow=default_uow(settings), settings=settings)
-            )
-        except CozyKartError as error:
-            self.allowed, self.refusal, self.rows = False, error.message, []
-            return None
-        self.allowed, self.refusal = True, ""
+    def _read(self):
+        status = self.status_filter or None
+        return lambda actor_id, uow, settings: outbox.outbox_console(
+            actor_id, status=status, uow=uow, settings=settings
+        )
+
+    def _hide(self) -> None:
+        self.rows = []
+
+    def _show(self, console) -> None:
         total = sum(console.counts.values())
         self.filters = [FilterView("", f"All ({total})")] + [
             FilterView(status, f"{status} ({console.counts.get(status, 0)})") for status in outbox.STATUSES
@@ -97,16 +90,15 @@ class OutboxAdminState(AuthState):
             )
             for row in console.rows
         ]
-        return None
 
     @rx.event
     async def resend(self, outbox_id: int):
         try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            row = await asyncio.to_thread(
-                lambda: outbox.resend(int(outbox_id), actor_id=actor_id, uow=default_uow(settings),
-                                      settings=settings)
+            row = await admin_call(
+                self,
+                lambda actor_id, uow, settings: outbox.resend(
+                    int(outbox_id), actor_id=actor_id, uow=uow, settings=settings
+                ),
             )
         except CozyKartError as error:
             return rx.toast.error(error.message)

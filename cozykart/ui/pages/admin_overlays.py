@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
-from cozykart.services import default_uow, overlays
-from cozykart.settings import load_settings
+from cozykart.services import overlays
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_OVERLAYS_ROUTE, admin_gate
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.admin_layout import ADMIN_OVERLAYS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import publish_test_alert
 from cozykart.ui.pages.overlays import ALERTS_ROUTE, POT_ROUTE
+
+
+def _check_admin(actor_id, uow, settings) -> str:
+    return overlays.check_overlay_admin(actor_id=actor_id, uow=uow, settings=settings)
 
 
 class OverlayAdminState(AuthState):
@@ -25,31 +26,19 @@ class OverlayAdminState(AuthState):
 
     @rx.event
     async def load(self):
-        if await self._load_viewer() is None:
-            return self._to_login()
-        try:
-            await self._check_admin()
-        except CozyKartError as error:
-            self.allowed, self.refusal = False, error.message
-            return None
-        self.allowed, self.refusal = True, ""
-        return None
+        return await admin_load(self, _check_admin, lambda _name: None, hide=self._hide)
 
-    async def _check_admin(self) -> str:
-        actor_id = await acting_racer_id(self)
-        settings = load_settings()
-        return await asyncio.to_thread(
-            lambda: overlays.check_overlay_admin(actor_id=actor_id, uow=default_uow(settings), settings=settings)
-        )
+    def _hide(self) -> None:
+        self.pot_url = self.alerts_url = ""
 
     @rx.event
     async def regenerate(self):
         try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            key = await asyncio.to_thread(
-                lambda: overlays.regenerate_overlay_key(actor_id=actor_id, uow=default_uow(settings),
-                                                        settings=settings)
+            key = await admin_call(
+                self,
+                lambda actor_id, uow, settings: overlays.regenerate_overlay_key(
+                    actor_id=actor_id, uow=uow, settings=settings
+                ),
             )
         except CozyKartError as error:
             return rx.toast.error(error.message)
@@ -61,7 +50,7 @@ class OverlayAdminState(AuthState):
     @rx.event
     async def send_test_alert(self):
         try:
-            name = await self._check_admin()
+            name = await admin_call(self, _check_admin)
         except CozyKartError as error:
             return rx.toast.error(error.message)
         await publish_test_alert(name)

@@ -9,7 +9,6 @@ second sees that it was already paid.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from datetime import UTC, datetime
@@ -18,12 +17,12 @@ import reflex as rx
 
 from cozykart.domain.errors import CozyKartError, InvalidInput
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
-from cozykart.services import default_uow, money_admin, payouts
+from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
 from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, admin_gate
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
 REFERENCE_INPUT_LENGTH_MAX = 200
@@ -75,6 +74,10 @@ def _whole_number(form: dict, name: str, what: str) -> int:
         raise InvalidInput(f"Choose {what}.") from None
 
 
+def _queue_of(actor_id, uow, settings) -> PayoutQueue:
+    return money_admin.payout_queue(actor_id, uow=uow, settings=settings)
+
+
 class PayoutsAdminState(AuthState):
     allowed: bool = False
     refusal: str = ""
@@ -86,29 +89,14 @@ class PayoutsAdminState(AuthState):
 
     @rx.event
     async def load(self):
-        viewer = await self._load_viewer()
-        if viewer is None:
-            return self._to_login()
-        return await self._refresh()
+        return await admin_load(self, _queue_of, self._show, hide=self._hide)
 
     @rx.event
     async def refresh(self):
-        return await self._refresh()
+        return await admin_load(self, _queue_of, self._show, hide=self._hide, on_load=False)
 
-    async def _refresh(self):
-        try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            queue = await asyncio.to_thread(
-                lambda: money_admin.payout_queue(actor_id, uow=default_uow(settings), settings=settings)
-            )
-        except CozyKartError as error:
-            self.allowed = False
-            self.refusal = error.message
-            self.pending, self.recent, self.racers = [], [], []
-            return None
-        self._show(queue)
-        return None
+    def _hide(self) -> None:
+        self.pending, self.recent, self.racers = [], [], []
 
     def _show(self, queue: PayoutQueue) -> None:
         def money(cents: int) -> str:
@@ -121,8 +109,6 @@ class PayoutsAdminState(AuthState):
                 return f"by {methods.get(line.method or '', line.method or '?')}, ref {line.reference or '-'}"
             return f"rejected: {line.reason or ''}"
 
-        self.allowed = True
-        self.refusal = ""
         self.pending = [
             PendingView(line.payout_id, line.racer_name, money(line.amount_cents), _when(line.requested_at))
             for line in queue.pending
@@ -142,13 +128,13 @@ class PayoutsAdminState(AuthState):
     @rx.event
     async def pay(self, form: dict):
         try:
-            actor_id = await acting_racer_id(self)
             payout_id = _whole_number(form, "payout_id", "a payout")
             method, reference = str(form.get("method", "")), str(form.get("reference", ""))
-            settings = load_settings()
-            outcome = await asyncio.to_thread(
-                lambda: payouts.pay_payout(actor_id, payout_id, method=method, reference=reference,
-                                           uow=default_uow(settings), settings=settings)
+            outcome = await admin_call(
+                self,
+                lambda actor_id, uow, settings: payouts.pay_payout(
+                    actor_id, payout_id, method=method, reference=reference, uow=uow, settings=settings
+                ),
             )
         except CozyKartError as error:
             return rx.toast.error(error.message)
@@ -159,13 +145,13 @@ class PayoutsAdminState(AuthState):
     @rx.event
     async def reject(self, form: dict):
         try:
-            actor_id = await acting_racer_id(self)
             payout_id = _whole_number(form, "payout_id", "a payout")
             reason = str(form.get("reason", ""))
-            settings = load_settings()
-            outcome = await asyncio.to_thread(
-                lambda: payouts.reject_payout(actor_id, payout_id, reason=reason, uow=default_uow(settings),
-                                              settings=settings)
+            outcome = await admin_call(
+                self,
+                lambda actor_id, uow, settings: payouts.reject_payout(
+                    actor_id, payout_id, reason=reason, uow=uow, settings=settings
+                ),
             )
         except CozyKartError as error:
             return rx.toast.error(error.message)
@@ -175,20 +161,21 @@ class PayoutsAdminState(AuthState):
     @rx.event
     async def pay_directly(self, form: dict):
         try:
-            actor_id = await acting_racer_id(self)
             racer_id = _whole_number(form, "racer_id", "a racer")
             amount_cents = parse_amount_cents(str(form.get("amount", "")))
             method, reference = str(form.get("method", "")), str(form.get("reference", ""))
             key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"
-            settings = load_settings()
-            payout_id = await asyncio.to_thread(
-                lambda: payouts.direct_payout(actor_id, racer_id, amount_cents, method=method, reference=reference,
-                                              key=key, uow=default_uow(settings), settings=settings)
+            payout_id = await admin_call(
+                self,
+                lambda actor_id, uow, settings: payouts.direct_payout(
+                    actor_id, racer_id, amount_cents, method=method, reference=reference, key=key, uow=uow,
+                    settings=settings,
+                ),
             )
         except CozyKartError as error:
             return rx.toast.error(error.message)
         self._direct_key = f"web-direct:{uuid.uuid4().hex}"
-        return [rx.toast.success(f"Direct payout #{payout_id} of {format_cents(amount_cents, settings.currency)} "
+        return [rx.toast.success(f"Direct payout #{payout_id} of {format_cents(amount_cents, load_settings().currency)} "
                                  "paid"), PayoutsAdminState.refresh]
 
 

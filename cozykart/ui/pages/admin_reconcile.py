@@ -5,18 +5,15 @@ Read-only. `money_admin.reconciliation` refuses anyone who is not an admin.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import UTC, datetime
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
-from cozykart.services import default_uow, money_admin
-from cozykart.settings import load_settings
+from cozykart.services import money_admin
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_RECONCILE_ROUTE, admin_gate
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.admin_layout import ADMIN_RECONCILE_ROUTE, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
 
@@ -24,6 +21,10 @@ from cozykart.ui.layout import page
 class ViolationView:
     check: str = ""
     detail: str = ""
+
+
+def _reconcile(actor_id, uow, settings):
+    return money_admin.reconciliation(actor_id, uow=uow, settings=settings)
 
 
 class ReconcileAdminState(AuthState):
@@ -37,41 +38,31 @@ class ReconcileAdminState(AuthState):
 
     @rx.event
     async def load(self):
-        viewer = await self._load_viewer()
-        if viewer is None:
-            return self._to_login()
-        return await self._run()
+        return await self._run(on_load=True)
 
     @rx.event
     async def run(self):
         if self.running:
             return None
-        return await self._run()
+        return await self._run(on_load=False)
 
-    async def _run(self):
+    async def _run(self, *, on_load: bool):
         self.running = True
         try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            report = await asyncio.to_thread(
-                lambda: money_admin.reconciliation(actor_id, uow=default_uow(settings), settings=settings)
-            )
-        except CozyKartError as error:
+            return await admin_load(self, _reconcile, self._show, hide=self._hide, on_load=on_load)
+        finally:
             self.running = False
-            self.allowed = False
-            self.refusal = error.message
-            self.violations = []
-            return None
-        self.running = False
-        self.allowed = True
-        self.refusal = ""
+
+    def _hide(self) -> None:
+        self.violations = []
+
+    def _show(self, report) -> None:
         self.clean = report.clean
         self.ran_at = datetime.now(UTC).strftime("%b %d %H:%M:%S UTC")
         self.summary = (
             f"{report.transactions_checked} transactions and {report.accounts_checked} accounts checked"
         )
         self.violations = [ViolationView(v.check, v.detail) for v in report.violations]
-        return None
 
 
 def _violation(violation: ViolationView) -> rx.Component:

@@ -136,9 +136,12 @@ class ResultsAdminState(AuthState):
         self.awaiting = [_race_row(race) for race in desk.awaiting]
         self.recent = [_race_row(race) for race in desk.recent_final]
 
+    def _hide(self) -> None:
+        self.awaiting, self.recent = [], []
+
     @rx.event
     async def load(self):
-        return await admin_load(self, _desk, self._show)
+        return await admin_load(self, _desk, self._show, hide=self._hide)
 
     async def _act(self, work, success):
         try:
@@ -258,10 +261,10 @@ class ResultsAdminState(AuthState):
 
 def _awaiting_entry(entry: EntryRowView) -> rx.Component:
     return rx.hstack(
-        rx.text(entry.name, width="10rem"),
-        rx.text(entry.reported, size="2", color=theme.TEXT_MUTED, width="9rem"),
+        rx.text(entry.name, width="10rem", max_width="100%"),
+        rx.text(entry.reported, size="2", color=theme.TEXT_MUTED, width="9rem", max_width="100%"),
         rx.input(name=entry.field_name, placeholder="1, 2… or DNF", aria_label="Position of " + entry.name,
-                 max_length=4, width="8rem", data_testid="set-position"),
+                 max_length=4, width="8rem", max_width="100%", data_testid="set-position"),
         spacing="3",
         align="center",
         wrap="wrap",
@@ -305,7 +308,7 @@ def _awaiting_race(race: RaceRowView) -> rx.Component:
 
 def _final_entry(entry: EntryRowView) -> rx.Component:
     return rx.hstack(
-        rx.text(entry.place, weight="bold", width="3rem"),
+        rx.text(entry.place, weight="bold", width="3rem", max_width="100%"),
         rx.text(entry.name),
         rx.text(entry.points, " pts", size="2", color=theme.TEXT_MUTED),
         spacing="2",
@@ -336,9 +339,9 @@ def _final_race(race: RaceRowView) -> rx.Component:
                 rx.el.select(rx.foreach(race.racers, _racer_option), name="racer_id", aria_label="Racer",
                              style=_SELECT_STYLE, data_testid="fix-racer"),
                 rx.input(name="position", placeholder="New place or DNF", aria_label="New position", max_length=4,
-                         width="9rem", data_testid="fix-position"),
+                         width="9rem", max_width="100%", data_testid="fix-position"),
                 rx.input(name="reason", placeholder="Reason (kept with the fix)", aria_label="Reason for the fix",
-                         max_length=REASON_INPUT_LENGTH_MAX, width="16rem", data_testid="fix-reason"),
+                         max_length=REASON_INPUT_LENGTH_MAX, width="16rem", max_width="100%", data_testid="fix-reason"),
                 rx.button("Preview fix", type="submit", variant="soft", color_scheme="amber",
                           data_testid="fix-preview"),
                 spacing="2",

@@ -6,17 +6,16 @@ service refuses anyone who is not an admin, whatever the page showed them.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
-from cozykart.services import default_uow, identity
+from cozykart.services import identity
 from cozykart.services.identity import RolesOverview
-from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.admin_layout import admin_call, admin_load
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
 
@@ -37,6 +36,10 @@ class RoleChangeRowView:
     text: str = ""
 
 
+def _overview(actor_id, uow, settings) -> RolesOverview:
+    return identity.roles_overview(actor_id, uow=uow, settings=settings)
+
+
 class RolesState(AuthState):
     allowed: bool = False
     refusal: str = ""
@@ -45,53 +48,28 @@ class RolesState(AuthState):
 
     @rx.event
     async def load(self):
-        viewer = await self._load_viewer()
-        if viewer is None:
-            return self._to_login()
-        try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            overview = await asyncio.to_thread(
-                lambda: identity.roles_overview(actor_id, uow=default_uow(settings), settings=settings)
-            )
-        except CozyKartError as error:
-            self._refuse(error.message)
-            return None
-        self._show(overview)
-        return None
+        return await admin_load(self, _overview, self._show, hide=self._hide)
 
     @rx.event
     async def set_role(self, racer_id: int, role: str, granted: bool):
-        settings = load_settings()
         try:
-            actor_id = await acting_racer_id(self)
-            await asyncio.to_thread(
-                lambda: identity.set_role(
-                    actor_id,
-                    int(racer_id),
-                    str(role),
-                    granted=bool(granted),
-                    uow=default_uow(settings),
-                    settings=settings,
-                )
+            await admin_call(
+                self,
+                lambda actor_id, uow, settings: identity.set_role(
+                    actor_id, int(racer_id), str(role), granted=bool(granted), uow=uow, settings=settings
+                ),
             )
-            overview = await asyncio.to_thread(
-                lambda: identity.roles_overview(actor_id, uow=default_uow(settings), settings=settings)
-            )
+            overview = await admin_call(self, _overview)
         except CozyKartError as error:
             return rx.toast.error(error.message)
         self._show(overview)
         return rx.toast.success("Role updated")
 
-    def _refuse(self, message: str) -> None:
-        self.allowed = False
-        self.refusal = message
+    def _hide(self) -> None:
         self.rows = []
         self.history = []
 
     def _show(self, overview: RolesOverview) -> None:
-        self.allowed = True
-        self.refusal = ""
         self.rows = [
             RoleRowView(
                 racer_id=row.racer_id,

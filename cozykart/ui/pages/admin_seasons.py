@@ -132,9 +132,12 @@ class SeasonsAdminState(AuthState):
         self.default_starts_on = today.isoformat()
         self.default_ends_on = (today + timedelta(days=SEASON_LENGTH_DAYS_DEFAULT)).isoformat()
 
+    def _hide(self) -> None:
+        self.seasons = []
+
     @rx.event
     async def load(self):
-        return await admin_load(self, _list, self._show)
+        return await admin_load(self, _list, self._show, hide=self._hide)
 
     async def _act(self, work, success):
         try:
@@ -259,13 +262,13 @@ def _create_form() -> rx.Component:
                                                     max_length=TEXT_INPUT_LENGTH_MAX)),
                     _field("Points table (best place first)",
                            rx.input(name="points", placeholder=", ".join(map(str, DEFAULT_POINTS_TABLE)),
-                                    max_length=POINTS_INPUT_LENGTH_MAX, width="16rem",
+                                    max_length=POINTS_INPUT_LENGTH_MAX, width="16rem", max_width="100%",
                                     data_testid="season-points")),
                     _field("Pot split", rx.el.select(rx.foreach(SeasonsAdminState.policies, _policy_option),
                                                      name="split_policy", style=_SELECT_STYLE,
                                                      data_testid="season-split")),
                     _field("Winner's bonus % (winner's bonus split)",
-                           rx.input(name="winner_bonus", placeholder="50", max_length=6, width="8rem",
+                           rx.input(name="winner_bonus", placeholder="50", max_length=6, width="8rem", max_width="100%",
                                     data_testid="season-bonus")),
                     rx.button("Create season", type="submit", color_scheme="amber", data_testid="season-create"),
                     gap="0.75rem",

@@ -82,9 +82,12 @@ class MoneySettingsState(AuthState):
             for change in view.history
         ]
 
+    def _hide(self) -> None:
+        self.settings, self.history = [], []
+
     @rx.event
     async def load(self):
-        return await admin_load(self, _read, self._show)
+        return await admin_load(self, _read, self._show, hide=self._hide)
 
     @rx.event
     async def change(self, form: dict):
@@ -113,6 +116,9 @@ def _setting(setting: SettingView) -> rx.Component:
             rx.badge(
                 setting.source,
                 color_scheme=rx.cond(setting.changed, "amber", "gray"),
+                white_space="normal",
+                overflow_wrap="anywhere",
+                max_width="100%",
                 data_testid="setting-source",
             ),
             spacing="3",
@@ -128,7 +134,7 @@ def _setting(setting: SettingView) -> rx.Component:
                     placeholder=setting.placeholder,
                     aria_label="New value of " + setting.label,
                     max_length=VALUE_INPUT_LENGTH_MAX,
-                    width="14rem",
+                    width="14rem", max_width="100%",
                     data_testid="setting-new-value",
                 ),
                 rx.input(
@@ -136,7 +142,7 @@ def _setting(setting: SettingView) -> rx.Component:
                     placeholder="Reason (kept in the audit)",
                     aria_label="Reason for changing " + setting.label,
                     max_length=REASON_INPUT_LENGTH_MAX,
-                    width="20rem",
+                    width="20rem", max_width="100%",
                     data_testid="setting-reason",
                 ),
                 rx.button("Change", type="submit", color_scheme="amber", data_testid="setting-change"),

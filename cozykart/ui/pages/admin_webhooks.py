@@ -6,19 +6,17 @@ The list is read through `money_admin.webhook_inbox` and a replay through
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from datetime import UTC, datetime
 
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
-from cozykart.services import default_uow, money_admin, webhooks
+from cozykart.services import money_admin, webhooks
 from cozykart.services.money_admin import InboxView
-from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_WEBHOOKS_ROUTE, admin_gate
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.admin_layout import ADMIN_WEBHOOKS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
 STATUS_COLORS = {
@@ -68,40 +66,27 @@ class InboxAdminState(AuthState):
 
     @rx.event
     async def load(self):
-        viewer = await self._load_viewer()
-        if viewer is None:
-            return self._to_login()
-        return await self._refresh()
+        return await admin_load(self, self._read(), self._show, hide=self._hide)
 
     @rx.event
     async def show_status(self, status: str):
         self.status_filter = status if status in money_admin.INBOX_STATUSES else ""
-        return await self._refresh()
+        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
 
     @rx.event
     async def refresh(self):
-        return await self._refresh()
+        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
 
-    async def _refresh(self):
-        try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            status = self.status_filter or None
-            view = await asyncio.to_thread(
-                lambda: money_admin.webhook_inbox(actor_id, status=status, uow=default_uow(settings),
-                                                  settings=settings)
-            )
-        except CozyKartError as error:
-            self.allowed = False
-            self.refusal = error.message
-            self.rows = []
-            return None
-        self._show(view)
-        return None
+    def _read(self):
+        status = self.status_filter or None
+        return lambda actor_id, uow, settings: money_admin.webhook_inbox(
+            actor_id, status=status, uow=uow, settings=settings
+        )
+
+    def _hide(self) -> None:
+        self.rows = []
 
     def _show(self, view: InboxView) -> None:
-        self.allowed = True
-        self.refusal = ""
         total = sum(view.counts.values())
         self.filters = [FilterView("", f"All ({total})")] + [
             FilterView(status, f"{status} ({view.counts.get(status, 0)})") for status in money_admin.INBOX_STATUSES
@@ -127,11 +112,11 @@ class InboxAdminState(AuthState):
     @rx.event
     async def replay(self, inbox_id: int):
         try:
-            actor_id = await acting_racer_id(self)
-            settings = load_settings()
-            row = await asyncio.to_thread(
-                lambda: webhooks.replay(int(inbox_id), actor_id=actor_id, uow=default_uow(settings),
-                                        settings=settings)
+            row = await admin_call(
+                self,
+                lambda actor_id, uow, settings: webhooks.replay(
+                    int(inbox_id), actor_id=actor_id, uow=uow, settings=settings
+                ),
             )
         except CozyKartError as error:
             return rx.toast.error(error.message)
