@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
+from reflex.config import get_config
 from reflex.state import StateUpdate
 from reflex_base.constants.event import SocketEvent
 from reflex_base.constants.state import FIELD_MARKER
@@ -48,8 +49,6 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def event_namespace() -> str:
-    from reflex.config import get_config
-
     return get_config().get_event_namespace()
 
 
@@ -108,8 +107,6 @@ class Channel:
 
     @staticmethod
     def redis_url() -> str | None:
-        from reflex.config import get_config
-
         return get_config().redis_url or None
 
     def _client(self):

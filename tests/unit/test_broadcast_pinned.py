@@ -7,11 +7,13 @@ delta format and frontend update handler, fix broadcast.py, then bump
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import reflex_base
 from reflex import constants
+from reflex.istate.data import RouterData, SessionData
 from reflex.state import State
 
 import cozykart.cozykart as served
@@ -51,6 +53,13 @@ def test_the_frontend_applies_an_event_packet_as_a_delta_per_substate():
     assert 'socket.current.on("event", (update) => {' in source
     assert "const delta = withoutUnknownSubstates(update.delta);" in source
     assert "dispatch[substate](delta[substate]);" in source
+
+
+def test_a_viewers_socket_id_is_in_its_router_session():
+    router_fields = {field.name for field in dataclasses.fields(RouterData)}
+    session_fields = {field.name for field in dataclasses.fields(SessionData)}
+    assert "session" in router_fields and "session_id" in session_fields
+    assert constants.RouteVar.SESSION_ID == "sid"  # the key the event namespace fills with the socket's sid
 
 
 def test_a_delta_names_only_vars_the_state_has():
