@@ -16,10 +16,11 @@ machine); see cozykart/ui/broadcast.py and docs/ARCHITECTURE.md.
 
 Seeds and pushes of one worker go out under one lock, in order, on the same
 sockets, and a seed never carries an older read than a push the viewer missed
-while joining (reads are numbered), so a viewer never stays behind the room; a
-push that read before a later commit is always followed by one that read after
-it (pushes coalesce, never drop). The seed is sent to the viewer's socket
-only (not kept in its per-tab state): after a reconnect the page shows the
+while joining (reads are numbered, one at a time, and shared by the callers
+that arrive during one), so a viewer never stays behind the room; a push that
+read before a later commit is always followed by one that read after it
+(pushes coalesce, never drop). The seed is sent to the viewer's socket only
+(not kept in its per-tab state): after a reconnect the page shows the
 defaults for a moment until `join` runs again.
 
 The OBS alerts overlay gets each new sale or tip (and test alerts) through
@@ -91,7 +92,7 @@ class LivePotState(rx.State):
         sid = broadcast.viewer_sid(self)
         if not sid:
             return
-        ticket, pot = await _read_ticketed()
+        ticket, pot = await _reads.after_now()
         async with _emitting:
             await _room.join(running_app(), sid)
             # A push that read the database after this seed did went out while this
@@ -118,7 +119,7 @@ class _Shown:
 
     pot_cents: int | None = None
     increase_count: int = 0
-    ticket: int = 0  # the read it came from (see `_read_ticketed`)
+    ticket: int = 0  # the number of the read it came from (see `_Reads`)
     values: dict | None = None
 
 
@@ -128,13 +129,44 @@ _emitting = asyncio.Lock()
 _alert_queues: set[asyncio.Queue] = set()
 
 
-_read_tickets = itertools.count(1)
+class _Reads:
+    """This worker's reads of the pot for pushes and seeds, one at a time, numbered.
+
+    `after_now()` answers with a read that started after it was called; callers
+    that arrive while a read runs share the next one, so a burst of viewers
+    joining costs a few reads, not one each. Reads never overlap, so a higher
+    number is a later read that saw every commit the lower one saw.
+    """
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)
+        self._next: asyncio.Future | None = None
+        self._running = False
+        self._task: asyncio.Task | None = None  # held: the loop keeps only weak references
+
+    async def after_now(self) -> tuple[int, LivePot]:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        future = self._next
+        if not self._running:
+            self._running = True
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                future, self._next = self._next, None
+                number = next(self._numbers)
+                try:
+                    future.set_result((number, await read_pot()))
+                except Exception as error:  # noqa: BLE001 - every waiter of this read gets it
+                    future.set_exception(error)
+        finally:
+            self._running = False
 
 
-async def _read_ticketed() -> tuple[int, LivePot]:
-    """Read the pot; a read with a higher ticket started later, so it saw every commit the other saw."""
-    ticket = next(_read_tickets)
-    return ticket, await read_pot()
+_reads = _Reads()
 
 
 async def read_pot() -> LivePot:
@@ -197,7 +229,7 @@ async def _request_push() -> None:
 
 async def _push_pot() -> None:
     app = running_app()
-    ticket, pot = await _read_ticketed()
+    ticket, pot = await _reads.after_now()
     async with _emitting:
         if _shown.pot_cents is not None and pot.pot_cents > _shown.pot_cents:
             _shown.increase_count += 1
