@@ -10,17 +10,20 @@ use (UtcDateTime, SQLite's datetime strings), and results through the same
 result processors, so what is stored and read back is identical to a normal
 `connection.execute`.
 
-Only plain statements are supported: no expanding IN parameters, no statement
+DBAPI errors are raised as SQLAlchemy's (`IntegrityError` and the rest), as
+`connection.execute` raises them. Only plain statements are supported: no expanding IN parameters, no statement
 built per call. A statement must be a module-level constant (it is cached by id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Insert
+from sqlalchemy.exc import DBAPIError
 
 
 @dataclass(frozen=True)
@@ -77,15 +80,27 @@ def _cursor(connection: Connection):
     return connection.connection.driver_connection.cursor()
 
 
+@contextmanager
+def _sqlalchemy_errors(connection: Connection, sql: str, parameters: Any) -> Iterator[None]:
+    """Raise DBAPI errors as SQLAlchemy's (IntegrityError and the rest), as `connection.execute` does."""
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except dbapi_error as error:
+        raise DBAPIError.instance(sql, parameters, error, dbapi_error) from error
+
+
 def execute(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> list[tuple]:
     """Run `statement` with `values`; the rows it returns (processed as SQLAlchemy would)."""
     compiled = _compile(connection, statement, values)
+    parameters = _parameters(compiled, values)
     cursor = _cursor(connection)
     try:
-        cursor.execute(compiled.sql, _parameters(compiled, values))
-        if not compiled.result_processors:
-            return []
-        return [_processed(compiled.result_processors, row) for row in cursor.fetchall()]
+        with _sqlalchemy_errors(connection, compiled.sql, parameters):
+            cursor.execute(compiled.sql, parameters)
+            if not compiled.result_processors:
+                return []
+            return [_processed(compiled.result_processors, row) for row in cursor.fetchall()]
     finally:
         cursor.close()
 
@@ -97,9 +112,11 @@ def executemany(connection: Connection, statement: Executable, rows: Iterable[Ma
         return
     compiled = _compile(connection, statement, rows[0], many=True)
     assert not compiled.result_processors, "executemany does not return rows"
+    parameters = [_parameters(compiled, values) for values in rows]
     cursor = _cursor(connection)
     try:
-        cursor.executemany(compiled.sql, [_parameters(compiled, values) for values in rows])
+        with _sqlalchemy_errors(connection, compiled.sql, parameters):
+            cursor.executemany(compiled.sql, parameters)
     finally:
         cursor.close()
 
@@ -108,7 +125,8 @@ def execute_sql(connection: Connection, sql: str) -> None:
     """Run a fixed SQL command with no parameters and no rows (SAVEPOINT and the like)."""
     cursor = _cursor(connection)
     try:
-        cursor.execute(sql)
+        with _sqlalchemy_errors(connection, sql, ()):
+            cursor.execute(sql)
     finally:
         cursor.close()
 
