@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import default_uow
 from cozykart.settings import Settings, load_settings
@@ -23,7 +22,7 @@ from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, acting_racer_id
 
 T = TypeVar("T")
-AdminWork = Callable[[int, UnitOfWork, Settings], T]
+AdminWork = Callable[[int, Any, Settings], T]  # (actor id, a unit of work, settings): ui never imports db
 
 ADMIN_PAYOUTS_ROUTE = "/admin/payouts"
 ADMIN_WEBHOOKS_ROUTE = "/admin/webhooks"

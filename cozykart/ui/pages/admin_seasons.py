@@ -7,12 +7,11 @@ each refuse anyone who is not an admin.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import reflex as rx
 
-from cozykart.db.types import utc_now
 from cozykart.domain.errors import CozyKartError, InvalidInput
 from cozykart.domain.league import SPLIT_POLICIES, WINNER_BONUS_BPS_DEFAULT
 from cozykart.services import seasons
@@ -128,7 +127,7 @@ class SeasonsAdminState(AuthState):
 
     def _show(self, views: tuple[SeasonView, ...]) -> None:
         self.seasons = [_row(view) for view in views]
-        today = utc_now().date()
+        today = datetime.now(UTC).date()
         self.default_starts_on = today.isoformat()
         self.default_ends_on = (today + timedelta(days=SEASON_LENGTH_DAYS_DEFAULT)).isoformat()
 
