@@ -62,6 +62,13 @@ ALERT_SHOWN_JS = """() => {
   const alert = document.querySelector('[data-testid=overlay-alert]');
   return alert !== null && Number(getComputedStyle(alert).opacity) > 0.95;
 }"""
+# The header's links are drawn in the layout's light ink. When the prerendered page and the browser's
+# first render disagree, React renders afresh and the page's styles are lost: the links turn gold.
+MAIN_NAV_COLOR_JS = """() => {
+  const link = document.querySelector('nav[aria-label=Main] a');
+  return link === null ? null : getComputedStyle(link).color;
+}"""
+NAV_INK_RGB = "rgb(244, 242, 255)"  # #f4f2ff
 OVERFLOW_PX_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 
@@ -193,6 +200,10 @@ def _check(page: Page, plan: Plan, suffix: str) -> list[str]:
     unlabelled = page.evaluate(UNLABELLED_CONTROLS_JS)
     if unlabelled:
         problems.append(f"{where}: controls without a label: {unlabelled}")
+    if not plan.route.startswith("/overlay/"):  # overlays have no header
+        nav_color = page.evaluate(MAIN_NAV_COLOR_JS)
+        if nav_color != NAV_INK_RGB:
+            problems.append(f"{where}: the header's links are {nav_color}, not {NAV_INK_RGB} (styles lost)")
     overflow_px = page.evaluate(OVERFLOW_PX_JS)
     if overflow_px > 1:  # the page itself scrolls sideways (wide tables must scroll inside their panel)
         problems.append(f"{where}: the page is {overflow_px}px wider than the screen")

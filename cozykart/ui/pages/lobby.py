@@ -340,10 +340,10 @@ def _race_in_play(race: RaceCard) -> rx.Component:
             _card_header(race),
             rx.cond(
                 race.disputed,
-                rx.callout(
-                    rx.text(rx.text.strong("Disputed: "), race.dispute,
-                            " The racers can correct their reports, or the host sets the table."),
-                    icon="triangle_alert",
+                rx.callout.root(
+                    rx.callout.icon(rx.icon("triangle_alert", aria_hidden="true")),
+                    rx.callout.text(rx.text.strong("Disputed: "), race.dispute,
+                                    " The racers can correct their reports, or the host sets the table."),
                     color_scheme="red",
                     role="alert",
                     width="100%",
@@ -449,14 +449,16 @@ def _host_bar() -> rx.Component:
 def _login_prompt() -> rx.Component:
     return rx.cond(
         ~LobbyState.logged_in,
-        rx.callout(
-            rx.text(
+        # callout.text is the paragraph: a paragraph inside it is invalid HTML, which the browser
+        # repairs, so the prerendered page no longer matches and React drops its styles.
+        rx.callout.root(
+            rx.callout.icon(rx.icon("log_in", aria_hidden="true")),
+            rx.callout.text(
                 "Racers: ",
                 rx.link("log in with Discord", href=LobbyState.login_href, reload_document=True,
                         color=theme.GOLD),
                 " to join a lobby and report your results.",
             ),
-            icon="log_in",
             width="100%",
         ),
     )
@@ -466,8 +468,12 @@ def _login_prompt() -> rx.Component:
 def lobby_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Lobby", size="7"),
-        # The light poll: re-read the board every few seconds while this page is open.
-        rx.moment(interval=POLL_INTERVAL_MS, on_change=LobbyState.poll, display="none"),
+        # The light poll: re-read the board every few seconds while this page is open. It mounts
+        # in the browser after the first load (the prerendered page has no clock to match).
+        rx.cond(
+            LobbyState.loaded,
+            rx.moment(interval=POLL_INTERVAL_MS, on_change=LobbyState.poll, display="none"),
+        ),
         _login_prompt(),
         _host_bar(),
         rx.cond(
