@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -206,13 +206,13 @@ def parse_setting_value(name: str, text: str | int) -> int:
     if spec.unit == "bps":
         cleaned = cleaned.removesuffix("%").strip()
         try:
-            percent = Decimal(cleaned)
-        except InvalidOperation:
+            bps = Decimal(cleaned) * 100
+            whole = bps.is_finite() and bps == bps.to_integral_value()
+        except ArithmeticError:  # not a number, or an absurd exponent (decimal's errors are ArithmeticErrors)
             raise InvalidInput(f"{spec.label}: give a percent such as 20 or 12.5, got {text!r}.") from None
-        if not percent.is_finite():
+        if not bps.is_finite():
             raise InvalidInput(f"{spec.label}: give a percent such as 20 or 12.5, got {text!r}.")
-        bps = percent * 100
-        if bps != bps.to_integral_value():
+        if not whole:
             raise InvalidInput(f"{spec.label}: at most {PERCENT_DECIMALS_MAX} decimals (a basis point), got {text!r}.")
         return int(bps)
     if spec.unit == "cents":

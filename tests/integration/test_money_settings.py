@@ -144,6 +144,8 @@ def test_a_racer_cannot_change_or_read_the_money_settings(database):
         ("commission_rate_bps", "twenty", "a reason", "give a percent"),
         ("commission_rate_bps", "12.345", "a reason", "at most 2 decimals"),
         ("commission_rate_bps", "NaN", "a reason", "give a percent"),
+        ("commission_rate_bps", "1e999999999", "a reason", "give a percent"),
+        ("commission_rate_bps", "1e3", "a reason", "between"),
         ("commission_rate_bps", "20", "a reason", "already 20.00%"),
         ("commission_rate_bps", "25", "  ", "Give a reason"),
         ("tip_fee_bps", "", "a reason", "give a new value"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import reflex as rx
 
@@ -106,9 +106,10 @@ def parse_percent_bps(text: str) -> int:
         return WINNER_BONUS_BPS_DEFAULT
     try:
         bps = Decimal(cleaned) * 100
-    except InvalidOperation:
+        whole = bps.is_finite() and bps == bps.to_integral_value()
+    except ArithmeticError:  # not a number, or an absurd exponent
         raise InvalidInput("Give the winner's bonus as a percent, like 50.") from None
-    if not bps.is_finite() or bps != bps.to_integral_value():
+    if not whole:
         raise InvalidInput("Give the winner's bonus as a percent with at most two decimals, like 50 or 12.5.")
     return int(bps)
 
