@@ -6,7 +6,8 @@ plan below fails the first test, a new /admin page gets the admin plan). Each
 page is opened as the person it is for (a visitor, a racer with a history, the
 admin; the overlays with their key) at 1280x800 and at 390x844, and must show
 its own content (a marker only that page renders), no error boundary, no
-control without a label, and no sideways scrolling of the page itself.
+uncaught browser error, no control without a label, its header's colours
+intact, and no sideways scrolling of the page itself.
 
 Screenshots (`<page>.png`, `<page>-phone.png`) go to COZYKART_SCREENSHOT_DIR when
 set (`docs/screenshots/` holds a committed set), else the test's tmp dir.
@@ -256,6 +257,10 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
     problems: list[str] = []
     try:
         pages = {who: context.new_page() for who, context in contexts.items()}
+        # Uncaught errors in the browser (a hydration mismatch is one: React #418), per page.
+        page_errors: dict[str, list[str]] = {who: [] for who in pages}
+        for who, opened in pages.items():
+            opened.on("pageerror", lambda error, who=who: page_errors[who].append(str(error).splitlines()[0]))
         admin_helper = contexts[ADMIN_ROLE].new_page()
         # The racer logs in through (fake) Discord on a borrowed id (demo ids are made up).
         _set_racer(db, racer.id, discord_id=SCREENSHOT_RACER_DISCORD_ID)
@@ -269,6 +274,7 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
             page = pages[plan.who]
             for suffix, viewport in VIEWPORTS:
                 page.set_viewport_size(viewport)
+                page_errors[plan.who].clear()
                 page.goto(served_app.url(plan.path), timeout=PAGE_TIMEOUT_MS)
                 if plan.route == "/overlay/alerts":
                     _show_a_test_alert(page, admin_helper, served_app)
@@ -280,6 +286,7 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
                 if plan.who == ADMIN_ROLE:
                     assert page.get_by_test_id("admin-refusal").count() == 0
                 problems.extend(_check(page, plan, suffix))
+                problems.extend(f"{plan.path}: the browser reported: {error}" for error in page_errors[plan.who])
                 shot = str(shots / f"{plan.name}{suffix}.png")
                 if plan.route.startswith("/overlay/"):  # a transparent page: picture just what OBS shows
                     page.screenshot(path=shot, omit_background=True, clip=_around(plan.marker(page), viewport))
