@@ -7,6 +7,7 @@ read every money service makes is one query.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from cozykart.domain.errors import InvalidInput, PermissionDenied
 from cozykart.domain.ledger import BelowPayoutThreshold
 from cozykart.services import ledger, payouts, wallet
 from cozykart.services.money_settings import (
+    SettingChangeConflict,
     change_money_setting,
     effective_settings,
     money_settings_view,
@@ -34,6 +36,9 @@ from tests.integration.ledger_support import (
 )
 
 LATER = utc_now() + timedelta(days=30)
+THREADS = 6
+BARRIER_TIMEOUT_S = 30
+JOIN_TIMEOUT_S = 60
 
 
 def _change(database, actor_id, name, value, reason="league vote of November"):
@@ -223,3 +228,34 @@ def test_effective_settings_is_one_query(database):
     assert (effective.commission_rate_bps, effective.hold_days, effective.tip_fee_bps) == (2500, 2, 500)
     queries = [s for s in statements if not s.upper().startswith("BEGIN")]  # SQLite's engine opens with BEGIN
     assert len(queries) == 1, queries
+
+
+def test_admins_changing_one_setting_at_once_keep_the_audit_a_chain(database):
+    """Each change's old value is the change before it: a racing change either waits or is refused."""
+    admin = make_admin(database)
+    settings = settings_for(database)
+    values = [2100 + 100 * n for n in range(THREADS)]
+    start = threading.Barrier(THREADS, timeout=BARRIER_TIMEOUT_S)
+    outcomes: dict[int, object] = {}
+
+    def change(value: int) -> None:
+        start.wait()
+        try:
+            outcomes[value] = change_money_setting(
+                actor_id=admin, name="commission_rate_bps", value=value, reason=f"race {value}",
+                uow=database.uow(), settings=settings,
+            )
+        except SettingChangeConflict as conflict:
+            outcomes[value] = conflict
+
+    threads = [threading.Thread(target=change, args=(value,)) for value in values]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT_S)
+
+    assert set(outcomes) == set(values)
+    written = [row for row in _changes(database) if row.name == "commission_rate_bps"]
+    assert len(written) == sum(1 for o in outcomes.values() if not isinstance(o, SettingChangeConflict)) >= 1
+    assert [row.sequence for row in written] == list(range(1, len(written) + 1))
+    assert [row.old_value for row in written] == [2000] + [row.new_value for row in written[:-1]]
