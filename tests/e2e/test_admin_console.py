@@ -251,6 +251,16 @@ def test_an_admin_previews_and_applies_a_result_fix(console_app, fake_discord_se
     assert [fixed.entry_of(r).position for r in (cyd, ana, ben)] == [1, 2, 3]
     assert {fix.reason for fix in fixed.fixes} == {"Photo finish reviewed"}
     page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-results-fixed.png"), full_page=True)
+
+    # The waiting race: the admin sets the whole table, and it moves to the final races.
+    positions = waiting.get_by_test_id("set-position")
+    positions.nth(0).fill("2")
+    positions.nth(1).fill("1")
+    waiting.get_by_test_id("set-results").click()
+    expect(page.get_by_test_id("awaiting-empty")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("final-race").filter(has_text="Waluigi Pinball")).to_contain_text("P1")
+    pinball = next(race for race in league.list_races(uow=db, statuses=("final",)) if race.name == "Waluigi Pinball")
+    assert {entry.racer.name: entry.position for entry in pinball.entries} == {"Dot": 2, "Eli": 1}
     _assert_fits_a_phone(page)
 
 
