@@ -32,6 +32,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -66,17 +67,19 @@ class Cluster:
     fake_discord: FakeDiscordWebhook
 
 
-def _redis_or_skip() -> None:
-    import redis
-
+def _flush_redis() -> None:
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
-        client.ping()
         client.flushdb()
-    except redis.RedisError as error:
-        pytest.skip(f"multi-worker test skipped: Redis at {REDIS_URL} is not reachable ({error})")
     finally:
         client.close()
+
+
+def _redis_or_skip() -> None:
+    try:
+        _flush_redis()
+    except redis.RedisError as error:
+        pytest.skip(f"multi-worker test skipped: Redis at {REDIS_URL} is not reachable ({error})")
 
 
 def _start(env: dict[str, str], workers: int, workdir: Path, name: str) -> Server:
@@ -150,7 +153,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         with engine.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
-        _redis_or_skip()  # empties the test's Redis database again
+        _flush_redis()  # the test's Redis database is left empty
 
 
 # --- which worker holds a connection (Linux /proc) ---------------------------------
