@@ -13,7 +13,8 @@ from cozykart.ui import theme
 from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE, AuthState
 
 _BUTTON_STYLE = {
-    "padding": "0.4rem 0.9rem",
+    "padding": rx.breakpoints(initial="0.35rem 0.75rem", sm="0.4rem 0.9rem"),
+    "font_size": rx.breakpoints(initial="0.875rem", sm="1rem"),
     "border_radius": "999px",
     "font_weight": "600",
     "text_decoration": "none",

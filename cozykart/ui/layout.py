@@ -22,7 +22,7 @@ def _brand() -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.icon("flag", size=26, color=theme.GOLD, aria_hidden="true"),
-            rx.heading("Cozy-Kart", size="6", weight="bold", color=theme.GOLD),
+            rx.text("Cozy-Kart", as_="span", size=rx.breakpoints(initial="5", sm="6"), weight="bold", color=theme.GOLD),
             align="center",
             spacing="2",
         ),
@@ -63,7 +63,7 @@ def header() -> rx.Component:
             rx.box(account_menu(), order=rx.breakpoints(initial="2", md="3"), margin_left="auto"),
             align="center",
             wrap="wrap",
-            gap=rx.breakpoints(initial="0.5rem 1rem", md="1.5rem"),
+            gap=rx.breakpoints(initial="0.5rem 0.75rem", md="1.5rem"),
             width="100%",
             max_width=theme.PAGE_MAX_WIDTH,
             margin_x="auto",

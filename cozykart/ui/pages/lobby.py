@@ -320,7 +320,7 @@ def _status_badge(race: RaceCard) -> rx.Component:
 def _card_header(race: RaceCard) -> rx.Component:
     return rx.hstack(
         rx.vstack(
-            rx.heading(race.name, size="5", data_testid="race-card-name"),
+            rx.heading(race.name, size="5", as_="h3", data_testid="race-card-name"),
             rx.text("Host: ", race.host_name, " · ", race.member_count, f"/{LOBBY_SIZE_MAX} racers",
                     size="2", color=theme.TEXT_MUTED),
             spacing="1",
@@ -479,7 +479,7 @@ def lobby_page() -> rx.Component:
         rx.cond(
             LobbyState.races.length() > 0,
             rx.el.section(
-                rx.vstack(rx.heading("On track and waiting for results", size="4"),
+                rx.vstack(rx.heading("On track and waiting for results", size="4", as_="h2"),
                           rx.foreach(LobbyState.races, _race_in_play), spacing="3", width="100%"),
                 aria_label="Races",
                 width="100%",
@@ -487,7 +487,7 @@ def lobby_page() -> rx.Component:
         ),
         rx.el.section(
             rx.vstack(
-                rx.heading("Open lobbies", size="4"),
+                rx.heading("Open lobbies", size="4", as_="h2"),
                 rx.cond(
                     LobbyState.lobbies.length() > 0,
                     rx.grid(rx.foreach(LobbyState.lobbies, _open_lobby),

@@ -205,7 +205,7 @@ def _trophies() -> rx.Component:
         RacerProfileState.trophies.length() > 0,
         rx.el.section(
             rx.vstack(
-                rx.heading("Trophies", size="4"),
+                rx.heading("Trophies", size="4", as_="h2"),
                 rx.flex(
                     rx.foreach(
                         RacerProfileState.trophies,
@@ -243,7 +243,7 @@ def _scrolling_table(*header: str, body: rx.Component, testid: str) -> rx.Compon
 def _seasons() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Seasons", size="4"),
+            rx.heading("Seasons", size="4", as_="h2"),
             rx.cond(
                 RacerProfileState.seasons.length() > 0,
                 _scrolling_table(
@@ -276,7 +276,7 @@ def _seasons() -> rx.Component:
 def _history() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Race history", size="4"),
+            rx.heading("Race history", size="4", as_="h2"),
             rx.cond(
                 RacerProfileState.history.length() > 0,
                 _scrolling_table(

@@ -269,7 +269,7 @@ def _standings_panel() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.icon("trophy", size=22, color=theme.GOLD, aria_hidden="true"),
-                rx.heading(StandingsState.season_name, size="5", data_testid="season-name"),
+                rx.heading(StandingsState.season_name, size="5", as_="h2", data_testid="season-name"),
                 rx.cond(
                     StandingsState.season_status == "closed",
                     rx.badge("Final standings", color_scheme="gray", high_contrast=True),
@@ -297,7 +297,7 @@ def _points_chart() -> rx.Component:
         StandingsState.chart_data.length() > 0,
         rx.el.section(
             rx.vstack(
-                rx.heading("Points over the season", size="4"),
+                rx.heading("Points over the season", size="4", as_="h2"),
                 rx.text("Season total after each race, for the top racers.", size="2", color=theme.TEXT_MUTED),
                 rx.recharts.line_chart(
                     rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke="#444"),
@@ -358,7 +358,7 @@ def _trophy(trophy: TrophyView) -> rx.Component:
 def _trophy_case() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Trophy case", size="4"),
+            rx.heading("Trophy case", size="4", as_="h2"),
             rx.cond(
                 StandingsState.trophies.length() > 0,
                 rx.grid(

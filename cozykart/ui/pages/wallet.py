@@ -295,7 +295,7 @@ def _my_payout(payout: PayoutStatusView) -> rx.Component:
 def _payout_form() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Cash out", size="4"),
+            rx.heading("Cash out", size="4", as_="h2"),
             rx.text(
                 rx.cond(
                     WalletState.threshold_reached,
@@ -395,7 +395,7 @@ def _history() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.hstack(
-                rx.heading("History", size="4"),
+                rx.heading("History", size="4", as_="h2"),
                 rx.spacer(),
                 rx.button(
                     rx.icon("download", size=16, aria_hidden="true"),
