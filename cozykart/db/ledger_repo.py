@@ -158,11 +158,18 @@ def account_ref(row) -> AccountRef:
     return AccountRef(code=row.code, kind=AccountKind(row.kind), racer_id=row.racer_id, race_id=row.race_id)
 
 
+def cached_balance(connection: Connection, account_id: int) -> int:
+    """The balance kept on the account with every posting (one row; reconcile proves it)."""
+    return int(
+        connection.execute(
+            select(account_table.c.balance_cents).where(account_table.c.id == account_id)
+        ).scalar_one()
+    )
+
+
 def account_balance(connection: Connection, account_id: int) -> int:
-    """The cached balance, asserted against the postings (read-side check)."""
-    cached_cents = connection.execute(
-        select(account_table.c.balance_cents).where(account_table.c.id == account_id)
-    ).scalar_one()
+    """The cached balance, asserted against the postings (read-side check; reads every posting)."""
+    cached_cents = cached_balance(connection, account_id)
     posted_cents = connection.execute(
         select(sum_cents(posting_table.c.amount_cents)).where(posting_table.c.account_id == account_id)
     ).scalar_one()
@@ -488,39 +495,6 @@ def held_credit_cents(connection: Connection, wallet_account_id: int, now: datet
             select(sum_cents(posting_table.c.amount_cents)).where(
                 posting_table.c.account_id == wallet_account_id,
                 posting_table.c.available_at > now,
-            )
-        ).scalar_one()
-    )
-
-
-def earned_cents(connection: Connection, wallet_account_id: int, payout_kinds: Iterable[str]) -> int:
-    """Everything the wallet ever received that was not a payout movement.
-
-    The wallet's cached balance (the caller asserts it against the postings) less its
-    payout movements (requests out, direct payouts, released requests back). Every
-    payout-kind transaction names its payout, so those lines are found from the
-    owner's payouts (a few per racer, indexed) instead of reading every line of the
-    wallet (bench/wallet.py: 90 ms at 100,000 lines). One statement, one snapshot.
-    """
-    wallet = account_table.alias("wallet")
-    payout_moved_cents = (
-        select(sum_cents(posting_table.c.amount_cents))
-        .select_from(payout_table)
-        .join(transaction_table, transaction_table.c.payout_id == payout_table.c.id)
-        .join(posting_table, posting_table.c.transaction_id == transaction_table.c.id)
-        .where(
-            payout_table.c.racer_id == wallet.c.racer_id,
-            # `+ 0`: SQLite (no statistics) would otherwise walk the whole wallet by its account index
-            # and probe each line's transaction; this way it starts from the racer's payouts.
-            posting_table.c.account_id + 0 == wallet.c.id,
-            transaction_table.c.kind.in_(list(payout_kinds)),
-        )
-        .scalar_subquery()
-    )
-    return int(
-        connection.execute(
-            select(cast(wallet.c.balance_cents - payout_moved_cents, BigInteger)).where(
-                wallet.c.id == wallet_account_id
             )
         ).scalar_one()
     )

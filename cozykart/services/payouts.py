@@ -24,7 +24,6 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.ledger import (
-    PAYOUT_KINDS,
     PAYOUT_METHODS,
     PAYOUTS_SENT,
     PayoutNotPending,
@@ -67,11 +66,17 @@ def _require_key(key: str) -> str:
     return key.strip()
 
 
-def read_wallet_balances(connection: Connection, racer_id: int, now: datetime) -> WalletBalances:
-    """A racer's wallet split into available, held, in payout and debt (asserted against postings).
+def read_wallet_balances(
+    connection: Connection, racer_id: int, now: datetime, *, check_postings: bool = True
+) -> WalletBalances:
+    """A racer's wallet split into available, held, in payout and debt.
 
-    Reads only: a racer who never earned has no accounts yet, and reads as zero.
+    With `check_postings` (every read that moves money) the cached balances are
+    asserted against the sum of their postings; without (a page view) they are read
+    as kept, one row each, whatever the length of the history. Reads only: a racer
+    who never earned has no accounts yet, and reads as zero.
     """
+    balance_of = repo.account_balance if check_postings else repo.cached_balance
     wallet_id = repo.account_id_by_code(connection, wallet_account(racer_id).code)
     in_flight_id = repo.account_id_by_code(connection, in_flight_account(racer_id).code)
     if wallet_id is None:
@@ -82,12 +87,19 @@ def read_wallet_balances(connection: Connection, racer_id: int, now: datetime) -
             lifetime_earned_cents=0,
             paid_out_cents=0,
         )
+    wallet_balance_cents = balance_of(connection, wallet_id)
+    in_payout_cents = balance_of(connection, in_flight_id) if in_flight_id is not None else 0
+    paid_out_cents = repo.paid_out_cents(connection, racer_id)
     return wallet_balances(
-        wallet_balance_cents=repo.account_balance(connection, wallet_id),
+        wallet_balance_cents=wallet_balance_cents,
         held_credit_cents=repo.held_credit_cents(connection, wallet_id, now),
-        in_payout_cents=repo.account_balance(connection, in_flight_id) if in_flight_id is not None else 0,
-        lifetime_earned_cents=repo.earned_cents(connection, wallet_id, [str(kind) for kind in PAYOUT_KINDS]),
-        paid_out_cents=repo.paid_out_cents(connection, racer_id),
+        in_payout_cents=in_payout_cents,
+        # Every line of the wallet that was not a payout movement (PAYOUT_KINDS): what the wallet
+        # holds, plus what left it towards payment and did not come back (in flight, or paid; a
+        # rejected request returned). No read of every line (0.1 s at 100,000 lines); reconcile
+        # proves the in-flight balance and each payout's status against the ledger.
+        lifetime_earned_cents=wallet_balance_cents + in_payout_cents + paid_out_cents,
+        paid_out_cents=paid_out_cents,
     )
 
 
