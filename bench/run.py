@@ -35,11 +35,13 @@ A bench file that does not exist is reported as `ok: false`, "missing".
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
 TIMEOUT_S_DEFAULT = 1800
 QUICK_TIMEOUT_S_DEFAULT = 600
-STDERR_TAIL_CHARS = 4000
+STDERR_TAIL_LINES = 40
+STDOUT_HEAD_CHARS = 4000
+READER_JOIN_TIMEOUT_S = 10
 SKIPPED_NO_POSTGRES = "skipped: no PostgreSQL URL"
 
 
@@ -114,26 +118,47 @@ def run_bench(bench: Bench, *, quick: bool, postgres_url: str | None, timeout_s:
     command = [sys.executable, str(script), *args, "--json"]
     print(f"bench/run: {bench.name}: {' '.join(outcome['args'])} --json", file=sys.stderr, flush=True)
     started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    stdout_parts: list[str] = []
+    readers = [
+        threading.Thread(target=_relay_stderr, args=(process.stderr, stderr_tail), daemon=True),
+        threading.Thread(target=lambda: stdout_parts.append(process.stdout.read()), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
     try:
-        completed = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                                   text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired as expired:
-        stderr = expired.stderr.decode(errors="replace") if isinstance(expired.stderr, bytes) else expired.stderr
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
         return {**outcome, "ok": False, "seconds": round(time.perf_counter() - started, 1),
-                "error": f"timed out after {timeout_s:.0f} s", "stderr_tail": (stderr or "")[-STDERR_TAIL_CHARS:]}
+                "error": f"timed out after {timeout_s:.0f} s", "stderr_tail": "".join(stderr_tail)}
+    finally:
+        for reader in readers:
+            reader.join(timeout=READER_JOIN_TIMEOUT_S)
+    stdout = "".join(stdout_parts)
     outcome["seconds"] = round(time.perf_counter() - started, 1)
-    sys.stderr.write(completed.stderr[-STDERR_TAIL_CHARS:])
-    if completed.returncode != 0:
-        return {**outcome, "ok": False, "error": f"exited with status {completed.returncode}",
-                "stderr_tail": completed.stderr[-STDERR_TAIL_CHARS:]}
+    if process.returncode != 0:
+        return {**outcome, "ok": False, "error": f"exited with status {process.returncode}",
+                "stderr_tail": "".join(stderr_tail)}
     try:
-        result = json.loads(completed.stdout)
+        result = json.loads(stdout)
     except json.JSONDecodeError as error:
         return {**outcome, "ok": False, "error": f"stdout is not one JSON object ({error})",
-                "stdout_head": completed.stdout[:STDERR_TAIL_CHARS]}
+                "stdout_head": stdout[:STDOUT_HEAD_CHARS]}
     if not isinstance(result, dict):
         return {**outcome, "ok": False, "error": "stdout is JSON but not an object"}
     return {**outcome, "ok": True, "result": result}
+
+
+def _relay_stderr(stream, tail: collections.deque[str]) -> None:
+    """A bench's progress, shown as it comes (on our stderr), its last lines kept for the report."""
+    for line in stream:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        tail.append(line)
 
 
 # --- goals ---------------------------------------------------------------------
