@@ -9,8 +9,9 @@ browser tests share has no developer login at all.
 Two browser contexts, two people: a host (Priya, a demo host) opens a lobby and
 joins it; a racer (Kai) logs in and joins too; the host starts the race and
 ends it; Kai reports his finish. Each page sees the other's moves without
-reloading (the lobby re-reads its board every few seconds), and when the host
-reports too the race is final and shows up on Kai's profile.
+reloading (the lobby re-reads its board every few seconds). The host claims
+the same place, so the race is disputed on both pages; the host rules with the
+whole table, and the final race shows up on Kai's profile.
 """
 
 from __future__ import annotations
@@ -148,9 +149,16 @@ def test_a_racer_joins_a_lobby_races_and_reports_live_for_the_host_too(served_de
         racer_page.screenshot(path=str(screenshot_dir(tmp_path) / "lobby-racer-journey-phone.png"),
                               full_page=True)
 
-        # The host reports second: the reports agree, the race is final and leaves both pages.
-        host_race.get_by_label("Your finishing position").select_option("2")
+        # The host claims first place too: the race is disputed, on both pages.
+        host_race.get_by_label("Your finishing position").select_option("1")
         host_race.get_by_test_id("report-button").click()
+        expect(host_race.get_by_test_id("dispute")).to_contain_text("Disputed", timeout=PAGE_TIMEOUT_MS)
+        expect(racer_race.get_by_test_id("dispute")).to_contain_text("Disputed", timeout=LIVE_UPDATE_TIMEOUT_MS)
+
+        # The host rules with the whole table (Kai first): the race is final and leaves both pages.
+        host_race.get_by_label(f"Finish of {racer.mkt_name}").select_option("1")
+        host_race.get_by_label(f"Finish of {host.mkt_name}").select_option("2")
+        host_race.get_by_test_id("set-table-button").click()
         expect(host_race).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
         expect(racer_race).to_have_count(0, timeout=LIVE_UPDATE_TIMEOUT_MS)
 
