@@ -120,6 +120,47 @@ def _payout(connection: Connection, payout_id: int):
     return row
 
 
+@dataclass(frozen=True)
+class _Claim:
+    """A payout row claimed under the racer's wallet lock, or the one an earlier call made with the key."""
+
+    account_ids: dict[str, int]
+    payout_id: int
+    replayed: bool
+    balances_before: WalletBalances | None  # None when replayed
+
+
+def _claim_payout(
+    connection: Connection,
+    racer_id: int,
+    amount_cents: int,
+    *,
+    key: str,
+    payout_min_cents: int,
+    currency: str,
+    now: datetime,
+    **values,
+) -> _Claim:
+    """Lock the wallet, answer a repeated key with its payout, else check the amount and insert the row."""
+    ids = _lock_wallet(connection, racer_id)
+    existing = _payout_by_key(connection, key)
+    if existing is not None:
+        return _Claim(ids, existing.id, replayed=True, balances_before=None)
+    balances = read_wallet_balances(connection, racer_id, now)
+    check_payout_request(
+        balances,
+        amount_cents,
+        payout_min_cents=payout_min_cents,
+        format_amount=lambda cents: format_cents(cents, currency),
+    )
+    payout_id = connection.execute(
+        payout_table.insert()
+        .values(key=key, racer_id=racer_id, amount_cents=amount_cents, **values)
+        .returning(payout_table.c.id)
+    ).scalar_one()
+    return _Claim(ids, payout_id, replayed=False, balances_before=balances)
+
+
 def request_payout(
     racer_id: int,
     amount_cents: int,
@@ -137,29 +178,21 @@ def request_payout(
         session = uow.session
         actor = load_actor(session, racer_id, settings)
         connection = session.connection()
-        ids = _lock_wallet(connection, actor.racer_id)
-        existing = _payout_by_key(connection, key)
-        if existing is not None:
-            return existing.id
-        balances = read_wallet_balances(connection, actor.racer_id, now or utc_now())
-        check_payout_request(
-            balances,
+        claim = _claim_payout(
+            connection,
+            actor.racer_id,
             amount_cents,
+            key=key,
             payout_min_cents=effective_settings(connection, settings).payout_min_cents,
-            format_amount=lambda cents: format_cents(cents, settings.currency),
+            currency=settings.currency,
+            now=now or utc_now(),
+            status="pending",
+            requested_by_racer_id=actor.racer_id,
+            requested_at=utc_now(),
         )
-        payout_id = connection.execute(
-            payout_table.insert()
-            .values(
-                key=key,
-                racer_id=actor.racer_id,
-                amount_cents=amount_cents,
-                status="pending",
-                requested_by_racer_id=actor.racer_id,
-                requested_at=utc_now(),
-            )
-            .returning(payout_table.c.id)
-        ).scalar_one()
+        if claim.replayed:
+            return claim.payout_id
+        ids, payout_id, balances = claim.account_ids, claim.payout_id, claim.balances_before
         money = format_cents(amount_cents, settings.currency)
         builder = TransactionBuilder()
         builder.post(
@@ -353,34 +386,26 @@ def direct_payout(
         if racer is None:
             raise NotFound("That racer does not exist.")
         connection = session.connection()
-        ids = _lock_wallet(connection, racer_id)
-        existing = _payout_by_key(connection, key)
-        if existing is not None:
-            return existing.id
-        balances = read_wallet_balances(connection, racer_id, now or utc_now())
-        check_payout_request(
-            balances,
-            amount_cents,
-            payout_min_cents=1,
-            format_amount=lambda cents: format_cents(cents, settings.currency),
-        )
         instant = utc_now()
-        payout_id = connection.execute(
-            payout_table.insert()
-            .values(
-                key=key,
-                racer_id=racer_id,
-                amount_cents=amount_cents,
-                status="paid",
-                requested_by_racer_id=actor.racer_id,
-                requested_at=instant,
-                method=method,
-                reference=reference,
-                decided_by_racer_id=actor.racer_id,
-                decided_at=instant,
-            )
-            .returning(payout_table.c.id)
-        ).scalar_one()
+        claim = _claim_payout(
+            connection,
+            racer_id,
+            amount_cents,
+            key=key,
+            payout_min_cents=1,  # an admin's direct payout has no threshold
+            currency=settings.currency,
+            now=now or instant,
+            status="paid",
+            requested_by_racer_id=actor.racer_id,
+            requested_at=instant,
+            method=method,
+            reference=reference,
+            decided_by_racer_id=actor.racer_id,
+            decided_at=instant,
+        )
+        if claim.replayed:
+            return claim.payout_id
+        ids, payout_id = claim.account_ids, claim.payout_id
         money = format_cents(amount_cents, settings.currency)
         method_words = PAYOUT_METHODS[method]
         builder = TransactionBuilder()
