@@ -10,7 +10,8 @@ from __future__ import annotations
 import reflex as rx
 
 from cozykart.ui import theme
-from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, PROFILE_ROUTE, AuthState
+from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE
+from cozykart.ui.auth_state import PROFILE_ROUTE, AuthState
 
 _BUTTON_STYLE = {
     "padding": rx.breakpoints(initial="0.35rem 0.75rem", sm="0.4rem 0.9rem"),
@@ -50,7 +51,8 @@ def _logged_in() -> rx.Component:
         ),
         rx.cond(
             AuthState.is_admin,
-            rx.link("Roles", href=ADMIN_ROLES_ROUTE, color="#f4f2ff", weight="medium"),
+            # The admin console's own navigation leads on from its first page (roles included).
+            rx.link("Admin", href=ADMIN_PAYOUTS_ROUTE, color="#f4f2ff", weight="medium", data_testid="admin-link"),
         ),
         _full_load_link(
             "Log out",
