@@ -77,6 +77,9 @@ def test_the_developer_login_lists_demo_racers_and_logs_one_in(served_dev_app, b
         expect(choices.filter(has_text=RACER_DISPLAY_NAME)).to_have_count(1)
         expect(choices.filter(has_text="Sam")).to_contain_text("admin")  # roles are shown beside the name
         page.screenshot(path=str(screenshot_dir(tmp_path) / "dev-login.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "dev-login-phone.png"), full_page=True)
 
         choices.filter(has_text=RACER_DISPLAY_NAME).click()
 
