@@ -1,7 +1,7 @@
 """Signed Stripe sales posted over HTTP to the served app, with a live 8-racer race.
 
     python bench/webhooks.py [--events 2000] [--rate 200] [--seconds 10] [--postgres-url URL]
-                             [--json] [--profile DIR]
+                             [--json] [--profile DIR] [--workers N] [--sqlite-only]
 
 For each database (SQLite; PostgreSQL when a URL is given or COZYKART_TEST_POSTGRES_URL
 is set) it serves the Reflex backend (`reflex run --env prod --backend-only`, one
@@ -10,7 +10,9 @@ worker, 127.0.0.1), then measures:
   server acknowledges them; settled events per second = events applied (counted in
   the ledger afterwards) / wall time;
 - latency: sales offered at a fixed `--rate` per second for `--seconds`;
-  acknowledgement p50/p99 (from sending the request to reading the 200).
+  acknowledgement p50/p99 (from sending the request to reading the 200);
+- the server's CPU time per settled event in the throughput run (its processes'
+  user + system time from /proc), which a shared machine distorts less than rates.
 Prints one JSON report; asserts nothing about time. With `--json` that report is
 the only output on stdout, on one line (progress goes to stderr). With `--profile
 DIR`, py-spy samples the served backend during the throughput run and DIR gets its
@@ -86,7 +88,7 @@ def _prepare(db_url: str) -> None:
         engine.dispose()
 
 
-def _serve(db_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
+def _serve(db_url: str, workdir: Path, workers: int = 1, redis_url: str | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = dict(os.environ)
     env.update({
@@ -101,6 +103,9 @@ def _serve(db_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
         "REFLEX_STATES_WORKDIR": str(workdir / "states"),
     })
     env.pop("REFLEX_REDIS_URL", None)
+    if workers > 1:
+        # Several worker processes (each with its own webhook writer) share state through Redis.
+        env.update({"GRANIAN_WORKERS": str(workers), "REFLEX_REDIS_URL": redis_url or "redis://127.0.0.1:6379"})
     log = (workdir / "server.log").open("wb")
     process = subprocess.Popen(
         ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(port),
@@ -211,9 +216,10 @@ def _settled(db_url: str) -> int:
 
 
 def _start_profiler(process: subprocess.Popen, out: Path) -> subprocess.Popen:
-    """py-spy sampling the served backend and its worker processes, as collapsed stacks."""
+    """py-spy sampling the served backend and its worker processes (threads holding the GIL: where the
+    Python CPU goes), as collapsed stacks."""
     profiler = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--subprocesses",
+        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--subprocesses", "--gil",
          "--nonblocking", "--rate", "250", "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=sys.stderr, stdin=subprocess.DEVNULL,
     )
@@ -256,10 +262,35 @@ def _profile_summary(collapsed: str, top: int = 25) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cpu_s(root_pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    family = {root_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in family and pid not in family:
+                family.add(pid)
+                grew = True
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
 def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="cozykart-bench-") as tmp:
         _prepare(db_url)
-        process, base_url = _serve(db_url, Path(tmp))
+        process, base_url = _serve(db_url, Path(tmp), args.workers, args.redis_url)
         url = f"{base_url}/api/webhooks/stripe"
         profiler = None
         try:
@@ -271,9 +302,14 @@ def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
             before = _settled(db_url)
             _log(f"{backend}: {args.events} events at concurrency {CONCURRENCY}")
             started = time.perf_counter()
+            cpu_before = _cpu_s(process.pid)
             throughput = asyncio.run(_throughput(url, args.events))
+            cpu_used = _cpu_s(process.pid) - cpu_before
             settled = _settled(db_url) - before
             throughput["settled_per_s"] = round(settled / (time.perf_counter() - started), 1)
+            # The server's own CPU per settled event (all its processes and threads): a figure a busy
+            # machine changes far less than the rates, and 1,000 / it is what one free core could settle.
+            throughput["server_cpu_ms_per_event"] = round(1000 * cpu_used / max(settled, 1), 3)
             if profiler is not None:
                 _stop_profiler(profiler, args.profile / f"{backend}.raw.txt", args.profile / f"{backend}.top.txt")
                 profiler = None
@@ -285,7 +321,7 @@ def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
             if profiler is not None:
                 profiler.kill()
             _stop(process)
-    return {"database": backend, "throughput": throughput, "fixed_rate": latency}
+    return {"database": backend, "workers": args.workers, "throughput": throughput, "fixed_rate": latency}
 
 
 def _log(message: str) -> None:
@@ -325,6 +361,9 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
+    parser.add_argument("--workers", type=int, default=1, help="backend worker processes (2+ use Redis)")
+    parser.add_argument("--redis-url", default=os.environ.get("REFLEX_REDIS_URL"),
+                        help="Redis for --workers 2+ (default: the local one)")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when a URL is set")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON line, the only stdout")
     parser.add_argument("--profile", type=Path, help="write py-spy profiles of the throughput run here")

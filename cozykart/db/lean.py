@@ -17,8 +17,7 @@ built per call. A statement must be a module-level constant (it is cached by id)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,8 @@ class _Compiled:
     positional: tuple[str, ...] | None  # parameter names in order (qmark), or None (named)
     defaults: dict[str, Any]  # values bound in the statement itself (literals such as != 'cancelled')
     bind_processors: dict[str, Any]
-    result_processors: tuple[Any, ...]
+    returns_rows: bool
+    result_processors: tuple[tuple[int, Any], ...]  # (column index, processor) for the columns that have one
 
 
 _compiled: dict[tuple, tuple[Executable, _Compiled]] = {}
@@ -55,12 +55,11 @@ def _compile(
     bind_processors = {
         name: processor for name, processor in compiled._bind_processors.items() if processor is not None
     }
-    result_processors = tuple(
-        column.type._cached_result_processor(dialect, None) for column in compiled._result_columns
-    )
+    processors = [column.type._cached_result_processor(dialect, None) for column in compiled._result_columns]
+    result_processors = tuple((index, p) for index, p in enumerate(processors) if p is not None)
     positional = tuple(compiled.positiontup) if compiled.positional else None
     defaults = {name: value for name, value in compiled.params.items() if value is not None}
-    entry = _Compiled(compiled.string, positional, defaults, bind_processors, result_processors)
+    entry = _Compiled(compiled.string, positional, defaults, bind_processors, bool(processors), result_processors)
     _compiled[slot] = (statement, entry)
     return entry
 
@@ -80,14 +79,9 @@ def _cursor(connection: Connection):
     return connection.connection.driver_connection.cursor()
 
 
-@contextmanager
-def _sqlalchemy_errors(connection: Connection, sql: str, parameters: Any) -> Iterator[None]:
-    """Raise DBAPI errors as SQLAlchemy's (IntegrityError and the rest), as `connection.execute` does."""
-    dbapi_error = connection.dialect.loaded_dbapi.Error
-    try:
-        yield
-    except dbapi_error as error:
-        raise DBAPIError.instance(sql, parameters, error, dbapi_error) from error
+def _as_sqlalchemy_error(connection: Connection, sql: str, parameters: Any, error: Exception) -> Exception:
+    """A DBAPI error as SQLAlchemy raises it (IntegrityError and the rest), as `connection.execute` does."""
+    return DBAPIError.instance(sql, parameters, error, connection.dialect.loaded_dbapi.Error)
 
 
 def execute(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> list[tuple]:
@@ -96,13 +90,17 @@ def execute(connection: Connection, statement: Executable, values: Mapping[str, 
     parameters = _parameters(compiled, values)
     cursor = _cursor(connection)
     try:
-        with _sqlalchemy_errors(connection, compiled.sql, parameters):
-            cursor.execute(compiled.sql, parameters)
-            if not compiled.result_processors:
-                return []
-            return [_processed(compiled.result_processors, row) for row in cursor.fetchall()]
+        cursor.execute(compiled.sql, parameters)
+        if not compiled.returns_rows:
+            return []
+        rows = cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemy_error(connection, compiled.sql, parameters, error) from error
     finally:
         cursor.close()
+    if not compiled.result_processors:
+        return rows
+    return [_processed(compiled.result_processors, row) for row in rows]
 
 
 def executemany(connection: Connection, statement: Executable, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -111,12 +109,13 @@ def executemany(connection: Connection, statement: Executable, rows: Iterable[Ma
     if not rows:
         return
     compiled = _compile(connection, statement, rows[0], many=True)
-    assert not compiled.result_processors, "executemany does not return rows"
+    assert not compiled.returns_rows, "executemany does not return rows"
     parameters = [_parameters(compiled, values) for values in rows]
     cursor = _cursor(connection)
     try:
-        with _sqlalchemy_errors(connection, compiled.sql, parameters):
-            cursor.executemany(compiled.sql, parameters)
+        cursor.executemany(compiled.sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemy_error(connection, compiled.sql, parameters, error) from error
     finally:
         cursor.close()
 
@@ -125,11 +124,15 @@ def execute_sql(connection: Connection, sql: str) -> None:
     """Run a fixed SQL command with no parameters and no rows (SAVEPOINT and the like)."""
     cursor = _cursor(connection)
     try:
-        with _sqlalchemy_errors(connection, sql, ()):
-            cursor.execute(sql)
+        cursor.execute(sql)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemy_error(connection, sql, (), error) from error
     finally:
         cursor.close()
 
 
-def _processed(processors: Sequence[Any], row: Sequence[Any]) -> tuple:
-    return tuple(value if processor is None else processor(value) for processor, value in zip(processors, row, strict=True))
+def _processed(processors: tuple[tuple[int, Any], ...], row: Sequence[Any]) -> tuple:
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return tuple(values)

@@ -125,6 +125,19 @@ def _effective_settings(uow: UnitOfWork, connection: Connection, settings: Setti
     return memo[1]
 
 
+def _race_at(uow: UnitOfWork, connection: Connection, instant: datetime) -> repo.RaceAtSale | None:
+    """`repo.race_at`, remembered for the transaction by instant.
+
+    A webhook batch's sales mostly share a few instants (providers give whole
+    seconds). A sale does not change races, and the status that matters is read
+    again under the pool's lock on PostgreSQL (`_lock_for_sale`).
+    """
+    slot = ("race_at", instant)
+    if slot not in uow.memo:
+        uow.memo[slot] = repo.race_at(connection, instant)
+    return uow.memo[slot]
+
+
 def _account_ids(uow: UnitOfWork, connection: Connection, accounts: list) -> dict[str, int]:
     """`repo.account_ids`, remembered for the transaction (forgotten if a savepoint rolls back)."""
     known: dict[str, int] = uow.memo.setdefault("account_ids", {})
@@ -189,7 +202,7 @@ def record_sale(
     with uow:
         connection = uow.session.connection()
         settings = _effective_settings(uow, connection, settings)  # an admin's change applies from the next sale
-        race = repo.race_at(connection, sold_at)
+        race = _race_at(uow, connection, sold_at)
         window = race.window if race is not None else None
         base_cents = gross_cents - cost_cents
         pool_cents = bps_part(base_cents, settings.commission_rate_bps) if window is not None else 0

@@ -139,7 +139,7 @@ def _settle(settled: list[tuple[_Pending, object]]) -> None:
         _push_soon(hook)
 
 
-PUSH_INTERVAL_S = 0.05
+PUSH_INTERVAL_S = 0.1
 
 
 @dataclass
@@ -157,7 +157,7 @@ def _push_soon(hook: Hook) -> None:
     Under load every batch moves money; pushing after each would read the pot
     back to back, and on SQLite each read takes the write lock the writer
     needs. At most one push per interval (plus one trailing push, so the last
-    batch is always shown) keeps viewers within 50 ms of the ledger.
+    batch is always shown) keeps viewers within 100 ms of the ledger.
     """
     loop = asyncio.get_running_loop()
     times = _push_times.setdefault(loop, _PushTimes())
