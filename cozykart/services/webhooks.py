@@ -12,12 +12,11 @@ failed and waiting events with backoff; an admin can `replay` one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
@@ -190,7 +189,7 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
         for delivery in deliveries:
             event = delivery.event
             try:
-                with _savepoint(uow, connection, "delivery"):
+                with uow.plain_savepoint("delivery"):
                     receipt = receive_in_transaction(
                         event, body_sha256=delivery.body_sha256, uow=uow, settings=delivery.settings,
                         now=delivery.received_at,
@@ -208,28 +207,6 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
                 outcomes.append(receipt)
         uow.commit()
     return outcomes
-
-
-@contextmanager
-def _savepoint(uow: UnitOfWork, connection: Connection, name: str) -> Iterator[None]:
-    """`uow.savepoint()` in plain SQL on the transaction's connection.
-
-    The ORM's nested transaction costs more than the statements of a sale; the
-    writer takes one or two savepoints per event. Nothing here loads ORM objects
-    that a rollback would leave stale (the few ORM reads are of racers and costs).
-    Events emitted inside are dropped with the writes if the block raises.
-    """
-    events_before = len(uow._events)
-    lean.execute_sql(connection, f"SAVEPOINT {name}")
-    try:
-        yield
-    except BaseException:
-        lean.execute_sql(connection, f"ROLLBACK TO SAVEPOINT {name}")
-        lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
-        del uow._events[events_before:]
-        uow.memo.clear()  # what was remembered may have been undone (accounts created, locks taken)
-        raise
-    lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
 
 
 def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None) -> int:
@@ -344,7 +321,7 @@ def _attempt(
     """Apply one fact under a savepoint; the inbox columns that record the outcome."""
     attempts = attempts_before + 1
     try:
-        with _savepoint(uow, uow.session.connection(), "apply"):
+        with uow.plain_savepoint("apply"):
             applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, settings)
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
