@@ -1,6 +1,6 @@
 """Crash drill: SIGKILL the served app mid-load, restart it, retry like a provider, prove the ledger.
 
-    python bench/crash_drill.py [--events 400] [--kill-after 0.35] [--postgres-url URL] [--json]
+    python bench/crash_drill.py [--events 400] [--kills 3] [--kill-after 0.2] [--postgres-url URL] [--json]
 
 For SQLite (a file) and, when a URL is given or COZYKART_TEST_POSTGRES_URL is set,
 PostgreSQL (a fresh schema):
@@ -8,12 +8,14 @@ PostgreSQL (a fresh schema):
    (`reflex run --env prod --backend-only`, 127.0.0.1, its own process group);
 2. drives signed Stripe deliveries at it from CONCURRENCY clients: sales during the
    live race, tips to the DJ, and full refunds of sales already acknowledged;
-3. once `--kill-after` of them are acknowledged, sends SIGKILL to the server's
-   process group while requests are in flight (no handler runs, nothing flushed);
-4. restarts the server on the same database and re-sends every delivery that was
-   not acknowledged (in flight, refused, or never sent), as a provider retries,
-   signed again, up to RETRY_ATTEMPTS_MAX times each; then re-sends DUPLICATE_SHARE
-   of the acknowledged ones (a provider's duplicate deliveries);
+3. once `--kill-after` of them more are acknowledged, sends SIGKILL to the server's
+   process group while requests are in flight (no handler runs, nothing flushed),
+   restarts it on the same database and goes on, sending first what was not
+   acknowledged (in flight, refused, or never sent) as a provider retries, signed
+   again; `--kills` times;
+4. after the last restart re-sends every delivery still unacknowledged, up to
+   RETRY_ATTEMPTS_MAX times each, then DUPLICATE_SHARE of the acknowledged ones
+   (a provider's duplicate deliveries);
 5. waits for the inbox to settle, stops the server, runs
    `python -m cozykart reconcile --json`, and compares the database with what the
    deliveries must have produced: the clearing, house, race pool and DJ wallet
@@ -57,7 +59,8 @@ from cozykart.domain.money import bps_part
 from cozykart.settings import load_settings
 
 EVENTS_DEFAULT = 400
-KILL_AFTER_DEFAULT = 0.35  # share of the deliveries acknowledged before the SIGKILL
+KILL_AFTER_DEFAULT = 0.2  # share of the deliveries acknowledged between two SIGKILLs
+KILLS_DEFAULT = 3
 CONCURRENCY = 16
 REQUEST_TIMEOUT_S = 20
 RETRY_ATTEMPTS_MAX = 5
@@ -219,8 +222,9 @@ def _refund_due(sale: Delivery) -> bool:
 
 async def under_load_then_kill(url: str, deliveries: list[Delivery], server: _served.Server,
                                kill_after: int) -> dict:
-    """Send until `kill_after` are acknowledged, then SIGKILL the server with requests in flight."""
-    queue: list[Delivery] = list(deliveries)
+    """Send every unacknowledged delivery (a retry, or its first time) until `kill_after` more are
+    acknowledged, then SIGKILL the server with requests in flight."""
+    queue: list[Delivery] = [delivery for delivery in deliveries if not delivery.acked]
     queue.reverse()
     killed = threading.Event()
     acked = 0
@@ -319,7 +323,7 @@ def _wait_for_inbox(db_url: str) -> int:
 
 
 def drill(db_url: str, workdir: Path, *, events: int = EVENTS_DEFAULT, kill_after: float = KILL_AFTER_DEFAULT,
-          seed: int = SEED) -> dict:
+          kills: int = KILLS_DEFAULT, seed: int = SEED) -> dict:
     """One drill on one database; `ok` is true when reconcile is clean and every check holds."""
     started = time.perf_counter()
     draw = random.Random(seed)
@@ -332,9 +336,12 @@ def drill(db_url: str, workdir: Path, *, events: int = EVENTS_DEFAULT, kill_afte
     report: dict = {"deliveries_planned": events}
     try:
         _served.log(f"serving on {server.base_url}")
-        server.start()
-        report["load"] = asyncio.run(under_load_then_kill(url, deliveries, server, max(1, int(events * kill_after))))
-        _served.log(f"killed: {report['load']}")
+        report["kills"] = []
+        for _kill in range(kills):
+            server.start()
+            cycle = asyncio.run(under_load_then_kill(url, deliveries, server, max(1, int(events * kill_after))))
+            _served.log(f"killed: {cycle}")
+            report["kills"].append(cycle)
         server.start()
         report["retry"] = asyncio.run(retry_like_a_provider(url, deliveries, draw))
         report["inbox_not_applied_after_wait"] = _wait_for_inbox(db_url)
@@ -354,7 +361,7 @@ def drill(db_url: str, workdir: Path, *, events: int = EVENTS_DEFAULT, kill_afte
         "reconcile": {"exit_status": reconcile_status, "clean": reconcile_report.get("clean"),
                       "violations": reconcile_report.get("violations")},
         "problems": problems,
-        "ok": not problems and report["load"]["killed"],
+        "ok": not problems and len(report["kills"]) == kills and all(cycle["killed"] for cycle in report["kills"]),
         "seconds": round(time.perf_counter() - started, 1),
     })
     return report
@@ -364,7 +371,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=EVENTS_DEFAULT, help="sales and tips to deliver")
     parser.add_argument("--kill-after", type=float, default=KILL_AFTER_DEFAULT,
-                        help="share of them acknowledged before the SIGKILL")
+                        help="share of them acknowledged between two SIGKILLs")
+    parser.add_argument("--kills", type=int, default=KILLS_DEFAULT, help="SIGKILL and restart this many times")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
     parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout")
@@ -373,13 +381,13 @@ def main() -> None:
     with contextlib.redirect_stdout(sys.stderr):
         with tempfile.TemporaryDirectory(prefix="cozykart-drill-") as tmp:
             runs["sqlite"] = drill(f"sqlite:///{tmp}/drill.db", Path(tmp), events=args.events,
-                                   kill_after=args.kill_after, seed=args.seed)
+                                   kill_after=args.kill_after, kills=args.kills, seed=args.seed)
         if args.postgres_url:
             url, schema = _served.postgres_schema(args.postgres_url, "drill")
             try:
                 with tempfile.TemporaryDirectory(prefix="cozykart-drill-") as tmp:
                     runs["postgresql"] = drill(url, Path(tmp), events=args.events, kill_after=args.kill_after,
-                                               seed=args.seed)
+                                               kills=args.kills, seed=args.seed)
             finally:
                 _served.drop_schema(args.postgres_url, schema)
     report = {"drill": "crash", "ok": all(run["ok"] for run in runs.values()), "runs": runs}
