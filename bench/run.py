@@ -15,6 +15,8 @@ prints one JSON object:
   PostgreSQL (the variable is removed from their environment).
 - `goals`: each goal of issue 9 with its target, the measured figure and `met`
   (true/false; null with `skipped` when the figure was not measured).
+- `ledger_beside_raw_sqlite`: the ledger service's sales per second beside the
+  same writes in raw sqlite3 (the ceiling), and on PostgreSQL.
 - `benches`: per bench, `ok`, the seconds it took, its arguments and its own
   report (`result`), or its `error` and the tail of its stderr.
 
@@ -228,6 +230,17 @@ def goals(benches: dict[str, dict], *, postgres: bool, quick: bool) -> list[dict
     return lines
 
 
+def ledger_figures(benches: dict[str, dict]) -> dict | None:
+    """The ledger's settled sales per second beside the raw-sqlite3 ceiling (no goal: a figure)."""
+    ledger = _dig(benches, "ledger", "result")
+    if not ledger:
+        return None
+    names = ("sqlite_raw_sales_per_s", "sqlite_service_final_race_sales_per_s",
+             "sqlite_service_live_race_sales_per_s", "sqlite_service_share_of_raw_ceiling",
+             "postgresql_service_final_race_sales_per_s", "postgresql_service_live_race_sales_per_s")
+    return {name: ledger[name] for name in names if name in ledger}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -260,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     report["goals"] = [line for line in goals(results, postgres=bool(args.postgres_url), quick=args.quick)
                        if line["bench"] in chosen]
+    if "ledger" in chosen:
+        report["ledger_beside_raw_sqlite"] = ledger_figures(results)
     report["benches"] = results
     report["failed"] = [name for name, outcome in results.items() if not outcome["ok"]]
     text = json.dumps(report, indent=2)

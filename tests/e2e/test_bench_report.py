@@ -40,6 +40,9 @@ def test_quick_run_prints_one_report_with_every_goal_beside_its_figure():
         assert outcome["ok"] is True and isinstance(outcome["result"], dict), outcome
         assert outcome["result"].get("bench") == name
 
+    assert report["ledger_beside_raw_sqlite"]["sqlite_raw_sales_per_s"] > 0
+    assert ("postgresql_service_final_race_sales_per_s" in report["ledger_beside_raw_sqlite"]) is postgres
+
     goals = report["goals"]
     for goal in goals:
         assert {"goal", "bench", "target", "measured", "unit", "met"} <= set(goal)
