@@ -7,6 +7,10 @@ the inbox with its error; the route still acknowledges, because the event is
 safely stored. An event that needs one not seen yet (a refund before its sale)
 waits, and is applied the moment its payment arrives. `retry_due` picks up
 failed and waiting events with backoff; an admin can `replay` one.
+
+The webhook routes go through `receive_batch` (via `services.webhook_writer`):
+the same steps for many deliveries in one transaction, a savepoint each, one
+commit for all. Its per-event statements run through `cozykart.db.lean`.
 """
 
 from __future__ import annotations
@@ -180,8 +184,9 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     unaffected. When the commit itself fails, it raises: nothing is stored and
     no delivery may be acknowledged.
 
-    The money settings are the effective ones (stored by admins), read once per
-    batch for each distinct base `Settings`.
+    The ledger applies the effective money settings (an admin's stored values
+    over each delivery's base `Settings`), read once per transaction, so once
+    per batch.
     """
     outcomes: list[InboxReceipt | Exception] = []
     with uow:
