@@ -86,6 +86,17 @@ class WebhookWriter:
         return await pending.future
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except BaseException:
+            # Never expected (each batch's errors go to its requests); the next request starts a new
+            # thread, which also takes whatever is still queued.
+            logger.exception("the webhook writer thread stopped")
+            with self._lock:
+                self._thread = None
+            raise
+
+    def _serve(self) -> None:
         while True:
             try:
                 first = self._queue.get(timeout=IDLE_EXIT_S)
