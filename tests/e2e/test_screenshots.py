@@ -27,7 +27,9 @@ from sqlmodel import select
 from cozykart.db.engine import create_db_engine
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.money import format_cents
 from cozykart.services import league, ledger, overlays, payouts, seasons, standings
+from cozykart.services.pot import live_pot
 from cozykart.settings import PROJECT_ROOT, Settings, load_settings
 from cozykart.ui import routes
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
@@ -70,6 +72,7 @@ MAIN_NAV_COLOR_JS = """() => {
   return link === null ? null : getComputedStyle(link).color;
 }"""
 NAV_INK_RGB = "rgb(244, 242, 255)"  # #f4f2ff
+IMAGES_LOADED_JS = "() => [...document.images].every(image => image.complete)"
 OVERFLOW_PX_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 
@@ -96,11 +99,13 @@ def _file_name(route: str) -> str:
     return names.get(route) or route.strip("/").replace("/", "-")
 
 
-def _plans(route_list: list[str], *, leader_id: int, overlay_key: str) -> list[Plan]:
+def _plans(route_list: list[str], *, leader_id: int, overlay_key: str, pot_text: str) -> list[Plan]:
     by_testid = lambda testid: lambda page: page.get_by_test_id(testid).first  # noqa: E731
+    # The pot starts at its placeholder: wait for the real one (the database's) before the picture.
+    the_pot = lambda page: page.get_by_test_id("pot-amount").filter(has_text=pot_text).first  # noqa: E731
     by_heading = lambda text: lambda page: page.get_by_role("heading", name=text, exact=True).first  # noqa: E731
     known: dict[str, tuple[str, str, Callable[[Page], object]]] = {
-        routes.WATCH: (VISITOR, "/", by_testid("pot-amount")),
+        routes.WATCH: (VISITOR, "/", the_pot),
         routes.LOBBY: (VISITOR, "/lobby", by_testid("race-card")),
         routes.STANDINGS: (VISITOR, "/standings", by_testid("standing-row")),
         "/racers/[racer_key]": (VISITOR, f"/racers/{leader_id}", by_testid("history-row")),
@@ -109,7 +114,7 @@ def _plans(route_list: list[str], *, leader_id: int, overlay_key: str) -> list[P
         "/me": (RACER, "/me", by_testid("mkt-name-input")),
         "/admin/roles": (ADMIN_ROLE, "/admin/roles", by_testid("role-row")),
         "/admin/payouts": (ADMIN_ROLE, "/admin/payouts", by_testid("pending-payout")),
-        "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", by_testid("pot-amount")),
+        "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", the_pot),
         "/overlay/alerts": (VISITOR, f"/overlay/alerts?key={overlay_key}", by_testid("overlay-alert")),
     }
     plans = []
@@ -238,7 +243,7 @@ def _show_a_test_alert(overlay: Page, admin_page: Page, served_app) -> None:
 
 def test_every_registered_page_has_a_plan_and_the_route_constants_are_registered():
     registered = registered_routes()
-    plans = _plans(registered, leader_id=1, overlay_key="k")
+    plans = _plans(registered, leader_id=1, overlay_key="k", pot_text="$1.00")
 
     assert [plan.route for plan in plans] == registered
     constants = {value for name, value in vars(routes).items() if name.isupper() and isinstance(value, str)}
@@ -249,7 +254,9 @@ def test_every_registered_page_has_a_plan_and_the_route_constants_are_registered
 def test_every_page_renders_its_content_at_desktop_and_phone_width(
     served_app, fake_discord_server, browser, db, leader_id, overlay_key, dj_with_a_payout_waiting, tmp_path
 ):
-    plans = _plans(registered_routes(), leader_id=leader_id, overlay_key=overlay_key)
+    pot = live_pot(uow=db)
+    pot_text = format_cents(pot.pot_cents, pot.currency)
+    plans = _plans(registered_routes(), leader_id=leader_id, overlay_key=overlay_key, pot_text=pot_text)
     shots = screenshot_dir(tmp_path)
     racer = dj_with_a_payout_waiting
     contexts = {who: browser.new_context(viewport=DESKTOP) for who in (VISITOR, RACER, ADMIN_ROLE)}
@@ -282,6 +289,8 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
                 except AssertionError as error:
                     problems.append(f"{plan.path}: its content did not show: {str(error).splitlines()[0]}")
                     continue
+                # Pictures only once every image has arrived (avatars, the sponsor's logo).
+                page.wait_for_function(IMAGES_LOADED_JS, timeout=PAGE_TIMEOUT_MS)
                 if plan.who == ADMIN_ROLE:
                     assert page.get_by_test_id("admin-refusal").count() == 0
                 problems.extend(_check(page, plan, suffix))
