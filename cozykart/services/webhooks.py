@@ -156,6 +156,8 @@ def receive_in_transaction(
     else:
         values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, settings, now))
     inbox_id = lean.execute(connection, _INSERT_EVENT, values)[0][0]
+    if values["status"] == WAITING and payment_key is not None:
+        _waiting_payment_keys(uow).add(payment_key)
     if values["status"] == APPLIED and isinstance(fact, (Sale, Tip)):
         _apply_waiting_for(uow, payment_key, settings, now)
     return InboxReceipt(inbox_id, values["status"], duplicate=False)
@@ -290,10 +292,10 @@ _FIND_EVENT = select(_inbox.c.id, _inbox.c.status).where(
     _inbox.c.provider == bindparam("provider"), _inbox.c.event_id == bindparam("event_id")
 )
 _INSERT_EVENT = insert(_inbox).returning(_inbox.c.id)
-_ANY_WAITING_FOR_PAYMENT = (
-    select(_inbox.c.id)
-    .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == bindparam("waiting"))
-    .limit(1)
+_WAITING_PAYMENT_KEYS = (
+    select(_inbox.c.payment_key)
+    .where(_inbox.c.status == bindparam("waiting"), _inbox.c.payment_key.is_not(None))
+    .distinct()
 )
 _WAITING_FOR_PAYMENT = (
     select(_inbox)
@@ -355,13 +357,26 @@ def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
     return outcome["status"]
 
 
+def _waiting_payment_keys(uow: UnitOfWork) -> set[str]:
+    """The payment keys that waiting events name, read once per transaction (then kept up to date).
+
+    Every sale looks for events waiting on it; almost none are, so a batch reads
+    the (few) waiting keys once instead of querying per sale. A waiting event
+    another process commits meanwhile is left to `retry_due`.
+    """
+    keys = uow.memo.get("waiting_payment_keys")
+    if keys is None:
+        rows = lean.execute(uow.session.connection(), _WAITING_PAYMENT_KEYS, {"waiting": WAITING})
+        keys = uow.memo["waiting_payment_keys"] = {key for (key,) in rows}
+    return keys
+
+
 def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Settings, now: datetime) -> None:
     if payment_key is None:
         return
-    connection = uow.session.connection()
-    if not lean.execute(connection, _ANY_WAITING_FOR_PAYMENT, {"payment_key": payment_key, "waiting": WAITING}):
+    if payment_key not in _waiting_payment_keys(uow):
         return
-    waiting = connection.execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all()
+    waiting = uow.session.connection().execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all()
     for row in waiting:
         _retry(uow, row, settings, now)
 

@@ -127,14 +127,18 @@ def test_a_refund_before_its_sale_in_the_same_batch_waits_then_applies_with_it(s
     )
 
     outcomes = webhooks.receive_batch(
-        [_delivery(settings, refund), _delivery(settings, checkout("evt_sale", "pi_late", 2500, at))],
+        [
+            _delivery(settings, checkout("evt_first", "pi_first", 1000, at)),  # an unrelated sale before them
+            _delivery(settings, refund),
+            _delivery(settings, checkout("evt_sale", "pi_late", 2500, at)),
+        ],
         uow=database.uow(),
     )
 
-    assert [o.status for o in outcomes] == ["waiting", "applied"]
+    assert [o.status for o in outcomes] == ["applied", "waiting", "applied"]
     assert {event_id: row.status for event_id, row in _inbox(database).items()} == {
-        "evt_refund": "applied", "evt_sale": "applied"}
-    assert balance(database, pool_code(race.race_id)) == 0 and balance(database, house_code()) == 0
+        "evt_first": "applied", "evt_refund": "applied", "evt_sale": "applied"}
+    assert balance(database, pool_code(race.race_id)) == 200 and balance(database, house_code()) == 800
     _assert_reconciles(database)
 
 
