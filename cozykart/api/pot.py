@@ -8,13 +8,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cozykart.services import default_uow
+from cozykart.services import read_uow
 from cozykart.services.pot import live_pot
 
 
 async def pot(request: Request) -> JSONResponse:
     settings = request.app.state.settings
-    snapshot = await asyncio.to_thread(lambda: live_pot(uow=default_uow(settings), settings=settings, feed_length=0))
+    snapshot = await asyncio.to_thread(lambda: live_pot(uow=read_uow(settings), settings=settings, feed_length=0))
     return JSONResponse(snapshot.to_json(), headers={"Cache-Control": "no-store"})
 
 

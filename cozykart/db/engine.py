@@ -3,7 +3,10 @@
 SQLite runs in WAL mode with synchronous=FULL (a committed transaction survives
 power loss), foreign keys on, and every transaction opened with BEGIN IMMEDIATE
 so two writers never deadlock on a lock upgrade: the second one waits (up to the
-busy timeout) instead of failing half-way.
+busy timeout) instead of failing half-way. A read that only reads (the Live Pot,
+`GET /api/pot`) uses `reader_for(url)` instead: the same pool, but its SQLite
+transactions begin DEFERRED, a WAL snapshot that never takes the write lock, so a
+burst of pot reads does not queue the webhook writer behind them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from cozykart.settings import SQLITE_BUSY_TIMEOUT_MS
+
+READ_ONLY_OPTION = "cozykart_read_only"
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -37,7 +42,10 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str) -> Engine:
@@ -54,3 +62,14 @@ def create_db_engine(url: str) -> Engine:
 def engine_for(url: str) -> Engine:
     """The process-wide engine for `url`."""
     return create_db_engine(url)
+
+
+@lru_cache(maxsize=8)
+def reader_for(url: str) -> Engine:
+    """The process-wide engine for `url`, for transactions that only read.
+
+    It shares `engine_for(url)`'s pool and events; on SQLite its transactions
+    begin DEFERRED (see the module's docstring). Never write through it: a
+    deferred SQLite transaction that writes may fail to upgrade its lock.
+    """
+    return engine_for(url).execution_options(**{READ_ONLY_OPTION: True})

@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator
 import reflex as rx
 
 from cozykart.domain.money import format_cents
-from cozykart.services import default_uow
+from cozykart.services import read_uow
 from cozykart.services.pot import LivePot, live_pot
 from cozykart.settings import load_settings
 from cozykart.ui import broadcast
@@ -171,7 +171,7 @@ _reads = _Reads()
 
 async def read_pot() -> LivePot:
     settings = load_settings()
-    return await asyncio.to_thread(lambda: live_pot(uow=default_uow(settings), settings=settings))
+    return await asyncio.to_thread(lambda: live_pot(uow=read_uow(settings), settings=settings))
 
 
 def running_app() -> rx.App:

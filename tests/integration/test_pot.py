@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import text
+
+from cozykart.db.engine import READ_ONLY_OPTION
+from cozykart.db.uow import UnitOfWork
 from cozykart.services.pot import live_pot
 from tests.integration.webhook_support import api_client, checkout, live_race, stripe_post, webhook_settings
+
+READ_WAIT_S = 2.0
 
 
 def test_api_pot_shows_the_live_race_and_its_pool(database):
@@ -36,3 +45,28 @@ def test_with_no_live_race_the_pot_is_empty_and_the_feed_still_shows_sales(datab
     pot = live_pot(uow=database.uow(), settings=settings)
     assert [(line.kind, line.amount_cents, line.fan_name) for line in pot.feed] == [("sale", 1500, "Fan Fiona")]
     assert pot.feed[0].occurred_at == sold_at
+
+
+def test_pot_reads_do_not_wait_for_a_writer_holding_the_lock(database):
+    """The Live Pot reads through `reader_for`: on SQLite a deferred snapshot, so a
+    webhook batch holding the write lock does not hold up every viewer's push (and
+    a pot read never makes the writer wait). The writer's engine, by contrast, waits."""
+    settings = webhook_settings(database)
+    race = live_race(database, settings, racer_count=2)
+    with api_client(settings) as client:
+        stripe_post(client, checkout("evt_r1", "pi_r1", 5000, race.started_at + timedelta(minutes=1)))
+    reader = UnitOfWork(database.engine.execution_options(**{READ_ONLY_OPTION: True}))
+
+    with database.engine.connect() as writer:
+        writer.begin()  # BEGIN IMMEDIATE on SQLite: the write lock, held
+        writer.execute(text("UPDATE racer SET mkt_name = 'mid-write' WHERE id = :id"), {"id": race.racer_ids[0]})
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            read = pool.submit(live_pot, uow=reader, settings=settings)
+            assert read.result(timeout=READ_WAIT_S).pot_cents == 1000  # the committed pot; not the open write
+            if database.backend == "sqlite":
+                blocked = pool.submit(live_pot, uow=database.uow(), settings=settings)
+                with pytest.raises(FutureTimeout):
+                    blocked.result(timeout=READ_WAIT_S)  # BEGIN IMMEDIATE queues behind the writer
+            writer.rollback()
+            if database.backend == "sqlite":
+                assert blocked.result(timeout=READ_WAIT_S * 10).pot_cents == 1000
