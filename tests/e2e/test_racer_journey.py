@@ -148,6 +148,10 @@ def test_a_racer_joins_a_lobby_races_and_reports_live_for_the_host_too(served_de
         expect(host_race.get_by_test_id("lobby-member").filter(has_text=racer.mkt_name)).to_contain_text(
             "#1", timeout=LIVE_UPDATE_TIMEOUT_MS
         )
+        # The host's results table starts from what the racers reported.
+        expect(host_race.get_by_label(f"Finish of {racer.mkt_name}")).to_have_value(
+            "1", timeout=LIVE_UPDATE_TIMEOUT_MS
+        )
         host_page.screenshot(path=str(screenshot_dir(tmp_path) / "lobby-host-journey.png"), full_page=True)
         racer_page.screenshot(path=str(screenshot_dir(tmp_path) / "lobby-racer-journey-phone.png"),
                               full_page=True)

@@ -252,6 +252,8 @@ def _member(member: MemberView) -> rx.Component:
 def _position_select(name, default, choices, label_text, select_id) -> rx.Component:
     return rx.el.select(
         rx.foreach(choices, lambda choice: rx.el.option(choice, value=choice)),
+        # A new default (a racer reported since) makes a new select: `default_value` is read once.
+        key=select_id + "=" + default,
         name=name,
         id=select_id,
         default_value=default,
