@@ -308,6 +308,7 @@ def soak(db_url: str, workdir: Path, seconds: float) -> dict:
             "every_s": RSS_SAMPLE_EVERY_S,
             "slope_mb_per_min": slope_mb_per_min(rss),
             "slope_second_half_mb_per_min": slope_mb_per_min(half),
+            "series": [round(b / 2**20, 1) for _, b in rss],
         },
         "inbox_not_applied": not_applied,
         "reconcile": {"exit_status": reconcile_status, "clean": reconcile_report.get("clean"),
