@@ -20,8 +20,8 @@ while joining (reads are numbered, one at a time, and shared by the callers
 that arrive during one), so a viewer never stays behind the room; a push that
 read before a later commit is always followed by one that read after it
 (pushes coalesce, never drop). The seed is sent to the viewer's socket only
-(not kept in its per-tab state): after a reconnect the page shows the
-defaults for a moment until `join` runs again.
+(not kept in its per-tab state): after a reconnect the ticker shows its
+loading placeholder (`loaded` is False) for a moment until `join` runs again.
 
 The OBS alerts overlay gets each new sale or tip (and test alerts) through
 `alert_feed`, a per-worker queue fed by the same pushes; it shows them one at a
@@ -77,6 +77,9 @@ def _feed_view(line, currency: str) -> FeedView:
 
 
 class LivePotState(rx.State):
+    # False until `join` has seeded this viewer from the database: until then the
+    # ticker shows a loading placeholder, not a $0.00 pot that may be wrong.
+    loaded: bool = False
     has_race: bool = False
     race_name: str = ""
     pot_cents: int = 0
@@ -104,6 +107,7 @@ class LivePotState(rx.State):
 
 def _values(pot: LivePot) -> dict:
     return {
+        "loaded": True,
         "has_race": pot.race is not None,
         "race_name": pot.race.name if pot.race else "",
         "pot_cents": pot.pot_cents,
@@ -275,7 +279,7 @@ def pot_ticker(*, overlay: bool = False) -> rx.Component:
     return rx.box(
         rx.text("RACER PRIZE POOL", weight="bold", size="2", letter_spacing="0.12em"),
         rx.text(
-            LivePotState.pot_text,
+            rx.cond(LivePotState.loaded, LivePotState.pot_text, "—"),
             key=LivePotState.increase_count,
             class_name="cozykart-pot-amount",
             font_family="ui-monospace, 'SFMono-Regular', Menlo, monospace",
@@ -285,11 +289,16 @@ def pot_ticker(*, overlay: bool = False) -> rx.Component:
         ),
         rx.text(
             rx.cond(
-                LivePotState.has_race,
-                "Buy a shirt now to increase the pot!",
-                "The pot opens when the next race starts.",
+                LivePotState.loaded,
+                rx.cond(
+                    LivePotState.has_race,
+                    "Buy a shirt now to increase the pot!",
+                    "The pot opens when the next race starts.",
+                ),
+                "Loading the pot…",
             ),
             size="2",
+            data_testid="pot-message",
         ),
         class_name="cozykart-ticker",
         background="linear-gradient(135deg, #ffd700, #ffae00)",
@@ -328,7 +337,7 @@ def _feed_line(line: FeedView) -> rx.Component:
 def sales_feed() -> rx.Component:
     """Recent sales and tips, newest first."""
     return rx.vstack(
-        rx.heading("Recent sales and tips", size="4"),
+        rx.heading("Recent sales and tips", size="4", as_="h2"),
         rx.cond(
             LivePotState.feed.length() > 0,
             rx.vstack(rx.foreach(LivePotState.feed, _feed_line), spacing="0", width="100%"),

@@ -4,6 +4,7 @@ without reloading, with the feed line of the sale."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -78,3 +79,18 @@ def test_api_pot_answers_the_public_shape(served_app):
     assert set(body) == {"race", "pot_cents", "currency"}
     assert body["race"]["status"] == "live"
     assert body["pot_cents"] == _pot_cents(served_app)
+
+
+def test_before_the_pot_is_seeded_the_ticker_says_it_is_loading(served_app, browser):
+    # The viewer's socket never connects, so `join` never seeds it: the ticker must not
+    # claim a $0.00 pot or that no race is on while a race is live.
+    context = browser.new_context()
+    viewer = context.new_page()
+    try:
+        viewer.route_web_socket(re.compile(r".*/_event.*"), lambda ws: ws.close())
+        viewer.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
+        expect(viewer.get_by_test_id("pot-message")).to_have_text("Loading the pot…", timeout=PAGE_TIMEOUT_MS)
+        assert viewer.get_by_test_id("pot-amount").inner_text() == "—"
+        assert _pot_cents(served_app) > 0  # the real pot is not zero: the placeholder is not a coincidence
+    finally:
+        context.close()

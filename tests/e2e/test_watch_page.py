@@ -66,6 +66,33 @@ def test_fan_sees_the_season_leaders_in_order(served_app, page, snapshot):
     assert snapshot.season_name in page.get_by_role("region", name="Season leaders").inner_text()
 
 
+def test_on_a_phone_the_pot_comes_before_the_race_card(served_app, page):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
+    page.get_by_test_id("race-name").wait_for(timeout=PAGE_TIMEOUT_MS)
+    # Seeded from the database: the placeholder gives way to the live race's message.
+    expect(page.get_by_test_id("pot-message")).to_have_text("Buy a shirt now to increase the pot!",
+                                                            timeout=PAGE_TIMEOUT_MS)
+
+    ticker = page.get_by_test_id("pot-ticker").bounding_box()
+    race = page.get_by_role("region", name="Current race").bounding_box()
+    leaders = page.get_by_role("region", name="Season leaders").bounding_box()
+    assert ticker["y"] + ticker["height"] <= race["y"] < leaders["y"]
+    assert ticker["y"] < 844, "the pot is above the fold"
+    # One column: nothing wider than the phone.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_the_shop_and_tip_actions_are_links_not_buttons_in_links(served_app, page):
+    page.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
+    tip = page.get_by_role("main").get_by_role("link", name="Tip the DJ")
+    tip.wait_for(timeout=PAGE_TIMEOUT_MS)
+    assert tip.get_attribute("href") == "/tip"
+    assert page.locator("a button, button a").count() == 0
+    tip.focus()
+    assert page.evaluate("document.activeElement.textContent") == "Tip the DJ"
+
+
 def test_health_reports_the_database_revision(served_app):
     response = httpx.get(served_app.url("/api/health"), timeout=10)
     assert response.status_code == 200

@@ -132,7 +132,7 @@ def race_card() -> rx.Component:
                 rx.hstack(
                     rx.vstack(
                         rx.text("Current race", size="2", color=theme.TEXT_MUTED),
-                        rx.heading(WatchState.race_name, size="7", data_testid="race-name"),
+                        rx.heading(WatchState.race_name, size="7", as_="h2", data_testid="race-name"),
                         spacing="1",
                     ),
                     rx.spacer(),
@@ -161,7 +161,7 @@ def race_card() -> rx.Component:
                 width="100%",
             ),
             rx.vstack(
-                rx.heading("No race on the grid", size="6"),
+                rx.heading("No race on the grid", size="6", as_="h2"),
                 rx.text("When a host opens a lobby it shows up here.", color=theme.TEXT_MUTED),
                 rx.link("Open the lobby page", href=routes.LOBBY),
             ),
@@ -189,7 +189,7 @@ def leaders_panel() -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.icon("trophy", size=22, color=theme.GOLD, aria_hidden="true"),
-                rx.heading(WatchState.season_name, size="5"),
+                rx.heading(WatchState.season_name, size="5", as_="h2"),
                 align="center",
             ),
             rx.cond(
@@ -242,32 +242,83 @@ def stream_embed() -> rx.Component:
     )
 
 
-def money_column() -> rx.Component:
+def _button_link(label: str, icon: str, href, *, variant: str = "solid", external: bool = False) -> rx.Component:
+    """One link styled as a button (an <a>, not a button inside a link): focusable, named by its text."""
+    return rx.button(
+        rx.link(rx.icon(icon, aria_hidden="true"), label, href=href, is_external=external, underline="none"),
+        as_child=True,
+        size="3",
+        variant=variant,
+    )
+
+
+def pot_block() -> rx.Component:
+    """The Live Pot and the ways to raise it: the point of the page, first after the stream."""
     return rx.vstack(
         pot_ticker(),
         rx.hstack(
             rx.cond(
                 WatchState.shop_url != "",
-                rx.link(rx.button(rx.icon("shirt"), "Shop merch", size="3"), href=WatchState.shop_url,
-                        is_external=True),
+                _button_link("Shop merch", "shirt", WatchState.shop_url, external=True),
             ),
-            rx.link(rx.button(rx.icon("music"), "Tip the DJ", size="3", variant="outline"), href=routes.TIP),
+            _button_link("Tip the DJ", "music", routes.TIP, variant="outline"),
             spacing="3",
             width="100%",
             justify="center",
         ),
-        rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips"),
         spacing="4",
         width="100%",
     )
 
 
+# The page's title for screen readers and outlines; sighted viewers see the header and the panels.
+_VISUALLY_HIDDEN = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "padding": "0",
+    "margin": "-1px",
+    "overflow": "hidden",
+    "clip": "rect(0, 0, 0, 0)",
+    "white_space": "nowrap",
+    "border": "0",
+}
+
+
+def _column(*children: rx.Component) -> rx.Component:
+    # At phone width the columns dissolve (display: contents) and their panels are laid
+    # out in one list by `order`: stream, pot, race, leaders, feed. From md up they are
+    # two columns again: stream, race and leaders on the left; pot and feed on the right.
+    return rx.box(
+        *children,
+        display=rx.breakpoints(initial="contents", md="flex"),
+        flex_direction="column",
+        gap="1rem",
+        min_width="0",
+    )
+
+
+def _placed(order: int, child: rx.Component) -> rx.Component:
+    return rx.box(child, order=str(order), width="100%")
+
+
 @page
 def watch_page() -> rx.Component:
-    return rx.grid(
-        rx.vstack(stream_embed(), race_card(), leaders_panel(), spacing="4", width="100%"),
-        money_column(),
-        columns=rx.breakpoints(initial="1", md="2"),
-        spacing="4",
+    return rx.box(
+        rx.el.h1("Cozy-Kart live: the race and the racer prize pool", style=_VISUALLY_HIDDEN),
+        _column(
+            stream_embed(),  # order 0, the default: first
+            _placed(2, race_card()),
+            _placed(3, leaders_panel()),
+        ),
+        _column(
+            _placed(1, pot_block()),
+            _placed(4, rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips")),
+        ),
+        display=rx.breakpoints(initial="flex", md="grid"),
+        flex_direction="column",
+        grid_template_columns="repeat(2, minmax(0, 1fr))",
+        align_items="start",
+        gap="1rem",
         width="100%",
     )
