@@ -71,6 +71,11 @@ def admin_nav(current_route: str) -> rx.Component:
     )
 
 
+def admin_title(text: str) -> rx.Component:
+    """An admin page's one h1, for pages whose panels each have their own h2."""
+    return rx.heading(text, size="7", as_="h1")
+
+
 def admin_gate(
     allowed: rx.Var[bool], refusal: rx.Var[str], current_route: str, console: rx.Component
 ) -> rx.Component:

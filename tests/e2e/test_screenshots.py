@@ -74,6 +74,7 @@ MAIN_NAV_COLOR_JS = """() => {
 NAV_INK_RGB = "rgb(244, 242, 255)"  # #f4f2ff
 IMAGES_LOADED_JS = "() => [...document.images].every(image => image.complete)"
 OVERFLOW_PX_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
+H1_TEXTS_JS = "() => [...document.querySelectorAll('h1')].map(heading => heading.innerText.trim())"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +210,10 @@ def _check(page: Page, plan: Plan, suffix: str) -> list[str]:
         nav_color = page.evaluate(MAIN_NAV_COLOR_JS)
         if nav_color != NAV_INK_RGB:
             problems.append(f"{where}: the header's links are {nav_color}, not {NAV_INK_RGB} (styles lost)")
+        # One title per page; its sections are h2 (rx.heading is an h1 unless told otherwise).
+        titles = page.evaluate(H1_TEXTS_JS)
+        if len(titles) != 1:
+            problems.append(f"{where}: {len(titles)} h1 headings, not one: {titles}")
     overflow_px = page.evaluate(OVERFLOW_PX_JS)
     if overflow_px > 1:  # the page itself scrolls sideways (wide tables must scroll inside their panel)
         problems.append(f"{where}: the page is {overflow_px}px wider than the screen")

@@ -139,7 +139,7 @@ def _row(row: OutboxRowView) -> rx.Component:
 def _outbox() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Discord announcements", size="5"),
+            rx.heading("Discord announcements", size="5", as_="h1"),
             rx.text("Race starts, results, tips, cash-outs and champions, in the order they happened. Failed "
                     "sends are retried on their own; after the last try they wait here to be sent again.",
                     size="2", color=theme.TEXT_MUTED),

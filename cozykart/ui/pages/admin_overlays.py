@@ -73,7 +73,7 @@ def overlays_admin_page() -> rx.Component:
 
 def _console() -> rx.Component:
     return rx.vstack(
-        rx.heading("OBS overlays", size="7"),
+        rx.heading("OBS overlays", size="7", as_="h1"),
         rx.el.section(
             rx.vstack(
                 rx.text(

@@ -21,7 +21,7 @@ from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
 from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, admin_call, admin_gate, admin_load, admin_title
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -263,7 +263,7 @@ def _decided_row(row: DecidedView) -> rx.Component:
 def _queue() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Payout requests", size="5"),
+            rx.heading("Payout requests", size="5", as_="h2"),
             rx.cond(
                 PayoutsAdminState.pending.length() > 0,
                 rx.vstack(rx.foreach(PayoutsAdminState.pending, _pending_row), spacing="0", width="100%"),
@@ -279,7 +279,7 @@ def _queue() -> rx.Component:
 def _direct() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Pay a racer directly", size="4"),
+            rx.heading("Pay a racer directly", size="4", as_="h2"),
             rx.text("Pays from what the racer has available, with no threshold (the seed's /payout).",
                     size="2", color=theme.TEXT_MUTED),
             rx.cond(
@@ -315,7 +315,7 @@ def _direct() -> rx.Component:
 def _recent() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Recently decided", size="4"),
+            rx.heading("Recently decided", size="4", as_="h2"),
             rx.cond(
                 PayoutsAdminState.recent.length() > 0,
                 rx.vstack(rx.foreach(PayoutsAdminState.recent, _decided_row), spacing="2", width="100%"),
@@ -334,5 +334,5 @@ def admin_payouts_page() -> rx.Component:
         PayoutsAdminState.allowed,
         PayoutsAdminState.refusal,
         ADMIN_PAYOUTS_ROUTE,
-        rx.vstack(_queue(), _direct(), _recent(), spacing="4", width="100%"),
+        rx.vstack(admin_title("Payouts"), _queue(), _direct(), _recent(), spacing="4", width="100%"),
     )

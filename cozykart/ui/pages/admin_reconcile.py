@@ -80,7 +80,7 @@ def _report() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.hstack(
-                rx.heading("Reconciliation", size="5"),
+                rx.heading("Reconciliation", size="5", as_="h1"),
                 rx.spacer(),
                 rx.button("Run again", on_click=ReconcileAdminState.run, loading=ReconcileAdminState.running,
                           data_testid="reconcile-run"),

@@ -23,7 +23,7 @@ from cozykart.services.league_views import EntryView, RaceView
 from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk, placing_words
 from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_RESULTS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.admin_layout import ADMIN_RESULTS_ROUTE, admin_call, admin_gate, admin_load, admin_title
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -384,7 +384,7 @@ def _preview_panel() -> rx.Component:
         ResultsAdminState.preview_title != "",
         rx.el.section(
             rx.vstack(
-                rx.heading(ResultsAdminState.preview_title, size="4"),
+                rx.heading(ResultsAdminState.preview_title, size="4", as_="h2"),
                 _changes_table(ResultsAdminState.preview_rows),
                 rx.text(ResultsAdminState.preview_note, size="2", color=theme.TEXT_MUTED),
                 rx.hstack(
@@ -407,7 +407,7 @@ def _outcome_panel() -> rx.Component:
         ResultsAdminState.outcome_title != "",
         rx.el.section(
             rx.vstack(
-                rx.heading(ResultsAdminState.outcome_title, size="4"),
+                rx.heading(ResultsAdminState.outcome_title, size="4", as_="h2"),
                 _changes_table(ResultsAdminState.outcome_rows),
                 rx.text(ResultsAdminState.outcome_note, size="2", data_testid="fix-outcome-note"),
                 width="100%",
@@ -421,9 +421,10 @@ def _outcome_panel() -> rx.Component:
 
 def _console() -> rx.Component:
     return rx.vstack(
+        admin_title("Results and fixes"),
         rx.el.section(
             rx.vstack(
-                rx.heading("Races waiting for results", size="5"),
+                rx.heading("Races waiting for results", size="5", as_="h2"),
                 rx.cond(
                     ResultsAdminState.awaiting.length() > 0,
                     rx.vstack(rx.foreach(ResultsAdminState.awaiting, _awaiting_race), spacing="0", width="100%"),
@@ -438,7 +439,7 @@ def _console() -> rx.Component:
         _outcome_panel(),
         rx.el.section(
             rx.vstack(
-                rx.heading("Recent final races", size="5"),
+                rx.heading("Recent final races", size="5", as_="h2"),
                 rx.text("An admin fix moves one racer to a new place; the racers between shift by one. "
                         "Closed seasons cannot be fixed.", size="2", color=theme.TEXT_MUTED),
                 rx.cond(

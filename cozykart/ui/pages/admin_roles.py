@@ -148,7 +148,7 @@ def _console() -> rx.Component:
     return rx.vstack(
         rx.el.section(
             rx.vstack(
-                rx.heading("Roles", size="6"),
+                rx.heading("Roles", size="6", as_="h1"),
                 rx.text(
                     "Admins come from COZYKART_ADMIN_DISCORD_IDS; grant or revoke host and DJ here.",
                     color=theme.TEXT_MUTED,
@@ -173,7 +173,7 @@ def _console() -> rx.Component:
         ),
         rx.el.section(
             rx.vstack(
-                rx.heading("Recent role changes", size="4"),
+                rx.heading("Recent role changes", size="4", as_="h2"),
                 rx.cond(
                     RolesState.history.length() > 0,
                     rx.vstack(rx.foreach(RolesState.history, _history_item), spacing="1"),

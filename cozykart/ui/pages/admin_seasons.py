@@ -236,7 +236,7 @@ def _field(label: str, control: rx.Component) -> rx.Component:
 def _create_form() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("New season", size="4"),
+            rx.heading("New season", size="4", as_="h2"),
             rx.text(
                 "It starts as upcoming; activate it when racing should count for it (one season is active at a "
                 "time). Races started from then on belong to it.",
@@ -289,7 +289,7 @@ def _console() -> rx.Component:
     return rx.vstack(
         rx.el.section(
             rx.vstack(
-                rx.heading("Seasons", size="6"),
+                rx.heading("Seasons", size="6", as_="h1"),
                 rx.cond(
                     SeasonsAdminState.seasons.length() > 0,
                     rx.box(

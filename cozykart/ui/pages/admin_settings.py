@@ -177,7 +177,7 @@ def _console() -> rx.Component:
     return rx.vstack(
         rx.el.section(
             rx.vstack(
-                rx.heading("Money settings", size="6"),
+                rx.heading("Money settings", size="6", as_="h1"),
                 rx.text(
                     "A fresh install starts with the environment's values. A change here is kept with who, "
                     "when and why, and applies from the next sale, tip, payout request or hold on; "
@@ -193,7 +193,7 @@ def _console() -> rx.Component:
         ),
         rx.el.section(
             rx.vstack(
-                rx.heading("Changes", size="4"),
+                rx.heading("Changes", size="4", as_="h2"),
                 rx.cond(
                     MoneySettingsState.history.length() > 0,
                     rx.box(

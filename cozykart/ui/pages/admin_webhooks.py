@@ -168,7 +168,7 @@ def _row(row: InboxRowView) -> rx.Component:
 def _inbox() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Webhook inbox", size="5"),
+            rx.heading("Webhook inbox", size="5", as_="h1"),
             rx.text("Every verified event from Stripe, Ko-fi and Shopify. Failed and waiting events are retried "
                     "on their own; replay one to apply it now.", size="2", color=theme.TEXT_MUTED),
             rx.hstack(rx.foreach(InboxAdminState.filters, _filter_button), spacing="2", wrap="wrap"),
