@@ -1,6 +1,6 @@
 """Soak: a few minutes of mixed traffic at the served app; reconcile clean, memory bounded.
 
-    python bench/soak.py [--seconds 300] [--postgres-url URL] [--json]
+    python bench/soak.py [--seconds 300] [--postgres-url URL] [--token-expiration-s N] [--json]
 
 Serves the backend (`reflex run --env prod --backend-only`, 127.0.0.1; SQLite in a
 temporary file, or a fresh PostgreSQL schema with --postgres-url) on a database with
@@ -18,7 +18,8 @@ The server's resident memory (every process of its group) is sampled every
 RSS_SAMPLE_EVERY_S. At the end the inbox must have applied every event and
 `python -m cozykart reconcile --json` must be clean. Prints one JSON report
 (requests and errors per kind, latency p50/p99 per kind, RSS start/peak/end and
-its slope in MB per minute, over the whole run and its second half); exits 1 when
+its slope in MB per minute, over the whole run and its second half, and the
+samples); exits 1 when
 reconcile is not clean, an event is left unapplied, or any request failed.
 Loopback only; asserts nothing about speed.
 """
@@ -268,11 +269,12 @@ def _percentiles(values: list[float]) -> dict:
             "max": round(ordered[-1], 1)}
 
 
-def soak(db_url: str, workdir: Path, seconds: float) -> dict:
+def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int | None = None) -> dict:
     league = _served.prepare(db_url)
+    extra = {"REFLEX_REDIS_TOKEN_EXPIRATION": str(token_expiration_s)} if token_expiration_s else {}
     with running_fake_discord() as fake:
         env = _served.server_env(db_url, workdir, COZYKART_HOLD_DAYS="0", DISCORD_CLIENT_ID=CLIENT_ID,
-                                 DISCORD_CLIENT_SECRET=CLIENT_SECRET, DISCORD_API_BASE=fake.base_url)
+                                 DISCORD_CLIENT_SECRET=CLIENT_SECRET, DISCORD_API_BASE=fake.base_url, **extra)
         settings = load_settings(env)
         server = _served.Server(env, workdir)
         try:
@@ -322,6 +324,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=SECONDS_DEFAULT)
     parser.add_argument("--postgres-url", default=None, help="soak on a fresh schema of this PostgreSQL")
+    parser.add_argument("--token-expiration-s", type=int, default=None,
+                        help="how long the server keeps a visitor's state (Reflex's default: an hour)")
     parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout")
     args = parser.parse_args()
     load_1, load_5, load_15 = os.getloadavg()
@@ -332,11 +336,12 @@ def main() -> None:
         if args.postgres_url:
             url, schema = _served.postgres_schema(args.postgres_url, "soak")
             try:
-                report.update(soak(url, Path(tmp), args.seconds))
+                report.update(soak(url, Path(tmp), args.seconds, token_expiration_s=args.token_expiration_s))
             finally:
                 _served.drop_schema(args.postgres_url, schema)
         else:
-            report.update(soak(f"sqlite:///{tmp}/soak.db", Path(tmp), args.seconds))
+            report.update(soak(f"sqlite:///{tmp}/soak.db", Path(tmp), args.seconds,
+                               token_expiration_s=args.token_expiration_s))
     print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
     sys.exit(0 if report["ok"] else 1)
 
