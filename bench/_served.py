@@ -88,7 +88,9 @@ def prepare(db_url: str) -> League:
         engine.dispose()
 
 
-def server_env(db_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+def server_env(db_url: str, workdir: Path, *, redis_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The served app's environment: this project's tools first, `db_url`, the drill's Stripe secret
+    and admin, no telemetry; Redis only when `redis_url` is given (several workers)."""
     env = dict(os.environ)
     env.update({
         "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / ".tools" / "node_modules" / ".bin"),
@@ -104,6 +106,8 @@ def server_env(db_url: str, workdir: Path, **extra: str) -> dict[str, str]:
         **extra,
     })
     env.pop("REFLEX_REDIS_URL", None)
+    if redis_url:
+        env["REFLEX_REDIS_URL"] = redis_url
     return env
 
 

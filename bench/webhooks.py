@@ -27,14 +27,12 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -42,97 +40,15 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
+from bench import _served  # noqa: E402
 from cozykart.db.engine import create_db_engine  # noqa: E402
-from cozykart.db.migrate import upgrade  # noqa: E402
-from cozykart.db.uow import UnitOfWork  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
-from cozykart.services import league  # noqa: E402
-from cozykart.settings import Settings  # noqa: E402
 
-SECRET = "whsec_bench"
-ADMIN_DISCORD_ID = "990000000000000001"
-RACERS_PER_RACE = 8
 CONCURRENCY = 16
 SALE_CENTS = 3000
-SERVER_START_TIMEOUT_S = 120
 REQUEST_TIMEOUT_S = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _prepare(db_url: str) -> None:
-    upgrade(db_url)
-    engine = create_db_engine(db_url)
-    settings = Settings(db_url=db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
-    try:
-        admin = league.get_or_create_racer(ADMIN_DISCORD_ID, "bench-admin", "Bench Admin", None,
-                                           uow=UnitOfWork(engine))
-        start = datetime.now(UTC) - timedelta(minutes=1)
-        race = league.open_lobby("Bench Cup", actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
-                                 now=start - timedelta(seconds=30))
-        for n in range(RACERS_PER_RACE):
-            racer = league.get_or_create_racer(f"99000000000000{n:04d}", f"bench{n}", f"Bench {n}", None,
-                                               uow=UnitOfWork(engine))
-            league.join_lobby(race.race_id, actor_id=racer.racer_id, uow=UnitOfWork(engine), settings=settings,
-                              now=start - timedelta(seconds=20))
-        league.start_race(race.race_id, actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
-                          now=start)
-    finally:
-        engine.dispose()
-
-
-def _serve(db_url: str, workdir: Path, workers: int = 1, redis_url: str | None = None) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = dict(os.environ)
-    env.update({
-        "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / ".tools" / "node_modules" / ".bin"),
-                                 env.get("PATH", "")]),
-        "REFLEX_DB_URL": db_url,
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "0",
-        "REFLEX_CHECK_LATEST_VERSION": "0",
-        "REFLEX_WEB_WORKDIR": str(workdir / "web"),
-        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
-    })
-    env.pop("REFLEX_REDIS_URL", None)
-    if workers > 1:
-        # Several worker processes (each with its own webhook writer) share state through Redis.
-        env.update({"GRANIAN_WORKERS": str(workers), "REFLEX_REDIS_URL": redis_url or "redis://127.0.0.1:6379"})
-    log = (workdir / "server.log").open("wb")
-    process = subprocess.Popen(
-        ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(port),
-         "--backend-host", "127.0.0.1", "--loglevel", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError((workdir / "server.log").read_text()[-3000:])
-        try:
-            if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
-                return process, base_url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the server did not start")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _signed_sale() -> tuple[bytes, dict[str, str]]:
@@ -142,7 +58,7 @@ def _signed_sale() -> tuple[bytes, dict[str, str]]:
         currency="usd", created=int(time.time()), metadata={"item": "Bench tee"},
     )
     body = json.dumps(event)
-    return body.encode(), {"Content-Type": "application/json", "Stripe-Signature": stripe_payments.sign(body, SECRET)}
+    return body.encode(), {"Content-Type": "application/json", "Stripe-Signature": stripe_payments.sign(body, _served.STRIPE_SECRET)}
 
 
 async def _post(client: httpx.AsyncClient, url: str) -> tuple[float, bool]:
@@ -289,9 +205,14 @@ def _cpu_s(root_pid: int) -> float:
 
 def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="cozykart-bench-") as tmp:
-        _prepare(db_url)
-        process, base_url = _serve(db_url, Path(tmp), args.workers, args.redis_url)
-        url = f"{base_url}/api/webhooks/stripe"
+        _served.prepare(db_url)
+        workers = {"GRANIAN_WORKERS": str(args.workers)} if args.workers > 1 else {}
+        # Several worker processes (each with its own webhook writer) share state through Redis.
+        redis_url = (args.redis_url or "redis://127.0.0.1:6379") if args.workers > 1 else None
+        server = _served.Server(_served.server_env(db_url, Path(tmp), redis_url=redis_url, **workers), Path(tmp))
+        server.start()
+        process = server.process
+        url = f"{server.base_url}/api/webhooks/stripe"
         profiler = None
         try:
             _log(f"{backend}: warming up")
@@ -320,7 +241,7 @@ def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
         finally:
             if profiler is not None:
                 profiler.kill()
-            _stop(process)
+            server.stop()
     return {"database": backend, "workers": args.workers, "throughput": throughput, "fixed_rate": latency}
 
 
@@ -328,30 +249,16 @@ def _log(message: str) -> None:
     print(f"bench/webhooks: {message}", file=sys.stderr, flush=True)
 
 
-def _postgres_schema_url(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    return url, schema
-
-
 def _measure(args: argparse.Namespace) -> list[dict]:
     reports = []
     with tempfile.TemporaryDirectory(prefix="cozykart-bench-db-") as tmp:
         reports.append(_run("sqlite", f"sqlite:///{tmp}/bench.db", args))
     if args.postgres_url and not args.sqlite_only:
-        url, schema = _postgres_schema_url(args.postgres_url)
+        url, schema = _served.postgres_schema(args.postgres_url, "bench")
         try:
             reports.append(_run("postgresql", url, args))
         finally:
-            engine = create_engine(args.postgres_url)
-            with engine.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
+            _served.drop_schema(args.postgres_url, schema)
     return reports
 
 
@@ -371,7 +278,7 @@ def main() -> None:
     # Only the report goes to stdout (bench/run.py reads it); anything printed on the way goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         reports = _measure(args)
-    report = {"bench": "webhooks", "concurrency": CONCURRENCY, "racers": RACERS_PER_RACE, "reports": reports}
+    report = {"bench": "webhooks", "concurrency": CONCURRENCY, "racers": _served.RACERS_PER_RACE, "reports": reports}
     print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
 
 
