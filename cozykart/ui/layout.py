@@ -31,15 +31,28 @@ def _brand() -> rx.Component:
     )
 
 
+def _nav_link(label: str, href: str) -> rx.Component:
+    """A main link; the current page's is gold, bold and underlined, and says so (aria-current)."""
+    # The router's page path is the matched route ("/index" for "/"), without the
+    # trailing slash the production server adds to the browser's URL.
+    current = rx.State.router.page.path == ("/index" if href == "/" else href)
+    return rx.link(
+        label,
+        href=href,
+        color=rx.cond(current, theme.GOLD, "#f4f2ff"),
+        weight=rx.cond(current, "bold", "medium"),
+        underline=rx.cond(current, "always", "auto"),
+        aria_current=rx.cond(current, "page", "false"),
+        white_space="nowrap",
+        size=rx.breakpoints(initial="2", sm="3"),
+    )
+
+
 def _nav() -> rx.Component:
     """The main links: one row; on a phone a full-width row of its own that scrolls sideways if it must."""
     return rx.el.nav(
         rx.hstack(
-            *[
-                rx.link(label, href=href, color="#f4f2ff", weight="medium", white_space="nowrap",
-                        size=rx.breakpoints(initial="2", sm="3"))
-                for label, href in NAV_LINKS
-            ],
+            *[_nav_link(label, href) for label, href in NAV_LINKS],
             spacing=rx.breakpoints(initial="3", sm="4"),
             wrap="nowrap",
         ),

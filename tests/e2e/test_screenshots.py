@@ -32,6 +32,7 @@ from cozykart.services import league, ledger, overlays, payouts, seasons, standi
 from cozykart.services.pot import live_pot
 from cozykart.settings import PROJECT_ROOT, Settings, load_settings
 from cozykart.ui import routes
+from cozykart.ui.layout import NAV_LINKS
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
 from tests.fake_discord import FakeUser
 
@@ -68,12 +69,13 @@ ALERT_SHOWN_JS = """() => {
 # The header's links are drawn in the layout's light ink. When the prerendered page and the browser's
 # first render disagree, React renders afresh and the page's styles are lost: the links turn gold.
 MAIN_NAV_COLOR_JS = """() => {
-  const link = document.querySelector('nav[aria-label=Main] a');
+  const link = document.querySelector('nav[aria-label=Main] a:not([aria-current=page])');
   return link === null ? null : getComputedStyle(link).color;
 }"""
 NAV_INK_RGB = "rgb(244, 242, 255)"  # #f4f2ff
 IMAGES_LOADED_JS = "() => [...document.images].every(image => image.complete)"
 OVERFLOW_PX_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
+CURRENT_NAV_LINK = "nav[aria-label=Main] a[aria-current=page]"
 H1_TEXTS_JS = "() => [...document.querySelectorAll('h1')].map(heading => heading.innerText.trim())"
 
 
@@ -214,10 +216,25 @@ def _check(page: Page, plan: Plan, suffix: str) -> list[str]:
         titles = page.evaluate(H1_TEXTS_JS)
         if len(titles) != 1:
             problems.append(f"{where}: {len(titles)} h1 headings, not one: {titles}")
+        problems.extend(_current_nav_problems(page, plan, where))
     overflow_px = page.evaluate(OVERFLOW_PX_JS)
     if overflow_px > 1:  # the page itself scrolls sideways (wide tables must scroll inside their panel)
         problems.append(f"{where}: the page is {overflow_px}px wider than the screen")
     return problems
+
+
+def _current_nav_problems(page: Page, plan: Plan, where: str) -> list[str]:
+    """The header marks the page's own main link as current (after hydration: it reads the router), no other."""
+    current = page.locator(CURRENT_NAV_LINK)
+    try:
+        if plan.route in {href for _label, href in NAV_LINKS}:
+            expect(current).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
+            expect(current).to_have_attribute("href", plan.route)
+        else:
+            expect(current).to_have_count(0)
+    except AssertionError as error:
+        return [f"{where}: the current main link is wrong: {str(error).splitlines()[0]}"]
+    return []
 
 
 def _around(locator, viewport: dict[str, int]) -> dict[str, float]:
