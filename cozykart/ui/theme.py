@@ -11,6 +11,15 @@ LIVE_RED = "#ff4d5e"
 
 PAGE_MAX_WIDTH = "72rem"
 
+# A native <select> on the dark panels (the admin console's forms).
+SELECT_STYLE = {
+    "padding": "0.4rem",
+    "border_radius": "8px",
+    "background": INK,
+    "color": "#f4f2ff",
+    "border": f"1px solid {PANEL_BORDER}",
+}
+
 base_style = {
     "font_family": "'Trebuchet MS', 'Segoe UI', system-ui, sans-serif",
     "background": f"radial-gradient(circle at 20% 0%, #2a1f5c 0%, {INK} 55%)",

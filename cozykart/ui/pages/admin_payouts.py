@@ -27,13 +27,6 @@ from cozykart.ui.layout import page
 
 REFERENCE_INPUT_LENGTH_MAX = 200
 REASON_INPUT_LENGTH_MAX = 500
-_SELECT_STYLE = {
-    "padding": "0.4rem",
-    "border_radius": "8px",
-    "background": theme.INK,
-    "color": "#f4f2ff",
-    "border": f"1px solid {theme.PANEL_BORDER}",
-}
 
 
 @dataclasses.dataclass
@@ -191,7 +184,7 @@ def _method_select(test_id: str) -> rx.Component:
         rx.foreach(PayoutsAdminState.methods, _option),
         name="method",
         aria_label="Payout method",
-        style=_SELECT_STYLE,
+        style=theme.SELECT_STYLE,
         data_testid=test_id,
     )
 
@@ -287,7 +280,7 @@ def _direct() -> rx.Component:
                 rx.form(
                     rx.hstack(
                         rx.el.select(rx.foreach(PayoutsAdminState.racers, _option), name="racer_id",
-                                     aria_label="Racer", style=_SELECT_STYLE, data_testid="direct-racer"),
+                                     aria_label="Racer", style=theme.SELECT_STYLE, data_testid="direct-racer"),
                         rx.input(name="amount", placeholder="Amount, like 20.00", aria_label="Amount",
                                  input_mode="decimal", max_length=AMOUNT_TEXT_LENGTH_MAX,
                                  data_testid="direct-amount", width="10rem"),

@@ -29,13 +29,6 @@ from cozykart.ui.layout import page
 
 REASON_INPUT_LENGTH_MAX = 200
 POSITION_FIELD_PREFIX = "position-"
-_SELECT_STYLE = {
-    "padding": "0.4rem",
-    "border_radius": "8px",
-    "background": theme.INK,
-    "color": "#f4f2ff",
-    "border": f"1px solid {theme.PANEL_BORDER}",
-}
 
 
 @dataclasses.dataclass
@@ -337,7 +330,7 @@ def _final_race(race: RaceRowView) -> rx.Component:
             rx.hstack(
                 rx.el.input(type="hidden", name="race_id", value=race.race_id),
                 rx.el.select(rx.foreach(race.racers, _racer_option), name="racer_id", aria_label="Racer",
-                             style=_SELECT_STYLE, data_testid="fix-racer"),
+                             style=theme.SELECT_STYLE, data_testid="fix-racer"),
                 rx.input(name="position", placeholder="New place or DNF", aria_label="New position", max_length=4,
                          width="9rem", max_width="100%", data_testid="fix-position"),
                 rx.input(name="reason", placeholder="Reason (kept with the fix)", aria_label="Reason for the fix",

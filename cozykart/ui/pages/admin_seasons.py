@@ -30,13 +30,6 @@ SPLIT_WORDS = {
     "winner_bonus": "Winner's bonus, the rest even",
     "by_points": "By points",
 }
-_SELECT_STYLE = {
-    "padding": "0.4rem",
-    "border_radius": "8px",
-    "background": theme.INK,
-    "color": "#f4f2ff",
-    "border": f"1px solid {theme.PANEL_BORDER}",
-}
 
 
 @dataclasses.dataclass
@@ -265,7 +258,7 @@ def _create_form() -> rx.Component:
                                     max_length=POINTS_INPUT_LENGTH_MAX, width="16rem", max_width="100%",
                                     data_testid="season-points")),
                     _field("Pot split", rx.el.select(rx.foreach(SeasonsAdminState.policies, _policy_option),
-                                                     name="split_policy", style=_SELECT_STYLE,
+                                                     name="split_policy", style=theme.SELECT_STYLE,
                                                      data_testid="season-split")),
                     _field("Winner's bonus % (winner's bonus split)",
                            rx.input(name="winner_bonus", placeholder="50", max_length=6, width="8rem", max_width="100%",
