@@ -1,6 +1,6 @@
 """Soak: a few minutes of mixed traffic at the served app; reconcile clean, memory bounded.
 
-    python bench/soak.py [--seconds 300] [--postgres-url URL] [--token-expiration-s N] [--json]
+    python bench/soak.py [--seconds 300] [--postgres-url URL] [--token-expiration-s N] [--kinds K,...] [--json]
 
 Serves the backend (`reflex run --env prod --backend-only`, 127.0.0.1; SQLite in a
 temporary file, or a fresh PostgreSQL schema with --postgres-url) on a database with
@@ -14,6 +14,7 @@ a live 8-racer race and a DJ, and runs at once, each at its own steady rate:
   callback (a session cookie), then /auth/logout;
 - payouts: the DJ requests one (payout threshold) and the admin pays it, through
   the services, as the pages do.
+--kinds runs only some kinds of traffic (each at its own rate), to find which one grows memory.
 The server's resident memory (every process of its group) is sampled every
 RSS_SAMPLE_EVERY_S. At the end the inbox must have applied every event and
 `python -m cozykart reconcile --json` must be clean. Prints one JSON report
@@ -78,7 +79,8 @@ SEED = 20261121
 
 class Soak:
     def __init__(self, server: _served.Server, league: _served.League, db_url: str, settings, discord_base: str,
-                 seconds: float) -> None:
+                 seconds: float, kinds: tuple[str, ...] = tuple(RATES_PER_S)) -> None:
+        self.kinds = kinds
         self.server, self.league, self.db_url, self.settings = server, league, db_url, settings
         self.discord_base = discord_base
         self.deadline = time.monotonic() + seconds
@@ -224,7 +226,7 @@ class Soak:
         async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=limits) as self.client:
             await asyncio.gather(
                 self.sample_rss(),
-                *(self._steady(kind, getattr(self, kind)) for kind in RATES_PER_S),
+                *(self._steady(kind, getattr(self, kind)) for kind in self.kinds),
             )
 
 
@@ -269,7 +271,8 @@ def _percentiles(values: list[float]) -> dict:
             "max": round(ordered[-1], 1)}
 
 
-def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int | None = None) -> dict:
+def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int | None = None,
+         kinds: tuple[str, ...] = tuple(RATES_PER_S)) -> dict:
     league = _served.prepare(db_url)
     extra = {"REFLEX_REDIS_TOKEN_EXPIRATION": str(token_expiration_s)} if token_expiration_s else {}
     with running_fake_discord() as fake:
@@ -280,7 +283,7 @@ def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int 
         try:
             server.start()
             _served.log(f"serving on {server.base_url} for {seconds:.0f} s")
-            run = Soak(server, league, db_url, settings, fake.base_url, seconds)
+            run = Soak(server, league, db_url, settings, fake.base_url, seconds, kinds)
             started = time.perf_counter()
             asyncio.run(run.run())
             wall_s = time.perf_counter() - started
@@ -294,7 +297,7 @@ def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int 
     half = [sample for sample in rss if sample[0] >= rss[-1][0] / 2]
     report = {
         "seconds": round(wall_s, 1),
-        "rates_per_s": RATES_PER_S,
+        "rates_per_s": {kind: RATES_PER_S[kind] for kind in kinds},
         "requests": dict(run.requests),
         "requests_total": sum(run.requests.values()),
         "errors": dict(run.errors),
@@ -320,12 +323,22 @@ def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int 
     return report
 
 
+def _kinds(value: str) -> tuple[str, ...]:
+    kinds = tuple(kind.strip() for kind in value.split(",") if kind.strip())
+    unknown = [kind for kind in kinds if kind not in RATES_PER_S]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(f"kinds are some of {','.join(RATES_PER_S)}; not {unknown or value!r}")
+    return kinds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=SECONDS_DEFAULT)
     parser.add_argument("--postgres-url", default=None, help="soak on a fresh schema of this PostgreSQL")
     parser.add_argument("--token-expiration-s", type=int, default=None,
                         help="how long the server keeps a visitor's state (Reflex's default: an hour)")
+    parser.add_argument("--kinds", type=_kinds, default=tuple(RATES_PER_S),
+                        help=f"comma-separated kinds of traffic to run (default: all of {','.join(RATES_PER_S)})")
     parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout")
     args = parser.parse_args()
     load_1, load_5, load_15 = os.getloadavg()
@@ -336,12 +349,13 @@ def main() -> None:
         if args.postgres_url:
             url, schema = _served.postgres_schema(args.postgres_url, "soak")
             try:
-                report.update(soak(url, Path(tmp), args.seconds, token_expiration_s=args.token_expiration_s))
+                report.update(soak(url, Path(tmp), args.seconds, token_expiration_s=args.token_expiration_s,
+                                   kinds=args.kinds))
             finally:
                 _served.drop_schema(args.postgres_url, schema)
         else:
             report.update(soak(f"sqlite:///{tmp}/soak.db", Path(tmp), args.seconds,
-                               token_expiration_s=args.token_expiration_s))
+                               token_expiration_s=args.token_expiration_s, kinds=args.kinds))
     print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
     sys.exit(0 if report["ok"] else 1)
 

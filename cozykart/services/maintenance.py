@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alembic.runtime.migration import MigrationContext
+import sqlalchemy as sa
 
 from cozykart.db.engine import engine_for
 from cozykart.db.migrate import upgrade
@@ -16,8 +16,19 @@ def migrate(settings: Settings) -> str:
     return database_revision(uow=UnitOfWork(engine_for(settings.db_url)))
 
 
+# alembic's own bookkeeping table, declared once: `/api/health` reads it on every probe, and a
+# statement built from one long-lived table compiles once (alembic's MigrationContext builds a new
+# table per call, so each probe compiled again and filled the engine's statement cache with copies).
+_ALEMBIC_VERSION = sa.table("alembic_version", sa.column("version_num"))
+
+
 def database_revision(*, uow: UnitOfWork) -> str:
     """The migration the database is at ("base" when none has run)."""
     with uow:
         connection = uow.session.connection()
-        return MigrationContext.configure(connection).get_current_revision() or "base"
+        if not sa.inspect(connection).has_table(_ALEMBIC_VERSION.name):
+            return "base"
+        revisions = connection.execute(sa.select(_ALEMBIC_VERSION.c.version_num)).scalars().all()
+        if len(revisions) > 1:
+            raise RuntimeError(f"the database is at several migration heads: {sorted(revisions)}")
+        return revisions[0] if revisions else "base"

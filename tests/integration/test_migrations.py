@@ -11,6 +11,8 @@ from sqlalchemy import inspect
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import alembic_config, downgrade, upgrade
 from cozykart.db.schema import metadata
+from cozykart.db.uow import UnitOfWork
+from cozykart.services.maintenance import database_revision
 from tests.conftest import BACKENDS
 
 
@@ -57,3 +59,23 @@ def test_every_migration_downgrades_and_upgrades_again(empty_db_url):
         upgrade(empty_db_url, revision)
 
     assert _schema_differences(empty_db_url) == []
+
+
+@pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
+def test_database_revision_is_base_then_head_and_repeats_without_growing_the_statement_cache(empty_db_url):
+    """`/api/health` asks this on every probe: each call must reuse compiled statements, not add
+    new ones to the engine's cache (alembic's per-call version table used to add two a call)."""
+    engine = create_db_engine(empty_db_url)
+    try:
+        assert database_revision(uow=UnitOfWork(engine)) == "base"
+        upgrade(empty_db_url)
+        head = ScriptDirectory.from_config(alembic_config(empty_db_url)).get_current_head()
+        assert database_revision(uow=UnitOfWork(engine)) == head
+
+        cache = engine._compiled_cache
+        cached_after_one_call = len(cache)
+        for _ in range(40):
+            assert database_revision(uow=UnitOfWork(engine)) == head
+        assert len(cache) == cached_after_one_call
+    finally:
+        engine.dispose()
