@@ -4,7 +4,10 @@ server's memory is sampled, and the ledger reconciles afterwards (the five-minut
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
+
+import pytest
 
 from bench import soak
 
@@ -23,3 +26,10 @@ def test_a_short_soak_answers_every_kind_of_request_and_leaves_the_ledger_clean(
     assert report["inbox_not_applied"] == 0
     assert report["reconcile"] == {"exit_status": 0, "clean": True, "violations": []}
     assert report["ok"] is True
+
+
+def test_kinds_names_the_traffic_to_run_and_refuses_an_unknown_one():
+    assert soak._kinds("sale, tip") == ("sale", "tip")
+    for bad in ("sale,lunch", "", " , "):
+        with pytest.raises(argparse.ArgumentTypeError, match="kinds are some of sale,tip"):
+            soak._kinds(bad)
