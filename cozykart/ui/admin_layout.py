@@ -10,7 +10,9 @@ loop, a refusal kept for the page to show.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import reflex as rx
@@ -68,6 +70,44 @@ def admin_nav(current_route: str) -> rx.Component:
         background="rgba(255,255,255,0.03)",
         width="100%",
         data_testid="admin-nav",
+    )
+
+
+def admin_time(instant: datetime | None, *, seconds: bool = False) -> str:
+    """A moment as the admin pages show it ("Nov 21 22:15 UTC"); "" for none; a naive one is UTC."""
+    if instant is None:
+        return ""
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%b %d %H:%M:%S UTC" if seconds else "%b %d %H:%M UTC")
+
+
+@dataclasses.dataclass
+class StatusFilter:
+    """One button of a list page's status filter: the status ("" for all) and its label with a count."""
+
+    status: str = ""
+    label: str = ""
+
+
+def status_filters(counts: Mapping[str, int], statuses: Iterable[str]) -> list[StatusFilter]:
+    """"All (n)" then each status with its count, for `status_filter_button`."""
+    return [StatusFilter("", f"All ({sum(counts.values())})")] + [
+        StatusFilter(status, f"{status} ({counts.get(status, 0)})") for status in statuses
+    ]
+
+
+def status_filter_button(
+    option: StatusFilter, *, current: rx.Var[str], on_click: rx.EventHandler, testid: str
+) -> rx.Component:
+    """A filter button, pressed (solid, aria-pressed) when its status is the one shown."""
+    chosen = current == option.status
+    return rx.button(
+        option.label,
+        on_click=on_click(option.status),
+        variant=rx.cond(chosen, "solid", "outline"),
+        size="1",
+        aria_pressed=rx.cond(chosen, "true", "false"),
+        data_testid=testid,
     )
 
 

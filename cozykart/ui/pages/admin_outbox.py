@@ -7,14 +7,22 @@ The list is read through `outbox.outbox_console` and a resend through
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import outbox
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_OUTBOX_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.admin_layout import (
+    ADMIN_OUTBOX_ROUTE,
+    StatusFilter,
+    admin_call,
+    admin_gate,
+    admin_load,
+    admin_time,
+    status_filter_button,
+    status_filters,
+)
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -35,23 +43,11 @@ class OutboxRowView:
     resendable: bool = False
 
 
-@dataclasses.dataclass
-class FilterView:
-    status: str = ""
-    label: str = ""
-
-
-def _when(instant: datetime | None) -> str:
-    if instant is None:
-        return ""
-    return instant.astimezone(UTC).strftime("%b %d %H:%M:%S UTC")
-
-
 class OutboxAdminState(AuthState):
     allowed: bool = False
     refusal: str = ""
     status_filter: str = ""
-    filters: list[FilterView] = []
+    filters: list[StatusFilter] = []
     rows: list[OutboxRowView] = []
 
     @rx.event
@@ -77,15 +73,12 @@ class OutboxAdminState(AuthState):
         self.rows = []
 
     def _show(self, console) -> None:
-        total = sum(console.counts.values())
-        self.filters = [FilterView("", f"All ({total})")] + [
-            FilterView(status, f"{status} ({console.counts.get(status, 0)})") for status in outbox.STATUSES
-        ]
+        self.filters = status_filters(console.counts, outbox.STATUSES)
         self.rows = [
             OutboxRowView(
                 outbox_id=row.outbox_id, kind=row.kind, summary=row.summary, status=row.status,
                 color=STATUS_COLORS.get(row.status, "gray"), attempts=row.attempts, error=row.last_error or "",
-                created=_when(row.created_at), next_try=_when(row.next_attempt_at),
+                created=admin_time(row.created_at, seconds=True), next_try=admin_time(row.next_attempt_at, seconds=True),
                 resendable=row.status == outbox.FAILED,
             )
             for row in console.rows
@@ -107,11 +100,9 @@ class OutboxAdminState(AuthState):
         return [rx.toast.success(f"Announcement #{row.outbox_id} will be sent again"), OutboxAdminState.reload]
 
 
-def _filter_button(option: FilterView) -> rx.Component:
-    chosen = OutboxAdminState.status_filter == option.status
-    return rx.button(option.label, on_click=OutboxAdminState.show_status(option.status),
-                     variant=rx.cond(chosen, "solid", "outline"), size="1",
-                     aria_pressed=rx.cond(chosen, "true", "false"), data_testid="outbox-filter")
+def _filter_button(option: StatusFilter) -> rx.Component:
+    return status_filter_button(option, current=OutboxAdminState.status_filter,
+                                on_click=OutboxAdminState.show_status, testid="outbox-filter")
 
 
 def _row(row: OutboxRowView) -> rx.Component:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime
 
 import reflex as rx
 
@@ -21,7 +20,14 @@ from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
 from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE, admin_call, admin_gate, admin_load, admin_title
+from cozykart.ui.admin_layout import (
+    ADMIN_PAYOUTS_ROUTE,
+    admin_call,
+    admin_gate,
+    admin_load,
+    admin_time,
+    admin_title,
+)
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -51,13 +57,6 @@ class DecidedView:
 class OptionView:
     value: str = ""
     label: str = ""
-
-
-def _when(instant: datetime | None) -> str:
-    if instant is None:
-        return ""
-    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).strftime("%b %d %H:%M UTC")
 
 
 def _whole_number(form: dict, name: str, what: str) -> int:
@@ -103,12 +102,12 @@ class PayoutsAdminState(AuthState):
             return f"rejected: {line.reason or ''}"
 
         self.pending = [
-            PendingView(line.payout_id, line.racer_name, money(line.amount_cents), _when(line.requested_at))
+            PendingView(line.payout_id, line.racer_name, money(line.amount_cents), admin_time(line.requested_at))
             for line in queue.pending
         ]
         self.recent = [
             DecidedView(line.payout_id, line.racer_name, money(line.amount_cents), line.status, detail(line),
-                        _when(line.decided_at))
+                        admin_time(line.decided_at))
             for line in queue.recent
         ]
         self.racers = [

@@ -12,7 +12,6 @@ Every one of those services refuses anyone who is not an admin.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 
 import reflex as rx
 
@@ -23,7 +22,14 @@ from cozykart.services.league_views import EntryView, RaceView
 from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk, placing_words
 from cozykart.settings import load_settings
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_RESULTS_ROUTE, admin_call, admin_gate, admin_load, admin_title
+from cozykart.ui.admin_layout import (
+    ADMIN_RESULTS_ROUTE,
+    admin_call,
+    admin_gate,
+    admin_load,
+    admin_time,
+    admin_title,
+)
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -61,13 +67,6 @@ class ChangeRowView:
     money: str = ""
 
 
-def _when(instant: datetime | None) -> str:
-    if instant is None:
-        return ""
-    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).strftime("%b %d %H:%M UTC")
-
-
 def _reported(entry: EntryView) -> str:
     if entry.reported_at is None:
         return "not reported"
@@ -79,7 +78,7 @@ def _race_row(race: RaceView) -> RaceRowView:
         race_id=race.race_id,
         name=race.name,
         season=race.season_name or "",
-        when=_when(race.finalized_at or race.ended_at),
+        when=admin_time(race.finalized_at or race.ended_at),
         disputed=race.disputed,
         dispute=race.dispute or "",
         fixes=len(race.fixes),

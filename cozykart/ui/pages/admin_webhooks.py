@@ -7,7 +7,6 @@ The list is read through `money_admin.webhook_inbox` and a replay through
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 
 import reflex as rx
 
@@ -15,7 +14,16 @@ from cozykart.domain.errors import CozyKartError
 from cozykart.services import money_admin, webhooks
 from cozykart.services.money_admin import InboxView
 from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_WEBHOOKS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui.admin_layout import (
+    ADMIN_WEBHOOKS_ROUTE,
+    StatusFilter,
+    admin_call,
+    admin_gate,
+    admin_load,
+    admin_time,
+    status_filter_button,
+    status_filters,
+)
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -44,24 +52,11 @@ class InboxRowView:
     replayable: bool = False
 
 
-@dataclasses.dataclass
-class FilterView:
-    status: str = ""
-    label: str = ""
-
-
-def _when(instant: datetime | None) -> str:
-    if instant is None:
-        return ""
-    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).strftime("%b %d %H:%M:%S UTC")
-
-
 class InboxAdminState(AuthState):
     allowed: bool = False
     refusal: str = ""
     status_filter: str = ""
-    filters: list[FilterView] = []
+    filters: list[StatusFilter] = []
     rows: list[InboxRowView] = []
 
     @rx.event
@@ -87,10 +82,7 @@ class InboxAdminState(AuthState):
         self.rows = []
 
     def _show(self, view: InboxView) -> None:
-        total = sum(view.counts.values())
-        self.filters = [FilterView("", f"All ({total})")] + [
-            FilterView(status, f"{status} ({view.counts.get(status, 0)})") for status in money_admin.INBOX_STATUSES
-        ]
+        self.filters = status_filters(view.counts, money_admin.INBOX_STATUSES)
         self.rows = [
             InboxRowView(
                 inbox_id=row.inbox_id,
@@ -102,8 +94,8 @@ class InboxAdminState(AuthState):
                 color=STATUS_COLORS.get(row.status, "gray"),
                 attempts=row.attempts,
                 error=row.last_error or "",
-                received=_when(row.received_at),
-                next_try=_when(row.next_attempt_at),
+                received=admin_time(row.received_at, seconds=True),
+                next_try=admin_time(row.next_attempt_at, seconds=True),
                 replayable=row.status in webhooks.RETRYABLE_STATUSES,
             )
             for row in view.rows
@@ -127,16 +119,9 @@ class InboxAdminState(AuthState):
         return [toast, InboxAdminState.refresh]
 
 
-def _filter_button(option: FilterView) -> rx.Component:
-    chosen = InboxAdminState.status_filter == option.status
-    return rx.button(
-        option.label,
-        on_click=InboxAdminState.show_status(option.status),
-        variant=rx.cond(chosen, "solid", "outline"),
-        size="1",
-        aria_pressed=rx.cond(chosen, "true", "false"),
-        data_testid="inbox-filter",
-    )
+def _filter_button(option: StatusFilter) -> rx.Component:
+    return status_filter_button(option, current=InboxAdminState.status_filter,
+                                on_click=InboxAdminState.show_status, testid="inbox-filter")
 
 
 def _row(row: InboxRowView) -> rx.Component:

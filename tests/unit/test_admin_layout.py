@@ -1,0 +1,26 @@
+"""The admin console's shared pieces: how a moment reads, and the status filter's buttons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from cozykart.ui.admin_layout import StatusFilter, admin_time, status_filters
+
+
+def test_admin_time_reads_in_utc_with_or_without_seconds_and_is_blank_for_none():
+    instant = datetime(2026, 11, 21, 22, 15, 7, tzinfo=UTC)
+    assert admin_time(instant) == "Nov 21 22:15 UTC"
+    assert admin_time(instant, seconds=True) == "Nov 21 22:15:07 UTC"
+    assert admin_time(instant.astimezone(timezone(timedelta(hours=-5)))) == "Nov 21 22:15 UTC"
+    assert admin_time(instant.replace(tzinfo=None)) == "Nov 21 22:15 UTC"  # naive: taken as UTC
+    assert admin_time(None) == ""
+
+
+def test_status_filters_count_all_then_each_status_in_order_with_missing_ones_at_zero():
+    filters = status_filters({"sent": 5, "failed": 2}, ("pending", "sent", "failed"))
+    assert filters == [
+        StatusFilter("", "All (7)"),
+        StatusFilter("pending", "pending (0)"),
+        StatusFilter("sent", "sent (5)"),
+        StatusFilter("failed", "failed (2)"),
+    ]
