@@ -174,3 +174,45 @@ async def admin_load(
     state.refusal = ""
     show(result)
     return None
+
+
+class StatusFilteredAdmin(rx.State, mixin=True):
+    """An admin list page filtered by status (the outbox, the webhook inbox): its load, its
+    filter buttons' handler and its reload, once. A page mixes it into its state with
+    `AuthState` and gives `_statuses()`, `_read_status(status)` (the service call: a status
+    or None for all) and `_show`/`_hide` (what `admin_load` calls)."""
+
+    allowed: bool = False
+    refusal: str = ""
+    status_filter: str = ""
+    filters: list[StatusFilter] = []
+
+    @rx.event
+    async def load(self):
+        return await admin_load(self, self._read_status(self.status_filter or None), self._show, hide=self._hide)
+
+    @rx.event
+    async def show_status(self, status: str):
+        self.status_filter = status if status in self._statuses() else ""
+        return await self._reload()
+
+    @rx.event
+    async def reload(self):
+        return await self._reload()
+
+    async def _reload(self):
+        return await admin_load(
+            self, self._read_status(self.status_filter or None), self._show, hide=self._hide, on_load=False
+        )
+
+    def _statuses(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def _read_status(self, status: str | None) -> AdminWork:
+        raise NotImplementedError
+
+    def _show(self, view: Any) -> None:
+        raise NotImplementedError
+
+    def _hide(self) -> None:
+        raise NotImplementedError

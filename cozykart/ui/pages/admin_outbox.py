@@ -16,9 +16,9 @@ from cozykart.ui import theme
 from cozykart.ui.admin_layout import (
     ADMIN_OUTBOX_ROUTE,
     StatusFilter,
+    StatusFilteredAdmin,
     admin_call,
     admin_gate,
-    admin_load,
     admin_time,
     status_filter_button,
     status_filters,
@@ -43,28 +43,13 @@ class OutboxRowView:
     resendable: bool = False
 
 
-class OutboxAdminState(AuthState):
-    allowed: bool = False
-    refusal: str = ""
-    status_filter: str = ""
-    filters: list[StatusFilter] = []
+class OutboxAdminState(StatusFilteredAdmin, AuthState):
     rows: list[OutboxRowView] = []
 
-    @rx.event
-    async def load(self):
-        return await admin_load(self, self._read(), self._show, hide=self._hide)
+    def _statuses(self) -> tuple[str, ...]:
+        return tuple(outbox.STATUSES)
 
-    @rx.event
-    async def show_status(self, status: str):
-        self.status_filter = status if status in outbox.STATUSES else ""
-        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
-
-    @rx.event
-    async def reload(self):
-        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
-
-    def _read(self):
-        status = self.status_filter or None
+    def _read_status(self, status: str | None):
         return lambda actor_id, uow, settings: outbox.outbox_console(
             actor_id, status=status, uow=uow, settings=settings
         )

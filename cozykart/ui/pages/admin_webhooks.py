@@ -17,9 +17,9 @@ from cozykart.ui import theme
 from cozykart.ui.admin_layout import (
     ADMIN_WEBHOOKS_ROUTE,
     StatusFilter,
+    StatusFilteredAdmin,
     admin_call,
     admin_gate,
-    admin_load,
     admin_time,
     status_filter_button,
     status_filters,
@@ -52,28 +52,13 @@ class InboxRowView:
     replayable: bool = False
 
 
-class InboxAdminState(AuthState):
-    allowed: bool = False
-    refusal: str = ""
-    status_filter: str = ""
-    filters: list[StatusFilter] = []
+class InboxAdminState(StatusFilteredAdmin, AuthState):
     rows: list[InboxRowView] = []
 
-    @rx.event
-    async def load(self):
-        return await admin_load(self, self._read(), self._show, hide=self._hide)
+    def _statuses(self) -> tuple[str, ...]:
+        return tuple(money_admin.INBOX_STATUSES)
 
-    @rx.event
-    async def show_status(self, status: str):
-        self.status_filter = status if status in money_admin.INBOX_STATUSES else ""
-        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
-
-    @rx.event
-    async def refresh(self):
-        return await admin_load(self, self._read(), self._show, hide=self._hide, on_load=False)
-
-    def _read(self):
-        status = self.status_filter or None
+    def _read_status(self, status: str | None):
         return lambda actor_id, uow, settings: money_admin.webhook_inbox(
             actor_id, status=status, uow=uow, settings=settings
         )
@@ -116,7 +101,7 @@ class InboxAdminState(AuthState):
             return rx.toast.error("That is not an inbox event.")
         toast = (rx.toast.success(f"Event #{row.inbox_id} applied") if row.status == webhooks.APPLIED
                  else rx.toast.warning(f"Event #{row.inbox_id} is {row.status}: {row.last_error or ''}"))
-        return [toast, InboxAdminState.refresh]
+        return [toast, InboxAdminState.reload]
 
 
 def _filter_button(option: StatusFilter) -> rx.Component:
