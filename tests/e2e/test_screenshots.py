@@ -16,10 +16,12 @@ set (`docs/screenshots/` holds a committed set), else the test's tmp dir.
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
@@ -28,12 +30,13 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
+from cozykart.integrations import stripe_payments
 from cozykart.services import league, ledger, overlays, payouts, seasons, standings
 from cozykart.services.pot import live_pot
 from cozykart.settings import PROJECT_ROOT, Settings, load_settings
 from cozykart.ui import routes
 from cozykart.ui.layout import NAV_LINKS
-from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
+from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, STRIPE_WEBHOOK_SECRET, screenshot_dir
 from tests.fake_discord import FakeUser
 
 pytestmark = pytest.mark.e2e
@@ -176,6 +179,36 @@ def dj_with_a_payout_waiting(served_app, db) -> Racer:
 
 
 @pytest.fixture(scope="module")
+def webhooks_in_the_inbox(served_app) -> None:
+    """Signed Stripe deliveries through the served app, so the webhook inbox is pictured with what
+    a race night leaves there: a sale during the live race, a part refund of it, and a refund of a
+    payment the league has not heard of yet (it waits, and is retried)."""
+    token = uuid.uuid4().hex[:8]
+    now = int(datetime.now(UTC).timestamp())
+    events = [
+        stripe_payments.checkout_completed_event(
+            event_id=f"evt_shot_sale_{token}", session_id=f"cs_shot_{token}", payment_intent=f"pi_shot_{token}",
+            amount_cents=3_500, currency="usd", created=now, metadata={"item": "Cozy-Kart tee"},
+            customer_name="Marisol"),
+        stripe_payments.charge_refunded_event(
+            event_id=f"evt_shot_refund_{token}", charge_id=f"ch_shot_{token}", payment_intent=f"pi_shot_{token}",
+            amount_cents=3_500, amount_refunded_cents=1_000, currency="usd", created=now + 1),
+        stripe_payments.charge_refunded_event(
+            event_id=f"evt_shot_unknown_{token}", charge_id=f"ch_shot_x_{token}",
+            payment_intent=f"pi_shot_unknown_{token}", amount_cents=2_000, amount_refunded_cents=2_000,
+            currency="usd", created=now + 2),
+    ]
+    statuses = []
+    for event in events:
+        body = json.dumps(event)
+        response = httpx.post(served_app.url("/api/webhooks/stripe"), content=body, timeout=10,
+                              headers={"Stripe-Signature": stripe_payments.sign(body, STRIPE_WEBHOOK_SECRET)})
+        assert response.status_code == 200, response.text
+        statuses.append(response.json()["status"])
+    assert statuses[:2] == ["applied", "applied"], statuses
+
+
+@pytest.fixture(scope="module")
 def overlay_key(served_app, db) -> str:
     """A fresh overlay key, made by an admin through the service (the admin page shows it once)."""
     settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({E2E_ADMIN_DISCORD_ID}))
@@ -274,7 +307,8 @@ def test_every_registered_page_has_a_plan_and_the_route_constants_are_registered
 
 
 def test_every_page_renders_its_content_at_desktop_and_phone_width(
-    served_app, fake_discord_server, browser, db, leader_id, overlay_key, dj_with_a_payout_waiting, tmp_path
+    served_app, fake_discord_server, browser, db, leader_id, overlay_key, dj_with_a_payout_waiting,
+    webhooks_in_the_inbox, tmp_path
 ):
     pot = live_pot(uow=db)
     pot_text = format_cents(pot.pot_cents, pot.currency)
