@@ -7,19 +7,27 @@ with its cached balance asserted against the postings.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, func, select
 
 from cozykart.db import ledger_repo
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.ledger import pool_code
+from cozykart.domain.ledger import TransactionKind, pool_code
 from cozykart.services.watch import racer_avatar, racer_name
 from cozykart.settings import Settings, load_settings
 
 FEED_LENGTH_MAX = 12
+REFUNDED, DISPUTED = "refunded", "disputed"
+_REVERSAL_KINDS = (
+    TransactionKind.REFUND_CLAWBACK,
+    TransactionKind.DISPUTE_CLAWBACK,
+    TransactionKind.DISPUTE_REINSTATED,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class FeedLine:
     amount_cents: int
     pool_cents: int
     occurred_at: datetime
+    # REFUNDED when a refund took some of it back, DISPUTED while a chargeback is open; else "".
+    reversal: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ def live_pot(*, uow: UnitOfWork, settings: Settings | None = None, feed_length: 
         rows = connection.execute(
             select(payment).order_by(payment.c.occurred_at.desc(), payment.c.id.desc()).limit(feed_length)
         ).all()
+        reversals = _reversals(connection, [row.id for row in rows])
         feed = tuple(
             FeedLine(
                 payment_id=row.id,
@@ -120,8 +131,30 @@ def live_pot(*, uow: UnitOfWork, settings: Settings | None = None, feed_length: 
                 amount_cents=row.gross_cents,
                 pool_cents=row.pool_cents,
                 occurred_at=row.occurred_at,
+                reversal=reversals.get(row.id, ""),
             )
             for row in rows
         )
         assert pot_cents >= 0, "a race pool never goes below zero"
         return LivePot(race=pot_race, pot_cents=pot_cents, currency=settings.currency, feed=feed)
+
+
+def _reversals(connection: Connection, payment_ids: Sequence[int]) -> dict[int, str]:
+    """Which of these payments a refund took money back from, or an open chargeback holds."""
+    if not payment_ids:
+        return {}
+    transaction = ledger_repo.transaction_table
+    counts: dict[int, Counter] = defaultdict(Counter)
+    for payment_id, kind, count in connection.execute(
+        select(transaction.c.payment_id, transaction.c.kind, func.count())
+        .where(transaction.c.payment_id.in_(payment_ids), transaction.c.kind.in_(_REVERSAL_KINDS))
+        .group_by(transaction.c.payment_id, transaction.c.kind)
+    ):
+        counts[payment_id][kind] = count
+    reversals = {}
+    for payment_id, kinds in counts.items():
+        if kinds[TransactionKind.REFUND_CLAWBACK]:
+            reversals[payment_id] = REFUNDED
+        elif kinds[TransactionKind.DISPUTE_CLAWBACK] > kinds[TransactionKind.DISPUTE_REINSTATED]:
+            reversals[payment_id] = DISPUTED
+    return reversals

@@ -59,6 +59,7 @@ class FeedView:
     message: str = ""
     amount: str = ""
     at: str = ""
+    reversal: str = ""  # "refunded" or "disputed", shown beside the amount
 
 
 def _feed_view(line, currency: str) -> FeedView:
@@ -73,6 +74,7 @@ def _feed_view(line, currency: str) -> FeedView:
         message=line.message or "",
         amount=format_cents(line.amount_cents, currency),
         at=line.occurred_at.isoformat(),
+        reversal=line.reversal,
     )
 
 
@@ -325,6 +327,7 @@ def _feed_line(line: FeedView) -> rx.Component:
             align="start",
         ),
         rx.spacer(),
+        rx.cond(line.reversal != "", rx.badge(line.reversal, color_scheme="red", size="1", data_testid="feed-reversal")),
         rx.text(line.amount, weight="bold", color="#ffd700", size="2"),
         align="center",
         width="100%",

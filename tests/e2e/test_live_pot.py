@@ -34,13 +34,18 @@ def _pot_cents(served_app) -> int:
         engine.dispose()
 
 
-def _post_sale(served_app, amount_cents: int, fan_name: str) -> None:
+def _post_sale(served_app, amount_cents: int, fan_name: str) -> str:
+    """Posts a signed Stripe sale; returns its payment intent (what a refund names)."""
     token = uuid.uuid4().hex[:12]
-    event = stripe_payments.checkout_completed_event(
+    _post(served_app, stripe_payments.checkout_completed_event(
         event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=amount_cents,
         currency="usd", created=int(datetime.now(UTC).timestamp()), metadata={"item": "Rainbow Road hoodie"},
         customer_name=fan_name,
-    )
+    ))
+    return f"pi_{token}"
+
+
+def _post(served_app, event: dict) -> None:
     body = json.dumps(event)
     response = httpx.post(
         served_app.url("/api/webhooks/stripe"), content=body, timeout=10,
@@ -72,6 +77,30 @@ def test_two_open_dashboards_see_a_sale_raise_the_pot_without_reloading(served_a
     finally:
         for viewer in viewers:
             viewer.context.close()
+
+
+def test_a_refund_lowers_the_pot_and_marks_its_sale_in_the_feed_without_reloading(served_app, browser):
+    context = browser.new_context()
+    viewer = context.new_page()
+    try:
+        viewer.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
+        before_cents = _pot_cents(served_app)
+        expect(viewer.get_by_test_id("pot-amount")).to_have_text(format_cents(before_cents), timeout=PAGE_TIMEOUT_MS)
+        payment_intent = _post_sale(served_app, 5000, "Rex")
+        expect(viewer.get_by_test_id("pot-amount")).to_have_text(format_cents(before_cents + 1000),
+                                                                 timeout=PUSH_TIMEOUT_MS)
+        sale_line = viewer.get_by_test_id("feed-line").filter(has_text="Rex bought Rainbow Road hoodie")
+        expect(sale_line.get_by_test_id("feed-reversal")).to_have_count(0)
+
+        _post(served_app, stripe_payments.charge_refunded_event(
+            event_id=f"evt_refund_{payment_intent}", charge_id=f"ch_{payment_intent}", payment_intent=payment_intent,
+            amount_cents=5000, amount_refunded_cents=5000, currency="usd", created=int(datetime.now(UTC).timestamp()),
+        ))
+        expect(viewer.get_by_test_id("pot-amount")).to_have_text(format_cents(before_cents), timeout=PUSH_TIMEOUT_MS)
+        expect(sale_line.get_by_test_id("feed-reversal")).to_have_text("refunded", timeout=PUSH_TIMEOUT_MS)
+        assert viewer.url == served_app.url("/")
+    finally:
+        context.close()
 
 
 def test_api_pot_answers_the_public_shape(served_app):

@@ -11,8 +11,16 @@ from sqlalchemy import text
 
 from cozykart.db.engine import READ_ONLY_OPTION
 from cozykart.db.uow import UnitOfWork
-from cozykart.services.pot import live_pot
-from tests.integration.webhook_support import api_client, checkout, live_race, stripe_post, webhook_settings
+from cozykart.integrations import stripe_payments
+from cozykart.services.pot import DISPUTED, REFUNDED, live_pot
+from tests.integration.webhook_support import (
+    api_client,
+    checkout,
+    live_race,
+    stripe_post,
+    unix,
+    webhook_settings,
+)
 
 READ_WAIT_S = 2.0
 
@@ -45,6 +53,41 @@ def test_with_no_live_race_the_pot_is_empty_and_the_feed_still_shows_sales(datab
     pot = live_pot(uow=database.uow(), settings=settings)
     assert [(line.kind, line.amount_cents, line.fan_name) for line in pot.feed] == [("sale", 1500, "Fan Fiona")]
     assert pot.feed[0].occurred_at == sold_at
+
+
+def test_the_feed_marks_a_refunded_sale_and_one_held_by_an_open_chargeback(database):
+    settings = webhook_settings(database)
+    race = live_race(database, settings, racer_count=3)
+    at = race.started_at
+    reversals = [
+        stripe_payments.charge_refunded_event(
+            event_id="evt_f1_refund", charge_id="ch_f1", payment_intent="pi_f1", amount_cents=2000,
+            amount_refunded_cents=500, currency="usd", created=unix(at + timedelta(minutes=4))),
+        stripe_payments.dispute_event(
+            event_id="evt_f2_dispute", event_type="charge.dispute.created", dispute_id="dp_f2", charge_id="ch_f2",
+            payment_intent="pi_f2", amount_cents=3000, currency="usd", created=unix(at + timedelta(minutes=4))),
+        stripe_payments.dispute_event(
+            event_id="evt_f3_dispute", event_type="charge.dispute.created", dispute_id="dp_f3", charge_id="ch_f3",
+            payment_intent="pi_f3", amount_cents=4000, currency="usd", created=unix(at + timedelta(minutes=4))),
+        stripe_payments.dispute_event(
+            event_id="evt_f3_won", event_type="charge.dispute.funds_reinstated", dispute_id="dp_f3",
+            charge_id="ch_f3", payment_intent="pi_f3", amount_cents=4000, currency="usd",
+            created=unix(at + timedelta(minutes=5))),
+    ]
+    with api_client(settings) as client:
+        for minute, (payment_intent, cents) in enumerate((("pi_f1", 2000), ("pi_f2", 3000), ("pi_f3", 4000)), 1):
+            sale = stripe_post(client, checkout(f"evt_{payment_intent}", payment_intent, cents,
+                                                at + timedelta(minutes=minute)))
+            assert sale.json()["status"] == "applied", sale.text
+        before = live_pot(uow=database.uow(), settings=settings)
+        for event in reversals:
+            response = stripe_post(client, event)
+            assert response.json()["status"] == "applied", response.text
+
+    assert [line.reversal for line in before.feed] == ["", "", ""]
+    pot = live_pot(uow=database.uow(), settings=settings)
+    assert {line.amount_cents: line.reversal for line in pot.feed} == {2000: REFUNDED, 3000: DISPUTED, 4000: ""}
+    assert pot.pot_cents < before.pot_cents  # the refund and the open dispute took their share back
 
 
 def test_pot_reads_do_not_wait_for_a_writer_holding_the_lock(database):
