@@ -1,6 +1,7 @@
-"""The served app for the fault drills (bench/crash_drill.py, bench/soak.py): a database with a
-live race and a DJ, the Reflex backend on 127.0.0.1 in its own process group, signed Stripe
-events, and the ledger's own `reconcile --json` run as the operator would.
+"""What the benchmarks share. For the ones that serve the app (webhooks, crash drill, soak,
+fan-out): a database with a live race and a DJ, the Reflex backend on 127.0.0.1 in its own
+process group, signed Stripe events, and the ledger's own `reconcile --json` run as the operator
+would. For all: a fresh PostgreSQL schema per run, and `timed` (median, p95 and max of a repeat).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -237,3 +239,19 @@ def drop_schema(base: str, schema: str) -> None:
     with engine.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+def timed(action, repeat: int) -> dict:
+    """Runs `action` `repeat` times; its median, p95 and max in milliseconds."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return {
+        "median": round(statistics.median(samples), 2),
+        "p95": round(samples[min(len(samples) - 1, int(len(samples) * 0.95))], 2),
+        "max": round(samples[-1], 2),
+        "runs": repeat,
+    }

@@ -23,17 +23,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from bench import _served
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
 from cozykart.db.tables import Race, RaceEntry, Racer
@@ -191,23 +189,6 @@ def bench_raw_sqlite(path: str, sales: int) -> float:
     return sales / elapsed_s
 
 
-def _postgres_schema_url(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), schema
-
-
-def _drop_schema(base: str, schema: str) -> None:
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sales", type=int, default=SALES_DEFAULT)
@@ -242,13 +223,13 @@ def _measure(args: argparse.Namespace) -> dict:
             )
         if args.postgres_url:
             for label, final in (("final_race", True), ("live_race", False)):
-                url, schema = _postgres_schema_url(args.postgres_url)
+                url, schema = _served.postgres_schema(args.postgres_url, "bench")
                 try:
                     runs[f"postgresql_service_{label}_sales_per_s"].append(
                         bench_service(url, args.sales, final=final)
                     )
                 finally:
-                    _drop_schema(args.postgres_url, schema)
+                    _served.drop_schema(args.postgres_url, schema)
     for name, values in runs.items():
         figures[name] = round(statistics.median(values), 1)
     figures["sqlite_service_share_of_raw_ceiling"] = round(

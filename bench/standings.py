@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import case, func, insert, select
 
+from bench import _served
 from cozykart.db import league_repo
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
@@ -50,21 +51,6 @@ RACE_SIZE = 8
 INSERT_BATCH_SIZE = 10_000
 SEED = 20261121
 ADMIN_DISCORD_ID = "bench-admin"
-
-
-def _timed(action, repeat: int) -> dict:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {
-        "median": round(statistics.median(samples), 2),
-        "p95": round(samples[min(len(samples) - 1, int(len(samples) * 0.95))], 2),
-        "max": round(samples[-1], 2),
-        "runs": repeat,
-    }
 
 
 def _fill(engine, racer_count: int, result_count: int) -> int:
@@ -237,15 +223,15 @@ def _measure(args: argparse.Namespace) -> dict:
         standings.clear_standings_cache()
         standings.season_standings(season_id, uow=UnitOfWork(engine), limit=limit)
 
-    figures["read_ms"] = _timed(cold_read, args.repeat)
-    figures["read_cached_ms"] = _timed(
+    figures["read_ms"] = _served.timed(cold_read, args.repeat)
+    figures["read_cached_ms"] = _served.timed(
         lambda: standings.season_standings(season_id, uow=UnitOfWork(engine)), args.repeat
     )
-    figures["read_top_ms"] = _timed(lambda: cold_read(limit=20), args.repeat)
-    figures["recompute_sql_ms"] = _timed(
+    figures["read_top_ms"] = _served.timed(lambda: cold_read(limit=20), args.repeat)
+    figures["recompute_sql_ms"] = _served.timed(
         lambda: _recompute_sql(UnitOfWork(engine), season_id), max(3, args.repeat // 5)
     )
-    figures["recompute_full_ms"] = _timed(
+    figures["recompute_full_ms"] = _served.timed(
         lambda: _recompute_full(UnitOfWork(engine), season_id), max(3, args.repeat // 10)
     )
 

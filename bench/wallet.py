@@ -20,19 +20,17 @@ import argparse
 import contextlib
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, text, update
 
+from bench import _served
 from cozykart.db import ledger_repo as repo
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
@@ -48,21 +46,6 @@ INSERT_BATCH_SIZE = 5_000
 GOAL_MS = 20.0
 T0 = datetime(2026, 1, 1, 20, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=400)
-
-
-def _timed(action, repeat: int) -> dict:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {
-        "median": round(statistics.median(samples), 2),
-        "p95": round(samples[min(len(samples) - 1, int(len(samples) * 0.95))], 2),
-        "max": round(samples[-1], 2),
-        "runs": repeat,
-    }
 
 
 def _entry(n: int) -> tuple[str, int, datetime | None, str]:
@@ -203,8 +186,8 @@ def bench(url: str, entries: int, repeat: int) -> dict:
             "entries": entries,
             "fill_s": round(fill_s, 1),
             "page_lines": len(page.lines),
-            "first_page_ms": _timed(first_page, repeat),
-            "next_page_ms": _timed(
+            "first_page_ms": _served.timed(first_page, repeat),
+            "next_page_ms": _served.timed(
                 lambda: wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine), settings=settings, now=NOW,
                                                 before_posting_id=cursor),
                 repeat,
@@ -212,23 +195,6 @@ def bench(url: str, entries: int, repeat: int) -> dict:
         }
     finally:
         engine.dispose()
-
-
-def _postgres_schema_url(base: str) -> tuple[str, str]:
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), schema
-
-
-def _drop_schema(base: str, schema: str) -> None:
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def main() -> None:
@@ -245,11 +211,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="cozykart-bench-") as directory:
             figures["sqlite"] = bench(f"sqlite:///{directory}/wallet.db", args.entries, args.repeat)
         if args.postgres_url:
-            url, schema = _postgres_schema_url(args.postgres_url)
+            url, schema = _served.postgres_schema(args.postgres_url, "bench")
             try:
                 figures["postgresql"] = bench(url, args.entries, args.repeat)
             finally:
-                _drop_schema(args.postgres_url, schema)
+                _served.drop_schema(args.postgres_url, schema)
     print(json.dumps(figures) if args.json else json.dumps(figures, indent=2), flush=True)
 
 
