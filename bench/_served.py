@@ -34,6 +34,7 @@ from cozykart.db.uow import UnitOfWork  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
 from cozykart.services import league  # noqa: E402
 from cozykart.settings import Settings  # noqa: E402
+from tests.served_process import stop_process_group, wait_until_ready  # noqa: E402
 
 STRIPE_SECRET = "whsec_drill"
 ADMIN_DISCORD_ID = "980000000000000001"
@@ -132,17 +133,9 @@ class Server:
             cwd=ROOT, env=self.env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited at start:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"the server did not answer /api/health within {SERVER_START_TIMEOUT_S} s")
+        wait_until_ready(self.process, log_path,
+                         lambda: httpx.get(f"{self.base_url}/api/health", timeout=2).status_code == 200,
+                         timeout_s=SERVER_START_TIMEOUT_S, poll_s=0.3)
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: no handler runs, nothing is flushed."""
@@ -153,14 +146,8 @@ class Server:
         self._wait_port_free()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+        if self.process is not None:
+            stop_process_group(self.process, timeout_s=SERVER_STOP_TIMEOUT_S)
 
     def _wait_port_free(self) -> None:
         """Every process of the group gone, and nothing listening on the port any more."""

@@ -11,11 +11,9 @@ can each have their own) so a developer's running demo (`.web/`) is never distur
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from cozykart.settings import PROJECT_ROOT
 from tests.fake_discord import CLIENT_ID as DISCORD_CLIENT_ID
 from tests.fake_discord import CLIENT_SECRET as DISCORD_CLIENT_SECRET
 from tests.fake_discord import FakeDiscord, running_fake_discord
+from tests.served_process import stop_process_group, wait_until_ready
 
 CHROMIUM_PATH = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -105,34 +104,8 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
     )
 
 
-def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"reflex exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-        try:
-            if (
-                httpx.get(f"{base_url}/ping", timeout=2).status_code == 200
-                and httpx.get(base_url + "/", timeout=5).status_code == 200
-            ):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(POLL_INTERVAL_S)
-    raise RuntimeError(
-        f"reflex did not serve within {SERVER_START_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}"
-    )
-
-
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=SERVER_STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+    stop_process_group(process, timeout_s=SERVER_STOP_TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")
@@ -185,7 +158,12 @@ def served_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server: Fa
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_serving(base_url, process, log_path)
+        wait_until_ready(
+            process, log_path,
+            lambda: httpx.get(f"{base_url}/ping", timeout=2).status_code == 200
+            and httpx.get(base_url + "/", timeout=5).status_code == 200,
+            timeout_s=SERVER_START_TIMEOUT_S, poll_s=POLL_INTERVAL_S,
+        )
         yield ServedApp(base_url=base_url, db_url=db_url, env=env, log_path=log_path)
     finally:
         _stop(process)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from cozykart.settings import PROJECT_ROOT
+from tests.served_process import wait_until_ready
 
 # Dev mode compiles pages on first request; a loaded machine needs a while.
 DEV_SERVER_START_TIMEOUT_S = 600
@@ -47,25 +47,6 @@ class ServedDevApp:
 
     def backend(self, path: str) -> str:
         return f"{self.backend_url}{path}"
-
-
-def _wait_until_serving(app: ServedDevApp, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + DEV_SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"reflex exited with {process.returncode}:\n{app.log_path.read_text()[-4000:]}")
-        try:
-            if (
-                httpx.get(app.backend("/ping"), timeout=2).status_code == 200
-                and httpx.get(app.url("/"), timeout=10).status_code == 200
-            ):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(DEV_POLL_INTERVAL_S)
-    raise RuntimeError(
-        f"reflex (dev) did not serve within {DEV_SERVER_START_TIMEOUT_S}s:\n{app.log_path.read_text()[-4000:]}"
-    )
 
 
 @contextmanager
@@ -133,7 +114,12 @@ def serve_dev_app(
         log_path=log_path,
     )
     try:
-        _wait_until_serving(app, process)
+        wait_until_ready(
+            process, log_path,
+            lambda: httpx.get(app.backend("/ping"), timeout=2).status_code == 200
+            and httpx.get(app.url("/"), timeout=10).status_code == 200,
+            timeout_s=DEV_SERVER_START_TIMEOUT_S, poll_s=DEV_POLL_INTERVAL_S,
+        )
         yield app
     finally:
         stop(process)

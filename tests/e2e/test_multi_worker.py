@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -34,12 +33,13 @@ import httpx
 import pytest
 import redis
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from bench._served import drop_schema, postgres_schema
 from cozykart.integrations import stripe_payments
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET, _app_env, _free_port, _run_cli
 from tests.fake_discord_webhook import FakeDiscordWebhook
 from tests.reflex_viewer import Viewer, run_async
+from tests.served_process import stop_process_group, wait_until_ready
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = os.environ.get("COZYKART_TEST_REDIS_URL") or "redis://127.0.0.1:6379/11"
@@ -95,42 +95,13 @@ def _start(env: dict[str, str], workers: int, workdir: Path, name: str) -> Serve
     return Server(f"http://127.0.0.1:{port}", port, process, log_path)
 
 
-def _wait_serving(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"reflex exited:\n{server.log_path.read_text()[-4000:]}")
-        try:
-            if httpx.get(f"{server.base_url}/api/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"reflex did not serve within {START_TIMEOUT_S}s:\n{server.log_path.read_text()[-4000:]}")
-
-
-def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     base = os.environ.get("COZYKART_TEST_POSTGRES_URL", "").strip()
     if not base:
         pytest.skip("multi-worker test skipped: COZYKART_TEST_POSTGRES_URL is not set (several workers need PostgreSQL)")
     _redis_or_skip()
-    schema = f"multi_worker_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    db_url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
+    db_url, schema = postgres_schema(base, "multi_worker")
     fake_discord = FakeDiscordWebhook().start()
     workdir = tmp_path_factory.mktemp("multi-worker")
     env = _app_env(db_url, workdir / "states", {
@@ -144,15 +115,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         _run_cli(env, "seed-demo")
         servers = [_start(env, 2, workdir, "a"), _start(env, 1, workdir, "b")]
         for server in servers:
-            _wait_serving(server)
+            wait_until_ready(server.process, server.log_path,
+                             lambda server=server: httpx.get(f"{server.base_url}/api/health", timeout=2).status_code == 200,
+                             timeout_s=START_TIMEOUT_S, poll_s=0.5)
         yield Cluster(a=servers[0], b=servers[1], db_url=db_url, fake_discord=fake_discord)
     finally:
         for server in servers:
-            _stop(server)
+            stop_process_group(server.process, timeout_s=30)
         fake_discord.stop()
-        with engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+        drop_schema(base, schema)
         _flush_redis()  # the test's Redis database is left empty
 
 
