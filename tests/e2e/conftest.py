@@ -104,6 +104,16 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
     )
 
 
+def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    """Until the production app answers its backend ping and its first page."""
+    wait_until_ready(
+        process, log_path,
+        lambda: httpx.get(f"{base_url}/ping", timeout=2).status_code == 200
+        and httpx.get(base_url + "/", timeout=5).status_code == 200,
+        timeout_s=SERVER_START_TIMEOUT_S, poll_s=POLL_INTERVAL_S,
+    )
+
+
 def _stop(process: subprocess.Popen) -> None:
     stop_process_group(process, timeout_s=SERVER_STOP_TIMEOUT_S)
 
@@ -158,12 +168,7 @@ def served_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server: Fa
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(
-            process, log_path,
-            lambda: httpx.get(f"{base_url}/ping", timeout=2).status_code == 200
-            and httpx.get(base_url + "/", timeout=5).status_code == 200,
-            timeout_s=SERVER_START_TIMEOUT_S, poll_s=POLL_INTERVAL_S,
-        )
+        _wait_until_serving(base_url, process, log_path)
         yield ServedApp(base_url=base_url, db_url=db_url, env=env, log_path=log_path)
     finally:
         _stop(process)
