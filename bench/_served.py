@@ -95,6 +95,7 @@ def server_env(db_url: str, workdir: Path, *, redis_url: str | None = None, **ex
     """The served app's environment: this project's tools first, `db_url`, the drill's Stripe secret
     and admin, no telemetry; Redis only when `redis_url` is given (several workers)."""
     env = dict(os.environ)
+    env.pop("DISCORD_ANNOUNCE_WEBHOOK_URL", None)  # a benchmark never announces to a real channel
     env.update({
         "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / ".tools" / "node_modules" / ".bin"),
                                  env.get("PATH", "")]),

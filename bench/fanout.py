@@ -27,17 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,13 +40,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench import _served  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
 from tests.reflex_viewer import Viewer  # noqa: E402
 
-SECRET = "whsec_bench_fanout"
 SALE_CENTS = 2500
 CONNECT_CONCURRENCY = 25
 SEED_TIMEOUT_S = 120
@@ -65,74 +58,10 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _env(db_url: str, workdir: Path, workers: int, redis_url: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / ".tools" / "node_modules" / ".bin"),
-                                 env.get("PATH", "")]),
-        "REFLEX_DB_URL": db_url,
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "0",
-        "REFLEX_CHECK_LATEST_VERSION": "0",
-        "REFLEX_WEB_WORKDIR": str(workdir / "web"),
-        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
-        "GRANIAN_WORKERS": str(workers),
-    })
-    env.pop("REFLEX_REDIS_URL", None)
-    env.pop("DISCORD_ANNOUNCE_WEBHOOK_URL", None)
-    if redis_url:
-        env["REFLEX_REDIS_URL"] = redis_url
-    return env
-
-
 def prepare_database(env: dict[str, str]) -> None:
     for command in ("migrate", "seed-demo"):
         subprocess.run([sys.executable, "-m", "cozykart", command], cwd=ROOT, env=env, check=True,
                        capture_output=True, timeout=180)
-
-
-@contextmanager
-def served(env: dict[str, str], workdir: Path) -> Iterator[str]:
-    """The app's backend on a free loopback port; yields its base URL."""
-    port = _free_port()
-    log_path = workdir / f"server-{port}.log"
-    with log_path.open("wb") as server_log:
-        process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(port),
-             "--backend-host", "127.0.0.1", "--loglevel", "warning"],
-            cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield base_url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=20)
 
 
 def signed_sale(secret: str, amount_cents: int = SALE_CENTS, fan_name: str = "Bench Fan",
@@ -175,7 +104,7 @@ async def one_round(base_url: str, viewers: list[Viewer], client: httpx.AsyncCli
     for viewer in viewers:
         before = pot_cents(viewer)
         watches.append(viewer.watch(lambda v, before=before: (pot_cents(v) or 0) > before))
-    body, headers = signed_sale(SECRET)
+    body, headers = signed_sale(_served.STRIPE_SECRET)
     started = time.perf_counter()
     response = await client.post(f"{base_url}/api/webhooks/stripe", content=body, headers=headers)
     if response.status_code != 200 or response.json().get("status") != "applied":
@@ -232,41 +161,27 @@ async def measure(base_url: str, count: int, rounds: int) -> dict:
     }
 
 
-def _postgres_schema(base: str) -> tuple[str, str]:
-    schema = f"bench_fanout_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
-    return url, schema
-
-
-def _drop_schema(base: str, schema: str) -> None:
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
 def run_one(count: int, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="cozykart-fanout-") as tmp:
         workdir = Path(tmp)
         schema = None
         if args.postgres_url:
-            db_url, schema = _postgres_schema(args.postgres_url)
+            db_url, schema = _served.postgres_schema(args.postgres_url, "bench_fanout")
         else:
             db_url = f"sqlite:///{workdir / 'fanout.db'}"
         try:
-            env = _env(db_url, workdir, args.workers, args.redis_url)
+            env = _served.server_env(db_url, workdir, redis_url=args.redis_url, GRANIAN_WORKERS=str(args.workers))
             prepare_database(env)
-            with served(env, workdir) as base_url:
-                log(f"{count} viewers: serving at {base_url} ({args.workers} worker(s))")
-                return asyncio.run(measure(base_url, count, args.rounds))
+            server = _served.Server(env, workdir)
+            server.start()
+            try:
+                log(f"{count} viewers: serving at {server.base_url} ({args.workers} worker(s))")
+                return asyncio.run(measure(server.base_url, count, args.rounds))
+            finally:
+                server.stop()
         finally:
             if schema:
-                _drop_schema(args.postgres_url, schema)
+                _served.drop_schema(args.postgres_url, schema)
 
 
 def main() -> None:

@@ -180,7 +180,8 @@ class StatusFilteredAdmin(rx.State, mixin=True):
     """An admin list page filtered by status (the outbox, the webhook inbox): its load, its
     filter buttons' handler and its reload, once. A page mixes it into its state with
     `AuthState` and gives `_statuses()`, `_read_status(status)` (the service call: a status
-    or None for all) and `_show`/`_hide` (what `admin_load` calls)."""
+    or None for all) and `_show` (what `admin_load` calls with the result); a refusal
+    empties the page's `rows`."""
 
     allowed: bool = False
     refusal: str = ""
@@ -215,4 +216,4 @@ class StatusFilteredAdmin(rx.State, mixin=True):
         raise NotImplementedError
 
     def _hide(self) -> None:
-        raise NotImplementedError
+        self.rows = []  # each page declares its own typed `rows`

@@ -15,12 +15,15 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from cozykart.db.engine import create_db_engine
+from cozykart.db.uow import UnitOfWork
 from cozykart.settings import PROJECT_ROOT
 from tests.fake_discord import CLIENT_ID as DISCORD_CLIENT_ID
 from tests.fake_discord import CLIENT_SECRET as DISCORD_CLIENT_SECRET
@@ -142,28 +145,20 @@ def served_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server: Fa
     env = _app_env(db_url, workdir / "states", _discord_env(fake_discord_server))
     _run_cli(env, "migrate")
     _run_cli(env, "seed-demo")
+    with serve_production(env, db_url, workdir) as app:
+        yield app
+
+
+@contextmanager
+def serve_production(env: dict[str, str], db_url: str, workdir: Path) -> Iterator[ServedApp]:
+    """`reflex run --env prod --single-port` on a free loopback port until the block ends."""
     port = _free_port()
     log_path = workdir / "reflex.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                "reflex",
-                "run",
-                "--env",
-                "prod",
-                "--single-port",
-                "--frontend-port",
-                str(port),
-                "--backend-port",
-                str(port),
-                "--backend-host",
-                "127.0.0.1",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(port),
+             "--backend-port", str(port), "--backend-host", "127.0.0.1"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     base_url = f"http://127.0.0.1:{port}"
@@ -172,6 +167,16 @@ def served_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server: Fa
         yield ServedApp(base_url=base_url, db_url=db_url, env=env, log_path=log_path)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def db(served_app) -> Iterator[UnitOfWork]:
+    """A unit of work on the served app's database (a test serving another app overrides it)."""
+    engine = create_db_engine(served_app.db_url)
+    try:
+        yield UnitOfWork(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

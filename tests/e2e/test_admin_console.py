@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -33,11 +32,9 @@ from tests.e2e.conftest import (
     ServedApp,
     _app_env,
     _discord_env,
-    _free_port,
     _run_cli,
-    _stop,
-    _wait_until_serving,
     screenshot_dir,
+    serve_production,
 )
 from tests.fake_discord import FakeUser
 
@@ -77,21 +74,8 @@ def console_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server) -
     web_dir = (os.environ.get("COZYKART_E2E_WEB_DIR") or str(PROJECT_ROOT / ".web-test")) + "-admin-console"
     env = _app_env(db_url, workdir / "states", {**_discord_env(fake_discord_server), "REFLEX_WEB_WORKDIR": web_dir})
     _run_cli(env, "migrate")
-    port = _free_port()
-    log_path = workdir / "reflex.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(port),
-             "--backend-port", str(port), "--backend-host", "127.0.0.1"],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(base_url, process, log_path)
-        yield ServedApp(base_url=base_url, db_url=db_url, env=env, log_path=log_path)
-    finally:
-        _stop(process)
+    with serve_production(env, db_url, workdir) as app:
+        yield app
 
 
 @pytest.fixture

@@ -18,9 +18,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from cozykart.db.engine import create_db_engine
 from cozykart.db.tables import Racer
-from cozykart.db.uow import UnitOfWork
 from cozykart.services import league, seasons, standings
 from cozykart.settings import PROJECT_ROOT
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
@@ -35,15 +33,6 @@ AVATAR_HASH = "8342729096ea3675442027381ff50dfe"
 AVATAR_SVG = (PROJECT_ROOT / "assets" / "avatars" / "default.svg").read_bytes()
 E2E_LOBBY_NAME = "E2E Twilight Dash"
 E2E_RACER_DISCORD_ID = "900000000000000555"
-
-
-@pytest.fixture(scope="module")
-def db(served_app):
-    engine = create_db_engine(served_app.db_url)
-    try:
-        yield UnitOfWork(engine)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from cozykart.db.engine import create_db_engine
 from cozykart.db.identity_tables import AuthSession, RoleChange
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
@@ -22,15 +21,6 @@ PAGE_TIMEOUT_MS = 30_000
 AVATAR_HASH = "8342729096ea3675442027381ff50dfe"
 CDN_PATTERN = "https://cdn.discordapp.com/**"
 AVATAR_SVG = (PROJECT_ROOT / "assets" / "avatars" / "default.svg").read_bytes()
-
-
-@pytest.fixture
-def db(served_app):
-    engine = create_db_engine(served_app.db_url)
-    try:
-        yield UnitOfWork(engine)
-    finally:
-        engine.dispose()
 
 
 def _racer(uow: UnitOfWork, discord_id: str) -> Racer | None:

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cozykart.db.engine import create_db_engine
-from cozykart.db.uow import UnitOfWork
 from cozykart.services import ledger, wallet
 from cozykart.settings import PROJECT_ROOT, load_settings
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
@@ -32,15 +30,6 @@ def _expect():
     from playwright.sync_api import expect
 
     return expect
-
-
-@pytest.fixture
-def db(served_app):
-    engine = create_db_engine(served_app.db_url)
-    try:
-        yield UnitOfWork(engine)
-    finally:
-        engine.dispose()
 
 
 def _open_as(page, served_app, fake_discord_server, user: FakeUser, path: str) -> None:

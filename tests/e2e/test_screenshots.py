@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -26,7 +26,6 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from cozykart.db.engine import create_db_engine
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
@@ -133,15 +132,6 @@ def _plans(route_list: list[str], *, leader_id: int, overlay_key: str, pot_text:
             raise AssertionError(f"{route} has no screenshot plan: add one to tests/e2e/test_screenshots.py")
         plans.append(Plan(route=route, name=_file_name(route), who=who, path=path, marker=marker))
     return plans
-
-
-@pytest.fixture(scope="module")
-def db(served_app) -> Iterator[UnitOfWork]:
-    engine = create_db_engine(served_app.db_url)
-    try:
-        yield UnitOfWork(engine)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -54,9 +54,6 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
             actor_id, status=status, uow=uow, settings=settings
         )
 
-    def _hide(self) -> None:
-        self.rows = []
-
     def _show(self, console) -> None:
         self.filters = status_filters(console.counts, outbox.STATUSES)
         self.rows = [

@@ -63,9 +63,6 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
             actor_id, status=status, uow=uow, settings=settings
         )
 
-    def _hide(self) -> None:
-        self.rows = []
-
     def _show(self, view: InboxView) -> None:
         self.filters = status_filters(view.counts, money_admin.INBOX_STATUSES)
         self.rows = [
