@@ -5,6 +5,7 @@ from reflex.utils.exec import is_prod_mode
 
 from cozykart.api import build_api, discord, tasks
 from cozykart.domain.identity import refuse_dev_login_in_production
+from cozykart.services.tips import refuse_demo_tips_in_production
 from cozykart.settings import load_settings
 from cozykart.ui import live_pot, routes
 from cozykart.ui.admin_layout import (
@@ -33,8 +34,9 @@ from cozykart.ui.pages.tip import TipState, tip_page
 from cozykart.ui.pages.wallet import WalletState, wallet_page
 from cozykart.ui.pages.watch import WatchState, watch_page
 
-# The developer login must never run in production (`reflex run --env prod`).
+# The developer login and demo tips must never run in production (`reflex run --env prod`).
 refuse_dev_login_in_production(dev_login=load_settings().dev_login, production=is_prod_mode())
+refuse_demo_tips_in_production(demo_tips=load_settings().demo_tips, production=is_prod_mode())
 
 app = rx.App(
     api_transformer=build_api(on_money_moved=live_pot.publish),

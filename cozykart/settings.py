@@ -32,6 +32,9 @@ MKT_NAME_LENGTH_MAX = 32
 # --- storage ---
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+# --- the mode Reflex runs in (REFLEX_ENV_MODE, set by `reflex run --env`) ---
+REFLEX_ENV_MODE_PRODUCTION = "prod"
+
 # --- dashboard ---
 WATCH_TOP_RACERS_COUNT = 5
 
@@ -72,6 +75,8 @@ class Settings:
     hold_days: int = HOLD_DAYS_DEFAULT
     admin_discord_ids: frozenset[str] = field(default_factory=frozenset)
     dev_login: bool = False
+    demo_tips: bool = False  # tips without Stripe Checkout; never in production mode
+    production_mode: bool = False  # `reflex run --env prod` (REFLEX_ENV_MODE=prod)
     redis_url: str | None = None
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     stripe_api_key: str | None = field(default=None, repr=False)
@@ -118,6 +123,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         hold_days=_int(env, "COZYKART_HOLD_DAYS", HOLD_DAYS_DEFAULT, low=0, high=365),
         admin_discord_ids=admin_ids,
         dev_login=_flag(env, "COZYKART_DEV_LOGIN"),
+        demo_tips=_flag(env, "COZYKART_DEMO_TIPS"),
+        production_mode=env.get("REFLEX_ENV_MODE", "").strip().lower() == REFLEX_ENV_MODE_PRODUCTION,
         redis_url=_optional(env, "REFLEX_REDIS_URL"),
         stripe_webhook_secret=_optional(env, "STRIPE_WEBHOOK_SECRET"),
         stripe_api_key=_optional(env, "STRIPE_API_KEY"),

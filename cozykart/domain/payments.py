@@ -11,15 +11,17 @@ ledger record, and a payment is never counted twice.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.money import AMOUNT_CENTS_MAX, CENTS_PER_UNIT, format_cents
 
 PROVIDERS = ("stripe", "kofi", "shopify")
 EVENT_ID_LENGTH_MAX = 200
-_DECIMAL_AMOUNT = re.compile(r"^(?P<units>\d{1,9})(?:\.(?P<fraction>\d{1,2}))?$")
+# ASCII digits only: `\d` and `int()` also take Arabic-Indic or full-width digits (U+0663, U+FF13).
+_DECIMAL_AMOUNT = re.compile(r"^(?P<units>[0-9]{1,9})(?:\.(?P<fraction>[0-9]{1,2}))?$", re.ASCII)
 
 
 class WebhookRejected(CozyKartError):
@@ -30,21 +32,37 @@ class MalformedWebhook(InvalidInput):
     """A payload that cannot be read, lacks a field it must have, or has one of the wrong shape."""
 
 
+def provider_cents(value: object, what: str) -> int:
+    """A provider's amount in cents: a whole number from 0 to `AMOUNT_CENTS_MAX`; nothing else.
+
+    The one range check of money arriving by webhook: an amount outside it is a
+    malformed event (refused at the door, or parked without retries if stored).
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MalformedWebhook(f"{what} is not a whole number of cents")
+    if value > AMOUNT_CENTS_MAX:
+        raise MalformedWebhook(f"{what} is above the limit of {format_cents(AMOUNT_CENTS_MAX)}")
+    return value
+
+
 def decimal_amount_cents(text: object, what: str) -> int:
-    """Cents from a provider's decimal string ("25.00", "3", "3.5"); nothing looser."""
+    """Cents from a provider's decimal string ("25.00", "3", "3.5") in ASCII digits; nothing looser."""
     if not isinstance(text, str):
         raise MalformedWebhook(f"{what} is not a decimal amount")
     match = _DECIMAL_AMOUNT.match(text.strip())
     if match is None:
         raise MalformedWebhook(f"{what} is not a decimal amount")
     fraction = (match["fraction"] or "").ljust(2, "0")
-    return int(match["units"]) * 100 + int(fraction)
+    return provider_cents(int(match["units"]) * CENTS_PER_UNIT + int(fraction), what)
 
 
 def instant_from_unix(value: object, what: str) -> datetime:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise MalformedWebhook(f"{what} is not a Unix timestamp")
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedWebhook(f"{what} is not a Unix timestamp") from None
 
 
 def instant_from_iso(value: object, what: str) -> datetime:
@@ -65,6 +83,12 @@ class PaymentFact:
 
     kind: ClassVar[str] = ""
     currency: str
+
+    def __post_init__(self) -> None:
+        # Every amount (a field named *_cents), checked when a fact is made: parsed or read back from the inbox.
+        for each in fields(self):
+            if each.name.endswith("_cents"):
+                provider_cents(getattr(self, each.name), f"the amount {each.name}")
 
     def to_record(self) -> dict[str, Any]:
         record = asdict(self)

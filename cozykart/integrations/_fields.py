@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cozykart.domain.payments import MalformedWebhook
+from cozykart.domain.payments import MalformedWebhook, provider_cents
 
 TEXT_FIELD_LENGTH_MAX = 500
 
@@ -29,11 +29,9 @@ def optional_text(source: dict[str, Any], name: str) -> str | None:
     return value.strip()[:TEXT_FIELD_LENGTH_MAX]
 
 
-def whole_number(source: dict[str, Any], name: str, what: str) -> int:
-    value = source.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise MalformedWebhook(f"{what}.{name} is not a whole number")
-    return value
+def cents(source: dict[str, Any], name: str, what: str) -> int:
+    """An amount in whole cents (Stripe's smallest currency unit), within `AMOUNT_CENTS_MAX`."""
+    return provider_cents(source.get(name), f"{what}.{name}")
 
 
 def identifier(source: dict[str, Any], name: str, what: str) -> str:

@@ -30,7 +30,7 @@ from cozykart.domain.payments import (
     WebhookRejected,
     instant_from_unix,
 )
-from cozykart.integrations._fields import identifier, mapping, optional_text, text, whole_number
+from cozykart.integrations._fields import cents, identifier, mapping, optional_text, text
 
 SIGNATURE_HEADER = "Stripe-Signature"
 TOLERANCE_S = stripe.Webhook.DEFAULT_TOLERANCE
@@ -86,8 +86,8 @@ def _fact(event_type: str, obj: dict[str, Any], event: dict[str, Any]) -> Paymen
         return Refund(
             currency=_currency(obj),
             payment_key=_payment_key(obj, "charge"),
-            refund_key=f"stripe:{identifier(obj, 'id', 'charge')}:refunded:{whole_number(obj, 'amount_refunded', 'charge')}",
-            amount_cents=whole_number(obj, "amount_refunded", "charge"),
+            refund_key=f"stripe:{identifier(obj, 'id', 'charge')}:refunded:{cents(obj, 'amount_refunded', 'charge')}",
+            amount_cents=cents(obj, "amount_refunded", "charge"),
             refunded_at=instant_from_unix(event.get("created"), "event.created"),
             cumulative=True,
         )
@@ -96,7 +96,7 @@ def _fact(event_type: str, obj: dict[str, Any], event: dict[str, Any]) -> Paymen
             currency=_currency(obj),
             payment_key=_payment_key(obj, "dispute"),
             dispute_key=f"stripe:{identifier(obj, 'id', 'dispute')}",
-            amount_cents=whole_number(obj, "amount", "dispute"),
+            amount_cents=cents(obj, "amount", "dispute"),
             opened_at=instant_from_unix(obj.get("created"), "dispute.created"),
         )
     if event_type == "charge.dispute.funds_reinstated":
@@ -115,7 +115,7 @@ def _checkout(session: dict[str, Any]) -> PaymentFact:
         return Ignored(currency=currency, reason="checkout session is not paid")
     metadata = session.get("metadata") if isinstance(session.get("metadata"), dict) else {}
     customer = session.get("customer_details") if isinstance(session.get("customer_details"), dict) else {}
-    amount_cents = whole_number(session, "amount_total", "checkout session")
+    amount_cents = cents(session, "amount_total", "checkout session")
     created_at = instant_from_unix(session.get("created"), "checkout session.created")
     fan_name = optional_text(metadata, "fan_name") or optional_text(customer, "name")
     if metadata.get("kind") == "tip":

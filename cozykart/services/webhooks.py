@@ -30,7 +30,7 @@ from cozykart.db.inbox_tables import ProductCost, WebhookEvent
 from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.payments import (
     DisputeOpened,
     DisputeWon,
@@ -333,6 +333,9 @@ def _attempt(
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
         return _not_applied(WAITING, str(error), attempts, now)
+    except InvalidInput as error:
+        # Permanent: the same fact fails the same way every time, so it is parked for an admin, never retried.
+        return _not_applied(FAILED, str(error), attempts, now, retry=False)
     except CozyKartError as error:
         return _not_applied(FAILED, str(error), attempts, now)
     except AssertionError:
@@ -343,16 +346,21 @@ def _attempt(
             "last_error": None, "next_attempt_at": None}
 
 
-def _not_applied(status: str, error: str, attempts: int, now: datetime) -> dict:
-    # After the last try it stays parked, visible to admins, who can replay it.
+def _not_applied(status: str, error: str, attempts: int, now: datetime, *, retry: bool = True) -> dict:
+    # After the last try (or a permanent failure) it stays parked, visible to admins, who can replay it.
+    retry = retry and attempts < ATTEMPTS_MAX
     return {"status": status, "attempts": attempts, "last_error": error[:ERROR_LENGTH_MAX],
-            "next_attempt_at": now + retry_delay(attempts) if attempts < ATTEMPTS_MAX else None}
+            "next_attempt_at": now + retry_delay(attempts) if retry else None}
 
 
 def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
     """Apply a stored event again and record the outcome on its row; returns its new status."""
-    fact = fact_from_record(json.loads(row.fact))
-    outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, settings, now)
+    try:
+        fact = fact_from_record(json.loads(row.fact))
+    except InvalidInput as error:  # stored before its amounts were checked at the door: it can never apply
+        outcome = _not_applied(FAILED, str(error), row.attempts + 1, now, retry=False)
+    else:
+        outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, settings, now)
     uow.session.connection().execute(update(_inbox).where(_inbox.c.id == row.id).values(**outcome))
     return outcome["status"]
 
