@@ -1,8 +1,12 @@
 """`POST /api/discord/interactions` (slash commands), and the announcement sender task.
 
 The route checks Discord's Ed25519 signature before reading anything else
-(unset key: 503; bad or missing signature: 401), answers PING with PONG, and
-runs a command's service call in a thread so the event loop stays free. Discord
+(unset key: 503; bad or missing signature: 401), then its signed timestamp (more
+than 5 minutes old or ahead of us: 401, nothing done), answers PING with PONG,
+records the interaction id in the database before a command runs (the same id
+again, on any worker: an ephemeral "already handled", nothing done; see
+`services/interaction_replay.py`), and runs a command's service call in a
+thread so the event loop stays free. Discord
 waits 3 seconds: a call that takes longer than `ANSWER_WAIT_S` is answered
 "thinking..." (deferred) and its reply follows through the interaction webhook.
 
@@ -16,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -27,7 +33,7 @@ from cozykart.api._http import error_response, read_body_capped
 from cozykart.integrations import discord_interactions as interactions
 from cozykart.integrations.discord_announce import REQUEST_TIMEOUT_S as ANNOUNCE_TIMEOUT_S
 from cozykart.integrations.discord_announce import WebhookNotifier
-from cozykart.services import default_uow, outbox
+from cozykart.services import default_uow, interaction_replay, outbox
 from cozykart.settings import Settings, load_settings
 
 BODY_BYTES_MAX = 64 * 1024
@@ -59,6 +65,10 @@ async def interactions_endpoint(request: Request) -> JSONResponse:
     if not verified:
         return error_response(401, "invalid request signature")
     try:
+        signed_at = interactions.signed_instant(request.headers[interactions.TIMESTAMP_HEADER], now_s=time.time())
+    except interactions.RefusedTimestamp as error:
+        return error_response(401, str(error))
+    try:
         interaction = json.loads(body)
     except ValueError:
         return error_response(400, "body is not JSON")
@@ -69,6 +79,19 @@ async def interactions_endpoint(request: Request) -> JSONResponse:
         return JSONResponse({"type": interactions.PONG})
     if kind != interactions.APPLICATION_COMMAND:
         return error_response(400, f"interaction type {kind!r} is not handled")
+    return await _command(interaction, signed_at, settings)
+
+
+async def _command(interaction: dict, signed_at: datetime, settings: Settings) -> JSONResponse:
+    """Run a verified, fresh slash command once: answered within Discord's wait, or deferred."""
+    interaction_id = interaction.get("id")
+    if not interaction_replay.is_snowflake(interaction_id):
+        return error_response(400, "interaction has no id")
+    first = await asyncio.to_thread(
+        interaction_replay.first_delivery, interaction_id, signed_at, uow=default_uow(settings)
+    )
+    if not first:  # a replay: answered, never acted on, and never given a follow-up
+        return JSONResponse(discord_commands.already_handled())
     work = asyncio.ensure_future(asyncio.to_thread(discord_commands.answer, interaction, settings))
     done, _pending = await asyncio.wait({work}, timeout=ANSWER_WAIT_S)
     if done:

@@ -4,7 +4,7 @@
 The Discord user becomes a racer on first use; after that every command calls
 the same services as the web pages, which check permissions themselves. A
 refused action (`CozyKartError`) is answered with its message, ephemerally;
-`/wallet` and `/cashout` are always ephemeral.
+`/wallet` and `/cashout` are always ephemeral. A replayed interaction gets `already_handled()`.
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ class NoRaceToReport(CozyKartError):
     def __init__(self) -> None:
         super().__init__("Could not save your result: you are in no race that is live or waiting for results. "
                          "Is a race active?")
+
+
+class AlreadyHandled(CozyKartError):
+    def __init__(self) -> None:
+        super().__init__("This command was already handled; nothing was done again.")
 
 
 class UnknownCommand(CozyKartError):
@@ -341,6 +346,16 @@ def answer(interaction: dict, settings: Settings) -> dict:
         logger.exception("slash command failed")
         reply = _text("⚠️ Something went wrong on our side; try again in a minute.", ephemeral=True)
     return reply.response()
+
+
+def already_handled() -> dict:
+    """The answer to an interaction id seen before (a replay): ephemeral, and nothing was done.
+
+    Discord itself sends an interaction once, so only a replayer sees this; it is a
+    valid interaction response that repeats nothing of the first answer (which may
+    have been private, like a wallet).
+    """
+    return _text(f"⚠️ {AlreadyHandled().message}", ephemeral=True).response()
 
 
 def deferred(interaction: dict) -> dict:

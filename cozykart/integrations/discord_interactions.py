@@ -1,7 +1,10 @@
 """Discord slash commands: the request signature (Ed25519, PyNaCl), the command list, registration.
 
 Discord signs each interaction with the application's Ed25519 key over
-`timestamp + body`; `verify` checks it against `DISCORD_PUBLIC_KEY` (hex).
+`timestamp + body`; `verify` checks it against `DISCORD_PUBLIC_KEY` (hex), and
+`signed_instant` refuses a timestamp (Unix seconds) more than
+`TIMESTAMP_AGE_MAX_S` old or more than `TIMESTAMP_FUTURE_TOLERANCE_S` ahead, so
+a captured request cannot be replayed later.
 `COMMANDS` is what `python -m cozykart discord register-commands` sends to
 Discord (bulk overwrite, through httpx to `DISCORD_API_BASE`, so tests can
 point it at a local server).
@@ -10,6 +13,7 @@ point it at a local server).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 from nacl.exceptions import BadSignatureError
@@ -20,6 +24,10 @@ TIMESTAMP_HEADER = "X-Signature-Timestamp"
 SIGNATURE_HEX_LENGTH = 128
 TIMESTAMP_LENGTH_MAX = 32
 REQUEST_TIMEOUT_S = 10.0
+# A signed request is good for this long after Discord signed it (Stripe's default tolerance too)...
+TIMESTAMP_AGE_MAX_S = 300
+# ...and may be this far ahead of our clock (two NTP-synchronised clocks differ by far less).
+TIMESTAMP_FUTURE_TOLERANCE_S = 30
 
 # Interaction and response types, option types and flags (Discord API v10).
 PING = 1
@@ -46,6 +54,10 @@ class FollowUpFailed(Exception):
     """Discord did not take the late answer to a deferred interaction; the message is safe to log."""
 
 
+class RefusedTimestamp(ValueError):
+    """A signed request's timestamp is malformed, too old or ahead of us; the message is the 401's reason."""
+
+
 def verify(public_key_hex: str, signature_hex: str | None, timestamp: str | None, body: bytes) -> bool:
     """True when `signature_hex` is the application's signature of `timestamp + body`."""
     try:
@@ -61,6 +73,18 @@ def verify(public_key_hex: str, signature_hex: str | None, timestamp: str | None
     except (BadSignatureError, ValueError):
         return False
     return True
+
+
+def signed_instant(timestamp: str, *, now_s: float) -> datetime:
+    """When Discord signed a verified request; RefusedTimestamp outside the accepted window."""
+    if not (timestamp.isascii() and timestamp.isdigit()):
+        raise RefusedTimestamp("request timestamp is not Unix seconds")
+    signed_s = int(timestamp)
+    if now_s - signed_s > TIMESTAMP_AGE_MAX_S:
+        raise RefusedTimestamp("request timestamp is too old")
+    if signed_s - now_s > TIMESTAMP_FUTURE_TOLERANCE_S:
+        raise RefusedTimestamp("request timestamp is in the future")
+    return datetime.fromtimestamp(signed_s, UTC)
 
 
 def _option(kind: int, name: str, description: str, *, required: bool = True, **extra) -> dict:

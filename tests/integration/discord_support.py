@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -76,8 +77,10 @@ class Discord:
         self.client = client
         self.signing_key = signing_key
 
-    def post(self, payload: dict, *, signing_key: SigningKey | None = None, timestamp: str = "1700000000",
+    def post(self, payload: dict, *, signing_key: SigningKey | None = None, timestamp: str | None = None,
              headers: dict | None = None):
+        """POST `payload` signed over `timestamp + body`; the timestamp is now (Unix seconds) unless given."""
+        timestamp = str(int(time.time())) if timestamp is None else timestamp
         body = json.dumps(payload).encode()
         key = signing_key or self.signing_key
         signature = key.sign(timestamp.encode() + body).signature.hex()
@@ -90,18 +93,31 @@ class Discord:
     def command(self, user: dict, name: str, options: dict | None = None, *, sub: str | None = None,
                 resolved_users: dict | None = None) -> dict:
         """Run `/name` as `user`; returns the interaction response's JSON (asserting a 200)."""
-        option_list = [{"name": key, "type": _option_type(key, value), "value": value}
-                       for key, value in (options or {}).items()]
-        if sub is not None:
-            option_list = [{"name": sub, "type": 1, "options": option_list}]
-        data = {"id": "1", "name": name, "type": 1, "options": option_list}
-        if resolved_users:
-            data["resolved"] = {"users": resolved_users}
-        payload = {"id": str(next(_interaction_ids)), "application_id": "111", "type": 2, "token": "tok",
-                   "guild_id": "42", "member": {"user": user, "roles": []}, "data": data}
-        response = self.post(payload)
+        response = self.post(interaction(user, name, options, sub=sub, resolved_users=resolved_users))
         assert response.status_code == 200, response.text
         return response.json()
+
+
+def interaction(user: dict, name: str, options: dict | None = None, *, sub: str | None = None,
+                resolved_users: dict | None = None, in_guild: bool = True) -> dict:
+    """An APPLICATION_COMMAND interaction for `/name` by `user`, with a new interaction id.
+
+    In a guild Discord sends the invoker as `member.user`; in a DM as `user`.
+    """
+    option_list = [{"name": key, "type": _option_type(key, value), "value": value}
+                   for key, value in (options or {}).items()]
+    if sub is not None:
+        option_list = [{"name": sub, "type": 1, "options": option_list}]
+    data = {"id": "1", "name": name, "type": 1, "options": option_list}
+    if resolved_users:
+        data["resolved"] = {"users": resolved_users}
+    payload = {"id": str(next(_interaction_ids)), "application_id": "111", "type": 2, "token": "tok",
+               "version": 1, "data": data}
+    if in_guild:
+        payload |= {"guild_id": "42", "member": {"user": user, "roles": []}}
+    else:
+        payload["user"] = user
+    return payload
 
 
 def _option_type(name: str, value: object) -> int:
