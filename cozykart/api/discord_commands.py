@@ -4,6 +4,8 @@
 The Discord user becomes a racer on first use; after that every command calls
 the same services as the web pages, which check permissions themselves. A
 refused action (`CozyKartError`) is answered with its message, ephemerally;
+every text a person chose (names, the reason, an echoed option) is escaped for
+Discord markdown (`escape_markdown`, shown as `_md`);
 `/wallet` and `/cashout` are always ephemeral. A replayed interaction gets `already_handled()`.
 """
 
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cozykart.domain import discord_messages as say
+from cozykart.domain.discord_markdown import escape_markdown as _md
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
 from cozykart.domain.money import format_cents, parse_amount_cents
@@ -176,7 +179,7 @@ class Context:
 
 def _lobby_create(ctx: Context) -> Reply:
     race = league.open_lobby(ctx.invocation.text("name"), **ctx.kw())
-    return _text(f"🏁 Lobby **{race.name}** (#{race.race_id}) is open, hosted by {race.host.name}. "
+    return _text(f"🏁 Lobby **{_md(race.name)}** (#{race.race_id}) is open, hosted by {_md(race.host.name)}. "
                  f"Type /join to race!")
 
 
@@ -195,7 +198,7 @@ def _join(ctx: Context) -> Reply:
     lobby = _pick_open_lobby(ctx, ctx.invocation.number("lobby", required=False),
                              league.list_open_lobbies(uow=ctx.uow))
     race = league.join_lobby(lobby.race_id, **ctx.kw())
-    return _text(f"✅ You joined **{race.name}** ({race.racer_count}/8 racers).")
+    return _text(f"✅ You joined **{_md(race.name)}** ({race.racer_count}/8 racers).")
 
 
 def _leave(ctx: Context) -> Reply:
@@ -203,7 +206,7 @@ def _leave(ctx: Context) -> Reply:
     if lobby is None:
         raise NotInLobby()
     race = league.leave_lobby(lobby.race_id, **ctx.kw())
-    return _text(f"👋 You left **{race.name}**.")
+    return _text(f"👋 You left **{_md(race.name)}**.")
 
 
 def _start(ctx: Context) -> Reply:
@@ -216,8 +219,8 @@ def _start(ctx: Context) -> Reply:
         lobby = _pick_open_lobby(ctx, None, hosted)
         lobby_id = lobby.race_id
     race = league.start_race(lobby_id, **ctx.kw())
-    names = ", ".join(racer.name for racer in race.racers)
-    return _text(f"🚦 **{race.name}** is live! Racers: {names}. Merch bought now feeds their Live Pot.")
+    names = ", ".join(_md(racer.name) for racer in race.racers)
+    return _text(f"🚦 **{_md(race.name)}** is live! Racers: {names}. Merch bought now feeds their Live Pot.")
 
 
 def _end(ctx: Context) -> Reply:
@@ -226,8 +229,8 @@ def _end(ctx: Context) -> Reply:
         raise NoLiveRace()
     race = league.end_race(live.race_id, **ctx.kw())
     if race.is_final:
-        return _text(f"🏁 **{race.name}** is over and its results are final.")
-    return _text(f"🏁 **{race.name}** is over. Racers: report your place with /result position:.")
+        return _text(f"🏁 **{_md(race.name)}** is over and its results are final.")
+    return _text(f"🏁 **{_md(race.name)}** is over. Racers: report your place with /result position:.")
 
 
 def _race_to_report(ctx: Context) -> RaceView:
@@ -246,9 +249,9 @@ def _result(ctx: Context) -> Reply:
     if race.is_final and entry.points is not None:
         return _text(f"🏆 Recorded! You finished **{place}** and earned **{entry.points} pts**.")
     if race.disputed:
-        return _text(f"⚠️ Recorded **{place}**, but reports in **{race.name}** conflict ({race.dispute}); "
+        return _text(f"⚠️ Recorded **{place}**, but reports in **{_md(race.name)}** conflict ({_md(race.dispute)}); "
                      f"the host will rule.")
-    return _text(f"🏆 Recorded! You reported **{place}** in **{race.name}**.")
+    return _text(f"🏆 Recorded! You reported **{place}** in **{_md(race.name)}**.")
 
 
 def _wallet(ctx: Context) -> Reply:
@@ -285,7 +288,7 @@ def _racer_id_of(ctx: Context, option: str) -> int:
     try:
         return wallet.wallet_by_discord_id(discord_id, uow=ctx.uow, settings=ctx.settings).racer_id
     except NotFound:
-        raise NotFound(f"{say.mention(discord_id)} is not a racer yet.") from None
+        raise NotFound("That Discord user is not a racer yet.") from None
 
 
 def _payout(ctx: Context) -> Reply:
@@ -309,8 +312,8 @@ def _admin_fix(ctx: Context) -> Reply:
     entry = race.entry_of(racer_id)
     assert entry is not None
     place = "DNF" if entry.dnf else f"#{entry.position}"
-    return _text(f"🛠️ Result fixed in **{race.name}**: {entry.racer.name} is now **{place}** "
-                 f"({entry.points} pts). Reason: {ctx.invocation.text('reason')}")
+    return _text(f"🛠️ Result fixed in **{_md(race.name)}**: {_md(entry.racer.name)} is now **{place}** "
+                 f"({entry.points} pts). Reason: {_md(ctx.invocation.text('reason'))}")
 
 
 HANDLERS: dict[str, Callable[[Context], Reply]] = {
@@ -341,7 +344,7 @@ def answer(interaction: dict, settings: Settings) -> dict:
                                            uow=default_uow(settings))
         reply = handler(Context(invocation, racer.racer_id, avatar_url, settings))
     except CozyKartError as error:
-        reply = _text(f"⚠️ {error.message}", ephemeral=True)
+        reply = _text(f"⚠️ {_md(error.message)}", ephemeral=True)  # a refusal may echo what was typed
     except Exception:  # a bug: logged with its trace; the racer gets a calm answer
         logger.exception("slash command failed")
         reply = _text("⚠️ Something went wrong on our side; try again in a minute.", ephemeral=True)

@@ -5,6 +5,11 @@ Pure functions from plain values to Discord message bodies (`content`, `embeds`,
 reply take. Money is gold, the league is Discord blue, and every amount goes
 through `format_cents`. Discord's own limits are named here; text longer than a
 limit is cut with an ellipsis rather than refused by Discord.
+
+Every text a person chose (race, season and sponsor names, racer names, a fan's
+name, song and message) goes through `escape_markdown` (`_md`) where Discord
+renders markdown, so it shows as typed and never becomes a link, a heading or a
+spoiler. Footers are shown raw by Discord and are not escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cozykart.domain.discord_markdown import escape_markdown as _md
 from cozykart.domain.money import format_cents
 
 GOLD = 0xFFD700
@@ -83,13 +89,13 @@ class Finish:
 
 def race_started(*, race_name: str, season_name: str | None, host: Person, roster: Sequence[Person],
                  watch_url: str | None) -> dict:
-    lines = "\n".join(f"• {person.name}" for person in roster)
-    fields = [_field(f"Roster ({len(roster)})", lines), _field("Host", host.name, inline=True)]
+    lines = "\n".join(f"• {_md(person.name)}" for person in roster)
+    fields = [_field(f"Roster ({len(roster)})", lines), _field("Host", _md(host.name), inline=True)]
     if season_name:
-        fields.append(_field("Season", season_name, inline=True))
+        fields.append(_field("Season", _md(season_name), inline=True))
     if watch_url:
         fields.append(_field("Watch", f"[Watch the race live]({watch_url})", inline=True))
-    embed = _embed(f"🏁 {race_name} is live!", color=DISCORD_BLUE, url=watch_url, fields=fields,
+    embed = _embed(f"🏁 {_md(race_name)} is live!", color=DISCORD_BLUE, url=watch_url, fields=fields,
                    description="Merch bought while the race is live feeds the racers' Live Pot.")
     return message(embeds=[embed])
 
@@ -100,14 +106,14 @@ def race_results(*, race_name: str, season_name: str | None, finishes: Sequence[
     ranked = sorted(finishes, key=lambda f: (f.position is None, f.position or 0, f.racer.name))
     podium = [f for f in ranked if f.position is not None][:PODIUM_SIZE]
     podium_text = "\n".join(f"{MEDALS[f.position - 1] if f.position <= PODIUM_SIZE else ''} "
-                            f"**{f.racer.name}**" for f in podium)
+                            f"**{_md(f.racer.name)}**" for f in podium)
     table = "\n".join(
-        f"{'DNF' if f.position is None else f'#{f.position}'} {f.racer.name} — {f.points} pts" for f in ranked
+        f"{'DNF' if f.position is None else f'#{f.position}'} {_md(f.racer.name)} — {f.points} pts" for f in ranked
     )
-    league_embed = _embed(f"🏆 Results: {race_name}", color=DISCORD_BLUE, footer=season_name,
+    league_embed = _embed(f"🏆 Results: {_md(race_name)}", color=DISCORD_BLUE, footer=season_name,
                           fields=[_field("Podium", podium_text), _field("Points", table)])
     if pot_cents > 0:
-        split = "\n".join(f"{f.racer.name}: **{format_cents(f.share_cents, currency)}**"
+        split = "\n".join(f"{_md(f.racer.name)}: **{format_cents(f.share_cents, currency)}**"
                           for f in sorted(ranked, key=lambda f: -f.share_cents) if f.share_cents)
         money_embed = _embed(f"💰 Live Pot: {format_cents(pot_cents, currency)}", color=GOLD,
                              description="Split among the racers of the race.", fields=[_field("Shares", split)])
@@ -119,11 +125,11 @@ def race_results(*, race_name: str, season_name: str | None, finishes: Sequence[
 
 def dj_tip(*, dj: Person, fan_name: str | None, tip_cents: int, dj_cents: int, song: str,
            note: str | None, currency: str) -> dict:
-    fan = fan_name or "A fan"
-    fields = [_field("Song", song or "—", inline=True), _field("To the DJ", format_cents(dj_cents, currency),
-                                                               inline=True)]
+    fan = _md(fan_name) if fan_name else "A fan"
+    fields = [_field("Song", _md(song) or "—", inline=True), _field("To the DJ", format_cents(dj_cents, currency),
+                                                                    inline=True)]
     if note:
-        fields.append(_field("Message", note))
+        fields.append(_field("Message", _md(note)))
     embed = _embed(f"🎵 {fan} tipped {format_cents(tip_cents, currency)}", color=GOLD, fields=fields)
     return message(content=f"{mention(dj.discord_id)} you got a tip!", embeds=[embed],
                    mentioned_ids=[dj.discord_id])
@@ -132,7 +138,7 @@ def dj_tip(*, dj: Person, fan_name: str | None, tip_cents: int, dj_cents: int, s
 def cash_out(*, racer: Person, amount_cents: int, currency: str) -> dict:
     """The seed's "💸 @User just cashed out $50.00!"."""
     money = format_cents(amount_cents, currency)
-    embed = _embed("💸 Cash-out", color=GOLD, description=f"{racer.name} turned race earnings into {money}.")
+    embed = _embed("💸 Cash-out", color=GOLD, description=f"{_md(racer.name)} turned race earnings into {money}.")
     return message(content=f"💸 {mention(racer.discord_id)} just cashed out {money}!", embeds=[embed],
                    mentioned_ids=[racer.discord_id])
 
@@ -140,13 +146,14 @@ def cash_out(*, racer: Person, amount_cents: int, currency: str) -> dict:
 def season_champion(*, season_name: str, champion: Person | None, points: int | None, wins: int | None,
                     sponsor_name: str | None, sponsor_url: str | None) -> dict:
     if champion is None:
-        embed = _embed(f"🏁 {season_name} is closed", color=DISCORD_BLUE, description="No races were finished.")
+        embed = _embed(f"🏁 {_md(season_name)} is closed", color=DISCORD_BLUE, description="No races were finished.")
         return message(embeds=[embed])
     fields = [_field("Points", str(points or 0), inline=True), _field("Wins", str(wins or 0), inline=True)]
     if sponsor_name:
-        sponsor = f"[{sponsor_name}]({sponsor_url})" if sponsor_url else sponsor_name
+        link = sponsor_url.replace("(", "%28").replace(")", "%29").replace(" ", "%20") if sponsor_url else None
+        sponsor = f"[{_md(sponsor_name)}]({link})" if link else _md(sponsor_name)
         fields.append(_field("Presented by", sponsor, inline=True))
-    embed = _embed(f"👑 {champion.name} is the champion of {season_name}!", color=DISCORD_BLUE, fields=fields)
+    embed = _embed(f"👑 {_md(champion.name)} is the champion of {_md(season_name)}!", color=DISCORD_BLUE, fields=fields)
     return message(content=f"👑 Congratulations {mention(champion.discord_id)}!", embeds=[embed],
                    mentioned_ids=[champion.discord_id])
 
@@ -172,7 +179,7 @@ def wallet(*, name: str, avatar_url: str | None, available_cents: int, held_cent
         footer = f"You can cash out now with /cashout (from {money(payout_min_cents)})."
     else:
         footer = f"Payouts from {money(payout_min_cents)}: {money(payout_min_cents - available_cents)} to go."
-    embed = _embed(f"💰 {name}'s racer wallet", color=GOLD, thumbnail_url=avatar_url, fields=fields, footer=footer,
+    embed = _embed(f"💰 {_md(name)}'s racer wallet", color=GOLD, thumbnail_url=avatar_url, fields=fields, footer=footer,
                    description="Your share of the merch sold during your races, and your tips.")
     return message(embeds=[embed])
 
@@ -188,8 +195,8 @@ class StandingLine:
 
 def standings(*, season_name: str, closed: bool, lines: Sequence[StandingLine], sponsor_name: str | None) -> dict:
     shown = lines[:STANDINGS_ROWS_SHOWN_MAX]
-    table = "\n".join(f"#{line.rank} **{line.name}** — {line.points} pts, {line.wins} wins, {line.races} races"
+    table = "\n".join(f"#{line.rank} **{_md(line.name)}** — {line.points} pts, {line.wins} wins, {line.races} races"
                       for line in shown) or "No results yet."
     footer = f"Presented by {sponsor_name}" if sponsor_name else None
-    title = f"🏆 {season_name} standings" + (" (final)" if closed else "")
+    title = f"🏆 {_md(season_name)} standings" + (" (final)" if closed else "")
     return message(embeds=[_embed(title, color=DISCORD_BLUE, description=table, footer=footer)])
