@@ -6,11 +6,18 @@ A tip starts in one of two modes, chosen by the settings:
   Stripe SDK (on STRIPE_API_BASE when set) with metadata kind=tip, dj, song,
   message, fan_name; the fan pays on Stripe's page, and the money arrives later
   as a signed `checkout.session.completed` webhook like any other.
-- **Demo** (no API key, STRIPE_WEBHOOK_SECRET set): no card is charged. The
-  server writes the `checkout.session.completed` Stripe would send, signs it
-  with STRIPE_WEBHOOK_SECRET, verifies it with the same parser the webhook
-  route uses, and hands it to the webhook inbox (`webhooks.receive`). The
-  ledger is only ever reached through the inbox, exactly as for a real tip.
+- **Demo** (no API key, COZYKART_DEMO_TIPS=1 and STRIPE_WEBHOOK_SECRET set, dev
+  mode only): no card is charged. The server writes the
+  `checkout.session.completed` Stripe would send, signs it with
+  STRIPE_WEBHOOK_SECRET, verifies it with the same parser the webhook route
+  uses, and hands it to the webhook inbox (`webhooks.receive`). The ledger is
+  only ever reached through the inbox, exactly as for a real tip.
+
+Anything else is **off**: `start_tip` refuses. A demo tip credits a DJ money
+nobody paid, so it never runs in production mode (REFLEX_ENV_MODE=prod), not
+even with the flag (the app also refuses to start with it there:
+`refuse_demo_tips_in_production`); a merch-only deployment, with only the
+webhook secret set, takes no tips.
 
 Either way the fan's key makes a repeated click the same tip: the same Stripe
 idempotency key, or the same demo event id (which the inbox stores once).
@@ -53,6 +60,19 @@ class TipsUnavailable(CozyKartError):
     """Tipping is not set up on this deployment (or no racer is DJ)."""
 
 
+class DemoTipsInProduction(CozyKartError):
+    """Demo tips are switched on in production mode; the app refuses to start."""
+
+
+def refuse_demo_tips_in_production(*, demo_tips: bool, production: bool) -> None:
+    if demo_tips and production:
+        raise DemoTipsInProduction(
+            "COZYKART_DEMO_TIPS=1 lets anyone credit a DJ a tip nobody paid; it is for local use only "
+            "and the app refuses to start with it in production mode (reflex run --env prod). "
+            "Unset COZYKART_DEMO_TIPS, and set STRIPE_API_KEY to take tips through Stripe Checkout."
+        )
+
+
 @dataclass(frozen=True)
 class DjChoice:
     discord_id: str
@@ -80,9 +100,10 @@ class TipStarted:
 
 
 def tip_mode(settings: Settings) -> str:
+    """Stripe Checkout when configured; the demo only when asked for, in dev mode; else off."""
     if settings.stripe_api_key:
         return MODE_STRIPE
-    if settings.stripe_webhook_secret:
+    if settings.demo_tips and not settings.production_mode and settings.stripe_webhook_secret:
         return MODE_DEMO
     return MODE_OFF
 
@@ -139,7 +160,7 @@ def start_tip(
     settings = settings or load_settings()
     mode = tip_mode(settings)
     if mode == MODE_OFF:
-        raise TipsUnavailable("Tips are not switched on here yet (no Stripe keys are set).")
+        raise TipsUnavailable("Tips are unavailable here right now: nothing was charged.")
     require_positive_cents(tip_cents, "The tip")
     money = lambda cents: format_cents(cents, settings.currency)  # noqa: E731
     if not TIP_CENTS_MIN <= tip_cents <= TIP_CENTS_MAX:
@@ -172,6 +193,18 @@ def start_tip(
         )
         return TipStarted(MODE_STRIPE, tip_cents, dj.display_name, session.url, None)
 
+    receipt_status = _demo_tip(digest, tip_cents, metadata, fan_name, uow=uow, settings=settings)
+    return TipStarted(MODE_DEMO, tip_cents, dj.display_name, None, receipt_status)
+
+
+def _demo_tip(
+    digest: str, tip_cents: int, metadata: dict[str, str], fan_name: str, *, uow: UnitOfWork, settings: Settings
+) -> str:
+    """Sign the webhook Stripe would send for this tip and put it through the inbox; its inbox status.
+
+    Only ever in demo mode: the server signs its own payment here.
+    """
+    assert tip_mode(settings) == MODE_DEMO and not settings.production_mode
     secret = settings.stripe_webhook_secret
     assert secret is not None
     event = stripe_payments.checkout_completed_event(
@@ -189,4 +222,4 @@ def start_tip(
     receipt = webhooks.receive(
         verified, body_sha256=hashlib.sha256(body.encode()).hexdigest(), uow=uow, settings=settings
     )
-    return TipStarted(MODE_DEMO, tip_cents, dj.display_name, None, receipt.status)
+    return receipt.status

@@ -1,8 +1,9 @@
-"""The app as `scripts/demo` serves it: Reflex's dev mode, with the developer login on.
+"""The app as `scripts/demo` serves it: Reflex's dev mode, with the developer login and demo tips on.
 
-The developer login (COZYKART_DEV_LOGIN=1) is refused in production mode: the
-app will not even start with it (`refuse_dev_login_in_production`). So the
-browser tests that use it run against this second instance, exactly the way a
+The developer login (COZYKART_DEV_LOGIN=1) and demo tips (COZYKART_DEMO_TIPS=1)
+are refused in production mode: the app will not even start with them
+(`refuse_dev_login_in_production`, `refuse_demo_tips_in_production`). So the
+browser tests that use them run against this second instance, exactly the way a
 developer meets it: `reflex run --env dev`, pages on one loopback port and the
 backend (API, auth routes, state socket) on another, on its own fresh SQLite
 file loaded with the demo data. Its frontend compiles into its own directory,
@@ -72,6 +73,7 @@ def serve_dev_app(
         workdir / "states",
         {
             "COZYKART_DEV_LOGIN": "1",
+            "COZYKART_DEMO_TIPS": "1",
             "COZYKART_ADMIN_DISCORD_IDS": DEV_ADMIN_DISCORD_IDS,
             "REFLEX_WEB_WORKDIR": web_dir,
             "REFLEX_HOT_RELOAD_OVERRIDE_PATHS": str(no_reload_dir),

@@ -1,6 +1,8 @@
 """The money pages in a real browser against the served app (production build, demo league):
-a racer's wallet and payout errors, an admin paying a payout from the queue, a fan's demo tip
-reaching the DJ's wallet, and a racer refused at the admin pages."""
+a racer's wallet and payout errors, an admin paying a payout from the queue, the tip page
+of a deployment without Stripe Checkout (no tips, whatever a client sends), and a racer
+refused at the admin pages. A fan's demo tip reaching the DJ's wallet is in
+test_demo_tips.py (demo tips are for dev mode only)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,16 @@ import pytest
 
 from cozykart.services import ledger, wallet
 from cozykart.settings import PROJECT_ROOT, load_settings
+from cozykart.ui.pages.tip import TipState
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
 from tests.fake_discord import FakeUser
+from tests.hand_made_events import HandMadeClient
+from tests.reflex_viewer import run_async
 
 pytestmark = pytest.mark.e2e
 PAGE_TIMEOUT_MS = 30_000
+SOCKET_TIMEOUT_S = 30
+TIP_ATTEMPTS = 3
 CDN_PATTERN = "https://cdn.discordapp.com/**"
 AVATAR_SVG = (PROJECT_ROOT / "assets" / "avatars" / "default.svg").read_bytes()
 
@@ -196,27 +203,45 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         racer_page.context.close()
 
 
-def test_a_fan_tips_in_demo_mode_and_the_djs_wallet_grows(served_app, page, db, tmp_path):
+def test_in_production_without_stripe_checkout_the_tip_page_says_tips_are_unavailable(served_app, page):
+    """The served app is a merch-only set-up (STRIPE_WEBHOOK_SECRET, no STRIPE_API_KEY): no demo tips."""
     expect = _expect()
-    before = _wallet(db, DEMO_DJ_DISCORD_ID, served_app)
-
     page.goto(served_app.url("/tip"), timeout=PAGE_TIMEOUT_MS)
-    expect(page.get_by_test_id("tip-demo-banner")).to_contain_text("Demo mode: no card is charged",
-                                                                   timeout=PAGE_TIMEOUT_MS)
-    page.get_by_test_id("tip-preset").filter(has_text="$10.00").click()
-    page.get_by_test_id("tip-song").fill("Rainbow Road (Wii)")
-    page.get_by_test_id("tip-message").fill("One more lap!")
-    page.get_by_test_id("tip-fan-name").fill("Fan Fiona")
-    page.screenshot(path=str(screenshot_dir(tmp_path) / "tip.png"), full_page=True)
-    page.get_by_test_id("tip-send").click()
 
-    expect(page.get_by_test_id("tip-thanks")).to_contain_text("got your $10.00 tip (demo: no card was charged)",
-                                                              timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("tip-off")).to_contain_text("Tips are unavailable", timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("tip-demo-banner")).to_have_count(0)
+    expect(page.get_by_test_id("tip-send")).to_have_count(0)
+
+
+def test_an_anonymous_client_sending_tips_itself_in_production_credits_nobody(served_app, db):
+    """A hand-made client skips the page and calls `send_tip` again and again: the service refuses each."""
+    before = _wallet(db, DEMO_DJ_DISCORD_ID, served_app)
+    tip_state = TipState.get_full_name()
+
+    async def send_tips() -> list[str]:
+        viewer = HandMadeClient(served_app.base_url, "/tip")
+        await viewer.connect()
+        errors = []
+        try:
+            await viewer.wait_for(lambda v: v.var("tip_state", "loaded") is True, SOCKET_TIMEOUT_S)
+            await viewer.send_event(f"{tip_state}.set_dj_choice", {"value": DEMO_DJ_DISCORD_ID})
+            await viewer.send_event(f"{tip_state}.choose_amount", {"value": "1000"})
+            for _attempt in range(TIP_ATTEMPTS):
+                await viewer.send_event(f"{tip_state}.tip_again")
+                await viewer.wait_for(lambda v: v.var("tip_state", "error") == "", SOCKET_TIMEOUT_S)
+                await viewer.send_event(f"{tip_state}.send_tip")
+                await viewer.wait_for(lambda v: v.var("tip_state", "error") or v.var("tip_state", "thanks"),
+                                      SOCKET_TIMEOUT_S)
+                errors.append(viewer.var("tip_state", "error"))
+        finally:
+            await viewer.disconnect()
+        return errors
+
+    errors = run_async(send_tips)
+
+    assert errors == ["Tips are unavailable here right now: nothing was charged."] * TIP_ATTEMPTS
     after = _wallet(db, DEMO_DJ_DISCORD_ID, served_app)
-    assert after.held_cents - before.held_cents == 950  # $10.00 less the 5% fee, on hold
-    assert after.lifetime_earned_cents - before.lifetime_earned_cents == 950
-    history = wallet.wallet_history(after.racer_id, uow=db, limit=1)
-    assert history[0].description == "Tip from Fan Fiona for 'Rainbow Road (Wii)' ($10.00), less $0.50 fee"
+    assert (after.held_cents, after.lifetime_earned_cents) == (before.held_cents, before.lifetime_earned_cents)
 
 
 @pytest.mark.parametrize("path", ["/admin/payouts", "/admin/webhooks", "/admin/reconcile"])

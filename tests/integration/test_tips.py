@@ -1,5 +1,9 @@
 """Tipping the DJ (services/tips.py): Stripe Checkout through a fake Stripe on loopback, and the
-demo mode, which signs the webhook Stripe would send and goes through the inbox to the ledger."""
+demo mode, which signs the webhook Stripe would send and goes through the inbox to the ledger.
+
+Demo tips exist only when COZYKART_DEMO_TIPS=1 and never in production mode: a
+merch-only deployment (STRIPE_WEBHOOK_SECRET set, no STRIPE_API_KEY) must not let
+an anonymous fan credit a DJ money nobody paid."""
 
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.ledger import house_code, wallet_code
 from cozykart.integrations.stripe_payments import CheckoutFailed
 from cozykart.services import reconcile, tips, wallet
+from cozykart.settings import load_settings
 from tests.fake_stripe import API_KEY, running_fake_stripe
 from tests.integration.ledger_support import make_racers
-from tests.integration.webhook_support import balance, webhook_settings
+from tests.integration.webhook_support import STRIPE_SECRET, balance, webhook_settings
 
 SITE = "http://127.0.0.1:3000"
 
@@ -38,6 +43,22 @@ def _with_dj(database) -> tuple[int, str]:
     return racer_id, discord_id
 
 
+def _demo_settings(database, **overrides):
+    """Demo tips switched on, as `./scripts/demo` does (dev mode, COZYKART_DEMO_TIPS=1)."""
+    return webhook_settings(database, demo_tips=True, **overrides)
+
+
+def _env_settings(database, **env: str):
+    """Settings read from an environment like a served app's: the Stripe webhook secret, no API key."""
+    return load_settings({"REFLEX_DB_URL": database.url, "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET, **env})
+
+
+def _nothing_recorded(database, dj_id: int) -> None:
+    assert balance(database, wallet_code(dj_id)) == 0
+    with database.uow() as uow:
+        assert uow.session.exec(select(WebhookEvent)).all() == []
+
+
 def _tip(database, settings, dj_discord_id: str, *, tip_cents: int = 500, key: str = "k1", **fields):
     values = {"song": "Coconut Mall", "message": "Turn it up", "fan_name": "Theo"} | fields
     return tips.start_tip(dj_discord_id=dj_discord_id, tip_cents=tip_cents, key=key, site_url=SITE + "/tip",
@@ -46,11 +67,11 @@ def _tip(database, settings, dj_discord_id: str, *, tip_cents: int = 500, key: s
 
 def test_tip_options_list_the_djs_presets_and_the_mode(database):
     _dj_id, discord_id = _with_dj(database)
-    options = tips.tip_options(uow=database.uow(), settings=webhook_settings(database))
+    options = tips.tip_options(uow=database.uow(), settings=_demo_settings(database))
     assert options.mode == tips.MODE_DEMO
     assert [dj.discord_id for dj in options.djs] == [discord_id]
     assert options.presets_cents == (200, 500, 1000)
-    assert tips.tip_options(uow=database.uow(), settings=webhook_settings(
+    assert tips.tip_options(uow=database.uow(), settings=_demo_settings(
         database, stripe_webhook_secret=None)).mode == tips.MODE_OFF
 
 
@@ -97,7 +118,7 @@ def test_stripe_failing_is_a_clear_error_and_charges_nothing(database, fake_stri
 
 def test_demo_tip_goes_through_the_signed_webhook_inbox_and_credits_the_dj_less_the_fee(database):
     dj_id, discord_id = _with_dj(database)
-    settings = webhook_settings(database)
+    settings = _demo_settings(database)
 
     started = _tip(database, settings, discord_id, tip_cents=1000)
 
@@ -114,7 +135,7 @@ def test_demo_tip_goes_through_the_signed_webhook_inbox_and_credits_the_dj_less_
 
 def test_a_repeated_demo_tip_with_the_same_key_is_credited_once(database):
     dj_id, discord_id = _with_dj(database)
-    settings = webhook_settings(database)
+    settings = _demo_settings(database)
     _tip(database, settings, discord_id, key="double-click")
     again = _tip(database, settings, discord_id, key="double-click")
     assert again.inbox_status == "applied"
@@ -135,7 +156,7 @@ def test_a_repeated_demo_tip_with_the_same_key_is_credited_once(database):
 def test_bad_tips_are_refused_with_a_message_and_record_nothing(database, tip_cents, fields, error):
     _dj_id, discord_id = _with_dj(database)
     with pytest.raises(InvalidInput, match=re.escape(error)):
-        _tip(database, webhook_settings(database), discord_id, tip_cents=tip_cents, **fields)
+        _tip(database, _demo_settings(database), discord_id, tip_cents=tip_cents, **fields)
     with database.uow() as uow:
         assert uow.session.exec(select(WebhookEvent)).all() == []
 
@@ -146,10 +167,55 @@ def test_a_tip_for_someone_who_is_not_a_dj_is_refused(database):
     with database.uow() as uow:
         plain_discord_id = uow.session.get(Racer, not_dj).discord_id
     with pytest.raises(NotFound):
-        _tip(database, webhook_settings(database), plain_discord_id)
+        _tip(database, _demo_settings(database), plain_discord_id)
 
 
 def test_without_stripe_keys_tips_are_off(database):
     _dj_id, discord_id = _with_dj(database)
     with pytest.raises(tips.TipsUnavailable):
-        _tip(database, webhook_settings(database, stripe_webhook_secret=None), discord_id)
+        _tip(database, _demo_settings(database, stripe_webhook_secret=None), discord_id)
+
+
+def test_a_webhook_secret_without_stripe_checkout_takes_no_tips(database):
+    """A merch-only set-up: the server must not sign tips for itself with the webhook secret."""
+    dj_id, discord_id = _with_dj(database)
+    settings = _env_settings(database)
+
+    assert tips.tip_options(uow=database.uow(), settings=settings).mode == tips.MODE_OFF
+    for attempt in range(3):
+        with pytest.raises(tips.TipsUnavailable, match="unavailable"):
+            _tip(database, settings, discord_id, tip_cents=50_000, key=f"anonymous-{attempt}")
+    _nothing_recorded(database, dj_id)
+
+
+@pytest.mark.parametrize("demo_tips", ["", "1"])
+def test_in_production_without_stripe_checkout_tips_are_refused_whatever_the_demo_flag(database, demo_tips):
+    dj_id, discord_id = _with_dj(database)
+    settings = _env_settings(database, REFLEX_ENV_MODE="prod", COZYKART_DEMO_TIPS=demo_tips)
+
+    assert tips.tip_options(uow=database.uow(), settings=settings).mode == tips.MODE_OFF
+    with pytest.raises(tips.TipsUnavailable, match="unavailable"):
+        _tip(database, settings, discord_id, tip_cents=1000)
+    _nothing_recorded(database, dj_id)
+
+
+def test_cozykart_demo_tips_in_dev_mode_switches_the_demo_on(database):
+    dj_id, discord_id = _with_dj(database)
+    settings = _env_settings(database, REFLEX_ENV_MODE="dev", COZYKART_DEMO_TIPS="1")
+
+    started = _tip(database, settings, discord_id, tip_cents=1000)
+
+    assert (started.mode, started.inbox_status) == (tips.MODE_DEMO, "applied")
+    assert balance(database, wallet_code(dj_id)) == 950
+
+
+def test_in_production_stripe_checkout_still_takes_tips(database, fake_stripe):
+    dj_id, discord_id = _with_dj(database)
+    settings = _env_settings(database, REFLEX_ENV_MODE="prod", STRIPE_API_KEY=API_KEY,
+                             STRIPE_API_BASE=fake_stripe.base_url)
+
+    started = _tip(database, settings, discord_id, tip_cents=1000)
+
+    assert started.mode == tips.MODE_STRIPE
+    assert len(fake_stripe.sessions) == 1
+    _nothing_recorded(database, dj_id)  # until Stripe's webhook says the fan paid

@@ -1,10 +1,12 @@
-"""`/tip`: tip the DJ and request a song (Stripe Checkout; a labelled demo without Stripe keys).
+"""`/tip`: tip the DJ and request a song (Stripe Checkout; a labelled demo in dev mode only).
 
 Anyone may tip, logged in or not. The handler reads the form, calls the tips
 service once, and either sends the fan to Stripe's checkout page or, in demo
-mode, thanks them: the service has already signed the webhook Stripe would send
-and put it through the inbox, and open dashboards are told (like the webhook
-route does after a real tip).
+mode (COZYKART_DEMO_TIPS=1, dev mode), thanks them: the service has already
+signed the webhook Stripe would send and put it through the inbox, and open
+dashboards are told (like the webhook route does after a real tip). Without
+Stripe Checkout (and outside the demo) the page says tips are unavailable, and
+the service refuses a tip whatever the browser sends.
 """
 
 from __future__ import annotations
@@ -313,10 +315,11 @@ def _body() -> rx.Component:
     return rx.cond(
         TipState.mode == tips.MODE_OFF,
         rx.vstack(
-            rx.text("Tips are not switched on here yet. Come back during the next stream!",
+            rx.text("Tips are unavailable here right now. Come back during the next stream!",
                     data_testid="tip-off"),
-            rx.text("For the operator: set STRIPE_API_KEY for Stripe Checkout, or only STRIPE_WEBHOOK_SECRET "
-                    "for the demo mode.", size="1", color=theme.TEXT_MUTED),
+            rx.text("For the operator: set STRIPE_API_KEY to take tips through Stripe Checkout "
+                    "(COZYKART_DEMO_TIPS=1 enables demo tips in dev mode only).", size="1",
+                    color=theme.TEXT_MUTED),
             spacing="2",
         ),
         rx.cond(
