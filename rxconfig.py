@@ -1,13 +1,28 @@
-"""Reflex configuration. The database URL comes from REFLEX_DB_URL (see cozykart/settings.py)."""
+"""Reflex configuration. The database URL comes from REFLEX_DB_URL (see cozykart/settings.py).
+
+Where a browser tab's page state lives, chosen on purpose:
+- one worker (no REFLEX_REDIS_URL): in that worker's memory, dropped after
+  REFLEX_REDIS_TOKEN_EXPIRATION. Reflex's default in production is its disk
+  manager, which pickles every tab's state into `.states/` and keeps it there;
+  a tab's state is only a copy of what the database says (it is reseeded on
+  every page load), so a restart loses nothing but a hydrate, while files at
+  rest would be one more copy of racers' wallets and admin queues to protect.
+- several workers (REFLEX_REDIS_URL set): in Redis, which every worker shares.
+Neither ever holds a session id (`cozykart/ui/socket_guard.py` keeps the cookie
+out of the tab's state) or a freshly made overlay key (shown once, never a var).
+"""
 
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
 from cozykart.settings import load_settings
 
+_settings = load_settings()
+
 config = rx.Config(
     app_name="cozykart",
-    db_url=load_settings().db_url,
+    db_url=_settings.db_url,
+    state_manager_mode="redis" if _settings.redis_url else "memory",
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[

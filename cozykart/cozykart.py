@@ -1,13 +1,15 @@
 """Builds the Reflex app: pages, their routes, and the API mounted beside them."""
 
 import reflex as rx
+from reflex.config import get_config
 from reflex.utils.exec import is_prod_mode
+from reflex.utils.prerequisites import get_states_dir
 
 from cozykart.api import build_api, discord, tasks
 from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.services.tips import refuse_demo_tips_in_production
 from cozykart.settings import load_settings
-from cozykart.ui import live_pot, routes
+from cozykart.ui import event_guard, live_pot, routes, socket_guard
 from cozykart.ui.admin_layout import (
     ADMIN_OUTBOX_ROUTE,
     ADMIN_OVERLAYS_ROUTE,
@@ -39,9 +41,20 @@ refuse_dev_login_in_production(dev_login=load_settings().dev_login, production=i
 refuse_demo_tips_in_production(demo_tips=load_settings().demo_tips, production=is_prod_mode())
 
 app = rx.App(
-    api_transformer=build_api(on_money_moved=live_pot.publish),
+    api_transformer=[
+        build_api(on_money_moved=live_pot.publish),
+        lambda asgi_app: socket_guard.guard_event_socket(
+            asgi_app,
+            allowed=socket_guard.allowed_origins(get_config().deploy_url, load_settings().allowed_origins),
+            dev_mode=not is_prod_mode(),
+        ),
+    ],
     stylesheets=["/cozykart.css"],
 )
+socket_guard.attach(app)
+app.add_middleware(event_guard.ArgumentGuard())
+app.add_middleware(event_guard.ViewerChangeGuard())
+socket_guard.seal_states_dir(get_states_dir())
 live_pot.attach(app)
 app.register_lifespan_task(tasks.retry_webhooks, on_money_moved=live_pot.publish)
 app.register_lifespan_task(discord.send_announcements)

@@ -91,6 +91,7 @@ class Settings:
     discord_announce_webhook_url: str | None = field(default=None, repr=False)
     stream_embed_url: str | None = None
     shop_url: str | None = None
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -139,4 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         discord_announce_webhook_url=_optional(env, "DISCORD_ANNOUNCE_WEBHOOK_URL"),
         stream_embed_url=_optional(env, "COZYKART_STREAM_EMBED_URL"),
         shop_url=_optional(env, "COZYKART_SHOP_URL"),
+        allowed_origins=tuple(
+            part.strip() for part in env.get("COZYKART_ALLOWED_ORIGINS", "").split(",") if part.strip()
+        ),
     )

@@ -40,12 +40,17 @@ def run_async(coroutine_function: Callable[[], Awaitable[T]]) -> T:
 
 
 class Viewer:
-    def __init__(self, base_url: str, path: str = "/", query: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, base_url: str, path: str = "/", query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.base_url = base_url
         self.path = path
         self.query = dict(query or {})
+        self.headers = dict(headers or {})  # e.g. the handshake's Cookie, as a browser would send it
         self.token = str(uuid.uuid4())
         self.state: dict[str, dict[str, Any]] = {}
+        self.events: list[dict] = []  # the frontend events the backend sent (toasts, redirects...)
         self.updates = 0
         self.deltas_per_substate: Counter[str] = Counter()
         self._watches: list[tuple[Callable[[Viewer], bool], asyncio.Future]] = []
@@ -69,7 +74,15 @@ class Viewer:
             transports=["websocket"],
             namespaces=[EVENT_NAMESPACE],
             auth={"event": self._hydrate_event()},
+            headers=self.headers,
             wait_timeout=CONNECT_TIMEOUT_S,
+        )
+
+    async def send(self, name: str, payload: Any) -> None:
+        """Send the event `name` with `payload` as the page's frontend would (any client can)."""
+        router_data = {"pathname": self.path, "asPath": self.path}
+        await self._client.emit(
+            "event", {"name": name, "payload": payload, "router_data": router_data}, namespace=EVENT_NAMESPACE
         )
 
     async def disconnect(self) -> None:
@@ -83,6 +96,7 @@ class Viewer:
 
     async def _on_event(self, update: dict) -> None:
         arrived = time.perf_counter()
+        self.events.extend(update.get("events") or [])
         for substate, changes in (update.get("delta") or {}).items():
             self.state.setdefault(substate, {}).update(changes)
             self.deltas_per_substate[substate] += 1

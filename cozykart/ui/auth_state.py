@@ -1,10 +1,11 @@
 """Who is logged in, read on the backend from the session cookie.
 
-The session cookie is HttpOnly: browser JavaScript never sees it. Reflex hands
-the backend the headers of the socket's handshake (`self.router.headers`), and
-in Reflex 0.10 the `cookie` header is stripped whenever the router is sent to
-the browser. The session id is read from there on every use and never kept in
-a var; only what the page shows (name, avatar, roles) is.
+The session cookie is HttpOnly: browser JavaScript never sees it. The socket's
+handshake carries it, and `ui/socket_guard.py` lifts it out of the headers
+before Reflex copies them into the tab's state (which its state managers keep
+at rest, on disk or in Redis): the session id stays in the connection's scope,
+in this worker's memory, and is read from there (by the tab's Socket.IO sid) on
+every use. Only what the page shows (name, avatar, roles) is ever in a var.
 
 Two helpers for pages:
 - `AuthState.require_login` as (part of) a page's `on_load`: a visitor without
@@ -26,6 +27,7 @@ from cozykart.domain.identity import NotLoggedIn, safe_next_path
 from cozykart.services import default_uow, identity
 from cozykart.services.identity import Viewer
 from cozykart.settings import load_settings
+from cozykart.ui import socket_guard
 
 LOGIN_PATH = "/auth/discord/login"
 DEV_LOGIN_PAGE_PATH = "/auth/dev"
@@ -35,7 +37,7 @@ ADMIN_ROLES_ROUTE = "/admin/roles"
 
 
 def _session_token(state: rx.State) -> str | None:
-    return identity.session_token_from_cookie_header(state.router.headers.cookie)
+    return socket_guard.session_token_for(state.router.session.session_id)
 
 
 async def current_viewer(state: rx.State) -> Viewer | None:
@@ -98,6 +100,16 @@ class AuthState(rx.State):
     login_href: str = LOGIN_PATH
     dev_login_href: str = DEV_LOGIN_PAGE_PATH
     logout_href: str = LOGOUT_PATH
+    # Whose private data this tab's vars may hold: set only when the tab hydrates
+    # (ui/event_guard.ViewerChangeGuard), which resets them first when it changed.
+    _viewer_racer_id: int | None = None
+
+    # Underscored: a public method of a state would be an event handler any client can call.
+    def _vars_viewer(self) -> int | None:
+        return self._viewer_racer_id
+
+    def _remember_vars_viewer(self, racer_id: int | None) -> None:
+        self._viewer_racer_id = racer_id
 
     def _show_viewer(self, viewer: Viewer | None) -> None:
         server_base, back_here, back_home = _auth_links(self)

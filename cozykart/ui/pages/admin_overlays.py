@@ -18,18 +18,23 @@ def _check_admin(actor_id, uow, settings) -> str:
     return overlays.check_overlay_admin(actor_id=actor_id, uow=uow, settings=settings)
 
 
+# The new key reaches the admin's browser once, as the value of these two fields,
+# and is kept in no var: a tab's state is held at rest by Reflex's state manager.
+POT_URL_FIELD_ID = "overlay-pot-url"
+ALERTS_URL_FIELD_ID = "overlay-alerts-url"
+
+
 class OverlayAdminState(AuthState):
     allowed: bool = False
     refusal: str = ""
-    pot_url: str = ""
-    alerts_url: str = ""
+    urls_shown: bool = False
 
     @rx.event
     async def load(self):
         return await admin_load(self, _check_admin, lambda _name: None, hide=self._hide)
 
     def _hide(self) -> None:
-        self.pot_url = self.alerts_url = ""
+        self.urls_shown = False
 
     @rx.event
     async def regenerate(self):
@@ -43,9 +48,12 @@ class OverlayAdminState(AuthState):
         except CozyKartError as error:
             return rx.toast.error(error.message)
         origin = f"{self.router.url.scheme}://{self.router.url.netloc}"
-        self.pot_url = f"{origin}{POT_ROUTE}?key={key}"
-        self.alerts_url = f"{origin}{ALERTS_ROUTE}?key={key}"
-        return rx.toast.success("New overlay key made: the old overlay URLs no longer work.")
+        self.urls_shown = True
+        return [
+            rx.set_value(POT_URL_FIELD_ID, f"{origin}{POT_ROUTE}?key={key}"),
+            rx.set_value(ALERTS_URL_FIELD_ID, f"{origin}{ALERTS_ROUTE}?key={key}"),
+            rx.toast.success("New overlay key made: the old overlay URLs no longer work."),
+        ]
 
     @rx.event
     async def send_test_alert(self):
@@ -57,10 +65,13 @@ class OverlayAdminState(AuthState):
         return rx.toast.success("Test alert sent to every open alerts overlay.")
 
 
-def _url_row(label: str, url: rx.Var[str], test_id: str) -> rx.Component:
+def _url_row(label: str, field_id: str) -> rx.Component:
     return rx.vstack(
-        rx.text(label, weight="bold"),
-        rx.code(url, data_testid=test_id, word_break="break-all"),
+        rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}),
+        rx.el.input(
+            id=field_id, read_only=True, data_testid=field_id,
+            style={"width": "100%", "fontFamily": "monospace", "padding": "6px"},
+        ),
         spacing="1",
         width="100%",
     )
@@ -83,14 +94,13 @@ def _console() -> rx.Component:
                 ),
                 rx.button("Make a new overlay key", on_click=OverlayAdminState.regenerate,
                           data_testid="regenerate-overlay-key"),
-                rx.cond(
-                    OverlayAdminState.pot_url != "",
-                    rx.vstack(
-                        _url_row("Prize pool ticker", OverlayAdminState.pot_url, "overlay-pot-url"),
-                        _url_row("Sale and tip alerts", OverlayAdminState.alerts_url, "overlay-alerts-url"),
-                        spacing="3",
-                        width="100%",
-                    ),
+                rx.vstack(
+                    _url_row("Prize pool ticker", POT_URL_FIELD_ID),
+                    _url_row("Sale and tip alerts", ALERTS_URL_FIELD_ID),
+                    spacing="3",
+                    width="100%",
+                    # rendered from the start (hidden), so the fields exist when the key arrives
+                    display=rx.cond(OverlayAdminState.urls_shown, "flex", "none"),
                 ),
                 rx.button("Send a test alert", variant="outline", on_click=OverlayAdminState.send_test_alert,
                           data_testid="send-test-alert"),

@@ -15,6 +15,7 @@ import uuid
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.ids import parse_record_id
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
@@ -59,11 +60,11 @@ class OptionView:
     label: str = ""
 
 
-def _whole_number(form: dict, name: str, what: str) -> int:
-    try:
-        return int(str(form.get(name, "")).strip())
-    except ValueError:
-        raise InvalidInput(f"Choose {what}.") from None
+def _record_id(form: dict, name: str, what: str) -> int:
+    value = parse_record_id(form.get(name, ""))
+    if value is None:
+        raise InvalidInput(f"Choose {what}.")
+    return value
 
 
 def _queue_of(actor_id, uow, settings) -> PayoutQueue:
@@ -120,7 +121,7 @@ class PayoutsAdminState(AuthState):
     @rx.event
     async def pay(self, form: dict):
         try:
-            payout_id = _whole_number(form, "payout_id", "a payout")
+            payout_id = _record_id(form, "payout_id", "a payout")
             method, reference = str(form.get("method", "")), str(form.get("reference", ""))
             outcome = await admin_call(
                 self,
@@ -137,7 +138,7 @@ class PayoutsAdminState(AuthState):
     @rx.event
     async def reject(self, form: dict):
         try:
-            payout_id = _whole_number(form, "payout_id", "a payout")
+            payout_id = _record_id(form, "payout_id", "a payout")
             reason = str(form.get("reason", ""))
             outcome = await admin_call(
                 self,
@@ -153,7 +154,7 @@ class PayoutsAdminState(AuthState):
     @rx.event
     async def pay_directly(self, form: dict):
         try:
-            racer_id = _whole_number(form, "racer_id", "a racer")
+            racer_id = _record_id(form, "racer_id", "a racer")
             amount_cents = parse_amount_cents(str(form.get("amount", "")))
             method, reference = str(form.get("method", "")), str(form.get("reference", ""))
             key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"

@@ -16,6 +16,7 @@ import dataclasses
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.ids import parse_record_id
 from cozykart.domain.money import format_cents
 from cozykart.services import league, results_admin
 from cozykart.services.league_views import EntryView, RaceView
@@ -105,10 +106,10 @@ def _desk(actor_id, uow, settings) -> ResultsDesk:
 
 
 def _race_id(form: dict) -> int:
-    try:
-        return int(str(form.get("race_id", "")))
-    except ValueError:
-        raise InvalidInput("Choose a race.") from None
+    race_id = parse_record_id(form.get("race_id", ""))
+    if race_id is None:
+        raise InvalidInput("Choose a race.")
+    return race_id
 
 
 class ResultsAdminState(AuthState):
@@ -159,9 +160,10 @@ class ResultsAdminState(AuthState):
         except CozyKartError as error:
             return rx.toast.error(error.message)
         table = {
-            int(field.removeprefix(POSITION_FIELD_PREFIX)): str(value)
+            racer_id: str(value)
             for field, value in form.items()
-            if field.startswith(POSITION_FIELD_PREFIX) and field.removeprefix(POSITION_FIELD_PREFIX).isdigit()
+            if field.startswith(POSITION_FIELD_PREFIX)
+            and (racer_id := parse_record_id(field.removeprefix(POSITION_FIELD_PREFIX))) is not None
         }
         return await self._act(
             lambda actor_id, uow, settings: league.set_results(

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
+from cozykart.domain.ids import parse_record_id
 from cozykart.services import default_uow, league
 from cozykart.services.identity import Viewer
 from cozykart.services.league_pages import LobbyBoard, lobby_board
@@ -210,7 +211,11 @@ class LobbyState(AuthState):
     @rx.event
     async def set_table(self, form_data: dict):
         race_id = _form_race_id(form_data)
-        table = {int(key): str(value) for key, value in form_data.items() if str(key).isdigit()}
+        table = {
+            racer_id: str(value)
+            for key, value in form_data.items()
+            if (racer_id := parse_record_id(key)) is not None
+        }
         return await self._act(
             lambda racer_id: league.set_results(race_id, table, actor_id=racer_id, uow=default_uow()),
             "Results set: the race is final",
@@ -218,8 +223,7 @@ class LobbyState(AuthState):
 
 
 def _form_race_id(form_data: dict) -> int:
-    raw = str(form_data.get("race_id", ""))
-    return int(raw) if raw.isascii() and raw.isdigit() else 0
+    return parse_record_id(form_data.get("race_id", "")) or 0
 
 
 # --- components -----------------------------------------------------------------

@@ -8,6 +8,7 @@ import dataclasses
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.domain.ids import parse_record_id
 from cozykart.services import default_uow
 from cozykart.services.league_views import RacerProfile
 from cozykart.services.standings import racer_profile
@@ -85,7 +86,7 @@ class RacerProfileState(rx.State):
     async def load(self):
         self.loaded = False
         raw = str(self.router.page.params.get(RACER_ROUTE_ARG, "") or "")
-        racer_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+        racer_id = parse_record_id(raw)
         if racer_id is None:
             self._show_missing(f"There is no racer {raw!r}.")
             return

@@ -8,6 +8,7 @@ import dataclasses
 import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
+from cozykart.domain.ids import parse_record_id
 from cozykart.services import default_uow
 from cozykart.services.league_pages import StandingsPage, standings_page
 from cozykart.ui import theme
@@ -89,7 +90,7 @@ class StandingsState(rx.State):
         return await self._show_season(value)
 
     async def _show_season(self, value: str):
-        season_id = int(value) if value.isascii() and value.isdigit() else None
+        season_id = parse_record_id(value)
         try:
             view = await asyncio.to_thread(lambda: standings_page(season_id, uow=default_uow()))
         except CozyKartError as error:
