@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from cozykart.domain.errors import CozyKartError, NotFound, PermissionDenied
-from cozykart.domain.identity import LoginFailed, LoginUnavailable, safe_next
+from cozykart.domain.identity import LoginFailed, LoginUnavailable, TooManyLoginAttempts, safe_next
 from cozykart.services import default_uow, identity
 from cozykart.settings import Settings, load_settings
 
@@ -48,6 +48,16 @@ def _is_https(request: Request) -> bool:
 
 def _from_another_site(request: Request) -> bool:
     return request.headers.get("sec-fetch-site", "").lower() in _FOREIGN_FETCH_SITES
+
+
+def _client_address(request: Request) -> str:
+    """The peer address, as the server saw it.
+
+    X-Forwarded-For is never read here (anyone can send one); behind a reverse
+    proxy, the server's own proxy-headers setting (uvicorn's, trusting only the
+    proxy's address) puts the real client in `request.client`.
+    """
+    return request.client.host if request.client else ""
 
 
 def _callback_uri(request: Request) -> str:
@@ -121,11 +131,16 @@ async def discord_login(request: Request) -> Response:
             lambda: identity.begin_login(
                 next_path=next_path,
                 redirect_uri=_callback_uri(request),
+                client_address=_client_address(request),
                 uow=default_uow(settings),
                 settings=settings,
                 site_hostname=request.url.hostname,
             )
         )
+    except TooManyLoginAttempts as error:
+        response = _message_page("Please wait", error.message, status_code=429, links=(("Home", "/"),))
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
     except LoginUnavailable as error:
         links = (("Developer login", DEV_LOGIN_PAGE_PATH),) if settings.dev_login else ()
         return _message_page(

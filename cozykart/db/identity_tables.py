@@ -2,7 +2,8 @@
 
 No secret is stored in the clear: a login's `state` and PKCE verifier and a
 session's id are kept only as SHA-256 hex digests, so a copy of the database
-lets nobody finish a login or ride a session.
+lets nobody finish a login or ride a session. A login attempt's client address
+is kept as a digest too, and only while the attempt lives.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class LoginAttempt(SQLModel, table=True):
     state_hash: str = Field(max_length=SHA256_HEX_LENGTH, unique=True)
     verifier_hash: str = Field(max_length=SHA256_HEX_LENGTH)
     next_path: str = Field(max_length=512)
+    # SHA-256 of the client's address (IPv4, or IPv6 /64) that started it: how many one client may start
+    # is bounded. Kept no longer than the attempt.
+    client_hash: str = Field(max_length=SHA256_HEX_LENGTH, index=True)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
     expires_at: datetime = Field(sa_column=_instant(index=True))
     used_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

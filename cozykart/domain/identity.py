@@ -7,6 +7,7 @@ here knows about HTTP, Discord or the database.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -14,6 +15,8 @@ from cozykart.domain.errors import CozyKartError, InvalidInput, PermissionDenied
 
 NEXT_PATH_LENGTH_MAX = 512
 NEXT_PATH_DEFAULT = "/"
+# One IPv6 subscriber is given a whole /64, so its addresses count as one client.
+IPV6_CLIENT_PREFIX_LENGTH = 64
 
 
 class Role(StrEnum):
@@ -32,6 +35,14 @@ class LoginFailed(CozyKartError):
 
 class LoginUnavailable(CozyKartError):
     """This way of logging in is not configured on this deployment."""
+
+
+class TooManyLoginAttempts(CozyKartError):
+    """Too many logins are waiting for Discord (from this client, or in all); answered 429."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class NotLoggedIn(PermissionDenied):
@@ -63,6 +74,23 @@ def validate_mkt_name(raw: str | None, *, length_max: int) -> str | None:
     if len(name) > length_max:
         raise InvalidInput(f"A Mario Kart Tour name has at most {length_max} characters.")
     return name
+
+
+def client_network(address: str) -> str:
+    """The client a request counts against: its IPv4 address, or its IPv6 /64 network.
+
+    An IPv4 address mapped into IPv6 counts as the IPv4 address. Something that is
+    not an address (a test client's name) is its own client.
+    """
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX_LENGTH}", strict=False))
 
 
 def safe_next_path(raw: str | None) -> str:

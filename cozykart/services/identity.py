@@ -2,14 +2,19 @@
 
 Login (the OAuth2 authorization-code flow with `state` and PKCE S256):
 
-    start = begin_login(next_path="/me", redirect_uri=..., uow=..., settings=...)
+    start = begin_login(next_path="/me", redirect_uri=..., client_address=..., uow=..., settings=...)
     # the browser gets `start.browser_secret` in a short-lived HttpOnly cookie
     # and is sent to `start.authorize_url`; Discord sends it back with code+state
     signed_in = complete_login(state=..., code=..., browser_secret=..., redirect_uri=..., ...)
     # the browser gets `signed_in.session_token` in the session cookie
 
 The `state` and the PKCE verifier are stored only as SHA-256 digests, expire
-after `LOGIN_ATTEMPT_LIFETIME`, and are used once. The verifier is the secret
+after `LOGIN_ATTEMPT_LIFETIME` (an expired attempt is refused and deleted at
+its callback, and every new one first deletes all that expired), and are used
+once. Starting a login needs no account, so what it writes is bounded: at most
+`LOGIN_ATTEMPTS_PER_CLIENT_MAX` unfinished attempts live per client address
+(an IPv6 /64 counts as one) and `LOGIN_ATTEMPTS_LIVE_MAX` in all; past either,
+`TooManyLoginAttempts` (429) and nothing is written. The verifier is the secret
 the browser keeps in its login cookie, so a login can only be finished by the
 browser that started it (no login CSRF). A session is an opaque random id in a
 cookie; the database keeps its digest, its racer and its expiry; logout
@@ -29,7 +34,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -44,6 +49,8 @@ from cozykart.domain.identity import (
     LoginUnavailable,
     NotLoggedIn,
     Role,
+    TooManyLoginAttempts,
+    client_network,
     parse_role,
     safe_next,
     validate_mkt_name,
@@ -64,6 +71,13 @@ LOGIN_COOKIE_NAME = "cozykart_login"
 LOGIN_COOKIE_PATH = "/auth/discord"
 SESSION_LIFETIME = timedelta(days=30)
 LOGIN_ATTEMPT_LIFETIME = timedelta(minutes=10)
+# Unfinished logins one client (an IPv4 address or an IPv6 /64) may have waiting for Discord at once;
+# a finished one frees its place, so a household or a LAN party behind one address is not refused.
+LOGIN_ATTEMPTS_PER_CLIENT_MAX = 10
+# Every live attempt, finished or not (about 300 bytes each): what many addresses together can write.
+LOGIN_ATTEMPTS_LIVE_MAX = 10_000
+# PostgreSQL: login starts take this transaction-scoped advisory lock, so two cannot both pass a bound.
+LOGIN_START_LOCK_KEY = 0x636B_6C6F  # "cklo"
 SESSION_TOKEN_BYTES = 32
 STATE_BYTES = 32
 SECRET_LENGTH_MAX = 128  # longer cookies or states are refused before any hashing
@@ -198,6 +212,7 @@ def begin_login(
     *,
     next_path: str | None,
     redirect_uri: str,
+    client_address: str,
     uow: UnitOfWork,
     settings: Settings,
     site_hostname: str | None = None,
@@ -207,18 +222,24 @@ def begin_login(
 
     `next_path` is where the browser returns afterwards: a path on this site,
     or an absolute URL on `site_hostname` (see `safe_next`); anything else is `/`.
+    `client_address` is the address the request came from, which the bounds count.
     """
     now = now or utc_now()
     oauth = _discord(settings)
     state = secrets.token_urlsafe(STATE_BYTES)
     verifier = new_code_verifier()
+    client_hash = digest(client_network(client_address))
     with uow:
-        uow.session.exec(delete(LoginAttempt).where(LoginAttempt.expires_at < now))
+        if uow.dialect == "postgresql":  # SQLite: BEGIN IMMEDIATE already serializes writers
+            uow.session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=LOGIN_START_LOCK_KEY))
+        uow.session.exec(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
+        _refuse_past_the_bounds(uow.session, client_hash, now)
         uow.session.add(
             LoginAttempt(
                 state_hash=digest(state),
                 verifier_hash=digest(verifier),
                 next_path=safe_next(next_path, site_hostname=site_hostname),
+                client_hash=client_hash,
                 created_at=now,
                 expires_at=now + LOGIN_ATTEMPT_LIFETIME,
             )
@@ -231,6 +252,28 @@ def begin_login(
         browser_secret=verifier,
         lifetime_s=int(LOGIN_ATTEMPT_LIFETIME.total_seconds()),
     )
+
+
+def _refuse_past_the_bounds(session: Session, client_hash: str, now: datetime) -> None:
+    """TooManyLoginAttempts when this client, or everyone together, has as many live attempts as allowed."""
+    live = LoginAttempt.expires_at > now
+    waiting = session.exec(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(live, LoginAttempt.client_hash == client_hash, LoginAttempt.used_at.is_(None))
+    ).one()
+    retry_after_s = int(LOGIN_ATTEMPT_LIFETIME.total_seconds())
+    if waiting >= LOGIN_ATTEMPTS_PER_CLIENT_MAX:
+        raise TooManyLoginAttempts(
+            "Too many logins were started from your network and not finished. "
+            "Finish one, or try again in a few minutes.",
+            retry_after_s=retry_after_s,
+        )
+    if session.exec(select(func.count()).select_from(LoginAttempt).where(live)).one() >= LOGIN_ATTEMPTS_LIVE_MAX:
+        raise TooManyLoginAttempts(
+            "Too many logins are in progress right now. Please try again in a few minutes.",
+            retry_after_s=retry_after_s,
+        )
 
 
 def complete_login(
@@ -283,7 +326,11 @@ def _consume_attempt(state: str, browser_secret: str, *, uow: UnitOfWork, now: d
         attempt = uow.session.exec(
             select(LoginAttempt).where(LoginAttempt.state_hash == digest(state))
         ).first()
-        if attempt is None or attempt.used_at is not None or attempt.expires_at <= now:
+        if attempt is not None and attempt.expires_at <= now:
+            uow.session.exec(delete(LoginAttempt).where(LoginAttempt.id == attempt.id))
+            uow.commit()  # the refusal below keeps the deletion
+            raise LoginFailed(stale)
+        if attempt is None or attempt.used_at is not None:
             raise LoginFailed(stale)
         if not hmac.compare_digest(attempt.verifier_hash, digest(browser_secret)):
             raise LoginFailed(_OTHER_BROWSER)
