@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,9 +142,12 @@ def _visit_admin_pages_and_make_an_overlay_key(page, app: ServedApp, fake_discor
         expect(page.locator("h1").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         expect(page.get_by_test_id("admin-refusal")).to_have_count(0)
     page.get_by_test_id("regenerate-overlay-key").click()
-    pot_url = page.get_by_test_id("overlay-pot-url")
-    expect(pot_url).to_have_value(re.compile(r"key=\S+"), timeout=PAGE_TIMEOUT_MS)
-    key = pot_url.input_value().rpartition("key=")[2]
+    shown = page.wait_for_function(
+        "() => { const el = document.querySelector('[data-testid=overlay-pot-url]');"
+        " const text = el && (el.value || el.textContent || ''); return /key=\\S+/.test(text) && text; }",
+        timeout=PAGE_TIMEOUT_MS,
+    )
+    key = str(shown.json_value()).rpartition("key=")[2]
     page.wait_for_timeout(SETTLE_S * 1000)  # let the state manager write what it writes
     return _session_id(page), key
 
