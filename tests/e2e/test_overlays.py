@@ -1,7 +1,10 @@
 """OBS overlays in a real browser: locked without the key; with it, the ticker and a
-sale's alert arrive live."""
+sale's alert arrive live. A hand-made client without the key calling every overlay
+handler itself gets nothing either."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from playwright.sync_api import expect
@@ -12,13 +15,19 @@ from cozykart.domain.money import format_cents
 from cozykart.services import league, overlays
 from cozykart.services.pot import live_pot
 from cozykart.settings import Settings
-from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S
+from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S, ALERTS_ROUTE, POT_ROUTE, OverlayState
 from tests.e2e.test_live_pot import _post_sale
+from tests.hand_made_events import HandMadeClient
+from tests.reflex_viewer import run_async
 
 pytestmark = pytest.mark.e2e
 PAGE_TIMEOUT_MS = 30_000
 PUSH_TIMEOUT_MS = 5_000
 ADMIN_DISCORD_ID = "900000000000000088"
+SOCKET_TIMEOUT_S = 30
+HANDLER_SETTLE_S = 2.0  # long enough for a handler a client started to have run and pushed
+# What a client might send to each OverlayState handler (setvar: make itself "authorized").
+HANDLER_PAYLOADS = {"open": {}, "play_alerts": {}, "setvar": {"var_name": "authorized", "value": True}}
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +94,34 @@ def test_sales_that_arrive_together_are_alerted_one_at_a_time_in_order(served_ap
                                   timeout=int((ALERT_SHOW_S + ALERT_GAP_S) * 1000) + PUSH_TIMEOUT_MS)
     expect(alert).to_contain_text("$25.00")
     assert alert.get_attribute("data-alert-key") != first_key
+
+
+@pytest.mark.parametrize("route", [ALERTS_ROUTE, POT_ROUTE])
+@pytest.mark.parametrize("query", [{}, {"key": "wrong"}], ids=["no-key", "wrong-key"])
+def test_a_client_without_the_key_calling_every_overlay_handler_gets_no_alerts_and_no_pot(
+    served_app, overlay_key, route, query
+):
+    assert set(OverlayState.event_handlers) == set(HANDLER_PAYLOADS), "a new handler: add it to this test"
+    overlay_state = OverlayState.get_full_name()
+
+    async def call_every_handler() -> HandMadeClient:
+        viewer = HandMadeClient(served_app.base_url, route, query)
+        await viewer.connect()
+        try:
+            await viewer.wait_for(lambda v: v.var("overlay_state", "checked") is True, SOCKET_TIMEOUT_S)
+            for handler, payload in HANDLER_PAYLOADS.items():
+                await viewer.send_event(f"{overlay_state}.{handler}", payload)
+            await asyncio.sleep(HANDLER_SETTLE_S)
+            await asyncio.to_thread(_post_sale, served_app, 1234, "Intruder")
+            await asyncio.sleep(HANDLER_SETTLE_S)
+        finally:
+            await viewer.disconnect()
+        return viewer
+
+    viewer = run_async(call_every_handler)
+
+    assert viewer.var("overlay_state", "authorized") is False
+    assert viewer.var("overlay_state", "alert_showing") is False
+    assert "Intruder" not in str(viewer.var("overlay_state", "alert"))
+    assert viewer.var("live_pot_state", "loaded") is not True  # never seeded: no pot, no feed
+    assert not viewer.var("live_pot_state", "feed")

@@ -1,7 +1,10 @@
 """`/overlay/pot` and `/overlay/alerts`: transparent OBS browser sources.
 
 Each carries the overlay key in its URL (`?key=...`); without the current key
-the page shows only a short notice and never links to the live pot.
+the page shows only a short notice and never links to the live pot. Every
+handler checks the key in the URL itself, against the database: a client can
+send any handler's event directly (`play_alerts` too), so none trusts a var
+such as `authorized`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ ALERT_GAP_S = 0.6  # then the overlay is empty this long before the next one
 CONNECTION_CHECK_S = 5.0  # how often an idle overlay checks that its viewer is still there
 
 
+async def _key_is_valid(state: rx.State) -> bool:
+    """Whether the URL of the page that sent this event carries the current overlay key."""
+    key = state.router.url.query_parameters.get("key")
+    return await asyncio.to_thread(lambda: overlay_key_is_valid(key, uow=default_uow()))
+
+
 class OverlayState(rx.State):
     checked: bool = False
     authorized: bool = False
@@ -32,8 +41,7 @@ class OverlayState(rx.State):
     @rx.event
     async def open(self):
         """Check the key in the URL; only then link this viewer to the live pot (and the alerts)."""
-        key = self.router.url.query_parameters.get("key")
-        self.authorized = await asyncio.to_thread(lambda: overlay_key_is_valid(key, uow=default_uow()))
+        self.authorized = await _key_is_valid(self)
         self.checked = True
         if not self.authorized:
             return None
@@ -48,7 +56,10 @@ class OverlayState(rx.State):
         What sold before the overlay opened is not replayed. Alerts that arrive
         together wait in `pending` and are shown one after another, none dropped.
         One player per connection: a second `open` on the same socket finds it.
+        Nothing plays for a client without the key, whatever it sends.
         """
+        if not await _key_is_valid(self):
+            return
         sid = broadcast.viewer_sid(self)
         app = live_pot.running_app()
         if not sid or sid in _players:
