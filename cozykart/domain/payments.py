@@ -98,8 +98,29 @@ class PaymentFact:
         return {"kind": self.kind, **record}
 
 
+class FanFacts:
+    """Who paid, and what of it may be shown in public (the Watch feed, overlays, Discord).
+
+    A sale or tip carries three fields about its fan. `fan_name` is only ever a
+    display name the fan chose to be shown by: the tip form's name (checkout
+    metadata the app set itself) or Ko-fi's `from_name` when `is_public` is true.
+    `payer_name` is the name the provider knows the payer by (a cardholder, a shop
+    customer, a private Ko-fi supporter): kept in the inbox for admins, never
+    shown. `private` is a supporter's request to stay private: neither their name
+    nor their message is shown.
+    """
+
+    fan_name: str | None
+    private: bool
+
+    @property
+    def public_name(self) -> str | None:
+        """The name public surfaces may show (None: they say "A fan")."""
+        return None if self.private else self.fan_name
+
+
 @dataclass(frozen=True)
-class Sale(PaymentFact):
+class Sale(FanFacts, PaymentFact):
     kind: ClassVar[str] = "sale"
     payment_key: str
     gross_cents: int
@@ -107,10 +128,12 @@ class Sale(PaymentFact):
     item: str
     fan_name: str | None = None
     skus: tuple[tuple[str, int], ...] = field(default=())  # (sku, quantity) for costs
+    payer_name: str | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True)
-class Tip(PaymentFact):
+class Tip(FanFacts, PaymentFact):
     kind: ClassVar[str] = "tip"
     payment_key: str
     tip_cents: int
@@ -119,6 +142,13 @@ class Tip(PaymentFact):
     fan_name: str | None = None
     message: str | None = None
     dj: str | None = None  # a DJ's Discord id or username; None = the DJ on duty
+    payer_name: str | None = None
+    private: bool = False
+
+    @property
+    def public_message(self) -> str | None:
+        """The message public surfaces may show: never a private supporter's."""
+        return None if self.private else self.message
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Ko-fi: a form post whose field `data` is JSON carrying the verification token.
 
 `Shop Order` is a merch sale; `Donation` is a tip to the DJ on duty. The token
-is compared in constant time.
+is compared in constant time. A supporter is shown by their `from_name` (and
+message) only when Ko-fi says `is_public: true`; anything else keeps them private,
+as Ko-fi asks of anyone showing payments publicly.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ def _fact(event_type: str, data: dict[str, Any]) -> PaymentFact:
     payment_key = f"kofi:{text(data, 'kofi_transaction_id', 'data')}"
     amount_cents = decimal_amount_cents(data.get("amount"), "data.amount")
     at = instant_from_iso(data.get("timestamp"), "data.timestamp")
-    fan_name = optional_text(data, "from_name")
+    payer_name = optional_text(data, "from_name")
+    private = data.get("is_public") is not True
+    fan = {"fan_name": None if private else payer_name, "payer_name": payer_name, "private": private}
     if event_type == "Donation":
         return Tip(
             currency=currency,
@@ -69,8 +73,8 @@ def _fact(event_type: str, data: dict[str, Any]) -> PaymentFact:
             tip_cents=amount_cents,
             tipped_at=at,
             song=DEFAULT_SONG,
-            fan_name=fan_name,
             message=optional_text(data, "message"),
+            **fan,
         )
     items = data.get("shop_items") if isinstance(data.get("shop_items"), list) else []
     skus = tuple(
@@ -85,8 +89,8 @@ def _fact(event_type: str, data: dict[str, Any]) -> PaymentFact:
         gross_cents=amount_cents,
         sold_at=at,
         item=f"Ko-fi shop order ({sum(q for _, q in skus) or 1} item{'s' if sum(q for _, q in skus) > 1 else ''})",
-        fan_name=fan_name,
         skus=skus,
+        **fan,
     )
 
 
@@ -96,7 +100,7 @@ def _fact(event_type: str, data: dict[str, Any]) -> PaymentFact:
 def event_body(
     *, verification_token: str, message_id: str, transaction_id: str, event_type: str, amount: str,
     currency: str, from_name: str = "A fan", message: str | None = None, timestamp: datetime | None = None,
-    shop_items: list[dict[str, Any]] | None = None,
+    shop_items: list[dict[str, Any]] | None = None, is_public: bool = True,
 ) -> bytes:
     """A form body as Ko-fi posts it."""
     at = timestamp or datetime.fromtimestamp(int(time.time()), UTC)
@@ -105,7 +109,7 @@ def event_body(
         "message_id": message_id,
         "timestamp": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "type": event_type,
-        "is_public": True,
+        "is_public": is_public,
         "from_name": from_name,
         "message": message,
         "amount": amount,

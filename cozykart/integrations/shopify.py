@@ -1,7 +1,8 @@
 """Shopify: the base64 HMAC-SHA256 of the raw body in `X-Shopify-Hmac-Sha256`.
 
 `orders/paid` is a sale (its line items' SKUs give the manufacturing cost when
-costs are configured); `refunds/create` is a refund of that order.
+costs are configured); `refunds/create` is a refund of that order. The
+customer's name is the shopper's real name, kept for admins, never shown.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _fact(topic: str, payload: dict[str, Any]) -> PaymentFact:
             gross_cents=decimal_amount_cents(payload.get("total_price"), "order.total_price"),
             sold_at=instant_from_iso(payload.get("processed_at") or payload.get("created_at"), "order.processed_at"),
             item=", ".join(title for title in titles if title) or "Shopify order",
-            fan_name=optional_text(customer, "first_name"),
+            payer_name=optional_text(customer, "first_name"),
             skus=skus,
         )
     if topic == "refunds/create":

@@ -117,7 +117,9 @@ def _checkout(session: dict[str, Any]) -> PaymentFact:
     customer = session.get("customer_details") if isinstance(session.get("customer_details"), dict) else {}
     amount_cents = cents(session, "amount_total", "checkout session")
     created_at = instant_from_unix(session.get("created"), "checkout session.created")
-    fan_name = optional_text(metadata, "fan_name") or optional_text(customer, "name")
+    # Only the name the fan typed into the app's own form (metadata the app set) is shown;
+    # customer_details.name is the cardholder's real name, for admins only.
+    fan = {"fan_name": optional_text(metadata, "fan_name"), "payer_name": optional_text(customer, "name")}
     if metadata.get("kind") == "tip":
         return Tip(
             currency=currency,
@@ -125,9 +127,9 @@ def _checkout(session: dict[str, Any]) -> PaymentFact:
             tip_cents=amount_cents,
             tipped_at=created_at,
             song=optional_text(metadata, "song") or DEFAULT_SONG,
-            fan_name=fan_name,
             message=optional_text(metadata, "message"),
             dj=optional_text(metadata, "dj"),
+            **fan,
         )
     return Sale(
         currency=currency,
@@ -135,7 +137,7 @@ def _checkout(session: dict[str, Any]) -> PaymentFact:
         gross_cents=amount_cents,
         sold_at=created_at,
         item=optional_text(metadata, "item") or DEFAULT_ITEM,
-        fan_name=fan_name,
+        **fan,
         skus=((metadata["sku"], 1),) if isinstance(metadata.get("sku"), str) else (),
     )
 

@@ -23,6 +23,7 @@ from cozykart.settings import Settings, load_settings
 
 FEED_LENGTH_MAX = 12
 REFUNDED, DISPUTED = "refunded", "disputed"
+ANONYMOUS_FAN = "A fan"  # a fan who chose no public name, asked to stay private, or whose payment was reversed
 _REVERSAL_KINDS = (
     TransactionKind.REFUND_CLAWBACK,
     TransactionKind.DISPUTE_CLAWBACK,
@@ -125,9 +126,10 @@ def live_pot(*, uow: UnitOfWork, settings: Settings | None = None, feed_length: 
             FeedLine(
                 payment_id=row.id,
                 kind=row.kind,
-                fan_name=row.fan_name or "A fan",
+                # A refunded or disputed payment is never shown beside the fan who made it.
+                fan_name=(None if row.id in reversals else row.fan_name) or ANONYMOUS_FAN,
                 what=row.item,
-                message=row.message,
+                message=None if row.id in reversals else row.message,
                 amount_cents=row.gross_cents,
                 pool_cents=row.pool_cents,
                 occurred_at=row.occurred_at,

@@ -402,7 +402,7 @@ def _apply_fact(
             item=fact.item,
             cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
             provider=provider,
-            fan_name=fact.fan_name,
+            fan_name=fact.public_name,  # the ledger's fan name is what public surfaces show
             uow=uow,
             settings=settings,
         )
@@ -414,8 +414,8 @@ def _apply_fact(
             tip_cents=fact.tip_cents,
             tipped_at=fact.tipped_at,
             song=fact.song,
-            fan_name=fact.fan_name,
-            message=fact.message,
+            fan_name=fact.public_name,
+            message=fact.public_message,
             provider=provider,
             uow=uow,
             settings=settings,

@@ -84,7 +84,8 @@ def test_a_whole_race_run_from_discord_alone(database, discord_server, monkeypat
             response = stripe_post(client, checkout(f"evt_sale_{n}", f"pi_sale_{n}", 15000, sale_at))
             assert response.status_code == 200 and response.json()["status"] == "applied", response.text
         tip = checkout("evt_tip", "pi_tip", 500, sale_at,
-                       metadata={"kind": "tip", "dj": CY["id"], "song": "Coconut Mall", "message": "gg!"})
+                       metadata={"kind": "tip", "dj": CY["id"], "song": "Coconut Mall", "message": "gg!",
+                                 "fan_name": "Fan Fiona"})  # the name typed into the tip form
         assert stripe_post(client, tip).json()["status"] == "applied"
         _wait_until_past(sale_at)
 
