@@ -78,12 +78,12 @@ class Viewer:
             wait_timeout=CONNECT_TIMEOUT_S,
         )
 
-    async def send(self, name: str, payload: Any) -> None:
-        """Send the event `name` with `payload` as the page's frontend would (any client can)."""
-        router_data = {"pathname": self.path, "asPath": self.path}
-        await self._client.emit(
-            "event", {"name": name, "payload": payload, "router_data": router_data}, namespace=EVENT_NAMESPACE
-        )
+    async def send(self, name: str, payload: Any = None) -> None:
+        """Send the event `name` (a state's full name, a dot, the handler's name) with any `payload`,
+        from this page (its router data, query included), as any client can."""
+        event = {"name": name, "payload": {} if payload is None else payload,
+                 "router_data": self._hydrate_event()["router_data"]}
+        await self._client.emit("event", event, namespace=EVENT_NAMESPACE)
 
     async def disconnect(self) -> None:
         await self._client.disconnect()

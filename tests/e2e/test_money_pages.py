@@ -16,8 +16,7 @@ from cozykart.settings import PROJECT_ROOT, load_settings
 from cozykart.ui.pages.tip import TipState
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
 from tests.fake_discord import FakeUser
-from tests.hand_made_events import HandMadeClient
-from tests.reflex_viewer import run_async
+from tests.reflex_viewer import Viewer, run_async
 
 pytestmark = pytest.mark.e2e
 PAGE_TIMEOUT_MS = 30_000
@@ -219,17 +218,17 @@ def test_an_anonymous_client_sending_tips_itself_in_production_credits_nobody(se
     tip_state = TipState.get_full_name()
 
     async def send_tips() -> list[str]:
-        viewer = HandMadeClient(served_app.base_url, "/tip")
+        viewer = Viewer(served_app.base_url, "/tip", headers={"Origin": served_app.base_url})
         await viewer.connect()
         errors = []
         try:
             await viewer.wait_for(lambda v: v.var("tip_state", "loaded") is True, SOCKET_TIMEOUT_S)
-            await viewer.send_event(f"{tip_state}.set_dj_choice", {"value": DEMO_DJ_DISCORD_ID})
-            await viewer.send_event(f"{tip_state}.choose_amount", {"value": "1000"})
+            await viewer.send(f"{tip_state}.set_dj_choice", {"value": DEMO_DJ_DISCORD_ID})
+            await viewer.send(f"{tip_state}.choose_amount", {"value": "1000"})
             for _attempt in range(TIP_ATTEMPTS):
-                await viewer.send_event(f"{tip_state}.tip_again")
+                await viewer.send(f"{tip_state}.tip_again")
                 await viewer.wait_for(lambda v: v.var("tip_state", "error") == "", SOCKET_TIMEOUT_S)
-                await viewer.send_event(f"{tip_state}.send_tip")
+                await viewer.send(f"{tip_state}.send_tip")
                 await viewer.wait_for(lambda v: v.var("tip_state", "error") or v.var("tip_state", "thanks"),
                                       SOCKET_TIMEOUT_S)
                 errors.append(viewer.var("tip_state", "error"))

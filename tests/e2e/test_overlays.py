@@ -17,8 +17,7 @@ from cozykart.services.pot import live_pot
 from cozykart.settings import Settings
 from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S, ALERTS_ROUTE, POT_ROUTE, OverlayState
 from tests.e2e.test_live_pot import _post_sale
-from tests.hand_made_events import HandMadeClient
-from tests.reflex_viewer import run_async
+from tests.reflex_viewer import Viewer, run_async
 
 pytestmark = pytest.mark.e2e
 PAGE_TIMEOUT_MS = 30_000
@@ -104,13 +103,13 @@ def test_a_client_without_the_key_calling_every_overlay_handler_gets_no_alerts_a
     assert set(OverlayState.event_handlers) == set(HANDLER_PAYLOADS), "a new handler: add it to this test"
     overlay_state = OverlayState.get_full_name()
 
-    async def call_every_handler() -> HandMadeClient:
-        viewer = HandMadeClient(served_app.base_url, route, query)
+    async def call_every_handler() -> Viewer:
+        viewer = Viewer(served_app.base_url, route, query, headers={"Origin": served_app.base_url})
         await viewer.connect()
         try:
             await viewer.wait_for(lambda v: v.var("overlay_state", "checked") is True, SOCKET_TIMEOUT_S)
             for handler, payload in HANDLER_PAYLOADS.items():
-                await viewer.send_event(f"{overlay_state}.{handler}", payload)
+                await viewer.send(f"{overlay_state}.{handler}", payload)
             await asyncio.sleep(HANDLER_SETTLE_S)
             await asyncio.to_thread(_post_sale, served_app, 1234, "Intruder")
             await asyncio.sleep(HANDLER_SETTLE_S)

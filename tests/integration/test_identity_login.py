@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,23 +11,11 @@ from cozykart.db.identity_tables import AuthSession, LoginAttempt
 from cozykart.db.types import utc_now
 from cozykart.domain.identity import LoginFailed
 from cozykart.services import identity
-from tests.fake_discord import FakeDiscord, running_fake_discord
+from tests.fake_discord import running_fake_discord
 from tests.integration.identity_support import (
-    AuthWorld,
     build_world,
     query_of,
 )
-
-
-@pytest.fixture
-def fake_discord() -> Iterator[FakeDiscord]:
-    with running_fake_discord() as fake:
-        yield fake
-
-
-@pytest.fixture
-def world(database, fake_discord) -> Iterator[AuthWorld]:
-    yield from build_world(database, fake_discord)
 
 
 def _sessions(world) -> list[AuthSession]:

@@ -18,24 +18,12 @@ from cozykart.db.identity_tables import LoginAttempt
 from cozykart.db.types import utc_now
 from cozykart.domain.identity import LoginFailed, TooManyLoginAttempts, client_network
 from cozykart.services import identity
-from tests.fake_discord import FakeDiscord, running_fake_discord
-from tests.integration.identity_support import AuthWorld, build_world, query_of
+from tests.integration.identity_support import AuthWorld, query_of
 
 CLIENT_ADDRESS = "203.0.113.7"
 OTHER_ADDRESS = "198.51.100.9"
 REDIRECT_URI = "http://testserver/auth/discord/callback"
 THREAD_JOIN_S = 20.0
-
-
-@pytest.fixture
-def fake_discord() -> Iterator[FakeDiscord]:
-    with running_fake_discord() as fake:
-        yield fake
-
-
-@pytest.fixture
-def world(database, fake_discord) -> Iterator[AuthWorld]:
-    yield from build_world(database, fake_discord)
 
 
 @contextmanager

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
@@ -14,18 +12,11 @@ from cozykart.domain.identity import LoginUnavailable
 from cozykart.services import identity
 from cozykart.services.demo import seed_demo
 from cozykart.settings import MKT_NAME_LENGTH_MAX
-from tests.fake_discord import FakeDiscord, running_fake_discord
 from tests.integration.identity_support import (
     ADMIN_DISCORD_ID,
     build_world,
     make_settings,
 )
-
-
-@pytest.fixture
-def fake_discord() -> Iterator[FakeDiscord]:
-    with running_fake_discord() as fake:
-        yield fake
 
 
 def _add_racer(database, discord_id: str, *, is_host: bool = False, is_dj: bool = False) -> int:
