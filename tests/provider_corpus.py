@@ -287,7 +287,7 @@ def start_race(corpus: Corpus, name: str) -> Race:
     corpus.slash(MASON, "start")
     live = corpus.pot()["race"]
     assert live is not None and live["name"] == name, live
-    assert {racer["name"] for racer in live["racers"]} == {"Ian", "Nelly", "Shy Guy"}
+    assert {racer["name"] for racer in live["racers"]} == {"Ian", "Nelly", "Shy Guy"}, live
     time.sleep(RACE_CLOCK_STEP_S)
     return Race(race_id=live["id"], started_at=datetime.fromisoformat(live["started_at"]))
 
@@ -297,7 +297,7 @@ def finish_race(corpus: Corpus) -> None:
     corpus.slash(MASON, "end")
     for position, discord_id in enumerate(RACERS, start=1):
         corpus.slash(discord_id, "result", {"position": str(position)})
-    assert corpus.pot()["race"] is None
+    assert corpus.pot()["race"] is None, corpus.pot()
 
 
 def earned_cents(wallet: dict) -> int:

@@ -56,19 +56,29 @@ def _accepted(response, status: str | None = None) -> dict:
     return answer
 
 
+def _assert_pot(corpus: Corpus, expected_cents: int) -> None:
+    pot_cents = corpus.pot_cents()
+    assert pot_cents == expected_cents, f"pot {pot_cents} cents, not {expected_cents}"
+
+
+def _assert_no_change(before: dict, after: dict) -> None:
+    deltas = shares_delta(before, after)
+    assert deltas == {IAN: 0, NELLY: 0, SHYGUY: 0}, deltas
+
+
 def stripe_sale_feeds_the_pot_and_its_refund_takes_the_shares_back(corpus: Corpus) -> None:
     before = corpus.wallets()
     start_race(corpus, "Stripe Circuit")
 
     _accepted(corpus.stripe("checkout.session.completed.json", created=_now()), "applied")
-    assert corpus.pot_cents() == CHECKOUT_POOL_CENTS
+    _assert_pot(corpus, CHECKOUT_POOL_CENTS)
 
     finish_race(corpus)
     paid = corpus.wallets()
     assert_split_evenly(shares_delta(before, paid), CHECKOUT_POOL_CENTS)
 
     _accepted(corpus.stripe("charge.refunded.json", created=_now()), "applied")
-    assert shares_delta(before, corpus.wallets()) == {IAN: 0, NELLY: 0, SHYGUY: 0}
+    _assert_no_change(before, corpus.wallets())
     corpus.assert_reconciles()
 
 
@@ -82,7 +92,7 @@ def stripe_sale_time_is_when_it_was_paid_not_when_checkout_opened(corpus: Corpus
 
     finish_race(corpus)
     corpus.assert_reconciles()
-    assert paid_during_the_race == CHECKOUT_POOL_CENTS
+    assert paid_during_the_race == CHECKOUT_POOL_CENTS, f"pot {paid_during_the_race} cents, not {CHECKOUT_POOL_CENTS}"
 
 
 def stripe_delayed_payment_feeds_the_pot_only_once_it_succeeds(corpus: Corpus) -> None:
@@ -99,7 +109,8 @@ def stripe_delayed_payment_feeds_the_pot_only_once_it_succeeds(corpus: Corpus) -
 
     finish_race(corpus)
     corpus.assert_reconciles()
-    assert (after_completed, after_failed, after_succeeded) == (0, 0, CHECKOUT_POOL_CENTS)
+    pots = (after_completed, after_failed, after_succeeded)
+    assert pots == (0, 0, CHECKOUT_POOL_CENTS), f"pot after completed, failed, succeeded: {pots}"
 
 
 def free_orders_move_nothing_and_say_nothing_was_paid(corpus: Corpus) -> None:
@@ -114,7 +125,7 @@ def free_orders_move_nothing_and_say_nothing_was_paid(corpus: Corpus) -> None:
     corpus.assert_reconciles()
 
     rows = [corpus.inbox_row("evt_1Pgc76B7WZ01zgkWwyRHS66y"), corpus.inbox_row(webhook_id)]
-    assert pot_cents == 0
+    assert pot_cents == 0, f"pot {pot_cents} cents"
     assert [stripe_answer["status"], shopify_answer["status"]] == ["ignored", "ignored"], (rows, stripe_answer,
                                                                                           shopify_answer)
     assert all(NOTHING_PAID in (row.last_error or "") for row in rows), [row.last_error for row in rows]
@@ -126,9 +137,9 @@ def kofi_shop_order_feeds_the_pot_and_a_donation_tips_the_dj(corpus: Corpus) -> 
     start_race(corpus, "Ko-fi Coast")
 
     _accepted(corpus.kofi("shop-order.json", at=_now()), "applied")
-    assert corpus.pot_cents() == KOFI_SHOP_ORDER_POOL_CENTS
+    _assert_pot(corpus, KOFI_SHOP_ORDER_POOL_CENTS)
     _accepted(corpus.kofi("donation.json", at=_now()), "applied")
-    assert corpus.pot_cents() == KOFI_SHOP_ORDER_POOL_CENTS  # a tip is the DJ's, not the racers' pool
+    _assert_pot(corpus, KOFI_SHOP_ORDER_POOL_CENTS)  # a tip is the DJ's, not the racers' pool
 
     finish_race(corpus)
     deltas = shares_delta(before, corpus.wallets())
@@ -142,7 +153,8 @@ def stripe_tip_credits_the_dj_it_names(corpus: Corpus) -> None:
 
     _accepted(corpus.stripe("checkout.session.completed.tip.json", created=_now()), "applied")
 
-    assert shares_delta(before, corpus.wallets()) == {IAN: STRIPE_TIP_TO_DJ_CENTS, NELLY: 0, SHYGUY: 0}
+    deltas = shares_delta(before, corpus.wallets())
+    assert deltas == {IAN: STRIPE_TIP_TO_DJ_CENTS, NELLY: 0, SHYGUY: 0}, deltas
     corpus.assert_reconciles()
 
 
@@ -152,14 +164,14 @@ def shopify_order_feeds_the_pot_and_its_refund_takes_back_its_share(corpus: Corp
     start_race(corpus, "Shopify Speedway")
 
     _accepted(corpus.shopify("orders/paid", shopify_body("orders-paid.json"), at=_now()), "applied")
-    assert corpus.pot_cents() == SHOPIFY_ORDER_POOL_CENTS
+    _assert_pot(corpus, SHOPIFY_ORDER_POOL_CENTS)
     refund = corpus.shopify("refunds/create", shopify_body("refunds-create.json"), at=_now())
     pot_after_refund = corpus.pot_cents()
 
     finish_race(corpus)
     corpus.assert_reconciles()
     assert (refund.status_code, refund.json().get("status")) == (200, "applied"), refund.text
-    assert pot_after_refund == SHOPIFY_ORDER_POOL_CENTS - SHOPIFY_REFUND_POOL_CENTS
+    assert pot_after_refund == SHOPIFY_ORDER_POOL_CENTS - SHOPIFY_REFUND_POOL_CENTS, f"pot {pot_after_refund} cents"
     assert_split_evenly(shares_delta(before, corpus.wallets()), SHOPIFY_ORDER_POOL_CENTS - SHOPIFY_REFUND_POOL_CENTS)
 
 
@@ -171,7 +183,7 @@ def stripe_refund_and_dispute_without_payment_intent_meet_on_the_charge(corpus: 
     dispute = _accepted(corpus.stripe("charge.dispute.created.json", created=_now()))
 
     corpus.assert_reconciles()
-    assert shares_delta(before, corpus.wallets()) == {IAN: 0, NELLY: 0, SHYGUY: 0}
+    _assert_no_change(before, corpus.wallets())
     keys = [corpus.inbox_row(event_id).payment_key for event_id in
             ("evt_1Pgc76B7WZ01zgkWwyRHS88y", "evt_1Pgc76B7WZ01zgkWwyRHS99y")]
     assert keys[0] == keys[1] and "ch_1PgafuB7WZ01zgkWXYmPNZs8" in keys[0], (keys, refund, dispute)
@@ -184,7 +196,7 @@ def discord_members_and_dm_users_see_their_wallet_cash_out_and_get_paid(corpus: 
     _accepted(corpus.shopify("orders/paid", _discord_order(), at=_now()), "applied")
     pool_cents = corpus.pot_cents()
     finish_race(corpus)
-    assert pool_cents == DISCORD_ORDER_POOL_CENTS
+    assert pool_cents == DISCORD_ORDER_POOL_CENTS, f"pot {pool_cents} cents"
     assert_split_evenly(shares_delta(before, corpus.wallets()), pool_cents)
 
     for discord_id in (IAN, NELLY, SHYGUY):
@@ -198,7 +210,7 @@ def discord_members_and_dm_users_see_their_wallet_cash_out_and_get_paid(corpus: 
     corpus.slash(NELLY, "cashout", {"amount": "1.00"})  # from a DM, legacy user
     nelly_after = corpus.reads.wallet(NELLY)
     assert nelly_after["in_payout_cents"] - nelly_before["in_payout_cents"] == 100, nelly_after
-    assert earned_cents(nelly_before) - earned_cents(nelly_after) == 100
+    assert earned_cents(nelly_before) - earned_cents(nelly_after) == 100, (nelly_before, nelly_after)
 
     shyguy_before = corpus.reads.wallet(SHYGUY)
     corpus.slash(MASON, "payout", {"user": SHYGUY, "amount": "1.00"},
@@ -206,7 +218,7 @@ def discord_members_and_dm_users_see_their_wallet_cash_out_and_get_paid(corpus: 
                                           "discriminator": "0", "avatar": None}})
     shyguy_after = corpus.reads.wallet(SHYGUY)
     assert shyguy_after["paid_out_cents"] - shyguy_before["paid_out_cents"] == 100, shyguy_after
-    assert earned_cents(shyguy_before) - earned_cents(shyguy_after) == 100
+    assert earned_cents(shyguy_before) - earned_cents(shyguy_after) == 100, (shyguy_before, shyguy_after)
     corpus.assert_reconciles()
 
 
