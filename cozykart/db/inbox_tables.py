@@ -14,8 +14,10 @@ class WebhookEvent(SQLModel, table=True):
     """One verified delivery, stored before it is acknowledged, then applied.
 
     status: applied | waiting (needs an event not seen yet, e.g. a refund before
-    its sale) | failed (the error is kept; retried with backoff) | ignored (a
-    type Cozy-Kart does not act on) | flagged (another currency: never applied).
+    its sale) | failed (the error is kept; retried with backoff when it can pass
+    later, else `next_attempt_at` is NULL: parked for an admin) | ignored (a type
+    Cozy-Kart does not act on, nothing paid, or a delayed payment not yet
+    succeeded) | flagged (another currency: never applied).
     `fact` is the provider-neutral meaning (cozykart.domain.payments) as JSON;
     the raw body is not kept, only its SHA-256.
     """
@@ -31,6 +33,8 @@ class WebhookEvent(SQLModel, table=True):
     event_id: str = Field(max_length=200)
     event_type: str = Field(max_length=80)
     payment_key: str | None = Field(default=None, max_length=200, index=True)
+    # A Stripe sale's charge ("stripe:ch_..."), when its payload names one besides the payment intent.
+    charge_key: str | None = Field(default=None, max_length=200, index=True)
     fact_kind: str = Field(max_length=20)
     fact: str = Field(sa_column=Column(Text, nullable=False))
     body_sha256: str = Field(max_length=64)

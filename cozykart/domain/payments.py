@@ -6,6 +6,11 @@ ledger. `payment_key` names the payment itself ("stripe:pi_...",
 "kofi:<transaction id>", "shopify:<order id>"), so every event that describes
 one payment (a completed checkout, its refunds, its disputes) points at the same
 ledger record, and a payment is never counted twice.
+
+A Stripe payment key is `stripe:<payment_intent>` when the object names one,
+else `stripe:<charge id>` (a Charges-API payment has `payment_intent: null`); a
+sale that also knows its charge carries it as `charge_key`, so a refund or
+dispute that names only the charge still meets its sale.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from cozykart.domain.money import AMOUNT_CENTS_MAX, CENTS_PER_UNIT, format_cents
 
 PROVIDERS = ("stripe", "kofi", "shopify")
 EVENT_ID_LENGTH_MAX = 200
+KEY_LENGTH_MAX = 150  # a payment, refund or dispute key (the ledger's idempotency keys hold no more)
+NOTHING_PAID = "nothing was paid"
 # ASCII digits only: `\d` and `int()` also take Arabic-Indic or full-width digits (U+0663, U+FF13).
 _DECIMAL_AMOUNT = re.compile(r"^(?P<units>[0-9]{1,9})(?:\.(?P<fraction>[0-9]{1,2}))?$", re.ASCII)
 
@@ -77,6 +84,10 @@ def instant_from_iso(value: object, what: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _is_key(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= KEY_LENGTH_MAX
+
+
 @dataclass(frozen=True)
 class PaymentFact:
     """Base of every fact; `kind` names the subclass in the inbox."""
@@ -85,10 +96,14 @@ class PaymentFact:
     currency: str
 
     def __post_init__(self) -> None:
-        # Every amount (a field named *_cents), checked when a fact is made: parsed or read back from the inbox.
+        # Every amount (a field named *_cents) and key (*_key), checked when a fact is made: parsed or
+        # read back from the inbox. A key too long for the ledger can never be applied.
         for each in fields(self):
+            value = getattr(self, each.name)
             if each.name.endswith("_cents"):
-                provider_cents(getattr(self, each.name), f"the amount {each.name}")
+                provider_cents(value, f"the amount {each.name}")
+            elif each.name.endswith("_key") and value is not None and not _is_key(value):
+                raise MalformedWebhook(f"the {each.name} is not an id of 1 to {KEY_LENGTH_MAX} characters")
 
     def to_record(self) -> dict[str, Any]:
         record = asdict(self)
@@ -121,6 +136,15 @@ class FanFacts:
 
 @dataclass(frozen=True)
 class Sale(FanFacts, PaymentFact):
+    """A fan bought merch; `sold_at` is when they paid (docs/LEDGER.md, "When a sale counts").
+
+    `delayed_payment`: paid by a delayed method (a bank debit, a voucher), so
+    `sold_at` is when the payment succeeded, and the race is decided by the
+    checkout's completion (the `CheckoutPending` fact of the same payment).
+    `charge_key`: the payment's charge, when the payload names it besides the
+    payment intent, so a refund or dispute naming only the charge finds the sale.
+    """
+
     kind: ClassVar[str] = "sale"
     payment_key: str
     gross_cents: int
@@ -130,6 +154,8 @@ class Sale(FanFacts, PaymentFact):
     skus: tuple[tuple[str, int], ...] = field(default=())  # (sku, quantity) for costs
     payer_name: str | None = None
     private: bool = False
+    delayed_payment: bool = False
+    charge_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +170,8 @@ class Tip(FanFacts, PaymentFact):
     dj: str | None = None  # a DJ's Discord id or username; None = the DJ on duty
     payer_name: str | None = None
     private: bool = False
+    delayed_payment: bool = False  # as for `Sale`
+    charge_key: str | None = None
 
     @property
     def public_message(self) -> str | None:
@@ -186,6 +214,17 @@ class DisputeWon(PaymentFact):
 
 
 @dataclass(frozen=True)
+class CheckoutPending(PaymentFact):
+    """A checkout completed with a delayed payment method: the fan bought at `completed_at`,
+    and nothing is paid yet. Recorded, moves nothing; the sale or tip is the later success
+    (`delayed_payment`), which counts in the race live at `completed_at`."""
+
+    kind: ClassVar[str] = "checkout_pending"
+    payment_key: str
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
 class Ignored(PaymentFact):
     """A verified event of a type Cozy-Kart does not act on (recorded, not applied)."""
 
@@ -194,20 +233,32 @@ class Ignored(PaymentFact):
 
 
 FACT_TYPES: dict[str, type[PaymentFact]] = {
-    fact.kind: fact for fact in (Sale, Tip, Refund, DisputeOpened, DisputeWon, Ignored)
+    fact.kind: fact for fact in (Sale, Tip, Refund, DisputeOpened, DisputeWon, CheckoutPending, Ignored)
 }
-_INSTANT_FIELDS = {"sold_at", "tipped_at", "refunded_at", "opened_at", "reinstated_at"}
+_INSTANT_FIELDS = {"sold_at", "tipped_at", "refunded_at", "opened_at", "reinstated_at", "completed_at"}
 
 
 def fact_from_record(record: dict[str, Any]) -> PaymentFact:
-    """The inverse of `PaymentFact.to_record` (the inbox stores records as JSON)."""
-    values = dict(record)
-    fact_type = FACT_TYPES[values.pop("kind")]
-    for name in _INSTANT_FIELDS & values.keys():
-        values[name] = datetime.fromisoformat(values[name])
-    if "skus" in values:
-        values["skus"] = tuple((sku, quantity) for sku, quantity in values["skus"])
-    return fact_type(**values)
+    """The inverse of `PaymentFact.to_record` (the inbox stores records as JSON).
+
+    A record that cannot be read back (a field missing, of the wrong shape) raises
+    MalformedWebhook: it fails the same way every time.
+    """
+    try:
+        values = dict(record)
+        fact_type = FACT_TYPES[values.pop("kind")]
+        for name in _INSTANT_FIELDS & values.keys():
+            values[name] = datetime.fromisoformat(values[name])
+        if "skus" in values:
+            values["skus"] = tuple((sku, quantity) for sku, quantity in values["skus"])
+        return fact_type(**values)
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedWebhook(f"the stored event cannot be read ({type(error).__name__}: {error})") from None
+
+
+def nothing_paid(fact: PaymentFact) -> bool:
+    """A sale or tip of zero (a 100% discount, a free order): recorded as ignored, never applied."""
+    return (isinstance(fact, Sale) and fact.gross_cents == 0) or (isinstance(fact, Tip) and fact.tip_cents == 0)
 
 
 @dataclass(frozen=True)

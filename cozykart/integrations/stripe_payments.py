@@ -5,6 +5,13 @@ Verification uses the SDK's `WebhookSignature.verify_header` with its default
 tolerance (300 s) and the body is parsed once with `json.loads`: the SDK's
 `construct_event` builds a whole object tree and costs far more than the check
 itself (shared/MEASURED.md).
+
+When a sale counts (docs/LEDGER.md): a completed Checkout is dated by the
+event's `created`, the moment the checkout completed and the fan paid, never by
+the session's `created` (when the checkout page opened, up to 24 hours before).
+A delayed method (bank debit, voucher) completes `unpaid`: that is recorded as
+`CheckoutPending`, and `checkout.session.async_payment_succeeded` is the sale,
+counted in the race live when the checkout completed.
 """
 
 from __future__ import annotations
@@ -12,12 +19,15 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import stripe
 
 from cozykart.domain.errors import CozyKartError
 from cozykart.domain.payments import (
+    NOTHING_PAID,
+    CheckoutPending,
     DisputeOpened,
     DisputeWon,
     Ignored,
@@ -36,6 +46,9 @@ SIGNATURE_HEADER = "Stripe-Signature"
 TOLERANCE_S = stripe.Webhook.DEFAULT_TOLERANCE
 DEFAULT_SONG = "a song of the DJ's choice"
 DEFAULT_ITEM = "merch"
+CHECKOUT_COMPLETED = "checkout.session.completed"
+ASYNC_PAYMENT_SUCCEEDED = "checkout.session.async_payment_succeeded"
+ASYNC_PAYMENT_FAILED = "checkout.session.async_payment_failed"
 
 
 def parse_webhook(body: bytes, signature_header: str | None, secret: str) -> VerifiedEvent:
@@ -70,22 +83,42 @@ def _currency(obj: dict[str, Any]) -> str:
     return text(obj, "currency", "object").upper()
 
 
-def _payment_key(obj: dict[str, Any], what: str) -> str:
-    payment_intent = obj.get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent.get("id")
-    if isinstance(payment_intent, str) and payment_intent:
+def _id_of(value: object) -> str | None:
+    """An id Stripe sends as a string, or inside an expanded object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _payment_key(obj: dict[str, Any], what: str, charge_id: str | None = None) -> str:
+    """`stripe:<payment_intent>` when the object names one; else `stripe:<charge id>` (a Charges-API
+    payment has `payment_intent: null`); else the object's own id."""
+    payment_intent = _id_of(obj.get("payment_intent"))
+    if payment_intent:
         return f"stripe:{payment_intent}"
+    if charge_id:
+        return f"stripe:{charge_id}"
     return f"stripe:{identifier(obj, 'id', what)}"
 
 
+def _session_charge_key(session: dict[str, Any]) -> str | None:
+    """The charge of a checkout session's payment, when the payload has it (an expanded payment intent)."""
+    payment_intent = session.get("payment_intent")
+    if not isinstance(payment_intent, dict):
+        return None
+    charge_id = _id_of(payment_intent.get("latest_charge"))
+    return f"stripe:{charge_id}" if charge_id else None
+
+
 def _fact(event_type: str, obj: dict[str, Any], event: dict[str, Any]) -> PaymentFact:
-    if event_type == "checkout.session.completed":
-        return _checkout(obj)
+    if event_type in (CHECKOUT_COMPLETED, ASYNC_PAYMENT_SUCCEEDED):
+        return _checkout(obj, event_type, instant_from_unix(event.get("created"), "event.created"))
+    if event_type == ASYNC_PAYMENT_FAILED:
+        return Ignored(currency=_currency(obj), reason="the delayed payment failed; nothing was paid")
     if event_type == "charge.refunded":
         return Refund(
             currency=_currency(obj),
-            payment_key=_payment_key(obj, "charge"),
+            payment_key=_payment_key(obj, "charge", identifier(obj, "id", "charge")),
             refund_key=f"stripe:{identifier(obj, 'id', 'charge')}:refunded:{cents(obj, 'amount_refunded', 'charge')}",
             amount_cents=cents(obj, "amount_refunded", "charge"),
             refunded_at=instant_from_unix(event.get("created"), "event.created"),
@@ -94,7 +127,7 @@ def _fact(event_type: str, obj: dict[str, Any], event: dict[str, Any]) -> Paymen
     if event_type == "charge.dispute.created":
         return DisputeOpened(
             currency=_currency(obj),
-            payment_key=_payment_key(obj, "dispute"),
+            payment_key=_payment_key(obj, "dispute", _id_of(obj.get("charge"))),
             dispute_key=f"stripe:{identifier(obj, 'id', 'dispute')}",
             amount_cents=cents(obj, "amount", "dispute"),
             opened_at=instant_from_unix(obj.get("created"), "dispute.created"),
@@ -102,43 +135,57 @@ def _fact(event_type: str, obj: dict[str, Any], event: dict[str, Any]) -> Paymen
     if event_type == "charge.dispute.funds_reinstated":
         return DisputeWon(
             currency=_currency(obj),
-            payment_key=_payment_key(obj, "dispute"),
+            payment_key=_payment_key(obj, "dispute", _id_of(obj.get("charge"))),
             dispute_key=f"stripe:{identifier(obj, 'id', 'dispute')}",
             reinstated_at=instant_from_unix(event.get("created"), "event.created"),
         )
     return Ignored(currency=str(obj.get("currency") or "").upper(), reason=f"{event_type} is not used")
 
 
-def _checkout(session: dict[str, Any]) -> PaymentFact:
+def _checkout(session: dict[str, Any], event_type: str, completed_at: datetime) -> PaymentFact:
+    """A completed (or, for a delayed method, later paid) Checkout Session: a sale, a tip, or nothing yet.
+
+    `completed_at` is the event's `created`: when the checkout completed (the fan paid), or for
+    `async_payment_succeeded` when the delayed payment succeeded.
+    """
     currency = _currency(session)
-    if session.get("payment_status") != "paid":
+    payment_status = session.get("payment_status")
+    if payment_status == "no_payment_required":
+        return Ignored(currency=currency, reason=NOTHING_PAID)
+    if event_type == CHECKOUT_COMPLETED and payment_status == "unpaid":
+        return CheckoutPending(
+            currency=currency, payment_key=_payment_key(session, "checkout session"), completed_at=completed_at
+        )
+    if payment_status != "paid":
         return Ignored(currency=currency, reason="checkout session is not paid")
     metadata = session.get("metadata") if isinstance(session.get("metadata"), dict) else {}
     customer = session.get("customer_details") if isinstance(session.get("customer_details"), dict) else {}
-    amount_cents = cents(session, "amount_total", "checkout session")
-    created_at = instant_from_unix(session.get("created"), "checkout session.created")
     # Only the name the fan typed into the app's own form (metadata the app set) is shown;
     # customer_details.name is the cardholder's real name, for admins only.
-    fan = {"fan_name": optional_text(metadata, "fan_name"), "payer_name": optional_text(customer, "name")}
+    payment = {
+        "currency": currency,
+        "payment_key": _payment_key(session, "checkout session"),
+        "fan_name": optional_text(metadata, "fan_name"),
+        "payer_name": optional_text(customer, "name"),
+        "delayed_payment": event_type == ASYNC_PAYMENT_SUCCEEDED,
+        "charge_key": _session_charge_key(session),
+    }
+    amount_cents = cents(session, "amount_total", "checkout session")
     if metadata.get("kind") == "tip":
         return Tip(
-            currency=currency,
-            payment_key=_payment_key(session, "checkout session"),
             tip_cents=amount_cents,
-            tipped_at=created_at,
+            tipped_at=completed_at,
             song=optional_text(metadata, "song") or DEFAULT_SONG,
             message=optional_text(metadata, "message"),
             dj=optional_text(metadata, "dj"),
-            **fan,
+            **payment,
         )
     return Sale(
-        currency=currency,
-        payment_key=_payment_key(session, "checkout session"),
         gross_cents=amount_cents,
-        sold_at=created_at,
+        sold_at=completed_at,
         item=optional_text(metadata, "item") or DEFAULT_ITEM,
-        **fan,
         skus=((metadata["sku"], 1),) if isinstance(metadata.get("sku"), str) else (),
+        **payment,
     )
 
 
@@ -165,7 +212,7 @@ def checkout_completed_event(
     return {
         "id": event_id,
         "object": "event",
-        "type": "checkout.session.completed",
+        "type": CHECKOUT_COMPLETED,
         "created": created,
         "livemode": False,
         "data": {

@@ -8,6 +8,12 @@ safely stored. An event that needs one not seen yet (a refund before its sale)
 waits, and is applied the moment its payment arrives. `retry_due` picks up
 failed and waiting events with backoff; an admin can `replay` one.
 
+Only a failure that can pass later is retried: a payment not seen yet (waiting),
+no DJ to credit yet, a database error. Any other failure (a validation error, a
+refund larger than what remains, a stored fact that cannot be read) fails the
+same way every time: it is stored failed with no next attempt, parked for an
+admin (`InboxRow.parked`). A sale or tip of zero is ignored: nothing was paid.
+
 The webhook routes go through `receive_batch` (via `services.webhook_writer`):
 the same steps for many deliveries in one transaction, a savepoint each, one
 commit for all. Its per-event statements run through `cozykart.db.lean`.
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
@@ -32,6 +38,8 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.payments import (
+    NOTHING_PAID,
+    CheckoutPending,
     DisputeOpened,
     DisputeWon,
     Ignored,
@@ -41,6 +49,7 @@ from cozykart.domain.payments import (
     Tip,
     VerifiedEvent,
     fact_from_record,
+    nothing_paid,
 )
 from cozykart.services import ledger
 from cozykart.services.actors import load_actor, require_admin
@@ -60,10 +69,20 @@ RETRY_DELAY_MAX = timedelta(hours=1)
 RETRY_BATCH_MAX = 100
 ERROR_LENGTH_MAX = 500
 INBOX_PAGE_MAX = 200
+PENDING_REASON = "the checkout completed with a delayed payment method; the sale counts when the payment succeeds"
 
 
 class NoDjOnDuty(CozyKartError):
     """A tip arrived but no racer has the DJ role to receive it."""
+
+
+class CheckoutNotSeen(NotFound):
+    """A delayed payment succeeded before its checkout's completion arrived: it waits for it."""
+
+
+# Failures that can pass later, so they are retried with backoff (NotFound waits instead).
+# Any other failure is permanent: stored failed, with no next attempt.
+RETRIED_ERRORS: tuple[type[Exception], ...] = (NoDjOnDuty, SQLAlchemyError, OSError)
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,11 @@ class InboxRow:
     received_at: datetime
     next_attempt_at: datetime | None
     applied_at: datetime | None
+
+    @property
+    def parked(self) -> bool:
+        """Failed and not retried on its own (a permanent failure, or out of attempts): an admin's to fix."""
+        return self.status == FAILED and self.next_attempt_at is None
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -139,6 +163,7 @@ def receive_in_transaction(
         "event_id": event.event_id,
         "event_type": event.event_type[:80],
         "payment_key": payment_key,
+        "charge_key": getattr(fact, "charge_key", None),
         "fact_kind": fact.kind,
         "fact": json.dumps(fact.to_record(), sort_keys=True),
         "body_sha256": body_sha256,
@@ -147,20 +172,33 @@ def receive_in_transaction(
     }
     if isinstance(fact, Ignored):
         values.update(status=IGNORED, last_error=fact.reason)
+    elif nothing_paid(fact):
+        values.update(status=IGNORED, last_error=NOTHING_PAID)
     elif fact.currency != settings.currency:
         values.update(
             status=FLAGGED,
             last_error=f"currency {fact.currency or 'unknown'} is not this deployment's {settings.currency}; "
             "not applied",
         )
+    elif isinstance(fact, CheckoutPending):
+        values.update(status=IGNORED, last_error=PENDING_REASON)
     else:
         values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, settings, now))
     inbox_id = lean.execute(connection, _INSERT_EVENT, values)[0][0]
     if values["status"] == WAITING and payment_key is not None:
         _waiting_payment_keys(uow).add(payment_key)
-    if values["status"] == APPLIED and isinstance(fact, (Sale, Tip)):
-        _apply_waiting_for(uow, payment_key, settings, now)
+    _after_stored(uow, fact, values["status"], settings, now)
     return InboxReceipt(inbox_id, values["status"], duplicate=False)
+
+
+def _after_stored(uow: UnitOfWork, fact: PaymentFact, status: str, settings: Settings, now: datetime) -> None:
+    """Apply the events waiting on this one: a sale's or tip's refunds and disputes (named by its
+    payment or its charge), a delayed payment's success once its checkout's completion is known."""
+    if status == APPLIED and isinstance(fact, (Sale, Tip)):
+        _apply_waiting_for(uow, fact.payment_key, settings, now)
+        _apply_waiting_for(uow, fact.charge_key, settings, now)
+    elif isinstance(fact, CheckoutPending):
+        _apply_waiting_for(uow, fact.payment_key, settings, now)
 
 
 @dataclass(frozen=True)
@@ -298,9 +336,24 @@ _WAITING_PAYMENT_KEYS = (
     .distinct()
 )
 _WAITING_FOR_PAYMENT = (
-    select(_inbox)
+    select(_inbox.c.id)
     .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == WAITING)
     .order_by(_inbox.c.id)
+)
+_WAITING_ROW = select(_inbox).where(_inbox.c.id == bindparam("inbox_id"), _inbox.c.status == WAITING)
+_CHECKOUT_PENDING = (
+    select(_inbox.c.fact)
+    .where(_inbox.c.provider == bindparam("provider"), _inbox.c.payment_key == bindparam("payment_key"),
+           _inbox.c.fact_kind == CheckoutPending.kind)
+    .order_by(_inbox.c.id)
+    .limit(1)
+)
+_SALE_BY_CHARGE = (
+    select(_inbox.c.payment_key)
+    .where(_inbox.c.provider == bindparam("provider"), _inbox.c.charge_key == bindparam("charge_key"),
+           _inbox.c.fact_kind.in_((Sale.kind, Tip.kind)), _inbox.c.status == APPLIED)
+    .order_by(_inbox.c.id)
+    .limit(1)
 )
 
 
@@ -333,17 +386,19 @@ def _attempt(
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
         return _not_applied(WAITING, str(error), attempts, now)
-    except InvalidInput as error:
-        # Permanent: the same fact fails the same way every time, so it is parked for an admin, never retried.
-        return _not_applied(FAILED, str(error), attempts, now, retry=False)
-    except CozyKartError as error:
-        return _not_applied(FAILED, str(error), attempts, now)
+    except RETRIED_ERRORS as error:
+        return _not_applied(FAILED, _error_text(error), attempts, now)
     except AssertionError:
         raise
     except Exception as error:  # noqa: BLE001 - stored with the event; the inbox loses nothing
-        return _not_applied(FAILED, f"{type(error).__name__}: {error}", attempts, now)
+        # Permanent: the same fact fails the same way every time, so it is parked for an admin, never retried.
+        return _not_applied(FAILED, _error_text(error), attempts, now, retry=False)
     return {"status": APPLIED, "attempts": attempts, "applied_cents": applied_cents, "applied_at": now,
             "last_error": None, "next_attempt_at": None}
+
+
+def _error_text(error: Exception) -> str:
+    return str(error) if isinstance(error, CozyKartError) else f"{type(error).__name__}: {error}"
 
 
 def _not_applied(status: str, error: str, attempts: int, now: datetime, *, retry: bool = True) -> dict:
@@ -355,13 +410,19 @@ def _not_applied(status: str, error: str, attempts: int, now: datetime, *, retry
 
 def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
     """Apply a stored event again and record the outcome on its row; returns its new status."""
+    fact: PaymentFact | None = None
     try:
         fact = fact_from_record(json.loads(row.fact))
-    except InvalidInput as error:  # stored before its amounts were checked at the door: it can never apply
+    except (InvalidInput, ValueError) as error:  # stored before its fields were checked at the door
         outcome = _not_applied(FAILED, str(error), row.attempts + 1, now, retry=False)
     else:
-        outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, settings, now)
+        if nothing_paid(fact):  # a free order stored failed by an earlier version
+            outcome = {"status": IGNORED, "last_error": NOTHING_PAID, "next_attempt_at": None}
+        else:
+            outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, settings, now)
     uow.session.connection().execute(update(_inbox).where(_inbox.c.id == row.id).values(**outcome))
+    if fact is not None:
+        _after_stored(uow, fact, outcome["status"], settings, now)
     return outcome["status"]
 
 
@@ -384,9 +445,12 @@ def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Setti
         return
     if payment_key not in _waiting_payment_keys(uow):
         return
-    waiting = uow.session.connection().execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all()
-    for row in waiting:
-        _retry(uow, row, settings, now)
+    connection = uow.session.connection()
+    for (inbox_id,) in connection.execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all():
+        # Read again: applying an earlier one may have applied this one already (a sale its refund).
+        row = connection.execute(_WAITING_ROW, {"inbox_id": inbox_id}).first()
+        if row is not None:
+            _retry(uow, row, settings, now)
 
 
 def _apply_fact(
@@ -398,7 +462,7 @@ def _apply_fact(
         ledger.record_sale(
             key=fact.payment_key,
             gross_cents=fact.gross_cents,
-            sold_at=fact.sold_at,
+            sold_at=_bought_at(uow, fact, provider, fact.sold_at),
             item=fact.item,
             cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
             provider=provider,
@@ -412,7 +476,7 @@ def _apply_fact(
             key=fact.payment_key,
             dj_racer_id=_dj_for(uow.session, fact.dj),
             tip_cents=fact.tip_cents,
-            tipped_at=fact.tipped_at,
+            tipped_at=_bought_at(uow, fact, provider, fact.tipped_at),
             song=fact.song,
             fan_name=fact.public_name,
             message=fact.public_message,
@@ -428,7 +492,7 @@ def _apply_fact(
         if amount_cents <= 0:
             return 0  # an older running total than one already applied
         ledger.refund_payment(
-            payment_key=fact.payment_key,
+            payment_key=_sale_key(uow, provider, fact.payment_key),
             refund_key=fact.refund_key,
             refunded_at=fact.refunded_at,
             amount_cents=amount_cents,
@@ -438,7 +502,7 @@ def _apply_fact(
         return amount_cents
     if isinstance(fact, DisputeOpened):
         ledger.open_dispute(
-            payment_key=fact.payment_key,
+            payment_key=_sale_key(uow, provider, fact.payment_key),
             dispute_key=fact.dispute_key,
             opened_at=fact.opened_at,
             amount_cents=fact.amount_cents,
@@ -452,6 +516,30 @@ def _apply_fact(
         )
         return 0
     raise AssertionError(f"no way to apply {fact.kind}")
+
+
+def _bought_at(uow: UnitOfWork, fact: Sale | Tip, provider: str, paid_at: datetime) -> datetime:
+    """The instant that decides the race: when the fan paid, or for a delayed payment method when
+    the checkout completed (its `CheckoutPending`, stored when it arrived)."""
+    if not fact.delayed_payment:
+        return paid_at
+    row = uow.session.connection().execute(
+        _CHECKOUT_PENDING, {"provider": provider, "payment_key": fact.payment_key}
+    ).first()
+    if row is None:
+        raise CheckoutNotSeen("The checkout of this delayed payment has not arrived yet; the sale waits for it.")
+    pending = fact_from_record(json.loads(row.fact))
+    assert isinstance(pending, CheckoutPending), pending
+    return pending.completed_at
+
+
+def _sale_key(uow: UnitOfWork, provider: str, payment_key: str) -> str:
+    """The payment key of the sale or tip a refund or dispute is about: its own, or, when it names
+    only a charge (a Charges-API payment, `payment_intent: null`), the sale that knows that charge."""
+    row = uow.session.connection().execute(
+        _SALE_BY_CHARGE, {"provider": provider, "charge_key": payment_key}
+    ).first()
+    return row.payment_key if row is not None else payment_key
 
 
 def _refunded_so_far(session: Session, payment_key: str | None, provider: str, inbox_id: int | None) -> int:

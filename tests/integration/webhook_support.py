@@ -107,3 +107,32 @@ def shopify_post(client: TestClient, topic: str, payload: dict, *, webhook_id: s
         shopify.TOPIC_HEADER: topic,
         shopify.WEBHOOK_ID_HEADER: webhook_id,
     })
+
+
+def stripe_event(event_id: str, event_type: str, obj: dict, created: datetime) -> dict:
+    """A Stripe event envelope (`id`, `type`, `created`: when it happened) around one object."""
+    return {"id": event_id, "object": "event", "type": event_type, "created": unix(created), "livemode": False,
+            "data": {"object": obj}}
+
+
+def delayed_checkout(event_id: str, payment_intent: str, amount_cents: int, at: datetime, *, event_type: str,
+                     payment_status: str, metadata: dict | None = None) -> dict:
+    """A Checkout event of a delayed payment method (a SEPA debit, ACH, Boleto, OXXO) at `at`."""
+    event = stripe_payments.checkout_completed_event(
+        event_id=event_id, session_id=f"cs_{payment_intent}", payment_intent=payment_intent,
+        amount_cents=amount_cents, currency="usd", created=unix(at), metadata=metadata,
+    )
+    event["type"] = event_type
+    event["data"]["object"].update(payment_status=payment_status, created=unix(at) - 60)
+    return event
+
+
+def opened_checkout(event_id: str, payment_intent: str, amount_cents: int, *, opened: datetime, paid: datetime,
+                    metadata: dict | None = None) -> dict:
+    """A card payment: the session opened at `opened`, the checkout completed (paid) at `paid`."""
+    event = stripe_payments.checkout_completed_event(
+        event_id=event_id, session_id=f"cs_{event_id}", payment_intent=payment_intent, amount_cents=amount_cents,
+        currency="usd", created=unix(paid), metadata=metadata,
+    )
+    event["data"]["object"]["created"] = unix(opened)
+    return event

@@ -36,6 +36,9 @@ STATUS_COLORS = {
 }
 
 
+PARKED_NOTE = "Not retried on its own (it would fail the same way): fix the cause, then replay."
+
+
 @dataclasses.dataclass
 class InboxRowView:
     inbox_id: int = 0
@@ -50,6 +53,7 @@ class InboxRowView:
     received: str = ""
     next_try: str = ""
     replayable: bool = False
+    parked: bool = False  # failed and not retried on its own (a permanent failure): an admin's to fix
 
 
 class InboxAdminState(StatusFilteredAdmin, AuthState):
@@ -79,6 +83,7 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
                 received=admin_time(row.received_at, seconds=True),
                 next_try=admin_time(row.next_attempt_at, seconds=True),
                 replayable=row.status in webhooks.RETRYABLE_STATUSES,
+                parked=row.parked,
             )
             for row in view.rows
         ]
@@ -118,6 +123,7 @@ def _row(row: InboxRowView) -> rx.Component:
         rx.table.cell(rx.vstack(
             rx.text(row.error, size="1", color=theme.LIVE_RED),
             rx.cond(row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)),
+            rx.cond(row.parked, rx.text(PARKED_NOTE, size="1", weight="bold", data_testid="inbox-parked")),
             spacing="1",
         )),
         rx.table.cell(rx.text(row.received, size="1")),
@@ -136,8 +142,8 @@ def _inbox() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.heading("Webhook inbox", size="5", as_="h1"),
-            rx.text("Every verified event from Stripe, Ko-fi and Shopify. Failed and waiting events are retried "
-                    "on their own; replay one to apply it now.", size="2", color=theme.TEXT_MUTED),
+            rx.text("Every verified event from Stripe, Ko-fi and Shopify. Waiting events, and failed ones that "
+                    "can pass later, are retried on their own; replay one to apply it now.", size="2", color=theme.TEXT_MUTED),
             rx.hstack(rx.foreach(InboxAdminState.filters, _filter_button), spacing="2", wrap="wrap"),
             rx.cond(
                 InboxAdminState.rows.length() > 0,
