@@ -32,6 +32,7 @@ from reflex.middleware import Middleware
 from reflex.state import BaseState, State, StateUpdate
 from reflex_base import constants
 from reflex_base.event import Event, EventHandler
+from reflex_base.utils.form import FORM_DATA_ENTRIES_KEY
 from reflex_base.utils.format import format_event_handler
 
 from cozykart.domain.ids import SAFE_INTEGER_DIGITS_MAX, SAFE_INTEGER_MAX
@@ -67,14 +68,28 @@ def _is_text(value: object) -> bool:
     return isinstance(value, str) and len(value) <= EVENT_TEXT_LENGTH_MAX
 
 
+def _form_fields(value: object) -> list | None:
+    """A form's (name, value) pairs: a plain mapping, or the entries a Reflex form submits
+    (`{FORM_DATA_ENTRIES_KEY: [[name, value], ...]}`); None when it is neither."""
+    if not isinstance(value, dict):
+        return None
+    if set(value) != {FORM_DATA_ENTRIES_KEY}:
+        return list(value.items())
+    entries = value[FORM_DATA_ENTRIES_KEY]
+    if not isinstance(entries, list) or not all(isinstance(entry, list) and len(entry) == 2 for entry in entries):
+        return None
+    return [tuple(entry) for entry in entries]
+
+
 def _is_form(value: object) -> bool:
-    if not isinstance(value, dict) or len(value) > EVENT_FORM_FIELDS_MAX:
+    fields = _form_fields(value)
+    if fields is None or len(fields) > EVENT_FORM_FIELDS_MAX:
         return False
     return all(
         isinstance(key, str)
         and len(key) <= EVENT_FORM_KEY_LENGTH_MAX
         and (field is None or isinstance(field, bool) or _is_int(field) or _is_text(field))
-        for key, field in value.items()
+        for key, field in fields
     )
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import redis
+from reflex_base.utils.form import FORM_DATA_ENTRIES_KEY
 
 import cozykart.cozykart  # noqa: F401  (every page's state, so app_handlers() lists them all)
 from cozykart.settings import PROJECT_ROOT
@@ -77,6 +78,8 @@ WRONG_FORMS: list[object] = [
     {field: "٣" for field in FORM_FIELDS},
     {field: "-1" for field in FORM_FIELDS} | {"²": "1", "position_²": "1", "1" * 30: "1"},
     {field: "" for field in FORM_FIELDS},
+    {FORM_DATA_ENTRIES_KEY: [[field, "9" * 40] for field in FORM_FIELDS]},  # as a Reflex form submits
+    {FORM_DATA_ENTRIES_KEY: [[field, "٣"] for field in FORM_FIELDS] + [["position_²", "1"]]},
 ]
 
 

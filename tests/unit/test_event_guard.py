@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reflex_base.utils.form import FORM_DATA_ENTRIES_KEY
 
 import cozykart.cozykart  # noqa: F401  (every page's state is defined)
 from cozykart.domain.ids import SAFE_INTEGER_MAX, parse_record_id, parse_whole_number
@@ -55,6 +56,12 @@ def test_text_and_forms_are_bounded():
             check_arguments(choose, {"value": wrong})
     report = _handler(LobbyState, "report")
     check_arguments(report, {"form_data": {"race_id": "3", "position": "1"}})
+    # ...and as a Reflex form submits it (its entries, in order)
+    check_arguments(report, {"form_data": {FORM_DATA_ENTRIES_KEY: [["race_id", "3"], ["position", "1"]]}})
+    for wrong_entries in ([["race_id"]], "race_id=3", [["race_id", ["3"]]], [[1, "3"]],
+                          [["f", "1"]] * (event_guard.EVENT_FORM_FIELDS_MAX + 1)):
+        with pytest.raises(ArgumentError):
+            check_arguments(report, {"form_data": {FORM_DATA_ENTRIES_KEY: wrong_entries}})
     too_many = {f"field{i}": "1" for i in range(event_guard.EVENT_FORM_FIELDS_MAX + 1)}
     for wrong in ({"race_id": ["3"]}, {"race_id": {"x": 1}}, too_many, {1: "3"}):
         with pytest.raises(ArgumentError):
