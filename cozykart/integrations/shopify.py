@@ -80,15 +80,26 @@ def _fact(topic: str, payload: dict[str, Any]) -> PaymentFact:
         ]
         if not transactions:
             return Ignored(currency="", reason="refund has no successful refund transaction")
-        currency = text(transactions[0], "currency", "refund.transactions[0]").upper()
         return Refund(
-            currency=currency,
+            currency=_refund_currency(payload, transactions[0]),
             payment_key=f"shopify:{identifier(payload, 'order_id', 'refund')}",
             refund_key=f"shopify:{identifier(payload, 'id', 'refund')}",
             amount_cents=sum(decimal_amount_cents(t.get("amount"), "refund.transactions.amount") for t in transactions),
             refunded_at=instant_from_iso(payload.get("created_at"), "refund.created_at"),
         )
     return Ignored(currency=str(payload.get("currency") or "").upper(), reason=f"Shopify {topic} is not used")
+
+
+def _refund_currency(payload: dict[str, Any], transaction: dict[str, Any]) -> str:
+    """The refund's currency: its transaction's, or (Shopify's documented `refunds/create` sample sends
+    `"currency": null` on its transactions) the shop currency its refunded lines are priced in."""
+    if currency := optional_text(transaction, "currency"):
+        return currency.upper()
+    for line in payload.get("refund_line_items") or []:
+        subtotal = mapping(mapping(line, "refund_line_items[]").get("subtotal_set"), "refund line subtotal_set")
+        if currency := optional_text(mapping(subtotal.get("shop_money"), "subtotal_set.shop_money"), "currency_code"):
+            return currency.upper()
+    raise MalformedWebhook("refund.transactions[0].currency is missing")
 
 
 # --- test events -------------------------------------------------------------

@@ -178,10 +178,13 @@ def _connections_by_process(server: Server) -> Counter:
 
 
 def _post(server: Server, metadata: dict[str, str], amount_cents: int, fan_name: str) -> None:
+    """A signed Checkout sale or tip whose display name (`fan_name`, in the metadata the app sets) is public;
+    the cardholder's name is another, never shown."""
     token = uuid.uuid4().hex[:12]
     event = stripe_payments.checkout_completed_event(
         event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=amount_cents,
-        currency="usd", created=int(time.time()), metadata=metadata, customer_name=fan_name,
+        currency="usd", created=int(time.time()), metadata={**metadata, "fan_name": fan_name},
+        customer_name="Cardholder Private",
     )
     body = json.dumps(event)
     response = httpx.post(f"{server.base_url}/api/webhooks/stripe", content=body, timeout=30,
