@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_PAYOUTS_ROUTE
-from cozykart.ui.auth_state import PROFILE_ROUTE, AuthState
+from cozykart.ui import routes, theme
+from cozykart.ui.auth_state import AuthState
 
 _BUTTON_STYLE = {
     "padding": rx.breakpoints(initial="0.35rem 0.75rem", sm="0.4rem 0.9rem"),
@@ -45,14 +44,14 @@ def _logged_in() -> rx.Component:
                 align="center",
                 spacing="2",
             ),
-            href=PROFILE_ROUTE,
+            href=routes.PROFILE,
             underline="none",
             title="Your profile",
         ),
         rx.cond(
             AuthState.is_admin,
             # The admin console's own navigation leads on from its first page (roles included).
-            rx.link("Admin", href=ADMIN_PAYOUTS_ROUTE, color="#f4f2ff", weight="medium", data_testid="admin-link"),
+            rx.link("Admin", href=routes.ADMIN_PAYOUTS, color="#f4f2ff", weight="medium", data_testid="admin-link"),
         ),
         _full_load_link(
             "Log out",

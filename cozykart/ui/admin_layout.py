@@ -21,30 +21,21 @@ from cozykart.domain.errors import CozyKartError
 from cozykart.services import default_uow
 from cozykart.settings import Settings, load_settings
 from cozykart.ui import routes, theme
-from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, acting_racer_id
+from cozykart.ui.auth_state import acting_racer_id
 
 T = TypeVar("T")
 AdminWork = Callable[[int, Any, Settings], T]  # (actor id, a unit of work, settings): ui never imports db
 
-ADMIN_PAYOUTS_ROUTE = "/admin/payouts"
-ADMIN_WEBHOOKS_ROUTE = "/admin/webhooks"
-ADMIN_RECONCILE_ROUTE = "/admin/reconcile"
-ADMIN_OUTBOX_ROUTE = "/admin/outbox"
-ADMIN_OVERLAYS_ROUTE = "/admin/overlays"
-ADMIN_SETTINGS_ROUTE = routes.ADMIN_SETTINGS
-ADMIN_SEASONS_ROUTE = routes.ADMIN_SEASONS
-ADMIN_RESULTS_ROUTE = routes.ADMIN_RESULTS
-
 ADMIN_LINKS: tuple[tuple[str, str], ...] = (
-    ("Payouts", ADMIN_PAYOUTS_ROUTE),
-    ("Results", ADMIN_RESULTS_ROUTE),
-    ("Seasons", ADMIN_SEASONS_ROUTE),
-    ("Money settings", ADMIN_SETTINGS_ROUTE),
-    ("Webhook inbox", ADMIN_WEBHOOKS_ROUTE),
-    ("Reconciliation", ADMIN_RECONCILE_ROUTE),
-    ("Discord outbox", ADMIN_OUTBOX_ROUTE),
-    ("Overlays", ADMIN_OVERLAYS_ROUTE),
-    ("Roles", ADMIN_ROLES_ROUTE),
+    ("Payouts", routes.ADMIN_PAYOUTS),
+    ("Results", routes.ADMIN_RESULTS),
+    ("Seasons", routes.ADMIN_SEASONS),
+    ("Money settings", routes.ADMIN_SETTINGS),
+    ("Webhook inbox", routes.ADMIN_WEBHOOKS),
+    ("Reconciliation", routes.ADMIN_RECONCILE),
+    ("Discord outbox", routes.ADMIN_OUTBOX),
+    ("Overlays", routes.ADMIN_OVERLAYS),
+    ("Roles", routes.ADMIN_ROLES),
 )
 
 

@@ -27,13 +27,7 @@ from cozykart.domain.identity import NotLoggedIn, safe_next_path
 from cozykart.services import default_uow, identity
 from cozykart.services.identity import Viewer
 from cozykart.settings import load_settings
-from cozykart.ui import socket_guard
-
-LOGIN_PATH = "/auth/discord/login"
-DEV_LOGIN_PAGE_PATH = "/auth/dev"
-LOGOUT_PATH = "/auth/logout"
-PROFILE_ROUTE = "/me"
-ADMIN_ROLES_ROUTE = "/admin/roles"
+from cozykart.ui import routes, socket_guard
 
 
 def _session_token(state: rx.State) -> str | None:
@@ -97,9 +91,9 @@ class AuthState(rx.State):
     is_host: bool = False
     is_dj: bool = False
     dev_login_enabled: bool = False
-    login_href: str = LOGIN_PATH
-    dev_login_href: str = DEV_LOGIN_PAGE_PATH
-    logout_href: str = LOGOUT_PATH
+    login_href: str = routes.LOGIN
+    dev_login_href: str = routes.DEV_LOGIN_PAGE
+    logout_href: str = routes.LOGOUT
     # Whose private data this tab's vars may hold: set only when the tab hydrates
     # (ui/event_guard.ViewerChangeGuard), which resets them first when it changed.
     _viewer_racer_id: int | None = None
@@ -121,10 +115,10 @@ class AuthState(rx.State):
         self.is_host = bool(viewer and viewer.is_host)
         self.is_dj = bool(viewer and viewer.is_dj)
         self.dev_login_enabled = load_settings().dev_login
-        self.login_href = server_base + LOGIN_PATH + next_query
-        self.dev_login_href = server_base + DEV_LOGIN_PAGE_PATH + next_query
+        self.login_href = server_base + routes.LOGIN + next_query
+        self.dev_login_href = server_base + routes.DEV_LOGIN_PAGE + next_query
         self.logout_href = (
-            server_base + LOGOUT_PATH + (f"?next={quote(back_home, safe='/:')}" if server_base else "")
+            server_base + routes.LOGOUT + (f"?next={quote(back_home, safe='/:')}" if server_base else "")
         )
 
     async def _load_viewer(self) -> Viewer | None:

@@ -1,8 +1,21 @@
-"""The shared layout: header with navigation, then the page's content."""
+"""The shared layout (header with navigation, then the page's content) and how a page declares itself.
+
+A page module declares its route, title and on_load beside its state, like the
+Reflex templates' `@template(route=..., title=..., on_load=...)`:
+
+    @page(route=routes.LOBBY, title="Lobby", on_load=LobbyState.load)
+    def lobby_page() -> rx.Component: ...
+
+`page` wraps the function in the layout (not with `layout=False`: the OBS
+overlays) and records it; `cozykart.py` adds every `declared_pages()` to the
+app. Importing `cozykart.ui.pages` imports every page module, so declares them all.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 
@@ -91,7 +104,43 @@ def header() -> rx.Component:
     )
 
 
-def page(content: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
+TITLE_PREFIX = "Cozy-Kart · "
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredPage:
+    """One page as its module declared it: what `rx.App.add_page` takes."""
+
+    component: Callable[[], rx.Component]
+    route: str  # one of ui/routes.py
+    title: str  # the browser tab's, prefix included
+    on_load: Any  # an event handler, a list of them, or None
+    declared_by: str  # module.function, so a second page on one route is caught
+
+
+_DECLARED: dict[str, DeclaredPage] = {}  # route -> page, in the order the modules declared them
+
+
+def declared_pages() -> tuple[DeclaredPage, ...]:
+    """Every page declared so far (import `cozykart.ui.pages` first to have them all)."""
+    return tuple(_DECLARED.values())
+
+
+def page(*, route: str, title: str, on_load: Any = None, layout: bool = True):
+    """Declare a page function: its route, its title (after "Cozy-Kart · ") and its on_load."""
+
+    def declare(content: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
+        declared_by = f"{content.__module__}.{content.__qualname__}"
+        earlier = _DECLARED.get(route)
+        assert earlier is None or earlier.declared_by == declared_by, f"{route} declared twice: {earlier}"
+        component = _in_layout(content) if layout else content
+        _DECLARED[route] = DeclaredPage(component, route, TITLE_PREFIX + title, on_load, declared_by)
+        return component
+
+    return declare
+
+
+def _in_layout(content: Callable[[], rx.Component]) -> Callable[[], rx.Component]:
     """Wrap a page function in the shared layout."""
 
     def wrapped() -> rx.Component:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import reflex as rx
 
-# The slug has a name no state var uses: Reflex adds it as a var of the root state.
-RACER_ROUTE = "/racers/[racer_key]"
-RACER_ROUTE_ARG = "racer_key"
-RACER_ROUTE_PREFIX = "/racers/"
+from cozykart.ui import routes
+
 TINY_AVATAR = "24px"
 MEMBER_AVATAR = "28px"
 AVERAGE_MISSING = "—"
 
 
 def racer_href(racer_id: int) -> str:
-    return f"{RACER_ROUTE_PREFIX}{racer_id}"
+    return f"{routes.RACER_PREFIX}{racer_id}"
 
 
 def format_average(average: float | None) -> str:

@@ -15,7 +15,8 @@ from cozykart.domain.money import format_cents
 from cozykart.services import league, overlays
 from cozykart.services.pot import live_pot
 from cozykart.settings import Settings
-from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S, ALERTS_ROUTE, POT_ROUTE, OverlayState
+from cozykart.ui import routes
+from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S, OverlayState
 from tests.e2e.test_live_pot import _post_sale
 from tests.reflex_viewer import Viewer, run_async
 
@@ -95,7 +96,7 @@ def test_sales_that_arrive_together_are_alerted_one_at_a_time_in_order(served_ap
     assert alert.get_attribute("data-alert-key") != first_key
 
 
-@pytest.mark.parametrize("route", [ALERTS_ROUTE, POT_ROUTE])
+@pytest.mark.parametrize("route", [routes.ALERTS_OVERLAY, routes.POT_OVERLAY])
 @pytest.mark.parametrize("query", [{}, {"key": "wrong"}], ids=["no-key", "wrong-key"])
 def test_a_client_without_the_key_calling_every_overlay_handler_gets_no_alerts_and_no_pot(
     served_app, overlay_key, route, query

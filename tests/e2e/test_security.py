@@ -29,14 +29,6 @@ from reflex_base.utils.form import FORM_DATA_ENTRIES_KEY
 import cozykart.cozykart  # noqa: F401  (every page's state, so app_handlers() lists them all)
 from cozykart.settings import PROJECT_ROOT
 from cozykart.ui import routes
-from cozykart.ui.admin_layout import (
-    ADMIN_OUTBOX_ROUTE,
-    ADMIN_OVERLAYS_ROUTE,
-    ADMIN_PAYOUTS_ROUTE,
-    ADMIN_RECONCILE_ROUTE,
-    ADMIN_WEBHOOKS_ROUTE,
-)
-from cozykart.ui.auth_state import ADMIN_ROLES_ROUTE, LOGIN_PATH, PROFILE_ROUTE
 from cozykart.ui.event_guard import EVENT_TEXT_LENGTH_MAX, app_handlers, parameters_of
 from tests.e2e.conftest import (
     E2E_ADMIN_DISCORD_ID,
@@ -59,8 +51,8 @@ AVATAR_SVG = (PROJECT_ROOT / "assets" / "avatars" / "default.svg").read_bytes()
 SESSION_COOKIE = "cozykart_session"
 REDIS_URL = os.environ.get("COZYKART_TEST_SECURITY_REDIS_URL") or "redis://127.0.0.1:6379/12"
 ADMIN_PAGES = [
-    ADMIN_PAYOUTS_ROUTE, routes.ADMIN_RESULTS, routes.ADMIN_SEASONS, routes.ADMIN_SETTINGS, ADMIN_WEBHOOKS_ROUTE,
-    ADMIN_RECONCILE_ROUTE, ADMIN_OUTBOX_ROUTE, ADMIN_ROLES_ROUTE, ADMIN_OVERLAYS_ROUTE,
+    routes.ADMIN_PAYOUTS, routes.ADMIN_RESULTS, routes.ADMIN_SEASONS, routes.ADMIN_SETTINGS, routes.ADMIN_WEBHOOKS,
+    routes.ADMIN_RECONCILE, routes.ADMIN_OUTBOX, routes.ADMIN_ROLES, routes.ADMIN_OVERLAYS,
 ]
 ADMIN = FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None)
 RACER = FakeUser(id="80351110224670555", username="wanda_w", global_name="Wanda Walletkeeper", avatar=None)
@@ -139,7 +131,7 @@ def _session_id(page) -> str:
 def _visit_admin_pages_and_make_an_overlay_key(page, app: ServedApp, fake_discord_server) -> tuple[str, str]:
     """(session id, overlay key) after an admin's real login and a visit to every admin page."""
     expect = _expect()
-    _login_in_browser(page, app, fake_discord_server, ADMIN, ADMIN_PAYOUTS_ROUTE)
+    _login_in_browser(page, app, fake_discord_server, ADMIN, routes.ADMIN_PAYOUTS)
     for path in ADMIN_PAGES:
         page.goto(app.url(path), timeout=PAGE_TIMEOUT_MS)
         expect(page.locator("h1").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
@@ -234,7 +226,7 @@ def test_after_logout_the_same_tab_receives_nothing_of_the_previous_person(serve
         ws.on("framereceived", lambda payload: received.append(str(payload)))
 
     page.on("websocket", on_socket)
-    _login_in_browser(page, served_app, fake_discord_server, RACER, PROFILE_ROUTE)
+    _login_in_browser(page, served_app, fake_discord_server, RACER, routes.PROFILE)
     page.goto(served_app.url(routes.WALLET), timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("payout-amount")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     assert any(RACER.global_name in frame for frames in sockets for frame in frames), "the tab was sent the name"
@@ -258,7 +250,7 @@ def _racer_cookie(app: ServedApp, fake_discord_server) -> str:
     """A real session of RACER, through the login routes and the fake Discord."""
     fake_discord_server.user = RACER
     with httpx.Client(base_url=app.base_url, timeout=HTTP_TIMEOUT_S) as client:
-        start = client.get(LOGIN_PATH, params={"next": "/"})
+        start = client.get(routes.LOGIN, params={"next": "/"})
         approved = httpx.get(start.headers["location"], timeout=HTTP_TIMEOUT_S)
         callback = urlsplit(approved.headers["location"])
         client.get(f"{callback.path}?{callback.query}")

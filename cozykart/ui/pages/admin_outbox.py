@@ -12,9 +12,8 @@ import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import outbox
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
-    ADMIN_OUTBOX_ROUTE,
     StatusFilter,
     StatusFilteredAdmin,
     admin_call,
@@ -142,6 +141,6 @@ def _outbox() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_OUTBOX, title="Discord outbox", on_load=OutboxAdminState.load)
 def admin_outbox_page() -> rx.Component:
-    return admin_gate(OutboxAdminState.allowed, OutboxAdminState.refusal, ADMIN_OUTBOX_ROUTE, _outbox())
+    return admin_gate(OutboxAdminState.allowed, OutboxAdminState.refusal, routes.ADMIN_OUTBOX, _outbox())

@@ -6,12 +6,11 @@ import reflex as rx
 
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import overlays
-from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_OVERLAYS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui import routes, theme
+from cozykart.ui.admin_layout import admin_call, admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import publish_test_alert
-from cozykart.ui.pages.overlays import ALERTS_ROUTE, POT_ROUTE
 
 
 def _check_admin(actor_id, uow, settings) -> str:
@@ -50,8 +49,8 @@ class OverlayAdminState(AuthState):
         origin = f"{self.router.url.scheme}://{self.router.url.netloc}"
         self.urls_shown = True
         return [
-            rx.set_value(POT_URL_FIELD_ID, f"{origin}{POT_ROUTE}?key={key}"),
-            rx.set_value(ALERTS_URL_FIELD_ID, f"{origin}{ALERTS_ROUTE}?key={key}"),
+            rx.set_value(POT_URL_FIELD_ID, f"{origin}{routes.POT_OVERLAY}?key={key}"),
+            rx.set_value(ALERTS_URL_FIELD_ID, f"{origin}{routes.ALERTS_OVERLAY}?key={key}"),
             rx.toast.success("New overlay key made: the old overlay URLs no longer work."),
         ]
 
@@ -77,9 +76,9 @@ def _url_row(label: str, field_id: str) -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_OVERLAYS, title="Overlays", on_load=OverlayAdminState.load)
 def overlays_admin_page() -> rx.Component:
-    return admin_gate(OverlayAdminState.allowed, OverlayAdminState.refusal, ADMIN_OVERLAYS_ROUTE, _console())
+    return admin_gate(OverlayAdminState.allowed, OverlayAdminState.refusal, routes.ADMIN_OVERLAYS, _console())
 
 
 def _console() -> rx.Component:

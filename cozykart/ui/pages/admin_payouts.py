@@ -20,9 +20,8 @@ from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_am
 from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
 from cozykart.settings import load_settings
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
-    ADMIN_PAYOUTS_ROUTE,
     admin_call,
     admin_gate,
     admin_load,
@@ -321,11 +320,11 @@ def _recent() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_PAYOUTS, title="Payouts", on_load=PayoutsAdminState.load)
 def admin_payouts_page() -> rx.Component:
     return admin_gate(
         PayoutsAdminState.allowed,
         PayoutsAdminState.refusal,
-        ADMIN_PAYOUTS_ROUTE,
+        routes.ADMIN_PAYOUTS,
         rx.vstack(admin_title("Payouts"), _queue(), _direct(), _recent(), spacing="4", width="100%"),
     )

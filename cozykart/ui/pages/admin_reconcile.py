@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import reflex as rx
 
 from cozykart.services import money_admin
-from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_RECONCILE_ROUTE, admin_gate, admin_load
+from cozykart.ui import routes, theme
+from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -108,6 +108,6 @@ def _report() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_RECONCILE, title="Reconciliation", on_load=ReconcileAdminState.load)
 def admin_reconcile_page() -> rx.Component:
-    return admin_gate(ReconcileAdminState.allowed, ReconcileAdminState.refusal, ADMIN_RECONCILE_ROUTE, _report())
+    return admin_gate(ReconcileAdminState.allowed, ReconcileAdminState.refusal, routes.ADMIN_RECONCILE, _report())

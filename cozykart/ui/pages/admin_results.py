@@ -22,9 +22,8 @@ from cozykart.services import league, results_admin
 from cozykart.services.league_views import EntryView, RaceView
 from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk, placing_words
 from cozykart.settings import load_settings
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
-    ADMIN_RESULTS_ROUTE,
     admin_call,
     admin_gate,
     admin_load,
@@ -451,6 +450,6 @@ def _console() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_RESULTS, title="Results", on_load=ResultsAdminState.load)
 def admin_results_page() -> rx.Component:
-    return admin_gate(ResultsAdminState.allowed, ResultsAdminState.refusal, ADMIN_RESULTS_ROUTE, _console())
+    return admin_gate(ResultsAdminState.allowed, ResultsAdminState.refusal, routes.ADMIN_RESULTS, _console())

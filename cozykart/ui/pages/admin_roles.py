@@ -13,7 +13,7 @@ import reflex as rx
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import identity
 from cozykart.services.identity import RolesOverview
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_call, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
@@ -189,7 +189,7 @@ def _console() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_ROLES, title="Roles", on_load=RolesState.load)
 def roles_page() -> rx.Component:
     return rx.cond(
         RolesState.allowed,

@@ -17,8 +17,8 @@ from cozykart.domain.league import SPLIT_POLICIES, WINNER_BONUS_BPS_DEFAULT
 from cozykart.services import seasons
 from cozykart.services.league_views import SeasonView
 from cozykart.settings import DEFAULT_POINTS_TABLE
-from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_SEASONS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui import routes, theme
+from cozykart.ui.admin_layout import admin_call, admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -314,6 +314,6 @@ def _console() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_SEASONS, title="Seasons", on_load=SeasonsAdminState.load)
 def admin_seasons_page() -> rx.Component:
-    return admin_gate(SeasonsAdminState.allowed, SeasonsAdminState.refusal, ADMIN_SEASONS_ROUTE, _console())
+    return admin_gate(SeasonsAdminState.allowed, SeasonsAdminState.refusal, routes.ADMIN_SEASONS, _console())

@@ -14,8 +14,8 @@ import reflex as rx
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import money_settings
 from cozykart.services.money_settings import MoneySettingsView
-from cozykart.ui import theme
-from cozykart.ui.admin_layout import ADMIN_SETTINGS_ROUTE, admin_call, admin_gate, admin_load
+from cozykart.ui import routes, theme
+from cozykart.ui.admin_layout import admin_call, admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 
@@ -227,8 +227,8 @@ def _console() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_SETTINGS, title="Money settings", on_load=MoneySettingsState.load)
 def admin_settings_page() -> rx.Component:
     return admin_gate(
-        MoneySettingsState.allowed, MoneySettingsState.refusal, ADMIN_SETTINGS_ROUTE, _console()
+        MoneySettingsState.allowed, MoneySettingsState.refusal, routes.ADMIN_SETTINGS, _console()
     )

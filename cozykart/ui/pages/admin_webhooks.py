@@ -13,9 +13,8 @@ import reflex as rx
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import money_admin, webhooks
 from cozykart.services.money_admin import InboxView
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
-    ADMIN_WEBHOOKS_ROUTE,
     StatusFilter,
     StatusFilteredAdmin,
     admin_call,
@@ -170,6 +169,6 @@ def _inbox() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.ADMIN_WEBHOOKS, title="Webhook inbox", on_load=InboxAdminState.load)
 def admin_webhooks_page() -> rx.Component:
-    return admin_gate(InboxAdminState.allowed, InboxAdminState.refusal, ADMIN_WEBHOOKS_ROUTE, _inbox())
+    return admin_gate(InboxAdminState.allowed, InboxAdminState.refusal, routes.ADMIN_WEBHOOKS, _inbox())

@@ -24,7 +24,7 @@ from cozykart.services.identity import Viewer
 from cozykart.services.league_pages import LobbyBoard, lobby_board
 from cozykart.services.league_views import EntryView, RaceView
 from cozykart.settings import LOBBY_NAME_LENGTH_MAX, LOBBY_SIZE_MAX
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
@@ -470,7 +470,7 @@ def _login_prompt() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.LOBBY, title="Lobby", on_load=LobbyState.load)
 def lobby_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Lobby", size="7"),

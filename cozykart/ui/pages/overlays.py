@@ -15,11 +15,10 @@ import reflex as rx
 
 from cozykart.services import default_uow
 from cozykart.services.overlays import overlay_key_is_valid
-from cozykart.ui import broadcast, live_pot
+from cozykart.ui import broadcast, live_pot, routes
+from cozykart.ui.layout import page
 from cozykart.ui.live_pot import FeedView, LivePotState, pot_ticker, read_pot
 
-POT_ROUTE = "/overlay/pot"
-ALERTS_ROUTE = "/overlay/alerts"
 ALERT_SHOW_S = 4.0  # each alert stays this long on screen
 ALERT_GAP_S = 0.6  # then the overlay is empty this long before the next one
 CONNECTION_CHECK_S = 5.0  # how often an idle overlay checks that its viewer is still there
@@ -45,7 +44,7 @@ class OverlayState(rx.State):
         self.checked = True
         if not self.authorized:
             return None
-        if self.router.page.path == ALERTS_ROUTE:
+        if self.router.page.path == routes.ALERTS_OVERLAY:
             return [LivePotState.join, OverlayState.play_alerts]
         return LivePotState.join
 
@@ -120,6 +119,7 @@ def _locked() -> rx.Component:
     )
 
 
+@page(route=routes.POT_OVERLAY, title="Pot overlay", on_load=OverlayState.open, layout=False)
 def pot_overlay() -> rx.Component:
     return rx.box(
         rx.cond(OverlayState.authorized, pot_ticker(overlay=True), _locked()),
@@ -147,6 +147,7 @@ def _alert() -> rx.Component:
     )
 
 
+@page(route=routes.ALERTS_OVERLAY, title="Alerts overlay", on_load=OverlayState.open, layout=False)
 def alerts_overlay() -> rx.Component:
     return rx.box(
         rx.cond(

@@ -9,7 +9,7 @@ import reflex as rx
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import default_uow, identity
 from cozykart.settings import MKT_NAME_LENGTH_MAX
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
 
@@ -101,7 +101,7 @@ def _profile_card() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.PROFILE, title="Your profile", on_load=ProfileState.load)
 def profile_page() -> rx.Component:
     return rx.cond(
         ProfileState.logged_in,

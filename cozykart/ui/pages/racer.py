@@ -15,14 +15,11 @@ from cozykart.services.standings import racer_profile
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import (
-    RACER_ROUTE,
-    RACER_ROUTE_ARG,
     format_average,
     header_cell,
     scrolling_table,
 )
 
-__all__ = ["RACER_ROUTE", "RacerProfileState", "racer_page"]
 RACE_STATUS_LABELS = {"open": "lobby", "live": "live", "ended": "waiting for results", "final": "final"}
 PODIUM_LABELS = {1: "Champion", 2: "Runner-up", 3: "Third place"}
 
@@ -85,7 +82,7 @@ class RacerProfileState(rx.State):
     @rx.event
     async def load(self):
         self.loaded = False
-        raw = str(self.router.page.params.get(RACER_ROUTE_ARG, "") or "")
+        raw = str(self.router.page.params.get(routes.RACER_ARG, "") or "")
         racer_id = parse_record_id(raw)
         if racer_id is None:
             self._show_missing(f"There is no racer {raw!r}.")
@@ -321,7 +318,7 @@ def _missing() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.RACER, title="Racer", on_load=RacerProfileState.load)
 def racer_page() -> rx.Component:
     return rx.cond(
         RacerProfileState.loaded,

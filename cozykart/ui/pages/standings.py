@@ -11,7 +11,7 @@ from cozykart.domain.errors import CozyKartError
 from cozykart.domain.ids import parse_record_id
 from cozykart.services import default_uow
 from cozykart.services.league_pages import StandingsPage, standings_page
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import (
     format_average,
@@ -379,7 +379,7 @@ def _trophy_case() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.STANDINGS, title="Standings", on_load=StandingsState.load)
 def standings_page_view() -> rx.Component:
     return rx.vstack(
         rx.hstack(

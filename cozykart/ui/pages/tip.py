@@ -23,7 +23,7 @@ from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_am
 from cozykart.services import default_uow, tips
 from cozykart.services.tips import TipOptions
 from cozykart.settings import load_settings
-from cozykart.ui import live_pot, theme
+from cozykart.ui import live_pot, routes, theme
 from cozykart.ui.layout import page
 
 CUSTOM = "custom"
@@ -330,7 +330,7 @@ def _body() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.TIP, title="Tip the DJ", on_load=TipState.load)
 def tip_page() -> rx.Component:
     return rx.el.section(
         rx.vstack(

@@ -21,7 +21,7 @@ from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_am
 from cozykart.services import default_uow, payouts, wallet_view
 from cozykart.services.wallet_view import PayoutStatus, WalletPage
 from cozykart.settings import load_settings
-from cozykart.ui import theme
+from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState, acting_racer_id
 from cozykart.ui.layout import page
 
@@ -426,7 +426,7 @@ def _history() -> rx.Component:
     )
 
 
-@page
+@page(route=routes.WALLET, title="Your wallet", on_load=WalletState.load)
 def wallet_page() -> rx.Component:
     return rx.cond(
         WalletState.loaded,

@@ -12,7 +12,7 @@ from cozykart.services.watch import WatchSnapshot, watch_snapshot
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
-from cozykart.ui.live_pot import pot_ticker, sales_feed
+from cozykart.ui.live_pot import LivePotState, pot_ticker, sales_feed
 
 STATUS_LABELS = {
     "live": "LIVE",
@@ -302,7 +302,7 @@ def _placed(order: int, child: rx.Component) -> rx.Component:
     return rx.box(child, order=str(order), width="100%")
 
 
-@page
+@page(route=routes.WATCH, title="Watch", on_load=[WatchState.load, LivePotState.join])
 def watch_page() -> rx.Component:
     return rx.box(
         rx.el.h1("Cozy-Kart live: the race and the racer prize pool", style=_VISUALLY_HIDDEN),
