@@ -376,6 +376,70 @@ def race_wallet_holdings(connection: Connection, race_id: int) -> list:
     ).all()
 
 
+def season_race_holdings(connection: Connection, season_id: int, *, excluding_race_id: int) -> list:
+    """What each racer's wallet holds from each other final race of a season.
+
+    Two statements: the races with their entries (to weigh them), and the
+    wallets' sums by race and racer. Returns (RaceOutcome, racer -> cents) pairs.
+    """
+    rows = connection.execute(
+        select(
+            race_table.c.id,
+            race_table.c.name,
+            season_table.c.split_policy,
+            season_table.c.winner_bonus_bps,
+            entry_table.c.racer_id,
+            entry_table.c.position,
+            entry_table.c.dnf,
+            entry_table.c.points,
+        )
+        .join(season_table, season_table.c.id == race_table.c.season_id)
+        .outerjoin(entry_table, entry_table.c.race_id == race_table.c.id)
+        .where(
+            race_table.c.season_id == season_id,
+            race_table.c.status == "final",
+            race_table.c.id != excluding_race_id,
+        )
+        .order_by(race_table.c.id, entry_table.c.racer_id)
+    ).all()
+    entries: dict[int, list] = defaultdict(list)
+    heads: dict[int, tuple] = {}
+    for race_id, name, policy, bonus_bps, racer_id, position, dnf, points in rows:
+        heads[race_id] = (name, SplitRule(policy=policy, winner_bonus_bps=bonus_bps))
+        if racer_id is not None:
+            entries[race_id].append((racer_id, position, dnf, points))
+    held: dict[int, dict[int, int]] = defaultdict(dict)
+    if heads:
+        for race_id, racer_id, net_cents in connection.execute(
+            select(payment_table.c.race_id, account_table.c.racer_id, sum_cents(posting_table.c.amount_cents))
+            .join(payment_table, payment_table.c.id == posting_table.c.payment_id)
+            .join(account_table, account_table.c.id == posting_table.c.account_id)
+            .where(payment_table.c.race_id.in_(list(heads)), account_table.c.kind == str(AccountKind.WALLET))
+            .group_by(payment_table.c.race_id, account_table.c.racer_id)
+        ):
+            held[race_id][racer_id] = int(net_cents)
+    return [
+        (_outcome(race_id, name, season_id, "final", tuple(entries[race_id]), split), held[race_id])
+        for race_id, (name, split) in heads.items()
+    ]
+
+
+def _outcome(race_id: int, name: str, season_id, status: str, entries: tuple, split: SplitRule) -> RaceOutcome:
+    return RaceOutcome(
+        race_id=race_id,
+        name=name,
+        season_id=season_id,
+        status=status,
+        racer_ids=tuple(racer_id for racer_id, _position, _dnf, _points in entries),
+        results=tuple(
+            RaceResult(racer_id=racer_id, position=position, dnf=dnf, points=points or 0)
+            for racer_id, position, dnf, points in entries
+            if position is not None or dnf
+        ),
+        split=split,
+    )
+
+
 # --- the league, read for the hot path ---------------------------------------------
 # The same answers as `league_repo.race_live_at` and `league_repo.race_outcome`
 # (tests/integration/test_ledger_repo.py holds them to it), in two Core
@@ -465,19 +529,11 @@ def outcome_of(connection: Connection, race: RaceAtSale, status: str) -> RaceOut
         entries = tuple(
             tuple(row) for row in connection.execute(_entries_of_race, {"race_id": race.window.race_id})
         )
-    return RaceOutcome(
-        race_id=race.window.race_id,
-        name=race.window.name,
-        season_id=race.window.season_id,
-        status=status,
-        racer_ids=tuple(racer_id for racer_id, _position, _dnf, _points in entries),
-        results=tuple(
-            RaceResult(racer_id=racer_id, position=position, dnf=dnf, points=points or 0)
-            for racer_id, position, dnf, points in entries
-            if position is not None or dnf
-        ),
-        split=race.split,
-    )
+    return _outcome(race.window.race_id, race.window.name, race.window.season_id, status, entries, race.split)
+
+
+def race_racer_ids(connection: Connection, race_id: int) -> list[int]:
+    return [row[0] for row in connection.execute(_entries_of_race, {"race_id": race_id})]
 
 
 def race_status(connection: Connection, race_id: int) -> str | None:

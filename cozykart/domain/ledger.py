@@ -18,14 +18,16 @@ Errors a person can act on (all `CozyKartError`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from fractions import Fraction
 
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.events import RaceOutcome, SplitRule
-from cozykart.domain.money import BPS_PER_WHOLE, allocate
+from cozykart.domain.money import BPS_PER_WHOLE, allocate, allocate_in_order
 
 DESCRIPTION_LENGTH_MAX = 300
 REASON_LENGTH_MIN = 3
@@ -293,6 +295,70 @@ def split_pool(pool_cents: int, weights: dict[int, int], *, seed: str) -> dict[i
     assert racer_ids
     shares = allocate(pool_cents, [weights[racer_id] for racer_id in racer_ids], seed=seed)
     return dict(zip(racer_ids, shares, strict=True))
+
+
+def season_deviation(races: Iterable[tuple[dict[int, int], dict[int, int]]]) -> dict[int, Fraction]:
+    """Each racer's rounding so far over a season's races: cents held minus the exact share.
+
+    `races` gives, per race, its weights (racer -> weight) and what each racer
+    holds from it (racer -> cents). Negative: the odd cents went to others.
+    """
+    deviation: dict[int, Fraction] = {}
+    for weights, held in races:
+        held_total_cents = sum(held.values())
+        weight_total = sum(weights.values())
+        for racer_id in {*weights, *held}:
+            exact = Fraction(held_total_cents * weights.get(racer_id, 0), weight_total) if weight_total else 0
+            deviation[racer_id] = deviation.get(racer_id, Fraction(0)) + held.get(racer_id, 0) - exact
+    return deviation
+
+
+def race_split_order(race_id: int, racer_ids: Iterable[int], deviation: dict[int, Fraction]) -> tuple[int, ...]:
+    """Who is first in line for a race's odd cents: the racers the season's rounding owes most.
+
+    Ties (a season's first race, or racers owed alike) are broken by an order
+    shuffled by the race's id, so no racer id is always first.
+    """
+    return tuple(
+        sorted(
+            set(racer_ids),
+            key=lambda racer_id: (
+                deviation.get(racer_id, Fraction(0)),
+                hashlib.sha256(f"race:{race_id}\x1f{racer_id}".encode()).digest(),
+            ),
+        )
+    )
+
+
+def race_holdings(
+    columns: Sequence[tuple[int, int]], weights: dict[int, int], order: Sequence[int]
+) -> dict[int, dict[int, int]]:
+    """What each racer should hold of each payment of a race (payment -> racer -> cents).
+
+    `columns` are the race's payments in a fixed order (payment id) with the
+    cents the racers hold of each, together. The racers' totals are the split
+    of the race's whole pool (`allocate_in_order`, ties by `order`), so each is
+    within one cent of its exact share; payment j's column is the split of the
+    first j payments' cents minus the split of the first j-1, never negative
+    because the split never shrinks as its total grows.
+    """
+    racer_ids = sorted(weights)
+    assert racer_ids and set(order) == set(racer_ids), (racer_ids, order)
+    weight_list = [weights[racer_id] for racer_id in racer_ids]
+    position = {racer_id: index for index, racer_id in enumerate(racer_ids)}
+    order_indexes = [position[racer_id] for racer_id in order]
+    previous = [0] * len(racer_ids)
+    cumulative_cents = 0
+    holdings: dict[int, dict[int, int]] = {}
+    for payment_id, cents in columns:
+        assert cents >= 0, (payment_id, cents)
+        cumulative_cents += cents
+        current = allocate_in_order(cumulative_cents, weight_list, order=order_indexes)
+        column = {racer_id: now - before for racer_id, now, before in zip(racer_ids, current, previous, strict=True)}
+        assert all(share >= 0 for share in column.values()) and sum(column.values()) == cents
+        holdings[payment_id] = column
+        previous = current
+    return holdings
 
 
 def clawback_shares(amount_cents: int, credited_cents: dict[str, int], *, seed: str) -> dict[str, int]:

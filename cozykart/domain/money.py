@@ -9,13 +9,26 @@ Floats never touch money. Every division here says where its remainder goes:
   largest remainders; ties (always the case for equal weights) are broken by an
   order shuffled by `seed`, so the odd cents of one transaction always land on
   the same racers, yet over many transactions they spread across everybody.
+  It is for one-off splits by arbitrary weights (a refund across the accounts
+  that hold a payment).
+- `allocate_in_order(total_cents, weights, order=...)` splits a running total
+  (a race's pool, which grows with late sales and shrinks with refunds): each
+  share is the floor or the ceiling of its exact proportion, like largest
+  remainder, and growing the total never takes a cent from anyone (largest
+  remainder cannot promise that: the Alabama paradox). The odd cents go in a
+  fixed cycle of `sum(weights)` cents, dealt earliest-deadline-first with ties
+  broken by `order`, so the caller decides who is first in line.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import math
 import re
+from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 from cozykart.domain.errors import InvalidInput
 
@@ -24,6 +37,8 @@ CENTS_PER_UNIT = 100
 AMOUNT_CENTS_MAX = 100_000_000_00  # one hundred million units: far above any merch sale or payout
 AMOUNT_TEXT_LENGTH_MAX = 32
 ALLOCATION_SHARES_MAX = 10_000
+CYCLE_CENTS_MAX = 2_000_000  # the reduced weights' sum: one cycle of odd cents (winner_bonus at odd bps)
+CYCLES_CACHED_MAX = 256
 
 _CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -140,3 +155,65 @@ def allocate(total_cents: int, weights: Sequence[int], *, seed: str) -> list[int
     assert sum(shares_cents) == total_cents
     assert all(share >= 0 for share in shares_cents)
     return shares_cents
+
+
+def allocate_in_order(total_cents: int, weights: Sequence[int], *, order: Sequence[int]) -> list[int]:
+    """Split `total_cents` in proportion to `weights`: within one cent, monotone in the total.
+
+    With the weights reduced by their gcd to `w` (sum `W`), `total = k * W + s`:
+    every share gets `k * w_i` exactly, and the `s` odd cents are the first `s`
+    of a cycle of `W` cents dealt one at a time (`_odd_cent_cycle`). Properties:
+    - share_i is floor or ceiling of total * w_i / sum(weights) (the quota);
+    - allocate_in_order(total + 1) is allocate_in_order(total) plus one cent to
+      one share (no share ever shrinks when the total grows);
+    - equal weights: the odd cents go to the shares first in `order`, so shares
+      differ by at most one cent; a zero weight never receives anything.
+    `order` lists the indexes 0..len-1, first in line first.
+    """
+    assert isinstance(total_cents, int) and total_cents >= 0, total_cents
+    assert 0 < len(weights) <= ALLOCATION_SHARES_MAX, len(weights)
+    assert all(isinstance(w, int) and w >= 0 for w in weights), weights
+    assert sorted(order) == list(range(len(weights))), order
+    divisor = math.gcd(*weights)
+    assert divisor > 0, "at least one weight must be positive"
+    reduced = tuple(weight // divisor for weight in weights)
+    rank = [0] * len(weights)
+    for position, index in enumerate(order):
+        rank[index] = position
+    cycles, odd_cents = divmod(total_cents, sum(reduced))
+    dealt = Counter(_odd_cent_cycle(reduced, tuple(rank))[:odd_cents])
+    shares_cents = [cycles * weight + dealt[index] for index, weight in enumerate(reduced)]
+    assert sum(shares_cents) == total_cents
+    return shares_cents
+
+
+@lru_cache(maxsize=CYCLES_CACHED_MAX)
+def _odd_cent_cycle(weights: tuple[int, ...], rank: tuple[int, ...]) -> tuple[int, ...]:
+    """Who gets each of the `W = sum(weights)` cents of one cycle, in turn.
+
+    Share i's (a+1)-th cent may be dealt from cent number floor(a * W / w_i) + 1
+    (earlier would put it above its ceiling) and must be dealt by cent number
+    ceil((a + 1) * W / w_i) (later would leave it below its floor). Dealing each
+    cent to the ready share with the earliest deadline (ties: lowest rank) meets
+    every deadline, so every prefix of the cycle is within one cent of exact.
+    """
+    weight_total = sum(weights)
+    assert 0 < weight_total <= CYCLE_CENTS_MAX, weight_total
+    waiting = [(1, index) for index, weight in enumerate(weights) if weight > 0]  # (first cent, share)
+    heapq.heapify(waiting)
+    ready: list[tuple[int, int, int]] = []  # (deadline, rank, share)
+    dealt = [0] * len(weights)
+    cycle: list[int] = []
+    for cent in range(1, weight_total + 1):
+        while waiting and waiting[0][0] <= cent:
+            _first, index = heapq.heappop(waiting)
+            deadline = -(-(dealt[index] + 1) * weight_total // weights[index])
+            heapq.heappush(ready, (deadline, rank[index], index))
+        deadline, _rank, index = heapq.heappop(ready)
+        assert deadline >= cent, "a share fell below its floor"
+        cycle.append(index)
+        dealt[index] += 1
+        if dealt[index] < weights[index]:
+            heapq.heappush(waiting, (dealt[index] * weight_total // weights[index] + 1, index))
+    assert dealt == list(weights)
+    return tuple(cycle)

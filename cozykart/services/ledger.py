@@ -37,8 +37,10 @@ from cozykart.domain.ledger import (
     TransactionKind,
     clawback_shares,
     pool_account,
+    race_holdings,
+    race_split_order,
     require_reason,
-    split_pool,
+    season_deviation,
     split_weights,
     wallet_account,
 )
@@ -254,17 +256,16 @@ def record_sale(
                 payment_id=payment_id,
             )
             if status == "final":
-                outcome = repo.outcome_of(connection, race, status)
-                _credit_racers(
-                    builder,
-                    outcome,
-                    pool_cents,
-                    payment_id=payment_id,
-                    payment_key=key,
-                    sale_words=sale_words,
-                    settings=settings,
-                    now=utc_now(),
-                )
+                if pool_cents > 0:
+                    _credit_race(
+                        builder,
+                        connection,
+                        repo.outcome_of(connection, race, status),
+                        {payment_id: pool_cents},
+                        words={payment_id: sale_words},
+                        suffix="",
+                        settings=settings,
+                    )
                 distributed = True
             else:
                 builder.post(
@@ -334,38 +335,95 @@ def _sale_replay(connection: Connection, key: str, gross_cents: int) -> SaleRece
     )
 
 
-def _credit_racers(
+def _sale_words(money, item: str, gross_cents: int) -> str:
+    return f"{item!r} sale ({money(gross_cents)})"
+
+
+def _credit_race(
     builder: TransactionBuilder,
+    connection: Connection,
     outcome: RaceOutcome,
-    pool_cents: int,
+    changes: dict[int, int],
     *,
-    payment_id: int,
-    payment_key: str,
-    sale_words: str,
+    words: dict[int, str],
+    suffix: str,
     settings: Settings,
-    now: datetime,
 ) -> None:
-    """Split one payment's pool among the race's racers (or to the house if none)."""
-    if pool_cents == 0:
+    """Give a final race's racers these payments' cents (payment -> cents), or the house if none.
+
+    The racers' holdings of the whole race are settled again (`_settle_race`),
+    so the race's odd cents stay fair to the cent.
+    """
+    name = outcome.name
+
+    def describe(payment_id: int, sale_words: str) -> str | None:
+        return f"Share of {sale_words}{suffix} in race {name!r}" if payment_id in changes else None
+
+    if _settle_race(builder, connection, outcome, changes, words=words, describe=describe, settings=settings):
         return
+    for payment_id, cents in changes.items():
+        builder.post(
+            HOUSE, cents, f"Pool of {words[payment_id]}{suffix}: race {name!r} had no racers", payment_id=payment_id
+        )
+
+
+def _settle_race(
+    builder: TransactionBuilder,
+    connection: Connection,
+    outcome: RaceOutcome,
+    changes: dict[int, int],
+    *,
+    words: dict[int, str],
+    describe,
+    settings: Settings,
+) -> bool:
+    """Post what each racer should hold of each payment of a race now, less what they hold.
+
+    `changes` is this event's change to what the racers (together) hold of a
+    payment: + a distribution, a late sale or a dispute won, - a refund. The
+    targets are `race_holdings` of the race's payments (id order) by its
+    weights, odd cents first to the racers the season's rounding owes most, so
+    every racer's total from the race is within a cent of its exact share.
+    `describe(payment_id, sale_words)` words this event's lines (None: a line
+    that only moves odd cents, worded as such). False when the race has no
+    racers (nothing is posted). The caller holds the race's pool lock.
+    """
     weights = split_weights(outcome)
     if not weights:
-        builder.post(
-            HOUSE,
-            pool_cents,
-            f"Pool of {sale_words}: race {outcome.name!r} had no racers",
-            payment_id=payment_id,
-        )
-        return
-    hold_until = _hold_until(settings, now)
-    for racer_id, share_cents in split_pool(pool_cents, weights, seed=payment_key).items():
-        builder.post(
-            wallet_account(racer_id),
-            share_cents,
-            f"Share of {sale_words} in race {outcome.name!r}",
-            payment_id=payment_id,
-            available_at=hold_until,
-        )
+        return False
+    money = _money(settings)
+    held: dict[int, dict[int, int]] = defaultdict(dict)
+    words = dict(words)
+    for row in repo.race_wallet_holdings(connection, outcome.race_id):
+        held[row.payment_id][row.racer_id] = row.net_cents
+        words.setdefault(row.payment_id, _sale_words(money, row.item, row.gross_cents))
+    columns = [
+        (payment_id, sum(held[payment_id].values()) + changes.get(payment_id, 0))
+        for payment_id in sorted({*held, *changes})
+    ]
+    target = race_holdings(columns, weights, _split_order(connection, outcome, weights))
+    hold_until = _hold_until(settings, utc_now())
+    for payment_id, _cents in columns:
+        was, should = held.get(payment_id, {}), target[payment_id]
+        for racer_id in sorted({*was, *should}):
+            line = describe(payment_id, words[payment_id])
+            builder.post(
+                wallet_account(racer_id),
+                should.get(racer_id, 0) - was.get(racer_id, 0),
+                line or f"Odd cents of race {outcome.name!r} handed round again ({words[payment_id]})",
+                payment_id=payment_id,
+                available_at=hold_until,
+            )
+    return True
+
+
+def _split_order(connection: Connection, outcome: RaceOutcome, weights: dict[int, int]) -> tuple[int, ...]:
+    """The race's racers, first in line for its odd cents first (see `race_split_order`)."""
+    deviation = {}
+    if outcome.season_id is not None:
+        others = repo.season_race_holdings(connection, outcome.season_id, excluding_race_id=outcome.race_id)
+        deviation = season_deviation((split_weights(other), held) for other, held in others)
+    return race_split_order(outcome.race_id, weights, deviation)
 
 
 # --- race pools ---------------------------------------------------------------------
@@ -396,27 +454,21 @@ def _distribute(
         return None
     builder = TransactionBuilder()
     money = _money(settings)
+    changes: dict[int, int] = {}
+    words: dict[int, str] = {}
     for payment in repo.pool_holdings(connection, ids[pool.code]):
         assert payment.net_cents > 0, payment
-        sale_words = f"{payment.item!r} sale ({money(payment.gross_cents)})"
         builder.post(
             pool,
             -payment.net_cents,
             f"Live Pot of race {outcome.name!r} paid out to its racers",
             payment_id=payment.id,
         )
-        _credit_racers(
-            builder,
-            outcome,
-            payment.net_cents,
-            payment_id=payment.id,
-            payment_key=payment.key,
-            sale_words=sale_words,
-            settings=settings,
-            now=utc_now(),
-        )
-    if not builder.postings:
+        changes[payment.id] = payment.net_cents
+        words[payment.id] = _sale_words(money, payment.item, payment.gross_cents)
+    if not changes:
         return None
+    _credit_race(builder, connection, outcome, changes, words=words, suffix="", settings=settings)
     written = repo.write_transaction(
         connection,
         builder.build(
@@ -460,10 +512,10 @@ def distribute_race(
 def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> None:
     """Subscriber: an admin fix changed a final race; move shares to match the new results.
 
-    For each payment of the race, what its racers hold of it is split again by
-    the new results with the same allocator and seed, and the difference is
-    posted as one RESULT_CORRECTION. Nothing is edited; a racer already paid
-    out may go into debt.
+    What the racers hold of the race is settled again by the new results
+    (`_settle_race`: the race's whole pool by the new weights), and the
+    difference is posted as one RESULT_CORRECTION. Nothing is edited; a racer
+    already paid out may go into debt.
     """
     outcome = event.outcome
     connection = uow.session.connection()
@@ -475,35 +527,18 @@ def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> No
         return
     holdings = repo.race_wallet_holdings(connection, outcome.race_id)
     wallets = [wallet_account(racer_id) for racer_id in {*weights, *(row.racer_id for row in holdings)}]
-    ids = repo.account_ids(connection, wallets)
+    ids = repo.account_ids(connection, [pool_account(outcome.race_id), *wallets])
     repo.lock_accounts(connection, ids.values())
     if repo.transaction_id_by_key(connection, key) is not None:
         return
-    holdings = repo.race_wallet_holdings(connection, outcome.race_id)  # after the locks
-    by_payment: dict[int, dict[int, int]] = defaultdict(dict)
-    payment_words: dict[int, tuple[str, str]] = {}
-    money = _money(settings)
-    for row in holdings:
-        by_payment[row.payment_id][row.racer_id] = row.net_cents
-        payment_words[row.payment_id] = (row.key, f"{row.item!r} sale ({money(row.gross_cents)})")
     builder = TransactionBuilder()
-    hold_until = _hold_until(settings, utc_now())
     reason = _text(event.reason, 120) or "admin fix"
-    for payment_id, held in by_payment.items():
-        total_cents = sum(held.values())
-        if total_cents <= 0:
-            continue
-        payment_key, sale_words = payment_words[payment_id]
-        target = split_pool(total_cents, weights, seed=payment_key)
-        for racer_id in sorted({*held, *target}):
-            delta_cents = target.get(racer_id, 0) - held.get(racer_id, 0)
-            builder.post(
-                wallet_account(racer_id),
-                delta_cents,
-                f"Result fix in race {outcome.name!r} ({reason}): share of {sale_words}",
-                payment_id=payment_id,
-                available_at=hold_until,
-            )
+    name = outcome.name
+
+    def describe(_payment_id: int, sale_words: str) -> str:
+        return f"Result fix in race {name!r} ({reason}): share of {sale_words}"
+
+    _settle_race(builder, connection, outcome, {}, words={}, describe=describe, settings=settings)
     if not builder.postings:
         return
     repo.write_transaction(
@@ -709,8 +744,12 @@ def _claw_back(
         if payment is None:
             raise PaymentNotFound("That payment has not been recorded yet.")
         holdings = repo.payment_holdings(connection, payment.id)
-        repo.lock_accounts(connection, [row.id for row in holdings])
+        race_accounts = _race_accounts(connection, payment)
+        repo.lock_accounts(
+            connection, [row.id for row in holdings] + list(repo.account_ids(connection, race_accounts).values())
+        )
         holdings = repo.payment_holdings(connection, payment.id)  # after the locks
+        race = _final_race_of(uow, payment)
         credited = {
             row.code: row.net_cents
             for row in holdings
@@ -721,7 +760,6 @@ def _claw_back(
         if remaining_cents == 0:
             raise InvalidInput("Nothing remains of that payment to take back.")
         amount_cents = remaining_cents if amount_cents is None else amount_cents
-        shares = clawback_shares(amount_cents, credited, seed=key)
         what = f"{payment.item!r} {payment.kind} ({money(payment.gross_cents)})"
         builder = TransactionBuilder()
         builder.post(
@@ -730,10 +768,8 @@ def _claw_back(
             f"{words} {what}: {money(amount_cents)} returned to the fan",
             payment_id=payment.id,
         )
-        for code, share_cents in shares.items():
-            builder.post(
-                refs[code], -share_cents, f"{words} {what}: taken back in proportion", payment_id=payment.id
-            )
+        line = f"{words} {what}: taken back in proportion"
+        shares = _take_back(builder, connection, race, payment, amount_cents, credited, refs, line, key, settings)
         written = repo.write_transaction(
             connection,
             builder.build(
@@ -749,6 +785,70 @@ def _claw_back(
         assert not written.replayed
         uow.commit()
         return ClawbackReceipt(written.transaction_id, amount_cents, shares, replayed=False)
+
+
+def _final_race_of(uow: UnitOfWork, payment) -> RaceOutcome | None:
+    """The final race whose racers were credited with this sale, if any."""
+    if payment.kind != "sale" or payment.race_id is None:
+        return None
+    outcome = race_outcome(uow.session, payment.race_id)
+    if outcome is None or not outcome.is_final or not split_weights(outcome):
+        return None
+    return outcome
+
+
+def _race_accounts(connection: Connection, payment) -> list:
+    """A sale's race pool and every wallet that holds or may hold some of the race (locked before a settle)."""
+    if payment is None or payment.kind != "sale" or payment.race_id is None:
+        return []
+    holders = {row.racer_id for row in repo.race_wallet_holdings(connection, payment.race_id)}
+    racer_ids = sorted({*holders, *repo.race_racer_ids(connection, payment.race_id)})
+    return [pool_account(payment.race_id), *(wallet_account(racer_id) for racer_id in racer_ids)]
+
+
+def _take_back(
+    builder: TransactionBuilder,
+    connection: Connection,
+    race: RaceOutcome | None,
+    payment,
+    amount_cents: int,
+    credited: dict[str, int],
+    refs: dict,
+    line: str,
+    key: str,
+    settings: Settings,
+) -> dict[str, int]:
+    """Post the clawback from the credited accounts in proportion; returns code -> cents taken.
+
+    The racers of a final race count as one holder here: what they give back
+    together is then taken so that the race stays fair to the cent
+    (`_settle_race`), which for a full refund is exactly what each got of it.
+    """
+    racers_slot = f"race:{race.race_id}:racers" if race is not None else None
+    grouped: dict[str, int] = defaultdict(int)
+    for code, cents in credited.items():
+        grouped[racers_slot if racers_slot and refs[code].kind == AccountKind.WALLET else code] += cents
+    shares = clawback_shares(amount_cents, dict(grouped), seed=key)
+    racers_cents = shares.pop(racers_slot, 0) if racers_slot else 0
+    for code, share_cents in shares.items():
+        builder.post(refs[code], -share_cents, line, payment_id=payment.id)
+    if racers_cents == 0:
+        return shares
+    assert race is not None
+    _settle_race(
+        builder,
+        connection,
+        race,
+        {payment.id: -racers_cents},
+        words={},
+        describe=lambda payment_id, _sale_words: line if payment_id == payment.id else None,
+        settings=settings,
+    )
+    return {
+        code: -posting.amount_cents
+        for (code, payment_id), posting in builder.postings.items()
+        if payment_id == payment.id and code != CLEARING.code
+    }
 
 
 def _clawback_replay(connection: Connection, transaction_id: int) -> ClawbackReceipt:
@@ -777,37 +877,7 @@ def reinstate_dispute(
         if clawback is None:
             raise NotFound("No open dispute with that key has been recorded yet.")
         settings = _effective_settings(uow, connection, settings)
-        hold_until = _hold_until(settings, utc_now())
-        rows = repo.postings_of_transaction(connection, clawback.id)
-        # Lock what we credit back (in id order) before reading the races'
-        # status: a pool whose race became final since is split right away.
-        repo.lock_accounts(connection, repo.account_ids(connection, map(repo.account_ref, rows)).values())
-        builder = TransactionBuilder()
-        for row in rows:
-            words = f"Dispute won, reinstated: {row.description}"[:300]
-            if row.kind == AccountKind.RACE_POOL and repo.race_status(connection, row.race_id) == "final":
-                outcome = race_outcome(uow.session, row.race_id)
-                payment = repo.payment_by_id(connection, row.payment_id)
-                assert outcome is not None and payment is not None
-                sale_words = f"{payment.item!r} sale ({_money(settings)(payment.gross_cents)}), dispute won"
-                _credit_racers(
-                    builder,
-                    outcome,
-                    -row.amount_cents,
-                    payment_id=payment.id,
-                    payment_key=payment.key,
-                    sale_words=sale_words,
-                    settings=settings,
-                    now=utc_now(),
-                )
-                continue
-            builder.post(
-                repo.account_ref(row),
-                -row.amount_cents,
-                words,
-                payment_id=row.payment_id,
-                available_at=hold_until if row.kind == AccountKind.WALLET else None,
-            )
+        builder = _reinstatement(uow, connection, clawback, settings)
         written = repo.write_transaction(
             connection,
             builder.build(
@@ -822,6 +892,47 @@ def reinstate_dispute(
         )
         uow.commit()
         return written.transaction_id
+
+
+def _reinstatement(uow: UnitOfWork, connection: Connection, clawback, settings: Settings) -> TransactionBuilder:
+    """The clawback's postings negated; what went back to a final race's racers is settled again.
+
+    Locks what it credits back, and the race's pool and wallets, (in id order)
+    before reading the race's status: a pool whose race became final since is
+    split among its racers right away, with the race's other cents.
+    """
+    hold_until = _hold_until(settings, utc_now())
+    rows = repo.postings_of_transaction(connection, clawback.id)
+    payment = repo.payment_by_id(connection, clawback.payment_id) if clawback.payment_id else None
+    accounts = [*map(repo.account_ref, rows), *_race_accounts(connection, payment)]
+    repo.lock_accounts(connection, repo.account_ids(connection, accounts).values())
+    race = _final_race_of(uow, payment) if payment is not None else None
+    builder = TransactionBuilder()
+    racers_cents = 0
+    for row in rows:
+        if race is not None and row.kind in (AccountKind.RACE_POOL, AccountKind.WALLET):
+            racers_cents -= row.amount_cents
+            continue
+        builder.post(
+            repo.account_ref(row),
+            -row.amount_cents,
+            f"Dispute won, reinstated: {row.description}"[:300],
+            payment_id=row.payment_id,
+            available_at=hold_until if row.kind == AccountKind.WALLET else None,
+        )
+    if racers_cents:
+        assert race is not None and payment is not None
+        sale_words = _sale_words(_money(settings), payment.item, payment.gross_cents)
+        _credit_race(
+            builder,
+            connection,
+            race,
+            {payment.id: racers_cents},
+            words={payment.id: sale_words},
+            suffix=", dispute won",
+            settings=settings,
+        )
+    return builder
 
 
 # --- admin adjustments -------------------------------------------------------------------
