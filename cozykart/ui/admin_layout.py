@@ -2,14 +2,14 @@
 
 Showing the console is not the permission: every admin page's state asks a
 service, which refuses a non-admin; the page then shows that refusal instead of
-the console (`admin_gate`). `admin_call` and `admin_load` are that pattern once:
-the acting racer re-derived from the session, the service run off the event
-loop, a refusal kept for the page to show.
+the console (`admin_gate`). `admin_load` is that pattern once, on the one
+`ui/service_call.call_service` (the acting racer re-derived from the session,
+the service run off the event loop): a refusal kept for the page to show. An
+admin action calls `call_service` itself and toasts a refusal.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -17,14 +17,10 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
-from cozykart.services import default_uow
-from cozykart.settings import Settings, load_settings
 from cozykart.ui import routes, theme
-from cozykart.ui.auth_state import acting_racer_id
+from cozykart.ui.service_call import ServiceWork, call_service
 
 T = TypeVar("T")
-AdminWork = Callable[[int, Any, Settings], T]  # (actor id, a unit of work, settings): ui never imports db
 
 ADMIN_LINKS: tuple[tuple[str, str], ...] = (
     ("Payouts", routes.ADMIN_PAYOUTS),
@@ -126,20 +122,9 @@ def admin_gate(
 
 
 
-async def admin_call(state: rx.State, work: AdminWork[T]) -> T:
-    """Run `work(actor_id, uow, settings)` in a thread as the racer behind this session.
-
-    Raises what the service raises (a `CozyKartError` the page shows); the
-    service itself checks that the actor is an admin.
-    """
-    actor_id = await acting_racer_id(state)
-    settings = load_settings()
-    return await asyncio.to_thread(work, actor_id, default_uow(settings), settings)
-
-
 async def admin_load(
     state: Any,
-    work: AdminWork[T],
+    work: ServiceWork[T],
     show: Callable[[T], None],
     *,
     hide: Callable[[], None] | None = None,
@@ -153,17 +138,14 @@ async def admin_load(
     """
     if on_load and await state._load_viewer() is None:
         return state._to_login()
-    try:
-        result = await admin_call(state, work)
-    except CozyKartError as error:
-        state.allowed = False
-        state.refusal = error.message
+    outcome = await call_service(state, work)
+    state.allowed = not outcome.refused
+    state.refusal = outcome.message
+    if outcome.refused:
         if hide is not None:
             hide()
         return None
-    state.allowed = True
-    state.refusal = ""
-    show(result)
+    show(outcome.value)
     return None
 
 
@@ -200,7 +182,7 @@ class StatusFilteredAdmin(rx.State, mixin=True):
     def _statuses(self) -> tuple[str, ...]:
         raise NotImplementedError
 
-    def _read_status(self, status: str | None) -> AdminWork:
+    def _read_status(self, status: str | None) -> ServiceWork:
         raise NotImplementedError
 
     def _show(self, view: Any) -> None:

@@ -10,8 +10,8 @@ every use. Only what the page shows (name, avatar, roles) is ever in a var.
 Two helpers for pages:
 - `AuthState.require_login` as (part of) a page's `on_load`: a visitor without
   a live session goes to Discord login and comes back to the same page.
-- `acting_racer_id(state)` in every event handler that acts: the racer is
-  re-derived from the backend session each time, never from an id the client
+- `acting_racer_id(state)` (through `ui/service_call.call_service`) in every
+  event handler that acts: the racer is re-derived from the backend session each time, never from an id the client
   sent, and a service then checks the role. Hiding a button is not a check.
 """
 

@@ -4,7 +4,7 @@ every route is one of `ui/routes.py`, and `cozykart.py` adds exactly the declare
 from __future__ import annotations
 
 import cozykart.cozykart as served
-import cozykart.ui.pages  # noqa: F401  (importing the package declares every page)
+import cozykart.ui.pages  # importing the package declares every page
 from cozykart.api import auth
 from cozykart.ui import routes
 from cozykart.ui.layout import TITLE_PREFIX, declared_pages

@@ -10,13 +10,11 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.services import outbox
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
     StatusFilter,
     StatusFilteredAdmin,
-    admin_call,
     admin_gate,
     admin_time,
     status_filter_button,
@@ -24,6 +22,7 @@ from cozykart.ui.admin_layout import (
 )
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 STATUS_COLORS = {outbox.SENT: "green", outbox.PENDING: "amber", outbox.FAILED: "red"}
 
@@ -68,17 +67,17 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
     @rx.event
     async def resend(self, outbox_id: int):
         try:
-            row = await admin_call(
+            resent = await call_service(
                 self,
                 lambda actor_id, uow, settings: outbox.resend(
                     int(outbox_id), actor_id=actor_id, uow=uow, settings=settings
                 ),
             )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
         except (TypeError, ValueError):
             return rx.toast.error("That is not an announcement.")
-        return [rx.toast.success(f"Announcement #{row.outbox_id} will be sent again"), OutboxAdminState.reload]
+        if resent.refused:
+            return resent.toast()
+        return [rx.toast.success(f"Announcement #{resent.value.outbox_id} will be sent again"), OutboxAdminState.reload]
 
 
 def _filter_button(option: StatusFilter) -> rx.Component:

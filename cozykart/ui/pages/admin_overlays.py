@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.services import overlays
 from cozykart.ui import routes, theme
-from cozykart.ui.admin_layout import admin_call, admin_gate, admin_load
+from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import publish_test_alert
+from cozykart.ui.service_call import call_service
 
 
 def _check_admin(actor_id, uow, settings) -> str:
@@ -37,15 +37,15 @@ class OverlayAdminState(AuthState):
 
     @rx.event
     async def regenerate(self):
-        try:
-            key = await admin_call(
-                self,
-                lambda actor_id, uow, settings: overlays.regenerate_overlay_key(
-                    actor_id=actor_id, uow=uow, settings=settings
-                ),
-            )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
+        made = await call_service(
+            self,
+            lambda actor_id, uow, settings: overlays.regenerate_overlay_key(
+                actor_id=actor_id, uow=uow, settings=settings
+            ),
+        )
+        if made.refused:
+            return made.toast()
+        key = made.value
         origin = f"{self.router.url.scheme}://{self.router.url.netloc}"
         self.urls_shown = True
         return [
@@ -56,11 +56,10 @@ class OverlayAdminState(AuthState):
 
     @rx.event
     async def send_test_alert(self):
-        try:
-            name = await admin_call(self, _check_admin)
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        await publish_test_alert(name)
+        checked = await call_service(self, _check_admin)
+        if checked.refused:
+            return checked.toast()
+        await publish_test_alert(checked.value)
         return rx.toast.success("Test alert sent to every open alerts overlay.")
 
 

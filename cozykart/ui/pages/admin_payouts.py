@@ -14,7 +14,7 @@ import uuid
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import money_admin, payouts
@@ -22,7 +22,6 @@ from cozykart.services.money_admin import PayoutLine, PayoutQueue
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
-    admin_call,
     admin_gate,
     admin_load,
     admin_time,
@@ -30,6 +29,7 @@ from cozykart.ui.admin_layout import (
 )
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 REFERENCE_INPUT_LENGTH_MAX = 200
 REASON_INPUT_LENGTH_MAX = 500
@@ -119,53 +119,52 @@ class PayoutsAdminState(AuthState):
 
     @rx.event
     async def pay(self, form: dict):
-        try:
-            payout_id = _record_id(form, "payout_id", "a payout")
-            method, reference = str(form.get("method", "")), str(form.get("reference", ""))
-            outcome = await admin_call(
-                self,
-                lambda actor_id, uow, settings: payouts.pay_payout(
-                    actor_id, payout_id, method=method, reference=reference, uow=uow, settings=settings
-                ),
-            )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
+        method, reference = str(form.get("method", "")), str(form.get("reference", ""))
+        paid = await call_service(
+            self,
+            lambda actor_id, uow, settings: payouts.pay_payout(
+                actor_id, _record_id(form, "payout_id", "a payout"), method=method, reference=reference,
+                uow=uow, settings=settings,
+            ),
+        )
+        if paid.refused:
+            return paid.toast()
+        outcome = paid.value
         message = (f"Payout #{outcome.payout_id} was already paid" if outcome.replayed
                    else f"Payout #{outcome.payout_id} marked paid")
         return [rx.toast.success(message), PayoutsAdminState.refresh]
 
     @rx.event
     async def reject(self, form: dict):
-        try:
-            payout_id = _record_id(form, "payout_id", "a payout")
-            reason = str(form.get("reason", ""))
-            outcome = await admin_call(
-                self,
-                lambda actor_id, uow, settings: payouts.reject_payout(
-                    actor_id, payout_id, reason=reason, uow=uow, settings=settings
-                ),
-            )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        return [rx.toast.success(f"Payout #{outcome.payout_id} rejected; the money is back in the wallet"),
+        reason = str(form.get("reason", ""))
+        rejected = await call_service(
+            self,
+            lambda actor_id, uow, settings: payouts.reject_payout(
+                actor_id, _record_id(form, "payout_id", "a payout"), reason=reason, uow=uow, settings=settings
+            ),
+        )
+        if rejected.refused:
+            return rejected.toast()
+        return [rx.toast.success(f"Payout #{rejected.value.payout_id} rejected; the money is back in the wallet"),
                 PayoutsAdminState.refresh]
 
     @rx.event
     async def pay_directly(self, form: dict):
-        try:
+        method, reference = str(form.get("method", "")), str(form.get("reference", ""))
+        key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"
+
+        def pay_directly(actor_id, uow, settings) -> tuple[int, int]:
             racer_id = _record_id(form, "racer_id", "a racer")
             amount_cents = parse_amount_cents(str(form.get("amount", "")))
-            method, reference = str(form.get("method", "")), str(form.get("reference", ""))
-            key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"
-            payout_id = await admin_call(
-                self,
-                lambda actor_id, uow, settings: payouts.direct_payout(
-                    actor_id, racer_id, amount_cents, method=method, reference=reference, key=key, uow=uow,
-                    settings=settings,
-                ),
+            return amount_cents, payouts.direct_payout(
+                actor_id, racer_id, amount_cents, method=method, reference=reference, key=key, uow=uow,
+                settings=settings,
             )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
+
+        paid = await call_service(self, pay_directly)
+        if paid.refused:
+            return paid.toast()
+        amount_cents, payout_id = paid.value
         self._direct_key = f"web-direct:{uuid.uuid4().hex}"
         return [rx.toast.success(f"Direct payout #{payout_id} of {format_cents(amount_cents, load_settings().currency)} "
                                  "paid"), PayoutsAdminState.refresh]

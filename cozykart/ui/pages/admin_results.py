@@ -15,7 +15,7 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.money import format_cents
 from cozykart.services import league, results_admin
@@ -24,7 +24,6 @@ from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk,
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
-    admin_call,
     admin_gate,
     admin_load,
     admin_time,
@@ -32,6 +31,7 @@ from cozykart.ui.admin_layout import (
 )
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 REASON_INPUT_LENGTH_MAX = 200
 POSITION_FIELD_PREFIX = "position-"
@@ -136,12 +136,21 @@ class ResultsAdminState(AuthState):
         return await admin_load(self, _desk, self._show, hide=self._hide)
 
     async def _act(self, work, success):
-        try:
-            result = await admin_call(self, work)
-            self._show(await admin_call(self, _desk))
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        return rx.toast.success(success(result))
+        """Run one admin service, then show the desk re-read and say how it went."""
+        done = await call_service(self, work)
+        if done.refused:
+            return done.toast()
+        if (refused := await self._reread_desk()) is not None:
+            return refused
+        return rx.toast.success(success(done.value))
+
+    async def _reread_desk(self):
+        """Show the desk as it is now; the refusal's toast if the service refused."""
+        desk = await call_service(self, _desk)
+        if desk.refused:
+            return desk.toast()
+        self._show(desk.value)
+        return None
 
     @rx.event
     async def confirm(self, race_id: int):
@@ -154,10 +163,6 @@ class ResultsAdminState(AuthState):
 
     @rx.event
     async def set_results(self, form: dict):
-        try:
-            race_id = _race_id(form)
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
         table = {
             racer_id: str(value)
             for field, value in form.items()
@@ -166,29 +171,29 @@ class ResultsAdminState(AuthState):
         }
         return await self._act(
             lambda actor_id, uow, settings: league.set_results(
-                race_id, table, actor_id=actor_id, uow=uow, settings=settings
+                _race_id(form), table, actor_id=actor_id, uow=uow, settings=settings
             ),
             lambda race: f"{race.name}: results set and the race is final",
         )
 
     @rx.event
     async def preview_fix(self, form: dict):
-        try:
+        def preview_of(actor_id, uow, settings) -> tuple[dict, FixPreview]:
             fix = {
                 "race_id": _race_id(form),
                 "racer_id": str(form.get("racer_id", "")),
                 "position": str(form.get("position", "")),
                 "reason": str(form.get("reason", "")),
             }
-            preview: FixPreview = await admin_call(
-                self,
-                lambda actor_id, uow, settings: results_admin.preview_admin_fix(
-                    fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
-                    actor_id=actor_id, uow=uow, settings=settings,
-                ),
+            return fix, results_admin.preview_admin_fix(
+                fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
+                actor_id=actor_id, uow=uow, settings=settings,
             )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
+
+        previewed = await call_service(self, preview_of)
+        if previewed.refused:
+            return previewed.toast()
+        fix, preview = previewed.value
         currency = load_settings().currency
         self._pending_fix = fix
         self.outcome_title = ""
@@ -218,17 +223,18 @@ class ResultsAdminState(AuthState):
         fix = dict(self._pending_fix)
         if not fix:
             return rx.toast.error("Preview a fix first.")
-        try:
-            outcome: FixOutcome = await admin_call(
-                self,
-                lambda actor_id, uow, settings: results_admin.apply_admin_fix(
-                    fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
-                    actor_id=actor_id, uow=uow, settings=settings,
-                ),
-            )
-            self._show(await admin_call(self, _desk))
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
+        applied = await call_service(
+            self,
+            lambda actor_id, uow, settings: results_admin.apply_admin_fix(
+                fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
+                actor_id=actor_id, uow=uow, settings=settings,
+            ),
+        )
+        if applied.refused:
+            return applied.toast()
+        if (refused := await self._reread_desk()) is not None:
+            return refused
+        outcome: FixOutcome = applied.value
         currency = load_settings().currency
         self.cancel_fix()
         self.outcome_title = f"Fixed: {outcome.race.name}"

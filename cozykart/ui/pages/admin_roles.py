@@ -10,13 +10,13 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.services import identity
 from cozykart.services.identity import RolesOverview
 from cozykart.ui import routes, theme
-from cozykart.ui.admin_layout import admin_call, admin_load
+from cozykart.ui.admin_layout import admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 
 @dataclasses.dataclass
@@ -52,17 +52,18 @@ class RolesState(AuthState):
 
     @rx.event
     async def set_role(self, racer_id: int, role: str, granted: bool):
-        try:
-            await admin_call(
-                self,
-                lambda actor_id, uow, settings: identity.set_role(
-                    actor_id, int(racer_id), str(role), granted=bool(granted), uow=uow, settings=settings
-                ),
-            )
-            overview = await admin_call(self, _overview)
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        self._show(overview)
+        changed = await call_service(
+            self,
+            lambda actor_id, uow, settings: identity.set_role(
+                actor_id, int(racer_id), str(role), granted=bool(granted), uow=uow, settings=settings
+            ),
+        )
+        if changed.refused:
+            return changed.toast()
+        overview = await call_service(self, _overview)
+        if overview.refused:
+            return overview.toast()
+        self._show(overview.value)
         return rx.toast.success("Role updated")
 
     def _hide(self) -> None:

@@ -12,15 +12,16 @@ from decimal import Decimal
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.errors import InvalidInput
 from cozykart.domain.league import SPLIT_POLICIES, WINNER_BONUS_BPS_DEFAULT
 from cozykart.services import seasons
 from cozykart.services.league_views import SeasonView
 from cozykart.settings import DEFAULT_POINTS_TABLE
 from cozykart.ui import routes, theme
-from cozykart.ui.admin_layout import admin_call, admin_gate, admin_load
+from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 TEXT_INPUT_LENGTH_MAX = 500
 POINTS_INPUT_LENGTH_MAX = 200
@@ -133,36 +134,33 @@ class SeasonsAdminState(AuthState):
         return await admin_load(self, _list, self._show, hide=self._hide)
 
     async def _act(self, work, success):
-        try:
-            result = await admin_call(self, work)
-            self._show(await admin_call(self, _list))
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        return rx.toast.success(success(result))
+        """Run one admin service, then show the page re-read and say how it went."""
+        done = await call_service(self, work)
+        if done.refused:
+            return done.toast()
+        shown = await call_service(self, _list)
+        if shown.refused:
+            return shown.toast()
+        self._show(shown.value)
+        return rx.toast.success(success(done.value))
 
     @rx.event
     async def create(self, form: dict):
-        try:
-            name = str(form.get("name", ""))
-            starts_on = parse_date(form.get("starts_on", ""), "start date")
-            ends_on = parse_date(form.get("ends_on", ""), "end date")
-            points = parse_points(form.get("points", ""))
-            policy = str(form.get("split_policy", "even"))
-            bonus_bps = parse_percent_bps(form.get("winner_bonus", ""))
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        fields = {
-            "sponsor_name": str(form.get("sponsor_name", "")),
-            "sponsor_logo_url": str(form.get("sponsor_logo_url", "")),
-            "sponsor_url": str(form.get("sponsor_url", "")),
-        }
-        return await self._act(
-            lambda actor_id, uow, settings: seasons.create_season(
-                name, starts_on=starts_on, ends_on=ends_on, points_table=points, split_policy=policy,
-                winner_bonus_bps=bonus_bps, actor_id=actor_id, uow=uow, settings=settings, **fields,
-            ),
-            lambda view: f"Season {view.name!r} created (upcoming)",
-        )
+        def create_season(actor_id, uow, settings):
+            return seasons.create_season(
+                str(form.get("name", "")),
+                starts_on=parse_date(form.get("starts_on", ""), "start date"),
+                ends_on=parse_date(form.get("ends_on", ""), "end date"),
+                points_table=parse_points(form.get("points", "")),
+                split_policy=str(form.get("split_policy", "even")),
+                winner_bonus_bps=parse_percent_bps(form.get("winner_bonus", "")),
+                sponsor_name=str(form.get("sponsor_name", "")),
+                sponsor_logo_url=str(form.get("sponsor_logo_url", "")),
+                sponsor_url=str(form.get("sponsor_url", "")),
+                actor_id=actor_id, uow=uow, settings=settings,
+            )
+
+        return await self._act(create_season, lambda view: f"Season {view.name!r} created (upcoming)")
 
     @rx.event
     async def activate(self, season_id: int):

@@ -11,13 +11,13 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.services import money_settings
 from cozykart.services.money_settings import MoneySettingsView
 from cozykart.ui import routes, theme
-from cozykart.ui.admin_layout import admin_call, admin_gate, admin_load
+from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 VALUE_INPUT_LENGTH_MAX = 20
 REASON_INPUT_LENGTH_MAX = money_settings.REASON_LENGTH_MAX
@@ -92,17 +92,19 @@ class MoneySettingsState(AuthState):
     @rx.event
     async def change(self, form: dict):
         name, value, reason = (str(form.get(field, "")) for field in ("name", "value", "reason"))
-        try:
-            receipt = await admin_call(
-                self,
-                lambda actor_id, uow, settings: money_settings.change_money_setting(
-                    actor_id=actor_id, name=name, value=value, reason=reason, uow=uow, settings=settings
-                ),
-            )
-            self._show(await admin_call(self, _read))
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        return rx.toast.success(receipt.message)
+        receipt = await call_service(
+            self,
+            lambda actor_id, uow, settings: money_settings.change_money_setting(
+                actor_id=actor_id, name=name, value=value, reason=reason, uow=uow, settings=settings
+            ),
+        )
+        if receipt.refused:
+            return receipt.toast()
+        view = await call_service(self, _read)
+        if view.refused:
+            return view.toast()
+        self._show(view.value)
+        return rx.toast.success(receipt.value.message)
 
 
 # --- components ---------------------------------------------------------------

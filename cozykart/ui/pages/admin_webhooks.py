@@ -10,14 +10,12 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.services import money_admin, webhooks
 from cozykart.services.money_admin import InboxView
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
     StatusFilter,
     StatusFilteredAdmin,
-    admin_call,
     admin_gate,
     admin_time,
     status_filter_button,
@@ -25,6 +23,7 @@ from cozykart.ui.admin_layout import (
 )
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 STATUS_COLORS = {
     webhooks.APPLIED: "green",
@@ -90,16 +89,17 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
     @rx.event
     async def replay(self, inbox_id: int):
         try:
-            row = await admin_call(
+            replayed = await call_service(
                 self,
                 lambda actor_id, uow, settings: webhooks.replay(
                     int(inbox_id), actor_id=actor_id, uow=uow, settings=settings
                 ),
             )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
         except (TypeError, ValueError):
             return rx.toast.error("That is not an inbox event.")
+        if replayed.refused:
+            return replayed.toast()
+        row = replayed.value
         toast = (rx.toast.success(f"Event #{row.inbox_id} applied") if row.status == webhooks.APPLIED
                  else rx.toast.warning(f"Event #{row.inbox_id} is {row.status}: {row.last_error or ''}"))
         return [toast, InboxAdminState.reload]

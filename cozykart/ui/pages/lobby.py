@@ -1,7 +1,7 @@
 """`/lobby`: open lobbies, joining and leaving, host controls, result reporting, disputes.
 
-Every action handler takes the acting racer from the backend session
-(`acting_racer_id`), calls one league service, shows its outcome (a toast with
+Every action handler calls one league service through `call_service` (the acting
+racer taken from the backend session), shows its outcome (a toast with
 the service's own message on refusal), and reloads the board. The services
 check every permission; the buttons a viewer sees are only a convenience.
 
@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.domain.ids import parse_record_id
 from cozykart.services import default_uow, league
 from cozykart.services.identity import Viewer
@@ -25,9 +24,10 @@ from cozykart.services.league_pages import LobbyBoard, lobby_board
 from cozykart.services.league_views import EntryView, RaceView
 from cozykart.settings import LOBBY_NAME_LENGTH_MAX, LOBBY_SIZE_MAX
 from cozykart.ui import routes, theme
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
+from cozykart.ui.service_call import ServiceWork, call_service
 
 POLL_INTERVAL_MS = 4_000
 DNF_CHOICE = "DNF"
@@ -130,15 +130,13 @@ class LobbyState(AuthState):
         self.loaded = True
 
     async def _act(
-        self, action: Callable[[int], RaceView], done: str, *, on_success: Callable[[], None] | None = None
+        self, action: ServiceWork[RaceView], done: str, *, on_success: Callable[[], None] | None = None
     ) -> rx.event.EventSpec:
         """Run one league service as the logged-in racer, reload the board, and say how it went."""
-        try:
-            racer_id = await acting_racer_id(self)
-            await asyncio.to_thread(lambda: action(racer_id))
-        except CozyKartError as error:
+        outcome = await call_service(self, action)
+        if outcome.refused:
             await self._reload()
-            return rx.toast.error(error.message)
+            return outcome.toast()
         if on_success is not None:
             on_success()
         await self._reload()
@@ -152,7 +150,7 @@ class LobbyState(AuthState):
     async def open_lobby(self, form_data: dict):
         name = self.new_lobby_name
         return await self._act(
-            lambda racer_id: league.open_lobby(name, actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.open_lobby(name, actor_id=racer_id, uow=uow),
             f"Lobby {' '.join(name.split())!r} is open",
             on_success=lambda: setattr(self, "new_lobby_name", ""),
         )
@@ -160,42 +158,42 @@ class LobbyState(AuthState):
     @rx.event
     async def join(self, race_id: int):
         return await self._act(
-            lambda racer_id: league.join_lobby(int(race_id), actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.join_lobby(int(race_id), actor_id=racer_id, uow=uow),
             "You joined the lobby",
         )
 
     @rx.event
     async def leave(self, race_id: int):
         return await self._act(
-            lambda racer_id: league.leave_lobby(int(race_id), actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.leave_lobby(int(race_id), actor_id=racer_id, uow=uow),
             "You left the lobby",
         )
 
     @rx.event
     async def cancel(self, race_id: int):
         return await self._act(
-            lambda racer_id: league.cancel_lobby(int(race_id), actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.cancel_lobby(int(race_id), actor_id=racer_id, uow=uow),
             "Lobby closed",
         )
 
     @rx.event
     async def start(self, race_id: int):
         return await self._act(
-            lambda racer_id: league.start_race(int(race_id), actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.start_race(int(race_id), actor_id=racer_id, uow=uow),
             "The race is live",
         )
 
     @rx.event
     async def end(self, race_id: int):
         return await self._act(
-            lambda racer_id: league.end_race(int(race_id), actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.end_race(int(race_id), actor_id=racer_id, uow=uow),
             "The race has ended: results, please",
         )
 
     @rx.event
     async def confirm(self, race_id: int):
         return await self._act(
-            lambda racer_id: league.confirm_results(int(race_id), actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.confirm_results(int(race_id), actor_id=racer_id, uow=uow),
             "Results confirmed: the race is final",
         )
 
@@ -204,7 +202,7 @@ class LobbyState(AuthState):
         race_id = _form_race_id(form_data)
         position = str(form_data.get("position", ""))
         return await self._act(
-            lambda racer_id: league.report_result(race_id, position, actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.report_result(race_id, position, actor_id=racer_id, uow=uow),
             f"You reported {'DNF' if position == DNF_CHOICE else '#' + position}",
         )
 
@@ -217,7 +215,7 @@ class LobbyState(AuthState):
             if (racer_id := parse_record_id(key)) is not None
         }
         return await self._act(
-            lambda racer_id: league.set_results(race_id, table, actor_id=racer_id, uow=default_uow()),
+            lambda racer_id, uow, _settings: league.set_results(race_id, table, actor_id=racer_id, uow=uow),
             "Results set: the race is final",
         )
 

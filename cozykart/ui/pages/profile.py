@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
-from cozykart.services import default_uow, identity
+from cozykart.services import identity
 from cozykart.settings import MKT_NAME_LENGTH_MAX
 from cozykart.ui import routes, theme
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 
 class ProfileState(AuthState):
@@ -38,16 +36,14 @@ class ProfileState(AuthState):
     @rx.event
     async def save(self):
         self.message = self.error = ""
-        try:
-            racer_id = await acting_racer_id(self)
-            wanted = self.mkt_name_input
-            saved = await asyncio.to_thread(
-                lambda: identity.update_profile(racer_id, mkt_name=wanted, uow=default_uow())
-            )
-        except CozyKartError as error:
-            self.error = error.message
-            return rx.toast.error(error.message)
-        self.mkt_name = self.mkt_name_input = saved.mkt_name
+        wanted = self.mkt_name_input
+        saved = await call_service(
+            self, lambda racer_id, uow, _settings: identity.update_profile(racer_id, mkt_name=wanted, uow=uow)
+        )
+        if saved.refused:
+            self.error = saved.message
+            return saved.toast()
+        self.mkt_name = self.mkt_name_input = saved.value.mkt_name
         self.message = "Saved."
         return rx.toast.success("Profile saved")
 

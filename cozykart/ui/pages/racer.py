@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.domain.errors import NotFound
 from cozykart.domain.ids import parse_record_id
-from cozykart.services import default_uow
 from cozykart.services.league_views import RacerProfile
 from cozykart.services.standings import racer_profile
 from cozykart.ui import routes, theme
@@ -19,6 +17,7 @@ from cozykart.ui.league_components import (
     header_cell,
     scrolling_table,
 )
+from cozykart.ui.service_call import call_service
 
 RACE_STATUS_LABELS = {"open": "lobby", "live": "live", "ended": "waiting for results", "final": "final"}
 PODIUM_LABELS = {1: "Champion", 2: "Runner-up", 3: "Third place"}
@@ -87,15 +86,13 @@ class RacerProfileState(rx.State):
         if racer_id is None:
             self._show_missing(f"There is no racer {raw!r}.")
             return
-        try:
-            profile = await asyncio.to_thread(lambda: racer_profile(racer_id, uow=default_uow()))
-        except NotFound as error:
-            self._show_missing(error.message)
-            return
-        except CozyKartError as error:
-            self._show_missing(error.message)
-            return rx.toast.error(error.message)
-        self._show(profile)
+        profile = await call_service(
+            self, lambda _anyone, uow, _settings: racer_profile(racer_id, uow=uow), anyone=True
+        )
+        if profile.refused:
+            self._show_missing(profile.message)
+            return None if isinstance(profile.error, NotFound) else profile.toast()
+        self._show(profile.value)
         return None
 
     def _show_missing(self, message: str) -> None:

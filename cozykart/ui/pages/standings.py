@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.domain.ids import parse_record_id
-from cozykart.services import default_uow
 from cozykart.services.league_pages import StandingsPage, standings_page
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
@@ -21,6 +18,7 @@ from cozykart.ui.league_components import (
     scrolling_table,
     tiny_avatar,
 )
+from cozykart.ui.service_call import call_service
 
 CHART_COLORS = ("#ffd700", "#5865f2", "#ff4d5e", "#3ddc97", "#c77dff", "#4cc9f0", "#ff9f1c", "#f4f2ff")
 SEASON_STATUS_LABELS = {"active": "active", "closed": "archive", "upcoming": "upcoming"}
@@ -91,14 +89,15 @@ class StandingsState(rx.State):
 
     async def _show_season(self, value: str):
         season_id = parse_record_id(value)
-        try:
-            view = await asyncio.to_thread(lambda: standings_page(season_id, uow=default_uow()))
-        except CozyKartError as error:
-            self.error = error.message
+        view = await call_service(
+            self, lambda _anyone, uow, _settings: standings_page(season_id, uow=uow), anyone=True
+        )
+        if view.refused:
+            self.error = view.message
             self.loaded = True
-            return rx.toast.error(error.message)
+            return view.toast()
         self.error = ""
-        self._show(view)
+        self._show(view.value)
         return None
 
     def _show(self, view: StandingsPage) -> None:

@@ -11,20 +11,20 @@ the service refuses a tip whatever the browser sends.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import uuid
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.errors import InvalidInput
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
-from cozykart.services import default_uow, tips
+from cozykart.services import tips
 from cozykart.services.tips import TipOptions
 from cozykart.settings import load_settings
 from cozykart.ui import live_pot, routes, theme
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 CUSTOM = "custom"
 logger = logging.getLogger("cozykart.tips")
@@ -68,13 +68,13 @@ class TipState(rx.State):
 
     @rx.event
     async def load(self):
-        settings = load_settings()
-        try:
-            options = await asyncio.to_thread(lambda: tips.tip_options(uow=default_uow(settings), settings=settings))
-        except CozyKartError as error:
-            self.error = error.message
+        options = await call_service(
+            self, lambda _anyone, uow, settings: tips.tip_options(uow=uow, settings=settings), anyone=True
+        )
+        if options.refused:
+            self.error = options.message
             return None
-        self._show(options)
+        self._show(options.value)
         query = self.router.url.query_parameters
         self.thanks = self.notice = ""
         if query.get("tipped"):
@@ -132,12 +132,9 @@ class TipState(rx.State):
     def tip_again(self):
         self.thanks = self.notice = self.error = ""
 
-    def _amount_cents(self) -> int:
-        if self.amount_choice == CUSTOM:
-            return parse_amount_cents(self.custom_amount)
-        if self.amount_choice not in {preset.value for preset in self.presets}:
-            raise InvalidInput("Pick an amount.")
-        return int(self.amount_choice)
+    def _amount_text(self) -> tuple[str, str, frozenset[str]]:
+        """What `_amount_cents` reads: the chosen preset (or CUSTOM), the typed amount, the presets."""
+        return self.amount_choice, self.custom_amount, frozenset(preset.value for preset in self.presets)
 
     @rx.event
     async def send_tip(self):
@@ -149,21 +146,22 @@ class TipState(rx.State):
         site_url = f"{url.scheme}://{url.netloc}"
         self.sending = True
         yield
-        try:
-            tip_cents = self._amount_cents()
-            key, dj, song, message, fan_name = self._key, self.dj_choice, self.song, self.message, self.fan_name
-            started = await asyncio.to_thread(
-                lambda: tips.start_tip(
-                    dj_discord_id=dj, tip_cents=tip_cents, song=song, message=message, fan_name=fan_name,
-                    key=key, site_url=site_url, uow=default_uow(settings), settings=settings,
-                )
-            )
-        except CozyKartError as error:
-            self.error = error.message
-            self.sending = False
-            yield rx.toast.error(error.message)
-            return
+        amount = self._amount_text()
+        key, dj, song, message, fan_name = self._key, self.dj_choice, self.song, self.message, self.fan_name
+        outcome = await call_service(
+            self,
+            lambda _anyone, uow, settings: tips.start_tip(
+                dj_discord_id=dj, tip_cents=_amount_cents(*amount), song=song, message=message, fan_name=fan_name,
+                key=key, site_url=site_url, uow=uow, settings=settings,
+            ),
+            anyone=True,
+        )
         self.sending = False
+        if outcome.refused:
+            self.error = outcome.message
+            yield outcome.toast()
+            return
+        started = outcome.value
         self._key = _new_key()
         if started.checkout_url:
             yield rx.redirect(started.checkout_url)  # another host: a full page load in this tab
@@ -176,6 +174,15 @@ class TipState(rx.State):
             self.thanks = f"Your {money} tip is recorded and waits for an admin to apply it (demo)."
         self.song = self.message = self.custom_amount = ""
         yield rx.toast.success(self.thanks)
+
+
+def _amount_cents(choice: str, custom_amount: str, presets: frozenset[str]) -> int:
+    """The tip in cents: the typed amount for CUSTOM, else one of the presets offered."""
+    if choice == CUSTOM:
+        return parse_amount_cents(custom_amount)
+    if choice not in presets:
+        raise InvalidInput("Pick an amount.")
+    return int(choice)
 
 
 async def _tell_viewers() -> None:
@@ -226,6 +233,32 @@ def _dj_option(dj: DjView) -> rx.Component:
     return rx.el.option(dj.name, value=dj.discord_id)
 
 
+def _amount_fieldset() -> rx.Component:
+    """The presets and an "Other amount" field, with the limits under them."""
+    return rx.el.fieldset(
+        rx.el.legend("Amount", style={"font_weight": "bold", "margin_bottom": "0.4rem"}),
+        rx.hstack(
+            rx.foreach(TipState.presets, _preset_button),
+            rx.input(
+                value=TipState.custom_amount,
+                on_change=TipState.set_custom_amount,
+                placeholder="Other amount",
+                aria_label="Other amount",
+                input_mode="decimal",
+                max_length=AMOUNT_TEXT_LENGTH_MAX,
+                data_testid="tip-custom",
+                width="9rem",
+                size="3",
+            ),
+            wrap="wrap",
+            spacing="2",
+            align="center",
+        ),
+        rx.text(TipState.limits, size="1", color=theme.TEXT_MUTED),
+        style={"border": "none", "padding": "0", "margin": "0", "width": "100%"},
+    )
+
+
 def _form() -> rx.Component:
     return rx.vstack(
         rx.cond(TipState.mode == tips.MODE_DEMO, _demo_banner()),
@@ -242,28 +275,7 @@ def _form() -> rx.Component:
                        "color": "#f4f2ff", "border": f"1px solid {theme.PANEL_BORDER}"},
             ),
         ),
-        rx.el.fieldset(
-            rx.el.legend("Amount", style={"font_weight": "bold", "margin_bottom": "0.4rem"}),
-            rx.hstack(
-                rx.foreach(TipState.presets, _preset_button),
-                rx.input(
-                    value=TipState.custom_amount,
-                    on_change=TipState.set_custom_amount,
-                    placeholder="Other amount",
-                    aria_label="Other amount",
-                    input_mode="decimal",
-                    max_length=AMOUNT_TEXT_LENGTH_MAX,
-                    data_testid="tip-custom",
-                    width="9rem",
-                    size="3",
-                ),
-                wrap="wrap",
-                spacing="2",
-                align="center",
-            ),
-            rx.text(TipState.limits, size="1", color=theme.TEXT_MUTED),
-            style={"border": "none", "padding": "0", "margin": "0", "width": "100%"},
-        ),
+        _amount_fieldset(),
         _field(
             "Song request",
             "tip-song",

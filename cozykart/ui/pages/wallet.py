@@ -1,6 +1,6 @@
 """`/wallet`: a racer's own money — balances, the history in words, a payout request, CSV.
 
-Every handler re-derives the racer from the backend session (`acting_racer_id`);
+Every handler runs its service through `call_service`, which re-derives the racer from the backend session;
 nothing the browser sends names whose wallet this is. Amounts are read with
 `parse_amount_cents` and shown with `format_cents`; the rules (threshold, funds
 available, debt) are the payout service's, and its message is what the racer sees.
@@ -8,22 +8,21 @@ available, debt) are the payout service's, and its message is what the racer see
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from datetime import UTC, datetime
 
 import reflex as rx
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.domain.ledger import PAYOUT_METHODS
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
-from cozykart.services import default_uow, payouts, wallet_view
+from cozykart.services import payouts, wallet_view
 from cozykart.services.wallet_view import PayoutStatus, WalletPage
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
-from cozykart.ui.auth_state import AuthState, acting_racer_id
+from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.service_call import call_service
 
 KIND_LABELS = {
     "COMMISSION": "Race pot share",
@@ -111,19 +110,17 @@ class WalletState(AuthState):
         return await self._read(append=True)
 
     async def _read(self, *, append: bool):
-        try:
-            racer_id = await acting_racer_id(self)
-            settings = load_settings()
-            before = self.lines[-1].posting_id if append and self.lines else None
-            wallet = await asyncio.to_thread(
-                lambda: wallet_view.wallet_page(
-                    racer_id, before_posting_id=before, uow=default_uow(settings), settings=settings
-                )
-            )
-        except CozyKartError as error:
-            self.load_error = error.message
-            return rx.toast.error(error.message)
-        self._show(wallet, append=append)
+        before = self.lines[-1].posting_id if append and self.lines else None
+        wallet = await call_service(
+            self,
+            lambda racer_id, uow, settings: wallet_view.wallet_page(
+                racer_id, before_posting_id=before, uow=uow, settings=settings
+            ),
+        )
+        if wallet.refused:
+            self.load_error = wallet.message
+            return wallet.toast()
+        self._show(wallet.value, append=append)
         return None
 
     def _show(self, wallet: WalletPage, *, append: bool) -> None:
@@ -176,23 +173,21 @@ class WalletState(AuthState):
     @rx.event
     async def request_payout(self):
         self.form_error = self.form_message = ""
-        try:
-            racer_id = await acting_racer_id(self)
-            amount_cents = parse_amount_cents(self.amount_input)
-            settings = load_settings()
-            key = self._payout_key or _new_key()
-            payout_id = await asyncio.to_thread(
-                lambda: payouts.request_payout(
-                    racer_id, amount_cents, key=key, uow=default_uow(settings), settings=settings
-                )
-            )
-        except CozyKartError as error:
-            self.form_error = error.message
-            return rx.toast.error(error.message)
+        amount_text, key = self.amount_input, self._payout_key or _new_key()
+
+        def request(racer_id, uow, settings) -> tuple[int, int]:
+            amount_cents = parse_amount_cents(amount_text)
+            return amount_cents, payouts.request_payout(racer_id, amount_cents, key=key, uow=uow, settings=settings)
+
+        requested = await call_service(self, request)
+        if requested.refused:
+            self.form_error = requested.message
+            return requested.toast()
+        amount_cents, payout_id = requested.value
         self._payout_key = _new_key()  # the next request is a new one; a double click was the same
         self.amount_input = ""
         self.form_message = (
-            f"Payout #{payout_id} of {format_cents(amount_cents, settings.currency)} requested: "
+            f"Payout #{payout_id} of {format_cents(amount_cents, load_settings().currency)} requested: "
             "an admin will pay it soon."
         )
         return [rx.toast.success(f"Payout #{payout_id} requested"), WalletState.load_newest]
@@ -203,15 +198,12 @@ class WalletState(AuthState):
 
     @rx.event
     async def download_csv(self):
-        try:
-            racer_id = await acting_racer_id(self)
-            settings = load_settings()
-            data = await asyncio.to_thread(
-                lambda: wallet_view.wallet_csv(racer_id, uow=default_uow(settings), settings=settings)
-            )
-        except CozyKartError as error:
-            return rx.toast.error(error.message)
-        return rx.download(data=data, filename="cozykart-wallet.csv", mime_type="text/csv")
+        csv = await call_service(
+            self, lambda racer_id, uow, settings: wallet_view.wallet_csv(racer_id, uow=uow, settings=settings)
+        )
+        if csv.refused:
+            return csv.toast()
+        return rx.download(data=csv.value, filename="cozykart-wallet.csv", mime_type="text/csv")
 
 
 def _aware(instant: datetime) -> datetime:
