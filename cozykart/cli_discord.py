@@ -11,12 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from cozykart.domain.errors import CozyKartError
+from cozykart.domain.discord_messages import DiscordNotConfigured
 from cozykart.settings import load_settings
-
-
-class DiscordNotConfigured(CozyKartError):
-    pass
 
 
 def _cmd_register_commands(args: argparse.Namespace) -> int:

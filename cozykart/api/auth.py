@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from cozykart.api._http import error_headers_for
 from cozykart.domain.errors import CozyKartError, NotFound, PermissionDenied
 from cozykart.domain.identity import LoginFailed, LoginUnavailable, TooManyLoginAttempts, safe_next
 from cozykart.services import default_uow, identity
@@ -31,6 +32,8 @@ LOGOUT_PATH = "/auth/logout"
 DEV_LOGIN_PAGE_PATH = "/auth/dev"
 DEV_LOGIN_PATH = "/auth/dev/login"
 FORM_BODY_BYTES_MAX = 4096
+# The developer login form answers any refusal (no such demo racer, not a demo racer) as a bad form post.
+DEV_LOGIN_REFUSED_STATUS = 400
 # Browsers say where a request came from; a page on another site must not log anyone in or out.
 # ("same-site" is allowed: in Reflex's dev mode the pages and this server are two ports of one host.)
 _FOREIGN_FETCH_SITES = {"cross-site"}
@@ -120,6 +123,17 @@ def _message_page(
     return response
 
 
+def _refusal_page(
+    title: str, error: CozyKartError, *, links: tuple[tuple[str, str], ...] = (), status_code: int | None = None
+) -> HTMLResponse:
+    """A refusal as a page: the status and headers `error_response_for` would give, the message shown."""
+    response = _message_page(
+        title, error.message, status_code=status_code or error.http_status, links=links
+    )
+    response.headers.update(error_headers_for(error))
+    return response
+
+
 # --- Discord --------------------------------------------------------------------------
 
 
@@ -138,14 +152,10 @@ async def discord_login(request: Request) -> Response:
             )
         )
     except TooManyLoginAttempts as error:
-        response = _message_page("Please wait", error.message, status_code=429, links=(("Home", "/"),))
-        response.headers["Retry-After"] = str(error.retry_after_s)
-        return response
+        return _refusal_page("Please wait", error, links=(("Home", "/"),))
     except LoginUnavailable as error:
         links = (("Developer login", DEV_LOGIN_PAGE_PATH),) if settings.dev_login else ()
-        return _message_page(
-            "Login unavailable", error.message, status_code=503, links=(*links, ("Home", "/"))
-        )
+        return _refusal_page("Login unavailable", error, links=(*links, ("Home", "/")))
     response = RedirectResponse(start.authorize_url, status_code=302)
     response.headers["Cache-Control"] = "no-store"
     response.set_cookie(
@@ -181,8 +191,7 @@ async def discord_callback(request: Request) -> Response:
             )
         )
     except (LoginFailed, LoginUnavailable) as error:
-        status_code = 503 if isinstance(error, LoginUnavailable) else 400
-        response = _message_page("Login failed", error.message, status_code=status_code, links=again)
+        response = _refusal_page("Login failed", error, links=again)
         _clear_login_cookie(response, request)
         return response
     response = _redirect(signed_in.next_path)
@@ -266,11 +275,11 @@ async def dev_login(request: Request) -> Response:
             )
         )
     except (NotFound, PermissionDenied) as error:
-        return _message_page(
-            "Login failed", error.message, status_code=400, links=(("Back", DEV_LOGIN_PAGE_PATH),)
+        return _refusal_page(
+            "Login failed", error, status_code=DEV_LOGIN_REFUSED_STATUS, links=(("Back", DEV_LOGIN_PAGE_PATH),)
         )
     except CozyKartError as error:
-        return _message_page("Login failed", error.message, status_code=400)
+        return _refusal_page("Login failed", error, status_code=DEV_LOGIN_REFUSED_STATUS)
     response = _redirect(signed_in.next_path)
     _set_session_cookie(response, request, signed_in)
     return response

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 from cozykart.domain import discord_messages as say
 from cozykart.domain.discord_markdown import escape_markdown as _md
+from cozykart.domain.discord_messages import AlreadyHandled, UnknownCommand
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
+from cozykart.domain.league import (
+    NoLiveRace,
+    NoLobbyToStart,
+    NoOpenLobby,
+    NoRaceToReport,
+    NotARacerYet,
+    NotInLobby,
+    WhichLobby,
+)
 from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
 from cozykart.domain.money import format_cents, parse_amount_cents
 from cozykart.integrations.discord_interactions import (
@@ -34,50 +44,7 @@ from cozykart.settings import Settings
 OPTION_TEXT_LENGTH_MAX = 200
 # Commands whose answer only the caller sees (fixed before the answer is known when it is deferred).
 PRIVATE_COMMANDS = frozenset({"wallet", "cashout", "payout"})
-LOBBIES_LISTED_MAX = 5
 logger = logging.getLogger("cozykart.discord")
-
-
-class NoOpenLobby(CozyKartError):
-    def __init__(self) -> None:
-        super().__init__("No lobby is open. A host can open one with /lobby create name:.")
-
-
-class WhichLobby(CozyKartError):
-    def __init__(self, lobbies: tuple[RaceView, ...]) -> None:
-        listed = ", ".join(f"#{lobby.race_id} {lobby.name}" for lobby in lobbies[:LOBBIES_LISTED_MAX])
-        super().__init__(f"Several lobbies are open ({listed}); say which with the lobby: option.")
-
-
-class NotInLobby(CozyKartError):
-    def __init__(self) -> None:
-        super().__init__("You are not in an open lobby.")
-
-
-class NoLobbyToStart(CozyKartError):
-    def __init__(self) -> None:
-        super().__init__("You host no open lobby. Open one with /lobby create name:, or name it with lobby:.")
-
-
-class NoLiveRace(CozyKartError):
-    def __init__(self) -> None:
-        super().__init__("No race is live right now.")
-
-
-class NoRaceToReport(CozyKartError):
-    def __init__(self) -> None:
-        super().__init__("Could not save your result: you are in no race that is live or waiting for results. "
-                         "Is a race active?")
-
-
-class AlreadyHandled(CozyKartError):
-    def __init__(self) -> None:
-        super().__init__("This command was already handled; nothing was done again.")
-
-
-class UnknownCommand(CozyKartError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"Cozy-Kart does not know the command /{name[:40]}.")
 
 
 @dataclass(frozen=True)
@@ -190,7 +157,7 @@ def _pick_open_lobby(ctx: Context, lobby_id: int | None, lobbies: tuple[RaceView
     if not lobbies:
         raise NoOpenLobby()
     if len(lobbies) > 1:
-        raise WhichLobby(lobbies)
+        raise WhichLobby([(lobby.race_id, lobby.name) for lobby in lobbies])
     return lobbies[0]
 
 
@@ -288,7 +255,7 @@ def _racer_id_of(ctx: Context, option: str) -> int:
     try:
         return wallet.wallet_by_discord_id(discord_id, uow=ctx.uow, settings=ctx.settings).racer_id
     except NotFound:
-        raise NotFound("That Discord user is not a racer yet.") from None
+        raise NotARacerYet() from None
 
 
 def _payout(ctx: Context) -> Reply:

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.api._http import error_response_for
+from cozykart.domain.errors import CozyKartError, InvalidInput
 from cozykart.services import default_uow
 from cozykart.services.league_views import StandingRow, StandingsView
 from cozykart.services.standings import season_standings
@@ -48,8 +49,7 @@ def standings_json(view: StandingsView | None) -> list[dict]:
     return [] if view is None else [_row_json(row) for row in view.rows]
 
 
-def _error(status_code: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status_code, headers={"Cache-Control": "no-store"})
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 async def standings(request: Request) -> JSONResponse:
@@ -57,17 +57,15 @@ async def standings(request: Request) -> JSONResponse:
     season_id = None
     if raw is not None:
         if not (raw.isascii() and raw.isdigit() and len(raw) <= SEASON_ID_DIGITS_MAX):
-            return _error(400, "season must be a season id (a whole number).")
+            return error_response_for(InvalidInput("season must be a season id (a whole number)."), headers=NO_STORE)
         season_id = int(raw)
     settings = request.app.state.settings
     try:
         view = await asyncio.to_thread(
             lambda: season_standings(season_id, uow=default_uow(settings), limit=STANDINGS_ROWS_MAX)
         )
-    except NotFound as error:
-        return _error(404, error.message)
     except CozyKartError as error:
-        return _error(400, error.message)
+        return error_response_for(error, headers=NO_STORE)
     return JSONResponse(standings_json(view), headers={"Cache-Control": CACHE_CONTROL})
 
 

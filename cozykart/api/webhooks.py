@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cozykart.api._http import error_response, read_body_capped
+from cozykart.api._http import error_response, error_response_for, read_body_capped
+from cozykart.domain.errors import Unavailable
 from cozykart.domain.payments import MalformedWebhook, VerifiedEvent, WebhookRejected
 from cozykart.integrations import kofi, shopify, stripe_payments
 from cozykart.services import webhook_writer
@@ -38,7 +39,7 @@ async def _handle(
 ) -> JSONResponse:
     settings = _settings(request)
     if not secret:
-        return error_response(503, f"{provider} webhooks are not configured")
+        return error_response_for(Unavailable(f"{provider} webhooks are not configured"))
     body = await read_body_capped(request, BODY_BYTES_MAX)
     if body is None:
         return error_response(413, f"body is larger than {BODY_BYTES_MAX} bytes")
@@ -46,7 +47,7 @@ async def _handle(
         event = parse(body, secret)
     except (WebhookRejected, MalformedWebhook) as error:
         logger.info("webhook %s refused: %s", provider, error)
-        return error_response(400, str(error))
+        return error_response_for(error)
     body_sha256 = hashlib.sha256(body).hexdigest()
     try:
         receipt = await webhook_writer.writer_for(settings.db_url).receive(

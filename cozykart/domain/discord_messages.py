@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cozykart.domain.discord_markdown import escape_markdown as _md
+from cozykart.domain.errors import Conflict, CozyKartError, Unavailable
 from cozykart.domain.money import format_cents
 
 GOLD = 0xFFD700
@@ -28,9 +29,35 @@ FIELD_NAME_LENGTH_MAX = 256
 FIELD_VALUE_LENGTH_MAX = 1024
 FOOTER_LENGTH_MAX = 2048
 CONTENT_LENGTH_MAX = 2000
+COMMAND_NAME_SHOWN_MAX = 40
 STANDINGS_ROWS_SHOWN_MAX = 10
 PODIUM_SIZE = 3
 MEDALS = ("🥇", "🥈", "🥉")
+
+
+# --- refusals said on Discord (drawn in the tree of `cozykart.domain.errors`) ---
+
+
+class AlreadyHandled(Conflict):
+    def __init__(self) -> None:
+        super().__init__("This command was already handled; nothing was done again.")
+
+
+class UnknownCommand(CozyKartError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Cozy-Kart does not know the command /{name[:COMMAND_NAME_SHOWN_MAX]}.")
+
+
+class OutboxNotResendable(Conflict):
+    def __init__(self, outbox_id: int, status: str) -> None:
+        super().__init__(f"Announcement #{outbox_id} is {status}; only a failed announcement can be sent again.")
+
+
+class DiscordNotConfigured(Unavailable):
+    """The Discord application's id or bot token is not set."""
+
+
+# --- messages -----------------------------------------------------------------
 
 
 def clip(text: str, length_max: int) -> str:

@@ -11,7 +11,7 @@ import ipaddress
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from cozykart.domain.errors import CozyKartError, InvalidInput, PermissionDenied
+from cozykart.domain.errors import CozyKartError, InvalidInput, PermissionDenied, TooManyRequests, Unavailable
 
 NEXT_PATH_LENGTH_MAX = 512
 NEXT_PATH_DEFAULT = "/"
@@ -33,20 +33,18 @@ class LoginFailed(CozyKartError):
     """A login could not be completed (stale or forged state, a refused code, Discord down)."""
 
 
-class LoginUnavailable(CozyKartError):
+class LoginUnavailable(Unavailable):
     """This way of logging in is not configured on this deployment."""
 
 
-class TooManyLoginAttempts(CozyKartError):
+class TooManyLoginAttempts(TooManyRequests):
     """Too many logins are waiting for Discord (from this client, or in all); answered 429."""
-
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
 
 class NotLoggedIn(PermissionDenied):
     """The action needs a logged-in racer and there is none (or the session ended)."""
+
+    http_status = 401
 
 
 class DevLoginInProduction(CozyKartError):

@@ -2,21 +2,9 @@
 
 Nothing here touches a database or a framework; services feed these functions
 plain values and store what they return. The errors are the refusals a racer,
-host or admin can meet, each with a message that says what to do next:
-
-    CozyKartError
-    ├── NotFound:          RaceNotFound, SeasonNotFound, RacerNotFound
-    ├── PermissionDenied:  NotTheHost, NotAMember
-    ├── InvalidInput:      InvalidPosition, InvalidResults, InvalidLobbyName,
-    │                      InvalidPointsTable, InvalidSplitPolicy, InvalidSeason, ReasonRequired
-    └── (refused by the race's or season's state)
-                           LobbyFull, AlreadyInLobby, LobbyNotOpen, LobbyTooSmall, TooManyOpenLobbies,
-                           RaceAlreadyLive, RaceNotLive, RaceNotStarted, RaceStillLive,
-                           RaceAlreadyFinal, RaceNotFinal, RaceCancelled,
-                           SeasonAlreadyActive, SeasonNotActive, SeasonClosed,
-                           SeasonNameTaken, SeasonHasUnfinishedRaces, NothingToFix
+host or admin can meet, each with a message that says what to do next; the
+whole tree, theirs among the rest, is drawn in `cozykart.domain.errors`.
 """
-
 from __future__ import annotations
 
 import json
@@ -27,7 +15,7 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Final
 
-from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound, PermissionDenied
+from cozykart.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 # --- limits -------------------------------------------------------------------
 
@@ -45,6 +33,7 @@ WINNER_BONUS_BPS_DEFAULT: Final = 5000
 BPS_PER_WHOLE: Final = 10_000
 SPLIT_POLICIES: Final = ("even", "winner_bonus", "by_points")
 DNF_WORDS: Final = frozenset({"dnf", "did not finish"})
+LOBBIES_LISTED_MAX: Final = 5  # lobbies named when a command must say which
 
 
 # --- race and season states ---------------------------------------------------
@@ -125,92 +114,92 @@ class ReasonRequired(InvalidInput):
         super().__init__(f"Say why the result is fixed (1 to {FIX_REASON_LENGTH_MAX} characters).")
 
 
-class LobbyFull(CozyKartError):
+class LobbyFull(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"{race_name!r} is full ({RACE_SIZE_MAX} racers); join another lobby or open one.")
 
 
-class AlreadyInLobby(CozyKartError):
+class AlreadyInLobby(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"You are already in the open lobby {race_name!r}; leave it first.")
 
 
-class TooManyOpenLobbies(CozyKartError):
+class TooManyOpenLobbies(Conflict):
     def __init__(self) -> None:
         super().__init__(f"There are already {OPEN_LOBBY_COUNT_MAX} open lobbies; join one or close one first.")
 
 
-class LobbyNotOpen(CozyKartError):
+class LobbyNotOpen(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"{race_name!r} is no longer an open lobby; racers join and leave before it starts.")
 
 
-class LobbyTooSmall(CozyKartError):
+class LobbyTooSmall(Conflict):
     def __init__(self, race_name: str, racer_count: int) -> None:
         super().__init__(f"{race_name!r} has {racer_count} racer(s); a race needs at least {RACE_SIZE_MIN}.")
 
 
-class RaceAlreadyLive(CozyKartError):
+class RaceAlreadyLive(Conflict):
     def __init__(self, live_race_name: str | None = None) -> None:
         which = f"{live_race_name!r} is" if live_race_name else "Another race is"
         super().__init__(f"{which} live right now; end it before starting another race.")
 
 
-class RaceNotLive(CozyKartError):
+class RaceNotLive(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"{race_name!r} is not live, so it cannot be ended.")
 
 
-class RaceNotStarted(CozyKartError):
+class RaceNotStarted(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"{race_name!r} has not started yet; report your position after the race.")
 
 
-class RaceStillLive(CozyKartError):
+class RaceStillLive(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"{race_name!r} is still live; end it before setting its results.")
 
 
-class RaceAlreadyFinal(CozyKartError):
+class RaceAlreadyFinal(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(
             f"The results of {race_name!r} are final; an admin can still fix them with a reason."
         )
 
 
-class RaceNotFinal(CozyKartError):
+class RaceNotFinal(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(
             f"{race_name!r} is not final yet; set or confirm its results instead of fixing them."
         )
 
 
-class RaceCancelled(CozyKartError):
+class RaceCancelled(Conflict):
     def __init__(self, race_name: str) -> None:
         super().__init__(f"{race_name!r} was cancelled.")
 
 
-class SeasonAlreadyActive(CozyKartError):
+class SeasonAlreadyActive(Conflict):
     def __init__(self, season_name: str) -> None:
         super().__init__(f"{season_name!r} is the active season; close it before activating another.")
 
 
-class SeasonNotActive(CozyKartError):
+class SeasonNotActive(Conflict):
     def __init__(self, season_name: str) -> None:
         super().__init__(f"{season_name!r} is not the active season.")
 
 
-class SeasonClosed(CozyKartError):
+class SeasonClosed(Conflict):
     def __init__(self, season_name: str) -> None:
         super().__init__(f"{season_name!r} is closed; its results and standings are frozen.")
 
 
-class SeasonNameTaken(CozyKartError):
+class SeasonNameTaken(Conflict):
     def __init__(self, season_name: str) -> None:
         super().__init__(f"There is already a season called {season_name!r}; pick another name.")
 
 
-class SeasonHasUnfinishedRaces(CozyKartError):
+class SeasonHasUnfinishedRaces(Conflict):
     def __init__(self, season_name: str, race_names: Sequence[str]) -> None:
         listed = ", ".join(repr(name) for name in race_names)
         super().__init__(
@@ -218,9 +207,50 @@ class SeasonHasUnfinishedRaces(CozyKartError):
         )
 
 
-class NothingToFix(CozyKartError):
+class NothingToFix(Conflict):
     def __init__(self) -> None:
         super().__init__("Those results are already what the fix asks for; nothing changed.")
+
+
+class NotARacerYet(NotFound):
+    def __init__(self) -> None:
+        super().__init__("That Discord user is not a racer yet.")
+
+
+# Refusals of a command that names no race: the league could not choose one for the racer.
+
+
+class NoOpenLobby(Conflict):
+    def __init__(self) -> None:
+        super().__init__("No lobby is open. A host can open one with /lobby create name:.")
+
+
+class WhichLobby(Conflict):
+    def __init__(self, lobbies: Sequence[tuple[int, str]]) -> None:
+        """`lobbies`: the open lobbies to choose from, as (race id, name)."""
+        listed = ", ".join(f"#{race_id} {name}" for race_id, name in lobbies[:LOBBIES_LISTED_MAX])
+        super().__init__(f"Several lobbies are open ({listed}); say which with the lobby: option.")
+
+
+class NotInLobby(Conflict):
+    def __init__(self) -> None:
+        super().__init__("You are not in an open lobby.")
+
+
+class NoLobbyToStart(Conflict):
+    def __init__(self) -> None:
+        super().__init__("You host no open lobby. Open one with /lobby create name:, or name it with lobby:.")
+
+
+class NoLiveRace(Conflict):
+    def __init__(self) -> None:
+        super().__init__("No race is live right now.")
+
+
+class NoRaceToReport(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Could not save your result: you are in no race that is live or waiting for results. "
+                         "Is a race active?")
 
 
 # --- names and inputs ---------------------------------------------------------

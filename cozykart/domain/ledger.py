@@ -7,7 +7,7 @@ is always zero, because every transaction's postings sum to zero.
 
 Pure Python: no database, no framework.
 
-Errors a person can act on (all `CozyKartError`):
+Errors a person can act on (all `CozyKartError`, drawn in `cozykart.domain.errors`):
     InsufficientFunds      the amount is more than is available to withdraw
     BelowPayoutThreshold   a payout request is under the minimum
     DebtBlocksPayout       the racer owes the league; earnings clear it first
@@ -25,7 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
 
-from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
+from cozykart.domain.errors import Conflict, InvalidInput, NotFound
 from cozykart.domain.events import RaceOutcome, SplitRule
 from cozykart.domain.money import BPS_PER_WHOLE, allocate, allocate_in_order
 
@@ -38,7 +38,7 @@ POSTINGS_PER_TRANSACTION_MAX = 100_000
 # --- errors -------------------------------------------------------------------
 
 
-class LedgerError(CozyKartError):
+class LedgerError(Conflict):
     """A money movement was refused."""
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from cozykart.domain.errors import CozyKartError, InvalidInput
+from cozykart.domain.errors import Conflict, CozyKartError, InvalidInput, NotFound, Unavailable
 from cozykart.domain.money import AMOUNT_CENTS_MAX, CENTS_PER_UNIT, format_cents
 
 PROVIDERS = ("stripe", "kofi", "shopify")
@@ -37,6 +37,30 @@ class WebhookRejected(CozyKartError):
 
 class MalformedWebhook(InvalidInput):
     """A payload that cannot be read, lacks a field it must have, or has one of the wrong shape."""
+
+
+class CheckoutNotSeen(NotFound):
+    """A delayed payment succeeded before its checkout's completion arrived: it waits for it."""
+
+
+class NotReplayable(Conflict):
+    """Only a failed or waiting webhook event can be replayed."""
+
+
+class NoDjOnDuty(Unavailable):
+    """A tip arrived but no racer has the DJ role to receive it."""
+
+
+class TipsUnavailable(Unavailable):
+    """Tipping is not set up on this deployment (or no racer is DJ)."""
+
+
+class CheckoutFailed(Unavailable):
+    """Stripe did not start the checkout; the message says what to do."""
+
+
+class DemoTipsInProduction(CozyKartError):
+    """Demo tips are switched on in production mode; the app refuses to start."""
 
 
 def provider_cents(value: object, what: str) -> int:

@@ -24,9 +24,9 @@ from typing import Any
 
 import stripe
 
-from cozykart.domain.errors import CozyKartError
 from cozykart.domain.payments import (
     NOTHING_PAID,
+    CheckoutFailed,
     CheckoutPending,
     DisputeOpened,
     DisputeWon,
@@ -287,10 +287,6 @@ def dispute_event(
 CHECKOUT_TIMEOUT_S = 10
 CHECKOUT_NETWORK_RETRIES_MAX = 1
 METADATA_VALUE_LENGTH_MAX = 500  # Stripe's own limit per metadata value
-
-
-class CheckoutFailed(CozyKartError):
-    """Stripe did not start the checkout; the message says what to do."""
 
 
 @dataclass(frozen=True)

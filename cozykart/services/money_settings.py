@@ -30,7 +30,7 @@ from cozykart.db.money_settings_tables import MoneySettingChange
 from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.errors import InvalidInput
+from cozykart.domain.errors import InvalidInput, SettingChangeConflict
 from cozykart.domain.money import format_cents, parse_amount_cents
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.settings import BPS_PER_WHOLE, Settings, load_settings
@@ -72,10 +72,6 @@ SPECS: tuple[SettingSpec, ...] = (
     ),
 )
 SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
-
-
-class SettingChangeConflict(InvalidInput):
-    """Another admin changed the same setting at the same instant."""
 
 
 @dataclass(frozen=True)

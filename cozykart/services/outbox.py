@@ -33,7 +33,8 @@ from sqlmodel import col, func, select
 from cozykart.db.outbox_tables import DiscordOutbox, DiscordSenderLease
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.errors import CozyKartError, NotFound
+from cozykart.domain.discord_messages import OutboxNotResendable
+from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.settings import Settings, load_settings
@@ -45,11 +46,6 @@ LEASE_TTL = timedelta(seconds=30)
 SEND_BATCH_MAX = 20
 OUTBOX_LIST_LENGTH_MAX = 200
 ERROR_LENGTH_MAX = 500
-
-
-class OutboxNotResendable(CozyKartError):
-    def __init__(self, outbox_id: int, status: str) -> None:
-        super().__init__(f"Announcement #{outbox_id} is {status}; only a failed announcement can be sent again.")
 
 
 @dataclass(frozen=True)

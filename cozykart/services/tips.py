@@ -34,8 +34,9 @@ from sqlmodel import col, select
 
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
+from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.money import format_cents, require_positive_cents
+from cozykart.domain.payments import DemoTipsInProduction, TipsUnavailable
 from cozykart.integrations import stripe_payments
 from cozykart.services import webhooks
 from cozykart.settings import Settings, load_settings
@@ -54,14 +55,6 @@ TIP_PATH = "/tip"
 MODE_STRIPE = "stripe"
 MODE_DEMO = "demo"
 MODE_OFF = "off"
-
-
-class TipsUnavailable(CozyKartError):
-    """Tipping is not set up on this deployment (or no racer is DJ)."""
-
-
-class DemoTipsInProduction(CozyKartError):
-    """Demo tips are switched on in production mode; the app refuses to start."""
 
 
 def refuse_demo_tips_in_production(*, demo_tips: bool, production: bool) -> None:

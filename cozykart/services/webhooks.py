@@ -39,10 +39,13 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.payments import (
     NOTHING_PAID,
+    CheckoutNotSeen,
     CheckoutPending,
     DisputeOpened,
     DisputeWon,
     Ignored,
+    NoDjOnDuty,
+    NotReplayable,
     PaymentFact,
     Refund,
     Sale,
@@ -70,14 +73,6 @@ RETRY_BATCH_MAX = 100
 ERROR_LENGTH_MAX = 500
 INBOX_PAGE_MAX = 200
 PENDING_REASON = "the checkout completed with a delayed payment method; the sale counts when the payment succeeds"
-
-
-class NoDjOnDuty(CozyKartError):
-    """A tip arrived but no racer has the DJ role to receive it."""
-
-
-class CheckoutNotSeen(NotFound):
-    """A delayed payment succeeded before its checkout's completion arrived: it waits for it."""
 
 
 # Failures that can pass later, so they are retried with backoff (NotFound waits instead).
@@ -283,7 +278,7 @@ def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings 
         if row is None:
             raise NotFound("There is no webhook event with that number.")
         if row.status not in RETRYABLE_STATUSES:
-            raise CozyKartError(f"Only failed or waiting events can be replayed; this one is {row.status}.")
+            raise NotReplayable(f"Only failed or waiting events can be replayed; this one is {row.status}.")
         _retry(uow, row, settings, now)
         view = _view(connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).one())
         uow.commit()
@@ -311,9 +306,9 @@ def set_product_cost(sku: str, cost_cents: int, *, uow: UnitOfWork, now: datetim
     """Configure a product's manufacturing cost (by SKU, or a Ko-fi item code)."""
     sku = sku.strip()
     if not sku or len(sku) > 100:
-        raise CozyKartError("A SKU is 1 to 100 characters.")
+        raise InvalidInput("A SKU is 1 to 100 characters.")
     if not isinstance(cost_cents, int) or isinstance(cost_cents, bool) or cost_cents < 0:
-        raise CozyKartError("A cost is a whole number of cents, zero or more.")
+        raise InvalidInput("A cost is a whole number of cents, zero or more.")
     with uow:
         row = uow.session.get(ProductCost, sku) or ProductCost(sku=sku, cost_cents=cost_cents)
         row.cost_cents = cost_cents

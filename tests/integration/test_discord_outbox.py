@@ -10,6 +10,7 @@ import pytest
 
 from cozykart import cli
 from cozykart.api import discord as discord_api
+from cozykart.domain.discord_messages import OutboxNotResendable
 from cozykart.domain.errors import PermissionDenied
 from cozykart.domain.league import LobbyTooSmall
 from cozykart.services import league, outbox
@@ -134,7 +135,7 @@ def test_the_console_is_for_admins(database):
     console = outbox.outbox_console(admin_id, uow=database.uow(), settings=settings)
     assert console.counts == {"pending": 1, "sent": 0, "failed": 0}
     assert [row.summary for row in console.rows] == ["x"]
-    with pytest.raises(outbox.OutboxNotResendable):
+    with pytest.raises(OutboxNotResendable):
         outbox.resend(outbox_id, actor_id=admin_id, uow=database.uow(), settings=settings)
 
 

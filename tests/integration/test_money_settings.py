@@ -16,11 +16,10 @@ from sqlalchemy import event, select
 from cozykart.db.ledger_tables import LedgerPayment
 from cozykart.db.money_settings_tables import MoneySettingChange
 from cozykart.db.types import utc_now
-from cozykart.domain.errors import InvalidInput, PermissionDenied
+from cozykart.domain.errors import InvalidInput, PermissionDenied, SettingChangeConflict
 from cozykart.domain.ledger import BelowPayoutThreshold
 from cozykart.services import ledger, payouts, wallet
 from cozykart.services.money_settings import (
-    SettingChangeConflict,
     change_money_setting,
     effective_settings,
     money_settings_view,

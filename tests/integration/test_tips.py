@@ -16,7 +16,7 @@ from cozykart.db.inbox_tables import WebhookEvent
 from cozykart.db.tables import Racer
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.ledger import house_code, wallet_code
-from cozykart.integrations.stripe_payments import CheckoutFailed
+from cozykart.domain.payments import CheckoutFailed, TipsUnavailable
 from cozykart.services import reconcile, tips, wallet
 from cozykart.settings import load_settings
 from tests.fake_stripe import API_KEY, running_fake_stripe
@@ -172,7 +172,7 @@ def test_a_tip_for_someone_who_is_not_a_dj_is_refused(database):
 
 def test_without_stripe_keys_tips_are_off(database):
     _dj_id, discord_id = _with_dj(database)
-    with pytest.raises(tips.TipsUnavailable):
+    with pytest.raises(TipsUnavailable):
         _tip(database, _demo_settings(database, stripe_webhook_secret=None), discord_id)
 
 
@@ -183,7 +183,7 @@ def test_a_webhook_secret_without_stripe_checkout_takes_no_tips(database):
 
     assert tips.tip_options(uow=database.uow(), settings=settings).mode == tips.MODE_OFF
     for attempt in range(3):
-        with pytest.raises(tips.TipsUnavailable, match="unavailable"):
+        with pytest.raises(TipsUnavailable, match="unavailable"):
             _tip(database, settings, discord_id, tip_cents=50_000, key=f"anonymous-{attempt}")
     _nothing_recorded(database, dj_id)
 
@@ -194,7 +194,7 @@ def test_in_production_without_stripe_checkout_tips_are_refused_whatever_the_dem
     settings = _env_settings(database, REFLEX_ENV_MODE="prod", COZYKART_DEMO_TIPS=demo_tips)
 
     assert tips.tip_options(uow=database.uow(), settings=settings).mode == tips.MODE_OFF
-    with pytest.raises(tips.TipsUnavailable, match="unavailable"):
+    with pytest.raises(TipsUnavailable, match="unavailable"):
         _tip(database, settings, discord_id, tip_cents=1000)
     _nothing_recorded(database, dj_id)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cozykart.domain.errors import CozyKartError
-from cozykart.services.tips import DemoTipsInProduction, refuse_demo_tips_in_production
+from cozykart.domain.payments import DemoTipsInProduction
+from cozykart.services.tips import refuse_demo_tips_in_production
 from cozykart.settings import load_settings
 
 
