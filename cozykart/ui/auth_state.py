@@ -91,9 +91,9 @@ class AuthState(rx.State):
     is_host: bool = False
     is_dj: bool = False
     dev_login_enabled: bool = False
-    login_href: str = routes.LOGIN
-    dev_login_href: str = routes.DEV_LOGIN_PAGE
-    logout_href: str = routes.LOGOUT
+    login_href: str = routes.Auth.LOGIN
+    dev_login_href: str = routes.Auth.DEV_LOGIN_PAGE
+    logout_href: str = routes.Auth.LOGOUT
     # Whose private data this tab's vars may hold: set only when the tab hydrates
     # (ui/event_guard.ViewerChangeGuard), which resets them first when it changed.
     _viewer_racer_id: int | None = None
@@ -115,10 +115,10 @@ class AuthState(rx.State):
         self.is_host = bool(viewer and viewer.is_host)
         self.is_dj = bool(viewer and viewer.is_dj)
         self.dev_login_enabled = load_settings().dev_login
-        self.login_href = server_base + routes.LOGIN + next_query
-        self.dev_login_href = server_base + routes.DEV_LOGIN_PAGE + next_query
+        self.login_href = server_base + routes.Auth.LOGIN + next_query
+        self.dev_login_href = server_base + routes.Auth.DEV_LOGIN_PAGE + next_query
         self.logout_href = (
-            server_base + routes.LOGOUT + (f"?next={quote(back_home, safe='/:')}" if server_base else "")
+            server_base + routes.Auth.LOGOUT + (f"?next={quote(back_home, safe='/:')}" if server_base else "")
         )
 
     async def _load_viewer(self) -> Viewer | None:

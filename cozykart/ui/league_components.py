@@ -17,7 +17,7 @@ AVERAGE_MISSING = "—"
 
 
 def racer_href(racer_id: int) -> str:
-    return f"{routes.RACER_PREFIX}{racer_id}"
+    return routes.racer_path(racer_id)
 
 
 def format_average(average: float | None) -> str:

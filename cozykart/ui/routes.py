@@ -1,8 +1,25 @@
 """Every path the pages use: each page's route, and the API's paths the pages link to.
 
 A page declares its route beside its state (`@layout.page(route=routes.LOBBY, ...)`);
-every link and redirect names one of these, never a string of its own.
+every link and redirect names one of these, never a string of its own. Each
+upper-case string here is a page's route (tests/e2e/test_screenshots.py opens
+them all); what is not a page sits in a class (`Auth`, `Slugs`).
 """
+
+
+class Slugs:
+    """The names of dynamic routes' parts. Reflex adds each as a var of the root state: no state var uses them."""
+
+    RACER = "racer_key"
+
+
+class Auth:
+    """The /auth paths the pages link to, served by the API (cozykart/api/auth.py): not pages."""
+
+    LOGIN = "/auth/discord/login"
+    DEV_LOGIN_PAGE = "/auth/dev"
+    LOGOUT = "/auth/logout"
+
 
 # The site's pages.
 WATCH = "/"
@@ -11,10 +28,7 @@ STANDINGS = "/standings"
 WALLET = "/wallet"
 TIP = "/tip"
 PROFILE = "/me"
-# The slug has a name no state var uses: Reflex adds it as a var of the root state.
-RACER = "/racers/[racer_key]"
-RACER_ARG = "racer_key"
-RACER_PREFIX = "/racers/"
+RACER = f"/racers/[{Slugs.RACER}]"
 
 # OBS browser sources (no layout; opened with the overlay key).
 POT_OVERLAY = "/overlay/pot"
@@ -31,7 +45,7 @@ ADMIN_OUTBOX = "/admin/outbox"
 ADMIN_OVERLAYS = "/admin/overlays"
 ADMIN_ROLES = "/admin/roles"
 
-# Served by the API (cozykart/api/auth.py), linked from the pages.
-LOGIN = "/auth/discord/login"
-DEV_LOGIN_PAGE = "/auth/dev"
-LOGOUT = "/auth/logout"
+
+def racer_path(racer_id: int) -> str:
+    """A racer's public profile: `RACER` with its slug filled in."""
+    return RACER.replace(f"[{Slugs.RACER}]", str(racer_id))

@@ -250,7 +250,7 @@ def _racer_cookie(app: ServedApp, fake_discord_server) -> str:
     """A real session of RACER, through the login routes and the fake Discord."""
     fake_discord_server.user = RACER
     with httpx.Client(base_url=app.base_url, timeout=HTTP_TIMEOUT_S) as client:
-        start = client.get(routes.LOGIN, params={"next": "/"})
+        start = client.get(routes.Auth.LOGIN, params={"next": "/"})
         approved = httpx.get(start.headers["location"], timeout=HTTP_TIMEOUT_S)
         callback = urlsplit(approved.headers["location"])
         client.get(f"{callback.path}?{callback.query}")

@@ -38,12 +38,17 @@ def test_the_app_registers_exactly_the_declared_pages_with_their_titles_and_on_l
 
 
 def test_the_login_and_logout_paths_the_pages_link_to_are_the_ones_the_api_serves():
-    assert (routes.LOGIN, routes.DEV_LOGIN_PAGE, routes.LOGOUT) == (
+    assert (routes.Auth.LOGIN, routes.Auth.DEV_LOGIN_PAGE, routes.Auth.LOGOUT) == (
         auth.LOGIN_PATH,
         auth.DEV_LOGIN_PAGE_PATH,
         auth.LOGOUT_PATH,
     )
 
 
-def test_the_racer_route_takes_its_slug_after_the_prefix():
-    assert f"{routes.RACER_PREFIX}[{routes.RACER_ARG}]" == routes.RACER
+def test_a_racer_path_fills_the_racer_route_slug():
+    assert f"/racers/[{routes.Slugs.RACER}]" == routes.RACER
+    assert routes.racer_path(7) == "/racers/7"
+
+
+def test_every_page_route_constant_has_a_declared_page():
+    assert {page.route for page in declared_pages()} == ROUTE_VALUES

@@ -81,7 +81,7 @@ class RacerProfileState(rx.State):
     @rx.event
     async def load(self):
         self.loaded = False
-        raw = str(self.router.page.params.get(routes.RACER_ARG, "") or "")
+        raw = str(self.router.page.params.get(routes.Slugs.RACER, "") or "")
         racer_id = parse_record_id(raw)
         if racer_id is None:
             self._show_missing(f"There is no racer {raw!r}.")
