@@ -33,6 +33,7 @@ from cozykart.db.migrate import upgrade  # noqa: E402
 from cozykart.db.uow import UnitOfWork  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
 from cozykart.services import league  # noqa: E402
+from cozykart.services.handlers import HANDLERS  # noqa: E402
 from cozykart.settings import Settings  # noqa: E402
 from tests.served_process import stop_process_group, wait_until_ready  # noqa: E402
 
@@ -70,21 +71,21 @@ def prepare(db_url: str) -> League:
     settings = Settings(db_url=db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
     try:
         admin = league.get_or_create_racer(ADMIN_DISCORD_ID, "drill-admin", "Drill Admin", None,
-                                           uow=UnitOfWork(engine))
-        dj = league.get_or_create_racer(DJ_DISCORD_ID, "drill-dj", "Drill DJ", None, uow=UnitOfWork(engine))
+                                           uow=UnitOfWork(engine, handlers=HANDLERS))
+        dj = league.get_or_create_racer(DJ_DISCORD_ID, "drill-dj", "Drill DJ", None, uow=UnitOfWork(engine, handlers=HANDLERS))
         with engine.begin() as connection:
             connection.execute(text("UPDATE racer SET is_dj = :yes WHERE id = :id"), {"yes": True, "id": dj.racer_id})
         start = datetime.now(UTC) - timedelta(minutes=1)
-        race = league.open_lobby("Drill Cup", actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
+        race = league.open_lobby("Drill Cup", actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings,
                                  now=start - timedelta(seconds=30))
         racer_ids = []
         for n in range(RACERS_PER_RACE):
             racer = league.get_or_create_racer(f"9800000000000{n:05d}", f"drill{n}", f"Drill {n}", None,
-                                               uow=UnitOfWork(engine))
-            league.join_lobby(race.race_id, actor_id=racer.racer_id, uow=UnitOfWork(engine), settings=settings,
+                                               uow=UnitOfWork(engine, handlers=HANDLERS))
+            league.join_lobby(race.race_id, actor_id=racer.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings,
                               now=start - timedelta(seconds=20))
             racer_ids.append(racer.racer_id)
-        league.start_race(race.race_id, actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings,
+        league.start_race(race.race_id, actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings,
                           now=start)
         return League(admin.racer_id, dj.racer_id, race.race_id, tuple(racer_ids))
     finally:

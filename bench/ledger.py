@@ -38,6 +38,7 @@ from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import allocate, bps_part, format_cents
 from cozykart.services import ledger
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 
 RACERS_PER_RACE = 8
@@ -82,7 +83,7 @@ def bench_service(url: str, sales: int, *, final: bool) -> float:
             gross_cents=SALE_CENTS,
             sold_at=T0 + timedelta(seconds=1),
             item="Kart tee",
-            uow=UnitOfWork(engine),
+            uow=UnitOfWork(engine, handlers=HANDLERS),
             settings=settings,
         )
         started = time.perf_counter()
@@ -92,7 +93,7 @@ def bench_service(url: str, sales: int, *, final: bool) -> float:
                 gross_cents=SALE_CENTS,
                 sold_at=T0 + timedelta(seconds=1 + n % 80_000),
                 item="Kart tee",
-                uow=UnitOfWork(engine),
+                uow=UnitOfWork(engine, handlers=HANDLERS),
                 settings=settings,
             )
             assert receipt.distributed == final and not receipt.replayed

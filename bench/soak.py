@@ -52,6 +52,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import payouts, wallet
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import load_settings
 from tests.fake_discord import CLIENT_ID, CLIENT_SECRET, running_fake_discord
 from tests.reflex_viewer import Viewer
@@ -202,14 +203,14 @@ class Soak:
     def _request_and_pay(self) -> int:
         """The DJ asks for the threshold once it is available (before that there is nothing to ask)."""
         amount_cents = self.settings.payout_min_cents
-        available_cents = wallet.wallet_summary(self.league.dj_id, uow=UnitOfWork(self.engine),
+        available_cents = wallet.wallet_summary(self.league.dj_id, uow=UnitOfWork(self.engine, handlers=HANDLERS),
                                                 settings=self.settings).available_cents
         if available_cents < amount_cents:
             return 0
         payout_id = payouts.request_payout(self.league.dj_id, amount_cents, key=f"soak-{uuid.uuid4().hex}",
-                                           uow=UnitOfWork(self.engine), settings=self.settings)
+                                           uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings)
         payouts.pay_payout(self.league.admin_id, payout_id, method="paypal", reference=f"SOAK-{payout_id}",
-                           uow=UnitOfWork(self.engine), settings=self.settings)
+                           uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings)
         return amount_cents
 
     # --- memory ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import DEFAULT_POINTS_TABLE, PointsTable, compute_standings
 from cozykart.services import league, standings
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 
 RACE_SIZE = 8
@@ -201,7 +202,7 @@ def _measure(args: argparse.Namespace) -> dict:
     fill_ms = (time.perf_counter() - started) * 1000
 
     started = time.perf_counter()
-    with UnitOfWork(engine) as uow:
+    with UnitOfWork(engine, handlers=HANDLERS) as uow:
         rows = league_repo.rebuild_standings(uow.session, season_id)
         uow.commit()
     rebuild_ms = (time.perf_counter() - started) * 1000
@@ -214,28 +215,28 @@ def _measure(args: argparse.Namespace) -> dict:
         "fill_ms": round(fill_ms, 1),
         "rebuild_ms": round(rebuild_ms, 1),
     }
-    view = standings.season_standings(season_id, uow=UnitOfWork(engine))
+    view = standings.season_standings(season_id, uow=UnitOfWork(engine, handlers=HANDLERS))
     assert view is not None and len(view.rows) == rows
     stored = [row.racer.racer_id for row in view.rows]
-    assert stored == [row.racer_id for row in _recompute_full(UnitOfWork(engine), season_id)]
+    assert stored == [row.racer_id for row in _recompute_full(UnitOfWork(engine, handlers=HANDLERS), season_id)]
 
     def cold_read(limit: int | None = None) -> None:
         standings.clear_standings_cache()
-        standings.season_standings(season_id, uow=UnitOfWork(engine), limit=limit)
+        standings.season_standings(season_id, uow=UnitOfWork(engine, handlers=HANDLERS), limit=limit)
 
     figures["read_ms"] = _served.timed(cold_read, args.repeat)
     figures["read_cached_ms"] = _served.timed(
-        lambda: standings.season_standings(season_id, uow=UnitOfWork(engine)), args.repeat
+        lambda: standings.season_standings(season_id, uow=UnitOfWork(engine, handlers=HANDLERS)), args.repeat
     )
     figures["read_top_ms"] = _served.timed(lambda: cold_read(limit=20), args.repeat)
     figures["recompute_sql_ms"] = _served.timed(
-        lambda: _recompute_sql(UnitOfWork(engine), season_id), max(3, args.repeat // 5)
+        lambda: _recompute_sql(UnitOfWork(engine, handlers=HANDLERS), season_id), max(3, args.repeat // 5)
     )
     figures["recompute_full_ms"] = _served.timed(
-        lambda: _recompute_full(UnitOfWork(engine), season_id), max(3, args.repeat // 10)
+        lambda: _recompute_full(UnitOfWork(engine, handlers=HANDLERS), season_id), max(3, args.repeat // 10)
     )
 
-    with UnitOfWork(engine) as uow:
+    with UnitOfWork(engine, handlers=HANDLERS) as uow:
         racer_pool = list(
             uow.session.exec(select(Racer.id).where(Racer.discord_id != ADMIN_DISCORD_ID)).scalars()
         )
@@ -250,18 +251,18 @@ def _measure(args: argparse.Namespace) -> dict:
     def one_race_final() -> None:
         field = draw.sample(racer_pool, RACE_SIZE)
         kw = {"actor_id": admin_id, "settings": settings}
-        race = league.open_lobby("Bench race", uow=UnitOfWork(engine), now=tick(), **kw)
+        race = league.open_lobby("Bench race", uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
         for racer_id in field:
             league.join_lobby(
-                race.race_id, actor_id=racer_id, uow=UnitOfWork(engine), settings=settings, now=tick()
+                race.race_id, actor_id=racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=tick()
             )
-        league.start_race(race.race_id, uow=UnitOfWork(engine), now=tick(), **kw)
-        league.end_race(race.race_id, uow=UnitOfWork(engine), now=tick(), **kw)
+        league.start_race(race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
+        league.end_race(race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
         started = time.perf_counter()
         league.set_results(
             race.race_id,
             {racer_id: index for index, racer_id in enumerate(field, start=1)},
-            uow=UnitOfWork(engine),
+            uow=UnitOfWork(engine, handlers=HANDLERS),
             now=tick(),
             **kw,
         )
@@ -276,10 +277,10 @@ def _measure(args: argparse.Namespace) -> dict:
         "max": round(finalize_samples[-1], 2),
         "runs": len(finalize_samples),
     }
-    with UnitOfWork(engine) as uow:
+    with UnitOfWork(engine, handlers=HANDLERS) as uow:
         stored_after = [row.racer_id for row in league_repo.standing_tallies(uow.session, season_id)]
     figures["stored_equals_recomputed"] = stored_after == [
-        row.racer_id for row in _recompute_full(UnitOfWork(engine), season_id)
+        row.racer_id for row in _recompute_full(UnitOfWork(engine, handlers=HANDLERS), season_id)
     ]
     engine.dispose()
     directory.cleanup()

@@ -38,6 +38,7 @@ from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.ledger import PAYOUT_KINDS, TransactionKind, house_code, payouts_sent_code, wallet_code
 from cozykart.services import wallet_view
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 
 ENTRIES_DEFAULT = 100_000
@@ -173,12 +174,12 @@ def bench(url: str, entries: int, repeat: int) -> dict:
                 connection.commit()
 
         def first_page():
-            return wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine), settings=settings, now=NOW)
+            return wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW)
 
         page = first_page()
         _check(page, engine, racer_id)
         cursor = page.lines[-1].posting_id
-        older = wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine), settings=settings, now=NOW,
+        older = wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW,
                                         before_posting_id=cursor)
         assert older.lines and older.lines[0].posting_id < cursor
         assert older.lines[0].balance_after_cents == page.lines[-1].balance_after_cents - page.lines[-1].amount_cents
@@ -188,7 +189,7 @@ def bench(url: str, entries: int, repeat: int) -> dict:
             "page_lines": len(page.lines),
             "first_page_ms": _served.timed(first_page, repeat),
             "next_page_ms": _served.timed(
-                lambda: wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine), settings=settings, now=NOW,
+                lambda: wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW,
                                                 before_posting_id=cursor),
                 repeat,
             ),

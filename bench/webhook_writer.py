@@ -32,6 +32,7 @@ from cozykart.db.types import utc_now  # noqa: E402
 from cozykart.db.uow import UnitOfWork  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
 from cozykart.services import webhooks  # noqa: E402
+from cozykart.services.handlers import HANDLERS  # noqa: E402
 from cozykart.settings import Settings  # noqa: E402
 
 
@@ -49,11 +50,11 @@ def _run(backend: str, db_url: str, events: int, batch: int) -> dict:
     settings = Settings(db_url=db_url, stripe_webhook_secret=served_bench.SECRET)
     engine = create_db_engine(db_url)
     try:
-        webhooks.receive_batch(_deliveries(settings, 50), uow=UnitOfWork(engine))  # warm up
+        webhooks.receive_batch(_deliveries(settings, 50), uow=UnitOfWork(engine, handlers=HANDLERS))  # warm up
         deliveries = _deliveries(settings, events)
         wall, cpu = time.perf_counter(), time.process_time()
         for start in range(0, events, batch):
-            outcomes = webhooks.receive_batch(deliveries[start:start + batch], uow=UnitOfWork(engine))
+            outcomes = webhooks.receive_batch(deliveries[start:start + batch], uow=UnitOfWork(engine, handlers=HANDLERS))
             assert all(getattr(o, "status", None) == webhooks.APPLIED for o in outcomes), outcomes[:3]
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:

@@ -26,17 +26,12 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_seed_demo(args: argparse.Namespace) -> int:
-    from cozykart.services import demo
+    from cozykart.services import default_uow, demo
+    from cozykart.services.handlers import DEMO_SEED_HANDLERS
 
-    report = demo.seed_demo(uow=_uow())
+    report = demo.seed_demo(uow=default_uow(handlers=DEMO_SEED_HANDLERS))  # demo data is never announced
     print(report.describe())
     return 0
-
-
-def _uow():
-    from cozykart.services import default_uow
-
-    return default_uow()
 
 
 def build_parser() -> argparse.ArgumentParser:

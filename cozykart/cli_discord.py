@@ -1,9 +1,7 @@
 """Discord commands: `discord register-commands [--guild ID]`, `outbox [--status S]`, `outbox resend ID`.
 
 Imports stay inside the commands, as in the other CLI modules, so `--help` and
-`trigger` start fast. The announcement subscribers are therefore registered by
-the app (through `cozykart.api`), not by every CLI command: `seed-demo`'s demo
-races are deliberately not announced to a real channel.
+`trigger` start fast.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ def _cmd_register_commands(args: argparse.Namespace) -> int:
 
 
 def _cmd_outbox(args: argparse.Namespace) -> int:
-    import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
     from cozykart.services import default_uow, outbox
 
     if args.outbox_action == "resend":

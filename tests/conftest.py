@@ -12,7 +12,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
-from cozykart.db.uow import UnitOfWork
+from cozykart.db.uow import HandlerTable, UnitOfWork
+from cozykart.services.handlers import HANDLERS
 
 POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
@@ -31,9 +32,10 @@ class Database:
     backend: str
     url: str
     engine: Engine
+    handlers: HandlerTable = field(default_factory=lambda: HANDLERS)  # a test may hand its own
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, handlers=self.handlers)
 
 
 def postgres_base_url() -> str | None:

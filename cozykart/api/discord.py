@@ -27,7 +27,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
 from cozykart.api import discord_commands
 from cozykart.api._http import error_response, read_body_capped
 from cozykart.integrations import discord_interactions as interactions

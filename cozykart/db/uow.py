@@ -10,39 +10,51 @@ A service called while its unit of work is already open joins that transaction:
 its `with uow:` and `commit()` then do nothing, and the outermost block commits
 or rolls back the whole (the webhook inbox applies a ledger service inside the
 transaction that stores the event, under a savepoint).
-Domain events a service records with `uow.emit(...)` are handed to the
-subscribers registered for them inside the same transaction, just before commit,
-so what reacts to an event (the ledger to a finished race, the outbox to an
-announcement) commits or fails together with the change that caused it.
+A unit of work is made with a handler table (`services/handlers.py`: each
+domain event -> its handlers inside the transaction, and after commit). Events a
+service records with `uow.emit(...)` are handed to their in-transaction handlers
+just before commit, in the table's order, so what reacts to an event (the ledger
+to a finished race, the outbox to an announcement) commits or fails together
+with the change that caused it. After a successful commit each event's
+after-commit handlers get the event (and nothing else: its transaction is over);
+they never run after a rollback, and one that raises is logged, the commit stands.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from cozykart.db import lean
 
-Subscriber = Callable[[Any, "UnitOfWork"], None]
-_subscribers: dict[type, list[Subscriber]] = defaultdict(list)
+logger = logging.getLogger(__name__)
+
+InTransactionHandler = Callable[[Any, "UnitOfWork"], None]
+AfterCommitHandler = Callable[[Any], None]
 
 
-def subscribe(event_type: type, handler: Subscriber) -> None:
-    """Call `handler(event, uow)` for every `event_type` emitted in a unit of work."""
-    if handler not in _subscribers[event_type]:
-        _subscribers[event_type].append(handler)
+class EventHandlers(NamedTuple):
+    """One event's handlers: `handler(event, uow)` before commit, then `handler(event)` after it."""
+
+    in_transaction: tuple[InTransactionHandler, ...] = ()
+    after_commit: tuple[AfterCommitHandler, ...] = ()
+
+
+HandlerTable = Mapping[type, EventHandlers]
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, handlers: HandlerTable) -> None:
         self.engine = engine
+        self.handlers = handlers
         self._session: Session | None = None
         self._events: list[Any] = []
+        self._committed_next: list[Any] = []  # handled in this transaction, with after-commit handlers
         self._depth = 0
         # Values read once per transaction by hot paths (the money settings, account ids):
         # emptied when the transaction ends. Only for what this transaction cannot change.
@@ -66,6 +78,7 @@ class UnitOfWork:
         if self._depth == 0:
             self._session = Session(self.engine, expire_on_commit=False)
             self._events = []
+            self._committed_next = []
             self.memo = {}
         self._depth += 1
         return self
@@ -81,6 +94,7 @@ class UnitOfWork:
         finally:
             session.close()
             self._events = []
+            self._committed_next = []  # rolled back: no after-commit handler runs
             self.memo = {}
 
     def emit(self, event: Any) -> None:
@@ -89,30 +103,35 @@ class UnitOfWork:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Run a block under a SAVEPOINT: if it raises, its writes and its events are undone."""
-        events_before = len(self._events)
+        events_before, handled_before = len(self._events), len(self._committed_next)
         nested = self.session.begin_nested()
         try:
             yield
         except BaseException:
             nested.rollback()
             del self._events[events_before:]
+            del self._committed_next[handled_before:]
             self.memo.clear()  # what was remembered may have been undone with it
             raise
         nested.commit()
 
     def handle_events(self) -> None:
-        """Hand the events emitted so far to their subscribers now, inside the open transaction.
+        """Hand the events emitted so far to their in-transaction handlers now.
 
         `commit` does this for whatever is left; a caller that writes several
         independent things in one transaction (the webhook inbox's group commit)
-        calls it inside each one's savepoint, so a failing subscriber undoes only
-        the write that caused its event.
+        calls it inside each one's savepoint, so a failing handler undoes only
+        the write that caused its event (and its after-commit handlers with it).
         """
-        # Subscribers may emit further events; handle until none is left.
+        # Handlers may emit further events; handle until none is left.
         while self._events:
             event = self._events.pop(0)
-            for handler in list(_subscribers.get(type(event), ())):
+            entry = self.handlers.get(type(event))
+            assert entry is not None, f"{type(event).__name__} has no entry in the handler table"
+            for handler in entry.in_transaction:
                 handler(event, self)
+            if entry.after_commit:
+                self._committed_next.append(event)
 
     @contextmanager
     def plain_savepoint(self, name: str) -> Iterator[None]:
@@ -123,7 +142,7 @@ class UnitOfWork:
         read-only ORM loads: ORM objects are not expired when it rolls back.
         """
         connection = self.session.connection()
-        events_before = len(self._events)
+        events_before, handled_before = len(self._events), len(self._committed_next)
         lean.execute_sql(connection, f"SAVEPOINT {name}")
         try:
             yield
@@ -131,6 +150,7 @@ class UnitOfWork:
             lean.execute_sql(connection, f"ROLLBACK TO SAVEPOINT {name}")
             lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
             del self._events[events_before:]
+            del self._committed_next[handled_before:]
             self.memo.clear()  # what was remembered may have been undone (accounts created, locks taken)
             raise
         lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
@@ -141,3 +161,15 @@ class UnitOfWork:
         self.handle_events()
         self.session.commit()
         self.memo = {}
+        committed, self._committed_next = self._committed_next, []
+        self._run_after_commit(committed)
+
+    def _run_after_commit(self, events: list[Any]) -> None:
+        """Each committed event's after-commit handlers, in order; a failing one is logged, not raised."""
+        for event in events:
+            for handler in self.handlers[type(event)].after_commit:
+                try:
+                    handler(event)
+                except Exception:
+                    logger.exception("after-commit handler %s failed for %s (the commit stands)",
+                                     getattr(handler, "__qualname__", handler), type(event).__name__)

@@ -1,12 +1,9 @@
 """Announcements: what the league and the ledger tell Discord, queued in their own transaction.
 
-Each handler here is a unit-of-work subscriber: it runs inside the transaction
-that made the change (after the ledger's own subscribers, which are registered
-first), gathers names and amounts, and records one message in the outbox. If
+Each handler here is an in-transaction event handler (`services/handlers.py`):
+it runs inside the transaction that made the change (after the ledger's own
+handlers), gathers names and amounts, and records one message in the outbox. If
 the change rolls back, so does its announcement.
-
-Importing this module registers the handlers. The entry points that change the
-league or the ledger import it (the API, hence the Reflex app, and the CLI).
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from sqlmodel import Session, func, select
 
 from cozykart.db.ledger_tables import LedgerAccount, LedgerPosting, LedgerTransaction
 from cozykart.db.tables import Race, Racer, Season, SeasonStanding
-from cozykart.db.uow import UnitOfWork, subscribe
+from cozykart.db.uow import UnitOfWork
 from cozykart.domain import discord_messages as say
 from cozykart.domain.events import RaceFinalized, RaceStarted, SeasonCompleted
 from cozykart.domain.ledger import AccountKind, PayoutPaid, TipRecorded
@@ -109,9 +106,3 @@ def on_season_completed(event: SeasonCompleted, uow: UnitOfWork) -> None:
     )
     outbox.record(uow, dedupe_key=f"season:{event.season_id}:champion", kind="season_champion", message=message)
 
-
-subscribe(RaceStarted, on_race_started)
-subscribe(RaceFinalized, on_race_finalized)
-subscribe(TipRecorded, on_tip_recorded)
-subscribe(PayoutPaid, on_payout_paid)
-subscribe(SeasonCompleted, on_season_completed)

@@ -4,7 +4,7 @@ Each public function is one database transaction under an idempotency key: a
 repeated call (a webhook delivered twice, a double click) finds its key and
 changes nothing. The race handlers (`distribute_on_finalized`,
 `correct_on_results_corrected`) run inside the league's own transaction as
-subscribers of its events (see `ledger_subscriptions`).
+handlers of its events (see `services/handlers.py`).
 
 Recording a sale is the hot path: it is written with SQLAlchemy Core statements
 (`cozykart.db.ledger_repo`), a handful per sale.

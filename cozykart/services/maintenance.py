@@ -7,13 +7,14 @@ import sqlalchemy as sa
 from cozykart.db.engine import engine_for
 from cozykart.db.migrate import upgrade
 from cozykart.db.uow import UnitOfWork
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 
 
 def migrate(settings: Settings) -> str:
     """Upgrade the configured database to the newest migration; returns its revision."""
     upgrade(settings.db_url)
-    return database_revision(uow=UnitOfWork(engine_for(settings.db_url)))
+    return database_revision(uow=UnitOfWork(engine_for(settings.db_url), handlers=HANDLERS))
 
 
 # alembic's own bookkeeping table, declared once: `/api/health` reads it on every probe, and a

@@ -35,6 +35,7 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.payments import VerifiedEvent
 from cozykart.services import webhooks
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 
 BATCH_MAX = 256
@@ -116,9 +117,8 @@ class WebhookWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         try:
-            outcomes: list = webhooks.receive_batch(
-                [pending.delivery for pending in batch], uow=UnitOfWork(engine_for(self.db_url))
-            )
+            uow = UnitOfWork(engine_for(self.db_url), handlers=HANDLERS)
+            outcomes: list = webhooks.receive_batch([pending.delivery for pending in batch], uow=uow)
         except Exception as error:  # the commit failed: nothing is stored, nothing acknowledged
             logger.exception("a batch of %d webhook deliveries was not stored", len(batch))
             outcomes = [error] * len(batch)

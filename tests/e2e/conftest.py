@@ -24,6 +24,7 @@ import pytest
 
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import PROJECT_ROOT
 from tests.fake_discord import CLIENT_ID as DISCORD_CLIENT_ID
 from tests.fake_discord import CLIENT_SECRET as DISCORD_CLIENT_SECRET
@@ -174,7 +175,7 @@ def db(served_app) -> Iterator[UnitOfWork]:
     """A unit of work on the served app's database (a test serving another app overrides it)."""
     engine = create_db_engine(served_app.db_url)
     try:
-        yield UnitOfWork(engine)
+        yield UnitOfWork(engine, handlers=HANDLERS)
     finally:
         engine.dispose()
 

@@ -23,6 +23,7 @@ from cozykart.db.money_settings_tables import MoneySettingChange
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.services import league, ledger, seasons
+from cozykart.services.handlers import HANDLERS
 from cozykart.services.money_settings import effective_settings
 from cozykart.settings import PROJECT_ROOT, load_settings
 from cozykart.ui.pages.admin_seasons import SeasonsAdminState
@@ -82,7 +83,7 @@ def console_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server) -
 def db(console_app) -> Iterator[UnitOfWork]:
     engine = create_db_engine(console_app.db_url)
     try:
-        yield UnitOfWork(engine)
+        yield UnitOfWork(engine, handlers=HANDLERS)
     finally:
         engine.dispose()
 

@@ -20,6 +20,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.integrations import stripe_payments
 from cozykart.services import ledger, webhooks
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 from tests.conftest import BACKENDS
 
@@ -29,7 +30,7 @@ DRILL_EVENTS = 300
 def _receive(engine, settings: Settings, delivery: crash_drill.Delivery) -> None:
     body, headers = _served.signed(delivery.event)
     event = stripe_payments.parse_webhook(body, headers["Stripe-Signature"], _served.STRIPE_SECRET)
-    receipt = webhooks.receive(event, body_sha256=hashlib.sha256(body).hexdigest(), uow=UnitOfWork(engine),
+    receipt = webhooks.receive(event, body_sha256=hashlib.sha256(body).hexdigest(), uow=UnitOfWork(engine, handlers=HANDLERS),
                                settings=settings)
     assert receipt.status == "applied", receipt
 
@@ -58,7 +59,7 @@ def test_the_checker_sees_a_double_applied_sale_an_unacknowledged_event_and_a_lo
         assert any("inbox: 1 events missing" in problem for problem in problems([*deliveries, lost]))
 
         ledger.record_sale(key=f"{sale.payment_key}:again", gross_cents=sale.cents, sold_at=datetime.now(UTC),
-                           item="Drill tee", provider="stripe", uow=UnitOfWork(engine), settings=settings)
+                           item="Drill tee", provider="stripe", uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings)
         found = problems(deliveries)
     finally:
         engine.dispose()

@@ -11,6 +11,7 @@ import pytest
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.services import wallet
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import load_settings
 from tests.e2e.conftest import screenshot_dir
 
@@ -23,7 +24,7 @@ DEMO_DJ_DISCORD_ID = "demo-rosalina_rx"  # Rosa, the demo league's DJ
 def dev_db(served_dev_app) -> Iterator[UnitOfWork]:
     engine = create_db_engine(served_dev_app.db_url)
     try:
-        yield UnitOfWork(engine)
+        yield UnitOfWork(engine, handlers=HANDLERS)
     finally:
         engine.dispose()
 

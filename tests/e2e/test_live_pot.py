@@ -17,6 +17,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
 from cozykart.integrations import stripe_payments
+from cozykart.services.handlers import HANDLERS
 from cozykart.services.pot import live_pot
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET
 
@@ -29,7 +30,7 @@ PUSH_TIMEOUT_MS = 5_000
 def _pot_cents(served_app) -> int:
     engine = create_db_engine(served_app.db_url)
     try:
-        return live_pot(uow=UnitOfWork(engine)).pot_cents
+        return live_pot(uow=UnitOfWork(engine, handlers=HANDLERS)).pot_cents
     finally:
         engine.dispose()
 

@@ -13,6 +13,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
 from cozykart.services import league, overlays
+from cozykart.services.handlers import HANDLERS
 from cozykart.services.pot import live_pot
 from cozykart.settings import Settings
 from cozykart.ui import routes
@@ -36,8 +37,8 @@ def overlay_key(served_app) -> str:
     try:
         settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
         admin = league.get_or_create_racer(ADMIN_DISCORD_ID, "overlay-admin", "Overlay Admin", None,
-                                           uow=UnitOfWork(engine))
-        return overlays.regenerate_overlay_key(actor_id=admin.racer_id, uow=UnitOfWork(engine), settings=settings)
+                                           uow=UnitOfWork(engine, handlers=HANDLERS))
+        return overlays.regenerate_overlay_key(actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings)
     finally:
         engine.dispose()
 
@@ -50,7 +51,7 @@ def test_an_overlay_without_the_key_shows_nothing_of_the_pot(served_app, page, o
 
 def test_the_pot_overlay_shows_the_ticker_on_a_transparent_page(served_app, page, overlay_key):
     engine = create_db_engine(served_app.db_url)
-    pot_cents = live_pot(uow=UnitOfWork(engine)).pot_cents
+    pot_cents = live_pot(uow=UnitOfWork(engine, handlers=HANDLERS)).pot_cents
     engine.dispose()
 
     page.goto(served_app.url(f"/overlay/pot?key={overlay_key}"), timeout=PAGE_TIMEOUT_MS)

@@ -27,6 +27,7 @@ import pytest
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.services import identity, wallet, webhooks
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import PROJECT_ROOT, load_settings
 from tests.e2e.conftest import (
     KOFI_VERIFICATION_TOKEN,
@@ -71,14 +72,14 @@ class ServedReads:
         return result.returncode, result.stdout + result.stderr
 
     def inbox(self) -> list:
-        return list(webhooks.list_inbox(uow=UnitOfWork(self.engine), limit=INBOX_ROWS_READ_MAX))
+        return list(webhooks.list_inbox(uow=UnitOfWork(self.engine, handlers=HANDLERS), limit=INBOX_ROWS_READ_MAX))
 
     def grant_dj(self, admin_discord_id: str, discord_id: str) -> None:
         identity.set_role(self._racer_id(admin_discord_id), self._racer_id(discord_id), "dj", granted=True,
-                          uow=UnitOfWork(self.engine), settings=self.settings)
+                          uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings)
 
     def _racer_id(self, discord_id: str) -> int:
-        return wallet.wallet_by_discord_id(discord_id, uow=UnitOfWork(self.engine), settings=self.settings).racer_id
+        return wallet.wallet_by_discord_id(discord_id, uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings).racer_id
 
 
 @pytest.fixture(scope="module")

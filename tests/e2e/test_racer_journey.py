@@ -28,6 +28,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.tables import Race, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.services import league
+from cozykart.services.handlers import HANDLERS
 from tests.e2e.conftest import screenshot_dir
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +45,7 @@ LOBBY_NAME = "Journey Cup"
 def db(served_dev_app):
     engine = create_db_engine(served_dev_app.db_url)
     try:
-        yield UnitOfWork(engine)
+        yield UnitOfWork(engine, handlers=HANDLERS)
     finally:
         engine.dispose()
 

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
+from cozykart.services.handlers import HANDLERS
 from cozykart.services.watch import watch_snapshot
 from tests.e2e.conftest import screenshot_dir
 
@@ -21,7 +22,7 @@ PAGE_TIMEOUT_MS = 30_000
 def snapshot(served_app):
     engine = create_db_engine(served_app.db_url)
     try:
-        return watch_snapshot(uow=UnitOfWork(engine))
+        return watch_snapshot(uow=UnitOfWork(engine, handlers=HANDLERS))
     finally:
         engine.dispose()
 

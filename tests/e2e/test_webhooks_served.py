@@ -14,6 +14,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.ledger import pool_code
 from cozykart.services import reconcile, wallet
+from cozykart.services.handlers import HANDLERS
 from cozykart.services.watch import watch_snapshot
 from cozykart.settings import PROJECT_ROOT
 
@@ -29,7 +30,7 @@ def _trigger(served_app, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _uow(served_app) -> UnitOfWork:
-    return UnitOfWork(create_db_engine(served_app.db_url))
+    return UnitOfWork(create_db_engine(served_app.db_url), handlers=HANDLERS)
 
 
 def _pool_cents(served_app, race_id: int) -> int:

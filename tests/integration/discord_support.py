@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
-import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
 from cozykart.integrations.discord_announce import WebhookNotifier
 from cozykart.services import outbox
 from tests.fake_discord_webhook import FakeDiscordWebhook

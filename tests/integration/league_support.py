@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from cozykart.db import uow as uow_module
 from cozykart.services import league
 from cozykart.settings import Settings
 
@@ -96,19 +96,18 @@ def make_league(database, racer_count: int = 8) -> League:
 
 
 @contextmanager
-def recording(*event_types: type) -> Iterator[list]:
-    """Record the events of `event_types` emitted in committed units of work."""
+def recording(lg: League, *event_types: type) -> Iterator[list]:
+    """Record the events of `event_types` that `lg`'s units of work committed (an after-commit handler)."""
     seen: list = []
-
-    def recorder(event, _uow) -> None:
-        seen.append(event)
-
-    for event_type in event_types:
-        uow_module.subscribe(event_type, recorder)
+    database = lg.database
+    table = {
+        event_type: entry._replace(after_commit=(*entry.after_commit, seen.append))
+        if event_type in event_types else entry
+        for event_type, entry in database.handlers.items()
+    }
+    assert set(event_types) <= set(table), "record only events the handler table knows"
+    lg.database = dataclasses.replace(database, handlers=table)
     try:
         yield seen
     finally:
-        for event_type in event_types:
-            handlers = uow_module._subscribers.get(event_type, [])
-            if recorder in handlers:
-                handlers.remove(recorder)
+        lg.database = database

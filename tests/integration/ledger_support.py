@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-import cozykart.services  # noqa: F401  (registers the ledger's subscribers)
 from cozykart.db.league_repo import race_outcome
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.domain.events import RaceFinalized, ResultsCorrected

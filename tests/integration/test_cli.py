@@ -7,7 +7,10 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 
+from cozykart.db.engine import create_db_engine
+from cozykart.db.outbox_tables import DiscordOutbox
 from cozykart.settings import PROJECT_ROOT
 from tests.conftest import BACKENDS
 
@@ -39,6 +42,13 @@ def test_migrate_then_seed_demo_twice(empty_db_url):
     assert first.stdout.startswith("demo data loaded: 16 racers, 1 season, 9 races, ")
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "demo data already present; nothing added"
+    engine = create_db_engine(empty_db_url)
+    try:
+        with engine.connect() as connection:
+            queued = connection.execute(sa.select(sa.func.count()).select_from(DiscordOutbox)).scalar_one()
+    finally:
+        engine.dispose()
+    assert queued == 0, "the demo's tips are never announced to a real channel"
 
 
 def test_a_bad_setting_is_reported_without_a_traceback(tmp_path):

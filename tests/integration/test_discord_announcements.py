@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
 from cozykart.services import ledger, outbox, seasons
 from tests.integration.league_support import make_league
 

@@ -27,7 +27,6 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-import cozykart.services.announcements  # noqa: F401  (registers the announcement subscribers)
 from cozykart.db.inbox_tables import WebhookEvent
 from cozykart.db.tables import Racer
 from cozykart.integrations import kofi, shopify, stripe_payments

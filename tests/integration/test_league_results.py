@@ -35,7 +35,7 @@ def test_complete_reports_make_the_race_final_once(database):
     lg = make_league(database, 3)
     a, b, c = lg.racer_ids
     race_id = lg.live_race([a, b, c])
-    with recording(RaceFinalized) as events:
+    with recording(lg, RaceFinalized) as events:
         league.report_result(race_id, 2, **lg.kw(b))
         league.report_result(race_id, "1st", **lg.kw(a))
         view = league.report_result(race_id, " 3 ", **lg.kw(c))
@@ -77,7 +77,7 @@ def test_conflicting_claims_are_disputed_until_the_host_rules(database):
     lg = make_league(database, 4)
     a, b, c, d = lg.racer_ids
     race_id = lg.ended_race([a, b, c, d])
-    with recording(RaceFinalized) as events:
+    with recording(lg, RaceFinalized) as events:
         for racer_id, position in ((a, 1), (b, 1), (c, 3), (d, 4)):
             view = league.report_result(race_id, position, **lg.kw(racer_id))
         assert view.disputed and view.status == "ended"
@@ -149,7 +149,7 @@ def test_finalisation_is_exactly_once_under_concurrent_reports(database):
         except BaseException as error:  # noqa: BLE001 - surfaced below
             errors.append(error)
 
-    with recording(RaceFinalized) as events:
+    with recording(lg, RaceFinalized) as events:
         threads = [
             threading.Thread(target=report, args=(position, racer_id))
             for position, racer_id in enumerate(lg.racer_ids, start=1)
@@ -179,7 +179,7 @@ def test_admin_fix_keeps_an_audit_trail_and_standings_follow(database):
     with pytest.raises(NothingToFix):
         league.fix_results(race_id, {a: 1}, reason="video", **lg.kw(lg.admin_id))
 
-    with recording(ResultsCorrected, RaceFinalized) as events:
+    with recording(lg, ResultsCorrected, RaceFinalized) as events:
         fixed = league.fix_results(race_id, {a: 2, b: 1}, reason="Replay shows b first", **lg.kw(lg.admin_id))
     assert len(events) == 1 and isinstance(events[0], ResultsCorrected)
     corrected = events[0]

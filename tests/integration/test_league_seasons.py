@@ -86,7 +86,7 @@ def test_activate_one_at_a_time_and_races_use_its_table_and_split(database):
     from cozykart.domain.events import RaceFinalized
     from tests.integration.league_support import recording
 
-    with recording(RaceFinalized) as events:
+    with recording(lg, RaceFinalized) as events:
         view = lg.final_race([b, a])
     assert view.season_id == spring.season_id
     assert [(e.racer.racer_id, e.points) for e in view.entries] == [(b, 10), (a, 5)]

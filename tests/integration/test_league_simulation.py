@@ -103,7 +103,7 @@ def test_simulated_season_matches_an_independent_model(database, seed):
     finalized: list[int] = []
     fixes = 0
 
-    with recording(RaceFinalized, ResultsCorrected) as events:
+    with recording(lg, RaceFinalized, ResultsCorrected) as events:
         for index in range(RACE_COUNT):
             size = draw.choice([2, 3, 3, 5, 8, 8])
             field_ids = draw.sample(lg.racer_ids, size)

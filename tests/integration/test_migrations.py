@@ -12,6 +12,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import alembic_config, downgrade, upgrade
 from cozykart.db.schema import metadata
 from cozykart.db.uow import UnitOfWork
+from cozykart.services.handlers import HANDLERS
 from cozykart.services.maintenance import database_revision
 from tests.conftest import BACKENDS
 
@@ -67,15 +68,15 @@ def test_database_revision_is_base_then_head_and_repeats_without_growing_the_sta
     new ones to the engine's cache (alembic's per-call version table used to add two a call)."""
     engine = create_db_engine(empty_db_url)
     try:
-        assert database_revision(uow=UnitOfWork(engine)) == "base"
+        assert database_revision(uow=UnitOfWork(engine, handlers=HANDLERS)) == "base"
         upgrade(empty_db_url)
         head = ScriptDirectory.from_config(alembic_config(empty_db_url)).get_current_head()
-        assert database_revision(uow=UnitOfWork(engine)) == head
+        assert database_revision(uow=UnitOfWork(engine, handlers=HANDLERS)) == head
 
         cache = engine._compiled_cache
         cached_after_one_call = len(cache)
         for _ in range(40):
-            assert database_revision(uow=UnitOfWork(engine)) == head
+            assert database_revision(uow=UnitOfWork(engine, handlers=HANDLERS)) == head
         assert len(cache) == cached_after_one_call
     finally:
         engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from cozykart.db.engine import READ_ONLY_OPTION
 from cozykart.db.uow import UnitOfWork
 from cozykart.integrations import stripe_payments
+from cozykart.services.handlers import HANDLERS
 from cozykart.services.pot import DISPUTED, REFUNDED, live_pot
 from tests.integration.webhook_support import (
     api_client,
@@ -99,7 +100,7 @@ def test_pot_reads_do_not_wait_for_a_writer_holding_the_lock(database):
     race = live_race(database, settings, racer_count=2)
     with api_client(settings) as client:
         stripe_post(client, checkout("evt_r1", "pi_r1", 5000, race.started_at + timedelta(minutes=1)))
-    reader = UnitOfWork(database.engine.execution_options(**{READ_ONLY_OPTION: True}))
+    reader = UnitOfWork(database.engine.execution_options(**{READ_ONLY_OPTION: True}), handlers=HANDLERS)
 
     with database.engine.connect() as writer:
         writer.begin()  # BEGIN IMMEDIATE on SQLite: the write lock, held

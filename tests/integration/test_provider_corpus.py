@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-import cozykart.services  # noqa: F401  (registers the ledger's subscribers)
 from cozykart.api import build_api
 from cozykart.services import identity, reconcile, wallet, webhooks
 from cozykart.settings import Settings
@@ -52,7 +51,7 @@ class InProcessReads:
 
 @pytest.fixture
 def corpus(database, monkeypatch) -> Iterator[Corpus]:
-    # The ledger's RaceFinalized subscriber reads the money settings from the environment, as in production.
+    # The ledger's RaceFinalized handler reads the money settings from the environment, as in production.
     monkeypatch.setenv("COZYKART_HOLD_DAYS", "0")
     monkeypatch.setenv("COZYKART_PAYOUT_MIN_CENTS", str(PAYOUT_MIN_CENTS))
     settings = Settings(

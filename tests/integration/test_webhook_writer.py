@@ -22,6 +22,7 @@ from cozykart.domain.ledger import house_code, pool_code, wallet_code
 from cozykart.integrations import stripe_payments
 from cozykart.services import money_settings, webhook_writer, webhooks
 from cozykart.services import reconcile as reconcile_service
+from cozykart.services.handlers import HANDLERS
 from tests.integration.webhook_support import (
     STRIPE_SECRET,
     api_client,
@@ -220,12 +221,12 @@ def test_two_writers_with_the_same_event_at_once_store_and_credit_it_once(setup)
     event.listen(first_engine, "commit", hold_before_commit)
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            first = pool.submit(webhooks.receive_batch, [_delivery(settings, sale)], uow=UnitOfWork(first_engine))
+            first = pool.submit(webhooks.receive_batch, [_delivery(settings, sale)], uow=UnitOfWork(first_engine, handlers=HANDLERS))
             assert holding.wait(timeout=30)
             second = pool.submit(
                 webhooks.receive_batch,
                 [_delivery(settings, sale), _delivery(settings, checkout("evt_else", "pi_else", 1000, at))],
-                uow=UnitOfWork(second_engine),
+                uow=UnitOfWork(second_engine, handlers=HANDLERS),
             )
             time.sleep(0.5)  # the second is now waiting on the first's locks
             assert not second.done()

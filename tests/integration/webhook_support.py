@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.testclient import TestClient
 
-import cozykart.services  # noqa: F401  (registers the ledger's subscribers)
 from cozykart.api import build_api
 from cozykart.integrations import kofi, shopify, stripe_payments
 from cozykart.services import league, wallet

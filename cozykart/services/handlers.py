@@ -1,0 +1,49 @@
+"""One table: each domain event -> its handlers inside the transaction, and after commit.
+
+Every unit of work is made with this table (`services.default_uow`, `read_uow`,
+the webhook writer, the tests), so what a service's events cause is written
+here once and never depends on which entry point a process imported.
+
+In the transaction, in this order: the ledger reacts to the league (a final
+race's pool is split, an admin fix posts its correction), then the announcement
+is recorded in the outbox (`services/announcements.py`), so it can name the
+shares. Both commit with the change that caused them, or not at all.
+
+After commit: what must not happen unless the change is written, and must not
+undo it when it fails; pushes to live viewers belong here. The Live Pot's push
+is not here yet: the API triggers it once per webhook batch (`build_api(on_money_moved=...)`),
+because the push lives in the UI, which services never import.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from cozykart.db.uow import EventHandlers, HandlerTable
+from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected, SeasonCompleted
+from cozykart.domain.ledger import PayoutPaid, SaleRecorded, TipRecorded
+from cozykart.services import announcements, ledger
+
+HANDLERS: HandlerTable = MappingProxyType({
+    RaceStarted: EventHandlers(in_transaction=(announcements.on_race_started,)),
+    RaceFinalized: EventHandlers(in_transaction=(ledger.distribute_on_finalized, announcements.on_race_finalized)),
+    ResultsCorrected: EventHandlers(in_transaction=(ledger.correct_on_results_corrected,)),
+    SeasonCompleted: EventHandlers(in_transaction=(announcements.on_season_completed,)),
+    SaleRecorded: EventHandlers(),
+    TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
+    PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid,)),
+})
+
+
+def without_announcements(table: HandlerTable) -> HandlerTable:
+    """`table` with the announcement handlers left out, everything else as it is."""
+    return MappingProxyType({
+        event_type: entry._replace(in_transaction=tuple(
+            handler for handler in entry.in_transaction if handler.__module__ != announcements.__name__
+        ))
+        for event_type, entry in table.items()
+    })
+
+
+# `python -m cozykart seed-demo`: demo data is never announced to a real channel.
+DEMO_SEED_HANDLERS: HandlerTable = without_announcements(HANDLERS)
