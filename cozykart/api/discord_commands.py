@@ -20,13 +20,7 @@ from cozykart.domain.discord_markdown import escape_markdown as _md
 from cozykart.domain.discord_messages import AlreadyHandled, UnknownCommand
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.league import (
-    NoLiveRace,
-    NoLobbyToStart,
-    NoOpenLobby,
-    NoRaceToReport,
     NotARacerYet,
-    NotInLobby,
-    WhichLobby,
 )
 from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
 from cozykart.domain.money import format_cents, parse_amount_cents
@@ -38,7 +32,6 @@ from cozykart.integrations.discord_interactions import (
 )
 from cozykart.integrations.discord_oauth import DiscordUser
 from cozykart.services import default_uow, league, payouts, standings, wallet
-from cozykart.services.league_views import RaceView
 from cozykart.settings import Settings
 
 OPTION_TEXT_LENGTH_MAX = 200
@@ -150,66 +143,31 @@ def _lobby_create(ctx: Context) -> Reply:
                  f"Type /join to race!")
 
 
-def _pick_open_lobby(ctx: Context, lobby_id: int | None, lobbies: tuple[RaceView, ...]) -> RaceView:
-    if lobby_id is not None:
-        chosen = next((lobby for lobby in lobbies if lobby.race_id == lobby_id), None)
-        return chosen or league.get_race(lobby_id, uow=ctx.uow)
-    if not lobbies:
-        raise NoOpenLobby()
-    if len(lobbies) > 1:
-        raise WhichLobby([(lobby.race_id, lobby.name) for lobby in lobbies])
-    return lobbies[0]
-
-
 def _join(ctx: Context) -> Reply:
-    lobby = _pick_open_lobby(ctx, ctx.invocation.number("lobby", required=False),
-                             league.list_open_lobbies(uow=ctx.uow))
-    race = league.join_lobby(lobby.race_id, **ctx.kw())
+    race = league.join_chosen_lobby(ctx.invocation.number("lobby", required=False), **ctx.kw())
     return _text(f"✅ You joined **{_md(race.name)}** ({race.racer_count}/8 racers).")
 
 
 def _leave(ctx: Context) -> Reply:
-    lobby = league.racer_lobby(ctx.racer_id, uow=ctx.uow)
-    if lobby is None:
-        raise NotInLobby()
-    race = league.leave_lobby(lobby.race_id, **ctx.kw())
+    race = league.leave_current_lobby(**ctx.kw())
     return _text(f"👋 You left **{_md(race.name)}**.")
 
 
 def _start(ctx: Context) -> Reply:
-    lobby_id = ctx.invocation.number("lobby", required=False)
-    if lobby_id is None:
-        hosted = tuple(lobby for lobby in league.list_open_lobbies(uow=ctx.uow)
-                       if lobby.host.racer_id == ctx.racer_id)
-        if not hosted:
-            raise NoLobbyToStart()
-        lobby = _pick_open_lobby(ctx, None, hosted)
-        lobby_id = lobby.race_id
-    race = league.start_race(lobby_id, **ctx.kw())
+    race = league.start_hosted_race(ctx.invocation.number("lobby", required=False), **ctx.kw())
     names = ", ".join(_md(racer.name) for racer in race.racers)
     return _text(f"🚦 **{_md(race.name)}** is live! Racers: {names}. Merch bought now feeds their Live Pot.")
 
 
 def _end(ctx: Context) -> Reply:
-    live = league.current_race(uow=ctx.uow)
-    if live is None:
-        raise NoLiveRace()
-    race = league.end_race(live.race_id, **ctx.kw())
+    race = league.end_live_race(**ctx.kw())
     if race.is_final:
         return _text(f"🏁 **{_md(race.name)}** is over and its results are final.")
     return _text(f"🏁 **{_md(race.name)}** is over. Racers: report your place with /result position:.")
 
 
-def _race_to_report(ctx: Context) -> RaceView:
-    for race in league.list_races(uow=ctx.uow, statuses=("live", "ended")):
-        if race.entry_of(ctx.racer_id) is not None:
-            return race
-    raise NoRaceToReport()
-
-
 def _result(ctx: Context) -> Reply:
-    position = ctx.invocation.text("position")
-    race = league.report_result(_race_to_report(ctx).race_id, position, **ctx.kw())
+    race = league.report_for_unfinished_race(ctx.invocation.text("position"), **ctx.kw())
     entry = race.entry_of(ctx.racer_id)
     assert entry is not None
     place = "DNF" if entry.reported_dnf else f"#{entry.reported_position}"
@@ -272,10 +230,10 @@ def _payout(ctx: Context) -> Reply:
 
 
 def _admin_fix(ctx: Context) -> Reply:
-    race_id = ctx.invocation.number("race")
-    racer_id = _racer_id_of(ctx, "user")
-    race = league.admin_fix_result(race_id, racer_id, ctx.invocation.text("position"),
-                                   reason=ctx.invocation.text("reason"), **ctx.kw())
+    race, racer_id = league.admin_fix_discord_result(
+        ctx.invocation.number("race"), ctx.invocation.user_id("user"), ctx.invocation.text("position"),
+        reason=ctx.invocation.text("reason"), **ctx.kw(),
+    )
     entry = race.entry_of(racer_id)
     assert entry is not None
     place = "DNF" if entry.dnf else f"#{entry.position}"

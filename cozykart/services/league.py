@@ -34,8 +34,14 @@ from cozykart.domain.league import (
     LobbyFull,
     LobbyNotOpen,
     LobbyTooSmall,
+    NoLiveRace,
+    NoLobbyToStart,
+    NoOpenLobby,
+    NoRaceToReport,
     NotAMember,
+    NotARacerYet,
     NothingToFix,
+    NotInLobby,
     NotTheHost,
     Placing,
     PointsTable,
@@ -50,6 +56,7 @@ from cozykart.domain.league import (
     RaceStillLive,
     SeasonClosed,
     SeasonStatus,
+    WhichLobby,
 )
 from cozykart.services.actors import Actor, load_actor, require_admin, require_host
 from cozykart.services.league_views import EntryView, FixView, RacerView, RaceView
@@ -172,25 +179,51 @@ def join_lobby(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(session, actor_id, settings)
-        race = _race_for_update(session, race_id)
-        _lock_racers(session, [actor.racer_id])
-        if race.status == RaceStatus.CANCELLED:
-            raise RaceCancelled(race.name)
-        if race.status != RaceStatus.OPEN:
-            raise LobbyNotOpen(race.name)
-        current = _open_lobby_of(session, actor.racer_id)
-        if current is not None:
-            raise AlreadyInLobby(current.name)
-        if len(_entries(session, race.id)) >= league.RACE_SIZE_MAX:
-            raise LobbyFull(race.name)
-        session.add(RaceEntry(race_id=race.id, racer_id=actor.racer_id, joined_at=now))
-        session.flush()
-        assert len(_entries(session, race.id)) <= league.RACE_SIZE_MAX
-        view = race_view(session, race)
+        actor = load_actor(uow.session, actor_id, settings)
+        view = _join(uow.session, actor, _race_for_update(uow.session, race_id), now)
         uow.commit()
     return view
+
+
+def join_chosen_lobby(
+    lobby_id: int | None,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """`/join [lobby:]`: the lobby named, else the only open one, chosen and joined in one transaction.
+
+    No open lobby: `NoOpenLobby`; several and none named: `WhichLobby`.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        if lobby_id is None:
+            lobby_id = _the_one_lobby(_open_lobbies(session), none=NoOpenLobby).id
+        view = _join(session, actor, _race_for_update(session, lobby_id), now)
+        uow.commit()
+    return view
+
+
+def _join(session: Session, actor: Actor, race: Race, now: datetime) -> RaceView:
+    _lock_racers(session, [actor.racer_id])
+    if race.status == RaceStatus.CANCELLED:
+        raise RaceCancelled(race.name)
+    if race.status != RaceStatus.OPEN:
+        raise LobbyNotOpen(race.name)
+    current = _open_lobby_of(session, actor.racer_id)
+    if current is not None:
+        raise AlreadyInLobby(current.name)
+    if len(_entries(session, race.id)) >= league.RACE_SIZE_MAX:
+        raise LobbyFull(race.name)
+    session.add(RaceEntry(race_id=race.id, racer_id=actor.racer_id, joined_at=now))
+    session.flush()
+    assert len(_entries(session, race.id)) <= league.RACE_SIZE_MAX
+    return race_view(session, race)
 
 
 def leave_lobby(
@@ -203,19 +236,37 @@ def leave_lobby(
     """The acting racer leaves a lobby before it starts."""
     settings = settings or load_settings()
     with uow:
-        session = uow.session
-        actor = load_actor(session, actor_id, settings)
-        race = _race_for_update(session, race_id)
-        if race.status != RaceStatus.OPEN:
-            raise LobbyNotOpen(race.name)
-        entry = _entry_of(session, race.id, actor.racer_id)
-        if entry is None:
-            raise NotAMember(race.name)
-        session.delete(entry)
-        session.flush()
-        view = race_view(session, race)
+        actor = load_actor(uow.session, actor_id, settings)
+        view = _leave(uow.session, actor, _race_for_update(uow.session, race_id))
         uow.commit()
     return view
+
+
+def leave_current_lobby(
+    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
+) -> RaceView:
+    """`/leave`: the acting racer leaves the open lobby they are in (`NotInLobby` if none), in one transaction."""
+    settings = settings or load_settings()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        lobby = _open_lobby_of(session, actor.racer_id)
+        if lobby is None:
+            raise NotInLobby()
+        view = _leave(session, actor, _race_for_update(session, lobby.id))
+        uow.commit()
+    return view
+
+
+def _leave(session: Session, actor: Actor, race: Race) -> RaceView:
+    if race.status != RaceStatus.OPEN:
+        raise LobbyNotOpen(race.name)
+    entry = _entry_of(session, race.id, actor.racer_id)
+    if entry is None:
+        raise NotAMember(race.name)
+    session.delete(entry)
+    session.flush()
+    return race_view(session, race)
 
 
 def cancel_lobby(
@@ -258,40 +309,69 @@ def start_race(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
+        actor = load_actor(uow.session, actor_id, settings)
+        view = _start(uow, actor, _race_for_update(uow.session, race_id), now)
+        uow.commit()
+    return view
+
+
+def start_hosted_race(
+    lobby_id: int | None,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """`/start [lobby:]`: the lobby named, else the one open lobby the actor hosts, chosen and started at once.
+
+    The actor hosts no open lobby: `NoLobbyToStart`; several and none named: `WhichLobby`.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
         session = uow.session
         actor = load_actor(session, actor_id, settings)
-        race = _race_for_update(session, race_id)
-        _require_race_host(actor, race)
-        if race.status == RaceStatus.CANCELLED:
-            raise RaceCancelled(race.name)
-        if race.status == RaceStatus.LIVE:
-            raise RaceAlreadyLive(race.name)
-        if race.status != RaceStatus.OPEN:
-            raise LobbyNotOpen(race.name)
-        live = session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
-        if live is not None:
-            raise RaceAlreadyLive(live.name)
-        racer_count = len(_entries(session, race.id))
-        if racer_count < league.RACE_SIZE_MIN:
-            raise LobbyTooSmall(race.name, racer_count)
-        # Windows never overlap: a race cannot start before the last one ended.
-        last_ended_at = session.exec(select(func.max(Race.ended_at))).one()
-        race.status = RaceStatus.LIVE
-        race.started_at = max(now, last_ended_at) if last_ended_at is not None else now
-        session.add(race)
-        try:
-            session.flush()
-        except IntegrityError:
-            # Another race went live between our check and our write.
-            raise RaceAlreadyLive() from None
-        race.season_id = _active_season_or_default(session, now).id
-        session.add(race)
-        session.flush()
-        view = race_view(session, race)
-        uow.emit(RaceStarted(race_id=race.id, name=race.name, season_id=race.season_id,
-                             racer_ids=tuple(entry.racer.racer_id for entry in view.entries),
-                             started_at=race.started_at))
+        if lobby_id is None:
+            hosted = [lobby for lobby in _open_lobbies(session) if lobby.host_racer_id == actor.racer_id]
+            lobby_id = _the_one_lobby(hosted, none=NoLobbyToStart).id
+        view = _start(uow, actor, _race_for_update(session, lobby_id), now)
         uow.commit()
+    return view
+
+
+def _start(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
+    session = uow.session
+    _require_race_host(actor, race)
+    if race.status == RaceStatus.CANCELLED:
+        raise RaceCancelled(race.name)
+    if race.status == RaceStatus.LIVE:
+        raise RaceAlreadyLive(race.name)
+    if race.status != RaceStatus.OPEN:
+        raise LobbyNotOpen(race.name)
+    live = session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
+    if live is not None:
+        raise RaceAlreadyLive(live.name)
+    racer_count = len(_entries(session, race.id))
+    if racer_count < league.RACE_SIZE_MIN:
+        raise LobbyTooSmall(race.name, racer_count)
+    # Windows never overlap: a race cannot start before the last one ended.
+    last_ended_at = session.exec(select(func.max(Race.ended_at))).one()
+    race.status = RaceStatus.LIVE
+    race.started_at = max(now, last_ended_at) if last_ended_at is not None else now
+    session.add(race)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another race went live between our check and our write.
+        raise RaceAlreadyLive() from None
+    race.season_id = _active_season_or_default(session, now).id
+    session.add(race)
+    session.flush()
+    view = race_view(session, race)
+    uow.emit(RaceStarted(race_id=race.id, name=race.name, season_id=race.season_id,
+                         racer_ids=tuple(entry.racer.racer_id for entry in view.entries),
+                         started_at=race.started_at))
     return view
 
 
@@ -310,21 +390,40 @@ def end_race(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(session, actor_id, settings)
-        race = _race_for_update(session, race_id)
-        _require_race_host(actor, race)
-        if race.status != RaceStatus.LIVE:
-            raise RaceNotLive(race.name)
-        assert race.started_at is not None
-        race.status = RaceStatus.ENDED
-        race.ended_at = max(now, race.started_at)
-        session.add(race)
-        session.flush()
-        _settle_reports(uow, race, now)
-        view = race_view(session, race)
+        actor = load_actor(uow.session, actor_id, settings)
+        view = _end(uow, actor, _race_for_update(uow.session, race_id), now)
         uow.commit()
     return view
+
+
+def end_live_race(
+    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
+) -> RaceView:
+    """`/end`: the race live now (`NoLiveRace` if none) ends, found and ended in one transaction."""
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        live = session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
+        if live is None:
+            raise NoLiveRace()
+        view = _end(uow, actor, _race_for_update(session, live.id), now)
+        uow.commit()
+    return view
+
+
+def _end(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
+    _require_race_host(actor, race)
+    if race.status != RaceStatus.LIVE:
+        raise RaceNotLive(race.name)
+    assert race.started_at is not None
+    race.status = RaceStatus.ENDED
+    race.ended_at = max(now, race.started_at)
+    uow.session.add(race)
+    uow.session.flush()
+    _settle_reports(uow, race, now)
+    return race_view(uow.session, race)
 
 
 # --- results --------------------------------------------------------------------
@@ -348,24 +447,52 @@ def report_result(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(session, actor_id, settings)
-        race = _race_for_update(session, race_id)
-        _require_reportable(race)
-        entries = _entries(session, race.id)
-        entry = next((e for e in entries if e.racer_id == actor.racer_id), None)
-        if entry is None:
-            raise NotAMember(race.name)
-        placing = league.parse_placing(position, len(entries))
-        entry.reported_position = placing.position
-        entry.reported_dnf = placing.dnf
-        entry.reported_at = now
-        session.add(entry)
-        session.flush()
-        _settle_reports(uow, race, now)
-        view = race_view(session, race)
+        actor = load_actor(uow.session, actor_id, settings)
+        view = _report(uow, actor, _race_for_update(uow.session, race_id), position, now)
         uow.commit()
     return view
+
+
+def report_for_unfinished_race(
+    position: int | str,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RaceView:
+    """`/result position:`: the report goes to the racer's newest live or ended race, in one transaction.
+
+    The racer is in no such race: `NoRaceToReport`.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    with uow:
+        session = uow.session
+        actor = load_actor(session, actor_id, settings)
+        race = _unfinished_race_of(session, actor.racer_id)
+        if race is None:
+            raise NoRaceToReport()
+        view = _report(uow, actor, _race_for_update(session, race.id), position, now)
+        uow.commit()
+    return view
+
+
+def _report(uow: UnitOfWork, actor: Actor, race: Race, position: int | str, now: datetime) -> RaceView:
+    session = uow.session
+    _require_reportable(race)
+    entries = _entries(session, race.id)
+    entry = next((e for e in entries if e.racer_id == actor.racer_id), None)
+    if entry is None:
+        raise NotAMember(race.name)
+    placing = league.parse_placing(position, len(entries))
+    entry.reported_position = placing.position
+    entry.reported_dnf = placing.dnf
+    entry.reported_at = now
+    session.add(entry)
+    session.flush()
+    _settle_reports(uow, race, now)
+    return race_view(session, race)
 
 
 def set_results(
@@ -487,33 +614,77 @@ def admin_fix_result(
     now = now or utc_now()
     reason = league.clean_reason(reason)
     with uow:
-        session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow.session, actor_id, settings)
         require_admin(actor)
-        race = _race_for_update(session, race_id)
-        entries = _require_fixable(session, race)
-        if not any(entry.racer_id == racer_id for entry in entries):
-            raise InvalidResults(f"Racer #{racer_id} did not race in {race.name!r}.")
-        target = league.parse_placing(position, len(entries))
-        order = sorted(
-            (entry for entry in entries if entry.position is not None and entry.racer_id != racer_id),
-            key=lambda entry: entry.position,
-        )
-        finisher_ids = [entry.racer_id for entry in order]
-        if target.position is not None:
-            if target.position > len(finisher_ids) + 1:
-                raise InvalidResults(
-                    f"Only {len(finisher_ids)} other racer(s) finished; "
-                    f"pick a position from 1 to {len(finisher_ids) + 1} or DNF."
-                )
-            finisher_ids.insert(target.position - 1, racer_id)
-        placings = {entry.racer_id: DNF for entry in entries}
-        placings.update({rid: Placing(index) for index, rid in enumerate(finisher_ids, start=1)})
-        league.require_valid_order(placings)
-        _apply_fix(uow, race, entries, placings, actor=actor, reason=reason, now=now)
-        view = race_view(session, race)
+        view = _admin_fix(uow, actor, race_id, racer_id, position, reason=reason, now=now)
         uow.commit()
     return view
+
+
+def admin_fix_discord_result(
+    race_id: int,
+    racer_discord_id: str,
+    position: int | str | Placing,
+    *,
+    reason: str,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> tuple[RaceView, int]:
+    """`/admin-fix race: user: position: reason:`: `admin_fix_result` for the racer a Discord user is.
+
+    The user never used Cozy-Kart: `NotARacerYet`. Found and fixed in one
+    transaction; returns the race after the fix and the racer's id.
+    """
+    settings = settings or load_settings()
+    now = now or utc_now()
+    reason = league.clean_reason(reason)
+    with uow:
+        actor = load_actor(uow.session, actor_id, settings)
+        require_admin(actor)
+        racer = _racer_by_discord_id(uow.session, racer_discord_id)
+        if racer is None:
+            raise NotARacerYet()
+        assert racer.id is not None
+        view = _admin_fix(uow, actor, race_id, racer.id, position, reason=reason, now=now)
+        uow.commit()
+    return view, racer.id
+
+
+def _admin_fix(
+    uow: UnitOfWork,
+    actor: Actor,
+    race_id: int,
+    racer_id: int,
+    position: int | str | Placing,
+    *,
+    reason: str,
+    now: datetime,
+) -> RaceView:
+    """Move one racer in a final race: out of the finishing order and back in at the new place."""
+    race = _race_for_update(uow.session, race_id)
+    entries = _require_fixable(uow.session, race)
+    if not any(entry.racer_id == racer_id for entry in entries):
+        raise InvalidResults(f"Racer #{racer_id} did not race in {race.name!r}.")
+    target = league.parse_placing(position, len(entries))
+    order = sorted(
+        (entry for entry in entries if entry.position is not None and entry.racer_id != racer_id),
+        key=lambda entry: entry.position,
+    )
+    finisher_ids = [entry.racer_id for entry in order]
+    if target.position is not None:
+        if target.position > len(finisher_ids) + 1:
+            raise InvalidResults(
+                f"Only {len(finisher_ids)} other racer(s) finished; "
+                f"pick a position from 1 to {len(finisher_ids) + 1} or DNF."
+            )
+        finisher_ids.insert(target.position - 1, racer_id)
+    placings = {entry.racer_id: DNF for entry in entries}
+    placings.update({rid: Placing(index) for index, rid in enumerate(finisher_ids, start=1)})
+    league.require_valid_order(placings)
+    _apply_fix(uow, race, entries, placings, actor=actor, reason=reason, now=now)
+    return race_view(uow.session, race)
 
 
 # --- reads ----------------------------------------------------------------------
@@ -573,13 +744,7 @@ def racer_lobby(racer_id: int, *, uow: UnitOfWork) -> RaceView | None:
 def racer_unfinished_race(racer_id: int, *, uow: UnitOfWork) -> RaceView | None:
     """The newest live or ended (not yet final) race the racer is in: where `/result` reports."""
     with uow:
-        race = uow.session.exec(
-            select(Race)
-            .join(RaceEntry, RaceEntry.race_id == Race.id)
-            .where(RaceEntry.racer_id == racer_id, Race.status.in_((RaceStatus.LIVE, RaceStatus.ENDED)))
-            .order_by(Race.started_at.desc(), Race.id.desc())
-            .limit(1)
-        ).first()
+        race = _unfinished_race_of(uow.session, racer_id)
         return race_view(uow.session, race) if race is not None else None
 
 
@@ -684,6 +849,30 @@ def _entries(session: Session, race_id: int) -> list[RaceEntry]:
 def _entry_of(session: Session, race_id: int, racer_id: int) -> RaceEntry | None:
     return session.exec(
         select(RaceEntry).where(RaceEntry.race_id == race_id, RaceEntry.racer_id == racer_id)
+    ).first()
+
+
+def _open_lobbies(session: Session) -> list[Race]:
+    return list(session.exec(select(Race).where(Race.status == RaceStatus.OPEN).order_by(Race.created_at, Race.id)))
+
+
+def _the_one_lobby(lobbies: Sequence[Race], *, none: type[NoOpenLobby] | type[NoLobbyToStart]) -> Race:
+    """The only lobby of `lobbies`; none raises `none()`, several raise `WhichLobby` (the command must say)."""
+    if not lobbies:
+        raise none()
+    if len(lobbies) > 1:
+        raise WhichLobby([(lobby.id, lobby.name) for lobby in lobbies])
+    return lobbies[0]
+
+
+def _unfinished_race_of(session: Session, racer_id: int) -> Race | None:
+    """The newest (last started) live or ended race the racer is in."""
+    return session.exec(
+        select(Race)
+        .join(RaceEntry, RaceEntry.race_id == Race.id)
+        .where(RaceEntry.racer_id == racer_id, Race.status.in_((RaceStatus.LIVE, RaceStatus.ENDED)))
+        .order_by(Race.started_at.desc(), Race.id.desc())
+        .limit(1)
     ).first()
 
 
@@ -895,23 +1084,29 @@ def _default_season_name(day: date, attempt: int) -> str:
 
 
 __all__ = [
+    "admin_fix_discord_result",
     "admin_fix_result",
     "cancel_lobby",
     "confirm_results",
     "current_race",
+    "end_live_race",
     "end_race",
     "fix_results",
     "get_or_create_racer",
     "get_race",
     "hosted_race",
+    "join_chosen_lobby",
     "join_lobby",
+    "leave_current_lobby",
     "leave_lobby",
     "list_open_lobbies",
     "list_races",
     "open_lobby",
     "racer_lobby",
     "racer_unfinished_race",
+    "report_for_unfinished_race",
     "report_result",
     "set_results",
+    "start_hosted_race",
     "start_race",
 ]

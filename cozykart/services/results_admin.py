@@ -10,8 +10,8 @@ function admin-only:
   the real `admin_fix_result` in a transaction that is rolled back, so the
   preview cannot disagree with the fix; and how much of the race's pot its
   racers hold (what the ledger splits again by the new results).
-- `apply_admin_fix`: the fix, then the outcome: places and points, and the cents
-  the ledger's correction moved between racers' wallets.
+- `apply_admin_fix`: the fix and its outcome in one transaction: places and
+  points, and the cents the ledger's correction moved between racers' wallets.
 """
 
 from __future__ import annotations
@@ -149,6 +149,25 @@ def preview_admin_fix(
     return FixPreview(race_id, before.name, _changes(before, after), pot_held_cents)
 
 
+def _moved_cents_since(uow: UnitOfWork, race_id: int, correction_before_id: int) -> dict[int, int]:
+    """Racer -> cents the race's result corrections newer than `correction_before_id` moved in wallets."""
+    connection = uow.session.connection()
+    table = LedgerTransaction.__table__
+    correction_ids = connection.execute(
+        select(table.c.id).where(
+            table.c.race_id == race_id,
+            table.c.kind == str(TransactionKind.RESULT_CORRECTION),
+            table.c.id > correction_before_id,
+        )
+    ).scalars().all()
+    moved_cents: dict[int, int] = {}
+    for transaction_id in correction_ids:
+        for posting in ledger_repo.postings_of_transaction(connection, transaction_id):
+            if posting.kind == AccountKind.WALLET and posting.racer_id is not None:
+                moved_cents[posting.racer_id] = moved_cents.get(posting.racer_id, 0) + posting.amount_cents
+    return moved_cents
+
+
 def _latest_correction_id(uow: UnitOfWork, race_id: int) -> int:
     table = LedgerTransaction.__table__
     return uow.session.connection().execute(
@@ -169,33 +188,26 @@ def apply_admin_fix(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> FixOutcome:
-    """An admin moves one racer in a final race; returns the new places and the money moved."""
+    """An admin moves one racer in a final race; returns the new places and the money moved.
+
+    One transaction: the fix, the ledger's correction (its subscribers run
+    before the moved cents are read) and the read of them commit together, or
+    nothing does.
+    """
     settings = settings or load_settings()
     racer_id = _parse_racer(racer_id)
     with uow:
         _require_admin(uow, actor_id, settings)
         before = league.get_race(race_id, uow=uow)
         correction_before_id = _latest_correction_id(uow, race_id)
-    after = league.admin_fix_result(
-        race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings, now=now
-    )
-    moved_cents: dict[int, int] = {}
-    with uow:
-        connection = uow.session.connection()
-        table = LedgerTransaction.__table__
-        correction_ids = connection.execute(
-            select(table.c.id).where(
-                table.c.race_id == race_id,
-                table.c.kind == str(TransactionKind.RESULT_CORRECTION),
-                table.c.id > correction_before_id,
-            )
-        ).scalars().all()
-        for transaction_id in correction_ids:
-            for posting in ledger_repo.postings_of_transaction(connection, transaction_id):
-                if posting.kind == AccountKind.WALLET and posting.racer_id is not None:
-                    moved_cents[posting.racer_id] = moved_cents.get(posting.racer_id, 0) + posting.amount_cents
+        after = league.admin_fix_result(
+            race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings, now=now
+        )
+        uow.handle_events()  # the ledger posts its correction now, inside this transaction
+        moved_cents = _moved_cents_since(uow, race_id, correction_before_id)
         pot_held_cents = _pot_held_cents(uow, race_id)
-    assert sum(moved_cents.values()) == 0, "a result correction only moves cents between the race's racers"
+        assert sum(moved_cents.values()) == 0, "a result correction only moves cents between the race's racers"
+        uow.commit()
     return FixOutcome(
         race=after,
         changes=_changes(before, after),
