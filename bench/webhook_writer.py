@@ -22,11 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-import webhooks as served_bench  # noqa: E402  (bench/webhooks.py: the same race and signed sales)
-from sqlalchemy import create_engine, text  # noqa: E402
-
+from bench import _served  # noqa: E402  (the same race and signed sales as bench/webhooks.py)
+from bench.webhooks import _signed_sale  # noqa: E402
 from cozykart.db.engine import create_db_engine  # noqa: E402
 from cozykart.db.types import utc_now  # noqa: E402
 from cozykart.db.uow import UnitOfWork  # noqa: E402
@@ -39,15 +37,15 @@ from cozykart.settings import Settings  # noqa: E402
 def _deliveries(settings: Settings, count: int) -> list[webhooks.Delivery]:
     deliveries = []
     for _ in range(count):
-        body, headers = served_bench._signed_sale()
-        event = stripe_payments.parse_webhook(body, headers["Stripe-Signature"], served_bench.SECRET)
+        body, headers = _signed_sale()
+        event = stripe_payments.parse_webhook(body, headers["Stripe-Signature"], _served.STRIPE_SECRET)
         deliveries.append(webhooks.Delivery(event, "0" * 64, settings, utc_now()))
     return deliveries
 
 
 def _run(backend: str, db_url: str, events: int, batch: int) -> dict:
-    served_bench._prepare(db_url)
-    settings = Settings(db_url=db_url, stripe_webhook_secret=served_bench.SECRET)
+    _served.prepare(db_url)
+    settings = Settings(db_url=db_url, stripe_webhook_secret=_served.STRIPE_SECRET)
     engine = create_db_engine(db_url)
     try:
         webhooks.receive_batch(_deliveries(settings, 50), uow=UnitOfWork(engine, handlers=HANDLERS))  # warm up
@@ -75,15 +73,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="cozykart-bench-db-") as tmp:
             reports.append(_run("sqlite", f"sqlite:///{tmp}/bench.db", args.events, args.batch))
         if args.postgres_url:
-            url, schema = served_bench._postgres_schema_url(args.postgres_url)
+            url, schema = _served.postgres_schema(args.postgres_url, "writer")
             try:
                 reports.append(_run("postgresql", url, args.events, args.batch))
             finally:
-                engine = create_engine(args.postgres_url)
-                with engine.begin() as connection:
-                    connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                engine.dispose()
-    report = {"bench": "webhook_writer", "racers": served_bench.RACERS_PER_RACE, "reports": reports}
+                _served.drop_schema(args.postgres_url, schema)
+    report = {"bench": "webhook_writer", "racers": _served.RACERS_PER_RACE, "reports": reports}
     print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
 
 
