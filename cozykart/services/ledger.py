@@ -6,6 +6,9 @@ changes nothing. The race handlers (`distribute_on_finalized`,
 `correct_on_results_corrected`) run inside the league's own transaction as
 handlers of its events (see `services/handlers.py`).
 
+Each loads the facts, asks `cozykart.domain.transactions` for the balanced
+transaction, writes it and emits; no posting is worded or computed here.
+
 Recording a sale is the hot path: it is written with SQLAlchemy Core statements
 (`cozykart.db.ledger_repo`), a handful per sale.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -27,24 +30,37 @@ from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.events import RaceFinalized, RaceOutcome, ResultsCorrected
 from cozykart.domain.ledger import (
     CLEARING,
-    COSTS,
     HOUSE,
     AccountKind,
     PaymentNotFound,
     SaleRecorded,
     TipRecorded,
-    TransactionBuilder,
+    Transaction,
     TransactionKind,
-    clawback_shares,
     pool_account,
-    race_holdings,
-    race_split_order,
     require_reason,
-    season_deviation,
     split_weights,
     wallet_account,
 )
-from cozykart.domain.money import bps_part, format_cents, require_positive_cents
+from cozykart.domain.money import require_positive_cents
+from cozykart.domain.transactions import (
+    Holding,
+    PaymentFacts,
+    PostedLine,
+    RaceBook,
+    SaleFacts,
+    SaleRace,
+    adjustment_transaction,
+    clawback_transaction,
+    correction_transaction,
+    distribution_transaction,
+    hold_until,
+    reinstatement_transaction,
+    sale_split,
+    sale_transaction,
+    tip_split,
+    tip_transaction,
+)
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.services.money_settings import effective_settings
 from cozykart.settings import Settings, load_settings
@@ -109,10 +125,6 @@ def _text(value: str | None, limit: int) -> str | None:
     return cleaned[:limit] or None
 
 
-def _hold_until(settings: Settings, now: datetime) -> datetime | None:
-    return now + timedelta(days=settings.hold_days) if settings.hold_days > 0 else None
-
-
 def _effective_settings(uow: UnitOfWork, connection: Connection, settings: Settings) -> Settings:
     """`effective_settings`, read once per transaction.
 
@@ -164,8 +176,89 @@ def _lock_for_sale(uow: UnitOfWork, connection: Connection, pool, race_id: int) 
     return uow.memo[slot]
 
 
-def _money(settings: Settings):
-    return lambda amount_cents: format_cents(amount_cents, settings.currency)
+def _write(uow: UnitOfWork, connection: Connection, transaction: Transaction) -> repo.Written:
+    """Write a transaction the domain built, under a key new in this call (asserted)."""
+    written = repo.write_transaction(
+        connection, transaction, _account_ids(uow, connection, [p.account for p in transaction.postings])
+    )
+    assert not written.replayed, "the key was new, so its transaction is too"
+    return written
+
+
+def _race_book(connection: Connection, outcome: RaceOutcome, settings: Settings) -> RaceBook:
+    """What the ledger holds of a final race, for the domain to settle; nothing read when it has no racers.
+
+    The caller holds the race's pool and wallet locks.
+    """
+    held: dict[int, dict[int, int]] = defaultdict(dict)
+    sales: dict[int, SaleFacts] = {}
+    season: list = []
+    if split_weights(outcome):
+        for row in repo.race_wallet_holdings(connection, outcome.race_id):
+            held[row.payment_id][row.racer_id] = row.net_cents
+            sales.setdefault(row.payment_id, SaleFacts(row.item, row.gross_cents))
+        if outcome.season_id is not None:
+            season = repo.season_race_holdings(connection, outcome.season_id, excluding_race_id=outcome.race_id)
+    return RaceBook(
+        outcome=outcome,
+        held=dict(held),
+        sales=sales,
+        season=tuple(season),
+        hold_until=hold_until(utc_now(), settings.hold_days),
+        currency=settings.currency,
+    )
+
+
+def _payment_facts(payment) -> PaymentFacts:
+    return PaymentFacts(payment.id, payment.kind, payment.item, payment.gross_cents, payment.race_id)
+
+
+def _sale_input(
+    key: str, gross_cents: int, cost_cents: int, sold_at: datetime, item: str, fan_name: str | None
+) -> tuple[str, str, str | None]:
+    """A sale's arguments checked (refused with a message) and cleaned: key, item, fan name."""
+    key = _require_key(key)
+    require_positive_cents(gross_cents, "The sale amount")
+    if not isinstance(cost_cents, int) or isinstance(cost_cents, bool) or not 0 <= cost_cents <= gross_cents:
+        raise InvalidInput("The manufacturing cost must be whole cents between zero and the sale amount.")
+    _require_instant(sold_at, "The sale time")
+    return key, _text(item, ITEM_LENGTH_MAX) or "merch", _text(fan_name, FAN_NAME_LENGTH_MAX)
+
+
+def _insert_payment(
+    connection: Connection,
+    *,
+    key: str,
+    kind: str,
+    provider: str,
+    gross_cents: int,
+    occurred_at: datetime,
+    item: str,
+    fan_name: str | None,
+    cost_cents: int = 0,
+    pool_cents: int = 0,
+    fee_cents: int = 0,
+    race_id: int | None = None,
+    dj_racer_id: int | None = None,
+    message: str | None = None,
+) -> int | None:
+    """The payment's row, once per key (None: recorded before)."""
+    return repo.insert_payment(
+        connection,
+        key=key,
+        kind=kind,
+        provider=(provider or "manual")[:PROVIDER_LENGTH_MAX],
+        gross_cents=gross_cents,
+        cost_cents=cost_cents,
+        pool_cents=pool_cents,
+        fee_cents=fee_cents,
+        race_id=race_id,
+        dj_racer_id=dj_racer_id,
+        item=item,
+        fan_name=fan_name,
+        message=message,
+        occurred_at=occurred_at,
+    )
 
 
 # --- merch sales -----------------------------------------------------------------
@@ -185,117 +278,52 @@ def record_sale(
 ) -> SaleReceipt:
     """Record a merch sale once, attributed to the race live at `sold_at`.
 
-    The commission base is the gross, or the gross less `cost_cents` (the
-    manufacturing cost) when it is known; the pool is the commission rate of the
-    base (floored; the fraction of a cent stays with the house). With no race
-    live at that instant, everything after cost goes to the house. A sale for a
-    race that is already final is split among its racers at once.
+    The domain splits it (`sale_split`: the commission rate of the gross less its known
+    cost, floored, to the pool; the rest, or all with no race live, to the house) and
+    builds its transaction; a sale for a race already final goes to its racers at once.
     """
     settings = settings or load_settings()
-    key = _require_key(key)
-    require_positive_cents(gross_cents, "The sale amount")
-    if not isinstance(cost_cents, int) or isinstance(cost_cents, bool) or not 0 <= cost_cents <= gross_cents:
-        raise InvalidInput("The manufacturing cost must be whole cents between zero and the sale amount.")
-    _require_instant(sold_at, "The sale time")
-    item = _text(item, ITEM_LENGTH_MAX) or "merch"
-    fan_name = _text(fan_name, FAN_NAME_LENGTH_MAX)
-    money = _money(settings)
-
+    key, item, fan_name = _sale_input(key, gross_cents, cost_cents, sold_at, item, fan_name)
     with uow:
         connection = uow.session.connection()
         settings = _effective_settings(uow, connection, settings)  # an admin's change applies from the next sale
         race = _race_at(uow, connection, sold_at)
-        window = race.window if race is not None else None
-        base_cents = gross_cents - cost_cents
-        pool_cents = bps_part(base_cents, settings.commission_rate_bps) if window is not None else 0
-        house_cents = base_cents - pool_cents
-
-        payment_id = repo.insert_payment(
+        race_id = race.window.race_id if race is not None else None
+        split = sale_split(gross_cents, cost_cents, settings.commission_rate_bps, race_live=race is not None)
+        payment_id = _insert_payment(
             connection,
             key=key,
             kind="sale",
-            provider=(provider or "manual")[:PROVIDER_LENGTH_MAX],
+            provider=provider,
             gross_cents=gross_cents,
-            cost_cents=cost_cents,
-            pool_cents=pool_cents,
-            fee_cents=0,
-            race_id=window.race_id if window is not None else None,
-            dj_racer_id=None,
+            occurred_at=sold_at,
             item=item,
             fan_name=fan_name,
-            message=None,
-            occurred_at=sold_at,
+            cost_cents=cost_cents,
+            pool_cents=split.pool_cents,
+            race_id=race_id,
         )
         if payment_id is None:
             return _sale_replay(connection, key, gross_cents)
-
-        sale_words = f"{item!r} sale ({money(gross_cents)})"
-        builder = TransactionBuilder()
-        builder.post(CLEARING, -gross_cents, f"Paid in for {sale_words}", payment_id=payment_id)
-        builder.post(COSTS, cost_cents, f"Manufacturing cost of {sale_words}", payment_id=payment_id)
-        distributed = False
-        if window is None:
-            builder.post(
-                HOUSE, house_cents, f"{sale_words}, no race live: all to the house", payment_id=payment_id
-            )
-            kind = TransactionKind.HOUSE_CUT
-            description = f"Merch sale: {sale_words}, no race live"
-        else:
-            status = window.status
-            pool = pool_account(window.race_id)
-            if repo.is_postgresql(connection):
-                # Lock the pool, then read the race: a finalization running now
-                # either sees this sale in the pool or has committed `final`.
-                # Clearing and house are locked with it, in id order as every
-                # writer does, so a refund running now cannot deadlock with us.
-                status = _lock_for_sale(uow, connection, pool, window.race_id) or status
-            builder.post(
-                HOUSE,
-                house_cents,
-                f"House share of {sale_words} in race {window.name!r}",
-                payment_id=payment_id,
-            )
-            if status == "final":
-                if pool_cents > 0:
-                    _credit_race(
-                        builder,
-                        connection,
-                        repo.outcome_of(connection, race, status),
-                        {payment_id: pool_cents},
-                        words={payment_id: sale_words},
-                        suffix="",
-                        settings=settings,
-                    )
-                distributed = True
-            else:
-                builder.post(
-                    pool,
-                    pool_cents,
-                    f"Commission on {sale_words} into the Live Pot of race {window.name!r}",
-                    payment_id=payment_id,
-                )
-            kind = TransactionKind.COMMISSION
-            description = f"Merch sale: {sale_words} during race {window.name!r}"
-
-        transaction = builder.build(
+        sale_race = _sale_race(uow, connection, race, split.pool_cents, settings) if race is not None else None
+        sale = sale_transaction(
             key=f"payment:{key}",
-            kind=kind,
-            description=description,
             reference=f"{provider}:{key}",
-            occurred_at=sold_at,
             payment_id=payment_id,
-            race_id=window.race_id if window is not None else None,
+            item=item,
+            gross_cents=gross_cents,
+            split=split,
+            race=sale_race,
+            sold_at=sold_at,
+            currency=settings.currency,
         )
-        written = repo.write_transaction(
-            connection, transaction, _account_ids(uow, connection, [p.account for p in transaction.postings])
-        )
-        assert not written.replayed, "the payment key was new, so its transaction is too"
+        written = _write(uow, connection, sale)
         uow.emit(
             SaleRecorded(
                 payment_id=payment_id,
-                race_id=window.race_id if window else None,
+                race_id=race_id,
                 gross_cents=gross_cents,
-                pool_cents=pool_cents,
+                pool_cents=split.pool_cents,
                 item=item,
                 fan_name=fan_name,
                 occurred_at=sold_at,
@@ -303,15 +331,30 @@ def record_sale(
         )
         uow.commit()
         return SaleReceipt(
-            payment_id=payment_id,
-            transaction_id=written.transaction_id,
-            race_id=window.race_id if window is not None else None,
-            gross_cents=gross_cents,
-            pool_cents=pool_cents,
-            house_cents=house_cents,
-            distributed=distributed,
-            replayed=False,
+            payment_id, written.transaction_id, race_id, gross_cents, split.pool_cents, split.house_cents,
+            distributed=sale_race is not None and sale_race.final, replayed=False,
         )
+
+
+def _sale_race(
+    uow: UnitOfWork, connection: Connection, race: repo.RaceAtSale, pool_cents: int, settings: Settings
+) -> SaleRace:
+    """The race a sale feeds, as the domain needs it: with its book when final (its racers get the pool now).
+
+    On PostgreSQL the pool is locked before the race's status is read: a
+    finalization running now either sees this sale in the pool or has committed
+    `final`. Clearing and house are locked with it, in id order as every writer
+    does, so a refund running now cannot deadlock with us.
+    """
+    window = race.window
+    status = window.status
+    if repo.is_postgresql(connection):
+        status = _lock_for_sale(uow, connection, pool_account(window.race_id), window.race_id) or status
+    final = status == "final"
+    book = None
+    if final and pool_cents > 0:
+        book = _race_book(connection, repo.outcome_of(connection, race, status), settings)
+    return SaleRace(race_id=window.race_id, name=window.name, final=final, book=book)
 
 
 def _sale_replay(connection: Connection, key: str, gross_cents: int) -> SaleReceipt:
@@ -333,97 +376,6 @@ def _sale_replay(connection: Connection, key: str, gross_cents: int) -> SaleRece
         distributed=False,
         replayed=True,
     )
-
-
-def _sale_words(money, item: str, gross_cents: int) -> str:
-    return f"{item!r} sale ({money(gross_cents)})"
-
-
-def _credit_race(
-    builder: TransactionBuilder,
-    connection: Connection,
-    outcome: RaceOutcome,
-    changes: dict[int, int],
-    *,
-    words: dict[int, str],
-    suffix: str,
-    settings: Settings,
-) -> None:
-    """Give a final race's racers these payments' cents (payment -> cents), or the house if none.
-
-    The racers' holdings of the whole race are settled again (`_settle_race`),
-    so the race's odd cents stay fair to the cent.
-    """
-    name = outcome.name
-
-    def describe(payment_id: int, sale_words: str) -> str | None:
-        return f"Share of {sale_words}{suffix} in race {name!r}" if payment_id in changes else None
-
-    if _settle_race(builder, connection, outcome, changes, words=words, describe=describe, settings=settings):
-        return
-    for payment_id, cents in changes.items():
-        builder.post(
-            HOUSE, cents, f"Pool of {words[payment_id]}{suffix}: race {name!r} had no racers", payment_id=payment_id
-        )
-
-
-def _settle_race(
-    builder: TransactionBuilder,
-    connection: Connection,
-    outcome: RaceOutcome,
-    changes: dict[int, int],
-    *,
-    words: dict[int, str],
-    describe,
-    settings: Settings,
-) -> bool:
-    """Post what each racer should hold of each payment of a race now, less what they hold.
-
-    `changes` is this event's change to what the racers (together) hold of a
-    payment: + a distribution, a late sale or a dispute won, - a refund. The
-    targets are `race_holdings` of the race's payments (id order) by its
-    weights, odd cents first to the racers the season's rounding owes most, so
-    every racer's total from the race is within a cent of its exact share.
-    `describe(payment_id, sale_words)` words this event's lines (None: a line
-    that only moves odd cents, worded as such). False when the race has no
-    racers (nothing is posted). The caller holds the race's pool lock.
-    """
-    weights = split_weights(outcome)
-    if not weights:
-        return False
-    money = _money(settings)
-    held: dict[int, dict[int, int]] = defaultdict(dict)
-    words = dict(words)
-    for row in repo.race_wallet_holdings(connection, outcome.race_id):
-        held[row.payment_id][row.racer_id] = row.net_cents
-        words.setdefault(row.payment_id, _sale_words(money, row.item, row.gross_cents))
-    columns = [
-        (payment_id, sum(held[payment_id].values()) + changes.get(payment_id, 0))
-        for payment_id in sorted({*held, *changes})
-    ]
-    target = race_holdings(columns, weights, _split_order(connection, outcome, weights))
-    hold_until = _hold_until(settings, utc_now())
-    for payment_id, _cents in columns:
-        was, should = held.get(payment_id, {}), target[payment_id]
-        for racer_id in sorted({*was, *should}):
-            line = describe(payment_id, words[payment_id])
-            builder.post(
-                wallet_account(racer_id),
-                should.get(racer_id, 0) - was.get(racer_id, 0),
-                line or f"Odd cents of race {outcome.name!r} handed round again ({words[payment_id]})",
-                payment_id=payment_id,
-                available_at=hold_until,
-            )
-    return True
-
-
-def _split_order(connection: Connection, outcome: RaceOutcome, weights: dict[int, int]) -> tuple[int, ...]:
-    """The race's racers, first in line for its odd cents first (see `race_split_order`)."""
-    deviation = {}
-    if outcome.season_id is not None:
-        others = repo.season_race_holdings(connection, outcome.season_id, excluding_race_id=outcome.race_id)
-        deviation = season_deviation((split_weights(other), held) for other, held in others)
-    return race_split_order(outcome.race_id, weights, deviation)
 
 
 # --- race pools ---------------------------------------------------------------------
@@ -452,36 +404,17 @@ def _distribute(
         key = f"{key}:repair:{repo.last_posting_id(connection, ids[pool.code])}"
     if repo.transaction_id_by_key(connection, key) is not None:
         return None
-    builder = TransactionBuilder()
-    money = _money(settings)
-    changes: dict[int, int] = {}
-    words: dict[int, str] = {}
-    for payment in repo.pool_holdings(connection, ids[pool.code]):
-        assert payment.net_cents > 0, payment
-        builder.post(
-            pool,
-            -payment.net_cents,
-            f"Live Pot of race {outcome.name!r} paid out to its racers",
-            payment_id=payment.id,
-        )
-        changes[payment.id] = payment.net_cents
-        words[payment.id] = _sale_words(money, payment.item, payment.gross_cents)
-    if not changes:
+    in_pool = [
+        (payment.id, payment.net_cents, SaleFacts(payment.item, payment.gross_cents))
+        for payment in repo.pool_holdings(connection, ids[pool.code])
+    ]
+    if not in_pool:
         return None
-    _credit_race(builder, connection, outcome, changes, words=words, suffix="", settings=settings)
-    written = repo.write_transaction(
-        connection,
-        builder.build(
-            key=key,
-            kind=TransactionKind.POOL_DISTRIBUTION,
-            description=f"Race {outcome.name!r} is final: its Live Pot split among its racers",
-            reference=f"race:{outcome.race_id}",
-            occurred_at=at,
-            race_id=outcome.race_id,
-        ),
-        ids,
+    transaction = distribution_transaction(
+        key=key, book=_race_book(connection, outcome, settings), pool=in_pool, at=at
     )
-    return written.transaction_id
+    assert transaction is not None, "a pool with cents always distributes them"
+    return repo.write_transaction(connection, transaction, ids).transaction_id
 
 
 def distribute_on_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
@@ -513,9 +446,9 @@ def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> No
     """Subscriber: an admin fix changed a final race; move shares to match the new results.
 
     What the racers hold of the race is settled again by the new results
-    (`_settle_race`: the race's whole pool by the new weights), and the
-    difference is posted as one RESULT_CORRECTION. Nothing is edited; a racer
-    already paid out may go into debt.
+    (the race's whole pool by the new weights), and the difference is posted as
+    one RESULT_CORRECTION. Nothing is edited; a racer already paid out may go
+    into debt.
     """
     outcome = event.outcome
     connection = uow.session.connection()
@@ -531,28 +464,14 @@ def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> No
     repo.lock_accounts(connection, ids.values())
     if repo.transaction_id_by_key(connection, key) is not None:
         return
-    builder = TransactionBuilder()
-    reason = _text(event.reason, 120) or "admin fix"
-    name = outcome.name
-
-    def describe(_payment_id: int, sale_words: str) -> str:
-        return f"Result fix in race {name!r} ({reason}): share of {sale_words}"
-
-    _settle_race(builder, connection, outcome, {}, words={}, describe=describe, settings=settings)
-    if not builder.postings:
-        return
-    repo.write_transaction(
-        connection,
-        builder.build(
-            key=key,
-            kind=TransactionKind.RESULT_CORRECTION,
-            description=f"Results of race {outcome.name!r} corrected: {reason}",
-            reference=f"race:{outcome.race_id}",
-            occurred_at=event.corrected_at,
-            race_id=outcome.race_id,
-        ),
-        ids,
+    transaction = correction_transaction(
+        key=key,
+        book=_race_book(connection, outcome, settings),
+        reason=_text(event.reason, 120) or "admin fix",
+        at=event.corrected_at,
     )
+    if transaction is not None:
+        repo.write_transaction(connection, transaction, ids)
 
 
 # --- DJ tips --------------------------------------------------------------------------
@@ -573,85 +492,49 @@ def record_tip(
 ) -> TipReceipt:
     """Credit the DJ the tip less the platform fee (floored); the fee goes to the house."""
     settings = settings or load_settings()
-    key = _require_key(key)
-    require_positive_cents(tip_cents, "The tip")
-    _require_instant(tipped_at, "The tip time")
-    song = _text(song, ITEM_LENGTH_MAX) or "a song of the DJ's choice"
-    fan_name = _text(fan_name, FAN_NAME_LENGTH_MAX)
-    message = _text(message, MESSAGE_LENGTH_MAX)
-    money = _money(settings)
-
+    key, song, fan_name, message = _tip_input(key, tip_cents, tipped_at, song, fan_name, message)
     with uow:
         connection = uow.session.connection()
         settings = _effective_settings(uow, connection, settings)  # an admin's change applies from the next tip
-        fee_cents = bps_part(tip_cents, settings.tip_fee_bps)
-        dj_cents = tip_cents - fee_cents
+        split = tip_split(tip_cents, settings.tip_fee_bps)
         if uow.session.get(Racer, dj_racer_id) is None:
             raise NotFound("That DJ does not exist.")
-        payment_id = repo.insert_payment(
+        payment_id = _insert_payment(
             connection,
             key=key,
             kind="tip",
-            provider=(provider or "manual")[:PROVIDER_LENGTH_MAX],
+            provider=provider,
             gross_cents=tip_cents,
-            cost_cents=0,
-            pool_cents=0,
-            fee_cents=fee_cents,
-            race_id=None,
-            dj_racer_id=dj_racer_id,
+            occurred_at=tipped_at,
             item=song,
             fan_name=fan_name,
+            fee_cents=split.fee_cents,
+            dj_racer_id=dj_racer_id,
             message=message,
-            occurred_at=tipped_at,
         )
         if payment_id is None:
-            payment = repo.payment_by_key(connection, key)
-            assert payment is not None
-            if payment.kind != "tip":
-                raise InvalidInput("That payment key was recorded as a sale, not a tip.")
-            if payment.gross_cents != tip_cents:
-                raise InvalidInput("That payment key was recorded before with a different amount.")
-            transaction_id = repo.transaction_id_by_key(connection, f"payment:{key}")
-            assert transaction_id is not None
-            return TipReceipt(
-                payment.id,
-                transaction_id,
-                payment.dj_racer_id,
-                payment.gross_cents,
-                payment.fee_cents,
-                payment.gross_cents - payment.fee_cents,
-                replayed=True,
-            )
-        who = fan_name or "a fan"
-        tip_words = f"Tip from {who} for {song!r} ({money(tip_cents)})"
-        builder = TransactionBuilder()
-        builder.post(CLEARING, -tip_cents, f"Paid in: {tip_words}", payment_id=payment_id)
-        builder.post(HOUSE, fee_cents, f"Platform fee on {tip_words}", payment_id=payment_id)
-        builder.post(
-            wallet_account(dj_racer_id),
-            dj_cents,
-            f"{tip_words}, less {money(fee_cents)} fee",
+            return _tip_replay(connection, key, tip_cents)
+        transaction = tip_transaction(
+            key=f"payment:{key}",
+            reference=f"{provider}:{key}",
             payment_id=payment_id,
-            available_at=_hold_until(settings, utc_now()),
+            dj_racer_id=dj_racer_id,
+            tip_cents=tip_cents,
+            split=split,
+            song=song,
+            fan_name=fan_name,
+            tipped_at=tipped_at,
+            hold_until=hold_until(utc_now(), settings.hold_days),
+            currency=settings.currency,
         )
-        written = repo.write_transaction(
-            connection,
-            builder.build(
-                key=f"payment:{key}",
-                kind=TransactionKind.TIP,
-                description=tip_words,
-                reference=f"{provider}:{key}",
-                occurred_at=tipped_at,
-                payment_id=payment_id,
-            ),
-        )
+        written = repo.write_transaction(connection, transaction)
         assert not written.replayed
         uow.emit(
             TipRecorded(
                 payment_id=payment_id,
                 dj_racer_id=dj_racer_id,
                 tip_cents=tip_cents,
-                dj_cents=dj_cents,
+                dj_cents=split.dj_cents,
                 fan_name=fan_name,
                 song=song,
                 message=message,
@@ -660,8 +543,39 @@ def record_tip(
         )
         uow.commit()
         return TipReceipt(
-            payment_id, written.transaction_id, dj_racer_id, tip_cents, fee_cents, dj_cents, replayed=False
+            payment_id, written.transaction_id, dj_racer_id, tip_cents, split.fee_cents, split.dj_cents, replayed=False
         )
+
+
+def _tip_input(
+    key: str, tip_cents: int, tipped_at: datetime, song: str, fan_name: str | None, message: str | None
+) -> tuple[str, str, str | None, str | None]:
+    """A tip's arguments checked (refused with a message) and cleaned: key, song, fan name, message."""
+    key = _require_key(key)
+    require_positive_cents(tip_cents, "The tip")
+    _require_instant(tipped_at, "The tip time")
+    song = _text(song, ITEM_LENGTH_MAX) or "a song of the DJ's choice"
+    return key, song, _text(fan_name, FAN_NAME_LENGTH_MAX), _text(message, MESSAGE_LENGTH_MAX)
+
+
+def _tip_replay(connection: Connection, key: str, tip_cents: int) -> TipReceipt:
+    payment = repo.payment_by_key(connection, key)
+    assert payment is not None
+    if payment.kind != "tip":
+        raise InvalidInput("That payment key was recorded as a sale, not a tip.")
+    if payment.gross_cents != tip_cents:
+        raise InvalidInput("That payment key was recorded before with a different amount.")
+    transaction_id = repo.transaction_id_by_key(connection, f"payment:{key}")
+    assert transaction_id is not None
+    return TipReceipt(
+        payment.id,
+        transaction_id,
+        payment.dj_racer_id,
+        payment.gross_cents,
+        payment.fee_cents,
+        payment.gross_cents - payment.fee_cents,
+        replayed=True,
+    )
 
 
 # --- refunds and disputes ----------------------------------------------------------------
@@ -731,10 +645,10 @@ def _claw_back(
     uow: UnitOfWork,
     settings: Settings,
 ) -> ClawbackReceipt:
+    """Lock what the payment credited (and a sale's race), then take back as the domain splits it."""
     _require_instant(at, "The time")
     if amount_cents is not None:
         require_positive_cents(amount_cents, "The amount")
-    money = _money(settings)
     with uow:
         connection = uow.session.connection()
         done = repo.transaction_id_by_key(connection, key)
@@ -750,41 +664,21 @@ def _claw_back(
         )
         holdings = repo.payment_holdings(connection, payment.id)  # after the locks
         race = _final_race_of(uow, payment)
-        credited = {
-            row.code: row.net_cents
-            for row in holdings
-            if row.kind != AccountKind.CLEARING and row.net_cents > 0
-        }
-        refs = {row.code: repo.account_ref(row) for row in holdings}
-        remaining_cents = sum(credited.values())
-        if remaining_cents == 0:
-            raise InvalidInput("Nothing remains of that payment to take back.")
-        amount_cents = remaining_cents if amount_cents is None else amount_cents
-        what = f"{payment.item!r} {payment.kind} ({money(payment.gross_cents)})"
-        builder = TransactionBuilder()
-        builder.post(
-            CLEARING,
-            amount_cents,
-            f"{words} {what}: {money(amount_cents)} returned to the fan",
-            payment_id=payment.id,
+        clawback = clawback_transaction(
+            key=key,
+            kind=kind,
+            words=words,
+            payment=_payment_facts(payment),
+            amount_cents=amount_cents,
+            holdings=[Holding(repo.account_ref(row), row.net_cents) for row in holdings],
+            book=_race_book(connection, race, settings) if race is not None else None,
+            at=at,
+            currency=settings.currency,
         )
-        line = f"{words} {what}: taken back in proportion"
-        shares = _take_back(builder, connection, race, payment, amount_cents, credited, refs, line, key, settings)
-        written = repo.write_transaction(
-            connection,
-            builder.build(
-                key=key,
-                kind=kind,
-                description=f"{words} {what}: {money(amount_cents)}",
-                reference=key,
-                occurred_at=at,
-                payment_id=payment.id,
-                race_id=payment.race_id,
-            ),
-        )
+        written = repo.write_transaction(connection, clawback.transaction)
         assert not written.replayed
         uow.commit()
-        return ClawbackReceipt(written.transaction_id, amount_cents, shares, replayed=False)
+        return ClawbackReceipt(written.transaction_id, clawback.amount_cents, clawback.taken_cents, replayed=False)
 
 
 def _final_race_of(uow: UnitOfWork, payment) -> RaceOutcome | None:
@@ -804,51 +698,6 @@ def _race_accounts(connection: Connection, payment) -> list:
     holders = {row.racer_id for row in repo.race_wallet_holdings(connection, payment.race_id)}
     racer_ids = sorted({*holders, *repo.race_racer_ids(connection, payment.race_id)})
     return [pool_account(payment.race_id), *(wallet_account(racer_id) for racer_id in racer_ids)]
-
-
-def _take_back(
-    builder: TransactionBuilder,
-    connection: Connection,
-    race: RaceOutcome | None,
-    payment,
-    amount_cents: int,
-    credited: dict[str, int],
-    refs: dict,
-    line: str,
-    key: str,
-    settings: Settings,
-) -> dict[str, int]:
-    """Post the clawback from the credited accounts in proportion; returns code -> cents taken.
-
-    The racers of a final race count as one holder here: what they give back
-    together is then taken so that the race stays fair to the cent
-    (`_settle_race`), which for a full refund is exactly what each got of it.
-    """
-    racers_slot = f"race:{race.race_id}:racers" if race is not None else None
-    grouped: dict[str, int] = defaultdict(int)
-    for code, cents in credited.items():
-        grouped[racers_slot if racers_slot and refs[code].kind == AccountKind.WALLET else code] += cents
-    shares = clawback_shares(amount_cents, dict(grouped), seed=key)
-    racers_cents = shares.pop(racers_slot, 0) if racers_slot else 0
-    for code, share_cents in shares.items():
-        builder.post(refs[code], -share_cents, line, payment_id=payment.id)
-    if racers_cents == 0:
-        return shares
-    assert race is not None
-    _settle_race(
-        builder,
-        connection,
-        race,
-        {payment.id: -racers_cents},
-        words={},
-        describe=lambda payment_id, _sale_words: line if payment_id == payment.id else None,
-        settings=settings,
-    )
-    return {
-        code: -posting.amount_cents
-        for (code, payment_id), posting in builder.postings.items()
-        if payment_id == payment.id and code != CLEARING.code
-    }
 
 
 def _clawback_replay(connection: Connection, transaction_id: int) -> ClawbackReceipt:
@@ -877,62 +726,41 @@ def reinstate_dispute(
         if clawback is None:
             raise NotFound("No open dispute with that key has been recorded yet.")
         settings = _effective_settings(uow, connection, settings)
-        builder = _reinstatement(uow, connection, clawback, settings)
         written = repo.write_transaction(
-            connection,
-            builder.build(
-                key=key,
-                kind=TransactionKind.DISPUTE_REINSTATED,
-                description=f"Dispute won: {clawback.description}"[:300],
-                reference=clawback_key,
-                occurred_at=reinstated_at,
-                payment_id=clawback.payment_id,
-                race_id=clawback.race_id,
-            ),
+            connection, _reinstatement(uow, connection, clawback, key, reinstated_at, settings)
         )
         uow.commit()
         return written.transaction_id
 
 
-def _reinstatement(uow: UnitOfWork, connection: Connection, clawback, settings: Settings) -> TransactionBuilder:
+def _reinstatement(
+    uow: UnitOfWork, connection: Connection, clawback, key: str, at: datetime, settings: Settings
+) -> Transaction:
     """The clawback's postings negated; what went back to a final race's racers is settled again.
 
     Locks what it credits back, and the race's pool and wallets, (in id order)
     before reading the race's status: a pool whose race became final since is
     split among its racers right away, with the race's other cents.
     """
-    hold_until = _hold_until(settings, utc_now())
+    held_until = hold_until(utc_now(), settings.hold_days)
     rows = repo.postings_of_transaction(connection, clawback.id)
     payment = repo.payment_by_id(connection, clawback.payment_id) if clawback.payment_id else None
     accounts = [*map(repo.account_ref, rows), *_race_accounts(connection, payment)]
     repo.lock_accounts(connection, repo.account_ids(connection, accounts).values())
     race = _final_race_of(uow, payment) if payment is not None else None
-    builder = TransactionBuilder()
-    racers_cents = 0
-    for row in rows:
-        if race is not None and row.kind in (AccountKind.RACE_POOL, AccountKind.WALLET):
-            racers_cents -= row.amount_cents
-            continue
-        builder.post(
-            repo.account_ref(row),
-            -row.amount_cents,
-            f"Dispute won, reinstated: {row.description}"[:300],
-            payment_id=row.payment_id,
-            available_at=hold_until if row.kind == AccountKind.WALLET else None,
-        )
-    if racers_cents:
-        assert race is not None and payment is not None
-        sale_words = _sale_words(_money(settings), payment.item, payment.gross_cents)
-        _credit_race(
-            builder,
-            connection,
-            race,
-            {payment.id: racers_cents},
-            words={payment.id: sale_words},
-            suffix=", dispute won",
-            settings=settings,
-        )
-    return builder
+    return reinstatement_transaction(
+        key=key,
+        reference=clawback.key,
+        clawback_description=clawback.description,
+        lines=[PostedLine(repo.account_ref(row), row.amount_cents, row.description, row.payment_id) for row in rows],
+        payment_id=clawback.payment_id,
+        race_id=clawback.race_id,
+        payment=_payment_facts(payment) if payment is not None else None,
+        book=_race_book(connection, race, settings) if race is not None else None,
+        at=at,
+        hold_until=held_until,
+        currency=settings.currency,
+    )
 
 
 # --- admin adjustments -------------------------------------------------------------------
@@ -955,7 +783,6 @@ def adjust_wallet(
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents == 0:
         raise InvalidInput("An adjustment moves a non-zero whole number of cents.")
     require_positive_cents(abs(amount_cents), "The adjustment")
-    money = _money(settings)
     with uow:
         session = uow.session
         actor = load_actor(session, admin_racer_id, settings)
@@ -968,20 +795,17 @@ def adjust_wallet(
         done = repo.transaction_id_by_key(connection, transaction_key)
         if done is not None:
             return done
-        words = f"Adjustment by {actor.display_name}: {reason}"
-        builder = TransactionBuilder()
-        builder.post(wallet_account(racer_id), amount_cents, words)
-        builder.post(HOUSE, -amount_cents, f"{words} ({racer.display_name}, {money(amount_cents)})")
-        written = repo.write_transaction(
-            connection,
-            builder.build(
-                key=transaction_key,
-                kind=TransactionKind.ADJUSTMENT,
-                description=words,
-                reference=f"racer:{racer_id}",
-                occurred_at=utc_now(),
-                actor_racer_id=actor.racer_id,
-            ),
+        transaction = adjustment_transaction(
+            key=transaction_key,
+            racer_id=racer_id,
+            racer_name=racer.display_name,
+            admin_racer_id=actor.racer_id,
+            admin_name=actor.display_name,
+            amount_cents=amount_cents,
+            reason=reason,
+            at=utc_now(),
+            currency=settings.currency,
         )
+        written = repo.write_transaction(connection, transaction)
         uow.commit()
         return written.transaction_id

@@ -24,11 +24,9 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.ledger import (
-    PAYOUT_METHODS,
     PAYOUTS_SENT,
     PayoutNotPending,
     PayoutPaid,
-    TransactionBuilder,
     TransactionKind,
     WalletBalances,
     check_payout_request,
@@ -39,6 +37,12 @@ from cozykart.domain.ledger import (
     wallet_balances,
 )
 from cozykart.domain.money import format_cents, require_positive_cents
+from cozykart.domain.transactions import (
+    direct_payout_transaction,
+    payout_paid_transaction,
+    payout_rejected_transaction,
+    payout_request_transaction,
+)
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.services.money_settings import effective_settings
 from cozykart.settings import Settings, load_settings
@@ -193,27 +197,16 @@ def request_payout(
         if claim.replayed:
             return claim.payout_id
         ids, payout_id, balances = claim.account_ids, claim.payout_id, claim.balances_before
-        money = format_cents(amount_cents, settings.currency)
-        builder = TransactionBuilder()
-        builder.post(
-            wallet_account(actor.racer_id), -amount_cents, f"Payout #{payout_id} requested ({money})"
+        transaction = payout_request_transaction(
+            key=f"payout:{payout_id}:request",
+            payout_id=payout_id,
+            racer_id=actor.racer_id,
+            racer_name=actor.display_name,
+            amount_cents=amount_cents,
+            at=utc_now(),
+            currency=settings.currency,
         )
-        builder.post(
-            in_flight_account(actor.racer_id), amount_cents, f"Payout #{payout_id} waiting for an admin"
-        )
-        repo.write_transaction(
-            connection,
-            builder.build(
-                key=f"payout:{payout_id}:request",
-                kind=TransactionKind.PAYOUT_REQUEST,
-                description=f"{actor.display_name} requested payout #{payout_id} of {money}",
-                reference=f"payout:{payout_id}",
-                occurred_at=utc_now(),
-                payout_id=payout_id,
-                actor_racer_id=actor.racer_id,
-            ),
-            ids,
-        )
+        repo.write_transaction(connection, transaction, ids)
         after = read_wallet_balances(connection, actor.racer_id, now or utc_now())
         assert after.available_cents == balances.available_cents - amount_cents
         uow.commit()
@@ -256,28 +249,18 @@ def pay_payout(
         if already is not None:
             return already
         ids = repo.account_ids(connection, [in_flight_account(payout.racer_id), PAYOUTS_SENT])
-        money = format_cents(payout.amount_cents, settings.currency)
-        method_words = PAYOUT_METHODS[method]
-        builder = TransactionBuilder()
-        builder.post(
-            in_flight_account(payout.racer_id),
-            -payout.amount_cents,
-            f"Payout #{payout_id} paid by {method_words} (ref {reference})",
+        transaction = payout_paid_transaction(
+            key=decision_key(payout_id),
+            payout_id=payout_id,
+            racer_id=payout.racer_id,
+            amount_cents=payout.amount_cents,
+            method=method,
+            reference=reference,
+            admin_racer_id=actor.racer_id,
+            at=utc_now(),
+            currency=settings.currency,
         )
-        builder.post(PAYOUTS_SENT, payout.amount_cents, f"Payout #{payout_id} of {money} by {method_words}")
-        written = repo.write_transaction(
-            connection,
-            builder.build(
-                key=decision_key(payout_id),
-                kind=TransactionKind.PAYOUT,
-                description=f"Payout #{payout_id} of {money} paid by {method_words} (ref {reference})",
-                reference=f"payout:{payout_id}",
-                occurred_at=utc_now(),
-                payout_id=payout_id,
-                actor_racer_id=actor.racer_id,
-            ),
-            ids,
-        )
+        written = repo.write_transaction(connection, transaction, ids)
         if written.replayed:  # another admin decided it while we looked
             outcome = _decided(connection, payout_id, TransactionKind.PAYOUT)
             assert outcome is not None
@@ -319,29 +302,17 @@ def reject_payout(
         ids = repo.account_ids(
             connection, [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)]
         )
-        money = format_cents(payout.amount_cents, settings.currency)
-        builder = TransactionBuilder()
-        builder.post(
-            in_flight_account(payout.racer_id), -payout.amount_cents, f"Payout #{payout_id} rejected"
+        transaction = payout_rejected_transaction(
+            key=decision_key(payout_id),
+            payout_id=payout_id,
+            racer_id=payout.racer_id,
+            amount_cents=payout.amount_cents,
+            reason=reason,
+            admin_racer_id=actor.racer_id,
+            at=utc_now(),
+            currency=settings.currency,
         )
-        builder.post(
-            wallet_account(payout.racer_id),
-            payout.amount_cents,
-            f"Payout #{payout_id} rejected ({reason}): {money} back in your wallet",
-        )
-        written = repo.write_transaction(
-            connection,
-            builder.build(
-                key=decision_key(payout_id),
-                kind=TransactionKind.PAYOUT_RELEASED,
-                description=f"Payout #{payout_id} of {money} rejected: {reason}",
-                reference=f"payout:{payout_id}",
-                occurred_at=utc_now(),
-                payout_id=payout_id,
-                actor_racer_id=actor.racer_id,
-            ),
-            ids,
-        )
+        written = repo.write_transaction(connection, transaction, ids)
         if written.replayed:
             outcome = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
             assert outcome is not None
@@ -405,34 +376,22 @@ def direct_payout(
         )
         if claim.replayed:
             return claim.payout_id
-        ids, payout_id = claim.account_ids, claim.payout_id
-        money = format_cents(amount_cents, settings.currency)
-        method_words = PAYOUT_METHODS[method]
-        builder = TransactionBuilder()
-        builder.post(
-            wallet_account(racer_id),
-            -amount_cents,
-            f"Payout #{payout_id} paid by {method_words} (ref {reference})",
+        transaction = direct_payout_transaction(
+            key=decision_key(claim.payout_id),
+            payout_id=claim.payout_id,
+            racer_id=racer_id,
+            racer_name=racer.display_name,
+            amount_cents=amount_cents,
+            method=method,
+            reference=reference,
+            admin_racer_id=actor.racer_id,
+            at=instant,
+            currency=settings.currency,
         )
-        builder.post(
-            PAYOUTS_SENT, amount_cents, f"Direct payout #{payout_id} of {money} to {racer.display_name}"
-        )
-        repo.write_transaction(
-            connection,
-            builder.build(
-                key=decision_key(payout_id),
-                kind=TransactionKind.PAYOUT,
-                description=f"Direct payout #{payout_id} of {money} to {racer.display_name} by {method_words}",
-                reference=f"payout:{payout_id}",
-                occurred_at=instant,
-                payout_id=payout_id,
-                actor_racer_id=actor.racer_id,
-            ),
-            ids,
-        )
+        repo.write_transaction(connection, transaction, claim.account_ids)
         uow.emit(
             PayoutPaid(
-                payout_id=payout_id,
+                payout_id=claim.payout_id,
                 racer_id=racer_id,
                 amount_cents=amount_cents,
                 method=method,
@@ -440,7 +399,7 @@ def direct_payout(
             )
         )
         uow.commit()
-        return payout_id
+        return claim.payout_id
 
 
 def pending_payouts(*, uow: UnitOfWork) -> list:
