@@ -295,6 +295,61 @@ def money_settings_view(*, actor_id: int, uow: UnitOfWork, settings: Settings | 
     )
 
 
+def _new_value_in_range(spec: SettingSpec, value: int | str, currency: str) -> int:
+    """What the admin gave, in the setting's own unit, refused outside the setting's range."""
+    new_value = parse_setting_value(spec.name, value)
+    if not spec.low <= new_value <= spec.high:
+        raise InvalidInput(
+            f"{spec.label} must be between {value_words(spec.name, spec.low, currency)} and "
+            f"{value_words(spec.name, spec.high, currency)}, got {value_words(spec.name, new_value, currency)}."
+        )
+    return new_value
+
+
+def _last_change(connection: Connection, name: str):
+    """The newest change of one setting (its sequence and new value), or None."""
+    table = MoneySettingChange.__table__
+    return connection.execute(
+        select(table.c.sequence, table.c.new_value)
+        .where(table.c.name == name)
+        .order_by(table.c.sequence.desc())
+        .limit(1)
+    ).first()
+
+
+def _append_change(
+    connection: Connection,
+    spec: SettingSpec,
+    *,
+    sequence: int,
+    old_value: int,
+    new_value: int,
+    reason: str,
+    actor_id: int,
+    changed_at: datetime,
+) -> int:
+    """Append one change to the audit; two admins taking the same sequence at once: one is refused."""
+    table = MoneySettingChange.__table__
+    try:
+        return connection.execute(
+            table.insert()
+            .values(
+                name=spec.name,
+                sequence=sequence,
+                old_value=old_value,
+                new_value=new_value,
+                reason=reason,
+                actor_racer_id=actor_id,
+                created_at=changed_at,
+            )
+            .returning(table.c.id)
+        ).scalar_one()
+    except IntegrityError:
+        raise SettingChangeConflict(
+            f"Another admin changed the {spec.label.lower()} at the same moment; reload and try again."
+        ) from None
+
+
 def change_money_setting(
     *,
     actor_id: int,
@@ -317,44 +372,25 @@ def change_money_setting(
         raise InvalidInput("That is not a money setting: choose the commission rate, tip fee, payout threshold or hold.")
     with uow:
         require_admin(load_actor(uow.session, actor_id, base))
-        new_value = parse_setting_value(name, value)
-        if not spec.low <= new_value <= spec.high:
-            raise InvalidInput(
-                f"{spec.label} must be between {value_words(name, spec.low, base.currency)} and "
-                f"{value_words(name, spec.high, base.currency)}, got {value_words(name, new_value, base.currency)}."
-            )
+        new_value = _new_value_in_range(spec, value, base.currency)
         reason = _require_reason(reason)
         connection = uow.session.connection()
-        table = MoneySettingChange.__table__
-        last = connection.execute(
-            select(table.c.sequence, table.c.new_value)
-            .where(table.c.name == name)
-            .order_by(table.c.sequence.desc())
-            .limit(1)
-        ).first()
+        last = _last_change(connection, name)
         old_value = last.new_value if last is not None else getattr(base, name)
         if new_value == old_value:
             raise InvalidInput(
                 f"{spec.label} is already {value_words(name, old_value, base.currency)}; nothing changed."
             )
-        try:
-            change_id = connection.execute(
-                table.insert()
-                .values(
-                    name=name,
-                    sequence=(last.sequence if last is not None else 0) + 1,
-                    old_value=old_value,
-                    new_value=new_value,
-                    reason=reason,
-                    actor_racer_id=actor_id,
-                    created_at=now or utc_now(),
-                )
-                .returning(table.c.id)
-            ).scalar_one()
-        except IntegrityError:
-            raise SettingChangeConflict(
-                f"Another admin changed the {spec.label.lower()} at the same moment; reload and try again."
-            ) from None
+        change_id = _append_change(
+            connection,
+            spec,
+            sequence=(last.sequence if last is not None else 0) + 1,
+            old_value=old_value,
+            new_value=new_value,
+            reason=reason,
+            actor_id=actor_id,
+            changed_at=now or utc_now(),
+        )
         uow.commit()
     return SettingChangeReceipt(
         change_id=change_id,

@@ -14,10 +14,11 @@ Checks, each a named violation:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Connection, Row, case, func, select
 
 from cozykart.db import ledger_repo as repo
 from cozykart.db.types import utc_now
@@ -59,11 +60,12 @@ class ReconcileReport:
         }
 
 
+Report = Callable[[str, str], None]
+
+
 def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileReport:
     """Check the whole ledger (read-only). `clean` when no rule is broken."""
     now = now or utc_now()
-    posting, transaction, account = repo.posting_table, repo.transaction_table, repo.account_table
-    payment, payout, race = repo.payment_table, repo.payout_table, repo.race_table
     found: list[Violation] = []
 
     def report(check: str, detail: str) -> None:
@@ -72,31 +74,53 @@ def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileRepor
 
     with uow:
         connection = uow.session.connection()
-
-        sums = (
-            select(
-                transaction.c.id,
-                transaction.c.key,
-                repo.sum_cents(posting.c.amount_cents).label("total_cents"),
-                func.count(posting.c.id).label("posting_count"),
-            )
-            .outerjoin(posting, posting.c.transaction_id == transaction.c.id)
-            .group_by(transaction.c.id, transaction.c.key)
-            .subquery()
+        transactions_checked = _check_transactions_balance(connection, report)
+        accounts = _accounts_with_posted_sums(connection)
+        _check_account_balances(accounts, report)
+        _check_in_flight_and_wallets(connection, accounts, now, report)
+        _check_payout_statuses(connection, report)
+        _check_payments_applied_once(connection, report)
+        _check_final_pools_empty(connection, report)
+        return ReconcileReport(
+            transactions_checked=transactions_checked,
+            accounts_checked=len(accounts),
+            violations=tuple(found),
         )
-        transactions_checked = connection.execute(select(func.count()).select_from(transaction)).scalar_one()
-        for row in connection.execute(
-            select(sums).where((sums.c.total_cents != 0) | (sums.c.posting_count == 0))
-        ):
-            report("unbalanced_transaction",
-                   f"transaction {row.id} ({row.key}) sums to {row.total_cents} over {row.posting_count} postings")
 
-        posted = (
-            select(posting.c.account_id, repo.sum_cents(posting.c.amount_cents).label("posted_cents"))
-            .group_by(posting.c.account_id)
-            .subquery()
+
+def _check_transactions_balance(connection: Connection, report: Report) -> int:
+    """Every transaction has postings that sum to zero; answers how many transactions there are."""
+    posting, transaction = repo.posting_table, repo.transaction_table
+    sums = (
+        select(
+            transaction.c.id,
+            transaction.c.key,
+            repo.sum_cents(posting.c.amount_cents).label("total_cents"),
+            func.count(posting.c.id).label("posting_count"),
         )
-        accounts = connection.execute(
+        .outerjoin(posting, posting.c.transaction_id == transaction.c.id)
+        .group_by(transaction.c.id, transaction.c.key)
+        .subquery()
+    )
+    transactions_checked = connection.execute(select(func.count()).select_from(transaction)).scalar_one()
+    for row in connection.execute(
+        select(sums).where((sums.c.total_cents != 0) | (sums.c.posting_count == 0))
+    ):
+        report("unbalanced_transaction",
+               f"transaction {row.id} ({row.key}) sums to {row.total_cents} over {row.posting_count} postings")
+    return int(transactions_checked)
+
+
+def _accounts_with_posted_sums(connection: Connection) -> list[Row]:
+    """Every account with its cached balance and the sum of its postings."""
+    posting, account = repo.posting_table, repo.account_table
+    posted = (
+        select(posting.c.account_id, repo.sum_cents(posting.c.amount_cents).label("posted_cents"))
+        .group_by(posting.c.account_id)
+        .subquery()
+    )
+    return list(
+        connection.execute(
             select(
                 account.c.id,
                 account.c.code,
@@ -107,88 +131,107 @@ def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileRepor
                 func.coalesce(posted.c.posted_cents, 0).label("posted_cents"),
             ).outerjoin(posted, posted.c.account_id == account.c.id)
         ).all()
-        total_cents = 0
-        for row in accounts:
-            total_cents += row.posted_cents
-            if row.balance_cents != row.posted_cents:
-                report("cached_balance_mismatch",
-                       f"{row.code}: cached {row.balance_cents}, postings sum to {row.posted_cents}")
-            if AccountKind(row.kind) in NON_NEGATIVE_KINDS and row.posted_cents < 0:
-                report("negative_balance", f"{row.code} is at {row.posted_cents}")
-        if total_cents != 0:
-            report("ledger_not_zero", f"all accounts sum to {total_cents}")
+    )
 
-        pending = dict(
-            connection.execute(
-                select(payout.c.racer_id, repo.sum_cents(payout.c.amount_cents))
-                .where(payout.c.status == "pending")
-                .group_by(payout.c.racer_id)
-            ).all()
-        )
-        held = dict(
-            connection.execute(
-                select(posting.c.account_id, repo.sum_cents(posting.c.amount_cents))
-                .where(posting.c.available_at > now)
-                .group_by(posting.c.account_id)
-            ).all()
-        )
-        for row in accounts:
-            if row.kind == AccountKind.PAYOUT_IN_FLIGHT and row.posted_cents != pending.get(row.racer_id, 0):
-                report("in_flight_mismatch",
-                       f"{row.code} holds {row.posted_cents}, pending payouts {pending.get(row.racer_id, 0)}")
-            if row.kind == AccountKind.WALLET:
-                balances = wallet_balances(
-                    wallet_balance_cents=row.posted_cents,
-                    held_credit_cents=held.get(row.id, 0),
-                    in_payout_cents=0,
-                    lifetime_earned_cents=0,
-                    paid_out_cents=0,
-                )
-                if row.posted_cents < 0 and balances.debt_cents != -row.posted_cents:
-                    report("debt_not_recorded", f"{row.code} is at {row.posted_cents} but debt reads "
-                           f"{balances.debt_cents}")
-                if balances.available_cents < 0 or balances.wallet_balance_cents != row.posted_cents:
-                    report("debt_not_recorded", f"{row.code} reads available {balances.available_cents}")
 
-        decisions = {
-            row.key: row.kind
-            for row in connection.execute(
-                select(transaction.c.key, transaction.c.kind).where(transaction.c.key.like("payout:%:decision"))
-            )
-        }
-        for row in connection.execute(select(payout.c.id, payout.c.status)):
-            kind = decisions.get(decision_key(row.id))
-            expected = {None: "pending", TransactionKind.PAYOUT: "paid",
-                        TransactionKind.PAYOUT_RELEASED: "rejected"}.get(kind)
-            if row.status != expected:
-                report("payout_status_mismatch", f"payout {row.id} is {row.status}, its ledger says {expected}")
+def _check_account_balances(accounts: list[Row], report: Report) -> None:
+    """Cached balances match their postings, the never-negative kinds are not, and all sum to zero."""
+    total_cents = 0
+    for row in accounts:
+        total_cents += row.posted_cents
+        if row.balance_cents != row.posted_cents:
+            report("cached_balance_mismatch",
+                   f"{row.code}: cached {row.balance_cents}, postings sum to {row.posted_cents}")
+        if AccountKind(row.kind) in NON_NEGATIVE_KINDS and row.posted_cents < 0:
+            report("negative_balance", f"{row.code} is at {row.posted_cents}")
+    if total_cents != 0:
+        report("ledger_not_zero", f"all accounts sum to {total_cents}")
 
-        money_in = (
-            select(
-                payment.c.id,
-                payment.c.key,
-                func.sum(case((transaction.c.kind.in_([str(k) for k in MONEY_IN_KINDS]), 1), else_=0)).label(
-                    "applied"
-                ),
-            )
-            .outerjoin(transaction, transaction.c.payment_id == payment.c.id)
-            .group_by(payment.c.id, payment.c.key)
-            .subquery()
-        )
-        for row in connection.execute(select(money_in).where(func.coalesce(money_in.c.applied, 0) != 1)):
-            report("event_applied_twice" if (row.applied or 0) > 1 else "event_not_applied",
-                   f"payment {row.key} was brought in {row.applied or 0} times")
 
+def _check_in_flight_and_wallets(connection: Connection, accounts: list[Row], now: datetime, report: Report) -> None:
+    """In-flight accounts hold the pending payouts; a wallet's debt and availability read back."""
+    posting, payout = repo.posting_table, repo.payout_table
+    pending = dict(
+        connection.execute(
+            select(payout.c.racer_id, repo.sum_cents(payout.c.amount_cents))
+            .where(payout.c.status == "pending")
+            .group_by(payout.c.racer_id)
+        ).all()
+    )
+    held = dict(
+        connection.execute(
+            select(posting.c.account_id, repo.sum_cents(posting.c.amount_cents))
+            .where(posting.c.available_at > now)
+            .group_by(posting.c.account_id)
+        ).all()
+    )
+    for row in accounts:
+        if row.kind == AccountKind.PAYOUT_IN_FLIGHT and row.posted_cents != pending.get(row.racer_id, 0):
+            report("in_flight_mismatch",
+                   f"{row.code} holds {row.posted_cents}, pending payouts {pending.get(row.racer_id, 0)}")
+        if row.kind == AccountKind.WALLET:
+            _check_wallet_reads_back(row, held.get(row.id, 0), report)
+
+
+def _check_wallet_reads_back(row: Row, held_credit_cents: int, report: Report) -> None:
+    balances = wallet_balances(
+        wallet_balance_cents=row.posted_cents,
+        held_credit_cents=held_credit_cents,
+        in_payout_cents=0,
+        lifetime_earned_cents=0,
+        paid_out_cents=0,
+    )
+    if row.posted_cents < 0 and balances.debt_cents != -row.posted_cents:
+        report("debt_not_recorded", f"{row.code} is at {row.posted_cents} but debt reads "
+               f"{balances.debt_cents}")
+    if balances.available_cents < 0 or balances.wallet_balance_cents != row.posted_cents:
+        report("debt_not_recorded", f"{row.code} reads available {balances.available_cents}")
+
+
+def _check_payout_statuses(connection: Connection, report: Report) -> None:
+    """A payout's status agrees with its decision transaction (none yet: pending)."""
+    transaction, payout = repo.transaction_table, repo.payout_table
+    decisions = {
+        row.key: row.kind
         for row in connection.execute(
-            select(account.c.code, account.c.balance_cents, race.c.name)
-            .join(race, race.c.id == account.c.race_id)
-            .where(account.c.kind == str(AccountKind.RACE_POOL), race.c.status == "final",
-                   account.c.balance_cents != 0)
-        ):
-            report("undistributed_pool", f"race {row.name!r} is final but {row.code} holds {row.balance_cents}")
-
-        return ReconcileReport(
-            transactions_checked=int(transactions_checked),
-            accounts_checked=len(accounts),
-            violations=tuple(found),
+            select(transaction.c.key, transaction.c.kind).where(transaction.c.key.like("payout:%:decision"))
         )
+    }
+    for row in connection.execute(select(payout.c.id, payout.c.status)):
+        kind = decisions.get(decision_key(row.id))
+        expected = {None: "pending", TransactionKind.PAYOUT: "paid",
+                    TransactionKind.PAYOUT_RELEASED: "rejected"}.get(kind)
+        if row.status != expected:
+            report("payout_status_mismatch", f"payout {row.id} is {row.status}, its ledger says {expected}")
+
+
+def _check_payments_applied_once(connection: Connection, report: Report) -> None:
+    """Each payment brought money in exactly once."""
+    payment, transaction = repo.payment_table, repo.transaction_table
+    money_in = (
+        select(
+            payment.c.id,
+            payment.c.key,
+            func.sum(case((transaction.c.kind.in_([str(k) for k in MONEY_IN_KINDS]), 1), else_=0)).label(
+                "applied"
+            ),
+        )
+        .outerjoin(transaction, transaction.c.payment_id == payment.c.id)
+        .group_by(payment.c.id, payment.c.key)
+        .subquery()
+    )
+    for row in connection.execute(select(money_in).where(func.coalesce(money_in.c.applied, 0) != 1)):
+        report("event_applied_twice" if (row.applied or 0) > 1 else "event_not_applied",
+               f"payment {row.key} was brought in {row.applied or 0} times")
+
+
+def _check_final_pools_empty(connection: Connection, report: Report) -> None:
+    """A final race's pool has been distributed to the cent."""
+    account, race = repo.account_table, repo.race_table
+    for row in connection.execute(
+        select(account.c.code, account.c.balance_cents, race.c.name)
+        .join(race, race.c.id == account.c.race_id)
+        .where(account.c.kind == str(AccountKind.RACE_POOL), race.c.status == "final",
+               account.c.balance_cents != 0)
+    ):
+        report("undistributed_pool", f"race {row.name!r} is final but {row.code} holds {row.balance_cents}")
