@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cozykart.domain.money import BPS_PER_WHOLE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "cozykart.db"
 
@@ -20,14 +22,10 @@ COMMISSION_RATE_BPS_DEFAULT = 2000
 TIP_FEE_BPS_DEFAULT = 500
 PAYOUT_MIN_CENTS_DEFAULT = 2000
 HOLD_DAYS_DEFAULT = 7
+PAYOUT_MIN_CENTS_MAX = 10**9  # the highest payout threshold the environment or an admin may set
+HOLD_DAYS_MAX = 365
 CURRENCY_DEFAULT = "USD"
-BPS_PER_WHOLE = 10_000
-
-# --- league limits ---
-LOBBY_SIZE_MAX = 8
-DEFAULT_POINTS_TABLE = (15, 12, 10, 8, 6, 4, 2, 1)
-LOBBY_NAME_LENGTH_MAX = 60
-MKT_NAME_LENGTH_MAX = 32
+# The league's and the ledger's rules keep their limits in the domain (cozykart/domain/).
 
 # --- storage ---
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -119,9 +117,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         tip_fee_bps=_int(env, "COZYKART_TIP_FEE_BPS", TIP_FEE_BPS_DEFAULT, low=0, high=BPS_PER_WHOLE),
         payout_min_cents=_int(
-            env, "COZYKART_PAYOUT_MIN_CENTS", PAYOUT_MIN_CENTS_DEFAULT, low=1, high=10**9
+            env, "COZYKART_PAYOUT_MIN_CENTS", PAYOUT_MIN_CENTS_DEFAULT, low=1, high=PAYOUT_MIN_CENTS_MAX
         ),
-        hold_days=_int(env, "COZYKART_HOLD_DAYS", HOLD_DAYS_DEFAULT, low=0, high=365),
+        hold_days=_int(env, "COZYKART_HOLD_DAYS", HOLD_DAYS_DEFAULT, low=0, high=HOLD_DAYS_MAX),
         admin_discord_ids=admin_ids,
         dev_login=_flag(env, "COZYKART_DEV_LOGIN"),
         demo_tips=_flag(env, "COZYKART_DEMO_TIPS"),

@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from cozykart.db.types import UtcDateTime, utc_now
+from cozykart.domain.ledger import REASON_LENGTH_MAX
 
 
 def _instant(*, nullable: bool = False, index: bool = False) -> Column:
@@ -118,6 +119,6 @@ class Payout(SQLModel, table=True):
     requested_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
     method: str | None = Field(default=None, max_length=20)
     reference: str | None = Field(default=None, max_length=200)
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=REASON_LENGTH_MAX)
     decided_by_racer_id: int | None = Field(default=None, foreign_key="racer.id")
     decided_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

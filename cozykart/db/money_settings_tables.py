@@ -12,9 +12,9 @@ from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cozykart.db.types import UtcDateTime, utc_now
+from cozykart.domain.ledger import REASON_LENGTH_MAX
 
 SETTING_NAME_LENGTH_MAX = 32
-SETTING_REASON_LENGTH_MAX = 500
 
 
 class MoneySettingChange(SQLModel, table=True):
@@ -35,6 +35,6 @@ class MoneySettingChange(SQLModel, table=True):
     sequence: int
     old_value: int
     new_value: int
-    reason: str = Field(max_length=SETTING_REASON_LENGTH_MAX)
+    reason: str = Field(max_length=REASON_LENGTH_MAX)
     actor_racer_id: int = Field(foreign_key="racer.id")
     created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False))

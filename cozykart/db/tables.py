@@ -13,6 +13,18 @@ from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cozykart.db.types import UtcDateTime, utc_now
+from cozykart.domain.identity import (
+    AVATAR_URL_LENGTH_MAX,
+    DISCORD_ID_LENGTH_MAX,
+    DISCORD_NAME_LENGTH_MAX,
+    MKT_NAME_LENGTH_MAX,
+)
+from cozykart.domain.league import (
+    FIX_REASON_LENGTH_MAX,
+    LOBBY_NAME_LENGTH_MAX,
+    SEASON_NAME_LENGTH_MAX,
+    URL_LENGTH_MAX,
+)
 
 
 def _instant(*, nullable: bool = False, index: bool = False) -> Column:
@@ -25,11 +37,11 @@ class Racer(SQLModel, table=True):
     __tablename__ = "racer"
 
     id: int | None = Field(default=None, primary_key=True)
-    discord_id: str = Field(max_length=32, unique=True)
-    username: str = Field(max_length=64)
-    display_name: str = Field(max_length=64)
-    avatar_url: str | None = Field(default=None, max_length=512)
-    mkt_name: str | None = Field(default=None, max_length=32)
+    discord_id: str = Field(max_length=DISCORD_ID_LENGTH_MAX, unique=True)
+    username: str = Field(max_length=DISCORD_NAME_LENGTH_MAX)
+    display_name: str = Field(max_length=DISCORD_NAME_LENGTH_MAX)
+    avatar_url: str | None = Field(default=None, max_length=AVATAR_URL_LENGTH_MAX)
+    mkt_name: str | None = Field(default=None, max_length=MKT_NAME_LENGTH_MAX)
     is_host: bool = Field(default=False)
     is_dj: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
@@ -54,12 +66,12 @@ class Season(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=80, unique=True)
+    name: str = Field(max_length=SEASON_NAME_LENGTH_MAX, unique=True)
     starts_on: date
     ends_on: date
-    sponsor_name: str | None = Field(default=None, max_length=80)
-    sponsor_logo_url: str | None = Field(default=None, max_length=512)
-    sponsor_url: str | None = Field(default=None, max_length=512)
+    sponsor_name: str | None = Field(default=None, max_length=SEASON_NAME_LENGTH_MAX)
+    sponsor_logo_url: str | None = Field(default=None, max_length=URL_LENGTH_MAX)
+    sponsor_url: str | None = Field(default=None, max_length=URL_LENGTH_MAX)
     points_table: str = Field(max_length=2000)
     split_policy: str = Field(default="even", max_length=20)
     winner_bonus_bps: int = Field(default=5000)
@@ -98,7 +110,7 @@ class Race(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     season_id: int | None = Field(default=None, foreign_key="season.id", index=True)
-    name: str = Field(max_length=60)
+    name: str = Field(max_length=LOBBY_NAME_LENGTH_MAX)
     host_racer_id: int = Field(foreign_key="racer.id")
     status: str = Field(default="open", max_length=12, index=True)
     disputed: bool = Field(default=False)
@@ -139,7 +151,7 @@ class ResultFix(SQLModel, table=True):
     old_dnf: bool = Field(default=False)
     new_dnf: bool = Field(default=False)
     actor_racer_id: int = Field(foreign_key="racer.id")
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=FIX_REASON_LENGTH_MAX)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
 
 

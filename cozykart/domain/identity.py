@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 from cozykart.domain.errors import CozyKartError, InvalidInput, PermissionDenied, TooManyRequests, Unavailable
 
 NEXT_PATH_LENGTH_MAX = 512
+DISCORD_ID_LENGTH_MAX = 32  # a snowflake has at most 20 digits; the column holds 32
+DISCORD_NAME_LENGTH_MAX = 64  # a Discord username or display name as stored (longer ones are cut)
+AVATAR_URL_LENGTH_MAX = 512  # a longer avatar address is dropped, not cut
+MKT_NAME_LENGTH_MAX = 32  # a Mario Kart Tour name
 NEXT_PATH_DEFAULT = "/"
 # One IPv6 subscriber is given a whole /64, so its addresses count as one client.
 IPV6_CLIENT_PREFIX_LENGTH = 64

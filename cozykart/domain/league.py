@@ -16,6 +16,7 @@ from itertools import pairwise
 from typing import Final
 
 from cozykart.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from cozykart.domain.money import BPS_PER_WHOLE
 
 # --- limits -------------------------------------------------------------------
 
@@ -30,7 +31,6 @@ POINTS_PER_POSITION_MAX: Final = 1000
 DEFAULT_POINTS_TABLE: Final[tuple[int, ...]] = (15, 12, 10, 8, 6, 4, 2, 1)
 PODIUM_POSITION_MAX: Final = 3
 WINNER_BONUS_BPS_DEFAULT: Final = 5000
-BPS_PER_WHOLE: Final = 10_000
 SPLIT_POLICIES: Final = ("even", "winner_bonus", "by_points")
 DNF_WORDS: Final = frozenset({"dnf", "did not finish"})
 LOBBIES_LISTED_MAX: Final = 5  # lobbies named when a command must say which

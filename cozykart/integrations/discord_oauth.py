@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from cozykart.domain.identity import DISCORD_NAME_LENGTH_MAX
+
 OAUTH_SCOPE = "identify"
 CDN_BASE_DEFAULT = "https://cdn.discordapp.com"
 REQUEST_TIMEOUT_S = 10.0
@@ -31,7 +33,6 @@ DEFAULT_AVATAR_COUNT = 6  # Discord's embed/avatars/0..5
 LEGACY_DEFAULT_AVATAR_COUNT = 5  # users with a discriminator: 0..4
 DISCORD_EPOCH_SHIFT_BITS = 22
 PKCE_VERIFIER_BYTES = 48  # 64 characters, inside RFC 7636's 43..128
-USER_FIELD_LENGTH_MAX = 64
 ERROR_CODE_LENGTH_MAX = 40
 _AVATAR_HASH = re.compile(r"(a_)?[0-9a-f]{32}")
 _API_PATH = re.compile(r"/api(/v\d+)?$")
@@ -136,8 +137,8 @@ class DiscordOAuth:
         discriminator = body.get("discriminator") or "0"
         return DiscordUser(
             id=user_id,
-            username=username[:USER_FIELD_LENGTH_MAX],
-            global_name=global_name[:USER_FIELD_LENGTH_MAX]
+            username=username[:DISCORD_NAME_LENGTH_MAX],
+            global_name=global_name[:DISCORD_NAME_LENGTH_MAX]
             if isinstance(global_name, str) and global_name
             else None,
             avatar_hash=avatar_hash

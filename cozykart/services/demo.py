@@ -18,8 +18,9 @@ from sqlmodel import Session, select
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.league import DEFAULT_POINTS_TABLE, RACE_SIZE_MAX
 from cozykart.services import ledger
-from cozykart.settings import DEFAULT_POINTS_TABLE, LOBBY_SIZE_MAX, Settings, load_settings
+from cozykart.settings import Settings, load_settings
 
 DEMO_DISCORD_ID_PREFIX = "demo-"
 DEMO_SEASON_NAME = "Cozy Cup · Autumn 2026"
@@ -198,7 +199,7 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
     added = 0
     first_start = now - DEMO_RACE_SPACING * (DEMO_FINISHED_RACE_COUNT + 1)
     for index, track in enumerate(DEMO_TRACKS[:DEMO_FINISHED_RACE_COUNT]):
-        field = draw.sample(racers, LOBBY_SIZE_MAX)
+        field = draw.sample(racers, RACE_SIZE_MAX)
         finishing_order = draw.sample(field, len(field))
         dnf_racer = finishing_order[-1] if draw.random() < 0.25 else None
         if track in existing:
@@ -244,7 +245,7 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
         )
         session.add(race)
         session.flush()
-        for order, racer in enumerate(draw.sample(racers, LOBBY_SIZE_MAX)):
+        for order, racer in enumerate(draw.sample(racers, RACE_SIZE_MAX)):
             session.add(
                 RaceEntry(
                     race_id=race.id, racer_id=racer.id, joined_at=race.created_at + timedelta(seconds=order)

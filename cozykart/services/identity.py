@@ -45,6 +45,7 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import NotFound, PermissionDenied
 from cozykart.domain.identity import (
+    MKT_NAME_LENGTH_MAX,
     LoginFailed,
     LoginUnavailable,
     NotLoggedIn,
@@ -64,7 +65,7 @@ from cozykart.integrations.discord_oauth import (
 )
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.services.demo import DEMO_DISCORD_ID_PREFIX
-from cozykart.settings import MKT_NAME_LENGTH_MAX, Settings
+from cozykart.settings import Settings
 
 SESSION_COOKIE_NAME = "cozykart_session"
 LOGIN_COOKIE_NAME = "cozykart_login"

@@ -27,6 +27,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected
+from cozykart.domain.identity import AVATAR_URL_LENGTH_MAX, DISCORD_ID_LENGTH_MAX, DISCORD_NAME_LENGTH_MAX
 from cozykart.domain.league import (
     DNF,
     AlreadyInLobby,
@@ -60,25 +61,11 @@ from cozykart.domain.league import (
 )
 from cozykart.services.actors import Actor, load_actor, require_admin, require_host
 from cozykart.services.league_views import EntryView, FixView, RacerView, RaceView
-from cozykart.settings import (
-    DEFAULT_POINTS_TABLE,
-    LOBBY_NAME_LENGTH_MAX,
-    LOBBY_SIZE_MAX,
-    Settings,
-    load_settings,
-)
-
-# The domain is framework-free and keeps its own copy of the limits; they agree.
-assert league.RACE_SIZE_MAX == LOBBY_SIZE_MAX
-assert league.DEFAULT_POINTS_TABLE == DEFAULT_POINTS_TABLE
-assert league.LOBBY_NAME_LENGTH_MAX == LOBBY_NAME_LENGTH_MAX
+from cozykart.settings import Settings, load_settings
 
 RACE_LIST_LENGTH_MAX = 200
 DEFAULT_SEASON_LENGTH = timedelta(days=90)
 DEFAULT_SEASON_NAME_TRIES_MAX = 100
-DISCORD_ID_LENGTH_MAX = 32
-DISCORD_NAME_LENGTH_MAX = 64
-AVATAR_URL_LENGTH_MAX = 512
 
 
 # --- racers -------------------------------------------------------------------

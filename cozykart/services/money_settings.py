@@ -31,12 +31,11 @@ from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, SettingChangeConflict
-from cozykart.domain.money import format_cents, parse_amount_cents
+from cozykart.domain.ledger import REASON_LENGTH_MAX, REASON_LENGTH_MIN
+from cozykart.domain.money import BPS_PER_WHOLE, format_cents, parse_amount_cents
 from cozykart.services.actors import load_actor, require_admin
-from cozykart.settings import BPS_PER_WHOLE, Settings, load_settings
+from cozykart.settings import HOLD_DAYS_MAX, PAYOUT_MIN_CENTS_MAX, Settings, load_settings
 
-REASON_LENGTH_MIN = 3
-REASON_LENGTH_MAX = 500
 HISTORY_ROWS_MAX = 200
 PERCENT_DECIMALS_MAX = 2  # a basis point is a hundredth of a percent
 
@@ -63,11 +62,11 @@ SPECS: tuple[SettingSpec, ...] = (
         "The platform's share of each DJ tip; the DJ gets the rest.",
     ),
     SettingSpec(
-        "payout_min_cents", "Payout threshold", "cents", 1, 10**9, "COZYKART_PAYOUT_MIN_CENTS",
+        "payout_min_cents", "Payout threshold", "cents", 1, PAYOUT_MIN_CENTS_MAX, "COZYKART_PAYOUT_MIN_CENTS",
         "The smallest payout a racer may request.",
     ),
     SettingSpec(
-        "hold_days", "Hold", "days", 0, 365, "COZYKART_HOLD_DAYS",
+        "hold_days", "Hold", "days", 0, HOLD_DAYS_MAX, "COZYKART_HOLD_DAYS",
         "How long new earnings are held before a racer can withdraw them.",
     ),
 )

@@ -45,9 +45,10 @@ TIP_PRESETS_CENTS = (200, 500, 1000)
 TIP_CENTS_MIN = 100
 TIP_CENTS_MAX = 50_000
 SONG_LENGTH_MAX = 120
-MESSAGE_LENGTH_MAX = 280
-FAN_NAME_LENGTH_MAX = 60
-KEY_LENGTH_MAX = 100
+# What the tip form accepts: tighter than what the ledger stores of any provider's tip.
+TIP_MESSAGE_LENGTH_MAX = 280
+TIP_FAN_NAME_LENGTH_MAX = 60
+TIP_FORM_KEY_LENGTH_MAX = 100  # the form's own key, hashed into the checkout's; not a ledger key
 DJS_LISTED_MAX = 50
 SITE_URL_LENGTH_MAX = 300
 TIP_PATH = "/tip"
@@ -158,11 +159,11 @@ def start_tip(
     money = lambda cents: format_cents(cents, settings.currency)  # noqa: E731
     if not TIP_CENTS_MIN <= tip_cents <= TIP_CENTS_MAX:
         raise InvalidInput(f"A tip is between {money(TIP_CENTS_MIN)} and {money(TIP_CENTS_MAX)}.")
-    if not isinstance(key, str) or not key.strip() or len(key) > KEY_LENGTH_MAX:
+    if not isinstance(key, str) or not key.strip() or len(key) > TIP_FORM_KEY_LENGTH_MAX:
         raise InvalidInput("Reload the page and try again (the tip form has no key).")
     song = _words(song, SONG_LENGTH_MAX, "The song") or stripe_payments.DEFAULT_SONG
-    message = _words(message, MESSAGE_LENGTH_MAX, "The message")
-    fan_name = _words(fan_name, FAN_NAME_LENGTH_MAX, "Your name")
+    message = _words(message, TIP_MESSAGE_LENGTH_MAX, "The message")
+    fan_name = _words(fan_name, TIP_FAN_NAME_LENGTH_MAX, "Your name")
     site = _site_url(site_url)
     with uow:
         dj = next((choice for choice in _djs(uow) if choice.discord_id == dj_discord_id), None)

@@ -15,7 +15,8 @@ from sqlmodel import select
 from cozykart.db.league_repo import race_outcome
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.domain.events import RaceFinalized, ResultsCorrected
-from cozykart.settings import DEFAULT_POINTS_TABLE, Settings
+from cozykart.domain.league import DEFAULT_POINTS_TABLE
+from cozykart.settings import Settings
 
 ADMIN_DISCORD_ID = "900000000000000001"
 T0 = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)

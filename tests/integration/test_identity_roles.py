@@ -8,10 +8,9 @@ from sqlmodel import select
 from cozykart.db.identity_tables import AuthSession, RoleChange
 from cozykart.db.tables import Racer
 from cozykart.domain.errors import InvalidInput, NotFound, PermissionDenied
-from cozykart.domain.identity import LoginUnavailable
+from cozykart.domain.identity import MKT_NAME_LENGTH_MAX, LoginUnavailable
 from cozykart.services import identity
 from cozykart.services.demo import seed_demo
-from cozykart.settings import MKT_NAME_LENGTH_MAX
 from tests.integration.identity_support import (
     ADMIN_DISCORD_ID,
     build_world,

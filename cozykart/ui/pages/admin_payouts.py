@@ -16,6 +16,7 @@ import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
+from cozykart.domain.ledger import REASON_LENGTH_MAX
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
@@ -32,7 +33,6 @@ from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
 REFERENCE_INPUT_LENGTH_MAX = 200
-REASON_INPUT_LENGTH_MAX = 500
 
 
 @dataclasses.dataclass
@@ -217,7 +217,7 @@ def _pending_row(row: PendingView) -> rx.Component:
             rx.hstack(
                 rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
                 rx.input(name="reason", placeholder="Reason for rejecting", aria_label="Reason for rejecting",
-                         max_length=REASON_INPUT_LENGTH_MAX, data_testid="reject-reason", width="16rem"),
+                         max_length=REASON_LENGTH_MAX, data_testid="reject-reason", width="16rem"),
                 rx.button("Reject", type="submit", color_scheme="red", variant="soft", data_testid="reject-button"),
                 spacing="2",
                 wrap="wrap",

@@ -17,6 +17,7 @@ import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
+from cozykart.domain.league import FIX_REASON_LENGTH_MAX
 from cozykart.domain.money import format_cents
 from cozykart.services import league, results_admin
 from cozykart.services.league_views import EntryView, RaceView
@@ -33,7 +34,6 @@ from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
-REASON_INPUT_LENGTH_MAX = 200
 POSITION_FIELD_PREFIX = "position-"
 
 
@@ -340,7 +340,7 @@ def _final_race(race: RaceRowView) -> rx.Component:
                 rx.input(name="position", placeholder="New place or DNF", aria_label="New position", max_length=4,
                          width="9rem", max_width="100%", data_testid="fix-position"),
                 rx.input(name="reason", placeholder="Reason (kept with the fix)", aria_label="Reason for the fix",
-                         max_length=REASON_INPUT_LENGTH_MAX, width="16rem", max_width="100%", data_testid="fix-reason"),
+                         max_length=FIX_REASON_LENGTH_MAX, width="16rem", max_width="100%", data_testid="fix-reason"),
                 rx.button("Preview fix", type="submit", variant="soft", color_scheme="amber",
                           data_testid="fix-preview"),
                 spacing="2",

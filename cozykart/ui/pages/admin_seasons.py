@@ -13,10 +13,9 @@ from decimal import Decimal
 import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.league import SPLIT_POLICIES, WINNER_BONUS_BPS_DEFAULT
+from cozykart.domain.league import DEFAULT_POINTS_TABLE, SPLIT_POLICIES, WINNER_BONUS_BPS_DEFAULT
 from cozykart.services import seasons
 from cozykart.services.league_views import SeasonView
-from cozykart.settings import DEFAULT_POINTS_TABLE
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState

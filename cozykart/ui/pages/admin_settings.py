@@ -11,6 +11,7 @@ import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.ledger import REASON_LENGTH_MAX
 from cozykart.services import money_settings
 from cozykart.services.money_settings import MoneySettingsView
 from cozykart.ui import routes, theme
@@ -20,7 +21,6 @@ from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
 VALUE_INPUT_LENGTH_MAX = 20
-REASON_INPUT_LENGTH_MAX = money_settings.REASON_LENGTH_MAX
 _PLACEHOLDERS = {"bps": "New percent, like 20 or 12.5", "cents": "New amount, like 20.00", "days": "New days, like 7"}
 
 
@@ -143,7 +143,7 @@ def _setting(setting: SettingView) -> rx.Component:
                     name="reason",
                     placeholder="Reason (kept in the audit)",
                     aria_label="Reason for changing " + setting.label,
-                    max_length=REASON_INPUT_LENGTH_MAX,
+                    max_length=REASON_LENGTH_MAX,
                     width="20rem", max_width="100%",
                     data_testid="setting-reason",
                 ),

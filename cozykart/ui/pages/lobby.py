@@ -18,11 +18,11 @@ from collections.abc import Callable
 import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
+from cozykart.domain.league import LOBBY_NAME_LENGTH_MAX, RACE_SIZE_MAX
 from cozykart.services import default_uow, league
 from cozykart.services.identity import Viewer
 from cozykart.services.league_pages import LobbyBoard, lobby_board
 from cozykart.services.league_views import EntryView, RaceView
-from cozykart.settings import LOBBY_NAME_LENGTH_MAX, LOBBY_SIZE_MAX
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
@@ -94,7 +94,7 @@ def _card(race: RaceView, viewer: Viewer | None, *, in_a_lobby: bool) -> RaceCar
         member_count=race.racer_count,
         is_member=me is not None,
         may_host=may_host,
-        can_join=bool(viewer) and me is None and not in_a_lobby and race.racer_count < LOBBY_SIZE_MAX,
+        can_join=bool(viewer) and me is None and not in_a_lobby and race.racer_count < RACE_SIZE_MAX,
         disputed=race.disputed,
         dispute=race.dispute or "",
         your_report=_report_text(me) if me else "",
@@ -325,7 +325,7 @@ def _card_header(race: RaceCard) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.heading(race.name, size="5", as_="h3", data_testid="race-card-name"),
-            rx.text("Host: ", race.host_name, " · ", race.member_count, f"/{LOBBY_SIZE_MAX} racers",
+            rx.text("Host: ", race.host_name, " · ", race.member_count, f"/{RACE_SIZE_MAX} racers",
                     size="2", color=theme.TEXT_MUTED),
             spacing="1",
         ),

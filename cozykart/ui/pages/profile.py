@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from cozykart.domain.identity import MKT_NAME_LENGTH_MAX
 from cozykart.services import identity
-from cozykart.settings import MKT_NAME_LENGTH_MAX
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page

@@ -122,11 +122,11 @@ class TipState(rx.State):
 
     @rx.event
     def set_message(self, value: str):
-        self.message = value[: tips.MESSAGE_LENGTH_MAX * 2]
+        self.message = value[: tips.TIP_MESSAGE_LENGTH_MAX * 2]
 
     @rx.event
     def set_fan_name(self, value: str):
-        self.fan_name = value[: tips.FAN_NAME_LENGTH_MAX * 2]
+        self.fan_name = value[: tips.TIP_FAN_NAME_LENGTH_MAX * 2]
 
     @rx.event
     def tip_again(self):
@@ -287,14 +287,14 @@ def _form() -> rx.Component:
             "Message for the DJ",
             "tip-message",
             rx.text_area(id="tip-message", value=TipState.message, on_change=TipState.set_message,
-                         max_length=tips.MESSAGE_LENGTH_MAX, placeholder="Shout-out to the drift kings!",
+                         max_length=tips.TIP_MESSAGE_LENGTH_MAX, placeholder="Shout-out to the drift kings!",
                          data_testid="tip-message", width="100%"),
         ),
         _field(
             "Your name (shown with the tip)",
             "tip-fan-name",
             rx.input(id="tip-fan-name", value=TipState.fan_name, on_change=TipState.set_fan_name,
-                     max_length=tips.FAN_NAME_LENGTH_MAX, placeholder="Anonymous fan",
+                     max_length=tips.TIP_FAN_NAME_LENGTH_MAX, placeholder="Anonymous fan",
                      data_testid="tip-fan-name", width="100%"),
         ),
         rx.cond(
