@@ -28,6 +28,7 @@ from bench.webhooks import _signed_sale  # noqa: E402
 from cozykart.db.engine import create_db_engine  # noqa: E402
 from cozykart.db.types import utc_now  # noqa: E402
 from cozykart.db.uow import UnitOfWork  # noqa: E402
+from cozykart.domain.payments import InboxStatus  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
 from cozykart.services import webhooks  # noqa: E402
 from cozykart.services.handlers import HANDLERS  # noqa: E402
@@ -53,7 +54,7 @@ def _run(backend: str, db_url: str, events: int, batch: int) -> dict:
         wall, cpu = time.perf_counter(), time.process_time()
         for start in range(0, events, batch):
             outcomes = webhooks.receive_batch(deliveries[start:start + batch], uow=UnitOfWork(engine, handlers=HANDLERS))
-            assert all(getattr(o, "status", None) == webhooks.APPLIED for o in outcomes), outcomes[:3]
+            assert all(getattr(o, "status", None) == InboxStatus.APPLIED for o in outcomes), outcomes[:3]
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         engine.dispose()

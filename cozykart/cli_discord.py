@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cozykart.domain.discord_messages import DiscordNotConfigured
+from cozykart.domain.discord_messages import DiscordNotConfigured, OutboxStatus
 from cozykart.settings import load_settings
 
 
@@ -64,7 +64,7 @@ def add_discord_commands(commands) -> None:
     register.set_defaults(handler=_cmd_register_commands)
 
     box = commands.add_parser("outbox", help="Discord announcements and where they stand; resend a failed one")
-    box.add_argument("--status", choices=("pending", "sent", "failed"))
+    box.add_argument("--status", choices=[status.value for status in OutboxStatus])
     box.add_argument("--limit", type=int, default=50)
     box.add_argument("--json", action="store_true")
     box.set_defaults(handler=_cmd_outbox, outbox_action=None)

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 from cozykart.domain.money import format_cents, parse_amount_cents
+from cozykart.domain.payments import InboxStatus
 from cozykart.integrations import trigger
 from cozykart.settings import load_settings
 
@@ -83,7 +84,9 @@ def add_webhook_commands(commands) -> None:
     cost.set_defaults(handler=_cmd_set_product_cost)
 
     inbox = commands.add_parser("inbox", help="the newest webhook events and where they stand")
-    inbox.add_argument("--status", choices=("applied", "waiting", "failed", "ignored", "flagged"))
+    inbox.add_argument(
+        "--status", choices=[status.value for status in InboxStatus if status != InboxStatus.RECEIVED]
+    )
     inbox.add_argument("--limit", type=int, default=50)
     inbox.add_argument("--json", action="store_true")
     inbox.set_defaults(handler=_cmd_inbox)

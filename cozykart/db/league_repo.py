@@ -16,7 +16,7 @@ from sqlmodel import Session, or_, select
 
 from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
-from cozykart.domain.league import RacerTally, ResultLine, compute_standings, tally
+from cozykart.domain.league import RacerTally, RaceStatus, ResultLine, compute_standings, tally
 
 DEFAULT_SPLIT = SplitRule(policy="even", winner_bonus_bps=5000)
 
@@ -27,7 +27,7 @@ def race_live_at(session: Session, instant: datetime) -> RaceWindow | None:
         select(Race)
         .where(Race.started_at.is_not(None), Race.started_at <= instant)
         .where(or_(Race.ended_at.is_(None), Race.ended_at > instant))
-        .where(Race.status != "cancelled")
+        .where(Race.status != RaceStatus.CANCELLED)
         .order_by(Race.started_at.desc())
         .limit(1)
     )
@@ -87,7 +87,7 @@ def result_lines(
     statement = (
         select(RaceEntry.racer_id, Race.id, Race.started_at, RaceEntry.position, RaceEntry.points)
         .join(Race, Race.id == RaceEntry.race_id)
-        .where(Race.season_id == season_id, Race.status == "final")
+        .where(Race.season_id == season_id, Race.status == RaceStatus.FINAL)
     )
     if racer_ids is not None:
         statement = statement.where(RaceEntry.racer_id.in_(sorted(set(racer_ids))))

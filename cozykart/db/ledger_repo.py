@@ -30,6 +30,7 @@ from cozykart.db.ledger_tables import (
 from cozykart.db.tables import Race, RaceEntry, Season
 from cozykart.db.types import utc_now
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
+from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import AccountKind, AccountRef, Transaction
 
 account_table = LedgerAccount.__table__
@@ -397,7 +398,7 @@ def season_race_holdings(connection: Connection, season_id: int, *, excluding_ra
         .outerjoin(entry_table, entry_table.c.race_id == race_table.c.id)
         .where(
             race_table.c.season_id == season_id,
-            race_table.c.status == "final",
+            race_table.c.status == RaceStatus.FINAL,
             race_table.c.id != excluding_race_id,
         )
         .order_by(race_table.c.id, entry_table.c.racer_id)
@@ -419,7 +420,7 @@ def season_race_holdings(connection: Connection, season_id: int, *, excluding_ra
         ):
             held[race_id][racer_id] = int(net_cents)
     return [
-        (_outcome(race_id, name, season_id, "final", tuple(entries[race_id]), split), held[race_id])
+        (_outcome(race_id, name, season_id, RaceStatus.FINAL, tuple(entries[race_id]), split), held[race_id])
         for race_id, (name, split) in heads.items()
     ]
 
@@ -449,7 +450,7 @@ _race_id_at = (
     select(race_table.c.id)
     .where(race_table.c.started_at.is_not(None), race_table.c.started_at <= bindparam("instant"))
     .where(or_(race_table.c.ended_at.is_(None), race_table.c.ended_at > bindparam("instant")))
-    .where(race_table.c.status != "cancelled")
+    .where(race_table.c.status != RaceStatus.CANCELLED)
     .order_by(race_table.c.started_at.desc())
     .limit(1)
     .scalar_subquery()

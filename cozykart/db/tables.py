@@ -24,6 +24,8 @@ from cozykart.domain.league import (
     LOBBY_NAME_LENGTH_MAX,
     SEASON_NAME_LENGTH_MAX,
     URL_LENGTH_MAX,
+    RaceStatus,
+    SeasonStatus,
 )
 
 
@@ -75,7 +77,7 @@ class Season(SQLModel, table=True):
     points_table: str = Field(max_length=2000)
     split_policy: str = Field(default="even", max_length=20)
     winner_bonus_bps: int = Field(default=5000)
-    status: str = Field(default="upcoming", max_length=12)
+    status: str = Field(default=SeasonStatus.UPCOMING.value, max_length=12)
     champion_racer_id: int | None = Field(default=None, foreign_key="racer.id")
     # Bumped whenever the season's standings (or a name shown in them) change,
     # so a reader can tell whether a standings view it holds is still current.
@@ -112,7 +114,7 @@ class Race(SQLModel, table=True):
     season_id: int | None = Field(default=None, foreign_key="season.id", index=True)
     name: str = Field(max_length=LOBBY_NAME_LENGTH_MAX)
     host_racer_id: int = Field(foreign_key="racer.id")
-    status: str = Field(default="open", max_length=12, index=True)
+    status: str = Field(default=RaceStatus.OPEN.value, max_length=12, index=True)
     disputed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
     started_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

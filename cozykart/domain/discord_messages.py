@@ -16,10 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from cozykart.domain.discord_markdown import escape_markdown as _md
 from cozykart.domain.errors import Conflict, CozyKartError, Unavailable
 from cozykart.domain.money import format_cents
+
+
+class OutboxStatus(StrEnum):
+    """Where a queued announcement stands (the outbox row's `status`, stored as its text)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
 
 GOLD = 0xFFD700
 DISCORD_BLUE = 0x5865F2

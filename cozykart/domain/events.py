@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cozykart.domain.league import RaceStatus
+
 
 @dataclass(frozen=True)
 class RaceResult:
@@ -59,7 +61,7 @@ class RaceOutcome:
 
     @property
     def is_final(self) -> bool:
-        return self.status == "final"
+        return self.status == RaceStatus.FINAL
 
 
 @dataclass(frozen=True)

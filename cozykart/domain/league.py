@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
 from typing import Final
@@ -39,7 +40,9 @@ LOBBIES_LISTED_MAX: Final = 5  # lobbies named when a command must say which
 # --- race and season states ---------------------------------------------------
 
 
-class RaceStatus:
+class RaceStatus(StrEnum):
+    """A race's state, stored as its text: open -> live -> ended -> final (or cancelled)."""
+
     OPEN = "open"
     LIVE = "live"
     ENDED = "ended"
@@ -47,7 +50,9 @@ class RaceStatus:
     CANCELLED = "cancelled"
 
 
-class SeasonStatus:
+class SeasonStatus(StrEnum):
+    """A season's state, stored as its text: upcoming -> active -> closed."""
+
     UPCOMING = "upcoming"
     ACTIVE = "active"
     CLOSED = "closed"

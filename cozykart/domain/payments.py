@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from cozykart.domain.errors import Conflict, CozyKartError, InvalidInput, NotFound, Unavailable
@@ -27,6 +28,21 @@ PROVIDERS = ("stripe", "kofi", "shopify")
 EVENT_ID_LENGTH_MAX = 200
 KEY_LENGTH_MAX = 150  # a payment, refund or dispute key (the ledger's idempotency keys hold no more)
 NOTHING_PAID = "nothing was paid"
+
+
+class InboxStatus(StrEnum):
+    """Where a stored webhook event stands (the inbox row's `status`, stored as its text)."""
+
+    RECEIVED = "received"  # stored, not tried yet (never seen after the transaction that stores it)
+    APPLIED = "applied"
+    WAITING = "waiting"  # needs a payment not seen yet
+    FAILED = "failed"
+    IGNORED = "ignored"
+    FLAGGED = "flagged"  # another currency: stored, never applied
+
+
+RETRYABLE_INBOX_STATUSES = (InboxStatus.WAITING, InboxStatus.FAILED)
+
 # ASCII digits only: `\d` and `int()` also take Arabic-Indic or full-width digits (U+0663, U+FF13).
 _DECIMAL_AMOUNT = re.compile(r"^(?P<units>[0-9]{1,9})(?:\.(?P<fraction>[0-9]{1,2}))?$", re.ASCII)
 

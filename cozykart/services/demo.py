@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.league import DEFAULT_POINTS_TABLE, RACE_SIZE_MAX
+from cozykart.domain.league import DEFAULT_POINTS_TABLE, RACE_SIZE_MAX, RaceStatus, SeasonStatus
 from cozykart.services import ledger
 from cozykart.settings import Settings, load_settings
 
@@ -169,7 +169,7 @@ def _ensure_season(session: Session, now: datetime) -> tuple[Season, int]:
     season = session.exec(select(Season).where(Season.name == DEMO_SEASON_NAME)).first()
     if season is not None:
         return season, 0
-    active = session.exec(select(Season).where(Season.status == "active")).first()
+    active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
     season = Season(
         name=DEMO_SEASON_NAME,
         starts_on=date(now.year, now.month, 1),
@@ -180,7 +180,7 @@ def _ensure_season(session: Session, now: datetime) -> tuple[Season, int]:
         points_table=json.dumps({"default": list(DEFAULT_POINTS_TABLE)}),
         split_policy="even",
         # A deployment that already runs a season keeps it; the demo one waits.
-        status="upcoming" if active is not None else "active",
+        status=SeasonStatus.UPCOMING if active is not None else SeasonStatus.ACTIVE,
         activated_at=None if active is not None else now - timedelta(days=20),
     )
     session.add(season)
@@ -209,7 +209,7 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
             season_id=season.id,
             name=track,
             host_racer_id=hosts[index % len(hosts)].id,
-            status="final",
+            status=RaceStatus.FINAL,
             created_at=started_at - timedelta(minutes=10),
             started_at=started_at,
             ended_at=started_at + DEMO_RACE_DURATION,
@@ -239,7 +239,7 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
             season_id=season.id,
             name=DEMO_LIVE_RACE_NAME,
             host_racer_id=hosts[0].id,
-            status="live",
+            status=RaceStatus.LIVE,
             created_at=started_at - timedelta(minutes=6),
             started_at=started_at,
         )
@@ -256,4 +256,4 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
 
 
 def _no_live_race(session: Session) -> bool:
-    return session.exec(select(Race.id).where(Race.status == "live")).first() is None
+    return session.exec(select(Race.id).where(Race.status == RaceStatus.LIVE)).first() is None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from cozykart.db.tables import Race, RaceEntry, Racer, ResultFix, Season
-from cozykart.domain.league import PointsTable
+from cozykart.domain.league import PointsTable, RaceStatus, SeasonStatus
 
 
 @dataclass(frozen=True)
@@ -158,11 +158,11 @@ class RaceView:
 
     @property
     def is_live(self) -> bool:
-        return self.status == "live"
+        return self.status == RaceStatus.LIVE
 
     @property
     def is_final(self) -> bool:
-        return self.status == "final"
+        return self.status == RaceStatus.FINAL
 
     def entry_of(self, racer_id: int) -> EntryView | None:
         return next((entry for entry in self.entries if entry.racer.racer_id == racer_id), None)
@@ -216,11 +216,11 @@ class SeasonView:
 
     @property
     def is_active(self) -> bool:
-        return self.status == "active"
+        return self.status == SeasonStatus.ACTIVE
 
     @property
     def is_closed(self) -> bool:
-        return self.status == "closed"
+        return self.status == SeasonStatus.CLOSED
 
     @classmethod
     def of(cls, season: Season, champion: Racer | None) -> SeasonView:

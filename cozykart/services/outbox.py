@@ -33,14 +33,12 @@ from sqlmodel import col, func, select
 from cozykart.db.outbox_tables import DiscordOutbox, DiscordSenderLease
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.discord_messages import OutboxNotResendable
+from cozykart.domain.discord_messages import OutboxNotResendable, OutboxStatus
 from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.settings import Settings, load_settings
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-STATUSES = (PENDING, SENT, FAILED)
 SENDER_LEASE_NAME = "announcer"
 LEASE_TTL = timedelta(seconds=30)
 SEND_BATCH_MAX = 20
@@ -107,7 +105,7 @@ def record(uow: UnitOfWork, *, dedupe_key: str, kind: str, message: dict, now: d
     if existing is not None:
         return None
     now = now or utc_now()
-    row = DiscordOutbox(dedupe_key=dedupe_key, kind=kind, payload=json.dumps(message), status=PENDING,
+    row = DiscordOutbox(dedupe_key=dedupe_key, kind=kind, payload=json.dumps(message), status=OutboxStatus.PENDING,
                         created_at=now, next_attempt_at=None)  # None: due at once
     session.add(row)
     session.flush()
@@ -143,7 +141,7 @@ def _take_lease(uow: UnitOfWork, sender_id: str, now: datetime) -> bool:
 def _head(uow: UnitOfWork) -> DiscordOutbox | None:
     """The oldest message still to send: everything after it waits for it."""
     return uow.session.exec(
-        select(DiscordOutbox).where(DiscordOutbox.status == PENDING).order_by(DiscordOutbox.id).limit(1)
+        select(DiscordOutbox).where(DiscordOutbox.status == OutboxStatus.PENDING).order_by(DiscordOutbox.id).limit(1)
     ).first()
 
 
@@ -187,11 +185,11 @@ def deliver_due(
             now = clock()
             row = uow.session.get(DiscordOutbox, outbox_id, with_for_update=True)
             assert row is not None
-            if row.status != PENDING:  # resent or settled meanwhile; nothing more to do
+            if row.status != OutboxStatus.PENDING:  # resent or settled meanwhile; nothing more to do
                 uow.commit()
                 continue
             if delivery.ok:
-                row.status, row.sent_at, row.next_attempt_at = SENT, now, None
+                row.status, row.sent_at, row.next_attempt_at = OutboxStatus.SENT, now, None
                 sent += 1
             elif delivery.rate_limited:
                 row.next_attempt_at = now + timedelta(seconds=delivery.retry_after_s)
@@ -201,14 +199,14 @@ def deliver_due(
                 row.attempts += 1
                 row.last_error = (delivery.error or "unknown error")[:ERROR_LENGTH_MAX]
                 if row.attempts >= policy.attempts_max:
-                    row.status, row.next_attempt_at = FAILED, None
+                    row.status, row.next_attempt_at = OutboxStatus.FAILED, None
                     parked += 1
                 else:
                     row.next_attempt_at = now + policy.delay(row.attempts)
                     retried += 1
             uow.session.add(row)
             uow.commit()
-        if not delivery.ok and row.status == PENDING:
+        if not delivery.ok and row.status == OutboxStatus.PENDING:
             break  # the head must wait; the rest wait behind it
     return DeliveryRound(sent, retried, parked, leased=True)
 
@@ -270,7 +268,7 @@ def outbox_console(
 def outbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
         rows = uow.session.exec(select(DiscordOutbox.status, func.count()).group_by(DiscordOutbox.status)).all()
-        counts = dict.fromkeys(STATUSES, 0)
+        counts = dict.fromkeys(tuple(OutboxStatus), 0)
         counts.update({status: count for status, count in rows})
         return counts
 
@@ -294,9 +292,9 @@ def resend(
         row = uow.session.get(DiscordOutbox, outbox_id, with_for_update=True)
         if row is None:
             raise NotFound(f"There is no announcement #{outbox_id}.")
-        if row.status != FAILED:
+        if row.status != OutboxStatus.FAILED:
             raise OutboxNotResendable(outbox_id, row.status)
-        row.status, row.attempts, row.next_attempt_at = PENDING, 0, None
+        row.status, row.attempts, row.next_attempt_at = OutboxStatus.PENDING, 0, None
         uow.session.add(row)
         uow.session.flush()
         view = _view(row)

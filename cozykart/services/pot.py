@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 from cozykart.db import ledger_repo
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import TransactionKind, pool_code
 from cozykart.services.watch import racer_avatar, racer_name
 from cozykart.settings import Settings, load_settings
@@ -94,7 +95,7 @@ def live_pot(*, uow: UnitOfWork, settings: Settings | None = None, feed_length: 
     with uow:
         session = uow.session
         connection = session.connection()
-        race = session.execute(select(Race).where(Race.status == "live")).scalars().first()
+        race = session.execute(select(Race).where(Race.status == RaceStatus.LIVE)).scalars().first()
         pot_cents = 0
         pot_race = None
         if race is not None:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Row, case, func, select
 from cozykart.db import ledger_repo as repo
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import (
     MONEY_IN_KINDS,
     NON_NEGATIVE_KINDS,
@@ -231,7 +232,7 @@ def _check_final_pools_empty(connection: Connection, report: Report) -> None:
     for row in connection.execute(
         select(account.c.code, account.c.balance_cents, race.c.name)
         .join(race, race.c.id == account.c.race_id)
-        .where(account.c.kind == str(AccountKind.RACE_POOL), race.c.status == "final",
+        .where(account.c.kind == str(AccountKind.RACE_POOL), race.c.status == RaceStatus.FINAL,
                account.c.balance_cents != 0)
     ):
         report("undistributed_pool", f"race {row.name!r} is final but {row.code} holds {row.balance_cents}")

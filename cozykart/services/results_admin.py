@@ -25,6 +25,7 @@ from cozykart.db import ledger_repo
 from cozykart.db.ledger_tables import LedgerTransaction
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
+from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import AccountKind, TransactionKind
 from cozykart.services import league
 from cozykart.services.actors import load_actor, require_admin
@@ -84,8 +85,8 @@ def results_desk(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = 
     settings = settings or load_settings()
     with uow:
         _require_admin(uow, actor_id, settings)
-    awaiting = league.list_races(uow=uow, statuses=("ended",), limit=AWAITING_RACES_MAX)
-    recent = league.list_races(uow=uow, statuses=("final",), limit=RECENT_FINAL_RACES_MAX)
+    awaiting = league.list_races(uow=uow, statuses=(RaceStatus.ENDED,), limit=AWAITING_RACES_MAX)
+    recent = league.list_races(uow=uow, statuses=(RaceStatus.FINAL,), limit=RECENT_FINAL_RACES_MAX)
     return ResultsDesk(awaiting=awaiting, recent_final=recent)
 
 

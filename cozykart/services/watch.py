@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.league import RaceStatus
 from cozykart.services.standings import season_standings
 from cozykart.settings import WATCH_TOP_RACERS_COUNT
 
@@ -17,7 +18,7 @@ DEFAULT_AVATAR_URL = "/avatars/default.svg"
 
 # Which race the dashboard shows, best first: the live one, then a lobby about
 # to start, then the race that finished last.
-_CURRENT_RACE_ORDER = {"live": 0, "open": 1, "ended": 2, "final": 3}
+_CURRENT_RACE_ORDER = {RaceStatus.LIVE: 0, RaceStatus.OPEN: 1, RaceStatus.ENDED: 2, RaceStatus.FINAL: 3}
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from cozykart.db.engine import engine_for
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.payments import VerifiedEvent
+from cozykart.domain.payments import InboxStatus, VerifiedEvent
 from cozykart.services import webhooks
 from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
@@ -140,7 +140,7 @@ def _settle(settled: list[tuple[_Pending, object]]) -> None:
     hooks: dict[int, Hook] = {}
     for pending, outcome in settled:
         if isinstance(outcome, webhooks.InboxReceipt):
-            if outcome.status == webhooks.APPLIED and not outcome.duplicate and pending.on_money_moved is not None:
+            if outcome.status == InboxStatus.APPLIED and not outcome.duplicate and pending.on_money_moved is not None:
                 hooks.setdefault(id(pending.on_money_moved), pending.on_money_moved)
             if not pending.future.done():
                 pending.future.set_result(outcome)

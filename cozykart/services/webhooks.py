@@ -39,11 +39,13 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.payments import (
     NOTHING_PAID,
+    RETRYABLE_INBOX_STATUSES,
     CheckoutNotSeen,
     CheckoutPending,
     DisputeOpened,
     DisputeWon,
     Ignored,
+    InboxStatus,
     NoDjOnDuty,
     NotReplayable,
     PaymentFact,
@@ -58,13 +60,9 @@ from cozykart.services import ledger
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.settings import Settings, load_settings
 
-RECEIVED = "received"  # stored, not tried yet (never seen after the transaction that stores it)
-APPLIED = "applied"
-WAITING = "waiting"
-FAILED = "failed"
-IGNORED = "ignored"
-FLAGGED = "flagged"
-RETRYABLE_STATUSES = (WAITING, FAILED)
+# The statuses' old names here, until services/money_admin.py reads InboxStatus.
+APPLIED, WAITING, FAILED = InboxStatus.APPLIED, InboxStatus.WAITING, InboxStatus.FAILED
+IGNORED, FLAGGED = InboxStatus.IGNORED, InboxStatus.FLAGGED
 
 ATTEMPTS_MAX = 10
 RETRY_DELAY_FIRST = timedelta(seconds=15)
@@ -105,7 +103,7 @@ class InboxRow:
     @property
     def parked(self) -> bool:
         """Failed and not retried on its own (a permanent failure, or out of attempts): an admin's to fix."""
-        return self.status == FAILED and self.next_attempt_at is None
+        return self.status == InboxStatus.FAILED and self.next_attempt_at is None
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -166,21 +164,21 @@ def receive_in_transaction(
         "attempts": 0,
     }
     if isinstance(fact, Ignored):
-        values.update(status=IGNORED, last_error=fact.reason)
+        values.update(status=InboxStatus.IGNORED, last_error=fact.reason)
     elif nothing_paid(fact):
-        values.update(status=IGNORED, last_error=NOTHING_PAID)
+        values.update(status=InboxStatus.IGNORED, last_error=NOTHING_PAID)
     elif fact.currency != settings.currency:
         values.update(
-            status=FLAGGED,
+            status=InboxStatus.FLAGGED,
             last_error=f"currency {fact.currency or 'unknown'} is not this deployment's {settings.currency}; "
             "not applied",
         )
     elif isinstance(fact, CheckoutPending):
-        values.update(status=IGNORED, last_error=PENDING_REASON)
+        values.update(status=InboxStatus.IGNORED, last_error=PENDING_REASON)
     else:
         values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, settings, now))
     inbox_id = lean.execute(connection, _INSERT_EVENT, values)[0][0]
-    if values["status"] == WAITING and payment_key is not None:
+    if values["status"] == InboxStatus.WAITING and payment_key is not None:
         _waiting_payment_keys(uow).add(payment_key)
     _after_stored(uow, fact, values["status"], settings, now)
     return InboxReceipt(inbox_id, values["status"], duplicate=False)
@@ -189,7 +187,7 @@ def receive_in_transaction(
 def _after_stored(uow: UnitOfWork, fact: PaymentFact, status: str, settings: Settings, now: datetime) -> None:
     """Apply the events waiting on this one: a sale's or tip's refunds and disputes (named by its
     payment or its charge), a delayed payment's success once its checkout's completion is known."""
-    if status == APPLIED and isinstance(fact, (Sale, Tip)):
+    if status == InboxStatus.APPLIED and isinstance(fact, (Sale, Tip)):
         _apply_waiting_for(uow, fact.payment_key, settings, now)
         _apply_waiting_for(uow, fact.charge_key, settings, now)
     elif isinstance(fact, CheckoutPending):
@@ -256,12 +254,12 @@ def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetim
     with uow:
         rows = uow.session.connection().execute(
             select(_inbox)
-            .where(_inbox.c.status.in_(RETRYABLE_STATUSES))
+            .where(_inbox.c.status.in_(RETRYABLE_INBOX_STATUSES))
             .where(_inbox.c.next_attempt_at.is_not(None), _inbox.c.next_attempt_at <= now)
             .order_by(_inbox.c.next_attempt_at, _inbox.c.id)
             .limit(RETRY_BATCH_MAX)
         ).all()
-        applied = sum(_retry(uow, row, settings, now) == APPLIED for row in rows)
+        applied = sum(_retry(uow, row, settings, now) == InboxStatus.APPLIED for row in rows)
         uow.commit()
         return applied
 
@@ -277,7 +275,7 @@ def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings 
         row = connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).first()
         if row is None:
             raise NotFound("There is no webhook event with that number.")
-        if row.status not in RETRYABLE_STATUSES:
+        if row.status not in RETRYABLE_INBOX_STATUSES:
             raise NotReplayable(f"Only failed or waiting events can be replayed; this one is {row.status}.")
         _retry(uow, row, settings, now)
         view = _view(connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).one())
@@ -332,10 +330,10 @@ _WAITING_PAYMENT_KEYS = (
 )
 _WAITING_FOR_PAYMENT = (
     select(_inbox.c.id)
-    .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == WAITING)
+    .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == InboxStatus.WAITING)
     .order_by(_inbox.c.id)
 )
-_WAITING_ROW = select(_inbox).where(_inbox.c.id == bindparam("inbox_id"), _inbox.c.status == WAITING)
+_WAITING_ROW = select(_inbox).where(_inbox.c.id == bindparam("inbox_id"), _inbox.c.status == InboxStatus.WAITING)
 _CHECKOUT_PENDING = (
     select(_inbox.c.fact)
     .where(_inbox.c.provider == bindparam("provider"), _inbox.c.payment_key == bindparam("payment_key"),
@@ -346,7 +344,7 @@ _CHECKOUT_PENDING = (
 _SALE_BY_CHARGE = (
     select(_inbox.c.payment_key)
     .where(_inbox.c.provider == bindparam("provider"), _inbox.c.charge_key == bindparam("charge_key"),
-           _inbox.c.fact_kind.in_((Sale.kind, Tip.kind)), _inbox.c.status == APPLIED)
+           _inbox.c.fact_kind.in_((Sale.kind, Tip.kind)), _inbox.c.status == InboxStatus.APPLIED)
     .order_by(_inbox.c.id)
     .limit(1)
 )
@@ -380,15 +378,15 @@ def _attempt(
             applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, settings)
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
-        return _not_applied(WAITING, str(error), attempts, now)
+        return _not_applied(InboxStatus.WAITING, str(error), attempts, now)
     except RETRIED_ERRORS as error:
-        return _not_applied(FAILED, _error_text(error), attempts, now)
+        return _not_applied(InboxStatus.FAILED, _error_text(error), attempts, now)
     except AssertionError:
         raise
     except Exception as error:  # noqa: BLE001 - stored with the event; the inbox loses nothing
         # Permanent: the same fact fails the same way every time, so it is parked for an admin, never retried.
-        return _not_applied(FAILED, _error_text(error), attempts, now, retry=False)
-    return {"status": APPLIED, "attempts": attempts, "applied_cents": applied_cents, "applied_at": now,
+        return _not_applied(InboxStatus.FAILED, _error_text(error), attempts, now, retry=False)
+    return {"status": InboxStatus.APPLIED, "attempts": attempts, "applied_cents": applied_cents, "applied_at": now,
             "last_error": None, "next_attempt_at": None}
 
 
@@ -409,10 +407,10 @@ def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
     try:
         fact = fact_from_record(json.loads(row.fact))
     except (InvalidInput, ValueError) as error:  # stored before its fields were checked at the door
-        outcome = _not_applied(FAILED, str(error), row.attempts + 1, now, retry=False)
+        outcome = _not_applied(InboxStatus.FAILED, str(error), row.attempts + 1, now, retry=False)
     else:
         if nothing_paid(fact):  # a free order stored failed by an earlier version
-            outcome = {"status": IGNORED, "last_error": NOTHING_PAID, "next_attempt_at": None}
+            outcome = {"status": InboxStatus.IGNORED, "last_error": NOTHING_PAID, "next_attempt_at": None}
         else:
             outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, settings, now)
     uow.session.connection().execute(update(_inbox).where(_inbox.c.id == row.id).values(**outcome))
@@ -430,7 +428,7 @@ def _waiting_payment_keys(uow: UnitOfWork) -> set[str]:
     """
     keys = uow.memo.get("waiting_payment_keys")
     if keys is None:
-        rows = lean.execute(uow.session.connection(), _WAITING_PAYMENT_KEYS, {"waiting": WAITING})
+        rows = lean.execute(uow.session.connection(), _WAITING_PAYMENT_KEYS, {"waiting": InboxStatus.WAITING})
         keys = uow.memo["waiting_payment_keys"] = {key for (key,) in rows}
     return keys
 
@@ -543,7 +541,7 @@ def _refunded_so_far(session: Session, payment_key: str | None, provider: str, i
         _inbox.c.payment_key == payment_key,
         _inbox.c.provider == provider,
         _inbox.c.fact_kind == Refund.kind,
-        _inbox.c.status == APPLIED,
+        _inbox.c.status == InboxStatus.APPLIED,
     )
     if inbox_id is not None:
         statement = statement.where(_inbox.c.id != inbox_id)

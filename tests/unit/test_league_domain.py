@@ -43,6 +43,7 @@ def test_domain_imports_only_the_standard_library_and_the_domain():
                 "collections",
                 "dataclasses",
                 "datetime",
+                "enum",
                 "fractions",
                 "itertools",
                 "json",

@@ -10,6 +10,7 @@ import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.discord_messages import OutboxStatus
 from cozykart.services import outbox
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import (
@@ -24,7 +25,7 @@ from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
-STATUS_COLORS = {outbox.SENT: "green", outbox.PENDING: "amber", outbox.FAILED: "red"}
+STATUS_COLORS = {OutboxStatus.SENT: "green", OutboxStatus.PENDING: "amber", OutboxStatus.FAILED: "red"}
 
 
 @dataclasses.dataclass
@@ -45,7 +46,7 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
     rows: list[OutboxRowView] = []
 
     def _statuses(self) -> tuple[str, ...]:
-        return tuple(outbox.STATUSES)
+        return tuple(OutboxStatus)
 
     def _read_status(self, status: str | None):
         return lambda actor_id, uow, settings: outbox.outbox_console(
@@ -53,13 +54,13 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
         )
 
     def _show(self, console) -> None:
-        self.filters = status_filters(console.counts, outbox.STATUSES)
+        self.filters = status_filters(console.counts, tuple(OutboxStatus))
         self.rows = [
             OutboxRowView(
                 outbox_id=row.outbox_id, kind=row.kind, summary=row.summary, status=row.status,
                 color=STATUS_COLORS.get(row.status, "gray"), attempts=row.attempts, error=row.last_error or "",
                 created=admin_time(row.created_at, seconds=True), next_try=admin_time(row.next_attempt_at, seconds=True),
-                resendable=row.status == outbox.FAILED,
+                resendable=row.status == OutboxStatus.FAILED,
             )
             for row in console.rows
         ]

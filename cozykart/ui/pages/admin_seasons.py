@@ -13,7 +13,12 @@ from decimal import Decimal
 import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.league import DEFAULT_POINTS_TABLE, SPLIT_POLICIES, WINNER_BONUS_BPS_DEFAULT
+from cozykart.domain.league import (
+    DEFAULT_POINTS_TABLE,
+    SPLIT_POLICIES,
+    WINNER_BONUS_BPS_DEFAULT,
+    SeasonStatus,
+)
 from cozykart.services import seasons
 from cozykart.services.league_views import SeasonView
 from cozykart.ui import routes, theme
@@ -70,8 +75,8 @@ def _row(view: SeasonView) -> SeasonRowView:
         split=_split_words(view),
         points=", ".join(str(points) for points in view.points_table.default),
         champion=view.champion.name if view.champion else "",
-        can_activate=view.status == "upcoming",
-        can_close=view.status == "active",
+        can_activate=view.status == SeasonStatus.UPCOMING,
+        can_close=view.status == SeasonStatus.ACTIVE,
     )
 
 
@@ -189,7 +194,7 @@ def _season_row(row: SeasonRowView) -> rx.Component:
         rx.table.cell(
             rx.badge(
                 row.status,
-                color_scheme=rx.match(row.status, ("active", "green"), ("upcoming", "amber"), "gray"),
+                color_scheme=rx.match(row.status, (SeasonStatus.ACTIVE, "green"), (SeasonStatus.UPCOMING, "amber"), "gray"),
                 data_testid="season-status",
             )
         ),

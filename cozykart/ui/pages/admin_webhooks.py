@@ -10,6 +10,7 @@ import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.payments import RETRYABLE_INBOX_STATUSES, InboxStatus
 from cozykart.services import money_admin, webhooks
 from cozykart.services.money_admin import InboxView
 from cozykart.ui import routes, theme
@@ -26,11 +27,11 @@ from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
 STATUS_COLORS = {
-    webhooks.APPLIED: "green",
-    webhooks.FAILED: "red",
-    webhooks.WAITING: "amber",
-    webhooks.FLAGGED: "orange",
-    webhooks.IGNORED: "gray",
+    InboxStatus.APPLIED: "green",
+    InboxStatus.FAILED: "red",
+    InboxStatus.WAITING: "amber",
+    InboxStatus.FLAGGED: "orange",
+    InboxStatus.IGNORED: "gray",
 }
 
 
@@ -80,7 +81,7 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
                 error=row.last_error or "",
                 received=admin_time(row.received_at, seconds=True),
                 next_try=admin_time(row.next_attempt_at, seconds=True),
-                replayable=row.status in webhooks.RETRYABLE_STATUSES,
+                replayable=row.status in RETRYABLE_INBOX_STATUSES,
                 parked=row.parked,
             )
             for row in view.rows
@@ -100,7 +101,7 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
         if replayed.refused:
             return replayed.toast()
         row = replayed.value
-        toast = (rx.toast.success(f"Event #{row.inbox_id} applied") if row.status == webhooks.APPLIED
+        toast = (rx.toast.success(f"Event #{row.inbox_id} applied") if row.status == InboxStatus.APPLIED
                  else rx.toast.warning(f"Event #{row.inbox_id} is {row.status}: {row.last_error or ''}"))
         return [toast, InboxAdminState.reload]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
-from cozykart.domain.league import LOBBY_NAME_LENGTH_MAX, RACE_SIZE_MAX
+from cozykart.domain.league import LOBBY_NAME_LENGTH_MAX, RACE_SIZE_MAX, RaceStatus
 from cozykart.services import default_uow, league
 from cozykart.services.identity import Viewer
 from cozykart.services.league_pages import LobbyBoard, lobby_board
@@ -31,7 +31,7 @@ from cozykart.ui.service_call import ServiceWork, call_service
 
 POLL_INTERVAL_MS = 4_000
 DNF_CHOICE = "DNF"
-STATUS_LABELS = {"open": "Lobby open", "live": "LIVE", "ended": "Ended · waiting for results"}
+STATUS_LABELS = {RaceStatus.OPEN: "Lobby open", RaceStatus.LIVE: "LIVE", RaceStatus.ENDED: "Ended · waiting for results"}
 
 
 @dataclasses.dataclass
@@ -314,7 +314,7 @@ def _table_form(race: RaceCard) -> rx.Component:
 def _status_badge(race: RaceCard) -> rx.Component:
     return rx.badge(
         race.status_label,
-        color_scheme=rx.match(race.status, ("live", "red"), ("ended", "amber"), "green"),
+        color_scheme=rx.match(race.status, (RaceStatus.LIVE, "red"), (RaceStatus.ENDED, "amber"), "green"),
         variant="solid",
         high_contrast=True,
         data_testid="race-card-status",
@@ -362,7 +362,7 @@ def _race_in_play(race: RaceCard) -> rx.Component:
                 rx.vstack(
                     rx.hstack(
                         rx.cond(
-                            race.status == "live",
+                            race.status == RaceStatus.LIVE,
                             rx.button("End race", on_click=LobbyState.end(race.race_id), color_scheme="red",
                                       data_testid="end-button"),
                             rx.button("Confirm results", on_click=LobbyState.confirm(race.race_id),
@@ -370,7 +370,7 @@ def _race_in_play(race: RaceCard) -> rx.Component:
                         ),
                         spacing="2",
                     ),
-                    rx.cond(race.status == "ended", _table_form(race)),
+                    rx.cond(race.status == RaceStatus.ENDED, _table_form(race)),
                     spacing="3",
                     width="100%",
                 ),

@@ -8,6 +8,7 @@ import reflex as rx
 
 from cozykart.domain.errors import NotFound
 from cozykart.domain.ids import parse_record_id
+from cozykart.domain.league import RaceStatus
 from cozykart.services.league_views import RacerProfile
 from cozykart.services.standings import racer_profile
 from cozykart.ui import routes, theme
@@ -19,7 +20,12 @@ from cozykart.ui.league_components import (
 )
 from cozykart.ui.service_call import call_service
 
-RACE_STATUS_LABELS = {"open": "lobby", "live": "live", "ended": "waiting for results", "final": "final"}
+RACE_STATUS_LABELS = {
+    RaceStatus.OPEN: "lobby",
+    RaceStatus.LIVE: "live",
+    RaceStatus.ENDED: "waiting for results",
+    RaceStatus.FINAL: "final",
+}
 PODIUM_LABELS = {1: "Champion", 2: "Runner-up", 3: "Third place"}
 
 
@@ -54,7 +60,7 @@ class TrophyLine:
 
 
 def _finish(position: int | None, dnf: bool, racer_count: int, status: str) -> str:
-    if status != "final":
+    if status != RaceStatus.FINAL:
         return "—"
     if dnf or position is None:
         return "DNF"
@@ -135,7 +141,7 @@ class RacerProfileState(rx.State):
                 started_at=line.started_at.strftime("%Y-%m-%d %H:%M UTC") if line.started_at else "not started",
                 status=RACE_STATUS_LABELS.get(line.status, line.status),
                 finish=_finish(line.position, line.dnf, line.racer_count, line.status),
-                points=str(line.points) if line.status == "final" and line.points is not None else "—",
+                points=str(line.points) if line.status == RaceStatus.FINAL and line.points is not None else "—",
             )
             for line in profile.history
         ]

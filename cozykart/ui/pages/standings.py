@@ -7,6 +7,7 @@ import dataclasses
 import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
+from cozykart.domain.league import SeasonStatus
 from cozykart.services.league_pages import StandingsPage, standings_page
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
@@ -21,7 +22,7 @@ from cozykart.ui.league_components import (
 from cozykart.ui.service_call import call_service
 
 CHART_COLORS = ("#ffd700", "#5865f2", "#ff4d5e", "#3ddc97", "#c77dff", "#4cc9f0", "#ff9f1c", "#f4f2ff")
-SEASON_STATUS_LABELS = {"active": "active", "closed": "archive", "upcoming": "upcoming"}
+SEASON_STATUS_LABELS = {SeasonStatus.ACTIVE: "active", SeasonStatus.CLOSED: "archive", SeasonStatus.UPCOMING: "upcoming"}
 
 
 @dataclasses.dataclass
@@ -271,7 +272,7 @@ def _standings_panel() -> rx.Component:
                 rx.icon("trophy", size=22, color=theme.GOLD, aria_hidden="true"),
                 rx.heading(StandingsState.season_name, size="5", as_="h2", data_testid="season-name"),
                 rx.cond(
-                    StandingsState.season_status == "closed",
+                    StandingsState.season_status == SeasonStatus.CLOSED,
                     rx.badge("Final standings", color_scheme="gray", high_contrast=True),
                 ),
                 align="center",

@@ -19,6 +19,7 @@ import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
+from cozykart.domain.payments import InboxStatus
 from cozykart.services import tips
 from cozykart.services.tips import TipOptions
 from cozykart.settings import load_settings
@@ -167,7 +168,7 @@ class TipState(rx.State):
             yield rx.redirect(started.checkout_url)  # another host: a full page load in this tab
             return
         money = format_cents(started.tip_cents, settings.currency)
-        if started.inbox_status == "applied":
+        if started.inbox_status == InboxStatus.APPLIED:
             await _tell_viewers()
             self.thanks = f"Thank you! DJ {started.dj_name} got your {money} tip (demo: no card was charged)."
         else:

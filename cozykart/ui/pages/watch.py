@@ -7,6 +7,7 @@ import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.league import RaceStatus
 from cozykart.services import default_uow
 from cozykart.services.watch import WatchSnapshot, watch_snapshot
 from cozykart.settings import load_settings
@@ -15,10 +16,10 @@ from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState, pot_ticker, sales_feed
 
 STATUS_LABELS = {
-    "live": "LIVE",
-    "open": "Lobby open",
-    "ended": "Finished · results coming in",
-    "final": "Final",
+    RaceStatus.LIVE: "LIVE",
+    RaceStatus.OPEN: "Lobby open",
+    RaceStatus.ENDED: "Finished · results coming in",
+    RaceStatus.FINAL: "Final",
 }
 
 
@@ -99,9 +100,9 @@ def _avatar(url: rx.Var[str], name: rx.Var[str], size: str) -> rx.Component:
 
 def _status_badge() -> rx.Component:
     return rx.badge(
-        rx.cond(WatchState.race_status == "live", rx.text("●", color=theme.LIVE_RED, as_="span")),
+        rx.cond(WatchState.race_status == RaceStatus.LIVE, rx.text("●", color=theme.LIVE_RED, as_="span")),
         WatchState.race_status_label,
-        color_scheme=rx.cond(WatchState.race_status == "live", "red", "gray"),
+        color_scheme=rx.cond(WatchState.race_status == RaceStatus.LIVE, "red", "gray"),
         variant="solid",
         size="2",
         high_contrast=True,
