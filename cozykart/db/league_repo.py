@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Float, case, cast, delete, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, or_, select
 
 from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
@@ -159,6 +160,51 @@ def bump_standings_version(session: Session, season_ids: Iterable[int]) -> None:
             .where(Season.id.in_(season_ids))
             .values(standings_version=Season.standings_version + 1)
         )
+
+
+def racer_by_discord_id(session: Session, discord_id: str) -> Racer | None:
+    return session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
+
+
+def upsert_racer(
+    session: Session,
+    *,
+    discord_id: str,
+    username: str,
+    display_name: str,
+    avatar_url: str | None,
+    now: datetime,
+) -> Racer:
+    """The racer for a Discord user, created on first sight; later calls refresh the names and avatar.
+
+    The values are stored as given (the caller cleans them). A first sight in two
+    requests at the same instant (two tabs logging in, a login and a slash
+    command) creates one racer: the loser of the unique index reads the winner's.
+    The Mario Kart Tour name is the racer's own and is kept.
+    """
+    racer = racer_by_discord_id(session, discord_id)
+    if racer is None:
+        try:
+            with session.begin_nested():
+                racer = Racer(
+                    discord_id=discord_id,
+                    username=username,
+                    display_name=display_name,
+                    avatar_url=avatar_url,
+                    created_at=now,
+                )
+                session.add(racer)
+        except IntegrityError:
+            racer = racer_by_discord_id(session, discord_id)
+            assert racer is not None
+    if (racer.username, racer.display_name, racer.avatar_url) != (username, display_name, avatar_url):
+        # Cached standings show names and avatars (and seasons lock before racers: the
+        # lock order of every league transaction).
+        bump_standings_version_of_racer(session, racer.id)
+        racer.username, racer.display_name, racer.avatar_url = username, display_name, avatar_url
+        session.add(racer)
+    session.flush()
+    return racer
 
 
 def bump_standings_version_of_racer(session: Session, racer_id: int) -> None:

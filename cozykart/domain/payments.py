@@ -124,6 +124,13 @@ def instant_from_iso(value: object, what: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def require_key(key: str) -> str:
+    """An idempotency key as the ledger stores it: 1 to KEY_LENGTH_MAX characters, spaces trimmed."""
+    if not isinstance(key, str) or not key.strip() or len(key) > KEY_LENGTH_MAX:
+        raise InvalidInput(f"An idempotency key of 1 to {KEY_LENGTH_MAX} characters is required.")
+    return key.strip()
+
+
 def _is_key(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= KEY_LENGTH_MAX
 

@@ -48,6 +48,13 @@ def require_admin(actor: Actor) -> None:
         raise PermissionDenied("Only a league admin can do that.")
 
 
+def load_admin(session: Session, racer_id: int, settings: Settings) -> Actor:
+    """The acting racer, refused unless they are a league admin: the one admin check of a service."""
+    actor = load_actor(session, racer_id, settings)
+    require_admin(actor)
+    return actor
+
+
 def require_host(actor: Actor) -> None:
     if not actor.may_host:
         raise PermissionDenied("Only a host or an admin can do that.")

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cozykart.db import league_repo
@@ -350,37 +349,14 @@ def _consume_attempt(state: str, browser_secret: str, *, uow: UnitOfWork, now: d
 
 def _upsert_racer(session: Session, user: DiscordUser, now: datetime) -> Racer:
     """The racer for this Discord user, created on first login; later logins refresh the names."""
-    avatar_url = user.avatar_url()
-    racer = _racer_by_discord_id(session, user.id)
-    if racer is None:
-        try:
-            with session.begin_nested():
-                racer = Racer(
-                    discord_id=user.id,
-                    username=user.username,
-                    display_name=user.display_name,
-                    avatar_url=avatar_url,
-                    created_at=now,
-                )
-                session.add(racer)
-        except IntegrityError:  # the same person's first login in another tab, at the same instant
-            racer = _racer_by_discord_id(session, user.id)
-            assert racer is not None
-    if (racer.username, racer.display_name, racer.avatar_url) != (
-        user.username,
-        user.display_name,
-        avatar_url,
-    ):
-        # Cached standings show names and avatars (and seasons lock before racers).
-        league_repo.bump_standings_version_of_racer(session, racer.id)
-        racer.username, racer.display_name, racer.avatar_url = user.username, user.display_name, avatar_url
-        session.add(racer)
-    session.flush()
-    return racer
-
-
-def _racer_by_discord_id(session: Session, discord_id: str) -> Racer | None:
-    return session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
+    return league_repo.upsert_racer(
+        session,
+        discord_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        avatar_url=user.avatar_url(),
+        now=now,
+    )
 
 
 def _new_session(session: Session, racer_id: int, method: str, now: datetime) -> tuple[str, datetime]:

@@ -93,35 +93,17 @@ def get_or_create_racer(
     if avatar_url is not None and len(avatar_url) > AVATAR_URL_LENGTH_MAX:
         avatar_url = None
     with uow:
-        session = uow.session
-        racer = _racer_by_discord_id(session, discord_id)
-        if racer is None:
-            try:
-                with session.begin_nested():
-                    racer = Racer(
-                        discord_id=discord_id,
-                        username=username,
-                        display_name=display_name,
-                        avatar_url=avatar_url,
-                        created_at=now or utc_now(),
-                    )
-                    session.add(racer)
-            except IntegrityError:  # created at the same instant by another request
-                racer = _racer_by_discord_id(session, discord_id)
-                assert racer is not None
-        if (racer.username, racer.display_name, racer.avatar_url) != (username, display_name, avatar_url):
-            # Seasons before racers: the lock order of every league transaction.
-            league_repo.bump_standings_version_of_racer(session, racer.id)
-            racer.username, racer.display_name, racer.avatar_url = username, display_name, avatar_url
-            session.add(racer)
-        session.flush()
+        racer = league_repo.upsert_racer(
+            uow.session,
+            discord_id=discord_id,
+            username=username,
+            display_name=display_name,
+            avatar_url=avatar_url,
+            now=now or utc_now(),
+        )
         view = RacerView.of(racer)
         uow.commit()
     return view
-
-
-def _racer_by_discord_id(session: Session, discord_id: str) -> Racer | None:
-    return session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
 
 
 # --- lobbies and the live window ------------------------------------------------
@@ -630,7 +612,7 @@ def admin_fix_discord_result(
     with uow:
         actor = load_actor(uow.session, actor_id, settings)
         require_admin(actor)
-        racer = _racer_by_discord_id(uow.session, racer_discord_id)
+        racer = league_repo.racer_by_discord_id(uow.session, racer_discord_id)
         if racer is None:
             raise NotARacerYet()
         assert racer.id is not None

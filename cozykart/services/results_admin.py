@@ -28,7 +28,7 @@ from cozykart.domain.errors import InvalidInput
 from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import AccountKind, TransactionKind
 from cozykart.services import league
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_admin
 from cozykart.services.league_views import EntryView, RaceView
 from cozykart.settings import Settings, load_settings
 
@@ -76,15 +76,11 @@ def placing_words(entry: EntryView) -> str:
     return "DNF" if entry.dnf or entry.position is None else f"P{entry.position}"
 
 
-def _require_admin(uow: UnitOfWork, actor_id: int, settings: Settings) -> None:
-    require_admin(load_actor(uow.session, actor_id, settings))
-
-
 def results_desk(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> ResultsDesk:
     """An admin's list: races waiting for results, then the latest final races."""
     settings = settings or load_settings()
     with uow:
-        _require_admin(uow, actor_id, settings)
+        load_admin(uow.session, actor_id, settings)
     awaiting = league.list_races(uow=uow, statuses=(RaceStatus.ENDED,), limit=AWAITING_RACES_MAX)
     recent = league.list_races(uow=uow, statuses=(RaceStatus.FINAL,), limit=RECENT_FINAL_RACES_MAX)
     return ResultsDesk(awaiting=awaiting, recent_final=recent)
@@ -140,7 +136,7 @@ def preview_admin_fix(
     settings = settings or load_settings()
     racer_id = _parse_racer(racer_id)
     with uow:
-        _require_admin(uow, actor_id, settings)
+        load_admin(uow.session, actor_id, settings)
         before = league.get_race(race_id, uow=uow)
         after = league.admin_fix_result(
             race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings
@@ -198,7 +194,7 @@ def apply_admin_fix(
     settings = settings or load_settings()
     racer_id = _parse_racer(racer_id)
     with uow:
-        _require_admin(uow, actor_id, settings)
+        load_admin(uow.session, actor_id, settings)
         before = league.get_race(race_id, uow=uow)
         correction_before_id = _latest_correction_id(uow, race_id)
         after = league.admin_fix_result(

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import reflex as rx
 
+from cozykart.domain.instants import INSTANT_MINUTES, INSTANT_SECONDS, format_instant
 from cozykart.ui import routes, theme
 from cozykart.ui.service_call import ServiceWork, call_service
 
@@ -62,10 +63,7 @@ def admin_nav(current_route: str) -> rx.Component:
 
 def admin_time(instant: datetime | None, *, seconds: bool = False) -> str:
     """A moment as the admin pages show it ("Nov 21 22:15 UTC"); "" for none; a naive one is UTC."""
-    if instant is None:
-        return ""
-    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).strftime("%b %d %H:%M:%S UTC" if seconds else "%b %d %H:%M UTC")
+    return format_instant(instant, INSTANT_SECONDS if seconds else INSTANT_MINUTES)
 
 
 @dataclasses.dataclass

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
+from cozykart.domain.instants import INSTANT_SECONDS, format_instant
 from cozykart.services import money_admin
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
@@ -58,7 +59,7 @@ class ReconcileAdminState(AuthState):
 
     def _show(self, report) -> None:
         self.clean = report.clean
-        self.ran_at = datetime.now(UTC).strftime("%b %d %H:%M:%S UTC")
+        self.ran_at = format_instant(datetime.now(UTC), INSTANT_SECONDS)
         self.summary = (
             f"{report.transactions_checked} transactions and {report.accounts_checked} accounts checked"
         )

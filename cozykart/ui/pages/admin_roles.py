@@ -10,6 +10,7 @@ import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.instants import INSTANT_NUMERIC, format_instant
 from cozykart.services import identity
 from cozykart.services.identity import RolesOverview
 from cozykart.ui import routes, theme
@@ -85,7 +86,7 @@ class RolesState(AuthState):
         ]
         self.history = [
             RoleChangeRowView(
-                when=change.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                when=format_instant(change.created_at, INSTANT_NUMERIC),
                 text=(
                     f"{change.actor_name} {'granted' if change.new_value else 'revoked'} "
                     f"{'DJ' if change.role == 'dj' else change.role} "

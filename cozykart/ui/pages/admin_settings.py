@@ -11,6 +11,7 @@ import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.instants import INSTANT_NUMERIC, format_instant
 from cozykart.domain.ledger import REASON_LENGTH_MAX
 from cozykart.services import money_settings
 from cozykart.services.money_settings import MoneySettingsView
@@ -72,7 +73,7 @@ class MoneySettingsState(AuthState):
         ]
         self.history = [
             ChangeView(
-                when=change.changed_at.strftime("%Y-%m-%d %H:%M UTC"),
+                when=format_instant(change.changed_at, INSTANT_NUMERIC),
                 label=change.label,
                 old=change.old_words,
                 new=change.new_words,

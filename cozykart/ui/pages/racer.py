@@ -8,6 +8,7 @@ import reflex as rx
 
 from cozykart.domain.errors import NotFound
 from cozykart.domain.ids import parse_record_id
+from cozykart.domain.instants import INSTANT_NUMERIC, format_instant
 from cozykart.domain.league import RaceStatus
 from cozykart.services.league_views import RacerProfile
 from cozykart.services.standings import racer_profile
@@ -138,7 +139,7 @@ class RacerProfileState(rx.State):
             HistoryRow(
                 race_name=line.race_name,
                 season_name=line.season_name or "",
-                started_at=line.started_at.strftime("%Y-%m-%d %H:%M UTC") if line.started_at else "not started",
+                started_at=format_instant(line.started_at, INSTANT_NUMERIC) if line.started_at else "not started",
                 status=RACE_STATUS_LABELS.get(line.status, line.status),
                 finish=_finish(line.position, line.dnf, line.racer_count, line.status),
                 points=str(line.points) if line.status == RaceStatus.FINAL and line.points is not None else "—",

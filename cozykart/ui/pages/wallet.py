@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
+from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
 from cozykart.domain.ledger import PAYOUT_METHODS
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import payouts, wallet_view
@@ -65,10 +66,7 @@ def _payout_detail(payout: PayoutStatus) -> str:
 
 
 def _when(instant: datetime | None) -> str:
-    if instant is None:
-        return ""
-    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC).strftime("%b %d, %Y %H:%M UTC")
+    return format_instant(instant, INSTANT_WITH_YEAR)
 
 
 def _new_key() -> str:
