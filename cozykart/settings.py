@@ -1,8 +1,9 @@
-"""Environment -> typed settings, and the project's limits as named constants.
+"""Environment -> typed settings, with their defaults and ranges as named constants.
 
-Every setting fixed by shared/SPEC.md is read here and nowhere else. Secrets are
-plain attributes of `Settings`; they are never logged and never reach a browser
-(the UI only ever sees values a service chose to return).
+Every setting of the project's fixed interface (the environment variables below)
+is read here and nowhere else; the limits of the rules live in the domain. Secrets
+are plain attributes of `Settings`; they are never logged and never reach a
+browser (the UI only ever sees values a service chose to return).
 """
 
 from __future__ import annotations

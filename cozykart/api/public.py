@@ -2,7 +2,7 @@
 
 Without `season`, the active season (else the latest closed one); with no
 season at all, an empty list. The body is the bare list of rows, best first
-(shared/SPEC.md: "the standings rows"):
+(the public interface the project fixed as "the standings rows"):
 
     [{"rank", "racer_id", "name", "avatar_url", "points", "wins", "races",
       "podiums", "average_finish"}, ...]

@@ -70,7 +70,7 @@ class LivePot:
     feed: tuple[FeedLine, ...]
 
     def to_json(self) -> dict:
-        """The public shape of `GET /api/pot` (shared/SPEC.md)."""
+        """The public shape of `GET /api/pot`: a fixed interface, field for field as below."""
         race = self.race
         return {
             "race": None
