@@ -40,7 +40,7 @@ def _logged_in() -> rx.Component:
                     border=f"2px solid {theme.GOLD}",
                     data_testid="account-avatar",
                 ),
-                rx.text(AuthState.display_name, weight="bold", color="#f4f2ff", data_testid="account-name"),
+                rx.text(AuthState.display_name, weight="bold", color=theme.TEXT, data_testid="account-name"),
                 align="center",
                 spacing="2",
             ),
@@ -51,12 +51,12 @@ def _logged_in() -> rx.Component:
         rx.cond(
             AuthState.is_admin,
             # The admin console's own navigation leads on from its first page (roles included).
-            rx.link("Admin", href=routes.ADMIN_PAYOUTS, color="#f4f2ff", weight="medium", data_testid="admin-link"),
+            rx.link("Admin", href=routes.ADMIN_PAYOUTS, color=theme.TEXT, weight="medium", data_testid="admin-link"),
         ),
         _full_load_link(
             "Log out",
             AuthState.logout_href,
-            style=_BUTTON_STYLE | {"border": f"1px solid {theme.PANEL_BORDER}", "color": "#f4f2ff"},
+            style=_BUTTON_STYLE | {"border": f"1px solid {theme.PANEL_BORDER}", "color": theme.TEXT},
             data_testid="logout-button",
         ),
         align="center",

@@ -39,7 +39,7 @@ ADMIN_LINKS: tuple[tuple[str, str], ...] = (
 def _link(label: str, href: str, *, current: bool) -> rx.Component:
     if current:
         return rx.link(label, href=href, color=theme.GOLD, weight="bold", aria_current="page")
-    return rx.link(label, href=href, color="#f4f2ff", weight="medium")
+    return rx.link(label, href=href, color=theme.TEXT, weight="medium")
 
 
 def admin_nav(current_route: str) -> rx.Component:

@@ -52,7 +52,7 @@ def _nav_link(label: str, href: str) -> rx.Component:
     return rx.link(
         label,
         href=href,
-        color=rx.cond(current, theme.GOLD, "#f4f2ff"),
+        color=rx.cond(current, theme.GOLD, theme.TEXT),
         weight=rx.cond(current, "bold", "medium"),
         underline=rx.cond(current, "always", "auto"),
         aria_current=rx.cond(current, "page", "false"),

@@ -43,7 +43,7 @@ from cozykart.domain.money import format_cents
 from cozykart.services import read_uow
 from cozykart.services.pot import LivePot, live_pot
 from cozykart.settings import load_settings
-from cozykart.ui import broadcast
+from cozykart.ui import broadcast, theme
 
 ROOM_NAME = "cozykart-live-pot"
 CHANNEL_NAME = "cozykart:live-pot"
@@ -303,8 +303,8 @@ def pot_ticker(*, overlay: bool = False) -> rx.Component:
             data_testid="pot-message",
         ),
         class_name="cozykart-ticker",
-        background="linear-gradient(135deg, #ffd700, #ffae00)",
-        color="#000",
+        background=theme.GOLD_GRADIENT,
+        color=theme.BLACK,
         padding="1rem 1.25rem",
         border_radius="14px",
         box_shadow="0 0 20px rgba(255, 215, 0, 0.5)",
@@ -319,20 +319,20 @@ def pot_ticker(*, overlay: bool = False) -> rx.Component:
 
 def _feed_line(line: FeedView) -> rx.Component:
     return rx.hstack(
-        rx.icon(rx.cond(line.kind == "tip", "music", "shirt"), size=18, color="#ffd700", aria_hidden="true"),
+        rx.icon(rx.cond(line.kind == "tip", "music", "shirt"), size=18, color=theme.GOLD, aria_hidden="true"),
         rx.vstack(
             rx.text(line.headline, size="2", weight="medium"),
-            rx.cond(line.message != "", rx.text("“", line.message, "”", size="1", color="#b8b4d6")),
+            rx.cond(line.message != "", rx.text("“", line.message, "”", size="1", color=theme.TEXT_MUTED)),
             spacing="0",
             align="start",
         ),
         rx.spacer(),
         rx.cond(line.reversal != "", rx.badge(line.reversal, color_scheme="red", size="1", data_testid="feed-reversal")),
-        rx.text(line.amount, weight="bold", color="#ffd700", size="2"),
+        rx.text(line.amount, weight="bold", color=theme.GOLD, size="2"),
         align="center",
         width="100%",
         padding_y="0.35rem",
-        border_bottom="1px solid #2e2a4a",
+        border_bottom=f"1px solid {theme.PANEL_BORDER}",
         data_testid="feed-line",
     )
 
@@ -344,7 +344,7 @@ def sales_feed() -> rx.Component:
         rx.cond(
             LivePotState.feed.length() > 0,
             rx.vstack(rx.foreach(LivePotState.feed, _feed_line), spacing="0", width="100%"),
-            rx.text("No sales yet tonight: be the first!", color="#b8b4d6", size="2"),
+            rx.text("No sales yet tonight: be the first!", color=theme.TEXT_MUTED, size="2"),
         ),
         spacing="2",
         width="100%",

@@ -8,6 +8,19 @@ PANEL = "#1c1930"
 PANEL_BORDER = "#2e2a4a"
 TEXT_MUTED = "#b8b4d6"
 LIVE_RED = "#ff4d5e"
+TEXT = "#f4f2ff"  # the body text on the dark pages
+WHITE = "#fff"
+BLACK = "#000"  # text on gold
+GLOW = "#2a1f5c"  # the page background's purple glow
+STANDINGS_PANEL = "#222"  # the founder's standings panel: dark, with a Discord-blue border
+CHART_GRID = "#444"
+MINT = "#3ddc97"
+VIOLET = "#c77dff"
+SKY = "#4cc9f0"
+ORANGE = "#ff9f1c"
+GOLD_GRADIENT = f"linear-gradient(135deg, {GOLD}, {GOLD_DEEP})"
+# One line colour per racer on the standings chart, in this order.
+CHART_COLORS = (GOLD, DISCORD_BLUE, LIVE_RED, MINT, VIOLET, SKY, ORANGE, TEXT)
 
 PAGE_MAX_WIDTH = "72rem"
 
@@ -16,15 +29,15 @@ SELECT_STYLE = {
     "padding": "0.4rem",
     "border_radius": "8px",
     "background": INK,
-    "color": "#f4f2ff",
+    "color": TEXT,
     "border": f"1px solid {PANEL_BORDER}",
 }
 
 base_style = {
     "font_family": "'Trebuchet MS', 'Segoe UI', system-ui, sans-serif",
-    "background": f"radial-gradient(circle at 20% 0%, #2a1f5c 0%, {INK} 55%)",
+    "background": f"radial-gradient(circle at 20% 0%, {GLOW} 0%, {INK} 55%)",
     "min_height": "100vh",
-    "color": "#f4f2ff",
+    "color": TEXT,
 }
 
 panel_style = {

@@ -228,7 +228,7 @@ def _form_race_id(form_data: dict) -> int:
 
 _SELECT_STYLE = {
     "background": theme.INK,
-    "color": "#f4f2ff",
+    "color": theme.TEXT,
     "border": f"1px solid {theme.DISCORD_BLUE}",
     "border_radius": "8px",
     "padding": "0.35rem 0.5rem",
@@ -239,7 +239,7 @@ _SELECT_STYLE = {
 def _member(member: MemberView) -> rx.Component:
     return rx.hstack(
         avatar(member.avatar_url, member.name, MEMBER_AVATAR),
-        rx.link(member.name, href=member.href, color="#f4f2ff"),
+        rx.link(member.name, href=member.href, color=theme.TEXT),
         rx.spacer(),
         rx.cond(member.report != "", rx.text(member.report, weight="bold", color=theme.GOLD)),
         align="center",

@@ -15,7 +15,7 @@ import reflex as rx
 
 from cozykart.services import default_uow
 from cozykart.services.overlays import overlay_key_is_valid
-from cozykart.ui import broadcast, live_pot, routes
+from cozykart.ui import broadcast, live_pot, routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import FeedView, LivePotState, pot_ticker, read_pot
 
@@ -113,7 +113,7 @@ def _locked() -> rx.Component:
         OverlayState.checked,
         rx.text(
             "This overlay's key is missing or out of date. Copy the overlay URL from the admin console.",
-            color="#fff", background="rgba(0,0,0,0.6)", padding="8px 12px", border_radius="8px",
+            color=theme.WHITE, background="rgba(0,0,0,0.6)", padding="8px 12px", border_radius="8px",
             data_testid="overlay-locked",
         ),
     )
@@ -136,8 +136,8 @@ def _alert() -> rx.Component:
         rx.cond(current.message != "", rx.text("“", current.message, "”", size="3")),
         key=current.key,
         class_name="cozykart-alert",
-        background="linear-gradient(135deg, #ffd700, #ffae00)",
-        color="#000",
+        background=theme.GOLD_GRADIENT,
+        color=theme.BLACK,
         padding="14px 20px",
         border_radius="14px",
         box_shadow="0 0 24px rgba(255, 215, 0, 0.6)",

@@ -21,7 +21,6 @@ from cozykart.ui.league_components import (
 )
 from cozykart.ui.service_call import call_service
 
-CHART_COLORS = ("#ffd700", "#5865f2", "#ff4d5e", "#3ddc97", "#c77dff", "#4cc9f0", "#ff9f1c", "#f4f2ff")
 SEASON_STATUS_LABELS = {SeasonStatus.ACTIVE: "active", SeasonStatus.CLOSED: "archive", SeasonStatus.UPCOMING: "upcoming"}
 
 
@@ -154,7 +153,7 @@ class StandingsState(rx.State):
         chart = view.chart
         self.chart_lines = [
             ChartLineView(key=f"r{line.racer.racer_id}", name=line.racer.name,
-                          color=CHART_COLORS[index % len(CHART_COLORS)])
+                          color=theme.CHART_COLORS[index % len(theme.CHART_COLORS)])
             for index, line in enumerate(chart.lines)
         ]
         self.chart_data = [
@@ -233,7 +232,7 @@ def _standing_row(row: StandingLine) -> rx.Component:
                 rx.hstack(tiny_avatar(row.avatar_url, row.name), rx.text(row.name), align="center",
                           spacing="2"),
                 href=row.href,
-                color="#f4f2ff",
+                color=theme.TEXT,
                 data_testid="standing-racer",
             ),
             white_space="nowrap",
@@ -287,8 +286,8 @@ def _standings_panel() -> rx.Component:
             spacing="3",
             width="100%",
         ),
-        # The founder's standings panel: dark #222, a 2px Discord-blue border.
-        style=theme.league_panel_style | {"background": "#222"},
+        # The founder's standings panel: dark, a 2px Discord-blue border.
+        style=theme.league_panel_style | {"background": theme.STANDINGS_PANEL},
         aria_label="Season standings",
     )
 
@@ -301,7 +300,7 @@ def _points_chart() -> rx.Component:
                 rx.heading("Points over the season", size="4", as_="h2"),
                 rx.text("Season total after each race, for the top racers.", size="2", color=theme.TEXT_MUTED),
                 rx.recharts.line_chart(
-                    rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke="#444"),
+                    rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke=theme.CHART_GRID),
                     rx.recharts.x_axis(data_key="race", hide=True),
                     rx.recharts.y_axis(stroke=theme.TEXT_MUTED, width=32),
                     rx.recharts.graphing_tooltip(

@@ -273,7 +273,7 @@ def _form() -> rx.Component:
                 on_change=TipState.set_dj_choice,
                 data_testid="tip-dj",
                 style={"padding": "0.45rem", "border_radius": "8px", "background": theme.INK,
-                       "color": "#f4f2ff", "border": f"1px solid {theme.PANEL_BORDER}"},
+                       "color": theme.TEXT, "border": f"1px solid {theme.PANEL_BORDER}"},
             ),
         ),
         _amount_fieldset(),

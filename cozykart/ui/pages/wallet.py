@@ -211,7 +211,7 @@ def _aware(instant: datetime) -> datetime:
 # --- components ---------------------------------------------------------------
 
 
-def _figure(label: str, value: rx.Var[str], test_id: str, *, big: bool = False, color: str = "#f4f2ff"):
+def _figure(label: str, value: rx.Var[str], test_id: str, *, big: bool = False, color: str = theme.TEXT):
     return rx.vstack(
         rx.text(label, size="2", color=theme.TEXT_MUTED),
         rx.text(value, size="7" if big else "5", weight="bold", color=color, data_testid=test_id),
