@@ -43,6 +43,7 @@ from cozykart.domain.ledger import (
     wallet_account,
 )
 from cozykart.domain.money import require_positive_cents
+from cozykart.domain.payments import require_key
 from cozykart.domain.transactions import (
     Holding,
     PaymentFacts,
@@ -61,11 +62,10 @@ from cozykart.domain.transactions import (
     tip_split,
     tip_transaction,
 )
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_admin
 from cozykart.services.money_settings import effective_settings
 from cozykart.settings import Settings, load_settings
 
-KEY_LENGTH_MAX = 150
 ITEM_LENGTH_MAX = 120
 FAN_NAME_LENGTH_MAX = 80
 MESSAGE_LENGTH_MAX = 500
@@ -104,12 +104,6 @@ class ClawbackReceipt:
 
 
 # --- helpers --------------------------------------------------------------------
-
-
-def _require_key(key: str) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key) > KEY_LENGTH_MAX:
-        raise InvalidInput(f"An idempotency key of 1 to {KEY_LENGTH_MAX} characters is required.")
-    return key.strip()
 
 
 def _require_instant(instant: datetime, what: str) -> datetime:
@@ -217,7 +211,7 @@ def _sale_input(
     key: str, gross_cents: int, cost_cents: int, sold_at: datetime, item: str, fan_name: str | None
 ) -> tuple[str, str, str | None]:
     """A sale's arguments checked (refused with a message) and cleaned: key, item, fan name."""
-    key = _require_key(key)
+    key = require_key(key)
     require_positive_cents(gross_cents, "The sale amount")
     if not isinstance(cost_cents, int) or isinstance(cost_cents, bool) or not 0 <= cost_cents <= gross_cents:
         raise InvalidInput("The manufacturing cost must be whole cents between zero and the sale amount.")
@@ -431,7 +425,7 @@ def distribute_race(
     """
     settings = settings or load_settings()
     with uow:
-        require_admin(load_actor(uow.session, admin_racer_id, settings))
+        load_admin(uow.session, admin_racer_id, settings)
         outcome = race_outcome(uow.session, race_id)
         if outcome is None:
             raise NotFound("That race does not exist.")
@@ -551,7 +545,7 @@ def _tip_input(
     key: str, tip_cents: int, tipped_at: datetime, song: str, fan_name: str | None, message: str | None
 ) -> tuple[str, str, str | None, str | None]:
     """A tip's arguments checked (refused with a message) and cleaned: key, song, fan name, message."""
-    key = _require_key(key)
+    key = require_key(key)
     require_positive_cents(tip_cents, "The tip")
     _require_instant(tipped_at, "The tip time")
     song = _text(song, ITEM_LENGTH_MAX) or "a song of the DJ's choice"
@@ -598,7 +592,7 @@ def refund_payment(
     """
     return _claw_back(
         payment_key=payment_key,
-        key=f"refund:{_require_key(refund_key)}",
+        key=f"refund:{require_key(refund_key)}",
         kind=TransactionKind.REFUND_CLAWBACK,
         words="Refund",
         at=refunded_at,
@@ -620,7 +614,7 @@ def open_dispute(
     """A chargeback: the disputed amount is taken back like a refund until the dispute is won."""
     return _claw_back(
         payment_key=payment_key,
-        key=dispute_clawback_key(_require_key(dispute_key)),
+        key=dispute_clawback_key(require_key(dispute_key)),
         kind=TransactionKind.DISPUTE_CLAWBACK,
         words="Chargeback dispute on",
         at=opened_at,
@@ -715,7 +709,7 @@ def reinstate_dispute(
     """A dispute was won: reverse its clawback exactly. Returns the transaction id."""
     settings = settings or load_settings()
     _require_instant(reinstated_at, "The time")
-    clawback_key = dispute_clawback_key(_require_key(dispute_key))
+    clawback_key = dispute_clawback_key(require_key(dispute_key))
     key = f"{clawback_key}:reinstated"
     with uow:
         connection = uow.session.connection()
@@ -778,15 +772,14 @@ def adjust_wallet(
 ) -> int:
     """An admin credits (positive) or debits (negative) a racer's wallet against the house."""
     settings = settings or load_settings()
-    key = _require_key(key)
+    key = require_key(key)
     reason = require_reason(reason)
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents == 0:
         raise InvalidInput("An adjustment moves a non-zero whole number of cents.")
     require_positive_cents(abs(amount_cents), "The adjustment")
     with uow:
         session = uow.session
-        actor = load_actor(session, admin_racer_id, settings)
-        require_admin(actor)
+        actor = load_admin(session, admin_racer_id, settings)
         racer = session.get(Racer, racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")

@@ -21,7 +21,7 @@ from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ledger import PAYOUT_METHODS, AccountKind
 from cozykart.services import reconcile as reconcile_service
 from cozykart.services import webhooks
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_admin
 from cozykart.services.payouts import read_wallet_balances
 from cozykart.settings import Settings, load_settings
 
@@ -75,10 +75,6 @@ class InboxView:
     counts: dict[str, int]
 
 
-def _require_admin(uow: UnitOfWork, actor_id: int, settings: Settings) -> None:
-    require_admin(load_actor(uow.session, actor_id, settings))
-
-
 def _payout_lines(connection, statement) -> tuple[PayoutLine, ...]:
     payout, racer = repo.payout_table, Racer.__table__
     rows = connection.execute(
@@ -109,7 +105,7 @@ def payout_queue(
     now = now or utc_now()
     payout, account, racer = repo.payout_table, repo.account_table, Racer.__table__
     with uow:
-        _require_admin(uow, actor_id, settings)
+        load_admin(uow.session, actor_id, settings)
         connection = uow.session.connection()
         pending = _payout_lines(
             connection,
@@ -152,7 +148,7 @@ def webhook_inbox(
     if status is not None and status not in INBOX_STATUSES:
         raise InvalidInput("Pick a status from the list.")
     with uow:
-        _require_admin(uow, actor_id, settings)
+        load_admin(uow.session, actor_id, settings)
         rows = webhooks.list_inbox(uow=uow, status=status, limit=INBOX_ROWS_MAX)
         counts = webhooks.inbox_counts(uow=uow)
     return InboxView(status=status, rows=rows, counts=counts)
@@ -164,5 +160,5 @@ def reconciliation(
     """Run reconciliation for an admin (read-only): clean, or the violations."""
     settings = settings or load_settings()
     with uow:
-        _require_admin(uow, actor_id, settings)
+        load_admin(uow.session, actor_id, settings)
         return reconcile_service.reconcile(uow=uow, now=now)

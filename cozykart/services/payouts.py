@@ -37,18 +37,18 @@ from cozykart.domain.ledger import (
     wallet_balances,
 )
 from cozykart.domain.money import format_cents, require_positive_cents
+from cozykart.domain.payments import require_key
 from cozykart.domain.transactions import (
     direct_payout_transaction,
     payout_paid_transaction,
     payout_rejected_transaction,
     payout_request_transaction,
 )
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_actor, load_admin
 from cozykart.services.money_settings import effective_settings
 from cozykart.settings import Settings, load_settings
 
 REFERENCE_LENGTH_MAX = 200
-KEY_LENGTH_MAX = 150
 
 payout_table = repo.payout_table
 
@@ -62,12 +62,6 @@ class PayoutOutcome:
 
 def decision_key(payout_id: int) -> str:
     return f"payout:{payout_id}:decision"
-
-
-def _require_key(key: str) -> str:
-    if not isinstance(key, str) or not key.strip() or len(key) > KEY_LENGTH_MAX:
-        raise InvalidInput(f"An idempotency key of 1 to {KEY_LENGTH_MAX} characters is required.")
-    return key.strip()
 
 
 def read_wallet_balances(
@@ -176,7 +170,7 @@ def request_payout(
 ) -> int:
     """A racer asks to cash out `amount_cents`; returns the payout id (the same for a repeated key)."""
     settings = settings or load_settings()
-    key = _require_key(key)
+    key = require_key(key)
     require_positive_cents(amount_cents, "The payout amount")
     with uow:
         session = uow.session
@@ -241,8 +235,7 @@ def pay_payout(
         raise InvalidInput("Give the payment's reference (gift card code, PayPal or bank reference).")
     with uow:
         session = uow.session
-        actor = load_actor(session, admin_racer_id, settings)
-        require_admin(actor)
+        actor = load_admin(session, admin_racer_id, settings)
         connection = session.connection()
         payout = _payout(connection, payout_id)
         already = _decided(connection, payout_id, TransactionKind.PAYOUT)
@@ -292,8 +285,7 @@ def reject_payout(
     reason = require_reason(reason)
     with uow:
         session = uow.session
-        actor = load_actor(session, admin_racer_id, settings)
-        require_admin(actor)
+        actor = load_admin(session, admin_racer_id, settings)
         connection = session.connection()
         payout = _payout(connection, payout_id)
         already = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
@@ -345,14 +337,13 @@ def direct_payout(
 ) -> int:
     """An admin pays a racer directly (the seed's `/payout @user 50.00`): no threshold, ≤ available."""
     settings = settings or load_settings()
-    key = _require_key(key)
+    key = require_key(key)
     require_positive_cents(amount_cents, "The payout amount")
     method = require_payout_method(method)
     reference = " ".join((reference or "").split())[:REFERENCE_LENGTH_MAX] or "direct payout"
     with uow:
         session = uow.session
-        actor = load_actor(session, admin_racer_id, settings)
-        require_admin(actor)
+        actor = load_admin(session, admin_racer_id, settings)
         racer = session.get(Racer, racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")
