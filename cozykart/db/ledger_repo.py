@@ -31,7 +31,7 @@ from cozykart.db.tables import Race, RaceEntry, Season
 from cozykart.db.types import utc_now
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
 from cozykart.domain.league import RaceStatus
-from cozykart.domain.ledger import AccountKind, AccountRef, Transaction
+from cozykart.domain.ledger import AccountKind, AccountRef, PayoutStatus, Transaction
 
 account_table = LedgerAccount.__table__
 payment_table = LedgerPayment.__table__
@@ -561,7 +561,7 @@ def paid_out_cents(connection: Connection, racer_id: int) -> int:
     return int(
         connection.execute(
             select(sum_cents(payout_table.c.amount_cents)).where(
-                payout_table.c.racer_id == racer_id, payout_table.c.status == "paid"
+                payout_table.c.racer_id == racer_id, payout_table.c.status == PayoutStatus.PAID
             )
         ).scalar_one()
     )

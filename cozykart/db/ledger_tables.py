@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
 from cozykart.db.types import UtcDateTime, utc_now
-from cozykart.domain.ledger import REASON_LENGTH_MAX
+from cozykart.domain.ledger import REASON_LENGTH_MAX, PayoutStatus
 
 
 def _instant(*, nullable: bool = False, index: bool = False) -> Column:
@@ -114,7 +114,7 @@ class Payout(SQLModel, table=True):
     key: str = Field(max_length=200, unique=True)
     racer_id: int = Field(foreign_key="racer.id", index=True)
     amount_cents: int = Field(sa_column=_cents())
-    status: str = Field(default="pending", max_length=10, index=True)
+    status: str = Field(default=PayoutStatus.PENDING.value, max_length=10, index=True)
     requested_by_racer_id: int = Field(foreign_key="racer.id")
     requested_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
     method: str | None = Field(default=None, max_length=20)

@@ -458,6 +458,18 @@ def require_reason(reason: str) -> str:
     return cleaned
 
 
+class PayoutStatus(StrEnum):
+    """Where a payout request stands (the payout row's `status`, stored as its text).
+
+    The ledger is the truth: a payout is pending until its one decision
+    transaction (`payout:<id>:decision`) pays it or rejects it.
+    """
+
+    PENDING = "pending"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
 PAYOUT_METHODS = {
     "store_credit": "store credit",
     "gift_card": "gift card",

@@ -18,7 +18,7 @@ from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.ledger import PAYOUT_METHODS, AccountKind
+from cozykart.domain.ledger import PAYOUT_METHODS, AccountKind, PayoutStatus
 from cozykart.services import reconcile as reconcile_service
 from cozykart.services import webhooks
 from cozykart.services.actors import load_admin
@@ -109,12 +109,12 @@ def payout_queue(
         connection = uow.session.connection()
         pending = _payout_lines(
             connection,
-            select(payout).where(payout.c.status == "pending").order_by(payout.c.id).limit(PENDING_PAYOUTS_MAX),
+            select(payout).where(payout.c.status == PayoutStatus.PENDING).order_by(payout.c.id).limit(PENDING_PAYOUTS_MAX),
         )
         recent = _payout_lines(
             connection,
             select(payout)
-            .where(payout.c.status != "pending")
+            .where(payout.c.status != PayoutStatus.PENDING)
             .order_by(payout.c.decided_at.desc(), payout.c.id.desc())
             .limit(RECENT_PAYOUTS_MAX),
         )

@@ -27,6 +27,7 @@ from cozykart.domain.ledger import (
     PAYOUTS_SENT,
     PayoutNotPending,
     PayoutPaid,
+    PayoutStatus,
     TransactionKind,
     WalletBalances,
     check_payout_request,
@@ -56,7 +57,7 @@ payout_table = repo.payout_table
 @dataclass(frozen=True)
 class PayoutOutcome:
     payout_id: int
-    status: str  # paid | rejected
+    status: PayoutStatus  # paid | rejected
     replayed: bool  # True when someone had already decided it this way
 
 
@@ -184,7 +185,7 @@ def request_payout(
             payout_min_cents=effective_settings(connection, settings).payout_min_cents,
             currency=settings.currency,
             now=now or utc_now(),
-            status="pending",
+            status=PayoutStatus.PENDING,
             requested_by_racer_id=actor.racer_id,
             requested_at=utc_now(),
         )
@@ -212,7 +213,7 @@ def _decided(connection: Connection, payout_id: int, wanted: TransactionKind) ->
     decision = repo.transaction_row(connection, decision_key(payout_id))
     if decision is None:
         return None
-    status = "paid" if decision.kind == TransactionKind.PAYOUT else "rejected"
+    status = PayoutStatus.PAID if decision.kind == TransactionKind.PAYOUT else PayoutStatus.REJECTED
     if decision.kind != wanted:
         raise PayoutNotPending(f"Payout #{payout_id} was already {status}.")
     return PayoutOutcome(payout_id=payout_id, status=status, replayed=True)
@@ -258,7 +259,7 @@ def pay_payout(
             outcome = _decided(connection, payout_id, TransactionKind.PAYOUT)
             assert outcome is not None
             return outcome
-        _set_status(connection, payout_id, "paid", actor.racer_id, method=method, reference=reference)
+        _set_status(connection, payout_id, PayoutStatus.PAID, actor.racer_id, method=method, reference=reference)
         uow.emit(
             PayoutPaid(
                 payout_id=payout_id,
@@ -269,7 +270,7 @@ def pay_payout(
             )
         )
         uow.commit()
-        return PayoutOutcome(payout_id=payout_id, status="paid", replayed=False)
+        return PayoutOutcome(payout_id=payout_id, status=PayoutStatus.PAID, replayed=False)
 
 
 def reject_payout(
@@ -309,15 +310,15 @@ def reject_payout(
             outcome = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
             assert outcome is not None
             return outcome
-        _set_status(connection, payout_id, "rejected", actor.racer_id, reason=reason)
+        _set_status(connection, payout_id, PayoutStatus.REJECTED, actor.racer_id, reason=reason)
         uow.commit()
-        return PayoutOutcome(payout_id=payout_id, status="rejected", replayed=False)
+        return PayoutOutcome(payout_id=payout_id, status=PayoutStatus.REJECTED, replayed=False)
 
 
-def _set_status(connection: Connection, payout_id: int, status: str, admin_racer_id: int, **fields) -> None:
+def _set_status(connection: Connection, payout_id: int, status: PayoutStatus, admin_racer_id: int, **fields) -> None:
     changed = connection.execute(
         update(payout_table)
-        .where(payout_table.c.id == payout_id, payout_table.c.status == "pending")
+        .where(payout_table.c.id == payout_id, payout_table.c.status == PayoutStatus.PENDING)
         .values(status=status, decided_by_racer_id=admin_racer_id, decided_at=utc_now(), **fields)
     ).rowcount
     assert changed == 1, "only the one decision transaction moves a payout out of pending"
@@ -357,7 +358,7 @@ def direct_payout(
             payout_min_cents=1,  # an admin's direct payout has no threshold
             currency=settings.currency,
             now=now or instant,
-            status="paid",
+            status=PayoutStatus.PAID,
             requested_by_racer_id=actor.racer_id,
             requested_at=instant,
             method=method,
@@ -399,7 +400,7 @@ def pending_payouts(*, uow: UnitOfWork) -> list:
         return list(
             uow.session.connection()
             .execute(
-                select(payout_table).where(payout_table.c.status == "pending").order_by(payout_table.c.id)
+                select(payout_table).where(payout_table.c.status == PayoutStatus.PENDING).order_by(payout_table.c.id)
             )
             .all()
         )

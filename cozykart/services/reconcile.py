@@ -28,6 +28,7 @@ from cozykart.domain.ledger import (
     MONEY_IN_KINDS,
     NON_NEGATIVE_KINDS,
     AccountKind,
+    PayoutStatus,
     TransactionKind,
     wallet_balances,
 )
@@ -155,7 +156,7 @@ def _check_in_flight_and_wallets(connection: Connection, accounts: list[Row], no
     pending = dict(
         connection.execute(
             select(payout.c.racer_id, repo.sum_cents(payout.c.amount_cents))
-            .where(payout.c.status == "pending")
+            .where(payout.c.status == PayoutStatus.PENDING)
             .group_by(payout.c.racer_id)
         ).all()
     )
@@ -200,8 +201,8 @@ def _check_payout_statuses(connection: Connection, report: Report) -> None:
     }
     for row in connection.execute(select(payout.c.id, payout.c.status)):
         kind = decisions.get(decision_key(row.id))
-        expected = {None: "pending", TransactionKind.PAYOUT: "paid",
-                    TransactionKind.PAYOUT_RELEASED: "rejected"}.get(kind)
+        expected = {None: PayoutStatus.PENDING, TransactionKind.PAYOUT: PayoutStatus.PAID,
+                    TransactionKind.PAYOUT_RELEASED: PayoutStatus.REJECTED}.get(kind)
         if row.status != expected:
             report("payout_status_mismatch", f"payout {row.id} is {row.status}, its ledger says {expected}")
 

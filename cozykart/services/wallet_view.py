@@ -46,10 +46,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
-class PayoutStatus:
+class RacerPayout:
     payout_id: int
     amount_cents: int
-    status: str  # pending | paid | rejected
+    status: str  # a PayoutStatus's text: pending | paid | rejected
     requested_at: datetime
     method: str | None
     reference: str | None
@@ -63,10 +63,10 @@ class WalletPage:
     lines: tuple[HistoryLine, ...]  # newest first
     has_more: bool
     read_at: datetime
-    payouts: tuple[PayoutStatus, ...] = ()  # the racer's latest payouts, newest first
+    payouts: tuple[RacerPayout, ...] = ()  # the racer's latest payouts, newest first
 
 
-def _payouts(uow: UnitOfWork, racer_id: int) -> tuple[PayoutStatus, ...]:
+def _payouts(uow: UnitOfWork, racer_id: int) -> tuple[RacerPayout, ...]:
     payout = repo.payout_table
     rows = uow.session.connection().execute(
         select(payout.c.id, payout.c.amount_cents, payout.c.status, payout.c.requested_at, payout.c.method,
@@ -75,7 +75,7 @@ def _payouts(uow: UnitOfWork, racer_id: int) -> tuple[PayoutStatus, ...]:
         .order_by(payout.c.id.desc())
         .limit(PAYOUTS_SHOWN_MAX)
     ).all()
-    return tuple(PayoutStatus(*row) for row in rows)
+    return tuple(RacerPayout(*row) for row in rows)
 
 
 def wallet_page(

@@ -9,6 +9,7 @@ import pytest
 
 from cozykart.domain.discord_messages import OutboxStatus
 from cozykart.domain.league import RaceStatus, SeasonStatus
+from cozykart.domain.ledger import PayoutStatus
 from cozykart.domain.payments import RETRYABLE_INBOX_STATUSES, InboxStatus
 
 STORED_TEXT = {
@@ -16,6 +17,7 @@ STORED_TEXT = {
     SeasonStatus: ("upcoming", "active", "closed"),
     InboxStatus: ("received", "applied", "waiting", "failed", "ignored", "flagged"),
     OutboxStatus: ("pending", "sent", "failed"),
+    PayoutStatus: ("pending", "paid", "rejected"),
 }
 
 
@@ -31,3 +33,4 @@ def test_each_status_is_stored_as_the_text_it_always_was(status_type):
 
 def test_the_inbox_retries_only_waiting_and_failed_events():
     assert RETRYABLE_INBOX_STATUSES == ("waiting", "failed")
+

@@ -16,7 +16,7 @@ import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
-from cozykart.domain.ledger import REASON_LENGTH_MAX
+from cozykart.domain.ledger import REASON_LENGTH_MAX, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
@@ -97,7 +97,7 @@ class PayoutsAdminState(AuthState):
         methods = dict(queue.methods)
 
         def detail(line: PayoutLine) -> str:
-            if line.status == "paid":
+            if line.status == PayoutStatus.PAID:
                 return f"by {methods.get(line.method or '', line.method or '?')}, ref {line.reference or '-'}"
             return f"rejected: {line.reason or ''}"
 
@@ -239,7 +239,7 @@ def _decided_row(row: DecidedView) -> rx.Component:
         rx.text("#", row.payout_id, color=theme.TEXT_MUTED),
         rx.text(row.racer_name),
         rx.text(row.amount, weight="bold"),
-        rx.badge(row.status, color_scheme=rx.cond(row.status == "paid", "green", "red")),
+        rx.badge(row.status, color_scheme=rx.cond(row.status == PayoutStatus.PAID, "green", "red")),
         rx.text(row.detail, size="2", color=theme.TEXT_MUTED),
         rx.spacer(),
         rx.text(row.when, size="1", color=theme.TEXT_MUTED),

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 import reflex as rx
 
 from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
-from cozykart.domain.ledger import PAYOUT_METHODS
+from cozykart.domain.ledger import PAYOUT_METHODS, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import payouts, wallet_view
-from cozykart.services.wallet_view import PayoutStatus, WalletPage
+from cozykart.services.wallet_view import RacerPayout, WalletPage
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
@@ -56,11 +56,11 @@ class PayoutStatusView:
     detail: str = ""
 
 
-def _payout_detail(payout: PayoutStatus) -> str:
-    if payout.status == "paid":
+def _payout_detail(payout: RacerPayout) -> str:
+    if payout.status == PayoutStatus.PAID:
         method = PAYOUT_METHODS.get(payout.method or "", payout.method or "")
         return f"paid {_when(payout.decided_at)} by {method} (ref {payout.reference or '-'})"
-    if payout.status == "rejected":
+    if payout.status == PayoutStatus.REJECTED:
         return f"rejected {_when(payout.decided_at)}: {payout.reason or ''} (the money went back to your wallet)"
     return f"requested {_when(payout.requested_at)}, waiting for an admin"
 
@@ -272,7 +272,7 @@ def _my_payout(payout: PayoutStatusView) -> rx.Component:
         rx.text(payout.amount, weight="bold", size="2"),
         rx.badge(
             payout.status,
-            color_scheme=rx.match(payout.status, ("paid", "green"), ("rejected", "red"), "amber"),
+            color_scheme=rx.match(payout.status, (PayoutStatus.PAID, "green"), (PayoutStatus.REJECTED, "red"), "amber"),
         ),
         rx.text(payout.detail, size="1", color=theme.TEXT_MUTED),
         spacing="2",
