@@ -19,6 +19,7 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ledger import PAYOUT_METHODS, AccountKind, PayoutStatus
+from cozykart.domain.payments import InboxStatus
 from cozykart.services import reconcile as reconcile_service
 from cozykart.services import webhooks
 from cozykart.services.actors import load_admin
@@ -30,11 +31,11 @@ PENDING_PAYOUTS_MAX = 200
 RACERS_LISTED_MAX = 500
 INBOX_ROWS_MAX = 100
 INBOX_STATUSES = (
-    webhooks.FAILED,
-    webhooks.WAITING,
-    webhooks.FLAGGED,
-    webhooks.APPLIED,
-    webhooks.IGNORED,
+    InboxStatus.FAILED,
+    InboxStatus.WAITING,
+    InboxStatus.FLAGGED,
+    InboxStatus.APPLIED,
+    InboxStatus.IGNORED,
 )
 
 

@@ -60,10 +60,6 @@ from cozykart.services import ledger
 from cozykart.services.actors import load_actor, require_admin
 from cozykart.settings import Settings, load_settings
 
-# The statuses' old names here, until services/money_admin.py reads InboxStatus.
-APPLIED, WAITING, FAILED = InboxStatus.APPLIED, InboxStatus.WAITING, InboxStatus.FAILED
-IGNORED, FLAGGED = InboxStatus.IGNORED, InboxStatus.FLAGGED
-
 ATTEMPTS_MAX = 10
 RETRY_DELAY_FIRST = timedelta(seconds=15)
 RETRY_DELAY_MAX = timedelta(hours=1)

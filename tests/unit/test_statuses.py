@@ -34,3 +34,9 @@ def test_each_status_is_stored_as_the_text_it_always_was(status_type):
 def test_the_inbox_retries_only_waiting_and_failed_events():
     assert RETRYABLE_INBOX_STATUSES == ("waiting", "failed")
 
+
+def test_the_old_inbox_status_names_of_the_webhook_service_are_gone():
+    from cozykart.services import webhooks
+
+    for old_name in ("APPLIED", "WAITING", "FAILED", "IGNORED", "FLAGGED"):
+        assert not hasattr(webhooks, old_name)
