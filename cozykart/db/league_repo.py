@@ -17,9 +17,17 @@ from sqlmodel import Session, or_, select
 
 from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
-from cozykart.domain.league import RacerTally, RaceStatus, ResultLine, compute_standings, tally
+from cozykart.domain.league import (
+    SPLIT_POLICY_DEFAULT,
+    WINNER_BONUS_BPS_DEFAULT,
+    RacerTally,
+    RaceStatus,
+    ResultLine,
+    compute_standings,
+    tally,
+)
 
-DEFAULT_SPLIT = SplitRule(policy="even", winner_bonus_bps=5000)
+DEFAULT_SPLIT = SplitRule(policy=SPLIT_POLICY_DEFAULT, winner_bonus_bps=WINNER_BONUS_BPS_DEFAULT)
 
 
 def race_live_at(session: Session, instant: datetime) -> RaceWindow | None:

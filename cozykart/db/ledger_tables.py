@@ -17,6 +17,12 @@ from sqlmodel import Field, SQLModel
 
 from cozykart.db.types import UtcDateTime, utc_now
 from cozykart.domain.ledger import REASON_LENGTH_MAX, PayoutStatus
+from cozykart.domain.payments import (
+    FAN_NAME_LENGTH_MAX,
+    ITEM_LENGTH_MAX,
+    MESSAGE_LENGTH_MAX,
+    PROVIDER_LENGTH_MAX,
+)
 
 
 def _instant(*, nullable: bool = False, index: bool = False) -> Column:
@@ -49,16 +55,16 @@ class LedgerPayment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=8)  # sale | tip
-    provider: str = Field(max_length=20)
+    provider: str = Field(max_length=PROVIDER_LENGTH_MAX)
     gross_cents: int = Field(sa_column=_cents())
     cost_cents: int = Field(default=0, sa_column=_cents())
     pool_cents: int = Field(default=0, sa_column=_cents())
     fee_cents: int = Field(default=0, sa_column=_cents())
     race_id: int | None = Field(default=None, foreign_key="race.id", index=True)
     dj_racer_id: int | None = Field(default=None, foreign_key="racer.id", index=True)
-    item: str = Field(max_length=120)  # the product, or the song
-    fan_name: str | None = Field(default=None, max_length=80)
-    message: str | None = Field(default=None, max_length=500)
+    item: str = Field(max_length=ITEM_LENGTH_MAX)  # the product, or the song
+    fan_name: str | None = Field(default=None, max_length=FAN_NAME_LENGTH_MAX)
+    message: str | None = Field(default=None, max_length=MESSAGE_LENGTH_MAX)
     occurred_at: datetime = Field(sa_column=_instant())
     recorded_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
 

@@ -23,7 +23,9 @@ from cozykart.domain.league import (
     FIX_REASON_LENGTH_MAX,
     LOBBY_NAME_LENGTH_MAX,
     SEASON_NAME_LENGTH_MAX,
+    SPLIT_POLICY_DEFAULT,
     URL_LENGTH_MAX,
+    WINNER_BONUS_BPS_DEFAULT,
     RaceStatus,
     SeasonStatus,
 )
@@ -75,8 +77,8 @@ class Season(SQLModel, table=True):
     sponsor_logo_url: str | None = Field(default=None, max_length=URL_LENGTH_MAX)
     sponsor_url: str | None = Field(default=None, max_length=URL_LENGTH_MAX)
     points_table: str = Field(max_length=2000)
-    split_policy: str = Field(default="even", max_length=20)
-    winner_bonus_bps: int = Field(default=5000)
+    split_policy: str = Field(default=SPLIT_POLICY_DEFAULT, max_length=20)
+    winner_bonus_bps: int = Field(default=WINNER_BONUS_BPS_DEFAULT)
     status: str = Field(default=SeasonStatus.UPCOMING.value, max_length=12)
     champion_racer_id: int | None = Field(default=None, foreign_key="racer.id")
     # Bumped whenever the season's standings (or a name shown in them) change,

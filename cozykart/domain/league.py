@@ -33,6 +33,7 @@ DEFAULT_POINTS_TABLE: Final[tuple[int, ...]] = (15, 12, 10, 8, 6, 4, 2, 1)
 PODIUM_POSITION_MAX: Final = 3
 WINNER_BONUS_BPS_DEFAULT: Final = 5000
 SPLIT_POLICIES: Final = ("even", "winner_bonus", "by_points")
+SPLIT_POLICY_DEFAULT: Final = "even"
 DNF_WORDS: Final = frozenset({"dnf", "did not finish"})
 LOBBIES_LISTED_MAX: Final = 5  # lobbies named when a command must say which
 

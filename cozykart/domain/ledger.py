@@ -27,6 +27,7 @@ from fractions import Fraction
 
 from cozykart.domain.errors import Conflict, InvalidInput, NotFound
 from cozykart.domain.events import RaceOutcome, SplitRule
+from cozykart.domain.league import SPLIT_POLICIES
 from cozykart.domain.money import BPS_PER_WHOLE, allocate, allocate_in_order
 
 DESCRIPTION_LENGTH_MAX = 300
@@ -247,7 +248,6 @@ class TransactionBuilder:
 
 # --- splits -------------------------------------------------------------------
 
-SPLIT_POLICIES = ("even", "winner_bonus", "by_points")
 
 
 def split_weights(outcome: RaceOutcome) -> dict[int, int]:

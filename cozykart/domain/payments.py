@@ -27,6 +27,11 @@ from cozykart.domain.money import AMOUNT_CENTS_MAX, CENTS_PER_UNIT, format_cents
 PROVIDERS = ("stripe", "kofi", "shopify")
 EVENT_ID_LENGTH_MAX = 200
 KEY_LENGTH_MAX = 150  # a payment, refund or dispute key (the ledger's idempotency keys hold no more)
+# What a recorded payment keeps of the words it came with (longer text is cut, not refused):
+ITEM_LENGTH_MAX = 120  # the product sold, or the song tipped for
+FAN_NAME_LENGTH_MAX = 80
+MESSAGE_LENGTH_MAX = 500  # a tip's message
+PROVIDER_LENGTH_MAX = 20
 NOTHING_PAID = "nothing was paid"
 
 

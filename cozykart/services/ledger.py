@@ -43,7 +43,13 @@ from cozykart.domain.ledger import (
     wallet_account,
 )
 from cozykart.domain.money import require_positive_cents
-from cozykart.domain.payments import require_key
+from cozykart.domain.payments import (
+    FAN_NAME_LENGTH_MAX,
+    ITEM_LENGTH_MAX,
+    MESSAGE_LENGTH_MAX,
+    PROVIDER_LENGTH_MAX,
+    require_key,
+)
 from cozykart.domain.transactions import (
     Holding,
     PaymentFacts,
@@ -65,11 +71,6 @@ from cozykart.domain.transactions import (
 from cozykart.services.actors import load_admin
 from cozykart.services.money_settings import effective_settings
 from cozykart.settings import Settings, load_settings
-
-ITEM_LENGTH_MAX = 120
-FAN_NAME_LENGTH_MAX = 80
-MESSAGE_LENGTH_MAX = 500
-PROVIDER_LENGTH_MAX = 20
 
 
 @dataclass(frozen=True)

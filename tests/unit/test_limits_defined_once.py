@@ -28,6 +28,14 @@ LIMIT_HOMES = {
     "REASON_LENGTH_MAX": "cozykart/domain/ledger.py",
     "PAYOUT_MIN_CENTS_MAX": "cozykart/settings.py",  # the money settings' ranges: the environment's
     "HOLD_DAYS_MAX": "cozykart/settings.py",
+    "SPLIT_POLICIES": "cozykart/domain/league.py",
+    "SPLIT_POLICY_DEFAULT": "cozykart/domain/league.py",
+    "WINNER_BONUS_BPS_DEFAULT": "cozykart/domain/league.py",
+    "KEY_LENGTH_MAX": "cozykart/domain/payments.py",  # a ledger idempotency key
+    "ITEM_LENGTH_MAX": "cozykart/domain/payments.py",
+    "FAN_NAME_LENGTH_MAX": "cozykart/domain/payments.py",
+    "MESSAGE_LENGTH_MAX": "cozykart/domain/payments.py",
+    "PROVIDER_LENGTH_MAX": "cozykart/domain/payments.py",
 }
 # Former second names of the same limits: gone for good.
 RETIRED_NAMES = ("LOBBY_SIZE_MAX", "USER_FIELD_LENGTH_MAX", "SETTING_REASON_LENGTH_MAX", "REASON_INPUT_LENGTH_MAX")
