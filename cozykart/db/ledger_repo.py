@@ -108,8 +108,10 @@ def is_postgresql(connection: Connection) -> bool:
 # --- accounts -----------------------------------------------------------------
 
 
-def account_ids(connection: Connection, accounts: Iterable[AccountRef]) -> dict[str, int]:
-    """Ids of the accounts by code, creating the ones that do not exist yet."""
+def account_ids(
+    connection: Connection, accounts: Iterable[AccountRef], *, now: datetime | None = None
+) -> dict[str, int]:
+    """Ids of the accounts by code, creating the ones that do not exist yet (created `now`, else the clock's now)."""
     wanted = {account.code: account for account in accounts}
     assert len(wanted) <= ACCOUNT_CODES_PER_QUERY_MAX, len(wanted)
     if not wanted:
@@ -118,7 +120,7 @@ def account_ids(connection: Connection, accounts: Iterable[AccountRef]) -> dict[
     found = {code: account_id for code, account_id in rows}
     missing = [wanted[code] for code in wanted if code not in found]
     if missing:
-        now = utc_now()
+        now = now or utc_now()
         connection.execute(
             _insert(connection, account_table).on_conflict_do_nothing(index_elements=["code"]),
             [
@@ -214,13 +216,13 @@ def transaction_row(connection: Connection, key: str):
 
 
 def write_transaction(
-    connection: Connection, transaction: Transaction, ids: dict[str, int] | None = None
+    connection: Connection, transaction: Transaction, ids: dict[str, int] | None = None, *, now: datetime | None = None
 ) -> Written:
-    """Apply `transaction` once: a repeat of its key writes nothing."""
+    """Apply `transaction` once, recorded `now` (else the clock's now): a repeat of its key writes nothing."""
     codes = {posting.account.code for posting in transaction.postings}
     if ids is None or not codes <= ids.keys():
-        ids = {**(ids or {}), **account_ids(connection, (p.account for p in transaction.postings))}
-    now = utc_now()
+        ids = {**(ids or {}), **account_ids(connection, (p.account for p in transaction.postings), now=now)}
+    now = now or utc_now()
     rows = lean.execute(
         connection,
         _prepared(connection, "insert_transaction", _insert_once(transaction_table)),
@@ -291,12 +293,12 @@ def postings_of_transaction(connection: Connection, transaction_id: int) -> list
 # --- payments -----------------------------------------------------------------
 
 
-def insert_payment(connection: Connection, **values) -> int | None:
-    """Record a payment once; None when its key was recorded before."""
+def insert_payment(connection: Connection, *, now: datetime | None = None, **values) -> int | None:
+    """Record a payment once, recorded `now` (else the clock's now); None when its key was recorded before."""
     rows = lean.execute(
         connection,
         _prepared(connection, "insert_payment", _insert_once(payment_table)),
-        {"recorded_at": utc_now(), **values},
+        {"recorded_at": now or utc_now(), **values},
     )
     return rows[0][0] if rows else None
 

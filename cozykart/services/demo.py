@@ -126,7 +126,7 @@ def _ensure_payments(
                 continue
             receipt = ledger.record_sale(
                 key=f"demo:race:{race.id}:sale:{index}", gross_cents=gross_cents, sold_at=sold_at, item=item,
-                provider="demo", fan_name=fan_name, uow=uow, settings=settings,
+                provider="demo", fan_name=fan_name, uow=uow, settings=settings, now=now,
             )
             added += not receipt.replayed
     dj = next((racer for racer in racers if racer.is_dj), None)
@@ -135,7 +135,7 @@ def _ensure_payments(
             receipt = ledger.record_tip(
                 key=f"demo:tip:{index}", dj_racer_id=dj.id, tip_cents=tip_cents,
                 tipped_at=now - timedelta(minutes=30 - 10 * index), song=song, fan_name=fan_name,
-                message=message, provider="demo", uow=uow, settings=settings,
+                message=message, provider="demo", uow=uow, settings=settings, now=now,
             )
             added += not receipt.replayed
     return added

@@ -147,16 +147,20 @@ def _race_at(uow: UnitOfWork, connection: Connection, instant: datetime) -> repo
     return uow.memo[slot]
 
 
-def _account_ids(uow: UnitOfWork, connection: Connection, accounts: list) -> dict[str, int]:
+def _account_ids(
+    uow: UnitOfWork, connection: Connection, accounts: list, now: datetime | None = None
+) -> dict[str, int]:
     """`repo.account_ids`, remembered for the transaction (forgotten if a savepoint rolls back)."""
     known: dict[str, int] = uow.memo.setdefault("account_ids", {})
     missing = [account for account in accounts if account.code not in known]
     if missing:
-        known.update(repo.account_ids(connection, missing))
+        known.update(repo.account_ids(connection, missing, now=now))
     return {account.code: known[account.code] for account in accounts}
 
 
-def _lock_for_sale(uow: UnitOfWork, connection: Connection, pool, race_id: int) -> str | None:
+def _lock_for_sale(
+    uow: UnitOfWork, connection: Connection, pool, race_id: int, now: datetime | None = None
+) -> str | None:
     """PostgreSQL: lock clearing, house and the race's pool, then read the race's status.
 
     Once per transaction and pool: the webhook writer records many sales in one
@@ -166,21 +170,24 @@ def _lock_for_sale(uow: UnitOfWork, connection: Connection, pool, race_id: int) 
     """
     slot = ("locked_for_sale", pool.code)
     if slot not in uow.memo:
-        repo.lock_accounts(connection, _account_ids(uow, connection, [CLEARING, HOUSE, pool]).values())
+        repo.lock_accounts(connection, _account_ids(uow, connection, [CLEARING, HOUSE, pool], now).values())
         uow.memo[slot] = repo.race_status(connection, race_id)
     return uow.memo[slot]
 
 
-def _write(uow: UnitOfWork, connection: Connection, transaction: Transaction) -> repo.Written:
-    """Write a transaction the domain built, under a key new in this call (asserted)."""
-    written = repo.write_transaction(
-        connection, transaction, _account_ids(uow, connection, [p.account for p in transaction.postings])
-    )
+def _write(
+    uow: UnitOfWork, connection: Connection, transaction: Transaction, now: datetime | None = None
+) -> repo.Written:
+    """Write a transaction the domain built, under a key new in this call (asserted), recorded `now`."""
+    ids = _account_ids(uow, connection, [p.account for p in transaction.postings], now)
+    written = repo.write_transaction(connection, transaction, ids, now=now)
     assert not written.replayed, "the key was new, so its transaction is too"
     return written
 
 
-def _race_book(connection: Connection, outcome: RaceOutcome, settings: Settings) -> RaceBook:
+def _race_book(
+    connection: Connection, outcome: RaceOutcome, settings: Settings, now: datetime | None = None
+) -> RaceBook:
     """What the ledger holds of a final race, for the domain to settle; nothing read when it has no racers.
 
     The caller holds the race's pool and wallet locks.
@@ -199,7 +206,7 @@ def _race_book(connection: Connection, outcome: RaceOutcome, settings: Settings)
         held=dict(held),
         sales=sales,
         season=tuple(season),
-        hold_until=hold_until(utc_now(), settings.hold_days),
+        hold_until=hold_until(now or utc_now(), settings.hold_days),
         currency=settings.currency,
     )
 
@@ -236,10 +243,12 @@ def _insert_payment(
     race_id: int | None = None,
     dj_racer_id: int | None = None,
     message: str | None = None,
+    now: datetime | None = None,
 ) -> int | None:
-    """The payment's row, once per key (None: recorded before)."""
+    """The payment's row, once per key (None: recorded before), recorded `now`."""
     return repo.insert_payment(
         connection,
+        now=now,
         key=key,
         kind=kind,
         provider=(provider or "manual")[:PROVIDER_LENGTH_MAX],
@@ -270,6 +279,7 @@ def record_sale(
     provider: str = "manual",
     fan_name: str | None = None,
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> SaleReceipt:
     """Record a merch sale once, attributed to the race live at `sold_at`.
 
@@ -277,7 +287,7 @@ def record_sale(
     cost, floored, to the pool; the rest, or all with no race live, to the house) and
     builds its transaction; a sale for a race already final goes to its racers at once.
     """
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()  # every row it writes is recorded `now`
     key, item, fan_name = _sale_input(key, gross_cents, cost_cents, sold_at, item, fan_name)
     with uow:
         connection = uow.session.connection()
@@ -287,9 +297,7 @@ def record_sale(
         split = sale_split(gross_cents, cost_cents, settings.commission_rate_bps, race_live=race is not None)
         payment_id = _insert_payment(
             connection,
-            key=key,
-            kind="sale",
-            provider=provider,
+            key=key, kind="sale", provider=provider, now=now,
             gross_cents=gross_cents,
             occurred_at=sold_at,
             item=item,
@@ -300,19 +308,19 @@ def record_sale(
         )
         if payment_id is None:
             return _sale_replay(connection, key, gross_cents)
-        sale_race = _sale_race(uow, connection, race, split.pool_cents, settings) if race is not None else None
+        sale_race = None
+        if race is not None:
+            sale_race = _sale_race(uow, connection, race, split.pool_cents, settings, now)
         sale = sale_transaction(
-            key=f"payment:{key}",
-            reference=f"{provider}:{key}",
-            payment_id=payment_id,
-            item=item,
+            key=f"payment:{key}", reference=f"{provider}:{key}",
+            payment_id=payment_id, item=item,
             gross_cents=gross_cents,
             split=split,
             race=sale_race,
             sold_at=sold_at,
             currency=settings.currency,
         )
-        written = _write(uow, connection, sale)
+        written = _write(uow, connection, sale, now)
         uow.emit(
             SaleRecorded(
                 payment_id=payment_id,
@@ -332,7 +340,8 @@ def record_sale(
 
 
 def _sale_race(
-    uow: UnitOfWork, connection: Connection, race: repo.RaceAtSale, pool_cents: int, settings: Settings
+    uow: UnitOfWork, connection: Connection, race: repo.RaceAtSale, pool_cents: int, settings: Settings,
+    now: datetime | None = None,
 ) -> SaleRace:
     """The race a sale feeds, as the domain needs it: with its book when final (its racers get the pool now).
 
@@ -344,11 +353,11 @@ def _sale_race(
     window = race.window
     status = window.status
     if repo.is_postgresql(connection):
-        status = _lock_for_sale(uow, connection, pool_account(window.race_id), window.race_id) or status
+        status = _lock_for_sale(uow, connection, pool_account(window.race_id), window.race_id, now) or status
     final = status == "final"
     book = None
     if final and pool_cents > 0:
-        book = _race_book(connection, repo.outcome_of(connection, race, status), settings)
+        book = _race_book(connection, repo.outcome_of(connection, race, status), settings, now)
     return SaleRace(race_id=window.race_id, name=window.name, final=final, book=book)
 
 
@@ -381,7 +390,13 @@ def distribution_key(race_id: int) -> str:
 
 
 def _distribute(
-    uow: UnitOfWork, outcome: RaceOutcome, at: datetime, settings: Settings, *, repair: bool = False
+    uow: UnitOfWork,
+    outcome: RaceOutcome,
+    at: datetime,
+    settings: Settings,
+    *,
+    repair: bool = False,
+    now: datetime | None = None,
 ) -> int | None:
     """Move everything in a final race's pool to its racers. Returns the transaction id.
 
@@ -392,7 +407,7 @@ def _distribute(
     assert outcome.is_final, outcome.status
     connection = uow.session.connection()
     pool = pool_account(outcome.race_id)
-    ids = repo.account_ids(connection, [pool, HOUSE])
+    ids = repo.account_ids(connection, [pool, HOUSE], now=now)
     repo.lock_accounts(connection, [ids[pool.code]])
     key = distribution_key(outcome.race_id)
     if repair:
@@ -406,10 +421,10 @@ def _distribute(
     if not in_pool:
         return None
     transaction = distribution_transaction(
-        key=key, book=_race_book(connection, outcome, settings), pool=in_pool, at=at
+        key=key, book=_race_book(connection, outcome, settings, now), pool=in_pool, at=at
     )
     assert transaction is not None, "a pool with cents always distributes them"
-    return repo.write_transaction(connection, transaction, ids).transaction_id
+    return repo.write_transaction(connection, transaction, ids, now=now).transaction_id
 
 
 def distribute_on_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
@@ -418,13 +433,18 @@ def distribute_on_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
 
 
 def distribute_race(
-    admin_racer_id: int, race_id: int, *, uow: UnitOfWork, settings: Settings | None = None
+    admin_racer_id: int,
+    race_id: int,
+    *,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> int | None:
     """An admin splits whatever a final race's pool still holds (normally done on RaceFinalized).
 
     Returns the transaction id, or None when the pool was already empty.
     """
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()
     with uow:
         load_admin(uow.session, admin_racer_id, settings)
         outcome = race_outcome(uow.session, race_id)
@@ -432,7 +452,8 @@ def distribute_race(
             raise NotFound("That race does not exist.")
         if not outcome.is_final:
             raise InvalidInput("Only a final race's pool can be split.")
-        transaction_id = _distribute(uow, outcome, utc_now(), effective_settings(uow.session, settings), repair=True)
+        settings = effective_settings(uow.session, settings)
+        transaction_id = _distribute(uow, outcome, now, settings, repair=True, now=now)
         uow.commit()
         return transaction_id
 
@@ -484,9 +505,10 @@ def record_tip(
     message: str | None = None,
     provider: str = "manual",
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> TipReceipt:
     """Credit the DJ the tip less the platform fee (floored); the fee goes to the house."""
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()  # every row it writes is recorded `now`
     key, song, fan_name, message = _tip_input(key, tip_cents, tipped_at, song, fan_name, message)
     with uow:
         connection = uow.session.connection()
@@ -496,9 +518,7 @@ def record_tip(
             raise NotFound("That DJ does not exist.")
         payment_id = _insert_payment(
             connection,
-            key=key,
-            kind="tip",
-            provider=provider,
+            key=key, kind="tip", provider=provider, now=now,
             gross_cents=tip_cents,
             occurred_at=tipped_at,
             item=song,
@@ -519,10 +539,10 @@ def record_tip(
             song=song,
             fan_name=fan_name,
             tipped_at=tipped_at,
-            hold_until=hold_until(utc_now(), settings.hold_days),
+            hold_until=hold_until(now, settings.hold_days),
             currency=settings.currency,
         )
-        written = repo.write_transaction(connection, transaction)
+        written = repo.write_transaction(connection, transaction, now=now)
         assert not written.replayed
         uow.emit(
             TipRecorded(
@@ -584,6 +604,7 @@ def refund_payment(
     uow: UnitOfWork,
     amount_cents: int | None = None,
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> ClawbackReceipt:
     """Take a refund back from the accounts the payment credited, in proportion.
 
@@ -600,6 +621,7 @@ def refund_payment(
         amount_cents=amount_cents,
         uow=uow,
         settings=settings or load_settings(),
+        now=now,
     )
 
 
@@ -611,6 +633,7 @@ def open_dispute(
     uow: UnitOfWork,
     amount_cents: int | None = None,
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> ClawbackReceipt:
     """A chargeback: the disputed amount is taken back like a refund until the dispute is won."""
     return _claw_back(
@@ -622,6 +645,7 @@ def open_dispute(
         amount_cents=amount_cents,
         uow=uow,
         settings=settings or load_settings(),
+        now=now,
     )
 
 
@@ -639,6 +663,7 @@ def _claw_back(
     amount_cents: int | None,
     uow: UnitOfWork,
     settings: Settings,
+    now: datetime | None = None,
 ) -> ClawbackReceipt:
     """Lock what the payment credited (and a sale's race), then take back as the domain splits it."""
     _require_instant(at, "The time")
@@ -655,7 +680,7 @@ def _claw_back(
         holdings = repo.payment_holdings(connection, payment.id)
         race_accounts = _race_accounts(connection, payment)
         repo.lock_accounts(
-            connection, [row.id for row in holdings] + list(repo.account_ids(connection, race_accounts).values())
+            connection, [row.id for row in holdings] + list(repo.account_ids(connection, race_accounts, now=now).values())
         )
         holdings = repo.payment_holdings(connection, payment.id)  # after the locks
         race = _final_race_of(uow, payment)
@@ -666,11 +691,11 @@ def _claw_back(
             payment=_payment_facts(payment),
             amount_cents=amount_cents,
             holdings=[Holding(repo.account_ref(row), row.net_cents) for row in holdings],
-            book=_race_book(connection, race, settings) if race is not None else None,
+            book=_race_book(connection, race, settings, now) if race is not None else None,
             at=at,
             currency=settings.currency,
         )
-        written = repo.write_transaction(connection, clawback.transaction)
+        written = repo.write_transaction(connection, clawback.transaction, now=now)
         assert not written.replayed
         uow.commit()
         return ClawbackReceipt(written.transaction_id, clawback.amount_cents, clawback.taken_cents, replayed=False)
@@ -705,10 +730,15 @@ def _clawback_replay(connection: Connection, transaction_id: int) -> ClawbackRec
 
 
 def reinstate_dispute(
-    *, dispute_key: str, reinstated_at: datetime, uow: UnitOfWork, settings: Settings | None = None
+    *,
+    dispute_key: str,
+    reinstated_at: datetime,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> int:
     """A dispute was won: reverse its clawback exactly. Returns the transaction id."""
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()
     _require_instant(reinstated_at, "The time")
     clawback_key = dispute_clawback_key(require_key(dispute_key))
     key = f"{clawback_key}:reinstated"
@@ -721,15 +751,14 @@ def reinstate_dispute(
         if clawback is None:
             raise NotFound("No open dispute with that key has been recorded yet.")
         settings = _effective_settings(uow, connection, settings)
-        written = repo.write_transaction(
-            connection, _reinstatement(uow, connection, clawback, key, reinstated_at, settings)
-        )
+        reinstatement = _reinstatement(uow, connection, clawback, key, reinstated_at, settings, now)
+        written = repo.write_transaction(connection, reinstatement, now=now)
         uow.commit()
         return written.transaction_id
 
 
 def _reinstatement(
-    uow: UnitOfWork, connection: Connection, clawback, key: str, at: datetime, settings: Settings
+    uow: UnitOfWork, connection: Connection, clawback, key: str, at: datetime, settings: Settings, now: datetime
 ) -> Transaction:
     """The clawback's postings negated; what went back to a final race's racers is settled again.
 
@@ -737,11 +766,11 @@ def _reinstatement(
     before reading the race's status: a pool whose race became final since is
     split among its racers right away, with the race's other cents.
     """
-    held_until = hold_until(utc_now(), settings.hold_days)
+    held_until = hold_until(now, settings.hold_days)
     rows = repo.postings_of_transaction(connection, clawback.id)
     payment = repo.payment_by_id(connection, clawback.payment_id) if clawback.payment_id else None
     accounts = [*map(repo.account_ref, rows), *_race_accounts(connection, payment)]
-    repo.lock_accounts(connection, repo.account_ids(connection, accounts).values())
+    repo.lock_accounts(connection, repo.account_ids(connection, accounts, now=now).values())
     race = _final_race_of(uow, payment) if payment is not None else None
     return reinstatement_transaction(
         key=key,
@@ -751,7 +780,7 @@ def _reinstatement(
         payment_id=clawback.payment_id,
         race_id=clawback.race_id,
         payment=_payment_facts(payment) if payment is not None else None,
-        book=_race_book(connection, race, settings) if race is not None else None,
+        book=_race_book(connection, race, settings, now) if race is not None else None,
         at=at,
         hold_until=held_until,
         currency=settings.currency,
@@ -770,9 +799,10 @@ def adjust_wallet(
     key: str,
     uow: UnitOfWork,
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> int:
     """An admin credits (positive) or debits (negative) a racer's wallet against the house."""
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()
     key = require_key(key)
     reason = require_reason(reason)
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents == 0:
@@ -797,9 +827,9 @@ def adjust_wallet(
             admin_name=actor.display_name,
             amount_cents=amount_cents,
             reason=reason,
-            at=utc_now(),
+            at=now,
             currency=settings.currency,
         )
-        written = repo.write_transaction(connection, transaction)
+        written = repo.write_transaction(connection, transaction, now=now)
         uow.commit()
         return written.transaction_id

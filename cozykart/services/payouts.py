@@ -102,8 +102,8 @@ def read_wallet_balances(
     )
 
 
-def _lock_wallet(connection: Connection, racer_id: int) -> dict[str, int]:
-    ids = repo.account_ids(connection, [wallet_account(racer_id), in_flight_account(racer_id), PAYOUTS_SENT])
+def _lock_wallet(connection: Connection, racer_id: int, now: datetime) -> dict[str, int]:
+    ids = repo.account_ids(connection, [wallet_account(racer_id), in_flight_account(racer_id), PAYOUTS_SENT], now=now)
     repo.lock_accounts(connection, [ids[wallet_account(racer_id).code]])
     return ids
 
@@ -141,7 +141,7 @@ def _claim_payout(
     **values,
 ) -> _Claim:
     """Lock the wallet, answer a repeated key with its payout, else check the amount and insert the row."""
-    ids = _lock_wallet(connection, racer_id)
+    ids = _lock_wallet(connection, racer_id, now)
     existing = _payout_by_key(connection, key)
     if existing is not None:
         return _Claim(ids, existing.id, replayed=True, balances_before=None)
@@ -170,7 +170,7 @@ def request_payout(
     now: datetime | None = None,
 ) -> int:
     """A racer asks to cash out `amount_cents`; returns the payout id (the same for a repeated key)."""
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()  # every row it writes is recorded `now`
     key = require_key(key)
     require_positive_cents(amount_cents, "The payout amount")
     with uow:
@@ -184,10 +184,10 @@ def request_payout(
             key=key,
             payout_min_cents=effective_settings(connection, settings).payout_min_cents,
             currency=settings.currency,
-            now=now or utc_now(),
+            now=now,
             status=PayoutStatus.PENDING,
             requested_by_racer_id=actor.racer_id,
-            requested_at=utc_now(),
+            requested_at=now,
         )
         if claim.replayed:
             return claim.payout_id
@@ -198,11 +198,11 @@ def request_payout(
             racer_id=actor.racer_id,
             racer_name=actor.display_name,
             amount_cents=amount_cents,
-            at=utc_now(),
+            at=now,
             currency=settings.currency,
         )
-        repo.write_transaction(connection, transaction, ids)
-        after = read_wallet_balances(connection, actor.racer_id, now or utc_now())
+        repo.write_transaction(connection, transaction, ids, now=now)
+        after = read_wallet_balances(connection, actor.racer_id, now)
         assert after.available_cents == balances.available_cents - amount_cents
         uow.commit()
         return payout_id
@@ -227,9 +227,10 @@ def pay_payout(
     reference: str,
     uow: UnitOfWork,
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> PayoutOutcome:
     """An admin marks a pending payout paid (method and the provider's reference). Idempotent."""
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()
     method = require_payout_method(method)
     reference = " ".join((reference or "").split())
     if not reference or len(reference) > REFERENCE_LENGTH_MAX:
@@ -242,7 +243,7 @@ def pay_payout(
         already = _decided(connection, payout_id, TransactionKind.PAYOUT)
         if already is not None:
             return already
-        ids = repo.account_ids(connection, [in_flight_account(payout.racer_id), PAYOUTS_SENT])
+        ids = repo.account_ids(connection, [in_flight_account(payout.racer_id), PAYOUTS_SENT], now=now)
         transaction = payout_paid_transaction(
             key=decision_key(payout_id),
             payout_id=payout_id,
@@ -251,22 +252,22 @@ def pay_payout(
             method=method,
             reference=reference,
             admin_racer_id=actor.racer_id,
-            at=utc_now(),
+            at=now,
             currency=settings.currency,
         )
-        written = repo.write_transaction(connection, transaction, ids)
+        written = repo.write_transaction(connection, transaction, ids, now=now)
         if written.replayed:  # another admin decided it while we looked
             outcome = _decided(connection, payout_id, TransactionKind.PAYOUT)
             assert outcome is not None
             return outcome
-        _set_status(connection, payout_id, PayoutStatus.PAID, actor.racer_id, method=method, reference=reference)
+        _set_status(connection, payout_id, PayoutStatus.PAID, actor.racer_id, now, method=method, reference=reference)
         uow.emit(
             PayoutPaid(
                 payout_id=payout_id,
                 racer_id=payout.racer_id,
                 amount_cents=payout.amount_cents,
                 method=method,
-                paid_at=utc_now(),
+                paid_at=now,
             )
         )
         uow.commit()
@@ -280,9 +281,10 @@ def reject_payout(
     reason: str,
     uow: UnitOfWork,
     settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> PayoutOutcome:
     """An admin rejects a pending payout with a reason; the funds go back to the wallet."""
-    settings = settings or load_settings()
+    settings, now = settings or load_settings(), now or utc_now()
     reason = require_reason(reason)
     with uow:
         session = uow.session
@@ -293,7 +295,7 @@ def reject_payout(
         if already is not None:
             return already
         ids = repo.account_ids(
-            connection, [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)]
+            connection, [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)], now=now
         )
         transaction = payout_rejected_transaction(
             key=decision_key(payout_id),
@@ -302,24 +304,26 @@ def reject_payout(
             amount_cents=payout.amount_cents,
             reason=reason,
             admin_racer_id=actor.racer_id,
-            at=utc_now(),
+            at=now,
             currency=settings.currency,
         )
-        written = repo.write_transaction(connection, transaction, ids)
+        written = repo.write_transaction(connection, transaction, ids, now=now)
         if written.replayed:
             outcome = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
             assert outcome is not None
             return outcome
-        _set_status(connection, payout_id, PayoutStatus.REJECTED, actor.racer_id, reason=reason)
+        _set_status(connection, payout_id, PayoutStatus.REJECTED, actor.racer_id, now, reason=reason)
         uow.commit()
         return PayoutOutcome(payout_id=payout_id, status=PayoutStatus.REJECTED, replayed=False)
 
 
-def _set_status(connection: Connection, payout_id: int, status: PayoutStatus, admin_racer_id: int, **fields) -> None:
+def _set_status(
+    connection: Connection, payout_id: int, status: PayoutStatus, admin_racer_id: int, now: datetime, **fields
+) -> None:
     changed = connection.execute(
         update(payout_table)
         .where(payout_table.c.id == payout_id, payout_table.c.status == PayoutStatus.PENDING)
-        .values(status=status, decided_by_racer_id=admin_racer_id, decided_at=utc_now(), **fields)
+        .values(status=status, decided_by_racer_id=admin_racer_id, decided_at=now, **fields)
     ).rowcount
     assert changed == 1, "only the one decision transaction moves a payout out of pending"
 
@@ -349,7 +353,7 @@ def direct_payout(
         if racer is None:
             raise NotFound("That racer does not exist.")
         connection = session.connection()
-        instant = utc_now()
+        instant = now or utc_now()  # every row it writes is recorded at this instant
         claim = _claim_payout(
             connection,
             racer_id,
@@ -357,7 +361,7 @@ def direct_payout(
             key=key,
             payout_min_cents=1,  # an admin's direct payout has no threshold
             currency=settings.currency,
-            now=now or instant,
+            now=instant,
             status=PayoutStatus.PAID,
             requested_by_racer_id=actor.racer_id,
             requested_at=instant,
@@ -380,7 +384,7 @@ def direct_payout(
             at=instant,
             currency=settings.currency,
         )
-        repo.write_transaction(connection, transaction, claim.account_ids)
+        repo.write_transaction(connection, transaction, claim.account_ids, now=instant)
         uow.emit(
             PayoutPaid(
                 payout_id=claim.payout_id,
