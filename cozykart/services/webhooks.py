@@ -371,7 +371,7 @@ def _attempt(
     attempts = attempts_before + 1
     try:
         with uow.plain_savepoint("apply"):
-            applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, settings)
+            applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, settings, now)
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
         return _not_applied(InboxStatus.WAITING, str(error), attempts, now)
@@ -444,9 +444,9 @@ def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Setti
 
 def _apply_fact(
     uow: UnitOfWork, fact: PaymentFact, provider: str, payment_key: str | None, inbox_id: int | None,
-    settings: Settings,
+    settings: Settings, now: datetime,
 ) -> int:
-    """Call the ledger for one fact, inside the open transaction; returns the cents it moved."""
+    """Call the ledger for one fact, inside the open transaction, recorded `now`; returns the cents it moved."""
     if isinstance(fact, Sale):
         ledger.record_sale(
             key=fact.payment_key,
@@ -456,8 +456,7 @@ def _apply_fact(
             cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
             provider=provider,
             fan_name=fact.public_name,  # the ledger's fan name is what public surfaces show
-            uow=uow,
-            settings=settings,
+            uow=uow, settings=settings, now=now,
         )
         return fact.gross_cents
     if isinstance(fact, Tip):
@@ -470,8 +469,7 @@ def _apply_fact(
             fan_name=fact.public_name,
             message=fact.public_message,
             provider=provider,
-            uow=uow,
-            settings=settings,
+            uow=uow, settings=settings, now=now,
         )
         return fact.tip_cents
     if isinstance(fact, Refund):
@@ -485,8 +483,7 @@ def _apply_fact(
             refund_key=fact.refund_key,
             refunded_at=fact.refunded_at,
             amount_cents=amount_cents,
-            uow=uow,
-            settings=settings,
+            uow=uow, settings=settings, now=now,
         )
         return amount_cents
     if isinstance(fact, DisputeOpened):
@@ -495,13 +492,12 @@ def _apply_fact(
             dispute_key=fact.dispute_key,
             opened_at=fact.opened_at,
             amount_cents=fact.amount_cents,
-            uow=uow,
-            settings=settings,
+            uow=uow, settings=settings, now=now,
         )
         return fact.amount_cents
     if isinstance(fact, DisputeWon):
         ledger.reinstate_dispute(
-            dispute_key=fact.dispute_key, reinstated_at=fact.reinstated_at, uow=uow, settings=settings
+            dispute_key=fact.dispute_key, reinstated_at=fact.reinstated_at, uow=uow, settings=settings, now=now
         )
         return 0
     raise AssertionError(f"no way to apply {fact.kind}")
