@@ -27,8 +27,8 @@ config = rx.Config(
     show_built_with_reflex=False,
     plugins=[
         rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(appearance="dark", accent_color="amber", gray_color="mauve", radius="large"),
-        ),
+            theme=rx.theme(appearance="dark", accent_color="amber", gray_color="mauve", radius="large")
+        )
     ],
     disable_plugins=[SitemapPlugin],
 )

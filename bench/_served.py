@@ -70,23 +70,48 @@ def prepare(db_url: str) -> League:
     engine = create_db_engine(db_url)
     settings = Settings(db_url=db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
     try:
-        admin = league.get_or_create_racer(ADMIN_DISCORD_ID, "drill-admin", "Drill Admin", None,
-                                           uow=UnitOfWork(engine, handlers=HANDLERS))
-        dj = league.get_or_create_racer(DJ_DISCORD_ID, "drill-dj", "Drill DJ", None, uow=UnitOfWork(engine, handlers=HANDLERS))
+        admin = league.get_or_create_racer(
+            ADMIN_DISCORD_ID, "drill-admin", "Drill Admin", None, uow=UnitOfWork(engine, handlers=HANDLERS)
+        )
+        dj = league.get_or_create_racer(
+            DJ_DISCORD_ID, "drill-dj", "Drill DJ", None, uow=UnitOfWork(engine, handlers=HANDLERS)
+        )
         with engine.begin() as connection:
-            connection.execute(text("UPDATE racer SET is_dj = :yes WHERE id = :id"), {"yes": True, "id": dj.racer_id})
+            connection.execute(
+                text("UPDATE racer SET is_dj = :yes WHERE id = :id"), {"yes": True, "id": dj.racer_id}
+            )
         start = datetime.now(UTC) - timedelta(minutes=1)
-        race = league.open_lobby("Drill Cup", actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings,
-                                 now=start - timedelta(seconds=30))
+        race = league.open_lobby(
+            "Drill Cup",
+            actor_id=admin.racer_id,
+            uow=UnitOfWork(engine, handlers=HANDLERS),
+            settings=settings,
+            now=start - timedelta(seconds=30),
+        )
         racer_ids = []
         for n in range(RACERS_PER_RACE):
-            racer = league.get_or_create_racer(f"9800000000000{n:05d}", f"drill{n}", f"Drill {n}", None,
-                                               uow=UnitOfWork(engine, handlers=HANDLERS))
-            league.join_lobby(race.race_id, actor_id=racer.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings,
-                              now=start - timedelta(seconds=20))
+            racer = league.get_or_create_racer(
+                f"9800000000000{n:05d}",
+                f"drill{n}",
+                f"Drill {n}",
+                None,
+                uow=UnitOfWork(engine, handlers=HANDLERS),
+            )
+            league.join_lobby(
+                race.race_id,
+                actor_id=racer.racer_id,
+                uow=UnitOfWork(engine, handlers=HANDLERS),
+                settings=settings,
+                now=start - timedelta(seconds=20),
+            )
             racer_ids.append(racer.racer_id)
-        league.start_race(race.race_id, actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings,
-                          now=start)
+        league.start_race(
+            race.race_id,
+            actor_id=admin.racer_id,
+            uow=UnitOfWork(engine, handlers=HANDLERS),
+            settings=settings,
+            now=start,
+        )
         return League(admin.racer_id, dj.racer_id, race.race_id, tuple(racer_ids))
     finally:
         engine.dispose()
@@ -97,19 +122,26 @@ def server_env(db_url: str, workdir: Path, *, redis_url: str | None = None, **ex
     and admin, no telemetry; Redis only when `redis_url` is given (several workers)."""
     env = dict(os.environ)
     env.pop("DISCORD_ANNOUNCE_WEBHOOK_URL", None)  # a benchmark never announces to a real channel
-    env.update({
-        "PATH": os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / ".tools" / "node_modules" / ".bin"),
-                                 env.get("PATH", "")]),
-        "REFLEX_DB_URL": db_url,
-        "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
-        "COZYKART_ADMIN_DISCORD_IDS": ADMIN_DISCORD_ID,
-        "REFLEX_USE_SYSTEM_BUN": "1",
-        "REFLEX_TELEMETRY_ENABLED": "0",
-        "REFLEX_CHECK_LATEST_VERSION": "0",
-        "REFLEX_WEB_WORKDIR": str(workdir / "web"),
-        "REFLEX_STATES_WORKDIR": str(workdir / "states"),
-        **extra,
-    })
+    env.update(
+        {
+            "PATH": os.pathsep.join(
+                [
+                    str(ROOT / ".venv" / "bin"),
+                    str(ROOT / ".tools" / "node_modules" / ".bin"),
+                    env.get("PATH", ""),
+                ]
+            ),
+            "REFLEX_DB_URL": db_url,
+            "STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
+            "COZYKART_ADMIN_DISCORD_IDS": ADMIN_DISCORD_ID,
+            "REFLEX_USE_SYSTEM_BUN": "1",
+            "REFLEX_TELEMETRY_ENABLED": "0",
+            "REFLEX_CHECK_LATEST_VERSION": "0",
+            "REFLEX_WEB_WORKDIR": str(workdir / "web"),
+            "REFLEX_STATES_WORKDIR": str(workdir / "states"),
+            **extra,
+        }
+    )
     env.pop("REFLEX_REDIS_URL", None)
     if redis_url:
         env["REFLEX_REDIS_URL"] = redis_url
@@ -130,14 +162,33 @@ class Server:
         self.starts += 1
         log_path = self.workdir / f"server-{self.starts}.log"
         self.process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(self.port),
-             "--backend-host", "127.0.0.1", "--loglevel", "warning"],
-            cwd=ROOT, env=self.env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                "reflex",
+                "run",
+                "--env",
+                "prod",
+                "--backend-only",
+                "--backend-port",
+                str(self.port),
+                "--backend-host",
+                "127.0.0.1",
+                "--loglevel",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        wait_until_ready(self.process, log_path,
-                         lambda: httpx.get(f"{self.base_url}/api/health", timeout=2).status_code == 200,
-                         timeout_s=SERVER_START_TIMEOUT_S, poll_s=0.3)
+        wait_until_ready(
+            self.process,
+            log_path,
+            lambda: httpx.get(f"{self.base_url}/api/health", timeout=2).status_code == 200,
+            timeout_s=SERVER_START_TIMEOUT_S,
+            poll_s=0.3,
+        )
 
     def kill(self) -> None:
         """SIGKILL to the whole process group: no handler runs, nothing is flushed."""
@@ -171,23 +222,36 @@ class Server:
 def signed(event: dict) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a Stripe delivery, signed now (a retry is signed again, as Stripe does)."""
     body = json.dumps(event)
-    return body.encode(), {"Content-Type": "application/json",
-                           "Stripe-Signature": stripe_payments.sign(body, STRIPE_SECRET)}
+    return body.encode(), {
+        "Content-Type": "application/json",
+        "Stripe-Signature": stripe_payments.sign(body, STRIPE_SECRET),
+    }
 
 
 def sale_event(cents: int, *, item: str = "Drill tee") -> dict:
     token = uuid.uuid4().hex
     return stripe_payments.checkout_completed_event(
-        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=cents,
-        currency="usd", created=int(time.time()), metadata={"item": item})
+        event_id=f"evt_{token}",
+        session_id=f"cs_{token}",
+        payment_intent=f"pi_{token}",
+        amount_cents=cents,
+        currency="usd",
+        created=int(time.time()),
+        metadata={"item": item},
+    )
 
 
 def tip_event(cents: int, *, song: str = "Rainbow Road") -> dict:
     token = uuid.uuid4().hex
     return stripe_payments.checkout_completed_event(
-        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=cents,
-        currency="usd", created=int(time.time()),
-        metadata={"kind": "tip", "dj": DJ_DISCORD_ID, "song": song, "fan_name": "Drill Fan"})
+        event_id=f"evt_{token}",
+        session_id=f"cs_{token}",
+        payment_intent=f"pi_{token}",
+        amount_cents=cents,
+        currency="usd",
+        created=int(time.time()),
+        metadata={"kind": "tip", "dj": DJ_DISCORD_ID, "song": song, "fan_name": "Drill Fan"},
+    )
 
 
 def refund_event(sale: dict) -> dict:
@@ -195,21 +259,34 @@ def refund_event(sale: dict) -> dict:
     session = sale["data"]["object"]
     token = uuid.uuid4().hex
     return stripe_payments.charge_refunded_event(
-        event_id=f"evt_{token}", charge_id=f"ch_{token}", payment_intent=session["payment_intent"],
-        amount_cents=session["amount_total"], amount_refunded_cents=session["amount_total"], currency="usd",
-        created=int(time.time()))
+        event_id=f"evt_{token}",
+        charge_id=f"ch_{token}",
+        payment_intent=session["payment_intent"],
+        amount_cents=session["amount_total"],
+        amount_refunded_cents=session["amount_total"],
+        currency="usd",
+        created=int(time.time()),
+    )
 
 
 def reconcile(db_url: str) -> tuple[int, dict]:
     """`python -m cozykart reconcile --json` against `db_url`: its exit status and report."""
     env = dict(os.environ, REFLEX_DB_URL=db_url)
-    completed = subprocess.run([sys.executable, "-m", "cozykart", "reconcile", "--json"], cwd=ROOT, env=env,
-                               capture_output=True, text=True, timeout=RECONCILE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+    completed = subprocess.run(
+        [sys.executable, "-m", "cozykart", "reconcile", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RECONCILE_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         return completed.returncode, json.loads(completed.stdout)
     except json.JSONDecodeError as error:
-        raise RuntimeError(f"reconcile printed no JSON ({error}): {completed.stdout[-2000:]}"
-                           f"{completed.stderr[-2000:]}") from error
+        raise RuntimeError(
+            f"reconcile printed no JSON ({error}): {completed.stdout[-2000:]}{completed.stderr[-2000:]}"
+        ) from error
 
 
 def postgres_schema(base: str, prefix: str) -> tuple[str, str]:

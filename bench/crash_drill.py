@@ -102,8 +102,9 @@ class Expected:
     event_ids: frozenset[str]
 
 
-def expected_of(deliveries: list[Delivery], *, commission_bps: int, tip_fee_bps: int, race_id: int,
-                dj_id: int) -> Expected:
+def expected_of(
+    deliveries: list[Delivery], *, commission_bps: int, tip_fee_bps: int, race_id: int, dj_id: int
+) -> Expected:
     refunded = {delivery.refund_of for delivery in deliveries if delivery.kind == "refund"}
     clearing = house = pool = dj = 0
     for delivery in deliveries:
@@ -119,10 +120,18 @@ def expected_of(deliveries: list[Delivery], *, commission_bps: int, tip_fee_bps:
             dj += delivery.cents - fee_cents
     kinds = Counter(delivery.kind for delivery in deliveries)
     return Expected(
-        balances={clearing_code(): clearing, house_code(): house, pool_code(race_id): pool, wallet_code(dj_id): dj},
+        balances={
+            clearing_code(): clearing,
+            house_code(): house,
+            pool_code(race_id): pool,
+            wallet_code(dj_id): dj,
+        },
         payment_keys=frozenset(delivery.payment_key for delivery in deliveries if delivery.kind != "refund"),
-        transactions={str(TransactionKind.COMMISSION): kinds["sale"], str(TransactionKind.TIP): kinds["tip"],
-                      str(TransactionKind.REFUND_CLAWBACK): kinds["refund"]},
+        transactions={
+            str(TransactionKind.COMMISSION): kinds["sale"],
+            str(TransactionKind.TIP): kinds["tip"],
+            str(TransactionKind.REFUND_CLAWBACK): kinds["refund"],
+        },
         event_ids=frozenset(delivery.event_id for delivery in deliveries),
     )
 
@@ -137,8 +146,11 @@ def observe(db_url: str) -> dict:
             return {
                 "balances": dict(connection.execute(select(account.c.code, account.c.balance_cents)).all()),
                 "payment_keys": [row[0] for row in connection.execute(select(payment.c.key))],
-                "transactions": dict(connection.execute(
-                    select(transaction.c.kind, func.count()).group_by(transaction.c.kind)).all()),
+                "transactions": dict(
+                    connection.execute(
+                        select(transaction.c.kind, func.count()).group_by(transaction.c.kind)
+                    ).all()
+                ),
                 "inbox": [tuple(row) for row in connection.execute(select(inbox.c.event_id, inbox.c.status))],
             }
     finally:
@@ -158,8 +170,10 @@ def check(expected: Expected, observed: dict) -> list[str]:
     keys = Counter(observed["payment_keys"])
     if set(keys) != expected.payment_keys:
         missing, extra = expected.payment_keys - set(keys), set(keys) - expected.payment_keys
-        problems.append(f"payments: {len(missing)} missing {sorted(missing)[:3]}, {len(extra)} unexpected "
-                        f"{sorted(extra)[:3]}")
+        problems.append(
+            f"payments: {len(missing)} missing {sorted(missing)[:3]}, {len(extra)} unexpected "
+            f"{sorted(extra)[:3]}"
+        )
     if any(count > 1 for count in keys.values()):
         problems.append(f"payments recorded more than once: {[key for key, n in keys.items() if n > 1][:3]}")
     kinds = dict(observed["transactions"])
@@ -207,7 +221,8 @@ async def _deliver(client: httpx.AsyncClient, url: str, delivery: Delivery) -> b
         delivery.statuses.append(type(error).__name__)
         return False
     delivery.statuses.append(
-        f"{response.status_code} {answer.get('status', '')}{' duplicate' if answer.get('duplicate') else ''}".strip())
+        f"{response.status_code} {answer.get('status', '')}{' duplicate' if answer.get('duplicate') else ''}".strip()
+    )
     delivery.acked = delivery.acked or bool(answer.get("received"))
     return bool(answer.get("received"))
 
@@ -220,8 +235,9 @@ def _refund_due(sale: Delivery) -> bool:
     return sale.kind == "sale" and sale.number % REFUND_EVERY_NTH_SALE == 0
 
 
-async def under_load_then_kill(url: str, deliveries: list[Delivery], server: _served.Server,
-                               kill_after: int) -> dict:
+async def under_load_then_kill(
+    url: str, deliveries: list[Delivery], server: _served.Server, kill_after: int
+) -> dict:
     """Send every unacknowledged delivery (a retry, or its first time) until `kill_after` more are
     acknowledged, then SIGKILL the server with requests in flight."""
     queue: list[Delivery] = [delivery for delivery in deliveries if not delivery.acked]
@@ -255,8 +271,12 @@ async def under_load_then_kill(url: str, deliveries: list[Delivery], server: _se
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
     if kill_task is not None:
         await kill_task
-    return {"acknowledged_before_kill": acked, "in_flight_at_kill": in_flight_at_kill,
-            "killed": killed.is_set(), "never_sent": len(queue)}
+    return {
+        "acknowledged_before_kill": acked,
+        "in_flight_at_kill": in_flight_at_kill,
+        "killed": killed.is_set(),
+        "never_sent": len(queue),
+    }
 
 
 def _kill(server: _served.Server, killed: threading.Event) -> None:
@@ -285,14 +305,18 @@ async def retry_like_a_provider(url: str, deliveries: list[Delivery], draw: rand
                     await asyncio.sleep(RETRY_PAUSE_S)
         # In flight at the kill, applied and committed, but the answer never arrived: the retry finds it.
         already_applied = sum(
-            delivery.attempts > 1 and delivery.statuses[-1].endswith("duplicate") for delivery in deliveries)
+            delivery.attempts > 1 and delivery.statuses[-1].endswith("duplicate") for delivery in deliveries
+        )
         acked = [delivery for delivery in deliveries if delivery.acked]
         duplicates = draw.sample(acked, max(1, int(len(acked) * DUPLICATE_SHARE)))
         duplicate_outcomes = await _bounded(client, url, duplicates)
-    return {"retried": retried, "retried_found_already_applied": already_applied,
-            "duplicates_sent": len(duplicates),
-            "duplicates_acknowledged": sum(duplicate_outcomes),
-            "never_acknowledged": sum(not delivery.acked for delivery in deliveries)}
+    return {
+        "retried": retried,
+        "retried_found_already_applied": already_applied,
+        "duplicates_sent": len(duplicates),
+        "duplicates_acknowledged": sum(duplicate_outcomes),
+        "never_acknowledged": sum(not delivery.acked for delivery in deliveries),
+    }
 
 
 async def _bounded(client: httpx.AsyncClient, url: str, deliveries: list[Delivery]) -> list[bool]:
@@ -314,7 +338,8 @@ def _wait_for_inbox(db_url: str) -> int:
         while True:
             with engine.connect() as connection:
                 remaining = connection.execute(
-                    select(func.count()).select_from(inbox).where(inbox.c.status != "applied")).scalar_one()
+                    select(func.count()).select_from(inbox).where(inbox.c.status != "applied")
+                ).scalar_one()
             if remaining == 0 or time.monotonic() > deadline:
                 return remaining
             time.sleep(0.5)
@@ -322,8 +347,15 @@ def _wait_for_inbox(db_url: str) -> int:
         engine.dispose()
 
 
-def drill(db_url: str, workdir: Path, *, events: int = EVENTS_DEFAULT, kill_after: float = KILL_AFTER_DEFAULT,
-          kills: int = KILLS_DEFAULT, seed: int = SEED) -> dict:
+def drill(
+    db_url: str,
+    workdir: Path,
+    *,
+    events: int = EVENTS_DEFAULT,
+    kill_after: float = KILL_AFTER_DEFAULT,
+    kills: int = KILLS_DEFAULT,
+    seed: int = SEED,
+) -> dict:
     """One drill on one database; `ok` is true when reconcile is clean and every check holds."""
     started = time.perf_counter()
     draw = random.Random(seed)
@@ -339,7 +371,9 @@ def drill(db_url: str, workdir: Path, *, events: int = EVENTS_DEFAULT, kill_afte
         report["kills"] = []
         for _kill in range(kills):
             server.start()
-            cycle = asyncio.run(under_load_then_kill(url, deliveries, server, max(1, int(events * kill_after))))
+            cycle = asyncio.run(
+                under_load_then_kill(url, deliveries, server, max(1, int(events * kill_after)))
+            )
             _served.log(f"killed: {cycle}")
             report["kills"].append(cycle)
         server.start()
@@ -348,31 +382,49 @@ def drill(db_url: str, workdir: Path, *, events: int = EVENTS_DEFAULT, kill_afte
     finally:
         server.stop()
     reconcile_status, reconcile_report = _served.reconcile(db_url)
-    expected = expected_of(deliveries, commission_bps=settings.commission_rate_bps,
-                           tip_fee_bps=settings.tip_fee_bps, race_id=league.race_id, dj_id=league.dj_id)
+    expected = expected_of(
+        deliveries,
+        commission_bps=settings.commission_rate_bps,
+        tip_fee_bps=settings.tip_fee_bps,
+        race_id=league.race_id,
+        dj_id=league.dj_id,
+    )
     problems = check(expected, observe(db_url))
     if reconcile_status != 0:
         problems.append(f"reconcile exited {reconcile_status}: {reconcile_report.get('violations')}")
     kinds = Counter(delivery.kind for delivery in deliveries)
-    report.update({
-        "deliveries": dict(kinds),
-        "distinct_events": len(expected.event_ids),
-        "expected_balances": expected.balances,
-        "reconcile": {"exit_status": reconcile_status, "clean": reconcile_report.get("clean"),
-                      "violations": reconcile_report.get("violations")},
-        "problems": problems,
-        "ok": not problems and len(report["kills"]) == kills and all(cycle["killed"] for cycle in report["kills"]),
-        "seconds": round(time.perf_counter() - started, 1),
-    })
+    report.update(
+        {
+            "deliveries": dict(kinds),
+            "distinct_events": len(expected.event_ids),
+            "expected_balances": expected.balances,
+            "reconcile": {
+                "exit_status": reconcile_status,
+                "clean": reconcile_report.get("clean"),
+                "violations": reconcile_report.get("violations"),
+            },
+            "problems": problems,
+            "ok": not problems
+            and len(report["kills"]) == kills
+            and all(cycle["killed"] for cycle in report["kills"]),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )
     return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=EVENTS_DEFAULT, help="sales and tips to deliver")
-    parser.add_argument("--kill-after", type=float, default=KILL_AFTER_DEFAULT,
-                        help="share of them acknowledged between two SIGKILLs")
-    parser.add_argument("--kills", type=int, default=KILLS_DEFAULT, help="SIGKILL and restart this many times")
+    parser.add_argument(
+        "--kill-after",
+        type=float,
+        default=KILL_AFTER_DEFAULT,
+        help="share of them acknowledged between two SIGKILLs",
+    )
+    parser.add_argument(
+        "--kills", type=int, default=KILLS_DEFAULT, help="SIGKILL and restart this many times"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
     parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout")
@@ -380,14 +432,26 @@ def main() -> None:
     runs = {}
     with contextlib.redirect_stdout(sys.stderr):
         with tempfile.TemporaryDirectory(prefix="cozykart-drill-") as tmp:
-            runs["sqlite"] = drill(f"sqlite:///{tmp}/drill.db", Path(tmp), events=args.events,
-                                   kill_after=args.kill_after, kills=args.kills, seed=args.seed)
+            runs["sqlite"] = drill(
+                f"sqlite:///{tmp}/drill.db",
+                Path(tmp),
+                events=args.events,
+                kill_after=args.kill_after,
+                kills=args.kills,
+                seed=args.seed,
+            )
         if args.postgres_url:
             url, schema = _served.postgres_schema(args.postgres_url, "drill")
             try:
                 with tempfile.TemporaryDirectory(prefix="cozykart-drill-") as tmp:
-                    runs["postgresql"] = drill(url, Path(tmp), events=args.events, kill_after=args.kill_after,
-                                               kills=args.kills, seed=args.seed)
+                    runs["postgresql"] = drill(
+                        url,
+                        Path(tmp),
+                        events=args.events,
+                        kill_after=args.kill_after,
+                        kills=args.kills,
+                        seed=args.seed,
+                    )
             finally:
                 _served.drop_schema(args.postgres_url, schema)
     report = {"drill": "crash", "ok": all(run["ok"] for run in runs.values()), "runs": runs}

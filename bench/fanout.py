@@ -60,16 +60,29 @@ def log(message: str) -> None:
 
 def prepare_database(env: dict[str, str]) -> None:
     for command in ("migrate", "seed-demo"):
-        subprocess.run([sys.executable, "-m", "cozykart", command], cwd=ROOT, env=env, check=True,
-                       capture_output=True, timeout=180)
+        subprocess.run(
+            [sys.executable, "-m", "cozykart", command],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
 
 
-def signed_sale(secret: str, amount_cents: int = SALE_CENTS, fan_name: str = "Bench Fan",
-                item: str = "Bench tee") -> tuple[str, dict[str, str]]:
+def signed_sale(
+    secret: str, amount_cents: int = SALE_CENTS, fan_name: str = "Bench Fan", item: str = "Bench tee"
+) -> tuple[str, dict[str, str]]:
     token = uuid.uuid4().hex
     event = stripe_payments.checkout_completed_event(
-        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=amount_cents,
-        currency="usd", created=int(time.time()), metadata={"item": item}, customer_name=fan_name,
+        event_id=f"evt_{token}",
+        session_id=f"cs_{token}",
+        payment_intent=f"pi_{token}",
+        amount_cents=amount_cents,
+        currency="usd",
+        created=int(time.time()),
+        metadata={"item": item},
+        customer_name=fan_name,
     )
     body = json.dumps(event)
     return body, {"Content-Type": "application/json", "Stripe-Signature": stripe_payments.sign(body, secret)}
@@ -98,7 +111,9 @@ async def connect_viewers(base_url: str, count: int) -> list[Viewer]:
     return viewers
 
 
-async def one_round(base_url: str, viewers: list[Viewer], client: httpx.AsyncClient) -> tuple[list[float], int]:
+async def one_round(
+    base_url: str, viewers: list[Viewer], client: httpx.AsyncClient
+) -> tuple[list[float], int]:
     """Post one sale; the latency (ms) of each viewer that saw the pot rise, and how many did not."""
     watches = []
     for viewer in viewers:
@@ -142,8 +157,10 @@ async def measure(base_url: str, count: int, rounds: int) -> dict:
                 latencies.extend(seen)
                 ordered = sorted(seen) or [float("nan")]
                 round_p99.append(round(_percentile(ordered, 0.99), 1))
-                log(f"  round {number + 1}: p50 {statistics.median(ordered):.0f} ms, "
-                    f"p99 {round_p99[-1]:.0f} ms, max {ordered[-1]:.0f} ms, missed {not_seen}")
+                log(
+                    f"  round {number + 1}: p50 {statistics.median(ordered):.0f} ms, "
+                    f"p99 {round_p99[-1]:.0f} ms, max {ordered[-1]:.0f} ms, missed {not_seen}"
+                )
     finally:
         await asyncio.gather(*(viewer.disconnect() for viewer in viewers), return_exceptions=True)
     ordered = sorted(latencies) or [float("nan")]
@@ -170,7 +187,9 @@ def run_one(count: int, args: argparse.Namespace) -> dict:
         else:
             db_url = f"sqlite:///{workdir / 'fanout.db'}"
         try:
-            env = _served.server_env(db_url, workdir, redis_url=args.redis_url, GRANIAN_WORKERS=str(args.workers))
+            env = _served.server_env(
+                db_url, workdir, redis_url=args.redis_url, GRANIAN_WORKERS=str(args.workers)
+            )
             prepare_database(env)
             server = _served.Server(env, workdir)
             server.start()
@@ -189,7 +208,9 @@ def main() -> None:
     parser.add_argument("--viewers", default="100,500", help="comma-separated viewer counts")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--redis-url", default=None, help="REFLEX_REDIS_URL for the served app (needed for --workers > 1)")
+    parser.add_argument(
+        "--redis-url", default=None, help="REFLEX_REDIS_URL for the served app (needed for --workers > 1)"
+    )
     parser.add_argument("--postgres-url", default=None, help="serve on a fresh schema of this PostgreSQL")
     parser.add_argument("--json", action="store_true", help="print only one JSON object on stdout")
     args = parser.parse_args()

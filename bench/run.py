@@ -73,19 +73,32 @@ class Bench:
 BENCHES = (
     Bench("webhooks", "bench/webhooks.py", (), ("--events", "100", "--rate", "50", "--seconds", "2")),
     Bench("ledger", "bench/ledger.py", (), ("--sales", "50", "--rounds", "1")),
-    Bench("standings", "bench/standings.py", (), ("--racers", "200", "--results", "4000", "--repeat", "3"),
-          takes_postgres=False, notes="SQLite"),
+    Bench(
+        "standings",
+        "bench/standings.py",
+        (),
+        ("--racers", "200", "--results", "4000", "--repeat", "3"),
+        takes_postgres=False,
+        notes="SQLite",
+    ),
     Bench("wallet", "bench/wallet.py", (), ("--entries", "2000", "--repeat", "3")),
-    Bench("fanout", "bench/fanout.py", ("--viewers", "500"), ("--viewers", "10", "--rounds", "1"),
-          takes_postgres=False, notes="SQLite, one worker"),
+    Bench(
+        "fanout",
+        "bench/fanout.py",
+        ("--viewers", "500"),
+        ("--viewers", "10", "--rounds", "1"),
+        takes_postgres=False,
+        notes="SQLite, one worker",
+    ),
 )
 BENCH_NAMES = tuple(bench.name for bench in BENCHES)
 
 
 def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -109,7 +122,10 @@ def run_bench(bench: Bench, *, quick: bool, postgres_url: str | None, timeout_s:
     args = list(bench.quick_args if quick else bench.full_args)
     if bench.takes_postgres and postgres_url:
         args += ["--postgres-url", postgres_url]
-    outcome: dict = {"script": bench.script, "args": [a if a != postgres_url else "<postgres-url>" for a in args]}
+    outcome: dict = {
+        "script": bench.script,
+        "args": [a if a != postgres_url else "<postgres-url>" for a in args],
+    }
     if bench.notes:
         outcome["notes"] = bench.notes
     if not script.exists():
@@ -120,8 +136,15 @@ def run_bench(bench: Bench, *, quick: bool, postgres_url: str | None, timeout_s:
     command = [sys.executable, str(script), *args, "--json"]
     print(f"bench/run: {bench.name}: {' '.join(outcome['args'])} --json", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     stdout_parts: list[str] = []
     readers = [
@@ -135,21 +158,34 @@ def run_bench(bench: Bench, *, quick: bool, postgres_url: str | None, timeout_s:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-        return {**outcome, "ok": False, "seconds": round(time.perf_counter() - started, 1),
-                "error": f"timed out after {timeout_s:.0f} s", "stderr_tail": "".join(stderr_tail)}
+        return {
+            **outcome,
+            "ok": False,
+            "seconds": round(time.perf_counter() - started, 1),
+            "error": f"timed out after {timeout_s:.0f} s",
+            "stderr_tail": "".join(stderr_tail),
+        }
     finally:
         for reader in readers:
             reader.join(timeout=READER_JOIN_TIMEOUT_S)
     stdout = "".join(stdout_parts)
     outcome["seconds"] = round(time.perf_counter() - started, 1)
     if process.returncode != 0:
-        return {**outcome, "ok": False, "error": f"exited with status {process.returncode}",
-                "stderr_tail": "".join(stderr_tail)}
+        return {
+            **outcome,
+            "ok": False,
+            "error": f"exited with status {process.returncode}",
+            "stderr_tail": "".join(stderr_tail),
+        }
     try:
         result = json.loads(stdout)
     except json.JSONDecodeError as error:
-        return {**outcome, "ok": False, "error": f"stdout is not one JSON object ({error})",
-                "stdout_head": stdout[:STDOUT_HEAD_CHARS]}
+        return {
+            **outcome,
+            "ok": False,
+            "error": f"stdout is not one JSON object ({error})",
+            "stdout_head": stdout[:STDOUT_HEAD_CHARS],
+        }
     if not isinstance(result, dict):
         return {**outcome, "ok": False, "error": "stdout is JSON but not an object"}
     return {**outcome, "ok": True, "result": result}
@@ -166,15 +202,30 @@ def _relay_stderr(stream, tail: collections.deque[str]) -> None:
 # --- goals ---------------------------------------------------------------------
 
 
-def _goal(goal: str, bench: str, target: str, measured, unit: str, met: Callable[[float], bool], *,
-          database: str | None = None, detail: str | None = None, skipped: str | None = None) -> dict:
+def _goal(
+    goal: str,
+    bench: str,
+    target: str,
+    measured,
+    unit: str,
+    met: Callable[[float], bool],
+    *,
+    database: str | None = None,
+    detail: str | None = None,
+    skipped: str | None = None,
+) -> dict:
     line: dict = {"goal": goal, "bench": bench}
     if database:
         line["database"] = database
     line["target"] = target
     if skipped is not None or measured is None:
-        return {**line, "measured": None, "unit": unit, "met": None,
-                "skipped": skipped or "not measured (see benches)"}
+        return {
+            **line,
+            "measured": None,
+            "unit": unit,
+            "met": None,
+            "skipped": skipped or "not measured (see benches)",
+        }
     line.update({"measured": measured, "unit": unit, "met": bool(met(measured))})
     if detail:
         line["detail"] = detail
@@ -194,36 +245,87 @@ def goals(benches: dict[str, dict], *, postgres: bool, quick: bool) -> list[dict
     """Issue 9's goals beside what was measured (None where the bench did not run or failed)."""
     lines = []
     webhooks = _dig(benches, "webhooks", "result") or {}
-    by_database = {report.get("database"): report for report in webhooks.get("reports", []) if isinstance(report, dict)}
+    by_database = {
+        report.get("database"): report for report in webhooks.get("reports", []) if isinstance(report, dict)
+    }
     for database in ("sqlite", "postgresql"):
         skipped = SKIPPED_NO_POSTGRES if database == "postgresql" and not postgres else None
         report = by_database.get(database, {})
-        lines.append(_goal("settled events per second", "webhooks", ">= 1000 /s",
-                           _dig(report, "throughput", "settled_per_s"), "events/s", lambda v: v >= 1000,
-                           database=database, skipped=skipped))
+        lines.append(
+            _goal(
+                "settled events per second",
+                "webhooks",
+                ">= 1000 /s",
+                _dig(report, "throughput", "settled_per_s"),
+                "events/s",
+                lambda v: v >= 1000,
+                database=database,
+                skipped=skipped,
+            )
+        )
         offered = _dig(report, "fixed_rate", "offered_per_s")
-        lines.append(_goal("acknowledgement p99 at 200 events/s", "webhooks", "< 50 ms",
-                           _dig(report, "fixed_rate", "ack_p99_ms"), "ms", lambda v: v < 50, database=database,
-                           detail=f"offered {offered}/s, p50 {_dig(report, 'fixed_rate', 'ack_p50_ms')} ms",
-                           skipped=skipped))
+        lines.append(
+            _goal(
+                "acknowledgement p99 at 200 events/s",
+                "webhooks",
+                "< 50 ms",
+                _dig(report, "fixed_rate", "ack_p99_ms"),
+                "ms",
+                lambda v: v < 50,
+                database=database,
+                detail=f"offered {offered}/s, p50 {_dig(report, 'fixed_rate', 'ack_p50_ms')} ms",
+                skipped=skipped,
+            )
+        )
     fanout_runs = _dig(benches, "fanout", "result", "runs") or []
-    largest = max((run for run in fanout_runs if isinstance(run, dict) and "viewers" in run),
-                  key=lambda run: run["viewers"], default={})
-    lines.append(_goal("live-pot fan-out p99 at 500 viewers", "fanout", "< 1000 ms", largest.get("p99_ms"), "ms",
-                       lambda v: v < 1000,
-                       detail=f"{largest.get('viewers')} viewers, missed {largest.get('missed')}" if largest else None))
+    largest = max(
+        (run for run in fanout_runs if isinstance(run, dict) and "viewers" in run),
+        key=lambda run: run["viewers"],
+        default={},
+    )
+    lines.append(
+        _goal(
+            "live-pot fan-out p99 at 500 viewers",
+            "fanout",
+            "< 1000 ms",
+            largest.get("p99_ms"),
+            "ms",
+            lambda v: v < 1000,
+            detail=f"{largest.get('viewers')} viewers, missed {largest.get('missed')}" if largest else None,
+        )
+    )
     standings = _dig(benches, "standings", "result") or {}
-    lines.append(_goal("standings, 5,000 racers / 200,000 results (cold read, median)", "standings", "< 50 ms",
-                       _dig(standings, "read_ms", "median"), "ms", lambda v: v < 50, database="sqlite",
-                       detail=f"p95 {_dig(standings, 'read_ms', 'p95')} ms, cached "
-                              f"{_dig(standings, 'read_cached_ms', 'median')} ms" if standings else None))
+    lines.append(
+        _goal(
+            "standings, 5,000 racers / 200,000 results (cold read, median)",
+            "standings",
+            "< 50 ms",
+            _dig(standings, "read_ms", "median"),
+            "ms",
+            lambda v: v < 50,
+            database="sqlite",
+            detail=f"p95 {_dig(standings, 'read_ms', 'p95')} ms, cached "
+            f"{_dig(standings, 'read_cached_ms', 'median')} ms"
+            if standings
+            else None,
+        )
+    )
     wallet = _dig(benches, "wallet", "result") or {}
     for database in ("sqlite", "postgresql"):
         skipped = SKIPPED_NO_POSTGRES if database == "postgresql" and not postgres else None
-        lines.append(_goal("wallet page, 100,000 entries (median)", "wallet", "< 20 ms",
-                           _dig(wallet, database, "first_page_ms", "median"), "ms", lambda v: v < 20,
-                           database=database, skipped=skipped,
-                           detail=f"p95 {_dig(wallet, database, 'first_page_ms', 'p95')} ms"))
+        lines.append(
+            _goal(
+                "wallet page, 100,000 entries (median)",
+                "wallet",
+                "< 20 ms",
+                _dig(wallet, database, "first_page_ms", "median"),
+                "ms",
+                lambda v: v < 20,
+                database=database,
+                skipped=skipped,
+                detail=f"p95 {_dig(wallet, database, 'first_page_ms', 'p95')} ms",
+            )
+        )
     if quick:
         for line in lines:
             line["note"] = "--quick sizes: not the goal's size"
@@ -235,21 +337,36 @@ def ledger_figures(benches: dict[str, dict]) -> dict | None:
     ledger = _dig(benches, "ledger", "result")
     if not ledger:
         return None
-    names = ("sqlite_raw_sales_per_s", "sqlite_service_final_race_sales_per_s",
-             "sqlite_service_live_race_sales_per_s", "sqlite_service_share_of_raw_ceiling",
-             "postgresql_service_final_race_sales_per_s", "postgresql_service_live_race_sales_per_s")
+    names = (
+        "sqlite_raw_sales_per_s",
+        "sqlite_service_final_race_sales_per_s",
+        "sqlite_service_live_race_sales_per_s",
+        "sqlite_service_share_of_raw_ceiling",
+        "postgresql_service_final_race_sales_per_s",
+        "postgresql_service_live_race_sales_per_s",
+    )
     return {name: ledger[name] for name in names if name in ledger}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test of the report")
-    parser.add_argument("--postgres-url", default=os.environ.get(POSTGRES_URL_ENV),
-                        help=f"PostgreSQL for the benches that take one (default: ${POSTGRES_URL_ENV})")
-    parser.add_argument("--only", default=",".join(BENCH_NAMES), help=f"comma-separated: {', '.join(BENCH_NAMES)}")
-    parser.add_argument("--timeout-s", type=float, default=None,
-                        help=f"per bench (default {TIMEOUT_S_DEFAULT}, {QUICK_TIMEOUT_S_DEFAULT} with --quick)")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(POSTGRES_URL_ENV),
+        help=f"PostgreSQL for the benches that take one (default: ${POSTGRES_URL_ENV})",
+    )
+    parser.add_argument(
+        "--only", default=",".join(BENCH_NAMES), help=f"comma-separated: {', '.join(BENCH_NAMES)}"
+    )
+    parser.add_argument(
+        "--timeout-s",
+        type=float,
+        default=None,
+        help=f"per bench (default {TIMEOUT_S_DEFAULT}, {QUICK_TIMEOUT_S_DEFAULT} with --quick)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the report to this file")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -268,11 +385,15 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     for bench in BENCHES:
         if bench.name in chosen:
-            results[bench.name] = run_bench(bench, quick=args.quick, postgres_url=args.postgres_url,
-                                            timeout_s=timeout_s)
+            results[bench.name] = run_bench(
+                bench, quick=args.quick, postgres_url=args.postgres_url, timeout_s=timeout_s
+            )
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    report["goals"] = [line for line in goals(results, postgres=bool(args.postgres_url), quick=args.quick)
-                       if line["bench"] in chosen]
+    report["goals"] = [
+        line
+        for line in goals(results, postgres=bool(args.postgres_url), quick=args.quick)
+        if line["bench"] in chosen
+    ]
     if "ledger" in chosen:
         report["ledger_beside_raw_sqlite"] = ledger_figures(results)
     report["benches"] = results

@@ -79,8 +79,16 @@ SEED = 20261121
 
 
 class Soak:
-    def __init__(self, server: _served.Server, league: _served.League, db_url: str, settings, discord_base: str,
-                 seconds: float, kinds: tuple[str, ...] = tuple(RATES_PER_S)) -> None:
+    def __init__(
+        self,
+        server: _served.Server,
+        league: _served.League,
+        db_url: str,
+        settings,
+        discord_base: str,
+        seconds: float,
+        kinds: tuple[str, ...] = tuple(RATES_PER_S),
+    ) -> None:
         self.kinds = kinds
         self.server, self.league, self.db_url, self.settings = server, league, db_url, settings
         self.discord_base = discord_base
@@ -126,8 +134,9 @@ class Soak:
         body, headers = _served.signed(event)
         started = time.perf_counter()
         try:
-            response = await self.client.post(f"{self.server.base_url}/api/webhooks/stripe", content=body,
-                                              headers=headers)
+            response = await self.client.post(
+                f"{self.server.base_url}/api/webhooks/stripe", content=body, headers=headers
+            )
             answer = response.json() if response.status_code == 200 else {}
             ok = answer.get("status") == "applied"
             self._done(kind, started, ok, f"{response.status_code} {answer or response.text[:200]}")
@@ -176,12 +185,16 @@ class Soak:
         started = time.perf_counter()
         async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, follow_redirects=False) as browser:
             try:
-                start = await browser.get(f"{self.server.base_url}/auth/discord/login", params={"next": "/wallet"})
+                start = await browser.get(
+                    f"{self.server.base_url}/auth/discord/login", params={"next": "/wallet"}
+                )
                 assert start.status_code == 302, f"login {start.status_code}"
                 approve = await browser.get(start.headers["location"])
                 assert approve.status_code == 302, f"authorize {approve.status_code}"
                 back = await browser.get(approve.headers["location"])
-                assert back.status_code in (302, 303) and back.headers.get("set-cookie"), f"callback {back.status_code}"
+                assert back.status_code in (302, 303) and back.headers.get("set-cookie"), (
+                    f"callback {back.status_code}"
+                )
                 out = await browser.get(f"{self.server.base_url}/auth/logout")
                 assert out.status_code in (302, 303), f"logout {out.status_code}"
                 self._done("login", started, True)
@@ -203,14 +216,26 @@ class Soak:
     def _request_and_pay(self) -> int:
         """The DJ asks for the threshold once it is available (before that there is nothing to ask)."""
         amount_cents = self.settings.payout_min_cents
-        available_cents = wallet.wallet_summary(self.league.dj_id, uow=UnitOfWork(self.engine, handlers=HANDLERS),
-                                                settings=self.settings).available_cents
+        available_cents = wallet.wallet_summary(
+            self.league.dj_id, uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings
+        ).available_cents
         if available_cents < amount_cents:
             return 0
-        payout_id = payouts.request_payout(self.league.dj_id, amount_cents, key=f"soak-{uuid.uuid4().hex}",
-                                           uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings)
-        payouts.pay_payout(self.league.admin_id, payout_id, method="paypal", reference=f"SOAK-{payout_id}",
-                           uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings)
+        payout_id = payouts.request_payout(
+            self.league.dj_id,
+            amount_cents,
+            key=f"soak-{uuid.uuid4().hex}",
+            uow=UnitOfWork(self.engine, handlers=HANDLERS),
+            settings=self.settings,
+        )
+        payouts.pay_payout(
+            self.league.admin_id,
+            payout_id,
+            method="paypal",
+            reference=f"SOAK-{payout_id}",
+            uow=UnitOfWork(self.engine, handlers=HANDLERS),
+            settings=self.settings,
+        )
         return amount_cents
 
     # --- memory ------------------------------------------------------------------------------
@@ -226,8 +251,7 @@ class Soak:
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=limits) as self.client:
             await asyncio.gather(
-                self.sample_rss(),
-                *(self._steady(kind, getattr(self, kind)) for kind in self.kinds),
+                self.sample_rss(), *(self._steady(kind, getattr(self, kind)) for kind in self.kinds)
             )
 
 
@@ -267,18 +291,33 @@ def _percentiles(values: list[float]) -> dict:
     ordered = sorted(values)
     if not ordered:
         return {}
-    return {"p50": round(statistics.median(ordered), 1),
-            "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
-            "max": round(ordered[-1], 1)}
+    return {
+        "p50": round(statistics.median(ordered), 1),
+        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
+        "max": round(ordered[-1], 1),
+    }
 
 
-def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int | None = None,
-         kinds: tuple[str, ...] = tuple(RATES_PER_S)) -> dict:
+def soak(
+    db_url: str,
+    workdir: Path,
+    seconds: float,
+    *,
+    token_expiration_s: int | None = None,
+    kinds: tuple[str, ...] = tuple(RATES_PER_S),
+) -> dict:
     league = _served.prepare(db_url)
     extra = {"REFLEX_REDIS_TOKEN_EXPIRATION": str(token_expiration_s)} if token_expiration_s else {}
     with running_fake_discord() as fake:
-        env = _served.server_env(db_url, workdir, COZYKART_HOLD_DAYS="0", DISCORD_CLIENT_ID=CLIENT_ID,
-                                 DISCORD_CLIENT_SECRET=CLIENT_SECRET, DISCORD_API_BASE=fake.base_url, **extra)
+        env = _served.server_env(
+            db_url,
+            workdir,
+            COZYKART_HOLD_DAYS="0",
+            DISCORD_CLIENT_ID=CLIENT_ID,
+            DISCORD_CLIENT_SECRET=CLIENT_SECRET,
+            DISCORD_API_BASE=fake.base_url,
+            **extra,
+        )
         settings = load_settings(env)
         server = _served.Server(env, workdir)
         try:
@@ -317,8 +356,11 @@ def soak(db_url: str, workdir: Path, seconds: float, *, token_expiration_s: int 
             "series": [round(b / 2**20, 1) for _, b in rss],
         },
         "inbox_not_applied": not_applied,
-        "reconcile": {"exit_status": reconcile_status, "clean": reconcile_report.get("clean"),
-                      "violations": reconcile_report.get("violations")},
+        "reconcile": {
+            "exit_status": reconcile_status,
+            "clean": reconcile_report.get("clean"),
+            "violations": reconcile_report.get("violations"),
+        },
     }
     report["ok"] = reconcile_status == 0 and not_applied == 0 and not run.errors
     return report
@@ -328,7 +370,9 @@ def _kinds(value: str) -> tuple[str, ...]:
     kinds = tuple(kind.strip() for kind in value.split(",") if kind.strip())
     unknown = [kind for kind in kinds if kind not in RATES_PER_S]
     if not kinds or unknown:
-        raise argparse.ArgumentTypeError(f"kinds are some of {','.join(RATES_PER_S)}; not {unknown or value!r}")
+        raise argparse.ArgumentTypeError(
+            f"kinds are some of {','.join(RATES_PER_S)}; not {unknown or value!r}"
+        )
     return kinds
 
 
@@ -336,27 +380,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=SECONDS_DEFAULT)
     parser.add_argument("--postgres-url", default=None, help="soak on a fresh schema of this PostgreSQL")
-    parser.add_argument("--token-expiration-s", type=int, default=None,
-                        help="how long the server keeps a visitor's state (Reflex's default: an hour)")
-    parser.add_argument("--kinds", type=_kinds, default=tuple(RATES_PER_S),
-                        help=f"comma-separated kinds of traffic to run (default: all of {','.join(RATES_PER_S)})")
+    parser.add_argument(
+        "--token-expiration-s",
+        type=int,
+        default=None,
+        help="how long the server keeps a visitor's state (Reflex's default: an hour)",
+    )
+    parser.add_argument(
+        "--kinds",
+        type=_kinds,
+        default=tuple(RATES_PER_S),
+        help=f"comma-separated kinds of traffic to run (default: all of {','.join(RATES_PER_S)})",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout")
     args = parser.parse_args()
     load_1, load_5, load_15 = os.getloadavg()
-    report: dict = {"soak": "mixed traffic", "database": "postgresql" if args.postgres_url else "sqlite",
-                    "cores": os.cpu_count(), "load_average_at_start": [round(load_1, 2), round(load_5, 2),
-                                                                      round(load_15, 2)]}
+    report: dict = {
+        "soak": "mixed traffic",
+        "database": "postgresql" if args.postgres_url else "sqlite",
+        "cores": os.cpu_count(),
+        "load_average_at_start": [round(load_1, 2), round(load_5, 2), round(load_15, 2)],
+    }
     with contextlib.redirect_stdout(sys.stderr), tempfile.TemporaryDirectory(prefix="cozykart-soak-") as tmp:
         if args.postgres_url:
             url, schema = _served.postgres_schema(args.postgres_url, "soak")
             try:
-                report.update(soak(url, Path(tmp), args.seconds, token_expiration_s=args.token_expiration_s,
-                                   kinds=args.kinds))
+                report.update(
+                    soak(
+                        url,
+                        Path(tmp),
+                        args.seconds,
+                        token_expiration_s=args.token_expiration_s,
+                        kinds=args.kinds,
+                    )
+                )
             finally:
                 _served.drop_schema(args.postgres_url, schema)
         else:
-            report.update(soak(f"sqlite:///{tmp}/soak.db", Path(tmp), args.seconds,
-                               token_expiration_s=args.token_expiration_s, kinds=args.kinds))
+            report.update(
+                soak(
+                    f"sqlite:///{tmp}/soak.db",
+                    Path(tmp),
+                    args.seconds,
+                    token_expiration_s=args.token_expiration_s,
+                    kinds=args.kinds,
+                )
+            )
     print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
     sys.exit(0 if report["ok"] else 1)
 

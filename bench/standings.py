@@ -218,7 +218,9 @@ def _measure(args: argparse.Namespace) -> dict:
     view = standings.season_standings(season_id, uow=UnitOfWork(engine, handlers=HANDLERS))
     assert view is not None and len(view.rows) == rows
     stored = [row.racer.racer_id for row in view.rows]
-    assert stored == [row.racer_id for row in _recompute_full(UnitOfWork(engine, handlers=HANDLERS), season_id)]
+    assert stored == [
+        row.racer_id for row in _recompute_full(UnitOfWork(engine, handlers=HANDLERS), season_id)
+    ]
 
     def cold_read(limit: int | None = None) -> None:
         standings.clear_standings_cache()
@@ -254,7 +256,11 @@ def _measure(args: argparse.Namespace) -> dict:
         race = league.open_lobby("Bench race", uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
         for racer_id in field:
             league.join_lobby(
-                race.race_id, actor_id=racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=tick()
+                race.race_id,
+                actor_id=racer_id,
+                uow=UnitOfWork(engine, handlers=HANDLERS),
+                settings=settings,
+                now=tick(),
             )
         league.start_race(race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
         league.end_race(race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)

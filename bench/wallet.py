@@ -68,8 +68,15 @@ def _fill(engine, entries: int) -> int:
     with engine.begin() as connection:
         racer_id = connection.execute(
             insert(Racer).returning(Racer.id),
-            {"discord_id": "bench-wallet", "username": "wallet", "display_name": "Wallet Bench",
-             "avatar_url": None, "is_host": False, "is_dj": False, "created_at": T0},
+            {
+                "discord_id": "bench-wallet",
+                "username": "wallet",
+                "display_name": "Wallet Bench",
+                "avatar_url": None,
+                "is_host": False,
+                "is_dj": False,
+                "created_at": T0,
+            },
         ).scalar_one()
         codes = {
             "wallet": (wallet_code(racer_id), "wallet", racer_id),
@@ -78,12 +85,23 @@ def _fill(engine, entries: int) -> int:
         }
         ids = {}
         for name, (code, kind, owner) in codes.items():
-            existing = connection.execute(select(account.c.id).where(account.c.code == code)).scalar_one_or_none()
-            ids[name] = existing or connection.execute(
-                insert(account).returning(account.c.id),
-                {"code": code, "kind": kind, "racer_id": owner, "race_id": None, "balance_cents": 0,
-                 "created_at": T0},
-            ).scalar_one()
+            existing = connection.execute(
+                select(account.c.id).where(account.c.code == code)
+            ).scalar_one_or_none()
+            ids[name] = (
+                existing
+                or connection.execute(
+                    insert(account).returning(account.c.id),
+                    {
+                        "code": code,
+                        "kind": kind,
+                        "racer_id": owner,
+                        "race_id": None,
+                        "balance_cents": 0,
+                        "created_at": T0,
+                    },
+                ).scalar_one()
+            )
         for offset in range(0, entries, INSERT_BATCH_SIZE):
             count = min(INSERT_BATCH_SIZE, entries - offset)
             rows = [_entry(offset + index) for index in range(count)]
@@ -94,21 +112,43 @@ def _fill(engine, entries: int) -> int:
                 # A direct payout: its row (paid) and its transaction naming it, as the service writes them.
                 connection.execute(
                     insert(payout),
-                    [{"key": f"bench-payout:{offset + index}", "racer_id": racer_id, "amount_cents": -rows[index][1],
-                      "status": "paid", "requested_by_racer_id": racer_id, "requested_at": at[index],
-                      "method": "gift_card", "reference": f"GC-{offset + index}", "reason": None,
-                      "decided_by_racer_id": racer_id, "decided_at": at[index]} for index in paid],
+                    [
+                        {
+                            "key": f"bench-payout:{offset + index}",
+                            "racer_id": racer_id,
+                            "amount_cents": -rows[index][1],
+                            "status": "paid",
+                            "requested_by_racer_id": racer_id,
+                            "requested_at": at[index],
+                            "method": "gift_card",
+                            "reference": f"GC-{offset + index}",
+                            "reason": None,
+                            "decided_by_racer_id": racer_id,
+                            "decided_at": at[index],
+                        }
+                        for index in paid
+                    ],
                 )
-                payout_ids = dict(connection.execute(
-                    select(payout.c.key, payout.c.id).where(payout.c.key.like("bench-payout:%"))
-                ).all())
+                payout_ids = dict(
+                    connection.execute(
+                        select(payout.c.key, payout.c.id).where(payout.c.key.like("bench-payout:%"))
+                    ).all()
+                )
             connection.execute(
                 insert(transaction),
                 [
-                    {"key": f"bench-wallet:{offset + index}", "kind": str(kind), "description": words,
-                     "reference": f"bench:{offset + index}", "payment_id": None, "race_id": None,
-                     "payout_id": payout_ids.get(f"bench-payout:{offset + index}"), "actor_racer_id": None, "occurred_at": at[index],
-                     "recorded_at": at[index]}
+                    {
+                        "key": f"bench-wallet:{offset + index}",
+                        "kind": str(kind),
+                        "description": words,
+                        "reference": f"bench:{offset + index}",
+                        "payment_id": None,
+                        "race_id": None,
+                        "payout_id": payout_ids.get(f"bench-payout:{offset + index}"),
+                        "actor_racer_id": None,
+                        "occurred_at": at[index],
+                        "recorded_at": at[index],
+                    }
                     for index, (kind, _cents, _until, words) in enumerate(rows)
                 ],
             )
@@ -118,17 +158,33 @@ def _fill(engine, entries: int) -> int:
             postings = []
             for index, (kind, cents, until, words) in enumerate(rows):
                 other = ids["sent"] if kind == TransactionKind.PAYOUT else ids["house"]
-                postings.append({"transaction_id": first_id + index, "account_id": ids["wallet"],
-                                 "amount_cents": cents, "payment_id": None, "available_at": until,
-                                 "description": words})
-                postings.append({"transaction_id": first_id + index, "account_id": other,
-                                 "amount_cents": -cents, "payment_id": None, "available_at": None,
-                                 "description": words})
+                postings.append(
+                    {
+                        "transaction_id": first_id + index,
+                        "account_id": ids["wallet"],
+                        "amount_cents": cents,
+                        "payment_id": None,
+                        "available_at": until,
+                        "description": words,
+                    }
+                )
+                postings.append(
+                    {
+                        "transaction_id": first_id + index,
+                        "account_id": other,
+                        "amount_cents": -cents,
+                        "payment_id": None,
+                        "available_at": None,
+                        "description": words,
+                    }
+                )
             connection.execute(insert(posting), postings)
         for account_id in ids.values():
-            total = select(func.coalesce(func.sum(posting.c.amount_cents), 0)).where(
-                posting.c.account_id == account_id
-            ).scalar_subquery()
+            total = (
+                select(func.coalesce(func.sum(posting.c.amount_cents), 0))
+                .where(posting.c.account_id == account_id)
+                .scalar_subquery()
+            )
             connection.execute(update(account).where(account.c.id == account_id).values(balance_cents=total))
     return racer_id
 
@@ -150,11 +206,15 @@ def _check(page, engine, racer_id: int) -> None:
         earned = connection.execute(
             select(func.sum(posting.c.amount_cents))
             .join(repo.transaction_table, repo.transaction_table.c.id == posting.c.transaction_id)
-            .where(posting.c.account_id == wallet_id,
-                   repo.transaction_table.c.kind.not_in([str(kind) for kind in PAYOUT_KINDS]))
+            .where(
+                posting.c.account_id == wallet_id,
+                repo.transaction_table.c.kind.not_in([str(kind) for kind in PAYOUT_KINDS]),
+            )
         ).scalar_one()
     assert page.summary.lifetime_earned_cents == earned, (page.summary.lifetime_earned_cents, earned)
-    assert [line.posting_id for line in page.lines] == [row[0] for row in newest], "page is not the newest lines"
+    assert [line.posting_id for line in page.lines] == [row[0] for row in newest], (
+        "page is not the newest lines"
+    )
     for line, (_id, cents) in zip(page.lines, newest, strict=True):
         assert line.balance_after_cents == balance, (line, balance)
         balance -= cents
@@ -174,23 +234,38 @@ def bench(url: str, entries: int, repeat: int) -> dict:
                 connection.commit()
 
         def first_page():
-            return wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW)
+            return wallet_view.wallet_page(
+                racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW
+            )
 
         page = first_page()
         _check(page, engine, racer_id)
         cursor = page.lines[-1].posting_id
-        older = wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW,
-                                        before_posting_id=cursor)
+        older = wallet_view.wallet_page(
+            racer_id,
+            uow=UnitOfWork(engine, handlers=HANDLERS),
+            settings=settings,
+            now=NOW,
+            before_posting_id=cursor,
+        )
         assert older.lines and older.lines[0].posting_id < cursor
-        assert older.lines[0].balance_after_cents == page.lines[-1].balance_after_cents - page.lines[-1].amount_cents
+        assert (
+            older.lines[0].balance_after_cents
+            == page.lines[-1].balance_after_cents - page.lines[-1].amount_cents
+        )
         return {
             "entries": entries,
             "fill_s": round(fill_s, 1),
             "page_lines": len(page.lines),
             "first_page_ms": _served.timed(first_page, repeat),
             "next_page_ms": _served.timed(
-                lambda: wallet_view.wallet_page(racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW,
-                                                before_posting_id=cursor),
+                lambda: wallet_view.wallet_page(
+                    racer_id,
+                    uow=UnitOfWork(engine, handlers=HANDLERS),
+                    settings=settings,
+                    now=NOW,
+                    before_posting_id=cursor,
+                ),
                 repeat,
             ),
         }
@@ -203,7 +278,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=ENTRIES_DEFAULT)
     parser.add_argument("--repeat", type=int, default=REPEAT_DEFAULT)
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
-    parser.add_argument("--json", action="store_true", help="one compact JSON object on stdout (for bench/run.py)")
+    parser.add_argument(
+        "--json", action="store_true", help="one compact JSON object on stdout (for bench/run.py)"
+    )
     args = parser.parse_args()
 
     figures: dict = {"bench": "wallet", "goal_ms": GOAL_MS, "statistic": "median, p95, max over repeat"}

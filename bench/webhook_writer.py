@@ -49,17 +49,26 @@ def _run(backend: str, db_url: str, events: int, batch: int) -> dict:
     settings = Settings(db_url=db_url, stripe_webhook_secret=_served.STRIPE_SECRET)
     engine = create_db_engine(db_url)
     try:
-        webhooks.receive_batch(_deliveries(settings, 50), uow=UnitOfWork(engine, handlers=HANDLERS))  # warm up
+        webhooks.receive_batch(
+            _deliveries(settings, 50), uow=UnitOfWork(engine, handlers=HANDLERS)
+        )  # warm up
         deliveries = _deliveries(settings, events)
         wall, cpu = time.perf_counter(), time.process_time()
         for start in range(0, events, batch):
-            outcomes = webhooks.receive_batch(deliveries[start:start + batch], uow=UnitOfWork(engine, handlers=HANDLERS))
+            outcomes = webhooks.receive_batch(
+                deliveries[start : start + batch], uow=UnitOfWork(engine, handlers=HANDLERS)
+            )
             assert all(getattr(o, "status", None) == InboxStatus.APPLIED for o in outcomes), outcomes[:3]
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         engine.dispose()
-    return {"database": backend, "events": events, "batch": batch, "events_per_s": round(events / wall, 1),
-            "cpu_us_per_event": round(1e6 * cpu / events, 1)}
+    return {
+        "database": backend,
+        "events": events,
+        "batch": batch,
+        "events_per_s": round(events / wall, 1),
+        "cpu_us_per_event": round(1e6 * cpu / events, 1),
+    }
 
 
 def main() -> None:
@@ -67,7 +76,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
-    parser.add_argument("--json", action="store_true", help="print the report as one JSON line, the only stdout")
+    parser.add_argument(
+        "--json", action="store_true", help="print the report as one JSON line, the only stdout"
+    )
     args = parser.parse_args()
     reports = []
     with contextlib.redirect_stdout(sys.stderr):

@@ -54,11 +54,19 @@ REQUEST_TIMEOUT_S = 30
 def _signed_sale() -> tuple[bytes, dict[str, str]]:
     token = uuid.uuid4().hex
     event = stripe_payments.checkout_completed_event(
-        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=SALE_CENTS,
-        currency="usd", created=int(time.time()), metadata={"item": "Bench tee"},
+        event_id=f"evt_{token}",
+        session_id=f"cs_{token}",
+        payment_intent=f"pi_{token}",
+        amount_cents=SALE_CENTS,
+        currency="usd",
+        created=int(time.time()),
+        metadata={"item": "Bench tee"},
     )
     body = json.dumps(event)
-    return body.encode(), {"Content-Type": "application/json", "Stripe-Signature": stripe_payments.sign(body, _served.STRIPE_SECRET)}
+    return body.encode(), {
+        "Content-Type": "application/json",
+        "Stripe-Signature": stripe_payments.sign(body, _served.STRIPE_SECRET),
+    }
 
 
 async def _post(client: httpx.AsyncClient, url: str) -> tuple[float, bool]:
@@ -92,15 +100,22 @@ async def _throughput(url: str, events: int) -> dict:
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
         wall_s = time.perf_counter() - started
-    return {"events": events, "failures": failures, "wall_s": round(wall_s, 2),
-            "acknowledged_per_s": round(events / wall_s, 1), **_percentiles(latencies)}
+    return {
+        "events": events,
+        "failures": failures,
+        "wall_s": round(wall_s, 2),
+        "acknowledged_per_s": round(events / wall_s, 1),
+        **_percentiles(latencies),
+    }
 
 
 async def _fixed_rate(url: str, rate: int, seconds: int) -> dict:
     total = rate * seconds
     interval_s = 1 / rate
     tasks = []
-    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=256)) as client:
+    async with httpx.AsyncClient(
+        timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=256)
+    ) as client:
         started = time.perf_counter()
         for n in range(total):
             delay = started + n * interval_s - time.perf_counter()
@@ -109,8 +124,12 @@ async def _fixed_rate(url: str, rate: int, seconds: int) -> dict:
             tasks.append(asyncio.create_task(_post(client, url)))
         results = await asyncio.gather(*tasks)
     latencies = [elapsed for elapsed, _ in results]
-    return {"offered_per_s": rate, "events": total, "failures": sum(not ok for _, ok in results),
-            **_percentiles(latencies)}
+    return {
+        "offered_per_s": rate,
+        "events": total,
+        "failures": sum(not ok for _, ok in results),
+        **_percentiles(latencies),
+    }
 
 
 def _percentiles(latencies: list[float]) -> dict:
@@ -126,7 +145,9 @@ def _settled(db_url: str) -> int:
     engine = create_db_engine(db_url)
     try:
         with engine.connect() as connection:
-            return connection.execute(text("select count(*) from webhook_event where status = 'applied'")).scalar_one()
+            return connection.execute(
+                text("select count(*) from webhook_event where status = 'applied'")
+            ).scalar_one()
     finally:
         engine.dispose()
 
@@ -135,9 +156,24 @@ def _start_profiler(process: subprocess.Popen, out: Path) -> subprocess.Popen:
     """py-spy sampling the served backend and its worker processes (threads holding the GIL: where the
     Python CPU goes), as collapsed stacks."""
     profiler = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(process.pid), "--subprocesses", "--gil",
-         "--nonblocking", "--rate", "250", "--format", "raw", "--output", str(out)],
-        stdout=subprocess.DEVNULL, stderr=sys.stderr, stdin=subprocess.DEVNULL,
+        [
+            str(ROOT / ".venv" / "bin" / "py-spy"),
+            "record",
+            "--pid",
+            str(process.pid),
+            "--subprocesses",
+            "--gil",
+            "--nonblocking",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+        stdin=subprocess.DEVNULL,
     )
     time.sleep(1.0)  # let it attach
     return profiler
@@ -171,10 +207,14 @@ def _profile_summary(collapsed: str, top: int = 25) -> str:
         for frame in set(frames):
             total[frame] = total.get(frame, 0) + count
     lines = [f"{samples} samples (all threads)", "", "own %   function"]
-    lines += [f"{100 * n / samples:5.1f}   {frame}" for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
+    lines += [
+        f"{100 * n / samples:5.1f}   {frame}" for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]
+    ]
     lines += ["", "total % function"]
-    lines += [f"{100 * n / samples:5.1f}   {frame}"
-              for frame, n in sorted(total.items(), key=lambda kv: -kv[1])[:top]]
+    lines += [
+        f"{100 * n / samples:5.1f}   {frame}"
+        for frame, n in sorted(total.items(), key=lambda kv: -kv[1])[:top]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -209,7 +249,9 @@ def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
         workers = {"GRANIAN_WORKERS": str(args.workers)} if args.workers > 1 else {}
         # Several worker processes (each with its own webhook writer) share state through Redis.
         redis_url = (args.redis_url or "redis://127.0.0.1:6379") if args.workers > 1 else None
-        server = _served.Server(_served.server_env(db_url, Path(tmp), redis_url=redis_url, **workers), Path(tmp))
+        server = _served.Server(
+            _served.server_env(db_url, Path(tmp), redis_url=redis_url, **workers), Path(tmp)
+        )
         server.start()
         process = server.process
         url = f"{server.base_url}/api/webhooks/stripe"
@@ -232,7 +274,9 @@ def _run(backend: str, db_url: str, args: argparse.Namespace) -> dict:
             # machine changes far less than the rates, and 1,000 / it is what one free core could settle.
             throughput["server_cpu_ms_per_event"] = round(1000 * cpu_used / max(settled, 1), 3)
             if profiler is not None:
-                _stop_profiler(profiler, args.profile / f"{backend}.raw.txt", args.profile / f"{backend}.top.txt")
+                _stop_profiler(
+                    profiler, args.profile / f"{backend}.raw.txt", args.profile / f"{backend}.top.txt"
+                )
                 profiler = None
             _log(f"{backend}: {args.rate}/s for {args.seconds} s")
             before = _settled(db_url)
@@ -269,16 +313,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
     parser.add_argument("--workers", type=int, default=1, help="backend worker processes (2+ use Redis)")
-    parser.add_argument("--redis-url", default=os.environ.get("REFLEX_REDIS_URL"),
-                        help="Redis for --workers 2+ (default: the local one)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REFLEX_REDIS_URL"),
+        help="Redis for --workers 2+ (default: the local one)",
+    )
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when a URL is set")
-    parser.add_argument("--json", action="store_true", help="print the report as one JSON line, the only stdout")
+    parser.add_argument(
+        "--json", action="store_true", help="print the report as one JSON line, the only stdout"
+    )
     parser.add_argument("--profile", type=Path, help="write py-spy profiles of the throughput run here")
     args = parser.parse_args()
     # Only the report goes to stdout (bench/run.py reads it); anything printed on the way goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         reports = _measure(args)
-    report = {"bench": "webhooks", "concurrency": CONCURRENCY, "racers": _served.RACERS_PER_RACE, "reports": reports}
+    report = {
+        "bench": "webhooks",
+        "concurrency": CONCURRENCY,
+        "racers": _served.RACERS_PER_RACE,
+        "reports": reports,
+    }
     print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
 
 

@@ -16,7 +16,9 @@ def _instant(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO time like 2026-11-21T18:30:00+00:00") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO time like 2026-11-21T18:30:00+00:00"
+        ) from None
     if parsed.tzinfo is None:
         raise argparse.ArgumentTypeError("give the time zone, e.g. 2026-11-21T18:30:00Z")
     return parsed
@@ -24,9 +26,19 @@ def _instant(text: str) -> datetime:
 
 def _cmd_trigger(args: argparse.Namespace) -> int:
     request = trigger.TriggerRequest(
-        action=args.action, provider=args.provider, url=args.url, amount=args.amount, payment=args.payment,
-        item=args.item, sku=args.sku, song=args.song, message=args.message, fan_name=args.fan, dj=args.dj,
-        at=args.at, won=args.won,
+        action=args.action,
+        provider=args.provider,
+        url=args.url,
+        amount=args.amount,
+        payment=args.payment,
+        item=args.item,
+        sku=args.sku,
+        song=args.song,
+        message=args.message,
+        fan_name=args.fan,
+        dj=args.dj,
+        at=args.at,
+        won=args.won,
     )
     result = trigger.send(request, load_settings())
     print(f"POST {result.endpoint} -> {result.status_code} {result.body}")
@@ -48,14 +60,26 @@ def _cmd_inbox(args: argparse.Namespace) -> int:
 
     rows = webhooks.list_inbox(uow=default_uow(), status=args.status, limit=args.limit)
     if args.json:
-        print(json.dumps([{**row.__dict__, "received_at": row.received_at.isoformat(),
-                           "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
-                           "applied_at": row.applied_at.isoformat() if row.applied_at else None} for row in rows]))
+        print(
+            json.dumps(
+                [
+                    {
+                        **row.__dict__,
+                        "received_at": row.received_at.isoformat(),
+                        "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+                        "applied_at": row.applied_at.isoformat() if row.applied_at else None,
+                    }
+                    for row in rows
+                ]
+            )
+        )
         return 0
     for row in rows:
         error = f"  {row.last_error}" if row.last_error else ""
-        print(f"#{row.inbox_id} {row.received_at:%Y-%m-%d %H:%M:%S} {row.provider} {row.event_type} "
-              f"{row.status} (tries {row.attempts}){error}")
+        print(
+            f"#{row.inbox_id} {row.received_at:%Y-%m-%d %H:%M:%S} {row.provider} {row.event_type} "
+            f"{row.status} (tries {row.attempts}){error}"
+        )
     return 0
 
 
@@ -90,4 +114,3 @@ def add_webhook_commands(commands) -> None:
     inbox.add_argument("--limit", type=int, default=50)
     inbox.add_argument("--json", action="store_true")
     inbox.set_defaults(handler=_cmd_inbox)
-

@@ -25,7 +25,9 @@ def build_app() -> rx.App:
             build_api(on_money_moved=live_pot.publish),
             lambda asgi_app: socket_guard.guard_event_socket(
                 asgi_app,
-                allowed=socket_guard.allowed_origins(get_config().deploy_url, load_settings().allowed_origins),
+                allowed=socket_guard.allowed_origins(
+                    get_config().deploy_url, load_settings().allowed_origins
+                ),
                 dev_mode=not is_prod_mode(),
             ),
         ],

@@ -76,8 +76,10 @@ def main() -> int:
             print(f"{verdict:>9}  {mutant}")
     score_percent = _score_percent(total)
     goal_met = score_percent >= arguments.score_percent_min
-    print(f"\nmutation score {score_percent:.1f}% (goal {arguments.score_percent_min:.0f}%): "
-          + ("met" if goal_met else "NOT met"))
+    print(
+        f"\nmutation score {score_percent:.1f}% (goal {arguments.score_percent_min:.0f}%): "
+        + ("met" if goal_met else "NOT met")
+    )
     return 0 if goal_met else 1
 
 

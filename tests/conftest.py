@@ -43,8 +43,10 @@ def postgres_base_url() -> str | None:
 
 
 def _with_search_path(url: str, schema: str) -> str:
-    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
+    return (
+        make_url(url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
     )
 
 

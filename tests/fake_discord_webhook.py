@@ -34,7 +34,9 @@ class Answer:
 
 
 def rate_limited(retry_after_s: float) -> Answer:
-    return Answer(429, {"message": "You are being rate limited.", "retry_after": retry_after_s, "global": False})
+    return Answer(
+        429, {"message": "You are being rate limited.", "retry_after": retry_after_s, "global": False}
+    )
 
 
 def server_error() -> Answer:

@@ -87,7 +87,8 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     "amount_total": int(form["line_items[0][price_data][unit_amount]"]),
                     "currency": form["line_items[0][price_data][currency]"],
                     "metadata": {
-                        name[len("metadata["):-1]: value for name, value in form.items()
+                        name[len("metadata[") : -1]: value
+                        for name, value in form.items()
                         if name.startswith("metadata[")
                     },
                     "success_url": form["success_url"],

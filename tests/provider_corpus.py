@@ -110,7 +110,9 @@ class Corpus:
 
     # --- Stripe ----------------------------------------------------------------------
 
-    def stripe(self, name: str, *, created: datetime, object_created: datetime | None = None) -> httpx.Response:
+    def stripe(
+        self, name: str, *, created: datetime, object_created: datetime | None = None
+    ) -> httpx.Response:
         """POST `stripe/<name>`; the event was created at `created`, its object at `object_created`."""
         event = fixture(f"stripe/{name}")
         event["created"] = unix(created)
@@ -125,13 +127,17 @@ class Corpus:
         signed = f"{timestamp}.{body}".encode()
         v1 = hmac.new(self.secrets.stripe_webhook_secret.encode(), signed, hashlib.sha256).hexdigest()
         v0 = hmac.new(STRIPE_LEGACY_V0_KEY, signed, hashlib.sha256).hexdigest()
-        return self.client.post("/api/webhooks/stripe", content=body.encode("utf-8"), headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-            "Accept": "*/*; q=0.5, application/xml",
-            "Cache-Control": "no-cache",
-            "Stripe-Signature": f"t={timestamp},v1={v1},v0={v0}",
-        })
+        return self.client.post(
+            "/api/webhooks/stripe",
+            content=body.encode("utf-8"),
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                "Accept": "*/*; q=0.5, application/xml",
+                "Cache-Control": "no-cache",
+                "Stripe-Signature": f"t={timestamp},v1={v1},v0={v0}",
+            },
+        )
 
     # --- Ko-fi -----------------------------------------------------------------------
 
@@ -140,13 +146,15 @@ class Corpus:
         data["verification_token"] = self.secrets.kofi_verification_token
         data["timestamp"] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = urlencode({"data": json.dumps(data)}).encode("ascii")
-        return self.client.post("/api/webhooks/kofi", content=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-        })
+        return self.client.post(
+            "/api/webhooks/kofi", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
 
     # --- Shopify ---------------------------------------------------------------------
 
-    def shopify(self, topic: str, payload: dict, *, at: datetime, webhook_id: str | None = None) -> httpx.Response:
+    def shopify(
+        self, topic: str, payload: dict, *, at: datetime, webhook_id: str | None = None
+    ) -> httpx.Response:
         """POST `payload` (a corpus body, see `shopify_body`) as Shopify delivers `topic`, paid or refunded at `at`."""
         payload = copy.deepcopy(payload)
         local = at.astimezone(SHOPIFY_OFFSET).isoformat(timespec="seconds")
@@ -155,33 +163,48 @@ class Corpus:
                 payload[field] = local
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         headers = fixture("shopify/headers.json")
-        headers.update({
-            "X-Shopify-Topic": topic,
-            "X-Shopify-Hmac-Sha256": shopify_signature(body, self.secrets.shopify_webhook_secret),
-            "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "X-Shopify-Event-Id": str(uuid.uuid4()),
-        })
+        headers.update(
+            {
+                "X-Shopify-Topic": topic,
+                "X-Shopify-Hmac-Sha256": shopify_signature(body, self.secrets.shopify_webhook_secret),
+                "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+                "X-Shopify-Triggered-At": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "X-Shopify-Event-Id": str(uuid.uuid4()),
+            }
+        )
         return self.client.post("/api/webhooks/shopify", content=body, headers=headers)
 
     # --- Discord ---------------------------------------------------------------------
 
-    def slash(self, discord_id: str, command: str | None = None, options: dict | None = None, *,
-              sub: str | None = None, resolved_users: dict | None = None) -> dict:
+    def slash(
+        self,
+        discord_id: str,
+        command: str | None = None,
+        options: dict | None = None,
+        *,
+        sub: str | None = None,
+        resolved_users: dict | None = None,
+    ) -> dict:
         """`/command` by the person `discord_id`, in the shape of their corpus file; the interaction response."""
         interaction = fixture(f"discord/{SHAPES[discord_id]}")
         interaction["id"] = _snowflake()
         if command is not None:
-            interaction["data"] = _command_data(command, options or {}, sub=sub, resolved_users=resolved_users)
+            interaction["data"] = _command_data(
+                command, options or {}, sub=sub, resolved_users=resolved_users
+            )
         body = json.dumps(interaction, separators=(",", ":")).encode("utf-8")
         timestamp = str(int(time.time()))
         signature = DISCORD_SIGNING_KEY.sign(timestamp.encode() + body).signature.hex()
-        response = self.client.post("/api/discord/interactions", content=body, headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Discord-Interactions/1.0 (+https://discord.com)",
-            "X-Signature-Ed25519": signature,
-            "X-Signature-Timestamp": timestamp,
-        })
+        response = self.client.post(
+            "/api/discord/interactions",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Discord-Interactions/1.0 (+https://discord.com)",
+                "X-Signature-Ed25519": signature,
+                "X-Signature-Timestamp": timestamp,
+            },
+        )
         assert response.status_code == 200, (command, response.status_code, response.text)
         reply = response.json()
         assert reply["type"] in (SLASH_COMMAND_ANSWERED, SLASH_COMMAND_DEFERRED), reply
@@ -225,10 +248,17 @@ def free_shopify_order() -> dict:
     order["id"] = 820982911946154599
     order["admin_graphql_api_id"] = "gid://shopify/Order/820982911946154599"
     order["name"], order["order_number"] = "#9998", 1233
-    for field in ("current_total_price", "total_price", "subtotal_price", "current_subtotal_price", "total_outstanding"):
+    for field in (
+        "current_total_price",
+        "total_price",
+        "subtotal_price",
+        "current_subtotal_price",
+        "total_outstanding",
+    ):
         order[field] = "0.00"
-        order[f"{field}_set"] = {side: {"amount": "0.00", "currency_code": "USD"}
-                                 for side in ("shop_money", "presentment_money")}
+        order[f"{field}_set"] = {
+            side: {"amount": "0.00", "currency_code": "USD"} for side in ("shop_money", "presentment_money")
+        }
     order.pop("total_outstanding_set", None)
     order["total_discounts"] = order["current_total_discounts"] = "414.95"
     return order
@@ -239,8 +269,10 @@ def _option_type(value: object) -> int:
 
 
 def _command_data(name: str, options: dict, *, sub: str | None, resolved_users: dict | None) -> dict:
-    listed = [{"type": USER if key == "user" else _option_type(value), "name": key, "value": value}
-              for key, value in options.items()]
+    listed = [
+        {"type": USER if key == "user" else _option_type(value), "name": key, "value": value}
+        for key, value in options.items()
+    ]
     if sub is not None:
         listed = [{"type": SUB_COMMAND, "name": sub, "options": listed}]
     data = {"id": "866818195033292851", "name": name, "type": 1}
@@ -262,7 +294,9 @@ def reply_text(reply: dict) -> str:
 
 # --- a race run from Discord --------------------------------------------------------
 
-RACE_CLOCK_STEP_S = 1.1  # so a sale stamped in whole seconds is after the race's start (which has microseconds)
+RACE_CLOCK_STEP_S = (
+    1.1  # so a sale stamped in whole seconds is after the race's start (which has microseconds)
+)
 
 
 @dataclass(frozen=True)
@@ -306,7 +340,10 @@ def earned_cents(wallet: dict) -> int:
 
 
 def shares_delta(before: dict[str, dict], after: dict[str, dict]) -> dict[str, int]:
-    return {discord_id: earned_cents(after[discord_id]) - earned_cents(before[discord_id]) for discord_id in RACERS}
+    return {
+        discord_id: earned_cents(after[discord_id]) - earned_cents(before[discord_id])
+        for discord_id in RACERS
+    }
 
 
 def assert_split_evenly(deltas: dict[str, int], pool_cents: int) -> None:

@@ -86,13 +86,21 @@ def stripe_sale_time_is_when_it_was_paid_not_when_checkout_opened(corpus: Corpus
     """Issue 15 item 1: the checkout opened before the race started and was paid while it was live."""
     race = start_race(corpus, "Paid Later Park")
 
-    _accepted(corpus.stripe("checkout.session.completed.paid-later.json", created=_now(),
-                            object_created=race.started_at - CHECKOUT_OPENED_BEFORE_START), "applied")
+    _accepted(
+        corpus.stripe(
+            "checkout.session.completed.paid-later.json",
+            created=_now(),
+            object_created=race.started_at - CHECKOUT_OPENED_BEFORE_START,
+        ),
+        "applied",
+    )
     paid_during_the_race = corpus.pot_cents()
 
     finish_race(corpus)
     corpus.assert_reconciles()
-    assert paid_during_the_race == CHECKOUT_POOL_CENTS, f"pot {paid_during_the_race} cents, not {CHECKOUT_POOL_CENTS}"
+    assert paid_during_the_race == CHECKOUT_POOL_CENTS, (
+        f"pot {paid_during_the_race} cents, not {CHECKOUT_POOL_CENTS}"
+    )
 
 
 def stripe_delayed_payment_feeds_the_pot_only_once_it_succeeds(corpus: Corpus) -> None:
@@ -102,9 +110,13 @@ def stripe_delayed_payment_feeds_the_pot_only_once_it_succeeds(corpus: Corpus) -
 
     _accepted(corpus.stripe("checkout.session.completed.delayed.json", created=opened))
     after_completed = corpus.pot_cents()
-    _accepted(corpus.stripe("checkout.session.async_payment_failed.json", created=_now(), object_created=opened))
+    _accepted(
+        corpus.stripe("checkout.session.async_payment_failed.json", created=_now(), object_created=opened)
+    )
     after_failed = corpus.pot_cents()
-    _accepted(corpus.stripe("checkout.session.async_payment_succeeded.json", created=_now(), object_created=opened))
+    _accepted(
+        corpus.stripe("checkout.session.async_payment_succeeded.json", created=_now(), object_created=opened)
+    )
     after_succeeded = corpus.pot_cents()
 
     finish_race(corpus)
@@ -119,15 +131,20 @@ def free_orders_move_nothing_and_say_nothing_was_paid(corpus: Corpus) -> None:
 
     stripe_answer = _accepted(corpus.stripe("checkout.session.completed.free.json", created=_now()))
     webhook_id = "corpus-free-order-" + _now().strftime("%H%M%S%f")
-    shopify_answer = _accepted(corpus.shopify("orders/paid", free_shopify_order(), at=_now(), webhook_id=webhook_id))
+    shopify_answer = _accepted(
+        corpus.shopify("orders/paid", free_shopify_order(), at=_now(), webhook_id=webhook_id)
+    )
     pot_cents = corpus.pot_cents()
     finish_race(corpus)
     corpus.assert_reconciles()
 
     rows = [corpus.inbox_row("evt_1Pgc76B7WZ01zgkWwyRHS66y"), corpus.inbox_row(webhook_id)]
     assert pot_cents == 0, f"pot {pot_cents} cents"
-    assert [stripe_answer["status"], shopify_answer["status"]] == ["ignored", "ignored"], (rows, stripe_answer,
-                                                                                          shopify_answer)
+    assert [stripe_answer["status"], shopify_answer["status"]] == ["ignored", "ignored"], (
+        rows,
+        stripe_answer,
+        shopify_answer,
+    )
     assert all(NOTHING_PAID in (row.last_error or "") for row in rows), [row.last_error for row in rows]
     assert all(row.next_attempt_at is None for row in rows), rows
 
@@ -171,8 +188,12 @@ def shopify_order_feeds_the_pot_and_its_refund_takes_back_its_share(corpus: Corp
     finish_race(corpus)
     corpus.assert_reconciles()
     assert (refund.status_code, refund.json().get("status")) == (200, "applied"), refund.text
-    assert pot_after_refund == SHOPIFY_ORDER_POOL_CENTS - SHOPIFY_REFUND_POOL_CENTS, f"pot {pot_after_refund} cents"
-    assert_split_evenly(shares_delta(before, corpus.wallets()), SHOPIFY_ORDER_POOL_CENTS - SHOPIFY_REFUND_POOL_CENTS)
+    assert pot_after_refund == SHOPIFY_ORDER_POOL_CENTS - SHOPIFY_REFUND_POOL_CENTS, (
+        f"pot {pot_after_refund} cents"
+    )
+    assert_split_evenly(
+        shares_delta(before, corpus.wallets()), SHOPIFY_ORDER_POOL_CENTS - SHOPIFY_REFUND_POOL_CENTS
+    )
 
 
 def stripe_refund_and_dispute_without_payment_intent_meet_on_the_charge(corpus: Corpus) -> None:
@@ -184,8 +205,10 @@ def stripe_refund_and_dispute_without_payment_intent_meet_on_the_charge(corpus: 
 
     corpus.assert_reconciles()
     _assert_no_change(before, corpus.wallets())
-    keys = [corpus.inbox_row(event_id).payment_key for event_id in
-            ("evt_1Pgc76B7WZ01zgkWwyRHS88y", "evt_1Pgc76B7WZ01zgkWwyRHS99y")]
+    keys = [
+        corpus.inbox_row(event_id).payment_key
+        for event_id in ("evt_1Pgc76B7WZ01zgkWwyRHS88y", "evt_1Pgc76B7WZ01zgkWwyRHS99y")
+    ]
     assert keys[0] == keys[1] and "ch_1PgafuB7WZ01zgkWXYmPNZs8" in keys[0], (keys, refund, dispute)
 
 
@@ -213,9 +236,20 @@ def discord_members_and_dm_users_see_their_wallet_cash_out_and_get_paid(corpus: 
     assert earned_cents(nelly_before) - earned_cents(nelly_after) == 100, (nelly_before, nelly_after)
 
     shyguy_before = corpus.reads.wallet(SHYGUY)
-    corpus.slash(MASON, "payout", {"user": SHYGUY, "amount": "1.00"},
-                 resolved_users={SHYGUY: {"id": SHYGUY, "username": "shyguy", "global_name": "Shy Guy",
-                                          "discriminator": "0", "avatar": None}})
+    corpus.slash(
+        MASON,
+        "payout",
+        {"user": SHYGUY, "amount": "1.00"},
+        resolved_users={
+            SHYGUY: {
+                "id": SHYGUY,
+                "username": "shyguy",
+                "global_name": "Shy Guy",
+                "discriminator": "0",
+                "avatar": None,
+            }
+        },
+    )
     shyguy_after = corpus.reads.wallet(SHYGUY)
     assert shyguy_after["paid_out_cents"] - shyguy_before["paid_out_cents"] == 100, shyguy_after
     assert earned_cents(shyguy_before) - earned_cents(shyguy_after) == 100, (shyguy_before, shyguy_after)

@@ -41,7 +41,10 @@ def run_async(coroutine_function: Callable[[], Awaitable[T]]) -> T:
 
 class Viewer:
     def __init__(
-        self, base_url: str, path: str = "/", query: dict[str, str] | None = None,
+        self,
+        base_url: str,
+        path: str = "/",
+        query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         self.base_url = base_url
@@ -81,8 +84,11 @@ class Viewer:
     async def send(self, name: str, payload: Any = None) -> None:
         """Send the event `name` (a state's full name, a dot, the handler's name) with any `payload`,
         from this page (its router data, query included), as any client can."""
-        event = {"name": name, "payload": {} if payload is None else payload,
-                 "router_data": self._hydrate_event()["router_data"]}
+        event = {
+            "name": name,
+            "payload": {} if payload is None else payload,
+            "router_data": self._hydrate_event()["router_data"],
+        }
         await self._client.emit("event", event, namespace=EVENT_NAMESPACE)
 
     async def disconnect(self) -> None:
@@ -120,7 +126,9 @@ class Viewer:
 
     def deltas_for(self, state_suffix: str) -> int:
         """How many deltas (the hydrate's included) touched the substate ending with `state_suffix`."""
-        return sum(count for substate, count in self.deltas_per_substate.items() if substate.endswith(state_suffix))
+        return sum(
+            count for substate, count in self.deltas_per_substate.items() if substate.endswith(state_suffix)
+        )
 
     def watch(self, condition: Callable[[Viewer], bool]) -> asyncio.Future:
         """A future set to the arrival time (perf_counter) of the delta after which `condition` holds."""

@@ -23,14 +23,18 @@ def wait_until_ready(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"reflex exited with {process.returncode}:\n{log_path.read_text()[-LOG_TAIL_CHARS:]}")
+            raise RuntimeError(
+                f"reflex exited with {process.returncode}:\n{log_path.read_text()[-LOG_TAIL_CHARS:]}"
+            )
         try:
             if ready():
                 return
         except httpx.HTTPError:
             pass
         time.sleep(poll_s)
-    raise RuntimeError(f"reflex did not serve within {timeout_s:.0f} s:\n{log_path.read_text()[-LOG_TAIL_CHARS:]}")
+    raise RuntimeError(
+        f"reflex did not serve within {timeout_s:.0f} s:\n{log_path.read_text()[-LOG_TAIL_CHARS:]}"
+    )
 
 
 def stop_process_group(process: subprocess.Popen, *, timeout_s: float) -> None:

@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse
 from cozykart.domain.errors import CozyKartError, TooManyRequests
 
 
-def error_response(status_code: int, reason: str, *, headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status_code: int, reason: str, *, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """A 4xx/5xx with a short reason a caller can act on: `{"error": reason}`."""
     return JSONResponse({"error": reason}, status_code=status_code, headers=dict(headers or {}))
 
@@ -25,7 +27,9 @@ def error_response_for(error: CozyKartError, *, headers: Mapping[str, str] | Non
 
     `{"error": message}` with `error.http_status` (drawn in `cozykart.domain.errors`).
     """
-    return error_response(error.http_status, error.message, headers={**error_headers_for(error), **(headers or {})})
+    return error_response(
+        error.http_status, error.message, headers={**error_headers_for(error), **(headers or {})}
+    )
 
 
 async def read_body_capped(request: Request, bytes_max: int) -> bytes | None:

@@ -124,12 +124,14 @@ def _message_page(
 
 
 def _refusal_page(
-    title: str, error: CozyKartError, *, links: tuple[tuple[str, str], ...] = (), status_code: int | None = None
+    title: str,
+    error: CozyKartError,
+    *,
+    links: tuple[tuple[str, str], ...] = (),
+    status_code: int | None = None,
 ) -> HTMLResponse:
     """A refusal as a page: the status and headers `error_response_for` would give, the message shown."""
-    response = _message_page(
-        title, error.message, status_code=status_code or error.http_status, links=links
-    )
+    response = _message_page(title, error.message, status_code=status_code or error.http_status, links=links)
     response.headers.update(error_headers_for(error))
     return response
 
@@ -276,7 +278,10 @@ async def dev_login(request: Request) -> Response:
         )
     except (NotFound, PermissionDenied) as error:
         return _refusal_page(
-            "Login failed", error, status_code=DEV_LOGIN_REFUSED_STATUS, links=(("Back", DEV_LOGIN_PAGE_PATH),)
+            "Login failed",
+            error,
+            status_code=DEV_LOGIN_REFUSED_STATUS,
+            links=(("Back", DEV_LOGIN_PAGE_PATH),),
         )
     except CozyKartError as error:
         return _refusal_page("Login failed", error, status_code=DEV_LOGIN_REFUSED_STATUS)

@@ -55,8 +55,10 @@ async def interactions_endpoint(request: Request) -> JSONResponse:
         return error_response(413, f"body is larger than {BODY_BYTES_MAX} bytes")
     try:
         verified = interactions.verify(
-            settings.discord_public_key, request.headers.get(interactions.SIGNATURE_HEADER),
-            request.headers.get(interactions.TIMESTAMP_HEADER), body,
+            settings.discord_public_key,
+            request.headers.get(interactions.SIGNATURE_HEADER),
+            request.headers.get(interactions.TIMESTAMP_HEADER),
+            body,
         )
     except interactions.InvalidPublicKey as error:
         logger.error("%s", error)
@@ -64,7 +66,9 @@ async def interactions_endpoint(request: Request) -> JSONResponse:
     if not verified:
         return error_response(401, "invalid request signature")
     try:
-        signed_at = interactions.signed_instant(request.headers[interactions.TIMESTAMP_HEADER], now_s=time.time())
+        signed_at = interactions.signed_instant(
+            request.headers[interactions.TIMESTAMP_HEADER], now_s=time.time()
+        )
     except interactions.RefusedTimestamp as error:
         return error_response(401, str(error))
     try:
@@ -107,8 +111,10 @@ async def _follow_up(work: asyncio.Future, interaction: dict, settings: Settings
     message = {key: value for key, value in reply["data"].items() if key != "flags"}
     try:
         await asyncio.to_thread(
-            interactions.edit_original_response, api_base=settings.discord_api_base,
-            application_id=str(interaction.get("application_id", "")), token=str(interaction.get("token", "")),
+            interactions.edit_original_response,
+            api_base=settings.discord_api_base,
+            application_id=str(interaction.get("application_id", "")),
+            token=str(interaction.get("token", "")),
             message=message,
         )
     except interactions.FollowUpFailed as error:

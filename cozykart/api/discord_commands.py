@@ -19,9 +19,7 @@ from cozykart.domain import discord_messages as say
 from cozykart.domain.discord_markdown import escape_markdown as _md
 from cozykart.domain.discord_messages import AlreadyHandled, UnknownCommand
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
-from cozykart.domain.league import (
-    NotARacerYet,
-)
+from cozykart.domain.league import NotARacerYet
 from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
 from cozykart.domain.money import format_cents, parse_amount_cents
 from cozykart.integrations.discord_interactions import (
@@ -110,9 +108,13 @@ def read(interaction: dict) -> Invocation:
     name = str(data.get("name", ""))
     return Invocation(
         interaction_id=str(interaction.get("id", "")),
-        user=DiscordUser(id=str(user["id"]), username=str(user.get("username") or user["id"]),
-                         global_name=user.get("global_name"), avatar_hash=user.get("avatar"),
-                         discriminator=str(user.get("discriminator") or "0")),
+        user=DiscordUser(
+            id=str(user["id"]),
+            username=str(user.get("username") or user["id"]),
+            global_name=user.get("global_name"),
+            avatar_hash=user.get("avatar"),
+            discriminator=str(user.get("discriminator") or "0"),
+        ),
         name=f"{name} {subcommand}" if subcommand else name,
         options=options,
         resolved_users=((data.get("resolved") or {}).get("users") or {}),
@@ -139,8 +141,10 @@ class Context:
 
 def _lobby_create(ctx: Context) -> Reply:
     race = league.open_lobby(ctx.invocation.text("name"), **ctx.kw())
-    return _text(f"🏁 Lobby **{_md(race.name)}** (#{race.race_id}) is open, hosted by {_md(race.host.name)}. "
-                 f"Type /join to race!")
+    return _text(
+        f"🏁 Lobby **{_md(race.name)}** (#{race.race_id}) is open, hosted by {_md(race.host.name)}. "
+        f"Type /join to race!"
+    )
 
 
 def _join(ctx: Context) -> Reply:
@@ -174,17 +178,24 @@ def _result(ctx: Context) -> Reply:
     if race.is_final and entry.points is not None:
         return _text(f"🏆 Recorded! You finished **{place}** and earned **{entry.points} pts**.")
     if race.disputed:
-        return _text(f"⚠️ Recorded **{place}**, but reports in **{_md(race.name)}** conflict ({_md(race.dispute)}); "
-                     f"the host will rule.")
+        return _text(
+            f"⚠️ Recorded **{place}**, but reports in **{_md(race.name)}** conflict ({_md(race.dispute)}); "
+            f"the host will rule."
+        )
     return _text(f"🏆 Recorded! You reported **{place}** in **{_md(race.name)}**.")
 
 
 def _wallet(ctx: Context) -> Reply:
     summary = wallet.wallet_summary(ctx.racer_id, uow=ctx.uow, settings=ctx.settings)
     message = say.wallet(
-        name=summary.display_name, avatar_url=ctx.avatar_url, available_cents=summary.available_cents,
-        held_cents=summary.held_cents, in_payout_cents=summary.in_payout_cents, debt_cents=summary.debt_cents,
-        lifetime_earned_cents=summary.lifetime_earned_cents, payout_min_cents=summary.payout_min_cents,
+        name=summary.display_name,
+        avatar_url=ctx.avatar_url,
+        available_cents=summary.available_cents,
+        held_cents=summary.held_cents,
+        in_payout_cents=summary.in_payout_cents,
+        debt_cents=summary.debt_cents,
+        lifetime_earned_cents=summary.lifetime_earned_cents,
+        payout_min_cents=summary.payout_min_cents,
         currency=summary.currency,
     )
     return Reply(message, ephemeral=True)
@@ -192,11 +203,19 @@ def _wallet(ctx: Context) -> Reply:
 
 def _cashout(ctx: Context) -> Reply:
     amount_cents = parse_amount_cents(ctx.invocation.text("amount"))
-    payout_id = payouts.request_payout(ctx.racer_id, amount_cents, key=f"discord:{ctx.invocation.interaction_id}",
-                                       uow=ctx.uow, settings=ctx.settings)
+    payout_id = payouts.request_payout(
+        ctx.racer_id,
+        amount_cents,
+        key=f"discord:{ctx.invocation.interaction_id}",
+        uow=ctx.uow,
+        settings=ctx.settings,
+    )
     money = format_cents(amount_cents, ctx.settings.currency)
-    return _text(f"🧾 Payout #{payout_id} of {money} requested. An admin will pay it; "
-                 f"the channel hears when you cash out.", ephemeral=True)
+    return _text(
+        f"🧾 Payout #{payout_id} of {money} requested. An admin will pay it; "
+        f"the channel hears when you cash out.",
+        ephemeral=True,
+    )
 
 
 def _standings(ctx: Context) -> Reply:
@@ -204,8 +223,14 @@ def _standings(ctx: Context) -> Reply:
     if view is None:
         return _text("No season has started yet; the first race opens one.")
     lines = [say.StandingLine(row.rank, row.name, row.points, row.wins, row.races) for row in view.rows]
-    return Reply(say.standings(season_name=view.season.name, closed=view.is_frozen, lines=lines,
-                               sponsor_name=view.season.sponsor_name))
+    return Reply(
+        say.standings(
+            season_name=view.season.name,
+            closed=view.is_frozen,
+            lines=lines,
+            sponsor_name=view.season.sponsor_name,
+        )
+    )
 
 
 def _racer_id_of(ctx: Context, option: str) -> int:
@@ -221,24 +246,39 @@ def _payout(ctx: Context) -> Reply:
     amount_cents = parse_amount_cents(ctx.invocation.text("amount"))
     method = require_payout_method(str(ctx.invocation.option("method") or "store_credit"))
     reference = str(ctx.invocation.option("reference") or "Discord /payout")
-    payout_id = payouts.direct_payout(ctx.racer_id, racer_id, amount_cents, method=method, reference=reference,
-                                      key=f"discord:{ctx.invocation.interaction_id}", uow=ctx.uow,
-                                      settings=ctx.settings)
+    payout_id = payouts.direct_payout(
+        ctx.racer_id,
+        racer_id,
+        amount_cents,
+        method=method,
+        reference=reference,
+        key=f"discord:{ctx.invocation.interaction_id}",
+        uow=ctx.uow,
+        settings=ctx.settings,
+    )
     money = format_cents(amount_cents, ctx.settings.currency)
-    return _text(f"💸 Paid {say.mention(ctx.invocation.user_id('user'))} {money} by {PAYOUT_METHODS[method]} "
-                 f"(payout #{payout_id}); the channel hears about it.", ephemeral=True)
+    return _text(
+        f"💸 Paid {say.mention(ctx.invocation.user_id('user'))} {money} by {PAYOUT_METHODS[method]} "
+        f"(payout #{payout_id}); the channel hears about it.",
+        ephemeral=True,
+    )
 
 
 def _admin_fix(ctx: Context) -> Reply:
     race, racer_id = league.admin_fix_discord_result(
-        ctx.invocation.number("race"), ctx.invocation.user_id("user"), ctx.invocation.text("position"),
-        reason=ctx.invocation.text("reason"), **ctx.kw(),
+        ctx.invocation.number("race"),
+        ctx.invocation.user_id("user"),
+        ctx.invocation.text("position"),
+        reason=ctx.invocation.text("reason"),
+        **ctx.kw(),
     )
     entry = race.entry_of(racer_id)
     assert entry is not None
     place = "DNF" if entry.dnf else f"#{entry.position}"
-    return _text(f"🛠️ Result fixed in **{_md(race.name)}**: {_md(entry.racer.name)} is now **{place}** "
-                 f"({entry.points} pts). Reason: {_md(ctx.invocation.text('reason'))}")
+    return _text(
+        f"🛠️ Result fixed in **{_md(race.name)}**: {_md(entry.racer.name)} is now **{place}** "
+        f"({entry.points} pts). Reason: {_md(ctx.invocation.text('reason'))}"
+    )
 
 
 HANDLERS: dict[str, Callable[[Context], Reply]] = {
@@ -265,8 +305,9 @@ def answer(interaction: dict, settings: Settings) -> dict:
             raise UnknownCommand(invocation.name)
         user = invocation.user
         avatar_url = user.avatar_url()
-        racer = league.get_or_create_racer(user.id, user.username, user.display_name, avatar_url,
-                                           uow=default_uow(settings))
+        racer = league.get_or_create_racer(
+            user.id, user.username, user.display_name, avatar_url, uow=default_uow(settings)
+        )
         reply = handler(Context(invocation, racer.racer_id, avatar_url, settings))
     except CozyKartError as error:
         reply = _text(f"⚠️ {_md(error.message)}", ephemeral=True)  # a refusal may echo what was typed
@@ -287,7 +328,7 @@ def already_handled() -> dict:
 
 
 def deferred(interaction: dict) -> dict:
-    """"Cozy-Kart is thinking...": the answer when the service needs longer than Discord waits."""
+    """ "Cozy-Kart is thinking...": the answer when the service needs longer than Discord waits."""
     name = str((interaction.get("data") or {}).get("name", ""))
     if name in PRIVATE_COMMANDS:
         return {"type": DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, "data": {"flags": EPHEMERAL}}

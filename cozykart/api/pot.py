@@ -14,7 +14,9 @@ from cozykart.services.pot import live_pot
 
 async def pot(request: Request) -> JSONResponse:
     settings = request.app.state.settings
-    snapshot = await asyncio.to_thread(lambda: live_pot(uow=read_uow(settings), settings=settings, feed_length=0))
+    snapshot = await asyncio.to_thread(
+        lambda: live_pot(uow=read_uow(settings), settings=settings, feed_length=0)
+    )
     return JSONResponse(snapshot.to_json(), headers={"Cache-Control": "no-store"})
 
 

@@ -57,7 +57,9 @@ async def standings(request: Request) -> JSONResponse:
     season_id = None
     if raw is not None:
         if not (raw.isascii() and raw.isdigit() and len(raw) <= SEASON_ID_DIGITS_MAX):
-            return error_response_for(InvalidInput("season must be a season id (a whole number)."), headers=NO_STORE)
+            return error_response_for(
+                InvalidInput("season must be a season id (a whole number)."), headers=NO_STORE
+            )
         season_id = int(raw)
     settings = request.app.state.settings
     try:

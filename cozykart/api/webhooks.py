@@ -57,18 +57,30 @@ async def _handle(
         logger.exception("webhook %s %s could not be stored", provider, event.event_id)
         return error_response(500, "the event could not be stored; deliver it again")
     logger.info(
-        "webhook %s %s (%s) -> inbox %s %s%s", provider, event.event_id, event.event_type, receipt.inbox_id,
-        receipt.status, " (duplicate)" if receipt.duplicate else "",
+        "webhook %s %s (%s) -> inbox %s %s%s",
+        provider,
+        event.event_id,
+        event.event_type,
+        receipt.inbox_id,
+        receipt.status,
+        " (duplicate)" if receipt.duplicate else "",
     )
     return JSONResponse(
-        {"received": True, "inbox_id": receipt.inbox_id, "status": receipt.status, "duplicate": receipt.duplicate}
+        {
+            "received": True,
+            "inbox_id": receipt.inbox_id,
+            "status": receipt.status,
+            "duplicate": receipt.duplicate,
+        }
     )
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
     signature = request.headers.get(stripe_payments.SIGNATURE_HEADER)
     return await _handle(
-        request, "stripe", _settings(request).stripe_webhook_secret,
+        request,
+        "stripe",
+        _settings(request).stripe_webhook_secret,
         lambda body, secret: stripe_payments.parse_webhook(body, signature, secret),
     )
 
@@ -80,7 +92,9 @@ async def kofi_webhook(request: Request) -> JSONResponse:
 async def shopify_webhook(request: Request) -> JSONResponse:
     headers = {name.lower(): value for name, value in request.headers.items()}
     return await _handle(
-        request, "shopify", _settings(request).shopify_webhook_secret,
+        request,
+        "shopify",
+        _settings(request).shopify_webhook_secret,
         lambda body, secret: shopify.parse_webhook(body, headers, secret),
     )
 

@@ -59,7 +59,9 @@ def _compile(
     result_processors = tuple((index, p) for index, p in enumerate(processors) if p is not None)
     positional = tuple(compiled.positiontup) if compiled.positional else None
     defaults = {name: value for name, value in compiled.params.items() if value is not None}
-    entry = _Compiled(compiled.string, positional, defaults, bind_processors, bool(processors), result_processors)
+    entry = _Compiled(
+        compiled.string, positional, defaults, bind_processors, bool(processors), result_processors
+    )
     _compiled[slot] = (statement, entry)
     return entry
 
@@ -70,7 +72,8 @@ def _parameters(compiled: _Compiled, values: Mapping[str, Any]):
         values = {**compiled.defaults, **values}
     if compiled.positional is not None:
         return [
-            processors[name](values[name]) if name in processors else values[name] for name in compiled.positional
+            processors[name](values[name]) if name in processors else values[name]
+            for name in compiled.positional
         ]
     return {name: processors[name](value) if name in processors else value for name, value in values.items()}
 

@@ -20,13 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cozykart.db import lean
 from cozykart.db.league_repo import DEFAULT_SPLIT
-from cozykart.db.ledger_tables import (
-    LedgerAccount,
-    LedgerPayment,
-    LedgerPosting,
-    LedgerTransaction,
-    Payout,
-)
+from cozykart.db.ledger_tables import LedgerAccount, LedgerPayment, LedgerPosting, LedgerTransaction, Payout
 from cozykart.db.tables import Race, RaceEntry, Season
 from cozykart.db.types import utc_now
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
@@ -116,7 +110,9 @@ def account_ids(
     assert len(wanted) <= ACCOUNT_CODES_PER_QUERY_MAX, len(wanted)
     if not wanted:
         return {}
-    rows = lean.execute(connection, _accounts_by_codes(len(wanted)), {f"code_{n}": code for n, code in enumerate(wanted)})
+    rows = lean.execute(
+        connection, _accounts_by_codes(len(wanted)), {f"code_{n}": code for n, code in enumerate(wanted)}
+    )
     found = {code: account_id for code, account_id in rows}
     missing = [wanted[code] for code in wanted if code not in found]
     if missing:
@@ -216,7 +212,11 @@ def transaction_row(connection: Connection, key: str):
 
 
 def write_transaction(
-    connection: Connection, transaction: Transaction, ids: dict[str, int] | None = None, *, now: datetime | None = None
+    connection: Connection,
+    transaction: Transaction,
+    ids: dict[str, int] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Written:
     """Apply `transaction` once, recorded `now` (else the clock's now): a repeat of its key writes nothing."""
     codes = {posting.account.code for posting in transaction.postings}
@@ -427,7 +427,9 @@ def season_race_holdings(connection: Connection, season_id: int, *, excluding_ra
     ]
 
 
-def _outcome(race_id: int, name: str, season_id, status: str, entries: tuple, split: SplitRule) -> RaceOutcome:
+def _outcome(
+    race_id: int, name: str, season_id, status: str, entries: tuple, split: SplitRule
+) -> RaceOutcome:
     return RaceOutcome(
         race_id=race_id,
         name=name,
@@ -552,8 +554,7 @@ def held_credit_cents(connection: Connection, wallet_account_id: int, now: datet
     return int(
         connection.execute(
             select(sum_cents(posting_table.c.amount_cents)).where(
-                posting_table.c.account_id == wallet_account_id,
-                posting_table.c.available_at > now,
+                posting_table.c.account_id == wallet_account_id, posting_table.c.available_at > now
             )
         ).scalar_one()
     )

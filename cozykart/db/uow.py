@@ -171,5 +171,8 @@ class UnitOfWork:
                 try:
                     handler(event)
                 except Exception:
-                    logger.exception("after-commit handler %s failed for %s (the commit stands)",
-                                     getattr(handler, "__qualname__", handler), type(event).__name__)
+                    logger.exception(
+                        "after-commit handler %s failed for %s (the commit stands)",
+                        getattr(handler, "__qualname__", handler),
+                        type(event).__name__,
+                    )

@@ -34,5 +34,7 @@ _NUMBERED_LIST_START = re.compile(r"^([ \t]*[0-9]+)\.", re.MULTILINE)
 
 def escape_markdown(text: str) -> str:
     """`text` with every markdown character escaped; Discord shows the same characters."""
-    escaped = "".join(f"\\{character}" if character in MARKDOWN_CHARACTERS else character for character in text)
+    escaped = "".join(
+        f"\\{character}" if character in MARKDOWN_CHARACTERS else character for character in text
+    )
     return _NUMBERED_LIST_START.sub(r"\1\\.", escaped)

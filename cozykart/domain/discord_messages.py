@@ -60,7 +60,9 @@ class UnknownCommand(CozyKartError):
 
 class OutboxNotResendable(Conflict):
     def __init__(self, outbox_id: int, status: str) -> None:
-        super().__init__(f"Announcement #{outbox_id} is {status}; only a failed announcement can be sent again.")
+        super().__init__(
+            f"Announcement #{outbox_id} is {status}; only a failed announcement can be sent again."
+        )
 
 
 class DiscordNotConfigured(Unavailable):
@@ -80,12 +82,23 @@ def mention(discord_id: str) -> str:
 
 
 def _field(name: str, value: str, *, inline: bool = False) -> dict:
-    return {"name": clip(name, FIELD_NAME_LENGTH_MAX), "value": clip(value or "—", FIELD_VALUE_LENGTH_MAX),
-            "inline": inline}
+    return {
+        "name": clip(name, FIELD_NAME_LENGTH_MAX),
+        "value": clip(value or "—", FIELD_VALUE_LENGTH_MAX),
+        "inline": inline,
+    }
 
 
-def _embed(title: str, *, color: int, description: str | None = None, fields: Sequence[dict] = (),
-           url: str | None = None, thumbnail_url: str | None = None, footer: str | None = None) -> dict:
+def _embed(
+    title: str,
+    *,
+    color: int,
+    description: str | None = None,
+    fields: Sequence[dict] = (),
+    url: str | None = None,
+    thumbnail_url: str | None = None,
+    footer: str | None = None,
+) -> dict:
     embed: dict = {"title": clip(title, TITLE_LENGTH_MAX), "color": color, "fields": list(fields)}
     if description:
         embed["description"] = clip(description, DESCRIPTION_LENGTH_MAX)
@@ -98,8 +111,9 @@ def _embed(title: str, *, color: int, description: str | None = None, fields: Se
     return embed
 
 
-def message(*, content: str | None = None, embeds: Sequence[dict] = (),
-            mentioned_ids: Sequence[str] = ()) -> dict:
+def message(
+    *, content: str | None = None, embeds: Sequence[dict] = (), mentioned_ids: Sequence[str] = ()
+) -> dict:
     """A Discord message body; only the users named in `mentioned_ids` are pinged."""
     body: dict = {"embeds": list(embeds), "allowed_mentions": {"parse": [], "users": list(mentioned_ids)}}
     if content:
@@ -124,83 +138,148 @@ class Finish:
     share_cents: int
 
 
-def race_started(*, race_name: str, season_name: str | None, host: Person, roster: Sequence[Person],
-                 watch_url: str | None) -> dict:
+def race_started(
+    *, race_name: str, season_name: str | None, host: Person, roster: Sequence[Person], watch_url: str | None
+) -> dict:
     lines = "\n".join(f"• {_md(person.name)}" for person in roster)
     fields = [_field(f"Roster ({len(roster)})", lines), _field("Host", _md(host.name), inline=True)]
     if season_name:
         fields.append(_field("Season", _md(season_name), inline=True))
     if watch_url:
         fields.append(_field("Watch", f"[Watch the race live]({watch_url})", inline=True))
-    embed = _embed(f"🏁 {_md(race_name)} is live!", color=DISCORD_BLUE, url=watch_url, fields=fields,
-                   description="Merch bought while the race is live feeds the racers' Live Pot.")
+    embed = _embed(
+        f"🏁 {_md(race_name)} is live!",
+        color=DISCORD_BLUE,
+        url=watch_url,
+        fields=fields,
+        description="Merch bought while the race is live feeds the racers' Live Pot.",
+    )
     return message(embeds=[embed])
 
 
-def race_results(*, race_name: str, season_name: str | None, finishes: Sequence[Finish], pot_cents: int,
-                 currency: str) -> dict:
+def race_results(
+    *, race_name: str, season_name: str | None, finishes: Sequence[Finish], pot_cents: int, currency: str
+) -> dict:
     """The podium and points (league blue), and how the Live Pot was split (gold)."""
     ranked = sorted(finishes, key=lambda f: (f.position is None, f.position or 0, f.racer.name))
     podium = [f for f in ranked if f.position is not None][:PODIUM_SIZE]
-    podium_text = "\n".join(f"{MEDALS[f.position - 1] if f.position <= PODIUM_SIZE else ''} "
-                            f"**{_md(f.racer.name)}**" for f in podium)
-    table = "\n".join(
-        f"{'DNF' if f.position is None else f'#{f.position}'} {_md(f.racer.name)} — {f.points} pts" for f in ranked
+    podium_text = "\n".join(
+        f"{MEDALS[f.position - 1] if f.position <= PODIUM_SIZE else ''} **{_md(f.racer.name)}**"
+        for f in podium
     )
-    league_embed = _embed(f"🏆 Results: {_md(race_name)}", color=DISCORD_BLUE, footer=season_name,
-                          fields=[_field("Podium", podium_text), _field("Points", table)])
+    table = "\n".join(
+        f"{'DNF' if f.position is None else f'#{f.position}'} {_md(f.racer.name)} — {f.points} pts"
+        for f in ranked
+    )
+    league_embed = _embed(
+        f"🏆 Results: {_md(race_name)}",
+        color=DISCORD_BLUE,
+        footer=season_name,
+        fields=[_field("Podium", podium_text), _field("Points", table)],
+    )
     if pot_cents > 0:
-        split = "\n".join(f"{_md(f.racer.name)}: **{format_cents(f.share_cents, currency)}**"
-                          for f in sorted(ranked, key=lambda f: -f.share_cents) if f.share_cents)
-        money_embed = _embed(f"💰 Live Pot: {format_cents(pot_cents, currency)}", color=GOLD,
-                             description="Split among the racers of the race.", fields=[_field("Shares", split)])
+        split = "\n".join(
+            f"{_md(f.racer.name)}: **{format_cents(f.share_cents, currency)}**"
+            for f in sorted(ranked, key=lambda f: -f.share_cents)
+            if f.share_cents
+        )
+        money_embed = _embed(
+            f"💰 Live Pot: {format_cents(pot_cents, currency)}",
+            color=GOLD,
+            description="Split among the racers of the race.",
+            fields=[_field("Shares", split)],
+        )
     else:
-        money_embed = _embed("💰 Live Pot: nothing this time", color=GOLD,
-                             description="No merch was sold during this race.")
+        money_embed = _embed(
+            "💰 Live Pot: nothing this time", color=GOLD, description="No merch was sold during this race."
+        )
     return message(embeds=[league_embed, money_embed])
 
 
-def dj_tip(*, dj: Person, fan_name: str | None, tip_cents: int, dj_cents: int, song: str,
-           note: str | None, currency: str) -> dict:
+def dj_tip(
+    *,
+    dj: Person,
+    fan_name: str | None,
+    tip_cents: int,
+    dj_cents: int,
+    song: str,
+    note: str | None,
+    currency: str,
+) -> dict:
     fan = _md(fan_name) if fan_name else "A fan"
-    fields = [_field("Song", _md(song) or "—", inline=True), _field("To the DJ", format_cents(dj_cents, currency),
-                                                                    inline=True)]
+    fields = [
+        _field("Song", _md(song) or "—", inline=True),
+        _field("To the DJ", format_cents(dj_cents, currency), inline=True),
+    ]
     if note:
         fields.append(_field("Message", _md(note)))
     embed = _embed(f"🎵 {fan} tipped {format_cents(tip_cents, currency)}", color=GOLD, fields=fields)
-    return message(content=f"{mention(dj.discord_id)} you got a tip!", embeds=[embed],
-                   mentioned_ids=[dj.discord_id])
+    return message(
+        content=f"{mention(dj.discord_id)} you got a tip!", embeds=[embed], mentioned_ids=[dj.discord_id]
+    )
 
 
 def cash_out(*, racer: Person, amount_cents: int, currency: str) -> dict:
     """The seed's "💸 @User just cashed out $50.00!"."""
     money = format_cents(amount_cents, currency)
-    embed = _embed("💸 Cash-out", color=GOLD, description=f"{_md(racer.name)} turned race earnings into {money}.")
-    return message(content=f"💸 {mention(racer.discord_id)} just cashed out {money}!", embeds=[embed],
-                   mentioned_ids=[racer.discord_id])
+    embed = _embed(
+        "💸 Cash-out", color=GOLD, description=f"{_md(racer.name)} turned race earnings into {money}."
+    )
+    return message(
+        content=f"💸 {mention(racer.discord_id)} just cashed out {money}!",
+        embeds=[embed],
+        mentioned_ids=[racer.discord_id],
+    )
 
 
-def season_champion(*, season_name: str, champion: Person | None, points: int | None, wins: int | None,
-                    sponsor_name: str | None, sponsor_url: str | None) -> dict:
+def season_champion(
+    *,
+    season_name: str,
+    champion: Person | None,
+    points: int | None,
+    wins: int | None,
+    sponsor_name: str | None,
+    sponsor_url: str | None,
+) -> dict:
     if champion is None:
-        embed = _embed(f"🏁 {_md(season_name)} is closed", color=DISCORD_BLUE, description="No races were finished.")
+        embed = _embed(
+            f"🏁 {_md(season_name)} is closed", color=DISCORD_BLUE, description="No races were finished."
+        )
         return message(embeds=[embed])
     fields = [_field("Points", str(points or 0), inline=True), _field("Wins", str(wins or 0), inline=True)]
     if sponsor_name:
-        link = sponsor_url.replace("(", "%28").replace(")", "%29").replace(" ", "%20") if sponsor_url else None
+        link = (
+            sponsor_url.replace("(", "%28").replace(")", "%29").replace(" ", "%20") if sponsor_url else None
+        )
         sponsor = f"[{_md(sponsor_name)}]({link})" if link else _md(sponsor_name)
         fields.append(_field("Presented by", sponsor, inline=True))
-    embed = _embed(f"👑 {_md(champion.name)} is the champion of {_md(season_name)}!", color=DISCORD_BLUE, fields=fields)
-    return message(content=f"👑 Congratulations {mention(champion.discord_id)}!", embeds=[embed],
-                   mentioned_ids=[champion.discord_id])
+    embed = _embed(
+        f"👑 {_md(champion.name)} is the champion of {_md(season_name)}!", color=DISCORD_BLUE, fields=fields
+    )
+    return message(
+        content=f"👑 Congratulations {mention(champion.discord_id)}!",
+        embeds=[embed],
+        mentioned_ids=[champion.discord_id],
+    )
 
 
 # --- command replies -----------------------------------------------------------------
 
 
-def wallet(*, name: str, avatar_url: str | None, available_cents: int, held_cents: int, in_payout_cents: int,
-           debt_cents: int, lifetime_earned_cents: int, payout_min_cents: int, currency: str) -> dict:
+def wallet(
+    *,
+    name: str,
+    avatar_url: str | None,
+    available_cents: int,
+    held_cents: int,
+    in_payout_cents: int,
+    debt_cents: int,
+    lifetime_earned_cents: int,
+    payout_min_cents: int,
+    currency: str,
+) -> dict:
     """The seed's `/wallet` embed, with the ledger's real balances."""
+
     def money(cents: int) -> str:
         return format_cents(cents, currency)
 
@@ -216,8 +295,14 @@ def wallet(*, name: str, avatar_url: str | None, available_cents: int, held_cent
         footer = f"You can cash out now with /cashout (from {money(payout_min_cents)})."
     else:
         footer = f"Payouts from {money(payout_min_cents)}: {money(payout_min_cents - available_cents)} to go."
-    embed = _embed(f"💰 {_md(name)}'s racer wallet", color=GOLD, thumbnail_url=avatar_url, fields=fields, footer=footer,
-                   description="Your share of the merch sold during your races, and your tips.")
+    embed = _embed(
+        f"💰 {_md(name)}'s racer wallet",
+        color=GOLD,
+        thumbnail_url=avatar_url,
+        fields=fields,
+        footer=footer,
+        description="Your share of the merch sold during your races, and your tips.",
+    )
     return message(embeds=[embed])
 
 
@@ -230,10 +315,17 @@ class StandingLine:
     races: int
 
 
-def standings(*, season_name: str, closed: bool, lines: Sequence[StandingLine], sponsor_name: str | None) -> dict:
+def standings(
+    *, season_name: str, closed: bool, lines: Sequence[StandingLine], sponsor_name: str | None
+) -> dict:
     shown = lines[:STANDINGS_ROWS_SHOWN_MAX]
-    table = "\n".join(f"#{line.rank} **{_md(line.name)}** — {line.points} pts, {line.wins} wins, {line.races} races"
-                      for line in shown) or "No results yet."
+    table = (
+        "\n".join(
+            f"#{line.rank} **{_md(line.name)}** — {line.points} pts, {line.wins} wins, {line.races} races"
+            for line in shown
+        )
+        or "No results yet."
+    )
     footer = f"Presented by {sponsor_name}" if sponsor_name else None
     title = f"🏆 {_md(season_name)} standings" + (" (final)" if closed else "")
     return message(embeds=[_embed(title, color=DISCORD_BLUE, description=table, footer=footer)])

@@ -5,6 +5,7 @@ plain values and store what they return. The errors are the refusals a racer,
 host or admin can meet, each with a message that says what to do next; the
 whole tree, theirs among the rest, is drawn in `cozykart.domain.errors`.
 """
+
 from __future__ import annotations
 
 import json
@@ -132,7 +133,9 @@ class AlreadyInLobby(Conflict):
 
 class TooManyOpenLobbies(Conflict):
     def __init__(self) -> None:
-        super().__init__(f"There are already {OPEN_LOBBY_COUNT_MAX} open lobbies; join one or close one first.")
+        super().__init__(
+            f"There are already {OPEN_LOBBY_COUNT_MAX} open lobbies; join one or close one first."
+        )
 
 
 class LobbyNotOpen(Conflict):
@@ -255,8 +258,10 @@ class NoLiveRace(Conflict):
 
 class NoRaceToReport(Conflict):
     def __init__(self) -> None:
-        super().__init__("Could not save your result: you are in no race that is live or waiting for results. "
-                         "Is a race active?")
+        super().__init__(
+            "Could not save your result: you are in no race that is live or waiting for results. "
+            "Is a race active?"
+        )
 
 
 # --- names and inputs ---------------------------------------------------------

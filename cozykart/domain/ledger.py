@@ -249,7 +249,6 @@ class TransactionBuilder:
 # --- splits -------------------------------------------------------------------
 
 
-
 def split_weights(outcome: RaceOutcome) -> dict[int, int]:
     """Each racer's weight in the race's pool under the season's split rule.
 
@@ -313,7 +312,9 @@ def season_deviation(races: Iterable[tuple[dict[int, int], dict[int, int]]]) -> 
     return deviation
 
 
-def race_split_order(race_id: int, racer_ids: Iterable[int], deviation: dict[int, Fraction]) -> tuple[int, ...]:
+def race_split_order(
+    race_id: int, racer_ids: Iterable[int], deviation: dict[int, Fraction]
+) -> tuple[int, ...]:
     """Who is first in line for a race's odd cents: the racers the season's rounding owes most.
 
     Ties (a season's first race, or racers owed alike) are broken by an order
@@ -354,7 +355,9 @@ def race_holdings(
         assert cents >= 0, (payment_id, cents)
         cumulative_cents += cents
         current = allocate_in_order(cumulative_cents, weight_list, order=order_indexes)
-        column = {racer_id: now - before for racer_id, now, before in zip(racer_ids, current, previous, strict=True)}
+        column = {
+            racer_id: now - before for racer_id, now, before in zip(racer_ids, current, previous, strict=True)
+        }
         assert all(share >= 0 for share in column.values()) and sum(column.values()) == cents
         holdings[payment_id] = column
         previous = current
@@ -370,9 +373,7 @@ def clawback_shares(amount_cents: int, credited_cents: dict[str, int], *, seed: 
     codes = sorted(code for code, cents in credited_cents.items() if cents > 0)
     held_total_cents = sum(credited_cents[code] for code in codes)
     if amount_cents > held_total_cents:
-        raise RefundTooLarge(
-            "That is more than what remains of the payment to take back."
-        )
+        raise RefundTooLarge("That is more than what remains of the payment to take back.")
     assert amount_cents > 0 and codes
     shares = allocate(amount_cents, [credited_cents[code] for code in codes], seed=seed)
     return dict(zip(codes, shares, strict=True))

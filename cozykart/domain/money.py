@@ -115,10 +115,7 @@ def bps_part(amount_cents: int, rate_bps: int) -> int:
 
 def tie_break_order(count: int, seed: str) -> list[int]:
     """Indexes 0..count-1 in an order shuffled deterministically by `seed`."""
-    return sorted(
-        range(count),
-        key=lambda index: hashlib.sha256(f"{seed}\x1f{index}".encode()).digest(),
-    )
+    return sorted(range(count), key=lambda index: hashlib.sha256(f"{seed}\x1f{index}".encode()).digest())
 
 
 def allocate(total_cents: int, weights: Sequence[int], *, seed: str) -> list[int]:

@@ -310,7 +310,9 @@ def fact_from_record(record: dict[str, Any]) -> PaymentFact:
 
 def nothing_paid(fact: PaymentFact) -> bool:
     """A sale or tip of zero (a 100% discount, a free order): recorded as ignored, never applied."""
-    return (isinstance(fact, Sale) and fact.gross_cents == 0) or (isinstance(fact, Tip) and fact.tip_cents == 0)
+    return (isinstance(fact, Sale) and fact.gross_cents == 0) or (
+        isinstance(fact, Tip) and fact.tip_cents == 0
+    )
 
 
 @dataclass(frozen=True)

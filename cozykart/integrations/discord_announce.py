@@ -87,8 +87,9 @@ class WebhookNotifier:
         if 200 <= response.status_code < 300:
             return Delivery(ok=True)
         if response.status_code == 429:
-            return Delivery(ok=False, retry_after_s=_retry_after_s(response),
-                            error="Discord rate limit (429)")
+            return Delivery(
+                ok=False, retry_after_s=_retry_after_s(response), error="Discord rate limit (429)"
+            )
         detail = ""
         try:
             body = response.json()

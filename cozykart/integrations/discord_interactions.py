@@ -91,7 +91,9 @@ def _option(kind: int, name: str, description: str, *, required: bool = True, **
     return {"type": kind, "name": name, "description": description, "required": required, **extra}
 
 
-_LOBBY = _option(INTEGER, "lobby", "The lobby number (needed when several are open)", required=False, min_value=1)
+_LOBBY = _option(
+    INTEGER, "lobby", "The lobby number (needed when several are open)", required=False, min_value=1
+)
 _PAYOUT_METHOD_CHOICES = [
     {"name": "store credit", "value": "store_credit"},
     {"name": "gift card", "value": "gift_card"},
@@ -100,36 +102,70 @@ _PAYOUT_METHOD_CHOICES = [
 ]
 
 COMMANDS: list[dict] = [
-    {"name": "lobby", "description": "Lobbies for the next race", "options": [
-        {"type": SUB_COMMAND, "name": "create", "description": "Open a lobby (hosts and admins)", "options": [
-            _option(STRING, "name", "The lobby's name", max_length=60),
-        ]},
-    ]},
+    {
+        "name": "lobby",
+        "description": "Lobbies for the next race",
+        "options": [
+            {
+                "type": SUB_COMMAND,
+                "name": "create",
+                "description": "Open a lobby (hosts and admins)",
+                "options": [_option(STRING, "name", "The lobby's name", max_length=60)],
+            }
+        ],
+    },
     {"name": "join", "description": "Join an open lobby", "options": [_LOBBY]},
     {"name": "leave", "description": "Leave the lobby you are in"},
-    {"name": "start", "description": "Start your lobby's race: the Live Pot opens (host)", "options": [_LOBBY]},
+    {
+        "name": "start",
+        "description": "Start your lobby's race: the Live Pot opens (host)",
+        "options": [_LOBBY],
+    },
     {"name": "end", "description": "End the live race (host)"},
-    {"name": "result", "description": "Report where you finished", "options": [
-        _option(STRING, "position", "1 to 8, or DNF", max_length=8),
-    ]},
+    {
+        "name": "result",
+        "description": "Report where you finished",
+        "options": [_option(STRING, "position", "1 to 8, or DNF", max_length=8)],
+    },
     {"name": "wallet", "description": "Your earnings from merch sales and tips (only you see it)"},
-    {"name": "cashout", "description": "Ask for a payout from your wallet", "options": [
-        _option(STRING, "amount", "How much, like 20.00", max_length=32),
-    ]},
+    {
+        "name": "cashout",
+        "description": "Ask for a payout from your wallet",
+        "options": [_option(STRING, "amount", "How much, like 20.00", max_length=32)],
+    },
     {"name": "standings", "description": "The season standings"},
-    {"name": "payout", "description": "Pay a racer directly from their wallet (admin)", "options": [
-        _option(USER, "user", "The racer"),
-        _option(STRING, "amount", "How much, like 50.00", max_length=32),
-        _option(STRING, "method", "How it is paid (default store credit)", required=False,
-                choices=_PAYOUT_METHOD_CHOICES),
-        _option(STRING, "reference", "Gift card code, PayPal or bank reference", required=False, max_length=200),
-    ]},
-    {"name": "admin-fix", "description": "Fix a racer's result in a final race (admin)", "options": [
-        _option(INTEGER, "race", "The race number", min_value=1),
-        _option(USER, "user", "The racer"),
-        _option(STRING, "position", "1 to 8, or DNF", max_length=8),
-        _option(STRING, "reason", "Why the result changes", max_length=200),
-    ]},
+    {
+        "name": "payout",
+        "description": "Pay a racer directly from their wallet (admin)",
+        "options": [
+            _option(USER, "user", "The racer"),
+            _option(STRING, "amount", "How much, like 50.00", max_length=32),
+            _option(
+                STRING,
+                "method",
+                "How it is paid (default store credit)",
+                required=False,
+                choices=_PAYOUT_METHOD_CHOICES,
+            ),
+            _option(
+                STRING,
+                "reference",
+                "Gift card code, PayPal or bank reference",
+                required=False,
+                max_length=200,
+            ),
+        ],
+    },
+    {
+        "name": "admin-fix",
+        "description": "Fix a racer's result in a final race (admin)",
+        "options": [
+            _option(INTEGER, "race", "The race number", min_value=1),
+            _option(USER, "user", "The racer"),
+            _option(STRING, "position", "1 to 8, or DNF", max_length=8),
+            _option(STRING, "reason", "Why the result changes", max_length=200),
+        ],
+    },
 ]
 
 
@@ -140,12 +176,19 @@ class Registered:
 
 
 def register_commands(
-    *, api_base: str, client_id: str, bot_token: str, guild_id: str | None = None,
+    *,
+    api_base: str,
+    client_id: str,
+    bot_token: str,
+    guild_id: str | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> Registered:
     """Replace the application's commands (globally, or in one guild: instant, for testing)."""
-    path = f"/applications/{client_id}/guilds/{guild_id}/commands" if guild_id else \
-        f"/applications/{client_id}/commands"
+    path = (
+        f"/applications/{client_id}/guilds/{guild_id}/commands"
+        if guild_id
+        else f"/applications/{client_id}/commands"
+    )
     try:
         with httpx.Client(base_url=api_base, timeout=REQUEST_TIMEOUT_S, transport=transport) as client:
             response = client.put(path, json=COMMANDS, headers={"Authorization": f"Bot {bot_token}"})
@@ -159,7 +202,11 @@ def register_commands(
 
 
 def edit_original_response(
-    *, api_base: str, application_id: str, token: str, message: dict,
+    *,
+    api_base: str,
+    application_id: str,
+    token: str,
+    message: dict,
     transport: httpx.BaseTransport | None = None,
 ) -> None:
     """Give a deferred interaction its answer (the interaction token is the credential)."""

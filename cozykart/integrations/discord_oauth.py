@@ -77,12 +77,7 @@ def code_challenge(verifier: str) -> str:
 
 class DiscordOAuth:
     def __init__(
-        self,
-        *,
-        client_id: str,
-        client_secret: str,
-        api_base: str,
-        timeout_s: float = REQUEST_TIMEOUT_S,
+        self, *, client_id: str, client_secret: str, api_base: str, timeout_s: float = REQUEST_TIMEOUT_S
     ) -> None:
         self._client_id = client_id
         self._client_secret = client_secret

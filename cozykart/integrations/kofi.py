@@ -80,7 +80,8 @@ def _fact(event_type: str, data: dict[str, Any]) -> PaymentFact:
     skus = tuple(
         (item["direct_link_code"], int(item.get("quantity") or 1))
         for item in items
-        if isinstance(item, dict) and isinstance(item.get("direct_link_code"), str)
+        if isinstance(item, dict)
+        and isinstance(item.get("direct_link_code"), str)
         and isinstance(item.get("quantity", 1), int)
     )
     return Sale(
@@ -98,9 +99,18 @@ def _fact(event_type: str, data: dict[str, Any]) -> PaymentFact:
 
 
 def event_body(
-    *, verification_token: str, message_id: str, transaction_id: str, event_type: str, amount: str,
-    currency: str, from_name: str = "A fan", message: str | None = None, timestamp: datetime | None = None,
-    shop_items: list[dict[str, Any]] | None = None, is_public: bool = True,
+    *,
+    verification_token: str,
+    message_id: str,
+    transaction_id: str,
+    event_type: str,
+    amount: str,
+    currency: str,
+    from_name: str = "A fan",
+    message: str | None = None,
+    timestamp: datetime | None = None,
+    shop_items: list[dict[str, Any]] | None = None,
+    is_public: bool = True,
 ) -> bytes:
     """A form body as Ko-fi posts it."""
     at = timestamp or datetime.fromtimestamp(int(time.time()), UTC)

@@ -50,7 +50,9 @@ def parse_webhook(body: bytes, headers: dict[str, str], secret: str) -> Verified
         payload = mapping(json.loads(body), "body")
     except ValueError:
         raise MalformedWebhook("body is not JSON") from None
-    return VerifiedEvent(provider="shopify", event_id=webhook_id, event_type=topic, fact=_fact(topic, payload))
+    return VerifiedEvent(
+        provider="shopify", event_id=webhook_id, event_type=topic, fact=_fact(topic, payload)
+    )
 
 
 def _fact(topic: str, payload: dict[str, Any]) -> PaymentFact:
@@ -59,8 +61,11 @@ def _fact(topic: str, payload: dict[str, Any]) -> PaymentFact:
         skus = tuple(
             (item["sku"], item["quantity"])
             for item in items
-            if isinstance(item, dict) and isinstance(item.get("sku"), str) and item["sku"]
-            and isinstance(item.get("quantity"), int) and not isinstance(item.get("quantity"), bool)
+            if isinstance(item, dict)
+            and isinstance(item.get("sku"), str)
+            and item["sku"]
+            and isinstance(item.get("quantity"), int)
+            and not isinstance(item.get("quantity"), bool)
         )
         titles = [optional_text(item, "title") for item in items if isinstance(item, dict)]
         customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
@@ -68,15 +73,18 @@ def _fact(topic: str, payload: dict[str, Any]) -> PaymentFact:
             currency=text(payload, "currency", "order").upper(),
             payment_key=f"shopify:{identifier(payload, 'id', 'order')}",
             gross_cents=decimal_amount_cents(payload.get("total_price"), "order.total_price"),
-            sold_at=instant_from_iso(payload.get("processed_at") or payload.get("created_at"), "order.processed_at"),
+            sold_at=instant_from_iso(
+                payload.get("processed_at") or payload.get("created_at"), "order.processed_at"
+            ),
             item=", ".join(title for title in titles if title) or "Shopify order",
             payer_name=optional_text(customer, "first_name"),
             skus=skus,
         )
     if topic == "refunds/create":
         transactions = [
-            t for t in payload.get("transactions") or [] if isinstance(t, dict) and t.get("kind") == "refund"
-            and t.get("status", "success") == "success"
+            t
+            for t in payload.get("transactions") or []
+            if isinstance(t, dict) and t.get("kind") == "refund" and t.get("status", "success") == "success"
         ]
         if not transactions:
             return Ignored(currency="", reason="refund has no successful refund transaction")
@@ -84,7 +92,9 @@ def _fact(topic: str, payload: dict[str, Any]) -> PaymentFact:
             currency=_refund_currency(payload, transactions[0]),
             payment_key=f"shopify:{identifier(payload, 'order_id', 'refund')}",
             refund_key=f"shopify:{identifier(payload, 'id', 'refund')}",
-            amount_cents=sum(decimal_amount_cents(t.get("amount"), "refund.transactions.amount") for t in transactions),
+            amount_cents=sum(
+                decimal_amount_cents(t.get("amount"), "refund.transactions.amount") for t in transactions
+            ),
             refunded_at=instant_from_iso(payload.get("created_at"), "refund.created_at"),
         )
     return Ignored(currency=str(payload.get("currency") or "").upper(), reason=f"Shopify {topic} is not used")
@@ -96,8 +106,12 @@ def _refund_currency(payload: dict[str, Any], transaction: dict[str, Any]) -> st
     if currency := optional_text(transaction, "currency"):
         return currency.upper()
     for line in payload.get("refund_line_items") or []:
-        subtotal = mapping(mapping(line, "refund_line_items[]").get("subtotal_set"), "refund line subtotal_set")
-        if currency := optional_text(mapping(subtotal.get("shop_money"), "subtotal_set.shop_money"), "currency_code"):
+        subtotal = mapping(
+            mapping(line, "refund_line_items[]").get("subtotal_set"), "refund line subtotal_set"
+        )
+        if currency := optional_text(
+            mapping(subtotal.get("shop_money"), "subtotal_set.shop_money"), "currency_code"
+        ):
             return currency.upper()
     raise MalformedWebhook("refund.transactions[0].currency is missing")
 
@@ -106,7 +120,12 @@ def _refund_currency(payload: dict[str, Any], transaction: dict[str, Any]) -> st
 
 
 def order_paid_payload(
-    *, order_id: int, total: str, currency: str, line_items: list[dict[str, Any]], first_name: str = "Alex",
+    *,
+    order_id: int,
+    total: str,
+    currency: str,
+    line_items: list[dict[str, Any]],
+    first_name: str = "Alex",
     processed_at: datetime | None = None,
 ) -> dict[str, Any]:
     at = (processed_at or datetime.now(UTC)).isoformat()
@@ -124,7 +143,7 @@ def order_paid_payload(
 
 
 def refund_payload(
-    *, refund_id: int, order_id: int, amount: str, currency: str, created_at: datetime | None = None,
+    *, refund_id: int, order_id: int, amount: str, currency: str, created_at: datetime | None = None
 ) -> dict[str, Any]:
     return {
         "id": refund_id,

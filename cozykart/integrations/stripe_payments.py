@@ -64,7 +64,9 @@ def parse_webhook(body: bytes, signature_header: str | None, secret: str) -> Ver
     try:
         stripe.WebhookSignature.verify_header(payload, signature_header, secret, tolerance=TOLERANCE_S)
     except stripe.SignatureVerificationError as error:
-        reason = "timestamp outside the tolerance" if "tolerance" in str(error) else "signature does not match"
+        reason = (
+            "timestamp outside the tolerance" if "tolerance" in str(error) else "signature does not match"
+        )
         raise WebhookRejected(reason) from None
     try:
         event = mapping(json.loads(payload), "event")
@@ -156,7 +158,9 @@ def _checkout(session: dict[str, Any], event_type: str, completed_at: datetime) 
         return Ignored(currency=currency, reason=NOTHING_PAID)
     if event_type == CHECKOUT_COMPLETED and payment_status == "unpaid":
         return CheckoutPending(
-            currency=currency, payment_key=_payment_key(session, "checkout session"), completed_at=completed_at
+            currency=currency,
+            payment_key=_payment_key(session, "checkout session"),
+            completed_at=completed_at,
         )
     if payment_status != "paid":
         return Ignored(currency=currency, reason="checkout session is not paid")
@@ -237,8 +241,14 @@ def checkout_completed_event(
 
 
 def charge_refunded_event(
-    *, event_id: str, charge_id: str, payment_intent: str, amount_cents: int, amount_refunded_cents: int,
-    currency: str, created: int | None = None,
+    *,
+    event_id: str,
+    charge_id: str,
+    payment_intent: str,
+    amount_cents: int,
+    amount_refunded_cents: int,
+    currency: str,
+    created: int | None = None,
 ) -> dict[str, Any]:
     return {
         "id": event_id,
@@ -260,8 +270,15 @@ def charge_refunded_event(
 
 
 def dispute_event(
-    *, event_id: str, event_type: str, dispute_id: str, charge_id: str, payment_intent: str,
-    amount_cents: int, currency: str, created: int | None = None,
+    *,
+    event_id: str,
+    event_type: str,
+    dispute_id: str,
+    charge_id: str,
+    payment_intent: str,
+    amount_cents: int,
+    currency: str,
+    created: int | None = None,
 ) -> dict[str, Any]:
     created = created or int(time.time())
     return {

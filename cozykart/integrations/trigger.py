@@ -66,8 +66,11 @@ def _secret(settings: Settings, provider: str) -> str:
         "shopify": settings.shopify_webhook_secret,
     }[provider]
     if not secret:
-        variable = {"stripe": "STRIPE_WEBHOOK_SECRET", "kofi": "KOFI_VERIFICATION_TOKEN",
-                    "shopify": "SHOPIFY_WEBHOOK_SECRET"}[provider]
+        variable = {
+            "stripe": "STRIPE_WEBHOOK_SECRET",
+            "kofi": "KOFI_VERIFICATION_TOKEN",
+            "shopify": "SHOPIFY_WEBHOOK_SECRET",
+        }[provider]
         raise InvalidInput(f"set {variable} (the same value the server uses) to sign {provider} events")
     return secret
 
@@ -91,27 +94,49 @@ def _stripe(request: TriggerRequest, amount_cents: int, secret: str, at: datetim
     payment = request.payment or f"pi_{token}"
     created = int(at.timestamp())
     if request.action in {"sale", "tip"}:
-        metadata = {"item": request.item} if request.action == "sale" else {
-            "kind": "tip", "song": request.song, "fan_name": request.fan_name, **(
-                {"message": request.message} if request.message else {}), **({"dj": request.dj} if request.dj else {}),
-        }
+        metadata = (
+            {"item": request.item}
+            if request.action == "sale"
+            else {
+                "kind": "tip",
+                "song": request.song,
+                "fan_name": request.fan_name,
+                **({"message": request.message} if request.message else {}),
+                **({"dj": request.dj} if request.dj else {}),
+            }
+        )
         if request.sku and request.action == "sale":
             metadata["sku"] = request.sku
         event = stripe_payments.checkout_completed_event(
-            event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=payment, amount_cents=amount_cents,
-            currency=currency, created=created, metadata=metadata, customer_name=request.fan_name,
+            event_id=f"evt_{token}",
+            session_id=f"cs_{token}",
+            payment_intent=payment,
+            amount_cents=amount_cents,
+            currency=currency,
+            created=created,
+            metadata=metadata,
+            customer_name=request.fan_name,
         )
     elif request.action == "refund":
         event = stripe_payments.charge_refunded_event(
-            event_id=f"evt_{token}", charge_id=f"ch_{payment}", payment_intent=payment, amount_cents=amount_cents,
-            amount_refunded_cents=amount_cents, currency=currency, created=created,
+            event_id=f"evt_{token}",
+            charge_id=f"ch_{payment}",
+            payment_intent=payment,
+            amount_cents=amount_cents,
+            amount_refunded_cents=amount_cents,
+            currency=currency,
+            created=created,
         )
     else:
         event = stripe_payments.dispute_event(
             event_id=f"evt_{token}",
             event_type="charge.dispute.funds_reinstated" if request.won else "charge.dispute.created",
-            dispute_id=f"dp_{payment}", charge_id=f"ch_{payment}", payment_intent=payment,
-            amount_cents=amount_cents, currency=currency, created=created,
+            dispute_id=f"dp_{payment}",
+            charge_id=f"ch_{payment}",
+            payment_intent=payment,
+            amount_cents=amount_cents,
+            currency=currency,
+            created=created,
         )
     body = json.dumps(event)
     headers = {"Content-Type": "application/json", "Stripe-Signature": stripe_payments.sign(body, secret)}
@@ -124,11 +149,18 @@ def _kofi(request: TriggerRequest, amount_cents: int, secret: str, at: datetime,
     payment = request.payment or f"kofi-{token}"
     units, cents = divmod(amount_cents, 100)
     body = kofi.event_body(
-        verification_token=secret, message_id=f"msg-{token}", transaction_id=payment,
-        event_type="Shop Order" if request.action == "sale" else "Donation", amount=f"{units}.{cents:02d}",
-        currency="USD", from_name=request.fan_name, message=request.message, timestamp=at,
+        verification_token=secret,
+        message_id=f"msg-{token}",
+        transaction_id=payment,
+        event_type="Shop Order" if request.action == "sale" else "Donation",
+        amount=f"{units}.{cents:02d}",
+        currency="USD",
+        from_name=request.fan_name,
+        message=request.message,
+        timestamp=at,
         shop_items=[{"direct_link_code": request.sku or "tee", "variation_name": "", "quantity": 1}]
-        if request.action == "sale" else None,
+        if request.action == "sale"
+        else None,
     )
     return payment, body, {"Content-Type": kofi.CONTENT_TYPE}
 
@@ -141,13 +173,21 @@ def _shopify(request: TriggerRequest, amount_cents: int, secret: str, at: dateti
     if request.action == "sale":
         topic = "orders/paid"
         payload = shopify.order_paid_payload(
-            order_id=order_id, total=f"{units}.{cents:02d}", currency="USD", processed_at=at,
+            order_id=order_id,
+            total=f"{units}.{cents:02d}",
+            currency="USD",
+            processed_at=at,
             line_items=[{"sku": request.sku or "TEE", "quantity": 1, "title": request.item}],
         )
     else:
         topic = "refunds/create"
-        payload = shopify.refund_payload(refund_id=int(token, 16), order_id=order_id,
-                                         amount=f"{units}.{cents:02d}", currency="USD", created_at=at)
+        payload = shopify.refund_payload(
+            refund_id=int(token, 16),
+            order_id=order_id,
+            amount=f"{units}.{cents:02d}",
+            currency="USD",
+            created_at=at,
+        )
     body = json.dumps(payload).encode()
     headers = {
         "Content-Type": "application/json",
@@ -165,4 +205,6 @@ def send(request: TriggerRequest, settings: Settings) -> TriggerResult:
         response = httpx.post(endpoint, content=body, headers=headers, timeout=POST_TIMEOUT_S)
     except httpx.HTTPError as error:
         raise InvalidInput(f"could not reach {endpoint}: {type(error).__name__}") from None
-    return TriggerResult(endpoint=endpoint, payment=payment, status_code=response.status_code, body=response.text)
+    return TriggerResult(
+        endpoint=endpoint, payment=payment, status_code=response.status_code, body=response.text
+    )

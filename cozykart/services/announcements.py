@@ -42,8 +42,11 @@ def on_race_started(event: RaceStarted, uow: UnitOfWork) -> None:
     season = session.get(Season, event.season_id) if event.season_id else None
     people = _people(session, [*event.racer_ids, race.host_racer_id])
     message = say.race_started(
-        race_name=event.name, season_name=season.name if season else None, host=people[race.host_racer_id],
-        roster=[people[racer_id] for racer_id in event.racer_ids], watch_url=load_settings().stream_embed_url,
+        race_name=event.name,
+        season_name=season.name if season else None,
+        host=people[race.host_racer_id],
+        roster=[people[racer_id] for racer_id in event.racer_ids],
+        watch_url=load_settings().stream_embed_url,
     )
     outbox.record(uow, dedupe_key=f"race:{event.race_id}:started", kind="race_started", message=message)
 
@@ -67,26 +70,43 @@ def on_race_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
     people = _people(session, [result.racer_id for result in outcome.results])
     shares_cents = _shares_cents(session, outcome.race_id)
     finishes = [
-        say.Finish(people[result.racer_id], None if result.dnf else result.position, result.points,
-                   shares_cents.get(result.racer_id, 0))
+        say.Finish(
+            people[result.racer_id],
+            None if result.dnf else result.position,
+            result.points,
+            shares_cents.get(result.racer_id, 0),
+        )
         for result in outcome.results
     ]
-    message = say.race_results(race_name=outcome.name, season_name=season.name if season else None,
-                               finishes=finishes, pot_cents=sum(shares_cents.values()),
-                               currency=load_settings().currency)
+    message = say.race_results(
+        race_name=outcome.name,
+        season_name=season.name if season else None,
+        finishes=finishes,
+        pot_cents=sum(shares_cents.values()),
+        currency=load_settings().currency,
+    )
     outbox.record(uow, dedupe_key=f"race:{outcome.race_id}:results", kind="race_results", message=message)
 
 
 def on_tip_recorded(event: TipRecorded, uow: UnitOfWork) -> None:
-    message = say.dj_tip(dj=_person(uow.session, event.dj_racer_id), fan_name=event.fan_name,
-                         tip_cents=event.tip_cents, dj_cents=event.dj_cents, song=event.song, note=event.message,
-                         currency=load_settings().currency)
+    message = say.dj_tip(
+        dj=_person(uow.session, event.dj_racer_id),
+        fan_name=event.fan_name,
+        tip_cents=event.tip_cents,
+        dj_cents=event.dj_cents,
+        song=event.song,
+        note=event.message,
+        currency=load_settings().currency,
+    )
     outbox.record(uow, dedupe_key=f"tip:{event.payment_id}", kind="dj_tip", message=message)
 
 
 def on_payout_paid(event: PayoutPaid, uow: UnitOfWork) -> None:
-    message = say.cash_out(racer=_person(uow.session, event.racer_id), amount_cents=event.amount_cents,
-                           currency=load_settings().currency)
+    message = say.cash_out(
+        racer=_person(uow.session, event.racer_id),
+        amount_cents=event.amount_cents,
+        currency=load_settings().currency,
+    )
     outbox.record(uow, dedupe_key=f"payout:{event.payout_id}:paid", kind="cash_out", message=message)
 
 
@@ -97,12 +117,20 @@ def on_season_completed(event: SeasonCompleted, uow: UnitOfWork) -> None:
     champion = _person(session, event.champion_racer_id) if event.champion_racer_id else None
     standing = None
     if event.champion_racer_id:
-        standing = session.exec(select(SeasonStanding).where(
-            SeasonStanding.season_id == event.season_id, SeasonStanding.racer_id == event.champion_racer_id
-        )).first()
+        standing = session.exec(
+            select(SeasonStanding).where(
+                SeasonStanding.season_id == event.season_id,
+                SeasonStanding.racer_id == event.champion_racer_id,
+            )
+        ).first()
     message = say.season_champion(
-        season_name=event.name, champion=champion, points=standing.points if standing else None,
-        wins=standing.wins if standing else None, sponsor_name=season.sponsor_name, sponsor_url=season.sponsor_url,
+        season_name=event.name,
+        champion=champion,
+        points=standing.points if standing else None,
+        wins=standing.wins if standing else None,
+        sponsor_name=season.sponsor_name,
+        sponsor_url=season.sponsor_url,
     )
-    outbox.record(uow, dedupe_key=f"season:{event.season_id}:champion", kind="season_champion", message=message)
-
+    outbox.record(
+        uow, dedupe_key=f"season:{event.season_id}:champion", kind="season_champion", message=message
+    )

@@ -92,7 +92,9 @@ class SeedReport:
         )
 
 
-def seed_demo(*, uow: UnitOfWork, now: datetime | None = None, settings: Settings | None = None) -> SeedReport:
+def seed_demo(
+    *, uow: UnitOfWork, now: datetime | None = None, settings: Settings | None = None
+) -> SeedReport:
     now = now or utc_now()
     settings = settings or load_settings()
     with uow:
@@ -103,7 +105,9 @@ def seed_demo(*, uow: UnitOfWork, now: datetime | None = None, settings: Setting
         payments_added = _ensure_payments(uow, season, racers, now, settings)
         uow.commit()
     return SeedReport(
-        racers_added=racers_added, seasons_added=seasons_added, races_added=races_added,
+        racers_added=racers_added,
+        seasons_added=seasons_added,
+        races_added=races_added,
         payments_added=payments_added,
     )
 
@@ -125,17 +129,32 @@ def _ensure_payments(
             if (race.ended_at is not None and sold_at >= race.ended_at) or sold_at > now:
                 continue
             receipt = ledger.record_sale(
-                key=f"demo:race:{race.id}:sale:{index}", gross_cents=gross_cents, sold_at=sold_at, item=item,
-                provider="demo", fan_name=fan_name, uow=uow, settings=settings, now=now,
+                key=f"demo:race:{race.id}:sale:{index}",
+                gross_cents=gross_cents,
+                sold_at=sold_at,
+                item=item,
+                provider="demo",
+                fan_name=fan_name,
+                uow=uow,
+                settings=settings,
+                now=now,
             )
             added += not receipt.replayed
     dj = next((racer for racer in racers if racer.is_dj), None)
     if dj is not None:
         for index, (song, fan_name, tip_cents, message) in enumerate(DEMO_TIPS):
             receipt = ledger.record_tip(
-                key=f"demo:tip:{index}", dj_racer_id=dj.id, tip_cents=tip_cents,
-                tipped_at=now - timedelta(minutes=30 - 10 * index), song=song, fan_name=fan_name,
-                message=message, provider="demo", uow=uow, settings=settings, now=now,
+                key=f"demo:tip:{index}",
+                dj_racer_id=dj.id,
+                tip_cents=tip_cents,
+                tipped_at=now - timedelta(minutes=30 - 10 * index),
+                song=song,
+                fan_name=fan_name,
+                message=message,
+                provider="demo",
+                uow=uow,
+                settings=settings,
+                now=now,
             )
             added += not receipt.replayed
     return added

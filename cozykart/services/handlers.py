@@ -24,25 +24,35 @@ from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected,
 from cozykart.domain.ledger import PayoutPaid, SaleRecorded, TipRecorded
 from cozykart.services import announcements, ledger
 
-HANDLERS: HandlerTable = MappingProxyType({
-    RaceStarted: EventHandlers(in_transaction=(announcements.on_race_started,)),
-    RaceFinalized: EventHandlers(in_transaction=(ledger.distribute_on_finalized, announcements.on_race_finalized)),
-    ResultsCorrected: EventHandlers(in_transaction=(ledger.correct_on_results_corrected,)),
-    SeasonCompleted: EventHandlers(in_transaction=(announcements.on_season_completed,)),
-    SaleRecorded: EventHandlers(),
-    TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
-    PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid,)),
-})
+HANDLERS: HandlerTable = MappingProxyType(
+    {
+        RaceStarted: EventHandlers(in_transaction=(announcements.on_race_started,)),
+        RaceFinalized: EventHandlers(
+            in_transaction=(ledger.distribute_on_finalized, announcements.on_race_finalized)
+        ),
+        ResultsCorrected: EventHandlers(in_transaction=(ledger.correct_on_results_corrected,)),
+        SeasonCompleted: EventHandlers(in_transaction=(announcements.on_season_completed,)),
+        SaleRecorded: EventHandlers(),
+        TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
+        PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid,)),
+    }
+)
 
 
 def without_announcements(table: HandlerTable) -> HandlerTable:
     """`table` with the announcement handlers left out, everything else as it is."""
-    return MappingProxyType({
-        event_type: entry._replace(in_transaction=tuple(
-            handler for handler in entry.in_transaction if handler.__module__ != announcements.__name__
-        ))
-        for event_type, entry in table.items()
-    })
+    return MappingProxyType(
+        {
+            event_type: entry._replace(
+                in_transaction=tuple(
+                    handler
+                    for handler in entry.in_transaction
+                    if handler.__module__ != announcements.__name__
+                )
+            )
+            for event_type, entry in table.items()
+        }
+    )
 
 
 # `python -m cozykart seed-demo`: demo data is never announced to a real channel.

@@ -269,7 +269,10 @@ def _refuse_past_the_bounds(session: Session, client_hash: str, now: datetime) -
             "Finish one, or try again in a few minutes.",
             retry_after_s=retry_after_s,
         )
-    if session.exec(select(func.count()).select_from(LoginAttempt).where(live)).one() >= LOGIN_ATTEMPTS_LIVE_MAX:
+    if (
+        session.exec(select(func.count()).select_from(LoginAttempt).where(live)).one()
+        >= LOGIN_ATTEMPTS_LIVE_MAX
+    ):
         raise TooManyLoginAttempts(
             "Too many logins are in progress right now. Please try again in a few minutes.",
             retry_after_s=retry_after_s,

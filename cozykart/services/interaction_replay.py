@@ -46,7 +46,9 @@ def is_snowflake(interaction_id: object) -> bool:
     )
 
 
-def first_delivery(interaction_id: str, signed_at: datetime, *, uow: UnitOfWork, now: datetime | None = None) -> bool:
+def first_delivery(
+    interaction_id: str, signed_at: datetime, *, uow: UnitOfWork, now: datetime | None = None
+) -> bool:
     """Record the interaction; True the first time its id is seen, False for a replay."""
     assert is_snowflake(interaction_id), "the endpoint refuses an interaction without a snowflake id"
     now = now or utc_now()

@@ -196,11 +196,7 @@ def _join(session: Session, actor: Actor, race: Race, now: datetime) -> RaceView
 
 
 def leave_lobby(
-    race_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
+    race_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
 ) -> RaceView:
     """The acting racer leaves a lobby before it starts."""
     settings = settings or load_settings()
@@ -211,9 +207,7 @@ def leave_lobby(
     return view
 
 
-def leave_current_lobby(
-    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
-) -> RaceView:
+def leave_current_lobby(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> RaceView:
     """`/leave`: the acting racer leaves the open lobby they are in (`NotInLobby` if none), in one transaction."""
     settings = settings or load_settings()
     with uow:
@@ -239,11 +233,7 @@ def _leave(session: Session, actor: Actor, race: Race) -> RaceView:
 
 
 def cancel_lobby(
-    race_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
+    race_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
 ) -> RaceView:
     """The host (or an admin) closes a lobby that never started."""
     settings = settings or load_settings()
@@ -338,9 +328,15 @@ def _start(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView
     session.add(race)
     session.flush()
     view = race_view(session, race)
-    uow.emit(RaceStarted(race_id=race.id, name=race.name, season_id=race.season_id,
-                         racer_ids=tuple(entry.racer.racer_id for entry in view.entries),
-                         started_at=race.started_at))
+    uow.emit(
+        RaceStarted(
+            race_id=race.id,
+            name=race.name,
+            season_id=race.season_id,
+            racer_ids=tuple(entry.racer.racer_id for entry in view.entries),
+            started_at=race.started_at,
+        )
+    )
     return view
 
 
@@ -685,11 +681,7 @@ def get_race(race_id: int, *, uow: UnitOfWork) -> RaceView:
 
 
 def list_races(
-    *,
-    uow: UnitOfWork,
-    statuses: Sequence[str] | None = None,
-    season_id: int | None = None,
-    limit: int = 50,
+    *, uow: UnitOfWork, statuses: Sequence[str] | None = None, season_id: int | None = None, limit: int = 50
 ) -> tuple[RaceView, ...]:
     """Races newest first, optionally of some statuses or one season (admin results page)."""
     limit = max(1, min(limit, RACE_LIST_LENGTH_MAX))
@@ -822,7 +814,9 @@ def _entry_of(session: Session, race_id: int, racer_id: int) -> RaceEntry | None
 
 
 def _open_lobbies(session: Session) -> list[Race]:
-    return list(session.exec(select(Race).where(Race.status == RaceStatus.OPEN).order_by(Race.created_at, Race.id)))
+    return list(
+        session.exec(select(Race).where(Race.status == RaceStatus.OPEN).order_by(Race.created_at, Race.id))
+    )
 
 
 def _the_one_lobby(lobbies: Sequence[Race], *, none: type[NoOpenLobby] | type[NoLobbyToStart]) -> Race:
@@ -902,11 +896,7 @@ def _result(entry: RaceEntry) -> Placing:
 
 
 def _parse_table(
-    race: Race,
-    entries: Sequence[RaceEntry],
-    table: Mapping[int, object],
-    *,
-    partial: bool = False,
+    race: Race, entries: Sequence[RaceEntry], table: Mapping[int, object], *, partial: bool = False
 ) -> dict[int, Placing]:
     racer_ids = {entry.racer_id for entry in entries}
     strangers = sorted(set(table) - racer_ids)

@@ -84,9 +84,7 @@ def standings_page(season_id: int | None = None, *, uow: UnitOfWork) -> Standing
         for season in season_list
         if season.is_closed and season.champion is not None
     )[:TROPHY_CASE_LENGTH_MAX]
-    return StandingsPage(
-        seasons=season_list, standings=view, chart=chart_of(series), trophy_case=trophy_case
-    )
+    return StandingsPage(seasons=season_list, standings=view, chart=chart_of(series), trophy_case=trophy_case)
 
 
 def chart_of(series: tuple[ChartSeries, ...]) -> PointsChart:

@@ -200,7 +200,9 @@ def _race_book(
             held[row.payment_id][row.racer_id] = row.net_cents
             sales.setdefault(row.payment_id, SaleFacts(row.item, row.gross_cents))
         if outcome.season_id is not None:
-            season = repo.season_race_holdings(connection, outcome.season_id, excluding_race_id=outcome.race_id)
+            season = repo.season_race_holdings(
+                connection, outcome.season_id, excluding_race_id=outcome.race_id
+            )
     return RaceBook(
         outcome=outcome,
         held=dict(held),
@@ -291,13 +293,18 @@ def record_sale(
     key, item, fan_name = _sale_input(key, gross_cents, cost_cents, sold_at, item, fan_name)
     with uow:
         connection = uow.session.connection()
-        settings = _effective_settings(uow, connection, settings)  # an admin's change applies from the next sale
+        settings = _effective_settings(
+            uow, connection, settings
+        )  # an admin's change applies from the next sale
         race = _race_at(uow, connection, sold_at)
         race_id = race.window.race_id if race is not None else None
         split = sale_split(gross_cents, cost_cents, settings.commission_rate_bps, race_live=race is not None)
         payment_id = _insert_payment(
             connection,
-            key=key, kind="sale", provider=provider, now=now,
+            key=key,
+            kind="sale",
+            provider=provider,
+            now=now,
             gross_cents=gross_cents,
             occurred_at=sold_at,
             item=item,
@@ -312,8 +319,10 @@ def record_sale(
         if race is not None:
             sale_race = _sale_race(uow, connection, race, split.pool_cents, settings, now)
         sale = sale_transaction(
-            key=f"payment:{key}", reference=f"{provider}:{key}",
-            payment_id=payment_id, item=item,
+            key=f"payment:{key}",
+            reference=f"{provider}:{key}",
+            payment_id=payment_id,
+            item=item,
             gross_cents=gross_cents,
             split=split,
             race=sale_race,
@@ -334,13 +343,23 @@ def record_sale(
         )
         uow.commit()
         return SaleReceipt(
-            payment_id, written.transaction_id, race_id, gross_cents, split.pool_cents, split.house_cents,
-            distributed=sale_race is not None and sale_race.final, replayed=False,
+            payment_id,
+            written.transaction_id,
+            race_id,
+            gross_cents,
+            split.pool_cents,
+            split.house_cents,
+            distributed=sale_race is not None and sale_race.final,
+            replayed=False,
         )
 
 
 def _sale_race(
-    uow: UnitOfWork, connection: Connection, race: repo.RaceAtSale, pool_cents: int, settings: Settings,
+    uow: UnitOfWork,
+    connection: Connection,
+    race: repo.RaceAtSale,
+    pool_cents: int,
+    settings: Settings,
     now: datetime | None = None,
 ) -> SaleRace:
     """The race a sale feeds, as the domain needs it: with its book when final (its racers get the pool now).
@@ -512,13 +531,18 @@ def record_tip(
     key, song, fan_name, message = _tip_input(key, tip_cents, tipped_at, song, fan_name, message)
     with uow:
         connection = uow.session.connection()
-        settings = _effective_settings(uow, connection, settings)  # an admin's change applies from the next tip
+        settings = _effective_settings(
+            uow, connection, settings
+        )  # an admin's change applies from the next tip
         split = tip_split(tip_cents, settings.tip_fee_bps)
         if uow.session.get(Racer, dj_racer_id) is None:
             raise NotFound("That DJ does not exist.")
         payment_id = _insert_payment(
             connection,
-            key=key, kind="tip", provider=provider, now=now,
+            key=key,
+            kind="tip",
+            provider=provider,
+            now=now,
             gross_cents=tip_cents,
             occurred_at=tipped_at,
             item=song,
@@ -558,7 +582,13 @@ def record_tip(
         )
         uow.commit()
         return TipReceipt(
-            payment_id, written.transaction_id, dj_racer_id, tip_cents, split.fee_cents, split.dj_cents, replayed=False
+            payment_id,
+            written.transaction_id,
+            dj_racer_id,
+            tip_cents,
+            split.fee_cents,
+            split.dj_cents,
+            replayed=False,
         )
 
 
@@ -680,7 +710,9 @@ def _claw_back(
         holdings = repo.payment_holdings(connection, payment.id)
         race_accounts = _race_accounts(connection, payment)
         repo.lock_accounts(
-            connection, [row.id for row in holdings] + list(repo.account_ids(connection, race_accounts, now=now).values())
+            connection,
+            [row.id for row in holdings]
+            + list(repo.account_ids(connection, race_accounts, now=now).values()),
         )
         holdings = repo.payment_holdings(connection, payment.id)  # after the locks
         race = _final_race_of(uow, payment)
@@ -698,7 +730,9 @@ def _claw_back(
         written = repo.write_transaction(connection, clawback.transaction, now=now)
         assert not written.replayed
         uow.commit()
-        return ClawbackReceipt(written.transaction_id, clawback.amount_cents, clawback.taken_cents, replayed=False)
+        return ClawbackReceipt(
+            written.transaction_id, clawback.amount_cents, clawback.taken_cents, replayed=False
+        )
 
 
 def _final_race_of(uow: UnitOfWork, payment) -> RaceOutcome | None:
@@ -758,7 +792,13 @@ def reinstate_dispute(
 
 
 def _reinstatement(
-    uow: UnitOfWork, connection: Connection, clawback, key: str, at: datetime, settings: Settings, now: datetime
+    uow: UnitOfWork,
+    connection: Connection,
+    clawback,
+    key: str,
+    at: datetime,
+    settings: Settings,
+    now: datetime,
 ) -> Transaction:
     """The clawback's postings negated; what went back to a final race's racers is settled again.
 
@@ -776,7 +816,10 @@ def _reinstatement(
         key=key,
         reference=clawback.key,
         clawback_description=clawback.description,
-        lines=[PostedLine(repo.account_ref(row), row.amount_cents, row.description, row.payment_id) for row in rows],
+        lines=[
+            PostedLine(repo.account_ref(row), row.amount_cents, row.description, row.payment_id)
+            for row in rows
+        ],
         payment_id=clawback.payment_id,
         race_id=clawback.race_id,
         payment=_payment_facts(payment) if payment is not None else None,

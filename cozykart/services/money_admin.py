@@ -110,7 +110,10 @@ def payout_queue(
         connection = uow.session.connection()
         pending = _payout_lines(
             connection,
-            select(payout).where(payout.c.status == PayoutStatus.PENDING).order_by(payout.c.id).limit(PENDING_PAYOUTS_MAX),
+            select(payout)
+            .where(payout.c.status == PayoutStatus.PENDING)
+            .order_by(payout.c.id)
+            .limit(PENDING_PAYOUTS_MAX),
         )
         recent = _payout_lines(
             connection,

@@ -54,19 +54,39 @@ class SettingSpec:
 # The ranges are the environment's (cozykart.settings.load_settings).
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
-        "commission_rate_bps", "Commission rate", "bps", 0, BPS_PER_WHOLE, "COZYKART_COMMISSION_RATE_BPS",
+        "commission_rate_bps",
+        "Commission rate",
+        "bps",
+        0,
+        BPS_PER_WHOLE,
+        "COZYKART_COMMISSION_RATE_BPS",
         "The share of each sale (after manufacturing cost) that goes into the live race's pool.",
     ),
     SettingSpec(
-        "tip_fee_bps", "Tip fee", "bps", 0, BPS_PER_WHOLE, "COZYKART_TIP_FEE_BPS",
+        "tip_fee_bps",
+        "Tip fee",
+        "bps",
+        0,
+        BPS_PER_WHOLE,
+        "COZYKART_TIP_FEE_BPS",
         "The platform's share of each DJ tip; the DJ gets the rest.",
     ),
     SettingSpec(
-        "payout_min_cents", "Payout threshold", "cents", 1, PAYOUT_MIN_CENTS_MAX, "COZYKART_PAYOUT_MIN_CENTS",
+        "payout_min_cents",
+        "Payout threshold",
+        "cents",
+        1,
+        PAYOUT_MIN_CENTS_MAX,
+        "COZYKART_PAYOUT_MIN_CENTS",
         "The smallest payout a racer may request.",
     ),
     SettingSpec(
-        "hold_days", "Hold", "days", 0, HOLD_DAYS_MAX, "COZYKART_HOLD_DAYS",
+        "hold_days",
+        "Hold",
+        "days",
+        0,
+        HOLD_DAYS_MAX,
+        "COZYKART_HOLD_DAYS",
         "How long new earnings are held before a racer can withdraw them.",
     ),
 )
@@ -106,10 +126,7 @@ class SettingLine:
     def source_words(self) -> str:
         if self.last_change is None:
             return f"Environment default ({self.env_name})"
-        return (
-            f"Changed by {self.last_change.actor_name} at "
-            f"{self.last_change.changed_at:%Y-%m-%d %H:%M} UTC"
-        )
+        return f"Changed by {self.last_change.actor_name} at {self.last_change.changed_at:%Y-%m-%d %H:%M} UTC"
 
 
 @dataclass(frozen=True)
@@ -190,7 +207,9 @@ def parse_setting_value(name: str, text: str | int) -> int:
     """Read what an admin typed: a percent for a rate, an amount for the threshold, whole days for the hold."""
     spec = SPECS_BY_NAME.get(name)
     if spec is None:
-        raise InvalidInput("That is not a money setting: choose the commission rate, tip fee, payout threshold or hold.")
+        raise InvalidInput(
+            "That is not a money setting: choose the commission rate, tip fee, payout threshold or hold."
+        )
     if isinstance(text, bool):
         raise InvalidInput(f"{spec.label}: give a number.")
     if isinstance(text, int):
@@ -208,7 +227,9 @@ def parse_setting_value(name: str, text: str | int) -> int:
         if not bps.is_finite():
             raise InvalidInput(f"{spec.label}: give a percent such as 20 or 12.5, got {text!r}.")
         if not whole:
-            raise InvalidInput(f"{spec.label}: at most {PERCENT_DECIMALS_MAX} decimals (a basis point), got {text!r}.")
+            raise InvalidInput(
+                f"{spec.label}: at most {PERCENT_DECIMALS_MAX} decimals (a basis point), got {text!r}."
+            )
         return int(bps)
     if spec.unit == "cents":
         try:
@@ -250,7 +271,9 @@ def _change_line(row, currency: str) -> SettingChangeLine:
     )
 
 
-def money_settings_view(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> MoneySettingsView:
+def money_settings_view(
+    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
+) -> MoneySettingsView:
     """An admin reads the money settings in effect, where each comes from, and every change."""
     base = settings or load_settings()
     table = MoneySettingChange.__table__
@@ -266,7 +289,9 @@ def money_settings_view(*, actor_id: int, uow: UnitOfWork, settings: Settings | 
         ).all()
         latest = _latest_changes_statement().subquery()
         latest_rows = connection.execute(
-            select(latest, racer.c.display_name.label("actor_name")).join(racer, racer.c.id == latest.c.actor_racer_id)
+            select(latest, racer.c.display_name.label("actor_name")).join(
+                racer, racer.c.id == latest.c.actor_racer_id
+            )
         ).all()
     last_by_name = {row.name: _change_line(row, base.currency) for row in latest_rows}
     lines = []
@@ -368,7 +393,9 @@ def change_money_setting(
     base = settings or load_settings()
     spec = SPECS_BY_NAME.get(name)
     if spec is None:
-        raise InvalidInput("That is not a money setting: choose the commission rate, tip fee, payout threshold or hold.")
+        raise InvalidInput(
+            "That is not a money setting: choose the commission rate, tip fee, payout threshold or hold."
+        )
     with uow:
         require_admin(load_actor(uow.session, actor_id, base))
         new_value = _new_value_in_range(spec, value, base.currency)

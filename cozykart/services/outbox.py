@@ -95,7 +95,9 @@ def new_sender_id() -> str:
 # --- recording (inside the change's transaction) -------------------------------------
 
 
-def record(uow: UnitOfWork, *, dedupe_key: str, kind: str, message: dict, now: datetime | None = None) -> int | None:
+def record(
+    uow: UnitOfWork, *, dedupe_key: str, kind: str, message: dict, now: datetime | None = None
+) -> int | None:
     """Queue `message` in the open unit of work; a fact already queued is not queued twice.
 
     Returns the outbox id, or None when `dedupe_key` was queued before.
@@ -105,8 +107,14 @@ def record(uow: UnitOfWork, *, dedupe_key: str, kind: str, message: dict, now: d
     if existing is not None:
         return None
     now = now or utc_now()
-    row = DiscordOutbox(dedupe_key=dedupe_key, kind=kind, payload=json.dumps(message), status=OutboxStatus.PENDING,
-                        created_at=now, next_attempt_at=None)  # None: due at once
+    row = DiscordOutbox(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        payload=json.dumps(message),
+        status=OutboxStatus.PENDING,
+        created_at=now,
+        next_attempt_at=None,
+    )  # None: due at once
     session.add(row)
     session.flush()
     return row.id
@@ -129,8 +137,9 @@ def _take_lease(uow: UnitOfWork, sender_id: str, now: datetime) -> bool:
         # The migration creates the row; a database made another way gets it now.
         try:
             with session.begin_nested():
-                session.add(DiscordSenderLease(name=SENDER_LEASE_NAME, holder=sender_id,
-                                               expires_at=now + LEASE_TTL))
+                session.add(
+                    DiscordSenderLease(name=SENDER_LEASE_NAME, holder=sender_id, expires_at=now + LEASE_TTL)
+                )
         except IntegrityError:  # another sender created it first, and holds it
             return False
         return True
@@ -141,7 +150,10 @@ def _take_lease(uow: UnitOfWork, sender_id: str, now: datetime) -> bool:
 def _head(uow: UnitOfWork) -> DiscordOutbox | None:
     """The oldest message still to send: everything after it waits for it."""
     return uow.session.exec(
-        select(DiscordOutbox).where(DiscordOutbox.status == OutboxStatus.PENDING).order_by(DiscordOutbox.id).limit(1)
+        select(DiscordOutbox)
+        .where(DiscordOutbox.status == OutboxStatus.PENDING)
+        .order_by(DiscordOutbox.id)
+        .limit(1)
     ).first()
 
 
@@ -216,7 +228,8 @@ def release_lease(sender_id: str, *, uow: UnitOfWork, now: datetime | None = Non
     lease = DiscordSenderLease.__table__
     with uow:
         uow.session.execute(
-            update(lease).where(lease.c.name == SENDER_LEASE_NAME, lease.c.holder == sender_id)
+            update(lease)
+            .where(lease.c.name == SENDER_LEASE_NAME, lease.c.holder == sender_id)
             .values(holder=None, expires_at=now or utc_now())
         )
         uow.commit()
@@ -233,9 +246,18 @@ def _summary(message: dict) -> str:
 
 def _view(row: DiscordOutbox) -> OutboxRow:
     message = json.loads(row.payload)
-    return OutboxRow(outbox_id=row.id, kind=row.kind, summary=_summary(message), status=row.status,
-                     attempts=row.attempts, last_error=row.last_error, created_at=row.created_at,
-                     next_attempt_at=row.next_attempt_at, sent_at=row.sent_at, message=message)
+    return OutboxRow(
+        outbox_id=row.id,
+        kind=row.kind,
+        summary=_summary(message),
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        sent_at=row.sent_at,
+        message=message,
+    )
 
 
 def list_outbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) -> tuple[OutboxRow, ...]:
@@ -256,29 +278,34 @@ class OutboxConsole:
 
 
 def outbox_console(
-    actor_id: int, *, uow: UnitOfWork, status: str | None = None, limit: int = 50, settings: Settings | None = None
+    actor_id: int,
+    *,
+    uow: UnitOfWork,
+    status: str | None = None,
+    limit: int = 50,
+    settings: Settings | None = None,
 ) -> OutboxConsole:
     """The admin console's view: counts by status and the newest announcements (admins only)."""
     settings = settings or load_settings()
     with uow:
         require_admin(load_actor(uow.session, actor_id, settings))
-        return OutboxConsole(counts=outbox_counts(uow=uow), rows=list_outbox(uow=uow, status=status, limit=limit))
+        return OutboxConsole(
+            counts=outbox_counts(uow=uow), rows=list_outbox(uow=uow, status=status, limit=limit)
+        )
 
 
 def outbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
-        rows = uow.session.exec(select(DiscordOutbox.status, func.count()).group_by(DiscordOutbox.status)).all()
+        rows = uow.session.exec(
+            select(DiscordOutbox.status, func.count()).group_by(DiscordOutbox.status)
+        ).all()
         counts = dict.fromkeys(tuple(OutboxStatus), 0)
         counts.update({status: count for status, count in rows})
         return counts
 
 
 def resend(
-    outbox_id: int,
-    *,
-    actor_id: int | None,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
+    outbox_id: int, *, actor_id: int | None, uow: UnitOfWork, settings: Settings | None = None
 ) -> OutboxRow:
     """Queue a parked (failed) announcement again, to be sent next in order of its id.
 

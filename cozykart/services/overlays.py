@@ -36,7 +36,9 @@ def regenerate_overlay_key(
     key = secrets.token_urlsafe(OVERLAY_KEY_BYTES)
     with uow:
         require_admin(load_actor(uow.session, actor_id, settings))
-        uow.session.add(OverlayKey(key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now or utc_now()))
+        uow.session.add(
+            OverlayKey(key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now or utc_now())
+        )
         uow.commit()
     return key
 

@@ -103,7 +103,9 @@ def read_wallet_balances(
 
 
 def _lock_wallet(connection: Connection, racer_id: int, now: datetime) -> dict[str, int]:
-    ids = repo.account_ids(connection, [wallet_account(racer_id), in_flight_account(racer_id), PAYOUTS_SENT], now=now)
+    ids = repo.account_ids(
+        connection, [wallet_account(racer_id), in_flight_account(racer_id), PAYOUTS_SENT], now=now
+    )
     repo.lock_accounts(connection, [ids[wallet_account(racer_id).code]])
     return ids
 
@@ -260,7 +262,9 @@ def pay_payout(
             outcome = _decided(connection, payout_id, TransactionKind.PAYOUT)
             assert outcome is not None
             return outcome
-        _set_status(connection, payout_id, PayoutStatus.PAID, actor.racer_id, now, method=method, reference=reference)
+        _set_status(
+            connection, payout_id, PayoutStatus.PAID, actor.racer_id, now, method=method, reference=reference
+        )
         uow.emit(
             PayoutPaid(
                 payout_id=payout_id,
@@ -404,7 +408,9 @@ def pending_payouts(*, uow: UnitOfWork) -> list:
         return list(
             uow.session.connection()
             .execute(
-                select(payout_table).where(payout_table.c.status == PayoutStatus.PENDING).order_by(payout_table.c.id)
+                select(payout_table)
+                .where(payout_table.c.status == PayoutStatus.PENDING)
+                .order_by(payout_table.c.id)
             )
             .all()
         )

@@ -24,7 +24,9 @@ from cozykart.settings import Settings, load_settings
 
 FEED_LENGTH_MAX = 12
 REFUNDED, DISPUTED = "refunded", "disputed"
-ANONYMOUS_FAN = "A fan"  # a fan who chose no public name, asked to stay private, or whose payment was reversed
+ANONYMOUS_FAN = (
+    "A fan"  # a fan who chose no public name, asked to stay private, or whose payment was reversed
+)
 _REVERSAL_KINDS = (
     TransactionKind.REFUND_CLAWBACK,
     TransactionKind.DISPUTE_CLAWBACK,
@@ -90,7 +92,9 @@ class LivePot:
         }
 
 
-def live_pot(*, uow: UnitOfWork, settings: Settings | None = None, feed_length: int = FEED_LENGTH_MAX) -> LivePot:
+def live_pot(
+    *, uow: UnitOfWork, settings: Settings | None = None, feed_length: int = FEED_LENGTH_MAX
+) -> LivePot:
     settings = settings or load_settings()
     with uow:
         session = uow.session
@@ -102,15 +106,22 @@ def live_pot(*, uow: UnitOfWork, settings: Settings | None = None, feed_length: 
             # The cached balance: read on every push to every viewer, so not re-summed
             # here (reconciliation proves cached balances equal their postings).
             account = ledger_repo.account_table
-            pot_cents = connection.execute(
-                select(account.c.balance_cents).where(account.c.code == pool_code(race.id))
-            ).scalar_one_or_none() or 0
-            racers = session.execute(
-                select(Racer)
-                .join(RaceEntry, RaceEntry.racer_id == Racer.id)
-                .where(RaceEntry.race_id == race.id)
-                .order_by(RaceEntry.joined_at, RaceEntry.id)
-            ).scalars().all()
+            pot_cents = (
+                connection.execute(
+                    select(account.c.balance_cents).where(account.c.code == pool_code(race.id))
+                ).scalar_one_or_none()
+                or 0
+            )
+            racers = (
+                session.execute(
+                    select(Racer)
+                    .join(RaceEntry, RaceEntry.racer_id == Racer.id)
+                    .where(RaceEntry.race_id == race.id)
+                    .order_by(RaceEntry.joined_at, RaceEntry.id)
+                )
+                .scalars()
+                .all()
+            )
             pot_race = PotRace(
                 race_id=race.id,
                 name=race.name,

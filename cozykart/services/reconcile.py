@@ -84,9 +84,7 @@ def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileRepor
         _check_payments_applied_once(connection, report)
         _check_final_pools_empty(connection, report)
         return ReconcileReport(
-            transactions_checked=transactions_checked,
-            accounts_checked=len(accounts),
-            violations=tuple(found),
+            transactions_checked=transactions_checked, accounts_checked=len(accounts), violations=tuple(found)
         )
 
 
@@ -108,8 +106,10 @@ def _check_transactions_balance(connection: Connection, report: Report) -> int:
     for row in connection.execute(
         select(sums).where((sums.c.total_cents != 0) | (sums.c.posting_count == 0))
     ):
-        report("unbalanced_transaction",
-               f"transaction {row.id} ({row.key}) sums to {row.total_cents} over {row.posting_count} postings")
+        report(
+            "unbalanced_transaction",
+            f"transaction {row.id} ({row.key}) sums to {row.total_cents} over {row.posting_count} postings",
+        )
     return int(transactions_checked)
 
 
@@ -142,15 +142,19 @@ def _check_account_balances(accounts: list[Row], report: Report) -> None:
     for row in accounts:
         total_cents += row.posted_cents
         if row.balance_cents != row.posted_cents:
-            report("cached_balance_mismatch",
-                   f"{row.code}: cached {row.balance_cents}, postings sum to {row.posted_cents}")
+            report(
+                "cached_balance_mismatch",
+                f"{row.code}: cached {row.balance_cents}, postings sum to {row.posted_cents}",
+            )
         if AccountKind(row.kind) in NON_NEGATIVE_KINDS and row.posted_cents < 0:
             report("negative_balance", f"{row.code} is at {row.posted_cents}")
     if total_cents != 0:
         report("ledger_not_zero", f"all accounts sum to {total_cents}")
 
 
-def _check_in_flight_and_wallets(connection: Connection, accounts: list[Row], now: datetime, report: Report) -> None:
+def _check_in_flight_and_wallets(
+    connection: Connection, accounts: list[Row], now: datetime, report: Report
+) -> None:
     """In-flight accounts hold the pending payouts; a wallet's debt and availability read back."""
     posting, payout = repo.posting_table, repo.payout_table
     pending = dict(
@@ -169,8 +173,10 @@ def _check_in_flight_and_wallets(connection: Connection, accounts: list[Row], no
     )
     for row in accounts:
         if row.kind == AccountKind.PAYOUT_IN_FLIGHT and row.posted_cents != pending.get(row.racer_id, 0):
-            report("in_flight_mismatch",
-                   f"{row.code} holds {row.posted_cents}, pending payouts {pending.get(row.racer_id, 0)}")
+            report(
+                "in_flight_mismatch",
+                f"{row.code} holds {row.posted_cents}, pending payouts {pending.get(row.racer_id, 0)}",
+            )
         if row.kind == AccountKind.WALLET:
             _check_wallet_reads_back(row, held.get(row.id, 0), report)
 
@@ -184,8 +190,9 @@ def _check_wallet_reads_back(row: Row, held_credit_cents: int, report: Report) -
         paid_out_cents=0,
     )
     if row.posted_cents < 0 and balances.debt_cents != -row.posted_cents:
-        report("debt_not_recorded", f"{row.code} is at {row.posted_cents} but debt reads "
-               f"{balances.debt_cents}")
+        report(
+            "debt_not_recorded", f"{row.code} is at {row.posted_cents} but debt reads {balances.debt_cents}"
+        )
     if balances.available_cents < 0 or balances.wallet_balance_cents != row.posted_cents:
         report("debt_not_recorded", f"{row.code} reads available {balances.available_cents}")
 
@@ -201,8 +208,11 @@ def _check_payout_statuses(connection: Connection, report: Report) -> None:
     }
     for row in connection.execute(select(payout.c.id, payout.c.status)):
         kind = decisions.get(decision_key(row.id))
-        expected = {None: PayoutStatus.PENDING, TransactionKind.PAYOUT: PayoutStatus.PAID,
-                    TransactionKind.PAYOUT_RELEASED: PayoutStatus.REJECTED}.get(kind)
+        expected = {
+            None: PayoutStatus.PENDING,
+            TransactionKind.PAYOUT: PayoutStatus.PAID,
+            TransactionKind.PAYOUT_RELEASED: PayoutStatus.REJECTED,
+        }.get(kind)
         if row.status != expected:
             report("payout_status_mismatch", f"payout {row.id} is {row.status}, its ledger says {expected}")
 
@@ -223,8 +233,10 @@ def _check_payments_applied_once(connection: Connection, report: Report) -> None
         .subquery()
     )
     for row in connection.execute(select(money_in).where(func.coalesce(money_in.c.applied, 0) != 1)):
-        report("event_applied_twice" if (row.applied or 0) > 1 else "event_not_applied",
-               f"payment {row.key} was brought in {row.applied or 0} times")
+        report(
+            "event_applied_twice" if (row.applied or 0) > 1 else "event_not_applied",
+            f"payment {row.key} was brought in {row.applied or 0} times",
+        )
 
 
 def _check_final_pools_empty(connection: Connection, report: Report) -> None:
@@ -233,7 +245,10 @@ def _check_final_pools_empty(connection: Connection, report: Report) -> None:
     for row in connection.execute(
         select(account.c.code, account.c.balance_cents, race.c.name)
         .join(race, race.c.id == account.c.race_id)
-        .where(account.c.kind == str(AccountKind.RACE_POOL), race.c.status == RaceStatus.FINAL,
-               account.c.balance_cents != 0)
+        .where(
+            account.c.kind == str(AccountKind.RACE_POOL),
+            race.c.status == RaceStatus.FINAL,
+            account.c.balance_cents != 0,
+        )
     ):
         report("undistributed_pool", f"race {row.name!r} is final but {row.code} holds {row.balance_cents}")

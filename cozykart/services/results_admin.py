@@ -150,13 +150,17 @@ def _moved_cents_since(uow: UnitOfWork, race_id: int, correction_before_id: int)
     """Racer -> cents the race's result corrections newer than `correction_before_id` moved in wallets."""
     connection = uow.session.connection()
     table = LedgerTransaction.__table__
-    correction_ids = connection.execute(
-        select(table.c.id).where(
-            table.c.race_id == race_id,
-            table.c.kind == str(TransactionKind.RESULT_CORRECTION),
-            table.c.id > correction_before_id,
+    correction_ids = (
+        connection.execute(
+            select(table.c.id).where(
+                table.c.race_id == race_id,
+                table.c.kind == str(TransactionKind.RESULT_CORRECTION),
+                table.c.id > correction_before_id,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     moved_cents: dict[int, int] = {}
     for transaction_id in correction_ids:
         for posting in ledger_repo.postings_of_transaction(connection, transaction_id):
@@ -167,11 +171,15 @@ def _moved_cents_since(uow: UnitOfWork, race_id: int, correction_before_id: int)
 
 def _latest_correction_id(uow: UnitOfWork, race_id: int) -> int:
     table = LedgerTransaction.__table__
-    return uow.session.connection().execute(
-        select(func.coalesce(func.max(table.c.id), 0)).where(
-            table.c.race_id == race_id, table.c.kind == str(TransactionKind.RESULT_CORRECTION)
+    return (
+        uow.session.connection()
+        .execute(
+            select(func.coalesce(func.max(table.c.id), 0)).where(
+                table.c.race_id == race_id, table.c.kind == str(TransactionKind.RESULT_CORRECTION)
+            )
         )
-    ).scalar_one()
+        .scalar_one()
+    )
 
 
 def apply_admin_fix(
@@ -203,7 +211,9 @@ def apply_admin_fix(
         uow.handle_events()  # the ledger posts its correction now, inside this transaction
         moved_cents = _moved_cents_since(uow, race_id, correction_before_id)
         pot_held_cents = _pot_held_cents(uow, race_id)
-        assert sum(moved_cents.values()) == 0, "a result correction only moves cents between the race's racers"
+        assert sum(moved_cents.values()) == 0, (
+            "a result correction only moves cents between the race's racers"
+        )
         uow.commit()
     return FixOutcome(
         race=after,

@@ -177,8 +177,14 @@ def close_season(
         session.add(season)
         session.flush()
         view = SeasonView.of(season, champion)
-        uow.emit(SeasonCompleted(season_id=season.id, name=season.name,
-                                 champion_racer_id=season.champion_racer_id, closed_at=now))
+        uow.emit(
+            SeasonCompleted(
+                season_id=season.id,
+                name=season.name,
+                champion_racer_id=season.champion_racer_id,
+                closed_at=now,
+            )
+        )
         uow.commit()
     return view
 
@@ -222,11 +228,7 @@ def active_season(*, uow: UnitOfWork) -> SeasonView | None:
 
 
 def rebuild_standings(
-    season_id: int,
-    *,
-    actor_id: int | None = None,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
+    season_id: int, *, actor_id: int | None = None, uow: UnitOfWork, settings: Settings | None = None
 ) -> int:
     """Recompute a season's standings from its results; the number of rows.
 

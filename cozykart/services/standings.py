@@ -295,7 +295,10 @@ def _build_standings_if_never_built(uow: UnitOfWork, season: Season) -> None:
         return
     # Two first readers at once: the second waits here, then sees it built.
     uow.session.exec(
-        select(Season).where(Season.id == season.id).with_for_update().execution_options(populate_existing=True)
+        select(Season)
+        .where(Season.id == season.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
     if season.standings_version != 0:
         return

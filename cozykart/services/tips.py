@@ -179,7 +179,7 @@ def start_tip(
             api_base=settings.stripe_api_base,
             amount_cents=tip_cents,
             currency=settings.currency,
-            product_name=f"Tip for DJ {dj.display_name}: {song}"[:SONG_LENGTH_MAX + 40],
+            product_name=f"Tip for DJ {dj.display_name}: {song}"[: SONG_LENGTH_MAX + 40],
             metadata=metadata,
             success_url=f"{site}{TIP_PATH}?tipped=1",
             cancel_url=f"{site}{TIP_PATH}?cancelled=1",
@@ -192,7 +192,13 @@ def start_tip(
 
 
 def _demo_tip(
-    digest: str, tip_cents: int, metadata: dict[str, str], fan_name: str, *, uow: UnitOfWork, settings: Settings
+    digest: str,
+    tip_cents: int,
+    metadata: dict[str, str],
+    fan_name: str,
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
 ) -> str:
     """Sign the webhook Stripe would send for this tip and put it through the inbox; its inbox status.
 

@@ -74,7 +74,9 @@ def _summary(uow: UnitOfWork, racer: Racer, settings: Settings, now: datetime | 
     # A read to show: the cached balances as kept with every posting (one row each; re-summing a
     # 100,000-line wallet took 30-80 ms on every page view). Payouts, which move money, re-sum them,
     # and `reconcile` proves every account.
-    balances = read_wallet_balances(uow.session.connection(), racer.id, now or utc_now(), check_postings=False)
+    balances = read_wallet_balances(
+        uow.session.connection(), racer.id, now or utc_now(), check_postings=False
+    )
     return WalletSummary(
         racer_id=racer.id,
         discord_id=racer.discord_id,
@@ -159,13 +161,28 @@ def wallet_history(
         if before_posting_id is not None:
             statement = statement.where(posting.c.id < before_posting_id)
         lines: list[HistoryLine] = []
-        for posting_id, recorded_at, kind, description, amount_cents, available_at, newest_cents in (
-            connection.execute(statement).all()
-        ):
-            balance_after_cents = lines[-1].balance_after_cents - lines[-1].amount_cents if lines else newest_cents
+        for (
+            posting_id,
+            recorded_at,
+            kind,
+            description,
+            amount_cents,
+            available_at,
+            newest_cents,
+        ) in connection.execute(statement).all():
+            balance_after_cents = (
+                lines[-1].balance_after_cents - lines[-1].amount_cents if lines else newest_cents
+            )
             lines.append(
-                HistoryLine(posting_id, recorded_at, kind, description, amount_cents, balance_after_cents,
-                            available_at)
+                HistoryLine(
+                    posting_id,
+                    recorded_at,
+                    kind,
+                    description,
+                    amount_cents,
+                    balance_after_cents,
+                    available_at,
+                )
             )
         return lines
 

@@ -68,13 +68,25 @@ class WalletPage:
 
 def _payouts(uow: UnitOfWork, racer_id: int) -> tuple[RacerPayout, ...]:
     payout = repo.payout_table
-    rows = uow.session.connection().execute(
-        select(payout.c.id, payout.c.amount_cents, payout.c.status, payout.c.requested_at, payout.c.method,
-               payout.c.reference, payout.c.reason, payout.c.decided_at)
-        .where(payout.c.racer_id == racer_id)
-        .order_by(payout.c.id.desc())
-        .limit(PAYOUTS_SHOWN_MAX)
-    ).all()
+    rows = (
+        uow.session.connection()
+        .execute(
+            select(
+                payout.c.id,
+                payout.c.amount_cents,
+                payout.c.status,
+                payout.c.requested_at,
+                payout.c.method,
+                payout.c.reference,
+                payout.c.reason,
+                payout.c.decided_at,
+            )
+            .where(payout.c.racer_id == racer_id)
+            .order_by(payout.c.id.desc())
+            .limit(PAYOUTS_SHOWN_MAX)
+        )
+        .all()
+    )
     return tuple(RacerPayout(*row) for row in rows)
 
 
@@ -95,8 +107,13 @@ def wallet_page(
         summary = wallet_summary(racer_id, uow=uow, settings=settings, now=now)
         lines = wallet_history(racer_id, uow=uow, limit=page_size + 1, before_posting_id=before_posting_id)
         payouts = _payouts(uow, racer_id)
-    return WalletPage(summary=summary, lines=tuple(lines[:page_size]), has_more=len(lines) > page_size,
-                      read_at=now, payouts=payouts)
+    return WalletPage(
+        summary=summary,
+        lines=tuple(lines[:page_size]),
+        has_more=len(lines) > page_size,
+        read_at=now,
+        payouts=payouts,
+    )
 
 
 def _cell(text: str) -> str:

@@ -111,10 +111,7 @@ def _current_race(session) -> CurrentRace | None:
     ).all()
     racers = tuple(
         RacerCard(
-            racer_id=racer.id,
-            name=racer_name(racer),
-            avatar_url=racer_avatar(racer),
-            position=entry.position,
+            racer_id=racer.id, name=racer_name(racer), avatar_url=racer_avatar(racer), position=entry.position
         )
         for entry, racer in rows
     )

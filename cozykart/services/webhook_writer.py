@@ -65,7 +65,12 @@ class WebhookWriter:
         self.deliveries = 0
 
     async def receive(
-        self, event: VerifiedEvent, *, body_sha256: str, settings: Settings, on_money_moved: Hook | None = None
+        self,
+        event: VerifiedEvent,
+        *,
+        body_sha256: str,
+        settings: Settings,
+        on_money_moved: Hook | None = None,
     ) -> webhooks.InboxReceipt:
         """Store (and apply) one verified event; returns once its transaction has committed.
 
@@ -73,8 +78,9 @@ class WebhookWriter:
         """
         loop = asyncio.get_running_loop()
         pending = _Pending(
-            delivery=webhooks.Delivery(event=event, body_sha256=body_sha256, settings=settings,
-                                       received_at=utc_now()),
+            delivery=webhooks.Delivery(
+                event=event, body_sha256=body_sha256, settings=settings, received_at=utc_now()
+            ),
             loop=loop,
             future=loop.create_future(),
             on_money_moved=on_money_moved,
@@ -140,7 +146,11 @@ def _settle(settled: list[tuple[_Pending, object]]) -> None:
     hooks: dict[int, Hook] = {}
     for pending, outcome in settled:
         if isinstance(outcome, webhooks.InboxReceipt):
-            if outcome.status == InboxStatus.APPLIED and not outcome.duplicate and pending.on_money_moved is not None:
+            if (
+                outcome.status == InboxStatus.APPLIED
+                and not outcome.duplicate
+                and pending.on_money_moved is not None
+            ):
                 hooks.setdefault(id(pending.on_money_moved), pending.on_money_moved)
             if not pending.future.done():
                 pending.future.set_result(outcome)

@@ -66,7 +66,9 @@ RETRY_DELAY_MAX = timedelta(hours=1)
 RETRY_BATCH_MAX = 100
 ERROR_LENGTH_MAX = 500
 INBOX_PAGE_MAX = 200
-PENDING_REASON = "the checkout completed with a delayed payment method; the sale counts when the payment succeeds"
+PENDING_REASON = (
+    "the checkout completed with a delayed payment method; the sale counts when the payment succeeds"
+)
 
 
 # Failures that can pass later, so they are retried with backoff (NotFound waits instead).
@@ -125,7 +127,9 @@ def receive(
     now = now or utc_now()
     try:
         with uow:
-            receipt = receive_in_transaction(event, body_sha256=body_sha256, uow=uow, settings=settings, now=now)
+            receipt = receive_in_transaction(
+                event, body_sha256=body_sha256, uow=uow, settings=settings, now=now
+            )
             uow.commit()
             return receipt
     except IntegrityError:
@@ -225,7 +229,10 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
             try:
                 with uow.plain_savepoint("delivery"):
                     receipt = receive_in_transaction(
-                        event, body_sha256=delivery.body_sha256, uow=uow, settings=delivery.settings,
+                        event,
+                        body_sha256=delivery.body_sha256,
+                        uow=uow,
+                        settings=delivery.settings,
                         now=delivery.received_at,
                     )
                     uow.handle_events()
@@ -233,7 +240,9 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
                 # PostgreSQL: another process stored the same event and committed first.
                 existing = _find(connection, event.provider, event.event_id)
                 outcomes.append(
-                    InboxReceipt(existing.id, existing.status, duplicate=True) if existing is not None else error
+                    InboxReceipt(existing.id, existing.status, duplicate=True)
+                    if existing is not None
+                    else error
                 )
             except Exception as error:  # noqa: BLE001 - this delivery is not stored and not acknowledged
                 outcomes.append(error)
@@ -248,20 +257,30 @@ def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetim
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        rows = uow.session.connection().execute(
-            select(_inbox)
-            .where(_inbox.c.status.in_(RETRYABLE_INBOX_STATUSES))
-            .where(_inbox.c.next_attempt_at.is_not(None), _inbox.c.next_attempt_at <= now)
-            .order_by(_inbox.c.next_attempt_at, _inbox.c.id)
-            .limit(RETRY_BATCH_MAX)
-        ).all()
+        rows = (
+            uow.session.connection()
+            .execute(
+                select(_inbox)
+                .where(_inbox.c.status.in_(RETRYABLE_INBOX_STATUSES))
+                .where(_inbox.c.next_attempt_at.is_not(None), _inbox.c.next_attempt_at <= now)
+                .order_by(_inbox.c.next_attempt_at, _inbox.c.id)
+                .limit(RETRY_BATCH_MAX)
+            )
+            .all()
+        )
         applied = sum(_retry(uow, row, settings, now) == InboxStatus.APPLIED for row in rows)
         uow.commit()
         return applied
 
 
-def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None,
-           now: datetime | None = None) -> InboxRow:
+def replay(
+    inbox_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> InboxRow:
     """An admin applies a failed or waiting event again, now."""
     settings = settings or load_settings()
     now = now or utc_now()
@@ -290,9 +309,11 @@ def list_inbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) -
 
 def inbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
-        rows = uow.session.connection().execute(
-            select(_inbox.c.status, func.count()).group_by(_inbox.c.status)
-        ).all()
+        rows = (
+            uow.session.connection()
+            .execute(select(_inbox.c.status, func.count()).group_by(_inbox.c.status))
+            .all()
+        )
         return {status: count for status, count in rows}
 
 
@@ -329,18 +350,27 @@ _WAITING_FOR_PAYMENT = (
     .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == InboxStatus.WAITING)
     .order_by(_inbox.c.id)
 )
-_WAITING_ROW = select(_inbox).where(_inbox.c.id == bindparam("inbox_id"), _inbox.c.status == InboxStatus.WAITING)
+_WAITING_ROW = select(_inbox).where(
+    _inbox.c.id == bindparam("inbox_id"), _inbox.c.status == InboxStatus.WAITING
+)
 _CHECKOUT_PENDING = (
     select(_inbox.c.fact)
-    .where(_inbox.c.provider == bindparam("provider"), _inbox.c.payment_key == bindparam("payment_key"),
-           _inbox.c.fact_kind == CheckoutPending.kind)
+    .where(
+        _inbox.c.provider == bindparam("provider"),
+        _inbox.c.payment_key == bindparam("payment_key"),
+        _inbox.c.fact_kind == CheckoutPending.kind,
+    )
     .order_by(_inbox.c.id)
     .limit(1)
 )
 _SALE_BY_CHARGE = (
     select(_inbox.c.payment_key)
-    .where(_inbox.c.provider == bindparam("provider"), _inbox.c.charge_key == bindparam("charge_key"),
-           _inbox.c.fact_kind.in_((Sale.kind, Tip.kind)), _inbox.c.status == InboxStatus.APPLIED)
+    .where(
+        _inbox.c.provider == bindparam("provider"),
+        _inbox.c.charge_key == bindparam("charge_key"),
+        _inbox.c.fact_kind.in_((Sale.kind, Tip.kind)),
+        _inbox.c.status == InboxStatus.APPLIED,
+    )
     .order_by(_inbox.c.id)
     .limit(1)
 )
@@ -382,8 +412,14 @@ def _attempt(
     except Exception as error:  # noqa: BLE001 - stored with the event; the inbox loses nothing
         # Permanent: the same fact fails the same way every time, so it is parked for an admin, never retried.
         return _not_applied(InboxStatus.FAILED, _error_text(error), attempts, now, retry=False)
-    return {"status": InboxStatus.APPLIED, "attempts": attempts, "applied_cents": applied_cents, "applied_at": now,
-            "last_error": None, "next_attempt_at": None}
+    return {
+        "status": InboxStatus.APPLIED,
+        "attempts": attempts,
+        "applied_cents": applied_cents,
+        "applied_at": now,
+        "last_error": None,
+        "next_attempt_at": None,
+    }
 
 
 def _error_text(error: Exception) -> str:
@@ -393,8 +429,12 @@ def _error_text(error: Exception) -> str:
 def _not_applied(status: str, error: str, attempts: int, now: datetime, *, retry: bool = True) -> dict:
     # After the last try (or a permanent failure) it stays parked, visible to admins, who can replay it.
     retry = retry and attempts < ATTEMPTS_MAX
-    return {"status": status, "attempts": attempts, "last_error": error[:ERROR_LENGTH_MAX],
-            "next_attempt_at": now + retry_delay(attempts) if retry else None}
+    return {
+        "status": status,
+        "attempts": attempts,
+        "last_error": error[:ERROR_LENGTH_MAX],
+        "next_attempt_at": now + retry_delay(attempts) if retry else None,
+    }
 
 
 def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
@@ -443,8 +483,13 @@ def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Setti
 
 
 def _apply_fact(
-    uow: UnitOfWork, fact: PaymentFact, provider: str, payment_key: str | None, inbox_id: int | None,
-    settings: Settings, now: datetime,
+    uow: UnitOfWork,
+    fact: PaymentFact,
+    provider: str,
+    payment_key: str | None,
+    inbox_id: int | None,
+    settings: Settings,
+    now: datetime,
 ) -> int:
     """Call the ledger for one fact, inside the open transaction, recorded `now`; returns the cents it moved."""
     if isinstance(fact, Sale):
@@ -456,7 +501,9 @@ def _apply_fact(
             cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
             provider=provider,
             fan_name=fact.public_name,  # the ledger's fan name is what public surfaces show
-            uow=uow, settings=settings, now=now,
+            uow=uow,
+            settings=settings,
+            now=now,
         )
         return fact.gross_cents
     if isinstance(fact, Tip):
@@ -469,7 +516,9 @@ def _apply_fact(
             fan_name=fact.public_name,
             message=fact.public_message,
             provider=provider,
-            uow=uow, settings=settings, now=now,
+            uow=uow,
+            settings=settings,
+            now=now,
         )
         return fact.tip_cents
     if isinstance(fact, Refund):
@@ -483,7 +532,9 @@ def _apply_fact(
             refund_key=fact.refund_key,
             refunded_at=fact.refunded_at,
             amount_cents=amount_cents,
-            uow=uow, settings=settings, now=now,
+            uow=uow,
+            settings=settings,
+            now=now,
         )
         return amount_cents
     if isinstance(fact, DisputeOpened):
@@ -492,12 +543,18 @@ def _apply_fact(
             dispute_key=fact.dispute_key,
             opened_at=fact.opened_at,
             amount_cents=fact.amount_cents,
-            uow=uow, settings=settings, now=now,
+            uow=uow,
+            settings=settings,
+            now=now,
         )
         return fact.amount_cents
     if isinstance(fact, DisputeWon):
         ledger.reinstate_dispute(
-            dispute_key=fact.dispute_key, reinstated_at=fact.reinstated_at, uow=uow, settings=settings, now=now
+            dispute_key=fact.dispute_key,
+            reinstated_at=fact.reinstated_at,
+            uow=uow,
+            settings=settings,
+            now=now,
         )
         return 0
     raise AssertionError(f"no way to apply {fact.kind}")
@@ -508,11 +565,15 @@ def _bought_at(uow: UnitOfWork, fact: Sale | Tip, provider: str, paid_at: dateti
     the checkout completed (its `CheckoutPending`, stored when it arrived)."""
     if not fact.delayed_payment:
         return paid_at
-    row = uow.session.connection().execute(
-        _CHECKOUT_PENDING, {"provider": provider, "payment_key": fact.payment_key}
-    ).first()
+    row = (
+        uow.session.connection()
+        .execute(_CHECKOUT_PENDING, {"provider": provider, "payment_key": fact.payment_key})
+        .first()
+    )
     if row is None:
-        raise CheckoutNotSeen("The checkout of this delayed payment has not arrived yet; the sale waits for it.")
+        raise CheckoutNotSeen(
+            "The checkout of this delayed payment has not arrived yet; the sale waits for it."
+        )
     pending = fact_from_record(json.loads(row.fact))
     assert isinstance(pending, CheckoutPending), pending
     return pending.completed_at
@@ -521,9 +582,11 @@ def _bought_at(uow: UnitOfWork, fact: Sale | Tip, provider: str, paid_at: dateti
 def _sale_key(uow: UnitOfWork, provider: str, payment_key: str) -> str:
     """The payment key of the sale or tip a refund or dispute is about: its own, or, when it names
     only a charge (a Charges-API payment, `payment_intent: null`), the sale that knows that charge."""
-    row = uow.session.connection().execute(
-        _SALE_BY_CHARGE, {"provider": provider, "charge_key": payment_key}
-    ).first()
+    row = (
+        uow.session.connection()
+        .execute(_SALE_BY_CHARGE, {"provider": provider, "charge_key": payment_key})
+        .first()
+    )
     return row.payment_key if row is not None else payment_key
 
 
@@ -545,7 +608,9 @@ def _cost_of(session: Session, skus: tuple[tuple[str, int], ...]) -> int:
         return 0
     costs = {
         cost.sku: cost.cost_cents
-        for cost in session.exec(orm_select(ProductCost).where(col(ProductCost.sku).in_([sku for sku, _ in skus])))
+        for cost in session.exec(
+            orm_select(ProductCost).where(col(ProductCost.sku).in_([sku for sku, _ in skus]))
+        )
     }
     return sum(costs.get(sku, 0) * quantity for sku, quantity in skus)
 

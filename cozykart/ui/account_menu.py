@@ -51,7 +51,13 @@ def _logged_in() -> rx.Component:
         rx.cond(
             AuthState.is_admin,
             # The admin console's own navigation leads on from its first page (roles included).
-            rx.link("Admin", href=routes.ADMIN_PAYOUTS, color=theme.TEXT, weight="medium", data_testid="admin-link"),
+            rx.link(
+                "Admin",
+                href=routes.ADMIN_PAYOUTS,
+                color=theme.TEXT,
+                weight="medium",
+                data_testid="admin-link",
+            ),
         ),
         _full_load_link(
             "Log out",

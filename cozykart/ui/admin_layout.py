@@ -75,7 +75,7 @@ class StatusFilter:
 
 
 def status_filters(counts: Mapping[str, int], statuses: Iterable[str]) -> list[StatusFilter]:
-    """"All (n)" then each status with its count, for `status_filter_button`."""
+    """ "All (n)" then each status with its count, for `status_filter_button`."""
     return [StatusFilter("", f"All ({sum(counts.values())})")] + [
         StatusFilter(status, f"{status} ({counts.get(status, 0)})") for status in statuses
     ]
@@ -119,7 +119,6 @@ def admin_gate(
     )
 
 
-
 async def admin_load(
     state: Any,
     work: ServiceWork[T],
@@ -161,7 +160,9 @@ class StatusFilteredAdmin(rx.State, mixin=True):
 
     @rx.event
     async def load(self):
-        return await admin_load(self, self._read_status(self.status_filter or None), self._show, hide=self._hide)
+        return await admin_load(
+            self, self._read_status(self.status_filter or None), self._show, hide=self._hide
+        )
 
     @rx.event
     async def show_status(self, status: str):

@@ -59,8 +59,10 @@ def _is_int(value: object) -> bool:
         return False
     if isinstance(value, int):
         return abs(value) <= EVENT_INT_MAX
-    return isinstance(value, str) and ASCII_WHOLE_NUMBER.fullmatch(value) is not None and (
-        abs(int(value)) <= EVENT_INT_MAX
+    return (
+        isinstance(value, str)
+        and ASCII_WHOLE_NUMBER.fullmatch(value) is not None
+        and (abs(int(value)) <= EVENT_INT_MAX)
     )
 
 
@@ -76,7 +78,9 @@ def _form_fields(value: object) -> list | None:
     if set(value) != {FORM_DATA_ENTRIES_KEY}:
         return list(value.items())
     entries = value[FORM_DATA_ENTRIES_KEY]
-    if not isinstance(entries, list) or not all(isinstance(entry, list) and len(entry) == 2 for entry in entries):
+    if not isinstance(entries, list) or not all(
+        isinstance(entry, list) and len(entry) == 2 for entry in entries
+    ):
         return None
     return [tuple(entry) for entry in entries]
 
@@ -94,7 +98,11 @@ def _is_form(value: object) -> bool:
 
 
 def _fits(value: object, annotation: Any) -> bool:
-    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else ()
+    options = (
+        typing.get_args(annotation)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        else ()
+    )
     if options:
         return any(_fits(value, option) for option in options)
     if annotation is type(None):
@@ -108,7 +116,9 @@ def _fits(value: object, annotation: Any) -> bool:
 
 def annotation_is_supported(annotation: Any) -> bool:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return all(option is type(None) or annotation_is_supported(option) for option in typing.get_args(annotation))
+        return all(
+            option is type(None) or annotation_is_supported(option) for option in typing.get_args(annotation)
+        )
     return (typing.get_origin(annotation) or annotation) in SUPPORTED_TYPES
 
 
@@ -124,7 +134,9 @@ def parameters_of(handler: EventHandler) -> tuple[Parameter, ...]:
     hints = typing.get_type_hints(handler.fn)
     signature = inspect.signature(handler.fn)
     return tuple(
-        Parameter(name, hints.get(name, inspect.Parameter.empty), parameter.default is inspect.Parameter.empty)
+        Parameter(
+            name, hints.get(name, inspect.Parameter.empty), parameter.default is inspect.Parameter.empty
+        )
         for name, parameter in list(signature.parameters.items())[1:]
     )
 

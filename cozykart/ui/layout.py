@@ -35,7 +35,13 @@ def _brand() -> rx.Component:
     return rx.link(
         rx.hstack(
             rx.icon("flag", size=26, color=theme.GOLD, aria_hidden="true"),
-            rx.text("Cozy-Kart", as_="span", size=rx.breakpoints(initial="5", sm="6"), weight="bold", color=theme.GOLD),
+            rx.text(
+                "Cozy-Kart",
+                as_="span",
+                size=rx.breakpoints(initial="5", sm="6"),
+                weight="bold",
+                color=theme.GOLD,
+            ),
             align="center",
             spacing="2",
         ),
@@ -146,12 +152,7 @@ def _in_layout(content: Callable[[], rx.Component]) -> Callable[[], rx.Component
     def wrapped() -> rx.Component:
         return rx.box(
             header(),
-            rx.el.main(
-                content(),
-                max_width=theme.PAGE_MAX_WIDTH,
-                margin_x="auto",
-                padding="1rem",
-            ),
+            rx.el.main(content(), max_width=theme.PAGE_MAX_WIDTH, margin_x="auto", padding="1rem"),
             style=theme.base_style,
         )
 

@@ -265,7 +265,9 @@ async def alert_feed() -> AsyncIterator[asyncio.Queue]:
 
 def new_alerts(pot: LivePot, seen: set[str]) -> list[FeedView]:
     """The sales and tips of `pot`'s feed not in `seen`, oldest first; they are added to `seen`."""
-    fresh = [_feed_view(line, pot.currency) for line in reversed(pot.feed) if str(line.payment_id) not in seen]
+    fresh = [
+        _feed_view(line, pot.currency) for line in reversed(pot.feed) if str(line.payment_id) not in seen
+    ]
     # Only keys still in the feed can come again (the feed only ever drops its oldest):
     # `seen` stays as small as the feed however long the night.
     seen.intersection_update(str(line.payment_id) for line in pot.feed)
@@ -327,7 +329,10 @@ def _feed_line(line: FeedView) -> rx.Component:
             align="start",
         ),
         rx.spacer(),
-        rx.cond(line.reversal != "", rx.badge(line.reversal, color_scheme="red", size="1", data_testid="feed-reversal")),
+        rx.cond(
+            line.reversal != "",
+            rx.badge(line.reversal, color_scheme="red", size="1", data_testid="feed-reversal"),
+        ),
         rx.text(line.amount, weight="bold", color=theme.GOLD, size="2"),
         align="center",
         width="100%",

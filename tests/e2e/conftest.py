@@ -111,10 +111,14 @@ def _run_cli(env: dict[str, str], *args: str) -> None:
 def _wait_until_serving(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
     """Until the production app answers its backend ping and its first page."""
     wait_until_ready(
-        process, log_path,
-        lambda: httpx.get(f"{base_url}/ping", timeout=2).status_code == 200
-        and httpx.get(base_url + "/", timeout=5).status_code == 200,
-        timeout_s=SERVER_START_TIMEOUT_S, poll_s=POLL_INTERVAL_S,
+        process,
+        log_path,
+        lambda: (
+            httpx.get(f"{base_url}/ping", timeout=2).status_code == 200
+            and httpx.get(base_url + "/", timeout=5).status_code == 200
+        ),
+        timeout_s=SERVER_START_TIMEOUT_S,
+        poll_s=POLL_INTERVAL_S,
     )
 
 
@@ -140,7 +144,9 @@ def _discord_env(fake: FakeDiscord) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def served_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server: FakeDiscord) -> Iterator[ServedApp]:
+def served_app(
+    tmp_path_factory: pytest.TempPathFactory, fake_discord_server: FakeDiscord
+) -> Iterator[ServedApp]:
     workdir = tmp_path_factory.mktemp("served-app")
     db_url = f"sqlite:///{workdir / 'cozykart.db'}"
     env = _app_env(db_url, workdir / "states", _discord_env(fake_discord_server))
@@ -157,9 +163,24 @@ def serve_production(env: dict[str, str], db_url: str, workdir: Path) -> Iterato
     log_path = workdir / "reflex.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--single-port", "--frontend-port", str(port),
-             "--backend-port", str(port), "--backend-host", "127.0.0.1"],
-            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                "reflex",
+                "run",
+                "--env",
+                "prod",
+                "--single-port",
+                "--frontend-port",
+                str(port),
+                "--backend-port",
+                str(port),
+                "--backend-host",
+                "127.0.0.1",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     base_url = f"http://127.0.0.1:{port}"
@@ -219,6 +240,10 @@ def served_dev_app(tmp_path_factory: pytest.TempPathFactory):
     from tests.e2e.dev_app import serve_dev_app
 
     with serve_dev_app(
-        tmp_path_factory.mktemp("served-dev-app"), app_env=_app_env, run_cli=_run_cli, stop=_stop, free_port=_free_port
+        tmp_path_factory.mktemp("served-dev-app"),
+        app_env=_app_env,
+        run_cli=_run_cli,
+        stop=_stop,
+        free_port=_free_port,
     ) as app:
         yield app

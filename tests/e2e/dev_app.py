@@ -51,14 +51,7 @@ class ServedDevApp:
 
 
 @contextmanager
-def serve_dev_app(
-    workdir: Path,
-    *,
-    app_env,
-    run_cli,
-    stop,
-    free_port,
-) -> Iterator[ServedDevApp]:
+def serve_dev_app(workdir: Path, *, app_env, run_cli, stop, free_port) -> Iterator[ServedDevApp]:
     """Migrate and seed a fresh database, serve it in dev mode, stop it afterwards.
 
     `app_env`, `run_cli`, `stop` and `free_port` are the shared conftest's
@@ -117,10 +110,14 @@ def serve_dev_app(
     )
     try:
         wait_until_ready(
-            process, log_path,
-            lambda: httpx.get(app.backend("/ping"), timeout=2).status_code == 200
-            and httpx.get(app.url("/"), timeout=10).status_code == 200,
-            timeout_s=DEV_SERVER_START_TIMEOUT_S, poll_s=DEV_POLL_INTERVAL_S,
+            process,
+            log_path,
+            lambda: (
+                httpx.get(app.backend("/ping"), timeout=2).status_code == 200
+                and httpx.get(app.url("/"), timeout=10).status_code == 200
+            ),
+            timeout_s=DEV_SERVER_START_TIMEOUT_S,
+            poll_s=DEV_POLL_INTERVAL_S,
         )
         yield app
     finally:

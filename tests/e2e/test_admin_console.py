@@ -73,7 +73,9 @@ def console_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server) -
     workdir = tmp_path_factory.mktemp("admin-console-app")
     db_url = f"sqlite:///{workdir / 'cozykart.db'}"
     web_dir = (os.environ.get("COZYKART_E2E_WEB_DIR") or str(PROJECT_ROOT / ".web-test")) + "-admin-console"
-    env = _app_env(db_url, workdir / "states", {**_discord_env(fake_discord_server), "REFLEX_WEB_WORKDIR": web_dir})
+    env = _app_env(
+        db_url, workdir / "states", {**_discord_env(fake_discord_server), "REFLEX_WEB_WORKDIR": web_dir}
+    )
     _run_cli(env, "migrate")
     with serve_production(env, db_url, workdir) as app:
         yield app
@@ -89,23 +91,29 @@ def db(console_app) -> Iterator[UnitOfWork]:
 
 
 def _open_as(page, app: ServedApp, fake_discord_server, user: FakeUser, path: str) -> None:
-    page.route(CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG))
+    page.route(
+        CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG)
+    )
     fake_discord_server.user = user
     page.goto(app.url(path), timeout=PAGE_TIMEOUT_MS)
 
 
 def _racer_id(db: UnitOfWork, discord_id: str) -> int:
     with db:
-        return db.session.connection().execute(
-            select(Racer.__table__.c.id).where(Racer.__table__.c.discord_id == discord_id)
-        ).scalar_one()
+        return (
+            db.session.connection()
+            .execute(select(Racer.__table__.c.id).where(Racer.__table__.c.discord_id == discord_id))
+            .scalar_one()
+        )
 
 
 def _changes(db: UnitOfWork) -> list:
     with db:
-        return db.session.connection().execute(
-            select(MoneySettingChange.__table__).order_by(MoneySettingChange.id)
-        ).all()
+        return (
+            db.session.connection()
+            .execute(select(MoneySettingChange.__table__).order_by(MoneySettingChange.id))
+            .all()
+        )
 
 
 def _assert_fits_a_phone(page) -> None:
@@ -125,29 +133,40 @@ def test_an_admin_changes_the_commission_rate_with_a_reason_and_the_audit_row_ap
     expect = _expect()
     _open_as(page, console_app, fake_discord_server, ADMIN, "/admin/settings")
     commission = page.get_by_test_id("setting-commission_rate_bps")
-    expect(commission.get_by_test_id("setting-value")).to_have_text("20.00% (2000 bps)", timeout=PAGE_TIMEOUT_MS)
+    expect(commission.get_by_test_id("setting-value")).to_have_text(
+        "20.00% (2000 bps)", timeout=PAGE_TIMEOUT_MS
+    )
     expect(commission.get_by_test_id("setting-source")).to_have_text(
-        "Environment default (COZYKART_COMMISSION_RATE_BPS)")
+        "Environment default (COZYKART_COMMISSION_RATE_BPS)"
+    )
     expect(page.get_by_test_id("settings-audit-empty")).to_be_visible()
 
     # A bad value is refused with the service's message and changes nothing.
     commission.get_by_test_id("setting-new-value").fill("150")
     commission.get_by_test_id("setting-reason").fill("way too much")
     commission.get_by_test_id("setting-change").click()
-    expect(_toast(page).filter(has_text="Commission rate must be between 0.00% (0 bps) and 100.00%")).to_have_count(
-        1, timeout=PAGE_TIMEOUT_MS)
+    expect(
+        _toast(page).filter(has_text="Commission rate must be between 0.00% (0 bps) and 100.00%")
+    ).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
     assert _changes(db) == []
 
     commission.get_by_test_id("setting-new-value").fill("25")
     commission.get_by_test_id("setting-reason").fill("Bigger pots for the winter cup")
     commission.get_by_test_id("setting-change").click()
 
-    expect(commission.get_by_test_id("setting-value")).to_have_text("25.00% (2500 bps)", timeout=PAGE_TIMEOUT_MS)
+    expect(commission.get_by_test_id("setting-value")).to_have_text(
+        "25.00% (2500 bps)", timeout=PAGE_TIMEOUT_MS
+    )
     expect(commission.get_by_test_id("setting-source")).to_contain_text("Changed by Boss at ")
     rows = page.get_by_test_id("setting-change-row")
     expect(rows).to_have_count(1)
-    for words in ("Commission rate", "20.00% (2000 bps)", "25.00% (2500 bps)", "Boss",
-                  "Bigger pots for the winter cup"):
+    for words in (
+        "Commission rate",
+        "20.00% (2000 bps)",
+        "25.00% (2500 bps)",
+        "Boss",
+        "Bigger pots for the winter cup",
+    ):
         expect(rows.first).to_contain_text(words)
     (change,) = _changes(db)
     assert (change.name, change.old_value, change.new_value) == ("commission_rate_bps", 2000, 2500)
@@ -180,7 +199,11 @@ def test_an_admin_creates_and_activates_a_season(console_app, fake_discord_serve
     expect(row.get_by_test_id("season-status")).to_have_text("active", timeout=PAGE_TIMEOUT_MS)
     expect(row.get_by_test_id("season-close")).to_be_visible()
     active = seasons.active_season(uow=db)
-    assert (active.name, active.split_policy, active.winner_bonus_bps) == ("Winter Cup E2E", "winner_bonus", 4000)
+    assert (active.name, active.split_policy, active.winner_bonus_bps) == (
+        "Winter Cup E2E",
+        "winner_bonus",
+        4000,
+    )
     assert active.points_table.default == (20, 15, 10, 5)
     assert active.sponsor_logo_url == "/sponsor-banner.png"
     page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-seasons-activated.png"), full_page=True)
@@ -196,8 +219,9 @@ def _final_race_with_a_sale(db: UnitOfWork, settings, admin_id: int, names: list
     for racer_id in racers:
         league.join_lobby(race.race_id, actor_id=racer_id, **kw)
     league.start_race(race.race_id, actor_id=admin_id, **kw)
-    ledger.record_sale(key=f"e2e-{race_name}", gross_cents=4000, sold_at=datetime.now(UTC), item="Cozy hoodie",
-                       **kw)
+    ledger.record_sale(
+        key=f"e2e-{race_name}", gross_cents=4000, sold_at=datetime.now(UTC), item="Cozy hoodie", **kw
+    )
     league.end_race(race.race_id, actor_id=admin_id, **kw)
     return race.race_id, racers
 
@@ -208,7 +232,9 @@ def test_an_admin_previews_and_applies_a_result_fix(console_app, fake_discord_se
     _open_as(page, console_app, fake_discord_server, ADMIN, "/admin/results")
     expect(page.get_by_test_id("admin-nav")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     admin_id = _racer_id(db, ADMIN.id)
-    race_id, (ana, ben, cyd) = _final_race_with_a_sale(db, settings, admin_id, ["ana", "ben", "cyd"], "Koopa Cape")
+    race_id, (ana, ben, cyd) = _final_race_with_a_sale(
+        db, settings, admin_id, ["ana", "ben", "cyd"], "Koopa Cape"
+    )
     league.set_results(race_id, {ana: 1, ben: 2, cyd: 3}, actor_id=admin_id, uow=db, settings=settings)
     _final_race_with_a_sale(db, settings, admin_id, ["dot", "eli"], "Waluigi Pinball")  # ended, waiting
     page.reload()
@@ -230,7 +256,8 @@ def test_an_admin_previews_and_applies_a_result_fix(console_app, fake_discord_se
     page.get_by_test_id("fix-apply").click()
     outcome = page.get_by_test_id("fix-outcome-panel")
     expect(outcome.get_by_test_id("fix-change-row").filter(has_text="Cyd")).to_contain_text(
-        "P3 → P1", timeout=PAGE_TIMEOUT_MS)
+        "P3 → P1", timeout=PAGE_TIMEOUT_MS
+    )
     expect(outcome.get_by_test_id("fix-outcome-note")).to_contain_text("The ledger moved")
     fixed = league.get_race(race_id, uow=db)
     assert [fixed.entry_of(r).position for r in (cyd, ana, ben)] == [1, 2, 3]
@@ -244,7 +271,9 @@ def test_an_admin_previews_and_applies_a_result_fix(console_app, fake_discord_se
     waiting.get_by_test_id("set-results").click()
     expect(page.get_by_test_id("awaiting-empty")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("final-race").filter(has_text="Waluigi Pinball")).to_contain_text("P1")
-    pinball = next(race for race in league.list_races(uow=db, statuses=("final",)) if race.name == "Waluigi Pinball")
+    pinball = next(
+        race for race in league.list_races(uow=db, statuses=("final",)) if race.name == "Waluigi Pinball"
+    )
     assert {entry.racer.name: entry.position for entry in pinball.entries} == {"Dot": 2, "Eli": 1}
     _assert_fits_a_phone(page)
 
@@ -257,7 +286,7 @@ def _forge(page, event_name: str, payload: dict) -> None:
     _expect()(page.get_by_test_id("admin-refusal")).to_have_text(REFUSAL, timeout=PAGE_TIMEOUT_MS)
     # A Socket.IO event packet on the state namespace: 42/_event,["event",{"name": ..., ...}]
     template = next(frame for frame in frames if frame.startswith("42") and '["event",' in frame)
-    prefix, body = template[: template.index("[")], json.loads(template[template.index("["):])
+    prefix, body = template[: template.index("[")], json.loads(template[template.index("[") :])
     body[1] = {**body[1], "name": event_name, "payload": payload}
     page.evaluate("frame => window.__cozySockets.at(-1).send(frame)", prefix + json.dumps(body))
 
@@ -274,11 +303,17 @@ def test_a_racer_is_refused_at_the_console_and_a_forged_event_changes_nothing(
     changes_before = _changes(db)
     seasons_before = seasons.list_seasons(uow=db)
 
-    _forge(page, f"{MoneySettingsState.get_full_name()}.change",
-           {"form": {"name": "commission_rate_bps", "value": "99", "reason": "forged by a racer"}})
+    _forge(
+        page,
+        f"{MoneySettingsState.get_full_name()}.change",
+        {"form": {"name": "commission_rate_bps", "value": "99", "reason": "forged by a racer"}},
+    )
     expect(_toast(page).filter(has_text=REFUSAL)).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
-    _forge(page, f"{SeasonsAdminState.get_full_name()}.create",
-           {"form": {"name": "Forged Cup", "starts_on": "2026-12-01", "ends_on": "2026-12-31"}})
+    _forge(
+        page,
+        f"{SeasonsAdminState.get_full_name()}.create",
+        {"form": {"name": "Forged Cup", "starts_on": "2026-12-01", "ends_on": "2026-12-31"}},
+    )
     expect(_toast(page).filter(has_text=REFUSAL)).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
 
     assert _changes(db) == changes_before

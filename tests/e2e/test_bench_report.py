@@ -20,8 +20,12 @@ QUICK_RUN_TIMEOUT_S = 900
 
 def test_quick_run_prints_one_report_with_every_goal_beside_its_figure():
     completed = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick"], cwd=ROOT, capture_output=True, text=True,
-        timeout=QUICK_RUN_TIMEOUT_S, stdin=subprocess.DEVNULL,
+        [sys.executable, "bench/run.py", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=QUICK_RUN_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
     )
     report = json.loads(completed.stdout)  # the only stdout is the report
     assert completed.returncode == 0, (report["failed"], completed.stderr[-3000:])
@@ -51,7 +55,9 @@ def test_quick_run_prints_one_report_with_every_goal_beside_its_figure():
     postgres_goals = [goal for goal in goals if goal.get("database") == "postgresql"]
     assert {goal["bench"] for goal in postgres_goals} == {"webhooks", "wallet"}
     if not postgres:
-        assert all(goal["skipped"] == run.SKIPPED_NO_POSTGRES and goal["met"] is None for goal in postgres_goals)
+        assert all(
+            goal["skipped"] == run.SKIPPED_NO_POSTGRES and goal["met"] is None for goal in postgres_goals
+        )
     assert {goal["bench"] for goal in goals} == {"webhooks", "fanout", "standings", "wallet"}
 
 
@@ -61,15 +67,24 @@ def test_a_failing_or_missing_bench_is_reported_and_the_run_goes_on(tmp_path, mo
     no_json = tmp_path / "chatty.py"
     no_json.write_text("print('not json')\n")
     fine = tmp_path / "fine.py"
-    fine.write_text("import json, sys\nassert sys.argv[-1] == '--json'\nprint(json.dumps({'bench': 'fine'}))\n")
-    monkeypatch.setattr(run, "BENCHES", (
-        run.Bench("broken", str(broken)), run.Bench("chatty", str(no_json)), run.Bench("fine", str(fine)),
-        run.Bench("missing", str(tmp_path / "nowhere.py")),
-    ))
+    fine.write_text(
+        "import json, sys\nassert sys.argv[-1] == '--json'\nprint(json.dumps({'bench': 'fine'}))\n"
+    )
+    monkeypatch.setattr(
+        run,
+        "BENCHES",
+        (
+            run.Bench("broken", str(broken)),
+            run.Bench("chatty", str(no_json)),
+            run.Bench("fine", str(fine)),
+            run.Bench("missing", str(tmp_path / "nowhere.py")),
+        ),
+    )
     monkeypatch.setattr(run, "BENCH_NAMES", ("broken", "chatty", "fine", "missing"))
 
-    outcomes = {bench.name: run.run_bench(bench, quick=True, postgres_url=None, timeout_s=60)
-                for bench in run.BENCHES}
+    outcomes = {
+        bench.name: run.run_bench(bench, quick=True, postgres_url=None, timeout_s=60) for bench in run.BENCHES
+    }
 
     assert outcomes["broken"]["ok"] is False and "status 3" in outcomes["broken"]["error"]
     assert "half a report" in outcomes["broken"]["stderr_tail"]

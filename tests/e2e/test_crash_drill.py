@@ -30,8 +30,12 @@ DRILL_EVENTS = 300
 def _receive(engine, settings: Settings, delivery: crash_drill.Delivery) -> None:
     body, headers = _served.signed(delivery.event)
     event = stripe_payments.parse_webhook(body, headers["Stripe-Signature"], _served.STRIPE_SECRET)
-    receipt = webhooks.receive(event, body_sha256=hashlib.sha256(body).hexdigest(), uow=UnitOfWork(engine, handlers=HANDLERS),
-                               settings=settings)
+    receipt = webhooks.receive(
+        event,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        uow=UnitOfWork(engine, handlers=HANDLERS),
+        settings=settings,
+    )
     assert receipt.status == "applied", receipt
 
 
@@ -41,16 +45,22 @@ def test_the_checker_sees_a_double_applied_sale_an_unacknowledged_event_and_a_lo
     settings = Settings(db_url=empty_db_url, admin_discord_ids=frozenset({_served.ADMIN_DISCORD_ID}))
     deliveries = crash_drill.plan(12, random.Random(7))
     sale = next(delivery for delivery in deliveries if delivery.kind == "sale")
-    deliveries.append(crash_drill._refund_for(next(d for d in deliveries if d.kind == "sale" and d is not sale)))
+    deliveries.append(
+        crash_drill._refund_for(next(d for d in deliveries if d.kind == "sale" and d is not sale))
+    )
     engine = create_db_engine(empty_db_url)
     try:
         for delivery in deliveries:
             _receive(engine, settings, delivery)
 
         def problems(delivered: list[crash_drill.Delivery]) -> list[str]:
-            expected = crash_drill.expected_of(delivered, commission_bps=settings.commission_rate_bps,
-                                               tip_fee_bps=settings.tip_fee_bps, race_id=league.race_id,
-                                               dj_id=league.dj_id)
+            expected = crash_drill.expected_of(
+                delivered,
+                commission_bps=settings.commission_rate_bps,
+                tip_fee_bps=settings.tip_fee_bps,
+                race_id=league.race_id,
+                dj_id=league.dj_id,
+            )
             return crash_drill.check(expected, crash_drill.observe(empty_db_url))
 
         assert problems(deliveries) == []
@@ -58,8 +68,15 @@ def test_the_checker_sees_a_double_applied_sale_an_unacknowledged_event_and_a_lo
         lost = crash_drill.Delivery("tip", 500, _served.tip_event(500))
         assert any("inbox: 1 events missing" in problem for problem in problems([*deliveries, lost]))
 
-        ledger.record_sale(key=f"{sale.payment_key}:again", gross_cents=sale.cents, sold_at=datetime.now(UTC),
-                           item="Drill tee", provider="stripe", uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings)
+        ledger.record_sale(
+            key=f"{sale.payment_key}:again",
+            gross_cents=sale.cents,
+            sold_at=datetime.now(UTC),
+            item="Drill tee",
+            provider="stripe",
+            uow=UnitOfWork(engine, handlers=HANDLERS),
+            settings=settings,
+        )
         found = problems(deliveries)
     finally:
         engine.dispose()
@@ -76,7 +93,9 @@ def test_sigkill_mid_load_then_retries_leave_every_event_applied_exactly_once(em
         report = pool.submit(crash_drill.drill, empty_db_url, tmp_path, events=DRILL_EVENTS).result()
 
     assert len(report["kills"]) == crash_drill.KILLS_DEFAULT
-    assert all(cycle["killed"] and cycle["never_sent"] > 0 for cycle in report["kills"])  # each kill came mid-load
+    assert all(
+        cycle["killed"] and cycle["never_sent"] > 0 for cycle in report["kills"]
+    )  # each kill came mid-load
     assert report["retry"]["retried"] > 0
     assert report["retry"]["never_acknowledged"] == 0
     assert report["retry"]["duplicates_acknowledged"] == report["retry"]["duplicates_sent"] > 0

@@ -30,7 +30,9 @@ def dev_db(served_dev_app) -> Iterator[UnitOfWork]:
 
 
 def _wallet(dev_db, served_dev_app) -> wallet.WalletSummary:
-    return wallet.wallet_by_discord_id(DEMO_DJ_DISCORD_ID, uow=dev_db, settings=load_settings(served_dev_app.env))
+    return wallet.wallet_by_discord_id(
+        DEMO_DJ_DISCORD_ID, uow=dev_db, settings=load_settings(served_dev_app.env)
+    )
 
 
 def test_a_fan_tips_in_demo_mode_and_the_djs_wallet_grows(served_dev_app, page, dev_db, tmp_path):
@@ -39,8 +41,9 @@ def test_a_fan_tips_in_demo_mode_and_the_djs_wallet_grows(served_dev_app, page, 
     before = _wallet(dev_db, served_dev_app)
 
     page.goto(served_dev_app.url("/tip"), timeout=PAGE_TIMEOUT_MS)
-    expect(page.get_by_test_id("tip-demo-banner")).to_contain_text("Demo mode: no card is charged",
-                                                                   timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("tip-demo-banner")).to_contain_text(
+        "Demo mode: no card is charged", timeout=PAGE_TIMEOUT_MS
+    )
     page.get_by_test_id("tip-preset").filter(has_text="$10.00").click()
     page.get_by_test_id("tip-song").fill("Rainbow Road (Wii)")
     page.get_by_test_id("tip-message").fill("One more lap!")
@@ -48,8 +51,9 @@ def test_a_fan_tips_in_demo_mode_and_the_djs_wallet_grows(served_dev_app, page, 
     page.screenshot(path=str(screenshot_dir(tmp_path) / "tip.png"), full_page=True)
     page.get_by_test_id("tip-send").click()
 
-    expect(page.get_by_test_id("tip-thanks")).to_contain_text("got your $10.00 tip (demo: no card was charged)",
-                                                              timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("tip-thanks")).to_contain_text(
+        "got your $10.00 tip (demo: no card was charged)", timeout=PAGE_TIMEOUT_MS
+    )
     after = _wallet(dev_db, served_dev_app)
     assert after.held_cents - before.held_cents == 950  # $10.00 less the 5% fee, on hold
     assert after.lifetime_earned_cents - before.lifetime_earned_cents == 950

@@ -62,7 +62,9 @@ def _log_in(page, served_app, fake_discord_server, user: FakeUser, next_path: st
     expect(page.get_by_test_id("account-name")).to_have_text(user.global_name, timeout=PAGE_TIMEOUT_MS)
 
 
-def test_fan_sees_the_standings_with_the_sponsor_in_the_services_order(served_app, page, season_view, tmp_path):
+def test_fan_sees_the_standings_with_the_sponsor_in_the_services_order(
+    served_app, page, season_view, tmp_path
+):
     page.goto(served_app.url("/standings"), timeout=PAGE_TIMEOUT_MS)
 
     season = season_view.season
@@ -74,9 +76,11 @@ def test_fan_sees_the_standings_with_the_sponsor_in_the_services_order(served_ap
     rows = page.get_by_test_id("standing-row")
     expect(rows).to_have_count(len(season_view.rows))
     shown = [
-        (row.get_by_test_id("standing-rank").inner_text().strip(),
-         row.get_by_test_id("standing-racer").inner_text().strip(),
-         row.get_by_test_id("standing-points").inner_text().strip())
+        (
+            row.get_by_test_id("standing-rank").inner_text().strip(),
+            row.get_by_test_id("standing-racer").inner_text().strip(),
+            row.get_by_test_id("standing-points").inner_text().strip(),
+        )
         for row in rows.all()
     ]
     assert shown == [(f"#{row.rank}", row.name, str(row.points)) for row in season_view.rows]
@@ -168,7 +172,9 @@ def _set_racer(db, racer_id: int, **values) -> None:
         db.session.commit()
 
 
-def test_a_racer_joins_a_hosts_lobby_and_reports_a_result(served_app, browser, fake_discord_server, db, tmp_path):
+def test_a_racer_joins_a_hosts_lobby_and_reports_a_result(
+    served_app, browser, fake_discord_server, db, tmp_path
+):
     racer = _demo_racer_in_the_live_race(db)
     live = league.current_race(uow=db)
     host_page = browser.new_context().new_page()
@@ -177,8 +183,13 @@ def test_a_racer_joins_a_hosts_lobby_and_reports_a_result(served_app, browser, f
         # Demo racers have made-up Discord ids; lend this one a real-looking id to log in with.
         _set_racer(db, racer.id, discord_id=E2E_RACER_DISCORD_ID)
         # A host (here the league admin, who may host) opens a lobby.
-        _log_in(host_page, served_app, fake_discord_server,
-                FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None), "/lobby")
+        _log_in(
+            host_page,
+            served_app,
+            fake_discord_server,
+            FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None),
+            "/lobby",
+        )
         host_page.get_by_label("New lobby name").fill(E2E_LOBBY_NAME)
         host_page.get_by_test_id("open-lobby-button").click()
         host_lobby = host_page.get_by_test_id("lobby-card").filter(has_text=E2E_LOBBY_NAME)
@@ -186,26 +197,39 @@ def test_a_racer_joins_a_hosts_lobby_and_reports_a_result(served_app, browser, f
         expect(host_lobby.get_by_test_id("start-button")).to_be_visible()
 
         # A racer of the live race logs in and joins it.
-        _log_in(racer_page, served_app, fake_discord_server,
-                FakeUser(id=E2E_RACER_DISCORD_ID, username=racer.username, global_name=racer.display_name,
-                         avatar=AVATAR_HASH), "/lobby")
+        _log_in(
+            racer_page,
+            served_app,
+            fake_discord_server,
+            FakeUser(
+                id=E2E_RACER_DISCORD_ID,
+                username=racer.username,
+                global_name=racer.display_name,
+                avatar=AVATAR_HASH,
+            ),
+            "/lobby",
+        )
         racer_lobby = racer_page.get_by_test_id("lobby-card").filter(has_text=E2E_LOBBY_NAME)
         expect(racer_lobby).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
         expect(racer_lobby.get_by_test_id("start-button")).to_have_count(0)  # not their lobby to start
         racer_lobby.get_by_test_id("join-button").click()
-        expect(racer_lobby.get_by_test_id("lobby-member")).to_contain_text(racer.mkt_name,
-                                                                           timeout=PAGE_TIMEOUT_MS)
+        expect(racer_lobby.get_by_test_id("lobby-member")).to_contain_text(
+            racer.mkt_name, timeout=PAGE_TIMEOUT_MS
+        )
         expect(racer_lobby.get_by_test_id("leave-button")).to_be_visible()
         # The host's open page sees the new member without reloading.
-        expect(host_lobby.get_by_test_id("lobby-member")).to_contain_text(racer.mkt_name,
-                                                                          timeout=LIVE_UPDATE_TIMEOUT_MS)
+        expect(host_lobby.get_by_test_id("lobby-member")).to_contain_text(
+            racer.mkt_name, timeout=LIVE_UPDATE_TIMEOUT_MS
+        )
 
         # In the live race, the racer reports their finish.
         race_card = racer_page.get_by_test_id("race-card").filter(has_text=live.name)
         expect(race_card.get_by_test_id("race-card-status")).to_have_text("LIVE")
         race_card.get_by_label("Your finishing position").select_option("3")
         race_card.get_by_test_id("report-button").click()
-        expect(race_card.get_by_test_id("your-report")).to_have_text("You reported #3", timeout=PAGE_TIMEOUT_MS)
+        expect(race_card.get_by_test_id("your-report")).to_have_text(
+            "You reported #3", timeout=PAGE_TIMEOUT_MS
+        )
         expect(racer_page.get_by_text("You reported #3").first).to_be_visible()
         entry = league.get_race(live.race_id, uow=db).entry_of(racer.id)
         assert (entry.reported_position, entry.reported_dnf) == (3, False)
@@ -220,8 +244,14 @@ def test_a_racer_joins_a_hosts_lobby_and_reports_a_result(served_app, browser, f
         )
     finally:
         # Logging in took the fake Discord's name and avatar: give the demo racer theirs back.
-        _set_racer(db, racer.id, discord_id=racer.discord_id, username=racer.username,
-                   display_name=racer.display_name, avatar_url=racer.avatar_url)
+        _set_racer(
+            db,
+            racer.id,
+            discord_id=racer.discord_id,
+            username=racer.username,
+            display_name=racer.display_name,
+            avatar_url=racer.avatar_url,
+        )
         host_page.context.close()
         racer_page.context.close()
     assert league.current_race(uow=db).race_id == live.race_id  # the demo race is still live

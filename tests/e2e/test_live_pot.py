@@ -42,18 +42,28 @@ def _post_sale(served_app, amount_cents: int, fan_name: str) -> str:
     the cardholder's `customer_details.name` is never shown, so it is another name here.
     """
     token = uuid.uuid4().hex[:12]
-    _post(served_app, stripe_payments.checkout_completed_event(
-        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=amount_cents,
-        currency="usd", created=int(datetime.now(UTC).timestamp()),
-        metadata={"item": "Rainbow Road hoodie", "fan_name": fan_name}, customer_name="Cardholder Private",
-    ))
+    _post(
+        served_app,
+        stripe_payments.checkout_completed_event(
+            event_id=f"evt_{token}",
+            session_id=f"cs_{token}",
+            payment_intent=f"pi_{token}",
+            amount_cents=amount_cents,
+            currency="usd",
+            created=int(datetime.now(UTC).timestamp()),
+            metadata={"item": "Rainbow Road hoodie", "fan_name": fan_name},
+            customer_name="Cardholder Private",
+        ),
+    )
     return f"pi_{token}"
 
 
 def _post(served_app, event: dict) -> None:
     body = json.dumps(event)
     response = httpx.post(
-        served_app.url("/api/webhooks/stripe"), content=body, timeout=10,
+        served_app.url("/api/webhooks/stripe"),
+        content=body,
+        timeout=10,
         headers={"Stripe-Signature": stripe_payments.sign(body, STRIPE_WEBHOOK_SECRET)},
     )
     assert response.json()["status"] == "applied", response.text
@@ -65,8 +75,9 @@ def test_two_open_dashboards_see_a_sale_raise_the_pot_without_reloading(served_a
         before_cents = _pot_cents(served_app)
         for viewer in viewers:
             viewer.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
-            expect(viewer.get_by_test_id("pot-amount")).to_have_text(format_cents(before_cents),
-                                                                     timeout=PAGE_TIMEOUT_MS)
+            expect(viewer.get_by_test_id("pot-amount")).to_have_text(
+                format_cents(before_cents), timeout=PAGE_TIMEOUT_MS
+            )
 
         started = time.monotonic()
         _post_sale(served_app, 4000, "Wanda")
@@ -77,7 +88,9 @@ def test_two_open_dashboards_see_a_sale_raise_the_pot_without_reloading(served_a
         print(f"live pot reached 2 viewers {elapsed_ms:.0f} ms after the webhook was posted")
 
         for viewer in viewers:
-            expect(viewer.get_by_test_id("feed-line").first).to_contain_text("Wanda bought Rainbow Road hoodie")
+            expect(viewer.get_by_test_id("feed-line").first).to_contain_text(
+                "Wanda bought Rainbow Road hoodie"
+            )
             assert viewer.url == served_app.url("/")  # no reload, no navigation
     finally:
         for viewer in viewers:
@@ -90,18 +103,31 @@ def test_a_refund_lowers_the_pot_and_marks_its_sale_in_the_feed_without_reloadin
     try:
         viewer.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
         before_cents = _pot_cents(served_app)
-        expect(viewer.get_by_test_id("pot-amount")).to_have_text(format_cents(before_cents), timeout=PAGE_TIMEOUT_MS)
+        expect(viewer.get_by_test_id("pot-amount")).to_have_text(
+            format_cents(before_cents), timeout=PAGE_TIMEOUT_MS
+        )
         payment_intent = _post_sale(served_app, 5000, "Rex")
-        expect(viewer.get_by_test_id("pot-amount")).to_have_text(format_cents(before_cents + 1000),
-                                                                 timeout=PUSH_TIMEOUT_MS)
+        expect(viewer.get_by_test_id("pot-amount")).to_have_text(
+            format_cents(before_cents + 1000), timeout=PUSH_TIMEOUT_MS
+        )
         sale_line = viewer.get_by_test_id("feed-line").filter(has_text="Rex bought Rainbow Road hoodie")
         expect(sale_line.get_by_test_id("feed-reversal")).to_have_count(0)
 
-        _post(served_app, stripe_payments.charge_refunded_event(
-            event_id=f"evt_refund_{payment_intent}", charge_id=f"ch_{payment_intent}", payment_intent=payment_intent,
-            amount_cents=5000, amount_refunded_cents=5000, currency="usd", created=int(datetime.now(UTC).timestamp()),
-        ))
-        expect(viewer.get_by_test_id("pot-amount")).to_have_text(format_cents(before_cents), timeout=PUSH_TIMEOUT_MS)
+        _post(
+            served_app,
+            stripe_payments.charge_refunded_event(
+                event_id=f"evt_refund_{payment_intent}",
+                charge_id=f"ch_{payment_intent}",
+                payment_intent=payment_intent,
+                amount_cents=5000,
+                amount_refunded_cents=5000,
+                currency="usd",
+                created=int(datetime.now(UTC).timestamp()),
+            ),
+        )
+        expect(viewer.get_by_test_id("pot-amount")).to_have_text(
+            format_cents(before_cents), timeout=PUSH_TIMEOUT_MS
+        )
         # A refunded payment is shown, but never beside the fan's name.
         expect(sale_line).to_have_count(0, timeout=PUSH_TIMEOUT_MS)
         refunded = viewer.get_by_test_id("feed-line").filter(has=viewer.get_by_test_id("feed-reversal")).first

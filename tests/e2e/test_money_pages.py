@@ -40,7 +40,9 @@ def _expect():
 
 def _open_as(page, served_app, fake_discord_server, user: FakeUser, path: str) -> None:
     """Open a page that needs a login: the app sends the browser through (fake) Discord and back."""
-    page.route(CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG))
+    page.route(
+        CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG)
+    )
     fake_discord_server.user = user
     page.goto(served_app.url(path), timeout=PAGE_TIMEOUT_MS)
 
@@ -64,13 +66,21 @@ def test_a_racer_sees_their_wallet_in_words_and_clear_payout_errors(
     expect(page.get_by_test_id("wallet-available")).to_have_text("$0.00", timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_text("Nothing yet", exact=False)).to_be_visible()
     # A fan tips Nell (through the ledger service, as the webhook inbox would); the page shows it in words.
-    ledger.record_tip(key="e2e-money-tip-nell", dj_racer_id=_wallet(db, NELL.id, served_app).racer_id,
-                      tip_cents=500, tipped_at=datetime.now(UTC), song="Coconut Mall", fan_name="Theo",
-                      uow=db, settings=load_settings(served_app.env))
+    ledger.record_tip(
+        key="e2e-money-tip-nell",
+        dj_racer_id=_wallet(db, NELL.id, served_app).racer_id,
+        tip_cents=500,
+        tipped_at=datetime.now(UTC),
+        song="Coconut Mall",
+        fan_name="Theo",
+        uow=db,
+        settings=load_settings(served_app.env),
+    )
     page.reload()
     lines = page.get_by_test_id("wallet-line")
     expect(lines.filter(has_text="Tip from Theo for 'Coconut Mall' ($5.00), less $0.25 fee")).to_have_count(
-        1, timeout=PAGE_TIMEOUT_MS)
+        1, timeout=PAGE_TIMEOUT_MS
+    )
     expect(lines.filter(has_text="Tip from Theo").get_by_text("on hold until", exact=False)).to_be_visible()
     expect(page.get_by_test_id("wallet-available")).to_have_text("$0.00")
     expect(page.get_by_test_id("wallet-threshold")).to_contain_text("of the $20.00 you need")
@@ -78,19 +88,22 @@ def test_a_racer_sees_their_wallet_in_words_and_clear_payout_errors(
     amount = page.get_by_test_id("payout-amount")
     amount.fill("5")
     page.get_by_test_id("payout-request").click()
-    expect(page.get_by_test_id("payout-error")).to_have_text("The smallest payout is $20.00.",
-                                                           timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("payout-error")).to_have_text(
+        "The smallest payout is $20.00.", timeout=PAGE_TIMEOUT_MS
+    )
 
     amount.fill("25.00")
     page.get_by_test_id("payout-request").click()
-    expect(page.get_by_test_id("payout-error")).to_contain_text("You can withdraw up to $0.00 right now",
-                                                              timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("payout-error")).to_contain_text(
+        "You can withdraw up to $0.00 right now", timeout=PAGE_TIMEOUT_MS
+    )
     expect(page.get_by_test_id("payout-error")).to_contain_text("is still on hold")
 
     amount.fill("12.345")
     page.get_by_test_id("payout-request").click()
-    expect(page.get_by_test_id("payout-error")).to_have_text("Amounts have at most two decimals (whole cents).",
-                                                           timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("payout-error")).to_have_text(
+        "Amounts have at most two decimals (whole cents).", timeout=PAGE_TIMEOUT_MS
+    )
     page.screenshot(path=str(screenshot_dir(tmp_path) / "wallet.png"), full_page=True)
 
     with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
@@ -115,8 +128,9 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         expect(racer_page.get_by_test_id("account-name")).to_have_text("Kai", timeout=PAGE_TIMEOUT_MS)
         admin_id = _wallet(db, E2E_ADMIN_DISCORD_ID, served_app).racer_id
         kai_id = _wallet(db, KAI.id, served_app).racer_id
-        ledger.adjust_wallet(admin_id, kai_id, 5000, reason="e2e prize money", key="e2e-money-kai",
-                             uow=db, settings=settings)
+        ledger.adjust_wallet(
+            admin_id, kai_id, 5000, reason="e2e prize money", key="e2e-money-kai", uow=db, settings=settings
+        )
         racer_page.reload()
         expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$50.00", timeout=PAGE_TIMEOUT_MS)
         racer_page.get_by_test_id("payout-amount").fill("25")
@@ -125,7 +139,8 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         expect(message).to_contain_text("of $25.00 requested", timeout=PAGE_TIMEOUT_MS)
         payout_id = re.search(r"Payout #(\d+)", message.inner_text()).group(1)
         expect(racer_page.get_by_test_id("my-payout").filter(has_text=f"#{payout_id}")).to_contain_text(
-            "waiting for an admin", timeout=PAGE_TIMEOUT_MS)
+            "waiting for an admin", timeout=PAGE_TIMEOUT_MS
+        )
         expect(racer_page.get_by_test_id("wallet-in-payout")).to_have_text("$25.00", timeout=PAGE_TIMEOUT_MS)
 
         admin_page.reload()
@@ -138,9 +153,12 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         row.get_by_test_id("pay-reference").fill("PP-E2E-1")
         row.get_by_test_id("pay-button").click()
 
-        expect(admin_page.get_by_text(f"Payout #{payout_id} marked paid")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        expect(admin_page.get_by_text(f"Payout #{payout_id} marked paid")).to_be_visible(
+            timeout=PAGE_TIMEOUT_MS
+        )
         expect(admin_page.get_by_test_id("pending-payout").filter(has_text=f"#{payout_id}")).to_have_count(
-            0, timeout=PAGE_TIMEOUT_MS)
+            0, timeout=PAGE_TIMEOUT_MS
+        )
         decided = admin_page.get_by_test_id("decided-payout").filter(has_text=f"#{payout_id}")
         expect(decided).to_contain_text("paid", timeout=PAGE_TIMEOUT_MS)
         expect(decided).to_contain_text("by PayPal, ref PP-E2E-1")
@@ -153,8 +171,11 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         expect(racer_page.get_by_test_id("wallet-paid-out")).to_have_text("$25.00", timeout=PAGE_TIMEOUT_MS)
         expect(racer_page.get_by_test_id("wallet-in-payout")).to_have_text("$0.00")
         expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$25.00")
-        expect(racer_page.get_by_test_id("wallet-line").filter(
-            has_text=f"Payout #{payout_id} requested ($25.00)")).to_have_count(1)
+        expect(
+            racer_page.get_by_test_id("wallet-line").filter(
+                has_text=f"Payout #{payout_id} requested ($25.00)"
+            )
+        ).to_have_count(1)
         mine = racer_page.get_by_test_id("my-payout").filter(has_text=f"#{payout_id}")
         expect(mine).to_contain_text("paid")
         expect(mine).to_contain_text("by PayPal (ref PP-E2E-1)")
@@ -162,9 +183,12 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         # A second request is rejected with a reason: the money goes back, and Kai reads why.
         racer_page.get_by_test_id("payout-amount").fill("20")
         racer_page.get_by_test_id("payout-request").click()
-        expect(racer_page.get_by_test_id("payout-message")).to_contain_text("of $20.00 requested",
-                                                                          timeout=PAGE_TIMEOUT_MS)
-        second_id = re.search(r"Payout #(\d+)", racer_page.get_by_test_id("payout-message").inner_text()).group(1)
+        expect(racer_page.get_by_test_id("payout-message")).to_contain_text(
+            "of $20.00 requested", timeout=PAGE_TIMEOUT_MS
+        )
+        second_id = re.search(
+            r"Payout #(\d+)", racer_page.get_by_test_id("payout-message").inner_text()
+        ).group(1)
         admin_page.reload()
         row = admin_page.get_by_test_id("pending-payout").filter(has_text=f"#{second_id}")
         row.get_by_test_id("reject-reason").fill("PayPal account not verified yet")
@@ -172,7 +196,8 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         expect(admin_page.get_by_text(f"Payout #{second_id} rejected")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         racer_page.reload()
         expect(racer_page.get_by_test_id("my-payout").filter(has_text=f"#{second_id}")).to_contain_text(
-            "PayPal account not verified yet", timeout=PAGE_TIMEOUT_MS)
+            "PayPal account not verified yet", timeout=PAGE_TIMEOUT_MS
+        )
         expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$25.00")
 
         # A direct payout (no request): the admin pays Kai $5.00 of the $25.00 available.
@@ -187,8 +212,9 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         racer_page.reload()
         expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$20.00", timeout=PAGE_TIMEOUT_MS)
         expect(racer_page.get_by_test_id("wallet-paid-out")).to_have_text("$30.00")
-        expect(racer_page.get_by_test_id("wallet-line").filter(has_text="paid by gift card (ref GC-E2E-5)")
-               ).to_have_count(1)
+        expect(
+            racer_page.get_by_test_id("wallet-line").filter(has_text="paid by gift card (ref GC-E2E-5)")
+        ).to_have_count(1)
 
         # The admin's other money pages: reconciliation is clean, the inbox lists events.
         admin_page.get_by_test_id("admin-nav").get_by_text("Reconciliation").click()
@@ -229,8 +255,9 @@ def test_an_anonymous_client_sending_tips_itself_in_production_credits_nobody(se
                 await viewer.send(f"{tip_state}.tip_again")
                 await viewer.wait_for(lambda v: v.var("tip_state", "error") == "", SOCKET_TIMEOUT_S)
                 await viewer.send(f"{tip_state}.send_tip")
-                await viewer.wait_for(lambda v: v.var("tip_state", "error") or v.var("tip_state", "thanks"),
-                                      SOCKET_TIMEOUT_S)
+                await viewer.wait_for(
+                    lambda v: v.var("tip_state", "error") or v.var("tip_state", "thanks"), SOCKET_TIMEOUT_S
+                )
                 errors.append(viewer.var("tip_state", "error"))
         finally:
             await viewer.disconnect()
@@ -240,14 +267,18 @@ def test_an_anonymous_client_sending_tips_itself_in_production_credits_nobody(se
 
     assert errors == ["Tips are unavailable here right now: nothing was charged."] * TIP_ATTEMPTS
     after = _wallet(db, DEMO_DJ_DISCORD_ID, served_app)
-    assert (after.held_cents, after.lifetime_earned_cents) == (before.held_cents, before.lifetime_earned_cents)
+    assert (after.held_cents, after.lifetime_earned_cents) == (
+        before.held_cents,
+        before.lifetime_earned_cents,
+    )
 
 
 @pytest.mark.parametrize("path", ["/admin/payouts", "/admin/webhooks", "/admin/reconcile"])
 def test_a_racer_opening_an_admin_money_page_is_refused(served_app, fake_discord_server, page, path):
     expect = _expect()
     _open_as(page, served_app, fake_discord_server, PLAIN, path)
-    expect(page.get_by_test_id("admin-refusal")).to_have_text("Only a league admin can do that.",
-                                                              timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("admin-refusal")).to_have_text(
+        "Only a league admin can do that.", timeout=PAGE_TIMEOUT_MS
+    )
     expect(page.get_by_test_id("admin-nav")).to_have_count(0)
     expect(page.get_by_test_id("pending-payout")).to_have_count(0)

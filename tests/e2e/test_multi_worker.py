@@ -87,10 +87,25 @@ def _start(env: dict[str, str], workers: int, workdir: Path, name: str) -> Serve
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            ["reflex", "run", "--env", "prod", "--backend-only", "--backend-port", str(port),
-             "--backend-host", "127.0.0.1", "--loglevel", "info"],
-            cwd=Path(__file__).resolve().parents[2], env={**env, "GRANIAN_WORKERS": str(workers)},
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            [
+                "reflex",
+                "run",
+                "--env",
+                "prod",
+                "--backend-only",
+                "--backend-port",
+                str(port),
+                "--backend-host",
+                "127.0.0.1",
+                "--loglevel",
+                "info",
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            env={**env, "GRANIAN_WORKERS": str(workers)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     return Server(f"http://127.0.0.1:{port}", port, process, log_path)
 
@@ -99,25 +114,37 @@ def _start(env: dict[str, str], workers: int, workdir: Path, name: str) -> Serve
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     base = os.environ.get("COZYKART_TEST_POSTGRES_URL", "").strip()
     if not base:
-        pytest.skip("multi-worker test skipped: COZYKART_TEST_POSTGRES_URL is not set (several workers need PostgreSQL)")
+        pytest.skip(
+            "multi-worker test skipped: COZYKART_TEST_POSTGRES_URL is not set (several workers need PostgreSQL)"
+        )
     _redis_or_skip()
     db_url, schema = postgres_schema(base, "multi_worker")
     fake_discord = FakeDiscordWebhook().start()
     workdir = tmp_path_factory.mktemp("multi-worker")
-    env = _app_env(db_url, workdir / "states", {
-        "REFLEX_REDIS_URL": REDIS_URL,
-        "DISCORD_ANNOUNCE_WEBHOOK_URL": fake_discord.url,
-        "REFLEX_WEB_WORKDIR": str(workdir / "web"),
-    })
+    env = _app_env(
+        db_url,
+        workdir / "states",
+        {
+            "REFLEX_REDIS_URL": REDIS_URL,
+            "DISCORD_ANNOUNCE_WEBHOOK_URL": fake_discord.url,
+            "REFLEX_WEB_WORKDIR": str(workdir / "web"),
+        },
+    )
     servers: list[Server] = []
     try:
         _run_cli(env, "migrate")
         _run_cli(env, "seed-demo")
         servers = [_start(env, 2, workdir, "a"), _start(env, 1, workdir, "b")]
         for server in servers:
-            wait_until_ready(server.process, server.log_path,
-                             lambda server=server: httpx.get(f"{server.base_url}/api/health", timeout=2).status_code == 200,
-                             timeout_s=START_TIMEOUT_S, poll_s=0.5)
+            wait_until_ready(
+                server.process,
+                server.log_path,
+                lambda server=server: (
+                    httpx.get(f"{server.base_url}/api/health", timeout=2).status_code == 200
+                ),
+                timeout_s=START_TIMEOUT_S,
+                poll_s=0.5,
+            )
         yield Cluster(a=servers[0], b=servers[1], db_url=db_url, fake_discord=fake_discord)
     finally:
         for server in servers:
@@ -182,13 +209,22 @@ def _post(server: Server, metadata: dict[str, str], amount_cents: int, fan_name:
     the cardholder's name is another, never shown."""
     token = uuid.uuid4().hex[:12]
     event = stripe_payments.checkout_completed_event(
-        event_id=f"evt_{token}", session_id=f"cs_{token}", payment_intent=f"pi_{token}", amount_cents=amount_cents,
-        currency="usd", created=int(time.time()), metadata={**metadata, "fan_name": fan_name},
+        event_id=f"evt_{token}",
+        session_id=f"cs_{token}",
+        payment_intent=f"pi_{token}",
+        amount_cents=amount_cents,
+        currency="usd",
+        created=int(time.time()),
+        metadata={**metadata, "fan_name": fan_name},
         customer_name="Cardholder Private",
     )
     body = json.dumps(event)
-    response = httpx.post(f"{server.base_url}/api/webhooks/stripe", content=body, timeout=30,
-                          headers={"Stripe-Signature": stripe_payments.sign(body, STRIPE_WEBHOOK_SECRET)})
+    response = httpx.post(
+        f"{server.base_url}/api/webhooks/stripe",
+        content=body,
+        timeout=30,
+        headers={"Stripe-Signature": stripe_payments.sign(body, STRIPE_WEBHOOK_SECRET)},
+    )
     assert response.status_code == 200 and response.json()["status"] == "applied", response.text
 
 
@@ -226,17 +262,20 @@ def test_a_sale_on_any_worker_reaches_viewers_on_every_worker(cluster):
                 before = [_pot(viewer) for viewer in everyone]
                 assert len(set(before)) == 1, f"viewers disagree before the sale: {before}"
                 _post(server, {"item": "Rainbow Road hoodie"}, amount_cents, fan)
-                await asyncio.gather(*(
-                    viewer.wait_for(lambda v, was=was: (_pot(v) or 0) > was, PUSH_TIMEOUT_S)
-                    for viewer, was in zip(everyone, before, strict=True)
-                ))
+                await asyncio.gather(
+                    *(
+                        viewer.wait_for(lambda v, was=was: (_pot(v) or 0) > was, PUSH_TIMEOUT_S)
+                        for viewer, was in zip(everyone, before, strict=True)
+                    )
+                )
                 after = {_pot(viewer) for viewer in everyone}
                 assert len(after) == 1, f"viewers disagree after {fan}'s sale: {after}"
                 newest = viewers_b[0].var("live_pot_state", "feed")[0]
                 assert newest["headline"] == f"{fan} bought Rainbow Road hoodie"
         finally:
-            await asyncio.gather(*(viewer.disconnect() for viewer in viewers_a + viewers_b),
-                                 return_exceptions=True)
+            await asyncio.gather(
+                *(viewer.disconnect() for viewer in viewers_a + viewers_b), return_exceptions=True
+            )
 
     run_async(scenario)
 
@@ -245,8 +284,12 @@ def _outbox(db_url: str) -> list[tuple[str, str, str]]:
     engine = create_engine(db_url)
     try:
         with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(
-                text("select dedupe_key, status, payload from discord_outbox order by id"))]
+            return [
+                tuple(row)
+                for row in connection.execute(
+                    text("select dedupe_key, status, payload from discord_outbox order by id")
+                )
+            ]
     finally:
         engine.dispose()
 

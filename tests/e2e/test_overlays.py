@@ -36,9 +36,16 @@ def overlay_key(served_app) -> str:
     engine = create_db_engine(served_app.db_url)
     try:
         settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
-        admin = league.get_or_create_racer(ADMIN_DISCORD_ID, "overlay-admin", "Overlay Admin", None,
-                                           uow=UnitOfWork(engine, handlers=HANDLERS))
-        return overlays.regenerate_overlay_key(actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings)
+        admin = league.get_or_create_racer(
+            ADMIN_DISCORD_ID,
+            "overlay-admin",
+            "Overlay Admin",
+            None,
+            uow=UnitOfWork(engine, handlers=HANDLERS),
+        )
+        return overlays.regenerate_overlay_key(
+            actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings
+        )
     finally:
         engine.dispose()
 
@@ -63,22 +70,25 @@ def test_the_pot_overlay_shows_the_ticker_on_a_transparent_page(served_app, page
 
 def test_the_alerts_overlay_pops_a_new_sale_but_not_an_old_one(served_app, page, overlay_key):
     page.goto(served_app.url(f"/overlay/alerts?key={overlay_key}"), timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_function("() => document.querySelector('[data-testid=overlay-locked]') === null",
-                           timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=overlay-locked]') === null", timeout=PAGE_TIMEOUT_MS
+    )
     page.wait_for_timeout(500)
     assert page.get_by_test_id("overlay-alert").count() == 0  # what sold before it opened is not replayed
 
     _post_sale(served_app, 2000, "Xiomara")
 
-    expect(page.get_by_test_id("overlay-alert")).to_contain_text("Xiomara bought Rainbow Road hoodie",
-                                                                 timeout=PUSH_TIMEOUT_MS)
+    expect(page.get_by_test_id("overlay-alert")).to_contain_text(
+        "Xiomara bought Rainbow Road hoodie", timeout=PUSH_TIMEOUT_MS
+    )
     expect(page.get_by_test_id("overlay-alert")).to_contain_text("$20.00")
 
 
 def test_sales_that_arrive_together_are_alerted_one_at_a_time_in_order(served_app, page, overlay_key):
     page.goto(served_app.url(f"/overlay/alerts?key={overlay_key}"), timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_function("() => document.querySelector('[data-testid=overlay-locked]') === null",
-                           timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=overlay-locked]') === null", timeout=PAGE_TIMEOUT_MS
+    )
     page.wait_for_timeout(500)
 
     _post_sale(served_app, 1500, "Yusuf")
@@ -91,8 +101,9 @@ def test_sales_that_arrive_together_are_alerted_one_at_a_time_in_order(served_ap
     # The second waits its turn: it shows only after the first has had its time on screen.
     page.wait_for_timeout(int(ALERT_SHOW_S * 1000 / 4))
     expect(alert).to_contain_text("Yusuf")
-    expect(alert).to_contain_text("Zelda bought Rainbow Road hoodie",
-                                  timeout=int((ALERT_SHOW_S + ALERT_GAP_S) * 1000) + PUSH_TIMEOUT_MS)
+    expect(alert).to_contain_text(
+        "Zelda bought Rainbow Road hoodie", timeout=int((ALERT_SHOW_S + ALERT_GAP_S) * 1000) + PUSH_TIMEOUT_MS
+    )
     expect(alert).to_contain_text("$25.00")
     assert alert.get_attribute("data-alert-key") != first_key
 

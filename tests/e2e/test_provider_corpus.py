@@ -46,8 +46,11 @@ pytestmark = pytest.mark.e2e
 CLI_TIMEOUT_S = 120
 HTTP_TIMEOUT_S = 30
 INBOX_ROWS_READ_MAX = 200
-SECRETS = Secrets(stripe_webhook_secret=STRIPE_WEBHOOK_SECRET, kofi_verification_token=KOFI_VERIFICATION_TOKEN,
-                  shopify_webhook_secret=SHOPIFY_WEBHOOK_SECRET)
+SECRETS = Secrets(
+    stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+    kofi_verification_token=KOFI_VERIFICATION_TOKEN,
+    shopify_webhook_secret=SHOPIFY_WEBHOOK_SECRET,
+)
 
 
 class ServedReads:
@@ -59,8 +62,14 @@ class ServedReads:
         self.engine = create_db_engine(app.db_url)
 
     def _cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "cozykart", *args], cwd=PROJECT_ROOT, env=self.app.env,
-                              capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+        return subprocess.run(
+            [sys.executable, "-m", "cozykart", *args],
+            cwd=PROJECT_ROOT,
+            env=self.app.env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+        )
 
     def wallet(self, discord_id: str) -> dict:
         result = self._cli("wallet", discord_id, "--json")
@@ -72,14 +81,24 @@ class ServedReads:
         return result.returncode, result.stdout + result.stderr
 
     def inbox(self) -> list:
-        return list(webhooks.list_inbox(uow=UnitOfWork(self.engine, handlers=HANDLERS), limit=INBOX_ROWS_READ_MAX))
+        return list(
+            webhooks.list_inbox(uow=UnitOfWork(self.engine, handlers=HANDLERS), limit=INBOX_ROWS_READ_MAX)
+        )
 
     def grant_dj(self, admin_discord_id: str, discord_id: str) -> None:
-        identity.set_role(self._racer_id(admin_discord_id), self._racer_id(discord_id), "dj", granted=True,
-                          uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings)
+        identity.set_role(
+            self._racer_id(admin_discord_id),
+            self._racer_id(discord_id),
+            "dj",
+            granted=True,
+            uow=UnitOfWork(self.engine, handlers=HANDLERS),
+            settings=self.settings,
+        )
 
     def _racer_id(self, discord_id: str) -> int:
-        return wallet.wallet_by_discord_id(discord_id, uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings).racer_id
+        return wallet.wallet_by_discord_id(
+            discord_id, uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings
+        ).racer_id
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +106,18 @@ def corpus_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server) ->
     workdir = tmp_path_factory.mktemp("provider-corpus-app")
     db_url = f"sqlite:///{workdir / 'cozykart.db'}"
     web_dir = (os.environ.get("COZYKART_E2E_WEB_DIR") or str(PROJECT_ROOT / ".web-test")) + "-provider-corpus"
-    env = _app_env(db_url, workdir / "states", {
-        **_discord_env(fake_discord_server),
-        "REFLEX_WEB_WORKDIR": web_dir,
-        "COZYKART_ADMIN_DISCORD_IDS": MASON,
-        "DISCORD_PUBLIC_KEY": DISCORD_PUBLIC_KEY,
-        "COZYKART_HOLD_DAYS": "0",
-        "COZYKART_PAYOUT_MIN_CENTS": "100",
-    })
+    env = _app_env(
+        db_url,
+        workdir / "states",
+        {
+            **_discord_env(fake_discord_server),
+            "REFLEX_WEB_WORKDIR": web_dir,
+            "COZYKART_ADMIN_DISCORD_IDS": MASON,
+            "DISCORD_PUBLIC_KEY": DISCORD_PUBLIC_KEY,
+            "COZYKART_HOLD_DAYS": "0",
+            "COZYKART_PAYOUT_MIN_CENTS": "100",
+        },
+    )
     _run_cli(env, "migrate")
     with serve_production(env, db_url, workdir) as app:
         yield app
@@ -118,6 +141,12 @@ def test_provider_corpus_on_the_served_app(corpus, case):
 
 
 def test_the_served_ledger_reconciles_after_the_whole_corpus(corpus):
-    result = subprocess.run([sys.executable, "-m", "cozykart", "reconcile"], cwd=PROJECT_ROOT,
-                            env=corpus.reads.app.env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    result = subprocess.run(
+        [sys.executable, "-m", "cozykart", "reconcile"],
+        cwd=PROJECT_ROOT,
+        env=corpus.reads.app.env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -85,8 +85,9 @@ def test_the_developer_login_lists_demo_racers_and_logs_one_in(served_dev_app, b
         choices.filter(has_text=RACER_DISPLAY_NAME).click()
 
         # Back to the page asked for, on the pages' port, logged in: the wallet is Kai's.
-        expect(page).to_have_url(re.compile(rf"^{re.escape(served_dev_app.url('/wallet'))}/?$"),
-                                 timeout=PAGE_TIMEOUT_MS)
+        expect(page).to_have_url(
+            re.compile(rf"^{re.escape(served_dev_app.url('/wallet'))}/?$"), timeout=PAGE_TIMEOUT_MS
+        )
         expect(page.get_by_test_id("account-name")).to_have_text(RACER_DISPLAY_NAME, timeout=PAGE_TIMEOUT_MS)
         expect(page.get_by_role("heading", name="Your wallet")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     finally:
@@ -118,8 +119,9 @@ def test_a_racer_joins_a_lobby_races_and_reports_live_for_the_host_too(served_de
         # Kai logs in with the developer login and joins.
         _dev_log_in(racer_page, served_dev_app, RACER_DISPLAY_NAME, "/lobby")
         racer_lobby = racer_page.get_by_test_id("lobby-card").filter(has_text=LOBBY_NAME)
-        expect(racer_lobby.get_by_test_id("lobby-member")).to_contain_text(host.mkt_name,
-                                                                           timeout=PAGE_TIMEOUT_MS)
+        expect(racer_lobby.get_by_test_id("lobby-member")).to_contain_text(
+            host.mkt_name, timeout=PAGE_TIMEOUT_MS
+        )
         expect(racer_lobby.get_by_test_id("start-button")).to_have_count(0)  # not his lobby to start
         racer_lobby.get_by_test_id("join-button").click()
         expect(racer_lobby.get_by_test_id("lobby-member")).to_have_count(2, timeout=PAGE_TIMEOUT_MS)
@@ -133,19 +135,24 @@ def test_a_racer_joins_a_lobby_races_and_reports_live_for_the_host_too(served_de
         host_race = host_page.get_by_test_id("race-card").filter(has_text=LOBBY_NAME)
         racer_race = racer_page.get_by_test_id("race-card").filter(has_text=LOBBY_NAME)
         expect(host_race.get_by_test_id("race-card-status")).to_have_text("LIVE", timeout=PAGE_TIMEOUT_MS)
-        expect(racer_race.get_by_test_id("race-card-status")).to_have_text("LIVE",
-                                                                           timeout=LIVE_UPDATE_TIMEOUT_MS)
+        expect(racer_race.get_by_test_id("race-card-status")).to_have_text(
+            "LIVE", timeout=LIVE_UPDATE_TIMEOUT_MS
+        )
 
         # The host ends it: Kai's page asks for results.
         host_race.get_by_test_id("end-button").click()
         ended = "Ended · waiting for results"
         expect(host_race.get_by_test_id("race-card-status")).to_have_text(ended, timeout=PAGE_TIMEOUT_MS)
-        expect(racer_race.get_by_test_id("race-card-status")).to_have_text(ended, timeout=LIVE_UPDATE_TIMEOUT_MS)
+        expect(racer_race.get_by_test_id("race-card-status")).to_have_text(
+            ended, timeout=LIVE_UPDATE_TIMEOUT_MS
+        )
 
         # Kai reports first place; the host's page shows it beside his name.
         racer_race.get_by_label("Your finishing position").select_option("1")
         racer_race.get_by_test_id("report-button").click()
-        expect(racer_race.get_by_test_id("your-report")).to_have_text("You reported #1", timeout=PAGE_TIMEOUT_MS)
+        expect(racer_race.get_by_test_id("your-report")).to_have_text(
+            "You reported #1", timeout=PAGE_TIMEOUT_MS
+        )
         expect(host_race.get_by_test_id("lobby-member").filter(has_text=racer.mkt_name)).to_contain_text(
             "#1", timeout=LIVE_UPDATE_TIMEOUT_MS
         )
@@ -154,14 +161,17 @@ def test_a_racer_joins_a_lobby_races_and_reports_live_for_the_host_too(served_de
             "1", timeout=LIVE_UPDATE_TIMEOUT_MS
         )
         host_page.screenshot(path=str(screenshot_dir(tmp_path) / "lobby-host-journey.png"), full_page=True)
-        racer_page.screenshot(path=str(screenshot_dir(tmp_path) / "lobby-racer-journey-phone.png"),
-                              full_page=True)
+        racer_page.screenshot(
+            path=str(screenshot_dir(tmp_path) / "lobby-racer-journey-phone.png"), full_page=True
+        )
 
         # The host claims first place too: the race is disputed, on both pages.
         host_race.get_by_label("Your finishing position").select_option("1")
         host_race.get_by_test_id("report-button").click()
         expect(host_race.get_by_test_id("dispute")).to_contain_text("Disputed", timeout=PAGE_TIMEOUT_MS)
-        expect(racer_race.get_by_test_id("dispute")).to_contain_text("Disputed", timeout=LIVE_UPDATE_TIMEOUT_MS)
+        expect(racer_race.get_by_test_id("dispute")).to_contain_text(
+            "Disputed", timeout=LIVE_UPDATE_TIMEOUT_MS
+        )
 
         # The host rules with the whole table (Kai first): the race is final and leaves both pages.
         host_race.get_by_label(f"Finish of {racer.mkt_name}").select_option("1")

@@ -160,11 +160,20 @@ def dj_with_a_payout_waiting(served_app, db) -> Racer:
         rosa = db.session.exec(select(Racer).where(Racer.discord_id == DEMO_DJ_DISCORD_ID)).one()
         db.session.expunge(rosa)
     token = uuid.uuid4().hex[:8]
-    ledger.record_tip(key=f"screenshots-tip-{token}", dj_racer_id=rosa.id, tip_cents=OLD_TIP_CENTS,
-                      tipped_at=datetime.now(UTC) - OLD_TIP_AGE, song="Coconut Mall", fan_name="Theo",
-                      message="For the drift kings!", uow=db, settings=settings_without_hold)
-    payouts.request_payout(rosa.id, PAYOUT_REQUEST_CENTS, key=f"screenshots-payout-{token}", uow=db,
-                           settings=settings)
+    ledger.record_tip(
+        key=f"screenshots-tip-{token}",
+        dj_racer_id=rosa.id,
+        tip_cents=OLD_TIP_CENTS,
+        tipped_at=datetime.now(UTC) - OLD_TIP_AGE,
+        song="Coconut Mall",
+        fan_name="Theo",
+        message="For the drift kings!",
+        uow=db,
+        settings=settings_without_hold,
+    )
+    payouts.request_payout(
+        rosa.id, PAYOUT_REQUEST_CENTS, key=f"screenshots-payout-{token}", uow=db, settings=settings
+    )
     return rosa
 
 
@@ -177,22 +186,43 @@ def webhooks_in_the_inbox(served_app) -> None:
     now = int(datetime.now(UTC).timestamp())
     events = [
         stripe_payments.checkout_completed_event(
-            event_id=f"evt_shot_sale_{token}", session_id=f"cs_shot_{token}", payment_intent=f"pi_shot_{token}",
-            amount_cents=3_500, currency="usd", created=now, metadata={"item": "Cozy-Kart tee"},
-            customer_name="Marisol"),
+            event_id=f"evt_shot_sale_{token}",
+            session_id=f"cs_shot_{token}",
+            payment_intent=f"pi_shot_{token}",
+            amount_cents=3_500,
+            currency="usd",
+            created=now,
+            metadata={"item": "Cozy-Kart tee"},
+            customer_name="Marisol",
+        ),
         stripe_payments.charge_refunded_event(
-            event_id=f"evt_shot_refund_{token}", charge_id=f"ch_shot_{token}", payment_intent=f"pi_shot_{token}",
-            amount_cents=3_500, amount_refunded_cents=1_000, currency="usd", created=now + 1),
+            event_id=f"evt_shot_refund_{token}",
+            charge_id=f"ch_shot_{token}",
+            payment_intent=f"pi_shot_{token}",
+            amount_cents=3_500,
+            amount_refunded_cents=1_000,
+            currency="usd",
+            created=now + 1,
+        ),
         stripe_payments.charge_refunded_event(
-            event_id=f"evt_shot_unknown_{token}", charge_id=f"ch_shot_x_{token}",
-            payment_intent=f"pi_shot_unknown_{token}", amount_cents=2_000, amount_refunded_cents=2_000,
-            currency="usd", created=now + 2),
+            event_id=f"evt_shot_unknown_{token}",
+            charge_id=f"ch_shot_x_{token}",
+            payment_intent=f"pi_shot_unknown_{token}",
+            amount_cents=2_000,
+            amount_refunded_cents=2_000,
+            currency="usd",
+            created=now + 2,
+        ),
     ]
     statuses = []
     for event in events:
         body = json.dumps(event)
-        response = httpx.post(served_app.url("/api/webhooks/stripe"), content=body, timeout=10,
-                              headers={"Stripe-Signature": stripe_payments.sign(body, STRIPE_WEBHOOK_SECRET)})
+        response = httpx.post(
+            served_app.url("/api/webhooks/stripe"),
+            content=body,
+            timeout=10,
+            headers={"Stripe-Signature": stripe_payments.sign(body, STRIPE_WEBHOOK_SECRET)},
+        )
         assert response.status_code == 200, response.text
         statuses.append(response.json()["status"])
     assert statuses[:2] == ["applied", "applied"], statuses
@@ -216,7 +246,9 @@ def _set_racer(db: UnitOfWork, racer_id: int, **values) -> None:
 
 
 def _log_in(page: Page, served_app, fake_discord_server, user: FakeUser) -> None:
-    page.route(CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG))
+    page.route(
+        CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG)
+    )
     fake_discord_server.user = user
     page.goto(served_app.url("/auth/discord/login?next=/me"), timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("account-name")).to_have_text(user.global_name, timeout=PAGE_TIMEOUT_MS)
@@ -297,8 +329,15 @@ def test_every_registered_page_has_a_plan_and_the_route_constants_are_registered
 
 
 def test_every_page_renders_its_content_at_desktop_and_phone_width(
-    served_app, fake_discord_server, browser, db, leader_id, overlay_key, dj_with_a_payout_waiting,
-    webhooks_in_the_inbox, tmp_path
+    served_app,
+    fake_discord_server,
+    browser,
+    db,
+    leader_id,
+    overlay_key,
+    dj_with_a_payout_waiting,
+    webhooks_in_the_inbox,
+    tmp_path,
 ):
     pot = live_pot(uow=db)
     pot_text = format_cents(pot.pot_cents, pot.currency)
@@ -316,9 +355,17 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
         admin_helper = contexts[ADMIN_ROLE].new_page()
         # The racer logs in through (fake) Discord on a borrowed id (demo ids are made up).
         _set_racer(db, racer.id, discord_id=SCREENSHOT_RACER_DISCORD_ID)
-        _log_in(pages[RACER], served_app, fake_discord_server,
-                FakeUser(id=SCREENSHOT_RACER_DISCORD_ID, username=racer.username,
-                         global_name=racer.display_name, avatar=None))
+        _log_in(
+            pages[RACER],
+            served_app,
+            fake_discord_server,
+            FakeUser(
+                id=SCREENSHOT_RACER_DISCORD_ID,
+                username=racer.username,
+                global_name=racer.display_name,
+                avatar=None,
+            ),
+        )
         _set_racer(db, racer.id, avatar_url=racer.avatar_url)  # keep the demo avatar in the pictures
         _log_in(pages[ADMIN_ROLE], served_app, fake_discord_server, ADMIN)
 
@@ -340,15 +387,25 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
                 if plan.who == ADMIN_ROLE:
                     assert page.get_by_test_id("admin-refusal").count() == 0
                 problems.extend(_check(page, plan, suffix))
-                problems.extend(f"{plan.path}: the browser reported: {error}" for error in page_errors[plan.who])
+                problems.extend(
+                    f"{plan.path}: the browser reported: {error}" for error in page_errors[plan.who]
+                )
                 shot = str(shots / f"{plan.name}{suffix}.png")
                 if plan.route.startswith("/overlay/"):  # a transparent page: picture just what OBS shows
-                    page.screenshot(path=shot, omit_background=True, clip=_around(plan.marker(page), viewport))
+                    page.screenshot(
+                        path=shot, omit_background=True, clip=_around(plan.marker(page), viewport)
+                    )
                 else:
                     page.screenshot(path=shot, full_page=True)
     finally:
         for context in contexts.values():
             context.close()
-        _set_racer(db, racer.id, discord_id=racer.discord_id, username=racer.username,
-                   display_name=racer.display_name, avatar_url=racer.avatar_url)
+        _set_racer(
+            db,
+            racer.id,
+            discord_id=racer.discord_id,
+            username=racer.username,
+            display_name=racer.display_name,
+            avatar_url=racer.avatar_url,
+        )
     assert not problems, "\n".join(problems)

@@ -51,20 +51,55 @@ AVATAR_SVG = (PROJECT_ROOT / "assets" / "avatars" / "default.svg").read_bytes()
 SESSION_COOKIE = "cozykart_session"
 REDIS_URL = os.environ.get("COZYKART_TEST_SECURITY_REDIS_URL") or "redis://127.0.0.1:6379/12"
 ADMIN_PAGES = [
-    routes.ADMIN_PAYOUTS, routes.ADMIN_RESULTS, routes.ADMIN_SEASONS, routes.ADMIN_SETTINGS, routes.ADMIN_WEBHOOKS,
-    routes.ADMIN_RECONCILE, routes.ADMIN_OUTBOX, routes.ADMIN_ROLES, routes.ADMIN_OVERLAYS,
+    routes.ADMIN_PAYOUTS,
+    routes.ADMIN_RESULTS,
+    routes.ADMIN_SEASONS,
+    routes.ADMIN_SETTINGS,
+    routes.ADMIN_WEBHOOKS,
+    routes.ADMIN_RECONCILE,
+    routes.ADMIN_OUTBOX,
+    routes.ADMIN_ROLES,
+    routes.ADMIN_OVERLAYS,
 ]
 ADMIN = FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None)
 RACER = FakeUser(id="80351110224670555", username="wanda_w", global_name="Wanda Walletkeeper", avatar=None)
 # What a client can send in place of each argument: other types, too big, non-ASCII digits.
 WRONG_VALUES: list[object] = [
-    None, True, [1, 2], {"a": {"b": []}}, "abc", "٣", 2**70, -(2**70), 1.5, "9" * 40, "x" * (EVENT_TEXT_LENGTH_MAX + 1),
+    None,
+    True,
+    [1, 2],
+    {"a": {"b": []}},
+    "abc",
+    "٣",
+    2**70,
+    -(2**70),
+    1.5,
+    "9" * 40,
+    "x" * (EVENT_TEXT_LENGTH_MAX + 1),
 ]
 
 # Forms of the right shape whose fields are not what the page would send (every field name a form reads).
-FORM_FIELDS = ["race_id", "payout_id", "racer_id", "season_id", "amount", "position", "reason", "method",
-               "reference", "name", "points", "winner_bonus", "split_policy", "starts_on", "ends_on",
-               "sponsor_name", "sponsor_url", "sponsor_logo_url", "value"]
+FORM_FIELDS = [
+    "race_id",
+    "payout_id",
+    "racer_id",
+    "season_id",
+    "amount",
+    "position",
+    "reason",
+    "method",
+    "reference",
+    "name",
+    "points",
+    "winner_bonus",
+    "split_policy",
+    "starts_on",
+    "ends_on",
+    "sponsor_name",
+    "sponsor_url",
+    "sponsor_logo_url",
+    "value",
+]
 WRONG_FORMS: list[object] = [
     {field: "9" * 40 for field in FORM_FIELDS},
     {field: "٣" for field in FORM_FIELDS},
@@ -108,8 +143,12 @@ def test_a_page_on_another_origin_cannot_open_the_event_socket(served_app: Serve
     port = urlsplit(own).port
     assert _handshake_status(own, own) == 101
     assert _handshake_status(own, None) == 101  # not a browser: it carries no one's cookie
-    for foreign in (f"http://127.0.0.1:{port + 1}", f"http://evil.127.0.0.1.nip.io:{port}", "null",
-                    f"http://evil.localhost:{port}"):
+    for foreign in (
+        f"http://127.0.0.1:{port + 1}",
+        f"http://evil.127.0.0.1.nip.io:{port}",
+        "null",
+        f"http://evil.localhost:{port}",
+    ):
         assert _handshake_status(own, foreign) == 403, foreign
 
 
@@ -117,7 +156,9 @@ def test_a_page_on_another_origin_cannot_open_the_event_socket(served_app: Serve
 
 
 def _login_in_browser(page, app: ServedApp, fake_discord_server, user: FakeUser, path: str) -> None:
-    page.route(CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG))
+    page.route(
+        CDN_PATTERN, lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=AVATAR_SVG)
+    )
     fake_discord_server.user = user
     page.goto(app.url(path), timeout=PAGE_TIMEOUT_MS)
     _expect()(page.get_by_test_id("account-name")).to_have_text(user.global_name, timeout=PAGE_TIMEOUT_MS)
@@ -164,7 +205,9 @@ def test_no_session_id_or_overlay_key_is_kept_in_tab_state(served_app, fake_disc
 
 
 @pytest.fixture(scope="module")
-def redis_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server) -> Iterator[tuple[ServedApp, redis.Redis]]:
+def redis_app(
+    tmp_path_factory: pytest.TempPathFactory, fake_discord_server
+) -> Iterator[tuple[ServedApp, redis.Redis]]:
     """The production app with its tab state in Redis (as several workers keep it), on a test database."""
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
@@ -174,10 +217,16 @@ def redis_app(tmp_path_factory: pytest.TempPathFactory, fake_discord_server) -> 
     workdir = tmp_path_factory.mktemp("security-redis-app")
     db_url = f"sqlite:///{workdir / 'cozykart.db'}"
     web_dir = (os.environ.get("COZYKART_E2E_WEB_DIR") or str(PROJECT_ROOT / ".web-test")) + "-security-redis"
-    env = _app_env(db_url, workdir / "states", {
-        **_discord_env(fake_discord_server), "REFLEX_WEB_WORKDIR": web_dir, "REFLEX_REDIS_URL": REDIS_URL,
-        "GRANIAN_WORKERS": "1",
-    })
+    env = _app_env(
+        db_url,
+        workdir / "states",
+        {
+            **_discord_env(fake_discord_server),
+            "REFLEX_WEB_WORKDIR": web_dir,
+            "REFLEX_REDIS_URL": REDIS_URL,
+            "GRANIAN_WORKERS": "1",
+        },
+    )
     _run_cli(env, "migrate")
     try:
         with serve_production(env, db_url, workdir) as app:
@@ -209,14 +258,18 @@ def test_no_session_id_or_overlay_key_is_kept_in_redis(redis_app, fake_discord_s
     assert keys, "the app keeps its tab state in Redis"
     for name in keys:
         stored = _redis_value(client, name)
-        assert session_id.encode() not in stored and session_id.encode() not in name, f"session id in Redis {name!r}"
+        assert session_id.encode() not in stored and session_id.encode() not in name, (
+            f"session id in Redis {name!r}"
+        )
         assert key.encode() not in stored, f"the overlay key is in Redis {name!r}"
 
 
 # --- item 5: logout clears the tab -------------------------------------------------
 
 
-def test_after_logout_the_same_tab_receives_nothing_of_the_previous_person(served_app, fake_discord_server, page):
+def test_after_logout_the_same_tab_receives_nothing_of_the_previous_person(
+    served_app, fake_discord_server, page
+):
     expect = _expect()
     sockets: list[list[str]] = []  # what each socket the tab opened received, in order of opening
 
@@ -229,7 +282,9 @@ def test_after_logout_the_same_tab_receives_nothing_of_the_previous_person(serve
     _login_in_browser(page, served_app, fake_discord_server, RACER, routes.PROFILE)
     page.goto(served_app.url(routes.WALLET), timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("payout-amount")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    assert any(RACER.global_name in frame for frames in sockets for frame in frames), "the tab was sent the name"
+    assert any(RACER.global_name in frame for frames in sockets for frame in frames), (
+        "the tab was sent the name"
+    )
 
     sockets_before_logout = len(sockets)
     page.get_by_test_id("logout-button").click()
@@ -301,5 +356,5 @@ def test_every_public_handler_refuses_wrong_arguments_without_a_traceback(served
         assert refusals, "wrong arguments are answered with a refusal"
         assert viewer.var("tip_state", "sending") in (False, None)
     log = served_app.log_path.read_bytes()[log_start:].decode("utf-8", "replace")
-    assert "Traceback" not in log, log[log.find("Traceback") - 500: log.find("Traceback") + 3000]
+    assert "Traceback" not in log, log[log.find("Traceback") - 500 : log.find("Traceback") + 3000]
     assert httpx.get(served_app.url("/ping"), timeout=HTTP_TIMEOUT_S).status_code == 200

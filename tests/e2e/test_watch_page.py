@@ -72,8 +72,9 @@ def test_on_a_phone_the_pot_comes_before_the_race_card(served_app, page):
     page.goto(served_app.url("/"), timeout=PAGE_TIMEOUT_MS)
     page.get_by_test_id("race-name").wait_for(timeout=PAGE_TIMEOUT_MS)
     # Seeded from the database: the placeholder gives way to the live race's message.
-    expect(page.get_by_test_id("pot-message")).to_have_text("Buy a shirt now to increase the pot!",
-                                                            timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("pot-message")).to_have_text(
+        "Buy a shirt now to increase the pot!", timeout=PAGE_TIMEOUT_MS
+    )
 
     ticker = page.get_by_test_id("pot-ticker").bounding_box()
     race = page.get_by_role("region", name="Current race").bounding_box()

@@ -25,7 +25,11 @@ CLI_TIMEOUT_S = 60
 def _trigger(served_app, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cozykart", "trigger", *args, "--url", served_app.base_url],
-        cwd=PROJECT_ROOT, env=served_app.env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
+        cwd=PROJECT_ROOT,
+        env=served_app.env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
     )
 
 
@@ -63,7 +67,11 @@ def test_every_provider_is_accepted_by_the_served_app(served_app, provider):
 
 def test_a_forged_webhook_gets_400_from_the_served_app(served_app):
     body = json.dumps({"id": "evt_forged", "type": "checkout.session.completed"})
-    response = httpx.post(served_app.url("/api/webhooks/stripe"), content=body,
-                          headers={"Stripe-Signature": "t=1,v1=deadbeef"}, timeout=10)
+    response = httpx.post(
+        served_app.url("/api/webhooks/stripe"),
+        content=body,
+        headers={"Stripe-Signature": "t=1,v1=deadbeef"},
+        timeout=10,
+    )
     assert response.status_code == 400
     assert response.json() == {"error": "signature does not match"}

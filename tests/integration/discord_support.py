@@ -66,7 +66,13 @@ _interaction_ids = itertools.count(1_000_000)
 
 
 def discord_user(discord_id: str, name: str) -> dict:
-    return {"id": discord_id, "username": name.lower(), "global_name": name, "avatar": None, "discriminator": "0"}
+    return {
+        "id": discord_id,
+        "username": name.lower(),
+        "global_name": name,
+        "avatar": None,
+        "discriminator": "0",
+    }
 
 
 class Discord:
@@ -76,42 +82,73 @@ class Discord:
         self.client = client
         self.signing_key = signing_key
 
-    def post(self, payload: dict, *, signing_key: SigningKey | None = None, timestamp: str | None = None,
-             headers: dict | None = None):
+    def post(
+        self,
+        payload: dict,
+        *,
+        signing_key: SigningKey | None = None,
+        timestamp: str | None = None,
+        headers: dict | None = None,
+    ):
         """POST `payload` signed over `timestamp + body`; the timestamp is now (Unix seconds) unless given."""
         timestamp = str(int(time.time())) if timestamp is None else timestamp
         body = json.dumps(payload).encode()
         key = signing_key or self.signing_key
         signature = key.sign(timestamp.encode() + body).signature.hex()
-        sent_headers = {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp,
-                        "Content-Type": "application/json"}
+        sent_headers = {
+            "X-Signature-Ed25519": signature,
+            "X-Signature-Timestamp": timestamp,
+            "Content-Type": "application/json",
+        }
         if headers is not None:
             sent_headers = headers
         return self.client.post("/api/discord/interactions", content=body, headers=sent_headers)
 
-    def command(self, user: dict, name: str, options: dict | None = None, *, sub: str | None = None,
-                resolved_users: dict | None = None) -> dict:
+    def command(
+        self,
+        user: dict,
+        name: str,
+        options: dict | None = None,
+        *,
+        sub: str | None = None,
+        resolved_users: dict | None = None,
+    ) -> dict:
         """Run `/name` as `user`; returns the interaction response's JSON (asserting a 200)."""
         response = self.post(interaction(user, name, options, sub=sub, resolved_users=resolved_users))
         assert response.status_code == 200, response.text
         return response.json()
 
 
-def interaction(user: dict, name: str, options: dict | None = None, *, sub: str | None = None,
-                resolved_users: dict | None = None, in_guild: bool = True) -> dict:
+def interaction(
+    user: dict,
+    name: str,
+    options: dict | None = None,
+    *,
+    sub: str | None = None,
+    resolved_users: dict | None = None,
+    in_guild: bool = True,
+) -> dict:
     """An APPLICATION_COMMAND interaction for `/name` by `user`, with a new interaction id.
 
     In a guild Discord sends the invoker as `member.user`; in a DM as `user`.
     """
-    option_list = [{"name": key, "type": _option_type(key, value), "value": value}
-                   for key, value in (options or {}).items()]
+    option_list = [
+        {"name": key, "type": _option_type(key, value), "value": value}
+        for key, value in (options or {}).items()
+    ]
     if sub is not None:
         option_list = [{"name": sub, "type": 1, "options": option_list}]
     data = {"id": "1", "name": name, "type": 1, "options": option_list}
     if resolved_users:
         data["resolved"] = {"users": resolved_users}
-    payload = {"id": str(next(_interaction_ids)), "application_id": "111", "type": 2, "token": "tok",
-               "version": 1, "data": data}
+    payload = {
+        "id": str(next(_interaction_ids)),
+        "application_id": "111",
+        "type": 2,
+        "token": "tok",
+        "version": 1,
+        "data": data,
+    }
     if in_guild:
         payload |= {"guild_id": "42", "member": {"user": user, "roles": []}}
     else:

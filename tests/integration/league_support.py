@@ -58,7 +58,12 @@ class League:
     racer_ids: list[int] = field(default_factory=list)
 
     def kw(self, actor_id: int) -> dict:
-        return {"actor_id": actor_id, "uow": self.database.uow(), "settings": self.settings, "now": self.clock()}
+        return {
+            "actor_id": actor_id,
+            "uow": self.database.uow(),
+            "settings": self.settings,
+            "now": self.clock(),
+        }
 
     def kw_no_now(self, actor_id: int) -> dict:
         return {"actor_id": actor_id, "uow": self.database.uow(), "settings": self.settings}
@@ -83,7 +88,9 @@ class League:
         """A final race whose results are `order` (racer ids, best first; None entries skipped)."""
         race_id = self.ended_race(order, name)
         return league.set_results(
-            race_id, {racer_id: index for index, racer_id in enumerate(order, start=1)}, **self.kw(self.host_id)
+            race_id,
+            {racer_id: index for index, racer_id in enumerate(order, start=1)},
+            **self.kw(self.host_id),
         )
 
 
@@ -102,7 +109,8 @@ def recording(lg: League, *event_types: type) -> Iterator[list]:
     database = lg.database
     table = {
         event_type: entry._replace(after_commit=(*entry.after_commit, seen.append))
-        if event_type in event_types else entry
+        if event_type in event_types
+        else entry
         for event_type, entry in database.handlers.items()
     }
     assert set(event_types) <= set(table), "record only events the handler table knows"

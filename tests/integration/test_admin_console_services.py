@@ -17,8 +17,12 @@ def _race_with_a_pot(lg, order):
     """A final race of `order` (best first) during which a $30.00 hoodie sold."""
     race_id = lg.live_race(order)
     ledger.record_sale(
-        key=f"pi_{race_id}", gross_cents=3000, sold_at=lg.clock(), item="Cozy hoodie",
-        uow=lg.database.uow(), settings=lg.settings,
+        key=f"pi_{race_id}",
+        gross_cents=3000,
+        sold_at=lg.clock(),
+        item="Cozy hoodie",
+        uow=lg.database.uow(),
+        settings=lg.settings,
     )
     league.end_race(race_id, **lg.kw(lg.host_id))
     league.set_results(race_id, {r: n for n, r in enumerate(order, start=1)}, **lg.kw(lg.host_id))
@@ -52,8 +56,12 @@ def test_fix_preview_changes_nothing_and_the_fix_does_what_it_showed(database):
     lg = make_league(database, 4)
     a, b, c, d = lg.racer_ids
     cup = seasons.create_season(
-        "Bonus Cup", starts_on=lg.clock().date(), ends_on=lg.clock().date(), split_policy="winner_bonus",
-        winner_bonus_bps=5000, **lg.kw(lg.admin_id),
+        "Bonus Cup",
+        starts_on=lg.clock().date(),
+        ends_on=lg.clock().date(),
+        split_policy="winner_bonus",
+        winner_bonus_bps=5000,
+        **lg.kw(lg.admin_id),
     )
     seasons.activate_season(cup.season_id, **lg.kw(lg.admin_id))
     race_id = _race_with_a_pot(lg, [a, b, c, d])
@@ -65,7 +73,9 @@ def test_fix_preview_changes_nothing_and_the_fix_does_what_it_showed(database):
         race_id, str(d), "1", reason="DNF was a disconnect", **lg.kw_no_now(lg.admin_id)
     )
 
-    assert [(ch.name, ch.old_words, ch.new_words, ch.old_points, ch.new_points) for ch in preview.changes] == [
+    assert [
+        (ch.name, ch.old_words, ch.new_words, ch.old_points, ch.new_points) for ch in preview.changes
+    ] == [
         ("Racer0", "P1", "P2", 15, 12),
         ("Racer1", "P2", "P3", 12, 10),
         ("Racer2", "P3", "P4", 10, 8),
@@ -131,4 +141,6 @@ def test_only_admins_list_seasons_in_the_console(database):
     with pytest.raises(PermissionDenied):
         seasons.admin_seasons(**lg.kw_no_now(racer))
     with pytest.raises(PermissionDenied):
-        seasons.create_season("Sneaky", starts_on=lg.clock().date(), ends_on=lg.clock().date(), **lg.kw(racer))
+        seasons.create_season(
+            "Sneaky", starts_on=lg.clock().date(), ends_on=lg.clock().date(), **lg.kw(racer)
+        )

@@ -31,7 +31,8 @@ async def _until(condition, what: str) -> None:
 async def _scenario() -> None:
     namespace = broadcast.event_namespace()
     server = socketio.AsyncServer(
-        async_mode="aiohttp", transports=["websocket"],
+        async_mode="aiohttp",
+        transports=["websocket"],
         json=types.SimpleNamespace(dumps=json_dumps, loads=json.loads),  # Reflex's encoder, as app.py sets it
     )
     app = types.SimpleNamespace(sio=server)
@@ -52,13 +53,17 @@ async def _scenario() -> None:
     received: list[list[dict]] = [[] for _ in clients]
     try:
         for index, client in enumerate(clients):
-            client.on("event", lambda update, index=index: received[index].append(update), namespace=namespace)
+            client.on(
+                "event", lambda update, index=index: received[index].append(update), namespace=namespace
+            )
             await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"], namespaces=[namespace])
         await _until(lambda: room.size(app) == 3, "three viewers in the room")
 
         await room.emit(app, broadcast.delta(LivePotState, pot_cents=1500, pot_text="$15.00"))
         await _until(lambda: all(received), "every viewer got the update")
-        expected = {LivePotState.get_full_name(): {"pot_cents_rx_state_": 1500, "pot_text_rx_state_": "$15.00"}}
+        expected = {
+            LivePotState.get_full_name(): {"pot_cents_rx_state_": 1500, "pot_text_rx_state_": "$15.00"}
+        }
         for updates in received:
             assert [update["delta"] for update in updates] == [expected]
 

@@ -29,7 +29,9 @@ def test_demo_league_has_an_active_sponsored_season_finished_races_and_one_live_
     assert len(snapshot.race.racers) == 8
     assert all(card.avatar_url.startswith("/avatars/") for card in snapshot.race.racers)
     assert len(snapshot.leaders) == 5
-    assert [row.points for row in snapshot.leaders] == sorted((row.points for row in snapshot.leaders), reverse=True)
+    assert [row.points for row in snapshot.leaders] == sorted(
+        (row.points for row in snapshot.leaders), reverse=True
+    )
     with database.engine.connect() as connection:
         final_races = connection.execute(select(func.count()).where(Race.status == "final")).scalar_one()
     assert final_races >= 6
@@ -47,6 +49,11 @@ def test_seeding_twice_adds_nothing(database):
 
     report = seed_demo(uow=database.uow())
 
-    assert (report.racers_added, report.seasons_added, report.races_added, report.payments_added) == (0, 0, 0, 0)
+    assert (report.racers_added, report.seasons_added, report.races_added, report.payments_added) == (
+        0,
+        0,
+        0,
+        0,
+    )
     assert _counts(database) == before
     assert report.describe() == "demo data already present; nothing added"

@@ -39,9 +39,17 @@ def test_closing_a_season_crowns_its_champion_on_discord(database):
 def test_a_tip_tells_the_dj_at_once(database):
     lg = make_league(database, racer_count=1)
     dj_id = lg.racer_ids[0]
-    ledger.record_tip(key="tip-1", dj_racer_id=dj_id, tip_cents=500, tipped_at=datetime.now(UTC),
-                      song="Coconut Mall", fan_name="Fan Fiona", message="gg!", uow=database.uow(),
-                      settings=lg.settings)
+    ledger.record_tip(
+        key="tip-1",
+        dj_racer_id=dj_id,
+        tip_cents=500,
+        tipped_at=datetime.now(UTC),
+        song="Coconut Mall",
+        fan_name="Fan Fiona",
+        message="gg!",
+        uow=database.uow(),
+        settings=lg.settings,
+    )
     (tip,) = _by_kind(database, "dj_tip")
     assert tip.message["content"] == "<@d-racer0> you got a tip!"
     embed = tip.message["embeds"][0]

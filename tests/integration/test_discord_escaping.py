@@ -27,9 +27,17 @@ def _sent(fake) -> str:
 
 def test_a_tip_announcement_carrying_a_masked_link_reaches_discord_escaped(database):
     lg = make_league(database, racer_count=1)
-    ledger.record_tip(key="tip-nitro", dj_racer_id=lg.racer_ids[0], tip_cents=500, tipped_at=datetime.now(UTC),
-                      song=NITRO, fan_name="Shy_Guy", message="# Claim it\n> ||@everyone|| " + NITRO,
-                      uow=database.uow(), settings=lg.settings)
+    ledger.record_tip(
+        key="tip-nitro",
+        dj_racer_id=lg.racer_ids[0],
+        tip_cents=500,
+        tipped_at=datetime.now(UTC),
+        song=NITRO,
+        fan_name="Shy_Guy",
+        message="# Claim it\n> ||@everyone|| " + NITRO,
+        uow=database.uow(),
+        settings=lg.settings,
+    )
 
     with stand_in_discord() as fake:
         assert drain(database, fake) == 1

@@ -32,8 +32,9 @@ def signing_key() -> SigningKey:
 @pytest.fixture
 def app(database, signing_key, monkeypatch):
     monkeypatch.setenv("COZYKART_HOLD_DAYS", "0")  # the ledger's pool split reads the environment
-    settings = webhook_settings(database, hold_days=0,
-                                discord_public_key=signing_key.verify_key.encode().hex())
+    settings = webhook_settings(
+        database, hold_days=0, discord_public_key=signing_key.verify_key.encode().hex()
+    )
     with api_client(settings) as client:
         yield Discord(client, signing_key), settings
 
@@ -41,12 +42,16 @@ def app(database, signing_key, monkeypatch):
 def _state(database) -> tuple:
     """What a refused command must leave as it was."""
     with database.engine.connect() as connection:
+
         def rows(sql: str) -> list:
             return [tuple(row) for row in connection.execute(text(sql)).all()]
+
         return (
             rows("select id, status, disputed, started_at, ended_at from race order by id"),
-            rows("select race_id, racer_id, reported_position, reported_dnf, position, dnf, points "
-                 "from race_entry order by race_id, racer_id"),
+            rows(
+                "select race_id, racer_id, reported_position, reported_dnf, position, dnf, points "
+                "from race_entry order by race_id, racer_id"
+            ),
             rows("select count(*) from ledger_transaction"),
             rows("select id, status, amount_cents from payout order by id"),
             rows("select count(*) from result_fix"),
@@ -86,11 +91,17 @@ def test_a_bad_or_missing_signature_is_refused_with_401(app, database):
     payload = {"id": "1", "type": 2, "member": {"user": ANA}, "data": {"name": "wallet"}}
     assert discord.post(payload, signing_key=SigningKey.generate()).status_code == 401  # someone else's key
     assert discord.post(payload, headers={"Content-Type": "application/json"}).status_code == 401  # unsigned
-    assert discord.post(payload, headers={"X-Signature-Ed25519": "zz" * 64, "X-Signature-Timestamp": "1"}
-                        ).status_code == 401
+    assert (
+        discord.post(
+            payload, headers={"X-Signature-Ed25519": "zz" * 64, "X-Signature-Timestamp": "1"}
+        ).status_code
+        == 401
+    )
     body_signed_for_other_payload = discord.signing_key.sign(b"1700000000{}").signature.hex()
-    tampered = discord.post(payload, headers={"X-Signature-Ed25519": body_signed_for_other_payload,
-                                              "X-Signature-Timestamp": "1700000000"})
+    tampered = discord.post(
+        payload,
+        headers={"X-Signature-Ed25519": body_signed_for_other_payload, "X-Signature-Timestamp": "1700000000"},
+    )
     assert tampered.status_code == 401
     assert _state(database) == before
 
@@ -144,7 +155,9 @@ def test_lobby_refusals_are_ephemeral_and_change_nothing(app, database):
     discord, _ = app
     discord.command(ANA, "wallet")  # Ana is a racer now
     assert "No lobby is open" in _refused(discord, database, ANA, "join")
-    assert "Only a host or an admin" in _refused(discord, database, ANA, "lobby", {"name": "Mine"}, sub="create")
+    assert "Only a host or an admin" in _refused(
+        discord, database, ANA, "lobby", {"name": "Mine"}, sub="create"
+    )
     discord.command(ADMIN, "lobby", {"name": "One"}, sub="create")
     discord.command(ADMIN, "lobby", {"name": "Two"}, sub="create")
     assert "Several lobbies are open" in _refused(discord, database, ANA, "join")
@@ -202,10 +215,13 @@ def test_admin_fix_from_discord_is_for_admins(app, database):
     race_id = league_service.list_races(uow=database.uow())[0].race_id
     options = {"race": race_id, "user": BO["id"], "position": "1", "reason": "Ana was disqualified"}
     resolved = {BO["id"]: BO}
-    assert "Only a league admin" in _refused(discord, database, ANA, "admin-fix", options, resolved_users=resolved)
+    assert "Only a league admin" in _refused(
+        discord, database, ANA, "admin-fix", options, resolved_users=resolved
+    )
     bad = {**options, "position": "9"}
-    assert "not a finishing position" in _refused(discord, database, ADMIN, "admin-fix", bad,
-                                                  resolved_users=resolved)
+    assert "not a finishing position" in _refused(
+        discord, database, ADMIN, "admin-fix", bad, resolved_users=resolved
+    )
     stranger = {**options, "user": "123456789"}
     assert "is not a racer yet" in _refused(discord, database, ADMIN, "admin-fix", stranger)
     fixed = discord.command(ADMIN, "admin-fix", options, resolved_users=resolved)
@@ -220,9 +236,15 @@ def test_admin_fix_from_discord_is_for_admins(app, database):
 def _earn(database, settings, user: dict, cents: int) -> int:
     """Credit a racer `cents` through the ledger (a tip to them as DJ), available at once."""
     racer_id = wallet.wallet_by_discord_id(user["id"], uow=database.uow()).racer_id
-    ledger.record_tip(key=f"tip-{user['id']}-{cents}", dj_racer_id=racer_id, tip_cents=cents,
-                      tipped_at=datetime.now(UTC) - timedelta(days=1), song="Coconut Mall", uow=database.uow(),
-                      settings=settings)
+    ledger.record_tip(
+        key=f"tip-{user['id']}-{cents}",
+        dj_racer_id=racer_id,
+        tip_cents=cents,
+        tipped_at=datetime.now(UTC) - timedelta(days=1),
+        song="Coconut Mall",
+        uow=database.uow(),
+        settings=settings,
+    )
     return racer_id
 
 
@@ -230,8 +252,9 @@ def test_cashout_above_the_balance_or_below_the_threshold_is_refused(app, databa
     discord, settings = app
     discord.command(ANA, "wallet")
     _earn(database, settings, ANA, 3000)  # $28.50 after the 5% fee
-    assert "You can withdraw up to $28.50 right now" in _refused(discord, database, ANA, "cashout",
-                                                                 {"amount": "50.00"})
+    assert "You can withdraw up to $28.50 right now" in _refused(
+        discord, database, ANA, "cashout", {"amount": "50.00"}
+    )
     assert "The smallest payout is $20.00" in _refused(discord, database, ANA, "cashout", {"amount": "5"})
     assert "is not an amount" in _refused(discord, database, ANA, "cashout", {"amount": "lots"})
     reply = discord.command(ANA, "cashout", {"amount": "20.00"})
@@ -245,8 +268,9 @@ def test_payout_by_a_non_admin_is_refused(app, database):
     discord.command(ANA, "wallet")
     discord.command(BO, "wallet")
     _earn(database, settings, BO, 6000)
-    message = _refused(discord, database, ANA, "payout", {"user": BO["id"], "amount": "50.00"},
-                       resolved_users={BO["id"]: BO})
+    message = _refused(
+        discord, database, ANA, "payout", {"user": BO["id"], "amount": "50.00"}, resolved_users={BO["id"]: BO}
+    )
     assert "Only a league admin can do that." in message
 
 
@@ -256,9 +280,14 @@ def test_admin_payout_pays_the_racer_and_announces_the_cash_out(app, database):
     discord.command(BO, "wallet")
     _earn(database, settings, BO, 6000)  # $57.00
     assert "You can withdraw up to $57.00" in _refused(
-        discord, database, ADMIN, "payout", {"user": BO["id"], "amount": "60"}, resolved_users={BO["id"]: BO})
-    reply = discord.command(ADMIN, "payout", {"user": BO["id"], "amount": "50.00", "method": "gift_card"},
-                            resolved_users={BO["id"]: BO})
+        discord, database, ADMIN, "payout", {"user": BO["id"], "amount": "60"}, resolved_users={BO["id"]: BO}
+    )
+    reply = discord.command(
+        ADMIN,
+        "payout",
+        {"user": BO["id"], "amount": "50.00", "method": "gift_card"},
+        resolved_users={BO["id"]: BO},
+    )
     assert is_ephemeral(reply) and f"Paid <@{BO['id']}> $50.00 by gift card" in text_of(reply)
     summary = wallet.wallet_by_discord_id(BO["id"], uow=database.uow())
     assert (summary.available_cents, summary.paid_out_cents) == (700, 5000)
@@ -266,18 +295,21 @@ def test_admin_payout_pays_the_racer_and_announces_the_cash_out(app, database):
     assert [row.message["content"] for row in cash_out] == [f"💸 <@{BO['id']}> just cashed out $50.00!"]
     assert cash_out[0].message["allowed_mentions"] == {"parse": [], "users": [BO["id"]]}
     assert "Choose a payout method" in _refused(
-        discord, database, ADMIN, "payout", {"user": BO["id"], "amount": "1", "method": "gold bars"})
+        discord, database, ADMIN, "payout", {"user": BO["id"], "amount": "1", "method": "gold bars"}
+    )
 
 
 # --- Discord's 3 seconds ---------------------------------------------------------------
 
 
-def test_a_slow_answer_is_deferred_then_delivered_through_the_interaction_webhook(database, signing_key,
-                                                                                  monkeypatch):
+def test_a_slow_answer_is_deferred_then_delivered_through_the_interaction_webhook(
+    database, signing_key, monkeypatch
+):
     monkeypatch.setattr(discord_api, "ANSWER_WAIT_S", 0.0)  # every call counts as slow
     with stand_in_discord() as fake:
-        settings = webhook_settings(database, discord_public_key=signing_key.verify_key.encode().hex(),
-                                    discord_api_base=fake.api_base)
+        settings = webhook_settings(
+            database, discord_public_key=signing_key.verify_key.encode().hex(), discord_api_base=fake.api_base
+        )
         with api_client(settings) as client:
             discord = Discord(client, signing_key)
             private = discord.command(ANA, "wallet")

@@ -45,12 +45,15 @@ def _queue(database, *texts: str) -> list[int]:
 
 
 def _statuses(database) -> list[str]:
-    return [row.status for row in sorted(outbox.list_outbox(uow=database.uow()), key=lambda row: row.outbox_id)]
+    return [
+        row.status for row in sorted(outbox.list_outbox(uow=database.uow()), key=lambda row: row.outbox_id)
+    ]
 
 
 def _round(database, fake, clock, sender_id="sender-a"):
-    return outbox.deliver_due(notifier_for(fake), sender_id=sender_id, uow=database.uow(), policy=FAST_RETRIES,
-                              clock=clock)
+    return outbox.deliver_due(
+        notifier_for(fake), sender_id=sender_id, uow=database.uow(), policy=FAST_RETRIES, clock=clock
+    )
 
 
 def test_outage_500_and_429_then_recovery_deliver_every_announcement_once_in_order(database, discord_server):
@@ -96,7 +99,9 @@ def test_a_rate_limit_does_not_count_as_a_try(database, discord_server):
     assert fake.contents() == ["hello"]
 
 
-def test_after_its_last_try_a_message_is_parked_and_the_rest_go_on(database, discord_server, monkeypatch, capsys):
+def test_after_its_last_try_a_message_is_parked_and_the_rest_go_on(
+    database, discord_server, monkeypatch, capsys
+):
     fake, clock = discord_server, Clock()
     parked_id, _ = _queue(database, "unlucky", "next")
     fake.answer_next(*[server_error()] * FAST_RETRIES.attempts_max)

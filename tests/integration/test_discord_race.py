@@ -66,12 +66,16 @@ def test_a_whole_race_run_from_discord_alone(database, discord_server, monkeypat
     fake = discord_server
     monkeypatch.setenv("COZYKART_HOLD_DAYS", "0")  # the ledger's pool split reads the environment
     signing_key = SigningKey.generate()
-    settings = webhook_settings(database, hold_days=0, discord_public_key=signing_key.verify_key.encode().hex())
+    settings = webhook_settings(
+        database, hold_days=0, discord_public_key=signing_key.verify_key.encode().hex()
+    )
 
     with api_client(settings) as client:
         discord = Discord(client, signing_key)
         # The lobby: the admin hosts, three racers join (each becomes a racer on first use).
-        assert "Rainbow Road" in text_of(discord.command(ADMIN, "lobby", {"name": "Rainbow Road"}, sub="create"))
+        assert "Rainbow Road" in text_of(
+            discord.command(ADMIN, "lobby", {"name": "Rainbow Road"}, sub="create")
+        )
         for racer in (ANA, BO, CY):
             assert "You joined **Rainbow Road**" in text_of(discord.command(racer, "join"))
         _make_dj(database, CY["id"])
@@ -83,9 +87,19 @@ def test_a_whole_race_run_from_discord_alone(database, discord_server, monkeypat
         for n in (1, 2):
             response = stripe_post(client, checkout(f"evt_sale_{n}", f"pi_sale_{n}", 15000, sale_at))
             assert response.status_code == 200 and response.json()["status"] == "applied", response.text
-        tip = checkout("evt_tip", "pi_tip", 500, sale_at,
-                       metadata={"kind": "tip", "dj": CY["id"], "song": "Coconut Mall", "message": "gg!",
-                                 "fan_name": "Fan Fiona"})  # the name typed into the tip form
+        tip = checkout(
+            "evt_tip",
+            "pi_tip",
+            500,
+            sale_at,
+            metadata={
+                "kind": "tip",
+                "dj": CY["id"],
+                "song": "Coconut Mall",
+                "message": "gg!",
+                "fan_name": "Fan Fiona",
+            },
+        )  # the name typed into the tip form
         assert stripe_post(client, tip).json()["status"] == "applied"
         _wait_until_past(sale_at)
 
@@ -104,17 +118,22 @@ def test_a_whole_race_run_from_discord_alone(database, discord_server, monkeypat
         # Cash-out: Ana asks, an admin pays her on the web; the admin pays Bo from Discord.
         asked = discord.command(ANA, "cashout", {"amount": "20.00"})
         assert is_ephemeral(asked) and "requested" in text_of(asked)
-        paid = discord.command(ADMIN, "payout", {"user": BO["id"], "amount": "20.00"},
-                               resolved_users={BO["id"]: BO})
+        paid = discord.command(
+            ADMIN, "payout", {"user": BO["id"], "amount": "20.00"}, resolved_users={BO["id"]: BO}
+        )
         assert is_ephemeral(paid) and "Paid" in text_of(paid)
         admin_id = wallet.wallet_by_discord_id(ADMIN_DISCORD_ID, uow=database.uow()).racer_id
         (pending,) = payouts.pending_payouts(uow=database.uow())
-        payouts.pay_payout(admin_id, pending.id, method="paypal", reference="PP-123", uow=database.uow(),
-                           settings=settings)
+        payouts.pay_payout(
+            admin_id, pending.id, method="paypal", reference="PP-123", uow=database.uow(), settings=settings
+        )
 
         standings = text_of(discord.command(BO, "standings"))
-        assert standings.index("**Ana** — 15 pts") < standings.index("**Bo** — 12 pts") < standings.index(
-            "**Cy** — 10 pts")
+        assert (
+            standings.index("**Ana** — 15 pts")
+            < standings.index("**Bo** — 12 pts")
+            < standings.index("**Cy** — 10 pts")
+        )
 
     # Discord has a hiccup, then the channel hears everything, once and in order.
     fake.answer_next(server_error())
@@ -127,7 +146,10 @@ def test_a_whole_race_run_from_discord_alone(database, discord_server, monkeypat
     assert titles[1] == "🎵 Fan Fiona tipped $5.00"
     assert titles[2:4] == ["🏆 Results: Rainbow Road", "💰 Live Pot: $60.00"]
     contents = [content for content in fake.contents() if content and "cashed out" in content]
-    assert contents == [f"💸 <@{BO['id']}> just cashed out $20.00!", f"💸 <@{ANA['id']}> just cashed out $20.00!"]
+    assert contents == [
+        f"💸 <@{BO['id']}> just cashed out $20.00!",
+        f"💸 <@{ANA['id']}> just cashed out $20.00!",
+    ]
     results = fake.received[2]["embeds"]
     assert "🥇 **Ana**" in results[0]["fields"][0]["value"]
     assert results[0]["color"] == 0x5865F2 and results[1]["color"] == 0xFFD700
@@ -148,8 +170,19 @@ def test_register_commands_sends_every_slash_command(discord_server, monkeypatch
     paths = [path for path, _ in fake.registrations]
     assert paths == ["/applications/111/guilds/42/commands", "/applications/111/commands"]
     names = {command["name"] for command in fake.registrations[0][1]}
-    assert names == {"lobby", "join", "leave", "start", "end", "result", "wallet", "cashout", "standings",
-                     "payout", "admin-fix"}
+    assert names == {
+        "lobby",
+        "join",
+        "leave",
+        "start",
+        "end",
+        "result",
+        "wallet",
+        "cashout",
+        "standings",
+        "payout",
+        "admin-fix",
+    }
 
     monkeypatch.setenv("DISCORD_BOT_TOKEN", "wrong")
     assert cli.main(["discord", "register-commands"]) == 1

@@ -103,10 +103,14 @@ def test_a_signed_interaction_with_a_malformed_timestamp_is_refused(discord, dat
 def test_a_timestamp_a_little_old_or_a_little_ahead_is_accepted(discord, database):
     """Discord's clock and ours differ a little; a delivery that took a while is still good."""
     now_s = int(time.time())
-    old = discord.post(interaction(ADMIN, "lobby", {"name": "A"}, sub="create"),
-                       timestamp=str(now_s - discord_interactions.TIMESTAMP_AGE_MAX_S + 20))
-    ahead = discord.post(interaction(ADMIN, "lobby", {"name": "B"}, sub="create"),
-                         timestamp=str(now_s + discord_interactions.TIMESTAMP_FUTURE_TOLERANCE_S - 10))
+    old = discord.post(
+        interaction(ADMIN, "lobby", {"name": "A"}, sub="create"),
+        timestamp=str(now_s - discord_interactions.TIMESTAMP_AGE_MAX_S + 20),
+    )
+    ahead = discord.post(
+        interaction(ADMIN, "lobby", {"name": "B"}, sub="create"),
+        timestamp=str(now_s + discord_interactions.TIMESTAMP_FUTURE_TOLERANCE_S - 10),
+    )
 
     assert old.status_code == 200 and ahead.status_code == 200
     assert _lobby_count(database) == 2

@@ -15,7 +15,13 @@ from cozykart.settings import PROJECT_ROOT
 from tests.integration.league_support import ADMIN_DISCORD_ID, make_league
 
 SUBPROCESS_TIMEOUT_S = 120
-ENTRY_POINT_MODULES = ("cozykart.api", "cozykart.ui", "cozykart.cli", "cozykart.cli_discord", "cozykart.cozykart")
+ENTRY_POINT_MODULES = (
+    "cozykart.api",
+    "cozykart.ui",
+    "cozykart.cli",
+    "cozykart.cli_discord",
+    "cozykart.cozykart",
+)
 
 # A process that imports only the services finalizes the race, then lists what it imported.
 FINALIZE_ONLY_THROUGH_SERVICES = """
@@ -35,14 +41,24 @@ print(json.dumps(sorted(name for name in sys.modules if name.startswith("cozykar
 def test_a_race_finalized_by_a_process_that_imported_only_the_services_is_distributed_and_announced(database):
     lg = make_league(database, racer_count=2)
     race_id = lg.live_race(lg.racer_ids, "Entry Point Cup")
-    ledger.record_sale(key="entry-point-sale", gross_cents=4000, sold_at=lg.clock(), item="Cozy tee",
-                       uow=database.uow(), settings=lg.settings)
+    ledger.record_sale(
+        key="entry-point-sale",
+        gross_cents=4000,
+        sold_at=lg.clock(),
+        item="Cozy tee",
+        uow=database.uow(),
+        settings=lg.settings,
+    )
     league.end_race(race_id, **lg.kw(lg.host_id))
     arguments = [database.url, ADMIN_DISCORD_ID, race_id, lg.host_id, lg.racer_ids, lg.clock().isoformat()]
 
     finished = subprocess.run(
         [sys.executable, "-c", FINALIZE_ONLY_THROUGH_SERVICES, json.dumps(arguments)],
-        cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S,
+        cwd=PROJECT_ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
     )
 
     assert finished.returncode == 0, finished.stderr

@@ -94,8 +94,12 @@ def _public_text(database, settings, client) -> str:
     """Everything the public can see: the feed, the queued Discord messages, GET /api/pot."""
     feed = live_pot(uow=database.uow(), settings=settings).feed
     announcements = [row.message for row in outbox.list_outbox(uow=database.uow())]
-    return json.dumps([[line.fan_name, line.message, line.what] for line in feed] + announcements
-                      + [client.get("/api/pot").json()], ensure_ascii=False)
+    return json.dumps(
+        [[line.fan_name, line.message, line.what] for line in feed]
+        + announcements
+        + [client.get("/api/pot").json()],
+        ensure_ascii=False,
+    )
 
 
 def _stored_facts(database) -> str:
@@ -105,8 +109,10 @@ def _stored_facts(database) -> str:
 
 def test_a_private_kofi_supporter_is_a_fan_and_their_message_is_never_shown(setup):
     database, settings, race, client = setup
-    _post_kofi(client, _kofi_donation(is_public=False, message_id="m-priv", transaction_id="tx-priv",
-                                      at=race.started_at))
+    _post_kofi(
+        client,
+        _kofi_donation(is_public=False, message_id="m-priv", transaction_id="tx-priv", at=race.started_at),
+    )
 
     (line,) = live_pot(uow=database.uow(), settings=settings).feed
     assert (line.fan_name, line.message) == ("A fan", None)
@@ -120,8 +126,10 @@ def test_a_private_kofi_supporter_is_a_fan_and_their_message_is_never_shown(setu
 
 def test_a_public_kofi_supporter_is_shown_by_name_with_their_message(setup):
     database, settings, race, client = setup
-    _post_kofi(client, _kofi_donation(is_public=True, message_id="m-pub", transaction_id="tx-pub",
-                                      at=race.started_at))
+    _post_kofi(
+        client,
+        _kofi_donation(is_public=True, message_id="m-pub", transaction_id="tx-pub", at=race.started_at),
+    )
 
     (line,) = live_pot(uow=database.uow(), settings=settings).feed
     assert (line.fan_name, line.message) == (SUPPORTER, PRIVATE_NOTE)
@@ -129,10 +137,18 @@ def test_a_public_kofi_supporter_is_shown_by_name_with_their_message(setup):
 
 def test_a_private_kofi_shop_order_shows_no_name(setup):
     database, settings, race, client = setup
-    body = kofi.event_body(verification_token=KOFI_TOKEN, message_id="m-shop", transaction_id="tx-shop",
-                           event_type="Shop Order", amount="20.00", currency="USD", from_name=SUPPORTER,
-                           timestamp=race.started_at + timedelta(minutes=1), is_public=False,
-                           shop_items=[{"direct_link_code": "hoodie", "variation_name": "L", "quantity": 1}])
+    body = kofi.event_body(
+        verification_token=KOFI_TOKEN,
+        message_id="m-shop",
+        transaction_id="tx-shop",
+        event_type="Shop Order",
+        amount="20.00",
+        currency="USD",
+        from_name=SUPPORTER,
+        timestamp=race.started_at + timedelta(minutes=1),
+        is_public=False,
+        shop_items=[{"direct_link_code": "hoodie", "variation_name": "L", "quantity": 1}],
+    )
     _post_kofi(client, body)
 
     assert SUPPORTER not in _public_text(database, settings, client)
@@ -142,12 +158,23 @@ def test_the_stripe_cardholder_name_is_never_the_public_buyer_name(setup):
     database, settings, race, client = setup
     at = race.started_at + timedelta(minutes=1)
     sale = stripe_payments.checkout_completed_event(
-        event_id="evt_card", session_id="cs_card", payment_intent="pi_card", amount_cents=2500, currency="usd",
-        created=int(at.timestamp()), metadata={"item": "Rainbow tee"}, customer_name=CARDHOLDER,
+        event_id="evt_card",
+        session_id="cs_card",
+        payment_intent="pi_card",
+        amount_cents=2500,
+        currency="usd",
+        created=int(at.timestamp()),
+        metadata={"item": "Rainbow tee"},
+        customer_name=CARDHOLDER,
     )
     tip = stripe_payments.checkout_completed_event(
-        event_id="evt_form", session_id="cs_form", payment_intent="pi_form", amount_cents=500, currency="usd",
-        created=int(at.timestamp()), customer_name=CARDHOLDER,
+        event_id="evt_form",
+        session_id="cs_form",
+        payment_intent="pi_form",
+        amount_cents=500,
+        currency="usd",
+        created=int(at.timestamp()),
+        customer_name=CARDHOLDER,
         metadata={"kind": "tip", "song": "Coconut Mall", "fan_name": "Toad Fan", "message": "gg!"},
     )
     assert stripe_post(client, sale).json()["status"] == "applied"
@@ -161,9 +188,14 @@ def test_the_stripe_cardholder_name_is_never_the_public_buyer_name(setup):
 
 def test_a_shopify_customer_name_is_not_shown(setup):
     database, settings, race, client = setup
-    order = shopify.order_paid_payload(order_id=7001, total="25.00", currency="USD", first_name="Dearbrightly",
-                                       processed_at=race.started_at + timedelta(minutes=1),
-                                       line_items=[{"sku": "TEE", "quantity": 1, "title": "Rainbow tee"}])
+    order = shopify.order_paid_payload(
+        order_id=7001,
+        total="25.00",
+        currency="USD",
+        first_name="Dearbrightly",
+        processed_at=race.started_at + timedelta(minutes=1),
+        line_items=[{"sku": "TEE", "quantity": 1, "title": "Rainbow tee"}],
+    )
     assert shopify_post(client, "orders/paid", order, webhook_id="wh-priv").json()["status"] == "applied"
 
     (line,) = live_pot(uow=database.uow(), settings=settings).feed
@@ -177,15 +209,27 @@ def test_a_refunded_or_disputed_payment_is_never_shown_beside_a_name(setup):
         named = checkout(f"evt_named{n}", f"pi_named{n}", 2000, at, metadata={"fan_name": f"Named Fan {n}"})
         assert stripe_post(client, named).json()["status"] == "applied"
     refund = stripe_payments.charge_refunded_event(
-        event_id="evt_refund", charge_id="ch_named1", payment_intent="pi_named1", amount_cents=2000,
-        amount_refunded_cents=500, currency="usd",
+        event_id="evt_refund",
+        charge_id="ch_named1",
+        payment_intent="pi_named1",
+        amount_cents=2000,
+        amount_refunded_cents=500,
+        currency="usd",
     )
     dispute = stripe_payments.dispute_event(
-        event_id="evt_dispute", event_type="charge.dispute.created", dispute_id="dp_named2", charge_id="ch_named2",
-        payment_intent="pi_named2", amount_cents=2000, currency="usd",
+        event_id="evt_dispute",
+        event_type="charge.dispute.created",
+        dispute_id="dp_named2",
+        charge_id="ch_named2",
+        payment_intent="pi_named2",
+        amount_cents=2000,
+        currency="usd",
     )
     assert stripe_post(client, refund).json()["status"] == "applied"
     assert stripe_post(client, dispute).json()["status"] == "applied"
 
     feed = live_pot(uow=database.uow(), settings=settings).feed
-    assert sorted((line.reversal, line.fan_name) for line in feed) == [("disputed", "A fan"), ("refunded", "A fan")]
+    assert sorted((line.reversal, line.fan_name) for line in feed) == [
+        ("disputed", "A fan"),
+        ("refunded", "A fan"),
+    ]

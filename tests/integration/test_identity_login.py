@@ -12,10 +12,7 @@ from cozykart.db.types import utc_now
 from cozykart.domain.identity import LoginFailed
 from cozykart.services import identity
 from tests.fake_discord import running_fake_discord
-from tests.integration.identity_support import (
-    build_world,
-    query_of,
-)
+from tests.integration.identity_support import build_world, query_of
 
 
 def _sessions(world) -> list[AuthSession]:

@@ -31,7 +31,9 @@ def browser(world: AuthWorld, address: str) -> Iterator[TestClient]:
     """A browser at `address` (the TCP peer the server sees) on the same auth routes."""
     app = Starlette(routes=auth.routes)
     app.state.settings = world.settings
-    with TestClient(app, base_url="http://testserver", follow_redirects=False, client=(address, 40000)) as client:
+    with TestClient(
+        app, base_url="http://testserver", follow_redirects=False, client=(address, 40000)
+    ) as client:
         yield client
 
 
@@ -41,8 +43,14 @@ def _attempt_count(world: AuthWorld) -> int:
 
 
 def _begin(world: AuthWorld, address: str, now=None) -> identity.LoginStart:
-    return identity.begin_login(next_path="/me", redirect_uri=REDIRECT_URI, uow=world.uow(),
-                                settings=world.settings, client_address=address, now=now)
+    return identity.begin_login(
+        next_path="/me",
+        redirect_uri=REDIRECT_URI,
+        uow=world.uow(),
+        settings=world.settings,
+        client_address=address,
+        now=now,
+    )
 
 
 def test_a_login_loop_from_one_client_stops_at_the_bound_with_429(world):
@@ -103,8 +111,12 @@ def test_an_expired_attempt_is_refused_at_the_callback_and_deleted(world):
 
     with pytest.raises(LoginFailed, match="expired"):
         identity.complete_login(
-            state=params["state"], code=params["code"], browser_secret=world.login_cookie,
-            redirect_uri=REDIRECT_URI, uow=world.uow(), settings=world.settings,
+            state=params["state"],
+            code=params["code"],
+            browser_secret=world.login_cookie,
+            redirect_uri=REDIRECT_URI,
+            uow=world.uow(),
+            settings=world.settings,
             now=utc_now() + identity.LOGIN_ATTEMPT_LIFETIME + timedelta(seconds=1),
         )
 

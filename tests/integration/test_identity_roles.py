@@ -11,11 +11,7 @@ from cozykart.domain.errors import InvalidInput, NotFound, PermissionDenied
 from cozykart.domain.identity import MKT_NAME_LENGTH_MAX, LoginUnavailable
 from cozykart.services import identity
 from cozykart.services.demo import seed_demo
-from tests.integration.identity_support import (
-    ADMIN_DISCORD_ID,
-    build_world,
-    make_settings,
-)
+from tests.integration.identity_support import ADMIN_DISCORD_ID, build_world, make_settings
 
 
 def _add_racer(database, discord_id: str, *, is_host: bool = False, is_dj: bool = False) -> int:
@@ -81,11 +77,7 @@ def test_admin_grants_and_revokes_host_and_dj_with_an_audit_trail(database, leag
 
     overview = identity.roles_overview(admin, uow=database.uow(), settings=settings)
     latest = overview.history[0]
-    assert (latest.actor_name, latest.role, latest.new_value) == (
-        "Racer 0001",
-        "host",
-        False,
-    )
+    assert (latest.actor_name, latest.role, latest.new_value) == ("Racer 0001", "host", False)
     assert {row.racer_id for row in overview.racers} == {admin, league["host"], league["dj"], racer}
     assert next(row for row in overview.racers if row.racer_id == admin).is_admin
 

@@ -11,9 +11,7 @@ from cozykart.db.identity_tables import AuthSession
 from cozykart.db.types import utc_now
 from cozykart.domain.identity import NotLoggedIn
 from cozykart.services import identity
-from tests.integration.identity_support import (
-    ADMIN_DISCORD_ID,
-)
+from tests.integration.identity_support import ADMIN_DISCORD_ID
 
 
 def _viewer(world, token, **kwargs):

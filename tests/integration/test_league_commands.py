@@ -170,14 +170,22 @@ def test_admin_fix_by_discord_user_finds_the_racer_and_fixes_in_one_transaction(
 def _race_with_a_pot(lg, order) -> int:
     """A final race of `order` (best first) in a winner-bonus season, during which a $30.00 hoodie sold."""
     cup = seasons.create_season(
-        "Bonus Cup", starts_on=lg.clock().date(), ends_on=lg.clock().date(), split_policy="winner_bonus",
-        winner_bonus_bps=5000, **lg.kw(lg.admin_id),
+        "Bonus Cup",
+        starts_on=lg.clock().date(),
+        ends_on=lg.clock().date(),
+        split_policy="winner_bonus",
+        winner_bonus_bps=5000,
+        **lg.kw(lg.admin_id),
     )
     seasons.activate_season(cup.season_id, **lg.kw(lg.admin_id))
     race_id = lg.live_race(order)
     ledger.record_sale(
-        key=f"pi_{race_id}", gross_cents=3000, sold_at=lg.clock(), item="Cozy hoodie",
-        uow=lg.database.uow(), settings=lg.settings,
+        key=f"pi_{race_id}",
+        gross_cents=3000,
+        sold_at=lg.clock(),
+        item="Cozy hoodie",
+        uow=lg.database.uow(),
+        settings=lg.settings,
     )
     league.end_live_race(**lg.kw(lg.host_id))
     league.set_results(race_id, {r: n for n, r in enumerate(order, start=1)}, **lg.kw(lg.host_id))
@@ -186,11 +194,14 @@ def _race_with_a_pot(lg, order) -> int:
 
 def _corrections(database, race_id: int) -> list:
     with database.uow() as uow:
-        return list(uow.session.exec(
-            select(LedgerTransaction).where(
-                LedgerTransaction.race_id == race_id, LedgerTransaction.kind == str(TransactionKind.RESULT_CORRECTION)
+        return list(
+            uow.session.exec(
+                select(LedgerTransaction).where(
+                    LedgerTransaction.race_id == race_id,
+                    LedgerTransaction.kind == str(TransactionKind.RESULT_CORRECTION),
+                )
             )
-        ))
+        )
 
 
 def test_apply_admin_fix_commits_the_fix_and_its_money_once(database, commits):

@@ -72,7 +72,9 @@ def test_lobby_refusals(database):
         league.open_lobby("x" * 61, **lg.kw(lg.host_id))
     with pytest.raises(RaceNotFound):
         league.join_lobby(999, **lg.kw(lg.racer_ids[0]))
-    lobbies = [league.open_lobby(f"Spare {i}", **lg.kw(lg.host_id)).race_id for i in range(OPEN_LOBBY_COUNT_MAX)]
+    lobbies = [
+        league.open_lobby(f"Spare {i}", **lg.kw(lg.host_id)).race_id for i in range(OPEN_LOBBY_COUNT_MAX)
+    ]
     with pytest.raises(TooManyOpenLobbies):
         league.open_lobby("One too many", **lg.kw(lg.host_id))
     for race_id in lobbies:
@@ -173,9 +175,7 @@ def test_a_race_never_starts_before_the_last_one_ended(database):
     ended_at = league.get_race(first, uow=database.uow()).ended_at
     second = lg.lobby(lg.racer_ids, "Late clock")
     early = ended_at - timedelta(minutes=5)
-    view = league.start_race(
-        second, actor_id=lg.host_id, uow=database.uow(), settings=lg.settings, now=early
-    )
+    view = league.start_race(second, actor_id=lg.host_id, uow=database.uow(), settings=lg.settings, now=early)
     assert view.started_at == ended_at
 
 
@@ -244,6 +244,9 @@ def test_one_racer_joining_two_lobbies_at_once_gets_one(database):
 
 def test_first_login_at_the_same_instant_makes_one_racer(database):
     outcomes = _at_once(
-        [lambda: league.get_or_create_racer("555", "toad", "Toad", None, uow=database.uow()) for _ in range(4)]
+        [
+            lambda: league.get_or_create_racer("555", "toad", "Toad", None, uow=database.uow())
+            for _ in range(4)
+        ]
     )
     assert len({o.racer_id for o in outcomes}) == 1, outcomes

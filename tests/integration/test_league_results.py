@@ -52,7 +52,11 @@ def test_complete_reports_make_the_race_final_once(database):
     assert len(events) == 1
     outcome = events[0].outcome
     assert outcome.race_id == race_id and outcome.is_final and outcome.racer_ids == tuple(sorted([a, b, c]))
-    assert {(r.racer_id, r.position, r.points) for r in outcome.results} == {(a, 1, 15), (b, 2, 12), (c, 3, 10)}
+    assert {(r.racer_id, r.position, r.points) for r in outcome.results} == {
+        (a, 1, 15),
+        (b, 2, 12),
+        (c, 3, 10),
+    }
     assert outcome.split.policy == "even"
     assert events[0].finalized_at == view.finalized_at
 
@@ -193,9 +197,15 @@ def test_admin_fix_keeps_an_audit_trail_and_standings_follow(database):
         (a, 1, 2, lg.admin_id),
         (b, 2, 1, lg.admin_id),
     ]
-    assert all(f.reason == "Replay shows b first" and f.created_at == corrected.corrected_at for f in fixed.fixes)
+    assert all(
+        f.reason == "Replay shows b first" and f.created_at == corrected.corrected_at for f in fixed.fixes
+    )
     rows = standings.season_standings(uow=database.uow()).rows
-    assert [(row.racer.racer_id, row.points, row.wins) for row in rows] == [(b, 15, 1), (a, 12, 0), (c, 10, 0)]
+    assert [(row.racer.racer_id, row.points, row.wins) for row in rows] == [
+        (b, 15, 1),
+        (a, 12, 0),
+        (c, 10, 0),
+    ]
 
 
 def test_single_admin_fix_moves_a_racer_and_shifts_the_others(database):

@@ -43,7 +43,9 @@ def test_create_season_validates_and_only_admins_may(database):
         with pytest.raises(error):
             seasons.create_season("Spring", **SPRING, **extra, **lg.kw(lg.admin_id))
     with pytest.raises(InvalidSeason):
-        seasons.create_season("Backwards", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1), **lg.kw(lg.admin_id))
+        seasons.create_season(
+            "Backwards", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1), **lg.kw(lg.admin_id)
+        )
     with pytest.raises(InvalidSeason):
         seasons.create_season("  ", **SPRING, **lg.kw(lg.admin_id))
 
@@ -144,12 +146,10 @@ def test_standings_rows_chart_and_profile(database):
     league.set_results(race_two, {b: 1, a: "dnf", c: 2}, **lg.kw(lg.host_id))
     view = standings.season_standings(uow=database.uow())
     assert view.racer_count == 3
-    rows = [(r.rank, r.racer.racer_id, r.points, r.wins, r.races, r.podiums, r.average_finish) for r in view.rows]
-    assert rows == [
-        (1, b, 27, 1, 2, 2, 1.5),
-        (2, c, 22, 0, 2, 2, 2.5),
-        (3, a, 15, 1, 2, 1, 1.0),
+    rows = [
+        (r.rank, r.racer.racer_id, r.points, r.wins, r.races, r.podiums, r.average_finish) for r in view.rows
     ]
+    assert rows == [(1, b, 27, 1, 2, 2, 1.5), (2, c, 22, 0, 2, 2, 2.5), (3, a, 15, 1, 2, 1, 1.0)]
     top = standings.season_standings(uow=database.uow(), limit=1)
     assert len(top.rows) == 1 and top.racer_count == 3
 
@@ -205,9 +205,9 @@ def test_standings_of_results_written_outside_the_services_are_built_on_first_re
     seed_demo(uow=database.uow())
     view = standings.season_standings(uow=database.uow())
     assert view.rows and view.rows[0].points > 0
-    assert standings.stored_standings(view.season.season_id, uow=database.uow()) == standings.recompute_standings(
+    assert standings.stored_standings(
         view.season.season_id, uow=database.uow()
-    )
+    ) == standings.recompute_standings(view.season.season_id, uow=database.uow())
     assert standings.points_chart(uow=database.uow())
 
 

@@ -116,7 +116,9 @@ def test_late_sales_refunds_disputes_and_a_fix_keep_every_racer_within_a_cent(da
     racers = make_racers(database, 5)
     season = make_season(database, policy=policy, winner_bonus_bps=5000)
     race_id = make_race(database, racers, started_at=T0, season_id=season)
-    keys = [_sell(database, pool, T0 + timedelta(minutes=n + 1)) for n, pool in enumerate([997, 1003, 401, 7])]
+    keys = [
+        _sell(database, pool, T0 + timedelta(minutes=n + 1)) for n, pool in enumerate([997, 1003, 401, 7])
+    ]
     finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + RACE_LENGTH)
     _assert_fair(database, race_id, policy)
 
@@ -138,17 +140,26 @@ def test_late_sales_refunds_disputes_and_a_fix_keep_every_racer_within_a_cent(da
     _assert_fair(database, race_id, policy)
 
     ledger.open_dispute(
-        payment_key=keys[2], dispute_key=f"dp_{policy}", opened_at=T0 + timedelta(days=2),
-        uow=database.uow(), settings=settings_for(database),
+        payment_key=keys[2],
+        dispute_key=f"dp_{policy}",
+        opened_at=T0 + timedelta(days=2),
+        uow=database.uow(),
+        settings=settings_for(database),
     )
     _assert_fair(database, race_id, policy)
     fix_results(
-        database, race_id, {r: n + 1 for n, r in enumerate(reversed(racers))}, fix_id=1, at=T0 + timedelta(days=3)
+        database,
+        race_id,
+        {r: n + 1 for n, r in enumerate(reversed(racers))},
+        fix_id=1,
+        at=T0 + timedelta(days=3),
     )
     _assert_fair(database, race_id, policy)
     ledger.reinstate_dispute(
-        dispute_key=f"dp_{policy}", reinstated_at=T0 + timedelta(days=4),
-        uow=database.uow(), settings=settings_for(database),
+        dispute_key=f"dp_{policy}",
+        reinstated_at=T0 + timedelta(days=4),
+        uow=database.uow(),
+        settings=settings_for(database),
     )
     _assert_fair(database, race_id, policy)
 
@@ -196,9 +207,13 @@ def test_random_season_is_fair_to_the_cent_in_every_race_and_across_it(database,
         for number, (sales, late_sales, refunds) in enumerate(story):
             started_at = start + number * RACE_SPACING
             race_id = make_race(database, racers, started_at=started_at, season_id=season_id)
-            keys = [_sell(database, pool, started_at + timedelta(seconds=n + 1)) for n, pool in enumerate(sales)]
-            order = racers[number % count:] + racers[: number % count]
-            finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(order)}, at=started_at + RACE_LENGTH)
+            keys = [
+                _sell(database, pool, started_at + timedelta(seconds=n + 1)) for n, pool in enumerate(sales)
+            ]
+            order = racers[number % count :] + racers[: number % count]
+            finalize_race(
+                database, race_id, {r: n + 1 for n, r in enumerate(order)}, at=started_at + RACE_LENGTH
+            )
             _assert_fair(database, race_id, policy)
             for n, pool in enumerate(late_sales):
                 keys.append(_sell(database, pool, started_at + timedelta(minutes=10, seconds=n)))

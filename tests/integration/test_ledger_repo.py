@@ -6,13 +6,7 @@ from datetime import timedelta
 
 from cozykart.db import ledger_repo
 from cozykart.db.league_repo import race_live_at, race_outcome
-from tests.integration.ledger_support import (
-    T0,
-    finalize_race,
-    make_race,
-    make_racers,
-    make_season,
-)
+from tests.integration.ledger_support import T0, finalize_race, make_race, make_racers, make_season
 
 
 def test_race_at_and_outcome_of_agree_with_the_league_repository(database):

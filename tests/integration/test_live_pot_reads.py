@@ -38,9 +38,16 @@ def test_callers_during_a_read_share_the_next_one_and_numbers_follow_read_order(
 
 
 def _line(payment_id: int, minutes: int) -> FeedLine:
-    return FeedLine(payment_id=payment_id, kind="sale", fan_name=f"Fan {payment_id}", what="Tee", message=None,
-                    amount_cents=1000, pool_cents=200,
-                    occurred_at=datetime(2026, 11, 21, 20, 0, tzinfo=UTC) + timedelta(minutes=minutes))
+    return FeedLine(
+        payment_id=payment_id,
+        kind="sale",
+        fan_name=f"Fan {payment_id}",
+        what="Tee",
+        message=None,
+        amount_cents=1000,
+        pool_cents=200,
+        occurred_at=datetime(2026, 11, 21, 20, 0, tzinfo=UTC) + timedelta(minutes=minutes),
+    )
 
 
 def _pot(*lines: FeedLine) -> LivePot:
@@ -49,8 +56,12 @@ def _pot(*lines: FeedLine) -> LivePot:
 
 def test_new_alerts_are_the_unseen_sales_oldest_first_each_once():
     seen = {"1"}
-    assert [alert.key for alert in live_pot.new_alerts(_pot(_line(3, 3), _line(2, 2), _line(1, 1)), seen)] == ["2", "3"]
+    assert [
+        alert.key for alert in live_pot.new_alerts(_pot(_line(3, 3), _line(2, 2), _line(1, 1)), seen)
+    ] == ["2", "3"]
     assert live_pot.new_alerts(_pot(_line(3, 3), _line(2, 2), _line(1, 1)), seen) == []
     # The oldest leaves the feed: it is forgotten, and only the newcomer is new.
-    assert [alert.key for alert in live_pot.new_alerts(_pot(_line(4, 4), _line(3, 3), _line(2, 2)), seen)] == ["4"]
+    assert [
+        alert.key for alert in live_pot.new_alerts(_pot(_line(4, 4), _line(3, 3), _line(2, 2)), seen)
+    ] == ["4"]
     assert seen == {"2", "3", "4"}

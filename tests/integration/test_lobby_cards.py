@@ -10,8 +10,17 @@ from tests.integration.league_support import make_league
 
 
 def _viewer(racer_id: int, *, admin: bool = False) -> Viewer:
-    return Viewer(racer_id=racer_id, discord_id=str(racer_id), username="u", display_name="U", avatar_url="",
-                  mkt_name="", is_admin=admin, is_host=False, is_dj=False)
+    return Viewer(
+        racer_id=racer_id,
+        discord_id=str(racer_id),
+        username="u",
+        display_name="U",
+        avatar_url="",
+        mkt_name="",
+        is_admin=admin,
+        is_host=False,
+        is_dj=False,
+    )
 
 
 def test_a_disputed_race_says_what_conflicts_and_offers_the_host_the_whole_table(database):

@@ -19,11 +19,7 @@ from cozykart.db.types import utc_now
 from cozykart.domain.errors import InvalidInput, PermissionDenied, SettingChangeConflict
 from cozykart.domain.ledger import BelowPayoutThreshold
 from cozykart.services import ledger, payouts, wallet
-from cozykart.services.money_settings import (
-    change_money_setting,
-    effective_settings,
-    money_settings_view,
-)
+from cozykart.services.money_settings import change_money_setting, effective_settings, money_settings_view
 from cozykart.services.reconcile import reconcile
 from tests.integration.ledger_support import (
     T0,
@@ -42,7 +38,12 @@ JOIN_TIMEOUT_S = 60
 
 def _change(database, actor_id, name, value, reason="league vote of November"):
     return change_money_setting(
-        actor_id=actor_id, name=name, value=value, reason=reason, uow=database.uow(), settings=settings_for(database)
+        actor_id=actor_id,
+        name=name,
+        value=value,
+        reason=reason,
+        uow=database.uow(),
+        settings=settings_for(database),
     )
 
 
@@ -86,7 +87,9 @@ def test_changed_commission_rate_changes_the_next_sales_pool_and_not_earlier_one
 
     finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + timedelta(minutes=10))
     shares = [
-        wallet.wallet_summary(r, uow=database.uow(), settings=settings_for(database), now=LATER).available_cents
+        wallet.wallet_summary(
+            r, uow=database.uow(), settings=settings_for(database), now=LATER
+        ).available_cents
         for r in racers
     ]
     assert sum(shares) == 600 + 900
@@ -101,8 +104,13 @@ def test_changed_tip_fee_and_hold_apply_to_the_next_tip(database):
     _change(database, admin, "hold_days", "0")
 
     receipt = ledger.record_tip(
-        key="tip_1", dj_racer_id=dj, tip_cents=1000, tipped_at=T0, song="Coconut Mall",
-        uow=database.uow(), settings=settings_for(database),
+        key="tip_1",
+        dj_racer_id=dj,
+        tip_cents=1000,
+        tipped_at=T0,
+        song="Coconut Mall",
+        uow=database.uow(),
+        settings=settings_for(database),
     )
 
     assert (receipt.fee_cents, receipt.dj_cents) == (125, 875)
@@ -180,7 +188,9 @@ def test_the_audit_lists_every_change_newest_first(database):
 
     view = money_settings_view(actor_id=admin, uow=database.uow(), settings=settings_for(database))
 
-    assert [(line.name, line.old_value, line.new_value, line.reason, line.actor_name) for line in view.history] == [
+    assert [
+        (line.name, line.old_value, line.new_value, line.reason, line.actor_name) for line in view.history
+    ] == [
         ("hold_days", 7, 3, "faster cash-outs", "Admin"),
         ("commission_rate_bps", 2500, 2250, "met halfway", "Admin"),
         ("commission_rate_bps", 2000, 2500, "bigger pots for the cup", "Admin"),
@@ -202,7 +212,12 @@ def test_the_same_change_number_cannot_be_written_twice(database):
     with pytest.raises(Exception) as duplicate, database.engine.begin() as connection:
         connection.execute(
             table.insert().values(
-                name="hold_days", sequence=1, old_value=7, new_value=5, reason="racing", actor_racer_id=admin,
+                name="hold_days",
+                sequence=1,
+                old_value=7,
+                new_value=5,
+                reason="racing",
+                actor_racer_id=admin,
                 created_at=utc_now(),
             )
         )
@@ -241,8 +256,12 @@ def test_admins_changing_one_setting_at_once_keep_the_audit_a_chain(database):
         start.wait()
         try:
             outcomes[value] = change_money_setting(
-                actor_id=admin, name="commission_rate_bps", value=value, reason=f"race {value}",
-                uow=database.uow(), settings=settings,
+                actor_id=admin,
+                name="commission_rate_bps",
+                value=value,
+                reason=f"race {value}",
+                uow=database.uow(),
+                settings=settings,
             )
         except SettingChangeConflict as conflict:
             outcomes[value] = conflict

@@ -63,23 +63,53 @@ def test_the_feed_marks_a_refunded_sale_and_one_held_by_an_open_chargeback(datab
     at = race.started_at
     reversals = [
         stripe_payments.charge_refunded_event(
-            event_id="evt_f1_refund", charge_id="ch_f1", payment_intent="pi_f1", amount_cents=2000,
-            amount_refunded_cents=500, currency="usd", created=unix(at + timedelta(minutes=4))),
+            event_id="evt_f1_refund",
+            charge_id="ch_f1",
+            payment_intent="pi_f1",
+            amount_cents=2000,
+            amount_refunded_cents=500,
+            currency="usd",
+            created=unix(at + timedelta(minutes=4)),
+        ),
         stripe_payments.dispute_event(
-            event_id="evt_f2_dispute", event_type="charge.dispute.created", dispute_id="dp_f2", charge_id="ch_f2",
-            payment_intent="pi_f2", amount_cents=3000, currency="usd", created=unix(at + timedelta(minutes=4))),
+            event_id="evt_f2_dispute",
+            event_type="charge.dispute.created",
+            dispute_id="dp_f2",
+            charge_id="ch_f2",
+            payment_intent="pi_f2",
+            amount_cents=3000,
+            currency="usd",
+            created=unix(at + timedelta(minutes=4)),
+        ),
         stripe_payments.dispute_event(
-            event_id="evt_f3_dispute", event_type="charge.dispute.created", dispute_id="dp_f3", charge_id="ch_f3",
-            payment_intent="pi_f3", amount_cents=4000, currency="usd", created=unix(at + timedelta(minutes=4))),
+            event_id="evt_f3_dispute",
+            event_type="charge.dispute.created",
+            dispute_id="dp_f3",
+            charge_id="ch_f3",
+            payment_intent="pi_f3",
+            amount_cents=4000,
+            currency="usd",
+            created=unix(at + timedelta(minutes=4)),
+        ),
         stripe_payments.dispute_event(
-            event_id="evt_f3_won", event_type="charge.dispute.funds_reinstated", dispute_id="dp_f3",
-            charge_id="ch_f3", payment_intent="pi_f3", amount_cents=4000, currency="usd",
-            created=unix(at + timedelta(minutes=5))),
+            event_id="evt_f3_won",
+            event_type="charge.dispute.funds_reinstated",
+            dispute_id="dp_f3",
+            charge_id="ch_f3",
+            payment_intent="pi_f3",
+            amount_cents=4000,
+            currency="usd",
+            created=unix(at + timedelta(minutes=5)),
+        ),
     ]
     with api_client(settings) as client:
-        for minute, (payment_intent, cents) in enumerate((("pi_f1", 2000), ("pi_f2", 3000), ("pi_f3", 4000)), 1):
-            sale = stripe_post(client, checkout(f"evt_{payment_intent}", payment_intent, cents,
-                                                at + timedelta(minutes=minute)))
+        for minute, (payment_intent, cents) in enumerate(
+            (("pi_f1", 2000), ("pi_f2", 3000), ("pi_f3", 4000)), 1
+        ):
+            sale = stripe_post(
+                client,
+                checkout(f"evt_{payment_intent}", payment_intent, cents, at + timedelta(minutes=minute)),
+            )
             assert sale.json()["status"] == "applied", sale.text
         before = live_pot(uow=database.uow(), settings=settings)
         for event in reversals:
@@ -88,7 +118,11 @@ def test_the_feed_marks_a_refunded_sale_and_one_held_by_an_open_chargeback(datab
 
     assert [line.reversal for line in before.feed] == ["", "", ""]
     pot = live_pot(uow=database.uow(), settings=settings)
-    assert {line.amount_cents: line.reversal for line in pot.feed} == {2000: REFUNDED, 3000: DISPUTED, 4000: ""}
+    assert {line.amount_cents: line.reversal for line in pot.feed} == {
+        2000: REFUNDED,
+        3000: DISPUTED,
+        4000: "",
+    }
     assert pot.pot_cents < before.pot_cents  # the refund and the open dispute took their share back
 
 
@@ -104,7 +138,9 @@ def test_pot_reads_do_not_wait_for_a_writer_holding_the_lock(database):
 
     with database.engine.connect() as writer:
         writer.begin()  # BEGIN IMMEDIATE on SQLite: the write lock, held
-        writer.execute(text("UPDATE racer SET mkt_name = 'mid-write' WHERE id = :id"), {"id": race.racer_ids[0]})
+        writer.execute(
+            text("UPDATE racer SET mkt_name = 'mid-write' WHERE id = :id"), {"id": race.racer_ids[0]}
+        )
         with ThreadPoolExecutor(max_workers=2) as pool:
             read = pool.submit(live_pot, uow=reader, settings=settings)
             assert read.result(timeout=READ_WAIT_S).pot_cents == 1000  # the committed pot; not the open write

@@ -17,8 +17,11 @@ from cozykart.settings import Settings
 from tests.provider_corpus import DISCORD_PUBLIC_KEY, MASON, Corpus, Secrets, register_people
 from tests.provider_corpus_cases import CASES
 
-SECRETS = Secrets(stripe_webhook_secret="whsec_corpus", kofi_verification_token="kofi-corpus-token",
-                  shopify_webhook_secret="shopify-corpus-secret")
+SECRETS = Secrets(
+    stripe_webhook_secret="whsec_corpus",
+    kofi_verification_token="kofi-corpus-token",
+    shopify_webhook_secret="shopify-corpus-secret",
+)
 INBOX_ROWS_READ_MAX = 200
 PAYOUT_MIN_CENTS = 100
 
@@ -31,7 +34,9 @@ class InProcessReads:
         self.settings = settings
 
     def wallet(self, discord_id: str) -> dict:
-        return wallet.wallet_by_discord_id(discord_id, uow=self.database.uow(), settings=self.settings).as_json()
+        return wallet.wallet_by_discord_id(
+            discord_id, uow=self.database.uow(), settings=self.settings
+        ).as_json()
 
     def reconcile(self) -> tuple[int, str]:
         report = reconcile.reconcile(uow=self.database.uow())
@@ -42,11 +47,19 @@ class InProcessReads:
 
     def grant_dj(self, admin_discord_id: str, discord_id: str) -> None:
         admin_id = self.wallet_racer_id(admin_discord_id)
-        identity.set_role(admin_id, self.wallet_racer_id(discord_id), "dj", granted=True, uow=self.database.uow(),
-                          settings=self.settings)
+        identity.set_role(
+            admin_id,
+            self.wallet_racer_id(discord_id),
+            "dj",
+            granted=True,
+            uow=self.database.uow(),
+            settings=self.settings,
+        )
 
     def wallet_racer_id(self, discord_id: str) -> int:
-        return wallet.wallet_by_discord_id(discord_id, uow=self.database.uow(), settings=self.settings).racer_id
+        return wallet.wallet_by_discord_id(
+            discord_id, uow=self.database.uow(), settings=self.settings
+        ).racer_id
 
 
 @pytest.fixture

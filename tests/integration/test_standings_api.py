@@ -22,8 +22,12 @@ def _client(lg) -> TestClient:
 def _spring_with_two_races(lg):
     """An active sponsored season: racer0 wins twice, so leads; racer3 is a DNF once."""
     season = seasons.create_season(
-        "Spring", **SPRING, sponsor_name="Koopa Kola", sponsor_logo_url="/sponsor/koopa.svg",
-        sponsor_url="https://example.org/koopa", **lg.kw(lg.admin_id),
+        "Spring",
+        **SPRING,
+        sponsor_name="Koopa Kola",
+        sponsor_logo_url="/sponsor/koopa.svg",
+        sponsor_url="https://example.org/koopa",
+        **lg.kw(lg.admin_id),
     )
     seasons.activate_season(season.season_id, **lg.kw(lg.admin_id))
     a, b, c, d = lg.racer_ids[:4]
@@ -47,8 +51,15 @@ def test_api_standings_lists_the_active_seasons_rows_best_first(database):
     assert isinstance(rows, list)  # the bare rows (shared/SPEC.md), no envelope
     assert [row["racer_id"] for row in rows[:3]] == [a, c, b]  # 30, 12 + 12 (two races), 12
     assert rows[0] == {
-        "rank": 1, "racer_id": a, "name": "Racer0", "avatar_url": "/avatars/racer0.svg",
-        "points": 30, "wins": 2, "races": 2, "podiums": 2, "average_finish": 1.0,
+        "rank": 1,
+        "racer_id": a,
+        "name": "Racer0",
+        "avatar_url": "/avatars/racer0.svg",
+        "points": 30,
+        "wins": 2,
+        "races": 2,
+        "podiums": 2,
+        "average_finish": 1.0,
     }
     # The same rows, in the same order, as the standings service gives the pages.
     view = standings.season_standings(uow=database.uow())

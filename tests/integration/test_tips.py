@@ -61,8 +61,15 @@ def _nothing_recorded(database, dj_id: int) -> None:
 
 def _tip(database, settings, dj_discord_id: str, *, tip_cents: int = 500, key: str = "k1", **fields):
     values = {"song": "Coconut Mall", "message": "Turn it up", "fan_name": "Theo"} | fields
-    return tips.start_tip(dj_discord_id=dj_discord_id, tip_cents=tip_cents, key=key, site_url=SITE + "/tip",
-                          uow=database.uow(), settings=settings, **values)
+    return tips.start_tip(
+        dj_discord_id=dj_discord_id,
+        tip_cents=tip_cents,
+        key=key,
+        site_url=SITE + "/tip",
+        uow=database.uow(),
+        settings=settings,
+        **values,
+    )
 
 
 def test_tip_options_list_the_djs_presets_and_the_mode(database):
@@ -71,8 +78,12 @@ def test_tip_options_list_the_djs_presets_and_the_mode(database):
     assert options.mode == tips.MODE_DEMO
     assert [dj.discord_id for dj in options.djs] == [discord_id]
     assert options.presets_cents == (200, 500, 1000)
-    assert tips.tip_options(uow=database.uow(), settings=_demo_settings(
-        database, stripe_webhook_secret=None)).mode == tips.MODE_OFF
+    assert (
+        tips.tip_options(
+            uow=database.uow(), settings=_demo_settings(database, stripe_webhook_secret=None)
+        ).mode
+        == tips.MODE_OFF
+    )
 
 
 def test_stripe_mode_creates_a_checkout_session_with_tip_metadata_on_the_configured_api_base(
@@ -92,7 +103,10 @@ def test_stripe_mode_creates_a_checkout_session_with_tip_metadata_on_the_configu
     assert form["metadata[kind]"] == "tip"
     assert form["metadata[dj]"] == discord_id
     assert (form["metadata[song]"], form["metadata[message]"], form["metadata[fan_name]"]) == (
-        "Coconut Mall", "Turn it up", "Theo")
+        "Coconut Mall",
+        "Turn it up",
+        "Theo",
+    )
     assert form["success_url"] == f"{SITE}/tip?tipped=1"
     assert form["cancel_url"] == f"{SITE}/tip?cancelled=1"
     # Nothing is in the ledger until Stripe's webhook says the fan paid.
@@ -110,7 +124,9 @@ def test_a_repeated_click_is_the_same_checkout_session(database, fake_stripe):
 
 def test_stripe_failing_is_a_clear_error_and_charges_nothing(database, fake_stripe):
     _dj_id, discord_id = _with_dj(database)
-    settings = webhook_settings(database, stripe_api_key="sk_test_wrong", stripe_api_base=fake_stripe.base_url)
+    settings = webhook_settings(
+        database, stripe_api_key="sk_test_wrong", stripe_api_base=fake_stripe.base_url
+    )
     with pytest.raises(CheckoutFailed, match="nothing was charged"):
         _tip(database, settings, discord_id)
     assert fake_stripe.refusals == ["Invalid API Key provided"]
@@ -127,7 +143,11 @@ def test_demo_tip_goes_through_the_signed_webhook_inbox_and_credits_the_dj_less_
     assert balance(database, house_code()) == 50
     with database.uow() as uow:
         (event,) = uow.session.exec(select(WebhookEvent)).all()
-        assert (event.provider, event.event_type, event.fact_kind) == ("stripe", "checkout.session.completed", "tip")
+        assert (event.provider, event.event_type, event.fact_kind) == (
+            "stripe",
+            "checkout.session.completed",
+            "tip",
+        )
     lines = wallet.wallet_history(dj_id, uow=database.uow())
     assert "Tip from Theo for 'Coconut Mall' ($10.00), less $0.50 fee" in lines[0].description
     assert reconcile.reconcile(uow=database.uow()).clean
@@ -211,8 +231,9 @@ def test_cozykart_demo_tips_in_dev_mode_switches_the_demo_on(database):
 
 def test_in_production_stripe_checkout_still_takes_tips(database, fake_stripe):
     dj_id, discord_id = _with_dj(database)
-    settings = _env_settings(database, REFLEX_ENV_MODE="prod", STRIPE_API_KEY=API_KEY,
-                             STRIPE_API_BASE=fake_stripe.base_url)
+    settings = _env_settings(
+        database, REFLEX_ENV_MODE="prod", STRIPE_API_KEY=API_KEY, STRIPE_API_BASE=fake_stripe.base_url
+    )
 
     started = _tip(database, settings, discord_id, tip_cents=1000)
 

@@ -109,8 +109,9 @@ def test_after_commit_handlers_never_run_after_a_rollback(database):
     def refuse(event, uow) -> None:
         raise ValueError("in-transaction handler failed")
 
-    failing = _uow_with(database, in_transaction=[refuse],
-                        after_commit=[lambda event: seen.append(event.name)])
+    failing = _uow_with(
+        database, in_transaction=[refuse], after_commit=[lambda event: seen.append(event.name)]
+    )
     with pytest.raises(ValueError), failing:
         failing.emit(_Happened("commit failed"))
         failing.commit()

@@ -40,20 +40,33 @@ def test_every_history_page_carries_the_running_balance_and_earnings_exclude_pay
     racer_id, other_id = make_racers(database, 2)
 
     def credit(racer: int, cents: int, key: str) -> None:
-        ledger.adjust_wallet(admin_id, racer, cents, reason="prize", key=key, uow=database.uow(), settings=settings)
+        ledger.adjust_wallet(
+            admin_id, racer, cents, reason="prize", key=key, uow=database.uow(), settings=settings
+        )
 
     for n in range(9):
         credit(racer_id, 1000 + n, f"c{n}")
         credit(other_id, 700, f"o{n}")
     paid = payouts.request_payout(racer_id, 1500, key="r1", uow=database.uow(), settings=settings)
-    payouts.pay_payout(admin_id, paid, method="paypal", reference="PP-1", uow=database.uow(), settings=settings)
+    payouts.pay_payout(
+        admin_id, paid, method="paypal", reference="PP-1", uow=database.uow(), settings=settings
+    )
     rejected = payouts.request_payout(racer_id, 600, key="r2", uow=database.uow(), settings=settings)
     payouts.reject_payout(admin_id, rejected, reason="wrong address", uow=database.uow(), settings=settings)
-    payouts.direct_payout(admin_id, racer_id, 700, method="paypal", reference="PP-2", key="d1",
-                          uow=database.uow(), settings=settings)
+    payouts.direct_payout(
+        admin_id,
+        racer_id,
+        700,
+        method="paypal",
+        reference="PP-2",
+        key="d1",
+        uow=database.uow(),
+        settings=settings,
+    )
     other_paid = payouts.request_payout(other_id, 900, key="o-r1", uow=database.uow(), settings=settings)
-    payouts.pay_payout(admin_id, other_paid, method="paypal", reference="PP-3", uow=database.uow(),
-                       settings=settings)
+    payouts.pay_payout(
+        admin_id, other_paid, method="paypal", reference="PP-3", uow=database.uow(), settings=settings
+    )
     credit(racer_id, -45, "correction")
     payouts.request_payout(racer_id, 2000, key="r3", uow=database.uow(), settings=settings)
 
@@ -66,8 +79,9 @@ def test_every_history_page_carries_the_running_balance_and_earnings_exclude_pay
 
     seen, before = [], None
     for _page in range(len(postings)):
-        page = wallet_view.wallet_page(racer_id, uow=database.uow(), settings=settings, page_size=4,
-                                       before_posting_id=before)
+        page = wallet_view.wallet_page(
+            racer_id, uow=database.uow(), settings=settings, page_size=4, before_posting_id=before
+        )
         seen.extend((line.posting_id, line.amount_cents, line.balance_after_cents) for line in page.lines)
         if not page.has_more:
             break

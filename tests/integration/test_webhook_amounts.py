@@ -80,12 +80,21 @@ def test_the_largest_allowed_stripe_amount_is_still_accepted(setup):
 def test_a_stripe_refund_or_dispute_amount_out_of_range_is_refused(setup):
     database, _, race, client = setup
     refund = stripe_payments.charge_refunded_event(
-        event_id="evt_r", charge_id="ch_1", payment_intent="pi_1", amount_cents=2500,
-        amount_refunded_cents=2**63, currency="usd",
+        event_id="evt_r",
+        charge_id="ch_1",
+        payment_intent="pi_1",
+        amount_cents=2500,
+        amount_refunded_cents=2**63,
+        currency="usd",
     )
     dispute = stripe_payments.dispute_event(
-        event_id="evt_d", event_type="charge.dispute.created", dispute_id="dp_1", charge_id="ch_1",
-        payment_intent="pi_1", amount_cents=2**63, currency="usd",
+        event_id="evt_d",
+        event_type="charge.dispute.created",
+        dispute_id="dp_1",
+        charge_id="ch_1",
+        payment_intent="pi_1",
+        amount_cents=2**63,
+        currency="usd",
     )
 
     assert stripe_post(client, refund).status_code == 400
@@ -93,11 +102,19 @@ def test_a_stripe_refund_or_dispute_amount_out_of_range_is_refused(setup):
     _assert_nothing_changed(database, race)
 
 
-@pytest.mark.parametrize("amount", ["\u0663.00", "\uff13.00", "3.\u0660\u0660", "1" * 10, "100000000.01"])  # Arabic-Indic, full-width
+@pytest.mark.parametrize(
+    "amount", ["\u0663.00", "\uff13.00", "3.\u0660\u0660", "1" * 10, "100000000.01"]
+)  # Arabic-Indic, full-width
 def test_a_kofi_amount_with_non_ascii_digits_or_out_of_range_is_refused(setup, amount):
     database, _, race, client = setup
-    response = kofi_post(client, message_id="m-uni", transaction_id="tx-uni", event_type="Shop Order",
-                         amount=amount, timestamp=race.started_at + timedelta(minutes=1))
+    response = kofi_post(
+        client,
+        message_id="m-uni",
+        transaction_id="tx-uni",
+        event_type="Shop Order",
+        amount=amount,
+        timestamp=race.started_at + timedelta(minutes=1),
+    )
 
     assert response.status_code == 400
     assert "data.amount" in response.json()["error"]
@@ -107,9 +124,13 @@ def test_a_kofi_amount_with_non_ascii_digits_or_out_of_range_is_refused(setup, a
 @pytest.mark.parametrize("amount", ["\u0663.00", "\uff12\uff15.00", "100000000.01"])
 def test_a_shopify_total_or_refund_with_non_ascii_digits_or_out_of_range_is_refused(setup, amount):
     database, _, race, client = setup
-    order = shopify.order_paid_payload(order_id=6001, total=amount, currency="USD",
-                                       processed_at=race.started_at + timedelta(minutes=1),
-                                       line_items=[{"sku": "TEE", "quantity": 1, "title": "Tee"}])
+    order = shopify.order_paid_payload(
+        order_id=6001,
+        total=amount,
+        currency="USD",
+        processed_at=race.started_at + timedelta(minutes=1),
+        line_items=[{"sku": "TEE", "quantity": 1, "title": "Tee"}],
+    )
     refund = shopify.refund_payload(refund_id=61, order_id=6001, amount=amount, currency="USD")
 
     assert shopify_post(client, "orders/paid", order, webhook_id="wh-amt-1").status_code == 400
@@ -120,19 +141,37 @@ def test_a_shopify_total_or_refund_with_non_ascii_digits_or_out_of_range_is_refu
 def _store_old_row(database, record: dict, at: datetime, *, status: str = "failed") -> int:
     """An inbox row as an earlier version stored it, before amounts were checked at the door."""
     with database.engine.begin() as connection:
-        return connection.execute(insert(WebhookEvent.__table__).returning(WebhookEvent.__table__.c.id), {
-            "provider": "stripe", "event_id": "evt_old", "event_type": "checkout.session.completed",
-            "payment_key": record.get("payment_key"), "fact_kind": record["kind"],
-            "fact": json.dumps(record, sort_keys=True), "body_sha256": "0" * 64, "status": status,
-            "attempts": 1, "received_at": at, "next_attempt_at": at,
-        }).scalar_one()
+        return connection.execute(
+            insert(WebhookEvent.__table__).returning(WebhookEvent.__table__.c.id),
+            {
+                "provider": "stripe",
+                "event_id": "evt_old",
+                "event_type": "checkout.session.completed",
+                "payment_key": record.get("payment_key"),
+                "fact_kind": record["kind"],
+                "fact": json.dumps(record, sort_keys=True),
+                "body_sha256": "0" * 64,
+                "status": status,
+                "attempts": 1,
+                "received_at": at,
+                "next_attempt_at": at,
+            },
+        ).scalar_one()
 
 
 def test_a_stored_event_with_an_impossible_amount_is_parked_not_retried(setup):
     database, settings, race, _ = setup
     at = race.started_at + timedelta(minutes=1)
-    record = {"kind": "sale", "currency": "USD", "payment_key": "stripe:pi_old", "gross_cents": 2**63,
-              "sold_at": at.isoformat(), "item": "merch", "fan_name": None, "skus": []}
+    record = {
+        "kind": "sale",
+        "currency": "USD",
+        "payment_key": "stripe:pi_old",
+        "gross_cents": 2**63,
+        "sold_at": at.isoformat(),
+        "item": "merch",
+        "fan_name": None,
+        "skus": [],
+    }
     inbox_id = _store_old_row(database, record, at)
 
     webhooks.retry_due(uow=database.uow(), settings=settings, now=at + timedelta(days=1))

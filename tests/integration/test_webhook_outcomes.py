@@ -74,12 +74,22 @@ def _assert_reconciles(database) -> None:
 def _store_old_row(database, event_id: str, record: dict, at: datetime, *, status: str = "failed") -> int:
     """An inbox row as an earlier version stored it, due for a retry at `at`."""
     with database.engine.begin() as connection:
-        return connection.execute(insert(WebhookEvent.__table__).returning(WebhookEvent.__table__.c.id), {
-            "provider": "stripe", "event_id": event_id, "event_type": "checkout.session.completed",
-            "payment_key": record.get("payment_key"), "fact_kind": record.get("kind", "sale"),
-            "fact": json.dumps(record, sort_keys=True), "body_sha256": "0" * 64, "status": status,
-            "attempts": 1, "received_at": at, "next_attempt_at": at,
-        }).scalar_one()
+        return connection.execute(
+            insert(WebhookEvent.__table__).returning(WebhookEvent.__table__.c.id),
+            {
+                "provider": "stripe",
+                "event_id": event_id,
+                "event_type": "checkout.session.completed",
+                "payment_key": record.get("payment_key"),
+                "fact_kind": record.get("kind", "sale"),
+                "fact": json.dumps(record, sort_keys=True),
+                "body_sha256": "0" * 64,
+                "status": status,
+                "attempts": 1,
+                "received_at": at,
+                "next_attempt_at": at,
+            },
+        ).scalar_one()
 
 
 # --- item 3: free orders ---------------------------------------------------------------------
@@ -87,9 +97,13 @@ def _store_old_row(database, event_id: str, record: dict, at: datetime, *, statu
 
 def test_a_free_shopify_order_is_ignored_because_nothing_was_paid(setup):
     database, settings, race, client = setup
-    order = shopify.order_paid_payload(order_id=8001, total="0.00", currency="USD",
-                                       processed_at=race.started_at + timedelta(minutes=1),
-                                       line_items=[{"sku": "STICKER", "quantity": 1, "title": "Sticker"}])
+    order = shopify.order_paid_payload(
+        order_id=8001,
+        total="0.00",
+        currency="USD",
+        processed_at=race.started_at + timedelta(minutes=1),
+        line_items=[{"sku": "STICKER", "quantity": 1, "title": "Sticker"}],
+    )
     order["discount_codes"] = [{"code": "FREE100", "amount": "5.00", "type": "percentage"}]
 
     response = shopify_post(client, "orders/paid", order, webhook_id="wh-free")
@@ -97,7 +111,10 @@ def test_a_free_shopify_order_is_ignored_because_nothing_was_paid(setup):
     assert response.status_code == 200 and response.json()["status"] == "ignored"
     row = _row(database, "wh-free")
     assert (row.last_error, row.next_attempt_at) == ("nothing was paid", None)
-    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=race.started_at + timedelta(days=1)) == 0
+    assert (
+        webhooks.retry_due(uow=database.uow(), settings=settings, now=race.started_at + timedelta(days=1))
+        == 0
+    )
     assert _row(database, "wh-free").status == "ignored"
     assert balance(database, house_code()) == balance(database, pool_code(race.race_id)) == 0
 
@@ -109,8 +126,14 @@ def test_a_free_stripe_checkout_or_kofi_order_is_ignored_because_nothing_was_pai
     event["data"]["object"]["payment_status"] = "no_payment_required"
 
     stripe = stripe_post(client, event)
-    kofi = kofi_post(client, message_id="m-free", transaction_id="tx-free", event_type="Shop Order",
-                     amount="0.00", timestamp=at)
+    kofi = kofi_post(
+        client,
+        message_id="m-free",
+        transaction_id="tx-free",
+        event_type="Shop Order",
+        amount="0.00",
+        timestamp=at,
+    )
 
     assert stripe.json()["status"] == kofi.json()["status"] == "ignored"
     assert _row(database, "evt_free").last_error == _row(database, "m-free").last_error == "nothing was paid"
@@ -120,8 +143,16 @@ def test_a_free_stripe_checkout_or_kofi_order_is_ignored_because_nothing_was_pai
 def test_a_free_order_stored_failed_earlier_is_ignored_on_its_next_try(setup):
     database, settings, race, _ = setup
     at = race.started_at + timedelta(minutes=1)
-    record = {"kind": "sale", "currency": "USD", "payment_key": "shopify:8002", "gross_cents": 0,
-              "sold_at": at.isoformat(), "item": "Sticker", "fan_name": None, "skus": []}
+    record = {
+        "kind": "sale",
+        "currency": "USD",
+        "payment_key": "shopify:8002",
+        "gross_cents": 0,
+        "sold_at": at.isoformat(),
+        "item": "Sticker",
+        "fan_name": None,
+        "skus": [],
+    }
     _store_old_row(database, "evt_old_free", record, at)
 
     webhooks.retry_due(uow=database.uow(), settings=settings, now=at)
@@ -136,8 +167,13 @@ def test_a_free_order_stored_failed_earlier_is_ignored_on_its_next_try(setup):
 def test_a_refund_larger_than_what_remains_fails_once_and_is_not_retried(setup):
     database, settings, race, client = setup
     at = race.started_at + timedelta(minutes=1)
-    order = shopify.order_paid_payload(order_id=8101, total="25.00", currency="USD", processed_at=at,
-                                       line_items=[{"sku": "TEE", "quantity": 1, "title": "Tee"}])
+    order = shopify.order_paid_payload(
+        order_id=8101,
+        total="25.00",
+        currency="USD",
+        processed_at=at,
+        line_items=[{"sku": "TEE", "quantity": 1, "title": "Tee"}],
+    )
     shopify_post(client, "orders/paid", order, webhook_id="wh-8101")
     refund = shopify.refund_payload(refund_id=81, order_id=8101, amount="30.00", currency="USD")
 
@@ -155,10 +191,23 @@ def test_a_refund_larger_than_what_remains_fails_once_and_is_not_retried(setup):
 def test_a_stored_event_that_cannot_be_read_is_parked_and_the_others_still_apply(setup):
     database, settings, race, _ = setup
     at = race.started_at + timedelta(minutes=1)
-    unreadable = {"kind": "sale", "currency": "USD", "payment_key": "stripe:pi_bad", "gross_cents": 2500,
-                  "item": "merch"}  # no sold_at
-    good = {"kind": "sale", "currency": "USD", "payment_key": "stripe:pi_good", "gross_cents": 2500,
-            "sold_at": at.isoformat(), "item": "merch", "fan_name": None, "skus": []}
+    unreadable = {
+        "kind": "sale",
+        "currency": "USD",
+        "payment_key": "stripe:pi_bad",
+        "gross_cents": 2500,
+        "item": "merch",
+    }  # no sold_at
+    good = {
+        "kind": "sale",
+        "currency": "USD",
+        "payment_key": "stripe:pi_good",
+        "gross_cents": 2500,
+        "sold_at": at.isoformat(),
+        "item": "merch",
+        "fan_name": None,
+        "skus": [],
+    }
     _store_old_row(database, "evt_unreadable", unreadable, at)
     _store_old_row(database, "evt_good", good, at)
 
@@ -172,8 +221,14 @@ def test_a_stored_event_that_cannot_be_read_is_parked_and_the_others_still_apply
 
 def test_a_payment_id_too_long_for_the_ledger_is_refused_at_the_door(setup):
     database, _, race, client = setup
-    response = kofi_post(client, message_id="m-long", transaction_id="t" * 300, event_type="Shop Order",
-                         amount="20.00", timestamp=race.started_at + timedelta(minutes=1))
+    response = kofi_post(
+        client,
+        message_id="m-long",
+        transaction_id="t" * 300,
+        event_type="Shop Order",
+        amount="20.00",
+        timestamp=race.started_at + timedelta(minutes=1),
+    )
 
     assert response.status_code == 400
     assert "payment_key" in response.json()["error"]
@@ -198,29 +253,52 @@ def test_the_inbox_tells_a_parked_failure_from_one_that_will_be_retried(setup):
 
 def _sale_knowing_its_charge(event_id: str, amount_cents: int, at: datetime) -> dict:
     event = checkout(event_id, "pi_charged", amount_cents, at)
-    event["data"]["object"]["payment_intent"] = {"id": "pi_charged", "object": "payment_intent",
-                                                 "latest_charge": CHARGE_ID}
+    event["data"]["object"]["payment_intent"] = {
+        "id": "pi_charged",
+        "object": "payment_intent",
+        "latest_charge": CHARGE_ID,
+    }
     return event
 
 
 def _charge_refunded(event_id: str, amount_cents: int, at: datetime) -> dict:
-    charge = {"id": CHARGE_ID, "object": "charge", "amount": amount_cents, "amount_refunded": amount_cents,
-              "balance_transaction": "txn_1PgaxNB7WZ01zgkWEV3TLf40", "created": 1234567890, "currency": "usd",
-              "metadata": {}, "payment_intent": None, "refunded": True, "status": "succeeded"}
+    charge = {
+        "id": CHARGE_ID,
+        "object": "charge",
+        "amount": amount_cents,
+        "amount_refunded": amount_cents,
+        "balance_transaction": "txn_1PgaxNB7WZ01zgkWEV3TLf40",
+        "created": 1234567890,
+        "currency": "usd",
+        "metadata": {},
+        "payment_intent": None,
+        "refunded": True,
+        "status": "succeeded",
+    }
     return stripe_event(event_id, "charge.refunded", charge, at)
 
 
 def _dispute_created(event_id: str, amount_cents: int, at: datetime) -> dict:
-    dispute = {"id": DISPUTE_ID, "object": "dispute", "amount": amount_cents, "charge": CHARGE_ID,
-               "created": 1234567890, "currency": "usd", "metadata": {}, "payment_intent": None,
-               "status": "warning_needs_response"}
+    dispute = {
+        "id": DISPUTE_ID,
+        "object": "dispute",
+        "amount": amount_cents,
+        "charge": CHARGE_ID,
+        "created": 1234567890,
+        "currency": "usd",
+        "metadata": {},
+        "payment_intent": None,
+        "status": "warning_needs_response",
+    }
     return stripe_event(event_id, "charge.dispute.created", dispute, at)
 
 
 def test_a_refund_without_a_payment_intent_finds_its_sale_by_the_charge(setup):
     database, _, race, client = setup
     at = race.started_at + timedelta(minutes=1)
-    assert stripe_post(client, _sale_knowing_its_charge("evt_sale_ch", 1000, at)).json()["status"] == "applied"
+    assert (
+        stripe_post(client, _sale_knowing_its_charge("evt_sale_ch", 1000, at)).json()["status"] == "applied"
+    )
 
     refunded = stripe_post(client, _charge_refunded("evt_refund_ch", 1000, at + timedelta(minutes=5)))
 
@@ -263,4 +341,3 @@ def test_a_charges_api_refund_and_dispute_name_the_same_payment():
 
     refund, dispute = fact(_charge_refunded("evt_r", 1000, at)), fact(_dispute_created("evt_d", 1000, at))
     assert refund.payment_key == dispute.payment_key == f"stripe:{CHARGE_ID}"
-

@@ -78,8 +78,13 @@ def _assert_reconciles(database) -> None:
 
 def test_a_fan_who_opened_checkout_before_the_race_and_paid_during_it_feeds_the_pool(setup):
     database, _, race, client = setup
-    event = opened_checkout("evt_open_early", "pi_open_early", 2500,
-                           opened=race.started_at - timedelta(minutes=5), paid=race.started_at + timedelta(minutes=2))
+    event = opened_checkout(
+        "evt_open_early",
+        "pi_open_early",
+        2500,
+        opened=race.started_at - timedelta(minutes=5),
+        paid=race.started_at + timedelta(minutes=2),
+    )
 
     assert stripe_post(client, event).json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 500  # 20% of $25.00
@@ -88,10 +93,20 @@ def test_a_fan_who_opened_checkout_before_the_race_and_paid_during_it_feeds_the_
 
 def test_a_fan_who_opened_checkout_during_the_race_and_paid_after_it_ended_gives_it_nothing(setup):
     database, settings, race, client = setup
-    league.end_race(race.race_id, actor_id=race.admin_id, uow=database.uow(), settings=settings,
-                    now=race.started_at + timedelta(minutes=5))
-    event = opened_checkout("evt_paid_late", "pi_paid_late", 2500,
-                           opened=race.started_at + timedelta(minutes=3), paid=race.started_at + timedelta(minutes=7))
+    league.end_race(
+        race.race_id,
+        actor_id=race.admin_id,
+        uow=database.uow(),
+        settings=settings,
+        now=race.started_at + timedelta(minutes=5),
+    )
+    event = opened_checkout(
+        "evt_paid_late",
+        "pi_paid_late",
+        2500,
+        opened=race.started_at + timedelta(minutes=3),
+        paid=race.started_at + timedelta(minutes=7),
+    )
 
     assert stripe_post(client, event).json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 0
@@ -100,18 +115,34 @@ def test_a_fan_who_opened_checkout_during_the_race_and_paid_after_it_ended_gives
 
 def test_a_stripe_tip_is_dated_when_it_was_paid():
     opened, paid = datetime(2026, 5, 1, 20, 0, tzinfo=UTC), datetime(2026, 5, 1, 20, 40, tzinfo=UTC)
-    event = opened_checkout("evt_tip_time", "pi_tip_time", 500, opened=opened, paid=paid, metadata={"kind": "tip"})
+    event = opened_checkout(
+        "evt_tip_time", "pi_tip_time", 500, opened=opened, paid=paid, metadata={"kind": "tip"}
+    )
     body = json.dumps(event)
-    verified = stripe_payments.parse_webhook(body.encode(), stripe_payments.sign(body, STRIPE_SECRET), STRIPE_SECRET)
+    verified = stripe_payments.parse_webhook(
+        body.encode(), stripe_payments.sign(body, STRIPE_SECRET), STRIPE_SECRET
+    )
     assert verified.fact.tipped_at == paid
 
 
 def test_a_kofi_sale_counts_at_its_timestamp_not_when_it_arrives(setup):
     database, _, race, client = setup
-    response = kofi_post(client, message_id="m-time", transaction_id="tx-time", event_type="Shop Order",
-                         amount="20.00", timestamp=race.started_at + timedelta(seconds=30))
-    before = kofi_post(client, message_id="m-before", transaction_id="tx-before", event_type="Shop Order",
-                       amount="10.00", timestamp=race.started_at - timedelta(seconds=30))
+    response = kofi_post(
+        client,
+        message_id="m-time",
+        transaction_id="tx-time",
+        event_type="Shop Order",
+        amount="20.00",
+        timestamp=race.started_at + timedelta(seconds=30),
+    )
+    before = kofi_post(
+        client,
+        message_id="m-before",
+        transaction_id="tx-before",
+        event_type="Shop Order",
+        amount="10.00",
+        timestamp=race.started_at - timedelta(seconds=30),
+    )
 
     assert response.json()["status"] == before.json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 400  # only the order paid during the race
@@ -122,8 +153,13 @@ def test_a_shopify_order_counts_at_processed_at_read_with_its_offset(setup):
     database, _, race, client = setup
     new_york = timezone(timedelta(hours=-5))
     paid = (race.started_at + timedelta(minutes=2)).astimezone(new_york)
-    order = shopify.order_paid_payload(order_id=7001, total="25.00", currency="USD", processed_at=paid,
-                                       line_items=[{"sku": "TEE", "quantity": 1, "title": "Tee"}])
+    order = shopify.order_paid_payload(
+        order_id=7001,
+        total="25.00",
+        currency="USD",
+        processed_at=paid,
+        line_items=[{"sku": "TEE", "quantity": 1, "title": "Tee"}],
+    )
     order["created_at"] = (race.started_at - timedelta(minutes=20)).astimezone(new_york).isoformat()
     assert order["processed_at"].endswith("-05:00")
 
@@ -136,9 +172,16 @@ def test_a_shopify_order_counts_at_processed_at_read_with_its_offset(setup):
 
 def _race_ended_hours_ago(database, settings):
     """A race that ran five hours ago (its checkout completed then), and another live now."""
-    race = live_race(database, settings, started_at=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5))
-    league.end_race(race.race_id, actor_id=race.admin_id, uow=database.uow(), settings=settings,
-                    now=race.started_at + timedelta(minutes=20))
+    race = live_race(
+        database, settings, started_at=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    )
+    league.end_race(
+        race.race_id,
+        actor_id=race.admin_id,
+        uow=database.uow(),
+        settings=settings,
+        now=race.started_at + timedelta(minutes=20),
+    )
     return race, live_race(database, settings)
 
 
@@ -147,14 +190,26 @@ def test_a_delayed_payment_counts_when_it_succeeds_in_the_race_live_at_its_check
     race, live_now = _race_ended_hours_ago(database, settings)
     completed_at = race.started_at + timedelta(minutes=7)
     with api_client(settings) as client:
-        pending = stripe_post(client, delayed_checkout("evt_sepa_done", "pi_sepa", 5000, completed_at,
-                                                       event_type=COMPLETED, payment_status="unpaid"))
+        pending = stripe_post(
+            client,
+            delayed_checkout(
+                "evt_sepa_done", "pi_sepa", 5000, completed_at, event_type=COMPLETED, payment_status="unpaid"
+            ),
+        )
         assert pending.json()["status"] == "ignored"
         assert balance(database, house_code()) == 0  # nothing is paid yet
 
-        paid = stripe_post(client, delayed_checkout("evt_sepa_paid", "pi_sepa", 5000,
-                                                    race.started_at + timedelta(hours=4),
-                                                    event_type=SUCCEEDED, payment_status="paid"))
+        paid = stripe_post(
+            client,
+            delayed_checkout(
+                "evt_sepa_paid",
+                "pi_sepa",
+                5000,
+                race.started_at + timedelta(hours=4),
+                event_type=SUCCEEDED,
+                payment_status="paid",
+            ),
+        )
 
     assert paid.json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 1000
@@ -168,12 +223,24 @@ def test_a_delayed_payment_that_succeeds_before_its_checkout_arrives_waits_for_i
     race, live_now = _race_ended_hours_ago(database, settings)
     completed_at = race.started_at + timedelta(minutes=7)
     with api_client(settings) as client:
-        early = stripe_post(client, delayed_checkout("evt_ach_paid", "pi_ach", 5000,
-                                                     race.started_at + timedelta(hours=4),
-                                                     event_type=SUCCEEDED, payment_status="paid"))
+        early = stripe_post(
+            client,
+            delayed_checkout(
+                "evt_ach_paid",
+                "pi_ach",
+                5000,
+                race.started_at + timedelta(hours=4),
+                event_type=SUCCEEDED,
+                payment_status="paid",
+            ),
+        )
         assert early.json()["status"] == "waiting"
-        stripe_post(client, delayed_checkout("evt_ach_done", "pi_ach", 5000, completed_at,
-                                             event_type=COMPLETED, payment_status="unpaid"))
+        stripe_post(
+            client,
+            delayed_checkout(
+                "evt_ach_done", "pi_ach", 5000, completed_at, event_type=COMPLETED, payment_status="unpaid"
+            ),
+        )
 
     assert _statuses(database) == {"evt_ach_paid": "applied", "evt_ach_done": "ignored"}
     assert balance(database, pool_code(race.race_id)) == 1000
@@ -183,11 +250,22 @@ def test_a_delayed_payment_that_succeeds_before_its_checkout_arrives_waits_for_i
 def test_a_delayed_payment_succeeding_twice_counts_once(setup):
     database, _, race, client = setup
     at = race.started_at + timedelta(minutes=1)
-    stripe_post(client, delayed_checkout("evt_b_done", "pi_boleto", 3000, at,
-                                         event_type=COMPLETED, payment_status="unpaid"))
+    stripe_post(
+        client,
+        delayed_checkout("evt_b_done", "pi_boleto", 3000, at, event_type=COMPLETED, payment_status="unpaid"),
+    )
     for event_id in ("evt_b_paid", "evt_b_paid_again"):
-        stripe_post(client, delayed_checkout(event_id, "pi_boleto", 3000, at + timedelta(days=1),
-                                             event_type=SUCCEEDED, payment_status="paid"))
+        stripe_post(
+            client,
+            delayed_checkout(
+                event_id,
+                "pi_boleto",
+                3000,
+                at + timedelta(days=1),
+                event_type=SUCCEEDED,
+                payment_status="paid",
+            ),
+        )
 
     assert balance(database, pool_code(race.race_id)) == 600
     assert balance(database, house_code()) == 2400
@@ -197,10 +275,21 @@ def test_a_delayed_payment_succeeding_twice_counts_once(setup):
 def test_a_failed_delayed_payment_is_recorded_and_moves_nothing(setup):
     database, _, race, client = setup
     at = race.started_at + timedelta(minutes=1)
-    stripe_post(client, delayed_checkout("evt_oxxo_done", "pi_oxxo", 3000, at,
-                                         event_type=COMPLETED, payment_status="unpaid"))
-    failed = stripe_post(client, delayed_checkout("evt_oxxo_failed", "pi_oxxo", 3000, at + timedelta(days=3),
-                                                  event_type=FAILED, payment_status="unpaid"))
+    stripe_post(
+        client,
+        delayed_checkout("evt_oxxo_done", "pi_oxxo", 3000, at, event_type=COMPLETED, payment_status="unpaid"),
+    )
+    failed = stripe_post(
+        client,
+        delayed_checkout(
+            "evt_oxxo_failed",
+            "pi_oxxo",
+            3000,
+            at + timedelta(days=3),
+            event_type=FAILED,
+            payment_status="unpaid",
+        ),
+    )
 
     assert failed.status_code == 200 and failed.json()["status"] == "ignored"
     row = next(r for r in webhooks.list_inbox(uow=database.uow()) if r.event_id == "evt_oxxo_failed")
@@ -218,12 +307,32 @@ def test_a_tip_paid_by_a_delayed_method_credits_the_dj_when_it_succeeds(setup):
         uow.commit()
     at = race.started_at + timedelta(minutes=1)
     metadata = {"kind": "tip", "song": "Coconut Mall"}
-    stripe_post(client, delayed_checkout("evt_tip_done", "pi_tip_sepa", 500, at, event_type=COMPLETED,
-                                         payment_status="unpaid", metadata=metadata))
+    stripe_post(
+        client,
+        delayed_checkout(
+            "evt_tip_done",
+            "pi_tip_sepa",
+            500,
+            at,
+            event_type=COMPLETED,
+            payment_status="unpaid",
+            metadata=metadata,
+        ),
+    )
     assert balance(database, wallet_code(dj_id)) == 0
 
-    paid = stripe_post(client, delayed_checkout("evt_tip_paid", "pi_tip_sepa", 500, at + timedelta(days=2),
-                                                event_type=SUCCEEDED, payment_status="paid", metadata=metadata))
+    paid = stripe_post(
+        client,
+        delayed_checkout(
+            "evt_tip_paid",
+            "pi_tip_sepa",
+            500,
+            at + timedelta(days=2),
+            event_type=SUCCEEDED,
+            payment_status="paid",
+            metadata=metadata,
+        ),
+    )
 
     assert paid.json()["status"] == "applied"
     assert balance(database, wallet_code(dj_id)) == 475  # $5.00 less 5%

@@ -43,7 +43,9 @@ def setup(database):
 
 def _delivery(settings, event: dict) -> webhooks.Delivery:
     body = json.dumps(event)
-    verified = stripe_payments.parse_webhook(body.encode(), stripe_payments.sign(body, STRIPE_SECRET), STRIPE_SECRET)
+    verified = stripe_payments.parse_webhook(
+        body.encode(), stripe_payments.sign(body, STRIPE_SECRET), STRIPE_SECRET
+    )
     return webhooks.Delivery(event=verified, body_sha256="0" * 64, settings=settings, received_at=utc_now())
 
 
@@ -101,7 +103,9 @@ def test_the_same_event_twice_in_one_batch_credits_once(setup):
 def test_an_event_that_fails_is_stored_failed_and_the_rest_of_its_batch_applies(setup):
     database, settings, race = setup
     at = race.started_at + timedelta(minutes=1)
-    tip_nobody_can_take = checkout("evt_tip", "pi_tip", 500, at, metadata={"kind": "tip", "song": "Rainbow Road"})
+    tip_nobody_can_take = checkout(
+        "evt_tip", "pi_tip", 500, at, metadata={"kind": "tip", "song": "Rainbow Road"}
+    )
     deliveries = [
         _delivery(settings, checkout("evt_before", "pi_before", 2500, at)),
         _delivery(settings, tip_nobody_can_take),  # no racer has the DJ role
@@ -123,8 +127,13 @@ def test_a_refund_before_its_sale_in_the_same_batch_waits_then_applies_with_it(s
     database, settings, race = setup
     at = race.started_at + timedelta(minutes=1)
     refund = stripe_payments.charge_refunded_event(
-        event_id="evt_refund", charge_id="ch_1", payment_intent="pi_late", amount_cents=2500,
-        amount_refunded_cents=2500, currency="usd", created=unix(at) + 60,
+        event_id="evt_refund",
+        charge_id="ch_1",
+        payment_intent="pi_late",
+        amount_cents=2500,
+        amount_refunded_cents=2500,
+        currency="usd",
+        created=unix(at) + 60,
     )
 
     outcomes = webhooks.receive_batch(
@@ -138,7 +147,10 @@ def test_a_refund_before_its_sale_in_the_same_batch_waits_then_applies_with_it(s
 
     assert [o.status for o in outcomes] == ["applied", "waiting", "applied"]
     assert {event_id: row.status for event_id, row in _inbox(database).items()} == {
-        "evt_first": "applied", "evt_refund": "applied", "evt_sale": "applied"}
+        "evt_first": "applied",
+        "evt_refund": "applied",
+        "evt_sale": "applied",
+    }
     assert balance(database, pool_code(race.race_id)) == 200 and balance(database, house_code()) == 800
     _assert_reconciles(database)
 
@@ -146,13 +158,19 @@ def test_a_refund_before_its_sale_in_the_same_batch_waits_then_applies_with_it(s
 def test_a_batch_uses_the_money_settings_an_admin_stored(setup):
     database, settings, race = setup
     money_settings.change_money_setting(
-        actor_id=race.admin_id, name="commission_rate_bps", value="25", reason="race night special",
-        uow=database.uow(), settings=settings,
+        actor_id=race.admin_id,
+        name="commission_rate_bps",
+        value="25",
+        reason="race night special",
+        uow=database.uow(),
+        settings=settings,
     )
     at = race.started_at + timedelta(minutes=1)
 
-    webhooks.receive_batch([_delivery(settings, checkout(f"evt_m{n}", f"pi_m{n}", 2000, at)) for n in range(3)],
-                           uow=database.uow())
+    webhooks.receive_batch(
+        [_delivery(settings, checkout(f"evt_m{n}", f"pi_m{n}", 2000, at)) for n in range(3)],
+        uow=database.uow(),
+    )
 
     assert balance(database, pool_code(race.race_id)) == 3 * 500  # 25%, not the environment's 20%
 
@@ -221,7 +239,11 @@ def test_two_writers_with_the_same_event_at_once_store_and_credit_it_once(setup)
     event.listen(first_engine, "commit", hold_before_commit)
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            first = pool.submit(webhooks.receive_batch, [_delivery(settings, sale)], uow=UnitOfWork(first_engine, handlers=HANDLERS))
+            first = pool.submit(
+                webhooks.receive_batch,
+                [_delivery(settings, sale)],
+                uow=UnitOfWork(first_engine, handlers=HANDLERS),
+            )
             assert holding.wait(timeout=30)
             second = pool.submit(
                 webhooks.receive_batch,

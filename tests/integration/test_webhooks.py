@@ -105,13 +105,21 @@ def test_concurrent_deliveries_of_one_event_credit_once(database):
 
 def test_a_sale_delivered_hours_late_is_credited_to_the_race_live_at_its_sale_time(database):
     settings = webhook_settings(database)
-    race = live_race(database, settings, started_at=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5))
-    league.end_race(race.race_id, actor_id=race.admin_id, uow=database.uow(), settings=settings,
-                    now=race.started_at + timedelta(minutes=20))
+    race = live_race(
+        database, settings, started_at=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    )
+    league.end_race(
+        race.race_id,
+        actor_id=race.admin_id,
+        uow=database.uow(),
+        settings=settings,
+        now=race.started_at + timedelta(minutes=20),
+    )
     live_now = live_race(database, settings)  # another race is live when the webhook finally arrives
     with api_client(settings) as client:
-        response = stripe_post(client, checkout("evt_late", "pi_late_sale", 5000,
-                                                race.started_at + timedelta(minutes=7)))
+        response = stripe_post(
+            client, checkout("evt_late", "pi_late_sale", 5000, race.started_at + timedelta(minutes=7))
+        )
 
     assert response.json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 1000
@@ -151,12 +159,18 @@ def test_bad_requests_are_refused_and_change_nothing(setup, case, expected_statu
         response = stripe_post(client, event, timestamp=unix(race.started_at) - 3600)
     elif case == "not json":
         body = "{not json"
-        response = client.post("/api/webhooks/stripe", content=body,
-                               headers={"Stripe-Signature": stripe_payments.sign(body, "whsec_test_cozykart")})
+        response = client.post(
+            "/api/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": stripe_payments.sign(body, "whsec_test_cozykart")},
+        )
     else:
         body = json.dumps({**event, "padding": "x" * (1024 * 1024)})
-        response = client.post("/api/webhooks/stripe", content=body,
-                               headers={"Stripe-Signature": stripe_payments.sign(body, "whsec_test_cozykart")})
+        response = client.post(
+            "/api/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": stripe_payments.sign(body, "whsec_test_cozykart")},
+        )
 
     assert response.status_code == expected_status
     assert reason in response.json()["error"]
@@ -174,8 +188,12 @@ def test_a_provider_without_its_secret_answers_503_and_records_nothing(database)
 
 def test_unknown_event_types_are_recorded_and_ignored(setup):
     database, _, _, client = setup
-    event = {"id": "evt_other", "type": "customer.created", "created": 1,
-             "data": {"object": {"id": "cus_1", "currency": "usd"}}}
+    event = {
+        "id": "evt_other",
+        "type": "customer.created",
+        "created": 1,
+        "data": {"object": {"id": "cus_1", "currency": "usd"}},
+    }
 
     response = stripe_post(client, event)
 
@@ -186,8 +204,9 @@ def test_unknown_event_types_are_recorded_and_ignored(setup):
 
 def test_another_currency_is_stored_and_flagged_never_applied(setup):
     database, _, race, client = setup
-    response = stripe_post(client, checkout("evt_eur", "pi_eur", 2500, race.started_at + timedelta(minutes=1),
-                                            currency="eur"))
+    response = stripe_post(
+        client, checkout("evt_eur", "pi_eur", 2500, race.started_at + timedelta(minutes=1), currency="eur")
+    )
 
     assert response.status_code == 200 and response.json()["status"] == "flagged"
     assert "EUR is not this deployment's USD" in _inbox(database)[0].last_error
@@ -198,8 +217,13 @@ def test_a_refund_before_its_sale_waits_and_applies_when_the_sale_arrives(setup)
     database, _, race, client = setup
     at = race.started_at + timedelta(minutes=1)
     refund = stripe_payments.charge_refunded_event(
-        event_id="evt_refund", charge_id="ch_1", payment_intent="pi_late", amount_cents=2500,
-        amount_refunded_cents=2500, currency="usd", created=unix(at) + 60,
+        event_id="evt_refund",
+        charge_id="ch_1",
+        payment_intent="pi_late",
+        amount_cents=2500,
+        amount_refunded_cents=2500,
+        currency="usd",
+        created=unix(at) + 60,
     )
 
     waiting = stripe_post(client, refund)
@@ -208,7 +232,10 @@ def test_a_refund_before_its_sale_waits_and_applies_when_the_sale_arrives(setup)
     sale = stripe_post(client, checkout("evt_sale", "pi_late", 2500, at))
 
     assert sale.json()["status"] == "applied"
-    assert {row.event_id: row.status for row in _inbox(database)} == {"evt_sale": "applied", "evt_refund": "applied"}
+    assert {row.event_id: row.status for row in _inbox(database)} == {
+        "evt_sale": "applied",
+        "evt_refund": "applied",
+    }
     assert balance(database, pool_code(race.race_id)) == 0
     assert balance(database, house_code()) == 0
     _assert_reconciles(database)
@@ -220,9 +247,18 @@ def test_partial_refunds_apply_only_the_newly_refunded_amount(setup):
     stripe_post(client, checkout("evt_s", "pi_p", 5000, at))
 
     def refunded(event_id: str, total_cents: int):
-        return stripe_post(client, stripe_payments.charge_refunded_event(
-            event_id=event_id, charge_id="ch_p", payment_intent="pi_p", amount_cents=5000,
-            amount_refunded_cents=total_cents, currency="usd", created=unix(at) + 120))
+        return stripe_post(
+            client,
+            stripe_payments.charge_refunded_event(
+                event_id=event_id,
+                charge_id="ch_p",
+                payment_intent="pi_p",
+                amount_cents=5000,
+                amount_refunded_cents=total_cents,
+                currency="usd",
+                created=unix(at) + 120,
+            ),
+        )
 
     refunded("evt_r1", 1000)
     refunded("evt_r2", 2500)  # a second refund of 15.00: running total 25.00
@@ -240,9 +276,19 @@ def test_a_dispute_takes_the_commission_back_and_a_won_dispute_reinstates_it(set
     stripe_post(client, checkout("evt_sd", "pi_d", 4000, at))
 
     def dispute(event_id: str, event_type: str):
-        return stripe_post(client, stripe_payments.dispute_event(
-            event_id=event_id, event_type=event_type, dispute_id="dp_1", charge_id="ch_d", payment_intent="pi_d",
-            amount_cents=4000, currency="usd", created=unix(at) + 300))
+        return stripe_post(
+            client,
+            stripe_payments.dispute_event(
+                event_id=event_id,
+                event_type=event_type,
+                dispute_id="dp_1",
+                charge_id="ch_d",
+                payment_intent="pi_d",
+                amount_cents=4000,
+                currency="usd",
+                created=unix(at) + 300,
+            ),
+        )
 
     assert dispute("evt_d1", "charge.dispute.created").json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 0
@@ -274,8 +320,12 @@ def test_a_stripe_tip_credits_the_named_dj_less_the_fee(setup):
 
 def test_a_tip_with_no_dj_fails_visibly_then_applies_once_a_dj_exists(setup):
     database, settings, race, client = setup
-    response = stripe_post(client, checkout("evt_tip2", "pi_tip2", 300, race.started_at,
-                                            metadata={"kind": "tip", "song": "Rainbow Road"}))
+    response = stripe_post(
+        client,
+        checkout(
+            "evt_tip2", "pi_tip2", 300, race.started_at, metadata={"kind": "tip", "song": "Rainbow Road"}
+        ),
+    )
 
     assert response.status_code == 200 and response.json()["status"] == "failed"
     row = _inbox(database)[0]
@@ -308,10 +358,24 @@ def test_kofi_shop_order_is_a_sale_and_donation_a_tip_to_the_dj_on_duty(setup):
     _make_dj(database, race.racer_ids[3])
     at = race.started_at + timedelta(minutes=3)
 
-    sale = kofi_post(client, message_id="m-1", transaction_id="tx-1", event_type="Shop Order", amount="20.00",
-                     timestamp=at, shop_items=[{"direct_link_code": "hoodie", "variation_name": "L", "quantity": 1}])
-    tip = kofi_post(client, message_id="m-2", transaction_id="tx-2", event_type="Donation", amount="3.00",
-                    timestamp=at, message="Play Mushroom Gorge!")
+    sale = kofi_post(
+        client,
+        message_id="m-1",
+        transaction_id="tx-1",
+        event_type="Shop Order",
+        amount="20.00",
+        timestamp=at,
+        shop_items=[{"direct_link_code": "hoodie", "variation_name": "L", "quantity": 1}],
+    )
+    tip = kofi_post(
+        client,
+        message_id="m-2",
+        transaction_id="tx-2",
+        event_type="Donation",
+        amount="3.00",
+        timestamp=at,
+        message="Play Mushroom Gorge!",
+    )
 
     assert sale.json()["status"] == tip.json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 400
@@ -320,10 +384,19 @@ def test_kofi_shop_order_is_a_sale_and_donation_a_tip_to_the_dj_on_duty(setup):
 
 def test_kofi_with_a_wrong_token_or_no_data_is_refused(setup):
     database, _, _, client = setup
-    forged = kofi_post(client, verification_token="guess", message_id="m-x", transaction_id="tx-x",
-                       event_type="Donation", amount="3.00")
-    empty = client.post("/api/webhooks/kofi", content=b"nothing=here",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    forged = kofi_post(
+        client,
+        verification_token="guess",
+        message_id="m-x",
+        transaction_id="tx-x",
+        event_type="Donation",
+        amount="3.00",
+    )
+    empty = client.post(
+        "/api/webhooks/kofi",
+        content=b"nothing=here",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
     assert (forged.status_code, forged.json()["error"]) == (400, "verification token does not match")
     assert (empty.status_code, empty.json()["error"]) == (400, "form field data is missing")
@@ -335,15 +408,21 @@ def test_shopify_order_earns_commission_net_of_configured_costs_and_refunds_come
     database, _, race, client = setup
     webhooks.set_product_cost("TEE-RAINBOW", 1000, uow=database.uow())
     at = race.started_at + timedelta(minutes=4)
-    order = shopify.order_paid_payload(order_id=5001, total="25.00", currency="USD", processed_at=at,
-                                       line_items=[{"sku": "TEE-RAINBOW", "quantity": 1, "title": "Rainbow tee"}])
+    order = shopify.order_paid_payload(
+        order_id=5001,
+        total="25.00",
+        currency="USD",
+        processed_at=at,
+        line_items=[{"sku": "TEE-RAINBOW", "quantity": 1, "title": "Rainbow tee"}],
+    )
 
     paid = shopify_post(client, "orders/paid", order, webhook_id="wh-1")
     assert paid.json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 300  # 20% of (25.00 - 10.00)
 
-    refund = shopify.refund_payload(refund_id=77, order_id=5001, amount="25.00", currency="USD",
-                                    created_at=at + timedelta(hours=1))
+    refund = shopify.refund_payload(
+        refund_id=77, order_id=5001, amount="25.00", currency="USD", created_at=at + timedelta(hours=1)
+    )
     refunded = shopify_post(client, "refunds/create", refund, webhook_id="wh-2")
     assert refunded.json()["status"] == "applied"
     assert balance(database, pool_code(race.race_id)) == 0

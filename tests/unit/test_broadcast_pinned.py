@@ -44,7 +44,9 @@ def test_a_broadcast_delta_is_exactly_the_delta_reflex_sends_for_the_same_change
             pot_state.feed = feed
             return await root._get_resolved_delta()
 
-    assert broadcast.delta(LivePotState, pot_cents=1234, pot_text="$12.34", feed=feed) == run_async(reflex_delta)
+    assert broadcast.delta(LivePotState, pot_cents=1234, pot_text="$12.34", feed=feed) == run_async(
+        reflex_delta
+    )
 
 
 def test_the_frontend_applies_an_event_packet_as_a_delta_per_substate():

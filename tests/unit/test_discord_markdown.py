@@ -61,9 +61,14 @@ def test_no_markdown_construct_survives_escaping(text):
     [
         ("[Free Nitro](https://evil.example)", r"\[Free Nitro\]\(https\://evil.example\)"),
         ("Shy_Guy", r"Shy\_Guy"),
-        ("**bold** __under__ ~~gone~~ ||secret|| `code`",
-         r"\*\*bold\*\* \_\_under\_\_ \~\~gone\~\~ \|\|secret\|\| \`code\`"),
-        ("# Heading\n> quote\n- item\n1. first\n  12. nested", "\\# Heading\n\\> quote\n\\- item\n1\\. first\n  12\\. nested"),
+        (
+            "**bold** __under__ ~~gone~~ ||secret|| `code`",
+            r"\*\*bold\*\* \_\_under\_\_ \~\~gone\~\~ \|\|secret\|\| \`code\`",
+        ),
+        (
+            "# Heading\n> quote\n- item\n1. first\n  12. nested",
+            "\\# Heading\n\\> quote\n\\- item\n1\\. first\n  12\\. nested",
+        ),
         ("<@123> @everyone :tada: C:\\new", r"\<\@123\> \@everyone \:tada\: C\:\\new"),
         ("Play Mushroom Gorge! 3.5 stars, ok?", "Play Mushroom Gorge! 3.5 stars, ok?"),
         ("Ünïcödé 🍄 キノコ", "Ünïcödé 🍄 キノコ"),

@@ -58,8 +58,13 @@ def test_text_and_forms_are_bounded():
     check_arguments(report, {"form_data": {"race_id": "3", "position": "1"}})
     # ...and as a Reflex form submits it (its entries, in order)
     check_arguments(report, {"form_data": {FORM_DATA_ENTRIES_KEY: [["race_id", "3"], ["position", "1"]]}})
-    for wrong_entries in ([["race_id"]], "race_id=3", [["race_id", ["3"]]], [[1, "3"]],
-                          [["f", "1"]] * (event_guard.EVENT_FORM_FIELDS_MAX + 1)):
+    for wrong_entries in (
+        [["race_id"]],
+        "race_id=3",
+        [["race_id", ["3"]]],
+        [[1, "3"]],
+        [["f", "1"]] * (event_guard.EVENT_FORM_FIELDS_MAX + 1),
+    ):
         with pytest.raises(ArgumentError):
             check_arguments(report, {"form_data": {FORM_DATA_ENTRIES_KEY: wrong_entries}})
     too_many = {f"field{i}": "1" for i in range(event_guard.EVENT_FORM_FIELDS_MAX + 1)}

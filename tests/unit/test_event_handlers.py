@@ -17,7 +17,11 @@ LEAGUE_VALUE_TYPES = {"RaceResult", "RaceWindow", "SplitRule", "RaceOutcome"}
 
 
 def _classes_defined_in(module) -> set[type]:
-    return {value for _, value in inspect.getmembers(module, inspect.isclass) if value.__module__ == module.__name__}
+    return {
+        value
+        for _, value in inspect.getmembers(module, inspect.isclass)
+        if value.__module__ == module.__name__
+    }
 
 
 def _emitted_class_names() -> set[str]:
@@ -33,7 +37,9 @@ def _emitted_class_names() -> set[str]:
 
 
 def test_every_event_class_in_domain_events_has_an_entry():
-    event_types = {cls for cls in _classes_defined_in(league_events) if cls.__name__ not in LEAGUE_VALUE_TYPES}
+    event_types = {
+        cls for cls in _classes_defined_in(league_events) if cls.__name__ not in LEAGUE_VALUE_TYPES
+    }
     assert event_types, "domain/events.py defines events"
     missing = sorted(cls.__name__ for cls in event_types if cls not in HANDLERS)
     assert missing == [], f"add these events to services/handlers.py: {missing}"
@@ -49,13 +55,18 @@ def test_every_emitted_event_has_an_entry_and_every_entry_is_emitted():
 
 
 def test_a_final_race_is_distributed_before_it_is_announced():
-    assert HANDLERS[RaceFinalized].in_transaction == (ledger.distribute_on_finalized, announcements.on_race_finalized)
+    assert HANDLERS[RaceFinalized].in_transaction == (
+        ledger.distribute_on_finalized,
+        announcements.on_race_finalized,
+    )
 
 
 def test_the_demo_seed_keeps_every_handler_but_the_announcements():
     assert set(DEMO_SEED_HANDLERS) == set(HANDLERS)
     for event_type, entry in HANDLERS.items():
         kept = DEMO_SEED_HANDLERS[event_type]
-        assert kept.in_transaction == tuple(h for h in entry.in_transaction if h.__module__ != announcements.__name__)
+        assert kept.in_transaction == tuple(
+            h for h in entry.in_transaction if h.__module__ != announcements.__name__
+        )
         assert kept.after_commit == entry.after_commit
     assert DEMO_SEED_HANDLERS[RaceFinalized].in_transaction == (ledger.distribute_on_finalized,)

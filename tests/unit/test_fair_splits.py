@@ -61,7 +61,9 @@ def test_even_odd_cents_go_to_the_first_in_line(total, count, random):
     random.shuffle(order)
     shares = allocate_in_order(total, [1] * count, order=order)
     odd_cents = total % count
-    assert {order[n] for n in range(odd_cents)} == {i for i, share in enumerate(shares) if share > total // count}
+    assert {order[n] for n in range(odd_cents)} == {
+        i for i, share in enumerate(shares) if share > total // count
+    }
 
 
 def test_168_99_among_8_is_2112_or_2113_each():

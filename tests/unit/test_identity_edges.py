@@ -59,7 +59,9 @@ def test_a_mario_kart_tour_name_at_its_limits():
     assert str(too_long.value) == "A Mario Kart Tour name has at most 7 characters."
     with pytest.raises(InvalidInput) as unprintable:
         validate_mkt_name("Shy\nGuy", length_max=20)
-    assert str(unprintable.value) == "A Mario Kart Tour name can only hold letters, digits, symbols and spaces."
+    assert (
+        str(unprintable.value) == "A Mario Kart Tour name can only hold letters, digits, symbols and spaces."
+    )
 
 
 def test_roles_and_an_unknown_one():
@@ -123,9 +125,24 @@ def test_an_absolute_way_back_needs_a_site_host():
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [(0, 0), ("0", 0), (" 12 ", 12), (SAFE_INTEGER_MAX, SAFE_INTEGER_MAX), (str(SAFE_INTEGER_MAX), SAFE_INTEGER_MAX),
-     (SAFE_INTEGER_MAX + 1, None), (str(SAFE_INTEGER_MAX + 1), None), ("9" * 17, None), (-1, None), ("-1", None),
-     (True, None), ("\u0663", None), ("1_000", None), ("", None), (None, None), (1.0, None)],
+    [
+        (0, 0),
+        ("0", 0),
+        (" 12 ", 12),
+        (SAFE_INTEGER_MAX, SAFE_INTEGER_MAX),
+        (str(SAFE_INTEGER_MAX), SAFE_INTEGER_MAX),
+        (SAFE_INTEGER_MAX + 1, None),
+        (str(SAFE_INTEGER_MAX + 1), None),
+        ("9" * 17, None),
+        (-1, None),
+        ("-1", None),
+        (True, None),
+        ("\u0663", None),
+        ("1_000", None),
+        ("", None),
+        (None, None),
+        (1.0, None),
+    ],
 )
 def test_whole_numbers_as_clients_send_them(raw, value):
     assert parse_whole_number(raw) == value

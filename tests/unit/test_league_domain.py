@@ -252,12 +252,7 @@ def test_a_racer_without_a_finish_ranks_below_one_with_any_average():
 
 def test_last_tie_break_is_who_reached_the_total_first():
     # Same points, no wins, same average (3): racer 2 got all their points in race 1.
-    lines = [
-        _line(1, 1, 3, 0),
-        _line(1, 2, 3, 10),
-        _line(2, 1, 3, 10),
-        _line(2, 2, 3, 0),
-    ]
+    lines = [_line(1, 1, 3, 0), _line(1, 2, 3, 10), _line(2, 1, 3, 10), _line(2, 2, 3, 0)]
     assert (tally(1, lines).reached_race_id, tally(2, lines).reached_race_id) == (2, 1)
     assert _order(lines) == [2, 1]
 

@@ -59,7 +59,9 @@ def test_a_lobby_name_is_trimmed_and_collapsed():
 
 @pytest.mark.parametrize("raw", ["", "   ", None, "n" * (LOBBY_NAME_LENGTH_MAX + 1)])
 def test_lobby_names_that_are_refused(raw):
-    assert message_of(InvalidLobbyName, clean_lobby_name, raw) == "Give the lobby a name of 1 to 60 characters."
+    assert (
+        message_of(InvalidLobbyName, clean_lobby_name, raw) == "Give the lobby a name of 1 to 60 characters."
+    )
 
 
 def test_a_fix_reason_is_trimmed_and_bounded():
@@ -67,7 +69,10 @@ def test_a_fix_reason_is_trimmed_and_bounded():
     assert clean_reason("r") == "r"
     assert clean_reason("r" * FIX_REASON_LENGTH_MAX) == "r" * FIX_REASON_LENGTH_MAX
     for raw in ("", " ", None, "r" * (FIX_REASON_LENGTH_MAX + 1)):
-        assert message_of(ReasonRequired, clean_reason, raw) == "Say why the result is fixed (1 to 500 characters)."
+        assert (
+            message_of(ReasonRequired, clean_reason, raw)
+            == "Say why the result is fixed (1 to 500 characters)."
+        )
 
 
 # --- positions ----------------------------------------------------------------
@@ -82,15 +87,27 @@ def test_a_placing_describes_itself():
 @pytest.mark.parametrize(
     ("raw", "racer_count", "position"),
     [
-        ("1st", 8, 1), ("2nd", 8, 2), ("3rd", 8, 3), ("4th", 8, 4), ("#5", 8, 5), (" 6 ", 8, 6), ("8", 8, 8),
-        (1, 1, 1), (Placing(2), 2, 2), ("DNF", 4, None), ("did not finish", 4, None), (DNF, 2, None),
+        ("1st", 8, 1),
+        ("2nd", 8, 2),
+        ("3rd", 8, 3),
+        ("4th", 8, 4),
+        ("#5", 8, 5),
+        (" 6 ", 8, 6),
+        ("8", 8, 8),
+        (1, 1, 1),
+        (Placing(2), 2, 2),
+        ("DNF", 4, None),
+        ("did not finish", 4, None),
+        (DNF, 2, None),
     ],
 )
 def test_positions_at_the_edges_of_the_race(raw, racer_count, position):
     assert parse_placing(raw, racer_count) == Placing(position)
 
 
-@pytest.mark.parametrize("raw", [0, 5, "0", "5", "5th", "1 st", "st", "\u0663", "1.0", 1.0, None, True, Placing(5), [1]])
+@pytest.mark.parametrize(
+    "raw", [0, 5, "0", "5", "5th", "1 st", "st", "\u0663", "1.0", 1.0, None, True, Placing(5), [1]]
+)
 def test_positions_outside_a_four_racer_race_are_refused_with_the_range(raw):
     message = message_of(InvalidPosition, parse_placing, raw, 4)
     assert message == f"{raw!r} is not a finishing position: give a whole number from 1 to 4, or DNF."
@@ -224,14 +241,25 @@ def test_an_unknown_split_policy_is_refused():
 # --- standings ----------------------------------------------------------------
 
 
-def line(racer_id: int, race_id: int, position: int | None, points: int, *, day: int | None = None) -> ResultLine:
-    return ResultLine(racer_id, race_id, T0 + timedelta(days=day if day is not None else race_id), position, points)
+def line(
+    racer_id: int, race_id: int, position: int | None, points: int, *, day: int | None = None
+) -> ResultLine:
+    return ResultLine(
+        racer_id, race_id, T0 + timedelta(days=day if day is not None else race_id), position, points
+    )
 
 
 def test_a_tally_counts_only_its_racer_in_race_order():
     lines = [line(1, 2, 3, 10), line(2, 1, 1, 15), line(1, 1, 1, 15), line(1, 3, None, 0), line(1, 4, 4, 0)]
     row = tally(1, lines)
-    assert (row.points, row.wins, row.podiums, row.races, row.finishes, row.position_sum) == (25, 1, 2, 4, 3, 8)
+    assert (row.points, row.wins, row.podiums, row.races, row.finishes, row.position_sum) == (
+        25,
+        1,
+        2,
+        4,
+        3,
+        8,
+    )
     assert (row.reached_started_at, row.reached_race_id) == (T0 + timedelta(days=2), 2)
     assert row.average_finish == league.Fraction(8, 3)
     assert tally(3, lines) is None
@@ -268,19 +296,36 @@ def test_points_progression_runs_the_total_in_race_order():
 
 
 def test_a_tally_refuses_impossible_counts():
-    values = dict(racer_id=1, points=0, wins=0, podiums=0, races=1, finishes=0, position_sum=0,
-                  reached_started_at=T0, reached_race_id=1)
+    values = dict(
+        racer_id=1,
+        points=0,
+        wins=0,
+        podiums=0,
+        races=1,
+        finishes=0,
+        position_sum=0,
+        reached_started_at=T0,
+        reached_race_id=1,
+    )
     assert RacerTally(**values).races == 1
-    for bad in ({"races": 0}, {"finishes": 2}, {"wins": 1}, {"podiums": 1}, {"points": -1},
-                {"finishes": 1, "position_sum": 0}):
+    for bad in (
+        {"races": 0},
+        {"finishes": 2},
+        {"wins": 1},
+        {"podiums": 1},
+        {"points": -1},
+        {"finishes": 1, "position_sum": 0},
+    ):
         with pytest.raises(AssertionError):
             RacerTally(**{**values, **bad})
 
 
 @given(st.lists(st.tuples(st.integers(1, 4), st.sampled_from([None, 1, 2, 3, 4])), min_size=1, max_size=12))
 def test_a_tally_adds_up_its_lines(results):
-    lines = [line(racer_id, race_id, position, 0 if position is None else 5 - position)
-             for race_id, (racer_id, position) in enumerate(results, start=1)]
+    lines = [
+        line(racer_id, race_id, position, 0 if position is None else 5 - position)
+        for race_id, (racer_id, position) in enumerate(results, start=1)
+    ]
     for row in compute_standings(lines):
         own = [entry for entry in lines if entry.racer_id == row.racer_id]
         assert row.races == len(own)
@@ -297,8 +342,13 @@ def test_refusals_say_what_to_do_next():
     assert str(league.SeasonNotFound(2)) == "There is no season #2."
     assert str(league.SeasonNotFound()) == "There is no season yet."
     assert str(league.RacerNotFound(9)) == "There is no racer #9."
-    assert str(league.RaceAlreadyLive("Cup")) == "'Cup' is live right now; end it before starting another race."
-    assert str(league.RaceAlreadyLive()) == "Another race is live right now; end it before starting another race."
+    assert (
+        str(league.RaceAlreadyLive("Cup")) == "'Cup' is live right now; end it before starting another race."
+    )
+    assert (
+        str(league.RaceAlreadyLive())
+        == "Another race is live right now; end it before starting another race."
+    )
     assert str(league.SeasonHasUnfinishedRaces("S1", ["A", "B"])) == (
         "'S1' still has races without final results ('A', 'B'); finish them first."
     )

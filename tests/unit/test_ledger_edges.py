@@ -56,7 +56,9 @@ def outcome(policy: str, racer_count: int, *, bonus_bps: int = 5000, winner: int
     results = []
     for racer_id in racer_ids:
         position = None if winner is None else (racer_id - winner) % racer_count + 1
-        results.append(RaceResult(racer_id, position, position is None, TABLE[position - 1] if position else 0))
+        results.append(
+            RaceResult(racer_id, position, position is None, TABLE[position - 1] if position else 0)
+        )
     return RaceOutcome(1, "Rainbow Road", 1, "final", racer_ids, tuple(results), SplitRule(policy, bonus_bps))
 
 
@@ -72,8 +74,9 @@ def built(*posts) -> dict[str, Posting]:
     builder = TransactionBuilder()
     for account, amount_cents, available_at in posts:
         builder.post(account, amount_cents, "sale", payment_id=7, available_at=available_at)
-    transaction = builder.build(key="k", kind=TransactionKind.ADJUSTMENT, description="d", reference="r",
-                                occurred_at=NOW)
+    transaction = builder.build(
+        key="k", kind=TransactionKind.ADJUSTMENT, description="d", reference="r", occurred_at=NOW
+    )
     return {posting.account.code: posting for posting in transaction.postings}
 
 
@@ -89,7 +92,9 @@ def test_a_debit_never_carries_a_hold_date():
 
 
 def test_a_merged_credit_keeps_its_hold():
-    postings = built((wallet_account(1), 300, HELD_UNTIL), (wallet_account(1), 200, None), (HOUSE, -500, None))
+    postings = built(
+        (wallet_account(1), 300, HELD_UNTIL), (wallet_account(1), 200, None), (HOUSE, -500, None)
+    )
     assert postings["racer:1:wallet"].amount_cents == 500
     assert postings["racer:1:wallet"].available_at == HELD_UNTIL
     later = built((wallet_account(1), 300, None), (wallet_account(1), 200, HELD_UNTIL), (HOUSE, -500, None))
@@ -105,7 +110,9 @@ def test_a_merged_posting_keeps_its_first_description_and_cancelling_postings_va
     builder.post(wallet_account(1), 50, "other payment", payment_id=2)
     builder.post(HOUSE, 0, "nothing")
     builder.post(HOUSE, -550, "house")
-    assert [(p.account.code, p.payment_id, p.amount_cents, p.description) for p in builder.postings.values()] == [
+    assert [
+        (p.account.code, p.payment_id, p.amount_cents, p.description) for p in builder.postings.values()
+    ] == [
         ("racer:1:wallet", 1, 500, "first"),
         ("racer:1:wallet", 2, 50, "other payment"),
         ("house", None, -550, "house"),
@@ -130,8 +137,12 @@ def test_a_transaction_needs_a_key_a_zone_postings_that_balance_and_a_limit():
     postings = (Posting(HOUSE, 5, "d"), Posting(CLEARING, -5, "d"))
     fields = dict(key="k", kind=TransactionKind.ADJUSTMENT, description="d", reference="r", occurred_at=NOW)
     assert Transaction(postings=postings, **fields).postings == postings
-    for bad in ({"key": ""}, {"occurred_at": NOW.replace(tzinfo=None)}, {"postings": ()},
-                {"postings": (Posting(HOUSE, 5, "d"),)}):
+    for bad in (
+        {"key": ""},
+        {"occurred_at": NOW.replace(tzinfo=None)},
+        {"postings": ()},
+        {"postings": (Posting(HOUSE, 5, "d"),)},
+    ):
         with pytest.raises(AssertionError):
             Transaction(**{**fields, "postings": postings, **bad})
     with pytest.raises(AssertionError):
@@ -149,9 +160,14 @@ def test_winner_bonus_with_two_racers_pays_the_winner_70_percent():
 @pytest.mark.parametrize(
     ("racer_count", "bonus_bps", "expected"),
     [
-        (1, 0, [1000]), (1, 7000, [1000]), (1, 10_000, [1000]),
-        (2, 0, [0, 1000]), (2, 10_000, [1000, 0]), (2, 5000, [500, 500]),
-        (8, 0, [0, 143, 143, 143, 143, 143, 143, 142]), (8, 10_000, [1000, 0, 0, 0, 0, 0, 0, 0]),
+        (1, 0, [1000]),
+        (1, 7000, [1000]),
+        (1, 10_000, [1000]),
+        (2, 0, [0, 1000]),
+        (2, 10_000, [1000, 0]),
+        (2, 5000, [500, 500]),
+        (8, 0, [0, 143, 143, 143, 143, 143, 143, 142]),
+        (8, 10_000, [1000, 0, 0, 0, 0, 0, 0, 0]),
         (8, 3000, [300, 100, 100, 100, 100, 100, 100, 100]),
     ],
 )
@@ -186,12 +202,23 @@ def test_a_race_at_0_or_100_percent_is_distributed_payment_by_payment(racer_coun
 
 def test_winner_bonus_without_one_winner_is_even():
     assert split_weights(outcome("winner_bonus", 3, winner=None)) == {1: 1, 2: 1, 3: 1}
-    tied = RaceOutcome(1, "R", 1, "final", (1, 2), (RaceResult(1, 1, False, 15), RaceResult(2, 1, False, 15)),
-                       SplitRule("winner_bonus", 7000))
+    tied = RaceOutcome(
+        1,
+        "R",
+        1,
+        "final",
+        (1, 2),
+        (RaceResult(1, 1, False, 15), RaceResult(2, 1, False, 15)),
+        SplitRule("winner_bonus", 7000),
+    )
     assert split_weights(tied) == {1: 1, 2: 1}
-    stranger = RaceOutcome(1, "R", 1, "final", (1, 2), (RaceResult(9, 1, False, 15),), SplitRule("winner_bonus", 7000))
+    stranger = RaceOutcome(
+        1, "R", 1, "final", (1, 2), (RaceResult(9, 1, False, 15),), SplitRule("winner_bonus", 7000)
+    )
     assert split_weights(stranger) == {1: 1, 2: 1}
-    dnf_first = RaceOutcome(1, "R", 1, "final", (1, 2), (RaceResult(1, 1, True, 0),), SplitRule("winner_bonus", 7000))
+    dnf_first = RaceOutcome(
+        1, "R", 1, "final", (1, 2), (RaceResult(1, 1, True, 0),), SplitRule("winner_bonus", 7000)
+    )
     assert split_weights(dnf_first) == {1: 1, 2: 1}
 
 
@@ -202,15 +229,23 @@ def test_even_split_at_1_2_and_8_racers(racer_count):
     assert split_weights(outcome("even", racer_count)) == dict.fromkeys(range(1, racer_count + 1), 1)
 
 
-@pytest.mark.parametrize(("racer_count", "expected"), [(1, [1000]), (2, [556, 444]),
-                                                       (8, [259, 207, 172, 138, 103, 69, 35, 17])])
+@pytest.mark.parametrize(
+    ("racer_count", "expected"), [(1, [1000]), (2, [556, 444]), (8, [259, 207, 172, 138, 103, 69, 35, 17])]
+)
 def test_by_points_at_1_2_and_8_racers(racer_count, expected):
     assert shares("by_points", racer_count, 1000) == expected
 
 
 def test_by_points_counts_no_negative_points_and_is_even_when_nobody_scored():
-    negative = RaceOutcome(1, "R", 1, "final", (1, 2), (RaceResult(1, 1, False, 5), RaceResult(2, 2, False, -3)),
-                           SplitRule("by_points", 0))
+    negative = RaceOutcome(
+        1,
+        "R",
+        1,
+        "final",
+        (1, 2),
+        (RaceResult(1, 1, False, 5), RaceResult(2, 2, False, -3)),
+        SplitRule("by_points", 0),
+    )
     assert split_weights(negative) == {1: 5, 2: 0}
     assert split_weights(outcome("by_points", 3, winner=None)) == {1: 1, 2: 1, 3: 1}
 
@@ -229,7 +264,9 @@ def test_split_pool_names_each_racer_by_id():
 
 def test_the_odd_cent_of_300_sales_goes_to_either_racer():
     winners = Counter(
-        racer_id for sale in range(300) for racer_id, cents in split_pool(1, {1: 1, 2: 1}, seed=f"payment:{sale}").items()
+        racer_id
+        for sale in range(300)
+        for racer_id, cents in split_pool(1, {1: 1, 2: 1}, seed=f"payment:{sale}").items()
         if cents
     )
     assert 100 <= winners[1] <= 200 and winners[1] + winners[2] == 300
@@ -237,8 +274,11 @@ def test_the_odd_cent_of_300_sales_goes_to_either_racer():
 
 def test_one_cent_clawbacks_take_from_every_wallet_in_turn():
     hit = Counter(
-        code for refund in range(300)
-        for code, cents in clawback_shares(1, {"racer:1:wallet": 50, "racer:2:wallet": 50}, seed=f"refund:{refund}").items()
+        code
+        for refund in range(300)
+        for code, cents in clawback_shares(
+            1, {"racer:1:wallet": 50, "racer:2:wallet": 50}, seed=f"refund:{refund}"
+        ).items()
         if cents
     )
     assert 100 <= hit["racer:1:wallet"] <= 200 and sum(hit.values()) == 300
@@ -257,8 +297,11 @@ def test_the_racer_the_season_owes_most_is_first_in_line():
 
 def test_season_deviation_is_cents_held_minus_the_exact_share():
     races = [({1: 1, 2: 1}, {1: 51, 2: 50}), ({1: 1, 2: 2}, {1: 34, 2: 66}), ({}, {3: 5})]
-    assert season_deviation(races) == {1: Fraction(1, 2) + Fraction(2, 3), 2: Fraction(-1, 2) - Fraction(2, 3),
-                                       3: Fraction(5)}
+    assert season_deviation(races) == {
+        1: Fraction(1, 2) + Fraction(2, 3),
+        2: Fraction(-1, 2) - Fraction(2, 3),
+        3: Fraction(5),
+    }
     assert season_deviation([]) == {}
 
 
@@ -276,8 +319,16 @@ def test_race_holdings_split_each_payment_so_the_totals_are_the_whole_pools_spli
 
 def test_a_clawback_takes_in_proportion_to_what_each_account_still_holds():
     credited = {"house": 600, "racer:1:wallet": 300, "racer:2:wallet": 100, "racer:3:wallet": 0, "costs": -5}
-    assert clawback_shares(1000, credited, seed="r") == {"house": 600, "racer:1:wallet": 300, "racer:2:wallet": 100}
-    assert clawback_shares(500, credited, seed="r") == {"house": 300, "racer:1:wallet": 150, "racer:2:wallet": 50}
+    assert clawback_shares(1000, credited, seed="r") == {
+        "house": 600,
+        "racer:1:wallet": 300,
+        "racer:2:wallet": 100,
+    }
+    assert clawback_shares(500, credited, seed="r") == {
+        "house": 300,
+        "racer:1:wallet": 150,
+        "racer:2:wallet": 50,
+    }
 
 
 def test_a_clawback_of_more_than_remains_is_refused():
@@ -293,23 +344,59 @@ def test_a_clawback_of_more_than_remains_is_refused():
 
 
 def test_wallet_balances_at_their_edges():
-    assert wallet_balances(wallet_balance_cents=500, held_credit_cents=500, in_payout_cents=0,
-                           lifetime_earned_cents=500, paid_out_cents=0) == WalletBalances(0, 500, 0, 0, 500, 0)
-    assert wallet_balances(wallet_balance_cents=500, held_credit_cents=800, in_payout_cents=7,
-                           lifetime_earned_cents=900, paid_out_cents=3) == WalletBalances(0, 500, 7, 0, 900, 3)
-    assert wallet_balances(wallet_balance_cents=-1, held_credit_cents=200, in_payout_cents=0,
-                           lifetime_earned_cents=0, paid_out_cents=0) == WalletBalances(0, 0, 0, 1, 0, 0)
-    assert wallet_balances(wallet_balance_cents=0, held_credit_cents=0, in_payout_cents=0,
-                           lifetime_earned_cents=0, paid_out_cents=0).wallet_balance_cents == 0
+    assert wallet_balances(
+        wallet_balance_cents=500,
+        held_credit_cents=500,
+        in_payout_cents=0,
+        lifetime_earned_cents=500,
+        paid_out_cents=0,
+    ) == WalletBalances(0, 500, 0, 0, 500, 0)
+    assert wallet_balances(
+        wallet_balance_cents=500,
+        held_credit_cents=800,
+        in_payout_cents=7,
+        lifetime_earned_cents=900,
+        paid_out_cents=3,
+    ) == WalletBalances(0, 500, 7, 0, 900, 3)
+    assert wallet_balances(
+        wallet_balance_cents=-1,
+        held_credit_cents=200,
+        in_payout_cents=0,
+        lifetime_earned_cents=0,
+        paid_out_cents=0,
+    ) == WalletBalances(0, 0, 0, 1, 0, 0)
+    assert (
+        wallet_balances(
+            wallet_balance_cents=0,
+            held_credit_cents=0,
+            in_payout_cents=0,
+            lifetime_earned_cents=0,
+            paid_out_cents=0,
+        ).wallet_balance_cents
+        == 0
+    )
     with pytest.raises(AssertionError):
-        wallet_balances(wallet_balance_cents=0, held_credit_cents=-1, in_payout_cents=0,
-                        lifetime_earned_cents=0, paid_out_cents=0)
+        wallet_balances(
+            wallet_balance_cents=0,
+            held_credit_cents=-1,
+            in_payout_cents=0,
+            lifetime_earned_cents=0,
+            paid_out_cents=0,
+        )
 
 
-@pytest.mark.parametrize("name", ["available_cents", "held_cents", "in_payout_cents", "debt_cents", "paid_out_cents"])
+@pytest.mark.parametrize(
+    "name", ["available_cents", "held_cents", "in_payout_cents", "debt_cents", "paid_out_cents"]
+)
 def test_no_wallet_figure_is_negative(name):
-    values = dict(available_cents=0, held_cents=0, in_payout_cents=0, debt_cents=0, lifetime_earned_cents=0,
-                  paid_out_cents=0)
+    values = dict(
+        available_cents=0,
+        held_cents=0,
+        in_payout_cents=0,
+        debt_cents=0,
+        lifetime_earned_cents=0,
+        paid_out_cents=0,
+    )
     with pytest.raises(AssertionError):
         WalletBalances(**{**values, name: -1})
     with pytest.raises(AssertionError):
@@ -318,8 +405,13 @@ def test_no_wallet_figure_is_negative(name):
 
 @given(st.integers(-10_000, 10_000), st.integers(0, 10_000))
 def test_held_is_the_credits_in_hold_up_to_the_positive_balance(balance_cents, held_credit_cents):
-    summary = wallet_balances(wallet_balance_cents=balance_cents, held_credit_cents=held_credit_cents,
-                              in_payout_cents=0, lifetime_earned_cents=0, paid_out_cents=0)
+    summary = wallet_balances(
+        wallet_balance_cents=balance_cents,
+        held_credit_cents=held_credit_cents,
+        in_payout_cents=0,
+        lifetime_earned_cents=0,
+        paid_out_cents=0,
+    )
     assert summary.held_cents == min(held_credit_cents, max(balance_cents, 0))
     assert summary.debt_cents == max(-balance_cents, 0)
     assert summary.wallet_balance_cents == balance_cents
@@ -337,11 +429,17 @@ def test_payout_requests_at_the_threshold_and_at_what_is_available():
     assert check_payout_request(balances, 2500, payout_min_cents=2000, format_amount=format_cents) is None
     assert refusal(balances, 1999) == (BelowPayoutThreshold, "The smallest payout is $20.00.")
     assert refusal(balances, 2501) == (
-        InsufficientFunds, "You can withdraw up to $25.00 right now ($3.00 is still on hold).")
+        InsufficientFunds,
+        "You can withdraw up to $25.00 right now ($3.00 is still on hold).",
+    )
     assert refusal(WalletBalances(2500, 0, 0, 0, 2500, 0), 2501) == (
-        InsufficientFunds, "You can withdraw up to $25.00 right now.")
+        InsufficientFunds,
+        "You can withdraw up to $25.00 right now.",
+    )
     assert refusal(WalletBalances(0, 0, 0, 1, 0, 0), 2000) == (
-        DebtBlocksPayout, "You owe $0.01 from refunded sales; new earnings clear it before you can cash out.")
+        DebtBlocksPayout,
+        "You owe $0.01 from refunded sales; new earnings clear it before you can cash out.",
+    )
 
 
 def test_a_reason_is_3_to_500_characters():
@@ -353,8 +451,16 @@ def test_a_reason_is_3_to_500_characters():
         assert str(caught.value) == "Give a reason of 3 to 500 characters; it is kept in the ledger."
 
 
-@pytest.mark.parametrize(("raw", "method"), [("store_credit", "store_credit"), (" Gift Card ", "gift_card"),
-                                             ("PAYPAL", "paypal"), ("bank", "bank"), ("store-credit", "store_credit")])
+@pytest.mark.parametrize(
+    ("raw", "method"),
+    [
+        ("store_credit", "store_credit"),
+        (" Gift Card ", "gift_card"),
+        ("PAYPAL", "paypal"),
+        ("bank", "bank"),
+        ("store-credit", "store_credit"),
+    ],
+)
 def test_payout_methods(raw, method):
     assert require_payout_method(raw) == method
 
@@ -375,7 +481,13 @@ def test_every_account_has_its_code_and_kind():
     assert (COSTS.code, COSTS.kind) == ("costs", AccountKind.COSTS)
     assert (PAYOUTS_SENT.code, PAYOUTS_SENT.kind) == ("payouts_sent", AccountKind.PAYOUTS_SENT)
     assert (ledger.house_code(), ledger.clearing_code(), ledger.costs_code(), ledger.payouts_sent_code()) == (
-        "house", "clearing", "costs", "payouts_sent")
+        "house",
+        "clearing",
+        "costs",
+        "payouts_sent",
+    )
     assert pool_account(4) == ledger.AccountRef("race:4:pool", AccountKind.RACE_POOL, race_id=4)
     assert wallet_account(5) == ledger.AccountRef("racer:5:wallet", AccountKind.WALLET, racer_id=5)
-    assert in_flight_account(6) == ledger.AccountRef("racer:6:in_flight", AccountKind.PAYOUT_IN_FLIGHT, racer_id=6)
+    assert in_flight_account(6) == ledger.AccountRef(
+        "racer:6:in_flight", AccountKind.PAYOUT_IN_FLIGHT, racer_id=6
+    )

@@ -38,14 +38,25 @@ LIMIT_HOMES = {
     "PROVIDER_LENGTH_MAX": "cozykart/domain/payments.py",
 }
 # Former second names of the same limits: gone for good.
-RETIRED_NAMES = ("LOBBY_SIZE_MAX", "USER_FIELD_LENGTH_MAX", "SETTING_REASON_LENGTH_MAX", "REASON_INPUT_LENGTH_MAX")
+RETIRED_NAMES = (
+    "LOBBY_SIZE_MAX",
+    "USER_FIELD_LENGTH_MAX",
+    "SETTING_REASON_LENGTH_MAX",
+    "REASON_INPUT_LENGTH_MAX",
+)
 
 
 def _module_level_names(path: Path) -> set[str]:
     """The names a module binds at its top level by assignment (imports are not definitions)."""
     names: set[str] = set()
     for node in ast.parse(path.read_text(), filename=str(path)).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign)
+            else []
+        )
         names.update(target.id for target in targets if isinstance(target, ast.Name))
     return names
 

@@ -9,13 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.money import (
-    AMOUNT_CENTS_MAX,
-    allocate,
-    bps_part,
-    format_cents,
-    parse_amount_cents,
-)
+from cozykart.domain.money import AMOUNT_CENTS_MAX, allocate, bps_part, format_cents, parse_amount_cents
 
 RELAXED = settings(deadline=None)  # machines under load time out the default 200 ms
 

@@ -12,7 +12,9 @@ from cozykart.settings import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "cozykart"
 # Paths that live outside this repository: the shared workspace, installed packages, other projects' trees.
-OUTSIDE_PATH = re.compile(r"\bshared/|site-packages|\.venv/|\breflex_base/|\breflex/\S+\.py|\bistate/|\bnode_modules/")
+OUTSIDE_PATH = re.compile(
+    r"\bshared/|site-packages|\.venv/|\breflex_base/|\breflex/\S+\.py|\bistate/|\bnode_modules/"
+)
 
 
 def _prose(path: Path) -> list[tuple[int, str]]:
@@ -33,7 +35,11 @@ def _prose(path: Path) -> list[tuple[int, str]]:
 
 def _citations(path: Path) -> list[str]:
     shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path.name
-    return [f"{shown}:{line} {match.group(0)}" for line, text in _prose(path) for match in OUTSIDE_PATH.finditer(text)]
+    return [
+        f"{shown}:{line} {match.group(0)}"
+        for line, text in _prose(path)
+        for match in OUTSIDE_PATH.finditer(text)
+    ]
 
 
 def test_no_comment_or_docstring_cites_a_file_outside_the_repository():
@@ -42,5 +48,7 @@ def test_no_comment_or_docstring_cites_a_file_outside_the_repository():
 
 def test_the_check_sees_a_cited_outside_file(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text('"""See shared/SPEC.md."""\n\nx = 1  # as reflex_base/state.py does\ny = "shared/ in a string is code"\n')
+    sample.write_text(
+        '"""See shared/SPEC.md."""\n\nx = 1  # as reflex_base/state.py does\ny = "shared/ in a string is code"\n'
+    )
     assert _citations(sample) == ["sample.py:3 reflex_base/", "sample.py:1 shared/"]

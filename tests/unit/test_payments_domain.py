@@ -43,12 +43,24 @@ def refusal(call, *args) -> str:
 
 
 def sale(**changes) -> Sale:
-    values = {"currency": "USD", "payment_key": "kofi:tx-1", "gross_cents": 2550, "sold_at": T0, "item": "Cap"}
+    values = {
+        "currency": "USD",
+        "payment_key": "kofi:tx-1",
+        "gross_cents": 2550,
+        "sold_at": T0,
+        "item": "Cap",
+    }
     return Sale(**{**values, **changes})
 
 
 def tip(**changes) -> Tip:
-    values = {"currency": "USD", "payment_key": "kofi:tx-2", "tip_cents": 500, "tipped_at": T0, "song": "Rainbow Road"}
+    values = {
+        "currency": "USD",
+        "payment_key": "kofi:tx-2",
+        "tip_cents": 500,
+        "tipped_at": T0,
+        "song": "Rainbow Road",
+    }
     return Tip(**{**values, **changes})
 
 
@@ -72,7 +84,10 @@ def test_provider_cents_refuses_what_is_not_whole_cents(value):
 
 
 def test_provider_cents_refuses_one_cent_above_the_limit():
-    assert refusal(provider_cents, AMOUNT_CENTS_MAX + 1, "total") == "total is above the limit of $100,000,000.00"
+    assert (
+        refusal(provider_cents, AMOUNT_CENTS_MAX + 1, "total")
+        == "total is above the limit of $100,000,000.00"
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,7 +127,23 @@ def test_any_decimal_amount_is_units_times_a_hundred_plus_cents(units, cents):
 
 @pytest.mark.parametrize(
     "text",
-    ["$ 20", "$20", "20,00", "1,000.00", "3.505", "-3.00", "+3", "1e3", ".5", "5.", "\u0663", "\uff13", "1000000000", "", "nan"],
+    [
+        "$ 20",
+        "$20",
+        "20,00",
+        "1,000.00",
+        "3.505",
+        "-3.00",
+        "+3",
+        "1e3",
+        ".5",
+        "5.",
+        "\u0663",
+        "\uff13",
+        "1000000000",
+        "",
+        "nan",
+    ],
 )
 def test_decimal_amounts_that_are_refused(text):
     assert refusal(decimal_amount_cents, text, "data.amount") == "data.amount is not a decimal amount"
@@ -147,8 +178,14 @@ def test_iso_timestamps_that_are_refused():
     assert refusal(instant_from_iso, "2026-03-01T20:15:30", "order.processed_at") == (
         "order.processed_at has no time zone"
     )
-    assert refusal(instant_from_iso, "yesterday", "order.processed_at") == "order.processed_at is not a timestamp"
-    assert refusal(instant_from_iso, 1_772_000_000, "order.processed_at") == "order.processed_at is not a timestamp"
+    assert (
+        refusal(instant_from_iso, "yesterday", "order.processed_at")
+        == "order.processed_at is not a timestamp"
+    )
+    assert (
+        refusal(instant_from_iso, 1_772_000_000, "order.processed_at")
+        == "order.processed_at is not a timestamp"
+    )
     assert refusal(instant_from_iso, None, "order.processed_at") == "order.processed_at is not a timestamp"
 
 
@@ -160,7 +197,9 @@ def test_every_amount_of_a_fact_is_checked_when_it_is_made():
         sale(gross_cents=-1)
     assert str(caught.value) == "the amount gross_cents is not a whole number of cents"
     with pytest.raises(MalformedWebhook):
-        Refund(currency="USD", payment_key="p", refund_key="r", amount_cents=AMOUNT_CENTS_MAX + 1, refunded_at=T0)
+        Refund(
+            currency="USD", payment_key="p", refund_key="r", amount_cents=AMOUNT_CENTS_MAX + 1, refunded_at=T0
+        )
     with pytest.raises(MalformedWebhook):
         tip(tip_cents=1.5)
 
@@ -184,12 +223,25 @@ def test_a_fact_that_is_not_a_key_or_an_amount_is_not_checked():
 
 
 ALL_FACTS = [
-    sale(skus=(("CAP-1", 2), ("MUG", 1)), fan_name="Toad", payer_name="T. Oad", delayed_payment=True,
-         charge_key="ch_1"),
+    sale(
+        skus=(("CAP-1", 2), ("MUG", 1)),
+        fan_name="Toad",
+        payer_name="T. Oad",
+        delayed_payment=True,
+        charge_key="ch_1",
+    ),
     tip(fan_name="Peach", message="for the DJ", dj="dj#1", private=True),
-    Refund(currency="EUR", payment_key="shopify:1", refund_key="shopify:9", amount_cents=350, refunded_at=T0,
-           cumulative=True),
-    DisputeOpened(currency="USD", payment_key="stripe:pi_1", dispute_key="dp_1", amount_cents=2550, opened_at=T0),
+    Refund(
+        currency="EUR",
+        payment_key="shopify:1",
+        refund_key="shopify:9",
+        amount_cents=350,
+        refunded_at=T0,
+        cumulative=True,
+    ),
+    DisputeOpened(
+        currency="USD", payment_key="stripe:pi_1", dispute_key="dp_1", amount_cents=2550, opened_at=T0
+    ),
     DisputeWon(currency="USD", payment_key="stripe:pi_1", dispute_key="dp_1", reinstated_at=T0),
     CheckoutPending(currency="USD", payment_key="stripe:pi_2", completed_at=T0),
     Ignored(currency="USD", reason="Ko-fi Subscription is not used"),
@@ -198,7 +250,13 @@ ALL_FACTS = [
 
 def test_every_kind_of_fact_has_its_own_name_in_the_inbox():
     assert [fact.to_record()["kind"] for fact in ALL_FACTS] == [
-        "sale", "tip", "refund", "dispute_opened", "dispute_won", "checkout_pending", "ignored",
+        "sale",
+        "tip",
+        "refund",
+        "dispute_opened",
+        "dispute_won",
+        "checkout_pending",
+        "ignored",
     ]
     assert {type(fact).kind: type(fact) for fact in ALL_FACTS} == FACT_TYPES
 
@@ -259,7 +317,9 @@ def test_nothing_paid_is_a_sale_or_tip_of_zero():
     assert nothing_paid(tip(tip_cents=0))
     assert not nothing_paid(sale(gross_cents=1))
     assert not nothing_paid(tip(tip_cents=1))
-    assert not nothing_paid(Refund(currency="USD", payment_key="p", refund_key="r", amount_cents=0, refunded_at=T0))
+    assert not nothing_paid(
+        Refund(currency="USD", payment_key="p", refund_key="r", amount_cents=0, refunded_at=T0)
+    )
 
 
 def test_public_surfaces_show_only_a_chosen_name_and_never_a_private_message():
@@ -272,7 +332,10 @@ def test_public_surfaces_show_only_a_chosen_name_and_never_a_private_message():
 
 def test_a_verified_event_needs_a_known_provider_and_a_usable_id():
     fact = sale()
-    assert VerifiedEvent("kofi", "e" * EVENT_ID_LENGTH_MAX, "Shop Order", fact).event_id == "e" * EVENT_ID_LENGTH_MAX
+    assert (
+        VerifiedEvent("kofi", "e" * EVENT_ID_LENGTH_MAX, "Shop Order", fact).event_id
+        == "e" * EVENT_ID_LENGTH_MAX
+    )
     for event_id in ("", "e" * (EVENT_ID_LENGTH_MAX + 1)):
         with pytest.raises(MalformedWebhook) as caught:
             VerifiedEvent("kofi", event_id, "Shop Order", fact)

@@ -67,7 +67,9 @@ def test_a_public_page_runs_the_work_without_a_session_and_no_actor(viewer):
     outcome = asyncio.run(call_service(object(), lambda actor_id, uow, settings: actor_id, anyone=True))
     assert (outcome.refused, outcome.value) == (False, None)
     refused = asyncio.run(
-        call_service(object(), lambda *_: (_ for _ in ()).throw(NotFound("There is no racer 9.")), anyone=True)
+        call_service(
+            object(), lambda *_: (_ for _ in ()).throw(NotFound("There is no racer 9.")), anyone=True
+        )
     )
     assert refused.message == "There is no racer 9."
 

@@ -70,7 +70,9 @@ POINTS = (15, 12, 10, 8, 6, 4, 2, 1)
 
 amounts = st.integers(min_value=1, max_value=10**7)
 rates_bps = st.integers(min_value=0, max_value=BPS_PER_WHOLE)
-words = st.text(alphabet=string.ascii_letters + string.digits + " -", min_size=1, max_size=40).filter(str.strip)
+words = st.text(alphabet=string.ascii_letters + string.digits + " -", min_size=1, max_size=40).filter(
+    str.strip
+)
 holds = st.sampled_from([None, HOLD_UNTIL])
 
 
@@ -96,7 +98,8 @@ def _wallet_lines(transaction: Transaction, payment_id: int | None = None) -> li
     return [
         posting
         for posting in transaction.postings
-        if posting.account.kind == AccountKind.WALLET and (payment_id is None or posting.payment_id == payment_id)
+        if posting.account.kind == AccountKind.WALLET
+        and (payment_id is None or posting.payment_id == payment_id)
     ]
 
 
@@ -125,15 +128,21 @@ def outcomes(draw, *, min_racers: int = 0) -> RaceOutcome:
 def _season(outcome: RaceOutcome, held_by_racer: dict[int, int]) -> tuple:
     if outcome.season_id is None or not held_by_racer:
         return ()
-    other = RaceOutcome(RACE_ID + 1, "Moo Moo Meadows", outcome.season_id, "final", outcome.racer_ids, (), outcome.split)
+    other = RaceOutcome(
+        RACE_ID + 1, "Moo Moo Meadows", outcome.season_id, "final", outcome.racer_ids, (), outcome.split
+    )
     return ((other, held_by_racer),)
 
 
 @st.composite
-def books(draw, *, min_racers: int = 0, fair: bool = True, results_from: RaceOutcome | None = None) -> RaceBook:
+def books(
+    draw, *, min_racers: int = 0, fair: bool = True, results_from: RaceOutcome | None = None
+) -> RaceBook:
     """A final race as the ledger holds it: earlier payments split fairly (by `results_from`'s weights if given)."""
     outcome = draw(outcomes(min_racers=min_racers))
-    season_held = draw(st.dictionaries(st.sampled_from(outcome.racer_ids or (1,)), st.integers(0, 500), max_size=4))
+    season_held = draw(
+        st.dictionaries(st.sampled_from(outcome.racer_ids or (1,)), st.integers(0, 500), max_size=4)
+    )
     season = _season(outcome, season_held)
     earlier = draw(st.lists(st.integers(min_value=1, max_value=5000), max_size=5))
     columns = [(100 + index, cents) for index, cents in enumerate(earlier)]
@@ -219,7 +228,9 @@ def test_a_sale_is_balanced_conserves_its_gross_and_credits_no_negative_share(
     pool_cents = totals.get(pool_account(RACE_ID).code, 0)
     if where == "final" and split_weights(book.outcome):
         assert racers_cents == split.pool_cents and pool_cents == 0
-        assert _wallet_lines(sale) == _wallet_lines(sale, NEW_PAYMENT_ID), "a late sale posts its own column only"
+        assert _wallet_lines(sale) == _wallet_lines(sale, NEW_PAYMENT_ID), (
+            "a late sale posts its own column only"
+        )
         assert all(p.available_at == book.hold_until for p in _wallet_lines(sale))
     else:
         assert racers_cents == 0
@@ -233,9 +244,14 @@ def test_a_sale_is_balanced_conserves_its_gross_and_credits_no_negative_share(
 
 @RELAXED
 @given(amounts, rates_bps, words, st.one_of(st.none(), words), holds)
-def test_a_tip_pays_the_fee_to_the_house_and_the_rest_to_the_dj_held(tip_cents, fee_bps, song, fan_name, until):
+def test_a_tip_pays_the_fee_to_the_house_and_the_rest_to_the_dj_held(
+    tip_cents, fee_bps, song, fan_name, until
+):
     split = tip_split(tip_cents, fee_bps)
-    assert split.fee_cents == tip_cents * fee_bps // BPS_PER_WHOLE and split.dj_cents == tip_cents - split.fee_cents
+    assert (
+        split.fee_cents == tip_cents * fee_bps // BPS_PER_WHOLE
+        and split.dj_cents == tip_cents - split.fee_cents
+    )
     tip = tip_transaction(
         key="payment:t",
         reference="kofi:t",
@@ -252,7 +268,10 @@ def test_a_tip_pays_the_fee_to_the_house_and_the_rest_to_the_dj_held(tip_cents, 
     _keeps_the_invariants(tip)
     totals = _by_account(tip)
     assert totals[CLEARING.code] == -tip_cents
-    assert totals.get(HOUSE.code, 0) == split.fee_cents and totals.get(wallet_account(42).code, 0) == split.dj_cents
+    assert (
+        totals.get(HOUSE.code, 0) == split.fee_cents
+        and totals.get(wallet_account(42).code, 0) == split.dj_cents
+    )
     assert all(p.amount_cents > 0 for p in tip.postings if p.account != CLEARING)
     assert all(repr(song) in p.description and (fan_name or "a fan") in p.description for p in tip.postings)
     assert all(p.available_at == until for p in _wallet_lines(tip))
@@ -365,7 +384,9 @@ def test_a_dispute_won_returns_exactly_what_the_dispute_took(sale, data):
     taken = _clawback(payment, holdings, book, amount_cents, TransactionKind.DISPUTE_CLAWBACK).transaction
     after_book = None
     if book is not None:
-        after_book = RaceBook(book.outcome, _held_after(book, taken), book.sales, book.season, book.hold_until, CURRENCY)
+        after_book = RaceBook(
+            book.outcome, _held_after(book, taken), book.sales, book.season, book.hold_until, CURRENCY
+        )
     won = _reinstate(taken, payment, after_book)
     _keeps_the_invariants(won)
     assert won.kind == TransactionKind.DISPUTE_REINSTATED and won.description.startswith("Dispute won")
@@ -401,7 +422,9 @@ def test_a_distribution_empties_the_pool_into_the_racers_wallets(book, pool_cent
         for payment_id, cents, _sale in pool:
             assert sum(p.amount_cents for p in _wallet_lines(split, payment_id)) == cents
         assert all(p.amount_cents > 0 for p in _wallet_lines(split)), "no negative share"
-        assert all(p.payment_id in new_ids for p in _wallet_lines(split)), "the earlier payments stay as they were"
+        assert all(p.payment_id in new_ids for p in _wallet_lines(split)), (
+            "the earlier payments stay as they were"
+        )
         assert all(p.available_at == book.hold_until for p in _wallet_lines(split))
         assert _nonzero(_held_after(book, split)) == _fair(book, _held_after(book, split))
     else:
@@ -453,14 +476,19 @@ def test_a_payout_request_moves_the_amount_from_the_wallet_to_in_flight(amount_c
         currency=CURRENCY,
     )
     _keeps_the_invariants(request)
-    assert _by_account(request) == {wallet_account(9).code: -amount_cents, in_flight_account(9).code: amount_cents}
+    assert _by_account(request) == {
+        wallet_account(9).code: -amount_cents,
+        in_flight_account(9).code: amount_cents,
+    }
     assert all(f"Payout #{payout_id}" in p.description and p.available_at is None for p in request.postings)
     assert request.payout_id == payout_id and name in request.description
 
 
 @RELAXED
 @given(amounts, st.integers(min_value=1, max_value=10**6), methods, words)
-def test_a_paid_payout_moves_the_amount_from_in_flight_to_payouts_sent(amount_cents, payout_id, method, reference):
+def test_a_paid_payout_moves_the_amount_from_in_flight_to_payouts_sent(
+    amount_cents, payout_id, method, reference
+):
     paid = payout_paid_transaction(
         key=f"payout:{payout_id}:decision",
         payout_id=payout_id,
@@ -474,7 +502,10 @@ def test_a_paid_payout_moves_the_amount_from_in_flight_to_payouts_sent(amount_ce
     )
     _keeps_the_invariants(paid)
     assert _by_account(paid) == {in_flight_account(9).code: -amount_cents, PAYOUTS_SENT.code: amount_cents}
-    assert all(f"Payout #{payout_id}" in p.description and PAYOUT_METHODS[method] in p.description for p in paid.postings)
+    assert all(
+        f"Payout #{payout_id}" in p.description and PAYOUT_METHODS[method] in p.description
+        for p in paid.postings
+    )
     assert paid.kind == TransactionKind.PAYOUT and paid.actor_racer_id == 1 and reference in paid.description
 
 
@@ -492,8 +523,13 @@ def test_a_rejected_payout_returns_the_amount_to_the_wallet_unheld(amount_cents,
         currency=CURRENCY,
     )
     _keeps_the_invariants(rejected)
-    assert _by_account(rejected) == {in_flight_account(9).code: -amount_cents, wallet_account(9).code: amount_cents}
-    assert all(f"Payout #{payout_id} rejected" in p.description and p.available_at is None for p in rejected.postings)
+    assert _by_account(rejected) == {
+        in_flight_account(9).code: -amount_cents,
+        wallet_account(9).code: amount_cents,
+    }
+    assert all(
+        f"Payout #{payout_id} rejected" in p.description and p.available_at is None for p in rejected.postings
+    )
     assert rejected.kind == TransactionKind.PAYOUT_RELEASED and reason in rejected.description
 
 

@@ -57,9 +57,15 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
         self.filters = status_filters(console.counts, tuple(OutboxStatus))
         self.rows = [
             OutboxRowView(
-                outbox_id=row.outbox_id, kind=row.kind, summary=row.summary, status=row.status,
-                color=STATUS_COLORS.get(row.status, "gray"), attempts=row.attempts, error=row.last_error or "",
-                created=admin_time(row.created_at, seconds=True), next_try=admin_time(row.next_attempt_at, seconds=True),
+                outbox_id=row.outbox_id,
+                kind=row.kind,
+                summary=row.summary,
+                status=row.status,
+                color=STATUS_COLORS.get(row.status, "gray"),
+                attempts=row.attempts,
+                error=row.last_error or "",
+                created=admin_time(row.created_at, seconds=True),
+                next_try=admin_time(row.next_attempt_at, seconds=True),
                 resendable=row.status == OutboxStatus.FAILED,
             )
             for row in console.rows
@@ -78,32 +84,50 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
             return rx.toast.error("That is not an announcement.")
         if resent.refused:
             return resent.toast()
-        return [rx.toast.success(f"Announcement #{resent.value.outbox_id} will be sent again"), OutboxAdminState.reload]
+        return [
+            rx.toast.success(f"Announcement #{resent.value.outbox_id} will be sent again"),
+            OutboxAdminState.reload,
+        ]
 
 
 def _filter_button(option: StatusFilter) -> rx.Component:
-    return status_filter_button(option, current=OutboxAdminState.status_filter,
-                                on_click=OutboxAdminState.show_status, testid="outbox-filter")
+    return status_filter_button(
+        option,
+        current=OutboxAdminState.status_filter,
+        on_click=OutboxAdminState.show_status,
+        testid="outbox-filter",
+    )
 
 
 def _row(row: OutboxRowView) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text("#", row.outbox_id)),
-        rx.table.cell(rx.vstack(rx.text(row.summary), rx.text(row.kind, size="1", color=theme.TEXT_MUTED),
-                                spacing="1")),
+        rx.table.cell(
+            rx.vstack(rx.text(row.summary), rx.text(row.kind, size="1", color=theme.TEXT_MUTED), spacing="1")
+        ),
         rx.table.cell(rx.badge(row.status, color_scheme=row.color)),
         rx.table.cell(rx.text(row.attempts)),
-        rx.table.cell(rx.vstack(
-            rx.text(row.error, size="1", color=theme.LIVE_RED),
-            rx.cond(row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)),
-            spacing="1",
-        )),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.error, size="1", color=theme.LIVE_RED),
+                rx.cond(
+                    row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)
+                ),
+                spacing="1",
+            )
+        ),
         rx.table.cell(rx.text(row.created, size="1")),
-        rx.table.cell(rx.cond(
-            row.resendable,
-            rx.button("Send again", on_click=OutboxAdminState.resend(row.outbox_id), size="1",
-                      data_testid="outbox-resend"),
-        )),
+        rx.table.cell(
+            rx.cond(
+                row.resendable,
+                rx.button(
+                    "Send again",
+                    on_click=OutboxAdminState.resend(row.outbox_id),
+                    size="1",
+                    data_testid="outbox-resend",
+                ),
+            )
+        ),
         data_testid="outbox-row",
     )
 
@@ -112,18 +136,33 @@ def _outbox() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.heading("Discord announcements", size="5", as_="h1"),
-            rx.text("Race starts, results, tips, cash-outs and champions, in the order they happened. Failed "
-                    "sends are retried on their own; after the last try they wait here to be sent again.",
-                    size="2", color=theme.TEXT_MUTED),
+            rx.text(
+                "Race starts, results, tips, cash-outs and champions, in the order they happened. Failed "
+                "sends are retried on their own; after the last try they wait here to be sent again.",
+                size="2",
+                color=theme.TEXT_MUTED,
+            ),
             rx.hstack(rx.foreach(OutboxAdminState.filters, _filter_button), spacing="2", wrap="wrap"),
             rx.cond(
                 OutboxAdminState.rows.length() > 0,
                 rx.box(
                     rx.table.root(
-                        rx.table.header(rx.table.row(
-                            *[rx.table.column_header_cell(name)
-                              for name in ("#", "Announcement", "Status", "Tries", "Error", "Queued", "")]
-                        )),
+                        rx.table.header(
+                            rx.table.row(
+                                *[
+                                    rx.table.column_header_cell(name)
+                                    for name in (
+                                        "#",
+                                        "Announcement",
+                                        "Status",
+                                        "Tries",
+                                        "Error",
+                                        "Queued",
+                                        "",
+                                    )
+                                ]
+                            )
+                        ),
                         rx.table.body(rx.foreach(OutboxAdminState.rows, _row)),
                         size="1",
                         width="100%",

@@ -67,7 +67,9 @@ def _url_row(label: str, field_id: str) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}),
         rx.el.input(
-            id=field_id, read_only=True, data_testid=field_id,
+            id=field_id,
+            read_only=True,
+            data_testid=field_id,
             style={"width": "100%", "fontFamily": "monospace", "padding": "6px"},
         ),
         spacing="1",
@@ -90,8 +92,11 @@ def _console() -> rx.Component:
                     "the old ones stop working at once.",
                     color=theme.TEXT_MUTED,
                 ),
-                rx.button("Make a new overlay key", on_click=OverlayAdminState.regenerate,
-                          data_testid="regenerate-overlay-key"),
+                rx.button(
+                    "Make a new overlay key",
+                    on_click=OverlayAdminState.regenerate,
+                    data_testid="regenerate-overlay-key",
+                ),
                 rx.vstack(
                     _url_row("Prize pool ticker", POT_URL_FIELD_ID),
                     _url_row("Sale and tip alerts", ALERTS_URL_FIELD_ID),
@@ -100,8 +105,12 @@ def _console() -> rx.Component:
                     # rendered from the start (hidden), so the fields exist when the key arrives
                     display=rx.cond(OverlayAdminState.urls_shown, "flex", "none"),
                 ),
-                rx.button("Send a test alert", variant="outline", on_click=OverlayAdminState.send_test_alert,
-                          data_testid="send-test-alert"),
+                rx.button(
+                    "Send a test alert",
+                    variant="outline",
+                    on_click=OverlayAdminState.send_test_alert,
+                    data_testid="send-test-alert",
+                ),
                 spacing="4",
                 width="100%",
             ),

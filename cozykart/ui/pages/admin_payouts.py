@@ -22,12 +22,7 @@ from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import PayoutLine, PayoutQueue
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
-from cozykart.ui.admin_layout import (
-    admin_gate,
-    admin_load,
-    admin_time,
-    admin_title,
-)
+from cozykart.ui.admin_layout import admin_gate, admin_load, admin_time, admin_title
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
@@ -102,16 +97,26 @@ class PayoutsAdminState(AuthState):
             return f"rejected: {line.reason or ''}"
 
         self.pending = [
-            PendingView(line.payout_id, line.racer_name, money(line.amount_cents), admin_time(line.requested_at))
+            PendingView(
+                line.payout_id, line.racer_name, money(line.amount_cents), admin_time(line.requested_at)
+            )
             for line in queue.pending
         ]
         self.recent = [
-            DecidedView(line.payout_id, line.racer_name, money(line.amount_cents), line.status, detail(line),
-                        admin_time(line.decided_at))
+            DecidedView(
+                line.payout_id,
+                line.racer_name,
+                money(line.amount_cents),
+                line.status,
+                detail(line),
+                admin_time(line.decided_at),
+            )
             for line in queue.recent
         ]
         self.racers = [
-            OptionView(str(racer.racer_id), f"{racer.display_name} ({money(racer.available_cents)} available)")
+            OptionView(
+                str(racer.racer_id), f"{racer.display_name} ({money(racer.available_cents)} available)"
+            )
             for racer in queue.racers
         ]
         self.methods = [OptionView(key, words) for key, words in queue.methods]
@@ -123,15 +128,22 @@ class PayoutsAdminState(AuthState):
         paid = await call_service(
             self,
             lambda actor_id, uow, settings: payouts.pay_payout(
-                actor_id, _record_id(form, "payout_id", "a payout"), method=method, reference=reference,
-                uow=uow, settings=settings,
+                actor_id,
+                _record_id(form, "payout_id", "a payout"),
+                method=method,
+                reference=reference,
+                uow=uow,
+                settings=settings,
             ),
         )
         if paid.refused:
             return paid.toast()
         outcome = paid.value
-        message = (f"Payout #{outcome.payout_id} was already paid" if outcome.replayed
-                   else f"Payout #{outcome.payout_id} marked paid")
+        message = (
+            f"Payout #{outcome.payout_id} was already paid"
+            if outcome.replayed
+            else f"Payout #{outcome.payout_id} marked paid"
+        )
         return [rx.toast.success(message), PayoutsAdminState.refresh]
 
     @rx.event
@@ -145,8 +157,10 @@ class PayoutsAdminState(AuthState):
         )
         if rejected.refused:
             return rejected.toast()
-        return [rx.toast.success(f"Payout #{rejected.value.payout_id} rejected; the money is back in the wallet"),
-                PayoutsAdminState.refresh]
+        return [
+            rx.toast.success(f"Payout #{rejected.value.payout_id} rejected; the money is back in the wallet"),
+            PayoutsAdminState.refresh,
+        ]
 
     @rx.event
     async def pay_directly(self, form: dict):
@@ -157,7 +171,13 @@ class PayoutsAdminState(AuthState):
             racer_id = _record_id(form, "racer_id", "a racer")
             amount_cents = parse_amount_cents(str(form.get("amount", "")))
             return amount_cents, payouts.direct_payout(
-                actor_id, racer_id, amount_cents, method=method, reference=reference, key=key, uow=uow,
+                actor_id,
+                racer_id,
+                amount_cents,
+                method=method,
+                reference=reference,
+                key=key,
+                uow=uow,
                 settings=settings,
             )
 
@@ -166,8 +186,12 @@ class PayoutsAdminState(AuthState):
             return paid.toast()
         amount_cents, payout_id = paid.value
         self._direct_key = f"web-direct:{uuid.uuid4().hex}"
-        return [rx.toast.success(f"Direct payout #{payout_id} of {format_cents(amount_cents, load_settings().currency)} "
-                                 "paid"), PayoutsAdminState.refresh]
+        return [
+            rx.toast.success(
+                f"Direct payout #{payout_id} of {format_cents(amount_cents, load_settings().currency)} paid"
+            ),
+            PayoutsAdminState.refresh,
+        ]
 
 
 # --- components ---------------------------------------------------------------
@@ -202,9 +226,14 @@ def _pending_row(row: PendingView) -> rx.Component:
             rx.hstack(
                 rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
                 _method_select("pay-method"),
-                rx.input(name="reference", placeholder="Reference (gift card code, PayPal id…)",
-                         aria_label="Payment reference", max_length=REFERENCE_INPUT_LENGTH_MAX,
-                         data_testid="pay-reference", width="16rem"),
+                rx.input(
+                    name="reference",
+                    placeholder="Reference (gift card code, PayPal id…)",
+                    aria_label="Payment reference",
+                    max_length=REFERENCE_INPUT_LENGTH_MAX,
+                    data_testid="pay-reference",
+                    width="16rem",
+                ),
                 rx.button("Mark paid", type="submit", color_scheme="green", data_testid="pay-button"),
                 spacing="2",
                 wrap="wrap",
@@ -216,9 +245,17 @@ def _pending_row(row: PendingView) -> rx.Component:
         rx.form(
             rx.hstack(
                 rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
-                rx.input(name="reason", placeholder="Reason for rejecting", aria_label="Reason for rejecting",
-                         max_length=REASON_LENGTH_MAX, data_testid="reject-reason", width="16rem"),
-                rx.button("Reject", type="submit", color_scheme="red", variant="soft", data_testid="reject-button"),
+                rx.input(
+                    name="reason",
+                    placeholder="Reason for rejecting",
+                    aria_label="Reason for rejecting",
+                    max_length=REASON_LENGTH_MAX,
+                    data_testid="reject-reason",
+                    width="16rem",
+                ),
+                rx.button(
+                    "Reject", type="submit", color_scheme="red", variant="soft", data_testid="reject-button"
+                ),
                 spacing="2",
                 wrap="wrap",
                 align="center",
@@ -271,21 +308,40 @@ def _direct() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.heading("Pay a racer directly", size="4", as_="h2"),
-            rx.text("Pays from what the racer has available, with no threshold (the seed's /payout).",
-                    size="2", color=theme.TEXT_MUTED),
+            rx.text(
+                "Pays from what the racer has available, with no threshold (the seed's /payout).",
+                size="2",
+                color=theme.TEXT_MUTED,
+            ),
             rx.cond(
                 PayoutsAdminState.racers.length() > 0,
                 rx.form(
                     rx.hstack(
-                        rx.el.select(rx.foreach(PayoutsAdminState.racers, _option), name="racer_id",
-                                     aria_label="Racer", style=theme.SELECT_STYLE, data_testid="direct-racer"),
-                        rx.input(name="amount", placeholder="Amount, like 20.00", aria_label="Amount",
-                                 input_mode="decimal", max_length=AMOUNT_TEXT_LENGTH_MAX,
-                                 data_testid="direct-amount", width="10rem"),
+                        rx.el.select(
+                            rx.foreach(PayoutsAdminState.racers, _option),
+                            name="racer_id",
+                            aria_label="Racer",
+                            style=theme.SELECT_STYLE,
+                            data_testid="direct-racer",
+                        ),
+                        rx.input(
+                            name="amount",
+                            placeholder="Amount, like 20.00",
+                            aria_label="Amount",
+                            input_mode="decimal",
+                            max_length=AMOUNT_TEXT_LENGTH_MAX,
+                            data_testid="direct-amount",
+                            width="10rem",
+                        ),
                         _method_select("direct-method"),
-                        rx.input(name="reference", placeholder="Reference", aria_label="Payment reference",
-                                 max_length=REFERENCE_INPUT_LENGTH_MAX, data_testid="direct-reference",
-                                 width="12rem"),
+                        rx.input(
+                            name="reference",
+                            placeholder="Reference",
+                            aria_label="Payment reference",
+                            max_length=REFERENCE_INPUT_LENGTH_MAX,
+                            data_testid="direct-reference",
+                            width="12rem",
+                        ),
                         rx.button("Pay", type="submit", color_scheme="amber", data_testid="direct-pay"),
                         spacing="2",
                         wrap="wrap",

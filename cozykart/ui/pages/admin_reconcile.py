@@ -83,23 +83,43 @@ def _report() -> rx.Component:
             rx.hstack(
                 rx.heading("Reconciliation", size="5", as_="h1"),
                 rx.spacer(),
-                rx.button("Run again", on_click=ReconcileAdminState.run, loading=ReconcileAdminState.running,
-                          data_testid="reconcile-run"),
+                rx.button(
+                    "Run again",
+                    on_click=ReconcileAdminState.run,
+                    loading=ReconcileAdminState.running,
+                    data_testid="reconcile-run",
+                ),
                 width="100%",
                 align="center",
             ),
-            rx.text("Every transaction balances, cached balances equal their postings, no account breaks its "
-                    "rule, every payment was applied exactly once, and final races' pools are empty.",
-                    size="2", color=theme.TEXT_MUTED),
+            rx.text(
+                "Every transaction balances, cached balances equal their postings, no account breaks its "
+                "rule, every payment was applied exactly once, and final races' pools are empty.",
+                size="2",
+                color=theme.TEXT_MUTED,
+            ),
             rx.cond(
                 ReconcileAdminState.clean,
-                rx.callout("Clean: the ledger reconciles.", icon="circle-check", color_scheme="green",
-                           data_testid="reconcile-clean"),
-                rx.callout("Violations found: see below.", icon="triangle-alert", color_scheme="red",
-                           data_testid="reconcile-dirty"),
+                rx.callout(
+                    "Clean: the ledger reconciles.",
+                    icon="circle-check",
+                    color_scheme="green",
+                    data_testid="reconcile-clean",
+                ),
+                rx.callout(
+                    "Violations found: see below.",
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    data_testid="reconcile-dirty",
+                ),
             ),
-            rx.text(ReconcileAdminState.summary, " · ran ", ReconcileAdminState.ran_at, size="1",
-                    color=theme.TEXT_MUTED),
+            rx.text(
+                ReconcileAdminState.summary,
+                " · ran ",
+                ReconcileAdminState.ran_at,
+                size="1",
+                color=theme.TEXT_MUTED,
+            ),
             rx.vstack(rx.foreach(ReconcileAdminState.violations, _violation), spacing="2", width="100%"),
             spacing="3",
             width="100%",
@@ -111,4 +131,6 @@ def _report() -> rx.Component:
 
 @page(route=routes.ADMIN_RECONCILE, title="Reconciliation", on_load=ReconcileAdminState.load)
 def admin_reconcile_page() -> rx.Component:
-    return admin_gate(ReconcileAdminState.allowed, ReconcileAdminState.refusal, routes.ADMIN_RECONCILE, _report())
+    return admin_gate(
+        ReconcileAdminState.allowed, ReconcileAdminState.refusal, routes.ADMIN_RECONCILE, _report()
+    )

@@ -24,12 +24,7 @@ from cozykart.services.league_views import EntryView, RaceView
 from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk, placing_words
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
-from cozykart.ui.admin_layout import (
-    admin_gate,
-    admin_load,
-    admin_time,
-    admin_title,
-)
+from cozykart.ui.admin_layout import admin_gate, admin_load, admin_time, admin_title
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
@@ -186,8 +181,13 @@ class ResultsAdminState(AuthState):
                 "reason": str(form.get("reason", "")),
             }
             return fix, results_admin.preview_admin_fix(
-                fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
-                actor_id=actor_id, uow=uow, settings=settings,
+                fix["race_id"],
+                fix["racer_id"],
+                fix["position"],
+                reason=fix["reason"],
+                actor_id=actor_id,
+                uow=uow,
+                settings=settings,
             )
 
         previewed = await call_service(self, preview_of)
@@ -199,8 +199,12 @@ class ResultsAdminState(AuthState):
         self.outcome_title = ""
         self.preview_title = f"Preview: fix of {preview.race_name} ({fix['reason'].strip()})"
         self.preview_rows = [
-            ChangeRowView(change.name, f"{change.old_words} → {change.new_words}",
-                          f"{change.old_points} → {change.new_points} ({_signed(change.points_delta)})", "")
+            ChangeRowView(
+                change.name,
+                f"{change.old_words} → {change.new_words}",
+                f"{change.old_points} → {change.new_points} ({_signed(change.points_delta)})",
+                "",
+            )
             for change in preview.changes
         ]
         self.preview_note = (
@@ -226,8 +230,13 @@ class ResultsAdminState(AuthState):
         applied = await call_service(
             self,
             lambda actor_id, uow, settings: results_admin.apply_admin_fix(
-                fix["race_id"], fix["racer_id"], fix["position"], reason=fix["reason"],
-                actor_id=actor_id, uow=uow, settings=settings,
+                fix["race_id"],
+                fix["racer_id"],
+                fix["position"],
+                reason=fix["reason"],
+                actor_id=actor_id,
+                uow=uow,
+                settings=settings,
             ),
         )
         if applied.refused:
@@ -262,8 +271,15 @@ def _awaiting_entry(entry: EntryRowView) -> rx.Component:
     return rx.hstack(
         rx.text(entry.name, width="10rem", max_width="100%"),
         rx.text(entry.reported, size="2", color=theme.TEXT_MUTED, width="9rem", max_width="100%"),
-        rx.input(name=entry.field_name, placeholder="1, 2… or DNF", aria_label="Position of " + entry.name,
-                 max_length=4, width="8rem", max_width="100%", data_testid="set-position"),
+        rx.input(
+            name=entry.field_name,
+            placeholder="1, 2… or DNF",
+            aria_label="Position of " + entry.name,
+            max_length=4,
+            width="8rem",
+            max_width="100%",
+            data_testid="set-position",
+        ),
         spacing="3",
         align="center",
         wrap="wrap",
@@ -275,7 +291,11 @@ def _awaiting_race(race: RaceRowView) -> rx.Component:
         rx.hstack(
             rx.text(race.name, weight="bold"),
             rx.text(race.season, size="2", color=theme.TEXT_MUTED),
-            rx.cond(race.disputed, rx.badge("disputed", color_scheme="red"), rx.badge("waiting", color_scheme="amber")),
+            rx.cond(
+                race.disputed,
+                rx.badge("disputed", color_scheme="red"),
+                rx.badge("waiting", color_scheme="amber"),
+            ),
             rx.text("ended ", race.when, size="1", color=theme.TEXT_MUTED),
             spacing="3",
             align="center",
@@ -287,9 +307,16 @@ def _awaiting_race(race: RaceRowView) -> rx.Component:
                 rx.el.input(type="hidden", name="race_id", value=race.race_id),
                 rx.foreach(race.racers, _awaiting_entry),
                 rx.hstack(
-                    rx.button("Set these results", type="submit", color_scheme="amber", data_testid="set-results"),
-                    rx.button("Confirm the reports as they stand", type="button", variant="soft",
-                              on_click=ResultsAdminState.confirm(race.race_id), data_testid="confirm-results"),
+                    rx.button(
+                        "Set these results", type="submit", color_scheme="amber", data_testid="set-results"
+                    ),
+                    rx.button(
+                        "Confirm the reports as they stand",
+                        type="button",
+                        variant="soft",
+                        on_click=ResultsAdminState.confirm(race.race_id),
+                        data_testid="confirm-results",
+                    ),
                     spacing="2",
                     wrap="wrap",
                 ),
@@ -335,14 +362,38 @@ def _final_race(race: RaceRowView) -> rx.Component:
         rx.form(
             rx.hstack(
                 rx.el.input(type="hidden", name="race_id", value=race.race_id),
-                rx.el.select(rx.foreach(race.racers, _racer_option), name="racer_id", aria_label="Racer",
-                             style=theme.SELECT_STYLE, data_testid="fix-racer"),
-                rx.input(name="position", placeholder="New place or DNF", aria_label="New position", max_length=4,
-                         width="9rem", max_width="100%", data_testid="fix-position"),
-                rx.input(name="reason", placeholder="Reason (kept with the fix)", aria_label="Reason for the fix",
-                         max_length=FIX_REASON_LENGTH_MAX, width="16rem", max_width="100%", data_testid="fix-reason"),
-                rx.button("Preview fix", type="submit", variant="soft", color_scheme="amber",
-                          data_testid="fix-preview"),
+                rx.el.select(
+                    rx.foreach(race.racers, _racer_option),
+                    name="racer_id",
+                    aria_label="Racer",
+                    style=theme.SELECT_STYLE,
+                    data_testid="fix-racer",
+                ),
+                rx.input(
+                    name="position",
+                    placeholder="New place or DNF",
+                    aria_label="New position",
+                    max_length=4,
+                    width="9rem",
+                    max_width="100%",
+                    data_testid="fix-position",
+                ),
+                rx.input(
+                    name="reason",
+                    placeholder="Reason (kept with the fix)",
+                    aria_label="Reason for the fix",
+                    max_length=FIX_REASON_LENGTH_MAX,
+                    width="16rem",
+                    max_width="100%",
+                    data_testid="fix-reason",
+                ),
+                rx.button(
+                    "Preview fix",
+                    type="submit",
+                    variant="soft",
+                    color_scheme="amber",
+                    data_testid="fix-preview",
+                ),
                 spacing="2",
                 wrap="wrap",
                 align="center",
@@ -370,7 +421,9 @@ def _change_row(row: ChangeRowView) -> rx.Component:
 def _changes_table(rows) -> rx.Component:
     return rx.table.root(
         rx.table.header(
-            rx.table.row(*[rx.table.column_header_cell(title) for title in ("Racer", "Place", "Points", "Money")])
+            rx.table.row(
+                *[rx.table.column_header_cell(title) for title in ("Racer", "Place", "Points", "Money")]
+            )
         ),
         rx.table.body(rx.foreach(rows, _change_row)),
         width="100%",
@@ -387,8 +440,12 @@ def _preview_panel() -> rx.Component:
                 _changes_table(ResultsAdminState.preview_rows),
                 rx.text(ResultsAdminState.preview_note, size="2", color=theme.TEXT_MUTED),
                 rx.hstack(
-                    rx.button("Apply fix", on_click=ResultsAdminState.apply_fix, color_scheme="red",
-                              data_testid="fix-apply"),
+                    rx.button(
+                        "Apply fix",
+                        on_click=ResultsAdminState.apply_fix,
+                        color_scheme="red",
+                        data_testid="fix-apply",
+                    ),
                     rx.button("Cancel", on_click=ResultsAdminState.cancel_fix, variant="soft"),
                     spacing="2",
                 ),
@@ -426,8 +483,14 @@ def _console() -> rx.Component:
                 rx.heading("Races waiting for results", size="5", as_="h2"),
                 rx.cond(
                     ResultsAdminState.awaiting.length() > 0,
-                    rx.vstack(rx.foreach(ResultsAdminState.awaiting, _awaiting_race), spacing="0", width="100%"),
-                    rx.text("No race is waiting for results.", color=theme.TEXT_MUTED, data_testid="awaiting-empty"),
+                    rx.vstack(
+                        rx.foreach(ResultsAdminState.awaiting, _awaiting_race), spacing="0", width="100%"
+                    ),
+                    rx.text(
+                        "No race is waiting for results.",
+                        color=theme.TEXT_MUTED,
+                        data_testid="awaiting-empty",
+                    ),
                 ),
                 width="100%",
             ),
@@ -439,8 +502,12 @@ def _console() -> rx.Component:
         rx.el.section(
             rx.vstack(
                 rx.heading("Recent final races", size="5", as_="h2"),
-                rx.text("An admin fix moves one racer to a new place; the racers between shift by one. "
-                        "Closed seasons cannot be fixed.", size="2", color=theme.TEXT_MUTED),
+                rx.text(
+                    "An admin fix moves one racer to a new place; the racers between shift by one. "
+                    "Closed seasons cannot be fixed.",
+                    size="2",
+                    color=theme.TEXT_MUTED,
+                ),
                 rx.cond(
                     ResultsAdminState.recent.length() > 0,
                     rx.vstack(rx.foreach(ResultsAdminState.recent, _final_race), spacing="0", width="100%"),

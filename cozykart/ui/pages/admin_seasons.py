@@ -88,14 +88,16 @@ def parse_date(text: str, what: str) -> date:
 
 
 def parse_points(text: str) -> list[int] | None:
-    """"15, 12, 10" -> [15, 12, 10]; empty -> None (the default table)."""
+    """ "15, 12, 10" -> [15, 12, 10]; empty -> None (the default table)."""
     parts = [part.strip() for part in str(text or "").replace(";", ",").split(",") if part.strip()]
     if not parts:
         return None
     try:
         return [int(part) for part in parts]
     except ValueError:
-        raise InvalidInput("Write the points table as whole numbers separated by commas, best place first.") from None
+        raise InvalidInput(
+            "Write the points table as whole numbers separated by commas, best place first."
+        ) from None
 
 
 def parse_percent_bps(text: str) -> int:
@@ -161,7 +163,9 @@ class SeasonsAdminState(AuthState):
                 sponsor_name=str(form.get("sponsor_name", "")),
                 sponsor_logo_url=str(form.get("sponsor_logo_url", "")),
                 sponsor_url=str(form.get("sponsor_url", "")),
-                actor_id=actor_id, uow=uow, settings=settings,
+                actor_id=actor_id,
+                uow=uow,
+                settings=settings,
             )
 
         return await self._act(create_season, lambda view: f"Season {view.name!r} created (upcoming)")
@@ -181,12 +185,15 @@ class SeasonsAdminState(AuthState):
             lambda actor_id, uow, settings: seasons.close_season(
                 int(season_id), actor_id=actor_id, uow=uow, settings=settings
             ),
-            lambda view: f"Season {view.name!r} closed"
-            + (f": {view.champion.name} is champion" if view.champion else " with no races"),
+            lambda view: (
+                f"Season {view.name!r} closed"
+                + (f": {view.champion.name} is champion" if view.champion else " with no races")
+            ),
         )
 
 
 # --- components ---------------------------------------------------------------
+
 
 def _season_row(row: SeasonRowView) -> rx.Component:
     return rx.table.row(
@@ -194,7 +201,9 @@ def _season_row(row: SeasonRowView) -> rx.Component:
         rx.table.cell(
             rx.badge(
                 row.status,
-                color_scheme=rx.match(row.status, (SeasonStatus.ACTIVE, "green"), (SeasonStatus.UPCOMING, "amber"), "gray"),
+                color_scheme=rx.match(
+                    row.status, (SeasonStatus.ACTIVE, "green"), (SeasonStatus.UPCOMING, "amber"), "gray"
+                ),
                 data_testid="season-status",
             )
         ),
@@ -205,13 +214,24 @@ def _season_row(row: SeasonRowView) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 row.can_activate,
-                rx.button("Activate", on_click=SeasonsAdminState.activate(row.season_id), size="1",
-                          color_scheme="green", data_testid="season-activate"),
+                rx.button(
+                    "Activate",
+                    on_click=SeasonsAdminState.activate(row.season_id),
+                    size="1",
+                    color_scheme="green",
+                    data_testid="season-activate",
+                ),
             ),
             rx.cond(
                 row.can_close,
-                rx.button("Close and crown the champion", on_click=SeasonsAdminState.close(row.season_id),
-                          size="1", color_scheme="red", variant="soft", data_testid="season-close"),
+                rx.button(
+                    "Close and crown the champion",
+                    on_click=SeasonsAdminState.close(row.season_id),
+                    size="1",
+                    color_scheme="red",
+                    variant="soft",
+                    data_testid="season-close",
+                ),
             ),
         ),
         data_testid="season-row",
@@ -223,9 +243,7 @@ def _policy_option(option: PolicyOption) -> rx.Component:
 
 
 def _field(label: str, control: rx.Component) -> rx.Component:
-    return rx.el.label(
-        rx.vstack(rx.text(label, size="2", color=theme.TEXT_MUTED), control, spacing="1"),
-    )
+    return rx.el.label(rx.vstack(rx.text(label, size="2", color=theme.TEXT_MUTED), control, spacing="1"))
 
 
 def _create_form() -> rx.Component:
@@ -240,32 +258,92 @@ def _create_form() -> rx.Component:
             ),
             rx.form(
                 rx.flex(
-                    _field("Name", rx.input(name="name", placeholder="Winter Cup", max_length=60, required=True,
-                                            data_testid="season-name")),
-                    _field("Starts on", rx.input(name="starts_on", type="date",
-                                                 default_value=SeasonsAdminState.default_starts_on,
-                                                 data_testid="season-starts-on")),
-                    _field("Ends on", rx.input(name="ends_on", type="date",
-                                               default_value=SeasonsAdminState.default_ends_on,
-                                               data_testid="season-ends-on")),
-                    _field("Sponsor", rx.input(name="sponsor_name", placeholder="Optional", max_length=60,
-                                               data_testid="season-sponsor")),
-                    _field("Sponsor banner URL", rx.input(name="sponsor_logo_url", placeholder="https://… or /…",
-                                                          max_length=TEXT_INPUT_LENGTH_MAX,
-                                                          data_testid="season-banner")),
-                    _field("Sponsor link", rx.input(name="sponsor_url", placeholder="https://…",
-                                                    max_length=TEXT_INPUT_LENGTH_MAX)),
-                    _field("Points table (best place first)",
-                           rx.input(name="points", placeholder=", ".join(map(str, DEFAULT_POINTS_TABLE)),
-                                    max_length=POINTS_INPUT_LENGTH_MAX, width="16rem", max_width="100%",
-                                    data_testid="season-points")),
-                    _field("Pot split", rx.el.select(rx.foreach(SeasonsAdminState.policies, _policy_option),
-                                                     name="split_policy", style=theme.SELECT_STYLE,
-                                                     data_testid="season-split")),
-                    _field("Winner's bonus % (winner's bonus split)",
-                           rx.input(name="winner_bonus", placeholder="50", max_length=6, width="8rem", max_width="100%",
-                                    data_testid="season-bonus")),
-                    rx.button("Create season", type="submit", color_scheme="amber", data_testid="season-create"),
+                    _field(
+                        "Name",
+                        rx.input(
+                            name="name",
+                            placeholder="Winter Cup",
+                            max_length=60,
+                            required=True,
+                            data_testid="season-name",
+                        ),
+                    ),
+                    _field(
+                        "Starts on",
+                        rx.input(
+                            name="starts_on",
+                            type="date",
+                            default_value=SeasonsAdminState.default_starts_on,
+                            data_testid="season-starts-on",
+                        ),
+                    ),
+                    _field(
+                        "Ends on",
+                        rx.input(
+                            name="ends_on",
+                            type="date",
+                            default_value=SeasonsAdminState.default_ends_on,
+                            data_testid="season-ends-on",
+                        ),
+                    ),
+                    _field(
+                        "Sponsor",
+                        rx.input(
+                            name="sponsor_name",
+                            placeholder="Optional",
+                            max_length=60,
+                            data_testid="season-sponsor",
+                        ),
+                    ),
+                    _field(
+                        "Sponsor banner URL",
+                        rx.input(
+                            name="sponsor_logo_url",
+                            placeholder="https://… or /…",
+                            max_length=TEXT_INPUT_LENGTH_MAX,
+                            data_testid="season-banner",
+                        ),
+                    ),
+                    _field(
+                        "Sponsor link",
+                        rx.input(
+                            name="sponsor_url", placeholder="https://…", max_length=TEXT_INPUT_LENGTH_MAX
+                        ),
+                    ),
+                    _field(
+                        "Points table (best place first)",
+                        rx.input(
+                            name="points",
+                            placeholder=", ".join(map(str, DEFAULT_POINTS_TABLE)),
+                            max_length=POINTS_INPUT_LENGTH_MAX,
+                            width="16rem",
+                            max_width="100%",
+                            data_testid="season-points",
+                        ),
+                    ),
+                    _field(
+                        "Pot split",
+                        rx.el.select(
+                            rx.foreach(SeasonsAdminState.policies, _policy_option),
+                            name="split_policy",
+                            style=theme.SELECT_STYLE,
+                            data_testid="season-split",
+                        ),
+                    ),
+                    _field(
+                        "Winner's bonus % (winner's bonus split)",
+                        rx.input(
+                            name="winner_bonus",
+                            placeholder="50",
+                            max_length=6,
+                            width="8rem",
+                            max_width="100%",
+                            data_testid="season-bonus",
+                        ),
+                    ),
+                    rx.button(
+                        "Create season", type="submit", color_scheme="amber", data_testid="season-create"
+                    ),
                     gap="0.75rem",
                     wrap="wrap",
                     align="end",
@@ -291,8 +369,18 @@ def _console() -> rx.Component:
                         rx.table.root(
                             rx.table.header(
                                 rx.table.row(
-                                    *[rx.table.column_header_cell(title) for title in
-                                      ("Season", "Status", "Dates", "Sponsor", "Split and points", "Champion", "")]
+                                    *[
+                                        rx.table.column_header_cell(title)
+                                        for title in (
+                                            "Season",
+                                            "Status",
+                                            "Dates",
+                                            "Sponsor",
+                                            "Split and points",
+                                            "Champion",
+                                            "",
+                                        )
+                                    ]
                                 )
                             ),
                             rx.table.body(rx.foreach(SeasonsAdminState.seasons, _season_row)),
@@ -302,8 +390,11 @@ def _console() -> rx.Component:
                         overflow_x="auto",
                         width="100%",
                     ),
-                    rx.text("No season yet: the first race opens a default one, or create one below.",
-                            color=theme.TEXT_MUTED, data_testid="seasons-empty"),
+                    rx.text(
+                        "No season yet: the first race opens a default one, or create one below.",
+                        color=theme.TEXT_MUTED,
+                        data_testid="seasons-empty",
+                    ),
                 ),
                 width="100%",
             ),

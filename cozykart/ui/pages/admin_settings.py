@@ -22,7 +22,11 @@ from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
 VALUE_INPUT_LENGTH_MAX = 20
-_PLACEHOLDERS = {"bps": "New percent, like 20 or 12.5", "cents": "New amount, like 20.00", "days": "New days, like 7"}
+_PLACEHOLDERS = {
+    "bps": "New percent, like 20 or 12.5",
+    "cents": "New amount, like 20.00",
+    "days": "New days, like 7",
+}
 
 
 @dataclasses.dataclass
@@ -137,7 +141,8 @@ def _setting(setting: SettingView) -> rx.Component:
                     placeholder=setting.placeholder,
                     aria_label="New value of " + setting.label,
                     max_length=VALUE_INPUT_LENGTH_MAX,
-                    width="14rem", max_width="100%",
+                    width="14rem",
+                    max_width="100%",
                     data_testid="setting-new-value",
                 ),
                 rx.input(
@@ -145,7 +150,8 @@ def _setting(setting: SettingView) -> rx.Component:
                     placeholder="Reason (kept in the audit)",
                     aria_label="Reason for changing " + setting.label,
                     max_length=REASON_LENGTH_MAX,
-                    width="20rem", max_width="100%",
+                    width="20rem",
+                    max_width="100%",
                     data_testid="setting-reason",
                 ),
                 rx.button("Change", type="submit", color_scheme="amber", data_testid="setting-change"),
@@ -203,8 +209,10 @@ def _console() -> rx.Component:
                         rx.table.root(
                             rx.table.header(
                                 rx.table.row(
-                                    *[rx.table.column_header_cell(title)
-                                      for title in ("When", "Setting", "Was", "Now", "By", "Reason")]
+                                    *[
+                                        rx.table.column_header_cell(title)
+                                        for title in ("When", "Setting", "Was", "Now", "By", "Reason")
+                                    ]
                                 )
                             ),
                             rx.table.body(rx.foreach(MoneySettingsState.history, _change)),

@@ -101,37 +101,58 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
         if replayed.refused:
             return replayed.toast()
         row = replayed.value
-        toast = (rx.toast.success(f"Event #{row.inbox_id} applied") if row.status == InboxStatus.APPLIED
-                 else rx.toast.warning(f"Event #{row.inbox_id} is {row.status}: {row.last_error or ''}"))
+        toast = (
+            rx.toast.success(f"Event #{row.inbox_id} applied")
+            if row.status == InboxStatus.APPLIED
+            else rx.toast.warning(f"Event #{row.inbox_id} is {row.status}: {row.last_error or ''}")
+        )
         return [toast, InboxAdminState.reload]
 
 
 def _filter_button(option: StatusFilter) -> rx.Component:
-    return status_filter_button(option, current=InboxAdminState.status_filter,
-                                on_click=InboxAdminState.show_status, testid="inbox-filter")
+    return status_filter_button(
+        option,
+        current=InboxAdminState.status_filter,
+        on_click=InboxAdminState.show_status,
+        testid="inbox-filter",
+    )
 
 
 def _row(row: InboxRowView) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text("#", row.inbox_id)),
-        rx.table.cell(rx.vstack(rx.text(row.provider, weight="bold"), rx.code(row.event_id, size="1"),
-                                spacing="1")),
-        rx.table.cell(rx.vstack(rx.text(row.event_type), rx.text(row.fact_kind, size="1", color=theme.TEXT_MUTED),
-                                spacing="1")),
+        rx.table.cell(
+            rx.vstack(rx.text(row.provider, weight="bold"), rx.code(row.event_id, size="1"), spacing="1")
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.event_type), rx.text(row.fact_kind, size="1", color=theme.TEXT_MUTED), spacing="1"
+            )
+        ),
         rx.table.cell(rx.badge(row.status, color_scheme=row.color)),
         rx.table.cell(rx.text(row.attempts)),
-        rx.table.cell(rx.vstack(
-            rx.text(row.error, size="1", color=theme.LIVE_RED),
-            rx.cond(row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)),
-            rx.cond(row.parked, rx.text(PARKED_NOTE, size="1", weight="bold", data_testid="inbox-parked")),
-            spacing="1",
-        )),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row.error, size="1", color=theme.LIVE_RED),
+                rx.cond(
+                    row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)
+                ),
+                rx.cond(
+                    row.parked, rx.text(PARKED_NOTE, size="1", weight="bold", data_testid="inbox-parked")
+                ),
+                spacing="1",
+            )
+        ),
         rx.table.cell(rx.text(row.received, size="1")),
         rx.table.cell(
             rx.cond(
                 row.replayable,
-                rx.button("Replay", on_click=InboxAdminState.replay(row.inbox_id), size="1",
-                          data_testid="inbox-replay"),
+                rx.button(
+                    "Replay",
+                    on_click=InboxAdminState.replay(row.inbox_id),
+                    size="1",
+                    data_testid="inbox-replay",
+                ),
             )
         ),
         data_testid="inbox-row",
@@ -142,17 +163,34 @@ def _inbox() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.heading("Webhook inbox", size="5", as_="h1"),
-            rx.text("Every verified event from Stripe, Ko-fi and Shopify. Waiting events, and failed ones that "
-                    "can pass later, are retried on their own; replay one to apply it now.", size="2", color=theme.TEXT_MUTED),
+            rx.text(
+                "Every verified event from Stripe, Ko-fi and Shopify. Waiting events, and failed ones that "
+                "can pass later, are retried on their own; replay one to apply it now.",
+                size="2",
+                color=theme.TEXT_MUTED,
+            ),
             rx.hstack(rx.foreach(InboxAdminState.filters, _filter_button), spacing="2", wrap="wrap"),
             rx.cond(
                 InboxAdminState.rows.length() > 0,
                 rx.box(
                     rx.table.root(
-                        rx.table.header(rx.table.row(
-                            *[rx.table.column_header_cell(name) for name in
-                              ("#", "Provider", "Event", "Status", "Tries", "Error", "Received", "")]
-                        )),
+                        rx.table.header(
+                            rx.table.row(
+                                *[
+                                    rx.table.column_header_cell(name)
+                                    for name in (
+                                        "#",
+                                        "Provider",
+                                        "Event",
+                                        "Status",
+                                        "Tries",
+                                        "Error",
+                                        "Received",
+                                        "",
+                                    )
+                                ]
+                            )
+                        ),
                         rx.table.body(rx.foreach(InboxAdminState.rows, _row)),
                         size="1",
                         width="100%",

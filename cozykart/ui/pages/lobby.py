@@ -31,7 +31,11 @@ from cozykart.ui.service_call import ServiceWork, call_service
 
 POLL_INTERVAL_MS = 4_000
 DNF_CHOICE = "DNF"
-STATUS_LABELS = {RaceStatus.OPEN: "Lobby open", RaceStatus.LIVE: "LIVE", RaceStatus.ENDED: "Ended · waiting for results"}
+STATUS_LABELS = {
+    RaceStatus.OPEN: "Lobby open",
+    RaceStatus.LIVE: "LIVE",
+    RaceStatus.ENDED: "Ended · waiting for results",
+}
 
 
 @dataclasses.dataclass
@@ -78,9 +82,7 @@ def _card(race: RaceView, viewer: Viewer | None, *, in_a_lobby: bool) -> RaceCar
             avatar_url=entry.racer.avatar_url or "",
             href=racer_href(entry.racer.racer_id),
             report=_report_text(entry),
-            default_position=(
-                DNF_CHOICE if entry.reported_dnf else str(entry.reported_position or index)
-            ),
+            default_position=(DNF_CHOICE if entry.reported_dnf else str(entry.reported_position or index)),
         )
         for index, entry in enumerate(race.entries, start=1)
     ]
@@ -202,7 +204,9 @@ class LobbyState(AuthState):
         race_id = _form_race_id(form_data)
         position = str(form_data.get("position", ""))
         return await self._act(
-            lambda racer_id, uow, _settings: league.report_result(race_id, position, actor_id=racer_id, uow=uow),
+            lambda racer_id, uow, _settings: league.report_result(
+                race_id, position, actor_id=racer_id, uow=uow
+            ),
             f"You reported {'DNF' if position == DNF_CHOICE else '#' + position}",
         )
 
@@ -294,11 +298,18 @@ def _table_form(race: RaceCard) -> rx.Component:
             rx.foreach(
                 race.members,
                 lambda member: rx.hstack(
-                    rx.el.label(member.name, html_for="table-" + race.race_id.to_string() + "-"
-                                + member.racer_id.to_string(), min_width="9rem"),
-                    _position_select(member.racer_id.to_string(), member.default_position, race.positions,
-                                     "Finish of " + member.name,
-                                     "table-" + race.race_id.to_string() + "-" + member.racer_id.to_string()),
+                    rx.el.label(
+                        member.name,
+                        html_for="table-" + race.race_id.to_string() + "-" + member.racer_id.to_string(),
+                        min_width="9rem",
+                    ),
+                    _position_select(
+                        member.racer_id.to_string(),
+                        member.default_position,
+                        race.positions,
+                        "Finish of " + member.name,
+                        "table-" + race.race_id.to_string() + "-" + member.racer_id.to_string(),
+                    ),
                     align="center",
                 ),
             ),
@@ -325,8 +336,15 @@ def _card_header(race: RaceCard) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.heading(race.name, size="5", as_="h3", data_testid="race-card-name"),
-            rx.text("Host: ", race.host_name, " · ", race.member_count, f"/{RACE_SIZE_MAX} racers",
-                    size="2", color=theme.TEXT_MUTED),
+            rx.text(
+                "Host: ",
+                race.host_name,
+                " · ",
+                race.member_count,
+                f"/{RACE_SIZE_MAX} racers",
+                size="2",
+                color=theme.TEXT_MUTED,
+            ),
             spacing="1",
         ),
         rx.spacer(),
@@ -346,16 +364,23 @@ def _race_in_play(race: RaceCard) -> rx.Component:
                 race.disputed,
                 rx.callout.root(
                     rx.callout.icon(rx.icon("triangle_alert", aria_hidden="true")),
-                    rx.callout.text(rx.text.strong("Disputed: "), race.dispute,
-                                    " The racers can correct their reports, or the host sets the table."),
+                    rx.callout.text(
+                        rx.text.strong("Disputed: "),
+                        race.dispute,
+                        " The racers can correct their reports, or the host sets the table.",
+                    ),
                     color_scheme="red",
                     role="alert",
                     width="100%",
                     data_testid="dispute",
                 ),
             ),
-            rx.grid(rx.foreach(race.members, _member), columns=rx.breakpoints(initial="1", sm="2"),
-                    spacing="2", width="100%"),
+            rx.grid(
+                rx.foreach(race.members, _member),
+                columns=rx.breakpoints(initial="1", sm="2"),
+                spacing="2",
+                width="100%",
+            ),
             rx.cond(race.is_member, _report_form(race)),
             rx.cond(
                 race.may_host,
@@ -363,10 +388,17 @@ def _race_in_play(race: RaceCard) -> rx.Component:
                     rx.hstack(
                         rx.cond(
                             race.status == RaceStatus.LIVE,
-                            rx.button("End race", on_click=LobbyState.end(race.race_id), color_scheme="red",
-                                      data_testid="end-button"),
-                            rx.button("Confirm results", on_click=LobbyState.confirm(race.race_id),
-                                      data_testid="confirm-button"),
+                            rx.button(
+                                "End race",
+                                on_click=LobbyState.end(race.race_id),
+                                color_scheme="red",
+                                data_testid="end-button",
+                            ),
+                            rx.button(
+                                "Confirm results",
+                                on_click=LobbyState.confirm(race.race_id),
+                                data_testid="confirm-button",
+                            ),
                         ),
                         spacing="2",
                     ),
@@ -389,22 +421,44 @@ def _open_lobby(race: RaceCard) -> rx.Component:
             _card_header(race),
             rx.cond(
                 race.member_count > 0,
-                rx.grid(rx.foreach(race.members, _member), columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="2", width="100%"),
+                rx.grid(
+                    rx.foreach(race.members, _member),
+                    columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="2",
+                    width="100%",
+                ),
                 rx.text("Nobody yet: be the first.", color=theme.TEXT_MUTED),
             ),
             rx.hstack(
-                rx.cond(race.can_join, rx.button("Join", on_click=LobbyState.join(race.race_id),
-                                                 data_testid="join-button")),
-                rx.cond(race.is_member, rx.button("Leave", on_click=LobbyState.leave(race.race_id),
-                                                  variant="outline", data_testid="leave-button")),
+                rx.cond(
+                    race.can_join,
+                    rx.button("Join", on_click=LobbyState.join(race.race_id), data_testid="join-button"),
+                ),
+                rx.cond(
+                    race.is_member,
+                    rx.button(
+                        "Leave",
+                        on_click=LobbyState.leave(race.race_id),
+                        variant="outline",
+                        data_testid="leave-button",
+                    ),
+                ),
                 rx.cond(
                     race.may_host,
                     rx.hstack(
-                        rx.button("Start race", on_click=LobbyState.start(race.race_id), color_scheme="green",
-                                  data_testid="start-button"),
-                        rx.button("Close lobby", on_click=LobbyState.cancel(race.race_id), variant="outline",
-                                  color_scheme="gray", data_testid="cancel-button"),
+                        rx.button(
+                            "Start race",
+                            on_click=LobbyState.start(race.race_id),
+                            color_scheme="green",
+                            data_testid="start-button",
+                        ),
+                        rx.button(
+                            "Close lobby",
+                            on_click=LobbyState.cancel(race.race_id),
+                            variant="outline",
+                            color_scheme="gray",
+                            data_testid="cancel-button",
+                        ),
                         spacing="2",
                     ),
                 ),
@@ -459,8 +513,9 @@ def _login_prompt() -> rx.Component:
             rx.callout.icon(rx.icon("log_in", aria_hidden="true")),
             rx.callout.text(
                 "Racers: ",
-                rx.link("log in with Discord", href=LobbyState.login_href, reload_document=True,
-                        color=theme.GOLD),
+                rx.link(
+                    "log in with Discord", href=LobbyState.login_href, reload_document=True, color=theme.GOLD
+                ),
                 " to join a lobby and report your results.",
             ),
             width="100%",
@@ -475,16 +530,19 @@ def lobby_page() -> rx.Component:
         # The light poll: re-read the board every few seconds while this page is open. It mounts
         # in the browser after the first load (the prerendered page has no clock to match).
         rx.cond(
-            LobbyState.loaded,
-            rx.moment(interval=POLL_INTERVAL_MS, on_change=LobbyState.poll, display="none"),
+            LobbyState.loaded, rx.moment(interval=POLL_INTERVAL_MS, on_change=LobbyState.poll, display="none")
         ),
         _login_prompt(),
         _host_bar(),
         rx.cond(
             LobbyState.races.length() > 0,
             rx.el.section(
-                rx.vstack(rx.heading("On track and waiting for results", size="4", as_="h2"),
-                          rx.foreach(LobbyState.races, _race_in_play), spacing="3", width="100%"),
+                rx.vstack(
+                    rx.heading("On track and waiting for results", size="4", as_="h2"),
+                    rx.foreach(LobbyState.races, _race_in_play),
+                    spacing="3",
+                    width="100%",
+                ),
                 aria_label="Races",
                 width="100%",
             ),
@@ -494,10 +552,15 @@ def lobby_page() -> rx.Component:
                 rx.heading("Open lobbies", size="4", as_="h2"),
                 rx.cond(
                     LobbyState.lobbies.length() > 0,
-                    rx.grid(rx.foreach(LobbyState.lobbies, _open_lobby),
-                            columns=rx.breakpoints(initial="1", md="2"), spacing="3", width="100%"),
-                    rx.cond(LobbyState.loaded,
-                            rx.text("No lobby is open right now.", color=theme.TEXT_MUTED)),
+                    rx.grid(
+                        rx.foreach(LobbyState.lobbies, _open_lobby),
+                        columns=rx.breakpoints(initial="1", md="2"),
+                        spacing="3",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        LobbyState.loaded, rx.text("No lobby is open right now.", color=theme.TEXT_MUTED)
+                    ),
                 ),
                 spacing="3",
                 width="100%",

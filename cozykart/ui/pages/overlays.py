@@ -113,7 +113,10 @@ def _locked() -> rx.Component:
         OverlayState.checked,
         rx.text(
             "This overlay's key is missing or out of date. Copy the overlay URL from the admin console.",
-            color=theme.WHITE, background="rgba(0,0,0,0.6)", padding="8px 12px", border_radius="8px",
+            color=theme.WHITE,
+            background="rgba(0,0,0,0.6)",
+            padding="8px 12px",
+            border_radius="8px",
             data_testid="overlay-locked",
         ),
     )
@@ -150,11 +153,7 @@ def _alert() -> rx.Component:
 @page(route=routes.ALERTS_OVERLAY, title="Alerts overlay", on_load=OverlayState.open, layout=False)
 def alerts_overlay() -> rx.Component:
     return rx.box(
-        rx.cond(
-            OverlayState.authorized,
-            rx.cond(OverlayState.alert_showing, _alert()),
-            _locked(),
-        ),
+        rx.cond(OverlayState.authorized, rx.cond(OverlayState.alert_showing, _alert()), _locked()),
         class_name=_OVERLAY_CLASS,
         style=_TRANSPARENT,
     )

@@ -100,7 +100,5 @@ def _profile_card() -> rx.Component:
 @page(route=routes.PROFILE, title="Your profile", on_load=ProfileState.load)
 def profile_page() -> rx.Component:
     return rx.cond(
-        ProfileState.logged_in,
-        _profile_card(),
-        rx.text("Taking you to the login…", color=theme.TEXT_MUTED),
+        ProfileState.logged_in, _profile_card(), rx.text("Taking you to the login…", color=theme.TEXT_MUTED)
     )

@@ -14,11 +14,7 @@ from cozykart.services.league_views import RacerProfile
 from cozykart.services.standings import racer_profile
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
-from cozykart.ui.league_components import (
-    format_average,
-    header_cell,
-    scrolling_table,
-)
+from cozykart.ui.league_components import format_average, header_cell, scrolling_table
 from cozykart.ui.service_call import call_service
 
 RACE_STATUS_LABELS = {
@@ -139,10 +135,14 @@ class RacerProfileState(rx.State):
             HistoryRow(
                 race_name=line.race_name,
                 season_name=line.season_name or "",
-                started_at=format_instant(line.started_at, INSTANT_NUMERIC) if line.started_at else "not started",
+                started_at=format_instant(line.started_at, INSTANT_NUMERIC)
+                if line.started_at
+                else "not started",
                 status=RACE_STATUS_LABELS.get(line.status, line.status),
                 finish=_finish(line.position, line.dnf, line.racer_count, line.status),
-                points=str(line.points) if line.status == RaceStatus.FINAL and line.points is not None else "—",
+                points=str(line.points)
+                if line.status == RaceStatus.FINAL and line.points is not None
+                else "—",
             )
             for line in profile.history
         ]
@@ -174,12 +174,23 @@ def _header() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.hstack(
-                rx.image(src=RacerProfileState.avatar_url, alt=RacerProfileState.name, width="72px",
-                         height="72px", border_radius="50%", border=f"2px solid {theme.DISCORD_BLUE}"),
+                rx.image(
+                    src=RacerProfileState.avatar_url,
+                    alt=RacerProfileState.name,
+                    width="72px",
+                    height="72px",
+                    border_radius="50%",
+                    border=f"2px solid {theme.DISCORD_BLUE}",
+                ),
                 rx.vstack(
                     rx.heading(RacerProfileState.name, size="7", data_testid="racer-name"),
-                    rx.text(RacerProfileState.display_name, " · racing since ", RacerProfileState.member_since,
-                            size="2", color=theme.TEXT_MUTED),
+                    rx.text(
+                        RacerProfileState.display_name,
+                        " · racing since ",
+                        RacerProfileState.member_since,
+                        size="2",
+                        color=theme.TEXT_MUTED,
+                    ),
                     spacing="1",
                 ),
                 align="center",
@@ -212,8 +223,12 @@ def _trophies() -> rx.Component:
                     rx.foreach(
                         RacerProfileState.trophies,
                         lambda trophy: rx.hstack(
-                            rx.icon("trophy", size=22, aria_hidden="true",
-                                    color=rx.cond(trophy.is_champion, theme.GOLD, theme.TEXT_MUTED)),
+                            rx.icon(
+                                "trophy",
+                                size=22,
+                                aria_hidden="true",
+                                color=rx.cond(trophy.is_champion, theme.GOLD, theme.TEXT_MUTED),
+                            ),
                             rx.vstack(
                                 rx.text(trophy.label, weight="bold"),
                                 rx.text(trophy.season_name, size="2", color=theme.TEXT_MUTED),
@@ -249,7 +264,13 @@ def _seasons() -> rx.Component:
             rx.cond(
                 RacerProfileState.seasons.length() > 0,
                 _scrolling_table(
-                    "Season", "Rank", "Points", "Wins", "Races", "Podiums", "Avg finish",
+                    "Season",
+                    "Rank",
+                    "Points",
+                    "Wins",
+                    "Races",
+                    "Podiums",
+                    "Avg finish",
                     body=rx.foreach(
                         RacerProfileState.seasons,
                         lambda season: rx.table.row(
@@ -282,7 +303,12 @@ def _history() -> rx.Component:
             rx.cond(
                 RacerProfileState.history.length() > 0,
                 _scrolling_table(
-                    "Race", "Season", "Started", "Status", "Finish", "Points",
+                    "Race",
+                    "Season",
+                    "Started",
+                    "Status",
+                    "Finish",
+                    "Points",
                     body=rx.foreach(
                         RacerProfileState.history,
                         lambda line: rx.table.row(

@@ -21,7 +21,11 @@ from cozykart.ui.league_components import (
 )
 from cozykart.ui.service_call import call_service
 
-SEASON_STATUS_LABELS = {SeasonStatus.ACTIVE: "active", SeasonStatus.CLOSED: "archive", SeasonStatus.UPCOMING: "upcoming"}
+SEASON_STATUS_LABELS = {
+    SeasonStatus.ACTIVE: "active",
+    SeasonStatus.CLOSED: "archive",
+    SeasonStatus.UPCOMING: "upcoming",
+}
 
 
 @dataclasses.dataclass
@@ -152,13 +156,15 @@ class StandingsState(rx.State):
         ]
         chart = view.chart
         self.chart_lines = [
-            ChartLineView(key=f"r{line.racer.racer_id}", name=line.racer.name,
-                          color=theme.CHART_COLORS[index % len(theme.CHART_COLORS)])
+            ChartLineView(
+                key=f"r{line.racer.racer_id}",
+                name=line.racer.name,
+                color=theme.CHART_COLORS[index % len(theme.CHART_COLORS)],
+            )
             for index, line in enumerate(chart.lines)
         ]
         self.chart_data = [
-            {"race": race.race_name}
-            | {f"r{line.racer.racer_id}": line.totals[index] for line in chart.lines}
+            {"race": race.race_name} | {f"r{line.racer.racer_id}": line.totals[index] for line in chart.lines}
             for index, race in enumerate(chart.races)
         ]
 
@@ -185,8 +191,13 @@ def _sponsor_banner() -> rx.Component:
                     ),
                     rx.vstack(
                         rx.text("Season presented by", size="1", color=theme.TEXT_MUTED),
-                        rx.text(StandingsState.sponsor_name, size="5", weight="bold", color=theme.GOLD,
-                                data_testid="sponsor-name"),
+                        rx.text(
+                            StandingsState.sponsor_name,
+                            size="5",
+                            weight="bold",
+                            color=theme.GOLD,
+                            data_testid="sponsor-name",
+                        ),
                         spacing="0",
                     ),
                     align="center",
@@ -207,12 +218,12 @@ def _season_picker() -> rx.Component:
     return rx.hstack(
         rx.el.label("Season", html_for="season-picker", weight="bold"),
         rx.select.root(
-            rx.select.trigger(id="season-picker", aria_label="Season", data_testid="season-picker",
-                              min_width="14rem"),
+            rx.select.trigger(
+                id="season-picker", aria_label="Season", data_testid="season-picker", min_width="14rem"
+            ),
             rx.select.content(
                 rx.foreach(
-                    StandingsState.seasons,
-                    lambda season: rx.select.item(season.label, value=season.value),
+                    StandingsState.seasons, lambda season: rx.select.item(season.label, value=season.value)
                 )
             ),
             value=StandingsState.season_value,
@@ -229,8 +240,9 @@ def _standing_row(row: StandingLine) -> rx.Component:
         rx.table.row_header_cell(rx.text("#", row.rank, weight="bold"), data_testid="standing-rank"),
         rx.table.cell(
             rx.link(
-                rx.hstack(tiny_avatar(row.avatar_url, row.name), rx.text(row.name), align="center",
-                          spacing="2"),
+                rx.hstack(
+                    tiny_avatar(row.avatar_url, row.name), rx.text(row.name), align="center", spacing="2"
+                ),
                 href=row.href,
                 color=theme.TEXT,
                 data_testid="standing-racer",
@@ -279,8 +291,12 @@ def _standings_panel() -> rx.Component:
             ),
             rx.cond(
                 StandingsState.champion_name != "",
-                rx.text("Champion: ", rx.text.strong(StandingsState.champion_name), color=theme.GOLD,
-                        data_testid="season-champion"),
+                rx.text(
+                    "Champion: ",
+                    rx.text.strong(StandingsState.champion_name),
+                    color=theme.GOLD,
+                    data_testid="season-champion",
+                ),
             ),
             _standings_table(),
             spacing="3",
@@ -298,13 +314,15 @@ def _points_chart() -> rx.Component:
         rx.el.section(
             rx.vstack(
                 rx.heading("Points over the season", size="4", as_="h2"),
-                rx.text("Season total after each race, for the top racers.", size="2", color=theme.TEXT_MUTED),
+                rx.text(
+                    "Season total after each race, for the top racers.", size="2", color=theme.TEXT_MUTED
+                ),
                 rx.recharts.line_chart(
                     rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke=theme.CHART_GRID),
                     rx.recharts.x_axis(data_key="race", hide=True),
                     rx.recharts.y_axis(stroke=theme.TEXT_MUTED, width=32),
                     rx.recharts.graphing_tooltip(
-                        content_style={"background": theme.PANEL, "border": f"1px solid {theme.DISCORD_BLUE}"},
+                        content_style={"background": theme.PANEL, "border": f"1px solid {theme.DISCORD_BLUE}"}
                     ),
                     rx.recharts.legend(),
                     rx.foreach(
@@ -338,13 +356,19 @@ def _trophy(trophy: TrophyView) -> rx.Component:
         rx.icon("trophy", size=28, color=theme.GOLD, aria_hidden="true"),
         rx.text(trophy.season_name, weight="bold", text_align="center"),
         rx.link(
-            rx.hstack(tiny_avatar(trophy.avatar_url, trophy.champion_name), rx.text(trophy.champion_name),
-                      align="center", spacing="2"),
+            rx.hstack(
+                tiny_avatar(trophy.avatar_url, trophy.champion_name),
+                rx.text(trophy.champion_name),
+                align="center",
+                spacing="2",
+            ),
             href=trophy.champion_href,
             color=theme.GOLD,
         ),
-        rx.cond(trophy.sponsor_name != "", rx.text("presented by ", trophy.sponsor_name, size="1",
-                                                   color=theme.TEXT_MUTED)),
+        rx.cond(
+            trophy.sponsor_name != "",
+            rx.text("presented by ", trophy.sponsor_name, size="1", color=theme.TEXT_MUTED),
+        ),
         align="center",
         spacing="1",
         padding="0.75rem",
@@ -367,8 +391,9 @@ def _trophy_case() -> rx.Component:
                     spacing="3",
                     width="100%",
                 ),
-                rx.text("No season has closed yet: the first champion's trophy goes here.",
-                        color=theme.TEXT_MUTED),
+                rx.text(
+                    "No season has closed yet: the first champion's trophy goes here.", color=theme.TEXT_MUTED
+                ),
             ),
             spacing="3",
             width="100%",

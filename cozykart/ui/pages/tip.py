@@ -152,8 +152,15 @@ class TipState(rx.State):
         outcome = await call_service(
             self,
             lambda _anyone, uow, settings: tips.start_tip(
-                dj_discord_id=dj, tip_cents=_amount_cents(*amount), song=song, message=message, fan_name=fan_name,
-                key=key, site_url=site_url, uow=uow, settings=settings,
+                dj_discord_id=dj,
+                tip_cents=_amount_cents(*amount),
+                song=song,
+                message=message,
+                fan_name=fan_name,
+                key=key,
+                site_url=site_url,
+                uow=uow,
+                settings=settings,
             ),
             anyone=True,
         )
@@ -272,31 +279,54 @@ def _form() -> rx.Component:
                 value=TipState.dj_choice,
                 on_change=TipState.set_dj_choice,
                 data_testid="tip-dj",
-                style={"padding": "0.45rem", "border_radius": "8px", "background": theme.INK,
-                       "color": theme.TEXT, "border": f"1px solid {theme.PANEL_BORDER}"},
+                style={
+                    "padding": "0.45rem",
+                    "border_radius": "8px",
+                    "background": theme.INK,
+                    "color": theme.TEXT,
+                    "border": f"1px solid {theme.PANEL_BORDER}",
+                },
             ),
         ),
         _amount_fieldset(),
         _field(
             "Song request",
             "tip-song",
-            rx.input(id="tip-song", value=TipState.song, on_change=TipState.set_song,
-                     max_length=tips.SONG_LENGTH_MAX, placeholder="Coconut Mall", data_testid="tip-song",
-                     width="100%"),
+            rx.input(
+                id="tip-song",
+                value=TipState.song,
+                on_change=TipState.set_song,
+                max_length=tips.SONG_LENGTH_MAX,
+                placeholder="Coconut Mall",
+                data_testid="tip-song",
+                width="100%",
+            ),
         ),
         _field(
             "Message for the DJ",
             "tip-message",
-            rx.text_area(id="tip-message", value=TipState.message, on_change=TipState.set_message,
-                         max_length=tips.TIP_MESSAGE_LENGTH_MAX, placeholder="Shout-out to the drift kings!",
-                         data_testid="tip-message", width="100%"),
+            rx.text_area(
+                id="tip-message",
+                value=TipState.message,
+                on_change=TipState.set_message,
+                max_length=tips.TIP_MESSAGE_LENGTH_MAX,
+                placeholder="Shout-out to the drift kings!",
+                data_testid="tip-message",
+                width="100%",
+            ),
         ),
         _field(
             "Your name (shown with the tip)",
             "tip-fan-name",
-            rx.input(id="tip-fan-name", value=TipState.fan_name, on_change=TipState.set_fan_name,
-                     max_length=tips.TIP_FAN_NAME_LENGTH_MAX, placeholder="Anonymous fan",
-                     data_testid="tip-fan-name", width="100%"),
+            rx.input(
+                id="tip-fan-name",
+                value=TipState.fan_name,
+                on_change=TipState.set_fan_name,
+                max_length=tips.TIP_FAN_NAME_LENGTH_MAX,
+                placeholder="Anonymous fan",
+                data_testid="tip-fan-name",
+                width="100%",
+            ),
         ),
         rx.cond(
             TipState.error != "",
@@ -317,8 +347,14 @@ def _form() -> rx.Component:
 
 def _thanks() -> rx.Component:
     return rx.vstack(
-        rx.text(TipState.thanks, size="4", weight="bold", color=theme.GOLD, role="status",
-                data_testid="tip-thanks"),
+        rx.text(
+            TipState.thanks,
+            size="4",
+            weight="bold",
+            color=theme.GOLD,
+            role="status",
+            data_testid="tip-thanks",
+        ),
         rx.button("Tip again", on_click=TipState.tip_again, variant="outline"),
         spacing="3",
     )
@@ -328,11 +364,16 @@ def _body() -> rx.Component:
     return rx.cond(
         TipState.mode == tips.MODE_OFF,
         rx.vstack(
-            rx.text("Tips are unavailable here right now. Come back during the next stream!",
-                    data_testid="tip-off"),
-            rx.text("For the operator: set STRIPE_API_KEY to take tips through Stripe Checkout "
-                    "(COZYKART_DEMO_TIPS=1 enables demo tips in dev mode only).", size="1",
-                    color=theme.TEXT_MUTED),
+            rx.text(
+                "Tips are unavailable here right now. Come back during the next stream!",
+                data_testid="tip-off",
+            ),
+            rx.text(
+                "For the operator: set STRIPE_API_KEY to take tips through Stripe Checkout "
+                "(COZYKART_DEMO_TIPS=1 enables demo tips in dev mode only).",
+                size="1",
+                color=theme.TEXT_MUTED,
+            ),
             spacing="2",
         ),
         rx.cond(

@@ -61,7 +61,9 @@ def _payout_detail(payout: RacerPayout) -> str:
         method = PAYOUT_METHODS.get(payout.method or "", payout.method or "")
         return f"paid {_when(payout.decided_at)} by {method} (ref {payout.reference or '-'})"
     if payout.status == PayoutStatus.REJECTED:
-        return f"rejected {_when(payout.decided_at)}: {payout.reason or ''} (the money went back to your wallet)"
+        return (
+            f"rejected {_when(payout.decided_at)}: {payout.reason or ''} (the money went back to your wallet)"
+        )
     return f"requested {_when(payout.requested_at)}, waiting for an admin"
 
 
@@ -156,7 +158,9 @@ class WalletState(AuthState):
         ]
         self.lines = (self.lines + lines) if append else lines
         self.my_payouts = [
-            PayoutStatusView(payout.payout_id, money(payout.amount_cents), payout.status, _payout_detail(payout))
+            PayoutStatusView(
+                payout.payout_id, money(payout.amount_cents), payout.status, _payout_detail(payout)
+            )
             for payout in wallet.payouts
         ]
         self.has_more = wallet.has_more
@@ -175,7 +179,9 @@ class WalletState(AuthState):
 
         def request(racer_id, uow, settings) -> tuple[int, int]:
             amount_cents = parse_amount_cents(amount_text)
-            return amount_cents, payouts.request_payout(racer_id, amount_cents, key=key, uow=uow, settings=settings)
+            return amount_cents, payouts.request_payout(
+                racer_id, amount_cents, key=key, uow=uow, settings=settings
+            )
 
         requested = await call_service(self, request)
         if requested.refused:
@@ -229,8 +235,13 @@ def _balances() -> rx.Component:
         rx.vstack(
             rx.heading("Your wallet", size="6"),
             rx.flex(
-                _figure("Available to cash out", WalletState.available, "wallet-available", big=True,
-                        color=theme.GOLD),
+                _figure(
+                    "Available to cash out",
+                    WalletState.available,
+                    "wallet-available",
+                    big=True,
+                    color=theme.GOLD,
+                ),
                 _figure("On hold", WalletState.held, "wallet-held"),
                 _figure("In payout", WalletState.in_payout, "wallet-in-payout"),
                 rx.cond(
@@ -272,7 +283,9 @@ def _my_payout(payout: PayoutStatusView) -> rx.Component:
         rx.text(payout.amount, weight="bold", size="2"),
         rx.badge(
             payout.status,
-            color_scheme=rx.match(payout.status, (PayoutStatus.PAID, "green"), (PayoutStatus.REJECTED, "red"), "amber"),
+            color_scheme=rx.match(
+                payout.status, (PayoutStatus.PAID, "green"), (PayoutStatus.REJECTED, "red"), "amber"
+            ),
         ),
         rx.text(payout.detail, size="1", color=theme.TEXT_MUTED),
         spacing="2",
@@ -290,8 +303,12 @@ def _payout_form() -> rx.Component:
                 rx.cond(
                     WalletState.threshold_reached,
                     rx.text.span("You can request a payout now (from ", WalletState.threshold, ")."),
-                    rx.text.span(WalletState.available, " of the ", WalletState.threshold,
-                                 " you need before you can cash out."),
+                    rx.text.span(
+                        WalletState.available,
+                        " of the ",
+                        WalletState.threshold,
+                        " you need before you can cash out.",
+                    ),
                 ),
                 size="2",
                 data_testid="wallet-threshold",
@@ -326,7 +343,9 @@ def _payout_form() -> rx.Component:
             ),
             rx.cond(
                 WalletState.form_error != "",
-                rx.text(WalletState.form_error, color=theme.LIVE_RED, role="alert", data_testid="payout-error"),
+                rx.text(
+                    WalletState.form_error, color=theme.LIVE_RED, role="alert", data_testid="payout-error"
+                ),
             ),
             rx.cond(
                 WalletState.my_payouts.length() > 0,
@@ -339,7 +358,9 @@ def _payout_form() -> rx.Component:
             ),
             rx.cond(
                 WalletState.form_message != "",
-                rx.text(WalletState.form_message, color="lightgreen", role="status", data_testid="payout-message"),
+                rx.text(
+                    WalletState.form_message, color="lightgreen", role="status", data_testid="payout-message"
+                ),
             ),
             spacing="3",
             width="100%",
@@ -400,13 +421,16 @@ def _history() -> rx.Component:
             rx.cond(
                 WalletState.lines.length() > 0,
                 rx.vstack(rx.foreach(WalletState.lines, _history_line), spacing="0", width="100%"),
-                rx.text("Nothing yet: race while fans shop, and your share of the pot lands here.",
-                        color=theme.TEXT_MUTED),
+                rx.text(
+                    "Nothing yet: race while fans shop, and your share of the pot lands here.",
+                    color=theme.TEXT_MUTED,
+                ),
             ),
             rx.cond(
                 WalletState.has_more,
-                rx.button("Show older", on_click=WalletState.load_older, variant="soft",
-                          data_testid="wallet-older"),
+                rx.button(
+                    "Show older", on_click=WalletState.load_older, variant="soft", data_testid="wallet-older"
+                ),
             ),
             spacing="3",
             width="100%",

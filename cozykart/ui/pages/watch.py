@@ -243,7 +243,9 @@ def stream_embed() -> rx.Component:
     )
 
 
-def _button_link(label: str, icon: str, href, *, variant: str = "solid", external: bool = False) -> rx.Component:
+def _button_link(
+    label: str, icon: str, href, *, variant: str = "solid", external: bool = False
+) -> rx.Component:
     """One link styled as a button (an <a>, not a button inside a link): focusable, named by its text."""
     return rx.button(
         rx.link(rx.icon(icon, aria_hidden="true"), label, href=href, is_external=external, underline="none"),
@@ -314,7 +316,9 @@ def watch_page() -> rx.Component:
         ),
         _column(
             _placed(1, pot_block()),
-            _placed(4, rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips")),
+            _placed(
+                4, rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips")
+            ),
         ),
         display=rx.breakpoints(initial="flex", md="grid"),
         flex_direction="column",
