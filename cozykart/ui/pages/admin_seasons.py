@@ -246,6 +246,103 @@ def _field(label: str, control: rx.Component) -> rx.Component:
     return rx.el.label(rx.vstack(rx.text(label, size="2", color=theme.TEXT_MUTED), control, spacing="1"))
 
 
+def _name_field() -> rx.Component:
+    return _field(
+        "Name",
+        rx.input(
+            name="name", placeholder="Winter Cup", max_length=60, required=True, data_testid="season-name"
+        ),
+    )
+
+
+def _date_field(label: str, name: str, default_value: rx.Var[str], test_id: str) -> rx.Component:
+    return _field(label, rx.input(name=name, type="date", default_value=default_value, data_testid=test_id))
+
+
+def _sponsor_field() -> rx.Component:
+    return _field(
+        "Sponsor",
+        rx.input(name="sponsor_name", placeholder="Optional", max_length=60, data_testid="season-sponsor"),
+    )
+
+
+def _sponsor_banner_field() -> rx.Component:
+    return _field(
+        "Sponsor banner URL",
+        rx.input(
+            name="sponsor_logo_url",
+            placeholder="https://… or /…",
+            max_length=TEXT_INPUT_LENGTH_MAX,
+            data_testid="season-banner",
+        ),
+    )
+
+
+def _sponsor_link_field() -> rx.Component:
+    return _field(
+        "Sponsor link",
+        rx.input(name="sponsor_url", placeholder="https://…", max_length=TEXT_INPUT_LENGTH_MAX),
+    )
+
+
+def _points_field() -> rx.Component:
+    return _field(
+        "Points table (best place first)",
+        rx.input(
+            name="points",
+            placeholder=", ".join(map(str, DEFAULT_POINTS_TABLE)),
+            max_length=POINTS_INPUT_LENGTH_MAX,
+            width="16rem",
+            max_width="100%",
+            data_testid="season-points",
+        ),
+    )
+
+
+def _split_field() -> rx.Component:
+    return _field(
+        "Pot split",
+        rx.el.select(
+            rx.foreach(SeasonsAdminState.policies, _policy_option),
+            name="split_policy",
+            style=theme.SELECT_STYLE,
+            data_testid="season-split",
+        ),
+    )
+
+
+def _bonus_field() -> rx.Component:
+    return _field(
+        "Winner's bonus % (winner's bonus split)",
+        rx.input(
+            name="winner_bonus",
+            placeholder="50",
+            max_length=6,
+            width="8rem",
+            max_width="100%",
+            data_testid="season-bonus",
+        ),
+    )
+
+
+def _create_fields() -> rx.Component:
+    return rx.flex(
+        _name_field(),
+        _date_field("Starts on", "starts_on", SeasonsAdminState.default_starts_on, "season-starts-on"),
+        _date_field("Ends on", "ends_on", SeasonsAdminState.default_ends_on, "season-ends-on"),
+        _sponsor_field(),
+        _sponsor_banner_field(),
+        _sponsor_link_field(),
+        _points_field(),
+        _split_field(),
+        _bonus_field(),
+        rx.button("Create season", type="submit", color_scheme="amber", data_testid="season-create"),
+        gap="0.75rem",
+        wrap="wrap",
+        align="end",
+    )
+
+
 def _create_form() -> rx.Component:
     return rx.el.section(
         rx.vstack(
@@ -256,101 +353,7 @@ def _create_form() -> rx.Component:
                 size="2",
                 color=theme.TEXT_MUTED,
             ),
-            rx.form(
-                rx.flex(
-                    _field(
-                        "Name",
-                        rx.input(
-                            name="name",
-                            placeholder="Winter Cup",
-                            max_length=60,
-                            required=True,
-                            data_testid="season-name",
-                        ),
-                    ),
-                    _field(
-                        "Starts on",
-                        rx.input(
-                            name="starts_on",
-                            type="date",
-                            default_value=SeasonsAdminState.default_starts_on,
-                            data_testid="season-starts-on",
-                        ),
-                    ),
-                    _field(
-                        "Ends on",
-                        rx.input(
-                            name="ends_on",
-                            type="date",
-                            default_value=SeasonsAdminState.default_ends_on,
-                            data_testid="season-ends-on",
-                        ),
-                    ),
-                    _field(
-                        "Sponsor",
-                        rx.input(
-                            name="sponsor_name",
-                            placeholder="Optional",
-                            max_length=60,
-                            data_testid="season-sponsor",
-                        ),
-                    ),
-                    _field(
-                        "Sponsor banner URL",
-                        rx.input(
-                            name="sponsor_logo_url",
-                            placeholder="https://… or /…",
-                            max_length=TEXT_INPUT_LENGTH_MAX,
-                            data_testid="season-banner",
-                        ),
-                    ),
-                    _field(
-                        "Sponsor link",
-                        rx.input(
-                            name="sponsor_url", placeholder="https://…", max_length=TEXT_INPUT_LENGTH_MAX
-                        ),
-                    ),
-                    _field(
-                        "Points table (best place first)",
-                        rx.input(
-                            name="points",
-                            placeholder=", ".join(map(str, DEFAULT_POINTS_TABLE)),
-                            max_length=POINTS_INPUT_LENGTH_MAX,
-                            width="16rem",
-                            max_width="100%",
-                            data_testid="season-points",
-                        ),
-                    ),
-                    _field(
-                        "Pot split",
-                        rx.el.select(
-                            rx.foreach(SeasonsAdminState.policies, _policy_option),
-                            name="split_policy",
-                            style=theme.SELECT_STYLE,
-                            data_testid="season-split",
-                        ),
-                    ),
-                    _field(
-                        "Winner's bonus % (winner's bonus split)",
-                        rx.input(
-                            name="winner_bonus",
-                            placeholder="50",
-                            max_length=6,
-                            width="8rem",
-                            max_width="100%",
-                            data_testid="season-bonus",
-                        ),
-                    ),
-                    rx.button(
-                        "Create season", type="submit", color_scheme="amber", data_testid="season-create"
-                    ),
-                    gap="0.75rem",
-                    wrap="wrap",
-                    align="end",
-                ),
-                on_submit=SeasonsAdminState.create,
-                reset_on_submit=True,
-            ),
+            rx.form(_create_fields(), on_submit=SeasonsAdminState.create, reset_on_submit=True),
             width="100%",
         ),
         style=theme.panel_style,

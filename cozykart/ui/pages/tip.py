@@ -267,79 +267,99 @@ def _amount_fieldset() -> rx.Component:
     )
 
 
+def _dj_field() -> rx.Component:
+    return _field(
+        "DJ",
+        "tip-dj",
+        rx.el.select(
+            rx.foreach(TipState.djs, _dj_option),
+            id="tip-dj",
+            value=TipState.dj_choice,
+            on_change=TipState.set_dj_choice,
+            data_testid="tip-dj",
+            style={
+                "padding": "0.45rem",
+                "border_radius": "8px",
+                "background": theme.INK,
+                "color": theme.TEXT,
+                "border": f"1px solid {theme.PANEL_BORDER}",
+            },
+        ),
+    )
+
+
+def _song_field() -> rx.Component:
+    return _field(
+        "Song request",
+        "tip-song",
+        rx.input(
+            id="tip-song",
+            value=TipState.song,
+            on_change=TipState.set_song,
+            max_length=tips.SONG_LENGTH_MAX,
+            placeholder="Coconut Mall",
+            data_testid="tip-song",
+            width="100%",
+        ),
+    )
+
+
+def _message_field() -> rx.Component:
+    return _field(
+        "Message for the DJ",
+        "tip-message",
+        rx.text_area(
+            id="tip-message",
+            value=TipState.message,
+            on_change=TipState.set_message,
+            max_length=tips.TIP_MESSAGE_LENGTH_MAX,
+            placeholder="Shout-out to the drift kings!",
+            data_testid="tip-message",
+            width="100%",
+        ),
+    )
+
+
+def _fan_name_field() -> rx.Component:
+    return _field(
+        "Your name (shown with the tip)",
+        "tip-fan-name",
+        rx.input(
+            id="tip-fan-name",
+            value=TipState.fan_name,
+            on_change=TipState.set_fan_name,
+            max_length=tips.TIP_FAN_NAME_LENGTH_MAX,
+            placeholder="Anonymous fan",
+            data_testid="tip-fan-name",
+            width="100%",
+        ),
+    )
+
+
+def _send_button() -> rx.Component:
+    return rx.button(
+        rx.cond(TipState.mode == tips.MODE_DEMO, "Send tip (demo)", "Continue to payment"),
+        on_click=TipState.send_tip,
+        loading=TipState.sending,
+        size="3",
+        color_scheme="amber",
+        data_testid="tip-send",
+    )
+
+
 def _form() -> rx.Component:
     return rx.vstack(
         rx.cond(TipState.mode == tips.MODE_DEMO, _demo_banner()),
-        _field(
-            "DJ",
-            "tip-dj",
-            rx.el.select(
-                rx.foreach(TipState.djs, _dj_option),
-                id="tip-dj",
-                value=TipState.dj_choice,
-                on_change=TipState.set_dj_choice,
-                data_testid="tip-dj",
-                style={
-                    "padding": "0.45rem",
-                    "border_radius": "8px",
-                    "background": theme.INK,
-                    "color": theme.TEXT,
-                    "border": f"1px solid {theme.PANEL_BORDER}",
-                },
-            ),
-        ),
+        _dj_field(),
         _amount_fieldset(),
-        _field(
-            "Song request",
-            "tip-song",
-            rx.input(
-                id="tip-song",
-                value=TipState.song,
-                on_change=TipState.set_song,
-                max_length=tips.SONG_LENGTH_MAX,
-                placeholder="Coconut Mall",
-                data_testid="tip-song",
-                width="100%",
-            ),
-        ),
-        _field(
-            "Message for the DJ",
-            "tip-message",
-            rx.text_area(
-                id="tip-message",
-                value=TipState.message,
-                on_change=TipState.set_message,
-                max_length=tips.TIP_MESSAGE_LENGTH_MAX,
-                placeholder="Shout-out to the drift kings!",
-                data_testid="tip-message",
-                width="100%",
-            ),
-        ),
-        _field(
-            "Your name (shown with the tip)",
-            "tip-fan-name",
-            rx.input(
-                id="tip-fan-name",
-                value=TipState.fan_name,
-                on_change=TipState.set_fan_name,
-                max_length=tips.TIP_FAN_NAME_LENGTH_MAX,
-                placeholder="Anonymous fan",
-                data_testid="tip-fan-name",
-                width="100%",
-            ),
-        ),
+        _song_field(),
+        _message_field(),
+        _fan_name_field(),
         rx.cond(
             TipState.error != "",
             rx.text(TipState.error, color=theme.LIVE_RED, role="alert", data_testid="tip-error"),
         ),
-        rx.button(
-            rx.cond(TipState.mode == tips.MODE_DEMO, "Send tip (demo)", "Continue to payment"),
-            on_click=TipState.send_tip,
-            loading=TipState.sending,
-            size="3",
-            color_scheme="amber",
-            data_testid="tip-send",
-        ),
+        _send_button(),
         spacing="4",
         width="100%",
     )

@@ -295,24 +295,60 @@ def _my_payout(payout: PayoutStatusView) -> rx.Component:
     )
 
 
+def _payout_threshold() -> rx.Component:
+    return rx.text(
+        rx.cond(
+            WalletState.threshold_reached,
+            rx.text.span("You can request a payout now (from ", WalletState.threshold, ")."),
+            rx.text.span(
+                WalletState.available, " of the ", WalletState.threshold, " you need before you can cash out."
+            ),
+        ),
+        size="2",
+        data_testid="wallet-threshold",
+    )
+
+
+def _payout_amount_row() -> rx.Component:
+    return rx.hstack(
+        rx.input(
+            id="payout-amount",
+            value=WalletState.amount_input,
+            on_change=WalletState.set_amount_input,
+            placeholder="20.00",
+            input_mode="decimal",
+            max_length=AMOUNT_TEXT_LENGTH_MAX,
+            data_testid="payout-amount",
+            width="12rem",
+        ),
+        rx.button(
+            "Request payout",
+            on_click=WalletState.request_payout,
+            color_scheme="amber",
+            data_testid="payout-request",
+        ),
+        align="center",
+        wrap="wrap",
+    )
+
+
+def _my_payouts() -> rx.Component:
+    return rx.cond(
+        WalletState.my_payouts.length() > 0,
+        rx.vstack(
+            rx.text("Your payouts", weight="bold", size="2"),
+            rx.foreach(WalletState.my_payouts, _my_payout),
+            spacing="1",
+            width="100%",
+        ),
+    )
+
+
 def _payout_form() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.heading("Cash out", size="4", as_="h2"),
-            rx.text(
-                rx.cond(
-                    WalletState.threshold_reached,
-                    rx.text.span("You can request a payout now (from ", WalletState.threshold, ")."),
-                    rx.text.span(
-                        WalletState.available,
-                        " of the ",
-                        WalletState.threshold,
-                        " you need before you can cash out.",
-                    ),
-                ),
-                size="2",
-                data_testid="wallet-threshold",
-            ),
+            _payout_threshold(),
             rx.progress(
                 value=WalletState.progress_percent,
                 max=100,
@@ -321,41 +357,14 @@ def _payout_form() -> rx.Component:
                 width="100%",
             ),
             rx.el.label("Amount to cash out", html_for="payout-amount", style={"font_weight": "bold"}),
-            rx.hstack(
-                rx.input(
-                    id="payout-amount",
-                    value=WalletState.amount_input,
-                    on_change=WalletState.set_amount_input,
-                    placeholder="20.00",
-                    input_mode="decimal",
-                    max_length=AMOUNT_TEXT_LENGTH_MAX,
-                    data_testid="payout-amount",
-                    width="12rem",
-                ),
-                rx.button(
-                    "Request payout",
-                    on_click=WalletState.request_payout,
-                    color_scheme="amber",
-                    data_testid="payout-request",
-                ),
-                align="center",
-                wrap="wrap",
-            ),
+            _payout_amount_row(),
             rx.cond(
                 WalletState.form_error != "",
                 rx.text(
                     WalletState.form_error, color=theme.LIVE_RED, role="alert", data_testid="payout-error"
                 ),
             ),
-            rx.cond(
-                WalletState.my_payouts.length() > 0,
-                rx.vstack(
-                    rx.text("Your payouts", weight="bold", size="2"),
-                    rx.foreach(WalletState.my_payouts, _my_payout),
-                    spacing="1",
-                    width="100%",
-                ),
-            ),
+            _my_payouts(),
             rx.cond(
                 WalletState.form_message != "",
                 rx.text(
