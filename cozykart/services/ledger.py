@@ -57,6 +57,8 @@ from cozykart.domain.transactions import (
     RaceBook,
     SaleFacts,
     SaleRace,
+    SaleSplit,
+    TipSplit,
     adjustment_transaction,
     clawback_transaction,
     correction_transaction,
@@ -293,9 +295,8 @@ def record_sale(
     key, item, fan_name = _sale_input(key, gross_cents, cost_cents, sold_at, item, fan_name)
     with uow:
         connection = uow.session.connection()
-        settings = _effective_settings(
-            uow, connection, settings
-        )  # an admin's change applies from the next sale
+        # An admin's change applies from the next sale.
+        settings = _effective_settings(uow, connection, settings)
         race = _race_at(uow, connection, sold_at)
         race_id = race.window.race_id if race is not None else None
         split = sale_split(gross_cents, cost_cents, settings.commission_rate_bps, race_live=race is not None)
@@ -318,40 +319,97 @@ def record_sale(
         sale_race = None
         if race is not None:
             sale_race = _sale_race(uow, connection, race, split.pool_cents, settings, now)
-        sale = sale_transaction(
-            key=f"payment:{key}",
-            reference=f"{provider}:{key}",
-            payment_id=payment_id,
-            item=item,
-            gross_cents=gross_cents,
-            split=split,
-            race=sale_race,
-            sold_at=sold_at,
-            currency=settings.currency,
-        )
-        written = _write(uow, connection, sale, now)
-        uow.emit(
-            SaleRecorded(
-                payment_id=payment_id,
-                race_id=race_id,
-                gross_cents=gross_cents,
-                pool_cents=split.pool_cents,
-                item=item,
-                fan_name=fan_name,
-                occurred_at=sold_at,
-            )
-        )
-        uow.commit()
-        return SaleReceipt(
+        written = _write_sale(
+            uow,
+            connection,
+            key,
+            provider,
             payment_id,
-            written.transaction_id,
-            race_id,
+            item,
             gross_cents,
-            split.pool_cents,
-            split.house_cents,
-            distributed=sale_race is not None and sale_race.final,
-            replayed=False,
+            split,
+            sale_race,
+            sold_at,
+            settings,
+            now,
         )
+        _emit_sale_recorded(uow, payment_id, race_id, gross_cents, split, item, fan_name, sold_at)
+        uow.commit()
+        return _sale_receipt(payment_id, written, race_id, gross_cents, split, sale_race)
+
+
+def _write_sale(
+    uow: UnitOfWork,
+    connection: Connection,
+    key: str,
+    provider: str,
+    payment_id: int,
+    item: str,
+    gross_cents: int,
+    split: SaleSplit,
+    sale_race: SaleRace | None,
+    sold_at: datetime,
+    settings: Settings,
+    now: datetime,
+) -> repo.Written:
+    """The sale's transaction, as the domain builds it, written `now`."""
+    sale = sale_transaction(
+        key=f"payment:{key}",
+        reference=f"{provider}:{key}",
+        payment_id=payment_id,
+        item=item,
+        gross_cents=gross_cents,
+        split=split,
+        race=sale_race,
+        sold_at=sold_at,
+        currency=settings.currency,
+    )
+    return _write(uow, connection, sale, now)
+
+
+def _emit_sale_recorded(
+    uow: UnitOfWork,
+    payment_id: int,
+    race_id: int | None,
+    gross_cents: int,
+    split: SaleSplit,
+    item: str,
+    fan_name: str | None,
+    sold_at: datetime,
+) -> None:
+    """Emit the event of a newly recorded sale."""
+    uow.emit(
+        SaleRecorded(
+            payment_id=payment_id,
+            race_id=race_id,
+            gross_cents=gross_cents,
+            pool_cents=split.pool_cents,
+            item=item,
+            fan_name=fan_name,
+            occurred_at=sold_at,
+        )
+    )
+
+
+def _sale_receipt(
+    payment_id: int,
+    written: repo.Written,
+    race_id: int | None,
+    gross_cents: int,
+    split: SaleSplit,
+    sale_race: SaleRace | None,
+) -> SaleReceipt:
+    """What a newly recorded sale returns: distributed when its race was already final."""
+    return SaleReceipt(
+        payment_id,
+        written.transaction_id,
+        race_id,
+        gross_cents,
+        split.pool_cents,
+        split.house_cents,
+        distributed=sale_race is not None and sale_race.final,
+        replayed=False,
+    )
 
 
 def _sale_race(
@@ -531,9 +589,8 @@ def record_tip(
     key, song, fan_name, message = _tip_input(key, tip_cents, tipped_at, song, fan_name, message)
     with uow:
         connection = uow.session.connection()
-        settings = _effective_settings(
-            uow, connection, settings
-        )  # an admin's change applies from the next tip
+        # An admin's change applies from the next tip.
+        settings = _effective_settings(uow, connection, settings)
         split = tip_split(tip_cents, settings.tip_fee_bps)
         if uow.session.get(Racer, dj_racer_id) is None:
             raise NotFound("That DJ does not exist.")
@@ -553,43 +610,97 @@ def record_tip(
         )
         if payment_id is None:
             return _tip_replay(connection, key, tip_cents)
-        transaction = tip_transaction(
-            key=f"payment:{key}",
-            reference=f"{provider}:{key}",
+        written = _write_tip(
+            connection,
+            key,
+            provider,
+            payment_id,
+            dj_racer_id,
+            tip_cents,
+            split,
+            song,
+            fan_name,
+            tipped_at,
+            settings,
+            now,
+        )
+        _emit_tip_recorded(uow, payment_id, dj_racer_id, tip_cents, split, fan_name, song, message, tipped_at)
+        uow.commit()
+        return _tip_receipt(payment_id, written, dj_racer_id, tip_cents, split)
+
+
+def _write_tip(
+    connection: Connection,
+    key: str,
+    provider: str,
+    payment_id: int,
+    dj_racer_id: int,
+    tip_cents: int,
+    split: TipSplit,
+    song: str,
+    fan_name: str | None,
+    tipped_at: datetime,
+    settings: Settings,
+    now: datetime,
+) -> repo.Written:
+    """The tip's transaction, as the domain builds it (the DJ's share held `hold_days`), written `now`."""
+    transaction = tip_transaction(
+        key=f"payment:{key}",
+        reference=f"{provider}:{key}",
+        payment_id=payment_id,
+        dj_racer_id=dj_racer_id,
+        tip_cents=tip_cents,
+        split=split,
+        song=song,
+        fan_name=fan_name,
+        tipped_at=tipped_at,
+        hold_until=hold_until(now, settings.hold_days),
+        currency=settings.currency,
+    )
+    written = repo.write_transaction(connection, transaction, now=now)
+    assert not written.replayed
+    return written
+
+
+def _emit_tip_recorded(
+    uow: UnitOfWork,
+    payment_id: int,
+    dj_racer_id: int,
+    tip_cents: int,
+    split: TipSplit,
+    fan_name: str | None,
+    song: str,
+    message: str | None,
+    tipped_at: datetime,
+) -> None:
+    """Emit the event of a newly recorded tip."""
+    uow.emit(
+        TipRecorded(
             payment_id=payment_id,
             dj_racer_id=dj_racer_id,
             tip_cents=tip_cents,
-            split=split,
-            song=song,
+            dj_cents=split.dj_cents,
             fan_name=fan_name,
-            tipped_at=tipped_at,
-            hold_until=hold_until(now, settings.hold_days),
-            currency=settings.currency,
+            song=song,
+            message=message,
+            occurred_at=tipped_at,
         )
-        written = repo.write_transaction(connection, transaction, now=now)
-        assert not written.replayed
-        uow.emit(
-            TipRecorded(
-                payment_id=payment_id,
-                dj_racer_id=dj_racer_id,
-                tip_cents=tip_cents,
-                dj_cents=split.dj_cents,
-                fan_name=fan_name,
-                song=song,
-                message=message,
-                occurred_at=tipped_at,
-            )
-        )
-        uow.commit()
-        return TipReceipt(
-            payment_id,
-            written.transaction_id,
-            dj_racer_id,
-            tip_cents,
-            split.fee_cents,
-            split.dj_cents,
-            replayed=False,
-        )
+    )
+
+
+def _tip_receipt(
+    payment_id: int, written: repo.Written, dj_racer_id: int, tip_cents: int, split: TipSplit
+) -> TipReceipt:
+    """What a newly recorded tip returns."""
+    return TipReceipt(
+        payment_id,
+        written.transaction_id,
+        dj_racer_id,
+        tip_cents,
+        split.fee_cents,
+        split.dj_cents,
+        replayed=False,
+    )
 
 
 def _tip_input(

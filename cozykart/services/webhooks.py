@@ -493,50 +493,11 @@ def _apply_fact(
 ) -> int:
     """Call the ledger for one fact, inside the open transaction, recorded `now`; returns the cents it moved."""
     if isinstance(fact, Sale):
-        ledger.record_sale(
-            key=fact.payment_key,
-            gross_cents=fact.gross_cents,
-            sold_at=_bought_at(uow, fact, provider, fact.sold_at),
-            item=fact.item,
-            cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
-            provider=provider,
-            fan_name=fact.public_name,  # the ledger's fan name is what public surfaces show
-            uow=uow,
-            settings=settings,
-            now=now,
-        )
-        return fact.gross_cents
+        return _apply_sale(uow, fact, provider, settings, now)
     if isinstance(fact, Tip):
-        ledger.record_tip(
-            key=fact.payment_key,
-            dj_racer_id=_dj_for(uow.session, fact.dj),
-            tip_cents=fact.tip_cents,
-            tipped_at=_bought_at(uow, fact, provider, fact.tipped_at),
-            song=fact.song,
-            fan_name=fact.public_name,
-            message=fact.public_message,
-            provider=provider,
-            uow=uow,
-            settings=settings,
-            now=now,
-        )
-        return fact.tip_cents
+        return _apply_tip(uow, fact, provider, settings, now)
     if isinstance(fact, Refund):
-        amount_cents = fact.amount_cents
-        if fact.cumulative:
-            amount_cents -= _refunded_so_far(uow.session, payment_key, provider, inbox_id)
-        if amount_cents <= 0:
-            return 0  # an older running total than one already applied
-        ledger.refund_payment(
-            payment_key=_sale_key(uow, provider, fact.payment_key),
-            refund_key=fact.refund_key,
-            refunded_at=fact.refunded_at,
-            amount_cents=amount_cents,
-            uow=uow,
-            settings=settings,
-            now=now,
-        )
-        return amount_cents
+        return _apply_refund(uow, fact, provider, payment_key, inbox_id, settings, now)
     if isinstance(fact, DisputeOpened):
         ledger.open_dispute(
             payment_key=_sale_key(uow, provider, fact.payment_key),
@@ -558,6 +519,68 @@ def _apply_fact(
         )
         return 0
     raise AssertionError(f"no way to apply {fact.kind}")
+
+
+def _apply_sale(uow: UnitOfWork, fact: Sale, provider: str, settings: Settings, now: datetime) -> int:
+    """Record the sale at the instant that decides its race, its cost the known cost of its SKUs."""
+    ledger.record_sale(
+        key=fact.payment_key,
+        gross_cents=fact.gross_cents,
+        sold_at=_bought_at(uow, fact, provider, fact.sold_at),
+        item=fact.item,
+        cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
+        provider=provider,
+        fan_name=fact.public_name,  # the ledger's fan name is what public surfaces show
+        uow=uow,
+        settings=settings,
+        now=now,
+    )
+    return fact.gross_cents
+
+
+def _apply_tip(uow: UnitOfWork, fact: Tip, provider: str, settings: Settings, now: datetime) -> int:
+    """Record the tip for the DJ it names, at the instant the fan paid."""
+    ledger.record_tip(
+        key=fact.payment_key,
+        dj_racer_id=_dj_for(uow.session, fact.dj),
+        tip_cents=fact.tip_cents,
+        tipped_at=_bought_at(uow, fact, provider, fact.tipped_at),
+        song=fact.song,
+        fan_name=fact.public_name,
+        message=fact.public_message,
+        provider=provider,
+        uow=uow,
+        settings=settings,
+        now=now,
+    )
+    return fact.tip_cents
+
+
+def _apply_refund(
+    uow: UnitOfWork,
+    fact: Refund,
+    provider: str,
+    payment_key: str | None,
+    inbox_id: int | None,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Refund what is new: a running total less what its provider's refunds already took back."""
+    amount_cents = fact.amount_cents
+    if fact.cumulative:
+        amount_cents -= _refunded_so_far(uow.session, payment_key, provider, inbox_id)
+    if amount_cents <= 0:
+        return 0  # an older running total than one already applied
+    ledger.refund_payment(
+        payment_key=_sale_key(uow, provider, fact.payment_key),
+        refund_key=fact.refund_key,
+        refunded_at=fact.refunded_at,
+        amount_cents=amount_cents,
+        uow=uow,
+        settings=settings,
+        now=now,
+    )
+    return amount_cents
 
 
 def _bought_at(uow: UnitOfWork, fact: Sale | Tip, provider: str, paid_at: datetime) -> datetime:
