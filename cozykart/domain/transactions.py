@@ -608,20 +608,42 @@ def payout_paid_transaction(
     currency: str,
 ) -> Transaction:
     """In flight -x, payouts sent +x: an admin paid a requested payout."""
-    assert amount_cents > 0, amount_cents
     money, method_words = format_cents(amount_cents, currency), PAYOUT_METHODS[method]
-    builder = TransactionBuilder()
-    builder.post(
-        in_flight_account(racer_id),
-        -amount_cents,
-        f"Payout #{payout_id} paid by {method_words} (ref {reference})",
+    return _paid_out(
+        key=key,
+        payout_id=payout_id,
+        amount_cents=amount_cents,
+        from_account=in_flight_account(racer_id),
+        from_words=f"Payout #{payout_id} paid by {method_words} (ref {reference})",
+        sent_words=f"Payout #{payout_id} of {money} by {method_words}",
+        description=f"Payout #{payout_id} of {money} paid by {method_words} (ref {reference})",
+        admin_racer_id=admin_racer_id,
+        at=at,
     )
-    builder.post(PAYOUTS_SENT, amount_cents, f"Payout #{payout_id} of {money} by {method_words}")
+
+
+def _paid_out(
+    *,
+    key: str,
+    payout_id: int,
+    amount_cents: int,
+    from_account: AccountRef,
+    from_words: str,
+    sent_words: str,
+    description: str,
+    admin_racer_id: int,
+    at: datetime,
+) -> Transaction:
+    """`from_account` -x, payouts sent +x: money that left the league (a PAYOUT)."""
+    assert amount_cents > 0, amount_cents
+    builder = TransactionBuilder()
+    builder.post(from_account, -amount_cents, from_words)
+    builder.post(PAYOUTS_SENT, amount_cents, sent_words)
     return _finish(
         builder,
         key=key,
         kind=TransactionKind.PAYOUT,
-        description=f"Payout #{payout_id} of {money} paid by {method_words} (ref {reference})",
+        description=description,
         reference=f"payout:{payout_id}",
         occurred_at=at,
         payout_id=payout_id,
@@ -676,24 +698,17 @@ def direct_payout_transaction(
     currency: str,
 ) -> Transaction:
     """Wallet -x, payouts sent +x: an admin paid a racer directly."""
-    assert amount_cents > 0, amount_cents
     money, method_words = format_cents(amount_cents, currency), PAYOUT_METHODS[method]
-    builder = TransactionBuilder()
-    builder.post(
-        wallet_account(racer_id),
-        -amount_cents,
-        f"Payout #{payout_id} paid by {method_words} (ref {reference})",
-    )
-    builder.post(PAYOUTS_SENT, amount_cents, f"Direct payout #{payout_id} of {money} to {racer_name}")
-    return _finish(
-        builder,
+    return _paid_out(
         key=key,
-        kind=TransactionKind.PAYOUT,
-        description=f"Direct payout #{payout_id} of {money} to {racer_name} by {method_words}",
-        reference=f"payout:{payout_id}",
-        occurred_at=at,
         payout_id=payout_id,
-        actor_racer_id=admin_racer_id,
+        amount_cents=amount_cents,
+        from_account=wallet_account(racer_id),
+        from_words=f"Payout #{payout_id} paid by {method_words} (ref {reference})",
+        sent_words=f"Direct payout #{payout_id} of {money} to {racer_name}",
+        description=f"Direct payout #{payout_id} of {money} to {racer_name} by {method_words}",
+        admin_racer_id=admin_racer_id,
+        at=at,
     )
 
 
