@@ -44,8 +44,9 @@ from cozykart.db.migrate import upgrade
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import DEFAULT_POINTS_TABLE, PointsTable, compute_standings
-from cozykart.services import league, standings
+from cozykart.services import league
 from cozykart.services.handlers import HANDLERS
+from cozykart.services.reads import standings
 from cozykart.settings import Settings
 
 RACE_SIZE = 8

@@ -37,8 +37,8 @@ from cozykart.db.migrate import upgrade
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.ledger import PAYOUT_KINDS, TransactionKind, house_code, payouts_sent_code, wallet_code
-from cozykart.services import wallet_view
 from cozykart.services.handlers import HANDLERS
+from cozykart.services.reads import wallet_view
 from cozykart.settings import Settings
 
 ENTRIES_DEFAULT = 100_000

@@ -23,7 +23,7 @@ def _uow():
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    from cozykart.services.reconcile import reconcile
+    from cozykart.services.reads.reconcile import reconcile
 
     report = reconcile(uow=_uow())
     if args.json:

@@ -22,6 +22,7 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
 from cozykart.db.uow import HandlerTable, UnitOfWork
 from cozykart.services.handlers import HANDLERS
+from cozykart.settings import Settings
 
 POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
@@ -34,8 +35,9 @@ class Database:
     engine: Engine
     handlers: HandlerTable = field(default_factory=lambda: HANDLERS)  # a test may hand its own
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, handlers=self.handlers)
+    def uow(self, settings: Settings | None = None) -> UnitOfWork:
+        """A unit of work on this database; services read `settings` (the environment's if None) from it."""
+        return UnitOfWork(self.engine, handlers=self.handlers, settings=settings)
 
 
 def postgres_base_url() -> str | None:

@@ -29,7 +29,8 @@ from cozykart.integrations.discord_interactions import (
     SUB_COMMAND,
 )
 from cozykart.integrations.discord_oauth import DiscordUser
-from cozykart.services import default_uow, league, payouts, standings, wallet
+from cozykart.services import default_uow, league, payouts, wallet
+from cozykart.services.reads import standings
 from cozykart.settings import Settings
 
 OPTION_TEXT_LENGTH_MAX = 200

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cozykart.services import read_uow
-from cozykart.services.pot import live_pot
+from cozykart.services.reads.pot import live_pot
 
 
 async def pot(request: Request) -> JSONResponse:

@@ -22,8 +22,8 @@ from starlette.routing import Route
 from cozykart.api._http import error_response_for
 from cozykart.domain.errors import CozyKartError, InvalidInput
 from cozykart.services import default_uow
-from cozykart.services.league_views import StandingRow, StandingsView
-from cozykart.services.standings import season_standings
+from cozykart.services.reads.league_views import StandingRow, StandingsView
+from cozykart.services.reads.standings import season_standings
 
 STANDINGS_ROWS_MAX = 1000
 SEASON_ID_DIGITS_MAX = 18

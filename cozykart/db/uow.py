@@ -1,10 +1,22 @@
 """The unit of work: one database transaction, committed once.
 
     with uow:
-        ...            # work through uow.session
+        race = uow.league.race_for_update(race_id)   # the repositories speak the domain's words
+        ...
         uow.commit()   # nothing is written unless the service says so
 
 Leaving the block without commit (or by an exception) rolls everything back.
+
+The unit of work carries, for the transaction it is in:
+- one repository per aggregate (`uow.league`, `uow.ledger`, `uow.inbox`,
+  `uow.outbox`, `uow.identity`, `uow.payouts`, `uow.money_settings`,
+  `uow.overlays`, `uow.interactions`; `cozykart/db/repositories/`), made on
+  first use and thrown away with the transaction, so what they remember (account
+  ids, locks taken) never outlives it; a rolled-back savepoint makes them forget;
+- `uow.settings`: the settings it was made with, with the money settings admins
+  changed (`money_setting_change`), read once per transaction, so a batch of
+  events uses the values committed when it began, as one event would.
+  `uow.base_settings` is the environment's, usable outside a transaction.
 
 A service called while its unit of work is already open joins that transaction:
 its `with uow:` and `commit()` then do nothing, and the outermost block commits
@@ -22,15 +34,27 @@ they never run after a rollback, and one that raises is logged, the commit stand
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from cozykart.db import lean
+from cozykart.db.repositories import Repository
+from cozykart.db.repositories.identity import IdentityRepository
+from cozykart.db.repositories.inbox import InboxRepository
+from cozykart.db.repositories.interactions import InteractionsRepository
+from cozykart.db.repositories.league import LeagueRepository
+from cozykart.db.repositories.ledger import LedgerRepository
+from cozykart.db.repositories.money_settings import MoneySettingsRepository
+from cozykart.db.repositories.outbox import OutboxRepository
+from cozykart.db.repositories.overlays import OverlaysRepository
+from cozykart.db.repositories.payouts import PayoutsRepository
+from cozykart.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +70,16 @@ class EventHandlers(NamedTuple):
 
 
 HandlerTable = Mapping[type, EventHandlers]
+R = TypeVar("R", bound=Repository)
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, *, handlers: HandlerTable) -> None:
+    def __init__(self, engine: Engine, *, handlers: HandlerTable, settings: Settings | None = None) -> None:
         self.engine = engine
         self.handlers = handlers
+        self._base_settings = settings
+        self._settings: Settings | None = None  # effective, for the open transaction
+        self._repositories: dict[type, Repository] = {}
         self._session: Session | None = None
         self._events: list[Any] = []
         self._committed_next: list[Any] = []  # handled in this transaction, with after-commit handlers
@@ -70,6 +98,82 @@ class UnitOfWork:
         return self.engine.dialect.name
 
     @property
+    def base_settings(self) -> Settings:
+        """The settings this unit of work was made with (the environment's when none were given)."""
+        if self._base_settings is None:
+            self._base_settings = load_settings()
+        return self._base_settings
+
+    @property
+    def settings(self) -> Settings:
+        """`base_settings` with the money settings admins changed, read once per transaction."""
+        if self._settings is None:
+            changed = self.money_settings.latest_values()
+            base = self.base_settings
+            self._settings = dataclasses.replace(base, **changed) if changed else base
+        return self._settings
+
+    def settings_changed(self) -> None:
+        """A money setting was changed in this transaction: read the settings again on next use."""
+        self._settings = None
+
+    # --- the repositories ---------------------------------------------------------
+
+    def _repository(self, kind: type[R]) -> R:
+        repository = self._repositories.get(kind)
+        if repository is None:
+            repository = self._repositories[kind] = kind(self.session)
+        assert isinstance(repository, kind)
+        return repository
+
+    @property
+    def league(self) -> LeagueRepository:
+        return self._repository(LeagueRepository)
+
+    @property
+    def ledger(self) -> LedgerRepository:
+        return self._repository(LedgerRepository)
+
+    @property
+    def inbox(self) -> InboxRepository:
+        return self._repository(InboxRepository)
+
+    @property
+    def outbox(self) -> OutboxRepository:
+        return self._repository(OutboxRepository)
+
+    @property
+    def identity(self) -> IdentityRepository:
+        return self._repository(IdentityRepository)
+
+    @property
+    def payouts(self) -> PayoutsRepository:
+        return self._repository(PayoutsRepository)
+
+    @property
+    def money_settings(self) -> MoneySettingsRepository:
+        return self._repository(MoneySettingsRepository)
+
+    @property
+    def overlays(self) -> OverlaysRepository:
+        return self._repository(OverlaysRepository)
+
+    @property
+    def interactions(self) -> InteractionsRepository:
+        return self._repository(InteractionsRepository)
+
+    def _forget(self) -> None:
+        """What the repositories remembered may have been undone (a savepoint rolled back)."""
+        self.memo.clear()
+        for repository in self._repositories.values():
+            repository.forget()
+
+    def _end_transaction(self) -> None:
+        self.memo = {}
+        self._settings = None
+        self._repositories = {}
+
+    @property
     def is_joined(self) -> bool:
         """True inside a nested `with uow:` whose outer block owns the transaction."""
         return self._depth > 1
@@ -79,7 +183,7 @@ class UnitOfWork:
             self._session = Session(self.engine, expire_on_commit=False)
             self._events = []
             self._committed_next = []
-            self.memo = {}
+            self._end_transaction()
         self._depth += 1
         return self
 
@@ -95,7 +199,7 @@ class UnitOfWork:
             session.close()
             self._events = []
             self._committed_next = []  # rolled back: no after-commit handler runs
-            self.memo = {}
+            self._end_transaction()
 
     def emit(self, event: Any) -> None:
         self._events.append(event)
@@ -111,7 +215,7 @@ class UnitOfWork:
             nested.rollback()
             del self._events[events_before:]
             del self._committed_next[handled_before:]
-            self.memo.clear()  # what was remembered may have been undone with it
+            self._forget()
             raise
         nested.commit()
 
@@ -151,7 +255,7 @@ class UnitOfWork:
             lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
             del self._events[events_before:]
             del self._committed_next[handled_before:]
-            self.memo.clear()  # what was remembered may have been undone (accounts created, locks taken)
+            self._forget()  # accounts created, locks taken may have been undone
             raise
         lean.execute_sql(connection, f"RELEASE SAVEPOINT {name}")
 
@@ -160,7 +264,7 @@ class UnitOfWork:
             return
         self.handle_events()
         self.session.commit()
-        self.memo = {}
+        self._end_transaction()
         committed, self._committed_next = self._committed_next, []
         self._run_after_commit(committed)
 

@@ -22,10 +22,10 @@ def _table(handlers: HandlerTable | None) -> HandlerTable:
 def default_uow(settings: Settings | None = None, *, handlers: HandlerTable | None = None) -> UnitOfWork:
     """A unit of work on the configured database (REFLEX_DB_URL), with the handler table."""
     settings = settings or load_settings()
-    return UnitOfWork(engine_for(settings.db_url), handlers=_table(handlers))
+    return UnitOfWork(engine_for(settings.db_url), handlers=_table(handlers), settings=settings)
 
 
 def read_uow(settings: Settings | None = None) -> UnitOfWork:
     """A unit of work for a service that only reads; it never waits for SQLite's write lock."""
     settings = settings or load_settings()
-    return UnitOfWork(reader_for(settings.db_url), handlers=_table(None))
+    return UnitOfWork(reader_for(settings.db_url), handlers=_table(None), settings=settings)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session
-
-from cozykart.db.tables import Racer
+from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import NotFound, PermissionDenied
 from cozykart.settings import Settings
 
@@ -29,8 +27,10 @@ class Actor:
         return self.is_admin or self.is_host
 
 
-def load_actor(session: Session, racer_id: int, settings: Settings) -> Actor:
-    racer = session.get(Racer, racer_id)
+def load_actor(uow: UnitOfWork, racer_id: int, settings: Settings | None = None) -> Actor:
+    """The acting racer, inside the open transaction; admins are the settings' Discord ids."""
+    settings = settings or uow.base_settings
+    racer = uow.league.racer(racer_id)
     if racer is None:
         raise NotFound("That racer does not exist.")
     return Actor(
@@ -48,9 +48,9 @@ def require_admin(actor: Actor) -> None:
         raise PermissionDenied("Only a league admin can do that.")
 
 
-def load_admin(session: Session, racer_id: int, settings: Settings) -> Actor:
+def load_admin(uow: UnitOfWork, racer_id: int, settings: Settings | None = None) -> Actor:
     """The acting racer, refused unless they are a league admin: the one admin check of a service."""
-    actor = load_actor(session, racer_id, settings)
+    actor = load_actor(uow, racer_id, settings)
     require_admin(actor)
     return actor
 

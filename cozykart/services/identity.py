@@ -62,7 +62,7 @@ from cozykart.integrations.discord_oauth import (
     code_challenge,
     new_code_verifier,
 )
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_admin
 from cozykart.services.demo import DEMO_DISCORD_ID_PREFIX
 from cozykart.settings import Settings
 
@@ -531,7 +531,7 @@ def set_role(
     parsed = parse_role(role)
     column = _ROLE_COLUMNS[parsed]
     with uow:
-        require_admin(load_actor(uow.session, actor_racer_id, settings))
+        load_admin(uow, actor_racer_id, settings)
         racer = uow.session.exec(select(Racer).where(Racer.id == racer_id).with_for_update()).first()
         if racer is None:
             raise NotFound("That racer does not exist.")
@@ -557,7 +557,7 @@ def set_role(
 def roles_overview(actor_racer_id: int, *, uow: UnitOfWork, settings: Settings) -> RolesOverview:
     """Every racer's roles and the latest role changes: for admins only."""
     with uow:
-        require_admin(load_actor(uow.session, actor_racer_id, settings))
+        load_admin(uow, actor_racer_id, settings)
         racers = uow.session.exec(
             select(Racer).order_by(Racer.display_name, Racer.id).limit(ROLES_RACER_COUNT_MAX)
         ).all()

@@ -60,7 +60,7 @@ from cozykart.domain.league import (
     WhichLobby,
 )
 from cozykart.services.actors import Actor, load_actor, require_admin, require_host
-from cozykart.services.league_views import EntryView, FixView, RacerView, RaceView
+from cozykart.services.reads.league_views import EntryView, FixView, RacerView, RaceView
 from cozykart.settings import Settings, load_settings
 
 RACE_LIST_LENGTH_MAX = 200
@@ -123,7 +123,7 @@ def open_lobby(
     name = league.clean_lobby_name(name)
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         require_host(actor)
         open_count = session.exec(select(func.count()).where(Race.status == RaceStatus.OPEN)).one()
         if open_count >= league.OPEN_LOBBY_COUNT_MAX:
@@ -148,7 +148,7 @@ def join_lobby(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         view = _join(uow.session, actor, _race_for_update(uow.session, race_id), now)
         uow.commit()
     return view
@@ -170,7 +170,7 @@ def join_chosen_lobby(
     now = now or utc_now()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         if lobby_id is None:
             lobby_id = _the_one_lobby(_open_lobbies(session), none=NoOpenLobby).id
         view = _join(session, actor, _race_for_update(session, lobby_id), now)
@@ -201,7 +201,7 @@ def leave_lobby(
     """The acting racer leaves a lobby before it starts."""
     settings = settings or load_settings()
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         view = _leave(uow.session, actor, _race_for_update(uow.session, race_id))
         uow.commit()
     return view
@@ -212,7 +212,7 @@ def leave_current_lobby(*, actor_id: int, uow: UnitOfWork, settings: Settings | 
     settings = settings or load_settings()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         lobby = _open_lobby_of(session, actor.racer_id)
         if lobby is None:
             raise NotInLobby()
@@ -239,7 +239,7 @@ def cancel_lobby(
     settings = settings or load_settings()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         race = _race_for_update(session, race_id)
         _require_race_host(actor, race)
         if race.status != RaceStatus.OPEN:
@@ -268,7 +268,7 @@ def start_race(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         view = _start(uow, actor, _race_for_update(uow.session, race_id), now)
         uow.commit()
     return view
@@ -290,7 +290,7 @@ def start_hosted_race(
     now = now or utc_now()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         if lobby_id is None:
             hosted = [lobby for lobby in _open_lobbies(session) if lobby.host_racer_id == actor.racer_id]
             lobby_id = _the_one_lobby(hosted, none=NoLobbyToStart).id
@@ -355,7 +355,7 @@ def end_race(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         view = _end(uow, actor, _race_for_update(uow.session, race_id), now)
         uow.commit()
     return view
@@ -369,7 +369,7 @@ def end_live_race(
     now = now or utc_now()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         live = session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
         if live is None:
             raise NoLiveRace()
@@ -412,7 +412,7 @@ def report_result(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         view = _report(uow, actor, _race_for_update(uow.session, race_id), position, now)
         uow.commit()
     return view
@@ -434,7 +434,7 @@ def report_for_unfinished_race(
     now = now or utc_now()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         race = _unfinished_race_of(session, actor.racer_id)
         if race is None:
             raise NoRaceToReport()
@@ -477,7 +477,7 @@ def set_results(
     now = now or utc_now()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         race = _race_for_update(session, race_id)
         _require_race_host(actor, race)
         _require_rulable(race)
@@ -507,7 +507,7 @@ def confirm_results(
     now = now or utc_now()
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         race = _race_for_update(session, race_id)
         _require_race_host(actor, race)
         _require_rulable(race)
@@ -545,7 +545,7 @@ def fix_results(
     reason = league.clean_reason(reason)
     with uow:
         session = uow.session
-        actor = load_actor(session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         require_admin(actor)
         race = _race_for_update(session, race_id)
         entries = _require_fixable(session, race)
@@ -579,7 +579,7 @@ def admin_fix_result(
     now = now or utc_now()
     reason = league.clean_reason(reason)
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         require_admin(actor)
         view = _admin_fix(uow, actor, race_id, racer_id, position, reason=reason, now=now)
         uow.commit()
@@ -606,7 +606,7 @@ def admin_fix_discord_result(
     now = now or utc_now()
     reason = league.clean_reason(reason)
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         require_admin(actor)
         racer = league_repo.racer_by_discord_id(uow.session, racer_discord_id)
         if racer is None:

@@ -523,7 +523,7 @@ def distribute_race(
     """
     settings, now = settings or load_settings(), now or utc_now()
     with uow:
-        load_admin(uow.session, admin_racer_id, settings)
+        load_admin(uow, admin_racer_id, settings)
         outcome = race_outcome(uow.session, race_id)
         if outcome is None:
             raise NotFound("That race does not exist.")
@@ -964,7 +964,7 @@ def adjust_wallet(
     require_positive_cents(abs(amount_cents), "The adjustment")
     with uow:
         session = uow.session
-        actor = load_admin(session, admin_racer_id, settings)
+        actor = load_admin(uow, admin_racer_id, settings)
         racer = session.get(Racer, racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")

@@ -20,10 +20,10 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ledger import PAYOUT_METHODS, AccountKind, PayoutStatus
 from cozykart.domain.payments import InboxStatus
-from cozykart.services import reconcile as reconcile_service
 from cozykart.services import webhooks
 from cozykart.services.actors import load_admin
 from cozykart.services.payouts import read_wallet_balances
+from cozykart.services.reads import reconcile as reconcile_service
 from cozykart.settings import Settings, load_settings
 
 RECENT_PAYOUTS_MAX = 25
@@ -106,7 +106,7 @@ def payout_queue(
     now = now or utc_now()
     payout, account, racer = repo.payout_table, repo.account_table, Racer.__table__
     with uow:
-        load_admin(uow.session, actor_id, settings)
+        load_admin(uow, actor_id, settings)
         connection = uow.session.connection()
         pending = _payout_lines(
             connection,
@@ -152,7 +152,7 @@ def webhook_inbox(
     if status is not None and status not in INBOX_STATUSES:
         raise InvalidInput("Pick a status from the list.")
     with uow:
-        load_admin(uow.session, actor_id, settings)
+        load_admin(uow, actor_id, settings)
         rows = webhooks.list_inbox(uow=uow, status=status, limit=INBOX_ROWS_MAX)
         counts = webhooks.inbox_counts(uow=uow)
     return InboxView(status=status, rows=rows, counts=counts)
@@ -164,5 +164,5 @@ def reconciliation(
     """Run reconciliation for an admin (read-only): clean, or the violations."""
     settings = settings or load_settings()
     with uow:
-        load_admin(uow.session, actor_id, settings)
+        load_admin(uow, actor_id, settings)
         return reconcile_service.reconcile(uow=uow, now=now)

@@ -36,7 +36,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.discord_messages import OutboxNotResendable, OutboxStatus
 from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_admin
 from cozykart.settings import Settings, load_settings
 
 SENDER_LEASE_NAME = "announcer"
@@ -288,7 +288,7 @@ def outbox_console(
     """The admin console's view: counts by status and the newest announcements (admins only)."""
     settings = settings or load_settings()
     with uow:
-        require_admin(load_actor(uow.session, actor_id, settings))
+        load_admin(uow, actor_id, settings)
         return OutboxConsole(
             counts=outbox_counts(uow=uow), rows=list_outbox(uow=uow, status=status, limit=limit)
         )
@@ -315,7 +315,7 @@ def resend(
     settings = settings or load_settings()
     with uow:
         if actor_id is not None:
-            require_admin(load_actor(uow.session, actor_id, settings))
+            load_admin(uow, actor_id, settings)
         row = uow.session.get(DiscordOutbox, outbox_id, with_for_update=True)
         if row is None:
             raise NotFound(f"There is no announcement #{outbox_id}.")

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from cozykart.db.overlay_tables import OverlayKey
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_actor, load_admin, require_admin
 from cozykart.settings import Settings, load_settings
 
 OVERLAY_KEY_BYTES = 24
@@ -35,7 +35,7 @@ def regenerate_overlay_key(
     settings = settings or load_settings()
     key = secrets.token_urlsafe(OVERLAY_KEY_BYTES)
     with uow:
-        require_admin(load_actor(uow.session, actor_id, settings))
+        load_admin(uow, actor_id, settings)
         uow.session.add(
             OverlayKey(key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now or utc_now())
         )
@@ -58,6 +58,6 @@ def check_overlay_admin(*, actor_id: int, uow: UnitOfWork, settings: Settings | 
     """Only an admin may manage overlays or send a test alert; returns the admin's name."""
     settings = settings or load_settings()
     with uow:
-        actor = load_actor(uow.session, actor_id, settings)
+        actor = load_actor(uow, actor_id, settings)
         require_admin(actor)
         return actor.display_name

@@ -177,7 +177,7 @@ def request_payout(
     require_positive_cents(amount_cents, "The payout amount")
     with uow:
         session = uow.session
-        actor = load_actor(session, racer_id, settings)
+        actor = load_actor(uow, racer_id, settings)
         connection = session.connection()
         claim = _claim_payout(
             connection,
@@ -239,7 +239,7 @@ def pay_payout(
         raise InvalidInput("Give the payment's reference (gift card code, PayPal or bank reference).")
     with uow:
         session = uow.session
-        actor = load_admin(session, admin_racer_id, settings)
+        actor = load_admin(uow, admin_racer_id, settings)
         connection = session.connection()
         payout = _payout(connection, payout_id)
         already = _decided(connection, payout_id, TransactionKind.PAYOUT)
@@ -292,7 +292,7 @@ def reject_payout(
     reason = require_reason(reason)
     with uow:
         session = uow.session
-        actor = load_admin(session, admin_racer_id, settings)
+        actor = load_admin(uow, admin_racer_id, settings)
         connection = session.connection()
         payout = _payout(connection, payout_id)
         already = _decided(connection, payout_id, TransactionKind.PAYOUT_RELEASED)
@@ -352,7 +352,7 @@ def direct_payout(
     reference = " ".join((reference or "").split())[:REFERENCE_LENGTH_MAX] or "direct payout"
     with uow:
         session = uow.session
-        actor = load_admin(session, admin_racer_id, settings)
+        actor = load_admin(uow, admin_racer_id, settings)
         racer = session.get(Racer, racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")

@@ -29,7 +29,7 @@ from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import AccountKind, TransactionKind
 from cozykart.services import league
 from cozykart.services.actors import load_admin
-from cozykart.services.league_views import EntryView, RaceView
+from cozykart.services.reads.league_views import EntryView, RaceView
 from cozykart.settings import Settings, load_settings
 
 RECENT_FINAL_RACES_MAX = 20
@@ -80,7 +80,7 @@ def results_desk(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = 
     """An admin's list: races waiting for results, then the latest final races."""
     settings = settings or load_settings()
     with uow:
-        load_admin(uow.session, actor_id, settings)
+        load_admin(uow, actor_id, settings)
     awaiting = league.list_races(uow=uow, statuses=(RaceStatus.ENDED,), limit=AWAITING_RACES_MAX)
     recent = league.list_races(uow=uow, statuses=(RaceStatus.FINAL,), limit=RECENT_FINAL_RACES_MAX)
     return ResultsDesk(awaiting=awaiting, recent_final=recent)
@@ -136,7 +136,7 @@ def preview_admin_fix(
     settings = settings or load_settings()
     racer_id = _parse_racer(racer_id)
     with uow:
-        load_admin(uow.session, actor_id, settings)
+        load_admin(uow, actor_id, settings)
         before = league.get_race(race_id, uow=uow)
         after = league.admin_fix_result(
             race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings
@@ -202,7 +202,7 @@ def apply_admin_fix(
     settings = settings or load_settings()
     racer_id = _parse_racer(racer_id)
     with uow:
-        load_admin(uow.session, actor_id, settings)
+        load_admin(uow, actor_id, settings)
         before = league.get_race(race_id, uow=uow)
         correction_before_id = _latest_correction_id(uow, race_id)
         after = league.admin_fix_result(

@@ -31,8 +31,8 @@ from cozykart.domain.league import (
     SeasonNotFound,
     SeasonStatus,
 )
-from cozykart.services.actors import load_actor, require_admin
-from cozykart.services.league_views import SeasonView
+from cozykart.services.actors import load_admin
+from cozykart.services.reads.league_views import SeasonView
 from cozykart.settings import Settings, load_settings
 
 SEASON_LIST_LENGTH_MAX = 200
@@ -74,7 +74,7 @@ def create_season(
     league.check_split_policy(split_policy, winner_bonus_bps)
     with uow:
         session = uow.session
-        require_admin(load_actor(session, actor_id, settings))
+        load_admin(uow, actor_id, settings)
         if session.exec(select(Season.id).where(Season.name == name)).first() is not None:
             raise SeasonNameTaken(name)
         season = Season(
@@ -113,7 +113,7 @@ def activate_season(
     now = now or utc_now()
     with uow:
         session = uow.session
-        require_admin(load_actor(session, actor_id, settings))
+        load_admin(uow, actor_id, settings)
         season = _season_for_update(session, season_id)
         if season.status == SeasonStatus.CLOSED:
             raise SeasonClosed(season.name)
@@ -151,7 +151,7 @@ def close_season(
     now = now or utc_now()
     with uow:
         session = uow.session
-        require_admin(load_actor(session, actor_id, settings))
+        load_admin(uow, actor_id, settings)
         season = _season_for_update(session, season_id)
         if season.status == SeasonStatus.CLOSED:
             raise SeasonClosed(season.name)
@@ -209,7 +209,7 @@ def admin_seasons(
     """The admin console's list of seasons (the same as `list_seasons`, for admins only)."""
     settings = settings or load_settings()
     with uow:
-        require_admin(load_actor(uow.session, actor_id, settings))
+        load_admin(uow, actor_id, settings)
     return list_seasons(uow=uow)
 
 
@@ -240,7 +240,7 @@ def rebuild_standings(
     with uow:
         session = uow.session
         if actor_id is not None:
-            require_admin(load_actor(session, actor_id, settings))
+            load_admin(uow, actor_id, settings)
         season = _season_for_update(session, season_id)
         if season.status == SeasonStatus.CLOSED:
             raise SeasonClosed(season.name)

@@ -57,7 +57,7 @@ from cozykart.domain.payments import (
     nothing_paid,
 )
 from cozykart.services import ledger
-from cozykart.services.actors import load_actor, require_admin
+from cozykart.services.actors import load_admin
 from cozykart.settings import Settings, load_settings
 
 ATTEMPTS_MAX = 10
@@ -285,7 +285,7 @@ def replay(
     settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        require_admin(load_actor(uow.session, actor_id, settings))
+        load_admin(uow, actor_id, settings)
         connection = uow.session.connection()
         row = connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).first()
         if row is None:

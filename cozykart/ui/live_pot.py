@@ -41,7 +41,7 @@ import reflex as rx
 
 from cozykart.domain.money import format_cents
 from cozykart.services import read_uow
-from cozykart.services.pot import LivePot, live_pot
+from cozykart.services.reads.pot import LivePot, live_pot
 from cozykart.settings import load_settings
 from cozykart.ui import broadcast, theme
 

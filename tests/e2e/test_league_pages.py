@@ -19,7 +19,8 @@ from playwright.sync_api import expect
 from sqlmodel import select
 
 from cozykart.db.tables import Racer
-from cozykart.services import league, seasons, standings
+from cozykart.services import league, seasons
+from cozykart.services.reads import standings
 from cozykart.settings import PROJECT_ROOT
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
 from tests.fake_discord import FakeUser

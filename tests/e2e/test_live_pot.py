@@ -18,7 +18,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
 from cozykart.integrations import stripe_payments
 from cozykart.services.handlers import HANDLERS
-from cozykart.services.pot import live_pot
+from cozykart.services.reads.pot import live_pot
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET
 
 pytestmark = pytest.mark.e2e

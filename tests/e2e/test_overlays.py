@@ -14,7 +14,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
 from cozykart.services import league, overlays
 from cozykart.services.handlers import HANDLERS
-from cozykart.services.pot import live_pot
+from cozykart.services.reads.pot import live_pot
 from cozykart.settings import Settings
 from cozykart.ui import routes
 from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S, OverlayState

@@ -30,8 +30,9 @@ from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
 from cozykart.integrations import stripe_payments
-from cozykart.services import league, ledger, overlays, payouts, seasons, standings
-from cozykart.services.pot import live_pot
+from cozykart.services import league, ledger, overlays, payouts, seasons
+from cozykart.services.reads import standings
+from cozykart.services.reads.pot import live_pot
 from cozykart.settings import PROJECT_ROOT, Settings, load_settings
 from cozykart.ui import routes
 from cozykart.ui.layout import NAV_LINKS

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.services.handlers import HANDLERS
-from cozykart.services.watch import watch_snapshot
+from cozykart.services.reads.watch import watch_snapshot
 from tests.e2e.conftest import screenshot_dir
 
 pytestmark = pytest.mark.e2e

@@ -13,9 +13,10 @@ import pytest
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.ledger import pool_code
-from cozykart.services import reconcile, wallet
+from cozykart.services import wallet
 from cozykart.services.handlers import HANDLERS
-from cozykart.services.watch import watch_snapshot
+from cozykart.services.reads import reconcile
+from cozykart.services.reads.watch import watch_snapshot
 from cozykart.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e

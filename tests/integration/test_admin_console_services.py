@@ -9,7 +9,7 @@ from cozykart.db.tables import ResultFix
 from cozykart.domain.errors import InvalidInput, PermissionDenied
 from cozykart.domain.league import ReasonRequired
 from cozykart.services import league, ledger, results_admin, seasons, wallet
-from cozykart.services.reconcile import reconcile
+from cozykart.services.reads.reconcile import reconcile
 from tests.integration.league_support import make_league
 
 

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 
 from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.services.demo import DEMO_RACERS, seed_demo
-from cozykart.services.pot import live_pot
-from cozykart.services.reconcile import reconcile
-from cozykart.services.watch import watch_snapshot
+from cozykart.services.reads.pot import live_pot
+from cozykart.services.reads.reconcile import reconcile
+from cozykart.services.reads.watch import watch_snapshot
 
 
 def _counts(database) -> dict[str, int]:

@@ -14,7 +14,7 @@ from cozykart import cli
 from cozykart.db.tables import Racer
 from cozykart.integrations import discord_interactions
 from cozykart.services import league, outbox, payouts, wallet
-from cozykart.services import reconcile as reconcile_service
+from cozykart.services.reads import reconcile as reconcile_service
 from tests.fake_discord_webhook import BOT_TOKEN, server_error
 from tests.integration.discord_support import (
     Discord,

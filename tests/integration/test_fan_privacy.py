@@ -31,7 +31,7 @@ from cozykart.db.inbox_tables import WebhookEvent
 from cozykart.db.tables import Racer
 from cozykart.integrations import kofi, shopify, stripe_payments
 from cozykart.services import outbox
-from cozykart.services.pot import live_pot
+from cozykart.services.reads.pot import live_pot
 from tests.integration.webhook_support import (
     KOFI_TOKEN,
     api_client,

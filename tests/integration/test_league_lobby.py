@@ -27,7 +27,7 @@ from cozykart.domain.league import (
     TooManyOpenLobbies,
 )
 from cozykart.services import identity, league
-from cozykart.services.league_views import RaceView
+from cozykart.services.reads.league_views import RaceView
 from tests.integration.league_support import make_league, make_racer
 
 

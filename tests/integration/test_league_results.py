@@ -23,7 +23,8 @@ from cozykart.domain.league import (
     RaceStillLive,
     ReasonRequired,
 )
-from cozykart.services import league, seasons, standings
+from cozykart.services import league, seasons
+from cozykart.services.reads import standings
 from tests.integration.league_support import make_league, make_racer, recording
 
 

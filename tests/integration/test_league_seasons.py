@@ -18,7 +18,8 @@ from cozykart.domain.league import (
     SeasonNotActive,
     SeasonNotFound,
 )
-from cozykart.services import identity, league, seasons, standings
+from cozykart.services import identity, league, seasons
+from cozykart.services.reads import standings
 from tests.integration.league_support import make_league
 
 SPRING = {"starts_on": date(2026, 3, 1), "ends_on": date(2026, 5, 31)}

@@ -17,7 +17,8 @@ import pytest
 
 from cozykart.domain.events import RaceFinalized, ResultsCorrected
 from cozykart.domain.league import InvalidResults, NothingToFix, RaceAlreadyFinal
-from cozykart.services import league, seasons, standings
+from cozykart.services import league, seasons
+from cozykart.services.reads import standings
 from tests.integration.league_support import make_league, recording
 
 RACE_COUNT = 16

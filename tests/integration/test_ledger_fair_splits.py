@@ -20,7 +20,7 @@ from cozykart.db import ledger_repo as repo
 from cozykart.db.league_repo import race_outcome
 from cozykart.domain.ledger import split_weights
 from cozykart.services import ledger
-from cozykart.services.reconcile import reconcile
+from cozykart.services.reads.reconcile import reconcile
 from tests.integration.ledger_support import (
     T0,
     finalize_race,

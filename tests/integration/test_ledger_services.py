@@ -19,7 +19,7 @@ from cozykart.domain.ledger import (
     RefundTooLarge,
 )
 from cozykart.services import ledger, payouts, wallet
-from cozykart.services.reconcile import reconcile
+from cozykart.services.reads.reconcile import reconcile
 from tests.integration.ledger_support import (
     T0,
     end_race,

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from cozykart.db.types import utc_now
 from cozykart.domain.errors import CozyKartError
 from cozykart.services import ledger, payouts
-from cozykart.services.reconcile import reconcile
+from cozykart.services.reads.reconcile import reconcile
 from tests.integration.ledger_support import (
     T0,
     finalize_race,

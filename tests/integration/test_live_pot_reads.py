@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from cozykart.services.demo import seed_demo
-from cozykart.services.pot import FeedLine, LivePot
+from cozykart.services.reads.pot import FeedLine, LivePot
 from cozykart.ui import live_pot
 from tests.reflex_viewer import run_async
 

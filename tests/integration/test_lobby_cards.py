@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cozykart.services import league
 from cozykart.services.identity import Viewer
-from cozykart.services.league_pages import lobby_board
+from cozykart.services.reads.league_pages import lobby_board
 from cozykart.ui.pages.lobby import _card
 from tests.integration.league_support import make_league
 

@@ -1,4 +1,4 @@
-"""What the money pages read: a racer's wallet page and CSV (services/wallet_view.py), and the
+"""What the money pages read: a racer's wallet page and CSV (services/reads/wallet_view.py), and the
 admin's payout queue, webhook inbox and reconciliation (services/money_admin.py), admins only."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import io
 import pytest
 
 from cozykart.domain.errors import PermissionDenied
-from cozykart.services import ledger, money_admin, payouts, wallet_view
+from cozykart.services import ledger, money_admin, payouts
+from cozykart.services.reads import wallet_view
 from tests.integration.ledger_support import make_admin, make_racers, settings_for
 
 

@@ -20,7 +20,7 @@ from cozykart.domain.errors import InvalidInput, PermissionDenied, SettingChange
 from cozykart.domain.ledger import BelowPayoutThreshold
 from cozykart.services import ledger, payouts, wallet
 from cozykart.services.money_settings import change_money_setting, effective_settings, money_settings_view
-from cozykart.services.reconcile import reconcile
+from cozykart.services.reads.reconcile import reconcile
 from tests.integration.ledger_support import (
     T0,
     finalize_race,

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from cozykart.domain.errors import CozyKartError
 from cozykart.domain.ledger import InsufficientFunds, PayoutNotPending
 from cozykart.services import ledger, payouts, wallet
-from cozykart.services.reconcile import reconcile
+from cozykart.services.reads.reconcile import reconcile
 from tests.integration.ledger_support import (
     T0,
     finalize_race,

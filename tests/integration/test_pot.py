@@ -13,7 +13,7 @@ from cozykart.db.engine import READ_ONLY_OPTION
 from cozykart.db.uow import UnitOfWork
 from cozykart.integrations import stripe_payments
 from cozykart.services.handlers import HANDLERS
-from cozykart.services.pot import DISPUTED, REFUNDED, live_pot
+from cozykart.services.reads.pot import DISPUTED, REFUNDED, live_pot
 from tests.integration.webhook_support import (
     api_client,
     checkout,

@@ -12,7 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from cozykart.api import build_api
-from cozykart.services import identity, reconcile, wallet, webhooks
+from cozykart.services import identity, wallet, webhooks
+from cozykart.services.reads import reconcile
 from cozykart.settings import Settings
 from tests.provider_corpus import DISCORD_PUBLIC_KEY, MASON, Corpus, Secrets, register_people
 from tests.provider_corpus_cases import CASES

@@ -7,8 +7,9 @@ from datetime import date
 from starlette.testclient import TestClient
 
 from cozykart.api import build_api
-from cozykart.services import league, seasons, standings
-from cozykart.services.league_pages import lobby_board, standings_page
+from cozykart.services import league, seasons
+from cozykart.services.reads import standings
+from cozykart.services.reads.league_pages import lobby_board, standings_page
 from tests.integration.league_support import make_league
 
 SPRING = {"starts_on": date(2026, 3, 1), "ends_on": date(2026, 5, 31)}

@@ -17,7 +17,8 @@ from cozykart.db.tables import Racer
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.ledger import house_code, wallet_code
 from cozykart.domain.payments import CheckoutFailed, TipsUnavailable
-from cozykart.services import reconcile, tips, wallet
+from cozykart.services import tips, wallet
+from cozykart.services.reads import reconcile
 from cozykart.settings import load_settings
 from tests.fake_stripe import API_KEY, running_fake_stripe
 from tests.integration.ledger_support import make_racers

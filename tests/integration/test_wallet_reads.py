@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from cozykart.db import ledger_repo as repo
 from cozykart.domain.ledger import PAYOUT_KINDS, wallet_account
-from cozykart.services import ledger, payouts, wallet, wallet_view
+from cozykart.services import ledger, payouts, wallet
+from cozykart.services.reads import wallet_view
 from tests.integration.ledger_support import make_admin, make_racers, settings_for
 
 

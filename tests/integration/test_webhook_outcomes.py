@@ -35,8 +35,8 @@ from sqlalchemy import insert
 from cozykart.db.inbox_tables import WebhookEvent
 from cozykart.domain.ledger import house_code, pool_code
 from cozykart.integrations import shopify, stripe_payments
-from cozykart.services import reconcile as reconcile_service
 from cozykart.services import webhooks
+from cozykart.services.reads import reconcile as reconcile_service
 from tests.integration.webhook_support import (
     STRIPE_SECRET,
     api_client,

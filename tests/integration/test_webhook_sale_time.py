@@ -37,7 +37,7 @@ from cozykart.db.tables import Racer
 from cozykart.domain.ledger import house_code, pool_code, wallet_code
 from cozykart.integrations import shopify, stripe_payments
 from cozykart.services import league, webhooks
-from cozykart.services import reconcile as reconcile_service
+from cozykart.services.reads import reconcile as reconcile_service
 from tests.integration.webhook_support import (
     STRIPE_SECRET,
     api_client,

@@ -21,8 +21,8 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.ledger import house_code, pool_code, wallet_code
 from cozykart.integrations import stripe_payments
 from cozykart.services import money_settings, webhook_writer, webhooks
-from cozykart.services import reconcile as reconcile_service
 from cozykart.services.handlers import HANDLERS
+from cozykart.services.reads import reconcile as reconcile_service
 from tests.integration.webhook_support import (
     STRIPE_SECRET,
     api_client,

@@ -14,7 +14,7 @@ from cozykart.domain.errors import PermissionDenied
 from cozykart.domain.ledger import house_code, pool_code, wallet_code
 from cozykart.integrations import shopify, stripe_payments
 from cozykart.services import league, webhooks
-from cozykart.services import reconcile as reconcile_service
+from cozykart.services.reads import reconcile as reconcile_service
 from tests.integration.webhook_support import (
     KOFI_TOKEN,
     api_client,

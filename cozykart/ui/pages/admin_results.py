@@ -20,7 +20,7 @@ from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import FIX_REASON_LENGTH_MAX
 from cozykart.domain.money import format_cents
 from cozykart.services import league, results_admin
-from cozykart.services.league_views import EntryView, RaceView
+from cozykart.services.reads.league_views import EntryView, RaceView
 from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk, placing_words
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme

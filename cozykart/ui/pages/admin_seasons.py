@@ -20,7 +20,7 @@ from cozykart.domain.league import (
     SeasonStatus,
 )
 from cozykart.services import seasons
-from cozykart.services.league_views import SeasonView
+from cozykart.services.reads.league_views import SeasonView
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState

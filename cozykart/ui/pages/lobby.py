@@ -21,8 +21,8 @@ from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import LOBBY_NAME_LENGTH_MAX, RACE_SIZE_MAX, RaceStatus
 from cozykart.services import default_uow, league
 from cozykart.services.identity import Viewer
-from cozykart.services.league_pages import LobbyBoard, lobby_board
-from cozykart.services.league_views import EntryView, RaceView
+from cozykart.services.reads.league_pages import LobbyBoard, lobby_board
+from cozykart.services.reads.league_views import EntryView, RaceView
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page

@@ -10,8 +10,8 @@ from cozykart.domain.errors import NotFound
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.instants import INSTANT_NUMERIC, format_instant
 from cozykart.domain.league import RaceStatus
-from cozykart.services.league_views import RacerProfile
-from cozykart.services.standings import racer_profile
+from cozykart.services.reads.league_views import RacerProfile
+from cozykart.services.reads.standings import racer_profile
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import format_average, header_cell, scrolling_table

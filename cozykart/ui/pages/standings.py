@@ -8,7 +8,7 @@ import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import SeasonStatus
-from cozykart.services.league_pages import StandingsPage, standings_page
+from cozykart.services.reads.league_pages import StandingsPage, standings_page
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import (

@@ -17,8 +17,9 @@ import reflex as rx
 from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
 from cozykart.domain.ledger import PAYOUT_METHODS, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
-from cozykart.services import payouts, wallet_view
-from cozykart.services.wallet_view import RacerPayout, WalletPage
+from cozykart.services import payouts
+from cozykart.services.reads import wallet_view
+from cozykart.services.reads.wallet_view import RacerPayout, WalletPage
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState

@@ -9,7 +9,7 @@ import reflex as rx
 
 from cozykart.domain.league import RaceStatus
 from cozykart.services import default_uow
-from cozykart.services.watch import WatchSnapshot, watch_snapshot
+from cozykart.services.reads.watch import WatchSnapshot, watch_snapshot
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import RaceStatus
-from cozykart.services import league, seasons, standings
-from cozykart.services.league_views import ChartSeries, RacerCard, RaceView, SeasonView, StandingsView
+from cozykart.services import league, seasons
+from cozykart.services.reads import standings
+from cozykart.services.reads.league_views import ChartSeries, RacerCard, RaceView, SeasonView, StandingsView
 
 CHART_RACER_COUNT = 5
 TROPHY_CASE_LENGTH_MAX = 50

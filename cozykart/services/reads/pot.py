@@ -19,7 +19,7 @@ from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import TransactionKind, pool_code
-from cozykart.services.watch import racer_avatar, racer_name
+from cozykart.services.reads.watch import racer_avatar, racer_name
 from cozykart.settings import Settings, load_settings
 
 FEED_LENGTH_MAX = 12

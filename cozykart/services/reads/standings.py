@@ -20,7 +20,7 @@ from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
 from cozykart.domain.league import RacerTally, SeasonNotFound, SeasonStatus
-from cozykart.services.league_views import (
+from cozykart.services.reads.league_views import (
     CareerStats,
     ChartPoint,
     ChartSeries,

@@ -11,7 +11,7 @@ from sqlmodel import select
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import RaceStatus
-from cozykart.services.standings import season_standings
+from cozykart.services.reads.standings import season_standings
 from cozykart.settings import WATCH_TOP_RACERS_COUNT
 
 DEFAULT_AVATAR_URL = "/avatars/default.svg"
