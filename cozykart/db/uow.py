@@ -8,7 +8,7 @@
 Leaving the block without commit (or by an exception) rolls everything back.
 
 The unit of work carries, for the transaction it is in:
-- one repository per aggregate (`uow.league`, `uow.ledger`, `uow.inbox`,
+- one repository per aggregate (`uow.league`, `uow.seasons`, `uow.ledger`, `uow.inbox`,
   `uow.outbox`, `uow.identity`, `uow.payouts`, `uow.money_settings`,
   `uow.overlays`, `uow.interactions`; `cozykart/db/repositories/`), made on
   first use and thrown away with the transaction, so what they remember (account
@@ -54,6 +54,7 @@ from cozykart.db.repositories.money_settings import MoneySettingsRepository
 from cozykart.db.repositories.outbox import OutboxRepository
 from cozykart.db.repositories.overlays import OverlaysRepository
 from cozykart.db.repositories.payouts import PayoutsRepository
+from cozykart.db.repositories.seasons import SeasonsRepository
 from cozykart.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -129,6 +130,10 @@ class UnitOfWork:
     @property
     def league(self) -> LeagueRepository:
         return self._repository(LeagueRepository)
+
+    @property
+    def seasons(self) -> SeasonsRepository:
+        return self._repository(SeasonsRepository)
 
     @property
     def ledger(self) -> LedgerRepository:
