@@ -162,10 +162,10 @@ def race_results(
 ) -> dict:
     """The podium and points (league blue), and how the Live Pot was split (gold)."""
     ranked = sorted(finishes, key=lambda f: (f.position is None, f.position or 0, f.racer.name))
-    podium = [f for f in ranked if f.position is not None][:PODIUM_SIZE]
+    podium = [(f.position, f) for f in ranked if f.position is not None][:PODIUM_SIZE]
     podium_text = "\n".join(
-        f"{MEDALS[f.position - 1] if f.position <= PODIUM_SIZE else ''} **{_md(f.racer.name)}**"
-        for f in podium
+        f"{MEDALS[position - 1] if position <= PODIUM_SIZE else ''} **{_md(f.racer.name)}**"
+        for position, f in podium
     )
     table = "\n".join(
         f"{'DNF' if f.position is None else f'#{f.position}'} {_md(f.racer.name)} — {f.points} pts"

@@ -136,7 +136,8 @@ def safe_next(raw: str | None, *, site_hostname: str | None) -> str:
     if "@" in url.netloc or (url.hostname or "").lower() != site_hostname.lower():
         return NEXT_PATH_DEFAULT
     path = safe_next_path((url.path or "/") + (f"?{url.query}" if url.query else ""))
-    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    hostname = url.hostname or ""  # equal to site_hostname, checked above
+    host = f"[{hostname}]" if ":" in hostname else hostname
     netloc = host + (f":{port}" if port else "")
     return f"{url.scheme.lower()}://{netloc}{path}"
 
