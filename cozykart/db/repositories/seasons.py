@@ -1,4 +1,7 @@
 """The seasons repository: seasons, their stored standings and their closing.
+
+It also writes the demo league (`services/demo.py`): its racers, races and
+entries are rows of a season built without the league services.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from sqlmodel import case, select
 
 from cozykart.db import league_repo
 from cozykart.db.repositories import Repository
-from cozykart.db.tables import Race, Racer, Season
+from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.domain.league import RaceStatus, SeasonStatus
 
 
@@ -146,3 +149,46 @@ class SeasonsRepository(Repository):
             return False
         league_repo.rebuild_standings(self.session, season.id)
         return True
+
+    # --- the demo league ----------------------------------------------------------
+
+    def racer_with_discord_id(self, discord_id: str) -> Racer | None:
+        """For the demo league, whose racers are found by their Discord ids."""
+        return self.session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
+
+    def add_demo_racer(self, **fields: object) -> Racer:
+        """A demo racer, written at the next flush."""
+        racer = Racer(**fields)
+        self.session.add(racer)
+        return racer
+
+    def add_demo_season(self, **fields: object) -> Season:
+        season = Season(**fields)
+        self.session.add(season)
+        self.session.flush()
+        return season
+
+    def race_names(self, season_id: int) -> set[str]:
+        return set(self.session.exec(select(Race.name).where(Race.season_id == season_id)).all())
+
+    def started_races(self, season_id: int) -> Sequence[Race]:
+        return self.session.exec(
+            select(Race).where(Race.season_id == season_id, Race.started_at.is_not(None)).order_by(Race.id)
+        ).all()
+
+    def no_live_race(self) -> bool:
+        return self.session.exec(select(Race.id).where(Race.status == RaceStatus.LIVE)).first() is None
+
+    def add_demo_race(self, **fields: object) -> Race:
+        race = Race(**fields)
+        self.session.add(race)
+        self.session.flush()
+        return race
+
+    def add_demo_entry(self, **fields: object) -> None:
+        """A demo race's entry, written at the next flush."""
+        self.session.add(RaceEntry(**fields))
+
+    def flush(self) -> None:
+        """Write what was added (the rows get their ids)."""
+        self.session.flush()
