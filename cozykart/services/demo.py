@@ -13,14 +13,16 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, select
-
-from cozykart.db.tables import Race, RaceEntry, Racer, Season
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.league import DEFAULT_POINTS_TABLE, RACE_SIZE_MAX, RaceStatus, SeasonStatus
+from cozykart.domain.league import (
+    DEFAULT_POINTS_TABLE,
+    RACE_SIZE_MAX,
+    SPLIT_POLICY_DEFAULT,
+    RaceStatus,
+    SeasonStatus,
+)
 from cozykart.services import ledger
-from cozykart.settings import Settings, load_settings
 
 DEMO_DISCORD_ID_PREFIX = "demo-"
 DEMO_SEASON_NAME = "Cozy Cup · Autumn 2026"
@@ -92,17 +94,13 @@ class SeedReport:
         )
 
 
-def seed_demo(
-    *, uow: UnitOfWork, now: datetime | None = None, settings: Settings | None = None
-) -> SeedReport:
+def seed_demo(*, uow: UnitOfWork, now: datetime | None = None) -> SeedReport:
     now = now or utc_now()
-    settings = settings or load_settings()
     with uow:
-        session = uow.session
-        racers, racers_added = _ensure_racers(session, now)
-        season, seasons_added = _ensure_season(session, now)
-        races_added = _ensure_races(session, season, racers, now)
-        payments_added = _ensure_payments(uow, season, racers, now, settings)
+        racers, racers_added = _ensure_racers(uow, now)
+        season, seasons_added = _ensure_season(uow, now)
+        races_added = _ensure_races(uow, season, racers, now)
+        payments_added = _ensure_payments(uow, season, racers, now)
         uow.commit()
     return SeedReport(
         racers_added=racers_added,
@@ -112,16 +110,12 @@ def seed_demo(
     )
 
 
-def _ensure_payments(
-    uow: UnitOfWork, season: Season, racers: list[Racer], now: datetime, settings: Settings
-) -> int:
+def _ensure_payments(uow: UnitOfWork, season, racers: list, now: datetime) -> int:
     """Sales during the demo races and tips for the DJ, through the ledger like any webhook's.
 
     Each has a fixed key, so a second run is a replay that changes nothing.
     """
-    races = uow.session.exec(
-        select(Race).where(Race.season_id == season.id, Race.started_at.is_not(None)).order_by(Race.id)
-    ).all()
+    races = uow.seasons.started_races(season.id)
     added = 0
     for race in races:
         for index, (item, fan_name, gross_cents, minutes) in enumerate(DEMO_SALES):
@@ -136,7 +130,6 @@ def _ensure_payments(
                 provider="demo",
                 fan_name=fan_name,
                 uow=uow,
-                settings=settings,
                 now=now,
             )
             added += not receipt.replayed
@@ -153,21 +146,20 @@ def _ensure_payments(
                 message=message,
                 provider="demo",
                 uow=uow,
-                settings=settings,
                 now=now,
             )
             added += not receipt.replayed
     return added
 
 
-def _ensure_racers(session: Session, now: datetime) -> tuple[list[Racer], int]:
-    racers: list[Racer] = []
+def _ensure_racers(uow: UnitOfWork, now: datetime) -> tuple[list, int]:
+    racers = []
     added = 0
     for index, (username, display_name, mkt_name) in enumerate(DEMO_RACERS):
         discord_id = f"{DEMO_DISCORD_ID_PREFIX}{username}"
-        racer = session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
+        racer = uow.seasons.racer_with_discord_id(discord_id)
         if racer is None:
-            racer = Racer(
+            racer = uow.seasons.add_demo_racer(
                 discord_id=discord_id,
                 username=username,
                 display_name=display_name,
@@ -177,19 +169,18 @@ def _ensure_racers(session: Session, now: datetime) -> tuple[list[Racer], int]:
                 is_dj=username == DEMO_DJ_USERNAME,
                 created_at=now - timedelta(days=60) + timedelta(minutes=index),
             )
-            session.add(racer)
             added += 1
         racers.append(racer)
-    session.flush()
+    uow.seasons.flush()
     return racers, added
 
 
-def _ensure_season(session: Session, now: datetime) -> tuple[Season, int]:
-    season = session.exec(select(Season).where(Season.name == DEMO_SEASON_NAME)).first()
+def _ensure_season(uow: UnitOfWork, now: datetime) -> tuple[object, int]:
+    season = uow.seasons.season_named(DEMO_SEASON_NAME)
     if season is not None:
         return season, 0
-    active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
-    season = Season(
+    active = uow.seasons.active_season()
+    season = uow.seasons.add_demo_season(
         name=DEMO_SEASON_NAME,
         starts_on=date(now.year, now.month, 1),
         ends_on=date(now.year, now.month, 1) + timedelta(days=90),
@@ -197,13 +188,11 @@ def _ensure_season(session: Session, now: datetime) -> tuple[Season, int]:
         sponsor_logo_url="/sponsor/koopa-kola.svg",
         sponsor_url="https://example.org/koopa-kola",
         points_table=json.dumps({"default": list(DEFAULT_POINTS_TABLE)}),
-        split_policy="even",
+        split_policy=SPLIT_POLICY_DEFAULT,
         # A deployment that already runs a season keeps it; the demo one waits.
         status=SeasonStatus.UPCOMING if active is not None else SeasonStatus.ACTIVE,
         activated_at=None if active is not None else now - timedelta(days=20),
     )
-    session.add(season)
-    session.flush()
     return season, 1
 
 
@@ -211,8 +200,8 @@ def _points_for(position: int) -> int:
     return DEFAULT_POINTS_TABLE[position - 1] if position <= len(DEFAULT_POINTS_TABLE) else 0
 
 
-def _ensure_races(session: Session, season: Season, racers: list[Racer], now: datetime) -> int:
-    existing = set(session.exec(select(Race.name).where(Race.season_id == season.id)).all())
+def _ensure_races(uow: UnitOfWork, season, racers: list, now: datetime) -> int:
+    existing = uow.seasons.race_names(season.id)
     draw = random.Random(DEMO_RANDOM_SEED)
     hosts = [racer for racer in racers if racer.is_host]
     added = 0
@@ -224,7 +213,7 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
         if track in existing:
             continue
         started_at = first_start + DEMO_RACE_SPACING * index
-        race = Race(
+        race = uow.seasons.add_demo_race(
             season_id=season.id,
             name=track,
             host_racer_id=hosts[index % len(hosts)].id,
@@ -234,27 +223,23 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
             ended_at=started_at + DEMO_RACE_DURATION,
             finalized_at=started_at + DEMO_RACE_DURATION + timedelta(minutes=4),
         )
-        session.add(race)
-        session.flush()
         for position, racer in enumerate(finishing_order, start=1):
             is_dnf = racer is dnf_racer
-            session.add(
-                RaceEntry(
-                    race_id=race.id,
-                    racer_id=racer.id,
-                    joined_at=race.created_at + timedelta(seconds=position),
-                    reported_position=None if is_dnf else position,
-                    reported_at=None if is_dnf else race.ended_at + timedelta(seconds=30 + position),
-                    position=None if is_dnf else position,
-                    dnf=is_dnf,
-                    points=0 if is_dnf else _points_for(position),
-                )
+            uow.seasons.add_demo_entry(
+                race_id=race.id,
+                racer_id=racer.id,
+                joined_at=race.created_at + timedelta(seconds=position),
+                reported_position=None if is_dnf else position,
+                reported_at=None if is_dnf else race.ended_at + timedelta(seconds=30 + position),
+                position=None if is_dnf else position,
+                dnf=is_dnf,
+                points=0 if is_dnf else _points_for(position),
             )
         added += 1
 
-    if DEMO_LIVE_RACE_NAME not in existing and _no_live_race(session):
+    if DEMO_LIVE_RACE_NAME not in existing and uow.seasons.no_live_race():
         started_at = now - DEMO_LIVE_RACE_AGE
-        race = Race(
+        race = uow.seasons.add_demo_race(
             season_id=season.id,
             name=DEMO_LIVE_RACE_NAME,
             host_racer_id=hosts[0].id,
@@ -262,17 +247,9 @@ def _ensure_races(session: Session, season: Season, racers: list[Racer], now: da
             created_at=started_at - timedelta(minutes=6),
             started_at=started_at,
         )
-        session.add(race)
-        session.flush()
         for order, racer in enumerate(draw.sample(racers, RACE_SIZE_MAX)):
-            session.add(
-                RaceEntry(
-                    race_id=race.id, racer_id=racer.id, joined_at=race.created_at + timedelta(seconds=order)
-                )
+            uow.seasons.add_demo_entry(
+                race_id=race.id, racer_id=racer.id, joined_at=race.created_at + timedelta(seconds=order)
             )
         added += 1
     return added
-
-
-def _no_live_race(session: Session) -> bool:
-    return session.exec(select(Race.id).where(Race.status == RaceStatus.LIVE)).first() is None

@@ -10,11 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, case, select
-
-from cozykart.db import league_repo
-from cozykart.db.tables import Race, Racer, Season
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
@@ -22,7 +17,6 @@ from cozykart.domain.events import SeasonCompleted
 from cozykart.domain.league import (
     InvalidSeason,
     PointsTable,
-    RaceStatus,
     SeasonAlreadyActive,
     SeasonClosed,
     SeasonHasUnfinishedRaces,
@@ -33,7 +27,6 @@ from cozykart.domain.league import (
 )
 from cozykart.services.actors import load_admin
 from cozykart.services.reads.league_views import SeasonView
-from cozykart.settings import Settings, load_settings
 
 SEASON_LIST_LENGTH_MAX = 200
 UNFINISHED_RACES_LISTED_MAX = 5
@@ -48,11 +41,10 @@ def create_season(
     sponsor_logo_url: str | None = None,
     sponsor_url: str | None = None,
     points_table: Mapping[object, Sequence[int]] | Sequence[int] | None = None,
-    split_policy: str = "even",
+    split_policy: str = league.SPLIT_POLICY_DEFAULT,
     winner_bonus_bps: int = league.WINNER_BONUS_BPS_DEFAULT,
     actor_id: int,
     uow: UnitOfWork,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> SeasonView:
     """An admin creates an upcoming season.
@@ -60,7 +52,6 @@ def create_season(
     `points_table` is a list (the default row) or {"default": [...], "4": [...]}
     with a row per race size; omitted, it is 15, 12, 10, 8, 6, 4, 2, 1.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     name = " ".join(str(name or "").split())
     if not 1 <= len(name) <= league.SEASON_NAME_LENGTH_MAX:
@@ -73,11 +64,10 @@ def create_season(
     table = PointsTable.build(points_table)
     league.check_split_policy(split_policy, winner_bonus_bps)
     with uow:
-        session = uow.session
-        load_admin(uow, actor_id, settings)
-        if session.exec(select(Season.id).where(Season.name == name)).first() is not None:
+        load_admin(uow, actor_id)
+        if uow.seasons.name_taken(name):
             raise SeasonNameTaken(name)
-        season = Season(
+        season = uow.seasons.add_season(
             name=name,
             starts_on=starts_on,
             ends_on=ends_on,
@@ -87,95 +77,57 @@ def create_season(
             points_table=table.to_json(),
             split_policy=split_policy,
             winner_bonus_bps=winner_bonus_bps,
-            status=SeasonStatus.UPCOMING,
             created_at=now,
         )
-        session.add(season)
-        try:
-            session.flush()
-        except IntegrityError:
-            raise SeasonNameTaken(name) from None
+        if season is None:
+            raise SeasonNameTaken(name)
         view = SeasonView.of(season, None)
         uow.commit()
     return view
 
 
 def activate_season(
-    season_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    season_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None
 ) -> SeasonView:
     """An admin makes an upcoming season the active one; races started from now belong to it."""
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        load_admin(uow, actor_id, settings)
-        season = _season_for_update(session, season_id)
+        load_admin(uow, actor_id)
+        season = _season_for_update(uow, season_id)
         if season.status == SeasonStatus.CLOSED:
             raise SeasonClosed(season.name)
         if season.status == SeasonStatus.ACTIVE:
             raise SeasonAlreadyActive(season.name)
-        active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+        active = uow.seasons.active_season()
         if active is not None:
             raise SeasonAlreadyActive(active.name)
-        season.status = SeasonStatus.ACTIVE
-        season.activated_at = now
-        session.add(season)
-        try:
-            session.flush()
-        except IntegrityError:
-            raise SeasonAlreadyActive("Another season") from None
+        if not uow.seasons.activate(season, at=now):
+            raise SeasonAlreadyActive("Another season")
         view = SeasonView.of(season, None)
         uow.commit()
     return view
 
 
 def close_season(
-    season_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    season_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None
 ) -> SeasonView:
     """An admin closes the active season: the standings freeze and the leader is champion.
 
     Refused while one of its races is live or waiting for results. A closed
     season stays in the archive; its results can no longer be fixed.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        load_admin(uow, actor_id, settings)
-        season = _season_for_update(session, season_id)
+        load_admin(uow, actor_id)
+        season = _season_for_update(uow, season_id)
         if season.status == SeasonStatus.CLOSED:
             raise SeasonClosed(season.name)
         if season.status != SeasonStatus.ACTIVE:
             raise SeasonNotActive(season.name)
-        unfinished = session.exec(
-            select(Race.name)
-            .where(Race.season_id == season.id, Race.status.in_((RaceStatus.LIVE, RaceStatus.ENDED)))
-            .order_by(Race.id)
-            .limit(UNFINISHED_RACES_LISTED_MAX)
-        ).all()
+        unfinished = uow.seasons.unfinished_race_names(season.id, UNFINISHED_RACES_LISTED_MAX)
         if unfinished:
             raise SeasonHasUnfinishedRaces(season.name, unfinished)
-        ranked = session.exec(league_repo.standings_statement(season.id)).all()
-        for rank, (row, _racer) in enumerate(ranked, start=1):
-            row.rank_at_close = rank
-            session.add(row)
-        champion = ranked[0][1] if ranked else None
-        season.champion_racer_id = champion.id if champion else None
-        season.status = SeasonStatus.CLOSED
-        season.closed_at = now
-        season.standings_version += 1
-        session.add(season)
-        session.flush()
+        champion = uow.seasons.close(season, at=now)
         view = SeasonView.of(season, champion)
         uow.emit(
             SeasonCompleted(
@@ -191,60 +143,45 @@ def close_season(
 
 def list_seasons(*, uow: UnitOfWork) -> tuple[SeasonView, ...]:
     """Every season: the active one, then upcoming, then the archive (newest first)."""
-    order = case(
-        (Season.status == SeasonStatus.ACTIVE, 0), (Season.status == SeasonStatus.UPCOMING, 1), else_=2
-    )
     with uow:
-        seasons = uow.session.exec(
-            select(Season)
-            .order_by(order, Season.starts_on.desc(), Season.id.desc())
-            .limit(SEASON_LIST_LENGTH_MAX)
-        ).all()
-        return _views(uow.session, seasons)
+        return _views(uow, uow.seasons.listed(SEASON_LIST_LENGTH_MAX))
 
 
-def admin_seasons(
-    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
-) -> tuple[SeasonView, ...]:
+def admin_seasons(*, actor_id: int, uow: UnitOfWork) -> tuple[SeasonView, ...]:
     """The admin console's list of seasons (the same as `list_seasons`, for admins only)."""
-    settings = settings or load_settings()
     with uow:
-        load_admin(uow, actor_id, settings)
+        load_admin(uow, actor_id)
     return list_seasons(uow=uow)
 
 
 def get_season(season_id: int, *, uow: UnitOfWork) -> SeasonView:
     with uow:
-        season = uow.session.get(Season, season_id)
+        season = uow.seasons.season(season_id)
         if season is None:
             raise SeasonNotFound(season_id)
-        return _views(uow.session, [season])[0]
+        return _views(uow, [season])[0]
 
 
 def active_season(*, uow: UnitOfWork) -> SeasonView | None:
     with uow:
-        season = uow.session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
-        return _views(uow.session, [season])[0] if season is not None else None
+        season = uow.seasons.active_season()
+        return _views(uow, [season])[0] if season is not None else None
 
 
-def rebuild_standings(
-    season_id: int, *, actor_id: int | None = None, uow: UnitOfWork, settings: Settings | None = None
-) -> int:
+def rebuild_standings(season_id: int, *, actor_id: int | None = None, uow: UnitOfWork) -> int:
     """Recompute a season's standings from its results; the number of rows.
 
     For operators (after importing data or seeding a demo). With `actor_id`,
     only an admin may; without, it is a trusted call from the CLI. A closed
     season keeps its frozen ranks.
     """
-    settings = settings or load_settings()
     with uow:
-        session = uow.session
         if actor_id is not None:
-            load_admin(uow, actor_id, settings)
-        season = _season_for_update(session, season_id)
+            load_admin(uow, actor_id)
+        season = _season_for_update(uow, season_id)
         if season.status == SeasonStatus.CLOSED:
             raise SeasonClosed(season.name)
-        count = league_repo.rebuild_standings(session, season_id)
+        count = uow.seasons.rebuild_standings(season_id)
         uow.commit()
     return count
 
@@ -252,16 +189,15 @@ def rebuild_standings(
 # --- internals ------------------------------------------------------------------
 
 
-def _season_for_update(session: Session, season_id: int) -> Season:
-    season = session.exec(select(Season).where(Season.id == season_id).with_for_update()).first()
+def _season_for_update(uow: UnitOfWork, season_id: int):
+    season = uow.seasons.season_for_update(season_id)
     if season is None:
         raise SeasonNotFound(season_id)
     return season
 
 
-def _views(session: Session, seasons: Sequence[Season]) -> tuple[SeasonView, ...]:
-    champion_ids = {season.champion_racer_id for season in seasons if season.champion_racer_id is not None}
-    champions = {racer.id: racer for racer in session.exec(select(Racer).where(Racer.id.in_(champion_ids)))}
+def _views(uow: UnitOfWork, seasons: Sequence) -> tuple[SeasonView, ...]:
+    champions = uow.seasons.champions(seasons)
     return tuple(
         SeasonView.of(season, champions.get(season.champion_racer_id) if season.champion_racer_id else None)
         for season in seasons

@@ -68,6 +68,13 @@ class League:
     def kw_no_now(self, actor_id: int) -> dict:
         return {"actor_id": actor_id, "uow": self.database.uow(), "settings": self.settings}
 
+    def season_kw(self, actor_id: int) -> dict:
+        """`kw` for the season services, which read the settings from their unit of work."""
+        return {"actor_id": actor_id, "uow": self.database.uow(self.settings), "now": self.clock()}
+
+    def season_kw_no_now(self, actor_id: int) -> dict:
+        return {"actor_id": actor_id, "uow": self.database.uow(self.settings)}
+
     def lobby(self, racer_ids, name: str = "Mario Circuit") -> int:
         race = league.open_lobby(name, **self.kw(self.host_id))
         for racer_id in racer_ids:

@@ -293,16 +293,9 @@ def _build_standings_if_never_built(uow: UnitOfWork, season: Season) -> None:
     ).first()
     if has_final_race is None:
         return
-    # Two first readers at once: the second waits here, then sees it built.
-    uow.session.exec(
-        select(Season)
-        .where(Season.id == season.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    if season.standings_version != 0:
+    # Two first readers at once: the second waits for the first, then sees it built.
+    if not uow.seasons.build_standings_never_built(season):
         return
-    league_repo.rebuild_standings(uow.session, season.id)
     uow.commit()
     uow.session.refresh(season)
     assert season.standings_version > 0

@@ -16,6 +16,7 @@ from cozykart.domain.errors import InvalidInput
 from cozykart.domain.league import (
     DEFAULT_POINTS_TABLE,
     SPLIT_POLICIES,
+    SPLIT_POLICY_DEFAULT,
     WINNER_BONUS_BPS_DEFAULT,
     SeasonStatus,
 )
@@ -115,7 +116,7 @@ def parse_percent_bps(text: str) -> int:
 
 
 def _list(actor_id, uow, settings) -> tuple[SeasonView, ...]:
-    return seasons.admin_seasons(actor_id=actor_id, uow=uow, settings=settings)
+    return seasons.admin_seasons(actor_id=actor_id, uow=uow)
 
 
 class SeasonsAdminState(AuthState):
@@ -158,14 +159,13 @@ class SeasonsAdminState(AuthState):
                 starts_on=parse_date(form.get("starts_on", ""), "start date"),
                 ends_on=parse_date(form.get("ends_on", ""), "end date"),
                 points_table=parse_points(form.get("points", "")),
-                split_policy=str(form.get("split_policy", "even")),
+                split_policy=str(form.get("split_policy", SPLIT_POLICY_DEFAULT)),
                 winner_bonus_bps=parse_percent_bps(form.get("winner_bonus", "")),
                 sponsor_name=str(form.get("sponsor_name", "")),
                 sponsor_logo_url=str(form.get("sponsor_logo_url", "")),
                 sponsor_url=str(form.get("sponsor_url", "")),
                 actor_id=actor_id,
                 uow=uow,
-                settings=settings,
             )
 
         return await self._act(create_season, lambda view: f"Season {view.name!r} created (upcoming)")
@@ -174,7 +174,7 @@ class SeasonsAdminState(AuthState):
     async def activate(self, season_id: int):
         return await self._act(
             lambda actor_id, uow, settings: seasons.activate_season(
-                int(season_id), actor_id=actor_id, uow=uow, settings=settings
+                int(season_id), actor_id=actor_id, uow=uow
             ),
             lambda view: f"Season {view.name!r} is now active",
         )
@@ -182,9 +182,7 @@ class SeasonsAdminState(AuthState):
     @rx.event
     async def close(self, season_id: int):
         return await self._act(
-            lambda actor_id, uow, settings: seasons.close_season(
-                int(season_id), actor_id=actor_id, uow=uow, settings=settings
-            ),
+            lambda actor_id, uow, settings: seasons.close_season(int(season_id), actor_id=actor_id, uow=uow),
             lambda view: (
                 f"Season {view.name!r} closed"
                 + (f": {view.champion.name} is champion" if view.champion else " with no races")
