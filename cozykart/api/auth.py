@@ -149,7 +149,6 @@ async def discord_login(request: Request) -> Response:
                 redirect_uri=_callback_uri(request),
                 client_address=_client_address(request),
                 uow=default_uow(settings),
-                settings=settings,
                 site_hostname=request.url.hostname,
             )
         )
@@ -189,7 +188,6 @@ async def discord_callback(request: Request) -> Response:
                 browser_secret=request.cookies.get(identity.LOGIN_COOKIE_NAME),
                 redirect_uri=_callback_uri(request),
                 uow=default_uow(settings),
-                settings=settings,
             )
         )
     except (LoginFailed, LoginUnavailable) as error:
@@ -224,9 +222,7 @@ async def dev_login_page(request: Request) -> Response:
     if not settings.dev_login:
         return _message_page("Not found", "There is no such page.", status_code=404)
     next_path = safe_next(request.query_params.get("next"), site_hostname=request.url.hostname)
-    choices = await asyncio.to_thread(
-        lambda: identity.dev_login_choices(uow=default_uow(settings), settings=settings)
-    )
+    choices = await asyncio.to_thread(lambda: identity.dev_login_choices(uow=default_uow(settings)))
     buttons = "".join(
         f'<form method="post" action="{DEV_LOGIN_PATH}">'
         f'<input type="hidden" name="discord_id" value="{html.escape(choice.discord_id, quote=True)}">'
@@ -269,11 +265,7 @@ async def dev_login(request: Request) -> Response:
     try:
         signed_in = await asyncio.to_thread(
             lambda: identity.dev_login(
-                discord_id,
-                next_path=next_path,
-                uow=default_uow(settings),
-                settings=settings,
-                site_hostname=request.url.hostname,
+                discord_id, next_path=next_path, uow=default_uow(settings), site_hostname=request.url.hostname
             )
         )
     except (NotFound, PermissionDenied) as error:

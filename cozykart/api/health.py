@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cozykart.services import default_uow
-from cozykart.services.maintenance import database_revision
+from cozykart.services.reads.migration_state import database_revision
 
 
 async def health(request: Request) -> JSONResponse:

@@ -8,8 +8,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from cozykart.db.types import UtcDateTime
-
-SNOWFLAKE_LENGTH_MAX = 20  # a 64-bit unsigned integer has at most 20 decimal digits
+from cozykart.domain.ids import SNOWFLAKE_LENGTH_MAX
 
 
 class DiscordInteraction(SQLModel, table=True):

@@ -10,6 +10,8 @@ from __future__ import annotations
 # JavaScript's Number.MAX_SAFE_INTEGER, and well inside a 64-bit column.
 SAFE_INTEGER_MAX = 2**53 - 1
 SAFE_INTEGER_DIGITS_MAX = len(str(SAFE_INTEGER_MAX))
+# A Discord id (a snowflake): a 64-bit unsigned integer has at most 20 decimal digits.
+SNOWFLAKE_LENGTH_MAX = 20
 
 
 def parse_whole_number(raw: object) -> int | None:

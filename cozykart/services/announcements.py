@@ -10,65 +10,50 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, func, select
-
-from cozykart.db.ledger_tables import LedgerAccount, LedgerPosting, LedgerTransaction
-from cozykart.db.tables import Race, Racer, Season, SeasonStanding
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import discord_messages as say
 from cozykart.domain.events import RaceFinalized, RaceStarted, SeasonCompleted
-from cozykart.domain.ledger import AccountKind, PayoutPaid, TipRecorded
+from cozykart.domain.ledger import PayoutPaid, TipRecorded
 from cozykart.services import outbox
 from cozykart.services.ledger import distribution_key
-from cozykart.settings import load_settings
 
 
-def _people(session: Session, racer_ids: Iterable[int]) -> dict[int, say.Person]:
-    ids = list(racer_ids)
-    rows = session.exec(select(Racer).where(Racer.id.in_(ids))).all() if ids else []
+def _people(uow: UnitOfWork, racer_ids: Iterable[int]) -> dict[int, say.Person]:
+    rows = uow.outbox.racers(racer_ids)
     return {racer.id: say.Person(racer.mkt_name or racer.display_name, racer.discord_id) for racer in rows}
 
 
-def _person(session: Session, racer_id: int) -> say.Person:
-    person = _people(session, [racer_id]).get(racer_id)
+def _person(uow: UnitOfWork, racer_id: int) -> say.Person:
+    person = _people(uow, [racer_id]).get(racer_id)
     assert person is not None, f"racer {racer_id} of an event exists"
     return person
 
 
 def on_race_started(event: RaceStarted, uow: UnitOfWork) -> None:
-    session = uow.session
-    race = session.get(Race, event.race_id)
+    race = uow.outbox.race(event.race_id)
     assert race is not None
-    season = session.get(Season, event.season_id) if event.season_id else None
-    people = _people(session, [*event.racer_ids, race.host_racer_id])
+    season = uow.outbox.season(event.season_id) if event.season_id else None
+    people = _people(uow, [*event.racer_ids, race.host_racer_id])
     message = say.race_started(
         race_name=event.name,
         season_name=season.name if season else None,
         host=people[race.host_racer_id],
         roster=[people[racer_id] for racer_id in event.racer_ids],
-        watch_url=load_settings().stream_embed_url,
+        watch_url=uow.base_settings.stream_embed_url,
     )
     outbox.record(uow, dedupe_key=f"race:{event.race_id}:started", kind="race_started", message=message)
 
 
-def _shares_cents(session: Session, race_id: int) -> dict[int, int]:
+def _shares_cents(uow: UnitOfWork, race_id: int) -> dict[int, int]:
     """What each racer's wallet got from the race's pool distribution (none when the pot was empty)."""
-    rows = session.exec(
-        select(LedgerAccount.racer_id, func.sum(LedgerPosting.amount_cents))
-        .join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
-        .where(LedgerTransaction.key == distribution_key(race_id), LedgerAccount.kind == AccountKind.WALLET)
-        .group_by(LedgerAccount.racer_id)
-    ).all()
-    return {racer_id: int(cents) for racer_id, cents in rows}
+    return uow.outbox.wallet_cents_of_transaction(distribution_key(race_id))
 
 
 def on_race_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
-    session = uow.session
     outcome = event.outcome
-    season = session.get(Season, outcome.season_id) if outcome.season_id else None
-    people = _people(session, [result.racer_id for result in outcome.results])
-    shares_cents = _shares_cents(session, outcome.race_id)
+    season = uow.outbox.season(outcome.season_id) if outcome.season_id else None
+    people = _people(uow, [result.racer_id for result in outcome.results])
+    shares_cents = _shares_cents(uow, outcome.race_id)
     finishes = [
         say.Finish(
             people[result.racer_id],
@@ -83,46 +68,40 @@ def on_race_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
         season_name=season.name if season else None,
         finishes=finishes,
         pot_cents=sum(shares_cents.values()),
-        currency=load_settings().currency,
+        currency=uow.base_settings.currency,
     )
     outbox.record(uow, dedupe_key=f"race:{outcome.race_id}:results", kind="race_results", message=message)
 
 
 def on_tip_recorded(event: TipRecorded, uow: UnitOfWork) -> None:
     message = say.dj_tip(
-        dj=_person(uow.session, event.dj_racer_id),
+        dj=_person(uow, event.dj_racer_id),
         fan_name=event.fan_name,
         tip_cents=event.tip_cents,
         dj_cents=event.dj_cents,
         song=event.song,
         note=event.message,
-        currency=load_settings().currency,
+        currency=uow.base_settings.currency,
     )
     outbox.record(uow, dedupe_key=f"tip:{event.payment_id}", kind="dj_tip", message=message)
 
 
 def on_payout_paid(event: PayoutPaid, uow: UnitOfWork) -> None:
     message = say.cash_out(
-        racer=_person(uow.session, event.racer_id),
+        racer=_person(uow, event.racer_id),
         amount_cents=event.amount_cents,
-        currency=load_settings().currency,
+        currency=uow.base_settings.currency,
     )
     outbox.record(uow, dedupe_key=f"payout:{event.payout_id}:paid", kind="cash_out", message=message)
 
 
 def on_season_completed(event: SeasonCompleted, uow: UnitOfWork) -> None:
-    session = uow.session
-    season = session.get(Season, event.season_id)
+    season = uow.outbox.season(event.season_id)
     assert season is not None
-    champion = _person(session, event.champion_racer_id) if event.champion_racer_id else None
+    champion = _person(uow, event.champion_racer_id) if event.champion_racer_id else None
     standing = None
     if event.champion_racer_id:
-        standing = session.exec(
-            select(SeasonStanding).where(
-                SeasonStanding.season_id == event.season_id,
-                SeasonStanding.racer_id == event.champion_racer_id,
-            )
-        ).first()
+        standing = uow.outbox.standing(event.season_id, event.champion_racer_id)
     message = say.season_champion(
         season_name=event.name,
         champion=champion,

@@ -2,7 +2,7 @@
 
 Login (the OAuth2 authorization-code flow with `state` and PKCE S256):
 
-    start = begin_login(next_path="/me", redirect_uri=..., client_address=..., uow=..., settings=...)
+    start = begin_login(next_path="/me", redirect_uri=..., client_address=..., uow=...)
     # the browser gets `start.browser_secret` in a short-lived HttpOnly cookie
     # and is sent to `start.authorize_url`; Discord sends it back with code+state
     signed_in = complete_login(state=..., code=..., browser_secret=..., redirect_uri=..., ...)
@@ -34,12 +34,6 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, text, update
-from sqlmodel import Session, select
-
-from cozykart.db import league_repo
-from cozykart.db.identity_tables import AuthSession, LoginAttempt, RoleChange
-from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import NotFound, PermissionDenied
@@ -58,7 +52,6 @@ from cozykart.domain.identity import (
 from cozykart.integrations.discord_oauth import (
     DiscordOAuth,
     DiscordOAuthError,
-    DiscordUser,
     code_challenge,
     new_code_verifier,
 )
@@ -214,7 +207,6 @@ def begin_login(
     redirect_uri: str,
     client_address: str,
     uow: UnitOfWork,
-    settings: Settings,
     site_hostname: str | None = None,
     now: datetime | None = None,
 ) -> LoginStart:
@@ -225,24 +217,21 @@ def begin_login(
     `client_address` is the address the request came from, which the bounds count.
     """
     now = now or utc_now()
-    oauth = _discord(settings)
+    oauth = _discord(uow.base_settings)
     state = secrets.token_urlsafe(STATE_BYTES)
     verifier = new_code_verifier()
     client_hash = digest(client_network(client_address))
     with uow:
-        if uow.dialect == "postgresql":  # SQLite: BEGIN IMMEDIATE already serializes writers
-            uow.session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=LOGIN_START_LOCK_KEY))
-        uow.session.exec(delete(LoginAttempt).where(LoginAttempt.expires_at <= now))
-        _refuse_past_the_bounds(uow.session, client_hash, now)
-        uow.session.add(
-            LoginAttempt(
-                state_hash=digest(state),
-                verifier_hash=digest(verifier),
-                next_path=safe_next(next_path, site_hostname=site_hostname),
-                client_hash=client_hash,
-                created_at=now,
-                expires_at=now + LOGIN_ATTEMPT_LIFETIME,
-            )
+        uow.identity.lock_login_starts(LOGIN_START_LOCK_KEY)
+        uow.identity.delete_expired_login_attempts(now)
+        _refuse_past_the_bounds(uow, client_hash, now)
+        uow.identity.add_login_attempt(
+            state_hash=digest(state),
+            verifier_hash=digest(verifier),
+            next_path=safe_next(next_path, site_hostname=site_hostname),
+            client_hash=client_hash,
+            created_at=now,
+            expires_at=now + LOGIN_ATTEMPT_LIFETIME,
         )
         uow.commit()
     return LoginStart(
@@ -254,14 +243,9 @@ def begin_login(
     )
 
 
-def _refuse_past_the_bounds(session: Session, client_hash: str, now: datetime) -> None:
+def _refuse_past_the_bounds(uow: UnitOfWork, client_hash: str, now: datetime) -> None:
     """TooManyLoginAttempts when this client, or everyone together, has as many live attempts as allowed."""
-    live = LoginAttempt.expires_at > now
-    waiting = session.exec(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(live, LoginAttempt.client_hash == client_hash, LoginAttempt.used_at.is_(None))
-    ).one()
+    waiting = uow.identity.waiting_login_attempts(client_hash, now)
     retry_after_s = int(LOGIN_ATTEMPT_LIFETIME.total_seconds())
     if waiting >= LOGIN_ATTEMPTS_PER_CLIENT_MAX:
         raise TooManyLoginAttempts(
@@ -269,10 +253,7 @@ def _refuse_past_the_bounds(session: Session, client_hash: str, now: datetime) -
             "Finish one, or try again in a few minutes.",
             retry_after_s=retry_after_s,
         )
-    if (
-        session.exec(select(func.count()).select_from(LoginAttempt).where(live)).one()
-        >= LOGIN_ATTEMPTS_LIVE_MAX
-    ):
+    if uow.identity.live_login_attempts(now) >= LOGIN_ATTEMPTS_LIVE_MAX:
         raise TooManyLoginAttempts(
             "Too many logins are in progress right now. Please try again in a few minutes.",
             retry_after_s=retry_after_s,
@@ -286,7 +267,6 @@ def complete_login(
     browser_secret: str | None,
     redirect_uri: str,
     uow: UnitOfWork,
-    settings: Settings,
     now: datetime | None = None,
 ) -> SignedIn:
     """Finish a Discord login: check the state once, trade the code, create or update the racer.
@@ -297,7 +277,7 @@ def complete_login(
     the session.
     """
     now = now or utc_now()
-    oauth = _discord(settings)
+    oauth = _discord(uow.base_settings)
     if not (_usable(state) and _usable(code)):
         raise LoginFailed("This login link is incomplete or has expired. Please log in again.")
     if not _usable(browser_secret):
@@ -310,8 +290,14 @@ def complete_login(
     except DiscordOAuthError as error:
         raise LoginFailed(f"Discord did not confirm the login ({error}). Please log in again.") from None
     with uow:
-        racer = _upsert_racer(uow.session, user, now)
-        token, expires_at = _new_session(uow.session, racer.id, METHOD_DISCORD, now)
+        racer = uow.identity.upsert_racer(
+            discord_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            avatar_url=user.avatar_url(),
+            now=now,
+        )
+        token, expires_at = _new_session(uow, racer.id, METHOD_DISCORD, now)
         uow.commit()
     return SignedIn(
         session_token=token,
@@ -326,11 +312,9 @@ def complete_login(
 def _consume_attempt(state: str, browser_secret: str, *, uow: UnitOfWork, now: datetime) -> str:
     stale = "This login link has expired or was already used. Please log in again."
     with uow:
-        attempt = uow.session.exec(
-            select(LoginAttempt).where(LoginAttempt.state_hash == digest(state))
-        ).first()
+        attempt = uow.identity.login_attempt(digest(state))
         if attempt is not None and attempt.expires_at <= now:
-            uow.session.exec(delete(LoginAttempt).where(LoginAttempt.id == attempt.id))
+            uow.identity.delete_login_attempt(attempt.id)
             uow.commit()  # the refusal below keeps the deletion
             raise LoginFailed(stale)
         if attempt is None or attempt.used_at is not None:
@@ -338,37 +322,18 @@ def _consume_attempt(state: str, browser_secret: str, *, uow: UnitOfWork, now: d
         if not hmac.compare_digest(attempt.verifier_hash, digest(browser_secret)):
             raise LoginFailed(_OTHER_BROWSER)
         # Only one of two racing callbacks can flip used_at from NULL.
-        result = uow.session.exec(
-            update(LoginAttempt)
-            .where(LoginAttempt.id == attempt.id, LoginAttempt.used_at.is_(None))
-            .values(used_at=now)
-        )
-        if result.rowcount != 1:
+        if not uow.identity.use_login_attempt(attempt.id, now):
             raise LoginFailed(stale)
         next_path = attempt.next_path
         uow.commit()
     return next_path
 
 
-def _upsert_racer(session: Session, user: DiscordUser, now: datetime) -> Racer:
-    """The racer for this Discord user, created on first login; later logins refresh the names."""
-    return league_repo.upsert_racer(
-        session,
-        discord_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        avatar_url=user.avatar_url(),
-        now=now,
-    )
-
-
-def _new_session(session: Session, racer_id: int, method: str, now: datetime) -> tuple[str, datetime]:
+def _new_session(uow: UnitOfWork, racer_id: int, method: str, now: datetime) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(SESSION_TOKEN_BYTES)
     expires_at = now + SESSION_LIFETIME
-    session.add(
-        AuthSession(
-            token_hash=digest(token), racer_id=racer_id, method=method, created_at=now, expires_at=expires_at
-        )
+    uow.identity.add_session(
+        token_hash=digest(token), racer_id=racer_id, method=method, created_at=now, expires_at=expires_at
     )
     return token, expires_at
 
@@ -383,16 +348,12 @@ def _require_dev_login(settings: Settings) -> None:
         )
 
 
-def dev_login_choices(*, uow: UnitOfWork, settings: Settings) -> list[DevLoginChoice]:
+def dev_login_choices(*, uow: UnitOfWork) -> list[DevLoginChoice]:
     """The demo racers one can log in as with the developer login."""
+    settings = uow.base_settings
     _require_dev_login(settings)
     with uow:
-        racers = uow.session.exec(
-            select(Racer)
-            .where(Racer.discord_id.startswith(DEMO_DISCORD_ID_PREFIX))
-            .order_by(Racer.display_name, Racer.id)
-            .limit(DEV_LOGIN_CHOICE_COUNT_MAX)
-        ).all()
+        racers = uow.identity.racers_with_discord_prefix(DEMO_DISCORD_ID_PREFIX, DEV_LOGIN_CHOICE_COUNT_MAX)
         return [
             DevLoginChoice(
                 discord_id=racer.discord_id,
@@ -409,20 +370,19 @@ def dev_login(
     *,
     next_path: str | None = None,
     uow: UnitOfWork,
-    settings: Settings,
     site_hostname: str | None = None,
     now: datetime | None = None,
 ) -> SignedIn:
     """Log in as a demo racer without Discord: only with COZYKART_DEV_LOGIN=1, only demo racers."""
     now = now or utc_now()
-    _require_dev_login(settings)
+    _require_dev_login(uow.base_settings)
     if not discord_id.startswith(DEMO_DISCORD_ID_PREFIX):
         raise PermissionDenied("The developer login only signs in demo racers.")
     with uow:
-        racer = uow.session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
+        racer = uow.identity.racer_by_discord_id(discord_id)
         if racer is None:
             raise NotFound("No such demo racer; load the demo data with `python -m cozykart seed-demo`.")
-        token, expires_at = _new_session(uow.session, racer.id, METHOD_DEV, now)
+        token, expires_at = _new_session(uow, racer.id, METHOD_DEV, now)
         uow.commit()
     return SignedIn(
         session_token=token,
@@ -438,7 +398,7 @@ def dev_login(
 
 
 def viewer_for_session(
-    session_token: str | None, *, uow: UnitOfWork, settings: Settings, now: datetime | None = None
+    session_token: str | None, *, uow: UnitOfWork, now: datetime | None = None
 ) -> Viewer | None:
     """Who holds this session id, with their roles now; None when unknown, expired or revoked."""
     if not _usable(session_token):
@@ -446,11 +406,7 @@ def viewer_for_session(
     assert session_token is not None
     now = now or utc_now()
     with uow:
-        row = uow.session.exec(
-            select(AuthSession, Racer)
-            .join(Racer, Racer.id == AuthSession.racer_id)
-            .where(AuthSession.token_hash == digest(session_token))
-        ).first()
+        row = uow.identity.session_and_racer(digest(session_token))
         if row is None:
             return None
         auth_session, racer = row
@@ -463,17 +419,15 @@ def viewer_for_session(
             display_name=racer.display_name,
             avatar_url=racer.avatar_url or "",
             mkt_name=racer.mkt_name or "",
-            is_admin=racer.discord_id in settings.admin_discord_ids,
+            is_admin=racer.discord_id in uow.base_settings.admin_discord_ids,
             is_host=racer.is_host,
             is_dj=racer.is_dj,
         )
 
 
-def acting_racer_id(
-    session_token: str | None, *, uow: UnitOfWork, settings: Settings, now: datetime | None = None
-) -> int:
+def acting_racer_id(session_token: str | None, *, uow: UnitOfWork, now: datetime | None = None) -> int:
     """The racer behind a live session, for an entry point about to act; NotLoggedIn otherwise."""
-    viewer = viewer_for_session(session_token, uow=uow, settings=settings, now=now)
+    viewer = viewer_for_session(session_token, uow=uow, now=now)
     if viewer is None:
         raise NotLoggedIn("Please log in first (your session may have ended).")
     return viewer.racer_id
@@ -486,12 +440,7 @@ def logout(session_token: str | None, *, uow: UnitOfWork, now: datetime | None =
     assert session_token is not None
     now = now or utc_now()
     with uow:
-        result = uow.session.exec(
-            update(AuthSession)
-            .where(AuthSession.token_hash == digest(session_token), AuthSession.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        revoked = result.rowcount == 1
+        revoked = uow.identity.revoke_session(digest(session_token), now)
         uow.commit()
     return revoked
 
@@ -499,12 +448,12 @@ def logout(session_token: str | None, *, uow: UnitOfWork, now: datetime | None =
 # --- roles and profile -----------------------------------------------------------
 
 
-def _role_names(racer: Racer, settings: Settings) -> list[str]:
+def _role_names(racer, settings: Settings) -> list[str]:
     names = ["admin"] if racer.discord_id in settings.admin_discord_ids else []
     return names + [label for label, held in (("host", racer.is_host), ("DJ", racer.is_dj)) if held]
 
 
-def _role_row(racer: Racer, settings: Settings) -> RoleRow:
+def _role_row(racer, settings: Settings) -> RoleRow:
     return RoleRow(
         racer_id=racer.id,
         username=racer.username,
@@ -523,7 +472,6 @@ def set_role(
     *,
     granted: bool,
     uow: UnitOfWork,
-    settings: Settings,
     now: datetime | None = None,
 ) -> RoleRow:
     """An admin grants (`granted=True`) or revokes a role; a change is audited, a no-op is not."""
@@ -531,51 +479,38 @@ def set_role(
     parsed = parse_role(role)
     column = _ROLE_COLUMNS[parsed]
     with uow:
-        load_admin(uow, actor_racer_id, settings)
-        racer = uow.session.exec(select(Racer).where(Racer.id == racer_id).with_for_update()).first()
+        load_admin(uow, actor_racer_id)
+        racer = uow.identity.racer_for_update(racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")
         old_value = bool(getattr(racer, column))
         if old_value != granted:
-            setattr(racer, column, granted)
-            uow.session.add(racer)
-            uow.session.add(
-                RoleChange(
-                    racer_id=racer.id,
-                    role=parsed.value,
-                    old_value=old_value,
-                    new_value=granted,
-                    actor_racer_id=actor_racer_id,
-                    created_at=now,
-                )
+            uow.identity.set_racer_flag(racer, column, granted)
+            uow.identity.add_role_change(
+                racer_id=racer.id,
+                role=parsed.value,
+                old_value=old_value,
+                new_value=granted,
+                actor_racer_id=actor_racer_id,
+                created_at=now,
             )
-        row = _role_row(racer, settings)
+        row = _role_row(racer, uow.base_settings)
         uow.commit()
     return row
 
 
-def roles_overview(actor_racer_id: int, *, uow: UnitOfWork, settings: Settings) -> RolesOverview:
+def roles_overview(actor_racer_id: int, *, uow: UnitOfWork) -> RolesOverview:
     """Every racer's roles and the latest role changes: for admins only."""
+    settings = uow.base_settings
     with uow:
-        load_admin(uow, actor_racer_id, settings)
-        racers = uow.session.exec(
-            select(Racer).order_by(Racer.display_name, Racer.id).limit(ROLES_RACER_COUNT_MAX)
-        ).all()
+        load_admin(uow, actor_racer_id)
+        racers = uow.identity.racers_by_name(ROLES_RACER_COUNT_MAX)
         names = {racer.id: racer.display_name for racer in racers}
-        changes = uow.session.exec(
-            select(RoleChange)
-            .order_by(RoleChange.created_at.desc(), RoleChange.id.desc())
-            .limit(ROLE_HISTORY_COUNT_MAX)
-        ).all()
+        changes = uow.identity.latest_role_changes(ROLE_HISTORY_COUNT_MAX)
         missing = {change.racer_id for change in changes} | {change.actor_racer_id for change in changes}
         missing -= names.keys()
         if missing:
-            names.update(
-                {
-                    racer.id: racer.display_name
-                    for racer in uow.session.exec(select(Racer).where(Racer.id.in_(missing)))
-                }
-            )
+            names.update(uow.identity.racer_names(missing))
         return RolesOverview(
             racers=tuple(_role_row(racer, settings) for racer in racers),
             history=tuple(
@@ -592,7 +527,7 @@ def roles_overview(actor_racer_id: int, *, uow: UnitOfWork, settings: Settings) 
         )
 
 
-def _profile(racer: Racer) -> Profile:
+def _profile(racer) -> Profile:
     return Profile(
         racer_id=racer.id,
         username=racer.username,
@@ -604,7 +539,7 @@ def _profile(racer: Racer) -> Profile:
 
 def profile(racer_id: int, *, uow: UnitOfWork) -> Profile:
     with uow:
-        racer = uow.session.get(Racer, racer_id)
+        racer = uow.league.racer(racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")
         return _profile(racer)
@@ -614,13 +549,11 @@ def update_profile(racer_id: int, *, mkt_name: str | None, uow: UnitOfWork) -> P
     """A racer edits their own profile; `racer_id` always comes from their session."""
     name = validate_mkt_name(mkt_name, length_max=MKT_NAME_LENGTH_MAX)
     with uow:
-        racer = uow.session.get(Racer, racer_id)
+        racer = uow.league.racer(racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")
         if racer.mkt_name != name:
-            league_repo.bump_standings_version_of_racer(uow.session, racer.id)  # standings show it
-            racer.mkt_name = name
-            uow.session.add(racer)
+            uow.identity.set_mkt_name(racer, name)  # the standings show it
         result = _profile(racer)
         uow.commit()
     return result

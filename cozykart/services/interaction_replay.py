@@ -22,18 +22,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
-
-from cozykart.db.discord_interaction_tables import SNOWFLAKE_LENGTH_MAX, DiscordInteraction
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.ids import SNOWFLAKE_LENGTH_MAX
 from cozykart.integrations.discord_interactions import TIMESTAMP_AGE_MAX_S
 
 SEEN_KEPT_MARGIN_S = 60
 SEEN_KEPT = timedelta(seconds=TIMESTAMP_AGE_MAX_S + SEEN_KEPT_MARGIN_S)
-
-_table = DiscordInteraction.__table__
 
 
 def is_snowflake(interaction_id: object) -> bool:
@@ -52,16 +47,8 @@ def first_delivery(
     """Record the interaction; True the first time its id is seen, False for a replay."""
     assert is_snowflake(interaction_id), "the endpoint refuses an interaction without a snowflake id"
     now = now or utc_now()
-    dialect = postgresql if uow.dialect == "postgresql" else sqlite
     with uow:
-        connection = uow.session.connection()
-        connection.execute(delete(_table).where(_table.c.signed_at < now - SEEN_KEPT))
-        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT here.
-        inserted = connection.execute(
-            dialect.insert(_table)
-            .values(interaction_id=interaction_id, signed_at=signed_at, received_at=now)
-            .on_conflict_do_nothing(index_elements=[_table.c.interaction_id])
-            .returning(_table.c.interaction_id)
-        ).first()
+        uow.interactions.forget_signed_before(now - SEEN_KEPT)
+        first = uow.interactions.record(interaction_id, signed_at=signed_at, received_at=now)
         uow.commit()
-    return inserted is not None
+    return first

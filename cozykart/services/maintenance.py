@@ -1,13 +1,12 @@
-"""Operating the database: migrations and their state."""
+"""Operating the database: migrations (the revision it is at is a read model, `reads/migration_state.py`)."""
 
 from __future__ import annotations
-
-import sqlalchemy as sa
 
 from cozykart.db.engine import engine_for
 from cozykart.db.migrate import upgrade
 from cozykart.db.uow import UnitOfWork
 from cozykart.services.handlers import HANDLERS
+from cozykart.services.reads.migration_state import database_revision
 from cozykart.settings import Settings
 
 
@@ -15,21 +14,3 @@ def migrate(settings: Settings) -> str:
     """Upgrade the configured database to the newest migration; returns its revision."""
     upgrade(settings.db_url)
     return database_revision(uow=UnitOfWork(engine_for(settings.db_url), handlers=HANDLERS))
-
-
-# alembic's own bookkeeping table, declared once: `/api/health` reads it on every probe, and a
-# statement built from one long-lived table compiles once (alembic's MigrationContext builds a new
-# table per call, so each probe compiled again and filled the engine's statement cache with copies).
-_ALEMBIC_VERSION = sa.table("alembic_version", sa.column("version_num"))
-
-
-def database_revision(*, uow: UnitOfWork) -> str:
-    """The migration the database is at ("base" when none has run)."""
-    with uow:
-        connection = uow.session.connection()
-        if not sa.inspect(connection).has_table(_ALEMBIC_VERSION.name):
-            return "base"
-        revisions = connection.execute(sa.select(_ALEMBIC_VERSION.c.version_num)).scalars().all()
-        if len(revisions) > 1:
-            raise RuntimeError(f"the database is at several migration heads: {sorted(revisions)}")
-        return revisions[0] if revisions else "base"

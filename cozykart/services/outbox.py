@@ -26,18 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
-
-from cozykart.db.outbox_tables import DiscordOutbox, DiscordSenderLease
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.discord_messages import OutboxNotResendable, OutboxStatus
 from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
 from cozykart.services.actors import load_admin
-from cozykart.settings import Settings, load_settings
 
 SENDER_LEASE_NAME = "announcer"
 LEASE_TTL = timedelta(seconds=30)
@@ -102,22 +96,10 @@ def record(
 
     Returns the outbox id, or None when `dedupe_key` was queued before.
     """
-    session = uow.session
-    existing = session.exec(select(DiscordOutbox.id).where(DiscordOutbox.dedupe_key == dedupe_key)).first()
-    if existing is not None:
+    if uow.outbox.is_queued(dedupe_key):
         return None
     now = now or utc_now()
-    row = DiscordOutbox(
-        dedupe_key=dedupe_key,
-        kind=kind,
-        payload=json.dumps(message),
-        status=OutboxStatus.PENDING,
-        created_at=now,
-        next_attempt_at=None,
-    )  # None: due at once
-    session.add(row)
-    session.flush()
-    return row.id
+    return uow.outbox.add_message(dedupe_key=dedupe_key, kind=kind, payload=json.dumps(message), now=now)
 
 
 # --- sending (the background sender) --------------------------------------------------
@@ -125,39 +107,15 @@ def record(
 
 def _take_lease(uow: UnitOfWork, sender_id: str, now: datetime) -> bool:
     """Take or renew the sender lease in one conditional UPDATE; True when this sender holds it."""
-    session = uow.session
-    lease = DiscordSenderLease.__table__
-    taken = session.execute(
-        update(lease)
-        .where(lease.c.name == SENDER_LEASE_NAME)
-        .where(or_(lease.c.holder.is_(None), lease.c.holder == sender_id, lease.c.expires_at <= now))
-        .values(holder=sender_id, expires_at=now + LEASE_TTL)
-    ).rowcount
-    if taken == 0 and session.get(DiscordSenderLease, SENDER_LEASE_NAME) is None:
-        # The migration creates the row; a database made another way gets it now.
-        try:
-            with session.begin_nested():
-                session.add(
-                    DiscordSenderLease(name=SENDER_LEASE_NAME, holder=sender_id, expires_at=now + LEASE_TTL)
-                )
-        except IntegrityError:  # another sender created it first, and holds it
-            return False
-        return True
-    assert taken <= 1
-    return taken == 1
+    return uow.outbox.take_lease(SENDER_LEASE_NAME, sender_id, now=now, expires_at=now + LEASE_TTL)
 
 
-def _head(uow: UnitOfWork) -> DiscordOutbox | None:
+def _head(uow: UnitOfWork):
     """The oldest message still to send: everything after it waits for it."""
-    return uow.session.exec(
-        select(DiscordOutbox)
-        .where(DiscordOutbox.status == OutboxStatus.PENDING)
-        .order_by(DiscordOutbox.id)
-        .limit(1)
-    ).first()
+    return uow.outbox.oldest_pending()
 
 
-def _is_due(row: DiscordOutbox | None, now: datetime) -> bool:
+def _is_due(row, now: datetime) -> bool:
     return row is not None and (row.next_attempt_at is None or row.next_attempt_at <= now)
 
 
@@ -195,7 +153,7 @@ def deliver_due(
         delivery = notifier.send(message)
         with uow:
             now = clock()
-            row = uow.session.get(DiscordOutbox, outbox_id, with_for_update=True)
+            row = uow.outbox.message_for_update(outbox_id)
             assert row is not None
             if row.status != OutboxStatus.PENDING:  # resent or settled meanwhile; nothing more to do
                 uow.commit()
@@ -216,7 +174,7 @@ def deliver_due(
                 else:
                     row.next_attempt_at = now + policy.delay(row.attempts)
                     retried += 1
-            uow.session.add(row)
+            uow.outbox.save(row)
             uow.commit()
         if not delivery.ok and row.status == OutboxStatus.PENDING:
             break  # the head must wait; the rest wait behind it
@@ -225,13 +183,8 @@ def deliver_due(
 
 def release_lease(sender_id: str, *, uow: UnitOfWork, now: datetime | None = None) -> None:
     """Give the lease up (a worker shutting down), so another sender need not wait for expiry."""
-    lease = DiscordSenderLease.__table__
     with uow:
-        uow.session.execute(
-            update(lease)
-            .where(lease.c.name == SENDER_LEASE_NAME, lease.c.holder == sender_id)
-            .values(holder=None, expires_at=now or utc_now())
-        )
+        uow.outbox.release_lease(SENDER_LEASE_NAME, sender_id, now or utc_now())
         uow.commit()
 
 
@@ -244,7 +197,7 @@ def _summary(message: dict) -> str:
     return message.get("content") or title or "(empty)"
 
 
-def _view(row: DiscordOutbox) -> OutboxRow:
+def _view(row) -> OutboxRow:
     message = json.loads(row.payload)
     return OutboxRow(
         outbox_id=row.id,
@@ -264,10 +217,7 @@ def list_outbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) 
     """The newest announcements first, optionally of one status."""
     limit = max(1, min(limit, OUTBOX_LIST_LENGTH_MAX))
     with uow:
-        statement = select(DiscordOutbox)
-        if status is not None:
-            statement = statement.where(DiscordOutbox.status == status)
-        rows = uow.session.exec(statement.order_by(col(DiscordOutbox.id).desc()).limit(limit)).all()
+        rows = uow.outbox.newest(status=status, limit=limit)
         return tuple(_view(row) for row in rows)
 
 
@@ -278,17 +228,11 @@ class OutboxConsole:
 
 
 def outbox_console(
-    actor_id: int,
-    *,
-    uow: UnitOfWork,
-    status: str | None = None,
-    limit: int = 50,
-    settings: Settings | None = None,
+    actor_id: int, *, uow: UnitOfWork, status: str | None = None, limit: int = 50
 ) -> OutboxConsole:
     """The admin console's view: counts by status and the newest announcements (admins only)."""
-    settings = settings or load_settings()
     with uow:
-        load_admin(uow, actor_id, settings)
+        load_admin(uow, actor_id)
         return OutboxConsole(
             counts=outbox_counts(uow=uow), rows=list_outbox(uow=uow, status=status, limit=limit)
         )
@@ -296,34 +240,27 @@ def outbox_console(
 
 def outbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
-        rows = uow.session.exec(
-            select(DiscordOutbox.status, func.count()).group_by(DiscordOutbox.status)
-        ).all()
         counts = dict.fromkeys(tuple(OutboxStatus), 0)
-        counts.update({status: count for status, count in rows})
+        counts.update(uow.outbox.counts_by_status())
         return counts
 
 
-def resend(
-    outbox_id: int, *, actor_id: int | None, uow: UnitOfWork, settings: Settings | None = None
-) -> OutboxRow:
+def resend(outbox_id: int, *, actor_id: int | None, uow: UnitOfWork) -> OutboxRow:
     """Queue a parked (failed) announcement again, to be sent next in order of its id.
 
     `actor_id` is the admin acting in the console; None is the operator at the
     command line, who already holds the database.
     """
-    settings = settings or load_settings()
     with uow:
         if actor_id is not None:
-            load_admin(uow, actor_id, settings)
-        row = uow.session.get(DiscordOutbox, outbox_id, with_for_update=True)
+            load_admin(uow, actor_id)
+        row = uow.outbox.message_for_update(outbox_id)
         if row is None:
             raise NotFound(f"There is no announcement #{outbox_id}.")
         if row.status != OutboxStatus.FAILED:
             raise OutboxNotResendable(outbox_id, row.status)
         row.status, row.attempts, row.next_attempt_at = OutboxStatus.PENDING, 0, None
-        uow.session.add(row)
-        uow.session.flush()
+        uow.outbox.save(row, flush=True)
         view = _view(row)
         uow.commit()
         return view

@@ -12,13 +12,9 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlmodel import col, select
-
-from cozykart.db.overlay_tables import OverlayKey
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.services.actors import load_actor, load_admin, require_admin
-from cozykart.settings import Settings, load_settings
 
 OVERLAY_KEY_BYTES = 24
 OVERLAY_KEY_LENGTH_MAX = 128
@@ -28,16 +24,13 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def regenerate_overlay_key(
-    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
-) -> str:
+def regenerate_overlay_key(*, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> str:
     """An admin makes a new overlay key; the old one stops working. Returns the key (shown once)."""
-    settings = settings or load_settings()
     key = secrets.token_urlsafe(OVERLAY_KEY_BYTES)
     with uow:
-        load_admin(uow, actor_id, settings)
-        uow.session.add(
-            OverlayKey(key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now or utc_now())
+        load_admin(uow, actor_id)
+        uow.overlays.add_key(
+            key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now or utc_now()
         )
         uow.commit()
     return key
@@ -48,16 +41,13 @@ def overlay_key_is_valid(key: str | None, *, uow: UnitOfWork) -> bool:
     if not key or len(key) > OVERLAY_KEY_LENGTH_MAX:
         return False
     with uow:
-        current = uow.session.exec(
-            select(OverlayKey.key_sha256).order_by(col(OverlayKey.id).desc()).limit(1)
-        ).first()
+        current = uow.overlays.current_key_sha256()
     return current is not None and hmac.compare_digest(current, _digest(key))
 
 
-def check_overlay_admin(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> str:
+def check_overlay_admin(*, actor_id: int, uow: UnitOfWork) -> str:
     """Only an admin may manage overlays or send a test alert; returns the admin's name."""
-    settings = settings or load_settings()
     with uow:
-        actor = load_actor(uow, actor_id, settings)
+        actor = load_actor(uow, actor_id)
         require_admin(actor)
         return actor.display_name

@@ -40,9 +40,7 @@ async def current_viewer(state: rx.State) -> Viewer | None:
     if token is None:
         return None
     settings = load_settings()
-    return await asyncio.to_thread(
-        lambda: identity.viewer_for_session(token, uow=default_uow(settings), settings=settings)
-    )
+    return await asyncio.to_thread(lambda: identity.viewer_for_session(token, uow=default_uow(settings)))
 
 
 async def acting_racer_id(state: rx.State) -> int:

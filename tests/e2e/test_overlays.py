@@ -44,7 +44,7 @@ def overlay_key(served_app) -> str:
             uow=UnitOfWork(engine, handlers=HANDLERS),
         )
         return overlays.regenerate_overlay_key(
-            actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings
+            actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings)
         )
     finally:
         engine.dispose()

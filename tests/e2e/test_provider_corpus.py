@@ -91,8 +91,7 @@ class ServedReads:
             self._racer_id(discord_id),
             "dj",
             granted=True,
-            uow=UnitOfWork(self.engine, handlers=HANDLERS),
-            settings=self.settings,
+            uow=UnitOfWork(self.engine, handlers=HANDLERS, settings=self.settings),
         )
 
     def _racer_id(self, discord_id: str) -> int:

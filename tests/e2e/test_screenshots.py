@@ -234,7 +234,9 @@ def overlay_key(served_app, db) -> str:
     """A fresh overlay key, made by an admin through the service (the admin page shows it once)."""
     settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({E2E_ADMIN_DISCORD_ID}))
     admin = league.get_or_create_racer(E2E_ADMIN_DISCORD_ID, ADMIN.username, ADMIN.global_name, None, uow=db)
-    return overlays.regenerate_overlay_key(actor_id=admin.racer_id, uow=db, settings=settings)
+    return overlays.regenerate_overlay_key(
+        actor_id=admin.racer_id, uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings)
+    )
 
 
 def _set_racer(db: UnitOfWork, racer_id: int, **values) -> None:

@@ -28,8 +28,8 @@ class AuthWorld:
     settings: Settings
     client: TestClient
 
-    def uow(self):
-        return self.database.uow()
+    def uow(self, settings: Settings | None = None):
+        return self.database.uow(settings)
 
     def start_login(self, next_path: str | None = "/me") -> str:
         """GET /auth/discord/login; returns where Discord sends the browser back (the callback URL)."""

@@ -134,14 +134,14 @@ def test_the_console_is_for_admins(database):
     (outbox_id,) = _queue(database, "x")
 
     with pytest.raises(PermissionDenied):
-        outbox.outbox_console(racer_id, uow=database.uow(), settings=settings)
+        outbox.outbox_console(racer_id, uow=database.uow(settings))
     with pytest.raises(PermissionDenied):
-        outbox.resend(outbox_id, actor_id=racer_id, uow=database.uow(), settings=settings)
-    console = outbox.outbox_console(admin_id, uow=database.uow(), settings=settings)
+        outbox.resend(outbox_id, actor_id=racer_id, uow=database.uow(settings))
+    console = outbox.outbox_console(admin_id, uow=database.uow(settings))
     assert console.counts == {"pending": 1, "sent": 0, "failed": 0}
     assert [row.summary for row in console.rows] == ["x"]
     with pytest.raises(OutboxNotResendable):
-        outbox.resend(outbox_id, actor_id=admin_id, uow=database.uow(), settings=settings)
+        outbox.resend(outbox_id, actor_id=admin_id, uow=database.uow(settings))
 
 
 def test_two_senders_at_once_never_double_send(database, discord_server):

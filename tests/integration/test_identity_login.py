@@ -46,7 +46,7 @@ def test_discord_login_creates_the_racer_and_a_hashed_session(world):
     [stored] = _sessions(world)
     assert stored.token_hash == identity.digest(token) != token
     assert stored.racer_id == racer.id and stored.revoked_at is None
-    viewer = identity.viewer_for_session(token, uow=world.uow(), settings=world.settings)
+    viewer = identity.viewer_for_session(token, uow=world.uow(world.settings))
     assert viewer is not None and viewer.display_name == "Nelly" and not viewer.is_admin
 
 
@@ -152,8 +152,7 @@ def test_an_expired_login_attempt_is_refused(world):
             code=params["code"],
             browser_secret=world.login_cookie,
             redirect_uri="http://testserver/auth/discord/callback",
-            uow=world.uow(),
-            settings=world.settings,
+            uow=world.uow(world.settings),
             now=utc_now() + identity.LOGIN_ATTEMPT_LIFETIME + timedelta(seconds=1),
         )
     assert world.fake.token_requests == 0

@@ -46,8 +46,7 @@ def _begin(world: AuthWorld, address: str, now=None) -> identity.LoginStart:
     return identity.begin_login(
         next_path="/me",
         redirect_uri=REDIRECT_URI,
-        uow=world.uow(),
-        settings=world.settings,
+        uow=world.uow(world.settings),
         client_address=address,
         now=now,
     )
@@ -115,8 +114,7 @@ def test_an_expired_attempt_is_refused_at_the_callback_and_deleted(world):
             code=params["code"],
             browser_secret=world.login_cookie,
             redirect_uri=REDIRECT_URI,
-            uow=world.uow(),
-            settings=world.settings,
+            uow=world.uow(world.settings),
             now=utc_now() + identity.LOGIN_ATTEMPT_LIFETIME + timedelta(seconds=1),
         )
 
@@ -166,4 +164,4 @@ def test_a_normal_login_from_a_real_address_still_works(world):
 
         assert response.status_code == 303 and response.headers["location"] == "/me"
         assert world.session_cookie
-        assert identity.viewer_for_session(world.session_cookie, uow=world.uow(), settings=world.settings)
+        assert identity.viewer_for_session(world.session_cookie, uow=world.uow(world.settings))

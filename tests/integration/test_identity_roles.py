@@ -60,9 +60,9 @@ def test_admin_grants_and_revokes_host_and_dj_with_an_audit_trail(database, leag
     settings = league["settings"]
     admin, racer = league["admin"], league["racer"]
 
-    granted = identity.set_role(admin, racer, "host", granted=True, uow=database.uow(), settings=settings)
-    identity.set_role(admin, racer, "DJ", granted=True, uow=database.uow(), settings=settings)
-    revoked = identity.set_role(admin, racer, "host", granted=False, uow=database.uow(), settings=settings)
+    granted = identity.set_role(admin, racer, "host", granted=True, uow=database.uow(settings))
+    identity.set_role(admin, racer, "DJ", granted=True, uow=database.uow(settings))
+    revoked = identity.set_role(admin, racer, "host", granted=False, uow=database.uow(settings))
 
     assert granted.is_host is True
     assert (revoked.is_host, revoked.is_dj) == (False, True)
@@ -75,7 +75,7 @@ def test_admin_grants_and_revokes_host_and_dj_with_an_audit_trail(database, leag
         ]
         assert all(c.created_at is not None for c in changes)
 
-    overview = identity.roles_overview(admin, uow=database.uow(), settings=settings)
+    overview = identity.roles_overview(admin, uow=database.uow(settings))
     latest = overview.history[0]
     assert (latest.actor_name, latest.role, latest.new_value) == ("Racer 0001", "host", False)
     assert {row.racer_id for row in overview.racers} == {admin, league["host"], league["dj"], racer}
@@ -86,7 +86,7 @@ def test_granting_a_role_already_held_changes_and_audits_nothing(database, leagu
     before = _snapshot(database)
 
     identity.set_role(
-        league["admin"], league["host"], "host", granted=True, uow=database.uow(), settings=league["settings"]
+        league["admin"], league["host"], "host", granted=True, uow=database.uow(league["settings"])
     )
 
     assert _snapshot(database) == before
@@ -95,13 +95,9 @@ def test_granting_a_role_already_held_changes_and_audits_nothing(database, leagu
 def test_an_unknown_role_or_racer_is_refused(database, league):
     settings = league["settings"]
     with pytest.raises(InvalidInput):
-        identity.set_role(
-            league["admin"], league["racer"], "admin", granted=True, uow=database.uow(), settings=settings
-        )
+        identity.set_role(league["admin"], league["racer"], "admin", granted=True, uow=database.uow(settings))
     with pytest.raises(NotFound):
-        identity.set_role(
-            league["admin"], 999_999, "host", granted=True, uow=database.uow(), settings=settings
-        )
+        identity.set_role(league["admin"], 999_999, "host", granted=True, uow=database.uow(settings))
 
 
 @pytest.mark.parametrize("who", ["racer", "host", "dj"])
@@ -110,15 +106,11 @@ def test_a_non_admin_calling_every_admin_action_is_refused_and_nothing_changes(d
     actor = league[who]
     before = _snapshot(database)
     attempts = [
-        lambda: identity.set_role(actor, actor, "host", granted=True, uow=database.uow(), settings=settings),
-        lambda: identity.set_role(actor, actor, "dj", granted=True, uow=database.uow(), settings=settings),
-        lambda: identity.set_role(
-            actor, league["host"], "host", granted=False, uow=database.uow(), settings=settings
-        ),
-        lambda: identity.set_role(
-            actor, league["dj"], "dj", granted=False, uow=database.uow(), settings=settings
-        ),
-        lambda: identity.roles_overview(actor, uow=database.uow(), settings=settings),
+        lambda: identity.set_role(actor, actor, "host", granted=True, uow=database.uow(settings)),
+        lambda: identity.set_role(actor, actor, "dj", granted=True, uow=database.uow(settings)),
+        lambda: identity.set_role(actor, league["host"], "host", granted=False, uow=database.uow(settings)),
+        lambda: identity.set_role(actor, league["dj"], "dj", granted=False, uow=database.uow(settings)),
+        lambda: identity.roles_overview(actor, uow=database.uow(settings)),
     ]
 
     for attempt in attempts:
@@ -131,7 +123,7 @@ def test_a_non_admin_calling_every_admin_action_is_refused_and_nothing_changes(d
 def test_admin_comes_from_the_settings_not_the_database(database, league):
     not_admin_settings = make_settings(database.url, "http://127.0.0.1:9", COZYKART_ADMIN_DISCORD_IDS="")
     with pytest.raises(PermissionDenied):
-        identity.roles_overview(league["admin"], uow=database.uow(), settings=not_admin_settings)
+        identity.roles_overview(league["admin"], uow=database.uow(not_admin_settings))
 
 
 def test_a_racer_sets_their_mario_kart_tour_name(database, league):
@@ -161,9 +153,9 @@ def test_dev_login_is_refused_unless_enabled(database, fake_discord):
     world = next(build_world(database, fake_discord))
 
     with pytest.raises(LoginUnavailable):
-        identity.dev_login("demo-shyguy_drift", uow=database.uow(), settings=world.settings)
+        identity.dev_login("demo-shyguy_drift", uow=database.uow(world.settings))
     with pytest.raises(LoginUnavailable):
-        identity.dev_login_choices(uow=database.uow(), settings=world.settings)
+        identity.dev_login_choices(uow=database.uow(world.settings))
     assert world.client.get("/auth/dev").status_code == 404
     assert world.client.post("/auth/dev/login", data={"discord_id": "demo-shyguy_drift"}).status_code == 404
     with database.uow() as uow:
@@ -183,11 +175,11 @@ def test_dev_login_signs_in_demo_racers_only(database, fake_discord):
 
     response = world.client.post("/auth/dev/login", data={"discord_id": "demo-shyguy_drift", "next": "/me"})
     assert response.status_code == 303 and response.headers["location"] == "/me"
-    viewer = identity.viewer_for_session(world.session_cookie, uow=database.uow(), settings=world.settings)
+    viewer = identity.viewer_for_session(world.session_cookie, uow=database.uow(world.settings))
     assert viewer.display_name == "Sam" and viewer.is_host
 
     with pytest.raises(PermissionDenied):
-        identity.dev_login("100000000000000009", uow=database.uow(), settings=world.settings)
+        identity.dev_login("100000000000000009", uow=database.uow(world.settings))
     refused = world.client.post("/auth/dev/login", data={"discord_id": "100000000000000009"})
     assert refused.status_code == 400
     cross_site = world.client.post(

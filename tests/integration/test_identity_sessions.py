@@ -15,7 +15,7 @@ from tests.integration.identity_support import ADMIN_DISCORD_ID
 
 
 def _viewer(world, token, **kwargs):
-    return identity.viewer_for_session(token, uow=world.uow(), settings=world.settings, **kwargs)
+    return identity.viewer_for_session(token, uow=world.uow(world.settings), **kwargs)
 
 
 def test_the_session_cookie_names_the_racer_and_their_roles(world):
@@ -26,9 +26,7 @@ def test_the_session_cookie_names_the_racer_and_their_roles(world):
 
     assert viewer.discord_id == ADMIN_DISCORD_ID
     assert (viewer.is_admin, viewer.is_host, viewer.is_dj) == (True, False, False)
-    assert identity.acting_racer_id(world.session_cookie, uow=world.uow(), settings=world.settings) == (
-        viewer.racer_id
-    )
+    assert identity.acting_racer_id(world.session_cookie, uow=world.uow(world.settings)) == (viewer.racer_id)
 
 
 def test_an_expired_session_is_not_a_login(world):
@@ -39,7 +37,7 @@ def test_an_expired_session_is_not_a_login(world):
 
     assert _viewer(world, token, now=later) is None
     with pytest.raises(NotLoggedIn):
-        identity.acting_racer_id(token, uow=world.uow(), settings=world.settings, now=later)
+        identity.acting_racer_id(token, uow=world.uow(world.settings), now=later)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +56,7 @@ def test_a_tampered_session_cookie_is_not_a_login(world, tamper):
 
     assert _viewer(world, tamper(world.session_cookie)) is None
     with pytest.raises(NotLoggedIn):
-        identity.acting_racer_id(tamper(world.session_cookie), uow=world.uow(), settings=world.settings)
+        identity.acting_racer_id(tamper(world.session_cookie), uow=world.uow(world.settings))
 
 
 def test_logout_revokes_the_session_and_clears_the_cookie(world):

@@ -13,7 +13,7 @@ from cozykart.db.migrate import alembic_config, downgrade, upgrade
 from cozykart.db.schema import metadata
 from cozykart.db.uow import UnitOfWork
 from cozykart.services.handlers import HANDLERS
-from cozykart.services.maintenance import database_revision
+from cozykart.services.reads.migration_state import database_revision
 from tests.conftest import BACKENDS
 
 

@@ -28,10 +28,10 @@ def test_no_overlay_opens_before_an_admin_makes_a_key(database):
 
 def test_a_new_key_works_and_retires_the_old_one(database, people):
     settings, admin_id, _ = people
-    first = overlays.regenerate_overlay_key(actor_id=admin_id, uow=database.uow(), settings=settings)
+    first = overlays.regenerate_overlay_key(actor_id=admin_id, uow=database.uow(settings))
     assert overlays.overlay_key_is_valid(first, uow=database.uow())
 
-    second = overlays.regenerate_overlay_key(actor_id=admin_id, uow=database.uow(), settings=settings)
+    second = overlays.regenerate_overlay_key(actor_id=admin_id, uow=database.uow(settings))
 
     assert second != first
     assert overlays.overlay_key_is_valid(second, uow=database.uow())
@@ -44,8 +44,8 @@ def test_a_new_key_works_and_retires_the_old_one(database, people):
 def test_a_racer_can_neither_make_a_key_nor_send_a_test_alert(database, people):
     settings, _, racer_id = people
     with pytest.raises(PermissionDenied):
-        overlays.regenerate_overlay_key(actor_id=racer_id, uow=database.uow(), settings=settings)
+        overlays.regenerate_overlay_key(actor_id=racer_id, uow=database.uow(settings))
     with pytest.raises(PermissionDenied):
-        overlays.check_overlay_admin(actor_id=racer_id, uow=database.uow(), settings=settings)
+        overlays.check_overlay_admin(actor_id=racer_id, uow=database.uow(settings))
     with database.uow() as uow:
         assert uow.session.exec(select(OverlayKey)).all() == []

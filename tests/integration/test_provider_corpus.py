@@ -53,8 +53,7 @@ class InProcessReads:
             self.wallet_racer_id(discord_id),
             "dj",
             granted=True,
-            uow=self.database.uow(),
-            settings=self.settings,
+            uow=self.database.uow(self.settings),
         )
 
     def wallet_racer_id(self, discord_id: str) -> int:

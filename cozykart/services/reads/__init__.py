@@ -1,7 +1,7 @@
 """Read models: use cases that only query, so raw queries are allowed here.
 
 Standings, profiles and charts, the wallet's pages and CSV, the Live Pot, the
-Watch page, the league pages, reconciliation. Everything else in
-`cozykart/services/` reaches the database through the unit of work's
+Watch page, the league pages, reconciliation, the database's migration revision.
+Everything else in `cozykart/services/` reaches the database through the unit of work's
 repositories (`tests/unit/test_architecture.py` keeps it so).
 """

@@ -49,9 +49,7 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
         return tuple(OutboxStatus)
 
     def _read_status(self, status: str | None):
-        return lambda actor_id, uow, settings: outbox.outbox_console(
-            actor_id, status=status, uow=uow, settings=settings
-        )
+        return lambda actor_id, uow, _settings: outbox.outbox_console(actor_id, status=status, uow=uow)
 
     def _show(self, console) -> None:
         self.filters = status_filters(console.counts, tuple(OutboxStatus))
@@ -76,9 +74,7 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
         try:
             resent = await call_service(
                 self,
-                lambda actor_id, uow, settings: outbox.resend(
-                    int(outbox_id), actor_id=actor_id, uow=uow, settings=settings
-                ),
+                lambda actor_id, uow, _settings: outbox.resend(int(outbox_id), actor_id=actor_id, uow=uow),
             )
         except (TypeError, ValueError):
             return rx.toast.error("That is not an announcement.")

@@ -13,8 +13,8 @@ from cozykart.ui.live_pot import publish_test_alert
 from cozykart.ui.service_call import call_service
 
 
-def _check_admin(actor_id, uow, settings) -> str:
-    return overlays.check_overlay_admin(actor_id=actor_id, uow=uow, settings=settings)
+def _check_admin(actor_id, uow, _settings) -> str:
+    return overlays.check_overlay_admin(actor_id=actor_id, uow=uow)
 
 
 # The new key reaches the admin's browser once, as the value of these two fields,
@@ -38,10 +38,7 @@ class OverlayAdminState(AuthState):
     @rx.event
     async def regenerate(self):
         made = await call_service(
-            self,
-            lambda actor_id, uow, settings: overlays.regenerate_overlay_key(
-                actor_id=actor_id, uow=uow, settings=settings
-            ),
+            self, lambda actor_id, uow, _settings: overlays.regenerate_overlay_key(actor_id=actor_id, uow=uow)
         )
         if made.refused:
             return made.toast()

@@ -37,8 +37,8 @@ class RoleChangeRowView:
     text: str = ""
 
 
-def _overview(actor_id, uow, settings) -> RolesOverview:
-    return identity.roles_overview(actor_id, uow=uow, settings=settings)
+def _overview(actor_id, uow, _settings) -> RolesOverview:
+    return identity.roles_overview(actor_id, uow=uow)
 
 
 class RolesState(AuthState):
@@ -55,8 +55,8 @@ class RolesState(AuthState):
     async def set_role(self, racer_id: int, role: str, granted: bool):
         changed = await call_service(
             self,
-            lambda actor_id, uow, settings: identity.set_role(
-                actor_id, int(racer_id), str(role), granted=bool(granted), uow=uow, settings=settings
+            lambda actor_id, uow, _settings: identity.set_role(
+                actor_id, int(racer_id), str(role), granted=bool(granted), uow=uow
             ),
         )
         if changed.refused:
