@@ -82,9 +82,7 @@ def test_changed_commission_rate_changes_the_next_sales_pool_and_not_earlier_one
 
     finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + timedelta(minutes=10))
     shares = [
-        wallet.wallet_summary(
-            r, uow=database.uow(), settings=settings_for(database), now=LATER
-        ).available_cents
+        wallet.wallet_summary(r, uow=database.uow(settings_for(database)), now=LATER).available_cents
         for r in racers
     ]
     assert sum(shares) == 600 + 900
@@ -109,7 +107,7 @@ def test_changed_tip_fee_and_hold_apply_to_the_next_tip(database):
     )
 
     assert (receipt.fee_cents, receipt.dj_cents) == (125, 875)
-    summary = wallet.wallet_summary(dj, uow=database.uow(), settings=settings_for(database), now=utc_now())
+    summary = wallet.wallet_summary(dj, uow=database.uow(settings_for(database)), now=utc_now())
     assert (summary.available_cents, summary.held_cents) == (875, 0)  # no hold any more
 
 
@@ -121,12 +119,12 @@ def test_changed_payout_threshold_applies_to_requests_and_the_wallet(database):
         admin, racer, 1500, reason="opening balance", key="fund", uow=database.uow(), settings=settings
     )
     with pytest.raises(BelowPayoutThreshold):
-        payouts.request_payout(racer, 1500, key="k0", uow=database.uow(), settings=settings)
+        payouts.request_payout(racer, 1500, key="k0", uow=database.uow(settings))
 
     _change(database, admin, "payout_min_cents", "$10.00")
 
-    assert wallet.wallet_summary(racer, uow=database.uow(), settings=settings).payout_min_cents == 1000
-    payout_id = payouts.request_payout(racer, 1500, key="k1", uow=database.uow(), settings=settings)
+    assert wallet.wallet_summary(racer, uow=database.uow(settings)).payout_min_cents == 1000
+    payout_id = payouts.request_payout(racer, 1500, key="k1", uow=database.uow(settings))
     assert payout_id > 0
 
 
