@@ -217,7 +217,7 @@ class Soak:
         """The DJ asks for the threshold once it is available (before that there is nothing to ask)."""
         amount_cents = self.settings.payout_min_cents
         available_cents = wallet.wallet_summary(
-            self.league.dj_id, uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings
+            self.league.dj_id, uow=UnitOfWork(self.engine, handlers=HANDLERS, settings=self.settings)
         ).available_cents
         if available_cents < amount_cents:
             return 0
@@ -225,16 +225,14 @@ class Soak:
             self.league.dj_id,
             amount_cents,
             key=f"soak-{uuid.uuid4().hex}",
-            uow=UnitOfWork(self.engine, handlers=HANDLERS),
-            settings=self.settings,
+            uow=UnitOfWork(self.engine, handlers=HANDLERS, settings=self.settings),
         )
         payouts.pay_payout(
             self.league.admin_id,
             payout_id,
             method="paypal",
             reference=f"SOAK-{payout_id}",
-            uow=UnitOfWork(self.engine, handlers=HANDLERS),
-            settings=self.settings,
+            uow=UnitOfWork(self.engine, handlers=HANDLERS, settings=self.settings),
         )
         return amount_cents
 

@@ -41,7 +41,7 @@ def _cmd_wallet(args: argparse.Namespace) -> int:
     from cozykart.services.wallet import wallet_by_discord_id
 
     settings = load_settings()
-    summary = wallet_by_discord_id(args.discord_id, uow=_uow(), settings=settings)
+    summary = wallet_by_discord_id(args.discord_id, uow=_uow())
     if args.json:
         print(json.dumps(summary.as_json()))
         return 0

@@ -187,7 +187,7 @@ def _result(ctx: Context) -> Reply:
 
 
 def _wallet(ctx: Context) -> Reply:
-    summary = wallet.wallet_summary(ctx.racer_id, uow=ctx.uow, settings=ctx.settings)
+    summary = wallet.wallet_summary(ctx.racer_id, uow=ctx.uow)
     message = say.wallet(
         name=summary.display_name,
         avatar_url=ctx.avatar_url,
@@ -205,11 +205,7 @@ def _wallet(ctx: Context) -> Reply:
 def _cashout(ctx: Context) -> Reply:
     amount_cents = parse_amount_cents(ctx.invocation.text("amount"))
     payout_id = payouts.request_payout(
-        ctx.racer_id,
-        amount_cents,
-        key=f"discord:{ctx.invocation.interaction_id}",
-        uow=ctx.uow,
-        settings=ctx.settings,
+        ctx.racer_id, amount_cents, key=f"discord:{ctx.invocation.interaction_id}", uow=ctx.uow
     )
     money = format_cents(amount_cents, ctx.settings.currency)
     return _text(
@@ -237,7 +233,7 @@ def _standings(ctx: Context) -> Reply:
 def _racer_id_of(ctx: Context, option: str) -> int:
     discord_id = ctx.invocation.user_id(option)
     try:
-        return wallet.wallet_by_discord_id(discord_id, uow=ctx.uow, settings=ctx.settings).racer_id
+        return wallet.wallet_by_discord_id(discord_id, uow=ctx.uow).racer_id
     except NotFound:
         raise NotARacerYet() from None
 
@@ -255,7 +251,6 @@ def _payout(ctx: Context) -> Reply:
         reference=reference,
         key=f"discord:{ctx.invocation.interaction_id}",
         uow=ctx.uow,
-        settings=ctx.settings,
     )
     money = format_cents(amount_cents, ctx.settings.currency)
     return _text(

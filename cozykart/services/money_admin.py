@@ -11,20 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from cozykart.db import ledger_repo as repo
-from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.ledger import PAYOUT_METHODS, AccountKind, PayoutStatus
+from cozykart.domain.ledger import PAYOUT_METHODS
 from cozykart.domain.payments import InboxStatus
 from cozykart.services import webhooks
 from cozykart.services.actors import load_admin
 from cozykart.services.payouts import read_wallet_balances
 from cozykart.services.reads import reconcile as reconcile_service
-from cozykart.settings import Settings, load_settings
 
 RECENT_PAYOUTS_MAX = 25
 PENDING_PAYOUTS_MAX = 200
@@ -76,11 +71,7 @@ class InboxView:
     counts: dict[str, int]
 
 
-def _payout_lines(connection, statement) -> tuple[PayoutLine, ...]:
-    payout, racer = repo.payout_table, Racer.__table__
-    rows = connection.execute(
-        statement.add_columns(racer.c.display_name).join(racer, racer.c.id == payout.c.racer_id)
-    ).all()
+def _payout_lines(rows) -> tuple[PayoutLine, ...]:
     return tuple(
         PayoutLine(
             payout_id=row.id,
@@ -98,44 +89,21 @@ def _payout_lines(connection, statement) -> tuple[PayoutLine, ...]:
     )
 
 
-def payout_queue(
-    actor_id: int, *, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
-) -> PayoutQueue:
+def payout_queue(actor_id: int, *, uow: UnitOfWork, now: datetime | None = None) -> PayoutQueue:
     """The admin's payout page: pending requests, recent decisions, racers who can be paid directly."""
-    settings = settings or load_settings()
     now = now or utc_now()
-    payout, account, racer = repo.payout_table, repo.account_table, Racer.__table__
     with uow:
-        load_admin(uow, actor_id, settings)
-        connection = uow.session.connection()
-        pending = _payout_lines(
-            connection,
-            select(payout)
-            .where(payout.c.status == PayoutStatus.PENDING)
-            .order_by(payout.c.id)
-            .limit(PENDING_PAYOUTS_MAX),
-        )
-        recent = _payout_lines(
-            connection,
-            select(payout)
-            .where(payout.c.status != PayoutStatus.PENDING)
-            .order_by(payout.c.decided_at.desc(), payout.c.id.desc())
-            .limit(RECENT_PAYOUTS_MAX),
-        )
-        wallets = connection.execute(
-            select(racer.c.id, racer.c.display_name)
-            .join(account, account.c.racer_id == racer.c.id)
-            .where(account.c.kind == str(AccountKind.WALLET), account.c.balance_cents > 0)
-            .order_by(racer.c.display_name, racer.c.id)
-            .limit(RACERS_LISTED_MAX)
-        ).all()
+        load_admin(uow, actor_id)
+        pending = _payout_lines(uow.payouts.pending_with_names(PENDING_PAYOUTS_MAX))
+        recent = _payout_lines(uow.payouts.decided_with_names(RECENT_PAYOUTS_MAX))
+        wallets = uow.payouts.racers_with_wallet_funds(RACERS_LISTED_MAX)
         racers = []
         for racer_id, display_name in wallets:
-            available_cents = read_wallet_balances(connection, racer_id, now).available_cents
+            available_cents = read_wallet_balances(uow, racer_id, now).available_cents
             if available_cents > 0:
                 racers.append(RacerAvailable(racer_id, display_name, available_cents))
         return PayoutQueue(
-            currency=settings.currency,
+            currency=uow.base_settings.currency,
             pending=pending,
             recent=recent,
             racers=tuple(racers),
@@ -143,26 +111,22 @@ def payout_queue(
         )
 
 
-def webhook_inbox(
-    actor_id: int, *, status: str | None = None, uow: UnitOfWork, settings: Settings | None = None
-) -> InboxView:
+def webhook_inbox(actor_id: int, *, status: str | None = None, uow: UnitOfWork) -> InboxView:
     """The webhook inbox for admins, newest first, optionally one status only, with counts per status."""
-    settings = settings or load_settings()
     status = status or None
     if status is not None and status not in INBOX_STATUSES:
         raise InvalidInput("Pick a status from the list.")
     with uow:
-        load_admin(uow, actor_id, settings)
+        load_admin(uow, actor_id)
         rows = webhooks.list_inbox(uow=uow, status=status, limit=INBOX_ROWS_MAX)
         counts = webhooks.inbox_counts(uow=uow)
     return InboxView(status=status, rows=rows, counts=counts)
 
 
 def reconciliation(
-    actor_id: int, *, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
+    actor_id: int, *, uow: UnitOfWork, now: datetime | None = None
 ) -> reconcile_service.ReconcileReport:
     """Run reconciliation for an admin (read-only): clean, or the violations."""
-    settings = settings or load_settings()
     with uow:
-        load_admin(uow, actor_id, settings)
+        load_admin(uow, actor_id)
         return reconcile_service.reconcile(uow=uow, now=now)

@@ -8,11 +8,12 @@ change of a setting is its effective value from then on. Nothing is ever
 rewritten: a change takes effect for the next sale, tip, payout request or
 hold, never for a transaction already written.
 
-Every service that moves or checks money reads the values with
-`effective_settings(connection, base)` inside its own transaction. That read is
-one query on the unique (name, sequence) index of a table that holds only the
-admins' changes (a handful of rows), so there is no cache to invalidate: every
-worker process sees a change as soon as it commits.
+Every service that moves or checks money reads the values as `uow.settings`
+inside its own transaction (the unit of work reads them once per transaction,
+through `MoneySettingsRepository.latest_values`). That read is one query on the
+unique (name, sequence) index of a table that holds only the admins' changes (a
+handful of rows), so there is no cache to invalidate: every worker process sees
+a change as soon as it commits.
 """
 
 from __future__ import annotations
@@ -22,20 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from cozykart.db.money_settings_tables import MoneySettingChange
-from cozykart.db.repositories.money_settings import _EFFECTIVE_VALUES, latest_changes_statement
-from cozykart.db.tables import Racer
+from cozykart.db.repositories.money_settings import changed_values
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, SettingChangeConflict
 from cozykart.domain.ledger import REASON_LENGTH_MAX, REASON_LENGTH_MIN
 from cozykart.domain.money import BPS_PER_WHOLE, format_cents, parse_amount_cents
 from cozykart.services.actors import load_admin
-from cozykart.settings import HOLD_DAYS_MAX, PAYOUT_MIN_CENTS_MAX, Settings, load_settings
+from cozykart.settings import HOLD_DAYS_MAX, PAYOUT_MIN_CENTS_MAX, Settings
 
 HISTORY_ROWS_MAX = 200
 PERCENT_DECIMALS_MAX = 2  # a basis point is a hundredth of a percent
@@ -145,32 +140,17 @@ class SettingChangeReceipt:
     message: str
 
 
-# --- the read every money service makes -------------------------------------------
+# --- the read other modules still make -----------------------------------------
 
 
-def _connection(session_or_connection: Session | Connection) -> Connection:
-    if isinstance(session_or_connection, Session):
-        return session_or_connection.connection()
-    return session_or_connection
+def effective_settings(session_or_connection, base: Settings) -> Settings:
+    """`base` with the money settings admins changed: what `uow.settings` is inside a transaction.
 
-
-def _checked(name: str, value: int) -> int:
-    spec = SPECS_BY_NAME.get(name)
-    assert spec is not None, f"unknown money setting stored: {name!r}"
-    assert isinstance(value, int) and spec.low <= value <= spec.high, (name, value)
-    return value
-
-
-def effective_settings(session_or_connection: Session | Connection, base: Settings) -> Settings:
-    """`base` with the money settings admins changed: the newest change of each, else base's value.
-
-    One indexed query; call it inside the transaction that moves the money, so
-    the value used is the one committed when that transaction read it.
+    Only for the modules that do not read `uow.settings` yet; the values are read
+    and range-checked by the money settings repository.
     """
-    rows = _connection(session_or_connection).execute(_EFFECTIVE_VALUES).all()
-    if not rows:
-        return base
-    return dataclasses.replace(base, **{row.name: _checked(row.name, row.new_value) for row in rows})
+    changed = changed_values(session_or_connection)
+    return dataclasses.replace(base, **changed) if changed else base
 
 
 # --- words ----------------------------------------------------------------------
@@ -254,28 +234,13 @@ def _change_line(row, currency: str) -> SettingChangeLine:
     )
 
 
-def money_settings_view(
-    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
-) -> MoneySettingsView:
+def money_settings_view(*, actor_id: int, uow: UnitOfWork) -> MoneySettingsView:
     """An admin reads the money settings in effect, where each comes from, and every change."""
-    base = settings or load_settings()
-    table = MoneySettingChange.__table__
-    racer = Racer.__table__
+    base = uow.base_settings
     with uow:
-        load_admin(uow, actor_id, base)
-        connection = uow.session.connection()
-        history_rows = connection.execute(
-            select(table, racer.c.display_name.label("actor_name"))
-            .join(racer, racer.c.id == table.c.actor_racer_id)
-            .order_by(table.c.id.desc())
-            .limit(HISTORY_ROWS_MAX)
-        ).all()
-        latest = latest_changes_statement().subquery()
-        latest_rows = connection.execute(
-            select(latest, racer.c.display_name.label("actor_name")).join(
-                racer, racer.c.id == latest.c.actor_racer_id
-            )
-        ).all()
+        load_admin(uow, actor_id)
+        history_rows = uow.money_settings.history(HISTORY_ROWS_MAX)
+        latest_rows = uow.money_settings.latest_changes()
     last_by_name = {row.name: _change_line(row, base.currency) for row in latest_rows}
     lines = []
     for spec in SPECS:
@@ -313,59 +278,8 @@ def _new_value_in_range(spec: SettingSpec, value: int | str, currency: str) -> i
     return new_value
 
 
-def _last_change(connection: Connection, name: str):
-    """The newest change of one setting (its sequence and new value), or None."""
-    table = MoneySettingChange.__table__
-    return connection.execute(
-        select(table.c.sequence, table.c.new_value)
-        .where(table.c.name == name)
-        .order_by(table.c.sequence.desc())
-        .limit(1)
-    ).first()
-
-
-def _append_change(
-    connection: Connection,
-    spec: SettingSpec,
-    *,
-    sequence: int,
-    old_value: int,
-    new_value: int,
-    reason: str,
-    actor_id: int,
-    changed_at: datetime,
-) -> int:
-    """Append one change to the audit; two admins taking the same sequence at once: one is refused."""
-    table = MoneySettingChange.__table__
-    try:
-        return connection.execute(
-            table.insert()
-            .values(
-                name=spec.name,
-                sequence=sequence,
-                old_value=old_value,
-                new_value=new_value,
-                reason=reason,
-                actor_racer_id=actor_id,
-                created_at=changed_at,
-            )
-            .returning(table.c.id)
-        ).scalar_one()
-    except IntegrityError:
-        raise SettingChangeConflict(
-            f"Another admin changed the {spec.label.lower()} at the same moment; reload and try again."
-        ) from None
-
-
 def change_money_setting(
-    *,
-    actor_id: int,
-    name: str,
-    value: int | str,
-    reason: str,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    *, actor_id: int, name: str, value: int | str, reason: str, uow: UnitOfWork, now: datetime | None = None
 ) -> SettingChangeReceipt:
     """An admin changes one money setting, with a reason; the change is appended to the audit.
 
@@ -373,26 +287,24 @@ def change_money_setting(
     what the admin typed (a percent, an amount, days) as text. Bad values and
     non-admins change nothing. The new value applies from the next event on.
     """
-    base = settings or load_settings()
+    base = uow.base_settings
     spec = SPECS_BY_NAME.get(name)
     if spec is None:
         raise InvalidInput(
             "That is not a money setting: choose the commission rate, tip fee, payout threshold or hold."
         )
     with uow:
-        load_admin(uow, actor_id, base)
+        load_admin(uow, actor_id)
         new_value = _new_value_in_range(spec, value, base.currency)
         reason = _require_reason(reason)
-        connection = uow.session.connection()
-        last = _last_change(connection, name)
+        last = uow.money_settings.last_change(name)
         old_value = last.new_value if last is not None else getattr(base, name)
         if new_value == old_value:
             raise InvalidInput(
                 f"{spec.label} is already {value_words(name, old_value, base.currency)}; nothing changed."
             )
-        change_id = _append_change(
-            connection,
-            spec,
+        change_id = uow.money_settings.append_change(
+            name,
             sequence=(last.sequence if last is not None else 0) + 1,
             old_value=old_value,
             new_value=new_value,
@@ -400,6 +312,11 @@ def change_money_setting(
             actor_id=actor_id,
             changed_at=now or utc_now(),
         )
+        if change_id is None:  # two admins took the same sequence at once: one is refused
+            raise SettingChangeConflict(
+                f"Another admin changed the {spec.label.lower()} at the same moment; reload and try again."
+            )
+        uow.settings_changed()
         uow.commit()
     return SettingChangeReceipt(
         change_id=change_id,

@@ -6,19 +6,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, cast, select
-from sqlmodel import select as sqlmodel_select
-
-from cozykart.db import ledger_repo as repo
-from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import NotFound
-from cozykart.domain.ledger import wallet_account
 from cozykart.domain.money import format_cents
-from cozykart.services.money_settings import effective_settings
 from cozykart.services.payouts import read_wallet_balances
-from cozykart.settings import Settings, load_settings
 
 HISTORY_PAGE_SIZE_MAX = 200
 HISTORY_PAGE_SIZE_DEFAULT = 50
@@ -70,43 +62,35 @@ class HistoryLine:
     available_at: datetime | None
 
 
-def _summary(uow: UnitOfWork, racer: Racer, settings: Settings, now: datetime | None) -> WalletSummary:
+def _summary(uow: UnitOfWork, racer, now: datetime | None) -> WalletSummary:
     # A read to show: the cached balances as kept with every posting (one row each; re-summing a
     # 100,000-line wallet took 30-80 ms on every page view). Payouts, which move money, re-sum them,
     # and `reconcile` proves every account.
-    balances = read_wallet_balances(
-        uow.session.connection(), racer.id, now or utc_now(), check_postings=False
-    )
+    balances = read_wallet_balances(uow, racer.id, now or utc_now(), check_postings=False)
     return WalletSummary(
         racer_id=racer.id,
         discord_id=racer.discord_id,
         display_name=racer.display_name,
-        currency=settings.currency,
-        payout_min_cents=effective_settings(uow.session, settings).payout_min_cents,
+        currency=uow.base_settings.currency,
+        payout_min_cents=uow.settings.payout_min_cents,
         **asdict(balances),
     )
 
 
-def wallet_summary(
-    racer_id: int, *, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
-) -> WalletSummary:
-    settings = settings or load_settings()
+def wallet_summary(racer_id: int, *, uow: UnitOfWork, now: datetime | None = None) -> WalletSummary:
     with uow:
-        racer = uow.session.get(Racer, racer_id)
+        racer = uow.league.racer(racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")
-        return _summary(uow, racer, settings, now)
+        return _summary(uow, racer, now)
 
 
-def wallet_by_discord_id(
-    discord_id: str, *, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
-) -> WalletSummary:
-    settings = settings or load_settings()
+def wallet_by_discord_id(discord_id: str, *, uow: UnitOfWork, now: datetime | None = None) -> WalletSummary:
     with uow:
-        racer = uow.session.exec(sqlmodel_select(Racer).where(Racer.discord_id == discord_id)).first()
+        racer = uow.payouts.racer_by_discord_id(discord_id)
         if racer is None:
             raise NotFound(f"No racer has the Discord id {discord_id}.")
-        return _summary(uow, racer, settings, now)
+        return _summary(uow, racer, now)
 
 
 def wallet_history(
@@ -127,46 +111,10 @@ def wallet_history(
     """
     limit = max(1, min(limit, HISTORY_PAGE_SIZE_MAX))
     with uow:
-        connection = uow.session.connection()
-        wallet_id = repo.account_id_by_code(connection, wallet_account(racer_id).code)
+        wallet_id = uow.payouts.wallet_id(racer_id)
         if wallet_id is None:
             return []
-        statement = _history_statement(wallet_id, limit, before_posting_id)
-        return _history_lines(connection.execute(statement).all())
-
-
-def _history_statement(wallet_id: int, limit: int, before_posting_id: int | None):
-    """One page of a wallet's postings, newest first, each row with the balance after the page's newest line."""
-    posting, transaction, account = repo.posting_table, repo.transaction_table, repo.account_table
-    cached_cents = select(account.c.balance_cents).where(account.c.id == wallet_id).scalar_subquery()
-    newer = posting.c.account_id == wallet_id
-    if before_posting_id is not None:
-        newer_cents = (
-            select(repo.sum_cents(posting.c.amount_cents))
-            .where(newer, posting.c.id >= before_posting_id)
-            .scalar_subquery()
-        )
-        balance_after_newest = cached_cents - newer_cents
-    else:
-        balance_after_newest = cached_cents
-    statement = (
-        select(
-            posting.c.id,
-            transaction.c.recorded_at,
-            transaction.c.kind,
-            posting.c.description,
-            posting.c.amount_cents,
-            posting.c.available_at,
-            cast(balance_after_newest, BigInteger).label("balance_after_newest_cents"),
-        )
-        .join(transaction, transaction.c.id == posting.c.transaction_id)
-        .where(posting.c.account_id == wallet_id)
-        .order_by(posting.c.id.desc())
-        .limit(limit)
-    )
-    if before_posting_id is not None:
-        statement = statement.where(posting.c.id < before_posting_id)
-    return statement
+        return _history_lines(uow.payouts.wallet_lines(wallet_id, limit, before_posting_id))
 
 
 def _history_lines(rows) -> list[HistoryLine]:
@@ -197,26 +145,8 @@ class AccountBalance:
 
 def balances(*, uow: UnitOfWork) -> list[AccountBalance]:
     """Every account's cached balance (reconcile proves them), by code."""
-    account = repo.account_table
-    racer = Racer.__table__
     with uow:
-        rows = (
-            uow.session.connection()
-            .execute(
-                select(
-                    account.c.code,
-                    account.c.kind,
-                    account.c.racer_id,
-                    racer.c.discord_id,
-                    racer.c.display_name,
-                    account.c.race_id,
-                    account.c.balance_cents,
-                )
-                .outerjoin(racer, racer.c.id == account.c.racer_id)
-                .order_by(account.c.kind, account.c.racer_id, account.c.race_id, account.c.code)
-            )
-            .all()
-        )
+        rows = uow.payouts.account_balances()
         return [AccountBalance(*row) for row in rows]
 
 
@@ -235,28 +165,11 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_ledger(*, uow: UnitOfWork, settings: Settings | None = None) -> Iterator[dict]:
+def export_ledger(*, uow: UnitOfWork) -> Iterator[dict]:
     """Every posting, oldest first, as rows for CSV (EXPORT_COLUMNS)."""
-    settings = settings or load_settings()
-    posting, transaction, account = repo.posting_table, repo.transaction_table, repo.account_table
+    currency = uow.base_settings.currency
     with uow:
-        result = uow.session.connection().execute(
-            select(
-                posting.c.id,
-                transaction.c.id,
-                transaction.c.recorded_at,
-                transaction.c.occurred_at,
-                transaction.c.kind,
-                transaction.c.key,
-                transaction.c.reference,
-                account.c.code,
-                posting.c.amount_cents,
-                posting.c.description,
-            )
-            .join(transaction, transaction.c.id == posting.c.transaction_id)
-            .join(account, account.c.id == posting.c.account_id)
-            .order_by(posting.c.id)
-        )
+        result = uow.payouts.every_posting()
         for row in result:
             yield {
                 "posting_id": row[0],
@@ -268,6 +181,6 @@ def export_ledger(*, uow: UnitOfWork, settings: Settings | None = None) -> Itera
                 "reference": row[6],
                 "account": row[7],
                 "amount_cents": row[8],
-                "amount": format_cents(row[8], settings.currency),
+                "amount": format_cents(row[8], currency),
                 "description": row[9],
             }

@@ -24,7 +24,6 @@ from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.services import league, ledger, seasons
 from cozykart.services.handlers import HANDLERS
-from cozykart.services.money_settings import effective_settings
 from cozykart.settings import PROJECT_ROOT, load_settings
 from cozykart.ui.pages.admin_seasons import SeasonsAdminState
 from cozykart.ui.pages.admin_settings import MoneySettingsState
@@ -170,8 +169,8 @@ def test_an_admin_changes_the_commission_rate_with_a_reason_and_the_audit_row_ap
         expect(rows.first).to_contain_text(words)
     (change,) = _changes(db)
     assert (change.name, change.old_value, change.new_value) == ("commission_rate_bps", 2000, 2500)
-    with db:
-        assert effective_settings(db.session, load_settings(console_app.env)).commission_rate_bps == 2500
+    with UnitOfWork(db.engine, handlers=HANDLERS, settings=load_settings(console_app.env)) as uow:
+        assert uow.settings.commission_rate_bps == 2500
     page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-settings-changed.png"), full_page=True)
     _assert_fits_a_phone(page)
 
@@ -318,5 +317,5 @@ def test_a_racer_is_refused_at_the_console_and_a_forged_event_changes_nothing(
 
     assert _changes(db) == changes_before
     assert seasons.list_seasons(uow=db) == seasons_before
-    with db:
-        assert effective_settings(db.session, load_settings(console_app.env)).commission_rate_bps != 9900
+    with UnitOfWork(db.engine, handlers=HANDLERS, settings=load_settings(console_app.env)) as uow:
+        assert uow.settings.commission_rate_bps != 9900

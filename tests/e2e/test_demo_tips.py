@@ -31,7 +31,8 @@ def dev_db(served_dev_app) -> Iterator[UnitOfWork]:
 
 def _wallet(dev_db, served_dev_app) -> wallet.WalletSummary:
     return wallet.wallet_by_discord_id(
-        DEMO_DJ_DISCORD_ID, uow=dev_db, settings=load_settings(served_dev_app.env)
+        DEMO_DJ_DISCORD_ID,
+        uow=UnitOfWork(dev_db.engine, handlers=dev_db.handlers, settings=load_settings(served_dev_app.env)),
     )
 
 

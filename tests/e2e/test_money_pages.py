@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cozykart.db.uow import UnitOfWork
 from cozykart.services import ledger, wallet
 from cozykart.settings import PROJECT_ROOT, load_settings
 from cozykart.ui.pages.tip import TipState
@@ -52,7 +53,9 @@ def _new_page(browser):
 
 
 def _wallet(db, discord_id: str, served_app) -> wallet.WalletSummary:
-    return wallet.wallet_by_discord_id(discord_id, uow=db, settings=load_settings(served_app.env))
+    return wallet.wallet_by_discord_id(
+        discord_id, uow=UnitOfWork(db.engine, handlers=db.handlers, settings=load_settings(served_app.env))
+    )
 
 
 def test_a_racer_sees_their_wallet_in_words_and_clear_payout_errors(

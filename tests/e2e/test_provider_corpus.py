@@ -96,7 +96,7 @@ class ServedReads:
 
     def _racer_id(self, discord_id: str) -> int:
         return wallet.wallet_by_discord_id(
-            discord_id, uow=UnitOfWork(self.engine, handlers=HANDLERS), settings=self.settings
+            discord_id, uow=UnitOfWork(self.engine, handlers=HANDLERS, settings=self.settings)
         ).racer_id
 
 

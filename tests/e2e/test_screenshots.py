@@ -173,7 +173,10 @@ def dj_with_a_payout_waiting(served_app, db) -> Racer:
         settings=settings_without_hold,
     )
     payouts.request_payout(
-        rosa.id, PAYOUT_REQUEST_CENTS, key=f"screenshots-payout-{token}", uow=db, settings=settings
+        rosa.id,
+        PAYOUT_REQUEST_CENTS,
+        key=f"screenshots-payout-{token}",
+        uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings),
     )
     return rosa
 

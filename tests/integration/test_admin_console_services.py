@@ -35,7 +35,7 @@ def _places(database, race_id):
 
 
 def _held(lg, racer_id):
-    return wallet.wallet_summary(racer_id, uow=lg.database.uow(), settings=lg.settings).lifetime_earned_cents
+    return wallet.wallet_summary(racer_id, uow=lg.database.uow(lg.settings)).lifetime_earned_cents
 
 
 def test_results_desk_lists_races_to_rule_on_and_recent_finals(database):

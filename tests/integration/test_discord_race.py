@@ -125,7 +125,7 @@ def test_a_whole_race_run_from_discord_alone(database, discord_server, monkeypat
         admin_id = wallet.wallet_by_discord_id(ADMIN_DISCORD_ID, uow=database.uow()).racer_id
         (pending,) = payouts.pending_payouts(uow=database.uow())
         payouts.pay_payout(
-            admin_id, pending.id, method="paypal", reference="PP-123", uow=database.uow(), settings=settings
+            admin_id, pending.id, method="paypal", reference="PP-123", uow=database.uow(settings)
         )
 
         standings = text_of(discord.command(BO, "standings"))

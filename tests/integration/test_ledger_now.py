@@ -6,7 +6,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cozykart.db.ledger_repo import account_table, payment_table, posting_table, transaction_table
+from cozykart.db.ledger_repo import (
+    account_table,
+    payment_table,
+    payout_table,
+    posting_table,
+    transaction_table,
+)
 from cozykart.domain.transactions import hold_until
 from cozykart.services import ledger, payouts
 from tests.integration.ledger_support import T0, finalize_race, make_race, make_racers, settings_for
@@ -84,14 +90,12 @@ def test_a_payout_request_given_now_records_that_instant(database):
     )
 
     payout_id = payouts.request_payout(
-        racers[0], 100, key="payout-at-now", uow=database.uow(), settings=settings, now=NOW
+        racers[0], 100, key="payout-at-now", uow=database.uow(settings), now=NOW
     )
 
     with database.uow() as uow:
         connection = uow.session.connection()
-        payout = connection.execute(
-            select(payouts.payout_table).where(payouts.payout_table.c.id == payout_id)
-        ).one()
+        payout = connection.execute(select(payout_table).where(payout_table.c.id == payout_id)).one()
         recorded = connection.execute(
             select(transaction_table.c.recorded_at, transaction_table.c.occurred_at).where(
                 transaction_table.c.payout_id == payout_id

@@ -36,7 +36,7 @@ LATER = utc_now() + timedelta(days=30)  # after every hold period
 
 
 def _wallet(database, racer_id, *, now=None):
-    return wallet.wallet_summary(racer_id, uow=database.uow(), settings=settings_for(database), now=now)
+    return wallet.wallet_summary(racer_id, uow=database.uow(settings_for(database)), now=now)
 
 
 def _available(database, racer_id) -> int:
@@ -378,42 +378,29 @@ def test_payout_request_pay_and_reject(database):
     _fund(database, admin, racer, 5000, "fund")
 
     with pytest.raises(BelowPayoutThreshold):
-        payouts.request_payout(racer, 1999, key="small", uow=database.uow(), settings=settings)
+        payouts.request_payout(racer, 1999, key="small", uow=database.uow(settings))
     with pytest.raises(InsufficientFunds):
-        payouts.request_payout(racer, 5001, key="big", uow=database.uow(), settings=settings)
-    first = payouts.request_payout(racer, 2000, key="k1", uow=database.uow(), settings=settings)
-    assert payouts.request_payout(racer, 2000, key="k1", uow=database.uow(), settings=settings) == first
-    second = payouts.request_payout(racer, 3000, key="k2", uow=database.uow(), settings=settings)
+        payouts.request_payout(racer, 5001, key="big", uow=database.uow(settings))
+    first = payouts.request_payout(racer, 2000, key="k1", uow=database.uow(settings))
+    assert payouts.request_payout(racer, 2000, key="k1", uow=database.uow(settings)) == first
+    second = payouts.request_payout(racer, 3000, key="k2", uow=database.uow(settings))
     summary = _wallet(database, racer)
     assert (summary.available_cents, summary.in_payout_cents) == (0, 5000)
 
     with pytest.raises(PermissionDenied):
-        payouts.pay_payout(
-            racer, first, method="paypal", reference="x", uow=database.uow(), settings=settings
-        )
-    paid = payouts.pay_payout(
-        admin, first, method="paypal", reference="PP-1", uow=database.uow(), settings=settings
-    )
-    again = payouts.pay_payout(
-        admin, first, method="paypal", reference="PP-1", uow=database.uow(), settings=settings
-    )
+        payouts.pay_payout(racer, first, method="paypal", reference="x", uow=database.uow(settings))
+    paid = payouts.pay_payout(admin, first, method="paypal", reference="PP-1", uow=database.uow(settings))
+    again = payouts.pay_payout(admin, first, method="paypal", reference="PP-1", uow=database.uow(settings))
     assert (paid.status, paid.replayed, again.replayed) == ("paid", False, True)
     with pytest.raises(PayoutNotPending):
-        payouts.reject_payout(admin, first, reason="changed my mind", uow=database.uow(), settings=settings)
-    payouts.reject_payout(admin, second, reason="wrong PayPal address", uow=database.uow(), settings=settings)
+        payouts.reject_payout(admin, first, reason="changed my mind", uow=database.uow(settings))
+    payouts.reject_payout(admin, second, reason="wrong PayPal address", uow=database.uow(settings))
 
     summary = _wallet(database, racer)
     assert (summary.available_cents, summary.in_payout_cents, summary.paid_out_cents) == (3000, 0, 2000)
     assert summary.lifetime_earned_cents == 5000
     direct = payouts.direct_payout(
-        admin,
-        racer,
-        1000,
-        method="gift card",
-        reference="GC-9",
-        key="d1",
-        uow=database.uow(),
-        settings=settings,
+        admin, racer, 1000, method="gift card", reference="GC-9", key="d1", uow=database.uow(settings)
     )
     assert direct and _wallet(database, racer).paid_out_cents == 3000
     _assert_clean(database)
@@ -441,8 +428,7 @@ def test_debt_from_refund_after_payout_blocks_payouts_until_cleared(database):
         method="paypal",
         reference="pp",
         key="d",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
         now=LATER,
     )
     ledger.refund_payment(
@@ -455,7 +441,7 @@ def test_debt_from_refund_after_payout_blocks_payouts_until_cleared(database):
     summary = _wallet(database, racers[0])
     assert (summary.debt_cents, summary.available_cents) == (4000, 0)
     with pytest.raises(DebtBlocksPayout):
-        payouts.request_payout(racers[0], 2000, key="k", uow=database.uow(), settings=settings, now=LATER)
+        payouts.request_payout(racers[0], 2000, key="k", uow=database.uow(settings), now=LATER)
     _assert_clean(database)
     _fund(database, admin, racers[0], 6000, "bonus")
     assert (_wallet(database, racers[0]).debt_cents, _available(database, racers[0])) == (0, 2000)
@@ -505,9 +491,9 @@ def test_earnings_are_held_until_the_hold_period_ends(database):
         0,
     )
     with pytest.raises(InsufficientFunds, match="on hold"):
-        payouts.request_payout(dj, 2000, key="early", uow=database.uow(), settings=settings, now=soon)
+        payouts.request_payout(dj, 2000, key="early", uow=database.uow(settings), now=soon)
     assert _wallet(database, dj, now=after).available_cents == 2375
-    payouts.request_payout(dj, 2000, key="later", uow=database.uow(), settings=settings, now=after)
+    payouts.request_payout(dj, 2000, key="later", uow=database.uow(settings), now=after)
     _assert_clean(database)
 
 
@@ -548,10 +534,8 @@ def test_history_reads_like_a_bank_statement_newest_first_with_running_balance(d
     ledger.adjust_wallet(
         admin, racer, 2000, reason="tournament prize", key="h2", uow=database.uow(), settings=settings
     )
-    payout_id = payouts.request_payout(racer, 2000, key="h3", uow=database.uow(), settings=settings)
-    payouts.pay_payout(
-        admin, payout_id, method="paypal", reference="PP-7", uow=database.uow(), settings=settings
-    )
+    payout_id = payouts.request_payout(racer, 2000, key="h3", uow=database.uow(settings))
+    payouts.pay_payout(admin, payout_id, method="paypal", reference="PP-7", uow=database.uow(settings))
 
     lines = wallet.wallet_history(racer, uow=database.uow())
     assert [line.amount_cents for line in lines] == [-2000, 2000, 950]

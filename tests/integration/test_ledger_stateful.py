@@ -211,7 +211,7 @@ def _machine_for(database):
             key = self.key("payout")
             payout_id = self.run(
                 lambda: payouts.request_payout(
-                    self.racers[racer], amount, key=key, uow=database.uow(), settings=config, now=LATER
+                    self.racers[racer], amount, key=key, uow=database.uow(config), now=LATER
                 )
             )
             if payout_id is not None:
@@ -224,13 +224,13 @@ def _machine_for(database):
             if pay:
                 self.run(
                     lambda: payouts.pay_payout(
-                        admin, payout_id, method="paypal", reference="PP", uow=database.uow(), settings=config
+                        admin, payout_id, method="paypal", reference="PP", uow=database.uow(config)
                     )
                 )
             else:
                 self.run(
                     lambda: payouts.reject_payout(
-                        admin, payout_id, reason="try again later", uow=database.uow(), settings=config
+                        admin, payout_id, reason="try again later", uow=database.uow(config)
                     )
                 )
 

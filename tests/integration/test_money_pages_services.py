@@ -28,7 +28,7 @@ def test_wallet_page_shows_balances_and_pages_history_newest_first(database):
     racer_id = make_racers(database, 1)[0]
     for n in range(5):
         _credit(database, settings, admin_id, racer_id, 1000, key=f"c{n}", reason=f"prize number {n}")
-    payouts.request_payout(racer_id, 2000, key="p1", uow=database.uow(), settings=settings)
+    payouts.request_payout(racer_id, 2000, key="p1", uow=database.uow(settings))
 
     first = wallet_view.wallet_page(racer_id, uow=database.uow(), settings=settings, page_size=4)
     assert (first.summary.available_cents, first.summary.in_payout_cents) == (3000, 2000)
@@ -82,13 +82,11 @@ def test_payout_queue_lists_pending_recent_and_racers_who_can_be_paid(database):
     kai, tess, mia = make_racers(database, 3)
     _credit(database, settings, admin_id, kai, 5000, key="k")
     _credit(database, settings, admin_id, tess, 3000, key="t")
-    first = payouts.request_payout(kai, 2000, key="p1", uow=database.uow(), settings=settings)
-    second = payouts.request_payout(kai, 2500, key="p2", uow=database.uow(), settings=settings)
-    payouts.pay_payout(
-        admin_id, first, method="paypal", reference="PP-1", uow=database.uow(), settings=settings
-    )
+    first = payouts.request_payout(kai, 2000, key="p1", uow=database.uow(settings))
+    second = payouts.request_payout(kai, 2500, key="p2", uow=database.uow(settings))
+    payouts.pay_payout(admin_id, first, method="paypal", reference="PP-1", uow=database.uow(settings))
 
-    queue = money_admin.payout_queue(admin_id, uow=database.uow(), settings=settings)
+    queue = money_admin.payout_queue(admin_id, uow=database.uow(settings))
 
     assert [line.payout_id for line in queue.pending] == [second]
     assert [(line.payout_id, line.status, line.method, line.reference) for line in queue.recent] == [
@@ -110,15 +108,15 @@ def test_admin_reads_are_refused_to_a_racer(database):
     racer_id = make_racers(database, 1)[0]
     for read in (money_admin.payout_queue, money_admin.webhook_inbox, money_admin.reconciliation):
         with pytest.raises(PermissionDenied, match="Only a league admin"):
-            read(racer_id, uow=database.uow(), settings=settings)
+            read(racer_id, uow=database.uow(settings))
 
 
 def test_webhook_inbox_and_reconciliation_for_an_admin(database):
     settings = settings_for(database)
     admin_id = make_admin(database)
-    view = money_admin.webhook_inbox(admin_id, status="failed", uow=database.uow(), settings=settings)
+    view = money_admin.webhook_inbox(admin_id, status="failed", uow=database.uow(settings))
     assert (view.status, view.rows, view.counts) == ("failed", (), {})
     with pytest.raises(Exception, match="Pick a status"):
-        money_admin.webhook_inbox(admin_id, status="bogus", uow=database.uow(), settings=settings)
-    report = money_admin.reconciliation(admin_id, uow=database.uow(), settings=settings)
+        money_admin.webhook_inbox(admin_id, status="bogus", uow=database.uow(settings))
+    report = money_admin.reconciliation(admin_id, uow=database.uow(settings))
     assert report.clean

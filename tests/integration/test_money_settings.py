@@ -19,7 +19,7 @@ from cozykart.db.types import utc_now
 from cozykart.domain.errors import InvalidInput, PermissionDenied, SettingChangeConflict
 from cozykart.domain.ledger import BelowPayoutThreshold
 from cozykart.services import ledger, payouts, wallet
-from cozykart.services.money_settings import change_money_setting, effective_settings, money_settings_view
+from cozykart.services.money_settings import change_money_setting, money_settings_view
 from cozykart.services.reads.reconcile import reconcile
 from tests.integration.ledger_support import (
     T0,
@@ -38,12 +38,7 @@ JOIN_TIMEOUT_S = 60
 
 def _change(database, actor_id, name, value, reason="league vote of November"):
     return change_money_setting(
-        actor_id=actor_id,
-        name=name,
-        value=value,
-        reason=reason,
-        uow=database.uow(),
-        settings=settings_for(database),
+        actor_id=actor_id, name=name, value=value, reason=reason, uow=database.uow(settings_for(database))
     )
 
 
@@ -87,9 +82,7 @@ def test_changed_commission_rate_changes_the_next_sales_pool_and_not_earlier_one
 
     finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + timedelta(minutes=10))
     shares = [
-        wallet.wallet_summary(
-            r, uow=database.uow(), settings=settings_for(database), now=LATER
-        ).available_cents
+        wallet.wallet_summary(r, uow=database.uow(settings_for(database)), now=LATER).available_cents
         for r in racers
     ]
     assert sum(shares) == 600 + 900
@@ -114,7 +107,7 @@ def test_changed_tip_fee_and_hold_apply_to_the_next_tip(database):
     )
 
     assert (receipt.fee_cents, receipt.dj_cents) == (125, 875)
-    summary = wallet.wallet_summary(dj, uow=database.uow(), settings=settings_for(database), now=utc_now())
+    summary = wallet.wallet_summary(dj, uow=database.uow(settings_for(database)), now=utc_now())
     assert (summary.available_cents, summary.held_cents) == (875, 0)  # no hold any more
 
 
@@ -126,12 +119,12 @@ def test_changed_payout_threshold_applies_to_requests_and_the_wallet(database):
         admin, racer, 1500, reason="opening balance", key="fund", uow=database.uow(), settings=settings
     )
     with pytest.raises(BelowPayoutThreshold):
-        payouts.request_payout(racer, 1500, key="k0", uow=database.uow(), settings=settings)
+        payouts.request_payout(racer, 1500, key="k0", uow=database.uow(settings))
 
     _change(database, admin, "payout_min_cents", "$10.00")
 
-    assert wallet.wallet_summary(racer, uow=database.uow(), settings=settings).payout_min_cents == 1000
-    payout_id = payouts.request_payout(racer, 1500, key="k1", uow=database.uow(), settings=settings)
+    assert wallet.wallet_summary(racer, uow=database.uow(settings)).payout_min_cents == 1000
+    payout_id = payouts.request_payout(racer, 1500, key="k1", uow=database.uow(settings))
     assert payout_id > 0
 
 
@@ -142,10 +135,10 @@ def test_a_racer_cannot_change_or_read_the_money_settings(database):
     with pytest.raises(PermissionDenied):
         _change(database, racer, "commission_rate_bps", "90")
     with pytest.raises(PermissionDenied):
-        money_settings_view(actor_id=racer, uow=database.uow(), settings=settings_for(database))
+        money_settings_view(actor_id=racer, uow=database.uow(settings_for(database)))
     assert _changes(database) == []
-    with database.engine.connect() as connection:
-        assert effective_settings(connection, settings_for(database)).commission_rate_bps == 2000
+    with database.uow(settings_for(database)) as uow:
+        assert uow.settings.commission_rate_bps == 2000
 
 
 @pytest.mark.parametrize(
@@ -176,8 +169,8 @@ def test_bad_values_change_nothing(database, name, value, reason, message):
 
     assert message in str(refused.value)
     assert _changes(database) == []
-    with database.engine.connect() as connection:
-        assert effective_settings(connection, settings_for(database)) == settings_for(database)
+    with database.uow(settings_for(database)) as uow:
+        assert uow.settings == settings_for(database)
 
 
 def test_the_audit_lists_every_change_newest_first(database):
@@ -186,7 +179,7 @@ def test_the_audit_lists_every_change_newest_first(database):
     _change(database, admin, "commission_rate_bps", "22.5", reason="met halfway")
     _change(database, admin, "hold_days", 3, reason="faster cash-outs")
 
-    view = money_settings_view(actor_id=admin, uow=database.uow(), settings=settings_for(database))
+    view = money_settings_view(actor_id=admin, uow=database.uow(settings_for(database)))
 
     assert [
         (line.name, line.old_value, line.new_value, line.reason, line.actor_name) for line in view.history
@@ -234,9 +227,10 @@ def test_effective_settings_is_one_query(database):
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
-    with database.engine.connect() as connection:
+    with database.uow(settings_for(database)) as uow:
+        connection = uow.session.connection()  # the transaction begins here, before the read
         event.listen(connection, "before_cursor_execute", count)
-        effective = effective_settings(connection, settings_for(database))
+        effective = uow.settings
         event.remove(connection, "before_cursor_execute", count)
 
     assert (effective.commission_rate_bps, effective.hold_days, effective.tip_fee_bps) == (2500, 2, 500)
@@ -260,8 +254,7 @@ def test_admins_changing_one_setting_at_once_keep_the_audit_a_chain(database):
                 name="commission_rate_bps",
                 value=value,
                 reason=f"race {value}",
-                uow=database.uow(),
-                settings=settings,
+                uow=database.uow(settings),
             )
         except SettingChangeConflict as conflict:
             outcomes[value] = conflict

@@ -60,11 +60,7 @@ def test_twenty_simultaneous_payout_requests_never_encumber_more_than_the_balanc
 
     results = _race(
         [
-            (
-                lambda n=n: payouts.request_payout(
-                    racer, 2000, key=f"req-{n}", uow=database.uow(), settings=settings
-                )
-            )
+            (lambda n=n: payouts.request_payout(racer, 2000, key=f"req-{n}", uow=database.uow(settings)))
             for n in range(REQUESTS_AT_ONCE)
         ]
     )
@@ -73,7 +69,7 @@ def test_twenty_simultaneous_payout_requests_never_encumber_more_than_the_balanc
     refused = [result for result in results if not isinstance(result, int)]
     assert len(accepted) == 2 and len(set(accepted)) == 2
     assert all(isinstance(error, InsufficientFunds) for error in refused), refused
-    summary = wallet.wallet_summary(racer, uow=database.uow(), settings=settings)
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
     assert (summary.in_payout_cents, summary.available_cents) == (4000, 1000)
     assert reconcile(uow=database.uow()).clean
 
@@ -81,18 +77,13 @@ def test_twenty_simultaneous_payout_requests_never_encumber_more_than_the_balanc
 def test_two_admins_paying_one_payout_at_once_settle_it_once(database):
     settings = settings_for(database)
     admin, racer = _funded_racer(database, 5000)
-    payout_id = payouts.request_payout(racer, 3000, key="one", uow=database.uow(), settings=settings)
+    payout_id = payouts.request_payout(racer, 3000, key="one", uow=database.uow(settings))
 
     results = _race(
         [
             (
                 lambda n=n: payouts.pay_payout(
-                    admin,
-                    payout_id,
-                    method="paypal",
-                    reference=f"PP-{n}",
-                    uow=database.uow(),
-                    settings=settings,
+                    admin, payout_id, method="paypal", reference=f"PP-{n}", uow=database.uow(settings)
                 )
             )
             for n in range(2)
@@ -101,7 +92,7 @@ def test_two_admins_paying_one_payout_at_once_settle_it_once(database):
 
     assert [result.status for result in results] == ["paid", "paid"]
     assert sorted(result.replayed for result in results) == [False, True]
-    summary = wallet.wallet_summary(racer, uow=database.uow(), settings=settings)
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
     assert (summary.paid_out_cents, summary.in_payout_cents, summary.available_cents) == (3000, 0, 2000)
     with database.engine.connect() as connection:
         paid = connection.execute(text("SELECT count(*) FROM ledger_transaction WHERE kind = 'PAYOUT'"))
@@ -112,15 +103,15 @@ def test_two_admins_paying_one_payout_at_once_settle_it_once(database):
 def test_pay_and_reject_at_once_decide_one_way(database):
     settings = settings_for(database)
     admin, racer = _funded_racer(database, 5000)
-    payout_id = payouts.request_payout(racer, 2500, key="one", uow=database.uow(), settings=settings)
+    payout_id = payouts.request_payout(racer, 2500, key="one", uow=database.uow(settings))
 
     results = _race(
         [
             lambda: payouts.pay_payout(
-                admin, payout_id, method="bank", reference="B-1", uow=database.uow(), settings=settings
+                admin, payout_id, method="bank", reference="B-1", uow=database.uow(settings)
             ),
             lambda: payouts.reject_payout(
-                admin, payout_id, reason="duplicate request", uow=database.uow(), settings=settings
+                admin, payout_id, reason="duplicate request", uow=database.uow(settings)
             ),
         ]
     )
@@ -128,7 +119,7 @@ def test_pay_and_reject_at_once_decide_one_way(database):
     decided = [result for result in results if isinstance(result, payouts.PayoutOutcome)]
     assert len(decided) == 1
     assert all(isinstance(result, PayoutNotPending) for result in results if result not in decided)
-    summary = wallet.wallet_summary(racer, uow=database.uow(), settings=settings)
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
     assert summary.in_payout_cents == 0
     assert summary.paid_out_cents + summary.available_cents == 5000
     assert reconcile(uow=database.uow()).clean

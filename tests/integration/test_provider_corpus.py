@@ -35,9 +35,7 @@ class InProcessReads:
         self.settings = settings
 
     def wallet(self, discord_id: str) -> dict:
-        return wallet.wallet_by_discord_id(
-            discord_id, uow=self.database.uow(), settings=self.settings
-        ).as_json()
+        return wallet.wallet_by_discord_id(discord_id, uow=self.database.uow(self.settings)).as_json()
 
     def reconcile(self) -> tuple[int, str]:
         report = reconcile.reconcile(uow=self.database.uow())
@@ -57,9 +55,7 @@ class InProcessReads:
         )
 
     def wallet_racer_id(self, discord_id: str) -> int:
-        return wallet.wallet_by_discord_id(
-            discord_id, uow=self.database.uow(), settings=self.settings
-        ).racer_id
+        return wallet.wallet_by_discord_id(discord_id, uow=self.database.uow(self.settings)).racer_id
 
 
 @pytest.fixture

@@ -48,28 +48,17 @@ def test_every_history_page_carries_the_running_balance_and_earnings_exclude_pay
     for n in range(9):
         credit(racer_id, 1000 + n, f"c{n}")
         credit(other_id, 700, f"o{n}")
-    paid = payouts.request_payout(racer_id, 1500, key="r1", uow=database.uow(), settings=settings)
-    payouts.pay_payout(
-        admin_id, paid, method="paypal", reference="PP-1", uow=database.uow(), settings=settings
-    )
-    rejected = payouts.request_payout(racer_id, 600, key="r2", uow=database.uow(), settings=settings)
-    payouts.reject_payout(admin_id, rejected, reason="wrong address", uow=database.uow(), settings=settings)
+    paid = payouts.request_payout(racer_id, 1500, key="r1", uow=database.uow(settings))
+    payouts.pay_payout(admin_id, paid, method="paypal", reference="PP-1", uow=database.uow(settings))
+    rejected = payouts.request_payout(racer_id, 600, key="r2", uow=database.uow(settings))
+    payouts.reject_payout(admin_id, rejected, reason="wrong address", uow=database.uow(settings))
     payouts.direct_payout(
-        admin_id,
-        racer_id,
-        700,
-        method="paypal",
-        reference="PP-2",
-        key="d1",
-        uow=database.uow(),
-        settings=settings,
+        admin_id, racer_id, 700, method="paypal", reference="PP-2", key="d1", uow=database.uow(settings)
     )
-    other_paid = payouts.request_payout(other_id, 900, key="o-r1", uow=database.uow(), settings=settings)
-    payouts.pay_payout(
-        admin_id, other_paid, method="paypal", reference="PP-3", uow=database.uow(), settings=settings
-    )
+    other_paid = payouts.request_payout(other_id, 900, key="o-r1", uow=database.uow(settings))
+    payouts.pay_payout(admin_id, other_paid, method="paypal", reference="PP-3", uow=database.uow(settings))
     credit(racer_id, -45, "correction")
-    payouts.request_payout(racer_id, 2000, key="r3", uow=database.uow(), settings=settings)
+    payouts.request_payout(racer_id, 2000, key="r3", uow=database.uow(settings))
 
     postings = _postings(database, racer_id)
     running, expected = 0, []
@@ -90,7 +79,7 @@ def test_every_history_page_carries_the_running_balance_and_earnings_exclude_pay
     assert seen == expected
 
     earned = sum(cents for _id, cents, kind in postings if kind not in {str(k) for k in PAYOUT_KINDS})
-    summary = wallet.wallet_summary(racer_id, uow=database.uow(), settings=settings)
+    summary = wallet.wallet_summary(racer_id, uow=database.uow(settings))
     assert summary.lifetime_earned_cents == earned == 9036 - 45
     assert summary.available_cents == running
     assert summary.lifetime_earned_cents == running + summary.in_payout_cents + summary.paid_out_cents

@@ -162,8 +162,7 @@ def test_a_batch_uses_the_money_settings_an_admin_stored(setup):
         name="commission_rate_bps",
         value="25",
         reason="race night special",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     at = race.started_at + timedelta(minutes=1)
 

@@ -1,9 +1,237 @@
-"""The payouts repository: payout requests and their decisions."""
+"""The payouts repository: payout requests and their decisions, and the wallet reads of the money pages.
+
+A payout moves money through the ledger (encumbering a wallet, writing its one
+decision transaction): the ledger's queries a payout and the wallet pages make
+(account ids and locks, balances, transactions by key, a wallet's lines) are
+here, on the query functions of `cozykart.db.ledger_repo`, so that payouts and
+the wallet reach the database only through this repository; the ledger's own
+repository (`uow.ledger`) belongs to the ledger services.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Result, cast, select, update
+from sqlmodel import select as sqlmodel_select
+
+from cozykart.db import ledger_repo as repo
 from cozykart.db.repositories import Repository
+from cozykart.db.tables import Racer
+from cozykart.domain.ledger import AccountKind, AccountRef, PayoutStatus, in_flight_account, wallet_account
+
+payout_table = repo.payout_table
+
+
+@dataclass(frozen=True)
+class WalletAmounts:
+    """What a racer's wallet holds, as stored: the parts `domain.ledger.wallet_balances` is made of."""
+
+    wallet_balance_cents: int
+    held_credit_cents: int
+    in_payout_cents: int
+    paid_out_cents: int
 
 
 class PayoutsRepository(Repository):
-    pass
+    # --- the ledger, as a payout moves money -------------------------------------
+
+    def account_ids(self, accounts: Iterable[AccountRef], *, now: datetime) -> dict[str, int]:
+        """Ids of the accounts by code, creating the missing ones (the ledger's query, for a payout)."""
+        return repo.account_ids(self.connection, accounts, now=now)
+
+    def lock_accounts(self, ids: Iterable[int]) -> None:
+        """Lock the accounts' rows until commit (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already did)."""
+        repo.lock_accounts(self.connection, ids)
+
+    def write_transaction(self, transaction, ids: dict[str, int], *, now: datetime) -> repo.Written:
+        """Apply a payout's ledger transaction once (a repeat of its key writes nothing)."""
+        return repo.write_transaction(self.connection, transaction, ids, now=now)
+
+    def transaction_by_key(self, key: str):
+        """The ledger transaction written under `key` (a payout's decision), or None."""
+        return repo.transaction_row(self.connection, key)
+
+    def wallet_amounts(self, racer_id: int, now: datetime, *, check_postings: bool) -> WalletAmounts | None:
+        """The racer's wallet as stored, or None when the racer never had one (the ledger's queries).
+
+        With `check_postings` the cached balances are asserted against the sum of
+        their postings; without, they are read as kept, one row each.
+        """
+        connection = self.connection
+        balance_of = repo.account_balance if check_postings else repo.cached_balance
+        wallet_id = repo.account_id_by_code(connection, wallet_account(racer_id).code)
+        in_flight_id = repo.account_id_by_code(connection, in_flight_account(racer_id).code)
+        if wallet_id is None:
+            return None
+        wallet_balance_cents = balance_of(connection, wallet_id)
+        in_payout_cents = balance_of(connection, in_flight_id) if in_flight_id is not None else 0
+        paid_out_cents = repo.paid_out_cents(connection, racer_id)
+        return WalletAmounts(
+            wallet_balance_cents=wallet_balance_cents,
+            held_credit_cents=repo.held_credit_cents(connection, wallet_id, now),
+            in_payout_cents=in_payout_cents,
+            paid_out_cents=paid_out_cents,
+        )
+
+    # --- payout rows ---------------------------------------------------------------
+
+    def by_key(self, key: str):
+        """The payout an earlier request made with `key`, or None."""
+        return self.connection.execute(select(payout_table).where(payout_table.c.key == key)).first()
+
+    def by_id(self, payout_id: int):
+        return self.connection.execute(select(payout_table).where(payout_table.c.id == payout_id)).first()
+
+    def add(self, *, key: str, racer_id: int, amount_cents: int, **values) -> int:
+        """Insert a payout row; its id."""
+        return self.connection.execute(
+            payout_table.insert()
+            .values(key=key, racer_id=racer_id, amount_cents=amount_cents, **values)
+            .returning(payout_table.c.id)
+        ).scalar_one()
+
+    def decide(
+        self, payout_id: int, status: PayoutStatus, admin_racer_id: int, now: datetime, **fields
+    ) -> int:
+        """Move a pending payout to `status`; how many rows changed (0 when it was not pending)."""
+        return self.connection.execute(
+            update(payout_table)
+            .where(payout_table.c.id == payout_id, payout_table.c.status == PayoutStatus.PENDING)
+            .values(status=status, decided_by_racer_id=admin_racer_id, decided_at=now, **fields)
+        ).rowcount
+
+    def pending(self) -> list:
+        """Every pending payout, oldest first."""
+        return list(
+            self.connection.execute(
+                select(payout_table)
+                .where(payout_table.c.status == PayoutStatus.PENDING)
+                .order_by(payout_table.c.id)
+            ).all()
+        )
+
+    def pending_with_names(self, limit: int) -> list:
+        """The oldest `limit` pending payouts, each with its racer's `display_name`."""
+        return self._with_names(
+            select(payout_table)
+            .where(payout_table.c.status == PayoutStatus.PENDING)
+            .order_by(payout_table.c.id)
+            .limit(limit)
+        )
+
+    def decided_with_names(self, limit: int) -> list:
+        """The `limit` latest decided payouts, newest first, each with its racer's `display_name`."""
+        return self._with_names(
+            select(payout_table)
+            .where(payout_table.c.status != PayoutStatus.PENDING)
+            .order_by(payout_table.c.decided_at.desc(), payout_table.c.id.desc())
+            .limit(limit)
+        )
+
+    def _with_names(self, statement) -> list:
+        racer = Racer.__table__
+        return self.connection.execute(
+            statement.add_columns(racer.c.display_name).join(racer, racer.c.id == payout_table.c.racer_id)
+        ).all()
+
+    # --- the wallet pages ------------------------------------------------------------
+
+    def racers_with_wallet_funds(self, limit: int) -> list[tuple[int, str]]:
+        """(id, display name) of the racers whose wallet's cached balance is positive, by name."""
+        account, racer = repo.account_table, Racer.__table__
+        return self.connection.execute(
+            select(racer.c.id, racer.c.display_name)
+            .join(account, account.c.racer_id == racer.c.id)
+            .where(account.c.kind == str(AccountKind.WALLET), account.c.balance_cents > 0)
+            .order_by(racer.c.display_name, racer.c.id)
+            .limit(limit)
+        ).all()
+
+    def racer_by_discord_id(self, discord_id: str) -> Racer | None:
+        """The racer with this Discord id, for the wallet's look-up by Discord id (a racer query)."""
+        return self.session.exec(sqlmodel_select(Racer).where(Racer.discord_id == discord_id)).first()
+
+    def wallet_id(self, racer_id: int) -> int | None:
+        """The id of the racer's wallet account, or None when they never had one."""
+        return repo.account_id_by_code(self.connection, wallet_account(racer_id).code)
+
+    def wallet_lines(self, wallet_id: int, limit: int, before_posting_id: int | None) -> list:
+        """One page of a wallet's postings, newest first, each with the balance after the page's newest line.
+
+        Rows of (posting id, recorded at, kind, description, amount, available at,
+        balance after the page's newest line): the balance is the account's cached
+        balance less every posting newer than the page, in the same statement.
+        """
+        posting, transaction, account = repo.posting_table, repo.transaction_table, repo.account_table
+        cached_cents = select(account.c.balance_cents).where(account.c.id == wallet_id).scalar_subquery()
+        newer = posting.c.account_id == wallet_id
+        if before_posting_id is not None:
+            newer_cents = (
+                select(repo.sum_cents(posting.c.amount_cents))
+                .where(newer, posting.c.id >= before_posting_id)
+                .scalar_subquery()
+            )
+            balance_after_newest = cached_cents - newer_cents
+        else:
+            balance_after_newest = cached_cents
+        statement = (
+            select(
+                posting.c.id,
+                transaction.c.recorded_at,
+                transaction.c.kind,
+                posting.c.description,
+                posting.c.amount_cents,
+                posting.c.available_at,
+                cast(balance_after_newest, BigInteger).label("balance_after_newest_cents"),
+            )
+            .join(transaction, transaction.c.id == posting.c.transaction_id)
+            .where(posting.c.account_id == wallet_id)
+            .order_by(posting.c.id.desc())
+            .limit(limit)
+        )
+        if before_posting_id is not None:
+            statement = statement.where(posting.c.id < before_posting_id)
+        return self.connection.execute(statement).all()
+
+    def account_balances(self) -> list:
+        """Every account's code, kind, racer (id, Discord id, name), race and cached balance, by kind and code."""
+        account, racer = repo.account_table, Racer.__table__
+        return self.connection.execute(
+            select(
+                account.c.code,
+                account.c.kind,
+                account.c.racer_id,
+                racer.c.discord_id,
+                racer.c.display_name,
+                account.c.race_id,
+                account.c.balance_cents,
+            )
+            .outerjoin(racer, racer.c.id == account.c.racer_id)
+            .order_by(account.c.kind, account.c.racer_id, account.c.race_id, account.c.code)
+        ).all()
+
+    def every_posting(self) -> Result:
+        """Every posting, oldest first, with its transaction and account: rows of (posting id,
+        transaction id, recorded at, occurred at, kind, transaction key, reference, account code,
+        amount, description), streamed."""
+        posting, transaction, account = repo.posting_table, repo.transaction_table, repo.account_table
+        return self.connection.execute(
+            select(
+                posting.c.id,
+                transaction.c.id,
+                transaction.c.recorded_at,
+                transaction.c.occurred_at,
+                transaction.c.kind,
+                transaction.c.key,
+                transaction.c.reference,
+                account.c.code,
+                posting.c.amount_cents,
+                posting.c.description,
+            )
+            .join(transaction, transaction.c.id == posting.c.transaction_id)
+            .join(account, account.c.id == posting.c.account_id)
+            .order_by(posting.c.id)
+        )

@@ -104,7 +104,7 @@ def wallet_page(
     now = now or utc_now()
     page_size = max(1, min(page_size, HISTORY_PAGE_SIZE_MAX - 1))
     with uow:
-        summary = wallet_summary(racer_id, uow=uow, settings=settings, now=now)
+        summary = wallet_summary(racer_id, uow=uow, now=now)
         lines = wallet_history(racer_id, uow=uow, limit=page_size + 1, before_posting_id=before_posting_id)
         payouts = _payouts(uow, racer_id)
     return WalletPage(
@@ -125,7 +125,7 @@ def wallet_csv(racer_id: int, *, uow: UnitOfWork, settings: Settings | None = No
     settings = settings or load_settings()
     collected: list[HistoryLine] = []
     with uow:
-        wallet_summary(racer_id, uow=uow, settings=settings)  # NotFound for a racer that does not exist
+        wallet_summary(racer_id, uow=uow)  # NotFound for a racer that does not exist
         before: int | None = None
         while len(collected) < CSV_LINES_MAX:
             batch = wallet_history(racer_id, uow=uow, limit=HISTORY_PAGE_SIZE_MAX, before_posting_id=before)

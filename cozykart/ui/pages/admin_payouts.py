@@ -62,7 +62,7 @@ def _record_id(form: dict, name: str, what: str) -> int:
 
 
 def _queue_of(actor_id, uow, settings) -> PayoutQueue:
-    return money_admin.payout_queue(actor_id, uow=uow, settings=settings)
+    return money_admin.payout_queue(actor_id, uow=uow)
 
 
 class PayoutsAdminState(AuthState):
@@ -133,7 +133,6 @@ class PayoutsAdminState(AuthState):
                 method=method,
                 reference=reference,
                 uow=uow,
-                settings=settings,
             ),
         )
         if paid.refused:
@@ -152,7 +151,7 @@ class PayoutsAdminState(AuthState):
         rejected = await call_service(
             self,
             lambda actor_id, uow, settings: payouts.reject_payout(
-                actor_id, _record_id(form, "payout_id", "a payout"), reason=reason, uow=uow, settings=settings
+                actor_id, _record_id(form, "payout_id", "a payout"), reason=reason, uow=uow
             ),
         )
         if rejected.refused:
@@ -171,14 +170,7 @@ class PayoutsAdminState(AuthState):
             racer_id = _record_id(form, "racer_id", "a racer")
             amount_cents = parse_amount_cents(str(form.get("amount", "")))
             return amount_cents, payouts.direct_payout(
-                actor_id,
-                racer_id,
-                amount_cents,
-                method=method,
-                reference=reference,
-                key=key,
-                uow=uow,
-                settings=settings,
+                actor_id, racer_id, amount_cents, method=method, reference=reference, key=key, uow=uow
             )
 
         paid = await call_service(self, pay_directly)

@@ -25,7 +25,7 @@ class ViolationView:
 
 
 def _reconcile(actor_id, uow, settings):
-    return money_admin.reconciliation(actor_id, uow=uow, settings=settings)
+    return money_admin.reconciliation(actor_id, uow=uow)
 
 
 class ReconcileAdminState(AuthState):

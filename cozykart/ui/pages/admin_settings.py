@@ -52,7 +52,7 @@ class ChangeView:
 
 
 def _read(actor_id, uow, settings) -> MoneySettingsView:
-    return money_settings.money_settings_view(actor_id=actor_id, uow=uow, settings=settings)
+    return money_settings.money_settings_view(actor_id=actor_id, uow=uow)
 
 
 class MoneySettingsState(AuthState):
@@ -100,7 +100,7 @@ class MoneySettingsState(AuthState):
         receipt = await call_service(
             self,
             lambda actor_id, uow, settings: money_settings.change_money_setting(
-                actor_id=actor_id, name=name, value=value, reason=reason, uow=uow, settings=settings
+                actor_id=actor_id, name=name, value=value, reason=reason, uow=uow
             ),
         )
         if receipt.refused:

@@ -62,9 +62,7 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
         return tuple(money_admin.INBOX_STATUSES)
 
     def _read_status(self, status: str | None):
-        return lambda actor_id, uow, settings: money_admin.webhook_inbox(
-            actor_id, status=status, uow=uow, settings=settings
-        )
+        return lambda actor_id, uow, settings: money_admin.webhook_inbox(actor_id, status=status, uow=uow)
 
     def _show(self, view: InboxView) -> None:
         self.filters = status_filters(view.counts, money_admin.INBOX_STATUSES)

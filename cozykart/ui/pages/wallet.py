@@ -180,9 +180,7 @@ class WalletState(AuthState):
 
         def request(racer_id, uow, settings) -> tuple[int, int]:
             amount_cents = parse_amount_cents(amount_text)
-            return amount_cents, payouts.request_payout(
-                racer_id, amount_cents, key=key, uow=uow, settings=settings
-            )
+            return amount_cents, payouts.request_payout(racer_id, amount_cents, key=key, uow=uow)
 
         requested = await call_service(self, request)
         if requested.refused:
