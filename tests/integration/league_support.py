@@ -58,15 +58,18 @@ class League:
     racer_ids: list[int] = field(default_factory=list)
 
     def kw(self, actor_id: int) -> dict:
-        return {
-            "actor_id": actor_id,
-            "uow": self.database.uow(),
-            "settings": self.settings,
-            "now": self.clock(),
-        }
+        return {"actor_id": actor_id, "uow": self.database.uow(self.settings), "now": self.clock()}
 
     def kw_no_now(self, actor_id: int) -> dict:
-        return {"actor_id": actor_id, "uow": self.database.uow(), "settings": self.settings}
+        return {"actor_id": actor_id, "uow": self.database.uow(self.settings)}
+
+    # For services that still take `settings=` (seasons', until they read them from
+    # the unit of work): `kw` and `kw_no_now` with the settings.
+    def skw(self, actor_id: int) -> dict:
+        return {**self.kw(actor_id), "settings": self.settings}
+
+    def skw_no_now(self, actor_id: int) -> dict:
+        return {**self.kw_no_now(actor_id), "settings": self.settings}
 
     def lobby(self, racer_ids, name: str = "Mario Circuit") -> int:
         race = league.open_lobby(name, **self.kw(self.host_id))
