@@ -84,8 +84,7 @@ def prepare(db_url: str) -> League:
         race = league.open_lobby(
             "Drill Cup",
             actor_id=admin.racer_id,
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-            settings=settings,
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
             now=start - timedelta(seconds=30),
         )
         racer_ids = []
@@ -100,16 +99,14 @@ def prepare(db_url: str) -> League:
             league.join_lobby(
                 race.race_id,
                 actor_id=racer.racer_id,
-                uow=UnitOfWork(engine, handlers=HANDLERS),
-                settings=settings,
+                uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
                 now=start - timedelta(seconds=20),
             )
             racer_ids.append(racer.racer_id)
         league.start_race(
             race.race_id,
             actor_id=admin.racer_id,
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-            settings=settings,
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
             now=start,
         )
         return League(admin.racer_id, dj.racer_id, race.race_id, tuple(racer_ids))

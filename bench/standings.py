@@ -253,23 +253,28 @@ def _measure(args: argparse.Namespace) -> dict:
 
     def one_race_final() -> None:
         field = draw.sample(racer_pool, RACE_SIZE)
-        kw = {"actor_id": admin_id, "settings": settings}
-        race = league.open_lobby("Bench race", uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
+        kw = {"actor_id": admin_id}
+        race = league.open_lobby(
+            "Bench race", uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings), now=tick(), **kw
+        )
         for racer_id in field:
             league.join_lobby(
                 race.race_id,
                 actor_id=racer_id,
-                uow=UnitOfWork(engine, handlers=HANDLERS),
-                settings=settings,
+                uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
                 now=tick(),
             )
-        league.start_race(race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
-        league.end_race(race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS), now=tick(), **kw)
+        league.start_race(
+            race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings), now=tick(), **kw
+        )
+        league.end_race(
+            race.race_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings), now=tick(), **kw
+        )
         started = time.perf_counter()
         league.set_results(
             race.race_id,
             {racer_id: index for index, racer_id in enumerate(field, start=1)},
-            uow=UnitOfWork(engine, handlers=HANDLERS),
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
             now=tick(),
             **kw,
         )

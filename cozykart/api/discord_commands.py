@@ -133,7 +133,7 @@ class Context:
     settings: Settings
 
     def kw(self) -> dict:
-        return {"actor_id": self.racer_id, "uow": default_uow(self.settings), "settings": self.settings}
+        return {"actor_id": self.racer_id, "uow": default_uow(self.settings)}
 
     @property
     def uow(self):

@@ -1,8 +1,9 @@
-"""Reads of the league inside an open session, shared by services.
+"""Reads of the league (and the writes of its standings) inside an open session.
 
-The ledger uses these inside its own transaction (which race was live at a
-sale's instant; what a race's outcome is), so they take a Session rather than
-opening one.
+Shared by the repositories (`cozykart/db/repositories/`: services reach these
+through them) and the read models. The ledger uses these inside its own
+transaction (which race was live at a sale's instant; what a race's outcome
+is), so they take a Session rather than opening one.
 """
 
 from __future__ import annotations

@@ -10,18 +10,18 @@ reporting at the same instant, or two hosts starting races, are decided in turn:
 a race becomes final exactly once, and at most one race is live (the partial
 unique index `ux_race_one_live` backs that up). Locks are always taken in the
 order race, season, racers, so two league transactions never deadlock.
+
+What is read, locked and written goes through the league repository
+(`uow.league`, `cozykart/db/repositories/league.py`), whose methods take the
+locks in that order; this module holds no SQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, func, select
-
-from cozykart.db import league_repo
-from cozykart.db.tables import Race, RaceEntry, Racer, ResultFix, Season
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
@@ -61,11 +61,17 @@ from cozykart.domain.league import (
 )
 from cozykart.services.actors import Actor, load_actor, require_admin, require_host
 from cozykart.services.reads.league_views import EntryView, FixView, RacerView, RaceView
-from cozykart.settings import Settings, load_settings
 
 RACE_LIST_LENGTH_MAX = 200
 DEFAULT_SEASON_LENGTH = timedelta(days=90)
 DEFAULT_SEASON_NAME_TRIES_MAX = 100
+
+# Rows of the league repository (`uow.league`): services read and set their
+# attributes and hand them back to it; they never import the tables.
+Race = Any
+RaceEntry = Any
+Racer = Any
+Season = Any
 
 
 # --- racers -------------------------------------------------------------------
@@ -93,8 +99,7 @@ def get_or_create_racer(
     if avatar_url is not None and len(avatar_url) > AVATAR_URL_LENGTH_MAX:
         avatar_url = None
     with uow:
-        racer = league_repo.upsert_racer(
-            uow.session,
+        racer = uow.league.upsert_racer(
             discord_id=discord_id,
             username=username,
             display_name=display_name,
@@ -109,198 +114,143 @@ def get_or_create_racer(
 # --- lobbies and the live window ------------------------------------------------
 
 
-def open_lobby(
-    name: str,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> RaceView:
+def open_lobby(name: str, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> RaceView:
     """A host (or admin) opens a lobby racers can join."""
-    settings = settings or load_settings()
     now = now or utc_now()
     name = league.clean_lobby_name(name)
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
+        actor = load_actor(uow, actor_id)
         require_host(actor)
-        open_count = session.exec(select(func.count()).where(Race.status == RaceStatus.OPEN)).one()
-        if open_count >= league.OPEN_LOBBY_COUNT_MAX:
+        if uow.league.open_lobby_count() >= league.OPEN_LOBBY_COUNT_MAX:
             raise league.TooManyOpenLobbies()
-        race = Race(name=name, host_racer_id=actor.racer_id, status=RaceStatus.OPEN, created_at=now)
-        session.add(race)
-        session.flush()
-        view = race_view(session, race)
+        race = uow.league.add_lobby(name=name, host_racer_id=actor.racer_id, created_at=now)
+        view = race_view(uow, race)
         uow.commit()
     return view
 
 
-def join_lobby(
-    race_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> RaceView:
+def join_lobby(race_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> RaceView:
     """The acting racer joins an open lobby (at most 8; one open lobby per racer)."""
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow, actor_id, settings)
-        view = _join(uow.session, actor, _race_for_update(uow.session, race_id), now)
+        actor = load_actor(uow, actor_id)
+        view = _join(uow, actor, _race_for_update(uow, race_id), now)
         uow.commit()
     return view
 
 
 def join_chosen_lobby(
-    lobby_id: int | None,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    lobby_id: int | None, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None
 ) -> RaceView:
     """`/join [lobby:]`: the lobby named, else the only open one, chosen and joined in one transaction.
 
     No open lobby: `NoOpenLobby`; several and none named: `WhichLobby`.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
+        actor = load_actor(uow, actor_id)
         if lobby_id is None:
-            lobby_id = _the_one_lobby(_open_lobbies(session), none=NoOpenLobby).id
-        view = _join(session, actor, _race_for_update(session, lobby_id), now)
+            lobby_id = _the_one_lobby(uow.league.open_lobbies(), none=NoOpenLobby).id
+        view = _join(uow, actor, _race_for_update(uow, lobby_id), now)
         uow.commit()
     return view
 
 
-def _join(session: Session, actor: Actor, race: Race, now: datetime) -> RaceView:
-    _lock_racers(session, [actor.racer_id])
+def _join(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
+    uow.league.racers_for_update([actor.racer_id])
     if race.status == RaceStatus.CANCELLED:
         raise RaceCancelled(race.name)
     if race.status != RaceStatus.OPEN:
         raise LobbyNotOpen(race.name)
-    current = _open_lobby_of(session, actor.racer_id)
+    current = uow.league.open_lobby_of(actor.racer_id)
     if current is not None:
         raise AlreadyInLobby(current.name)
-    if len(_entries(session, race.id)) >= league.RACE_SIZE_MAX:
+    if len(uow.league.entries(race.id)) >= league.RACE_SIZE_MAX:
         raise LobbyFull(race.name)
-    session.add(RaceEntry(race_id=race.id, racer_id=actor.racer_id, joined_at=now))
-    session.flush()
-    assert len(_entries(session, race.id)) <= league.RACE_SIZE_MAX
-    return race_view(session, race)
+    uow.league.add_entry(race_id=race.id, racer_id=actor.racer_id, joined_at=now)
+    assert len(uow.league.entries(race.id)) <= league.RACE_SIZE_MAX
+    return race_view(uow, race)
 
 
-def leave_lobby(
-    race_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
-) -> RaceView:
+def leave_lobby(race_id: int, *, actor_id: int, uow: UnitOfWork) -> RaceView:
     """The acting racer leaves a lobby before it starts."""
-    settings = settings or load_settings()
     with uow:
-        actor = load_actor(uow, actor_id, settings)
-        view = _leave(uow.session, actor, _race_for_update(uow.session, race_id))
+        actor = load_actor(uow, actor_id)
+        view = _leave(uow, actor, _race_for_update(uow, race_id))
         uow.commit()
     return view
 
 
-def leave_current_lobby(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> RaceView:
+def leave_current_lobby(*, actor_id: int, uow: UnitOfWork) -> RaceView:
     """`/leave`: the acting racer leaves the open lobby they are in (`NotInLobby` if none), in one transaction."""
-    settings = settings or load_settings()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
-        lobby = _open_lobby_of(session, actor.racer_id)
+        actor = load_actor(uow, actor_id)
+        lobby = uow.league.open_lobby_of(actor.racer_id)
         if lobby is None:
             raise NotInLobby()
-        view = _leave(session, actor, _race_for_update(session, lobby.id))
+        view = _leave(uow, actor, _race_for_update(uow, lobby.id))
         uow.commit()
     return view
 
 
-def _leave(session: Session, actor: Actor, race: Race) -> RaceView:
+def _leave(uow: UnitOfWork, actor: Actor, race: Race) -> RaceView:
     if race.status != RaceStatus.OPEN:
         raise LobbyNotOpen(race.name)
-    entry = _entry_of(session, race.id, actor.racer_id)
+    entry = uow.league.entry_of(race.id, actor.racer_id)
     if entry is None:
         raise NotAMember(race.name)
-    session.delete(entry)
-    session.flush()
-    return race_view(session, race)
+    uow.league.remove_entry(entry)
+    return race_view(uow, race)
 
 
-def cancel_lobby(
-    race_id: int, *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None
-) -> RaceView:
+def cancel_lobby(race_id: int, *, actor_id: int, uow: UnitOfWork) -> RaceView:
     """The host (or an admin) closes a lobby that never started."""
-    settings = settings or load_settings()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
-        race = _race_for_update(session, race_id)
+        actor = load_actor(uow, actor_id)
+        race = _race_for_update(uow, race_id)
         _require_race_host(actor, race)
         if race.status != RaceStatus.OPEN:
             raise LobbyNotOpen(race.name)
         race.status = RaceStatus.CANCELLED
-        session.add(race)
-        session.flush()
-        view = race_view(session, race)
+        uow.league.save(race)
+        view = race_view(uow, race)
         uow.commit()
     return view
 
 
-def start_race(
-    race_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> RaceView:
+def start_race(race_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> RaceView:
     """The host starts the lobby: the race is live and its window opens now.
 
     At most one race is live. When no season is active, a default one opens
     (default points table, even split) and the race belongs to it.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow, actor_id, settings)
-        view = _start(uow, actor, _race_for_update(uow.session, race_id), now)
+        actor = load_actor(uow, actor_id)
+        view = _start(uow, actor, _race_for_update(uow, race_id), now)
         uow.commit()
     return view
 
 
 def start_hosted_race(
-    lobby_id: int | None,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    lobby_id: int | None, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None
 ) -> RaceView:
     """`/start [lobby:]`: the lobby named, else the one open lobby the actor hosts, chosen and started at once.
 
     The actor hosts no open lobby: `NoLobbyToStart`; several and none named: `WhichLobby`.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
+        actor = load_actor(uow, actor_id)
         if lobby_id is None:
-            hosted = [lobby for lobby in _open_lobbies(session) if lobby.host_racer_id == actor.racer_id]
+            hosted = [lobby for lobby in uow.league.open_lobbies() if lobby.host_racer_id == actor.racer_id]
             lobby_id = _the_one_lobby(hosted, none=NoLobbyToStart).id
-        view = _start(uow, actor, _race_for_update(session, lobby_id), now)
+        view = _start(uow, actor, _race_for_update(uow, lobby_id), now)
         uow.commit()
     return view
 
 
 def _start(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
-    session = uow.session
     _require_race_host(actor, race)
     if race.status == RaceStatus.CANCELLED:
         raise RaceCancelled(race.name)
@@ -308,26 +258,22 @@ def _start(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView
         raise RaceAlreadyLive(race.name)
     if race.status != RaceStatus.OPEN:
         raise LobbyNotOpen(race.name)
-    live = session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
+    live = uow.league.live_race()
     if live is not None:
         raise RaceAlreadyLive(live.name)
-    racer_count = len(_entries(session, race.id))
+    racer_count = len(uow.league.entries(race.id))
     if racer_count < league.RACE_SIZE_MIN:
         raise LobbyTooSmall(race.name, racer_count)
     # Windows never overlap: a race cannot start before the last one ended.
-    last_ended_at = session.exec(select(func.max(Race.ended_at))).one()
+    last_ended_at = uow.league.last_ended_at()
     race.status = RaceStatus.LIVE
     race.started_at = max(now, last_ended_at) if last_ended_at is not None else now
-    session.add(race)
-    try:
-        session.flush()
-    except IntegrityError:
+    if not uow.league.save_live(race):
         # Another race went live between our check and our write.
-        raise RaceAlreadyLive() from None
-    race.season_id = _active_season_or_default(session, now).id
-    session.add(race)
-    session.flush()
-    view = race_view(session, race)
+        raise RaceAlreadyLive()
+    race.season_id = _active_season_or_default(uow, now).id
+    uow.league.save(race)
+    view = race_view(uow, race)
     uow.emit(
         RaceStarted(
             race_id=race.id,
@@ -340,40 +286,28 @@ def _start(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView
     return view
 
 
-def end_race(
-    race_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> RaceView:
+def end_race(race_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> RaceView:
     """The host ends the live race: its window closes now.
 
     If every racer has already reported a valid order, the race is final at once.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow, actor_id, settings)
-        view = _end(uow, actor, _race_for_update(uow.session, race_id), now)
+        actor = load_actor(uow, actor_id)
+        view = _end(uow, actor, _race_for_update(uow, race_id), now)
         uow.commit()
     return view
 
 
-def end_live_race(
-    *, actor_id: int, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None
-) -> RaceView:
+def end_live_race(*, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> RaceView:
     """`/end`: the race live now (`NoLiveRace` if none) ends, found and ended in one transaction."""
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
-        live = session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
+        actor = load_actor(uow, actor_id)
+        live = uow.league.live_race()
         if live is None:
             raise NoLiveRace()
-        view = _end(uow, actor, _race_for_update(session, live.id), now)
+        view = _end(uow, actor, _race_for_update(uow, live.id), now)
         uow.commit()
     return view
 
@@ -385,23 +319,16 @@ def _end(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
     assert race.started_at is not None
     race.status = RaceStatus.ENDED
     race.ended_at = max(now, race.started_at)
-    uow.session.add(race)
-    uow.session.flush()
+    uow.league.save(race)
     _settle_reports(uow, race, now)
-    return race_view(uow.session, race)
+    return race_view(uow, race)
 
 
 # --- results --------------------------------------------------------------------
 
 
 def report_result(
-    race_id: int,
-    position: int | str,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    race_id: int, position: int | str, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None
 ) -> RaceView:
     """A racer reports (or corrects) their own finishing position, 1..N or "DNF".
 
@@ -409,44 +336,35 @@ def report_result(
     valid set of reports makes the race final; conflicting claims mark it
     disputed until the racers correct them or the host rules.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        actor = load_actor(uow, actor_id, settings)
-        view = _report(uow, actor, _race_for_update(uow.session, race_id), position, now)
+        actor = load_actor(uow, actor_id)
+        view = _report(uow, actor, _race_for_update(uow, race_id), position, now)
         uow.commit()
     return view
 
 
 def report_for_unfinished_race(
-    position: int | str,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    position: int | str, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None
 ) -> RaceView:
     """`/result position:`: the report goes to the racer's newest live or ended race, in one transaction.
 
     The racer is in no such race: `NoRaceToReport`.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
-        race = _unfinished_race_of(session, actor.racer_id)
+        actor = load_actor(uow, actor_id)
+        race = uow.league.unfinished_race_of(actor.racer_id)
         if race is None:
             raise NoRaceToReport()
-        view = _report(uow, actor, _race_for_update(session, race.id), position, now)
+        view = _report(uow, actor, _race_for_update(uow, race.id), position, now)
         uow.commit()
     return view
 
 
 def _report(uow: UnitOfWork, actor: Actor, race: Race, position: int | str, now: datetime) -> RaceView:
-    session = uow.session
     _require_reportable(race)
-    entries = _entries(session, race.id)
+    entries = uow.league.entries(race.id)
     entry = next((e for e in entries if e.racer_id == actor.racer_id), None)
     if entry is None:
         raise NotAMember(race.name)
@@ -454,10 +372,9 @@ def _report(uow: UnitOfWork, actor: Actor, race: Race, position: int | str, now:
     entry.reported_position = placing.position
     entry.reported_dnf = placing.dnf
     entry.reported_at = now
-    session.add(entry)
-    session.flush()
+    uow.league.save(entry)
     _settle_reports(uow, race, now)
-    return race_view(session, race)
+    return race_view(uow, race)
 
 
 def set_results(
@@ -466,52 +383,40 @@ def set_results(
     *,
     actor_id: int,
     uow: UnitOfWork,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> RaceView:
     """The host (or an admin) sets the whole table, racer id -> position or "DNF"; final at once.
 
     This is also how a dispute is ruled.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
-        race = _race_for_update(session, race_id)
+        actor = load_actor(uow, actor_id)
+        race = _race_for_update(uow, race_id)
         _require_race_host(actor, race)
         _require_rulable(race)
-        entries = _entries(session, race.id)
+        entries = uow.league.entries(race.id)
         placings = _parse_table(race, entries, results)
         league.require_valid_order(placings)
         _finalize(uow, race, entries, placings, now)
-        view = race_view(session, race)
+        view = race_view(uow, race)
         uow.commit()
     return view
 
 
-def confirm_results(
-    race_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> RaceView:
+def confirm_results(race_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> RaceView:
     """The host (or an admin) accepts the racers' reports as they stand; final at once.
 
     A racer who has not reported is recorded as DNF. Refused when the reports
     conflict: then the host sets the whole table.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
-        race = _race_for_update(session, race_id)
+        actor = load_actor(uow, actor_id)
+        race = _race_for_update(uow, race_id)
         _require_race_host(actor, race)
         _require_rulable(race)
-        entries = _entries(session, race.id)
+        entries = uow.league.entries(race.id)
         placings = {entry.racer_id: _reported(entry) or DNF for entry in entries}
         problem = league.order_problem(placings)
         if problem is not None:
@@ -519,7 +424,7 @@ def confirm_results(
                 f"The reports conflict ({problem}); set the whole results table to rule on them."
             )
         _finalize(uow, race, entries, placings, now)
-        view = race_view(session, race)
+        view = race_view(uow, race)
         uow.commit()
     return view
 
@@ -531,7 +436,6 @@ def fix_results(
     reason: str,
     actor_id: int,
     uow: UnitOfWork,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> RaceView:
     """An admin changes results of a final race, racer id -> position or "DNF".
@@ -540,20 +444,18 @@ def fix_results(
     a ResultFix (old -> new, who, when, why); the standings follow; the ledger
     hears `ResultsCorrected`.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     reason = league.clean_reason(reason)
     with uow:
-        session = uow.session
-        actor = load_actor(uow, actor_id, settings)
+        actor = load_actor(uow, actor_id)
         require_admin(actor)
-        race = _race_for_update(session, race_id)
-        entries = _require_fixable(session, race)
+        race = _race_for_update(uow, race_id)
+        entries = _require_fixable(uow, race)
         placings = {entry.racer_id: _result(entry) for entry in entries}
         placings.update(_parse_table(race, entries, changes, partial=True))
         league.require_valid_order(placings)
         _apply_fix(uow, race, entries, placings, actor=actor, reason=reason, now=now)
-        view = race_view(session, race)
+        view = race_view(uow, race)
         uow.commit()
     return view
 
@@ -566,7 +468,6 @@ def admin_fix_result(
     reason: str,
     actor_id: int,
     uow: UnitOfWork,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> RaceView:
     """An admin moves one racer to a position (or DNF) in a final race.
@@ -575,11 +476,10 @@ def admin_fix_result(
     new place, so the racers between shift by one (and each of them gets a fix
     row too). This is the `/admin-fix race: user: position: reason:` command.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     reason = league.clean_reason(reason)
     with uow:
-        actor = load_actor(uow, actor_id, settings)
+        actor = load_actor(uow, actor_id)
         require_admin(actor)
         view = _admin_fix(uow, actor, race_id, racer_id, position, reason=reason, now=now)
         uow.commit()
@@ -594,7 +494,6 @@ def admin_fix_discord_result(
     reason: str,
     actor_id: int,
     uow: UnitOfWork,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> tuple[RaceView, int]:
     """`/admin-fix race: user: position: reason:`: `admin_fix_result` for the racer a Discord user is.
@@ -602,13 +501,12 @@ def admin_fix_discord_result(
     The user never used Cozy-Kart: `NotARacerYet`. Found and fixed in one
     transaction; returns the race after the fix and the racer's id.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     reason = league.clean_reason(reason)
     with uow:
-        actor = load_actor(uow, actor_id, settings)
+        actor = load_actor(uow, actor_id)
         require_admin(actor)
-        racer = league_repo.racer_by_discord_id(uow.session, racer_discord_id)
+        racer = uow.league.racer_by_discord_id(racer_discord_id)
         if racer is None:
             raise NotARacerYet()
         assert racer.id is not None
@@ -628,8 +526,8 @@ def _admin_fix(
     now: datetime,
 ) -> RaceView:
     """Move one racer in a final race: out of the finishing order and back in at the new place."""
-    race = _race_for_update(uow.session, race_id)
-    entries = _require_fixable(uow.session, race)
+    race = _race_for_update(uow, race_id)
+    entries = _require_fixable(uow, race)
     if not any(entry.racer_id == racer_id for entry in entries):
         raise InvalidResults(f"Racer #{racer_id} did not race in {race.name!r}.")
     target = league.parse_placing(position, len(entries))
@@ -649,7 +547,7 @@ def _admin_fix(
     placings.update({rid: Placing(index) for index, rid in enumerate(finisher_ids, start=1)})
     league.require_valid_order(placings)
     _apply_fix(uow, race, entries, placings, actor=actor, reason=reason, now=now)
-    return race_view(uow.session, race)
+    return race_view(uow, race)
 
 
 # --- reads ----------------------------------------------------------------------
@@ -658,26 +556,23 @@ def _admin_fix(
 def list_open_lobbies(*, uow: UnitOfWork) -> tuple[RaceView, ...]:
     """Open lobbies with their members, oldest first."""
     with uow:
-        races = uow.session.exec(
-            select(Race).where(Race.status == RaceStatus.OPEN).order_by(Race.created_at, Race.id)
-        ).all()
-        return race_views(uow.session, races)
+        return race_views(uow, uow.league.open_lobbies())
 
 
 def current_race(*, uow: UnitOfWork) -> RaceView | None:
     """The live race with its racers, or None."""
     with uow:
-        race = uow.session.exec(select(Race).where(Race.status == RaceStatus.LIVE)).first()
-        return race_view(uow.session, race) if race is not None else None
+        race = uow.league.live_race()
+        return race_view(uow, race) if race is not None else None
 
 
 def get_race(race_id: int, *, uow: UnitOfWork) -> RaceView:
     """One race (or lobby) with its racers, reports, results and fixes."""
     with uow:
-        race = uow.session.get(Race, race_id)
+        race = uow.league.race(race_id)
         if race is None:
             raise RaceNotFound(race_id)
-        return race_view(uow.session, race)
+        return race_view(uow, race)
 
 
 def list_races(
@@ -686,78 +581,46 @@ def list_races(
     """Races newest first, optionally of some statuses or one season (admin results page)."""
     limit = max(1, min(limit, RACE_LIST_LENGTH_MAX))
     with uow:
-        statement = select(Race)
-        if statuses:
-            statement = statement.where(Race.status.in_(tuple(statuses)))
-        if season_id is not None:
-            statement = statement.where(Race.season_id == season_id)
-        statement = statement.order_by(Race.created_at.desc(), Race.id.desc()).limit(limit)
-        return race_views(uow.session, uow.session.exec(statement).all())
+        return race_views(uow, uow.league.races(statuses=statuses, season_id=season_id, limit=limit))
 
 
 def racer_lobby(racer_id: int, *, uow: UnitOfWork) -> RaceView | None:
     """The open lobby the racer is in, if any."""
     with uow:
-        race = _open_lobby_of(uow.session, racer_id)
-        return race_view(uow.session, race) if race is not None else None
+        race = uow.league.open_lobby_of(racer_id)
+        return race_view(uow, race) if race is not None else None
 
 
 def racer_unfinished_race(racer_id: int, *, uow: UnitOfWork) -> RaceView | None:
     """The newest live or ended (not yet final) race the racer is in: where `/result` reports."""
     with uow:
-        race = _unfinished_race_of(uow.session, racer_id)
-        return race_view(uow.session, race) if race is not None else None
+        race = uow.league.unfinished_race_of(racer_id)
+        return race_view(uow, race) if race is not None else None
 
 
 def hosted_race(host_id: int, *, uow: UnitOfWork) -> RaceView | None:
     """The host's newest race that still needs them (open, live or ended): what `/start` and `/end` act on."""
     with uow:
-        race = uow.session.exec(
-            select(Race)
-            .where(
-                Race.host_racer_id == host_id,
-                Race.status.in_((RaceStatus.OPEN, RaceStatus.LIVE, RaceStatus.ENDED)),
-            )
-            .order_by(Race.created_at.desc(), Race.id.desc())
-            .limit(1)
-        ).first()
-        return race_view(uow.session, race) if race is not None else None
+        race = uow.league.hosted_unfinished_race(host_id)
+        return race_view(uow, race) if race is not None else None
 
 
 # --- views ----------------------------------------------------------------------
 
 
-def race_view(session: Session, race: Race) -> RaceView:
-    return race_views(session, [race])[0]
+def race_view(uow: UnitOfWork, race: Race) -> RaceView:
+    return race_views(uow, [race])[0]
 
 
-def race_views(session: Session, races: Sequence[Race]) -> tuple[RaceView, ...]:
-    """Views of several races with three queries, whatever their number."""
+def race_views(uow: UnitOfWork, races: Sequence[Race]) -> tuple[RaceView, ...]:
+    """Views of several races with a few queries, whatever their number."""
     if not races:
         return ()
-    race_ids = [race.id for race in races]
-    entry_rows = session.exec(
-        select(RaceEntry, Racer)
-        .join(Racer, Racer.id == RaceEntry.racer_id)
-        .where(RaceEntry.race_id.in_(race_ids))
-    ).all()
-    entries_by_race: dict[int, list[tuple[RaceEntry, Racer]]] = {}
-    for entry, racer in entry_rows:
-        entries_by_race.setdefault(entry.race_id, []).append((entry, racer))
-    fixes_by_race: dict[int, list[ResultFix]] = {}
-    for fix in session.exec(
-        select(ResultFix).where(ResultFix.race_id.in_(race_ids)).order_by(ResultFix.created_at, ResultFix.id)
-    ):
-        fixes_by_race.setdefault(fix.race_id, []).append(fix)
-    people_ids = {race.host_racer_id for race in races}
-    people_ids |= {fix.actor_racer_id for fixes in fixes_by_race.values() for fix in fixes}
-    people_ids |= {fix.racer_id for fixes in fixes_by_race.values() for fix in fixes}
-    people = {racer.id: racer for racer in session.exec(select(Racer).where(Racer.id.in_(people_ids)))}
-    season_ids = {race.season_id for race in races if race.season_id is not None}
-    seasons = {season.id: season for season in session.exec(select(Season).where(Season.id.in_(season_ids)))}
+    rows = uow.league.race_view_rows(races)
+    people = rows.people
     views = []
     for race in races:
-        pairs = sorted(entries_by_race.get(race.id, []), key=_display_order)
+        pairs = sorted(rows.entries_by_race.get(race.id, []), key=_display_order)
         dispute = None
         if race.disputed:
             verdict = league.judge_reports(
@@ -769,11 +632,11 @@ def race_views(session: Session, races: Sequence[Race]) -> tuple[RaceView, ...]:
             RaceView.of(
                 race,
                 host=people[race.host_racer_id],
-                season=seasons.get(race.season_id) if race.season_id is not None else None,
+                season=rows.seasons.get(race.season_id) if race.season_id is not None else None,
                 entries=tuple(EntryView.of(entry, racer) for entry, racer in pairs),
                 fixes=tuple(
                     FixView.of(fix, people[fix.racer_id], people[fix.actor_racer_id])
-                    for fix in fixes_by_race.get(race.id, [])
+                    for fix in rows.fixes_by_race.get(race.id, [])
                 ),
                 dispute=dispute,
             )
@@ -790,33 +653,11 @@ def _display_order(pair: tuple[RaceEntry, Racer]) -> tuple:
 # --- internals ------------------------------------------------------------------
 
 
-def _race_for_update(session: Session, race_id: int) -> Race:
-    race = session.exec(select(Race).where(Race.id == race_id).with_for_update()).first()
+def _race_for_update(uow: UnitOfWork, race_id: int) -> Race:
+    race = uow.league.race_for_update(race_id)
     if race is None:
         raise RaceNotFound(race_id)
     return race
-
-
-def _lock_racers(session: Session, racer_ids: Sequence[int]) -> None:
-    session.exec(
-        select(Racer.id).where(Racer.id.in_(sorted(racer_ids))).order_by(Racer.id).with_for_update()
-    ).all()
-
-
-def _entries(session: Session, race_id: int) -> list[RaceEntry]:
-    return list(session.exec(select(RaceEntry).where(RaceEntry.race_id == race_id).order_by(RaceEntry.id)))
-
-
-def _entry_of(session: Session, race_id: int, racer_id: int) -> RaceEntry | None:
-    return session.exec(
-        select(RaceEntry).where(RaceEntry.race_id == race_id, RaceEntry.racer_id == racer_id)
-    ).first()
-
-
-def _open_lobbies(session: Session) -> list[Race]:
-    return list(
-        session.exec(select(Race).where(Race.status == RaceStatus.OPEN).order_by(Race.created_at, Race.id))
-    )
 
 
 def _the_one_lobby(lobbies: Sequence[Race], *, none: type[NoOpenLobby] | type[NoLobbyToStart]) -> Race:
@@ -826,25 +667,6 @@ def _the_one_lobby(lobbies: Sequence[Race], *, none: type[NoOpenLobby] | type[No
     if len(lobbies) > 1:
         raise WhichLobby([(lobby.id, lobby.name) for lobby in lobbies])
     return lobbies[0]
-
-
-def _unfinished_race_of(session: Session, racer_id: int) -> Race | None:
-    """The newest (last started) live or ended race the racer is in."""
-    return session.exec(
-        select(Race)
-        .join(RaceEntry, RaceEntry.race_id == Race.id)
-        .where(RaceEntry.racer_id == racer_id, Race.status.in_((RaceStatus.LIVE, RaceStatus.ENDED)))
-        .order_by(Race.started_at.desc(), Race.id.desc())
-        .limit(1)
-    ).first()
-
-
-def _open_lobby_of(session: Session, racer_id: int) -> Race | None:
-    return session.exec(
-        select(Race)
-        .join(RaceEntry, RaceEntry.race_id == Race.id)
-        .where(RaceEntry.racer_id == racer_id, Race.status == RaceStatus.OPEN)
-    ).first()
 
 
 def _require_race_host(actor: Actor, race: Race) -> None:
@@ -869,18 +691,18 @@ def _require_rulable(race: Race) -> None:
         raise RaceStillLive(race.name)
 
 
-def _require_fixable(session: Session, race: Race) -> list[RaceEntry]:
+def _require_fixable(uow: UnitOfWork, race: Race) -> list[RaceEntry]:
     if race.status == RaceStatus.CANCELLED:
         raise RaceCancelled(race.name)
     if race.status != RaceStatus.FINAL:
         raise RaceNotFinal(race.name)
     assert race.season_id is not None
     # Locked, so a season being closed at this instant is seen closed (or waits for the fix).
-    season = session.exec(select(Season).where(Season.id == race.season_id).with_for_update()).first()
+    season = uow.league.season_for_update(race.season_id)
     assert season is not None
     if season.status == SeasonStatus.CLOSED:
         raise SeasonClosed(season.name)
-    return _entries(session, race.id)
+    return uow.league.entries(race.id)
 
 
 def _reported(entry: RaceEntry) -> Placing | None:
@@ -912,7 +734,7 @@ def _parse_table(
 
 def _settle_reports(uow: UnitOfWork, race: Race, now: datetime) -> None:
     """After a report or the end: final when confirmed (and ended), else mark disputes."""
-    entries = _entries(uow.session, race.id)
+    entries = uow.league.entries(race.id)
     verdict = league.judge_reports(
         [entry.racer_id for entry in entries], {entry.racer_id: _reported(entry) for entry in entries}
     )
@@ -921,32 +743,28 @@ def _settle_reports(uow: UnitOfWork, race: Race, now: datetime) -> None:
         _finalize(uow, race, entries, placings, now)  # type: ignore[arg-type]
         return
     race.disputed = verdict.is_disputed
-    uow.session.add(race)
-    uow.session.flush()
+    uow.league.save(race)
 
 
 def _finalize(
     uow: UnitOfWork, race: Race, entries: Sequence[RaceEntry], placings: Mapping[int, Placing], now: datetime
 ) -> None:
     """Make an ended race final: results, points, standings, and RaceFinalized (exactly once)."""
-    session = uow.session
     assert race.status == RaceStatus.ENDED, f"only an ended race becomes final, not a {race.status} one"
     assert race.season_id is not None
     assert set(placings) == {entry.racer_id for entry in entries}
     assert league.order_problem(placings) is None
-    table = _points_table_of(session, race.season_id)
+    table = _points_table_of(uow, race.season_id)
     for entry in entries:
         placing = placings[entry.racer_id]
         entry.position, entry.dnf = placing.position, placing.dnf
         entry.points = table.points_for(placing, len(entries))
-        session.add(entry)
     race.status = RaceStatus.FINAL
     race.disputed = False
     race.finalized_at = now
-    session.add(race)
-    session.flush()
-    league_repo.refresh_standings(session, race.season_id, [entry.racer_id for entry in entries])
-    outcome = league_repo.race_outcome(session, race.id)
+    uow.league.save(*entries, race)
+    uow.league.refresh_standings(race.season_id, [entry.racer_id for entry in entries])
+    outcome = uow.league.race_outcome(race.id)
     assert outcome is not None and outcome.is_final
     assert len(outcome.results) == len(entries)
     uow.emit(RaceFinalized(outcome=outcome, finalized_at=now))
@@ -962,15 +780,15 @@ def _apply_fix(
     reason: str,
     now: datetime,
 ) -> None:
-    session = uow.session
     assert race.status == RaceStatus.FINAL and race.season_id is not None
-    table = _points_table_of(session, race.season_id)
+    table = _points_table_of(uow, race.season_id)
     fixes = []
+    changed = []
     for entry in entries:
         old, new = _result(entry), placings[entry.racer_id]
         if old == new:
             continue
-        fix = ResultFix(
+        fix = uow.league.add_result_fix(
             race_id=race.id,
             racer_id=entry.racer_id,
             old_position=old.position,
@@ -981,16 +799,15 @@ def _apply_fix(
             reason=reason,
             created_at=now,
         )
-        session.add(fix)
         fixes.append(fix)
         entry.position, entry.dnf = new.position, new.dnf
         entry.points = table.points_for(new, len(entries))
-        session.add(entry)
+        changed.append(entry)
     if not fixes:
         raise NothingToFix()
-    session.flush()
-    league_repo.refresh_standings(session, race.season_id, [entry.racer_id for entry in entries])
-    outcome = league_repo.race_outcome(session, race.id)
+    uow.league.save(*changed)
+    uow.league.refresh_standings(race.season_id, [entry.racer_id for entry in entries])
+    outcome = uow.league.race_outcome(race.id)
     assert outcome is not None and outcome.is_final
     uow.emit(
         ResultsCorrected(
@@ -999,39 +816,34 @@ def _apply_fix(
     )
 
 
-def _points_table_of(session: Session, season_id: int) -> PointsTable:
-    season = session.get(Season, season_id)
+def _points_table_of(uow: UnitOfWork, season_id: int) -> PointsTable:
+    season = uow.league.season(season_id)
     assert season is not None
     return PointsTable.from_json(season.points_table)
 
 
-def _active_season_or_default(session: Session, now: datetime) -> Season:
+def _active_season_or_default(uow: UnitOfWork, now: datetime) -> Season:
     """The active season; on a fresh install, a default one opened now."""
-    active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+    active = uow.league.active_season()
     if active is not None:
         return active
-    taken = set(session.exec(select(Season.name)).all())
+    taken = uow.league.season_names()
     name = next(
         candidate
         for attempt in range(1, DEFAULT_SEASON_NAME_TRIES_MAX + 1)
         if (candidate := _default_season_name(now.date(), attempt)) not in taken
     )
-    season = Season(
+    season = uow.league.open_season(
         name=name,
         starts_on=now.date(),
         ends_on=now.date() + DEFAULT_SEASON_LENGTH,
         points_table=PointsTable().to_json(),
         split_policy="even",
         winner_bonus_bps=league.WINNER_BONUS_BPS_DEFAULT,
-        status=SeasonStatus.ACTIVE,
-        created_at=now,
-        activated_at=now,
+        now=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(season)
-    except IntegrityError:  # another transaction opened one at the same instant
-        active = session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+    if season is None:  # another transaction opened one at the same instant
+        active = uow.league.active_season()
         assert active is not None
         return active
     return season

@@ -19,18 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-
-from cozykart.db import ledger_repo
-from cozykart.db.ledger_tables import LedgerTransaction
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.league import RaceStatus
-from cozykart.domain.ledger import AccountKind, TransactionKind
 from cozykart.services import league
 from cozykart.services.actors import load_admin
 from cozykart.services.reads.league_views import EntryView, RaceView
-from cozykart.settings import Settings, load_settings
 
 RECENT_FINAL_RACES_MAX = 20
 AWAITING_RACES_MAX = 50
@@ -76,11 +70,10 @@ def placing_words(entry: EntryView) -> str:
     return "DNF" if entry.dnf or entry.position is None else f"P{entry.position}"
 
 
-def results_desk(*, actor_id: int, uow: UnitOfWork, settings: Settings | None = None) -> ResultsDesk:
+def results_desk(*, actor_id: int, uow: UnitOfWork) -> ResultsDesk:
     """An admin's list: races waiting for results, then the latest final races."""
-    settings = settings or load_settings()
     with uow:
-        load_admin(uow, actor_id, settings)
+        load_admin(uow, actor_id)
     awaiting = league.list_races(uow=uow, statuses=(RaceStatus.ENDED,), limit=AWAITING_RACES_MAX)
     recent = league.list_races(uow=uow, statuses=(RaceStatus.FINAL,), limit=RECENT_FINAL_RACES_MAX)
     return ResultsDesk(awaiting=awaiting, recent_final=recent)
@@ -107,8 +100,7 @@ def _changes(before: RaceView, after: RaceView) -> tuple[PlaceChange, ...]:
 
 
 def _pot_held_cents(uow: UnitOfWork, race_id: int) -> int:
-    rows = ledger_repo.race_wallet_holdings(uow.session.connection(), race_id)
-    return sum(row.net_cents for row in rows)
+    return uow.league.race_pot_held_cents(race_id)
 
 
 def _parse_racer(racer_id: int | str) -> int:
@@ -119,67 +111,23 @@ def _parse_racer(racer_id: int | str) -> int:
 
 
 def preview_admin_fix(
-    race_id: int,
-    racer_id: int | str,
-    position: int | str,
-    *,
-    reason: str,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
+    race_id: int, racer_id: int | str, position: int | str, *, reason: str, actor_id: int, uow: UnitOfWork
 ) -> FixPreview:
     """What `admin_fix_result` would change, without changing anything.
 
     The fix runs inside this function's own transaction, which is rolled back
     (never committed); the league's checks and errors are the real ones.
     """
-    settings = settings or load_settings()
     racer_id = _parse_racer(racer_id)
     with uow:
-        load_admin(uow, actor_id, settings)
+        load_admin(uow, actor_id)
         before = league.get_race(race_id, uow=uow)
         after = league.admin_fix_result(
-            race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings
+            race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow
         )
         pot_held_cents = _pot_held_cents(uow, race_id)
         # Leaving the block without commit rolls the fix back.
     return FixPreview(race_id, before.name, _changes(before, after), pot_held_cents)
-
-
-def _moved_cents_since(uow: UnitOfWork, race_id: int, correction_before_id: int) -> dict[int, int]:
-    """Racer -> cents the race's result corrections newer than `correction_before_id` moved in wallets."""
-    connection = uow.session.connection()
-    table = LedgerTransaction.__table__
-    correction_ids = (
-        connection.execute(
-            select(table.c.id).where(
-                table.c.race_id == race_id,
-                table.c.kind == str(TransactionKind.RESULT_CORRECTION),
-                table.c.id > correction_before_id,
-            )
-        )
-        .scalars()
-        .all()
-    )
-    moved_cents: dict[int, int] = {}
-    for transaction_id in correction_ids:
-        for posting in ledger_repo.postings_of_transaction(connection, transaction_id):
-            if posting.kind == AccountKind.WALLET and posting.racer_id is not None:
-                moved_cents[posting.racer_id] = moved_cents.get(posting.racer_id, 0) + posting.amount_cents
-    return moved_cents
-
-
-def _latest_correction_id(uow: UnitOfWork, race_id: int) -> int:
-    table = LedgerTransaction.__table__
-    return (
-        uow.session.connection()
-        .execute(
-            select(func.coalesce(func.max(table.c.id), 0)).where(
-                table.c.race_id == race_id, table.c.kind == str(TransactionKind.RESULT_CORRECTION)
-            )
-        )
-        .scalar_one()
-    )
 
 
 def apply_admin_fix(
@@ -190,7 +138,6 @@ def apply_admin_fix(
     reason: str,
     actor_id: int,
     uow: UnitOfWork,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> FixOutcome:
     """An admin moves one racer in a final race; returns the new places and the money moved.
@@ -199,17 +146,16 @@ def apply_admin_fix(
     before the moved cents are read) and the read of them commit together, or
     nothing does.
     """
-    settings = settings or load_settings()
     racer_id = _parse_racer(racer_id)
     with uow:
-        load_admin(uow, actor_id, settings)
+        load_admin(uow, actor_id)
         before = league.get_race(race_id, uow=uow)
-        correction_before_id = _latest_correction_id(uow, race_id)
+        correction_before_id = uow.league.latest_result_correction_id(race_id)
         after = league.admin_fix_result(
-            race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, settings=settings, now=now
+            race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, now=now
         )
         uow.handle_events()  # the ledger posts its correction now, inside this transaction
-        moved_cents = _moved_cents_since(uow, race_id, correction_before_id)
+        moved_cents = uow.league.wallet_moves_of_corrections_since(race_id, correction_before_id)
         pot_held_cents = _pot_held_cents(uow, race_id)
         assert sum(moved_cents.values()) == 0, (
             "a result correction only moves cents between the race's racers"

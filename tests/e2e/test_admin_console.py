@@ -214,14 +214,16 @@ def _final_race_with_a_sale(db: UnitOfWork, settings, admin_id: int, names: list
         league.get_or_create_racer(f"e2e-{name}", name, name.title(), uow=db).racer_id for name in names
     ]
     kw = {"uow": db, "settings": settings}
-    race = league.open_lobby(race_name, actor_id=admin_id, **kw)
+    # The league's services read the settings from their unit of work.
+    league_uow = UnitOfWork(db.engine, handlers=db.handlers, settings=settings)
+    race = league.open_lobby(race_name, actor_id=admin_id, uow=league_uow)
     for racer_id in racers:
-        league.join_lobby(race.race_id, actor_id=racer_id, **kw)
-    league.start_race(race.race_id, actor_id=admin_id, **kw)
+        league.join_lobby(race.race_id, actor_id=racer_id, uow=league_uow)
+    league.start_race(race.race_id, actor_id=admin_id, uow=league_uow)
     ledger.record_sale(
         key=f"e2e-{race_name}", gross_cents=4000, sold_at=datetime.now(UTC), item="Cozy hoodie", **kw
     )
-    league.end_race(race.race_id, actor_id=admin_id, **kw)
+    league.end_race(race.race_id, actor_id=admin_id, uow=league_uow)
     return race.race_id, racers
 
 
@@ -234,7 +236,12 @@ def test_an_admin_previews_and_applies_a_result_fix(console_app, fake_discord_se
     race_id, (ana, ben, cyd) = _final_race_with_a_sale(
         db, settings, admin_id, ["ana", "ben", "cyd"], "Koopa Cape"
     )
-    league.set_results(race_id, {ana: 1, ben: 2, cyd: 3}, actor_id=admin_id, uow=db, settings=settings)
+    league.set_results(
+        race_id,
+        {ana: 1, ben: 2, cyd: 3},
+        actor_id=admin_id,
+        uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings),
+    )
     _final_race_with_a_sale(db, settings, admin_id, ["dot", "eli"], "Waluigi Pinball")  # ended, waiting
     page.reload()
 

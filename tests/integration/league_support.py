@@ -58,21 +58,9 @@ class League:
     racer_ids: list[int] = field(default_factory=list)
 
     def kw(self, actor_id: int) -> dict:
-        return {
-            "actor_id": actor_id,
-            "uow": self.database.uow(),
-            "settings": self.settings,
-            "now": self.clock(),
-        }
-
-    def kw_no_now(self, actor_id: int) -> dict:
-        return {"actor_id": actor_id, "uow": self.database.uow(), "settings": self.settings}
-
-    def season_kw(self, actor_id: int) -> dict:
-        """`kw` for the season services, which read the settings from their unit of work."""
         return {"actor_id": actor_id, "uow": self.database.uow(self.settings), "now": self.clock()}
 
-    def season_kw_no_now(self, actor_id: int) -> dict:
+    def kw_no_now(self, actor_id: int) -> dict:
         return {"actor_id": actor_id, "uow": self.database.uow(self.settings)}
 
     def lobby(self, racer_ids, name: str = "Mario Circuit") -> int:

@@ -61,9 +61,9 @@ def test_fix_preview_changes_nothing_and_the_fix_does_what_it_showed(database):
         ends_on=lg.clock().date(),
         split_policy="winner_bonus",
         winner_bonus_bps=5000,
-        **lg.season_kw(lg.admin_id),
+        **lg.kw(lg.admin_id),
     )
-    seasons.activate_season(cup.season_id, **lg.season_kw(lg.admin_id))
+    seasons.activate_season(cup.season_id, **lg.kw(lg.admin_id))
     race_id = _race_with_a_pot(lg, [a, b, c, d])
     places_before = _places(database, race_id)
     held_before = {r: _held(lg, r) for r in lg.racer_ids}
@@ -132,15 +132,15 @@ def test_only_admins_list_seasons_in_the_console(database):
     lg = make_league(database, 1)
     (racer,) = lg.racer_ids
     seasons.create_season(
-        "Winter Cup", starts_on=lg.clock().date(), ends_on=lg.clock().date(), **lg.season_kw(lg.admin_id)
+        "Winter Cup", starts_on=lg.clock().date(), ends_on=lg.clock().date(), **lg.kw(lg.admin_id)
     )
 
-    names = [season.name for season in seasons.admin_seasons(**lg.season_kw_no_now(lg.admin_id))]
+    names = [season.name for season in seasons.admin_seasons(**lg.kw_no_now(lg.admin_id))]
 
     assert "Winter Cup" in names
     with pytest.raises(PermissionDenied):
-        seasons.admin_seasons(**lg.season_kw_no_now(racer))
+        seasons.admin_seasons(**lg.kw_no_now(racer))
     with pytest.raises(PermissionDenied):
         seasons.create_season(
-            "Sneaky", starts_on=lg.clock().date(), ends_on=lg.clock().date(), **lg.season_kw(racer)
+            "Sneaky", starts_on=lg.clock().date(), ends_on=lg.clock().date(), **lg.kw(racer)
         )

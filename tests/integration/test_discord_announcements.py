@@ -27,7 +27,7 @@ def test_a_final_race_without_sales_announces_podium_points_and_an_empty_pot(dat
 def test_closing_a_season_crowns_its_champion_on_discord(database):
     lg = make_league(database, racer_count=2)
     race = lg.final_race(lg.racer_ids)
-    seasons.close_season(race.season_id, **lg.season_kw(lg.admin_id))
+    seasons.close_season(race.season_id, **lg.kw(lg.admin_id))
     (champion,) = _by_kind(database, "season_champion")
     assert champion.message["content"] == "👑 Congratulations <@d-racer0>!"
     assert champion.message["allowed_mentions"] == {"parse": [], "users": ["d-racer0"]}

@@ -33,7 +33,7 @@ from cozykart.settings import Settings
 db_url, admin_discord_id, race_id, host_id, order, now = json.loads(sys.argv[1])
 settings = Settings(db_url=db_url, admin_discord_ids=frozenset({admin_discord_id}))
 league.set_results(race_id, {racer_id: place for place, racer_id in enumerate(order, start=1)},
-                   actor_id=host_id, uow=default_uow(settings), settings=settings, now=datetime.fromisoformat(now))
+                   actor_id=host_id, uow=default_uow(settings), now=datetime.fromisoformat(now))
 print(json.dumps(sorted(name for name in sys.modules if name.startswith("cozykart"))))
 """
 

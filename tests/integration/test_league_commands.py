@@ -175,9 +175,9 @@ def _race_with_a_pot(lg, order) -> int:
         ends_on=lg.clock().date(),
         split_policy="winner_bonus",
         winner_bonus_bps=5000,
-        **lg.season_kw(lg.admin_id),
+        **lg.kw(lg.admin_id),
     )
-    seasons.activate_season(cup.season_id, **lg.season_kw(lg.admin_id))
+    seasons.activate_season(cup.season_id, **lg.kw(lg.admin_id))
     race_id = lg.live_race(order)
     ledger.record_sale(
         key=f"pi_{race_id}",

@@ -175,7 +175,7 @@ def test_a_race_never_starts_before_the_last_one_ended(database):
     ended_at = league.get_race(first, uow=database.uow()).ended_at
     second = lg.lobby(lg.racer_ids, "Late clock")
     early = ended_at - timedelta(minutes=5)
-    view = league.start_race(second, actor_id=lg.host_id, uow=database.uow(), settings=lg.settings, now=early)
+    view = league.start_race(second, actor_id=lg.host_id, uow=database.uow(lg.settings), now=early)
     assert view.started_at == ended_at
 
 

@@ -233,7 +233,7 @@ def test_fixes_of_a_closed_season_are_refused(database):
     lg = make_league(database, 2)
     a, b = lg.racer_ids
     view = lg.final_race([a, b])
-    seasons.close_season(view.season_id, **lg.season_kw(lg.admin_id))
+    seasons.close_season(view.season_id, **lg.kw(lg.admin_id))
     from cozykart.domain.league import SeasonClosed
 
     with pytest.raises(SeasonClosed):

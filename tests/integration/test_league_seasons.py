@@ -28,7 +28,7 @@ SPRING = {"starts_on": date(2026, 3, 1), "ends_on": date(2026, 5, 31)}
 def test_create_season_validates_and_only_admins_may(database):
     lg = make_league(database, 0)
     with pytest.raises(PermissionDenied):
-        seasons.create_season("Spring", **SPRING, **lg.season_kw(lg.host_id))
+        seasons.create_season("Spring", **SPRING, **lg.kw(lg.host_id))
     bad = [
         ({"points_table": [1, 2, 3]}, InvalidPointsTable),
         ({"points_table": [15, -1]}, InvalidPointsTable),
@@ -42,13 +42,13 @@ def test_create_season_validates_and_only_admins_may(database):
     ]
     for extra, error in bad:
         with pytest.raises(error):
-            seasons.create_season("Spring", **SPRING, **extra, **lg.season_kw(lg.admin_id))
+            seasons.create_season("Spring", **SPRING, **extra, **lg.kw(lg.admin_id))
     with pytest.raises(InvalidSeason):
         seasons.create_season(
-            "Backwards", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1), **lg.season_kw(lg.admin_id)
+            "Backwards", starts_on=date(2026, 5, 1), ends_on=date(2026, 4, 1), **lg.kw(lg.admin_id)
         )
     with pytest.raises(InvalidSeason):
-        seasons.create_season("  ", **SPRING, **lg.season_kw(lg.admin_id))
+        seasons.create_season("  ", **SPRING, **lg.kw(lg.admin_id))
 
     season = seasons.create_season(
         "Spring",
@@ -59,12 +59,12 @@ def test_create_season_validates_and_only_admins_may(database):
         points_table={"default": [25, 18, 15, 12, 10, 8, 6, 4], "2": [10, 5]},
         split_policy="winner_bonus",
         winner_bonus_bps=6000,
-        **lg.season_kw(lg.admin_id),
+        **lg.kw(lg.admin_id),
     )
     assert season.status == "upcoming" and season.sponsor_name == "Koopa Kola"
     assert season.points_table.row_for(2) == (10, 5) and season.points_table.row_for(8)[0] == 25
     with pytest.raises(SeasonNameTaken):
-        seasons.create_season("Spring", **SPRING, **lg.season_kw(lg.admin_id))
+        seasons.create_season("Spring", **SPRING, **lg.kw(lg.admin_id))
     assert seasons.get_season(season.season_id, uow=database.uow()) == season
     with pytest.raises(SeasonNotFound):
         seasons.get_season(999, uow=database.uow())
@@ -74,16 +74,16 @@ def test_activate_one_at_a_time_and_races_use_its_table_and_split(database):
     lg = make_league(database, 2)
     a, b = lg.racer_ids
     spring = seasons.create_season(
-        "Spring", **SPRING, points_table={"2": [10, 5]}, split_policy="by_points", **lg.season_kw(lg.admin_id)
+        "Spring", **SPRING, points_table={"2": [10, 5]}, split_policy="by_points", **lg.kw(lg.admin_id)
     )
-    summer = seasons.create_season("Summer", **SPRING, **lg.season_kw(lg.admin_id))
+    summer = seasons.create_season("Summer", **SPRING, **lg.kw(lg.admin_id))
     with pytest.raises(PermissionDenied):
-        seasons.activate_season(spring.season_id, **lg.season_kw(lg.host_id))
-    seasons.activate_season(spring.season_id, **lg.season_kw(lg.admin_id))
+        seasons.activate_season(spring.season_id, **lg.kw(lg.host_id))
+    seasons.activate_season(spring.season_id, **lg.kw(lg.admin_id))
     with pytest.raises(SeasonAlreadyActive, match="Spring"):
-        seasons.activate_season(summer.season_id, **lg.season_kw(lg.admin_id))
+        seasons.activate_season(summer.season_id, **lg.kw(lg.admin_id))
     with pytest.raises(SeasonAlreadyActive):
-        seasons.activate_season(spring.season_id, **lg.season_kw(lg.admin_id))
+        seasons.activate_season(spring.season_id, **lg.kw(lg.admin_id))
     assert seasons.active_season(uow=database.uow()).name == "Spring"
 
     from cozykart.domain.events import RaceFinalized
@@ -105,21 +105,21 @@ def test_close_crowns_the_champion_and_freezes_the_standings(database):
     lg.final_race([a, c, b], "Three")
     season_id = seasons.active_season(uow=database.uow()).season_id
     with pytest.raises(SeasonNotActive):
-        upcoming = seasons.create_season("Later", **SPRING, **lg.season_kw(lg.admin_id))
-        seasons.close_season(upcoming.season_id, **lg.season_kw(lg.admin_id))
+        upcoming = seasons.create_season("Later", **SPRING, **lg.kw(lg.admin_id))
+        seasons.close_season(upcoming.season_id, **lg.kw(lg.admin_id))
     unfinished = lg.ended_race([a, b], "Unfinished")
     with pytest.raises(SeasonHasUnfinishedRaces, match="Unfinished"):
-        seasons.close_season(season_id, **lg.season_kw(lg.admin_id))
+        seasons.close_season(season_id, **lg.kw(lg.admin_id))
     with pytest.raises(PermissionDenied):
-        seasons.close_season(season_id, **lg.season_kw(lg.host_id))
+        seasons.close_season(season_id, **lg.kw(lg.host_id))
     league.set_results(unfinished, {a: 2, b: 1}, **lg.kw(lg.host_id))
 
-    closed = seasons.close_season(season_id, **lg.season_kw(lg.admin_id))
+    closed = seasons.close_season(season_id, **lg.kw(lg.admin_id))
     assert closed.status == "closed" and closed.champion.racer_id == a
     with pytest.raises(SeasonClosed):
-        seasons.close_season(season_id, **lg.season_kw(lg.admin_id))
+        seasons.close_season(season_id, **lg.kw(lg.admin_id))
     with pytest.raises(SeasonClosed):
-        seasons.activate_season(season_id, **lg.season_kw(lg.admin_id))
+        seasons.activate_season(season_id, **lg.kw(lg.admin_id))
     with pytest.raises(SeasonClosed):
         seasons.rebuild_standings(season_id, uow=database.uow())
 
@@ -165,7 +165,7 @@ def test_standings_rows_chart_and_profile(database):
         ("One", 1, False, 15, 3),
     ]
     assert profile.seasons[0].rank == 3 and profile.trophies == ()
-    seasons.close_season(first.season_id, **lg.season_kw(lg.admin_id))
+    seasons.close_season(first.season_id, **lg.kw(lg.admin_id))
     trophies = standings.racer_profile(b, uow=database.uow()).trophies
     assert [(t.rank, t.is_champion) for t in trophies] == [(1, True)]
     assert standings.racer_profile(a, uow=database.uow()).trophies[0].rank == 3

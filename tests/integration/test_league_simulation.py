@@ -96,9 +96,9 @@ def test_simulated_season_matches_an_independent_model(database, seed):
         starts_on=date(2026, 11, 1),
         ends_on=date(2027, 1, 31),
         points_table=POINTS,
-        **lg.season_kw(lg.admin_id),
+        **lg.kw(lg.admin_id),
     )
-    seasons.activate_season(season.season_id, **lg.season_kw(lg.admin_id))
+    seasons.activate_season(season.season_id, **lg.kw(lg.admin_id))
     model = Model()
     paths: Counter[str] = Counter()
     finalized: list[int] = []
@@ -205,7 +205,7 @@ def test_simulated_season_matches_an_independent_model(database, seed):
         }
     _check(database, season.season_id, model)
 
-    closed = seasons.close_season(season.season_id, **lg.season_kw(lg.admin_id))
+    closed = seasons.close_season(season.season_id, **lg.kw(lg.admin_id))
     assert closed.champion.racer_id == model.standings()[0][0]
     _check(database, season.season_id, model)
 

@@ -28,9 +28,9 @@ def _spring_with_two_races(lg):
         sponsor_name="Koopa Kola",
         sponsor_logo_url="/sponsor/koopa.svg",
         sponsor_url="https://example.org/koopa",
-        **lg.season_kw(lg.admin_id),
+        **lg.kw(lg.admin_id),
     )
-    seasons.activate_season(season.season_id, **lg.season_kw(lg.admin_id))
+    seasons.activate_season(season.season_id, **lg.kw(lg.admin_id))
     a, b, c, d = lg.racer_ids[:4]
     lg.final_race([a, b, c], name="Mario Circuit")
     race_id = lg.ended_race([a, c, d], name="Koopa Beach")
@@ -74,9 +74,9 @@ def test_api_standings_lists_the_active_seasons_rows_best_first(database):
 def test_api_standings_picks_an_archived_season_by_id(database):
     lg = make_league(database, 4)
     spring = _spring_with_two_races(lg)
-    seasons.close_season(spring.season_id, **lg.season_kw(lg.admin_id))
-    summer = seasons.create_season("Summer", **SUMMER, **lg.season_kw(lg.admin_id))
-    seasons.activate_season(summer.season_id, **lg.season_kw(lg.admin_id))
+    seasons.close_season(spring.season_id, **lg.kw(lg.admin_id))
+    summer = seasons.create_season("Summer", **SUMMER, **lg.kw(lg.admin_id))
+    seasons.activate_season(summer.season_id, **lg.kw(lg.admin_id))
 
     with _client(lg) as client:
         active = client.get("/api/standings")
@@ -108,9 +108,9 @@ def test_api_standings_refuses_unknown_and_malformed_seasons(database):
 def test_standings_page_has_archives_chart_and_trophy_case(database):
     lg = make_league(database, 4)
     spring = _spring_with_two_races(lg)
-    seasons.close_season(spring.season_id, **lg.season_kw(lg.admin_id))
-    summer = seasons.create_season("Summer", **SUMMER, **lg.season_kw(lg.admin_id))
-    seasons.activate_season(summer.season_id, **lg.season_kw(lg.admin_id))
+    seasons.close_season(spring.season_id, **lg.kw(lg.admin_id))
+    summer = seasons.create_season("Summer", **SUMMER, **lg.kw(lg.admin_id))
+    seasons.activate_season(summer.season_id, **lg.kw(lg.admin_id))
 
     current = standings_page(uow=database.uow())
     archived = standings_page(spring.season_id, uow=database.uow())

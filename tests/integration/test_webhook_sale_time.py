@@ -96,8 +96,7 @@ def test_a_fan_who_opened_checkout_during_the_race_and_paid_after_it_ended_gives
     league.end_race(
         race.race_id,
         actor_id=race.admin_id,
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
         now=race.started_at + timedelta(minutes=5),
     )
     event = opened_checkout(
@@ -178,8 +177,7 @@ def _race_ended_hours_ago(database, settings):
     league.end_race(
         race.race_id,
         actor_id=race.admin_id,
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
         now=race.started_at + timedelta(minutes=20),
     )
     return race, live_race(database, settings)

@@ -111,8 +111,7 @@ def test_a_sale_delivered_hours_late_is_credited_to_the_race_live_at_its_sale_ti
     league.end_race(
         race.race_id,
         actor_id=race.admin_id,
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
         now=race.started_at + timedelta(minutes=20),
     )
     live_now = live_race(database, settings)  # another race is live when the webhook finally arrives

@@ -57,21 +57,13 @@ def live_race(
     admin_id = person(ADMIN_DISCORD_ID, "admin")
     racer_ids = [person(f"70000000000000000{n}", f"racer{n}") for n in range(racer_count)]
     race = league.open_lobby(
-        "Toad Circuit",
-        actor_id=admin_id,
-        uow=database.uow(),
-        settings=settings,
-        now=started_at - timedelta(minutes=5),
+        "Toad Circuit", actor_id=admin_id, uow=database.uow(settings), now=started_at - timedelta(minutes=5)
     )
     for racer_id in racer_ids:
         league.join_lobby(
-            race.race_id,
-            actor_id=racer_id,
-            uow=database.uow(),
-            settings=settings,
-            now=started_at - timedelta(minutes=4),
+            race.race_id, actor_id=racer_id, uow=database.uow(settings), now=started_at - timedelta(minutes=4)
         )
-    league.start_race(race.race_id, actor_id=admin_id, uow=database.uow(), settings=settings, now=started_at)
+    league.start_race(race.race_id, actor_id=admin_id, uow=database.uow(settings), now=started_at)
     return LiveRace(race.race_id, racer_ids, admin_id, admin_id, started_at)
 
 

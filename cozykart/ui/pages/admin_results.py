@@ -95,8 +95,8 @@ def _signed(points: int) -> str:
     return f"+{points}" if points > 0 else str(points)
 
 
-def _desk(actor_id, uow, settings) -> ResultsDesk:
-    return results_admin.results_desk(actor_id=actor_id, uow=uow, settings=settings)
+def _desk(actor_id, uow, _settings) -> ResultsDesk:
+    return results_admin.results_desk(actor_id=actor_id, uow=uow)
 
 
 def _race_id(form: dict) -> int:
@@ -150,9 +150,7 @@ class ResultsAdminState(AuthState):
     @rx.event
     async def confirm(self, race_id: int):
         return await self._act(
-            lambda actor_id, uow, settings: league.confirm_results(
-                int(race_id), actor_id=actor_id, uow=uow, settings=settings
-            ),
+            lambda actor_id, uow, _settings: league.confirm_results(int(race_id), actor_id=actor_id, uow=uow),
             lambda race: f"{race.name}: the reports are confirmed and the race is final",
         )
 
@@ -165,15 +163,15 @@ class ResultsAdminState(AuthState):
             and (racer_id := parse_record_id(field.removeprefix(POSITION_FIELD_PREFIX))) is not None
         }
         return await self._act(
-            lambda actor_id, uow, settings: league.set_results(
-                _race_id(form), table, actor_id=actor_id, uow=uow, settings=settings
+            lambda actor_id, uow, _settings: league.set_results(
+                _race_id(form), table, actor_id=actor_id, uow=uow
             ),
             lambda race: f"{race.name}: results set and the race is final",
         )
 
     @rx.event
     async def preview_fix(self, form: dict):
-        def preview_of(actor_id, uow, settings) -> tuple[dict, FixPreview]:
+        def preview_of(actor_id, uow, _settings) -> tuple[dict, FixPreview]:
             fix = {
                 "race_id": _race_id(form),
                 "racer_id": str(form.get("racer_id", "")),
@@ -187,7 +185,6 @@ class ResultsAdminState(AuthState):
                 reason=fix["reason"],
                 actor_id=actor_id,
                 uow=uow,
-                settings=settings,
             )
 
         previewed = await call_service(self, preview_of)
@@ -229,14 +226,13 @@ class ResultsAdminState(AuthState):
             return rx.toast.error("Preview a fix first.")
         applied = await call_service(
             self,
-            lambda actor_id, uow, settings: results_admin.apply_admin_fix(
+            lambda actor_id, uow, _settings: results_admin.apply_admin_fix(
                 fix["race_id"],
                 fix["racer_id"],
                 fix["position"],
                 reason=fix["reason"],
                 actor_id=actor_id,
                 uow=uow,
-                settings=settings,
             ),
         )
         if applied.refused:
