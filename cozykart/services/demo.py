@@ -136,7 +136,6 @@ def _ensure_payments(
                 provider="demo",
                 fan_name=fan_name,
                 uow=uow,
-                settings=settings,
                 now=now,
             )
             added += not receipt.replayed
@@ -153,7 +152,6 @@ def _ensure_payments(
                 message=message,
                 provider="demo",
                 uow=uow,
-                settings=settings,
                 now=now,
             )
             added += not receipt.replayed
