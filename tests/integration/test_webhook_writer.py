@@ -6,6 +6,8 @@ that forms batches from concurrent requests. Real SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import threading
 import time
@@ -175,6 +177,36 @@ def test_a_batch_uses_the_money_settings_an_admin_stored(setup):
     )
 
     assert balance(database, pool_code(race.race_id)) == 3 * 500  # 25%, not the environment's 20%
+
+
+def test_queued_deliveries_made_with_other_settings_are_applied_with_theirs(setup):
+    """The writer gives each run of deliveries made with the same settings its own transaction."""
+    database, settings, race = setup
+    richer = dataclasses.replace(settings, commission_rate_bps=5000)
+    at = race.started_at + timedelta(minutes=1)
+    writer = webhook_writer.WebhookWriter(settings.db_url)
+
+    async def write() -> list[webhooks.InboxReceipt]:
+        loop = asyncio.get_running_loop()
+        queued = [
+            webhook_writer._Pending(
+                _delivery(made_with, checkout(f"evt_s{n}", f"pi_s{n}", 1000, at)),
+                made_with,
+                loop,
+                loop.create_future(),
+                None,
+            )
+            for n, made_with in enumerate([settings, settings, richer])
+        ]
+        await asyncio.to_thread(writer._write, queued)
+        return [await pending.future for pending in queued]
+
+    receipts = asyncio.run(write())
+
+    assert [receipt.status for receipt in receipts] == ["applied"] * 3
+    assert (writer.batches, writer.deliveries) == (2, 3)
+    assert balance(database, pool_code(race.race_id)) == 200 + 200 + 500
+    _assert_reconciles(database)
 
 
 def test_a_failed_commit_acknowledges_nothing_and_the_redelivery_applies_once(setup):
