@@ -83,8 +83,7 @@ def bench_service(url: str, sales: int, *, final: bool) -> float:
             gross_cents=SALE_CENTS,
             sold_at=T0 + timedelta(seconds=1),
             item="Kart tee",
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-            settings=settings,
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
         )
         started = time.perf_counter()
         for n in range(sales):
@@ -93,8 +92,7 @@ def bench_service(url: str, sales: int, *, final: bool) -> float:
                 gross_cents=SALE_CENTS,
                 sold_at=T0 + timedelta(seconds=1 + n % 80_000),
                 item="Kart tee",
-                uow=UnitOfWork(engine, handlers=HANDLERS),
-                settings=settings,
+                uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
             )
             assert receipt.distributed == final and not receipt.replayed
         elapsed_s = time.perf_counter() - started

@@ -40,7 +40,7 @@ def _deliveries(settings: Settings, count: int) -> list[webhooks.Delivery]:
     for _ in range(count):
         body, headers = _signed_sale()
         event = stripe_payments.parse_webhook(body, headers["Stripe-Signature"], _served.STRIPE_SECRET)
-        deliveries.append(webhooks.Delivery(event, "0" * 64, settings, utc_now()))
+        deliveries.append(webhooks.Delivery(event, "0" * 64, utc_now()))
     return deliveries
 
 
@@ -50,13 +50,14 @@ def _run(backend: str, db_url: str, events: int, batch: int) -> dict:
     engine = create_db_engine(db_url)
     try:
         webhooks.receive_batch(
-            _deliveries(settings, 50), uow=UnitOfWork(engine, handlers=HANDLERS)
+            _deliveries(settings, 50), uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings)
         )  # warm up
         deliveries = _deliveries(settings, events)
         wall, cpu = time.perf_counter(), time.process_time()
         for start in range(0, events, batch):
             outcomes = webhooks.receive_batch(
-                deliveries[start : start + batch], uow=UnitOfWork(engine, handlers=HANDLERS)
+                deliveries[start : start + batch],
+                uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
             )
             assert all(getattr(o, "status", None) == InboxStatus.APPLIED for o in outcomes), outcomes[:3]
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -23,9 +23,7 @@ async def retry_webhooks(on_money_moved: Callable[[], Awaitable[None]] | None = 
     while True:
         await asyncio.sleep(WEBHOOK_RETRY_INTERVAL_S)
         try:
-            applied = await asyncio.to_thread(
-                lambda: webhooks.retry_due(uow=default_uow(settings), settings=settings)
-            )
+            applied = await asyncio.to_thread(lambda: webhooks.retry_due(uow=default_uow(settings)))
         except Exception:  # a bad round must not end the loop; it is logged
             logger.exception("webhook retry round failed")
             continue

@@ -13,6 +13,14 @@ result processors, so what is stored and read back is identical to a normal
 DBAPI errors are raised as SQLAlchemy's (`IntegrityError` and the rest), as
 `connection.execute` raises them. Only plain statements are supported: no expanding IN parameters, no statement
 built per call. A statement must be a module-level constant (it is cached by id).
+
+It leans on SQLAlchemy internals, for the versions in `SQLALCHEMY_VERSIONS`: a
+compiled statement's `_bind_processors`, `_result_columns`, `positional`,
+`positiontup`, `params` and `string`; a type's `_cached_result_processor`; the
+DBAPI connection behind `connection.connection.driver_connection`; the
+dialect's `loaded_dbapi`; `DBAPIError.instance`. tests/unit/test_lean_pinned.py
+fails loudly when an upgrade changes one of them: read the new SQLAlchemy's
+compiler and default execution context, fix this module, then widen the range.
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, Insert
 from sqlalchemy.exc import DBAPIError
+
+# The SQLAlchemy versions whose internals this module was checked against: at least, below.
+SQLALCHEMY_VERSIONS = ((2, 1), (2, 2))
 
 
 @dataclass(frozen=True)

@@ -85,9 +85,6 @@ class UnitOfWork:
         self._events: list[Any] = []
         self._committed_next: list[Any] = []  # handled in this transaction, with after-commit handlers
         self._depth = 0
-        # Values read once per transaction by hot paths (the money settings, account ids):
-        # emptied when the transaction ends. Only for what this transaction cannot change.
-        self.memo: dict[Any, Any] = {}
 
     @property
     def session(self) -> Session:
@@ -169,12 +166,10 @@ class UnitOfWork:
 
     def _forget(self) -> None:
         """What the repositories remembered may have been undone (a savepoint rolled back)."""
-        self.memo.clear()
         for repository in self._repositories.values():
             repository.forget()
 
     def _end_transaction(self) -> None:
-        self.memo = {}
         self._settings = None
         self._repositories = {}
 

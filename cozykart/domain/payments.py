@@ -84,6 +84,13 @@ class DemoTipsInProduction(CozyKartError):
     """Demo tips are switched on in production mode; the app refuses to start."""
 
 
+class StoredMeanwhile(Exception):
+    """Another transaction stored the same provider event first: the inbox's unique key refused ours.
+
+    Not a CozyKartError: nothing is wrong with the event; the inbox answers with the stored one.
+    """
+
+
 def provider_cents(value: object, what: str) -> int:
     """A provider's amount in cents: a whole number from 0 to `AMOUNT_CENTS_MAX`; nothing else.
 

@@ -9,8 +9,11 @@ handlers of its events (see `services/handlers.py`).
 Each loads the facts, asks `cozykart.domain.transactions` for the balanced
 transaction, writes it and emits; no posting is worded or computed here.
 
-Recording a sale is the hot path: it is written with SQLAlchemy Core statements
-(`cozykart.db.ledger_repo`), a handful per sale.
+Recording a sale is the hot path: the ledger repository (`uow.ledger`) writes it
+with SQLAlchemy Core statements, a handful per sale, and remembers for the
+transaction what a batch of sales shares (the race live at an instant, account
+ids, the pool locks taken). The settings are the unit of work's (`uow.settings`:
+an admin's change applies from the next transaction).
 """
 
 from __future__ import annotations
@@ -18,18 +21,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection
-
-from cozykart.db import ledger_repo as repo
-from cozykart.db.league_repo import race_outcome
-from cozykart.db.tables import Racer
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.events import RaceFinalized, RaceOutcome, ResultsCorrected
 from cozykart.domain.ledger import (
-    CLEARING,
     HOUSE,
     AccountKind,
     PaymentNotFound,
@@ -71,8 +69,10 @@ from cozykart.domain.transactions import (
     tip_transaction,
 )
 from cozykart.services.actors import load_admin
-from cozykart.services.money_settings import effective_settings
-from cozykart.settings import Settings, load_settings
+from cozykart.settings import Settings
+
+if TYPE_CHECKING:
+    from cozykart.db.repositories.ledger import LedgerRepository, RaceAtSale, Written
 
 
 @dataclass(frozen=True)
@@ -122,73 +122,8 @@ def _text(value: str | None, limit: int) -> str | None:
     return cleaned[:limit] or None
 
 
-def _effective_settings(uow: UnitOfWork, connection: Connection, settings: Settings) -> Settings:
-    """`effective_settings`, read once per transaction.
-
-    The webhook writer applies a batch of events in one transaction; reading the
-    money settings once for the batch means the batch uses the values committed
-    when it began, as one event would.
-    """
-    slot = ("effective_settings", id(settings))
-    memo = uow.memo.get(slot)
-    if memo is None or memo[0] is not settings:
-        memo = uow.memo[slot] = (settings, effective_settings(connection, settings))
-    return memo[1]
-
-
-def _race_at(uow: UnitOfWork, connection: Connection, instant: datetime) -> repo.RaceAtSale | None:
-    """`repo.race_at`, remembered for the transaction by instant.
-
-    A webhook batch's sales mostly share a few instants (providers give whole
-    seconds). A sale does not change races, and the status that matters is read
-    again under the pool's lock on PostgreSQL (`_lock_for_sale`).
-    """
-    slot = ("race_at", instant)
-    if slot not in uow.memo:
-        uow.memo[slot] = repo.race_at(connection, instant)
-    return uow.memo[slot]
-
-
-def _account_ids(
-    uow: UnitOfWork, connection: Connection, accounts: list, now: datetime | None = None
-) -> dict[str, int]:
-    """`repo.account_ids`, remembered for the transaction (forgotten if a savepoint rolls back)."""
-    known: dict[str, int] = uow.memo.setdefault("account_ids", {})
-    missing = [account for account in accounts if account.code not in known]
-    if missing:
-        known.update(repo.account_ids(connection, missing, now=now))
-    return {account.code: known[account.code] for account in accounts}
-
-
-def _lock_for_sale(
-    uow: UnitOfWork, connection: Connection, pool, race_id: int, now: datetime | None = None
-) -> str | None:
-    """PostgreSQL: lock clearing, house and the race's pool, then read the race's status.
-
-    Once per transaction and pool: the webhook writer records many sales in one
-    transaction, which keeps these locks until it commits, so no finalization
-    can commit in between and the status read under them still holds. A
-    savepoint rolled back (which may release locks taken inside it) forgets it.
-    """
-    slot = ("locked_for_sale", pool.code)
-    if slot not in uow.memo:
-        repo.lock_accounts(connection, _account_ids(uow, connection, [CLEARING, HOUSE, pool], now).values())
-        uow.memo[slot] = repo.race_status(connection, race_id)
-    return uow.memo[slot]
-
-
-def _write(
-    uow: UnitOfWork, connection: Connection, transaction: Transaction, now: datetime | None = None
-) -> repo.Written:
-    """Write a transaction the domain built, under a key new in this call (asserted), recorded `now`."""
-    ids = _account_ids(uow, connection, [p.account for p in transaction.postings], now)
-    written = repo.write_transaction(connection, transaction, ids, now=now)
-    assert not written.replayed, "the key was new, so its transaction is too"
-    return written
-
-
 def _race_book(
-    connection: Connection, outcome: RaceOutcome, settings: Settings, now: datetime | None = None
+    ledger: LedgerRepository, outcome: RaceOutcome, settings: Settings, now: datetime | None = None
 ) -> RaceBook:
     """What the ledger holds of a final race, for the domain to settle; nothing read when it has no racers.
 
@@ -198,13 +133,11 @@ def _race_book(
     sales: dict[int, SaleFacts] = {}
     season: list = []
     if split_weights(outcome):
-        for row in repo.race_wallet_holdings(connection, outcome.race_id):
+        for row in ledger.race_wallet_holdings(outcome.race_id):
             held[row.payment_id][row.racer_id] = row.net_cents
             sales.setdefault(row.payment_id, SaleFacts(row.item, row.gross_cents))
         if outcome.season_id is not None:
-            season = repo.season_race_holdings(
-                connection, outcome.season_id, excluding_race_id=outcome.race_id
-            )
+            season = ledger.season_race_holdings(outcome.season_id, excluding_race_id=outcome.race_id)
     return RaceBook(
         outcome=outcome,
         held=dict(held),
@@ -232,7 +165,7 @@ def _sale_input(
 
 
 def _insert_payment(
-    connection: Connection,
+    ledger: LedgerRepository,
     *,
     key: str,
     kind: str,
@@ -250,8 +183,7 @@ def _insert_payment(
     now: datetime | None = None,
 ) -> int | None:
     """The payment's row, once per key (None: recorded before), recorded `now`."""
-    return repo.insert_payment(
-        connection,
+    return ledger.insert_payment(
         now=now,
         key=key,
         kind=kind,
@@ -282,7 +214,6 @@ def record_sale(
     cost_cents: int = 0,
     provider: str = "manual",
     fan_name: str | None = None,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> SaleReceipt:
     """Record a merch sale once, attributed to the race live at `sold_at`.
@@ -291,17 +222,15 @@ def record_sale(
     cost, floored, to the pool; the rest, or all with no race live, to the house) and
     builds its transaction; a sale for a race already final goes to its racers at once.
     """
-    settings, now = settings or load_settings(), now or utc_now()  # every row it writes is recorded `now`
+    now = now or utc_now()  # every row it writes is recorded `now`
     key, item, fan_name = _sale_input(key, gross_cents, cost_cents, sold_at, item, fan_name)
     with uow:
-        connection = uow.session.connection()
-        # An admin's change applies from the next sale.
-        settings = _effective_settings(uow, connection, settings)
-        race = _race_at(uow, connection, sold_at)
+        settings, ledger = uow.settings, uow.ledger
+        race = ledger.race_at(sold_at)
         race_id = race.window.race_id if race is not None else None
         split = sale_split(gross_cents, cost_cents, settings.commission_rate_bps, race_live=race is not None)
         payment_id = _insert_payment(
-            connection,
+            ledger,
             key=key,
             kind="sale",
             provider=provider,
@@ -315,23 +244,12 @@ def record_sale(
             race_id=race_id,
         )
         if payment_id is None:
-            return _sale_replay(connection, key, gross_cents)
+            return _sale_replay(ledger, key, gross_cents)
         sale_race = None
         if race is not None:
-            sale_race = _sale_race(uow, connection, race, split.pool_cents, settings, now)
+            sale_race = _sale_race(ledger, race, split.pool_cents, settings, now)
         written = _write_sale(
-            uow,
-            connection,
-            key,
-            provider,
-            payment_id,
-            item,
-            gross_cents,
-            split,
-            sale_race,
-            sold_at,
-            settings,
-            now,
+            ledger, key, provider, payment_id, item, gross_cents, split, sale_race, sold_at, settings, now
         )
         _emit_sale_recorded(uow, payment_id, race_id, gross_cents, split, item, fan_name, sold_at)
         uow.commit()
@@ -339,8 +257,7 @@ def record_sale(
 
 
 def _write_sale(
-    uow: UnitOfWork,
-    connection: Connection,
+    ledger: LedgerRepository,
     key: str,
     provider: str,
     payment_id: int,
@@ -351,7 +268,7 @@ def _write_sale(
     sold_at: datetime,
     settings: Settings,
     now: datetime,
-) -> repo.Written:
+) -> Written:
     """The sale's transaction, as the domain builds it, written `now`."""
     sale = sale_transaction(
         key=f"payment:{key}",
@@ -364,7 +281,7 @@ def _write_sale(
         sold_at=sold_at,
         currency=settings.currency,
     )
-    return _write(uow, connection, sale, now)
+    return ledger.write(sale, now)
 
 
 def _emit_sale_recorded(
@@ -393,7 +310,7 @@ def _emit_sale_recorded(
 
 def _sale_receipt(
     payment_id: int,
-    written: repo.Written,
+    written: Written,
     race_id: int | None,
     gross_cents: int,
     split: SaleSplit,
@@ -413,9 +330,8 @@ def _sale_receipt(
 
 
 def _sale_race(
-    uow: UnitOfWork,
-    connection: Connection,
-    race: repo.RaceAtSale,
+    ledger: LedgerRepository,
+    race: RaceAtSale,
     pool_cents: int,
     settings: Settings,
     now: datetime | None = None,
@@ -429,23 +345,23 @@ def _sale_race(
     """
     window = race.window
     status = window.status
-    if repo.is_postgresql(connection):
-        status = _lock_for_sale(uow, connection, pool_account(window.race_id), window.race_id, now) or status
+    if ledger.is_postgresql:
+        status = ledger.lock_for_sale(pool_account(window.race_id), window.race_id, now) or status
     final = status == "final"
     book = None
     if final and pool_cents > 0:
-        book = _race_book(connection, repo.outcome_of(connection, race, status), settings, now)
+        book = _race_book(ledger, ledger.outcome_of(race, status), settings, now)
     return SaleRace(race_id=window.race_id, name=window.name, final=final, book=book)
 
 
-def _sale_replay(connection: Connection, key: str, gross_cents: int) -> SaleReceipt:
-    payment = repo.payment_by_key(connection, key)
+def _sale_replay(ledger: LedgerRepository, key: str, gross_cents: int) -> SaleReceipt:
+    payment = ledger.payment_by_key(key)
     assert payment is not None
     if payment.kind != "sale":
         raise InvalidInput("That payment key was recorded as a tip, not a sale.")
     if payment.gross_cents != gross_cents:
         raise InvalidInput("That payment key was recorded before with a different amount.")
-    transaction_id = repo.transaction_id_by_key(connection, f"payment:{key}")
+    transaction_id = ledger.transaction_id_by_key(f"payment:{key}")
     assert transaction_id is not None, "a recorded payment always has its transaction"
     return SaleReceipt(
         payment_id=payment.id,
@@ -482,55 +398,49 @@ def _distribute(
     posting, so repeating it finds the pool empty and writes nothing.
     """
     assert outcome.is_final, outcome.status
-    connection = uow.session.connection()
+    ledger = uow.ledger
     pool = pool_account(outcome.race_id)
-    ids = repo.account_ids(connection, [pool, HOUSE], now=now)
-    repo.lock_accounts(connection, [ids[pool.code]])
+    ids = ledger.read_account_ids([pool, HOUSE], now=now)
+    ledger.lock_accounts([ids[pool.code]])
     key = distribution_key(outcome.race_id)
     if repair:
-        key = f"{key}:repair:{repo.last_posting_id(connection, ids[pool.code])}"
-    if repo.transaction_id_by_key(connection, key) is not None:
+        key = f"{key}:repair:{ledger.last_posting_id(ids[pool.code])}"
+    if ledger.transaction_id_by_key(key) is not None:
         return None
     in_pool = [
         (payment.id, payment.net_cents, SaleFacts(payment.item, payment.gross_cents))
-        for payment in repo.pool_holdings(connection, ids[pool.code])
+        for payment in ledger.pool_holdings(ids[pool.code])
     ]
     if not in_pool:
         return None
     transaction = distribution_transaction(
-        key=key, book=_race_book(connection, outcome, settings, now), pool=in_pool, at=at
+        key=key, book=_race_book(ledger, outcome, settings, now), pool=in_pool, at=at
     )
     assert transaction is not None, "a pool with cents always distributes them"
-    return repo.write_transaction(connection, transaction, ids, now=now).transaction_id
+    return ledger.write_transaction(transaction, ids, now=now).transaction_id
 
 
 def distribute_on_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
-    """Subscriber: a race became final; split its pool inside the same transaction."""
-    _distribute(uow, event.outcome, event.finalized_at, effective_settings(uow.session, load_settings()))
+    """Subscriber: a race became final; split its pool inside the same transaction, recorded when it did."""
+    _distribute(uow, event.outcome, event.finalized_at, uow.settings, now=event.finalized_at)
 
 
 def distribute_race(
-    admin_racer_id: int,
-    race_id: int,
-    *,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    admin_racer_id: int, race_id: int, *, uow: UnitOfWork, now: datetime | None = None
 ) -> int | None:
     """An admin splits whatever a final race's pool still holds (normally done on RaceFinalized).
 
     Returns the transaction id, or None when the pool was already empty.
     """
-    settings, now = settings or load_settings(), now or utc_now()
+    now = now or utc_now()
     with uow:
-        load_admin(uow, admin_racer_id, settings)
-        outcome = race_outcome(uow.session, race_id)
+        load_admin(uow, admin_racer_id)
+        outcome = uow.ledger.race_outcome(race_id)
         if outcome is None:
             raise NotFound("That race does not exist.")
         if not outcome.is_final:
             raise InvalidInput("Only a final race's pool can be split.")
-        settings = effective_settings(uow.session, settings)
-        transaction_id = _distribute(uow, outcome, now, settings, repair=True, now=now)
+        transaction_id = _distribute(uow, outcome, now, uow.settings, repair=True, now=now)
         uow.commit()
         return transaction_id
 
@@ -543,28 +453,26 @@ def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> No
     one RESULT_CORRECTION. Nothing is edited; a racer already paid out may go
     into debt.
     """
-    outcome = event.outcome
-    connection = uow.session.connection()
-    settings = effective_settings(connection, load_settings())
+    outcome, ledger, now = event.outcome, uow.ledger, event.corrected_at
     fix_words = "-".join(str(fix_id) for fix_id in sorted(event.fix_ids)) or event.corrected_at.isoformat()
     key = f"race:{outcome.race_id}:correction:{fix_words}"
     weights = split_weights(outcome)
     if not weights:
         return
-    holdings = repo.race_wallet_holdings(connection, outcome.race_id)
+    holdings = ledger.race_wallet_holdings(outcome.race_id)
     wallets = [wallet_account(racer_id) for racer_id in {*weights, *(row.racer_id for row in holdings)}]
-    ids = repo.account_ids(connection, [pool_account(outcome.race_id), *wallets])
-    repo.lock_accounts(connection, ids.values())
-    if repo.transaction_id_by_key(connection, key) is not None:
+    ids = ledger.read_account_ids([pool_account(outcome.race_id), *wallets], now=now)
+    ledger.lock_accounts(ids.values())
+    if ledger.transaction_id_by_key(key) is not None:
         return
     transaction = correction_transaction(
         key=key,
-        book=_race_book(connection, outcome, settings),
+        book=_race_book(ledger, outcome, uow.settings, now),
         reason=_text(event.reason, 120) or "admin fix",
         at=event.corrected_at,
     )
     if transaction is not None:
-        repo.write_transaction(connection, transaction, ids)
+        ledger.write_transaction(transaction, ids, now=now)
 
 
 # --- DJ tips --------------------------------------------------------------------------
@@ -581,21 +489,18 @@ def record_tip(
     fan_name: str | None = None,
     message: str | None = None,
     provider: str = "manual",
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> TipReceipt:
     """Credit the DJ the tip less the platform fee (floored); the fee goes to the house."""
-    settings, now = settings or load_settings(), now or utc_now()  # every row it writes is recorded `now`
+    now = now or utc_now()  # every row it writes is recorded `now`
     key, song, fan_name, message = _tip_input(key, tip_cents, tipped_at, song, fan_name, message)
     with uow:
-        connection = uow.session.connection()
-        # An admin's change applies from the next tip.
-        settings = _effective_settings(uow, connection, settings)
+        settings, ledger = uow.settings, uow.ledger
         split = tip_split(tip_cents, settings.tip_fee_bps)
-        if uow.session.get(Racer, dj_racer_id) is None:
+        if uow.league.racer(dj_racer_id) is None:
             raise NotFound("That DJ does not exist.")
         payment_id = _insert_payment(
-            connection,
+            ledger,
             key=key,
             kind="tip",
             provider=provider,
@@ -609,9 +514,9 @@ def record_tip(
             message=message,
         )
         if payment_id is None:
-            return _tip_replay(connection, key, tip_cents)
+            return _tip_replay(ledger, key, tip_cents)
         written = _write_tip(
-            connection,
+            ledger,
             key,
             provider,
             payment_id,
@@ -630,7 +535,7 @@ def record_tip(
 
 
 def _write_tip(
-    connection: Connection,
+    ledger: LedgerRepository,
     key: str,
     provider: str,
     payment_id: int,
@@ -642,7 +547,7 @@ def _write_tip(
     tipped_at: datetime,
     settings: Settings,
     now: datetime,
-) -> repo.Written:
+) -> Written:
     """The tip's transaction, as the domain builds it (the DJ's share held `hold_days`), written `now`."""
     transaction = tip_transaction(
         key=f"payment:{key}",
@@ -657,7 +562,7 @@ def _write_tip(
         hold_until=hold_until(now, settings.hold_days),
         currency=settings.currency,
     )
-    written = repo.write_transaction(connection, transaction, now=now)
+    written = ledger.write_transaction(transaction, now=now)
     assert not written.replayed
     return written
 
@@ -689,7 +594,7 @@ def _emit_tip_recorded(
 
 
 def _tip_receipt(
-    payment_id: int, written: repo.Written, dj_racer_id: int, tip_cents: int, split: TipSplit
+    payment_id: int, written: Written, dj_racer_id: int, tip_cents: int, split: TipSplit
 ) -> TipReceipt:
     """What a newly recorded tip returns."""
     return TipReceipt(
@@ -714,14 +619,14 @@ def _tip_input(
     return key, song, _text(fan_name, FAN_NAME_LENGTH_MAX), _text(message, MESSAGE_LENGTH_MAX)
 
 
-def _tip_replay(connection: Connection, key: str, tip_cents: int) -> TipReceipt:
-    payment = repo.payment_by_key(connection, key)
+def _tip_replay(ledger: LedgerRepository, key: str, tip_cents: int) -> TipReceipt:
+    payment = ledger.payment_by_key(key)
     assert payment is not None
     if payment.kind != "tip":
         raise InvalidInput("That payment key was recorded as a sale, not a tip.")
     if payment.gross_cents != tip_cents:
         raise InvalidInput("That payment key was recorded before with a different amount.")
-    transaction_id = repo.transaction_id_by_key(connection, f"payment:{key}")
+    transaction_id = ledger.transaction_id_by_key(f"payment:{key}")
     assert transaction_id is not None
     return TipReceipt(
         payment.id,
@@ -744,7 +649,6 @@ def refund_payment(
     refunded_at: datetime,
     uow: UnitOfWork,
     amount_cents: int | None = None,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> ClawbackReceipt:
     """Take a refund back from the accounts the payment credited, in proportion.
@@ -761,7 +665,6 @@ def refund_payment(
         at=refunded_at,
         amount_cents=amount_cents,
         uow=uow,
-        settings=settings or load_settings(),
         now=now,
     )
 
@@ -773,7 +676,6 @@ def open_dispute(
     opened_at: datetime,
     uow: UnitOfWork,
     amount_cents: int | None = None,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> ClawbackReceipt:
     """A chargeback: the disputed amount is taken back like a refund until the dispute is won."""
@@ -785,7 +687,6 @@ def open_dispute(
         at=opened_at,
         amount_cents=amount_cents,
         uow=uow,
-        settings=settings or load_settings(),
         now=now,
     )
 
@@ -803,7 +704,6 @@ def _claw_back(
     at: datetime,
     amount_cents: int | None,
     uow: UnitOfWork,
-    settings: Settings,
     now: datetime | None = None,
 ) -> ClawbackReceipt:
     """Lock what the payment credited (and a sale's race), then take back as the domain splits it."""
@@ -811,34 +711,33 @@ def _claw_back(
     if amount_cents is not None:
         require_positive_cents(amount_cents, "The amount")
     with uow:
-        connection = uow.session.connection()
-        done = repo.transaction_id_by_key(connection, key)
+        ledger = uow.ledger
+        done = ledger.transaction_id_by_key(key)
         if done is not None:
-            return _clawback_replay(connection, done)
-        payment = repo.payment_by_key(connection, payment_key)
+            return _clawback_replay(ledger, done)
+        payment = ledger.payment_by_key(payment_key)
         if payment is None:
             raise PaymentNotFound("That payment has not been recorded yet.")
-        holdings = repo.payment_holdings(connection, payment.id)
-        race_accounts = _race_accounts(connection, payment)
-        repo.lock_accounts(
-            connection,
-            [row.id for row in holdings]
-            + list(repo.account_ids(connection, race_accounts, now=now).values()),
+        settings = uow.settings
+        holdings = ledger.payment_holdings(payment.id)
+        race_accounts = _race_accounts(ledger, payment)
+        ledger.lock_accounts(
+            [row.id for row in holdings] + list(ledger.read_account_ids(race_accounts, now=now).values())
         )
-        holdings = repo.payment_holdings(connection, payment.id)  # after the locks
-        race = _final_race_of(uow, payment)
+        holdings = ledger.payment_holdings(payment.id)  # after the locks
+        race = _final_race_of(ledger, payment)
         clawback = clawback_transaction(
             key=key,
             kind=kind,
             words=words,
             payment=_payment_facts(payment),
             amount_cents=amount_cents,
-            holdings=[Holding(repo.account_ref(row), row.net_cents) for row in holdings],
-            book=_race_book(connection, race, settings, now) if race is not None else None,
+            holdings=[Holding(ledger.account_ref(row), row.net_cents) for row in holdings],
+            book=_race_book(ledger, race, settings, now) if race is not None else None,
             at=at,
             currency=settings.currency,
         )
-        written = repo.write_transaction(connection, clawback.transaction, now=now)
+        written = ledger.write_transaction(clawback.transaction, now=now)
         assert not written.replayed
         uow.commit()
         return ClawbackReceipt(
@@ -846,70 +745,58 @@ def _claw_back(
         )
 
 
-def _final_race_of(uow: UnitOfWork, payment) -> RaceOutcome | None:
+def _final_race_of(ledger: LedgerRepository, payment) -> RaceOutcome | None:
     """The final race whose racers were credited with this sale, if any."""
     if payment.kind != "sale" or payment.race_id is None:
         return None
-    outcome = race_outcome(uow.session, payment.race_id)
+    outcome = ledger.race_outcome(payment.race_id)
     if outcome is None or not outcome.is_final or not split_weights(outcome):
         return None
     return outcome
 
 
-def _race_accounts(connection: Connection, payment) -> list:
+def _race_accounts(ledger: LedgerRepository, payment) -> list:
     """A sale's race pool and every wallet that holds or may hold some of the race (locked before a settle)."""
     if payment is None or payment.kind != "sale" or payment.race_id is None:
         return []
-    holders = {row.racer_id for row in repo.race_wallet_holdings(connection, payment.race_id)}
-    racer_ids = sorted({*holders, *repo.race_racer_ids(connection, payment.race_id)})
+    holders = {row.racer_id for row in ledger.race_wallet_holdings(payment.race_id)}
+    racer_ids = sorted({*holders, *ledger.race_racer_ids(payment.race_id)})
     return [pool_account(payment.race_id), *(wallet_account(racer_id) for racer_id in racer_ids)]
 
 
-def _clawback_replay(connection: Connection, transaction_id: int) -> ClawbackReceipt:
+def _clawback_replay(ledger: LedgerRepository, transaction_id: int) -> ClawbackReceipt:
     taken = {
         row.code: -row.amount_cents
-        for row in repo.postings_of_transaction(connection, transaction_id)
+        for row in ledger.postings_of_transaction(transaction_id)
         if row.kind != AccountKind.CLEARING
     }
     return ClawbackReceipt(transaction_id, sum(taken.values()), taken, replayed=True)
 
 
 def reinstate_dispute(
-    *,
-    dispute_key: str,
-    reinstated_at: datetime,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    *, dispute_key: str, reinstated_at: datetime, uow: UnitOfWork, now: datetime | None = None
 ) -> int:
     """A dispute was won: reverse its clawback exactly. Returns the transaction id."""
-    settings, now = settings or load_settings(), now or utc_now()
+    now = now or utc_now()
     _require_instant(reinstated_at, "The time")
     clawback_key = dispute_clawback_key(require_key(dispute_key))
     key = f"{clawback_key}:reinstated"
     with uow:
-        connection = uow.session.connection()
-        done = repo.transaction_id_by_key(connection, key)
+        ledger = uow.ledger
+        done = ledger.transaction_id_by_key(key)
         if done is not None:
             return done
-        clawback = repo.transaction_row(connection, clawback_key)
+        clawback = ledger.transaction_row(clawback_key)
         if clawback is None:
             raise NotFound("No open dispute with that key has been recorded yet.")
-        settings = _effective_settings(uow, connection, settings)
-        reinstatement = _reinstatement(uow, connection, clawback, key, reinstated_at, settings, now)
-        written = repo.write_transaction(connection, reinstatement, now=now)
+        reinstatement = _reinstatement(ledger, clawback, key, reinstated_at, uow.settings, now)
+        written = ledger.write_transaction(reinstatement, now=now)
         uow.commit()
         return written.transaction_id
 
 
 def _reinstatement(
-    uow: UnitOfWork,
-    connection: Connection,
-    clawback,
-    key: str,
-    at: datetime,
-    settings: Settings,
-    now: datetime,
+    ledger: LedgerRepository, clawback, key: str, at: datetime, settings: Settings, now: datetime
 ) -> Transaction:
     """The clawback's postings negated; what went back to a final race's racers is settled again.
 
@@ -918,23 +805,23 @@ def _reinstatement(
     split among its racers right away, with the race's other cents.
     """
     held_until = hold_until(now, settings.hold_days)
-    rows = repo.postings_of_transaction(connection, clawback.id)
-    payment = repo.payment_by_id(connection, clawback.payment_id) if clawback.payment_id else None
-    accounts = [*map(repo.account_ref, rows), *_race_accounts(connection, payment)]
-    repo.lock_accounts(connection, repo.account_ids(connection, accounts, now=now).values())
-    race = _final_race_of(uow, payment) if payment is not None else None
+    rows = ledger.postings_of_transaction(clawback.id)
+    payment = ledger.payment_by_id(clawback.payment_id) if clawback.payment_id else None
+    accounts = [*map(ledger.account_ref, rows), *_race_accounts(ledger, payment)]
+    ledger.lock_accounts(ledger.read_account_ids(accounts, now=now).values())
+    race = _final_race_of(ledger, payment) if payment is not None else None
     return reinstatement_transaction(
         key=key,
         reference=clawback.key,
         clawback_description=clawback.description,
         lines=[
-            PostedLine(repo.account_ref(row), row.amount_cents, row.description, row.payment_id)
+            PostedLine(ledger.account_ref(row), row.amount_cents, row.description, row.payment_id)
             for row in rows
         ],
         payment_id=clawback.payment_id,
         race_id=clawback.race_id,
         payment=_payment_facts(payment) if payment is not None else None,
-        book=_race_book(connection, race, settings, now) if race is not None else None,
+        book=_race_book(ledger, race, settings, now) if race is not None else None,
         at=at,
         hold_until=held_until,
         currency=settings.currency,
@@ -952,25 +839,23 @@ def adjust_wallet(
     reason: str,
     key: str,
     uow: UnitOfWork,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> int:
     """An admin credits (positive) or debits (negative) a racer's wallet against the house."""
-    settings, now = settings or load_settings(), now or utc_now()
+    now = now or utc_now()
     key = require_key(key)
     reason = require_reason(reason)
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents == 0:
         raise InvalidInput("An adjustment moves a non-zero whole number of cents.")
     require_positive_cents(abs(amount_cents), "The adjustment")
     with uow:
-        session = uow.session
-        actor = load_admin(uow, admin_racer_id, settings)
-        racer = session.get(Racer, racer_id)
+        actor = load_admin(uow, admin_racer_id)
+        racer = uow.league.racer(racer_id)
         if racer is None:
             raise NotFound("That racer does not exist.")
-        connection = session.connection()
+        ledger = uow.ledger
         transaction_key = f"adjustment:{key}"
-        done = repo.transaction_id_by_key(connection, transaction_key)
+        done = ledger.transaction_id_by_key(transaction_key)
         if done is not None:
             return done
         transaction = adjustment_transaction(
@@ -982,8 +867,8 @@ def adjust_wallet(
             amount_cents=amount_cents,
             reason=reason,
             at=now,
-            currency=settings.currency,
+            currency=uow.settings.currency,
         )
-        written = repo.write_transaction(connection, transaction, now=now)
+        written = ledger.write_transaction(transaction, now=now)
         uow.commit()
         return written.transaction_id

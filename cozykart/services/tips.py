@@ -30,16 +30,13 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlmodel import col, select
-
-from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.money import format_cents, require_positive_cents
 from cozykart.domain.payments import DemoTipsInProduction, TipsUnavailable
 from cozykart.integrations import stripe_payments
 from cozykart.services import webhooks
-from cozykart.settings import Settings, load_settings
+from cozykart.settings import Settings
 
 TIP_PRESETS_CENTS = (200, 500, 1000)
 TIP_CENTS_MIN = 100
@@ -103,15 +100,13 @@ def tip_mode(settings: Settings) -> str:
 
 
 def _djs(uow: UnitOfWork) -> tuple[DjChoice, ...]:
-    rows = uow.session.exec(
-        select(Racer).where(col(Racer.is_dj).is_(True)).order_by(Racer.id).limit(DJS_LISTED_MAX)
-    ).all()
+    rows = uow.inbox.djs(limit=DJS_LISTED_MAX)
     return tuple(DjChoice(row.discord_id, row.display_name, row.avatar_url or "") for row in rows)
 
 
-def tip_options(*, uow: UnitOfWork, settings: Settings | None = None) -> TipOptions:
+def tip_options(*, uow: UnitOfWork) -> TipOptions:
     """What the tip page offers: the DJs, the preset amounts, the limits, and the mode."""
-    settings = settings or load_settings()
+    settings = uow.base_settings
     with uow:
         djs = _djs(uow)
     return TipOptions(
@@ -148,10 +143,9 @@ def start_tip(
     key: str,
     site_url: str,
     uow: UnitOfWork,
-    settings: Settings | None = None,
 ) -> TipStarted:
     """Start a fan's tip for a DJ: a Stripe Checkout page, or in demo mode the signed webhook at once."""
-    settings = settings or load_settings()
+    settings = uow.base_settings
     mode = tip_mode(settings)
     if mode == MODE_OFF:
         raise TipsUnavailable("Tips are unavailable here right now: nothing was charged.")
@@ -187,23 +181,18 @@ def start_tip(
         )
         return TipStarted(MODE_STRIPE, tip_cents, dj.display_name, session.url, None)
 
-    receipt_status = _demo_tip(digest, tip_cents, metadata, fan_name, uow=uow, settings=settings)
+    receipt_status = _demo_tip(digest, tip_cents, metadata, fan_name, uow=uow)
     return TipStarted(MODE_DEMO, tip_cents, dj.display_name, None, receipt_status)
 
 
 def _demo_tip(
-    digest: str,
-    tip_cents: int,
-    metadata: dict[str, str],
-    fan_name: str,
-    *,
-    uow: UnitOfWork,
-    settings: Settings,
+    digest: str, tip_cents: int, metadata: dict[str, str], fan_name: str, *, uow: UnitOfWork
 ) -> str:
     """Sign the webhook Stripe would send for this tip and put it through the inbox; its inbox status.
 
     Only ever in demo mode: the server signs its own payment here.
     """
+    settings = uow.base_settings
     assert tip_mode(settings) == MODE_DEMO and not settings.production_mode
     secret = settings.stripe_webhook_secret
     assert secret is not None
@@ -219,7 +208,5 @@ def _demo_tip(
     body = json.dumps(event, separators=(",", ":"), sort_keys=True)
     # Signed and verified exactly as a delivery from Stripe to /api/webhooks/stripe would be.
     verified = stripe_payments.parse_webhook(body.encode(), stripe_payments.sign(body, secret), secret)
-    receipt = webhooks.receive(
-        verified, body_sha256=hashlib.sha256(body.encode()).hexdigest(), uow=uow, settings=settings
-    )
+    receipt = webhooks.receive(verified, body_sha256=hashlib.sha256(body.encode()).hexdigest(), uow=uow)
     return receipt.status

@@ -22,6 +22,7 @@ and at most once per PUSH_INTERVAL_S (a trailing push shows the last batch).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import queue
 import threading
@@ -48,6 +49,7 @@ Hook = Callable[[], Awaitable[None]]
 @dataclass(frozen=True)
 class _Pending:
     delivery: webhooks.Delivery
+    settings: Settings  # the unit of work's base settings (a batch is written per settings)
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
     on_money_moved: Hook | None
@@ -78,9 +80,8 @@ class WebhookWriter:
         """
         loop = asyncio.get_running_loop()
         pending = _Pending(
-            delivery=webhooks.Delivery(
-                event=event, body_sha256=body_sha256, settings=settings, received_at=utc_now()
-            ),
+            delivery=webhooks.Delivery(event=event, body_sha256=body_sha256, received_at=utc_now()),
+            settings=settings,
             loop=loop,
             future=loop.create_future(),
             on_money_moved=on_money_moved,
@@ -121,9 +122,14 @@ class WebhookWriter:
                     break
             self._write(batch)
 
-    def _write(self, batch: list[_Pending]) -> None:
+    def _write(self, queued: list[_Pending]) -> None:
+        # One transaction per run of deliveries made with the same settings (in a process, all of them).
+        for _, run in itertools.groupby(queued, key=lambda pending: id(pending.settings)):
+            self._write_batch(list(run))
+
+    def _write_batch(self, batch: list[_Pending]) -> None:
         try:
-            uow = UnitOfWork(engine_for(self.db_url), handlers=HANDLERS)
+            uow = UnitOfWork(engine_for(self.db_url), handlers=HANDLERS, settings=batch[0].settings)
             outcomes: list = webhooks.receive_batch([pending.delivery for pending in batch], uow=uow)
         except Exception as error:  # the commit failed: nothing is stored, nothing acknowledged
             logger.exception("a batch of %d webhook deliveries was not stored", len(batch))

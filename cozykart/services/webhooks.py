@@ -16,7 +16,9 @@ admin (`InboxRow.parked`). A sale or tip of zero is ignored: nothing was paid.
 
 The webhook routes go through `receive_batch` (via `services.webhook_writer`):
 the same steps for many deliveries in one transaction, a savepoint each, one
-commit for all. Its per-event statements run through `cozykart.db.lean`.
+commit for all. Its per-event statements are the inbox and ledger repositories'
+(`uow.inbox`, `uow.ledger`), which run them through compiled statements on the
+DBAPI cursor; the settings are the unit of work's (`uow.settings`).
 """
 
 from __future__ import annotations
@@ -26,14 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, col
-from sqlmodel import select as orm_select
-
-from cozykart.db import lean
-from cozykart.db.inbox_tables import ProductCost, WebhookEvent
-from cozykart.db.tables import Racer
+from cozykart.db.repositories.inbox import STORAGE_ERRORS
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
@@ -51,6 +46,7 @@ from cozykart.domain.payments import (
     PaymentFact,
     Refund,
     Sale,
+    StoredMeanwhile,
     Tip,
     VerifiedEvent,
     fact_from_record,
@@ -58,7 +54,6 @@ from cozykart.domain.payments import (
 )
 from cozykart.services import ledger
 from cozykart.services.actors import load_admin
-from cozykart.settings import Settings, load_settings
 
 ATTEMPTS_MAX = 10
 RETRY_DELAY_FIRST = timedelta(seconds=15)
@@ -73,7 +68,7 @@ PENDING_REASON = (
 
 # Failures that can pass later, so they are retried with backoff (NotFound waits instead).
 # Any other failure is permanent: stored failed, with no next attempt.
-RETRIED_ERRORS: tuple[type[Exception], ...] = (NoDjOnDuty, SQLAlchemyError, OSError)
+RETRIED_ERRORS: tuple[type[Exception], ...] = (NoDjOnDuty, *STORAGE_ERRORS, OSError)
 
 
 @dataclass(frozen=True)
@@ -111,42 +106,33 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def receive(
-    event: VerifiedEvent,
-    *,
-    body_sha256: str,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
+    event: VerifiedEvent, *, body_sha256: str, uow: UnitOfWork, now: datetime | None = None
 ) -> InboxReceipt:
     """Store a verified event (once) and apply it; returns where it ended up.
 
-    The hot path of every webhook, so it speaks SQLAlchemy Core: one lookup, the
-    ledger's statements under a savepoint, one insert of the event with its outcome.
+    The hot path of every webhook: one lookup, the ledger's statements under a
+    savepoint, one insert of the event with its outcome.
     """
-    settings = settings or load_settings()
     now = now or utc_now()
     try:
         with uow:
-            receipt = receive_in_transaction(
-                event, body_sha256=body_sha256, uow=uow, settings=settings, now=now
-            )
+            receipt = receive_in_transaction(event, body_sha256=body_sha256, uow=uow, now=now)
             uow.commit()
             return receipt
-    except IntegrityError:
+    except StoredMeanwhile:
         # The same delivery was stored by a concurrent request first.
         with uow:
-            existing = _find(uow.session.connection(), event.provider, event.event_id)
+            existing = uow.inbox.find_event(event.provider, event.event_id)
             if existing is None:
                 raise
             return InboxReceipt(existing.id, existing.status, duplicate=True)
 
 
 def receive_in_transaction(
-    event: VerifiedEvent, *, body_sha256: str, uow: UnitOfWork, settings: Settings, now: datetime
+    event: VerifiedEvent, *, body_sha256: str, uow: UnitOfWork, now: datetime
 ) -> InboxReceipt:
     """`receive` inside a transaction the caller commits (group commit batches many)."""
-    connection = uow.session.connection()
-    existing = _find(connection, event.provider, event.event_id)
+    existing = uow.inbox.find_event(event.provider, event.event_id)
     if existing is not None:
         return InboxReceipt(existing.id, existing.status, duplicate=True)
     fact = event.fact
@@ -163,35 +149,36 @@ def receive_in_transaction(
         "received_at": now,
         "attempts": 0,
     }
+    currency = uow.base_settings.currency  # not a money setting: the ledger reads those (uow.settings)
     if isinstance(fact, Ignored):
         values.update(status=InboxStatus.IGNORED, last_error=fact.reason)
     elif nothing_paid(fact):
         values.update(status=InboxStatus.IGNORED, last_error=NOTHING_PAID)
-    elif fact.currency != settings.currency:
+    elif fact.currency != currency:
         values.update(
             status=InboxStatus.FLAGGED,
-            last_error=f"currency {fact.currency or 'unknown'} is not this deployment's {settings.currency}; "
+            last_error=f"currency {fact.currency or 'unknown'} is not this deployment's {currency}; "
             "not applied",
         )
     elif isinstance(fact, CheckoutPending):
         values.update(status=InboxStatus.IGNORED, last_error=PENDING_REASON)
     else:
-        values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, settings, now))
-    inbox_id = lean.execute(connection, _INSERT_EVENT, values)[0][0]
+        values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, now))
+    inbox_id = uow.inbox.store_event(values)
     if values["status"] == InboxStatus.WAITING and payment_key is not None:
-        _waiting_payment_keys(uow).add(payment_key)
-    _after_stored(uow, fact, values["status"], settings, now)
+        uow.inbox.waiting_payment_keys().add(payment_key)
+    _after_stored(uow, fact, values["status"], now)
     return InboxReceipt(inbox_id, values["status"], duplicate=False)
 
 
-def _after_stored(uow: UnitOfWork, fact: PaymentFact, status: str, settings: Settings, now: datetime) -> None:
+def _after_stored(uow: UnitOfWork, fact: PaymentFact, status: str, now: datetime) -> None:
     """Apply the events waiting on this one: a sale's or tip's refunds and disputes (named by its
     payment or its charge), a delayed payment's success once its checkout's completion is known."""
     if status == InboxStatus.APPLIED and isinstance(fact, (Sale, Tip)):
-        _apply_waiting_for(uow, fact.payment_key, settings, now)
-        _apply_waiting_for(uow, fact.charge_key, settings, now)
+        _apply_waiting_for(uow, fact.payment_key, now)
+        _apply_waiting_for(uow, fact.charge_key, now)
     elif isinstance(fact, CheckoutPending):
-        _apply_waiting_for(uow, fact.payment_key, settings, now)
+        _apply_waiting_for(uow, fact.payment_key, now)
 
 
 @dataclass(frozen=True)
@@ -200,7 +187,6 @@ class Delivery:
 
     event: VerifiedEvent
     body_sha256: str
-    settings: Settings
     received_at: datetime
 
 
@@ -217,28 +203,23 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     unaffected. When the commit itself fails, it raises: nothing is stored and
     no delivery may be acknowledged.
 
-    The ledger applies the effective money settings (an admin's stored values
-    over each delivery's base `Settings`), read once per transaction, so once
+    The ledger applies the unit of work's settings (`uow.settings`: an admin's
+    stored values over its base settings), read once per transaction, so once
     per batch.
     """
     outcomes: list[InboxReceipt | Exception] = []
     with uow:
-        connection = uow.session.connection()
         for delivery in deliveries:
             event = delivery.event
             try:
                 with uow.plain_savepoint("delivery"):
                     receipt = receive_in_transaction(
-                        event,
-                        body_sha256=delivery.body_sha256,
-                        uow=uow,
-                        settings=delivery.settings,
-                        now=delivery.received_at,
+                        event, body_sha256=delivery.body_sha256, uow=uow, now=delivery.received_at
                     )
                     uow.handle_events()
-            except IntegrityError as error:
+            except StoredMeanwhile as error:
                 # PostgreSQL: another process stored the same event and committed first.
-                existing = _find(connection, event.provider, event.event_id)
+                existing = uow.inbox.find_event(event.provider, event.event_id)
                 outcomes.append(
                     InboxReceipt(existing.id, existing.status, duplicate=True)
                     if existing is not None
@@ -252,48 +233,30 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     return outcomes
 
 
-def retry_due(*, uow: UnitOfWork, settings: Settings | None = None, now: datetime | None = None) -> int:
+def retry_due(*, uow: UnitOfWork, now: datetime | None = None) -> int:
     """Apply failed and waiting events whose time has come; returns how many were applied."""
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        rows = (
-            uow.session.connection()
-            .execute(
-                select(_inbox)
-                .where(_inbox.c.status.in_(RETRYABLE_INBOX_STATUSES))
-                .where(_inbox.c.next_attempt_at.is_not(None), _inbox.c.next_attempt_at <= now)
-                .order_by(_inbox.c.next_attempt_at, _inbox.c.id)
-                .limit(RETRY_BATCH_MAX)
-            )
-            .all()
-        )
-        applied = sum(_retry(uow, row, settings, now) == InboxStatus.APPLIED for row in rows)
+        rows = uow.inbox.due_for_retry(now, RETRY_BATCH_MAX, RETRYABLE_INBOX_STATUSES)
+        applied = sum(_retry(uow, row, now) == InboxStatus.APPLIED for row in rows)
         uow.commit()
         return applied
 
 
-def replay(
-    inbox_id: int,
-    *,
-    actor_id: int,
-    uow: UnitOfWork,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-) -> InboxRow:
+def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> InboxRow:
     """An admin applies a failed or waiting event again, now."""
-    settings = settings or load_settings()
     now = now or utc_now()
     with uow:
-        load_admin(uow, actor_id, settings)
-        connection = uow.session.connection()
-        row = connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).first()
+        load_admin(uow, actor_id)
+        row = uow.inbox.event_row(inbox_id)
         if row is None:
             raise NotFound("There is no webhook event with that number.")
         if row.status not in RETRYABLE_INBOX_STATUSES:
             raise NotReplayable(f"Only failed or waiting events can be replayed; this one is {row.status}.")
-        _retry(uow, row, settings, now)
-        view = _view(connection.execute(select(_inbox).where(_inbox.c.id == inbox_id)).one())
+        _retry(uow, row, now)
+        replayed = uow.inbox.event_row(inbox_id)
+        assert replayed is not None
+        view = _view(replayed)
         uow.commit()
         return view
 
@@ -301,20 +264,12 @@ def replay(
 def list_inbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) -> tuple[InboxRow, ...]:
     limit = max(1, min(limit, INBOX_PAGE_MAX))
     with uow:
-        statement = select(_inbox).order_by(_inbox.c.id.desc()).limit(limit)
-        if status is not None:
-            statement = statement.where(_inbox.c.status == status)
-        return tuple(_view(row) for row in uow.session.connection().execute(statement).all())
+        return tuple(_view(row) for row in uow.inbox.latest_events(status, limit))
 
 
 def inbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
-        rows = (
-            uow.session.connection()
-            .execute(select(_inbox.c.status, func.count()).group_by(_inbox.c.status))
-            .all()
-        )
-        return {status: count for status, count in rows}
+        return uow.inbox.status_counts()
 
 
 def set_product_cost(sku: str, cost_cents: int, *, uow: UnitOfWork, now: datetime | None = None) -> None:
@@ -325,66 +280,11 @@ def set_product_cost(sku: str, cost_cents: int, *, uow: UnitOfWork, now: datetim
     if not isinstance(cost_cents, int) or isinstance(cost_cents, bool) or cost_cents < 0:
         raise InvalidInput("A cost is a whole number of cents, zero or more.")
     with uow:
-        row = uow.session.get(ProductCost, sku) or ProductCost(sku=sku, cost_cents=cost_cents)
-        row.cost_cents = cost_cents
-        row.updated_at = now or utc_now()
-        uow.session.add(row)
+        uow.inbox.set_product_cost(sku, cost_cents, now or utc_now())
         uow.commit()
 
 
 # --- inside the transaction --------------------------------------------------
-
-_inbox = WebhookEvent.__table__
-# Built once: every webhook runs these, and building a statement costs more than running it.
-_FIND_EVENT = select(_inbox.c.id, _inbox.c.status).where(
-    _inbox.c.provider == bindparam("provider"), _inbox.c.event_id == bindparam("event_id")
-)
-_INSERT_EVENT = insert(_inbox).returning(_inbox.c.id)
-_WAITING_PAYMENT_KEYS = (
-    select(_inbox.c.payment_key)
-    .where(_inbox.c.status == bindparam("waiting"), _inbox.c.payment_key.is_not(None))
-    .distinct()
-)
-_WAITING_FOR_PAYMENT = (
-    select(_inbox.c.id)
-    .where(_inbox.c.payment_key == bindparam("payment_key"), _inbox.c.status == InboxStatus.WAITING)
-    .order_by(_inbox.c.id)
-)
-_WAITING_ROW = select(_inbox).where(
-    _inbox.c.id == bindparam("inbox_id"), _inbox.c.status == InboxStatus.WAITING
-)
-_CHECKOUT_PENDING = (
-    select(_inbox.c.fact)
-    .where(
-        _inbox.c.provider == bindparam("provider"),
-        _inbox.c.payment_key == bindparam("payment_key"),
-        _inbox.c.fact_kind == CheckoutPending.kind,
-    )
-    .order_by(_inbox.c.id)
-    .limit(1)
-)
-_SALE_BY_CHARGE = (
-    select(_inbox.c.payment_key)
-    .where(
-        _inbox.c.provider == bindparam("provider"),
-        _inbox.c.charge_key == bindparam("charge_key"),
-        _inbox.c.fact_kind.in_((Sale.kind, Tip.kind)),
-        _inbox.c.status == InboxStatus.APPLIED,
-    )
-    .order_by(_inbox.c.id)
-    .limit(1)
-)
-
-
-@dataclass(frozen=True)
-class _Found:
-    id: int
-    status: str
-
-
-def _find(connection, provider: str, event_id: str) -> _Found | None:
-    rows = lean.execute(connection, _FIND_EVENT, {"provider": provider, "event_id": event_id})
-    return _Found(*rows[0]) if rows else None
 
 
 def _attempt(
@@ -394,14 +294,13 @@ def _attempt(
     payment_key: str | None,
     inbox_id: int | None,
     attempts_before: int,
-    settings: Settings,
     now: datetime,
 ) -> dict:
     """Apply one fact under a savepoint; the inbox columns that record the outcome."""
     attempts = attempts_before + 1
     try:
         with uow.plain_savepoint("apply"):
-            applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, settings, now)
+            applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, now)
     except NotFound as error:
         # A refund or dispute before its payment: wait for it (and look again later).
         return _not_applied(InboxStatus.WAITING, str(error), attempts, now)
@@ -437,7 +336,7 @@ def _not_applied(status: str, error: str, attempts: int, now: datetime, *, retry
     }
 
 
-def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
+def _retry(uow: UnitOfWork, row, now: datetime) -> str:
     """Apply a stored event again and record the outcome on its row; returns its new status."""
     fact: PaymentFact | None = None
     try:
@@ -448,38 +347,23 @@ def _retry(uow: UnitOfWork, row, settings: Settings, now: datetime) -> str:
         if nothing_paid(fact):  # a free order stored failed by an earlier version
             outcome = {"status": InboxStatus.IGNORED, "last_error": NOTHING_PAID, "next_attempt_at": None}
         else:
-            outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, settings, now)
-    uow.session.connection().execute(update(_inbox).where(_inbox.c.id == row.id).values(**outcome))
+            outcome = _attempt(uow, fact, row.provider, row.payment_key, row.id, row.attempts, now)
+    uow.inbox.record_outcome(row.id, outcome)
     if fact is not None:
-        _after_stored(uow, fact, outcome["status"], settings, now)
+        _after_stored(uow, fact, outcome["status"], now)
     return outcome["status"]
 
 
-def _waiting_payment_keys(uow: UnitOfWork) -> set[str]:
-    """The payment keys that waiting events name, read once per transaction (then kept up to date).
-
-    Every sale looks for events waiting on it; almost none are, so a batch reads
-    the (few) waiting keys once instead of querying per sale. A waiting event
-    another process commits meanwhile is left to `retry_due`.
-    """
-    keys = uow.memo.get("waiting_payment_keys")
-    if keys is None:
-        rows = lean.execute(uow.session.connection(), _WAITING_PAYMENT_KEYS, {"waiting": InboxStatus.WAITING})
-        keys = uow.memo["waiting_payment_keys"] = {key for (key,) in rows}
-    return keys
-
-
-def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, settings: Settings, now: datetime) -> None:
+def _apply_waiting_for(uow: UnitOfWork, payment_key: str | None, now: datetime) -> None:
     if payment_key is None:
         return
-    if payment_key not in _waiting_payment_keys(uow):
+    if payment_key not in uow.inbox.waiting_payment_keys():
         return
-    connection = uow.session.connection()
-    for (inbox_id,) in connection.execute(_WAITING_FOR_PAYMENT, {"payment_key": payment_key}).all():
+    for inbox_id in uow.inbox.waiting_for_payment(payment_key):
         # Read again: applying an earlier one may have applied this one already (a sale its refund).
-        row = connection.execute(_WAITING_ROW, {"inbox_id": inbox_id}).first()
+        row = uow.inbox.waiting_row(inbox_id)
         if row is not None:
-            _retry(uow, row, settings, now)
+            _retry(uow, row, now)
 
 
 def _apply_fact(
@@ -488,16 +372,15 @@ def _apply_fact(
     provider: str,
     payment_key: str | None,
     inbox_id: int | None,
-    settings: Settings,
     now: datetime,
 ) -> int:
     """Call the ledger for one fact, inside the open transaction, recorded `now`; returns the cents it moved."""
     if isinstance(fact, Sale):
-        return _apply_sale(uow, fact, provider, settings, now)
+        return _apply_sale(uow, fact, provider, now)
     if isinstance(fact, Tip):
-        return _apply_tip(uow, fact, provider, settings, now)
+        return _apply_tip(uow, fact, provider, now)
     if isinstance(fact, Refund):
-        return _apply_refund(uow, fact, provider, payment_key, inbox_id, settings, now)
+        return _apply_refund(uow, fact, provider, payment_key, inbox_id, now)
     if isinstance(fact, DisputeOpened):
         ledger.open_dispute(
             payment_key=_sale_key(uow, provider, fact.payment_key),
@@ -505,44 +388,38 @@ def _apply_fact(
             opened_at=fact.opened_at,
             amount_cents=fact.amount_cents,
             uow=uow,
-            settings=settings,
             now=now,
         )
         return fact.amount_cents
     if isinstance(fact, DisputeWon):
         ledger.reinstate_dispute(
-            dispute_key=fact.dispute_key,
-            reinstated_at=fact.reinstated_at,
-            uow=uow,
-            settings=settings,
-            now=now,
+            dispute_key=fact.dispute_key, reinstated_at=fact.reinstated_at, uow=uow, now=now
         )
         return 0
     raise AssertionError(f"no way to apply {fact.kind}")
 
 
-def _apply_sale(uow: UnitOfWork, fact: Sale, provider: str, settings: Settings, now: datetime) -> int:
+def _apply_sale(uow: UnitOfWork, fact: Sale, provider: str, now: datetime) -> int:
     """Record the sale at the instant that decides its race, its cost the known cost of its SKUs."""
     ledger.record_sale(
         key=fact.payment_key,
         gross_cents=fact.gross_cents,
         sold_at=_bought_at(uow, fact, provider, fact.sold_at),
         item=fact.item,
-        cost_cents=min(_cost_of(uow.session, fact.skus), fact.gross_cents),
+        cost_cents=min(_cost_of(uow, fact.skus), fact.gross_cents),
         provider=provider,
         fan_name=fact.public_name,  # the ledger's fan name is what public surfaces show
         uow=uow,
-        settings=settings,
         now=now,
     )
     return fact.gross_cents
 
 
-def _apply_tip(uow: UnitOfWork, fact: Tip, provider: str, settings: Settings, now: datetime) -> int:
+def _apply_tip(uow: UnitOfWork, fact: Tip, provider: str, now: datetime) -> int:
     """Record the tip for the DJ it names, at the instant the fan paid."""
     ledger.record_tip(
         key=fact.payment_key,
-        dj_racer_id=_dj_for(uow.session, fact.dj),
+        dj_racer_id=_dj_for(uow, fact.dj),
         tip_cents=fact.tip_cents,
         tipped_at=_bought_at(uow, fact, provider, fact.tipped_at),
         song=fact.song,
@@ -550,25 +427,18 @@ def _apply_tip(uow: UnitOfWork, fact: Tip, provider: str, settings: Settings, no
         message=fact.public_message,
         provider=provider,
         uow=uow,
-        settings=settings,
         now=now,
     )
     return fact.tip_cents
 
 
 def _apply_refund(
-    uow: UnitOfWork,
-    fact: Refund,
-    provider: str,
-    payment_key: str | None,
-    inbox_id: int | None,
-    settings: Settings,
-    now: datetime,
+    uow: UnitOfWork, fact: Refund, provider: str, payment_key: str | None, inbox_id: int | None, now: datetime
 ) -> int:
     """Refund what is new: a running total less what its provider's refunds already took back."""
     amount_cents = fact.amount_cents
     if fact.cumulative:
-        amount_cents -= _refunded_so_far(uow.session, payment_key, provider, inbox_id)
+        amount_cents -= uow.inbox.refunded_so_far(payment_key, provider, inbox_id)
     if amount_cents <= 0:
         return 0  # an older running total than one already applied
     ledger.refund_payment(
@@ -577,7 +447,6 @@ def _apply_refund(
         refunded_at=fact.refunded_at,
         amount_cents=amount_cents,
         uow=uow,
-        settings=settings,
         now=now,
     )
     return amount_cents
@@ -588,16 +457,12 @@ def _bought_at(uow: UnitOfWork, fact: Sale | Tip, provider: str, paid_at: dateti
     the checkout completed (its `CheckoutPending`, stored when it arrived)."""
     if not fact.delayed_payment:
         return paid_at
-    row = (
-        uow.session.connection()
-        .execute(_CHECKOUT_PENDING, {"provider": provider, "payment_key": fact.payment_key})
-        .first()
-    )
-    if row is None:
+    pending_fact = uow.inbox.checkout_pending_fact(provider, fact.payment_key)
+    if pending_fact is None:
         raise CheckoutNotSeen(
             "The checkout of this delayed payment has not arrived yet; the sale waits for it."
         )
-    pending = fact_from_record(json.loads(row.fact))
+    pending = fact_from_record(json.loads(pending_fact))
     assert isinstance(pending, CheckoutPending), pending
     return pending.completed_at
 
@@ -605,42 +470,20 @@ def _bought_at(uow: UnitOfWork, fact: Sale | Tip, provider: str, paid_at: dateti
 def _sale_key(uow: UnitOfWork, provider: str, payment_key: str) -> str:
     """The payment key of the sale or tip a refund or dispute is about: its own, or, when it names
     only a charge (a Charges-API payment, `payment_intent: null`), the sale that knows that charge."""
-    row = (
-        uow.session.connection()
-        .execute(_SALE_BY_CHARGE, {"provider": provider, "charge_key": payment_key})
-        .first()
-    )
-    return row.payment_key if row is not None else payment_key
+    sale_key = uow.inbox.sale_key_by_charge(provider, payment_key)
+    return sale_key if sale_key is not None else payment_key
 
 
-def _refunded_so_far(session: Session, payment_key: str | None, provider: str, inbox_id: int | None) -> int:
-    """Cents already taken back for this payment by this provider's running-total refunds."""
-    statement = select(func.coalesce(func.sum(_inbox.c.applied_cents), 0)).where(
-        _inbox.c.payment_key == payment_key,
-        _inbox.c.provider == provider,
-        _inbox.c.fact_kind == Refund.kind,
-        _inbox.c.status == InboxStatus.APPLIED,
-    )
-    if inbox_id is not None:
-        statement = statement.where(_inbox.c.id != inbox_id)
-    return int(session.connection().execute(statement).scalar_one())
-
-
-def _cost_of(session: Session, skus: tuple[tuple[str, int], ...]) -> int:
+def _cost_of(uow: UnitOfWork, skus: tuple[tuple[str, int], ...]) -> int:
     if not skus:
         return 0
-    costs = {
-        cost.sku: cost.cost_cents
-        for cost in session.exec(
-            orm_select(ProductCost).where(col(ProductCost.sku).in_([sku for sku, _ in skus]))
-        )
-    }
+    costs = uow.inbox.product_costs([sku for sku, _ in skus])
     return sum(costs.get(sku, 0) * quantity for sku, quantity in skus)
 
 
-def _dj_for(session: Session, named: str | None) -> int:
+def _dj_for(uow: UnitOfWork, named: str | None) -> int:
     """The DJ a tip names (Discord id or username), or the DJ on duty."""
-    djs = session.exec(orm_select(Racer).where(col(Racer.is_dj).is_(True)).order_by(Racer.id)).all()
+    djs = uow.inbox.djs()
     if named:
         for racer in djs:
             if named in (racer.discord_id, racer.username):

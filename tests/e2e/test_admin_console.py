@@ -221,7 +221,11 @@ def _final_race_with_a_sale(db: UnitOfWork, settings, admin_id: int, names: list
         league.join_lobby(race.race_id, actor_id=racer_id, uow=league_uow)
     league.start_race(race.race_id, actor_id=admin_id, uow=league_uow)
     ledger.record_sale(
-        key=f"e2e-{race_name}", gross_cents=4000, sold_at=datetime.now(UTC), item="Cozy hoodie", **kw
+        key=f"e2e-{race_name}",
+        gross_cents=4000,
+        sold_at=datetime.now(UTC),
+        item="Cozy hoodie",
+        uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings),
     )
     league.end_race(race.race_id, actor_id=admin_id, uow=league_uow)
     return race.race_id, racers

@@ -33,8 +33,7 @@ def _receive(engine, settings: Settings, delivery: crash_drill.Delivery) -> None
     receipt = webhooks.receive(
         event,
         body_sha256=hashlib.sha256(body).hexdigest(),
-        uow=UnitOfWork(engine, handlers=HANDLERS),
-        settings=settings,
+        uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
     )
     assert receipt.status == "applied", receipt
 
@@ -74,8 +73,7 @@ def test_the_checker_sees_a_double_applied_sale_an_unacknowledged_event_and_a_lo
             sold_at=datetime.now(UTC),
             item="Drill tee",
             provider="stripe",
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-            settings=settings,
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
         )
         found = problems(deliveries)
     finally:

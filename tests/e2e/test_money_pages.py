@@ -76,8 +76,7 @@ def test_a_racer_sees_their_wallet_in_words_and_clear_payout_errors(
         tipped_at=datetime.now(UTC),
         song="Coconut Mall",
         fan_name="Theo",
-        uow=db,
-        settings=load_settings(served_app.env),
+        uow=UnitOfWork(db.engine, handlers=db.handlers, settings=load_settings(served_app.env)),
     )
     page.reload()
     lines = page.get_by_test_id("wallet-line")
@@ -132,7 +131,12 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         admin_id = _wallet(db, E2E_ADMIN_DISCORD_ID, served_app).racer_id
         kai_id = _wallet(db, KAI.id, served_app).racer_id
         ledger.adjust_wallet(
-            admin_id, kai_id, 5000, reason="e2e prize money", key="e2e-money-kai", uow=db, settings=settings
+            admin_id,
+            kai_id,
+            5000,
+            reason="e2e prize money",
+            key="e2e-money-kai",
+            uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings),
         )
         racer_page.reload()
         expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$50.00", timeout=PAGE_TIMEOUT_MS)

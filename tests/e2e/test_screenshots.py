@@ -169,8 +169,7 @@ def dj_with_a_payout_waiting(served_app, db) -> Racer:
         song="Coconut Mall",
         fan_name="Theo",
         message="For the drift kings!",
-        uow=db,
-        settings=settings_without_hold,
+        uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings_without_hold),
     )
     payouts.request_payout(
         rosa.id,

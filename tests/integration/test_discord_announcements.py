@@ -47,8 +47,7 @@ def test_a_tip_tells_the_dj_at_once(database):
         song="Coconut Mall",
         fan_name="Fan Fiona",
         message="gg!",
-        uow=database.uow(),
-        settings=lg.settings,
+        uow=database.uow(lg.settings),
     )
     (tip,) = _by_kind(database, "dj_tip")
     assert tip.message["content"] == "<@d-racer0> you got a tip!"

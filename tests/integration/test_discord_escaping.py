@@ -35,8 +35,7 @@ def test_a_tip_announcement_carrying_a_masked_link_reaches_discord_escaped(datab
         song=NITRO,
         fan_name="Shy_Guy",
         message="# Claim it\n> ||@everyone|| " + NITRO,
-        uow=database.uow(),
-        settings=lg.settings,
+        uow=database.uow(lg.settings),
     )
 
     with stand_in_discord() as fake:

@@ -242,8 +242,7 @@ def _earn(database, settings, user: dict, cents: int) -> int:
         tip_cents=cents,
         tipped_at=datetime.now(UTC) - timedelta(days=1),
         song="Coconut Mall",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     return racer_id
 

@@ -46,8 +46,7 @@ def test_a_race_finalized_by_a_process_that_imported_only_the_services_is_distri
         gross_cents=4000,
         sold_at=lg.clock(),
         item="Cozy tee",
-        uow=database.uow(),
-        settings=lg.settings,
+        uow=database.uow(lg.settings),
     )
     league.end_race(race_id, **lg.kw(lg.host_id))
     arguments = [database.url, ADMIN_DISCORD_ID, race_id, lg.host_id, lg.racer_ids, lg.clock().isoformat()]

@@ -184,8 +184,7 @@ def _race_with_a_pot(lg, order) -> int:
         gross_cents=3000,
         sold_at=lg.clock(),
         item="Cozy hoodie",
-        uow=lg.database.uow(),
-        settings=lg.settings,
+        uow=lg.database.uow(lg.settings),
     )
     league.end_live_race(**lg.kw(lg.host_id))
     league.set_results(race_id, {r: n for n, r in enumerate(order, start=1)}, **lg.kw(lg.host_id))

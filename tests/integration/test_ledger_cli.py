@@ -48,8 +48,7 @@ def _a_race_with_a_sale(database) -> list[int]:
         gross_cents=3000,
         sold_at=T0 + timedelta(seconds=1),
         item="Hoodie",
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2, racers[2]: 3}, at=T0 + timedelta(hours=1))
     return racers

@@ -44,8 +44,7 @@ def _sell(database, pool_cents: int, sold_at, *, key: str | None = None) -> str:
         gross_cents=pool_cents * COMMISSION_DIVISOR,
         sold_at=sold_at,
         item="Tee",
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
     assert receipt.pool_cents == pool_cents
     return key
@@ -57,8 +56,7 @@ def _refund(database, key: str, amount_cents: int | None = None, at=T0 + timedel
         refund_key=f"re_{next(_keys)}",
         amount_cents=amount_cents,
         refunded_at=at,
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
 
 
@@ -143,8 +141,7 @@ def test_late_sales_refunds_disputes_and_a_fix_keep_every_racer_within_a_cent(da
         payment_key=keys[2],
         dispute_key=f"dp_{policy}",
         opened_at=T0 + timedelta(days=2),
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
     _assert_fair(database, race_id, policy)
     fix_results(
@@ -158,8 +155,7 @@ def test_late_sales_refunds_disputes_and_a_fix_keep_every_racer_within_a_cent(da
     ledger.reinstate_dispute(
         dispute_key=f"dp_{policy}",
         reinstated_at=T0 + timedelta(days=4),
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
     _assert_fair(database, race_id, policy)
 

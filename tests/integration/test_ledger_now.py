@@ -37,8 +37,7 @@ def test_a_sale_given_now_records_that_instant_in_every_row_it_writes(database):
         gross_cents=5000,
         sold_at=T0 + timedelta(minutes=30),
         item="hoodie",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
         now=NOW,
     )
 
@@ -84,8 +83,7 @@ def test_a_payout_request_given_now_records_that_instant(database):
         gross_cents=5000,
         sold_at=T0 + timedelta(minutes=30),
         item="hoodie",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
         now=T0 + timedelta(days=1),
     )
 

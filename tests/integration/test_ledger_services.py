@@ -62,8 +62,7 @@ def test_worked_example_thirty_dollar_sale_seven_racers_even_split_and_full_refu
         gross_cents=3000,
         sold_at=T0 + timedelta(minutes=3),
         item="Cozy hoodie",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert (receipt.race_id, receipt.pool_cents, receipt.house_cents) == (race_id, 600, 2400)
 
@@ -78,8 +77,7 @@ def test_worked_example_thirty_dollar_sale_seven_racers_even_split_and_full_refu
         payment_key="pi_worked",
         refund_key="re_worked",
         refunded_at=T0 + timedelta(days=1),
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert clawback.amount_cents == 3000
     taken = {code: cents for code, cents in clawback.taken_cents.items() if code.startswith("racer:")}
@@ -98,8 +96,7 @@ def test_odd_cents_of_many_sales_land_on_different_racers(database):
             gross_cents=3000,
             sold_at=T0 + timedelta(seconds=n + 1),
             item="Sticker",
-            uow=database.uow(),
-            settings=settings,
+            uow=database.uow(settings),
         )
     finalize_race(database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=T0 + timedelta(hours=1))
     shares = _shares(database, racers)
@@ -117,16 +114,14 @@ def test_replayed_sale_is_recorded_once(database):
         gross_cents=1000,
         sold_at=T0 + timedelta(seconds=5),
         item="Mug",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     again = ledger.record_sale(
         key="evt_1",
         gross_cents=1000,
         sold_at=T0 + timedelta(seconds=5),
         item="Mug",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert not first.replayed and again.replayed
     assert again.transaction_id == first.transaction_id
@@ -145,24 +140,21 @@ def test_sale_is_attributed_by_its_own_time_not_arrival(database):
         gross_cents=1000,
         sold_at=T0 + timedelta(minutes=9),
         item="Cap",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     at_end = ledger.record_sale(
         key="at-end",
         gross_cents=1000,
         sold_at=T0 + timedelta(minutes=10),
         item="Cap",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     before = ledger.record_sale(
         key="before",
         gross_cents=1000,
         sold_at=T0 - timedelta(seconds=1),
         item="Cap",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert (during.race_id, during.pool_cents) == (race_id, 200)
     assert (at_end.race_id, at_end.pool_cents, at_end.house_cents) == (None, 0, 1000)
@@ -180,8 +172,7 @@ def test_commission_base_is_net_of_manufacturing_cost(database):
         cost_cents=1500,
         sold_at=T0 + timedelta(seconds=1),
         item="Hoodie",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert (receipt.pool_cents, receipt.house_cents) == (500, 2000)
     _assert_clean(database)
@@ -197,8 +188,7 @@ def test_sale_for_a_final_race_is_distributed_at_once(database):
         gross_cents=1500,
         sold_at=T0 + timedelta(minutes=30),
         item="Poster",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert receipt.distributed and receipt.pool_cents == 300
     assert _shares(database, racers) == dict.fromkeys(racers, 100)
@@ -215,12 +205,7 @@ def test_winner_bonus_and_by_points_policies(database):
     )
     race_b = make_race(database, racers, season_id=points, started_at=T0 + timedelta(hours=2))
     ledger.record_sale(
-        key="a",
-        gross_cents=6000,
-        sold_at=T0 + timedelta(minutes=1),
-        item="Tee",
-        uow=database.uow(),
-        settings=settings,
+        key="a", gross_cents=6000, sold_at=T0 + timedelta(minutes=1), item="Tee", uow=database.uow(settings)
     )  # pool 1200
     finalize_race(
         database,
@@ -235,8 +220,7 @@ def test_winner_bonus_and_by_points_policies(database):
         gross_cents=16500,
         sold_at=T0 + timedelta(hours=2, minutes=1),
         item="Tee",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )  # pool 3300 over points 15+12+10+8 = 45
     finalize_race(
         database, race_b, {racers[0]: 1, racers[1]: 2, racers[2]: 3, racers[3]: 4}, at=T0 + timedelta(hours=3)
@@ -256,12 +240,7 @@ def test_admin_fix_posts_a_correction_and_reconciles(database):
     season = make_season(database, policy="winner_bonus", winner_bonus_bps=5000)
     race_id = make_race(database, racers, season_id=season)
     ledger.record_sale(
-        key="s",
-        gross_cents=5000,
-        sold_at=T0 + timedelta(minutes=1),
-        item="Tee",
-        uow=database.uow(),
-        settings=settings,
+        key="s", gross_cents=5000, sold_at=T0 + timedelta(minutes=1), item="Tee", uow=database.uow(settings)
     )  # pool 1000
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2, racers[2]: 3}, at=T0 + timedelta(hours=1))
     assert _shares(database, racers) == {racers[0]: 500, racers[1]: 250, racers[2]: 250}
@@ -286,8 +265,7 @@ def test_tip_credits_dj_less_fee_and_fee_goes_to_house(database):
         tipped_at=T0,
         song="Coconut Mall",
         fan_name="Peach",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert (receipt.fee_cents, receipt.dj_cents) == (50, 950)
     summary = _wallet(database, dj, now=T0)
@@ -301,11 +279,7 @@ def test_tip_credits_dj_less_fee_and_fee_goes_to_house(database):
 def test_refund_before_its_sale_waits(database):
     with pytest.raises(PaymentNotFound):
         ledger.refund_payment(
-            payment_key="nope",
-            refund_key="re",
-            refunded_at=T0,
-            uow=database.uow(),
-            settings=settings_for(database),
+            payment_key="nope", refund_key="re", refunded_at=T0, uow=database.uow(settings_for(database))
         )
 
 
@@ -318,8 +292,7 @@ def test_partial_refund_and_dispute_lost_then_won(database):
         gross_cents=10000,
         sold_at=T0 + timedelta(minutes=1),
         item="Jacket",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2}, at=T0 + timedelta(hours=1))
     assert _shares(database, racers) == dict.fromkeys(racers, 1000)
@@ -328,32 +301,22 @@ def test_partial_refund_and_dispute_lost_then_won(database):
         refund_key="r1",
         amount_cents=5000,
         refunded_at=T0 + timedelta(hours=2),
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     assert _shares(database, racers) == dict.fromkeys(racers, 500)
     with pytest.raises(RefundTooLarge):
         ledger.refund_payment(
-            payment_key="p",
-            refund_key="r2",
-            amount_cents=5001,
-            refunded_at=T0,
-            uow=database.uow(),
-            settings=settings,
+            payment_key="p", refund_key="r2", amount_cents=5001, refunded_at=T0, uow=database.uow(settings)
         )
     ledger.open_dispute(
-        payment_key="p",
-        dispute_key="dp",
-        opened_at=T0 + timedelta(hours=3),
-        uow=database.uow(),
-        settings=settings,
+        payment_key="p", dispute_key="dp", opened_at=T0 + timedelta(hours=3), uow=database.uow(settings)
     )
     assert _shares(database, racers) == dict.fromkeys(racers, 0)
     ledger.reinstate_dispute(
-        dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(), settings=settings
+        dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(settings)
     )
     ledger.reinstate_dispute(
-        dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(), settings=settings
+        dispute_key="dp", reinstated_at=T0 + timedelta(days=2), uow=database.uow(settings)
     )
     assert _shares(database, racers) == dict.fromkeys(racers, 500)
     _assert_clean(database)
@@ -366,8 +329,7 @@ def _fund(database, admin, racer_id, amount_cents, key):
         amount_cents,
         reason="opening balance",
         key=key,
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
 
 
@@ -416,8 +378,7 @@ def test_debt_from_refund_after_payout_blocks_payouts_until_cleared(database):
         gross_cents=20000,
         sold_at=T0 + timedelta(seconds=1),
         item="Bundle",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     finalize_race(database, race_id, {racers[0]: 1}, at=T0 + timedelta(hours=1))
     assert _available(database, racers[0]) == 4000
@@ -432,11 +393,7 @@ def test_debt_from_refund_after_payout_blocks_payouts_until_cleared(database):
         now=LATER,
     )
     ledger.refund_payment(
-        payment_key="big",
-        refund_key="rf",
-        refunded_at=T0 + timedelta(days=1),
-        uow=database.uow(),
-        settings=settings,
+        payment_key="big", refund_key="rf", refunded_at=T0 + timedelta(days=1), uow=database.uow(settings)
     )
     summary = _wallet(database, racers[0])
     assert (summary.debt_cents, summary.available_cents) == (4000, 0)
@@ -449,9 +406,7 @@ def test_debt_from_refund_after_payout_blocks_payouts_until_cleared(database):
 
 def test_database_refuses_update_and_delete_of_postings(database):
     settings = settings_for(database)
-    ledger.record_sale(
-        key="x", gross_cents=100, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
-    )
+    ledger.record_sale(key="x", gross_cents=100, sold_at=T0, item="Pin", uow=database.uow(settings))
     for statement in (
         "UPDATE ledger_posting SET amount_cents = amount_cents + 1",
         "DELETE FROM ledger_posting",
@@ -467,9 +422,7 @@ def test_bad_amounts_are_refused(database):
     settings = settings_for(database)
     for bad in (0, -5, 10.5, True):
         with pytest.raises(InvalidInput):
-            ledger.record_sale(
-                key="b", gross_cents=bad, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
-            )
+            ledger.record_sale(key="b", gross_cents=bad, sold_at=T0, item="Pin", uow=database.uow(settings))
 
 
 def test_earnings_are_held_until_the_hold_period_ends(database):
@@ -481,8 +434,7 @@ def test_earnings_are_held_until_the_hold_period_ends(database):
         tip_cents=2500,
         tipped_at=T0,
         song="Rainbow Road",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     soon = utc_now() + timedelta(days=settings.hold_days) - timedelta(minutes=1)
     after = utc_now() + timedelta(days=settings.hold_days, minutes=1)
@@ -506,11 +458,10 @@ def test_tip_refund_takes_back_from_dj_and_house(database):
         tip_cents=1000,
         tipped_at=T0,
         song="Bowser's Castle",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     clawback = ledger.refund_payment(
-        payment_key="t", refund_key="rt", refunded_at=T0, uow=database.uow(), settings=settings
+        payment_key="t", refund_key="rt", refunded_at=T0, uow=database.uow(settings)
     )
     assert clawback.taken_cents == {"house": 50, f"racer:{dj}:wallet": 950}
     assert _wallet(database, dj, now=LATER).lifetime_earned_cents == 0
@@ -528,12 +479,9 @@ def test_history_reads_like_a_bank_statement_newest_first_with_running_balance(d
         tipped_at=T0,
         song="Mario Circuit",
         fan_name="Luigi",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
-    ledger.adjust_wallet(
-        admin, racer, 2000, reason="tournament prize", key="h2", uow=database.uow(), settings=settings
-    )
+    ledger.adjust_wallet(admin, racer, 2000, reason="tournament prize", key="h2", uow=database.uow(settings))
     payout_id = payouts.request_payout(racer, 2000, key="h3", uow=database.uow(settings))
     payouts.pay_payout(admin, payout_id, method="paypal", reference="PP-7", uow=database.uow(settings))
 
@@ -549,13 +497,9 @@ def test_history_reads_like_a_bank_statement_newest_first_with_running_balance(d
 
 def test_a_payment_key_replayed_with_another_amount_is_refused(database):
     settings = settings_for(database)
-    ledger.record_sale(
-        key="same", gross_cents=1000, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
-    )
+    ledger.record_sale(key="same", gross_cents=1000, sold_at=T0, item="Pin", uow=database.uow(settings))
     with pytest.raises(InvalidInput, match="different amount"):
-        ledger.record_sale(
-            key="same", gross_cents=1001, sold_at=T0, item="Pin", uow=database.uow(), settings=settings
-        )
+        ledger.record_sale(key="same", gross_cents=1001, sold_at=T0, item="Pin", uow=database.uow(settings))
     _assert_clean(database)
 
 
@@ -564,14 +508,10 @@ def test_only_admins_adjust_and_a_reason_is_required(database):
     admin = make_admin(database)
     (racer,) = make_racers(database, 1)
     with pytest.raises(PermissionDenied):
-        ledger.adjust_wallet(
-            racer, racer, 100, reason="free money", key="a", uow=database.uow(), settings=settings
-        )
+        ledger.adjust_wallet(racer, racer, 100, reason="free money", key="a", uow=database.uow(settings))
     with pytest.raises(InvalidInput):
-        ledger.adjust_wallet(admin, racer, 100, reason="", key="a", uow=database.uow(), settings=settings)
-    ledger.adjust_wallet(
-        admin, racer, -300, reason="duplicate prize", key="a", uow=database.uow(), settings=settings
-    )
+        ledger.adjust_wallet(admin, racer, 100, reason="", key="a", uow=database.uow(settings))
+    ledger.adjust_wallet(admin, racer, -300, reason="duplicate prize", key="a", uow=database.uow(settings))
     assert _wallet(database, racer).debt_cents == 300
     _assert_clean(database)
 
@@ -585,21 +525,16 @@ def test_dispute_won_after_the_race_became_final_goes_to_the_racers_not_the_pool
         gross_cents=10000,
         sold_at=T0 + timedelta(minutes=1),
         item="Jacket",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     ledger.open_dispute(
-        payment_key="d",
-        dispute_key="dd",
-        opened_at=T0 + timedelta(minutes=2),
-        uow=database.uow(),
-        settings=settings,
+        payment_key="d", dispute_key="dd", opened_at=T0 + timedelta(minutes=2), uow=database.uow(settings)
     )
     finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2}, at=T0 + timedelta(hours=1))
     assert _shares(database, racers) == dict.fromkeys(racers, 0)
 
     ledger.reinstate_dispute(
-        dispute_key="dd", reinstated_at=T0 + timedelta(days=3), uow=database.uow(), settings=settings
+        dispute_key="dd", reinstated_at=T0 + timedelta(days=3), uow=database.uow(settings)
     )
 
     assert _shares(database, racers) == dict.fromkeys(racers, 1000)
@@ -616,16 +551,15 @@ def test_admin_repair_splits_a_final_race_pool_that_was_left_over_and_repeats_ch
         gross_cents=1000,
         sold_at=T0 + timedelta(seconds=1),
         item="Cap",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
     )
     with database.engine.begin() as connection:  # the league finalized it without telling the ledger
         connection.execute(text(f"UPDATE race SET status = 'final' WHERE id = {race_id}"))
     assert [v.check for v in reconcile(uow=database.uow()).violations] == ["undistributed_pool"]
 
     with pytest.raises(PermissionDenied):
-        ledger.distribute_race(racers[0], race_id, uow=database.uow(), settings=settings)
-    assert ledger.distribute_race(admin, race_id, uow=database.uow(), settings=settings) is not None
-    assert ledger.distribute_race(admin, race_id, uow=database.uow(), settings=settings) is None
+        ledger.distribute_race(racers[0], race_id, uow=database.uow(settings))
+    assert ledger.distribute_race(admin, race_id, uow=database.uow(settings)) is not None
+    assert ledger.distribute_race(admin, race_id, uow=database.uow(settings)) is None
     assert _shares(database, racers) == dict.fromkeys(racers, 100)
     _assert_clean(database)

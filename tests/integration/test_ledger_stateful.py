@@ -117,8 +117,7 @@ def _machine_for(database):
                     cost_cents=amount * cost_share // 4,
                     sold_at=sold_at,
                     item="Kart tee",
-                    uow=database.uow(),
-                    settings=config,
+                    uow=database.uow(config),
                 )
             ):
                 self.sales.append(key)
@@ -134,8 +133,7 @@ def _machine_for(database):
                     tipped_at=self.start,
                     song="Coconut Mall",
                     fan_name="Toad",
-                    uow=database.uow(),
-                    settings=config,
+                    uow=database.uow(config),
                 )
             ):
                 self.sales.append(key)
@@ -151,8 +149,7 @@ def _machine_for(database):
                     refund_key=key,
                     amount_cents=None if full else amount,
                     refunded_at=self.start + timedelta(days=1),
-                    uow=database.uow(),
-                    settings=config,
+                    uow=database.uow(config),
                 )
             )
 
@@ -166,8 +163,7 @@ def _machine_for(database):
                     payment_key=payment_key,
                     dispute_key=key,
                     opened_at=self.start + timedelta(days=1),
-                    uow=database.uow(),
-                    settings=config,
+                    uow=database.uow(config),
                 )
             ):
                 self.disputes.append(key)
@@ -178,10 +174,7 @@ def _machine_for(database):
             key = data.draw(st.sampled_from(self.disputes))
             self.run(
                 lambda: ledger.reinstate_dispute(
-                    dispute_key=key,
-                    reinstated_at=self.start + timedelta(days=2),
-                    uow=database.uow(),
-                    settings=config,
+                    dispute_key=key, reinstated_at=self.start + timedelta(days=2), uow=database.uow(config)
                 )
             )
 

@@ -17,9 +17,7 @@ from tests.integration.ledger_support import make_admin, make_racers, settings_f
 def _credit(
     database, settings, admin_id: int, racer_id: int, cents: int, key: str, reason: str = "prize"
 ) -> None:
-    ledger.adjust_wallet(
-        admin_id, racer_id, cents, reason=reason, key=key, uow=database.uow(), settings=settings
-    )
+    ledger.adjust_wallet(admin_id, racer_id, cents, reason=reason, key=key, uow=database.uow(settings))
 
 
 def test_wallet_page_shows_balances_and_pages_history_newest_first(database):

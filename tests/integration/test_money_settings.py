@@ -59,8 +59,7 @@ def _sale(database, key, *, minutes):
         gross_cents=3000,
         sold_at=T0 + timedelta(minutes=minutes),
         item="Cozy hoodie",
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
 
 
@@ -102,8 +101,7 @@ def test_changed_tip_fee_and_hold_apply_to_the_next_tip(database):
         tip_cents=1000,
         tipped_at=T0,
         song="Coconut Mall",
-        uow=database.uow(),
-        settings=settings_for(database),
+        uow=database.uow(settings_for(database)),
     )
 
     assert (receipt.fee_cents, receipt.dj_cents) == (125, 875)
@@ -115,9 +113,7 @@ def test_changed_payout_threshold_applies_to_requests_and_the_wallet(database):
     admin = make_admin(database)
     (racer,) = make_racers(database, 1)
     settings = settings_for(database)
-    ledger.adjust_wallet(
-        admin, racer, 1500, reason="opening balance", key="fund", uow=database.uow(), settings=settings
-    )
+    ledger.adjust_wallet(admin, racer, 1500, reason="opening balance", key="fund", uow=database.uow(settings))
     with pytest.raises(BelowPayoutThreshold):
         payouts.request_payout(racer, 1500, key="k0", uow=database.uow(settings))
 

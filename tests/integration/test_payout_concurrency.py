@@ -43,13 +43,7 @@ def _funded_racer(database, amount_cents: int) -> tuple[int, int]:
     admin = make_admin(database)
     (racer,) = make_racers(database, 1)
     ledger.adjust_wallet(
-        admin,
-        racer,
-        amount_cents,
-        reason="prize money",
-        key="fund",
-        uow=database.uow(),
-        settings=settings_for(database),
+        admin, racer, amount_cents, reason="prize money", key="fund", uow=database.uow(settings_for(database))
     )
     return admin, racer
 
@@ -136,8 +130,7 @@ def test_sales_racing_a_race_becoming_final_leave_no_money_in_its_pool(database)
                 gross_cents=1000 + n,
                 sold_at=T0 + timedelta(seconds=n),
                 item="Tee",
-                uow=database.uow(),
-                settings=settings,
+                uow=database.uow(settings),
             )
         )
         for n in range(10)

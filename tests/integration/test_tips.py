@@ -67,22 +67,19 @@ def _tip(database, settings, dj_discord_id: str, *, tip_cents: int = 500, key: s
         tip_cents=tip_cents,
         key=key,
         site_url=SITE + "/tip",
-        uow=database.uow(),
-        settings=settings,
+        uow=database.uow(settings),
         **values,
     )
 
 
 def test_tip_options_list_the_djs_presets_and_the_mode(database):
     _dj_id, discord_id = _with_dj(database)
-    options = tips.tip_options(uow=database.uow(), settings=_demo_settings(database))
+    options = tips.tip_options(uow=database.uow(_demo_settings(database)))
     assert options.mode == tips.MODE_DEMO
     assert [dj.discord_id for dj in options.djs] == [discord_id]
     assert options.presets_cents == (200, 500, 1000)
     assert (
-        tips.tip_options(
-            uow=database.uow(), settings=_demo_settings(database, stripe_webhook_secret=None)
-        ).mode
+        tips.tip_options(uow=database.uow(_demo_settings(database, stripe_webhook_secret=None))).mode
         == tips.MODE_OFF
     )
 
@@ -202,7 +199,7 @@ def test_a_webhook_secret_without_stripe_checkout_takes_no_tips(database):
     dj_id, discord_id = _with_dj(database)
     settings = _env_settings(database)
 
-    assert tips.tip_options(uow=database.uow(), settings=settings).mode == tips.MODE_OFF
+    assert tips.tip_options(uow=database.uow(settings)).mode == tips.MODE_OFF
     for attempt in range(3):
         with pytest.raises(TipsUnavailable, match="unavailable"):
             _tip(database, settings, discord_id, tip_cents=50_000, key=f"anonymous-{attempt}")
@@ -214,7 +211,7 @@ def test_in_production_without_stripe_checkout_tips_are_refused_whatever_the_dem
     dj_id, discord_id = _with_dj(database)
     settings = _env_settings(database, REFLEX_ENV_MODE="prod", COZYKART_DEMO_TIPS=demo_tips)
 
-    assert tips.tip_options(uow=database.uow(), settings=settings).mode == tips.MODE_OFF
+    assert tips.tip_options(uow=database.uow(settings)).mode == tips.MODE_OFF
     with pytest.raises(TipsUnavailable, match="unavailable"):
         _tip(database, settings, discord_id, tip_cents=1000)
     _nothing_recorded(database, dj_id)

@@ -41,9 +41,7 @@ def test_every_history_page_carries_the_running_balance_and_earnings_exclude_pay
     racer_id, other_id = make_racers(database, 2)
 
     def credit(racer: int, cents: int, key: str) -> None:
-        ledger.adjust_wallet(
-            admin_id, racer, cents, reason="prize", key=key, uow=database.uow(), settings=settings
-        )
+        ledger.adjust_wallet(admin_id, racer, cents, reason="prize", key=key, uow=database.uow(settings))
 
     for n in range(9):
         credit(racer_id, 1000 + n, f"c{n}")

@@ -174,13 +174,13 @@ def test_a_stored_event_with_an_impossible_amount_is_parked_not_retried(setup):
     }
     inbox_id = _store_old_row(database, record, at)
 
-    webhooks.retry_due(uow=database.uow(), settings=settings, now=at + timedelta(days=1))
+    webhooks.retry_due(uow=database.uow(settings), now=at + timedelta(days=1))
 
     (row,) = _inbox(database)
     assert row.inbox_id == inbox_id and row.status == "failed"
     assert row.next_attempt_at is None, "a validation failure never succeeds on a later try"
     assert "amount" in row.last_error
-    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=at + timedelta(days=2)) == 0
+    assert webhooks.retry_due(uow=database.uow(settings), now=at + timedelta(days=2)) == 0
     assert balance(database, house_code()) == 0
 
 

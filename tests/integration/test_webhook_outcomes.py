@@ -111,10 +111,7 @@ def test_a_free_shopify_order_is_ignored_because_nothing_was_paid(setup):
     assert response.status_code == 200 and response.json()["status"] == "ignored"
     row = _row(database, "wh-free")
     assert (row.last_error, row.next_attempt_at) == ("nothing was paid", None)
-    assert (
-        webhooks.retry_due(uow=database.uow(), settings=settings, now=race.started_at + timedelta(days=1))
-        == 0
-    )
+    assert webhooks.retry_due(uow=database.uow(settings), now=race.started_at + timedelta(days=1)) == 0
     assert _row(database, "wh-free").status == "ignored"
     assert balance(database, house_code()) == balance(database, pool_code(race.race_id)) == 0
 
@@ -155,7 +152,7 @@ def test_a_free_order_stored_failed_earlier_is_ignored_on_its_next_try(setup):
     }
     _store_old_row(database, "evt_old_free", record, at)
 
-    webhooks.retry_due(uow=database.uow(), settings=settings, now=at)
+    webhooks.retry_due(uow=database.uow(settings), now=at)
 
     row = _row(database, "evt_old_free")
     assert (row.status, row.last_error, row.next_attempt_at) == ("ignored", "nothing was paid", None)
@@ -183,7 +180,7 @@ def test_a_refund_larger_than_what_remains_fails_once_and_is_not_retried(setup):
     row = _row(database, "wh-8101-refund")
     assert "more than what remains" in row.last_error
     assert row.next_attempt_at is None and row.parked
-    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=at + timedelta(days=1)) == 0
+    assert webhooks.retry_due(uow=database.uow(settings), now=at + timedelta(days=1)) == 0
     assert _row(database, "wh-8101-refund").attempts == 1
     assert balance(database, pool_code(race.race_id)) == 500  # the sale stands
 
@@ -211,7 +208,7 @@ def test_a_stored_event_that_cannot_be_read_is_parked_and_the_others_still_apply
     _store_old_row(database, "evt_unreadable", unreadable, at)
     _store_old_row(database, "evt_good", good, at)
 
-    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=at) == 1
+    assert webhooks.retry_due(uow=database.uow(settings), now=at) == 1
 
     bad = _row(database, "evt_unreadable")
     assert bad.status == "failed" and bad.parked and "cannot be read" in bad.last_error

@@ -6,6 +6,8 @@ that forms batches from concurrent requests. Real SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import threading
 import time
@@ -42,11 +44,12 @@ def setup(database):
 
 
 def _delivery(settings, event: dict) -> webhooks.Delivery:
+    """A verified delivery (`settings` are the unit of work's that receives it)."""
     body = json.dumps(event)
     verified = stripe_payments.parse_webhook(
         body.encode(), stripe_payments.sign(body, STRIPE_SECRET), STRIPE_SECRET
     )
-    return webhooks.Delivery(event=verified, body_sha256="0" * 64, settings=settings, received_at=utc_now())
+    return webhooks.Delivery(event=verified, body_sha256="0" * 64, received_at=utc_now())
 
 
 def _commits(engine) -> list[int]:
@@ -71,7 +74,7 @@ def test_a_batch_is_one_commit_and_every_sale_in_it_is_applied(setup):
     deliveries = [_delivery(settings, checkout(f"evt_b{n}", f"pi_b{n}", 1000 + n, at)) for n in range(20)]
     commits = _commits(database.engine)
 
-    outcomes = webhooks.receive_batch(deliveries, uow=database.uow())
+    outcomes = webhooks.receive_batch(deliveries, uow=database.uow(settings))
 
     assert len(commits) == 1
     assert [o.status for o in outcomes] == ["applied"] * 20 and not any(o.duplicate for o in outcomes)
@@ -89,7 +92,8 @@ def test_the_same_event_twice_in_one_batch_credits_once(setup):
     other = checkout("evt_other", "pi_other", 1000, race.started_at + timedelta(minutes=1))
 
     outcomes = webhooks.receive_batch(
-        [_delivery(settings, sale), _delivery(settings, other), _delivery(settings, sale)], uow=database.uow()
+        [_delivery(settings, sale), _delivery(settings, other), _delivery(settings, sale)],
+        uow=database.uow(settings),
     )
 
     first, _, repeat = outcomes
@@ -112,7 +116,7 @@ def test_an_event_that_fails_is_stored_failed_and_the_rest_of_its_batch_applies(
         _delivery(settings, checkout("evt_after", "pi_after", 2500, at)),
     ]
 
-    outcomes = webhooks.receive_batch(deliveries, uow=database.uow())
+    outcomes = webhooks.receive_batch(deliveries, uow=database.uow(settings))
 
     assert [o.status for o in outcomes] == ["applied", "failed", "applied"]
     rows = _inbox(database)
@@ -142,7 +146,7 @@ def test_a_refund_before_its_sale_in_the_same_batch_waits_then_applies_with_it(s
             _delivery(settings, refund),
             _delivery(settings, checkout("evt_sale", "pi_late", 2500, at)),
         ],
-        uow=database.uow(),
+        uow=database.uow(settings),
     )
 
     assert [o.status for o in outcomes] == ["applied", "waiting", "applied"]
@@ -168,10 +172,40 @@ def test_a_batch_uses_the_money_settings_an_admin_stored(setup):
 
     webhooks.receive_batch(
         [_delivery(settings, checkout(f"evt_m{n}", f"pi_m{n}", 2000, at)) for n in range(3)],
-        uow=database.uow(),
+        uow=database.uow(settings),
     )
 
     assert balance(database, pool_code(race.race_id)) == 3 * 500  # 25%, not the environment's 20%
+
+
+def test_queued_deliveries_made_with_other_settings_are_applied_with_theirs(setup):
+    """The writer gives each run of deliveries made with the same settings its own transaction."""
+    database, settings, race = setup
+    richer = dataclasses.replace(settings, commission_rate_bps=5000)
+    at = race.started_at + timedelta(minutes=1)
+    writer = webhook_writer.WebhookWriter(settings.db_url)
+
+    async def write() -> list[webhooks.InboxReceipt]:
+        loop = asyncio.get_running_loop()
+        queued = [
+            webhook_writer._Pending(
+                _delivery(made_with, checkout(f"evt_s{n}", f"pi_s{n}", 1000, at)),
+                made_with,
+                loop,
+                loop.create_future(),
+                None,
+            )
+            for n, made_with in enumerate([settings, settings, richer])
+        ]
+        await asyncio.to_thread(writer._write, queued)
+        return [await pending.future for pending in queued]
+
+    receipts = asyncio.run(write())
+
+    assert [receipt.status for receipt in receipts] == ["applied"] * 3
+    assert (writer.batches, writer.deliveries) == (2, 3)
+    assert balance(database, pool_code(race.race_id)) == 200 + 200 + 500
+    _assert_reconciles(database)
 
 
 def test_a_failed_commit_acknowledges_nothing_and_the_redelivery_applies_once(setup):
@@ -241,13 +275,13 @@ def test_two_writers_with_the_same_event_at_once_store_and_credit_it_once(setup)
             first = pool.submit(
                 webhooks.receive_batch,
                 [_delivery(settings, sale)],
-                uow=UnitOfWork(first_engine, handlers=HANDLERS),
+                uow=UnitOfWork(first_engine, handlers=HANDLERS, settings=settings),
             )
             assert holding.wait(timeout=30)
             second = pool.submit(
                 webhooks.receive_batch,
                 [_delivery(settings, sale), _delivery(settings, checkout("evt_else", "pi_else", 1000, at))],
-                uow=UnitOfWork(second_engine, handlers=HANDLERS),
+                uow=UnitOfWork(second_engine, handlers=HANDLERS, settings=settings),
             )
             time.sleep(0.5)  # the second is now waiting on the first's locks
             assert not second.done()

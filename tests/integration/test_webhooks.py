@@ -331,7 +331,7 @@ def test_a_tip_with_no_dj_fails_visibly_then_applies_once_a_dj_exists(setup):
     assert "No racer has the DJ role" in row.last_error and row.next_attempt_at is not None
 
     _make_dj(database, race.racer_ids[1])
-    applied = webhooks.retry_due(uow=database.uow(), settings=settings, now=row.next_attempt_at)
+    applied = webhooks.retry_due(uow=database.uow(settings), now=row.next_attempt_at)
 
     assert applied == 1
     assert _inbox(database)[0].status == "applied"
@@ -345,10 +345,10 @@ def test_only_an_admin_can_replay_an_event(setup):
     _make_dj(database, race.racer_ids[2])
 
     with pytest.raises(PermissionDenied):
-        webhooks.replay(inbox_id, actor_id=race.racer_ids[0], uow=database.uow(), settings=settings)
+        webhooks.replay(inbox_id, actor_id=race.racer_ids[0], uow=database.uow(settings))
     assert _inbox(database)[0].status == "failed"
 
-    row = webhooks.replay(inbox_id, actor_id=race.admin_id, uow=database.uow(), settings=settings)
+    row = webhooks.replay(inbox_id, actor_id=race.admin_id, uow=database.uow(settings))
     assert row.status == "applied"
 
 
@@ -476,8 +476,8 @@ def test_an_event_whose_apply_crashed_is_kept_and_applied_exactly_once_on_retry(
     assert balance(database, pool_code(race.race_id)) == 0  # nothing half-applied
 
     _remove_crash(database)
-    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=row.next_attempt_at) == 1
-    assert webhooks.retry_due(uow=database.uow(), settings=settings, now=row.next_attempt_at) == 0
+    assert webhooks.retry_due(uow=database.uow(settings), now=row.next_attempt_at) == 1
+    assert webhooks.retry_due(uow=database.uow(settings), now=row.next_attempt_at) == 0
     redelivered = stripe_post(client, event)
 
     assert redelivered.json() == {**redelivered.json(), "status": "applied", "duplicate": True}

@@ -90,9 +90,7 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
         try:
             replayed = await call_service(
                 self,
-                lambda actor_id, uow, settings: webhooks.replay(
-                    int(inbox_id), actor_id=actor_id, uow=uow, settings=settings
-                ),
+                lambda actor_id, uow, _settings: webhooks.replay(int(inbox_id), actor_id=actor_id, uow=uow),
             )
         except (TypeError, ValueError):
             return rx.toast.error("That is not an inbox event.")

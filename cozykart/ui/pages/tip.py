@@ -70,7 +70,7 @@ class TipState(rx.State):
     @rx.event
     async def load(self):
         options = await call_service(
-            self, lambda _anyone, uow, settings: tips.tip_options(uow=uow, settings=settings), anyone=True
+            self, lambda _anyone, uow, _settings: tips.tip_options(uow=uow), anyone=True
         )
         if options.refused:
             self.error = options.message
@@ -151,7 +151,7 @@ class TipState(rx.State):
         key, dj, song, message, fan_name = self._key, self.dj_choice, self.song, self.message, self.fan_name
         outcome = await call_service(
             self,
-            lambda _anyone, uow, settings: tips.start_tip(
+            lambda _anyone, uow, _settings: tips.start_tip(
                 dj_discord_id=dj,
                 tip_cents=_amount_cents(*amount),
                 song=song,
@@ -160,7 +160,6 @@ class TipState(rx.State):
                 key=key,
                 site_url=site_url,
                 uow=uow,
-                settings=settings,
             ),
             anyone=True,
         )
