@@ -235,7 +235,7 @@ def bench(url: str, entries: int, repeat: int) -> dict:
 
         def first_page():
             return wallet_view.wallet_page(
-                racer_id, uow=UnitOfWork(engine, handlers=HANDLERS), settings=settings, now=NOW
+                racer_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings), now=NOW
             )
 
         page = first_page()
@@ -243,8 +243,7 @@ def bench(url: str, entries: int, repeat: int) -> dict:
         cursor = page.lines[-1].posting_id
         older = wallet_view.wallet_page(
             racer_id,
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-            settings=settings,
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
             now=NOW,
             before_posting_id=cursor,
         )
@@ -261,8 +260,7 @@ def bench(url: str, entries: int, repeat: int) -> dict:
             "next_page_ms": _served.timed(
                 lambda: wallet_view.wallet_page(
                     racer_id,
-                    uow=UnitOfWork(engine, handlers=HANDLERS),
-                    settings=settings,
+                    uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
                     now=NOW,
                     before_posting_id=cursor,
                 ),

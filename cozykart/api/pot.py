@@ -14,9 +14,7 @@ from cozykart.services.reads.pot import live_pot
 
 async def pot(request: Request) -> JSONResponse:
     settings = request.app.state.settings
-    snapshot = await asyncio.to_thread(
-        lambda: live_pot(uow=read_uow(settings), settings=settings, feed_length=0)
-    )
+    snapshot = await asyncio.to_thread(lambda: live_pot(uow=read_uow(settings), feed_length=0))
     return JSONResponse(snapshot.to_json(), headers={"Cache-Control": "no-store"})
 
 

@@ -27,7 +27,7 @@ class LoginAttempt(SQLModel, table=True):
 
     __tablename__ = "login_attempt"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     state_hash: str = Field(max_length=SHA256_HEX_LENGTH, unique=True)
     verifier_hash: str = Field(max_length=SHA256_HEX_LENGTH)
     next_path: str = Field(max_length=512)
@@ -44,7 +44,7 @@ class AuthSession(SQLModel, table=True):
 
     __tablename__ = "auth_session"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     token_hash: str = Field(max_length=SHA256_HEX_LENGTH, unique=True)
     racer_id: int = Field(foreign_key="racer.id", index=True)
     method: str = Field(max_length=12)  # "discord" or "dev"
@@ -58,7 +58,7 @@ class RoleChange(SQLModel, table=True):
 
     __tablename__ = "role_change"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     racer_id: int = Field(foreign_key="racer.id", index=True)
     role: str = Field(max_length=8)
     old_value: bool

@@ -28,7 +28,7 @@ class WebhookEvent(SQLModel, table=True):
         Index("ix_webhook_event_due", "status", "next_attempt_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     provider: str = Field(max_length=20)
     event_id: str = Field(max_length=200)
     event_type: str = Field(max_length=80)

@@ -38,7 +38,7 @@ class LedgerAccount(SQLModel, table=True):
 
     __tablename__ = "ledger_account"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     code: str = Field(max_length=80, unique=True)
     kind: str = Field(max_length=20, index=True)
     racer_id: int | None = Field(default=None, foreign_key="racer.id", index=True)
@@ -52,7 +52,7 @@ class LedgerPayment(SQLModel, table=True):
 
     __tablename__ = "ledger_payment"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=8)  # sale | tip
     provider: str = Field(max_length=PROVIDER_LENGTH_MAX)
@@ -74,7 +74,7 @@ class LedgerTransaction(SQLModel, table=True):
 
     __tablename__ = "ledger_transaction"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=24, index=True)
     description: str = Field(max_length=300)
@@ -98,7 +98,7 @@ class LedgerPosting(SQLModel, table=True):
         Index("ix_ledger_posting_account_id_amount", "account_id", "id", "amount_cents"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     transaction_id: int = Field(foreign_key="ledger_transaction.id", index=True)
     account_id: int = Field(foreign_key="ledger_account.id")
     amount_cents: int = Field(sa_column=_cents())
@@ -116,7 +116,7 @@ class Payout(SQLModel, table=True):
 
     __tablename__ = "payout"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     key: str = Field(max_length=200, unique=True)
     racer_id: int = Field(foreign_key="racer.id", index=True)
     amount_cents: int = Field(sa_column=_cents())

@@ -30,7 +30,7 @@ class MoneySettingChange(SQLModel, table=True):
     __tablename__ = "money_setting_change"
     __table_args__ = (UniqueConstraint("name", "sequence", name="uq_money_setting_change_name_sequence"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     name: str = Field(max_length=SETTING_NAME_LENGTH_MAX)
     sequence: int
     old_value: int

@@ -27,7 +27,7 @@ class DiscordOutbox(SQLModel, table=True):
     __tablename__ = "discord_outbox"
     __table_args__ = (Index("ix_discord_outbox_status_id", "status", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     dedupe_key: str = Field(max_length=120, unique=True)
     kind: str = Field(max_length=30)
     payload: str = Field(sa_column=Column(Text, nullable=False))

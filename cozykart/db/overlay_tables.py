@@ -15,7 +15,7 @@ class OverlayKey(SQLModel, table=True):
 
     __tablename__ = "overlay_key"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     key_sha256: str = Field(max_length=64, unique=True)
     created_by_racer_id: int | None = Field(default=None, foreign_key="racer.id")
     created_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False))

@@ -40,7 +40,7 @@ class Racer(SQLModel, table=True):
 
     __tablename__ = "racer"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     discord_id: str = Field(max_length=DISCORD_ID_LENGTH_MAX, unique=True)
     username: str = Field(max_length=DISCORD_NAME_LENGTH_MAX)
     display_name: str = Field(max_length=DISCORD_NAME_LENGTH_MAX)
@@ -69,7 +69,7 @@ class Season(SQLModel, table=True):
         ),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     name: str = Field(max_length=SEASON_NAME_LENGTH_MAX, unique=True)
     starts_on: date
     ends_on: date
@@ -112,7 +112,7 @@ class Race(SQLModel, table=True):
         Index("ix_race_window", "started_at", "ended_at"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     season_id: int | None = Field(default=None, foreign_key="season.id", index=True)
     name: str = Field(max_length=LOBBY_NAME_LENGTH_MAX)
     host_racer_id: int = Field(foreign_key="racer.id")
@@ -130,7 +130,7 @@ class RaceEntry(SQLModel, table=True):
     __tablename__ = "race_entry"
     __table_args__ = (UniqueConstraint("race_id", "racer_id", name="uq_race_entry_racer"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     race_id: int = Field(foreign_key="race.id", index=True)
     racer_id: int = Field(foreign_key="racer.id", index=True)
     joined_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
@@ -147,7 +147,7 @@ class ResultFix(SQLModel, table=True):
 
     __tablename__ = "result_fix"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     race_id: int = Field(foreign_key="race.id", index=True)
     racer_id: int = Field(foreign_key="racer.id")
     old_position: int | None = Field(default=None)
@@ -172,7 +172,7 @@ class SeasonStanding(SQLModel, table=True):
     __tablename__ = "season_standing"
     __table_args__ = (UniqueConstraint("season_id", "racer_id", name="uq_season_standing_racer"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
     season_id: int = Field(foreign_key="season.id")
     racer_id: int = Field(foreign_key="racer.id", index=True)
     points: int = Field(default=0)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import NotFound, PermissionDenied
-from cozykart.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -27,9 +26,8 @@ class Actor:
         return self.is_admin or self.is_host
 
 
-def load_actor(uow: UnitOfWork, racer_id: int, settings: Settings | None = None) -> Actor:
+def load_actor(uow: UnitOfWork, racer_id: int) -> Actor:
     """The acting racer, inside the open transaction; admins are the settings' Discord ids."""
-    settings = settings or uow.base_settings
     racer = uow.league.racer(racer_id)
     if racer is None:
         raise NotFound("That racer does not exist.")
@@ -37,7 +35,7 @@ def load_actor(uow: UnitOfWork, racer_id: int, settings: Settings | None = None)
         racer_id=racer.id,
         discord_id=racer.discord_id,
         display_name=racer.display_name,
-        is_admin=racer.discord_id in settings.admin_discord_ids,
+        is_admin=racer.discord_id in uow.base_settings.admin_discord_ids,
         is_host=racer.is_host,
         is_dj=racer.is_dj,
     )
@@ -48,9 +46,9 @@ def require_admin(actor: Actor) -> None:
         raise PermissionDenied("Only a league admin can do that.")
 
 
-def load_admin(uow: UnitOfWork, racer_id: int, settings: Settings | None = None) -> Actor:
+def load_admin(uow: UnitOfWork, racer_id: int) -> Actor:
     """The acting racer, refused unless they are a league admin: the one admin check of a service."""
-    actor = load_actor(uow, racer_id, settings)
+    actor = load_actor(uow, racer_id)
     require_admin(actor)
     return actor
 

@@ -119,6 +119,7 @@ def _ensure_payments(uow: UnitOfWork, season, racers: list, now: datetime) -> in
     added = 0
     for race in races:
         for index, (item, fan_name, gross_cents, minutes) in enumerate(DEMO_SALES):
+            assert race.started_at is not None, "a started race"
             sold_at = race.started_at + timedelta(minutes=minutes)
             if (race.ended_at is not None and sold_at >= race.ended_at) or sold_at > now:
                 continue
@@ -136,7 +137,7 @@ def _ensure_payments(uow: UnitOfWork, season, racers: list, now: datetime) -> in
     dj = next((racer for racer in racers if racer.is_dj), None)
     if dj is not None:
         for index, (song, fan_name, tip_cents, message) in enumerate(DEMO_TIPS):
-            receipt = ledger.record_tip(
+            tip = ledger.record_tip(
                 key=f"demo:tip:{index}",
                 dj_racer_id=dj.id,
                 tip_cents=tip_cents,
@@ -148,7 +149,7 @@ def _ensure_payments(uow: UnitOfWork, season, racers: list, now: datetime) -> in
                 uow=uow,
                 now=now,
             )
-            added += not receipt.replayed
+            added += not tip.replayed
     return added
 
 
@@ -230,7 +231,9 @@ def _ensure_races(uow: UnitOfWork, season, racers: list, now: datetime) -> int:
                 racer_id=racer.id,
                 joined_at=race.created_at + timedelta(seconds=position),
                 reported_position=None if is_dnf else position,
-                reported_at=None if is_dnf else race.ended_at + timedelta(seconds=30 + position),
+                reported_at=None
+                if is_dnf
+                else started_at + DEMO_RACE_DURATION + timedelta(seconds=30 + position),
                 position=None if is_dnf else position,
                 dnf=is_dnf,
                 points=0 if is_dnf else _points_for(position),

@@ -182,7 +182,7 @@ def session_token_from_cookie_header(cookie_header: str | None) -> str | None:
 
 
 def _usable(secret: str | None) -> bool:
-    return bool(secret) and len(secret) <= SECRET_LENGTH_MAX
+    return secret is not None and 0 < len(secret) <= SECRET_LENGTH_MAX
 
 
 def _discord(settings: Settings) -> DiscordOAuth:

@@ -18,19 +18,17 @@ a change as soon as it commits.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from cozykart.db.repositories.money_settings import changed_values
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, SettingChangeConflict
 from cozykart.domain.ledger import REASON_LENGTH_MAX, REASON_LENGTH_MIN
 from cozykart.domain.money import BPS_PER_WHOLE, format_cents, parse_amount_cents
 from cozykart.services.actors import load_admin
-from cozykart.settings import HOLD_DAYS_MAX, PAYOUT_MIN_CENTS_MAX, Settings
+from cozykart.settings import HOLD_DAYS_MAX, PAYOUT_MIN_CENTS_MAX
 
 HISTORY_ROWS_MAX = 200
 PERCENT_DECIMALS_MAX = 2  # a basis point is a hundredth of a percent
@@ -138,19 +136,6 @@ class SettingChangeReceipt:
     old_value: int
     new_value: int
     message: str
-
-
-# --- the read other modules still make -----------------------------------------
-
-
-def effective_settings(session_or_connection, base: Settings) -> Settings:
-    """`base` with the money settings admins changed: what `uow.settings` is inside a transaction.
-
-    Only for the modules that do not read `uow.settings` yet; the values are read
-    and range-checked by the money settings repository.
-    """
-    changed = changed_values(session_or_connection)
-    return dataclasses.replace(base, **changed) if changed else base
 
 
 # --- words ----------------------------------------------------------------------

@@ -161,7 +161,7 @@ def deliver_due(
             if delivery.ok:
                 row.status, row.sent_at, row.next_attempt_at = OutboxStatus.SENT, now, None
                 sent += 1
-            elif delivery.rate_limited:
+            elif delivery.rate_limited and delivery.retry_after_s is not None:
                 row.next_attempt_at = now + timedelta(seconds=delivery.retry_after_s)
                 row.last_error = delivery.error
                 retried += 1
@@ -240,7 +240,7 @@ def outbox_console(
 
 def outbox_counts(*, uow: UnitOfWork) -> dict[str, int]:
     with uow:
-        counts = dict.fromkeys(tuple(OutboxStatus), 0)
+        counts: dict[str, int] = dict.fromkeys(tuple(OutboxStatus), 0)
         counts.update(uow.outbox.counts_by_status())
         return counts
 

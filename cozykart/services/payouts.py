@@ -166,6 +166,7 @@ def request_payout(
         if claim.replayed:
             return claim.payout_id
         ids, payout_id, balances = claim.account_ids, claim.payout_id, claim.balances_before
+        assert balances is not None, "a new claim read the balances"
         transaction = payout_request_transaction(
             key=f"payout:{payout_id}:request",
             payout_id=payout_id,
@@ -177,7 +178,7 @@ def request_payout(
         )
         uow.payouts.write_transaction(transaction, ids, now=now)
         after = read_wallet_balances(uow, actor.racer_id, now)
-        assert after.available_cents == balances.available_cents - amount_cents
+        assert after is not None and after.available_cents == balances.available_cents - amount_cents
         uow.commit()
         return payout_id
 

@@ -30,6 +30,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from cozykart.db.engine import engine_for
 from cozykart.db.types import utc_now
@@ -44,6 +45,9 @@ IDLE_EXIT_S = 30.0  # a writer with nothing to do for this long ends its thread 
 logger = logging.getLogger("cozykart.webhooks.writer")
 
 Hook = Callable[[], Awaitable[None]]
+
+
+_Outcome: TypeAlias = "webhooks.InboxReceipt | BaseException"  # what one delivery came to
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class WebhookWriter:
         else:
             self.batches += 1
             self.deliveries += len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, object]]] = defaultdict(list)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, _Outcome]]] = defaultdict(list)
         for pending, outcome in zip(batch, outcomes, strict=True):
             by_loop[pending.loop].append((pending, outcome))
         for loop, settled in by_loop.items():
@@ -147,7 +151,7 @@ class WebhookWriter:
                 logger.warning("%d webhook receipts had no event loop to go back to", len(settled))
 
 
-def _settle(settled: list[tuple[_Pending, object]]) -> None:
+def _settle(settled: list[tuple[_Pending, _Outcome]]) -> None:
     """On the requests' event loop: resolve each future, then push money moves once."""
     hooks: dict[int, Hook] = {}
     for pending, outcome in settled:

@@ -27,6 +27,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cozykart.db.repositories.inbox import STORAGE_ERRORS
 from cozykart.db.types import utc_now
@@ -137,7 +138,7 @@ def receive_in_transaction(
         return InboxReceipt(existing.id, existing.status, duplicate=True)
     fact = event.fact
     payment_key = getattr(fact, "payment_key", None)
-    values = {
+    values: dict[str, Any] = {
         "provider": event.provider,
         "event_id": event.event_id,
         "event_type": event.event_type[:80],

@@ -177,7 +177,7 @@ _reads = _Reads()
 
 async def read_pot() -> LivePot:
     settings = load_settings()
-    return await asyncio.to_thread(lambda: live_pot(uow=read_uow(settings), settings=settings))
+    return await asyncio.to_thread(lambda: live_pot(uow=read_uow(settings)))
 
 
 def running_app() -> rx.App:

@@ -213,8 +213,7 @@ def _final_race_with_a_sale(db: UnitOfWork, settings, admin_id: int, names: list
     racers = [
         league.get_or_create_racer(f"e2e-{name}", name, name.title(), uow=db).racer_id for name in names
     ]
-    kw = {"uow": db, "settings": settings}
-    # The league's services read the settings from their unit of work.
+    # The services read the settings from their unit of work.
     league_uow = UnitOfWork(db.engine, handlers=db.handlers, settings=settings)
     race = league.open_lobby(race_name, actor_id=admin_id, uow=league_uow)
     for racer_id in racers:
@@ -225,7 +224,7 @@ def _final_race_with_a_sale(db: UnitOfWork, settings, admin_id: int, names: list
         gross_cents=4000,
         sold_at=datetime.now(UTC),
         item="Cozy hoodie",
-        uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings),
+        uow=league_uow,
     )
     league.end_race(race.race_id, actor_id=admin_id, uow=league_uow)
     return race.race_id, racers

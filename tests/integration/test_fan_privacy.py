@@ -92,7 +92,7 @@ def _post_kofi(client, body: bytes):
 
 def _public_text(database, settings, client) -> str:
     """Everything the public can see: the feed, the queued Discord messages, GET /api/pot."""
-    feed = live_pot(uow=database.uow(), settings=settings).feed
+    feed = live_pot(uow=database.uow(settings)).feed
     announcements = [row.message for row in outbox.list_outbox(uow=database.uow())]
     return json.dumps(
         [[line.fan_name, line.message, line.what] for line in feed]
@@ -114,7 +114,7 @@ def test_a_private_kofi_supporter_is_a_fan_and_their_message_is_never_shown(setu
         _kofi_donation(is_public=False, message_id="m-priv", transaction_id="tx-priv", at=race.started_at),
     )
 
-    (line,) = live_pot(uow=database.uow(), settings=settings).feed
+    (line,) = live_pot(uow=database.uow(settings)).feed
     assert (line.fan_name, line.message) == ("A fan", None)
     (tip,) = [row.message for row in outbox.list_outbox(uow=database.uow()) if row.kind == "dj_tip"]
     assert tip["embeds"][0]["title"] == "🎵 A fan tipped $3.00"
@@ -131,7 +131,7 @@ def test_a_public_kofi_supporter_is_shown_by_name_with_their_message(setup):
         _kofi_donation(is_public=True, message_id="m-pub", transaction_id="tx-pub", at=race.started_at),
     )
 
-    (line,) = live_pot(uow=database.uow(), settings=settings).feed
+    (line,) = live_pot(uow=database.uow(settings)).feed
     assert (line.fan_name, line.message) == (SUPPORTER, PRIVATE_NOTE)
 
 
@@ -180,7 +180,7 @@ def test_the_stripe_cardholder_name_is_never_the_public_buyer_name(setup):
     assert stripe_post(client, sale).json()["status"] == "applied"
     assert stripe_post(client, tip).json()["status"] == "applied"
 
-    feed = live_pot(uow=database.uow(), settings=settings).feed
+    feed = live_pot(uow=database.uow(settings)).feed
     assert sorted((line.kind, line.fan_name) for line in feed) == [("sale", "A fan"), ("tip", "Toad Fan")]
     assert CARDHOLDER not in _public_text(database, settings, client)
     assert CARDHOLDER in _stored_facts(database)
@@ -198,7 +198,7 @@ def test_a_shopify_customer_name_is_not_shown(setup):
     )
     assert shopify_post(client, "orders/paid", order, webhook_id="wh-priv").json()["status"] == "applied"
 
-    (line,) = live_pot(uow=database.uow(), settings=settings).feed
+    (line,) = live_pot(uow=database.uow(settings)).feed
     assert line.fan_name == "A fan"
 
 
@@ -228,7 +228,7 @@ def test_a_refunded_or_disputed_payment_is_never_shown_beside_a_name(setup):
     assert stripe_post(client, refund).json()["status"] == "applied"
     assert stripe_post(client, dispute).json()["status"] == "applied"
 
-    feed = live_pot(uow=database.uow(), settings=settings).feed
+    feed = live_pot(uow=database.uow(settings)).feed
     assert sorted((line.reversal, line.fan_name) for line in feed) == [
         ("disputed", "A fan"),
         ("refunded", "A fan"),

@@ -28,7 +28,7 @@ def test_wallet_page_shows_balances_and_pages_history_newest_first(database):
         _credit(database, settings, admin_id, racer_id, 1000, key=f"c{n}", reason=f"prize number {n}")
     payouts.request_payout(racer_id, 2000, key="p1", uow=database.uow(settings))
 
-    first = wallet_view.wallet_page(racer_id, uow=database.uow(), settings=settings, page_size=4)
+    first = wallet_view.wallet_page(racer_id, uow=database.uow(settings), page_size=4)
     assert (first.summary.available_cents, first.summary.in_payout_cents) == (3000, 2000)
     assert first.summary.lifetime_earned_cents == 5000
     assert first.has_more is True
@@ -37,11 +37,7 @@ def test_wallet_page_shows_balances_and_pages_history_newest_first(database):
     assert [(payout.amount_cents, payout.status) for payout in first.payouts] == [(2000, "pending")]
 
     older = wallet_view.wallet_page(
-        racer_id,
-        uow=database.uow(),
-        settings=settings,
-        page_size=4,
-        before_posting_id=first.lines[-1].posting_id,
+        racer_id, uow=database.uow(settings), page_size=4, before_posting_id=first.lines[-1].posting_id
     )
     assert older.has_more is False
     assert [line.description for line in older.lines] == [
@@ -57,9 +53,7 @@ def test_wallet_csv_is_the_whole_history_oldest_first_and_defuses_formulas(datab
     _credit(database, settings, admin_id, racer_id, 2550, key="a", reason='=HYPERLINK("http://x")')
     _credit(database, settings, admin_id, racer_id, -50, key="b", reason="correction")
 
-    rows = list(
-        csv.DictReader(io.StringIO(wallet_view.wallet_csv(racer_id, uow=database.uow(), settings=settings)))
-    )
+    rows = list(csv.DictReader(io.StringIO(wallet_view.wallet_csv(racer_id, uow=database.uow(settings)))))
     assert [(row["amount_cents"], row["amount"], row["balance_after"]) for row in rows] == [
         ("2550", "$25.50", "$25.50"),
         ("-50", "-$0.50", "$25.00"),
@@ -67,9 +61,7 @@ def test_wallet_csv_is_the_whole_history_oldest_first_and_defuses_formulas(datab
     assert rows[0]["description"] == 'Adjustment by Admin: =HYPERLINK("http://x")'
     assert list(rows[0]) == list(wallet_view.CSV_COLUMNS)
     assert (
-        list(
-            csv.reader(io.StringIO(wallet_view.wallet_csv(racer_id, uow=database.uow(), settings=settings)))
-        )[1][2]
+        list(csv.reader(io.StringIO(wallet_view.wallet_csv(racer_id, uow=database.uow(settings)))))[1][2]
         == 'Adjustment by Admin: =HYPERLINK("http://x")'
     )  # not at a cell's start: left alone
 
@@ -92,7 +84,7 @@ def test_payout_queue_lists_pending_recent_and_racers_who_can_be_paid(database):
     ]
     assert {(racer.racer_id, racer.available_cents) for racer in queue.racers} == {(kai, 500), (tess, 3000)}
     assert mia not in {racer.racer_id for racer in queue.racers}
-    shown = wallet_view.wallet_page(kai, uow=database.uow(), settings=settings).payouts
+    shown = wallet_view.wallet_page(kai, uow=database.uow(settings)).payouts
     assert [(p.payout_id, p.status, p.method, p.reference) for p in shown] == [
         (second, "pending", None, None),
         (first, "paid", "paypal", "PP-1"),

@@ -51,7 +51,7 @@ def test_with_no_live_race_the_pot_is_empty_and_the_feed_still_shows_sales(datab
         body = client.get("/api/pot").json()
 
     assert body == {"race": None, "pot_cents": 0, "currency": "USD"}
-    pot = live_pot(uow=database.uow(), settings=settings)
+    pot = live_pot(uow=database.uow(settings))
     # "Fan Fiona" is only the cardholder (customer_details.name), never shown in public.
     assert [(line.kind, line.amount_cents, line.fan_name) for line in pot.feed] == [("sale", 1500, "A fan")]
     assert pot.feed[0].occurred_at == sold_at
@@ -111,13 +111,13 @@ def test_the_feed_marks_a_refunded_sale_and_one_held_by_an_open_chargeback(datab
                 checkout(f"evt_{payment_intent}", payment_intent, cents, at + timedelta(minutes=minute)),
             )
             assert sale.json()["status"] == "applied", sale.text
-        before = live_pot(uow=database.uow(), settings=settings)
+        before = live_pot(uow=database.uow(settings))
         for event in reversals:
             response = stripe_post(client, event)
             assert response.json()["status"] == "applied", response.text
 
     assert [line.reversal for line in before.feed] == ["", "", ""]
-    pot = live_pot(uow=database.uow(), settings=settings)
+    pot = live_pot(uow=database.uow(settings))
     assert {line.amount_cents: line.reversal for line in pot.feed} == {
         2000: REFUNDED,
         3000: DISPUTED,
@@ -134,7 +134,9 @@ def test_pot_reads_do_not_wait_for_a_writer_holding_the_lock(database):
     race = live_race(database, settings, racer_count=2)
     with api_client(settings) as client:
         stripe_post(client, checkout("evt_r1", "pi_r1", 5000, race.started_at + timedelta(minutes=1)))
-    reader = UnitOfWork(database.engine.execution_options(**{READ_ONLY_OPTION: True}), handlers=HANDLERS)
+    reader = UnitOfWork(
+        database.engine.execution_options(**{READ_ONLY_OPTION: True}), handlers=HANDLERS, settings=settings
+    )
 
     with database.engine.connect() as writer:
         writer.begin()  # BEGIN IMMEDIATE on SQLite: the write lock, held
@@ -142,10 +144,10 @@ def test_pot_reads_do_not_wait_for_a_writer_holding_the_lock(database):
             text("UPDATE racer SET mkt_name = 'mid-write' WHERE id = :id"), {"id": race.racer_ids[0]}
         )
         with ThreadPoolExecutor(max_workers=2) as pool:
-            read = pool.submit(live_pot, uow=reader, settings=settings)
+            read = pool.submit(live_pot, uow=reader)
             assert read.result(timeout=READ_WAIT_S).pot_cents == 1000  # the committed pot; not the open write
             if database.backend == "sqlite":
-                blocked = pool.submit(live_pot, uow=database.uow(), settings=settings)
+                blocked = pool.submit(live_pot, uow=database.uow(settings))
                 with pytest.raises(FutureTimeout):
                     blocked.result(timeout=READ_WAIT_S)  # BEGIN IMMEDIATE queues behind the writer
             writer.rollback()

@@ -68,7 +68,7 @@ def test_every_history_page_carries_the_running_balance_and_earnings_exclude_pay
     seen, before = [], None
     for _page in range(len(postings)):
         page = wallet_view.wallet_page(
-            racer_id, uow=database.uow(), settings=settings, page_size=4, before_posting_id=before
+            racer_id, uow=database.uow(settings), page_size=4, before_posting_id=before
         )
         seen.extend((line.posting_id, line.amount_cents, line.balance_after_cents) for line in page.lines)
         if not page.has_more:

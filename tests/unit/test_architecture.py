@@ -1,7 +1,9 @@
 """The layers, read from the imports: arrows point inward.
 
 domain imports nothing of the app and no framework; ui, api and the CLI reach
-the database only through services; services and db never import an entry point.
+the database only through services; services and db never import an entry point;
+services outside the read models (`services/reads/`) speak no SQL: they reach the
+database through the unit of work's repositories.
 """
 
 from __future__ import annotations
@@ -16,6 +18,15 @@ from cozykart.settings import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "cozykart"
 DATABASE_MODULES = ("cozykart.db", "sqlmodel", "sqlalchemy", "alembic", "sqlite3", "psycopg")
+# What a service outside services/reads/ may not import: SQL, the tables, the query modules.
+SQL_MODULES = (
+    "sqlalchemy",
+    "sqlmodel",
+    "cozykart.db.tables",
+    "cozykart.db.lean",
+    "cozykart.db.league_repo",
+    "cozykart.db.ledger_repo",
+)
 ENTRY_POINT_MODULES = ("cozykart.ui", "cozykart.api", "cozykart.cli", "cozykart.cozykart", "reflex")
 
 
@@ -85,3 +96,20 @@ def test_the_check_sees_a_forbidden_import(tmp_path):
     assert _violations([sample], lambda name: _is_under(name, DATABASE_MODULES)) == [
         f"{_display(sample)} imports cozykart.db.tables"
     ]
+
+
+def _is_sql(name: str) -> bool:
+    return _is_under(name, SQL_MODULES) or (name.startswith("cozykart.db.") and name.endswith("_tables"))
+
+
+def test_services_outside_the_read_models_speak_no_sql():
+    services = [path for path in _modules("services") if "reads" not in path.relative_to(PACKAGE).parts]
+    assert len(services) > 10, "the services package exists"
+    assert _violations(services, _is_sql) == []
+
+
+def test_the_sql_rule_knows_the_table_modules():
+    assert (
+        _is_sql("cozykart.db.ledger_tables") and _is_sql("sqlalchemy.exc") and _is_sql("cozykart.db.tables")
+    )
+    assert not _is_sql("cozykart.db.uow") and not _is_sql("cozykart.db.types")

@@ -53,7 +53,8 @@ def test_escaped_text_shows_the_same_characters(text):
 def test_no_markdown_construct_survives_escaping(text):
     escaped = escape_markdown(text)
     assert _constructs_left(escaped) == []
-    assert "://" not in escaped and "](" not in escaped
+    unescaped = re.sub(r"\\.", "", escaped)  # what is left once every escaped pair is taken out
+    assert "://" not in unescaped and "](" not in unescaped
 
 
 @pytest.mark.parametrize(

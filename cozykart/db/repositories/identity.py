@@ -164,7 +164,7 @@ class IdentityRepository(Repository):
         setattr(racer, column, value)
         self.session.add(racer)
 
-    def set_mkt_name(self, racer: Racer, name: str) -> None:
+    def set_mkt_name(self, racer: Racer, name: str | None) -> None:
         """A racer's MKT name changes: the standings that show it go stale first."""
         league_repo.bump_standings_version_of_racer(self.session, racer.id)
         racer.mkt_name = name

@@ -18,7 +18,7 @@ def database_revision(*, uow: UnitOfWork) -> str:
         connection = uow.session.connection()
         if not sa.inspect(connection).has_table(_ALEMBIC_VERSION.name):
             return "base"
-        revisions = connection.execute(sa.select(_ALEMBIC_VERSION.c.version_num)).scalars().all()
+        revisions: list[str] = list(connection.execute(sa.select(_ALEMBIC_VERSION.c.version_num)).scalars())
         if len(revisions) > 1:
             raise RuntimeError(f"the database is at several migration heads: {sorted(revisions)}")
         return revisions[0] if revisions else "base"

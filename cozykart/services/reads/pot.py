@@ -11,8 +11,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, select
+from sqlmodel import col
 
 from cozykart.db import ledger_repo
 from cozykart.db.tables import Race, RaceEntry, Racer
@@ -20,7 +22,6 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import TransactionKind, pool_code
 from cozykart.services.reads.watch import racer_avatar, racer_name
-from cozykart.settings import Settings, load_settings
 
 FEED_LENGTH_MAX = 12
 REFUNDED, DISPUTED = "refunded", "disputed"
@@ -92,14 +93,11 @@ class LivePot:
         }
 
 
-def live_pot(
-    *, uow: UnitOfWork, settings: Settings | None = None, feed_length: int = FEED_LENGTH_MAX
-) -> LivePot:
-    settings = settings or load_settings()
+def live_pot(*, uow: UnitOfWork, feed_length: int = FEED_LENGTH_MAX) -> LivePot:
     with uow:
         session = uow.session
         connection = session.connection()
-        race = session.execute(select(Race).where(Race.status == RaceStatus.LIVE)).scalars().first()
+        race = session.execute(select(Race).where(col(Race.status) == RaceStatus.LIVE)).scalars().first()
         pot_cents = 0
         pot_race = None
         if race is not None:
@@ -150,7 +148,7 @@ def live_pot(
             for row in rows
         )
         assert pot_cents >= 0, "a race pool never goes below zero"
-        return LivePot(race=pot_race, pot_cents=pot_cents, currency=settings.currency, feed=feed)
+        return LivePot(race=pot_race, pot_cents=pot_cents, currency=uow.base_settings.currency, feed=feed)
 
 
 def _reversals(connection: Connection, payment_ids: Sequence[int]) -> dict[int, str]:
@@ -159,11 +157,14 @@ def _reversals(connection: Connection, payment_ids: Sequence[int]) -> dict[int, 
         return {}
     transaction = ledger_repo.transaction_table
     counts: dict[int, Counter] = defaultdict(Counter)
-    for payment_id, kind, count in connection.execute(
-        select(transaction.c.payment_id, transaction.c.kind, func.count())
-        .where(transaction.c.payment_id.in_(payment_ids), transaction.c.kind.in_(_REVERSAL_KINDS))
-        .group_by(transaction.c.payment_id, transaction.c.kind)
-    ):
+    rows: list[Any] = list(
+        connection.execute(
+            select(transaction.c.payment_id, transaction.c.kind, func.count())
+            .where(transaction.c.payment_id.in_(payment_ids), transaction.c.kind.in_(_REVERSAL_KINDS))
+            .group_by(transaction.c.payment_id, transaction.c.kind)
+        )
+    )
+    for payment_id, kind, count in rows:
         counts[payment_id][kind] = count
     reversals = {}
     for payment_id, kinds in counts.items():

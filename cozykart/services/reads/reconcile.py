@@ -157,14 +157,14 @@ def _check_in_flight_and_wallets(
 ) -> None:
     """In-flight accounts hold the pending payouts; a wallet's debt and availability read back."""
     posting, payout = repo.posting_table, repo.payout_table
-    pending = dict(
+    pending: dict[int, int] = dict(
         connection.execute(
             select(payout.c.racer_id, repo.sum_cents(payout.c.amount_cents))
             .where(payout.c.status == PayoutStatus.PENDING)
             .group_by(payout.c.racer_id)
         ).all()
     )
-    held = dict(
+    held: dict[int, int] = dict(
         connection.execute(
             select(posting.c.account_id, repo.sum_cents(posting.c.amount_cents))
             .where(posting.c.available_at > now)

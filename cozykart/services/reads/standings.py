@@ -12,8 +12,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
-from sqlmodel import Session, case, func, select
+from sqlmodel import Session, case, col, func, select
 
 from cozykart.db import league_repo
 from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
@@ -101,7 +102,7 @@ def season_standings(
                 display_name,
                 mkt_name,
                 avatar_url,
-            ) in enumerate(session.connection().execute(statement).all(), start=1)
+            ) in enumerate(_plain_rows(session, statement), start=1)
         ]
         racer_count = len(rows) if limit is None else _standing_count(session, season.id)
         view = StandingsView(season=_season_view(session, season), rows=tuple(rows), racer_count=racer_count)
@@ -160,11 +161,11 @@ def points_chart(
         racer_ids = list(racer_ids)[:CHART_RACER_COUNT_MAX]
         if not racer_ids:
             return ()
-        racers = {r.id: r for r in session.exec(select(Racer).where(Racer.id.in_(racer_ids)))}
+        racers = {r.id: r for r in session.exec(select(Racer).where(col(Racer.id).in_(racer_ids)))}
         lines = league_repo.result_lines(session, season.id, racer_ids)
         race_names = dict(
             session.exec(
-                select(Race.id, Race.name).where(Race.id.in_({line.race_id for line in lines}))
+                select(Race.id, Race.name).where(col(Race.id).in_({line.race_id for line in lines}))
             ).all()
         )
         series = []
@@ -198,9 +199,9 @@ def racer_profile(racer_id: int, *, uow: UnitOfWork) -> RacerProfile:
             raise league.RacerNotFound(racer_id)
         standing_rows = session.exec(
             select(SeasonStanding, Season)
-            .join(Season, Season.id == SeasonStanding.season_id)
+            .join(Season, col(Season.id) == SeasonStanding.season_id)
             .where(SeasonStanding.racer_id == racer_id)
-            .order_by(Season.starts_on.desc(), Season.id.desc())
+            .order_by(col(Season.starts_on).desc(), col(Season.id).desc())
         ).all()
         seasons = []
         trophies = []
@@ -275,7 +276,9 @@ def _pick_season(session: Session, season_id: int | None) -> Season | None:
         (Season.status == SeasonStatus.ACTIVE, 0), (Season.status == SeasonStatus.CLOSED, 1), else_=2
     )
     return session.exec(
-        select(Season).order_by(preference, Season.closed_at.desc().nulls_last(), Season.id.desc()).limit(1)
+        select(Season)
+        .order_by(preference, col(Season.closed_at).desc().nulls_last(), col(Season.id).desc())
+        .limit(1)
     ).first()
 
 
@@ -299,6 +302,11 @@ def _build_standings_if_never_built(uow: UnitOfWork, season: Season) -> None:
     uow.commit()
     uow.session.refresh(season)
     assert season.standings_version > 0
+
+
+def _plain_rows(session: Session, statement) -> list[Any]:
+    """A Core statement's rows, as plain tuples to unpack."""
+    return list(session.connection().execute(statement))
 
 
 def _season_view(session: Session, season: Season) -> SeasonView:
@@ -325,21 +333,23 @@ def _average(position_sum: int, finishes: int) -> float | None:
 def _history(session: Session, racer_id: int) -> tuple[HistoryLine, ...]:
     rows = session.exec(
         select(RaceEntry, Race)
-        .join(Race, Race.id == RaceEntry.race_id)
+        .join(Race, col(Race.id) == RaceEntry.race_id)
         .where(RaceEntry.racer_id == racer_id, Race.status != league.RaceStatus.CANCELLED)
-        .order_by(Race.started_at.desc().nulls_first(), Race.id.desc())
+        .order_by(col(Race.started_at).desc().nulls_first(), col(Race.id).desc())
         .limit(RACE_HISTORY_LENGTH_MAX)
     ).all()
     race_ids = [race.id for _, race in rows]
     sizes = dict(
         session.exec(
             select(RaceEntry.race_id, func.count())
-            .where(RaceEntry.race_id.in_(race_ids))
-            .group_by(RaceEntry.race_id)
+            .where(col(RaceEntry.race_id).in_(race_ids))
+            .group_by(col(RaceEntry.race_id))
         ).all()
     )
     season_ids = {race.season_id for _, race in rows if race.season_id is not None}
-    season_names = dict(session.exec(select(Season.id, Season.name).where(Season.id.in_(season_ids))).all())
+    season_names = dict(
+        session.exec(select(Season.id, Season.name).where(col(Season.id).in_(season_ids))).all()
+    )
     return tuple(
         HistoryLine(
             race_id=race.id,

@@ -12,6 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import select
 
@@ -26,7 +27,6 @@ from cozykart.services.wallet import (
     wallet_history,
     wallet_summary,
 )
-from cozykart.settings import Settings, load_settings
 
 WALLET_PAGE_SIZE = 20
 PAYOUTS_SHOWN_MAX = 10
@@ -87,7 +87,7 @@ def _payouts(uow: UnitOfWork, racer_id: int) -> tuple[RacerPayout, ...]:
         )
         .all()
     )
-    return tuple(RacerPayout(*row) for row in rows)
+    return tuple(RacerPayout(*row) for row in cast(list[Any], rows))
 
 
 def wallet_page(
@@ -96,11 +96,9 @@ def wallet_page(
     uow: UnitOfWork,
     before_posting_id: int | None = None,
     page_size: int = WALLET_PAGE_SIZE,
-    settings: Settings | None = None,
     now: datetime | None = None,
 ) -> WalletPage:
     """The racer's balances and one page of their history, newest first (older pages by cursor)."""
-    settings = settings or load_settings()
     now = now or utc_now()
     page_size = max(1, min(page_size, HISTORY_PAGE_SIZE_MAX - 1))
     with uow:
@@ -120,9 +118,9 @@ def _cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def wallet_csv(racer_id: int, *, uow: UnitOfWork, settings: Settings | None = None) -> str:
+def wallet_csv(racer_id: int, *, uow: UnitOfWork) -> str:
     """The racer's whole history (oldest first, at most CSV_LINES_MAX lines) as CSV text."""
-    settings = settings or load_settings()
+    currency = uow.base_settings.currency
     collected: list[HistoryLine] = []
     with uow:
         wallet_summary(racer_id, uow=uow)  # NotFound for a racer that does not exist
@@ -143,9 +141,9 @@ def wallet_csv(racer_id: int, *, uow: UnitOfWork, settings: Settings | None = No
                 line.kind,
                 _cell(line.description or ""),
                 line.amount_cents,
-                format_cents(line.amount_cents, settings.currency),
+                format_cents(line.amount_cents, currency),
                 line.balance_after_cents,
-                format_cents(line.balance_after_cents, settings.currency),
+                format_cents(line.balance_after_cents, currency),
                 line.available_at.strftime("%Y-%m-%d %H:%M:%S") if line.available_at else "",
             )
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case
-from sqlmodel import select
+from sqlmodel import col, select
 
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
@@ -97,17 +97,17 @@ def _current_race(session) -> CurrentRace | None:
     rank = case(_CURRENT_RACE_ORDER, value=Race.status, else_=9)
     race = session.exec(
         select(Race)
-        .where(Race.status.in_(tuple(_CURRENT_RACE_ORDER)))
-        .order_by(rank, Race.started_at.desc().nulls_last(), Race.id.desc())
+        .where(col(Race.status).in_(tuple(_CURRENT_RACE_ORDER)))
+        .order_by(rank, col(Race.started_at).desc().nulls_last(), col(Race.id).desc())
         .limit(1)
     ).first()
     if race is None:
         return None
     rows = session.exec(
         select(RaceEntry, Racer)
-        .join(Racer, Racer.id == RaceEntry.racer_id)
+        .join(Racer, col(Racer.id) == RaceEntry.racer_id)
         .where(RaceEntry.race_id == race.id)
-        .order_by(RaceEntry.position.nulls_last(), RaceEntry.joined_at, RaceEntry.id)
+        .order_by(col(RaceEntry.position).nulls_last(), col(RaceEntry.joined_at), col(RaceEntry.id))
     ).all()
     racers = tuple(
         RacerCard(

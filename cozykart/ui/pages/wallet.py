@@ -115,7 +115,7 @@ class WalletState(AuthState):
         wallet = await call_service(
             self,
             lambda racer_id, uow, settings: wallet_view.wallet_page(
-                racer_id, before_posting_id=before, uow=uow, settings=settings
+                racer_id, before_posting_id=before, uow=uow
             ),
         )
         if wallet.refused:
@@ -202,7 +202,7 @@ class WalletState(AuthState):
     @rx.event
     async def download_csv(self):
         csv = await call_service(
-            self, lambda racer_id, uow, settings: wallet_view.wallet_csv(racer_id, uow=uow, settings=settings)
+            self, lambda racer_id, uow, settings: wallet_view.wallet_csv(racer_id, uow=uow)
         )
         if csv.refused:
             return csv.toast()
