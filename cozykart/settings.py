@@ -25,6 +25,13 @@ PAYOUT_MIN_CENTS_DEFAULT = 2000
 HOLD_DAYS_DEFAULT = 7
 PAYOUT_MIN_CENTS_MAX = 10**9  # the highest payout threshold the environment or an admin may set
 HOLD_DAYS_MAX = 365
+# The range of each money setting, from the environment or an admin's change (the console's too).
+MONEY_SETTING_RANGES: dict[str, tuple[int, int]] = {
+    "commission_rate_bps": (0, BPS_PER_WHOLE),
+    "tip_fee_bps": (0, BPS_PER_WHOLE),
+    "payout_min_cents": (1, PAYOUT_MIN_CENTS_MAX),
+    "hold_days": (0, HOLD_DAYS_MAX),
+}
 CURRENCY_DEFAULT = "USD"
 # The league's and the ledger's rules keep their limits in the domain (cozykart/domain/).
 
@@ -101,6 +108,11 @@ def default_db_url() -> str:
     return f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+def _money(env: Mapping[str, str], name: str, env_name: str, default: int) -> int:
+    low, high = MONEY_SETTING_RANGES[name]
+    return _int(env, env_name, default, low=low, high=high)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from `env` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -113,14 +125,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         db_url=env.get("REFLEX_DB_URL", "").strip() or default_db_url(),
         currency=currency,
-        commission_rate_bps=_int(
-            env, "COZYKART_COMMISSION_RATE_BPS", COMMISSION_RATE_BPS_DEFAULT, low=0, high=BPS_PER_WHOLE
+        commission_rate_bps=_money(
+            env, "commission_rate_bps", "COZYKART_COMMISSION_RATE_BPS", COMMISSION_RATE_BPS_DEFAULT
         ),
-        tip_fee_bps=_int(env, "COZYKART_TIP_FEE_BPS", TIP_FEE_BPS_DEFAULT, low=0, high=BPS_PER_WHOLE),
-        payout_min_cents=_int(
-            env, "COZYKART_PAYOUT_MIN_CENTS", PAYOUT_MIN_CENTS_DEFAULT, low=1, high=PAYOUT_MIN_CENTS_MAX
+        tip_fee_bps=_money(env, "tip_fee_bps", "COZYKART_TIP_FEE_BPS", TIP_FEE_BPS_DEFAULT),
+        payout_min_cents=_money(
+            env, "payout_min_cents", "COZYKART_PAYOUT_MIN_CENTS", PAYOUT_MIN_CENTS_DEFAULT
         ),
-        hold_days=_int(env, "COZYKART_HOLD_DAYS", HOLD_DAYS_DEFAULT, low=0, high=HOLD_DAYS_MAX),
+        hold_days=_money(env, "hold_days", "COZYKART_HOLD_DAYS", HOLD_DAYS_DEFAULT),
         admin_discord_ids=admin_ids,
         dev_login=_flag(env, "COZYKART_DEV_LOGIN"),
         demo_tips=_flag(env, "COZYKART_DEMO_TIPS"),

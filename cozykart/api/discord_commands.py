@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from cozykart.domain import discord_messages as say
 from cozykart.domain.discord_markdown import escape_markdown as _md
 from cozykart.domain.discord_messages import AlreadyHandled, UnknownCommand
-from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
-from cozykart.domain.league import NotARacerYet
+from cozykart.domain.errors import CozyKartError, InvalidInput
 from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
 from cozykart.domain.money import format_cents, parse_amount_cents
 from cozykart.integrations.discord_interactions import (
@@ -230,22 +229,13 @@ def _standings(ctx: Context) -> Reply:
     )
 
 
-def _racer_id_of(ctx: Context, option: str) -> int:
-    discord_id = ctx.invocation.user_id(option)
-    try:
-        return wallet.wallet_by_discord_id(discord_id, uow=ctx.uow).racer_id
-    except NotFound:
-        raise NotARacerYet() from None
-
-
 def _payout(ctx: Context) -> Reply:
-    racer_id = _racer_id_of(ctx, "user")
     amount_cents = parse_amount_cents(ctx.invocation.text("amount"))
     method = require_payout_method(str(ctx.invocation.option("method") or "store_credit"))
     reference = str(ctx.invocation.option("reference") or "Discord /payout")
-    payout_id = payouts.direct_payout(
+    payout_id = payouts.direct_payout_to_discord_user(
         ctx.racer_id,
-        racer_id,
+        ctx.invocation.user_id("user"),
         amount_cents,
         method=method,
         reference=reference,
@@ -301,6 +291,10 @@ def answer(interaction: dict, settings: Settings) -> dict:
             raise UnknownCommand(invocation.name)
         user = invocation.user
         avatar_url = user.avatar_url()
+        # Its own transaction, committed before the command's: the upsert locks the
+        # racer's row, and a league command locks race, season, then racers; one
+        # transaction for both would take the racer first and could deadlock a host's
+        # start on PostgreSQL. A refused command still leaves the racer known.
         racer = league.get_or_create_racer(
             user.id, user.username, user.display_name, avatar_url, uow=default_uow(settings)
         )

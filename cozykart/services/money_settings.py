@@ -26,9 +26,9 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, SettingChangeConflict
 from cozykart.domain.ledger import REASON_LENGTH_MAX, REASON_LENGTH_MIN
-from cozykart.domain.money import BPS_PER_WHOLE, format_cents, parse_amount_cents
+from cozykart.domain.money import format_cents, parse_amount_cents
 from cozykart.services.actors import load_admin
-from cozykart.settings import HOLD_DAYS_MAX, PAYOUT_MIN_CENTS_MAX
+from cozykart.settings import MONEY_SETTING_RANGES
 
 HISTORY_ROWS_MAX = 200
 PERCENT_DECIMALS_MAX = 2  # a basis point is a hundredth of a percent
@@ -39,20 +39,24 @@ class SettingSpec:
     name: str  # the attribute of `Settings`
     label: str
     unit: str  # "bps", "cents" or "days"
-    low: int
-    high: int
     env_name: str
     help: str
 
+    @property
+    def low(self) -> int:
+        return MONEY_SETTING_RANGES[self.name][0]
 
-# The ranges are the environment's (cozykart.settings.load_settings).
+    @property
+    def high(self) -> int:
+        return MONEY_SETTING_RANGES[self.name][1]
+
+
+# The ranges are the environment's (cozykart.settings.MONEY_SETTING_RANGES).
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "commission_rate_bps",
         "Commission rate",
         "bps",
-        0,
-        BPS_PER_WHOLE,
         "COZYKART_COMMISSION_RATE_BPS",
         "The share of each sale (after manufacturing cost) that goes into the live race's pool.",
     ),
@@ -60,8 +64,6 @@ SPECS: tuple[SettingSpec, ...] = (
         "tip_fee_bps",
         "Tip fee",
         "bps",
-        0,
-        BPS_PER_WHOLE,
         "COZYKART_TIP_FEE_BPS",
         "The platform's share of each DJ tip; the DJ gets the rest.",
     ),
@@ -69,8 +71,6 @@ SPECS: tuple[SettingSpec, ...] = (
         "payout_min_cents",
         "Payout threshold",
         "cents",
-        1,
-        PAYOUT_MIN_CENTS_MAX,
         "COZYKART_PAYOUT_MIN_CENTS",
         "The smallest payout a racer may request.",
     ),
@@ -78,8 +78,6 @@ SPECS: tuple[SettingSpec, ...] = (
         "hold_days",
         "Hold",
         "days",
-        0,
-        HOLD_DAYS_MAX,
         "COZYKART_HOLD_DAYS",
         "How long new earnings are held before a racer can withdraw them.",
     ),

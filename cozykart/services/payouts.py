@@ -19,6 +19,7 @@ from datetime import datetime
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, NotFound
+from cozykart.domain.league import NotARacerYet
 from cozykart.domain.ledger import (
     PAYOUTS_SENT,
     PayoutNotPending,
@@ -355,6 +356,36 @@ def direct_payout(
         )
         uow.commit()
         return claim.payout_id
+
+
+def direct_payout_to_discord_user(
+    admin_racer_id: int,
+    discord_id: str,
+    amount_cents: int,
+    *,
+    method: str,
+    reference: str,
+    key: str,
+    uow: UnitOfWork,
+    now: datetime | None = None,
+) -> int:
+    """`direct_payout` to the racer a Discord user is (the slash command `/payout user:`), in one transaction."""
+    with uow:
+        racer = uow.league.racer_by_discord_id(str(discord_id))
+        if racer is None:
+            raise NotARacerYet()
+        payout_id = direct_payout(
+            admin_racer_id,
+            racer.id,
+            amount_cents,
+            method=method,
+            reference=reference,
+            key=key,
+            uow=uow,  # joined: one transaction
+            now=now,
+        )
+        uow.commit()
+    return payout_id
 
 
 def pending_payouts(*, uow: UnitOfWork) -> list:

@@ -11,6 +11,8 @@ from nacl.signing import SigningKey
 from sqlalchemy import text
 
 from cozykart.api import discord as discord_api
+from cozykart.domain.errors import NotFound
+from cozykart.domain.league import NotARacerYet
 from cozykart.services import league as league_service
 from cozykart.services import ledger, outbox, wallet
 from tests.integration.discord_support import Discord, discord_user, is_ephemeral, stand_in_discord, text_of
@@ -296,6 +298,23 @@ def test_admin_payout_pays_the_racer_and_announces_the_cash_out(app, database):
     assert "Choose a payout method" in _refused(
         discord, database, ADMIN, "payout", {"user": BO["id"], "amount": "1", "method": "gold bars"}
     )
+
+
+def test_admin_payout_to_someone_not_racing_yet_is_refused_and_writes_nothing(app, database):
+    discord, _settings = app
+    discord.command(ADMIN, "wallet")
+    message = _refused(
+        discord,
+        database,
+        ADMIN,
+        "payout",
+        {"user": BO["id"], "amount": "5.00"},
+        resolved_users={BO["id"]: BO},
+    )
+    assert NotARacerYet().message in message
+    with pytest.raises(NotFound):
+        wallet.wallet_by_discord_id(BO["id"], uow=database.uow())
+    assert [row for row in outbox.list_outbox(uow=database.uow()) if row.kind == "cash_out"] == []
 
 
 # --- Discord's 3 seconds ---------------------------------------------------------------

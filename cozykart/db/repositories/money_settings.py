@@ -11,17 +11,7 @@ from sqlalchemy.orm import Session
 from cozykart.db.money_settings_tables import MoneySettingChange
 from cozykart.db.repositories import Repository
 from cozykart.db.tables import Racer
-from cozykart.domain.money import BPS_PER_WHOLE
-from cozykart.settings import HOLD_DAYS_MAX, PAYOUT_MIN_CENTS_MAX
-
-# What a stored value may be: the environment's ranges (cozykart.settings.load_settings),
-# the same as the console's (cozykart.services.money_settings.SPECS).
-STORED_RANGES: dict[str, tuple[int, int]] = {
-    "commission_rate_bps": (0, BPS_PER_WHOLE),
-    "tip_fee_bps": (0, BPS_PER_WHOLE),
-    "payout_min_cents": (1, PAYOUT_MIN_CENTS_MAX),
-    "hold_days": (0, HOLD_DAYS_MAX),
-}
+from cozykart.settings import MONEY_SETTING_RANGES
 
 
 def latest_changes_statement(*columns):
@@ -43,7 +33,7 @@ _EFFECTIVE_VALUES = latest_changes_statement(
 
 
 def _checked(name: str, value: int) -> int:
-    limits = STORED_RANGES.get(name)
+    limits = MONEY_SETTING_RANGES.get(name)
     assert limits is not None, f"unknown money setting stored: {name!r}"
     low, high = limits
     assert isinstance(value, int) and low <= value <= high, (name, value)
