@@ -158,7 +158,7 @@ def _ensure_racers(uow: UnitOfWork, now: datetime) -> tuple[list, int]:
     added = 0
     for index, (username, display_name, mkt_name) in enumerate(DEMO_RACERS):
         discord_id = f"{DEMO_DISCORD_ID_PREFIX}{username}"
-        racer = uow.seasons.racer_with_discord_id(discord_id)
+        racer = uow.league.racer_by_discord_id(discord_id)
         if racer is None:
             racer = uow.seasons.add_demo_racer(
                 discord_id=discord_id,

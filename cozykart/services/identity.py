@@ -290,7 +290,7 @@ def complete_login(
     except DiscordOAuthError as error:
         raise LoginFailed(f"Discord did not confirm the login ({error}). Please log in again.") from None
     with uow:
-        racer = uow.identity.upsert_racer(
+        racer = uow.league.upsert_racer(
             discord_id=user.id,
             username=user.username,
             display_name=user.display_name,
@@ -379,7 +379,7 @@ def dev_login(
     if not discord_id.startswith(DEMO_DISCORD_ID_PREFIX):
         raise PermissionDenied("The developer login only signs in demo racers.")
     with uow:
-        racer = uow.identity.racer_by_discord_id(discord_id)
+        racer = uow.league.racer_by_discord_id(discord_id)
         if racer is None:
             raise NotFound("No such demo racer; load the demo data with `python -m cozykart seed-demo`.")
         token, expires_at = _new_session(uow, racer.id, METHOD_DEV, now)

@@ -698,7 +698,7 @@ def _require_fixable(uow: UnitOfWork, race: Race) -> list[RaceEntry]:
         raise RaceNotFinal(race.name)
     assert race.season_id is not None
     # Locked, so a season being closed at this instant is seen closed (or waits for the fix).
-    season = uow.league.season_for_update(race.season_id)
+    season = uow.seasons.season_for_update(race.season_id)
     assert season is not None
     if season.status == SeasonStatus.CLOSED:
         raise SeasonClosed(season.name)
@@ -817,23 +817,23 @@ def _apply_fix(
 
 
 def _points_table_of(uow: UnitOfWork, season_id: int) -> PointsTable:
-    season = uow.league.season(season_id)
+    season = uow.seasons.season(season_id)
     assert season is not None
     return PointsTable.from_json(season.points_table)
 
 
 def _active_season_or_default(uow: UnitOfWork, now: datetime) -> Season:
     """The active season; on a fresh install, a default one opened now."""
-    active = uow.league.active_season()
+    active = uow.seasons.active_season()
     if active is not None:
         return active
-    taken = uow.league.season_names()
+    taken = uow.seasons.season_names()
     name = next(
         candidate
         for attempt in range(1, DEFAULT_SEASON_NAME_TRIES_MAX + 1)
         if (candidate := _default_season_name(now.date(), attempt)) not in taken
     )
-    season = uow.league.open_season(
+    season = uow.seasons.open_season(
         name=name,
         starts_on=now.date(),
         ends_on=now.date() + DEFAULT_SEASON_LENGTH,
@@ -843,7 +843,7 @@ def _active_season_or_default(uow: UnitOfWork, now: datetime) -> Season:
         now=now,
     )
     if season is None:  # another transaction opened one at the same instant
-        active = uow.league.active_season()
+        active = uow.seasons.active_season()
         assert active is not None
         return active
     return season

@@ -87,7 +87,7 @@ def wallet_summary(racer_id: int, *, uow: UnitOfWork, now: datetime | None = Non
 
 def wallet_by_discord_id(discord_id: str, *, uow: UnitOfWork, now: datetime | None = None) -> WalletSummary:
     with uow:
-        racer = uow.payouts.racer_by_discord_id(discord_id)
+        racer = uow.league.racer_by_discord_id(discord_id)
         if racer is None:
             raise NotFound(f"No racer has the Discord id {discord_id}.")
         return _summary(uow, racer, now)

@@ -242,7 +242,7 @@ class FakeLeagueRepository:
         if race is None:
             return None
         entries = sorted(self.entries(race_id), key=lambda entry: entry.racer_id)
-        season = self.season(race.season_id) if race.season_id is not None else None
+        season = self.t.seasons.get(race.season_id) if race.season_id is not None else None
         assert season is not None, "the league's races have a season once started"
         return RaceOutcome(
             race_id=race.id,
@@ -287,7 +287,16 @@ class FakeLeagueRepository:
         }
         return RaceViewRows(entries_by_race, fixes_by_race, dict(self.t.racers), seasons)
 
-    # --- seasons
+
+class FakeSeasonsRepository:
+    """The seasons repository's methods the league's use cases use, on the same tables."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self.database = database
+
+    @property
+    def t(self) -> Tables:
+        return self.database.tables
 
     def season(self, season_id: int) -> FakeSeason | None:
         return self.t.seasons.get(season_id)
@@ -317,6 +326,7 @@ class FakeUnitOfWork:
         self.database = database
         self._base_settings = settings or Settings(db_url="memory://")
         self._league: FakeLeagueRepository | None = None
+        self._seasons: FakeSeasonsRepository | None = None
         self._events: list[Any] = []
         self._before: Tables | None = None
         self._depth = 0
@@ -336,6 +346,11 @@ class FakeUnitOfWork:
         return self._league
 
     @property
+    def seasons(self) -> FakeSeasonsRepository:
+        assert self._seasons is not None, "use the unit of work inside `with uow:`"
+        return self._seasons
+
+    @property
     def is_joined(self) -> bool:
         return self._depth > 1
 
@@ -343,6 +358,7 @@ class FakeUnitOfWork:
         if self._depth == 0:
             self._before = copy.deepcopy(self.database.tables)
             self._league = FakeLeagueRepository(self.database)
+            self._seasons = FakeSeasonsRepository(self.database)
             self._events = []
         self._depth += 1
         return self
@@ -353,7 +369,7 @@ class FakeUnitOfWork:
             return
         if self._before is not None:  # not committed: roll back
             self.database.tables = self._before
-        self._before, self._league, self._events = None, None, []
+        self._before, self._league, self._seasons, self._events = None, None, None, []
 
     def emit(self, event: Any) -> None:
         self._events.append(event)

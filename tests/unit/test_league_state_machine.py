@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cozykart.db.repositories.league import LeagueRepository
+from cozykart.db.repositories.seasons import SeasonsRepository
 from cozykart.domain.errors import PermissionDenied
 from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected
 from cozykart.domain.league import (
@@ -41,7 +42,7 @@ from cozykart.domain.league import (
 )
 from cozykart.services import league
 from cozykart.settings import Settings
-from tests.unit.fake_uow import FakeDatabase, FakeLeagueRepository, FakeUnitOfWork
+from tests.unit.fake_uow import FakeDatabase, FakeLeagueRepository, FakeSeasonsRepository, FakeUnitOfWork
 
 ADMIN_DISCORD_ID = "900000000000000001"
 T0 = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
@@ -354,8 +355,13 @@ def test_a_start_that_fails_after_the_race_went_live_leaves_the_lobby_open(monke
     assert league.current_race(uow=lg.uow()) is None and lg.events(RaceStarted) == []
 
 
-def test_the_fake_repository_has_only_the_real_ones_methods():
-    fake = {name for name in vars(FakeLeagueRepository) if not name.startswith("_")} - {"t"}
-    assert fake and all(callable(getattr(LeagueRepository, name, None)) for name in fake), sorted(
-        name for name in fake if not hasattr(LeagueRepository, name)
+@pytest.mark.parametrize(
+    ("fake_class", "real_class"),
+    [(FakeLeagueRepository, LeagueRepository), (FakeSeasonsRepository, SeasonsRepository)],
+    ids=["league", "seasons"],
+)
+def test_the_fake_repositories_have_only_the_real_ones_methods(fake_class, real_class):
+    fake = {name for name in vars(fake_class) if not name.startswith("_")} - {"t"}
+    assert fake and all(callable(getattr(real_class, name, None)) for name in fake), sorted(
+        name for name in fake if not hasattr(real_class, name)
     )

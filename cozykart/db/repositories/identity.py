@@ -117,22 +117,6 @@ class IdentityRepository(Repository):
 
     # --- racers, as identity sees them ---------------------------------------------------------
 
-    def upsert_racer(
-        self, *, discord_id: str, username: str, display_name: str, avatar_url: str | None, now: datetime
-    ) -> Racer:
-        """The racer of a Discord user, created on first login; later logins refresh the names."""
-        return league_repo.upsert_racer(
-            self.session,
-            discord_id=discord_id,
-            username=username,
-            display_name=display_name,
-            avatar_url=avatar_url,
-            now=now,
-        )
-
-    def racer_by_discord_id(self, discord_id: str) -> Racer | None:
-        return self.session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
-
     def racers_with_discord_prefix(self, prefix: str, limit: int) -> list[Racer]:
         """The racers whose Discord id starts with `prefix` (the demo racers), by name."""
         return list(

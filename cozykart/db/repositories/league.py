@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,7 @@ from cozykart.db.ledger_tables import LedgerTransaction
 from cozykart.db.repositories import Repository
 from cozykart.db.tables import Race, RaceEntry, Racer, ResultFix, Season
 from cozykart.domain.events import RaceOutcome
-from cozykart.domain.league import RaceStatus, SeasonStatus
+from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import AccountKind, TransactionKind
 
 
@@ -236,53 +236,6 @@ class LeagueRepository(Repository):
             season.id: season for season in self.session.exec(select(Season).where(Season.id.in_(season_ids)))
         }
         return RaceViewRows(entries_by_race, fixes_by_race, people, seasons)
-
-    # --- seasons, as the league needs them --------------------------------------------
-    # (The league opens a default season and locks a race's season; the seasons
-    # repository is for the seasons' own use cases.)
-
-    def season(self, season_id: int) -> Season | None:
-        return self.session.get(Season, season_id)
-
-    def season_for_update(self, season_id: int) -> Season | None:
-        """The season, locked (after its race, before its racers)."""
-        return self.session.exec(select(Season).where(Season.id == season_id).with_for_update()).first()
-
-    def active_season(self) -> Season | None:
-        return self.session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
-
-    def season_names(self) -> set[str]:
-        return set(self.session.exec(select(Season.name)).all())
-
-    def open_season(
-        self,
-        *,
-        name: str,
-        starts_on: date,
-        ends_on: date,
-        points_table: str,
-        split_policy: str,
-        winner_bonus_bps: int,
-        now: datetime,
-    ) -> Season | None:
-        """An active season opened now; None when another transaction opened one at the same instant."""
-        season = Season(
-            name=name,
-            starts_on=starts_on,
-            ends_on=ends_on,
-            points_table=points_table,
-            split_policy=split_policy,
-            winner_bonus_bps=winner_bonus_bps,
-            status=SeasonStatus.ACTIVE,
-            created_at=now,
-            activated_at=now,
-        )
-        try:
-            with self.session.begin_nested():
-                self.session.add(season)
-        except IntegrityError:
-            return None
-        return season
 
     # --- the ledger, as the results desk reads it ----------------------------------------
     # (Here so the results desk reaches the ledger's rows through the league's

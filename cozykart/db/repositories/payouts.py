@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Result, cast, select, update
-from sqlmodel import select as sqlmodel_select
 
 from cozykart.db import ledger_repo as repo
 from cozykart.db.repositories import Repository
@@ -149,10 +148,6 @@ class PayoutsRepository(Repository):
             .order_by(racer.c.display_name, racer.c.id)
             .limit(limit)
         ).all()
-
-    def racer_by_discord_id(self, discord_id: str) -> Racer | None:
-        """The racer with this Discord id, for the wallet's look-up by Discord id (a racer query)."""
-        return self.session.exec(sqlmodel_select(Racer).where(Racer.discord_id == discord_id)).first()
 
     def wallet_id(self, racer_id: int) -> int | None:
         """The id of the racer's wallet account, or None when they never had one."""

@@ -25,7 +25,7 @@ class SeasonsRepository(Repository):
         return self.session.get(Season, season_id)
 
     def season_for_update(self, season_id: int) -> Season | None:
-        """The season, locked for the rest of the transaction."""
+        """The season, locked for the rest of the transaction (a league use case: after its race, before its racers)."""
         return self.session.exec(select(Season).where(Season.id == season_id).with_for_update()).first()
 
     def season_named(self, name: str) -> Season | None:
@@ -36,6 +36,39 @@ class SeasonsRepository(Repository):
 
     def active_season(self) -> Season | None:
         return self.session.exec(select(Season).where(Season.status == SeasonStatus.ACTIVE)).first()
+
+    def season_names(self) -> set[str]:
+        return set(self.session.exec(select(Season.name)).all())
+
+    def open_season(
+        self,
+        *,
+        name: str,
+        starts_on: date,
+        ends_on: date,
+        points_table: str,
+        split_policy: str,
+        winner_bonus_bps: int,
+        now: datetime,
+    ) -> Season | None:
+        """An active season opened now; None when another transaction opened one at the same instant."""
+        season = Season(
+            name=name,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            points_table=points_table,
+            split_policy=split_policy,
+            winner_bonus_bps=winner_bonus_bps,
+            status=SeasonStatus.ACTIVE,
+            created_at=now,
+            activated_at=now,
+        )
+        try:
+            with self.session.begin_nested():
+                self.session.add(season)
+        except IntegrityError:
+            return None
+        return season
 
     def listed(self, limit: int) -> Sequence[Season]:
         """Seasons for a list: the active one, then upcoming, then the archive (newest first)."""
@@ -151,10 +184,6 @@ class SeasonsRepository(Repository):
         return True
 
     # --- the demo league ----------------------------------------------------------
-
-    def racer_with_discord_id(self, discord_id: str) -> Racer | None:
-        """For the demo league, whose racers are found by their Discord ids."""
-        return self.session.exec(select(Racer).where(Racer.discord_id == discord_id)).first()
 
     def add_demo_racer(self, **fields: object) -> Racer:
         """A demo racer, written at the next flush."""
