@@ -19,7 +19,7 @@ from cozykart.services.ledger import distribution_key
 
 
 def _people(uow: UnitOfWork, racer_ids: Iterable[int]) -> dict[int, say.Person]:
-    rows = uow.outbox.racers(racer_ids)
+    rows = uow.league.racers(racer_ids)
     return {racer.id: say.Person(racer.mkt_name or racer.display_name, racer.discord_id) for racer in rows}
 
 
@@ -30,9 +30,9 @@ def _person(uow: UnitOfWork, racer_id: int) -> say.Person:
 
 
 def on_race_started(event: RaceStarted, uow: UnitOfWork) -> None:
-    race = uow.outbox.race(event.race_id)
+    race = uow.league.race(event.race_id)
     assert race is not None
-    season = uow.outbox.season(event.season_id) if event.season_id else None
+    season = uow.seasons.season(event.season_id) if event.season_id else None
     people = _people(uow, [*event.racer_ids, race.host_racer_id])
     message = say.race_started(
         race_name=event.name,
@@ -46,12 +46,12 @@ def on_race_started(event: RaceStarted, uow: UnitOfWork) -> None:
 
 def _shares_cents(uow: UnitOfWork, race_id: int) -> dict[int, int]:
     """What each racer's wallet got from the race's pool distribution (none when the pot was empty)."""
-    return uow.outbox.wallet_cents_of_transaction(distribution_key(race_id))
+    return uow.ledger.wallet_cents_of_transaction(distribution_key(race_id))
 
 
 def on_race_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
     outcome = event.outcome
-    season = uow.outbox.season(outcome.season_id) if outcome.season_id else None
+    season = uow.seasons.season(outcome.season_id) if outcome.season_id else None
     people = _people(uow, [result.racer_id for result in outcome.results])
     shares_cents = _shares_cents(uow, outcome.race_id)
     finishes = [
@@ -96,12 +96,12 @@ def on_payout_paid(event: PayoutPaid, uow: UnitOfWork) -> None:
 
 
 def on_season_completed(event: SeasonCompleted, uow: UnitOfWork) -> None:
-    season = uow.outbox.season(event.season_id)
+    season = uow.seasons.season(event.season_id)
     assert season is not None
     champion = _person(uow, event.champion_racer_id) if event.champion_racer_id else None
     standing = None
     if event.champion_racer_id:
-        standing = uow.outbox.standing(event.season_id, event.champion_racer_id)
+        standing = uow.seasons.standing(event.season_id, event.champion_racer_id)
     message = say.season_champion(
         season_name=event.name,
         champion=champion,

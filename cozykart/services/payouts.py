@@ -91,10 +91,10 @@ def read_wallet_balances(
 
 
 def _lock_wallet(uow: UnitOfWork, racer_id: int, now: datetime) -> dict[str, int]:
-    ids = uow.payouts.account_ids(
+    ids = uow.ledger.read_account_ids(
         [wallet_account(racer_id), in_flight_account(racer_id), PAYOUTS_SENT], now=now
     )
-    uow.payouts.lock_accounts([ids[wallet_account(racer_id).code]])
+    uow.ledger.lock_accounts([ids[wallet_account(racer_id).code]])
     return ids
 
 
@@ -177,7 +177,7 @@ def request_payout(
             at=now,
             currency=currency,
         )
-        uow.payouts.write_transaction(transaction, ids, now=now)
+        uow.ledger.write_transaction(transaction, ids, now=now)
         after = read_wallet_balances(uow, actor.racer_id, now)
         assert after is not None and after.available_cents == balances.available_cents - amount_cents
         uow.commit()
@@ -186,7 +186,7 @@ def request_payout(
 
 def _decided(uow: UnitOfWork, payout_id: int, wanted: TransactionKind) -> PayoutOutcome | None:
     """The payout's decision if one exists; refused if it went the other way."""
-    decision = uow.payouts.transaction_by_key(decision_key(payout_id))
+    decision = uow.ledger.transaction_row(decision_key(payout_id))
     if decision is None:
         return None
     status = PayoutStatus.PAID if decision.kind == TransactionKind.PAYOUT else PayoutStatus.REJECTED
@@ -216,7 +216,7 @@ def pay_payout(
         already = _decided(uow, payout_id, TransactionKind.PAYOUT)
         if already is not None:
             return already
-        ids = uow.payouts.account_ids([in_flight_account(payout.racer_id), PAYOUTS_SENT], now=now)
+        ids = uow.ledger.read_account_ids([in_flight_account(payout.racer_id), PAYOUTS_SENT], now=now)
         transaction = payout_paid_transaction(
             key=decision_key(payout_id),
             payout_id=payout_id,
@@ -228,7 +228,7 @@ def pay_payout(
             at=now,
             currency=currency,
         )
-        written = uow.payouts.write_transaction(transaction, ids, now=now)
+        written = uow.ledger.write_transaction(transaction, ids, now=now)
         if written.replayed:  # another admin decided it while we looked
             outcome = _decided(uow, payout_id, TransactionKind.PAYOUT)
             assert outcome is not None
@@ -261,7 +261,7 @@ def reject_payout(
         already = _decided(uow, payout_id, TransactionKind.PAYOUT_RELEASED)
         if already is not None:
             return already
-        ids = uow.payouts.account_ids(
+        ids = uow.ledger.read_account_ids(
             [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)], now=now
         )
         transaction = payout_rejected_transaction(
@@ -274,7 +274,7 @@ def reject_payout(
             at=now,
             currency=currency,
         )
-        written = uow.payouts.write_transaction(transaction, ids, now=now)
+        written = uow.ledger.write_transaction(transaction, ids, now=now)
         if written.replayed:
             outcome = _decided(uow, payout_id, TransactionKind.PAYOUT_RELEASED)
             assert outcome is not None
@@ -344,7 +344,7 @@ def direct_payout(
             at=instant,
             currency=currency,
         )
-        uow.payouts.write_transaction(transaction, claim.account_ids, now=instant)
+        uow.ledger.write_transaction(transaction, claim.account_ids, now=instant)
         uow.emit(
             PayoutPaid(
                 payout_id=claim.payout_id,

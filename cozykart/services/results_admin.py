@@ -100,7 +100,7 @@ def _changes(before: RaceView, after: RaceView) -> tuple[PlaceChange, ...]:
 
 
 def _pot_held_cents(uow: UnitOfWork, race_id: int) -> int:
-    return uow.league.race_pot_held_cents(race_id)
+    return uow.ledger.race_pot_held_cents(race_id)
 
 
 def _parse_racer(racer_id: int | str) -> int:
@@ -150,12 +150,12 @@ def apply_admin_fix(
     with uow:
         load_admin(uow, actor_id)
         before = league.get_race(race_id, uow=uow)
-        correction_before_id = uow.league.latest_result_correction_id(race_id)
+        correction_before_id = uow.ledger.latest_result_correction_id(race_id)
         after = league.admin_fix_result(
             race_id, racer_id, position, reason=reason, actor_id=actor_id, uow=uow, now=now
         )
         uow.handle_events()  # the ledger posts its correction now, inside this transaction
-        moved_cents = uow.league.wallet_moves_of_corrections_since(race_id, correction_before_id)
+        moved_cents = uow.ledger.wallet_moves_of_corrections_since(race_id, correction_before_id)
         pot_held_cents = _pot_held_cents(uow, race_id)
         assert sum(moved_cents.values()) == 0, (
             "a result correction only moves cents between the race's racers"

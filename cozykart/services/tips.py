@@ -100,7 +100,7 @@ def tip_mode(settings: Settings) -> str:
 
 
 def _djs(uow: UnitOfWork) -> tuple[DjChoice, ...]:
-    rows = uow.inbox.djs(limit=DJS_LISTED_MAX)
+    rows = uow.league.djs(limit=DJS_LISTED_MAX)
     return tuple(DjChoice(row.discord_id, row.display_name, row.avatar_url or "") for row in rows)
 
 

@@ -484,7 +484,7 @@ def _cost_of(uow: UnitOfWork, skus: tuple[tuple[str, int], ...]) -> int:
 
 def _dj_for(uow: UnitOfWork, named: str | None) -> int:
     """The DJ a tip names (Discord id or username), or the DJ on duty."""
-    djs = uow.inbox.djs()
+    djs = uow.league.djs()
     if named:
         for racer in djs:
             if named in (racer.discord_id, racer.username):

@@ -21,7 +21,6 @@ from sqlmodel import select as orm_select
 from cozykart.db import lean
 from cozykart.db.inbox_tables import ProductCost, WebhookEvent
 from cozykart.db.repositories import Repository
-from cozykart.db.tables import Racer
 from cozykart.domain.payments import CheckoutPending, InboxStatus, Refund, Sale, StoredMeanwhile, Tip
 
 # What a database failure raises (a lost connection, a lock timeout): the inbox retries those.
@@ -167,14 +166,6 @@ class InboxRepository(Repository):
             cost.sku: cost.cost_cents
             for cost in self.session.exec(orm_select(ProductCost).where(col(ProductCost.sku).in_(list(skus))))
         }
-
-    def djs(self, limit: int | None = None) -> list[Racer]:
-        """Racers with the DJ role, by id (league data, here for the tips the inbox credits)."""
-        return list(
-            self.session.exec(
-                orm_select(Racer).where(col(Racer.is_dj).is_(True)).order_by(Racer.id).limit(limit)
-            ).all()
-        )
 
     # --- retries, replays, the admin's view ------------------------------------------------
 

@@ -1,8 +1,10 @@
-"""The league repository: racers, lobbies, races and their entries, seasons, result fixes, standings.
+"""The league repository: racers, lobbies, races and their entries, result fixes.
 
 What the league's use cases (`cozykart/services/league.py`, `results_admin.py`)
-read, lock and write. Rows are locked in the league's order, race, season,
-racers (`race_for_update`, `season_for_update`, `racers_for_update`), so two
+read, lock and write; the one racer upsert and the look-ups by Discord id every
+entry point shares. A race's season is the seasons repository's (`uow.seasons`).
+Rows are locked in the league's order, race, season, racers (`race_for_update`,
+`uow.seasons.season_for_update`, `racers_for_update`), so two
 league transactions never deadlock.
 """
 
@@ -12,17 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel, func, select
+from sqlmodel import SQLModel, col, func, select
 
-from cozykart.db import league_repo, ledger_repo
-from cozykart.db.ledger_tables import LedgerTransaction
+from cozykart.db import league_repo
 from cozykart.db.repositories import Repository
 from cozykart.db.tables import Race, RaceEntry, Racer, ResultFix, Season
 from cozykart.domain.events import RaceOutcome
 from cozykart.domain.league import RaceStatus
-from cozykart.domain.ledger import AccountKind, TransactionKind
 
 
 @dataclass(frozen=True)
@@ -237,44 +236,17 @@ class LeagueRepository(Repository):
         }
         return RaceViewRows(entries_by_race, fixes_by_race, people, seasons)
 
-    # --- the ledger, as the results desk reads it ----------------------------------------
-    # (Here so the results desk reaches the ledger's rows through the league's
-    # repository; the ledger repository belongs to the ledger's use cases.)
+    # --- racers, as announcements and tips need them ------------------------------------------
 
-    def race_pot_held_cents(self, race_id: int) -> int:
-        """What the race's racers' wallets hold of its payments, in cents."""
-        rows = ledger_repo.race_wallet_holdings(self.connection, race_id)
-        return sum(row.net_cents for row in rows)
+    def racers(self, racer_ids: Iterable[int]) -> list[Racer]:
+        """These racers, in one query (none for no ids)."""
+        ids = list(racer_ids)
+        return list(self.session.exec(select(Racer).where(Racer.id.in_(ids))).all()) if ids else []
 
-    def latest_result_correction_id(self, race_id: int) -> int:
-        """The id of the race's newest result-correction ledger transaction (0 when none)."""
-        table = LedgerTransaction.__table__
-        return self.connection.execute(
-            core_select(func.coalesce(func.max(table.c.id), 0)).where(
-                table.c.race_id == race_id, table.c.kind == str(TransactionKind.RESULT_CORRECTION)
-            )
-        ).scalar_one()
-
-    def wallet_moves_of_corrections_since(self, race_id: int, correction_before_id: int) -> dict[int, int]:
-        """Racer -> cents the race's result corrections newer than `correction_before_id` moved in wallets."""
-        connection = self.connection
-        table = LedgerTransaction.__table__
-        correction_ids = (
-            connection.execute(
-                core_select(table.c.id).where(
-                    table.c.race_id == race_id,
-                    table.c.kind == str(TransactionKind.RESULT_CORRECTION),
-                    table.c.id > correction_before_id,
-                )
-            )
-            .scalars()
-            .all()
+    def djs(self, limit: int | None = None) -> list[Racer]:
+        """Racers with the DJ role, by id: who a tip may credit."""
+        return list(
+            self.session.exec(
+                select(Racer).where(col(Racer.is_dj).is_(True)).order_by(Racer.id).limit(limit)
+            ).all()
         )
-        moved_cents: dict[int, int] = {}
-        for transaction_id in correction_ids:
-            for posting in ledger_repo.postings_of_transaction(connection, transaction_id):
-                if posting.kind == AccountKind.WALLET and posting.racer_id is not None:
-                    moved_cents[posting.racer_id] = (
-                        moved_cents.get(posting.racer_id, 0) + posting.amount_cents
-                    )
-        return moved_cents

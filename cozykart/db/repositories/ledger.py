@@ -12,14 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func
+from sqlalchemy import select as core_select
+from sqlmodel import select
 
 from cozykart.db import ledger_repo as repo
 from cozykart.db.league_repo import race_outcome
 from cozykart.db.ledger_repo import RaceAtSale, Written
+from cozykart.db.ledger_tables import LedgerAccount, LedgerPosting, LedgerTransaction
 from cozykart.db.repositories import Repository
 from cozykart.domain.events import RaceOutcome
-from cozykart.domain.ledger import CLEARING, HOUSE, AccountRef, Transaction
+from cozykart.domain.ledger import CLEARING, HOUSE, AccountKind, AccountRef, Transaction, TransactionKind
 
 __all__ = ["LedgerRepository", "RaceAtSale", "Written"]
 
@@ -158,3 +161,54 @@ class LedgerRepository(Repository):
 
     def season_race_holdings(self, season_id: int, *, excluding_race_id: int) -> list:
         return repo.season_race_holdings(self.connection, season_id, excluding_race_id=excluding_race_id)
+
+    # --- what a race's results moved, for the results desk and its announcements -------------
+
+    def race_pot_held_cents(self, race_id: int) -> int:
+        """What the race's racers' wallets hold of its payments, in cents."""
+        rows = repo.race_wallet_holdings(self.connection, race_id)
+        return sum(row.net_cents for row in rows)
+
+    def latest_result_correction_id(self, race_id: int) -> int:
+        """The id of the race's newest result-correction ledger transaction (0 when none)."""
+        table = LedgerTransaction.__table__
+        return self.connection.execute(
+            core_select(func.coalesce(func.max(table.c.id), 0)).where(
+                table.c.race_id == race_id, table.c.kind == str(TransactionKind.RESULT_CORRECTION)
+            )
+        ).scalar_one()
+
+    def wallet_moves_of_corrections_since(self, race_id: int, correction_before_id: int) -> dict[int, int]:
+        """Racer -> cents the race's result corrections newer than `correction_before_id` moved in wallets."""
+        connection = self.connection
+        table = LedgerTransaction.__table__
+        correction_ids = (
+            connection.execute(
+                core_select(table.c.id).where(
+                    table.c.race_id == race_id,
+                    table.c.kind == str(TransactionKind.RESULT_CORRECTION),
+                    table.c.id > correction_before_id,
+                )
+            )
+            .scalars()
+            .all()
+        )
+        moved_cents: dict[int, int] = {}
+        for transaction_id in correction_ids:
+            for posting in repo.postings_of_transaction(connection, transaction_id):
+                if posting.kind == AccountKind.WALLET and posting.racer_id is not None:
+                    moved_cents[posting.racer_id] = (
+                        moved_cents.get(posting.racer_id, 0) + posting.amount_cents
+                    )
+        return moved_cents
+
+    def wallet_cents_of_transaction(self, transaction_key: str) -> dict[int, int]:
+        """What each racer's wallet got in the ledger transaction of this key (nothing when there is none)."""
+        rows = self.session.exec(
+            select(LedgerAccount.racer_id, func.sum(LedgerPosting.amount_cents))
+            .join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
+            .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
+            .where(LedgerTransaction.key == transaction_key, LedgerAccount.kind == AccountKind.WALLET)
+            .group_by(LedgerAccount.racer_id)
+        ).all()
+        return {racer_id: int(cents) for racer_id, cents in rows}

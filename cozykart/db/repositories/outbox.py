@@ -1,26 +1,21 @@
 """The outbox repository: the Discord outbox: messages waiting, sent and failed, and the sender lease.
 
-It also reads what an announcement says (racers' names, the race, the season,
-a champion's standing, the wallets' shares of a pot): the announcements are
-the outbox's writers, and they read those here rather than through the league's
-and the ledger's repositories, so the outbox depends on no other aggregate's code.
+What an announcement says (racers' names, the race, the season, a champion's
+standing, the wallets' shares of a pot) is read through the league's, the
+seasons' and the ledger's repositories, which own those rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
-from cozykart.db.ledger_tables import LedgerAccount, LedgerPosting, LedgerTransaction
 from cozykart.db.outbox_tables import DiscordOutbox, DiscordSenderLease
 from cozykart.db.repositories import Repository
-from cozykart.db.tables import Race, Racer, Season, SeasonStanding
 from cozykart.domain.discord_messages import OutboxStatus
-from cozykart.domain.ledger import AccountKind
 
 
 class OutboxRepository(Repository):
@@ -108,34 +103,3 @@ class OutboxRepository(Repository):
             .where(lease.c.name == name, lease.c.holder == sender_id)
             .values(holder=None, expires_at=now)
         )
-
-    # --- what announcements say -------------------------------------------------------------
-
-    def racers(self, racer_ids: Iterable[int]) -> list[Racer]:
-        """These racers, in one query (none for no ids)."""
-        ids = list(racer_ids)
-        return list(self.session.exec(select(Racer).where(Racer.id.in_(ids))).all()) if ids else []
-
-    def race(self, race_id: int) -> Race | None:
-        return self.session.get(Race, race_id)
-
-    def season(self, season_id: int) -> Season | None:
-        return self.session.get(Season, season_id)
-
-    def standing(self, season_id: int, racer_id: int) -> SeasonStanding | None:
-        return self.session.exec(
-            select(SeasonStanding).where(
-                SeasonStanding.season_id == season_id, SeasonStanding.racer_id == racer_id
-            )
-        ).first()
-
-    def wallet_cents_of_transaction(self, transaction_key: str) -> dict[int, int]:
-        """What each racer's wallet got in the ledger transaction of this key (nothing when there is none)."""
-        rows = self.session.exec(
-            select(LedgerAccount.racer_id, func.sum(LedgerPosting.amount_cents))
-            .join(LedgerPosting, LedgerPosting.account_id == LedgerAccount.id)
-            .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
-            .where(LedgerTransaction.key == transaction_key, LedgerAccount.kind == AccountKind.WALLET)
-            .group_by(LedgerAccount.racer_id)
-        ).all()
-        return {racer_id: int(cents) for racer_id, cents in rows}

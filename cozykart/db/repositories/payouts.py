@@ -1,16 +1,13 @@
 """The payouts repository: payout requests and their decisions, and the wallet reads of the money pages.
 
-A payout moves money through the ledger (encumbering a wallet, writing its one
-decision transaction): the ledger's queries a payout and the wallet pages make
-(account ids and locks, balances, transactions by key, a wallet's lines) are
-here, on the query functions of `cozykart.db.ledger_repo`, so that payouts and
-the wallet reach the database only through this repository; the ledger's own
-repository (`uow.ledger`) belongs to the ledger services.
+A payout moves money through the ledger: its account ids, locks and its one
+decision transaction go through the ledger's repository (`uow.ledger`); here
+are the payout rows and what a wallet holds and lists (its balances and lines,
+read with the query functions of `cozykart.db.ledger_repo`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +16,7 @@ from sqlalchemy import BigInteger, Result, cast, select, update
 from cozykart.db import ledger_repo as repo
 from cozykart.db.repositories import Repository
 from cozykart.db.tables import Racer
-from cozykart.domain.ledger import AccountKind, AccountRef, PayoutStatus, in_flight_account, wallet_account
+from cozykart.domain.ledger import AccountKind, PayoutStatus, in_flight_account, wallet_account
 
 payout_table = repo.payout_table
 
@@ -36,22 +33,6 @@ class WalletAmounts:
 
 class PayoutsRepository(Repository):
     # --- the ledger, as a payout moves money -------------------------------------
-
-    def account_ids(self, accounts: Iterable[AccountRef], *, now: datetime) -> dict[str, int]:
-        """Ids of the accounts by code, creating the missing ones (the ledger's query, for a payout)."""
-        return repo.account_ids(self.connection, accounts, now=now)
-
-    def lock_accounts(self, ids: Iterable[int]) -> None:
-        """Lock the accounts' rows until commit (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already did)."""
-        repo.lock_accounts(self.connection, ids)
-
-    def write_transaction(self, transaction, ids: dict[str, int], *, now: datetime) -> repo.Written:
-        """Apply a payout's ledger transaction once (a repeat of its key writes nothing)."""
-        return repo.write_transaction(self.connection, transaction, ids, now=now)
-
-    def transaction_by_key(self, key: str):
-        """The ledger transaction written under `key` (a payout's decision), or None."""
-        return repo.transaction_row(self.connection, key)
 
     def wallet_amounts(self, racer_id: int, now: datetime, *, check_postings: bool) -> WalletAmounts | None:
         """The racer's wallet as stored, or None when the racer never had one (the ledger's queries).

@@ -14,7 +14,7 @@ from sqlmodel import case, select
 
 from cozykart.db import league_repo
 from cozykart.db.repositories import Repository
-from cozykart.db.tables import Race, RaceEntry, Racer, Season
+from cozykart.db.tables import Race, RaceEntry, Racer, Season, SeasonStanding
 from cozykart.domain.league import RaceStatus, SeasonStatus
 
 
@@ -221,3 +221,12 @@ class SeasonsRepository(Repository):
     def flush(self) -> None:
         """Write what was added (the rows get their ids)."""
         self.session.flush()
+
+    # --- a racer's standing, for the champion's announcement -----------------------------------
+
+    def standing(self, season_id: int, racer_id: int) -> SeasonStanding | None:
+        return self.session.exec(
+            select(SeasonStanding).where(
+                SeasonStanding.season_id == season_id, SeasonStanding.racer_id == racer_id
+            )
+        ).first()
