@@ -1,9 +1,13 @@
-"""A fake Stripe API on 127.0.0.1 for tests: `POST /v1/checkout/sessions` only.
+"""A fake Stripe API on 127.0.0.1 for tests: Checkout Sessions and the Connect calls payouts make.
 
 A real HTTP server in a thread (the standard library's). It checks what Stripe
-checks for this call (a bearer secret key, a form body with the fields a
-payment-mode session needs) and answers with a session whose `url` is a
-checkout page; the same Idempotency-Key gets the same session back.
+checks for each call (a bearer secret key, a form body with the required
+fields) and answers with the object Stripe's API reference shows
+(docs.stripe.com/api: checkout/sessions/create, accounts/create,
+account_links/create, accounts/retrieve, transfers/create). As Stripe does, a
+POST with an Idempotency-Key it has seen gets the first answer back and does
+nothing again. Every call is recorded (`calls`: method, path, idempotency key,
+form) so a test can count what reached Stripe.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +43,10 @@ class FakeStripe:
     sessions: list[dict[str, str]] = field(default_factory=list)  # the form of each created session
     by_idempotency_key: dict[str, dict] = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
-    fail_next: bool = False
+    fail_next: int = 0  # answer this many POSTs with a 500 (True: one)
+    calls: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
+    accounts: dict[str, dict] = field(default_factory=dict)  # id -> the account object
+    transfers: list[dict] = field(default_factory=list)  # each transfer made (not the repeats)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -60,25 +68,62 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 fake.refusals.append(message)
             self._answer(status, {"error": {"type": "invalid_request_error", "message": message}})
 
-        def do_POST(self) -> None:
-            if self.path != "/v1/checkout/sessions":
-                return self._refuse(404, f"Unrecognized request URL (POST: {self.path})")
+        def _authorized(self) -> bool:
             if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
-                return self._refuse(401, "Invalid API Key provided")
+                self._refuse(401, "Invalid API Key provided")
+                return False
+            return True
+
+        def do_GET(self) -> None:
+            if not self._authorized():
+                return None
+            with fake.lock:
+                fake.calls.append(("GET", self.path, "", {}))
+                account = fake.accounts.get(self.path.removeprefix("/v1/accounts/"))
+            if not self.path.startswith("/v1/accounts/") or account is None:
+                return self._refuse(404, f"No such account: {self.path}")
+            return self._answer(200, account)
+
+        def do_POST(self) -> None:
+            if not self._authorized():
+                return None
             length = int(self.headers.get("Content-Length") or 0)
             if length > REQUEST_BODY_BYTES_MAX:
                 return self._refuse(413, "body too large")
             form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+            key = self.headers.get("Idempotency-Key") or ""
+            with fake.lock:
+                fake.calls.append(("POST", self.path, key, form))
+                if fake.fail_next:
+                    fake.fail_next -= 1  # True: the next call; a number: that many calls
+                    return self._answer(500, {"error": {"type": "api_error", "message": "boom"}})
+                if key and key in fake.by_idempotency_key:
+                    return self._answer(200, fake.by_idempotency_key[key])
+            connect = {
+                "/v1/accounts": _new_account,
+                "/v1/account_links": _new_account_link,
+                "/v1/transfers": _new_transfer,
+            }.get(self.path)
+            if connect is not None:
+                return self._connect(connect, form, key)
+            if self.path != "/v1/checkout/sessions":
+                return self._refuse(404, f"Unrecognized request URL (POST: {self.path})")
+            return self._checkout(form, key)
+
+        def _connect(self, make, form: dict[str, str], key: str) -> None:
+            with fake.lock:
+                made = make(fake, form)
+                if key and not isinstance(made, str):
+                    fake.by_idempotency_key[key] = made
+            if isinstance(made, str):
+                return self._refuse(400, made)
+            return self._answer(200, made)
+
+        def _checkout(self, form: dict[str, str], key: str) -> None:
             missing = [name for name in REQUIRED_FIELDS if name not in form]
             if missing:
                 return self._refuse(400, f"Missing required param: {missing[0]}")
             with fake.lock:
-                if fake.fail_next:
-                    fake.fail_next = False
-                    return self._answer(500, {"error": {"type": "api_error", "message": "boom"}})
-                key = self.headers.get("Idempotency-Key") or ""
-                if key and key in fake.by_idempotency_key:
-                    return self._answer(200, fake.by_idempotency_key[key])
                 session_id = f"cs_test_{secrets.token_hex(12)}"
                 session = {
                     "id": session_id,
@@ -86,11 +131,7 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     "mode": form["mode"],
                     "amount_total": int(form["line_items[0][price_data][unit_amount]"]),
                     "currency": form["line_items[0][price_data][currency]"],
-                    "metadata": {
-                        name[len("metadata[") : -1]: value
-                        for name, value in form.items()
-                        if name.startswith("metadata[")
-                    },
+                    "metadata": _metadata(form),
                     "success_url": form["success_url"],
                     "cancel_url": form["cancel_url"],
                     "url": f"https://checkout.stripe.test/c/pay/{session_id}",
@@ -101,6 +142,81 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             return self._answer(200, session)
 
     return Handler
+
+
+def _metadata(form: dict[str, str]) -> dict[str, str]:
+    return {
+        name[len("metadata[") : -1]: value for name, value in form.items() if name.startswith("metadata[")
+    }
+
+
+def _new_account(fake: FakeStripe, form: dict[str, str]) -> dict | str:
+    """POST /v1/accounts: an Express account, its transfers capability pending until onboarding."""
+    if form.get("type") != "express":
+        return "This fake makes Express accounts only: type=express"
+    account_id = f"acct_{secrets.token_hex(8)}"
+    account = {
+        "id": account_id,
+        "object": "account",
+        "type": "express",
+        "capabilities": {"transfers": "inactive"},
+        "charges_enabled": False,
+        "payouts_enabled": False,
+        "details_submitted": False,
+        "metadata": _metadata(form),
+    }
+    fake.accounts[account_id] = account
+    return account
+
+
+def finish_onboarding(fake: FakeStripe, account_id: str) -> dict:
+    """What Stripe does when the racer completes onboarding: the account can receive transfers."""
+    with fake.lock:
+        account = fake.accounts[account_id]
+        account.update(capabilities={"transfers": "active"}, payouts_enabled=True, details_submitted=True)
+        return dict(account)
+
+
+def _new_account_link(fake: FakeStripe, form: dict[str, str]) -> dict | str:
+    """POST /v1/account_links: a single-use onboarding URL that expires after 300 s."""
+    for name in ("account", "type", "refresh_url", "return_url"):
+        if not form.get(name):
+            return f"Missing required param: {name}"
+    if form["account"] not in fake.accounts:
+        return f"No such account: '{form['account']}'"
+    created = int(time.time())
+    return {
+        "object": "account_link",
+        "created": created,
+        "expires_at": created + 300,
+        "url": f"https://connect.stripe.test/setup/e/{form['account']}/{secrets.token_urlsafe(12)}",
+    }
+
+
+def _new_transfer(fake: FakeStripe, form: dict[str, str]) -> dict | str:
+    """POST /v1/transfers: money to a connected account whose transfers capability is active."""
+    for name in ("amount", "currency", "destination"):
+        if not form.get(name):
+            return f"Missing required param: {name}"
+    account = fake.accounts.get(form["destination"])
+    if account is None:
+        return f"No such destination: '{form['destination']}'"
+    if account["capabilities"].get("transfers") != "active":
+        return "Your destination account needs to have at least one of the following capabilities enabled: transfers"
+    transfer = {
+        "id": f"tr_{secrets.token_hex(12)}",
+        "object": "transfer",
+        "amount": int(form["amount"]),
+        "amount_reversed": 0,
+        "created": int(time.time()),
+        "currency": form["currency"],
+        "destination": form["destination"],
+        "metadata": _metadata(form),
+        "reversed": False,
+        "transfer_group": form.get("transfer_group"),
+    }
+    fake.transfers.append(transfer)
+    return transfer
 
 
 @contextmanager

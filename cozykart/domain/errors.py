@@ -74,6 +74,7 @@ class in the tree is a `CozyKartError`, none is defined outside
     │   ├── LoginUnavailable                       identity
     │   ├── TipsUnavailable                        payments
     │   ├── CheckoutFailed                         payments
+    │   ├── StripeConnectFailed                    payments
     │   ├── NoDjOnDuty                             payments
     │   └── DiscordNotConfigured                   discord_messages
     ├── LoginFailed                                identity

@@ -80,6 +80,10 @@ class CheckoutFailed(Unavailable):
     """Stripe did not start the checkout; the message says what to do."""
 
 
+class StripeConnectFailed(Unavailable):
+    """Stripe refused or could not be reached for a racer's payout account or transfer; nothing was sent."""
+
+
 class DemoTipsInProduction(CozyKartError):
     """Demo tips are switched on in production mode; the app refuses to start."""
 
