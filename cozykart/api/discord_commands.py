@@ -6,7 +6,7 @@ the same services as the web pages, which check permissions themselves. A
 refused action (`CozyKartError`) is answered with its message, ephemerally;
 every text a person chose (names, the reason, an echoed option) is escaped for
 Discord markdown (`escape_markdown`, shown as `_md`);
-`/wallet` and `/cashout` are always ephemeral. A replayed interaction gets `already_handled()`.
+`/wallet`, `/cashout`, `/cashout-cancel` and `/payout` are always ephemeral. A replayed interaction gets `already_handled()`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from cozykart.settings import Settings
 
 OPTION_TEXT_LENGTH_MAX = 200
 # Commands whose answer only the caller sees (fixed before the answer is known when it is deferred).
-PRIVATE_COMMANDS = frozenset({"wallet", "cashout", "payout"})
+PRIVATE_COMMANDS = frozenset({"wallet", "cashout", "cashout-cancel", "payout"})
 logger = logging.getLogger("cozykart.discord")
 
 
@@ -214,6 +214,16 @@ def _cashout(ctx: Context) -> Reply:
     )
 
 
+def _cashout_cancel(ctx: Context) -> Reply:
+    outcome = payouts.cancel_pending_payout(
+        ctx.racer_id, ctx.invocation.number("payout", required=False), uow=ctx.uow
+    )
+    return _text(
+        f"↩️ Payout #{outcome.payout_id} is cancelled; its money is back in your wallet. /wallet shows it.",
+        ephemeral=True,
+    )
+
+
 def _standings(ctx: Context) -> Reply:
     view = standings.season_standings(uow=ctx.uow, limit=say.STANDINGS_ROWS_SHOWN_MAX)
     if view is None:
@@ -276,6 +286,7 @@ HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "result": _result,
     "wallet": _wallet,
     "cashout": _cashout,
+    "cashout-cancel": _cashout_cancel,
     "standings": _standings,
     "payout": _payout,
     "admin-fix": _admin_fix,

@@ -154,7 +154,7 @@ class TransactionKind(StrEnum):
     DISPUTE_REINSTATED = "DISPUTE_REINSTATED"  # a dispute won: the clawback reversed
     PAYOUT_REQUEST = "PAYOUT_REQUEST"  # wallet -> in flight
     PAYOUT = "PAYOUT"  # in flight (or wallet, direct) -> paid out
-    PAYOUT_RELEASED = "PAYOUT_RELEASED"  # a rejected payout: in flight -> wallet
+    PAYOUT_RELEASED = "PAYOUT_RELEASED"  # a rejected or cancelled payout: in flight -> wallet
     ADJUSTMENT = "ADJUSTMENT"  # an admin's correction with a reason
 
 
@@ -463,12 +463,15 @@ class PayoutStatus(StrEnum):
     """Where a payout request stands (the payout row's `status`, stored as its text).
 
     The ledger is the truth: a payout is pending until its one decision
-    transaction (`payout:<id>:decision`) pays it or rejects it.
+    transaction (`payout:<id>:decision`) pays it (`PAYOUT`), or releases its
+    money back to the wallet (`PAYOUT_RELEASED`): an admin rejected it, or the
+    racer cancelled it.
     """
 
     PENDING = "pending"
     PAID = "paid"
     REJECTED = "rejected"
+    CANCELLED = "cancelled"
 
 
 PAYOUT_METHODS = {

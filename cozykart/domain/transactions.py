@@ -684,6 +684,29 @@ def payout_rejected_transaction(
     )
 
 
+def payout_cancelled_transaction(
+    *, key: str, payout_id: int, racer_id: int, amount_cents: int, at: datetime, currency: str
+) -> Transaction:
+    """In flight -x, wallet +x: the racer withdrew their pending payout request."""
+    assert amount_cents > 0, amount_cents
+    money = format_cents(amount_cents, currency)
+    builder = TransactionBuilder()
+    builder.post(in_flight_account(racer_id), -amount_cents, f"Payout #{payout_id} cancelled")
+    builder.post(
+        wallet_account(racer_id), amount_cents, f"Payout #{payout_id} cancelled: {money} back in your wallet"
+    )
+    return _finish(
+        builder,
+        key=key,
+        kind=TransactionKind.PAYOUT_RELEASED,
+        description=f"Payout #{payout_id} of {money} cancelled by the racer",
+        reference=f"payout:{payout_id}",
+        occurred_at=at,
+        payout_id=payout_id,
+        actor_racer_id=racer_id,
+    )
+
+
 def direct_payout_transaction(
     *,
     key: str,

@@ -133,6 +133,19 @@ COMMANDS: list[dict] = [
         "description": "Ask for a payout from your wallet",
         "options": [_option(STRING, "amount", "How much, like 20.00", max_length=32)],
     },
+    {
+        "name": "cashout-cancel",
+        "description": "Withdraw your pending payout request: the money goes back to your wallet",
+        "options": [
+            _option(
+                INTEGER,
+                "payout",
+                "The payout number (needed when several are pending)",
+                required=False,
+                min_value=1,
+            )
+        ],
+    },
     {"name": "standings", "description": "The season standings"},
     {
         "name": "payout",

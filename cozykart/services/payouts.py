@@ -38,6 +38,7 @@ from cozykart.domain.money import format_cents, require_positive_cents
 from cozykart.domain.payments import require_key
 from cozykart.domain.transactions import (
     direct_payout_transaction,
+    payout_cancelled_transaction,
     payout_paid_transaction,
     payout_rejected_transaction,
     payout_request_transaction,
@@ -50,7 +51,7 @@ REFERENCE_LENGTH_MAX = 200
 @dataclass(frozen=True)
 class PayoutOutcome:
     payout_id: int
-    status: PayoutStatus  # paid | rejected
+    status: PayoutStatus  # paid | rejected | cancelled
     replayed: bool  # True when someone had already decided it this way
 
 
@@ -184,13 +185,22 @@ def request_payout(
         return payout_id
 
 
-def _decided(uow: UnitOfWork, payout_id: int, wanted: TransactionKind) -> PayoutOutcome | None:
-    """The payout's decision if one exists; refused if it went the other way."""
+def _decided(uow: UnitOfWork, payout_id: int, wanted: PayoutStatus) -> PayoutOutcome | None:
+    """The payout's decision if one exists; refused if it went another way.
+
+    The decision transaction is the truth (one key per payout, so one decision
+    wins); a released payout's row says whether an admin rejected it or the racer
+    cancelled it, and was written in the same transaction.
+    """
     decision = uow.ledger.transaction_row(decision_key(payout_id))
     if decision is None:
         return None
-    status = PayoutStatus.PAID if decision.kind == TransactionKind.PAYOUT else PayoutStatus.REJECTED
-    if decision.kind != wanted:
+    status = (
+        PayoutStatus.PAID
+        if decision.kind == TransactionKind.PAYOUT
+        else PayoutStatus(_payout(uow, payout_id).status)
+    )
+    if status != wanted:
         raise PayoutNotPending(f"Payout #{payout_id} was already {status}.")
     return PayoutOutcome(payout_id=payout_id, status=status, replayed=True)
 
@@ -213,7 +223,7 @@ def pay_payout(
     with uow:
         actor = load_admin(uow, admin_racer_id)
         payout = _payout(uow, payout_id)
-        already = _decided(uow, payout_id, TransactionKind.PAYOUT)
+        already = _decided(uow, payout_id, PayoutStatus.PAID)
         if already is not None:
             return already
         ids = uow.ledger.read_account_ids([in_flight_account(payout.racer_id), PAYOUTS_SENT], now=now)
@@ -230,7 +240,7 @@ def pay_payout(
         )
         written = uow.ledger.write_transaction(transaction, ids, now=now)
         if written.replayed:  # another admin decided it while we looked
-            outcome = _decided(uow, payout_id, TransactionKind.PAYOUT)
+            outcome = _decided(uow, payout_id, PayoutStatus.PAID)
             assert outcome is not None
             return outcome
         _set_status(
@@ -258,7 +268,7 @@ def reject_payout(
     with uow:
         actor = load_admin(uow, admin_racer_id)
         payout = _payout(uow, payout_id)
-        already = _decided(uow, payout_id, TransactionKind.PAYOUT_RELEASED)
+        already = _decided(uow, payout_id, PayoutStatus.REJECTED)
         if already is not None:
             return already
         ids = uow.ledger.read_account_ids(
@@ -276,12 +286,68 @@ def reject_payout(
         )
         written = uow.ledger.write_transaction(transaction, ids, now=now)
         if written.replayed:
-            outcome = _decided(uow, payout_id, TransactionKind.PAYOUT_RELEASED)
+            outcome = _decided(uow, payout_id, PayoutStatus.REJECTED)
             assert outcome is not None
             return outcome
         _set_status(uow, payout_id, PayoutStatus.REJECTED, actor.racer_id, now, reason=reason)
         uow.commit()
         return PayoutOutcome(payout_id=payout_id, status=PayoutStatus.REJECTED, replayed=False)
+
+
+def cancel_payout(
+    racer_id: int, payout_id: int, *, uow: UnitOfWork, now: datetime | None = None
+) -> PayoutOutcome:
+    """The racer withdraws their own pending request: the money is back in their wallet at once. Idempotent.
+
+    One of paid, rejected or cancelled wins, once: each is the payout's one
+    decision transaction (the same key), written under the racer's wallet lock.
+    """
+    now, currency = now or utc_now(), uow.base_settings.currency
+    with uow:
+        actor = load_actor(uow, racer_id)
+        payout = _payout(uow, payout_id)
+        if payout.racer_id != actor.racer_id:
+            raise NotFound("That payout does not exist.")  # someone else's payout: never say it exists
+        ids = _lock_wallet(uow, actor.racer_id, now)
+        already = _decided(uow, payout_id, PayoutStatus.CANCELLED)
+        if already is not None:
+            return already
+        transaction = payout_cancelled_transaction(
+            key=decision_key(payout_id),
+            payout_id=payout_id,
+            racer_id=actor.racer_id,
+            amount_cents=payout.amount_cents,
+            at=now,
+            currency=currency,
+        )
+        written = uow.ledger.write_transaction(transaction, ids, now=now)
+        if written.replayed:  # an admin decided it at the same instant
+            outcome = _decided(uow, payout_id, PayoutStatus.CANCELLED)
+            assert outcome is not None
+            return outcome
+        _set_status(uow, payout_id, PayoutStatus.CANCELLED, actor.racer_id, now)
+        uow.commit()
+        return PayoutOutcome(payout_id=payout_id, status=PayoutStatus.CANCELLED, replayed=False)
+
+
+def cancel_pending_payout(
+    racer_id: int, payout_id: int | None, *, uow: UnitOfWork, now: datetime | None = None
+) -> PayoutOutcome:
+    """`cancel_payout` for a racer who names a payout, or has exactly one pending (`/cashout-cancel`)."""
+    with uow:
+        if payout_id is None:
+            mine = uow.payouts.pending_of(racer_id)
+            if not mine:
+                raise PayoutNotPending("You have no pending payout to cancel.")
+            if len(mine) > 1:
+                numbers = ", ".join(f"#{row.id}" for row in mine)
+                raise InvalidInput(
+                    f"You have {len(mine)} pending payouts ({numbers}); say which one with the payout option."
+                )
+            payout_id = mine[0].id
+        outcome = cancel_payout(racer_id, payout_id, uow=uow, now=now)  # joined: one transaction
+        uow.commit()
+    return outcome
 
 
 def _set_status(

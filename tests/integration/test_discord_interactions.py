@@ -264,6 +264,28 @@ def test_cashout_above_the_balance_or_below_the_threshold_is_refused(app, databa
     assert (summary.available_cents, summary.in_payout_cents) == (850, 2000)
 
 
+def test_cashout_cancel_puts_the_money_back_privately_and_asks_which_when_several_are_pending(app, database):
+    discord, settings = app
+    discord.command(ANA, "wallet")
+    discord.command(BO, "wallet")
+    _earn(database, settings, ANA, 6000)  # $57.00 after the 5% fee
+    assert "no pending payout" in _refused(discord, database, ANA, "cashout-cancel")
+    discord.command(ANA, "cashout", {"amount": "20.00"})
+    discord.command(ANA, "cashout", {"amount": "25.00"})
+    which = _refused(discord, database, ANA, "cashout-cancel")
+    assert "You have 2 pending payouts" in which and "say which one with the payout option" in which
+    assert "That payout does not exist" in _refused(discord, database, BO, "cashout-cancel", {"payout": 1})
+
+    reply = discord.command(ANA, "cashout-cancel", {"payout": 1})
+
+    assert is_ephemeral(reply) and "Payout #1 is cancelled" in text_of(reply)
+    summary = wallet.wallet_by_discord_id(ANA["id"], uow=database.uow())
+    assert (summary.available_cents, summary.in_payout_cents) == (3200, 2500)
+    reply = discord.command(ANA, "cashout-cancel")  # the one left pending
+    assert is_ephemeral(reply) and "Payout #2 is cancelled" in text_of(reply)
+    assert wallet.wallet_by_discord_id(ANA["id"], uow=database.uow()).available_cents == 5700
+
+
 def test_payout_by_a_non_admin_is_refused(app, database):
     discord, settings = app
     discord.command(ANA, "wallet")

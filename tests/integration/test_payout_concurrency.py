@@ -119,6 +119,37 @@ def test_pay_and_reject_at_once_decide_one_way(database):
     assert reconcile(uow=database.uow()).clean
 
 
+def test_an_admin_paying_while_the_racer_cancels_decides_one_way_once(database):
+    settings = settings_for(database)
+    admin, racer = _funded_racer(database, 6000)
+    for attempt in range(3):  # several rounds: whichever side wins, it wins alone
+        payout_id = payouts.request_payout(racer, 2000, key=f"one-{attempt}", uow=database.uow(settings))
+        results = _race(
+            [
+                lambda payout_id=payout_id: payouts.pay_payout(
+                    admin, payout_id, method="bank", reference="B-1", uow=database.uow(settings)
+                ),
+                lambda payout_id=payout_id: payouts.cancel_payout(
+                    racer, payout_id, uow=database.uow(settings)
+                ),
+            ]
+        )
+        decided = [result for result in results if isinstance(result, payouts.PayoutOutcome)]
+        assert len(decided) == 1, results
+        assert all(isinstance(result, PayoutNotPending) for result in results if result not in decided)
+        assert decided[0].status in ("paid", "cancelled") and not decided[0].replayed
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
+    assert summary.in_payout_cents == 0
+    assert summary.paid_out_cents + summary.available_cents == 6000
+    with database.engine.connect() as connection:
+        decisions = connection.execute(
+            text("SELECT count(*) FROM ledger_transaction WHERE key LIKE :pattern"),
+            {"pattern": "payout:%:decision"},
+        ).scalar_one()
+    assert decisions == 3, "one decision per payout, never two"
+    assert reconcile(uow=database.uow()).clean
+
+
 def test_sales_racing_a_race_becoming_final_leave_no_money_in_its_pool(database):
     settings = settings_for(database)
     racers = make_racers(database, 3)

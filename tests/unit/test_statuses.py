@@ -17,7 +17,7 @@ STORED_TEXT = {
     SeasonStatus: ("upcoming", "active", "closed"),
     InboxStatus: ("received", "applied", "waiting", "failed", "ignored", "flagged"),
     OutboxStatus: ("pending", "sent", "failed"),
-    PayoutStatus: ("pending", "paid", "rejected"),
+    PayoutStatus: ("pending", "paid", "rejected", "cancelled"),
 }
 
 

@@ -93,6 +93,16 @@ class PayoutsRepository(Repository):
             ).all()
         )
 
+    def pending_of(self, racer_id: int) -> list:
+        """The racer's pending payouts, oldest first."""
+        return list(
+            self.connection.execute(
+                select(payout_table)
+                .where(payout_table.c.racer_id == racer_id, payout_table.c.status == PayoutStatus.PENDING)
+                .order_by(payout_table.c.id)
+            ).all()
+        )
+
     def pending_with_names(self, limit: int) -> list:
         """The oldest `limit` pending payouts, each with its racer's `display_name`."""
         return self._with_names(
