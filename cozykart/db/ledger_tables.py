@@ -24,6 +24,8 @@ from cozykart.domain.payments import (
     PROVIDER_LENGTH_MAX,
 )
 
+DESTINATION_RECORD_LENGTH_MAX = 600  # a PayoutDestination's JSON: an email, a name and an IBAN fit
+
 
 def _instant(*, nullable: bool = False, index: bool = False) -> Column:
     return Column(UtcDateTime(), nullable=nullable, index=index)
@@ -128,3 +130,21 @@ class Payout(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=REASON_LENGTH_MAX)
     decided_by_racer_id: int | None = Field(default=None, foreign_key="racer.id")
     decided_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    # Where the racer asked to be paid when they asked (a PayoutDestination record), kept with the request.
+    destination: str | None = Field(default=None, max_length=DESTINATION_RECORD_LENGTH_MAX)
+
+
+class PayoutDestinationChange(SQLModel, table=True):
+    """A racer set where they want to be paid: append-only; the newest row is the one in force.
+
+    Private: only the racer and admins read it (services/payout_destinations.py).
+    """
+
+    __tablename__ = "payout_destination_change"
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is stored
+    racer_id: int = Field(foreign_key="racer.id", index=True)
+    method: str = Field(max_length=20)
+    destination: str = Field(max_length=DESTINATION_RECORD_LENGTH_MAX)  # a PayoutDestination record
+    actor_racer_id: int = Field(foreign_key="racer.id")
+    changed_at: datetime = Field(default_factory=utc_now, sa_column=_instant())

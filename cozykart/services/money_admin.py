@@ -16,6 +16,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ledger import PAYOUT_METHODS
 from cozykart.domain.payments import InboxStatus
+from cozykart.domain.payout_destination import PayoutDestination
 from cozykart.services import webhooks
 from cozykart.services.actors import load_admin
 from cozykart.services.payouts import read_wallet_balances
@@ -46,6 +47,11 @@ class PayoutLine:
     reference: str | None
     reason: str | None
     decided_at: datetime | None
+    destination: PayoutDestination | None = None  # where the racer asked to be paid, when they asked
+
+    @property
+    def destination_words(self) -> str:
+        return self.destination.words if self.destination else "no destination given"
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ def _payout_lines(rows) -> tuple[PayoutLine, ...]:
             reference=row.reference,
             reason=row.reason,
             decided_at=row.decided_at,
+            destination=PayoutDestination.from_record(row.destination),
         )
         for row in rows
     )

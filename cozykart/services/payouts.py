@@ -164,6 +164,7 @@ def request_payout(
             status=PayoutStatus.PENDING,
             requested_by_racer_id=actor.racer_id,
             requested_at=now,
+            destination=uow.payouts.destination_record(actor.racer_id),  # where they asked to be paid, then
         )
         if claim.replayed:
             return claim.payout_id

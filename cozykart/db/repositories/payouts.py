@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Result, cast, select, update
 
 from cozykart.db import ledger_repo as repo
+from cozykart.db.ledger_tables import PayoutDestinationChange
 from cozykart.db.repositories import Repository
 from cozykart.db.tables import Racer
 from cozykart.domain.ledger import AccountKind, PayoutStatus, in_flight_account, wallet_account
@@ -91,6 +92,32 @@ class PayoutsRepository(Repository):
                 .where(payout_table.c.status == PayoutStatus.PENDING)
                 .order_by(payout_table.c.id)
             ).all()
+        )
+
+    # --- where racers want to be paid ---------------------------------------------
+
+    def destination_record(self, racer_id: int) -> str | None:
+        """The racer's destination in force (its record), or None when they never set one."""
+        change = PayoutDestinationChange.__table__
+        return self.connection.execute(
+            select(change.c.destination)
+            .where(change.c.racer_id == racer_id)
+            .order_by(change.c.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def add_destination_change(
+        self, *, racer_id: int, method: str, record: str, actor_racer_id: int, now: datetime
+    ) -> None:
+        """Append the racer's new destination (the newest row is the one in force; nothing is rewritten)."""
+        self.connection.execute(
+            PayoutDestinationChange.__table__.insert().values(
+                racer_id=racer_id,
+                method=method,
+                destination=record,
+                actor_racer_id=actor_racer_id,
+                changed_at=now,
+            )
         )
 
     def pending_of(self, racer_id: int) -> list:
