@@ -522,3 +522,22 @@ class PayoutPaid:
     amount_cents: int
     method: str
     paid_at: datetime
+
+
+@dataclass(frozen=True)
+class PayoutRejected:
+    payout_id: int
+    racer_id: int
+    amount_cents: int
+    reason: str
+    rejected_at: datetime
+
+
+@dataclass(frozen=True)
+class WalletInDebt:
+    """A refund or chargeback took back more than a racer's wallet held: they owe `debt_cents`."""
+
+    racer_id: int
+    debt_cents: int
+    cause: str  # "Refund" or "Chargeback dispute on", as the clawback's words say
+    at: datetime

@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from cozykart.db.uow import EventHandlers, HandlerTable
 from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected, SeasonCompleted
-from cozykart.domain.ledger import PayoutPaid, SaleRecorded, TipRecorded
+from cozykart.domain.ledger import PayoutPaid, PayoutRejected, SaleRecorded, TipRecorded, WalletInDebt
 from cozykart.services import announcements, ledger
 
 HANDLERS: HandlerTable = MappingProxyType(
@@ -35,6 +35,8 @@ HANDLERS: HandlerTable = MappingProxyType(
         SaleRecorded: EventHandlers(),
         TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
         PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid,)),
+        PayoutRejected: EventHandlers(),
+        WalletInDebt: EventHandlers(),
     }
 )
 

@@ -35,6 +35,7 @@ from cozykart.domain.ledger import (
     TipRecorded,
     Transaction,
     TransactionKind,
+    WalletInDebt,
     pool_account,
     require_reason,
     split_weights,
@@ -721,9 +722,8 @@ def _claw_back(
         settings = uow.settings
         holdings = ledger.payment_holdings(payment.id)
         race_accounts = _race_accounts(ledger, payment)
-        ledger.lock_accounts(
-            [row.id for row in holdings] + list(ledger.read_account_ids(race_accounts, now=now).values())
-        )
+        race_ids = ledger.read_account_ids(race_accounts, now=now)
+        balances = ledger.lock_accounts([row.id for row in holdings] + list(race_ids.values()))
         holdings = ledger.payment_holdings(payment.id)  # after the locks
         race = _final_race_of(ledger, payment)
         clawback = clawback_transaction(
@@ -739,10 +739,30 @@ def _claw_back(
         )
         written = ledger.write_transaction(clawback.transaction, now=now)
         assert not written.replayed
+        account_ids = race_ids | {ledger.account_ref(row).code: row.id for row in holdings}
+        _emit_debts(uow, clawback.transaction, account_ids, balances, words, at)
         uow.commit()
         return ClawbackReceipt(
             written.transaction_id, clawback.amount_cents, clawback.taken_cents, replayed=False
         )
+
+
+def _emit_debts(
+    uow: UnitOfWork,
+    transaction: Transaction,
+    account_ids: dict[str, int],
+    balances_before: dict[int, int],
+    cause: str,
+    at: datetime,
+) -> None:
+    """A `WalletInDebt` for each wallet the clawback took below zero (their balances were read under lock)."""
+    for posting in transaction.postings:
+        account = posting.account
+        if account.kind != AccountKind.WALLET or posting.amount_cents >= 0 or account.racer_id is None:
+            continue
+        after = balances_before.get(account_ids.get(account.code, -1), 0) + posting.amount_cents
+        if after < 0:
+            uow.emit(WalletInDebt(racer_id=account.racer_id, debt_cents=-after, cause=cause, at=at))
 
 
 def _final_race_of(ledger: LedgerRepository, payment) -> RaceOutcome | None:

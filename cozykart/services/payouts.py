@@ -24,6 +24,7 @@ from cozykart.domain.ledger import (
     PAYOUTS_SENT,
     PayoutNotPending,
     PayoutPaid,
+    PayoutRejected,
     PayoutStatus,
     TransactionKind,
     WalletBalances,
@@ -291,6 +292,15 @@ def reject_payout(
             assert outcome is not None
             return outcome
         _set_status(uow, payout_id, PayoutStatus.REJECTED, actor.racer_id, now, reason=reason)
+        uow.emit(
+            PayoutRejected(
+                payout_id=payout_id,
+                racer_id=payout.racer_id,
+                amount_cents=payout.amount_cents,
+                reason=reason,
+                rejected_at=now,
+            )
+        )
         uow.commit()
         return PayoutOutcome(payout_id=payout_id, status=PayoutStatus.REJECTED, replayed=False)
 
