@@ -31,6 +31,13 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class OutboxChannel(StrEnum):
+    """Where a queued message goes: the announcement channel's webhook, or a racer's DMs through the bot."""
+
+    ANNOUNCE = "announce"
+    DIRECT = "direct"
+
+
 GOLD = 0xFFD700
 DISCORD_BLUE = 0x5865F2
 TITLE_LENGTH_MAX = 256
@@ -119,6 +126,12 @@ def message(
     if content:
         body["content"] = clip(content, CONTENT_LENGTH_MAX)
     return body
+
+
+def direct_message(*, recipient_discord_id: str, title: str, body: str) -> dict:
+    """A private notice as a Discord direct message: the bold title, then the body, escaped; pings no one."""
+    body_text = clip(f"**{_md(title)}**\n{_md(body)}", CONTENT_LENGTH_MAX)
+    return {"recipient_id": recipient_discord_id, "content": body_text, "allowed_mentions": {"parse": []}}
 
 
 # --- announcements ---------------------------------------------------------------

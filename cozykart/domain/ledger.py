@@ -539,5 +539,6 @@ class WalletInDebt:
 
     racer_id: int
     debt_cents: int
-    cause: str  # "Refund" or "Chargeback dispute on", as the clawback's words say
+    transaction_key: str  # the clawback's
+    cause: str  # the clawback's TransactionKind: a refund or a dispute
     at: datetime
