@@ -28,6 +28,7 @@ STANDINGS = "/standings"
 WALLET = "/wallet"
 TIP = "/tip"
 PROFILE = "/me"
+NOTICES = "/notices"
 RACER = f"/racers/[{Slugs.RACER}]"
 
 # OBS browser sources (no layout; opened with the overlay key).

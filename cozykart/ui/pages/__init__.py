@@ -15,6 +15,7 @@ from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
     admin_settings,
     admin_webhooks,
     lobby,
+    notices,
     overlays,
     profile,
     racer,
