@@ -105,6 +105,9 @@ def _file_name(route: str) -> str:
     return names.get(route) or route.strip("/").replace("/", "-")
 
 
+_NOTICES_SHOWN = "[data-testid=notice-line], [data-testid=notices-empty]"
+
+
 def _plans(route_list: list[str], *, leader_id: int, overlay_key: str, pot_text: str) -> list[Plan]:
     by_testid = lambda testid: lambda page: page.get_by_test_id(testid).first  # noqa: E731
     # The pot starts at its placeholder: wait for the real one (the database's) before the picture.
@@ -118,6 +121,7 @@ def _plans(route_list: list[str], *, leader_id: int, overlay_key: str, pot_text:
         routes.TIP: (VISITOR, "/tip", by_heading("Tip the DJ")),
         routes.WALLET: (RACER, "/wallet", by_testid("my-payout")),
         "/me": (RACER, "/me", by_testid("mkt-name-input")),
+        routes.NOTICES: (RACER, "/notices", lambda page: page.locator(_NOTICES_SHOWN).first),
         "/admin/roles": (ADMIN_ROLE, "/admin/roles", by_testid("role-row")),
         "/admin/payouts": (ADMIN_ROLE, "/admin/payouts", by_testid("pending-payout")),
         "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", the_pot),

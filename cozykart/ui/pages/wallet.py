@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
+from cozykart.domain.errors import InvalidInput
+from cozykart.domain.ids import parse_record_id
 from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
 from cozykart.domain.ledger import PAYOUT_METHODS, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
@@ -65,6 +67,8 @@ def _payout_detail(payout: RacerPayout) -> str:
         return (
             f"rejected {_when(payout.decided_at)}: {payout.reason or ''} (the money went back to your wallet)"
         )
+    if payout.status == PayoutStatus.CANCELLED:
+        return f"cancelled by you {_when(payout.decided_at)} (the money went back to your wallet)"
     return f"requested {_when(payout.requested_at)}, waiting for an admin"
 
 
@@ -196,6 +200,25 @@ class WalletState(AuthState):
         return [rx.toast.success(f"Payout #{payout_id} requested"), WalletState.load_newest]
 
     @rx.event
+    async def cancel_payout(self, raw_payout_id: str):
+        """Withdraw one of the racer's own pending requests (the service checks whose it is)."""
+        self.form_error = self.form_message = ""
+
+        def cancel(racer_id, uow, settings):
+            payout_id = parse_record_id(raw_payout_id)
+            if payout_id is None:
+                raise InvalidInput("Choose one of your pending payouts to cancel.")
+            return payouts.cancel_payout(racer_id, payout_id, uow=uow)
+
+        cancelled = await call_service(self, cancel)
+        if cancelled.refused:
+            self.form_error = cancelled.message
+            return cancelled.toast()
+        payout_id = cancelled.value.payout_id
+        self.form_message = f"Payout #{payout_id} cancelled: the money is back in your wallet."
+        return [rx.toast.success(f"Payout #{payout_id} cancelled"), WalletState.load_newest]
+
+    @rx.event
     async def load_newest(self):
         return await self._read(append=False)
 
@@ -283,10 +306,26 @@ def _my_payout(payout: PayoutStatusView) -> rx.Component:
         rx.badge(
             payout.status,
             color_scheme=rx.match(
-                payout.status, (PayoutStatus.PAID, "green"), (PayoutStatus.REJECTED, "red"), "amber"
+                payout.status,
+                (PayoutStatus.PAID, "green"),
+                (PayoutStatus.REJECTED, "red"),
+                (PayoutStatus.CANCELLED, "gray"),
+                "amber",
             ),
         ),
         rx.text(payout.detail, size="1", color=theme.TEXT_MUTED),
+        rx.cond(
+            payout.status == PayoutStatus.PENDING,
+            rx.button(
+                "Cancel request",
+                on_click=WalletState.cancel_payout(payout.payout_id.to_string()),
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                aria_label="Cancel payout request #" + payout.payout_id.to_string(),
+                data_testid="payout-cancel",
+            ),
+        ),
         spacing="2",
         align="center",
         wrap="wrap",
