@@ -89,6 +89,8 @@ class WalletState(AuthState):
     debt: str = ""
     has_debt: bool = False
     lifetime_earned: str = ""
+    taken_back: str = ""
+    has_taken_back: bool = False
     paid_out: str = ""
     threshold: str = ""
     progress_percent: int = 0
@@ -140,6 +142,8 @@ class WalletState(AuthState):
         self.debt = money(summary.debt_cents)
         self.has_debt = summary.debt_cents > 0
         self.lifetime_earned = money(summary.lifetime_earned_cents)
+        self.taken_back = money(summary.refunds_taken_back_cents)
+        self.has_taken_back = summary.refunds_taken_back_cents > 0
         self.paid_out = money(summary.paid_out_cents)
         self.threshold = money(summary.payout_min_cents)
         self.progress_percent = summary.threshold_progress_bps // 100  # floored, for the bar only
@@ -271,6 +275,15 @@ def _balances() -> rx.Component:
                     _figure("You owe", WalletState.debt, "wallet-debt", color=theme.LIVE_RED),
                 ),
                 _figure("Lifetime earnings", WalletState.lifetime_earned, "wallet-lifetime"),
+                rx.cond(
+                    WalletState.has_taken_back,
+                    _figure(
+                        "Refunds taken back",
+                        WalletState.taken_back,
+                        "wallet-taken-back",
+                        color=theme.LIVE_RED,
+                    ),
+                ),
                 _figure("Paid out", WalletState.paid_out, "wallet-paid-out"),
                 wrap="wrap",
                 gap="0.75rem",
