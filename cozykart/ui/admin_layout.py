@@ -30,6 +30,7 @@ ADMIN_LINKS: tuple[tuple[str, str], ...] = (
     ("Money settings", routes.ADMIN_SETTINGS),
     ("Webhook inbox", routes.ADMIN_WEBHOOKS),
     ("Reconciliation", routes.ADMIN_RECONCILE),
+    ("Statements", routes.ADMIN_STATEMENTS),
     ("Discord outbox", routes.ADMIN_OUTBOX),
     ("Overlays", routes.ADMIN_OVERLAYS),
     ("Roles", routes.ADMIN_ROLES),

@@ -146,3 +146,24 @@ def test_only_admins_read_the_leagues_statement_and_years_are_checked(database):
     for bad in ("", "26", "twenty", "1999", "2101", "2026; drop", None):
         with pytest.raises(InvalidInput, match="Give a year from 2000 to 2100"):
             statement.racer_statement(ana, bad, uow=database.uow(settings))
+
+
+def test_the_cli_prints_the_year_and_its_csv(database):
+    from tests.integration.test_ledger_cli import run_cli
+
+    _a_year(database)
+    table = run_cli(database.url, "statement", "--year", "2026")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["racer", "earned", "tip", "fees", "taken", "back", "net", "paid", "out"]
+    ana_line = next(line for line in lines if line.startswith("Racer 1"))
+    assert ana_line.split()[2:] == ["$55.00", "$0.50", "$10.00", "$44.50", "$30.00"]
+
+    as_csv = run_cli(database.url, "statement", "--year", "2026", "--csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    totals = [row for row in csv.DictReader(io.StringIO(as_csv.stdout)) if row["month"] == "total"]
+    assert sorted(row["net_earned_usd"] for row in totals) == ["25.00", "44.50"]
+
+    refused = run_cli(database.url, "statement", "--year", "nineteen")
+    assert refused.returncode == 2
+    assert "Give a year from 2000 to 2100" in refused.stderr

@@ -13,6 +13,7 @@ from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
     admin_roles,
     admin_seasons,
     admin_settings,
+    admin_statements,
     admin_webhooks,
     lobby,
     notices,

@@ -20,7 +20,7 @@ from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
 from cozykart.domain.ledger import PAYOUT_METHODS, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import payouts
-from cozykart.services.reads import wallet_view
+from cozykart.services.reads import statement, wallet_view
 from cozykart.services.reads.wallet_view import RacerPayout, WalletPage
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
@@ -80,6 +80,15 @@ def _new_key() -> str:
     return f"web:{uuid.uuid4().hex}"
 
 
+STATEMENT_YEARS_SHOWN = 5  # this year's statement and the four before
+STATEMENT_YEAR_TEXT_MAX = 4
+
+
+def _statement_years() -> list[str]:
+    this_year = datetime.now(UTC).year
+    return [str(this_year - back) for back in range(STATEMENT_YEARS_SHOWN)]
+
+
 class WalletState(AuthState):
     loaded: bool = False
     load_error: str = ""
@@ -99,6 +108,8 @@ class WalletState(AuthState):
     my_payouts: list[PayoutStatusView] = []
     has_more: bool = False
     amount_input: str = ""
+    statement_year: str = str(datetime.now(UTC).year)
+    statement_years: list[str] = _statement_years()
     form_error: str = ""
     form_message: str = ""
     _payout_key: str = ""
@@ -110,6 +121,9 @@ class WalletState(AuthState):
             return self._to_login()
         if not self._payout_key:
             self._payout_key = _new_key()
+        self.statement_years = _statement_years()  # read at each load: a server may run past New Year
+        if self.statement_year not in self.statement_years:
+            self.statement_year = self.statement_years[0]
         return await self._read(append=False)
 
     @rx.event
@@ -227,6 +241,24 @@ class WalletState(AuthState):
         return await self._read(append=False)
 
     @rx.event
+    def set_statement_year(self, value: str):
+        self.statement_year = str(value)[:STATEMENT_YEAR_TEXT_MAX]
+
+    @rx.event
+    async def download_statement(self):
+        """The racer's own yearly statement (for taxes) as CSV; the year is checked by the service."""
+        year = self.statement_year
+        made = await call_service(
+            self,
+            lambda racer_id, uow, settings: statement.statement_csv(
+                [statement.racer_statement(racer_id, year, uow=uow)], with_racer=False
+            ),
+        )
+        if made.refused:
+            return made.toast()
+        return rx.download(data=made.value, filename=f"cozykart-statement-{year}.csv", mime_type="text/csv")
+
+    @rx.event
     async def download_csv(self):
         csv = await call_service(
             self, lambda racer_id, uow, settings: wallet_view.wallet_csv(racer_id, uow=uow)
@@ -241,6 +273,29 @@ def _aware(instant: datetime) -> datetime:
 
 
 # --- components ---------------------------------------------------------------
+
+
+def _statement_download() -> rx.Component:
+    return rx.hstack(
+        rx.el.select(
+            rx.foreach(WalletState.statement_years, lambda year: rx.el.option(year, value=year)),
+            value=WalletState.statement_year,
+            on_change=WalletState.set_statement_year,
+            aria_label="Statement year",
+            style=theme.SELECT_STYLE,
+            data_testid="statement-year",
+        ),
+        rx.button(
+            rx.icon("file-text", size=16, aria_hidden="true"),
+            "Yearly statement (CSV)",
+            on_click=WalletState.download_statement,
+            variant="outline",
+            title="Earned by kind, tip fees, refunds taken back and paid out by method, per month (UTC): for taxes",
+            data_testid="statement-csv",
+        ),
+        spacing="2",
+        align="center",
+    )
 
 
 def _figure(label: str, value: rx.Var[str], test_id: str, *, big: bool = False, color: str = theme.TEXT):
@@ -475,8 +530,10 @@ def _history() -> rx.Component:
                     variant="outline",
                     data_testid="wallet-csv",
                 ),
+                _statement_download(),
                 width="100%",
                 align="center",
+                wrap="wrap",
             ),
             rx.cond(
                 WalletState.lines.length() > 0,
