@@ -370,3 +370,9 @@ def last_final_race_id(*, uow: UnitOfWork) -> int | None:
             .order_by(col(Race.finalized_at).desc().nulls_last(), col(Race.id).desc())
             .limit(1)
         ).scalar_one_or_none()
+
+
+def last_race_receipt(*, uow: UnitOfWork, now: datetime) -> RaceReceipt | None:
+    """The receipt of the race that became final last, or None before any race is final."""
+    race_id = last_final_race_id(uow=uow)
+    return race_receipt(race_id, uow=uow, now=now) if race_id is not None else None

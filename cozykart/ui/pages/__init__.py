@@ -17,6 +17,7 @@ from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
     lobby,
     overlays,
     profile,
+    race,
     racer,
     standings,
     tip,
