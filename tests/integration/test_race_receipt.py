@@ -15,7 +15,7 @@ import pytest
 from cozykart.db.tables import Racer
 from cozykart.domain.league import RaceNotFound
 from cozykart.integrations import stripe_payments
-from cozykart.services import league
+from cozykart.services import league, outbox
 from cozykart.services.reads.race_receipt import last_final_race_id, race_receipt
 from tests.integration.webhook_support import api_client, checkout, live_race, stripe_post, webhook_settings
 
@@ -133,6 +133,19 @@ def test_a_fix_is_on_the_receipt_and_the_shares_still_add_up(night):
     assert receipt.results[0].racer_id == second
     assert receipt.shares_cents == receipt.pot_cents == 400
     assert last_final_race_id(uow=database.uow(settings)) == race.race_id
+
+
+def test_the_results_announcement_links_the_receipt_when_the_site_address_is_set(database):
+    settings = webhook_settings(database, site_url="https://kart.example")
+    race = live_race(database, settings)
+    league.end_race(race.race_id, actor_id=race.admin_id, uow=database.uow(settings))
+    table = {racer_id: n + 1 for n, racer_id in enumerate(race.racer_ids)}
+    league.set_results(race.race_id, table, actor_id=race.admin_id, uow=database.uow(settings))
+
+    (results,) = [row for row in outbox.list_outbox(uow=database.uow()) if row.kind == "race_results"]
+    url = f"https://kart.example/races/{race.race_id}"
+    assert [embed.get("url") for embed in results.message["embeds"]] == [url, url]
+    assert f"]({url})" in json.dumps(results.message)
 
 
 def test_a_live_race_shows_its_pot_so_far(night):
