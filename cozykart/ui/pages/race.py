@@ -449,7 +449,7 @@ def race_page() -> rx.Component:
                 _payments(
                     "Tips to the DJ during the race",
                     RaceReceiptState.tips,
-                    "No tips during the race. (Tips are the DJ's: they never go into the pot.)",
+                    "No tips during the race.",
                     tips=True,
                 ),
                 _reversals(),
