@@ -175,6 +175,13 @@ def test_the_receipt_adds_up_and_shows_times_in_the_viewers_zone(
         assert sold_at.astimezone(ZoneInfo(VIEWER_ZONE)).hour != sold_at.hour
         expect(when).to_have_attribute("title", sold_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
         page.screenshot(path=str(screenshot_dir(tmp_path) / "race-receipt-tokyo.png"), full_page=True)
+
+        # The Watch feed says how long ago, refreshed, with the UTC instant on hover.
+        page.goto(receipt_app.url(routes.WATCH), timeout=PAGE_TIMEOUT_MS)
+        line = page.get_by_test_id("feed-line").filter(has_text=FAN_NAME)
+        ago = line.get_by_test_id("feed-ago")
+        expect(ago).to_have_text(re.compile(r"(seconds?|minutes?) ago$"), timeout=PAGE_TIMEOUT_MS)
+        expect(ago).to_have_attribute("title", sold_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
     finally:
         context.close()
 
