@@ -161,6 +161,44 @@ def test_a_live_race_shows_its_pot_so_far(night):
     assert last_final_race_id(uow=database.uow(settings)) is None
 
 
+def _dispute(event_id: str, event_type: str, intent: str) -> dict:
+    return stripe_payments.dispute_event(
+        event_id=event_id,
+        event_type=event_type,
+        dispute_id=f"dp_{intent}",
+        charge_id=f"ch_{intent}",
+        payment_intent=intent,
+        amount_cents=2000,
+        currency="usd",
+    )
+
+
+def test_a_chargeback_takes_back_and_a_won_one_reinstates_on_the_receipt(night):
+    database, settings, race, client = night
+    at = race.started_at + timedelta(minutes=1)
+    _applied(client, checkout("evt_d", "pi_d", 2000, at, metadata={"fan_name": "Disputing Fan"}))
+    _applied(client, _dispute("evt_dc", "charge.dispute.created", "pi_d"))
+
+    opened = _receipt(database, settings, race.race_id)
+    assert (opened.pot_in_cents, opened.taken_back_cents, opened.pot_cents) == (400, 400, 0)
+    assert [(s.fan_name, s.reversal) for s in opened.sales] == [("A fan", "disputed")]
+    assert [(r.what, r.returned_cents, r.pot_cents) for r in opened.reversals] == [
+        ("Chargeback opened", 2000, -400)
+    ]
+
+    _applied(client, _dispute("evt_dw", "charge.dispute.funds_reinstated", "pi_d"))
+    won = _receipt(database, settings, race.race_id)
+    assert (won.pot_in_cents, won.taken_back_cents, won.reinstated_cents, won.pot_cents) == (
+        400,
+        400,
+        400,
+        400,
+    )
+    assert won.undistributed_cents == won.pot_cents and won.shares_cents == 0
+    assert [s.fan_name for s in won.sales] == ["Disputing Fan"]  # no longer disputed: the chosen name again
+    assert [r.what for r in won.reversals] == ["Chargeback opened", "Chargeback won: reinstated"]
+
+
 def test_a_race_that_does_not_exist_is_not_found(night):
     database, settings, _race, _client = night
     with pytest.raises(RaceNotFound):

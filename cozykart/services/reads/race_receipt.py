@@ -33,6 +33,13 @@ from cozykart.services.reads.watch import racer_name
 
 RECEIPT_PAYMENTS_MAX = 500  # the sales (and the tips) a receipt lists; a race night has far fewer
 _CLAWBACK_KINDS = (TransactionKind.REFUND_CLAWBACK, TransactionKind.DISPUTE_CLAWBACK)
+# Where a wallet posting of the race counts on the receipt; the rest (the split, a late sale) is "distributed".
+_RACER_BUCKETS = {
+    TransactionKind.RESULT_CORRECTION: "fixed",
+    TransactionKind.REFUND_CLAWBACK: "back",
+    TransactionKind.DISPUTE_CLAWBACK: "back",
+    TransactionKind.DISPUTE_REINSTATED: "back",
+}
 REVERSAL_WORDS = {
     TransactionKind.REFUND_CLAWBACK: "Refund",
     TransactionKind.DISPUTE_CLAWBACK: "Chargeback opened",
@@ -201,13 +208,7 @@ def _book(connection: Connection, race_id: int) -> _Book:
         if account_kind != AccountKind.WALLET:
             book.undistributed += amount_cents
             continue
-        bucket = {
-            TransactionKind.RESULT_CORRECTION: "fixed",
-            TransactionKind.REFUND_CLAWBACK: "back",
-            TransactionKind.DISPUTE_CLAWBACK: "back",
-            TransactionKind.DISPUTE_REINSTATED: "back",
-        }.get(kind, "distributed")
-        book.by_racer[racer_id][bucket] += amount_cents
+        book.by_racer[racer_id][_RACER_BUCKETS.get(kind, "distributed")] += amount_cents
     return book
 
 
