@@ -19,6 +19,7 @@ from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
     notices,
     overlays,
     profile,
+    race,
     racer,
     standings,
     tip,

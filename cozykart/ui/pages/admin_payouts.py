@@ -25,6 +25,7 @@ from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load, admin_time, admin_title
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import local_time
 from cozykart.ui.service_call import call_service
 
 REFERENCE_INPUT_LENGTH_MAX = 200
@@ -219,7 +220,7 @@ def _pending_row(row: PendingView) -> rx.Component:
             rx.text("#", row.payout_id, color=theme.TEXT_MUTED),
             rx.text(row.racer_name, weight="bold"),
             rx.text(row.amount, weight="bold", color=theme.GOLD),
-            rx.text("requested ", row.requested, size="1", color=theme.TEXT_MUTED),
+            rx.text("requested ", local_time(row.requested), size="1", color=theme.TEXT_MUTED),
             spacing="3",
             align="center",
             wrap="wrap",
@@ -287,7 +288,7 @@ def _decided_row(row: DecidedView) -> rx.Component:
         ),
         rx.text(row.detail, size="2", color=theme.TEXT_MUTED),
         rx.spacer(),
-        rx.text(row.when, size="1", color=theme.TEXT_MUTED),
+        rx.text(local_time(row.when), size="1", color=theme.TEXT_MUTED),
         spacing="3",
         align="center",
         wrap="wrap",

@@ -25,6 +25,7 @@ from cozykart.services.reads.league_pages import LobbyBoard, lobby_board
 from cozykart.services.reads.league_views import EntryView, RaceView
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.last_race import last_race
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
 from cozykart.ui.service_call import ServiceWork, call_service
@@ -568,6 +569,7 @@ def lobby_page() -> rx.Component:
             aria_label="Open lobbies",
             width="100%",
         ),
+        last_race(),
         spacing="4",
         width="100%",
     )

@@ -16,7 +16,7 @@ import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
-from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
+from cozykart.domain.instants import iso_instant
 from cozykart.domain.ledger import PAYOUT_METHODS, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import payouts
@@ -26,6 +26,7 @@ from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
 
 KIND_LABELS = {
@@ -53,27 +54,31 @@ class HistoryLineView:
 
 @dataclasses.dataclass
 class PayoutStatusView:
+    """A payout's line: its words around the instant it names (`at`, iso_instant, shown in the viewer's zone).
+
+    `detail_after` starts with its own separator (" by", ":", ",")."""
+
     payout_id: int = 0
     amount: str = ""
     status: str = ""
-    detail: str = ""
+    detail_before: str = ""
+    at: str = ""
+    detail_after: str = ""
 
 
-def _payout_detail(payout: RacerPayout) -> str:
+def _payout_detail(payout: RacerPayout) -> tuple[str, str, str]:
     if payout.status == PayoutStatus.PAID:
         method = PAYOUT_METHODS.get(payout.method or "", payout.method or "")
-        return f"paid {_when(payout.decided_at)} by {method} (ref {payout.reference or '-'})"
+        return "paid", iso_instant(payout.decided_at), f" by {method} (ref {payout.reference or '-'})"
     if payout.status == PayoutStatus.REJECTED:
         return (
-            f"rejected {_when(payout.decided_at)}: {payout.reason or ''} (the money went back to your wallet)"
+            "rejected",
+            iso_instant(payout.decided_at),
+            f": {payout.reason or ''} (the money went back to your wallet)",
         )
     if payout.status == PayoutStatus.CANCELLED:
-        return f"cancelled by you {_when(payout.decided_at)} (the money went back to your wallet)"
-    return f"requested {_when(payout.requested_at)}, waiting for an admin"
-
-
-def _when(instant: datetime | None) -> str:
-    return format_instant(instant, INSTANT_WITH_YEAR)
+        return "cancelled by you", iso_instant(payout.decided_at), " (the money went back to your wallet)"
+    return "requested", iso_instant(payout.requested_at), ", waiting for an admin"
 
 
 def _new_key() -> str:
@@ -165,14 +170,14 @@ class WalletState(AuthState):
         lines = [
             HistoryLineView(
                 posting_id=line.posting_id,
-                when=_when(line.recorded_at),
+                when=iso_instant(line.recorded_at),
                 kind=KIND_LABELS.get(line.kind, line.kind.replace("_", " ").capitalize()),
                 description=line.description,
                 amount=("+" if line.amount_cents > 0 else "") + money(line.amount_cents),
                 credit=line.amount_cents >= 0,
                 balance_after=money(line.balance_after_cents),
                 on_hold_until=(
-                    _when(line.available_at)
+                    iso_instant(line.available_at)
                     if line.available_at is not None and _aware(line.available_at) > wallet.read_at
                     else ""
                 ),
@@ -182,7 +187,7 @@ class WalletState(AuthState):
         self.lines = (self.lines + lines) if append else lines
         self.my_payouts = [
             PayoutStatusView(
-                payout.payout_id, money(payout.amount_cents), payout.status, _payout_detail(payout)
+                payout.payout_id, money(payout.amount_cents), payout.status, *_payout_detail(payout)
             )
             for payout in wallet.payouts
         ]
@@ -381,7 +386,14 @@ def _my_payout(payout: PayoutStatusView) -> rx.Component:
                 "amber",
             ),
         ),
-        rx.text(payout.detail, size="1", color=theme.TEXT_MUTED),
+        rx.text(
+            payout.detail_before,
+            " ",
+            local_time(payout.at, pattern=LOCAL_WITH_YEAR),
+            payout.detail_after,
+            size="1",
+            color=theme.TEXT_MUTED,
+        ),
         rx.cond(
             payout.status == PayoutStatus.PENDING,
             rx.button(
@@ -490,10 +502,15 @@ def _history_line(line: HistoryLineView) -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.badge(line.kind, variant="soft", color_scheme="gray", high_contrast=True),
-                rx.text(line.when, size="1", color=theme.TEXT_MUTED),
+                rx.text(local_time(line.when, pattern=LOCAL_WITH_YEAR), size="1", color=theme.TEXT_MUTED),
                 rx.cond(
                     line.on_hold_until != "",
-                    rx.badge("on hold until ", line.on_hold_until, color_scheme="amber", variant="outline"),
+                    rx.badge(
+                        "on hold until ",
+                        local_time(line.on_hold_until, pattern=LOCAL_WITH_YEAR, testid="hold-until"),
+                        color_scheme="amber",
+                        variant="outline",
+                    ),
                 ),
                 spacing="2",
                 wrap="wrap",
