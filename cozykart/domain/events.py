@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from cozykart.domain.league import RaceStatus
 
@@ -107,8 +108,8 @@ class LobbyChanged:
 
     race_id: int
     name: str
-    change: str
-    racer_id: int
+    change: Literal["opened", "joined", "left"]
+    racer_id: int  # the host who opened it, or the racer who joined or left
     changed_at: datetime
 
 

@@ -3,12 +3,14 @@
 The served app answers Discord slash commands (signed with the corpus key, as
 Discord sends them) and runs a night from an empty league: a lobby opens and
 fills, the race starts, ends, its results make it final, then a second lobby
-is cancelled from `/lobby` by its host. Open the whole time, without a reload:
+is cancelled from `/lobby` by its host and the admin closes the season from
+the console. Open the whole time, without a reload:
 the Watch page (`/`), the OBS pot overlay, the lobby as a fan sees it, and the
 standings. Each page watches its own DOM (a MutationObserver armed before the
 action) and notes the wall-clock instant the change appeared; the test reports
-each push's latency from the acting request's response (negative: the page
-showed it before the response reached the caller) and requires it within
+each push's latency from the acting request's response (for a click, from the
+click; negative: the page showed it before the response reached the caller)
+and requires it within
 `PUSH_TIMEOUT_MS`. The lobby also re-reads itself every four seconds, so its
 pushes are held to `LOBBY_PUSH_MAX_MS`, well inside that poll.
 """
@@ -235,6 +237,14 @@ def test_every_race_change_reaches_the_open_pages_without_a_reload(
     night.measure(acted, (fan_lobby, "cancel: lobby"), (watch, "cancel: watch"))
     expect(watch.get_by_test_id("race-name")).to_have_text(RACE_NAME)  # the last race again, final
     expect(fan_lobby.get_by_text("No lobby is open right now.")).to_be_visible()
+
+    # The admin closes the season from the console: the open standings crown its champion.
+    host.goto(race_app.url("/admin/seasons"), timeout=PAGE_TIMEOUT_MS)
+    close = host.get_by_test_id("season-row").get_by_test_id("season-close")
+    expect(close).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    night.arm(standings, "close season: standings", "[data-testid=season-champion]", "Ian")
+    acted = _click_and_confirm(host, close)
+    night.measure(acted, (standings, "close season: standings"))
 
     print("\npush latency (ms after the acting response):")
     for key, latency in night.latencies.items():
