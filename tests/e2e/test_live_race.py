@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -157,37 +158,52 @@ def _open(browser, url: str, ready_test_id: str, ready_text: str):
     return page
 
 
-def test_every_race_change_reaches_the_open_pages_without_a_reload(
-    race_app, corpus, browser, fake_discord_server
-):
-    night = Night()
-    watch = _open(browser, race_app.url("/"), "pot-message", NO_POT)
-    overlay = _open(
-        browser, race_app.url(f"/overlay/pot?key={_overlay_key(race_app, corpus)}"), "pot-message", NO_POT
-    )
-    fan_lobby = browser.new_context().new_page()
-    fan_lobby.goto(race_app.url("/lobby"), timeout=PAGE_TIMEOUT_MS)
-    expect(fan_lobby.get_by_text("No lobby is open right now.")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    standings = browser.new_context().new_page()
-    standings.goto(race_app.url("/standings"), timeout=PAGE_TIMEOUT_MS)
-    expect(standings.get_by_text("No season yet: standings appear after the first race.")).to_be_visible(
-        timeout=PAGE_TIMEOUT_MS
-    )
-    lobby_names = "[data-testid=lobby-card] [data-testid=race-card-name]"
+def _open_with_text(browser, url: str, text: str):
+    page = browser.new_context().new_page()
+    page.goto(url, timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_text(text)).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    return page
 
-    # A lobby opens (Discord /lobby create): the fan's lobby and the Watch page show it.
-    night.arm(fan_lobby, "open: lobby", lobby_names, f"^{RACE_NAME}$")
-    night.arm(watch, "open: watch", "[data-testid=race-name]", f"^{RACE_NAME}$")
+
+class Pages(NamedTuple):
+    watch: Any
+    overlay: Any
+    fan_lobby: Any
+    standings: Any
+
+
+LOBBY_NAMES = "[data-testid=lobby-card] [data-testid=race-card-name]"
+NO_LOBBY = "No lobby is open right now."
+
+
+def _open_pages(browser, race_app: ServedApp, corpus: Corpus) -> Pages:
+    """The Watch page, the pot overlay, a fan's lobby and the standings, each loaded once."""
+    overlay_url = race_app.url(f"/overlay/pot?key={_overlay_key(race_app, corpus)}")
+    return Pages(
+        watch=_open(browser, race_app.url("/"), "pot-message", NO_POT),
+        overlay=_open(browser, overlay_url, "pot-message", NO_POT),
+        fan_lobby=_open_with_text(browser, race_app.url("/lobby"), NO_LOBBY),
+        standings=_open_with_text(
+            browser, race_app.url("/standings"), "No season yet: standings appear after the first race."
+        ),
+    )
+
+
+def _lobby_opens_and_fills(night: Night, pages: Pages, corpus: Corpus) -> None:
+    """A lobby opens (Discord /lobby create): the fan's lobby and the Watch page show it; three racers join."""
+    night.arm(pages.fan_lobby, "open: lobby", LOBBY_NAMES, f"^{RACE_NAME}$")
+    night.arm(pages.watch, "open: watch", "[data-testid=race-name]", f"^{RACE_NAME}$")
     acted = _act(corpus, MASON, "lobby", {"name": RACE_NAME}, sub="create")
-    night.measure(acted, (fan_lobby, "open: lobby"), (watch, "open: watch"))
-    expect(watch.get_by_test_id("race-status")).to_have_text("Lobby open")
-
-    # Three racers join (Discord /join): the lobby counts them as they come.
+    night.measure(acted, (pages.fan_lobby, "open: lobby"), (pages.watch, "open: watch"))
+    expect(pages.watch.get_by_test_id("race-status")).to_have_text("Lobby open")
     for count, discord_id in enumerate(RACERS, start=1):
-        night.arm(fan_lobby, f"join {count}: lobby", "[data-testid=lobby-card]", f"{count}/8 racers")
-        night.measure(_act(corpus, discord_id, "join"), (fan_lobby, f"join {count}: lobby"))
+        night.arm(pages.fan_lobby, f"join {count}: lobby", "[data-testid=lobby-card]", f"{count}/8 racers")
+        night.measure(_act(corpus, discord_id, "join"), (pages.fan_lobby, f"join {count}: lobby"))
 
-    # The race starts (Discord /start): LIVE on the Watch page, the pot opens there and on the overlay.
+
+def _race_starts_and_ends(night: Night, pages: Pages, corpus: Corpus) -> None:
+    """/start: LIVE on the Watch page, the pot opens there and on the overlay; /end: LIVE nowhere."""
+    watch, overlay, fan_lobby = pages.watch, pages.overlay, pages.fan_lobby
     night.arm(watch, "start: watch", "[data-testid=race-status]", "LIVE")
     night.arm(watch, "start: watch pot", "[data-testid=pot-message]", f"^{POT_OPEN}$")
     night.arm(overlay, "start: overlay", "[data-testid=pot-message]", f"^{POT_OPEN}$")
@@ -200,8 +216,6 @@ def test_every_race_change_reaches_the_open_pages_without_a_reload(
         (overlay, "start: overlay"),
         (fan_lobby, "start: lobby"),
     )
-
-    # It ends (Discord /end): no longer LIVE anywhere, the pot closes on the overlay.
     night.arm(watch, "end: watch", "[data-testid=race-status]", "LIVE", present=False)
     night.arm(overlay, "end: overlay", "[data-testid=pot-message]", f"^{NO_POT}$")
     night.arm(fan_lobby, "end: lobby", "[data-testid=race-card-status]", "LIVE", present=False)
@@ -209,46 +223,71 @@ def test_every_race_change_reaches_the_open_pages_without_a_reload(
     night.measure(acted, (watch, "end: watch"), (overlay, "end: overlay"), (fan_lobby, "end: lobby"))
     expect(watch.get_by_test_id("race-status")).to_have_text("Finished · results coming in")
 
-    # The racers report 1, 2, 3 (Discord /result): the last report makes it final; the standings appear.
+
+def _results_make_it_final(night: Night, pages: Pages, corpus: Corpus) -> None:
+    """The racers report 1, 2, 3 (Discord /result): the last report makes it final; the standings appear."""
     for position, discord_id in enumerate(RACERS[:-1], start=1):
         corpus.slash(discord_id, "result", {"position": str(position)})
-    night.arm(watch, "final: watch", "[data-testid=race-status]", "^Final$")
-    night.arm(standings, "final: standings", "[data-testid=standing-row]", "Ian")
+    night.arm(pages.watch, "final: watch", "[data-testid=race-status]", "^Final$")
+    night.arm(pages.standings, "final: standings", "[data-testid=standing-row]", "Ian")
     acted = _act(corpus, RACERS[-1], "result", {"position": str(len(RACERS))})
-    night.measure(acted, (watch, "final: watch"), (standings, "final: standings"))
-    first = standings.get_by_test_id("standing-row").first
+    night.measure(acted, (pages.watch, "final: watch"), (pages.standings, "final: standings"))
+    first = pages.standings.get_by_test_id("standing-row").first
     expect(first.get_by_test_id("standing-racer")).to_have_text("Ian")
     assert int(first.get_by_test_id("standing-points").inner_text()) > 0
 
-    # A second lobby opens, and its host cancels it from /lobby: it leaves the fan's lobby and the Watch page.
-    night.arm(fan_lobby, "reopen: lobby", lobby_names, f"^{CANCELLED_NAME}$")
-    night.measure(
-        _act(corpus, MASON, "lobby", {"name": CANCELLED_NAME}, sub="create"), (fan_lobby, "reopen: lobby")
-    )
+
+def _host_cancels_a_lobby(night: Night, pages: Pages, corpus: Corpus, host) -> None:
+    """A second lobby opens; its host cancels it from /lobby: it leaves the fan's lobby and the Watch page."""
+    watch, fan_lobby = pages.watch, pages.fan_lobby
+    night.arm(fan_lobby, "reopen: lobby", LOBBY_NAMES, f"^{CANCELLED_NAME}$")
+    acted = _act(corpus, MASON, "lobby", {"name": CANCELLED_NAME}, sub="create")
+    night.measure(acted, (fan_lobby, "reopen: lobby"))
     expect(watch.get_by_test_id("race-name")).to_have_text(CANCELLED_NAME)
-    host = browser.new_context().new_page()
-    fake_discord_server.user = FakeUser(id=MASON, username="mason", global_name="Mason", avatar=None)
-    host.goto(race_app.url("/auth/discord/login?next=/lobby"), timeout=PAGE_TIMEOUT_MS)
     card = host.get_by_test_id("lobby-card").filter(has_text=CANCELLED_NAME)
     expect(card.get_by_test_id("cancel-button")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    night.arm(fan_lobby, "cancel: lobby", lobby_names, f"^{CANCELLED_NAME}$", present=False)
+    night.arm(fan_lobby, "cancel: lobby", LOBBY_NAMES, f"^{CANCELLED_NAME}$", present=False)
     night.arm(watch, "cancel: watch", "[data-testid=race-name]", f"^{CANCELLED_NAME}$", present=False)
     acted = _click_and_confirm(host, card.get_by_test_id("cancel-button"))
     night.measure(acted, (fan_lobby, "cancel: lobby"), (watch, "cancel: watch"))
     expect(watch.get_by_test_id("race-name")).to_have_text(RACE_NAME)  # the last race again, final
-    expect(fan_lobby.get_by_text("No lobby is open right now.")).to_be_visible()
+    expect(fan_lobby.get_by_text(NO_LOBBY)).to_be_visible()
 
-    # The admin closes the season from the console: the open standings crown its champion.
+
+def _admin_closes_the_season(night: Night, pages: Pages, host, race_app: ServedApp) -> None:
+    """The admin closes the season from the console: the open standings crown its champion."""
     host.goto(race_app.url("/admin/seasons"), timeout=PAGE_TIMEOUT_MS)
     close = host.get_by_test_id("season-row").get_by_test_id("season-close")
     expect(close).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    night.arm(standings, "close season: standings", "[data-testid=season-champion]", "Ian")
+    night.arm(pages.standings, "close season: standings", "[data-testid=season-champion]", "Ian")
     acted = _click_and_confirm(host, close)
-    night.measure(acted, (standings, "close season: standings"))
+    night.measure(acted, (pages.standings, "close season: standings"))
+
+
+def _logged_in_host(browser, race_app: ServedApp, fake_discord_server):
+    """Mason (the admin, who hosts by Discord) in a browser of his own, on /lobby."""
+    host = browser.new_context().new_page()
+    fake_discord_server.user = FakeUser(id=MASON, username="mason", global_name="Mason", avatar=None)
+    host.goto(race_app.url("/auth/discord/login?next=/lobby"), timeout=PAGE_TIMEOUT_MS)
+    expect(host.get_by_test_id("account-name")).to_have_text("Mason", timeout=PAGE_TIMEOUT_MS)
+    return host
+
+
+def test_every_race_change_reaches_the_open_pages_without_a_reload(
+    race_app, corpus, browser, fake_discord_server
+):
+    night = Night()
+    pages = _open_pages(browser, race_app, corpus)
+    _lobby_opens_and_fills(night, pages, corpus)
+    _race_starts_and_ends(night, pages, corpus)
+    _results_make_it_final(night, pages, corpus)
+    host = _logged_in_host(browser, race_app, fake_discord_server)
+    _host_cancels_a_lobby(night, pages, corpus, host)
+    _admin_closes_the_season(night, pages, host, race_app)
 
     print("\npush latency (ms after the acting response):")
     for key, latency in night.latencies.items():
-        print(f"  {key:>22}: {latency:7.1f}")
+        print(f"  {key:>24}: {latency:7.1f}")
     slow = {key: ms for key, ms in night.latencies.items() if ms > PUSH_TIMEOUT_MS}
     assert slow == {}, slow
     slow_lobby = {
