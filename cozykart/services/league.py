@@ -26,7 +26,15 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected
+from cozykart.domain.events import (
+    LobbyCancelled,
+    LobbyChanged,
+    RaceEnded,
+    RaceFinalized,
+    RaceStarted,
+    ResultReported,
+    ResultsCorrected,
+)
 from cozykart.domain.identity import AVATAR_URL_LENGTH_MAX, DISCORD_ID_LENGTH_MAX, DISCORD_NAME_LENGTH_MAX
 from cozykart.domain.league import (
     DNF,
@@ -125,6 +133,11 @@ def open_lobby(name: str, *, actor_id: int, uow: UnitOfWork, now: datetime | Non
             raise league.TooManyOpenLobbies()
         race = uow.league.add_lobby(name=name, host_racer_id=actor.racer_id, created_at=now)
         view = race_view(uow, race)
+        uow.emit(
+            LobbyChanged(
+                race_id=race.id, name=race.name, change="opened", racer_id=actor.racer_id, changed_at=now
+            )
+        )
         uow.commit()
     return view
 
@@ -169,6 +182,11 @@ def _join(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
         raise LobbyFull(race.name)
     uow.league.add_entry(race_id=race.id, racer_id=actor.racer_id, joined_at=now)
     assert len(uow.league.entries(race.id)) <= league.RACE_SIZE_MAX
+    uow.emit(
+        LobbyChanged(
+            race_id=race.id, name=race.name, change="joined", racer_id=actor.racer_id, changed_at=now
+        )
+    )
     return race_view(uow, race)
 
 
@@ -200,6 +218,11 @@ def _leave(uow: UnitOfWork, actor: Actor, race: Race) -> RaceView:
     if entry is None:
         raise NotAMember(race.name)
     uow.league.remove_entry(entry)
+    uow.emit(
+        LobbyChanged(
+            race_id=race.id, name=race.name, change="left", racer_id=actor.racer_id, changed_at=utc_now()
+        )
+    )
     return race_view(uow, race)
 
 
@@ -214,6 +237,7 @@ def cancel_lobby(race_id: int, *, actor_id: int, uow: UnitOfWork) -> RaceView:
         race.status = RaceStatus.CANCELLED
         uow.league.save(race)
         view = race_view(uow, race)
+        uow.emit(LobbyCancelled(race_id=race.id, name=race.name, cancelled_at=utc_now()))
         uow.commit()
     return view
 
@@ -320,6 +344,7 @@ def _end(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
     race.status = RaceStatus.ENDED
     race.ended_at = max(now, race.started_at)
     uow.league.save(race)
+    uow.emit(RaceEnded(race_id=race.id, name=race.name, ended_at=race.ended_at))
     _settle_reports(uow, race, now)
     return race_view(uow, race)
 
@@ -373,6 +398,7 @@ def _report(uow: UnitOfWork, actor: Actor, race: Race, position: int | str, now:
     entry.reported_dnf = placing.dnf
     entry.reported_at = now
     uow.league.save(entry)
+    uow.emit(ResultReported(race_id=race.id, racer_id=actor.racer_id, reported_at=now))
     _settle_reports(uow, race, now)
     return race_view(uow, race)
 
