@@ -480,6 +480,9 @@ PAYOUT_METHODS = {
     "paypal": "PayPal",
     "bank": "bank transfer",
 }
+# Paid only by a transfer to the racer's connected account (services/stripe_payouts.py), never marked by hand.
+STRIPE_PAYOUT_METHOD = "stripe"
+PAID_BY_WORDS = {**PAYOUT_METHODS, STRIPE_PAYOUT_METHOD: "Stripe"}  # every way a payout is paid, in words
 
 
 def require_payout_method(method: str) -> str:

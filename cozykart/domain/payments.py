@@ -81,7 +81,11 @@ class CheckoutFailed(Unavailable):
 
 
 class StripeConnectFailed(Unavailable):
-    """Stripe refused or could not be reached for a racer's payout account or transfer; nothing was sent."""
+    """Stripe refused or could not be reached for a racer's payout account or transfer."""
+
+
+class StripeTransferRefused(StripeConnectFailed):
+    """Stripe answered a transfer with a refusal (a 4xx): it made no transfer."""
 
 
 class DemoTipsInProduction(CozyKartError):

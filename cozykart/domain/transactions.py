@@ -39,7 +39,7 @@ from cozykart.domain.ledger import (
     CLEARING,
     COSTS,
     HOUSE,
-    PAYOUT_METHODS,
+    PAID_BY_WORDS,
     PAYOUTS_SENT,
     AccountKind,
     AccountRef,
@@ -608,7 +608,7 @@ def payout_paid_transaction(
     currency: str,
 ) -> Transaction:
     """In flight -x, payouts sent +x: an admin paid a requested payout."""
-    money, method_words = format_cents(amount_cents, currency), PAYOUT_METHODS[method]
+    money, method_words = format_cents(amount_cents, currency), PAID_BY_WORDS[method]
     return _paid_out(
         key=key,
         payout_id=payout_id,
@@ -721,7 +721,7 @@ def direct_payout_transaction(
     currency: str,
 ) -> Transaction:
     """Wallet -x, payouts sent +x: an admin paid a racer directly."""
-    money, method_words = format_cents(amount_cents, currency), PAYOUT_METHODS[method]
+    money, method_words = format_cents(amount_cents, currency), PAID_BY_WORDS[method]
     return _paid_out(
         key=key,
         payout_id=payout_id,

@@ -126,7 +126,8 @@ def _words(value: str | None, limit: int, what: str) -> str:
     return cleaned
 
 
-def _site_url(site_url: str) -> str:
+def site_origin(site_url: str) -> str:
+    """The scheme and host of the page's address, checked (where Stripe sends the browser back)."""
     parts = urlsplit(site_url or "")
     if parts.scheme not in {"http", "https"} or not parts.netloc or len(site_url) > SITE_URL_LENGTH_MAX:
         raise InvalidInput("The page's address could not be read; reload the page and try again.")
@@ -158,7 +159,7 @@ def start_tip(
     song = _words(song, SONG_LENGTH_MAX, "The song") or stripe_payments.DEFAULT_SONG
     message = _words(message, TIP_MESSAGE_LENGTH_MAX, "The message")
     fan_name = _words(fan_name, TIP_FAN_NAME_LENGTH_MAX, "Your name")
-    site = _site_url(site_url)
+    site = site_origin(site_url)
     with uow:
         dj = next((choice for choice in _djs(uow) if choice.discord_id == dj_discord_id), None)
     if dj is None:

@@ -1,0 +1,258 @@
+"""Stripe Connect in the league: a racer connects an Express account and is paid by one transfer.
+
+Against the local fake Stripe (tests/fake_stripe.py), which records every call
+with its Idempotency-Key and answers a repeated key with its first answer, as
+Stripe does (docs.stripe.com/api/idempotent_requests). On SQLite and PostgreSQL;
+reconcile is clean after each test.
+
+The crash between Stripe's answer and our commit is a real database fault, not
+a patch: a trigger that refuses the payout's move to paid (SQLite: BEFORE
+UPDATE raising ABORT; PostgreSQL: a constraint trigger deferred to COMMIT, so
+the COMMIT itself fails). The test drops it, as a restarted server would no
+longer fail, and the retry must record one payout from one transfer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from cozykart.db.types import utc_now
+from cozykart.domain.errors import InvalidInput, PermissionDenied
+from cozykart.domain.ledger import PayoutNotPending
+from cozykart.domain.payments import StripeConnectFailed, StripeTransferRefused
+from cozykart.domain.payout_destination import StripeConnection
+from cozykart.services import ledger, payouts, stripe_accounts, wallet
+from cozykart.services.reads.reconcile import reconcile
+from tests.fake_stripe import API_KEY, FakeStripe, finish_onboarding, running_fake_stripe
+from tests.integration.ledger_support import make_admin, make_racers, settings_for
+
+SITE = "http://127.0.0.1:3000"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeStripe]:
+    with running_fake_stripe() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def reconciled(database):
+    yield
+    report = reconcile(uow=database.uow())
+    assert report.clean, report
+
+
+def _settings(database, fake):
+    return settings_for(database, stripe_api_key=API_KEY, stripe_api_base=fake.base_url)
+
+
+def _connected(database, fake, *, ready: bool = True):
+    """An admin, and a racer with $50.00 whose Stripe account is connected (and onboarded if `ready`)."""
+    settings = _settings(database, fake)
+    admin = make_admin(database)
+    (racer,) = make_racers(database, 1)
+    ledger.adjust_wallet(admin, racer, 5000, reason="prize money", key="fund", uow=database.uow(settings))
+    stripe_accounts.start_onboarding(racer, site_url=SITE + "/me", uow=database.uow(settings))
+    account_id = next(iter(fake.accounts))
+    if ready:
+        finish_onboarding(fake, account_id)
+        stripe_accounts.refresh_my_stripe_connection(racer, uow=database.uow(settings))
+        stripe_accounts.use_stripe_destination(racer, uow=database.uow(settings))
+    return settings, admin, racer, account_id
+
+
+def _stripe_request(database, fake, amount_cents: int = 3000):
+    settings, admin, racer, account_id = _connected(database, fake)
+    payout_id = payouts.request_payout(racer, amount_cents, key="ask", uow=database.uow(settings))
+    return settings, admin, racer, account_id, payout_id
+
+
+def _transfer_calls(fake) -> list[str]:
+    return [key for (method, path, key, _form) in fake.calls if (method, path) == ("POST", "/v1/transfers")]
+
+
+def test_connecting_makes_one_account_per_racer_and_a_new_link_back_to_the_profile_each_time(database, fake):
+    settings, _admin, racer, account_id = _connected(database, fake, ready=False)
+    again = stripe_accounts.start_onboarding(racer, site_url=SITE + "/me?x=1", uow=database.uow(settings))
+
+    assert len(fake.accounts) == 1 and again.startswith(f"https://connect.stripe.test/setup/e/{account_id}/")
+    account_calls = [call for call in fake.calls if call[1] == "/v1/accounts"]
+    assert [call[2] for call in account_calls] == [f"cozykart-racer-{racer}-account"], "stored: asked once"
+    links = [call[3] for call in fake.calls if call[1] == "/v1/account_links"]
+    assert len(links) == 2
+    assert {(link["return_url"], link["refresh_url"]) for link in links} == {
+        (f"{SITE}/me?stripe=return", f"{SITE}/me?stripe=refresh")
+    }
+    connection = stripe_accounts.my_stripe_connection(racer, uow=database.uow(settings))
+    assert connection is not None and (connection.account_id, connection.can_receive_transfers) == (
+        account_id,
+        False,
+    )
+    assert connection.words == "Stripe: not ready yet: finish Stripe's set-up to receive payouts."
+
+
+def test_stripe_is_a_destination_only_once_the_connected_account_can_receive(database, fake):
+    settings, _admin, racer, account_id = _connected(database, fake, ready=False)
+    (stranger,) = make_racers(database, 1, prefix="stranger")
+    with pytest.raises(InvalidInput, match="Connect your Stripe account first"):
+        stripe_accounts.use_stripe_destination(stranger, uow=database.uow(settings))
+    with pytest.raises(InvalidInput, match="Finish Stripe's set-up first"):
+        stripe_accounts.use_stripe_destination(racer, uow=database.uow(settings))
+
+    finish_onboarding(fake, account_id)
+    back = stripe_accounts.refresh_my_stripe_connection(racer, uow=database.uow(settings))
+    assert back is not None and back.words == "Stripe: ready to receive payouts."
+    chosen = stripe_accounts.use_stripe_destination(racer, uow=database.uow(settings))
+    assert (chosen.method, chosen.stripe_account_id) == ("stripe", account_id)
+
+
+def test_connecting_without_stripe_set_up_is_refused_and_calls_nothing(database, fake):
+    (racer,) = make_racers(database, 1)
+    with pytest.raises(StripeConnectFailed, match="Stripe payouts are not set up here"):
+        stripe_accounts.start_onboarding(racer, site_url=SITE, uow=database.uow(settings_for(database)))
+    assert fake.calls == []
+
+
+def test_one_click_pays_by_one_transfer_and_records_its_id_as_the_reference(database, fake):
+    settings, admin, racer, account_id, payout_id = _stripe_request(database, fake)
+
+    outcome = payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+    again = payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))  # a second click
+
+    assert (outcome.status, outcome.replayed, again.replayed) == ("paid", False, True)
+    (transfer,) = fake.transfers
+    assert (transfer["amount"], transfer["currency"], transfer["destination"]) == (3000, "usd", account_id)
+    assert _transfer_calls(fake) == [f"cozykart-payout-{payout_id}"], "the second click never reached Stripe"
+    with database.uow() as uow:
+        row = uow.payouts.by_id(payout_id)
+    assert (row.status, row.method, row.reference) == ("paid", "stripe", transfer["id"])
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
+    assert (summary.available_cents, summary.in_payout_cents, summary.paid_out_cents) == (2000, 0, 3000)
+
+
+def _inject_commit_fault(database) -> None:
+    with database.engine.begin() as connection:
+        if database.backend == "sqlite":
+            connection.execute(
+                text(
+                    "CREATE TRIGGER crash_before_commit BEFORE UPDATE OF status ON payout "
+                    "WHEN NEW.status = 'paid' BEGIN SELECT RAISE(ABORT, 'injected crash'); END"
+                )
+            )
+            return
+        connection.execute(
+            text(
+                "CREATE FUNCTION crash_at_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'injected crash at commit'; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE CONSTRAINT TRIGGER crash_at_commit AFTER UPDATE ON payout "
+                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.status = 'paid') "
+                "EXECUTE FUNCTION crash_at_commit()"
+            )
+        )
+
+
+def _clear_commit_fault(database) -> None:
+    with database.engine.begin() as connection:
+        if database.backend == "sqlite":
+            connection.execute(text("DROP TRIGGER crash_before_commit"))
+        else:
+            connection.execute(text("DROP TRIGGER crash_at_commit ON payout"))
+
+
+def test_a_crash_between_the_transfer_and_the_commit_never_transfers_twice(database, fake):
+    settings, admin, racer, _account_id, payout_id = _stripe_request(database, fake)
+    _inject_commit_fault(database)
+
+    with pytest.raises(DBAPIError, match="injected crash"):
+        payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+
+    assert len(fake.transfers) == 1, "Stripe made the transfer; our commit failed"
+    with database.uow() as uow:
+        assert uow.payouts.by_id(payout_id).status == "pending"
+    # Meanwhile the money is on its way: the racer cannot take it back, nor an admin pay it by hand.
+    with pytest.raises(PayoutNotPending, match="being sent by Stripe"):
+        payouts.cancel_payout(racer, payout_id, uow=database.uow(settings))
+    with pytest.raises(PayoutNotPending, match="being sent by Stripe"):
+        payouts.pay_payout(admin, payout_id, method="paypal", reference="PP-1", uow=database.uow(settings))
+
+    _clear_commit_fault(database)
+    outcome = payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+
+    assert (outcome.status, outcome.replayed) == ("paid", False)
+    assert _transfer_calls(fake) == [f"cozykart-payout-{payout_id}"] * 2, "the same key, twice"
+    (transfer,) = fake.transfers
+    with database.uow() as uow:
+        assert (uow.payouts.by_id(payout_id).reference, uow.payouts.by_id(payout_id).status) == (
+            transfer["id"],
+            "paid",
+        )
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
+    assert (summary.in_payout_cents, summary.paid_out_cents) == (0, 3000), "recorded once"
+
+
+def test_stripe_down_leaves_the_payout_pending_and_the_retry_sends_it_once(database, fake):
+    settings, admin, racer, _account_id, payout_id = _stripe_request(database, fake)
+    fake.fail_next = 2  # the call and the SDK's own retry both get a 500
+
+    with pytest.raises(StripeConnectFailed, match="could not confirm the transfer") as failed:
+        payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+
+    assert not isinstance(failed.value, StripeTransferRefused)
+    with database.uow() as uow:
+        assert uow.payouts.by_id(payout_id).status == "pending"
+    with pytest.raises(
+        PayoutNotPending, match="being sent by Stripe"
+    ):  # it may have gone: only Stripe ends it
+        payouts.reject_payout(admin, payout_id, reason="changed my mind", uow=database.uow(settings))
+    assert payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings)).status == "paid"
+    assert len(fake.transfers) == 1
+    assert wallet.wallet_summary(racer, uow=database.uow(settings)).paid_out_cents == 3000
+
+
+def test_a_transfer_stripe_refuses_leaves_the_payout_pending_and_free_to_decide(database, fake):
+    settings, admin, racer, account_id, payout_id = _stripe_request(database, fake)
+    fake.accounts[account_id]["capabilities"]["transfers"] = "inactive"  # Stripe changed its mind
+
+    with pytest.raises(StripeTransferRefused, match="nothing was sent"):
+        payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+
+    assert fake.transfers == []
+    outcome = payouts.cancel_payout(racer, payout_id, uow=database.uow(settings))
+    assert outcome.status == "cancelled"
+    assert wallet.wallet_summary(racer, uow=database.uow(settings)).available_cents == 5000
+
+
+def test_an_account_not_ready_is_refused_before_stripe_and_only_admins_pay(database, fake):
+    settings, admin, racer, _account_id, payout_id = _stripe_request(database, fake)
+    with pytest.raises(PermissionDenied):
+        payouts.pay_payout_by_stripe(racer, payout_id, uow=database.uow(settings))
+    with database.uow() as uow:
+        uow.payouts.set_stripe_connection(StripeConnection(_account_id, False, False), utc_now())
+        uow.commit()
+    calls_before = len(fake.calls)
+
+    with pytest.raises(StripeTransferRefused, match="cannot receive transfers yet"):
+        payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+
+    assert len(fake.calls) == calls_before, "nothing reached Stripe"
+    with database.uow() as uow:
+        assert (uow.payouts.by_id(payout_id).status, uow.payouts.by_id(payout_id).method) == ("pending", None)
+
+
+def test_a_payout_asked_for_another_way_is_not_paid_by_stripe(database, fake):
+    settings = _settings(database, fake)
+    admin = make_admin(database)
+    (racer,) = make_racers(database, 1)
+    ledger.adjust_wallet(admin, racer, 5000, reason="prize money", key="fund", uow=database.uow(settings))
+    payout_id = payouts.request_payout(racer, 3000, key="ask", uow=database.uow(settings))
+    with pytest.raises(InvalidInput, match="was not asked for by Stripe"):
+        payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+    assert fake.calls == []
