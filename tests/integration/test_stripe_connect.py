@@ -66,7 +66,7 @@ def test_the_onboarding_link_comes_back_to_the_site(fake):
         refresh_url=REFRESH_URL,
         return_url=RETURN_URL,
     )
-    assert url.startswith("https://connect.stripe.test/setup/e/" + account_id)
+    assert url.startswith(f"{fake.base_url}/setup/e/{account_id}/")
     (_method, path, _key, form) = fake.calls[-1]
     assert path == "/v1/account_links"
     assert form == {

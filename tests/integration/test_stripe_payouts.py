@@ -79,7 +79,7 @@ def test_connecting_makes_one_account_per_racer_and_a_new_link_back_to_the_profi
     settings, _admin, racer, account_id = _connected(database, fake, ready=False)
     again = stripe_accounts.start_onboarding(racer, site_url=SITE + "/me?x=1", uow=database.uow(settings))
 
-    assert len(fake.accounts) == 1 and again.startswith(f"https://connect.stripe.test/setup/e/{account_id}/")
+    assert len(fake.accounts) == 1 and again.startswith(f"{fake.base_url}/setup/e/{account_id}/")
     account_calls = [call for call in fake.calls if call[1] == "/v1/accounts"]
     assert [call[2] for call in account_calls] == [f"cozykart-racer-{racer}-account"], "stored: asked once"
     links = [call[3] for call in fake.calls if call[1] == "/v1/account_links"]
