@@ -155,6 +155,7 @@ class TransactionKind(StrEnum):
     PAYOUT_REQUEST = "PAYOUT_REQUEST"  # wallet -> in flight
     PAYOUT = "PAYOUT"  # in flight (or wallet, direct) -> paid out
     PAYOUT_RELEASED = "PAYOUT_RELEASED"  # a rejected or cancelled payout: in flight -> wallet
+    PAYOUT_RETURNED = "PAYOUT_RETURNED"  # a paid payout came back (its Stripe transfer reversed): -> wallet
     ADJUSTMENT = "ADJUSTMENT"  # an admin's correction with a reason
 
 
@@ -162,7 +163,12 @@ class TransactionKind(StrEnum):
 MONEY_IN_KINDS = frozenset({TransactionKind.COMMISSION, TransactionKind.HOUSE_CUT, TransactionKind.TIP})
 # Wallet movements that are not earnings (they move earnings towards payment).
 PAYOUT_KINDS = frozenset(
-    {TransactionKind.PAYOUT_REQUEST, TransactionKind.PAYOUT, TransactionKind.PAYOUT_RELEASED}
+    {
+        TransactionKind.PAYOUT_REQUEST,
+        TransactionKind.PAYOUT,
+        TransactionKind.PAYOUT_RELEASED,
+        TransactionKind.PAYOUT_RETURNED,
+    }
 )
 
 

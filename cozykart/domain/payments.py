@@ -160,6 +160,7 @@ class PaymentFact:
     """Base of every fact; `kind` names the subclass in the inbox."""
 
     kind: ClassVar[str] = ""
+    moves_money: ClassVar[bool] = True  # False: a fact about an account, in no currency
     currency: str
 
     def __post_init__(self) -> None:
@@ -299,10 +300,54 @@ class Ignored(PaymentFact):
     reason: str
 
 
+@dataclass(frozen=True)
+class TransferReversed(PaymentFact):
+    """Stripe reversed (some of) a transfer that paid a payout (`transfer.reversed`).
+
+    `reversed_total_cents` is the transfer's running total (`amount_reversed`):
+    only the part not yet returned goes back to the racer's wallet.
+    """
+
+    kind: ClassVar[str] = "transfer_reversed"
+    transfer_key: str  # the transfer's id, `tr_...`
+    reversed_total_cents: int
+    reversed_at: datetime
+
+
+@dataclass(frozen=True)
+class AccountUpdated(PaymentFact):
+    """What a connected account can do now (`account.updated`); moves no money."""
+
+    kind: ClassVar[str] = "account_updated"
+    moves_money: ClassVar[bool] = False
+    account_key: str  # the account's id, `acct_...`
+    can_receive_transfers: bool
+    payouts_enabled: bool
+
+
 FACT_TYPES: dict[str, type[PaymentFact]] = {
-    fact.kind: fact for fact in (Sale, Tip, Refund, DisputeOpened, DisputeWon, CheckoutPending, Ignored)
+    fact.kind: fact
+    for fact in (
+        Sale,
+        Tip,
+        Refund,
+        DisputeOpened,
+        DisputeWon,
+        CheckoutPending,
+        Ignored,
+        TransferReversed,
+        AccountUpdated,
+    )
 }
-_INSTANT_FIELDS = {"sold_at", "tipped_at", "refunded_at", "opened_at", "reinstated_at", "completed_at"}
+_INSTANT_FIELDS = {
+    "sold_at",
+    "tipped_at",
+    "refunded_at",
+    "opened_at",
+    "reinstated_at",
+    "completed_at",
+    "reversed_at",
+}
 
 
 def fact_from_record(record: dict[str, Any]) -> PaymentFact:

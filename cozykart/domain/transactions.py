@@ -684,6 +684,41 @@ def payout_rejected_transaction(
     )
 
 
+def payout_returned_transaction(
+    *,
+    key: str,
+    payout_id: int,
+    racer_id: int,
+    amount_cents: int,
+    transfer_id: str,
+    at: datetime,
+    currency: str,
+) -> Transaction:
+    """Payouts sent -x, wallet +x: Stripe reversed (part of) a paid payout's transfer; the money is the racer's
+    again."""
+    assert amount_cents > 0, amount_cents
+    money = format_cents(amount_cents, currency)
+    builder = TransactionBuilder()
+    builder.post(
+        PAYOUTS_SENT, -amount_cents, f"Payout #{payout_id}: {money} of Stripe transfer {transfer_id} back"
+    )
+    builder.post(
+        wallet_account(racer_id),
+        amount_cents,
+        f"Payout #{payout_id} came back: Stripe reversed {money} of its transfer, back in your wallet",
+    )
+    return _finish(
+        builder,
+        key=key,
+        kind=TransactionKind.PAYOUT_RETURNED,
+        description=f"Payout #{payout_id}: Stripe reversed {money} of transfer {transfer_id}",
+        reference=f"payout:{payout_id}",
+        occurred_at=at,
+        payout_id=payout_id,
+        actor_racer_id=None,
+    )
+
+
 def payout_cancelled_transaction(
     *, key: str, payout_id: int, racer_id: int, amount_cents: int, at: datetime, currency: str
 ) -> Transaction:

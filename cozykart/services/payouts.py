@@ -45,6 +45,7 @@ from cozykart.domain.transactions import (
     payout_paid_transaction,
     payout_rejected_transaction,
     payout_request_transaction,
+    payout_returned_transaction,
 )
 from cozykart.integrations import stripe_connect
 from cozykart.services.actors import load_actor, load_admin
@@ -356,6 +357,38 @@ def pay_payout_by_stripe(
         uow=uow,
         now=now,
     )
+
+
+def return_reversed_transfer(
+    transfer_id: str, reversed_total_cents: int, *, reversed_at: datetime, uow: UnitOfWork, now: datetime
+) -> int:
+    """Stripe reversed a payout's transfer (`transfer.reversed`, its running total): the part not yet
+    returned goes back to the racer's wallet, in their words; the cents returned (0: nothing new).
+
+    Inside the webhook's transaction; each returned part has its own key (the running total it
+    brings the payout to), so a redelivered or older event returns nothing twice.
+    """
+    with uow:
+        payout = uow.payouts.by_stripe_transfer(transfer_id)
+        if payout is None or payout.status != PayoutStatus.PAID:
+            raise NotFound(f"No payout was paid by Stripe transfer {transfer_id} (yet).")  # waits, retried
+        ids = _lock_wallet(uow, payout.racer_id, now)
+        returned_cents = uow.payouts.returned_cents(payout.id)
+        amount_cents = min(reversed_total_cents, payout.amount_cents) - returned_cents
+        if amount_cents <= 0:
+            return 0
+        transaction = payout_returned_transaction(
+            key=f"payout:{payout.id}:returned:{returned_cents + amount_cents}",
+            payout_id=payout.id,
+            racer_id=payout.racer_id,
+            amount_cents=amount_cents,
+            transfer_id=transfer_id,
+            at=reversed_at,
+            currency=uow.base_settings.currency,
+        )
+        written = uow.ledger.write_transaction(transaction, ids, now=now)
+        uow.commit()
+        return 0 if written.replayed else amount_cents
 
 
 def reject_payout(

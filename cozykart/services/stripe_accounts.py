@@ -113,10 +113,9 @@ def use_stripe_destination(
     return destination
 
 
-def account_updated(account: stripe_connect.ConnectedAccount, *, uow: UnitOfWork, now: datetime) -> bool:
+def account_updated(connection: StripeConnection, *, uow: UnitOfWork, now: datetime) -> bool:
     """An `account.updated` event, inside the open transaction: keep what the account can do now.
 
-    False when the account is none of this league's racers'.
+    False when the account is none of this league's racers' (nothing to keep).
     """
-    connection = StripeConnection(account.account_id, account.can_receive_transfers, account.payouts_enabled)
     return uow.payouts.set_stripe_connection(connection, now) == 1

@@ -5,6 +5,15 @@ with its Idempotency-Key and answers a repeated key with its first answer, as
 Stripe does (docs.stripe.com/api/idempotent_requests). On SQLite and PostgreSQL;
 reconcile is clean after each test.
 
+Stripe's events are the shapes of its API reference: `transfer.reversed` ("Occurs
+whenever a transfer is reversed, including partial reversals"; data.object is a
+Transfer, whose `amount_reversed` is the running total) and `account.updated`
+(data.object is an Account: `capabilities.transfers`, `payouts_enabled`), as
+listed in stripe/stripe-dotnet src/Stripe.net/Constants/EventTypes.cs, generated
+from Stripe's OpenAPI spec. Transfers have no failed event there (only created,
+reversed, updated): a transfer Stripe cannot make is refused when it is created,
+which leaves the payout pending (tested above the webhooks).
+
 The crash between Stripe's answer and our commit is a real database fault, not
 a patch: a trigger that refuses the payout's move to paid (SQLite: BEFORE
 UPDATE raising ABORT; PostgreSQL: a constraint trigger deferred to COMMIT, so
@@ -15,6 +24,7 @@ longer fail, and the retry must record one payout from one transfer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -25,10 +35,11 @@ from cozykart.domain.errors import InvalidInput, PermissionDenied
 from cozykart.domain.ledger import PayoutNotPending
 from cozykart.domain.payments import StripeConnectFailed, StripeTransferRefused
 from cozykart.domain.payout_destination import StripeConnection
-from cozykart.services import ledger, payouts, stripe_accounts, wallet
+from cozykart.services import ledger, money_admin, payouts, stripe_accounts, wallet
 from cozykart.services.reads.reconcile import reconcile
 from tests.fake_stripe import API_KEY, FakeStripe, finish_onboarding, running_fake_stripe
 from tests.integration.ledger_support import make_admin, make_racers, settings_for
+from tests.integration.webhook_support import STRIPE_SECRET, api_client, stripe_event, stripe_post
 
 SITE = "http://127.0.0.1:3000"
 
@@ -47,7 +58,9 @@ def reconciled(database):
 
 
 def _settings(database, fake):
-    return settings_for(database, stripe_api_key=API_KEY, stripe_api_base=fake.base_url)
+    return settings_for(
+        database, stripe_api_key=API_KEY, stripe_api_base=fake.base_url, stripe_webhook_secret=STRIPE_SECRET
+    )
 
 
 def _connected(database, fake, *, ready: bool = True):
@@ -256,3 +269,108 @@ def test_a_payout_asked_for_another_way_is_not_paid_by_stripe(database, fake):
     with pytest.raises(InvalidInput, match="was not asked for by Stripe"):
         payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
     assert fake.calls == []
+
+
+# --- Stripe's events: a transfer reversed, an account updated -------------------
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _reversed_event(event_id: str, transfer: dict, reversed_total_cents: int) -> dict:
+    """`transfer.reversed` as Stripe sends it: the Transfer object with its reversals so far."""
+    reversal = {
+        "id": f"trr_{event_id}",
+        "object": "transfer_reversal",
+        "amount": reversed_total_cents,
+        "currency": transfer["currency"],
+        "transfer": transfer["id"],
+        "metadata": {},
+    }
+    obj = {
+        **transfer,
+        "amount_reversed": reversed_total_cents,
+        "reversed": reversed_total_cents == transfer["amount"],
+        "reversals": {"object": "list", "data": [reversal], "has_more": False, "total_count": 1},
+    }
+    return stripe_event(event_id, "transfer.reversed", obj, NOW)
+
+
+def _paid_by_stripe(database, fake):
+    settings, admin, racer, account_id, payout_id = _stripe_request(database, fake)
+    payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+    (transfer,) = fake.transfers
+    return settings, admin, racer, account_id, payout_id, transfer
+
+
+def test_a_reversed_transfer_puts_the_money_back_in_the_racers_wallet_once(database, fake):
+    settings, _admin, racer, _account_id, payout_id, transfer = _paid_by_stripe(database, fake)
+    client = api_client(settings)
+
+    first = stripe_post(client, _reversed_event("evt_rev_1", transfer, 3000))
+    again = stripe_post(client, _reversed_event("evt_rev_1", transfer, 3000))  # Stripe redelivers
+    later = stripe_post(client, _reversed_event("evt_rev_2", transfer, 3000))  # same total, another event
+
+    assert (first.json()["status"], again.json()["duplicate"], later.json()["status"]) == (
+        "applied",
+        True,
+        "applied",
+    )
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
+    assert (summary.available_cents, summary.in_payout_cents, summary.paid_out_cents) == (5000, 0, 0)
+    newest = wallet.wallet_history(racer, uow=database.uow(settings))
+    returned = [line for line in newest if "came back" in line.description]
+    assert [(line.amount_cents, line.description) for line in returned] == [
+        (3000, f"Payout #{payout_id} came back: Stripe reversed $30.00 of its transfer, back in your wallet")
+    ]
+
+
+def test_a_partial_reversal_returns_only_what_is_new_each_time(database, fake):
+    settings, _admin, racer, _account_id, _payout_id, transfer = _paid_by_stripe(database, fake)
+    client = api_client(settings)
+    stripe_post(client, _reversed_event("evt_part_1", transfer, 1000))
+    assert wallet.wallet_summary(racer, uow=database.uow(settings)).available_cents == 3000
+    stripe_post(client, _reversed_event("evt_part_2", transfer, 3000))
+    stripe_post(client, _reversed_event("evt_part_old", transfer, 1000))  # an older total, late: nothing
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
+    assert (summary.available_cents, summary.paid_out_cents) == (5000, 0)
+
+
+def test_a_reversal_of_a_transfer_no_payout_recorded_waits_and_moves_nothing(database, fake):
+    settings, _admin, racer, account_id, _payout_id = _stripe_request(database, fake)
+    stranger = {
+        "id": "tr_not_ours",
+        "object": "transfer",
+        "amount": 900,
+        "currency": "usd",
+        "destination": account_id,
+        "metadata": {},
+    }
+    answer = stripe_post(api_client(settings), _reversed_event("evt_rev_unknown", stranger, 900))
+    assert answer.json()["status"] == "waiting"
+    summary = wallet.wallet_summary(racer, uow=database.uow(settings))
+    assert (summary.available_cents, summary.in_payout_cents) == (2000, 3000)
+
+
+def test_account_updated_says_whether_the_account_can_receive_and_the_pay_click_heeds_it(database, fake):
+    settings, admin, _racer, account_id, payout_id = _stripe_request(database, fake)
+    client = api_client(settings)
+    account = fake.accounts[account_id]
+    restricted = {**account, "capabilities": {"transfers": "inactive"}, "payouts_enabled": False}
+
+    assert (
+        stripe_post(client, stripe_event("evt_acct_1", "account.updated", restricted, NOW)).json()["status"]
+        == "applied"
+    )
+
+    (line,) = money_admin.payout_queue(admin, uow=database.uow(settings)).pending
+    assert line.stripe is not None and line.stripe.words == (
+        "Stripe: not ready yet: finish Stripe's set-up to receive payouts."
+    )
+    with pytest.raises(StripeTransferRefused, match="cannot receive transfers yet"):
+        payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings))
+    assert fake.transfers == []
+
+    stripe_post(client, stripe_event("evt_acct_2", "account.updated", account, NOW))
+    (line,) = money_admin.payout_queue(admin, uow=database.uow(settings)).pending
+    assert line.stripe is not None and line.stripe.words == "Stripe: ready to receive payouts."
+    assert payouts.pay_payout_by_stripe(admin, payout_id, uow=database.uow(settings)).status == "paid"

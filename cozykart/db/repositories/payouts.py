@@ -23,6 +23,7 @@ from cozykart.domain.ledger import (
     STRIPE_PAYOUT_METHOD,
     AccountKind,
     PayoutStatus,
+    TransactionKind,
     in_flight_account,
     wallet_account,
 )
@@ -92,6 +93,30 @@ class PayoutsRepository(Repository):
             .where(payout_table.c.id == payout_id, payout_table.c.status == PayoutStatus.PENDING)
             .values(status=status, decided_by_racer_id=admin_racer_id, decided_at=now, **fields)
         ).rowcount
+
+    def by_stripe_transfer(self, transfer_id: str):
+        """The payout a Stripe transfer paid (its id is the payout's reference), or None."""
+        return self.connection.execute(
+            select(payout_table).where(
+                payout_table.c.method == STRIPE_PAYOUT_METHOD, payout_table.c.reference == transfer_id
+            )
+        ).first()
+
+    def returned_cents(self, payout_id: int) -> int:
+        """What of a paid payout came back to the wallet (its PAYOUT_RETURNED transactions)."""
+        transaction, posting, account = repo.transaction_table, repo.posting_table, repo.account_table
+        return int(
+            self.connection.execute(
+                select(repo.sum_cents(posting.c.amount_cents))
+                .join(transaction, transaction.c.id == posting.c.transaction_id)
+                .join(account, account.c.id == posting.c.account_id)
+                .where(
+                    transaction.c.payout_id == payout_id,
+                    transaction.c.kind == TransactionKind.PAYOUT_RETURNED,
+                    account.c.kind == str(AccountKind.WALLET),
+                )
+            ).scalar_one()
+        )
 
     def mark_sending_by_stripe(self, payout_id: int, sending: bool) -> int:
         """Say (or unsay) that a pending payout's Stripe transfer was started; rows changed."""
