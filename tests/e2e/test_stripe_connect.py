@@ -7,18 +7,25 @@ return_url on the site; /me then reads the account and says it is ready, and
 the racer chooses it as where to be paid. Their request shows in the admin's
 queue with "Pay with Stripe": one click makes one transfer with the payout's
 idempotency key, and the payout reads paid by Stripe with the transfer's id.
+Then Stripe's signed events reach the served webhook: the transfer reversed puts
+the money back in the racer's wallet (their /wallet says so), and an
+account.updated that restricts the account shows on /me.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
+from cozykart.integrations import stripe_payments
 from cozykart.services import ledger, payouts, wallet
 from cozykart.services.handlers import HANDLERS
 from cozykart.services.reads.reconcile import reconcile
@@ -26,6 +33,7 @@ from cozykart.settings import load_settings
 from tests.e2e.conftest import (
     E2E_ADMIN_DISCORD_ID,
     PROJECT_ROOT,
+    STRIPE_WEBHOOK_SECRET,
     ServedApp,
     _app_env,
     _discord_env,
@@ -86,6 +94,30 @@ def _click_and_confirm(page, button) -> None:
     yes.click()
 
 
+def _signed_post(app: ServedApp, event_id: str, event_type: str, obj: dict) -> str:
+    """A Stripe event, signed with the served app's secret, to its webhook; the inbox status."""
+    event = {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
+    body = json.dumps(event)
+    answer = httpx.post(
+        app.url("/api/webhooks/stripe"),
+        content=body,
+        headers={
+            "Stripe-Signature": stripe_payments.sign(body, STRIPE_WEBHOOK_SECRET),
+            "Content-Type": "application/json",
+        },
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["status"]
+
+
 def _uow(db) -> UnitOfWork:
     return UnitOfWork(db.engine, handlers=db.handlers, settings=db.base_settings)
 
@@ -105,17 +137,31 @@ def test_a_racer_connects_stripe_from_me_and_the_admin_pays_with_one_click(
         )
         expect(racer_page.get_by_test_id("stripe-use")).to_have_count(0)
 
+        fake_stripe.onboarding_completes = False  # the racer leaves Stripe's page before the end
         racer_page.get_by_test_id("stripe-connect").click()  # to Stripe's onboarding, and back
+        racer_page.wait_for_url(re.compile(r"/me/?\?stripe=return$"), timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("stripe-status")).to_have_text(
+            "Stripe: not ready yet: finish Stripe's set-up to receive payouts.", timeout=PAGE_TIMEOUT_MS
+        )
+        expect(racer_page.get_by_test_id("stripe-use")).to_have_count(0)
+
+        fake_stripe.onboarding_completes = True
+        racer_page.goto(stripe_app.url("/me?stripe=refresh"), timeout=PAGE_TIMEOUT_MS)  # Stripe's refresh_url
         racer_page.wait_for_url(re.compile(r"/me/?\?stripe=return$"), timeout=PAGE_TIMEOUT_MS)
         expect(racer_page.get_by_test_id("stripe-status")).to_have_text(
             "Stripe: ready to receive payouts.", timeout=PAGE_TIMEOUT_MS
         )
         (account_id,) = fake_stripe.accounts
+        assert [call[2] for call in fake_stripe.calls if call[1] == "/v1/accounts"] == [
+            call[2] for call in fake_stripe.calls[:1]
+        ], "the account was made once"
         onboarding = [call for call in fake_stripe.calls if call[1] == "/setup/e/"]
-        assert len(onboarding) == 1, "the browser itself went to Stripe's page"
-        (link,) = [call[3] for call in fake_stripe.calls if call[1] == "/v1/account_links"]
-        assert link["return_url"] == stripe_app.url("/me?stripe=return")
-        assert link["refresh_url"] == stripe_app.url("/me?stripe=refresh")
+        assert len(onboarding) == 2, "the browser itself went to Stripe's page, twice"
+        links = [call[3] for call in fake_stripe.calls if call[1] == "/v1/account_links"]
+        assert len(links) == 2, "a refresh made a new link"
+        for link in links:
+            assert link["return_url"] == stripe_app.url("/me?stripe=return")
+            assert link["refresh_url"] == stripe_app.url("/me?stripe=refresh")
 
         racer_page.get_by_test_id("stripe-use").click()
         expect(racer_page.get_by_test_id("dest-current")).to_have_text(
@@ -146,6 +192,25 @@ def test_a_racer_connects_stripe_from_me_and_the_admin_pays_with_one_click(
         assert (transfer["amount"], transfer["destination"]) == (2500, account_id)
         summary = wallet.wallet_by_discord_id(RIA.id, uow=_uow(db))
         assert (summary.available_cents, summary.in_payout_cents, summary.paid_out_cents) == (1500, 0, 2500)
+
+        # Stripe's events, signed, to the served webhook: the transfer reversed, the account restricted.
+        reversed_transfer = {**transfer, "amount_reversed": 2500, "reversed": True}
+        assert (
+            _signed_post(stripe_app, "evt_e2e_reversed", "transfer.reversed", reversed_transfer) == "applied"
+        )
+        racer_page.goto(stripe_app.url("/wallet"), timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$40.00", timeout=PAGE_TIMEOUT_MS)
+        expect(
+            racer_page.get_by_test_id("wallet-line").filter(
+                has_text=f"Payout #{payout_id} came back: Stripe reversed $25.00 of its transfer"
+            )
+        ).to_have_count(1)
+        restricted = {**fake_stripe.accounts[account_id], "capabilities": {"transfers": "inactive"}}
+        assert _signed_post(stripe_app, "evt_e2e_account", "account.updated", restricted) == "applied"
+        racer_page.goto(stripe_app.url("/me"), timeout=PAGE_TIMEOUT_MS)
+        expect(racer_page.get_by_test_id("stripe-status")).to_have_text(
+            "Stripe: not ready yet: finish Stripe's set-up to receive payouts.", timeout=PAGE_TIMEOUT_MS
+        )
         assert reconcile(uow=_uow(db)).clean
     finally:
         for opened in (admin_page, racer_page):
