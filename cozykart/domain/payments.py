@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from cozykart.domain.errors import Conflict, CozyKartError, InvalidInput, NotFound, Unavailable
 from cozykart.domain.money import AMOUNT_CENTS_MAX, CENTS_PER_UNIT, format_cents
@@ -32,6 +33,7 @@ ITEM_LENGTH_MAX = 120  # the product sold, or the song tipped for
 FAN_NAME_LENGTH_MAX = 80
 MESSAGE_LENGTH_MAX = 500  # a tip's message
 PROVIDER_LENGTH_MAX = 20
+SITE_URL_LENGTH_MAX = 300  # the page address a provider sends the browser back to
 NOTHING_PAID = "nothing was paid"
 
 
@@ -142,6 +144,15 @@ def instant_from_iso(value: object, what: str) -> datetime:
     if parsed.tzinfo is None:
         raise MalformedWebhook(f"{what} has no time zone")
     return parsed.astimezone(UTC)
+
+
+def site_origin(site_url: str) -> str:
+    """The scheme and host of the page's address, checked: where a provider sends the browser back
+    (Checkout's success and cancel URLs, Connect onboarding's return and refresh URLs)."""
+    parts = urlsplit(site_url or "")
+    if parts.scheme not in {"http", "https"} or not parts.netloc or len(site_url) > SITE_URL_LENGTH_MAX:
+        raise InvalidInput("The page's address could not be read; reload the page and try again.")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def require_key(key: str) -> str:

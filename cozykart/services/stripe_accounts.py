@@ -17,11 +17,10 @@ from datetime import datetime
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.payments import StripeConnectFailed
+from cozykart.domain.payments import StripeConnectFailed, site_origin
 from cozykart.domain.payout_destination import PayoutDestination, StripeConnection, stripe_destination
 from cozykart.integrations import stripe_connect
 from cozykart.services.actors import load_actor
-from cozykart.services.tips import site_origin
 
 PROFILE_PATH = "/me"
 RETURN_QUERY = "stripe=return"

@@ -28,12 +28,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.money import format_cents, require_positive_cents
-from cozykart.domain.payments import DemoTipsInProduction, TipsUnavailable
+from cozykart.domain.payments import DemoTipsInProduction, TipsUnavailable, site_origin
 from cozykart.integrations import stripe_payments
 from cozykart.services import webhooks
 from cozykart.settings import Settings
@@ -47,7 +46,6 @@ TIP_MESSAGE_LENGTH_MAX = 280
 TIP_FAN_NAME_LENGTH_MAX = 60
 TIP_FORM_KEY_LENGTH_MAX = 100  # the form's own key, hashed into the checkout's; not a ledger key
 DJS_LISTED_MAX = 50
-SITE_URL_LENGTH_MAX = 300
 TIP_PATH = "/tip"
 
 MODE_STRIPE = "stripe"
@@ -124,14 +122,6 @@ def _words(value: str | None, limit: int, what: str) -> str:
     if len(cleaned) > limit:
         raise InvalidInput(f"{what} can be at most {limit} characters.")
     return cleaned
-
-
-def site_origin(site_url: str) -> str:
-    """The scheme and host of the page's address, checked (where Stripe sends the browser back)."""
-    parts = urlsplit(site_url or "")
-    if parts.scheme not in {"http", "https"} or not parts.netloc or len(site_url) > SITE_URL_LENGTH_MAX:
-        raise InvalidInput("The page's address could not be read; reload the page and try again.")
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def start_tip(
