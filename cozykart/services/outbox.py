@@ -28,10 +28,12 @@ from datetime import datetime, timedelta
 
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.audit import ActionKind
 from cozykart.domain.discord_messages import OutboxNotResendable, OutboxStatus
 from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
 from cozykart.services.actors import load_admin
+from cozykart.services.audit import record_admin_action
 
 SENDER_LEASE_NAME = "announcer"
 LEASE_TTL = timedelta(seconds=30)
@@ -261,6 +263,16 @@ def resend(outbox_id: int, *, actor_id: int | None, uow: UnitOfWork) -> OutboxRo
             raise OutboxNotResendable(outbox_id, row.status)
         row.status, row.attempts, row.next_attempt_at = OutboxStatus.PENDING, 0, None
         uow.outbox.save(row, flush=True)
+        if actor_id is not None:  # the operator at the command line is no admin of the trail
+            record_admin_action(
+                uow,
+                ActionKind.OUTBOX_RESEND,
+                actor_id=actor_id,
+                subject=f"Announcement #{outbox_id} ({row.kind})",
+                old_value=OutboxStatus.FAILED.value,
+                new_value=OutboxStatus.PENDING.value,
+                at=utc_now(),
+            )
         view = _view(row)
         uow.commit()
         return view

@@ -44,6 +44,7 @@ ADMIN_RECONCILE = "/admin/reconcile"
 ADMIN_OUTBOX = "/admin/outbox"
 ADMIN_OVERLAYS = "/admin/overlays"
 ADMIN_ROLES = "/admin/roles"
+ADMIN_AUDIT = "/admin/audit"
 
 
 def racer_path(racer_id: int) -> str:
