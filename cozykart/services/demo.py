@@ -23,6 +23,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
@@ -288,7 +289,7 @@ def _ensure_racers(uow: UnitOfWork, now: datetime) -> tuple[list, int]:
     return racers, added
 
 
-def _ensure_season(uow: UnitOfWork, now: datetime) -> tuple[object, int]:
+def _ensure_season(uow: UnitOfWork, now: datetime) -> tuple[Any, int]:
     season = uow.seasons.season_named(DEMO_SEASON_NAME)
     if season is not None:
         return season, 0
