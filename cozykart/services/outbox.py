@@ -18,6 +18,7 @@ in the admin console and the CLI, until someone sends it again (`resend`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -30,6 +31,7 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.audit import ActionKind
 from cozykart.domain.discord_messages import OutboxNotResendable, OutboxStatus
+from cozykart.domain.discord_preview import Preview, mentioned_ids, preview
 from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
 from cozykart.services.actors import load_admin
@@ -71,6 +73,7 @@ class OutboxRow:
     next_attempt_at: datetime | None
     sent_at: datetime | None
     message: dict
+    preview: Preview | None = None  # as Discord would show it: in the admin console's view
 
 
 @dataclass(frozen=True)
@@ -227,16 +230,31 @@ def list_outbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) 
 class OutboxConsole:
     counts: dict[str, int]
     rows: tuple[OutboxRow, ...]
+    sending: bool = True  # False: DISCORD_ANNOUNCE_WEBHOOK_URL is not set, announcements are recorded only
+
+
+def _with_previews(uow: UnitOfWork, rows: tuple[OutboxRow, ...]) -> tuple[OutboxRow, ...]:
+    """Each row with its preview: mentions shown as the racers' names, read in the open transaction."""
+    ids = set().union(*(mentioned_ids(row.message) for row in rows)) if rows else set()
+    names = {}
+    for discord_id in sorted(ids):
+        racer = uow.league.racer_by_discord_id(discord_id)
+        if racer is not None:
+            names[discord_id] = racer.display_name
+    return tuple(dataclasses.replace(row, preview=preview(row.message, names)) for row in rows)
 
 
 def outbox_console(
     actor_id: int, *, uow: UnitOfWork, status: str | None = None, limit: int = 50
 ) -> OutboxConsole:
-    """The admin console's view: counts by status and the newest announcements (admins only)."""
+    """The admin console's view: counts by status, the newest announcements with their previews,
+    and whether they are sent at all (admins only)."""
     with uow:
         load_admin(uow, actor_id)
         return OutboxConsole(
-            counts=outbox_counts(uow=uow), rows=list_outbox(uow=uow, status=status, limit=limit)
+            counts=outbox_counts(uow=uow),
+            rows=_with_previews(uow, list_outbox(uow=uow, status=status, limit=limit)),
+            sending=bool(uow.base_settings.discord_announce_webhook_url),
         )
 
 

@@ -32,7 +32,12 @@ def lines():
 def test_the_first_runs_init_line_keeps_what_happened_and_drops_the_uv_advice(lines):
     # The words reflex/reflex.py logs when `reflex run` initializes the web directory.
     logging.getLogger("reflex.reflex").log(
-        logging.INFO, "Initialized %s%s.%s%s", "cozykart", "", "", " Run `uv run reflex run` to start the app."
+        logging.INFO,
+        "Initialized %s%s.%s%s",
+        "cozykart",
+        "",
+        "",
+        " Run `uv run reflex run` to start the app.",
     )
     assert lines == ["Initialized cozykart."]
 
