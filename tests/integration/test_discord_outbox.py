@@ -241,3 +241,29 @@ def test_the_sender_task_sends_in_the_background(database, discord_server, monke
     asyncio.run(run_briefly())
     assert fake.contents() == ["from the task"]
     assert drain(database, fake) == 0
+
+
+def test_the_console_says_whether_it_sends_and_previews_mentions_as_names(database):
+    import dataclasses
+
+    from cozykart.domain import discord_messages as say
+
+    settings = league_settings(database)
+    admin_id = make_racer(database, "admin", discord_id=ADMIN_DISCORD_ID)
+    make_racer(database, "rosa", discord_id="123456789012345678")
+    body = say.cash_out(racer=say.Person("Rosa", "123456789012345678"), amount_cents=5000, currency="USD")
+    with database.uow() as uow:
+        outbox.record(uow, dedupe_key="test:cash-out", kind="cash_out", message=body)
+        uow.commit()
+
+    unset = outbox.outbox_console(admin_id, uow=database.uow(settings))
+    configured = outbox.outbox_console(
+        admin_id,
+        uow=database.uow(dataclasses.replace(settings, discord_announce_webhook_url="http://127.0.0.1:9/hook")),
+    )
+
+    assert unset.sending is False and configured.sending is True
+    (row,) = unset.rows
+    assert row.preview is not None
+    assert row.preview.content == "💸 @Rosa just cashed out $50.00!"
+    assert "<@" not in row.preview.content and "<@" in row.summary  # the raw body keeps the mention
