@@ -259,7 +259,9 @@ def test_the_console_says_whether_it_sends_and_previews_mentions_as_names(databa
     unset = outbox.outbox_console(admin_id, uow=database.uow(settings))
     configured = outbox.outbox_console(
         admin_id,
-        uow=database.uow(dataclasses.replace(settings, discord_announce_webhook_url="http://127.0.0.1:9/hook")),
+        uow=database.uow(
+            dataclasses.replace(settings, discord_announce_webhook_url="http://127.0.0.1:9/hook")
+        ),
     )
 
     assert unset.sending is False and configured.sending is True

@@ -87,6 +87,7 @@ class WalletState(AuthState):
     lifetime_earned: str = ""
     paid_out: str = ""
     threshold: str = ""
+    hold_words: str = ""
     progress_percent: int = 0
     threshold_reached: bool = False
     lines: list[HistoryLineView] = []
@@ -138,6 +139,7 @@ class WalletState(AuthState):
         self.lifetime_earned = money(summary.lifetime_earned_cents)
         self.paid_out = money(summary.paid_out_cents)
         self.threshold = money(summary.payout_min_cents)
+        self.hold_words = summary.hold_words
         self.progress_percent = summary.threshold_progress_bps // 100  # floored, for the bar only
         self.threshold_reached = summary.available_cents >= summary.payout_min_cents and not self.has_debt
         lines = [
@@ -263,8 +265,9 @@ def _balances() -> rx.Component:
                 ),
             ),
             rx.text(
-                "Earnings stay on hold for a few days (so refunds can still be taken back), then become "
-                "available.",
+                "New earnings are on hold so refunds can still be taken back: ",
+                rx.text.span(WalletState.hold_words, weight="bold", data_testid="wallet-hold-days"),
+                ".",
                 size="1",
                 color=theme.TEXT_MUTED,
             ),
