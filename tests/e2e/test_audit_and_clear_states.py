@@ -190,3 +190,21 @@ def test_every_touch_target_is_at_least_44_px_at_phone_width(served_app, fake_di
         assert page.evaluate(TOO_SMALL, TOUCH_MIN_PX) == [], f"targets under {TOUCH_MIN_PX} px on {path}"
     finally:
         context.close()
+
+
+def test_the_wallet_says_the_hold_in_days_and_a_refused_payout_is_said_once_with_the_amount_kept(
+    served_app, fake_discord_server, page
+):
+    expect = _expect()
+    _open_as(page, served_app, fake_discord_server, OLIVE, "/wallet")
+    hold_days = load_settings(served_app.env).hold_days
+    expect(page.get_by_test_id("wallet-hold-days")).to_have_text(
+        f"available after {hold_days} days", timeout=PAGE_TIMEOUT_MS
+    )
+    page.get_by_test_id("payout-amount").fill("5")
+    page.get_by_test_id("payout-request").click()
+    expect(page.get_by_test_id("payout-error")).to_have_text(
+        "The smallest payout is $20.00.", timeout=PAGE_TIMEOUT_MS
+    )
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
+    expect(page.get_by_test_id("payout-amount")).to_have_value("5")

@@ -186,8 +186,8 @@ class WalletState(AuthState):
 
         requested = await call_service(self, request)
         if requested.refused:
-            self.form_error = requested.message
-            return requested.toast()
+            self.form_error = requested.message  # said once, beside the amount; the amount typed stays
+            return None
         amount_cents, payout_id = requested.value
         self._payout_key = _new_key()  # the next request is a new one; a double click was the same
         self.amount_input = ""
