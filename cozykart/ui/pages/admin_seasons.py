@@ -150,7 +150,7 @@ class SeasonsAdminState(AuthState):
         """
         done = await call_service(self, work)
         if done.refused:
-            if in_form:
+            if in_form and self.allowed:  # beside the form shown (with no console, a toast says it)
                 self.create_error = done.message
                 return None
             return done.toast()
