@@ -125,6 +125,17 @@ def test_an_admin_reads_the_audit_trail_filters_it_and_a_racer_sees_their_fix(
     expect(rows.filter(has_text="Result fixed").first).to_be_visible()
     page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-audit.png"), full_page=True)
 
+    # The results desk's "fixed result(s)" badge links here with ?race=N: the same filter, checked.
+    page.goto(served_app.url(f"/admin/audit?race={race_id}"), timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("audit-filter-race")).to_have_value(str(race_id), timeout=PAGE_TIMEOUT_MS)
+    expect(rows.filter(has_text="P1 → DNF")).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
+    expect(rows.filter(has_text="Payout")).to_have_count(0)
+    page.goto(served_app.url("/admin/audit?race=99999"), timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("audit-race-error")).to_have_text(
+        "There is no race #99999.", timeout=PAGE_TIMEOUT_MS
+    )
+    expect(rows.filter(has_text="Payout rejected")).to_have_count(1)  # the whole trail, and why not filtered
+
     page.goto(served_app.url(f"/racers/{winner_id}"), timeout=PAGE_TIMEOUT_MS)
     profile_fix = page.get_by_test_id("racer-fix").first
     expect(profile_fix).to_contain_text("P1 → DNF", timeout=PAGE_TIMEOUT_MS)

@@ -57,6 +57,18 @@ def _checked(value: object, what: str) -> tuple[int | None, str]:
         return None, error.message
 
 
+def _linked(race: int | None, racer: int | None):
+    """The trail a link asked for; one that names no race or racer shows the whole trail and why."""
+
+    def work(actor_id, uow, _settings) -> tuple[tuple[AuditEntry, ...], str]:
+        try:
+            return audit_trail(actor_id=actor_id, race_id=race, racer_id=racer, uow=uow), ""
+        except NotFound as error:
+            return audit_trail(actor_id=actor_id, uow=uow), error.message
+
+    return work
+
+
 class AuditState(AuthState):
     allowed: bool = False
     refusal: str = ""
@@ -80,9 +92,27 @@ class AuditState(AuthState):
 
     @rx.event
     async def load(self):
-        self.race_filter = self.racer_filter = self.race_error = self.racer_error = ""
-        self.filtered = False
-        return await admin_load(self, self._work(None, None), self._show, hide=self._hide)
+        """The whole trail, or the race's or racer's the link asked for (`?race=N`, `?racer=N`, checked)."""
+        query = self.router.url.query_parameters
+        race_text = str(query.get("race", ""))[:FILTER_INPUT_LENGTH_MAX]
+        racer_text = str(query.get("racer", ""))[:FILTER_INPUT_LENGTH_MAX]
+        self.race_filter, self.racer_filter = race_text, racer_text
+        race, self.race_error = _checked(race_text, "race")
+        racer, self.racer_error = _checked(racer_text, "racer")
+        if self.race_error or self.racer_error:
+            race = racer = None  # said beside the field; the whole trail is shown
+        self.filtered = race is not None or racer is not None
+        return await admin_load(self, _linked(race, racer), self._show_linked, hide=self._hide)
+
+    def _show_linked(self, result: tuple[tuple[AuditEntry, ...], str]) -> None:
+        entries, missing = result
+        self._show(entries)
+        if missing:  # the link named a race or racer that does not exist: said beside its field
+            self.filtered = False
+            if "racer" in missing:
+                self.racer_error = missing
+            else:
+                self.race_error = missing
 
     @rx.event
     async def apply_filter(self, form: dict):
