@@ -12,12 +12,38 @@ Neither ever holds a session id (`cozykart/ui/socket_guard.py` keeps the cookie
 out of the tab's state) or a freshly made overlay key (shown once, never a var).
 """
 
+import logging
+
 import reflex as rx
 from reflex_base.plugins.sitemap import SitemapPlugin
 
 from cozykart.settings import load_settings
 
 _settings = load_settings()
+
+
+class _NoAdviceAgainstTheReadme(logging.Filter):
+    """Reflex's console lines that would contradict the README, corrected where they are logged.
+
+    - Its first `reflex run` initializes the web directory and then advises "Run
+      `uv run reflex run` to start the app": here `./scripts/demo` (or `reflex run`
+      in the project's environment) already is that start, so the advice is cut.
+    - With Node.js older than 22.22 it warns "out of date. Upgrade": but it then runs
+      the frontend's tools with bun's own runtime (`bun --bun`, reflex/utils/js_runtimes.py),
+      so Node.js 20, what the README asks for, works; the warning is dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "of Node.js is out of date" in message:
+            return False
+        if "uv run reflex run" in message and message.startswith("Initialized "):
+            record.msg, record.args = message.split(".", 1)[0] + ".", None
+        return True
+
+
+for _name in ("reflex.reflex", "reflex.utils.js_runtimes"):
+    logging.getLogger(_name).addFilter(_NoAdviceAgainstTheReadme())
 
 config = rx.Config(
     app_name="cozykart",

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from cozykart.cli_audit import add_audit_commands
 from cozykart.cli_discord import add_discord_commands
 from cozykart.cli_ledger import add_ledger_commands
 from cozykart.cli_webhooks import add_webhook_commands
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ledger_commands(commands)  # reconcile, wallet, balances, export-ledger, statement
     add_webhook_commands(commands)  # trigger, set-product-cost, inbox
     add_discord_commands(commands)  # discord register-commands, outbox
+    add_audit_commands(commands)  # audit
 
     return parser
 

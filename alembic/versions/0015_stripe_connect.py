@@ -1,7 +1,7 @@
 """stripe connect: which racer is which connected Express account, and whether it can receive transfers
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 13:05:00.000000
 """
 
@@ -14,7 +14,7 @@ import cozykart.db.types
 from alembic import op
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+import cozykart.db.audit_tables  # the admin actions' trail
 import cozykart.db.discord_interaction_tables  # interaction ids already taken (replays)
 import cozykart.db.identity_tables  # registers login, session and role-audit tables
 import cozykart.db.inbox_tables

@@ -10,7 +10,7 @@ Leaving the block without commit (or by an exception) rolls everything back.
 The unit of work carries, for the transaction it is in:
 - one repository per aggregate (`uow.league`, `uow.seasons`, `uow.ledger`, `uow.inbox`,
   `uow.outbox`, `uow.identity`, `uow.payouts`, `uow.money_settings`,
-  `uow.overlays`, `uow.interactions`, `uow.notices`; `cozykart/db/repositories/`), made on
+  `uow.overlays`, `uow.interactions`, `uow.notices`, `uow.audit`; `cozykart/db/repositories/`), made on
   first use and thrown away with the transaction, so what they remember (account
   ids, locks taken) never outlives it; a rolled-back savepoint makes them forget;
 - `uow.settings`: the settings it was made with, with the money settings admins
@@ -45,6 +45,7 @@ from sqlmodel import Session
 
 from cozykart.db import lean
 from cozykart.db.repositories import Repository
+from cozykart.db.repositories.audit import AuditRepository
 from cozykart.db.repositories.identity import IdentityRepository
 from cozykart.db.repositories.inbox import InboxRepository
 from cozykart.db.repositories.interactions import InteractionsRepository
@@ -168,6 +169,10 @@ class UnitOfWork:
     @property
     def notices(self) -> NoticesRepository:
         return self._repository(NoticesRepository)
+
+    @property
+    def audit(self) -> AuditRepository:
+        return self._repository(AuditRepository)
 
     def _forget(self) -> None:
         """What the repositories remembered may have been undone (a savepoint rolled back)."""

@@ -21,6 +21,7 @@ in the admin console and the CLI, until someone sends it again (`resend`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -31,10 +32,13 @@ from datetime import datetime, timedelta
 
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.audit import ActionKind
 from cozykart.domain.discord_messages import OutboxChannel, OutboxNotResendable, OutboxStatus
+from cozykart.domain.discord_preview import Preview, mentioned_ids, preview
 from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
 from cozykart.services.actors import load_admin
+from cozykart.services.audit import record_admin_action
 
 SENDER_LEASE_NAME = "announcer"
 DIRECT_SENDER_LEASE_NAME = "direct-messenger"
@@ -75,6 +79,7 @@ class OutboxRow:
     next_attempt_at: datetime | None
     sent_at: datetime | None
     message: dict
+    preview: Preview | None = None  # as Discord would show it: in the admin console's view
 
 
 @dataclass(frozen=True)
@@ -247,16 +252,31 @@ def list_outbox(*, uow: UnitOfWork, status: str | None = None, limit: int = 50) 
 class OutboxConsole:
     counts: dict[str, int]
     rows: tuple[OutboxRow, ...]
+    sending: bool = True  # False: DISCORD_ANNOUNCE_WEBHOOK_URL is not set, announcements are recorded only
+
+
+def _with_previews(uow: UnitOfWork, rows: tuple[OutboxRow, ...]) -> tuple[OutboxRow, ...]:
+    """Each row with its preview: mentions shown as the racers' names, read in the open transaction."""
+    ids = set().union(*(mentioned_ids(row.message) for row in rows)) if rows else set()
+    names = {}
+    for discord_id in sorted(ids):
+        racer = uow.league.racer_by_discord_id(discord_id)
+        if racer is not None:
+            names[discord_id] = racer.display_name
+    return tuple(dataclasses.replace(row, preview=preview(row.message, names)) for row in rows)
 
 
 def outbox_console(
     actor_id: int, *, uow: UnitOfWork, status: str | None = None, limit: int = 50
 ) -> OutboxConsole:
-    """The admin console's view: counts by status and the newest announcements (admins only)."""
+    """The admin console's view: counts by status, the newest announcements with their previews,
+    and whether they are sent at all (admins only)."""
     with uow:
         load_admin(uow, actor_id)
         return OutboxConsole(
-            counts=outbox_counts(uow=uow), rows=list_outbox(uow=uow, status=status, limit=limit)
+            counts=outbox_counts(uow=uow),
+            rows=_with_previews(uow, list_outbox(uow=uow, status=status, limit=limit)),
+            sending=bool(uow.base_settings.discord_announce_webhook_url),
         )
 
 
@@ -283,6 +303,16 @@ def resend(outbox_id: int, *, actor_id: int | None, uow: UnitOfWork) -> OutboxRo
             raise OutboxNotResendable(outbox_id, row.status)
         row.status, row.attempts, row.next_attempt_at = OutboxStatus.PENDING, 0, None
         uow.outbox.save(row, flush=True)
+        if actor_id is not None:  # the operator at the command line is no admin of the trail
+            record_admin_action(
+                uow,
+                ActionKind.OUTBOX_RESEND,
+                actor_id=actor_id,
+                subject=f"Announcement #{outbox_id} ({row.kind})",
+                old_value=OutboxStatus.FAILED.value,
+                new_value=OutboxStatus.PENDING.value,
+                at=utc_now(),
+            )
         view = _view(row)
         uow.commit()
         return view

@@ -14,7 +14,9 @@ from datetime import datetime
 
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.audit import ActionKind
 from cozykart.services.actors import load_actor, load_admin, require_admin
+from cozykart.services.audit import record_admin_action
 
 OVERLAY_KEY_BYTES = 24
 OVERLAY_KEY_LENGTH_MAX = 128
@@ -27,10 +29,17 @@ def _digest(key: str) -> str:
 def regenerate_overlay_key(*, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> str:
     """An admin makes a new overlay key; the old one stops working. Returns the key (shown once)."""
     key = secrets.token_urlsafe(OVERLAY_KEY_BYTES)
+    now = now or utc_now()
     with uow:
         load_admin(uow, actor_id)
-        uow.overlays.add_key(
-            key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now or utc_now()
+        uow.overlays.add_key(key_sha256=_digest(key), created_by_racer_id=actor_id, created_at=now)
+        record_admin_action(
+            uow,
+            ActionKind.OVERLAY_KEY,
+            actor_id=actor_id,
+            subject="OBS overlay key",
+            new_value="a new key; the old one stopped working",  # never the key itself
+            at=now,
         )
         uow.commit()
     return key

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.audit import ActionKind
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.league import NotARacerYet
 from cozykart.domain.ledger import (
@@ -49,6 +50,7 @@ from cozykart.domain.transactions import (
 )
 from cozykart.integrations import stripe_connect
 from cozykart.services.actors import load_actor, load_admin
+from cozykart.services.audit import record_admin_action
 
 REFERENCE_LENGTH_MAX = 200
 
@@ -269,6 +271,16 @@ def _pay(
         _set_status(
             uow, payout_id, PayoutStatus.PAID, actor.racer_id, now, method=method, reference=reference
         )
+        record_admin_action(
+            uow,
+            ActionKind.PAYOUT_PAID,
+            actor_id=actor.racer_id,
+            racer_id=payout.racer_id,
+            subject=f"Payout #{payout_id} of {format_cents(payout.amount_cents, currency)}",
+            old_value=PayoutStatus.PENDING.value,
+            new_value=f"paid by {method} (ref {reference})",
+            at=now,
+        )
         uow.emit(
             PayoutPaid(
                 payout_id=payout_id,
@@ -429,6 +441,17 @@ def reject_payout(
             assert outcome is not None
             return outcome
         _set_status(uow, payout_id, PayoutStatus.REJECTED, actor.racer_id, now, reason=reason)
+        record_admin_action(
+            uow,
+            ActionKind.PAYOUT_REJECTED,
+            actor_id=actor.racer_id,
+            racer_id=payout.racer_id,
+            subject=f"Payout #{payout_id} of {format_cents(payout.amount_cents, currency)}",
+            old_value=PayoutStatus.PENDING.value,
+            new_value="rejected: back in the wallet",
+            reason=reason,
+            at=now,
+        )
         uow.emit(
             PayoutRejected(
                 payout_id=payout_id,
@@ -514,6 +537,28 @@ def _set_status(
     assert changed == 1, "only the one decision transaction moves a payout out of pending"
 
 
+def _record_direct(
+    uow: UnitOfWork,
+    actor_id: int,
+    racer,
+    payout_id: int,
+    cents: int,
+    method: str,
+    reference: str,
+    at: datetime,
+) -> None:
+    """The direct payout's line in the audit trail, in its transaction."""
+    record_admin_action(
+        uow,
+        ActionKind.PAYOUT_DIRECT,
+        actor_id=actor_id,
+        racer_id=racer.id,
+        subject=f"Payout #{payout_id} of {format_cents(cents, uow.base_settings.currency)} to {racer.display_name}",
+        new_value=f"paid by {method} (ref {reference})",
+        at=at,
+    )
+
+
 def direct_payout(
     admin_racer_id: int,
     racer_id: int,
@@ -568,6 +613,7 @@ def direct_payout(
             currency=currency,
         )
         uow.ledger.write_transaction(transaction, claim.account_ids, now=instant)
+        _record_direct(uow, actor.racer_id, racer, claim.payout_id, amount_cents, method, reference, instant)
         uow.emit(
             PayoutPaid(
                 payout_id=claim.payout_id,

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
+from cozykart.domain.audit import ActionKind
 from cozykart.domain.events import SeasonActivated, SeasonCompleted
 from cozykart.domain.league import (
     InvalidSeason,
@@ -26,6 +27,7 @@ from cozykart.domain.league import (
     SeasonStatus,
 )
 from cozykart.services.actors import load_admin
+from cozykart.services.audit import record_admin_action
 from cozykart.services.reads.league_views import SeasonView
 
 SEASON_LIST_LENGTH_MAX = 200
@@ -81,6 +83,14 @@ def create_season(
         )
         if season is None:
             raise SeasonNameTaken(name)
+        record_admin_action(
+            uow,
+            ActionKind.SEASON_CREATED,
+            actor_id=actor_id,
+            subject=f"Season {name}",
+            new_value=f"upcoming, {starts_on.isoformat()} to {ends_on.isoformat()}",
+            at=now,
+        )
         view = SeasonView.of(season, None)
         uow.commit()
     return view
@@ -103,6 +113,15 @@ def activate_season(
             raise SeasonAlreadyActive(active.name)
         if not uow.seasons.activate(season, at=now):
             raise SeasonAlreadyActive("Another season")
+        record_admin_action(
+            uow,
+            ActionKind.SEASON_ACTIVATED,
+            actor_id=actor_id,
+            subject=f"Season {season.name}",
+            old_value=SeasonStatus.UPCOMING.value,
+            new_value=SeasonStatus.ACTIVE.value,
+            at=now,
+        )
         view = SeasonView.of(season, None)
         uow.emit(SeasonActivated(season_id=season.id, name=season.name, activated_at=now))
         uow.commit()
@@ -129,6 +148,16 @@ def close_season(
         if unfinished:
             raise SeasonHasUnfinishedRaces(season.name, unfinished)
         champion = uow.seasons.close(season, at=now)
+        record_admin_action(
+            uow,
+            ActionKind.SEASON_CLOSED,
+            actor_id=actor_id,
+            racer_id=season.champion_racer_id,
+            subject=f"Season {season.name}",
+            old_value=SeasonStatus.ACTIVE.value,
+            new_value=SeasonStatus.CLOSED.value,
+            at=now,
+        )
         view = SeasonView.of(season, champion)
         uow.emit(
             SeasonCompleted(

@@ -30,6 +30,14 @@ class WalletSummary:
     paid_out_cents: int
     refunds_taken_back_cents: int
     payout_min_cents: int
+    hold_days: int = 0  # the money setting in force: how long new earnings are held
+
+    @property
+    def hold_words(self) -> str:
+        """When new earnings become available, in days ("available after 7 days"; "at once" with no hold)."""
+        if self.hold_days <= 0:
+            return "available at once"
+        return "available after 1 day" if self.hold_days == 1 else f"available after {self.hold_days} days"
 
     @property
     def threshold_progress_bps(self) -> int:
@@ -75,6 +83,7 @@ def _summary(uow: UnitOfWork, racer, now: datetime | None) -> WalletSummary:
         display_name=racer.display_name,
         currency=uow.base_settings.currency,
         payout_min_cents=uow.settings.payout_min_cents,
+        hold_days=uow.settings.hold_days,
         **asdict(balances),
     )
 

@@ -32,6 +32,7 @@ from typing import Any
 from cozykart.db.repositories.inbox import STORAGE_ERRORS
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
+from cozykart.domain.audit import ActionKind
 from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.payments import (
     NOTHING_PAID,
@@ -58,6 +59,7 @@ from cozykart.domain.payments import (
 from cozykart.domain.payout_destination import StripeConnection
 from cozykart.services import ledger, payouts, stripe_accounts
 from cozykart.services.actors import load_admin
+from cozykart.services.audit import record_admin_action
 
 ATTEMPTS_MAX = 10
 RETRY_DELAY_FIRST = timedelta(seconds=15)
@@ -257,9 +259,19 @@ def replay(inbox_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | Non
             raise NotFound("There is no webhook event with that number.")
         if row.status not in RETRYABLE_INBOX_STATUSES:
             raise NotReplayable(f"Only failed or waiting events can be replayed; this one is {row.status}.")
+        old_status = row.status
         _retry(uow, row, now)
         replayed = uow.inbox.event_row(inbox_id)
         assert replayed is not None
+        record_admin_action(
+            uow,
+            ActionKind.WEBHOOK_REPLAY,
+            actor_id=actor_id,
+            subject=f"Webhook event #{inbox_id} ({row.provider} {row.event_type})",
+            old_value=old_status,
+            new_value=replayed.status,
+            at=now,
+        )
         view = _view(replayed)
         uow.commit()
         return view

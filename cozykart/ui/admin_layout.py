@@ -34,6 +34,7 @@ ADMIN_LINKS: tuple[tuple[str, str], ...] = (
     ("Discord outbox", routes.ADMIN_OUTBOX),
     ("Overlays", routes.ADMIN_OVERLAYS),
     ("Roles", routes.ADMIN_ROLES),
+    ("Audit trail", routes.ADMIN_AUDIT),
 )
 
 

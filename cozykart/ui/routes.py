@@ -48,6 +48,7 @@ ADMIN_STATEMENTS = "/admin/statements"
 ADMIN_OUTBOX = "/admin/outbox"
 ADMIN_OVERLAYS = "/admin/overlays"
 ADMIN_ROLES = "/admin/roles"
+ADMIN_AUDIT = "/admin/audit"
 
 
 def racer_path(racer_id: int) -> str:

@@ -144,9 +144,14 @@ def test_an_admin_changes_the_commission_rate_with_a_reason_and_the_audit_row_ap
     commission.get_by_test_id("setting-new-value").fill("150")
     commission.get_by_test_id("setting-reason").fill("way too much")
     commission.get_by_test_id("setting-change").click()
-    expect(
-        _toast(page).filter(has_text="Commission rate must be between 0.00% (0 bps) and 100.00%")
-    ).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
+    # Said once, beside that setting's form (no toast), and what was typed stays.
+    expect(commission.get_by_test_id("setting-error")).to_contain_text(
+        "Commission rate must be between 0.00% (0 bps) and 100.00%", timeout=PAGE_TIMEOUT_MS
+    )
+    expect(page.get_by_test_id("setting-error")).to_have_count(1)
+    expect(_toast(page)).to_have_count(0)
+    expect(commission.get_by_test_id("setting-new-value")).to_have_value("150")
+    expect(commission.get_by_test_id("setting-reason")).to_have_value("way too much")
     assert _changes(db) == []
 
     commission.get_by_test_id("setting-new-value").fill("25")
@@ -157,6 +162,8 @@ def test_an_admin_changes_the_commission_rate_with_a_reason_and_the_audit_row_ap
         "25.00% (2500 bps)", timeout=PAGE_TIMEOUT_MS
     )
     expect(commission.get_by_test_id("setting-source")).to_contain_text("Changed by Boss at ")
+    expect(commission.get_by_test_id("setting-error")).to_have_count(0)
+    expect(commission.get_by_test_id("setting-new-value")).to_have_value("")  # done: the form is cleared
     rows = page.get_by_test_id("setting-change-row")
     expect(rows).to_have_count(1)
     for words in (
@@ -180,7 +187,17 @@ def test_an_admin_creates_and_activates_a_season(console_app, fake_discord_serve
     _open_as(page, console_app, fake_discord_server, ADMIN, "/admin/seasons")
     expect(page.get_by_test_id("admin-nav")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
 
+    # A refused season is said beside the form once, and every field keeps what was typed.
     page.get_by_test_id("season-name").fill("Winter Cup E2E")
+    page.get_by_test_id("season-points").fill("20, lots, 10")
+    page.get_by_test_id("season-create").click()
+    expect(page.get_by_test_id("season-error")).to_contain_text(
+        "Write the points table as whole numbers", timeout=PAGE_TIMEOUT_MS
+    )
+    expect(_toast(page)).to_have_count(0)
+    expect(page.get_by_test_id("season-name")).to_have_value("Winter Cup E2E")
+    expect(page.get_by_test_id("season-points")).to_have_value("20, lots, 10")
+
     page.get_by_test_id("season-sponsor").fill("Cozy Threads")
     page.get_by_test_id("season-banner").fill("/sponsor-banner.png")
     page.get_by_test_id("season-points").fill("20, 15, 10, 5")

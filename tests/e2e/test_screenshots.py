@@ -128,6 +128,7 @@ def _plans(
         routes.NOTICES: (RACER, "/notices", lambda page: page.locator(_NOTICES_SHOWN).first),
         "/admin/roles": (ADMIN_ROLE, "/admin/roles", by_testid("role-row")),
         "/admin/payouts": (ADMIN_ROLE, "/admin/payouts", by_testid("pending-payout")),
+        "/admin/audit": (ADMIN_ROLE, "/admin/audit", by_testid("audit-row")),
         "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", the_pot),
         "/overlay/alerts": (VISITOR, f"/overlay/alerts?key={overlay_key}", by_testid("overlay-alert")),
     }

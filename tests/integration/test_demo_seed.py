@@ -57,3 +57,66 @@ def test_seeding_twice_adds_nothing(database):
     )
     assert _counts(database) == before
     assert report.describe() == "demo data already present; nothing added"
+
+
+def _every_table_count(database) -> dict[str, int]:
+    from cozykart.db.schema import metadata
+
+    with database.engine.connect() as connection:
+        return {
+            name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for name, table in metadata.tables.items()
+        }
+
+
+def test_a_rerun_a_day_or_a_month_later_adds_no_row_anywhere(database):
+    from datetime import UTC, datetime, timedelta
+
+    first_run = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)
+    seed_demo(uow=database.uow(), now=first_run)
+    before = _every_table_count(database)
+    assert before["ledger_transaction"] > 0 and before["payout"] == 3
+
+    for later in (timedelta(minutes=20), timedelta(days=1), timedelta(days=31)):
+        report = seed_demo(uow=database.uow(), now=first_run + later)
+        assert report.describe() == "demo data already present; nothing added"
+        assert _every_table_count(database) == before, f"a re-run {later} later added rows"
+    assert reconcile(uow=database.uow()).clean
+
+
+def test_the_demo_shows_the_whole_money_loop(database):
+    from cozykart.db.ledger_tables import Payout
+    from cozykart.db.types import utc_now
+    from cozykart.services import payouts
+    from cozykart.services.demo import DEMO_DISCORD_ID_PREFIX, DEMO_PAYOUTS
+    from cozykart.services.reads.audit import audit_trail
+
+    seed_demo(uow=database.uow())
+
+    uow = database.uow()
+    with uow:
+        rows = {
+            row.key: (row.racer_id, row.amount_cents, row.status)
+            for row in uow.session.scalars(select(Payout).order_by(Payout.id))
+        }
+        names = {
+            racer.id: racer.username
+            for racer in uow.session.scalars(
+                select(Racer).where(Racer.discord_id.startswith(DEMO_DISCORD_ID_PREFIX))
+            )
+        }
+        available = {
+            names[racer_id]: payouts.read_wallet_balances(uow, racer_id, utc_now()).available_cents
+            for racer_id in names
+        }
+    assert [(names[racer_id], cents, status) for racer_id, cents, status in rows.values()] == [
+        (username, cents, decision) for username, cents, decision, _ in DEMO_PAYOUTS
+    ]
+    assert {status for _, _, status in rows.values()} == {"pending", "paid", "rejected"}
+    assert sum(1 for cents in available.values() if cents >= 2000) >= 5, "money past its hold, enough to ask"
+    assert reconcile(uow=database.uow()).clean
+    trail = audit_trail(actor_id=None, uow=database.uow())
+    assert [(entry.kind, entry.actor_name) for entry in trail] == [
+        ("payout_rejected", "Sam"),
+        ("payout_paid", "Sam"),
+    ]

@@ -241,3 +241,55 @@ def test_the_sender_task_sends_in_the_background(database, discord_server, monke
     asyncio.run(run_briefly())
     assert fake.contents() == ["from the task"]
     assert drain(database, fake) == 0
+
+
+def test_the_console_says_whether_it_sends_and_previews_mentions_as_names(database):
+    import dataclasses
+
+    from cozykart.domain import discord_messages as say
+
+    settings = league_settings(database)
+    admin_id = make_racer(database, "admin", discord_id=ADMIN_DISCORD_ID)
+    make_racer(database, "rosa", discord_id="123456789012345678")
+    body = say.cash_out(racer=say.Person("Rosa", "123456789012345678"), amount_cents=5000, currency="USD")
+    with database.uow() as uow:
+        outbox.record(uow, dedupe_key="test:cash-out", kind="cash_out", message=body)
+        uow.commit()
+
+    unset = outbox.outbox_console(admin_id, uow=database.uow(settings))
+    configured = outbox.outbox_console(
+        admin_id,
+        uow=database.uow(
+            dataclasses.replace(settings, discord_announce_webhook_url="http://127.0.0.1:9/hook")
+        ),
+    )
+
+    assert unset.sending is False and configured.sending is True
+    (row,) = unset.rows
+    assert row.preview is not None
+    assert row.preview.content == "💸 @Rosa just cashed out $50.00!"
+    assert "<@" not in row.preview.content and "<@" in row.summary  # the raw body keeps the mention
+
+
+def test_an_admins_resend_is_in_the_audit_trail_and_the_operators_is_not(database, discord_server):
+    from cozykart.services.reads.audit import audit_trail
+
+    settings = league_settings(database)
+    admin_id = make_racer(database, "admin", discord_id=ADMIN_DISCORD_ID)
+    first, second = _queue(database, "a", "b")
+    with database.uow() as uow:
+        for row_id in (first, second):
+            row = uow.outbox.message_for_update(row_id)
+            row.status = "failed"
+            uow.outbox.save(row, flush=True)
+        uow.commit()
+
+    outbox.resend(first, actor_id=admin_id, uow=database.uow(settings))
+    outbox.resend(second, actor_id=None, uow=database.uow(settings))
+
+    lines = [
+        e for e in audit_trail(actor_id=admin_id, uow=database.uow(settings)) if e.kind == "outbox_resend"
+    ]
+    assert [(line.subject, line.change, line.actor_name) for line in lines] == [
+        (f"Announcement #{first} (test)", "failed → pending", "Admin")
+    ]

@@ -80,3 +80,45 @@ def test_database_revision_is_base_then_head_and_repeats_without_growing_the_sta
         assert len(cache) == cached_after_one_call
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
+def test_0014_adds_the_admin_action_trail_beside_existing_rows_and_goes_down_without_touching_them(
+    empty_db_url,
+):
+    import sqlalchemy as sa
+
+    upgrade(empty_db_url, "0013")
+    engine = create_db_engine(empty_db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO racer (discord_id, username, display_name, created_at, is_host, is_dj) "
+                    "VALUES ('d-1', 'sam', 'Sam', CURRENT_TIMESTAMP, false, false)"
+                )
+            )
+        assert "admin_action" not in _table_names(empty_db_url)
+
+        upgrade(empty_db_url, "0014")
+        with engine.begin() as connection:
+            racer_id = connection.execute(sa.text("SELECT id FROM racer")).scalar_one()
+            connection.execute(
+                sa.text(
+                    "INSERT INTO admin_action (kind, actor_racer_id, racer_id, subject, created_at) "
+                    "VALUES ('overlay_key', :racer, :racer, 'OBS overlay key', CURRENT_TIMESTAMP)"
+                ),
+                {"racer": racer_id},
+            )
+        assert {index["name"] for index in inspect(engine).get_indexes("admin_action")} == {
+            "ix_admin_action_created_at",
+            "ix_admin_action_race_id",
+            "ix_admin_action_racer_id",
+        }
+
+        downgrade(empty_db_url, "0013")
+        assert "admin_action" not in _table_names(empty_db_url)
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT display_name FROM racer")).scalar_one() == "Sam"
+    finally:
+        engine.dispose()

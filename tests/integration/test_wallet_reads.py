@@ -81,3 +81,25 @@ def test_every_history_page_carries_the_running_balance_and_earnings_exclude_pay
     assert summary.lifetime_earned_cents == earned == 9036 - 45
     assert summary.available_cents == running
     assert summary.lifetime_earned_cents == running + summary.in_payout_cents + summary.paid_out_cents
+
+
+def test_the_wallet_says_the_hold_in_days_from_the_money_setting_in_force(database):
+    from cozykart.services import money_settings
+
+    settings = settings_for(database)
+    admin = make_admin(database)
+    (racer,) = make_racers(database, 1)
+
+    def words() -> str:
+        return wallet.wallet_summary(racer, uow=database.uow(settings)).hold_words
+
+    assert words() == f"available after {settings.hold_days} days"
+    for typed, expected in (
+        ("3", "available after 3 days"),
+        ("1", "available after 1 day"),
+        ("0", "available at once"),
+    ):
+        money_settings.change_money_setting(
+            actor_id=admin, name="hold_days", value=typed, reason="trying holds", uow=database.uow(settings)
+        )
+        assert words() == expected

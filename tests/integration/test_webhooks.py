@@ -350,6 +350,15 @@ def test_only_an_admin_can_replay_an_event(setup):
 
     row = webhooks.replay(inbox_id, actor_id=race.admin_id, uow=database.uow(settings))
     assert row.status == "applied"
+    from cozykart.services.reads.audit import audit_trail
+
+    (line,) = [
+        e
+        for e in audit_trail(actor_id=race.admin_id, uow=database.uow(settings))
+        if e.kind == "webhook_replay"
+    ]
+    assert line.subject == f"Webhook event #{inbox_id} (stripe checkout.session.completed)"
+    assert line.change == "failed → applied"
 
 
 def test_kofi_shop_order_is_a_sale_and_donation_a_tip_to_the_dj_on_duty(setup):

@@ -105,6 +105,7 @@ class Tables:
     seasons: dict[int, FakeSeason] = field(default_factory=dict)
     fixes: dict[int, FakeFix] = field(default_factory=dict)
     standings: dict[tuple[int, int], Any] = field(default_factory=dict)  # (season, racer) -> tally
+    admin_actions: dict[int, dict[str, Any]] = field(default_factory=dict)  # the audit trail's rows
 
 
 @dataclass
@@ -319,6 +320,18 @@ class FakeSeasonsRepository:
         return season
 
 
+class FakeAuditRepository:
+    """The audit repository's one write: an admin action appended to `Tables.admin_actions`."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self.database = database
+
+    def append(self, **values: Any) -> int:
+        action_id = self.database.next_id()
+        self.database.tables.admin_actions[action_id] = dict(values, id=action_id)
+        return action_id
+
+
 class FakeUnitOfWork:
     """One transaction on a `FakeDatabase`: committed once, else rolled back."""
 
@@ -349,6 +362,11 @@ class FakeUnitOfWork:
     def seasons(self) -> FakeSeasonsRepository:
         assert self._seasons is not None, "use the unit of work inside `with uow:`"
         return self._seasons
+
+    @property
+    def audit(self) -> FakeAuditRepository:
+        assert self._depth > 0, "use the unit of work inside `with uow:`"
+        return FakeAuditRepository(self.database)  # it remembers nothing: the rows are in the tables
 
     @property
     def is_joined(self) -> bool:

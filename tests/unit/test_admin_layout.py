@@ -23,3 +23,13 @@ def test_status_filters_count_all_then_each_status_in_order_with_missing_ones_at
         StatusFilter("sent", "sent (5)"),
         StatusFilter("failed", "failed (2)"),
     ]
+
+
+def test_the_admin_nav_links_every_admin_page_once_with_the_audit_trail_last():
+    from cozykart.ui import routes
+    from cozykart.ui.admin_layout import ADMIN_LINKS
+
+    admin_routes = {value for name, value in vars(routes).items() if name.startswith("ADMIN_")}
+    hrefs = [href for _label, href in ADMIN_LINKS]
+    assert sorted(hrefs) == sorted(admin_routes) and len(hrefs) == len(set(hrefs))
+    assert ADMIN_LINKS[-1] == ("Audit trail", routes.ADMIN_AUDIT) and routes.ADMIN_AUDIT == "/admin/audit"

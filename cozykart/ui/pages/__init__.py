@@ -5,6 +5,7 @@ title and on_load (`ui/layout.page`); `cozykart.py` adds `layout.declared_pages(
 """
 
 from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
+    admin_audit,
     admin_outbox,
     admin_overlays,
     admin_payouts,

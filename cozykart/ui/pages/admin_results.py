@@ -350,7 +350,14 @@ def _final_race(race: RaceRowView) -> rx.Component:
             rx.text(race.name, weight="bold"),
             rx.text(race.season, size="2", color=theme.TEXT_MUTED),
             rx.text("final ", local_time(race.when), size="1", color=theme.TEXT_MUTED),
-            rx.cond(race.fixes > 0, rx.badge(race.fixes, " fixed result(s)", color_scheme="purple")),
+            rx.cond(
+                race.fixes > 0,
+                rx.link(  # who fixed what and why: the audit trail of this race
+                    rx.badge(race.fixes, " fixed result(s)", color_scheme="purple"),
+                    href=routes.ADMIN_AUDIT + "?race=" + race.race_id.to_string(),
+                    data_testid="race-fixes-link",
+                ),
+            ),
             spacing="3",
             align="center",
             wrap="wrap",

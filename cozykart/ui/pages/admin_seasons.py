@@ -31,6 +31,7 @@ from cozykart.ui.service_call import call_service
 TEXT_INPUT_LENGTH_MAX = 500
 POINTS_INPUT_LENGTH_MAX = 200
 SEASON_LENGTH_DAYS_DEFAULT = 90
+CREATE_FORM_ID = "new-season-form"
 SPLIT_WORDS = {
     "even": "Even split",
     "winner_bonus": "Winner's bonus, the rest even",
@@ -126,6 +127,7 @@ class SeasonsAdminState(AuthState):
     policies: list[PolicyOption] = [PolicyOption(key, SPLIT_WORDS[key]) for key in SPLIT_POLICIES]
     default_starts_on: str = ""
     default_ends_on: str = ""
+    create_error: str = ""  # why the new season was refused: said beside the form, what was typed stays
 
     def _show(self, views: tuple[SeasonView, ...]) -> None:
         self.seasons = [_row(view) for view in views]
@@ -140,16 +142,30 @@ class SeasonsAdminState(AuthState):
     async def load(self):
         return await admin_load(self, _list, self._show, hide=self._hide)
 
-    async def _act(self, work, success):
-        """Run one admin service, then show the page re-read and say how it went."""
+    async def _act(self, work, success, *, in_form: bool = False):
+        """Run one admin service, then show the page re-read and say how it went.
+
+        `in_form`: the new-season form's refusal is said once beside it (not as a toast) and
+        the form keeps what was typed; it is cleared only when the season was created.
+        """
         done = await call_service(self, work)
         if done.refused:
+            if in_form and self.allowed:  # beside the form shown (with no console, a toast says it)
+                self.create_error = done.message
+                return None
             return done.toast()
+        if in_form:
+            self.create_error = ""
         shown = await call_service(self, _list)
         if shown.refused:
             return shown.toast()
         self._show(shown.value)
-        return rx.toast.success(success(done.value))
+        toast = rx.toast.success(success(done.value))
+        return (
+            [rx.call_script(f"document.getElementById('{CREATE_FORM_ID}')?.reset()"), toast]
+            if in_form
+            else toast
+        )
 
     @rx.event
     async def create(self, form: dict):
@@ -168,7 +184,9 @@ class SeasonsAdminState(AuthState):
                 uow=uow,
             )
 
-        return await self._act(create_season, lambda view: f"Season {view.name!r} created (upcoming)")
+        return await self._act(
+            create_season, lambda view: f"Season {view.name!r} created (upcoming)", in_form=True
+        )
 
     @rx.event
     async def activate(self, season_id: int):
@@ -335,6 +353,17 @@ def _create_fields() -> rx.Component:
         _split_field(),
         _bonus_field(),
         rx.button("Create season", type="submit", color_scheme="amber", data_testid="season-create"),
+        rx.cond(
+            SeasonsAdminState.create_error != "",
+            rx.text(
+                SeasonsAdminState.create_error,
+                color=theme.LIVE_RED,
+                size="2",
+                role="alert",
+                width="100%",
+                data_testid="season-error",
+            ),
+        ),
         gap="0.75rem",
         wrap="wrap",
         align="end",
@@ -351,7 +380,9 @@ def _create_form() -> rx.Component:
                 size="2",
                 color=theme.TEXT_MUTED,
             ),
-            rx.form(_create_fields(), on_submit=SeasonsAdminState.create, reset_on_submit=True),
+            rx.form(
+                _create_fields(), id=CREATE_FORM_ID, on_submit=SeasonsAdminState.create, reset_on_submit=False
+            ),
             width="100%",
         ),
         style=theme.panel_style,

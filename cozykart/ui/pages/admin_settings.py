@@ -61,6 +61,8 @@ class MoneySettingsState(AuthState):
     refusal: str = ""
     settings: list[SettingView] = []
     history: list[ChangeView] = []
+    error_name: str = ""  # the setting whose change was refused, and why: said beside its form
+    error_text: str = ""
 
     def _show(self, view: MoneySettingsView) -> None:
         self.settings = [
@@ -104,13 +106,19 @@ class MoneySettingsState(AuthState):
                 actor_id=actor_id, name=name, value=value, reason=reason, uow=uow
             ),
         )
-        if receipt.refused:
+        if receipt.refused and not self.allowed:  # no console shown (a forged event): say it anyway
             return receipt.toast()
+        if receipt.refused:  # said beside the setting's form; what was typed stays in it
+            self.error_name, self.error_text = name, receipt.message
+            return None
+        self.error_name = self.error_text = ""
         view = await call_service(self, _read)
         if view.refused:
             return view.toast()
         self._show(view.value)
-        return rx.toast.success(receipt.value.message)
+        known = {setting.name for setting in self.settings}
+        reset = rx.call_script(f"document.getElementById('setting-form-{name}')?.reset()")
+        return [*([reset] if name in known else []), rx.toast.success(receipt.value.message)]
 
 
 # --- components ---------------------------------------------------------------
@@ -160,8 +168,19 @@ def _setting(setting: SettingView) -> rx.Component:
                 wrap="wrap",
                 align="center",
             ),
+            id="setting-form-" + setting.name,
             on_submit=MoneySettingsState.change,
-            reset_on_submit=True,
+            reset_on_submit=False,  # a refused change keeps what was typed; a done one clears it
+        ),
+        rx.cond(
+            (MoneySettingsState.error_name == setting.name) & (MoneySettingsState.error_text != ""),
+            rx.text(
+                MoneySettingsState.error_text,
+                color=theme.LIVE_RED,
+                size="2",
+                role="alert",
+                data_testid="setting-error",
+            ),
         ),
         spacing="2",
         width="100%",

@@ -28,6 +28,7 @@ from cozykart.ui.auth_state import AuthState
 from cozykart.ui.last_race import last_race
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
+from cozykart.ui.live_pot import LivePotState, pot_ticker
 from cozykart.ui.service_call import ServiceWork, call_service
 
 POLL_INTERVAL_MS = 4_000
@@ -393,6 +394,10 @@ def _race_in_play(race: RaceCard) -> rx.Component:
                 spacing="2",
                 width="100%",
             ),
+            # The live race's pot, pushed like the Watch page's (the same component and room).
+            rx.cond(
+                race.status == RaceStatus.LIVE, rx.box(pot_ticker(), width="100%", data_testid="lobby-pot")
+            ),
             rx.cond(race.is_member, _report_form(race)),
             rx.cond(
                 race.may_host,
@@ -535,7 +540,7 @@ def _login_prompt() -> rx.Component:
     )
 
 
-@page(route=routes.LOBBY, title="Lobby", on_load=LobbyState.load)
+@page(route=routes.LOBBY, title="Lobby", on_load=[LobbyState.load, LivePotState.join])
 def lobby_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Lobby", size="7"),

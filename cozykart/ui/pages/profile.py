@@ -191,8 +191,8 @@ class ProfileState(AuthState):
             self, lambda racer_id, uow, _settings: identity.update_profile(racer_id, mkt_name=wanted, uow=uow)
         )
         if saved.refused:
-            self.error = saved.message
-            return saved.toast()
+            self.error = saved.message  # said once, under the field; what was typed stays
+            return None
         self.mkt_name = self.mkt_name_input = saved.value.mkt_name
         self.message = "Saved."
         return rx.toast.success("Profile saved")
@@ -237,7 +237,8 @@ def _profile_card() -> rx.Component:
                 rx.text(ProfileState.message, color="lightgreen", data_testid="profile-message"),
             ),
             rx.cond(
-                ProfileState.error != "", rx.text(ProfileState.error, color=theme.LIVE_RED, role="alert")
+                ProfileState.error != "",
+                rx.text(ProfileState.error, color=theme.LIVE_RED, role="alert", data_testid="profile-error"),
             ),
             spacing="3",
             width="100%",

@@ -10,6 +10,7 @@ from cozykart.domain.errors import NotFound
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.instants import iso_instant
 from cozykart.domain.league import RaceStatus
+from cozykart.services.reads.audit import racer_fixes
 from cozykart.services.reads.league_views import RacerProfile
 from cozykart.services.reads.standings import racer_profile
 from cozykart.ui import routes, theme
@@ -51,6 +52,17 @@ class HistoryRow:
 
 
 @dataclasses.dataclass
+class FixLine:
+    """An admin's fix to one of this racer's results: when, which race, old -> new, who and why."""
+
+    when: str = ""  # iso_instant, shown in the viewer's zone
+    race: str = ""
+    change: str = ""
+    actor: str = ""
+    reason: str = ""
+
+
+@dataclasses.dataclass
 class TrophyLine:
     label: str = ""
     season_name: str = ""
@@ -82,6 +94,7 @@ class RacerProfileState(rx.State):
     seasons: list[SeasonLine] = []
     history: list[HistoryRow] = []
     trophies: list[TrophyLine] = []
+    fixes: list[FixLine] = []
 
     @rx.event
     async def load(self):
@@ -98,13 +111,26 @@ class RacerProfileState(rx.State):
             self._show_missing(profile.message)
             return None if isinstance(profile.error, NotFound) else profile.toast()
         self._show(profile.value)
+        fixes = await call_service(
+            self, lambda _anyone, uow, _settings: racer_fixes(racer_id, uow=uow), anyone=True
+        )
+        self.fixes = [
+            FixLine(
+                when=iso_instant(fix.at),
+                race=fix.subject.partition(" in ")[2],
+                change=fix.change,
+                actor=fix.actor_name,
+                reason=fix.reason,
+            )
+            for fix in (fixes.value or ())
+        ]
         return None
 
     def _show_missing(self, message: str) -> None:
         self.loaded = True
         self.found = False
         self.not_found_message = message
-        self.seasons, self.history, self.trophies = [], [], []
+        self.seasons, self.history, self.trophies, self.fixes = [], [], [], []
 
     def _show(self, profile: RacerProfile) -> None:
         racer = profile.racer
@@ -339,6 +365,45 @@ def _history() -> rx.Component:
     )
 
 
+def _fixes() -> rx.Component:
+    return rx.cond(
+        RacerProfileState.fixes.length() > 0,
+        rx.el.section(
+            rx.vstack(
+                rx.heading("Result fixes", size="4", as_="h2"),
+                rx.text(
+                    "An admin changed these results after they were final.", size="2", color=theme.TEXT_MUTED
+                ),
+                _scrolling_table(
+                    "When",
+                    "Race",
+                    "Old → new",
+                    "By",
+                    "Why",
+                    body=rx.foreach(
+                        RacerProfileState.fixes,
+                        lambda fix: rx.table.row(
+                            rx.table.cell(
+                                local_time(fix.when, pattern=LOCAL_WITH_YEAR), white_space="nowrap"
+                            ),
+                            rx.table.cell(fix.race),
+                            rx.table.cell(rx.text(fix.change, weight="bold")),
+                            rx.table.cell(fix.actor),
+                            rx.table.cell(fix.reason),
+                            data_testid="racer-fix",
+                        ),
+                    ),
+                    testid="racer-fixes",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            style=theme.panel_style,
+            aria_label="Result fixes",
+        ),
+    )
+
+
 def _missing() -> rx.Component:
     return rx.el.section(
         rx.vstack(
@@ -360,7 +425,7 @@ def racer_page() -> rx.Component:
         RacerProfileState.loaded,
         rx.cond(
             RacerProfileState.found,
-            rx.vstack(_header(), _trophies(), _seasons(), _history(), spacing="4", width="100%"),
+            rx.vstack(_header(), _trophies(), _seasons(), _history(), _fixes(), spacing="4", width="100%"),
             _missing(),
         ),
         rx.text("Loading the racer…", color=theme.TEXT_MUTED),

@@ -165,8 +165,7 @@ class TipState(rx.State):
         )
         self.sending = False
         if outcome.refused:
-            self.error = outcome.message
-            yield outcome.toast()
+            self.error = outcome.message  # said once, beside the form's fields; what was typed stays
             return
         started = outcome.value
         self._key = _new_key()

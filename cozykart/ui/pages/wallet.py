@@ -107,6 +107,7 @@ class WalletState(AuthState):
     has_taken_back: bool = False
     paid_out: str = ""
     threshold: str = ""
+    hold_words: str = ""
     progress_percent: int = 0
     threshold_reached: bool = False
     lines: list[HistoryLineView] = []
@@ -165,6 +166,7 @@ class WalletState(AuthState):
         self.has_taken_back = summary.refunds_taken_back_cents > 0
         self.paid_out = money(summary.paid_out_cents)
         self.threshold = money(summary.payout_min_cents)
+        self.hold_words = summary.hold_words
         self.progress_percent = summary.threshold_progress_bps // 100  # floored, for the bar only
         self.threshold_reached = summary.available_cents >= summary.payout_min_cents and not self.has_debt
         lines = [
@@ -211,8 +213,8 @@ class WalletState(AuthState):
 
         requested = await call_service(self, request)
         if requested.refused:
-            self.form_error = requested.message
-            return requested.toast()
+            self.form_error = requested.message  # said once, beside the amount; the amount typed stays
+            return None
         amount_cents, payout_id = requested.value
         self._payout_key = _new_key()  # the next request is a new one; a double click was the same
         self.amount_input = ""
@@ -359,8 +361,9 @@ def _balances() -> rx.Component:
                 ),
             ),
             rx.text(
-                "Earnings stay on hold for a few days (so refunds can still be taken back), then become "
-                "available.",
+                "New earnings are on hold so refunds can still be taken back: ",
+                rx.text.span(WalletState.hold_words, weight="bold", data_testid="wallet-hold-days"),
+                ".",
                 size="1",
                 color=theme.TEXT_MUTED,
             ),
