@@ -30,7 +30,9 @@ HANDLERS: HandlerTable = MappingProxyType(
         RaceFinalized: EventHandlers(
             in_transaction=(ledger.distribute_on_finalized, announcements.on_race_finalized)
         ),
-        ResultsCorrected: EventHandlers(in_transaction=(ledger.correct_on_results_corrected,)),
+        ResultsCorrected: EventHandlers(
+            in_transaction=(ledger.correct_on_results_corrected, announcements.on_results_corrected)
+        ),
         SeasonCompleted: EventHandlers(in_transaction=(announcements.on_season_completed,)),
         SaleRecorded: EventHandlers(),
         TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
