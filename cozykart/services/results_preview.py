@@ -20,6 +20,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.services import league
 from cozykart.services.ledger import distribution_key
 from cozykart.services.reads.league_views import EntryView, RaceView
+from cozykart.services.reads.pot import live_pot
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,28 @@ def preview_set_results(
 ) -> ResultsPreview:
     """What `league.set_results` would make of this whole table."""
     return _dry_run(race_id, lambda: league.set_results(race_id, table, actor_id=actor_id, uow=uow), uow)
+
+
+@dataclass(frozen=True)
+class EndPreview:
+    race_id: int
+    race_name: str
+    racer_names: tuple[str, ...]
+    pot_cents: int  # the Live Pot the race's sales fed so far
+    becomes_final: bool  # every racer has reported a valid order: ending makes it final at once
+
+
+def preview_end(race_id: int, *, actor_id: int, uow: UnitOfWork) -> EndPreview:
+    """What `league.end_race` would do: its own checks, run and rolled back, and the pot so far."""
+    with uow:
+        pot = live_pot(uow=uow, feed_length=0)
+        after = league.end_race(race_id, actor_id=actor_id, uow=uow)
+        # Leaving the block without commit rolls the end back.
+    pot_cents = pot.pot_cents if pot.race is not None and pot.race.race_id == race_id else 0
+    return EndPreview(
+        race_id=race_id,
+        race_name=after.name,
+        racer_names=tuple(entry.racer.name for entry in after.entries),
+        pot_cents=pot_cents,
+        becomes_final=after.is_final,
+    )

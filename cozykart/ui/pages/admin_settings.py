@@ -18,6 +18,7 @@ from cozykart.services.money_settings import MoneySettingsView
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
@@ -55,7 +56,7 @@ def _read(actor_id, uow, settings) -> MoneySettingsView:
     return money_settings.money_settings_view(actor_id=actor_id, uow=uow)
 
 
-class MoneySettingsState(AuthState):
+class MoneySettingsState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
     settings: list[SettingView] = []
@@ -93,6 +94,32 @@ class MoneySettingsState(AuthState):
     @rx.event
     async def load(self):
         return await admin_load(self, _read, self._show, hide=self._hide)
+
+    @rx.event
+    async def ask_change(self, form: dict):
+        """The dialog before a money setting changes: old → new in words, from a dry run of the change."""
+        name, value, reason = (str(form.get(field) or "") for field in ("name", "value", "reason"))
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, settings: money_settings.preview_money_setting_change(
+                actor_id=actor_id, name=name, value=value, reason=reason, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        receipt = previewed.value
+        self._ask(
+            title="Change a money setting?",
+            lines=[
+                receipt.message.replace(" changed from ", " changes from ", 1),
+                "Money already recorded keeps the value it was recorded with; "
+                f"the change is kept with your reason: {reason.strip()!r}.",
+            ],
+            label="Change the setting",
+            handler="change",
+            args={"form": {"name": name, "value": value, "reason": reason}},
+        )
+        return None
 
     @rx.event
     async def change(self, form: dict):
@@ -159,8 +186,8 @@ def _setting(setting: SettingView) -> rx.Component:
                 wrap="wrap",
                 align="center",
             ),
-            on_submit=MoneySettingsState.change,
-            reset_on_submit=True,
+            on_submit=MoneySettingsState.ask_change,
+            reset_on_submit=False,
         ),
         spacing="2",
         width="100%",
@@ -241,5 +268,8 @@ def _console() -> rx.Component:
 @page(route=routes.ADMIN_SETTINGS, title="Money settings", on_load=MoneySettingsState.load)
 def admin_settings_page() -> rx.Component:
     return admin_gate(
-        MoneySettingsState.allowed, MoneySettingsState.refusal, routes.ADMIN_SETTINGS, _console()
+        MoneySettingsState.allowed,
+        MoneySettingsState.refusal,
+        routes.ADMIN_SETTINGS,
+        rx.fragment(confirm_dialog(MoneySettingsState), _console()),
     )
