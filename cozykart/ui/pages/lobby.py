@@ -337,7 +337,7 @@ def _member(member: MemberView) -> rx.Component:
 def _position_select(name, default, choices, label_text, select_id) -> rx.Component:
     return rx.el.select(
         # Nothing is chosen until the person chooses: the server refuses an unchosen place.
-        rx.el.option("Choose…", value="", disabled=True),
+        rx.el.option("Choose…", value=""),
         rx.foreach(choices, lambda choice: rx.el.option(choice, value=choice)),
         # A new default (a racer reported since) makes a new select: `default_value` is read once.
         key=select_id + "=" + default,
