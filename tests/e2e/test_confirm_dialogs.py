@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from tests.e2e.conftest import (
     _app_env,
     _discord_env,
     _run_cli,
+    screenshot_dir,
     serve_production,
 )
 from tests.fake_discord import FakeUser
@@ -107,7 +109,9 @@ def _eventually(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
         time.sleep(0.2)
 
 
-def _ask_cancel_then_confirm(page, open_button, *, says: list[str], unchanged: Callable[[], bool]) -> None:
+def _ask_cancel_then_confirm(
+    page, open_button, *, says: list[str], unchanged: Callable[[], bool], screenshot: Path | None = None
+) -> None:
     """First click: the dialog, with these words, and nothing changed; Cancel: nothing; then Confirm."""
     expect = _expect()
     dialog = page.get_by_test_id("confirm-dialog")
@@ -115,6 +119,8 @@ def _ask_cancel_then_confirm(page, open_button, *, says: list[str], unchanged: C
     expect(dialog).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     for words in says:
         expect(dialog).to_contain_text(words)
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot))
     page.wait_for_timeout(SETTLE_MS)
     assert unchanged(), "the first click alone changed something"
     page.get_by_test_id("confirm-no").click()
@@ -132,7 +138,7 @@ def _status(db: UnitOfWork, race_id: int) -> str:
 
 
 def test_ending_then_confirming_a_race_nobody_reported_says_who_and_the_split_then_all_dnf(
-    admin_page, confirm_app, db
+    admin_page, confirm_app, db, tmp_path
 ):
     expect = _expect()
     admin_id = _admin_id(db)
@@ -171,6 +177,7 @@ def test_ending_then_confirming_a_race_nobody_reported_says_who_and_the_split_th
             "The pot of $6.00 is paid into their wallets (split evenly among the racers).",
         ],
         unchanged=lambda: _status(db, race.race_id) == "ended",
+        screenshot=screenshot_dir(tmp_path) / "confirm-missing-reports.png",
     )
     expect(admin_page.get_by_test_id("confirm-yes")).to_have_count(0)
     _eventually(lambda: _status(db, race.race_id) == "final")
@@ -221,7 +228,9 @@ def _fix_reasons(db: UnitOfWork, race_id: int) -> list[str]:
         )
 
 
-def test_an_admin_sets_a_final_races_whole_table_again_as_one_correction(admin_page, confirm_app, db):
+def test_an_admin_sets_a_final_races_whole_table_again_as_one_correction(
+    admin_page, confirm_app, db, tmp_path
+):
     expect = _expect()
     (silent,) = [
         race for race in league.list_races(uow=_uow(db), statuses=("final",)) if race.name == "Silent Circuit"
@@ -246,6 +255,7 @@ def test_an_admin_sets_a_final_races_whole_table_again_as_one_correction(admin_p
             "Discord is told the corrected results",
         ],
         unchanged=lambda: _fix_reasons(db, silent.race_id) == [],
+        screenshot=screenshot_dir(tmp_path) / "confirm-table-correction.png",
     )
     _eventually(lambda: len(_fix_reasons(db, silent.race_id)) == 2)
     assert set(_fix_reasons(db, silent.race_id)) == {"Nobody reported: the stream shows Ana won"}
