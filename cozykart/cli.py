@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed-demo", help="load demo data (safe to run twice)")
     seed.set_defaults(handler=_cmd_seed_demo)
 
-    add_ledger_commands(commands)  # reconcile, wallet, balances, export-ledger
+    add_ledger_commands(commands)  # reconcile, wallet, balances, export-ledger, statement
     add_webhook_commands(commands)  # trigger, set-product-cost, inbox
     add_discord_commands(commands)  # discord register-commands, outbox
 

@@ -1,4 +1,4 @@
-"""The ledger's operator commands: reconcile, wallet, balances, export-ledger.
+"""The ledger's operator commands: reconcile, wallet, balances, export-ledger, statement.
 
 Registered on `python -m cozykart` by `cozykart.cli`; each parses its arguments,
 calls one read service and prints the outcome.
@@ -102,6 +102,34 @@ def _cmd_export_ledger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_statement(args: argparse.Namespace) -> int:
+    from cozykart.services.reads import statement
+
+    settings = load_settings()
+    statements = statement.league_statement(None, args.year, uow=_uow())
+    if args.csv:
+        sys.stdout.write(statement.statement_csv(statements, with_racer=True))
+        return 0
+    if not statements:
+        print(f"no earnings or payouts in {args.year}")
+        return 0
+
+    def money(cents: int) -> str:
+        return format_cents(cents, settings.currency)
+
+    print(f"{'racer':<28}{'earned':>12}{'tip fees':>12}{'taken back':>12}{'net':>12}{'paid out':>12}")
+    for one in statements:
+        total = one.total
+        earned = (
+            total.race_shares + total.tips_gross + total.result_fixes + total.adjustments + total.won_back
+        )
+        print(
+            f"{one.name[:27]:<28}{money(earned):>12}{money(total.tip_fees):>12}{money(total.taken_back):>12}"
+            f"{money(total.net_earned):>12}{money(total.paid_out_total):>12}"
+        )
+    return 0
+
+
 def add_ledger_commands(commands) -> None:
     reconcile = commands.add_parser("reconcile", help="check the ledger; exit 1 listing any violation")
     reconcile.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -119,3 +147,10 @@ def add_ledger_commands(commands) -> None:
     export = commands.add_parser("export-ledger", help="every posting, oldest first")
     export.add_argument("--csv", action="store_true", required=True, help="CSV on standard output")
     export.set_defaults(handler=_cmd_export_ledger)
+
+    yearly = commands.add_parser("statement", help="every racer's yearly statement (for taxes), by UTC month")
+    yearly.add_argument("--year", required=True, metavar="YYYY", help="the calendar year")
+    yearly.add_argument(
+        "--csv", action="store_true", help="CSV on standard output: per racer, per month and total"
+    )
+    yearly.set_defaults(handler=_cmd_statement)

@@ -40,6 +40,7 @@ def build_app() -> rx.App:
     live_pot.attach(app)
     app.register_lifespan_task(tasks.retry_webhooks, on_money_moved=live_pot.publish)
     app.register_lifespan_task(discord.send_announcements)
+    app.register_lifespan_task(discord.send_direct_messages)
     for declared in declared_pages():
         app.add_page(declared.component, route=declared.route, title=declared.title, on_load=declared.on_load)
     return app

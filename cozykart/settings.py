@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cozykart.domain.money import BPS_PER_WHOLE
 
@@ -97,6 +98,7 @@ class Settings:
     discord_announce_webhook_url: str | None = field(default=None, repr=False)
     stream_embed_url: str | None = None
     shop_url: str | None = None
+    site_url: str | None = None  # the site's public address, for links in Discord ("https://kart.example")
     allowed_origins: tuple[str, ...] = ()
 
     @property
@@ -106,6 +108,27 @@ class Settings:
 
 def default_db_url() -> str:
     return f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+SITE_URL_LENGTH_MAX = 200
+_SITE_URL_FORBIDDEN = frozenset(" ()<>[]\"'`\\")  # what would break out of a Markdown link or an attribute
+
+
+def _site_url(env: Mapping[str, str]) -> str | None:
+    """COZYKART_SITE_URL: an http(s) address with a host and no path, query or odd character; no trailing "/"."""
+    raw = _optional(env, "COZYKART_SITE_URL")
+    if raw is None:
+        return None
+    problem = SettingsError(
+        f"COZYKART_SITE_URL must be the site's address, like https://kart.example; got {raw!r}"
+    )
+    if len(raw) > SITE_URL_LENGTH_MAX or _SITE_URL_FORBIDDEN & set(raw):
+        raise problem
+    parts = urlsplit(raw)
+    plain = not (parts.query or parts.fragment or parts.path.strip("/"))
+    if parts.scheme not in {"http", "https"} or not parts.netloc or not plain:
+        raise problem
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _money(env: Mapping[str, str], name: str, env_name: str, default: int) -> int:
@@ -151,6 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         discord_announce_webhook_url=_optional(env, "DISCORD_ANNOUNCE_WEBHOOK_URL"),
         stream_embed_url=_optional(env, "COZYKART_STREAM_EMBED_URL"),
         shop_url=_optional(env, "COZYKART_SHOP_URL"),
+        site_url=_site_url(env),
         allowed_origins=tuple(
             part.strip() for part in env.get("COZYKART_ALLOWED_ORIGINS", "").split(",") if part.strip()
         ),

@@ -7,6 +7,15 @@ A real HTTP server in a thread (the standard library's, no framework), serving:
     POST /oauth2/token      HTTP Basic client auth; checks the code (once only),
                             the redirect_uri and the PKCE verifier (S256)
     GET  /users/@me         the user behind a bearer token
+    POST /users/@me/channels            the bot opens a DM channel: `{"recipient_id"}` ->
+                                        a DM channel object `{"id", "type": 1, "recipients"}`
+    POST /channels/{id}/messages        the bot posts a message in a channel it opened
+
+The bot's two endpoints are Discord's documented "Create DM" (developers docs,
+resources/user#create-dm) and "Create Message" (resources/message#create-message),
+both with `Authorization: Bot <token>`. `dm_failures` makes the next sends fail as
+Discord would: 429 with a JSON `retry_after` (and `global`), 403 with code 50007
+"Cannot send messages to this user", or a 5xx.
 
 It checks what real Discord checks, so the app's side of the flow is tested
 for real: a reused code, a wrong verifier or a wrong secret is refused.
@@ -27,6 +36,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 CLIENT_ID = "111122223333444455"
 CLIENT_SECRET = "fake-discord-client-secret"
+BOT_TOKEN = "fake-discord-bot-token"
+DM_CANNOT_SEND_CODE = 50007  # Discord's JSON error code "Cannot send messages to this user"
 REQUEST_BODY_BYTES_MAX = 8192
 SERVER_STOP_TIMEOUT_S = 5
 
@@ -57,6 +68,11 @@ class FakeDiscord:
     tokens: dict[str, FakeUser] = field(default_factory=dict)
     token_requests: int = 0
     refusals: list[str] = field(default_factory=list)
+    bot_token: str = BOT_TOKEN
+    dm_channels: dict[str, str] = field(default_factory=dict)  # channel id -> recipient id
+    direct_messages: list[tuple[str, dict]] = field(default_factory=list)  # (recipient id, message body)
+    dm_failures: list[int] = field(default_factory=list)  # status codes the next message posts answer
+    bot_requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- the endpoints -------------------------------------------------------
@@ -126,9 +142,49 @@ class FakeDiscord:
         }
         return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
+    def open_dm(self, headers, body: dict) -> tuple[int, dict[str, str], bytes]:
+        with self.lock:
+            self.bot_requests += 1
+            if headers.get("Authorization") != f"Bot {self.bot_token}":
+                return 401, _JSON, b'{"message": "401: Unauthorized", "code": 0}'
+            recipient = str(body.get("recipient_id", ""))
+            if not recipient.isdigit():
+                return 400, _JSON, b'{"message": "Invalid Form Body", "code": 50035}'
+            channel_id = str(900000000000000000 + int(recipient) % 10**17)
+            self.dm_channels[channel_id] = recipient
+        answer = {"id": channel_id, "type": 1, "recipients": [{"id": recipient}]}
+        return 200, _JSON, json.dumps(answer).encode()
+
+    def post_message(self, headers, channel_id: str, body: dict) -> tuple[int, dict[str, str], bytes]:
+        with self.lock:
+            self.bot_requests += 1
+            if headers.get("Authorization") != f"Bot {self.bot_token}":
+                return 401, _JSON, b'{"message": "401: Unauthorized", "code": 0}'
+            recipient = self.dm_channels.get(channel_id)
+            if recipient is None:
+                return 404, _JSON, b'{"message": "Unknown Channel", "code": 10003}'
+            if self.dm_failures:
+                return _dm_failure(self.dm_failures.pop(0))
+            self.direct_messages.append((recipient, body))
+        answer = {"id": str(1000 + len(self.direct_messages)), "channel_id": channel_id, **body}
+        return 200, _JSON, json.dumps(answer).encode()
+
     def _refuse(self, error: str, status: int = 400) -> tuple[int, dict[str, str], bytes]:
         self.refusals.append(error)
         return status, {"Content-Type": "application/json"}, json.dumps({"error": error}).encode()
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _dm_failure(status: int) -> tuple[int, dict[str, str], bytes]:
+    if status == 429:
+        body = {"message": "You are being rate limited.", "retry_after": 0.25, "global": False}
+        return 429, _JSON | {"Retry-After": "1", "X-RateLimit-Scope": "user"}, json.dumps(body).encode()
+    if status == 403:
+        body = {"message": "Cannot send messages to this user", "code": DM_CANNOT_SEND_CODE}
+        return 403, _JSON, json.dumps(body).encode()
+    return status, {"Content-Type": "text/html"}, b"<html>upstream error</html>"
 
 
 def _handler_for(fake: FakeDiscord) -> type[BaseHTTPRequestHandler]:
@@ -157,10 +213,21 @@ def _handler_for(fake: FakeDiscord) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if urlsplit(self.path).path != "/oauth2/token" or length > REQUEST_BODY_BYTES_MAX:
-                self._answer((404, {}, b""))
+            path = urlsplit(self.path).path
+            if length > REQUEST_BODY_BYTES_MAX:
+                self._answer((413, {}, b""))
                 return
             raw = self.rfile.read(length).decode()
+            if path == "/users/@me/channels":
+                self._answer(fake.open_dm(self.headers, json.loads(raw or "{}")))
+                return
+            parts = path.split("/")
+            if len(parts) == 4 and parts[1] == "channels" and parts[3] == "messages":
+                self._answer(fake.post_message(self.headers, parts[2], json.loads(raw or "{}")))
+                return
+            if path != "/oauth2/token":
+                self._answer((404, {}, b""))
+                return
             form = {key: values[0] for key, values in parse_qs(raw).items()}
             self._answer(fake.token(self.headers, form))
 

@@ -10,9 +10,10 @@ thread so the event loop stays free. Discord
 waits 3 seconds: a call that takes longer than `ANSWER_WAIT_S` is answered
 "thinking..." (deferred) and its reply follows through the interaction webhook.
 
-`send_announcements` is a Reflex lifespan task: every few seconds it sends what
-is due in the outbox, if this worker holds the sender lease (one worker at a
-time does). Requests never wait for Discord.
+`send_announcements` and `send_direct_messages` are Reflex lifespan tasks: every
+few seconds each sends what is due in its channel of the outbox (the announcement
+webhook; racers' DMs through the bot), if this worker holds that channel's
+sender lease (one worker at a time does). Requests never wait for Discord.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from starlette.routing import Route
 
 from cozykart.api import discord_commands
 from cozykart.api._http import error_response, read_body_capped
+from cozykart.domain.discord_messages import OutboxChannel
 from cozykart.integrations import discord_interactions as interactions
 from cozykart.integrations.discord_announce import REQUEST_TIMEOUT_S as ANNOUNCE_TIMEOUT_S
-from cozykart.integrations.discord_announce import WebhookNotifier
+from cozykart.integrations.discord_announce import Notifier, WebhookNotifier
+from cozykart.integrations.discord_dm import BotMessenger
 from cozykart.services import default_uow, interaction_replay, outbox
 from cozykart.settings import Settings, load_settings
 
@@ -125,25 +128,45 @@ routes = [Route("/api/discord/interactions", interactions_endpoint, methods=["PO
 
 
 async def send_announcements() -> None:
-    """Send the outbox for the life of the backend (one worker at a time holds the lease)."""
+    """Send the announcement channel's outbox for the life of the backend (one worker at a time holds the lease)."""
     settings = load_settings()
     if not settings.discord_announce_webhook_url:
         logger.info("DISCORD_ANNOUNCE_WEBHOOK_URL is unset: announcements are recorded, not sent")
         return
     notifier = WebhookNotifier(settings.discord_announce_webhook_url, timeout_s=ANNOUNCE_TIMEOUT_S)
+    await _send_for_ever(notifier, OutboxChannel.ANNOUNCE, settings)
+
+
+async def send_direct_messages() -> None:
+    """Send racers' private notices as Discord DMs through the bot, for the life of the backend."""
+    settings = load_settings()
+    if not settings.discord_bot_token:
+        logger.info("DISCORD_BOT_TOKEN is unset: notices are shown on the site only, not sent as DMs")
+        return
+    messenger = BotMessenger(
+        api_base=settings.discord_api_base, bot_token=settings.discord_bot_token, timeout_s=ANNOUNCE_TIMEOUT_S
+    )
+    await _send_for_ever(messenger, OutboxChannel.DIRECT, settings)
+
+
+async def _send_for_ever(notifier: Notifier, channel: OutboxChannel, settings: Settings) -> None:
     sender_id = outbox.new_sender_id()
     uow = default_uow(settings)
     try:
         while True:
             try:
-                report = await asyncio.to_thread(outbox.deliver_due, notifier, sender_id=sender_id, uow=uow)
+                report = await asyncio.to_thread(
+                    outbox.deliver_due, notifier, sender_id=sender_id, uow=uow, channel=channel
+                )
                 if report.sent or report.parked:
-                    logger.info("announcements sent %d, parked %d", report.sent, report.parked)
+                    logger.info("%s messages sent %d, parked %d", channel, report.sent, report.parked)
             except Exception:  # a bad round must not end the loop; it is logged
-                logger.exception("announcement round failed")
+                logger.exception("%s outbox round failed", channel)
             await asyncio.sleep(SEND_INTERVAL_S)
     finally:
         try:
-            await asyncio.to_thread(outbox.release_lease, sender_id, uow=default_uow(settings))
+            await asyncio.to_thread(
+                outbox.release_lease, sender_id, uow=default_uow(settings), channel=channel
+            )
         except Exception:  # shutting down: the lease expires by itself
-            logger.exception("could not release the announcement sender lease")
+            logger.exception("could not release the %s sender lease", channel)

@@ -560,6 +560,25 @@ def held_credit_cents(connection: Connection, wallet_account_id: int, now: datet
     )
 
 
+def taken_back_cents(connection: Connection, account_id: int, kinds: Iterable[str]) -> int:
+    """What transactions of `kinds` (refunds, disputes and their reinstatements) took from the account, net.
+
+    Per payment: what its clawbacks took less what a won dispute gave back, when that
+    is a taking (a dispute opened before the race was final took from the pool, and
+    winning it pays the racers: that is earned, not given back). The rare kinds are
+    read from their index, not the account's every line.
+    """
+    rows = connection.execute(
+        select(transaction_table.c.payment_id, sum_cents(posting_table.c.amount_cents))
+        .select_from(
+            transaction_table.join(posting_table, posting_table.c.transaction_id == transaction_table.c.id)
+        )
+        .where(transaction_table.c.kind.in_(list(kinds)), posting_table.c.account_id == account_id)
+        .group_by(transaction_table.c.payment_id)
+    ).all()
+    return sum(max(-int(cents), 0) for _payment_id, cents in rows)
+
+
 def paid_out_cents(connection: Connection, racer_id: int) -> int:
     return int(
         connection.execute(

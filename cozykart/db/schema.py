@@ -9,6 +9,7 @@ import cozykart.db.identity_tables  # registers login, session and role-audit ta
 import cozykart.db.inbox_tables
 import cozykart.db.ledger_tables
 import cozykart.db.money_settings_tables  # the admin's money-setting changes
+import cozykart.db.notice_tables  # racers' private notices
 import cozykart.db.outbox_tables
 import cozykart.db.overlay_tables  # noqa: F401  (registers the OBS overlay key)
 from cozykart.db import tables  # noqa: F401  (registers the tables)

@@ -10,7 +10,7 @@ Leaving the block without commit (or by an exception) rolls everything back.
 The unit of work carries, for the transaction it is in:
 - one repository per aggregate (`uow.league`, `uow.seasons`, `uow.ledger`, `uow.inbox`,
   `uow.outbox`, `uow.identity`, `uow.payouts`, `uow.money_settings`,
-  `uow.overlays`, `uow.interactions`; `cozykart/db/repositories/`), made on
+  `uow.overlays`, `uow.interactions`, `uow.notices`; `cozykart/db/repositories/`), made on
   first use and thrown away with the transaction, so what they remember (account
   ids, locks taken) never outlives it; a rolled-back savepoint makes them forget;
 - `uow.settings`: the settings it was made with, with the money settings admins
@@ -51,6 +51,7 @@ from cozykart.db.repositories.interactions import InteractionsRepository
 from cozykart.db.repositories.league import LeagueRepository
 from cozykart.db.repositories.ledger import LedgerRepository
 from cozykart.db.repositories.money_settings import MoneySettingsRepository
+from cozykart.db.repositories.notices import NoticesRepository
 from cozykart.db.repositories.outbox import OutboxRepository
 from cozykart.db.repositories.overlays import OverlaysRepository
 from cozykart.db.repositories.payouts import PayoutsRepository
@@ -163,6 +164,10 @@ class UnitOfWork:
     @property
     def interactions(self) -> InteractionsRepository:
         return self._repository(InteractionsRepository)
+
+    @property
+    def notices(self) -> NoticesRepository:
+        return self._repository(NoticesRepository)
 
     def _forget(self) -> None:
         """What the repositories remembered may have been undone (a savepoint rolled back)."""

@@ -31,6 +31,13 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
 
+class OutboxChannel(StrEnum):
+    """Where a queued message goes: the announcement channel's webhook, or a racer's DMs through the bot."""
+
+    ANNOUNCE = "announce"
+    DIRECT = "direct"
+
+
 GOLD = 0xFFD700
 DISCORD_BLUE = 0x5865F2
 TITLE_LENGTH_MAX = 256
@@ -121,6 +128,12 @@ def message(
     return body
 
 
+def direct_message(*, recipient_discord_id: str, title: str, body: str) -> dict:
+    """A private notice as a Discord direct message: the bold title, then the body, escaped; pings no one."""
+    body_text = clip(f"**{_md(title)}**\n{_md(body)}", CONTENT_LENGTH_MAX)
+    return {"recipient_id": recipient_discord_id, "content": body_text, "allowed_mentions": {"parse": []}}
+
+
 # --- announcements ---------------------------------------------------------------
 
 
@@ -158,9 +171,18 @@ def race_started(
 
 
 def race_results(
-    *, race_name: str, season_name: str | None, finishes: Sequence[Finish], pot_cents: int, currency: str
+    *,
+    race_name: str,
+    season_name: str | None,
+    finishes: Sequence[Finish],
+    pot_cents: int,
+    currency: str,
+    receipt_url: str | None = None,
 ) -> dict:
-    """The podium and points (league blue), and how the Live Pot was split (gold)."""
+    """The podium and points (league blue), and how the Live Pot was split (gold).
+
+    `receipt_url` (the race's public receipt, an address the settings checked) links both embeds.
+    """
     ranked = sorted(finishes, key=lambda f: (f.position is None, f.position or 0, f.racer.name))
     podium = [(f.position, f) for f in ranked if f.position is not None][:PODIUM_SIZE]
     podium_text = "\n".join(
@@ -175,7 +197,11 @@ def race_results(
         f"🏆 Results: {_md(race_name)}",
         color=DISCORD_BLUE,
         footer=season_name,
+        url=receipt_url,
         fields=[_field("Podium", podium_text), _field("Points", table)],
+    )
+    receipt = (
+        [_field("Receipt", f"[Every share and sale, to the cent]({receipt_url})")] if receipt_url else []
     )
     if pot_cents > 0:
         split = "\n".join(
@@ -187,11 +213,16 @@ def race_results(
             f"💰 Live Pot: {format_cents(pot_cents, currency)}",
             color=GOLD,
             description="Split among the racers of the race.",
-            fields=[_field("Shares", split)],
+            url=receipt_url,
+            fields=[_field("Shares", split), *receipt],
         )
     else:
         money_embed = _embed(
-            "💰 Live Pot: nothing this time", color=GOLD, description="No merch was sold during this race."
+            "💰 Live Pot: nothing this time",
+            color=GOLD,
+            description="No merch was sold during this race.",
+            url=receipt_url,
+            fields=receipt,
         )
     return message(embeds=[league_embed, money_embed])
 

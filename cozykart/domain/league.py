@@ -513,6 +513,22 @@ def check_split_policy(policy: str, winner_bonus_bps: int) -> None:
         raise InvalidSplitPolicy("The winner's bonus is 0 to 10000 basis points (0% to 100%) of the pool.")
 
 
+def split_policy_words(policy: str, winner_bonus_bps: int) -> str:
+    """A season's split policy as a fan reads it on a race's receipt (the rule of `ledger.split_weights`)."""
+    if policy == "winner_bonus":
+        whole, hundredths = divmod(winner_bonus_bps, 100)
+        return (
+            f"Winner's bonus: the winner takes {whole}.{hundredths:02d}% of the pot and the other racers "
+            "share the rest evenly (evenly for all when there is no single winner)."
+        )
+    if policy == "by_points":
+        return (
+            "By points: each racer's share is in proportion to the league points they scored in the race "
+            "(evenly when nobody scored)."
+        )
+    return "Even: the pot is shared equally among the race's racers."
+
+
 # --- standings ----------------------------------------------------------------
 
 

@@ -160,6 +160,10 @@ class TransactionKind(StrEnum):
 
 # The kinds that bring a payment's money in: exactly one per payment.
 MONEY_IN_KINDS = frozenset({TransactionKind.COMMISSION, TransactionKind.HOUSE_CUT, TransactionKind.TIP})
+# What takes a payment's money back from the racers it credited, and gives it back when a dispute is won.
+TAKEN_BACK_KINDS = frozenset(
+    {TransactionKind.REFUND_CLAWBACK, TransactionKind.DISPUTE_CLAWBACK, TransactionKind.DISPUTE_REINSTATED}
+)
 # Wallet movements that are not earnings (they move earnings towards payment).
 PAYOUT_KINDS = frozenset(
     {TransactionKind.PAYOUT_REQUEST, TransactionKind.PAYOUT, TransactionKind.PAYOUT_RELEASED}
@@ -390,11 +394,19 @@ class WalletBalances:
     held_cents: int
     in_payout_cents: int
     debt_cents: int
-    lifetime_earned_cents: int
+    lifetime_earned_cents: int  # what was earned, before refunds took any back
     paid_out_cents: int
+    refunds_taken_back_cents: int = 0  # refunds and chargebacks taken back, less disputes won back
 
     def __post_init__(self) -> None:
-        for name in ("available_cents", "held_cents", "in_payout_cents", "debt_cents", "paid_out_cents"):
+        for name in (
+            "available_cents",
+            "held_cents",
+            "in_payout_cents",
+            "debt_cents",
+            "paid_out_cents",
+            "refunds_taken_back_cents",
+        ):
             assert getattr(self, name) >= 0, (name, getattr(self, name))
         assert self.debt_cents == 0 or self.available_cents + self.held_cents == 0
 
@@ -410,6 +422,7 @@ def wallet_balances(
     in_payout_cents: int,
     lifetime_earned_cents: int,
     paid_out_cents: int,
+    refunds_taken_back_cents: int = 0,
 ) -> WalletBalances:
     """Split a wallet balance into available, held and debt.
 
@@ -427,6 +440,7 @@ def wallet_balances(
         debt_cents=max(-wallet_balance_cents, 0),
         lifetime_earned_cents=lifetime_earned_cents,
         paid_out_cents=paid_out_cents,
+        refunds_taken_back_cents=refunds_taken_back_cents,
     )
     assert summary.wallet_balance_cents == wallet_balance_cents
     return summary
@@ -539,5 +553,6 @@ class WalletInDebt:
 
     racer_id: int
     debt_cents: int
-    cause: str  # "Refund" or "Chargeback dispute on", as the clawback's words say
+    transaction_key: str  # the clawback's
+    cause: str  # the clawback's TransactionKind: a refund or a dispute
     at: datetime

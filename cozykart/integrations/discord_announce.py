@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpx
 import requests
 from discord_webhook import DiscordWebhook
 
@@ -26,11 +27,12 @@ ERROR_LENGTH_MAX = 300
 
 @dataclass(frozen=True)
 class Delivery:
-    """What Discord said: ok, or rate limited (`retry_after_s`), or an error worth a retry."""
+    """What Discord said: ok, or rate limited (`retry_after_s`), or an error worth a retry, or not (`permanent`)."""
 
     ok: bool
     retry_after_s: float | None = None
     error: str | None = None
+    permanent: bool = False  # Discord refused this message for good (e.g. the user's DMs are closed)
 
     @property
     def rate_limited(self) -> bool:
@@ -41,7 +43,7 @@ class Notifier(Protocol):
     def send(self, message: Mapping) -> Delivery: ...
 
 
-def _retry_after_s(response: requests.Response) -> float:
+def retry_after_s(response: requests.Response | httpx.Response) -> float:
     """Discord's wait in seconds: the JSON `retry_after`, else the Retry-After header; clamped."""
     seconds: float | None = None
     try:
@@ -87,9 +89,7 @@ class WebhookNotifier:
         if 200 <= response.status_code < 300:
             return Delivery(ok=True)
         if response.status_code == 429:
-            return Delivery(
-                ok=False, retry_after_s=_retry_after_s(response), error="Discord rate limit (429)"
-            )
+            return Delivery(ok=False, retry_after_s=retry_after_s(response), error="Discord rate limit (429)")
         detail = ""
         try:
             body = response.json()

@@ -49,6 +49,15 @@ def _shares_cents(uow: UnitOfWork, race_id: int) -> dict[int, int]:
     return uow.ledger.wallet_cents_of_transaction(distribution_key(race_id))
 
 
+# The race's public receipt, the page `ui/routes.race_path` names (a unit test holds them equal).
+RACE_RECEIPT_PATH = "/races/{race_id}"
+
+
+def race_receipt_url(site_url: str | None, race_id: int) -> str | None:
+    """The receipt's absolute address, when the site's address is set (COZYKART_SITE_URL)."""
+    return f"{site_url}{RACE_RECEIPT_PATH.format(race_id=race_id)}" if site_url else None
+
+
 def on_race_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
     outcome = event.outcome
     season = uow.seasons.season(outcome.season_id) if outcome.season_id else None
@@ -69,6 +78,7 @@ def on_race_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
         finishes=finishes,
         pot_cents=sum(shares_cents.values()),
         currency=uow.base_settings.currency,
+        receipt_url=race_receipt_url(uow.base_settings.site_url, outcome.race_id),
     )
     outbox.record(uow, dedupe_key=f"race:{outcome.race_id}:results", kind="race_results", message=message)
 

@@ -7,7 +7,7 @@ here once and never depends on which entry point a process imported.
 In the transaction, in this order: the ledger reacts to the league (a final
 race's pool is split, an admin fix posts its correction), then the announcement
 is recorded in the outbox (`services/announcements.py`), so it can name the
-shares. Both commit with the change that caused them, or not at all.
+shares; a racer's private notices (`services/notices.py`) likewise. Both commit with the change that caused them, or not at all.
 
 After commit: what must not happen unless the change is written, and must not
 undo it when it fails; pushes to live viewers belong here. The Live Pot's push
@@ -22,7 +22,7 @@ from types import MappingProxyType
 from cozykart.db.uow import EventHandlers, HandlerTable
 from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected, SeasonCompleted
 from cozykart.domain.ledger import PayoutPaid, PayoutRejected, SaleRecorded, TipRecorded, WalletInDebt
-from cozykart.services import announcements, ledger
+from cozykart.services import announcements, ledger, notices
 
 HANDLERS: HandlerTable = MappingProxyType(
     {
@@ -36,9 +36,9 @@ HANDLERS: HandlerTable = MappingProxyType(
         SeasonCompleted: EventHandlers(in_transaction=(announcements.on_season_completed,)),
         SaleRecorded: EventHandlers(),
         TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
-        PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid,)),
-        PayoutRejected: EventHandlers(),
-        WalletInDebt: EventHandlers(),
+        PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid, notices.on_payout_paid)),
+        PayoutRejected: EventHandlers(in_transaction=(notices.on_payout_rejected,)),
+        WalletInDebt: EventHandlers(in_transaction=(notices.on_wallet_in_debt,)),
     }
 )
 

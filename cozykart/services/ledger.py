@@ -740,7 +740,7 @@ def _claw_back(
         written = ledger.write_transaction(clawback.transaction, now=now)
         assert not written.replayed
         account_ids = race_ids | {ledger.account_ref(row).code: row.id for row in holdings}
-        _emit_debts(uow, clawback.transaction, account_ids, balances, words, at)
+        _emit_debts(uow, clawback.transaction, account_ids, balances, kind, at)
         uow.commit()
         return ClawbackReceipt(
             written.transaction_id, clawback.amount_cents, clawback.taken_cents, replayed=False
@@ -752,7 +752,7 @@ def _emit_debts(
     transaction: Transaction,
     account_ids: dict[str, int],
     balances_before: dict[int, int],
-    cause: str,
+    cause: TransactionKind,
     at: datetime,
 ) -> None:
     """A `WalletInDebt` for each wallet the clawback took below zero (their balances were read under lock)."""
@@ -762,7 +762,15 @@ def _emit_debts(
             continue
         after = balances_before.get(account_ids.get(account.code, -1), 0) + posting.amount_cents
         if after < 0:
-            uow.emit(WalletInDebt(racer_id=account.racer_id, debt_cents=-after, cause=cause, at=at))
+            uow.emit(
+                WalletInDebt(
+                    racer_id=account.racer_id,
+                    debt_cents=-after,
+                    transaction_key=transaction.key,
+                    cause=cause.value,
+                    at=at,
+                )
+            )
 
 
 def _final_race_of(ledger: LedgerRepository, payment) -> RaceOutcome | None:

@@ -4,15 +4,18 @@
 announces, so an announcement exists exactly when its change commits. Nothing
 here talks to Discord during a request.
 
-`deliver_due` is one round of the background sender. Exactly one sender is
-active at a time, whatever the number of workers: a sender must hold the
-`announcer` lease (a row taken or renewed by one conditional UPDATE, valid for
+`deliver_due` is one round of the background sender of one channel (the
+announcement webhook, or racers' direct messages through the bot: two queues,
+so a racer's closed DMs never hold an announcement back). Exactly one sender per
+channel is active at a time, whatever the number of workers: a sender must hold
+the channel's lease (`announcer`, `direct-messenger`) (a row taken or renewed by one conditional UPDATE, valid for
 `LEASE_TTL`), and renews it before every message. A send takes at most the
 notifier's timeout, far less than the lease, so no other sender can take over
 while a message is in flight. Messages go in id order: the oldest pending one
 blocks the rest until it is sent or parked. A failure is retried with
 exponential backoff; a 429 waits Discord's `retry_after` (and does not count
-as a try); after `attempts_max` tries the message is parked as failed, visible
+as a try); after `attempts_max` tries, or at once when Discord says the message
+can never be delivered (a racer who closed their DMs), the message is parked as failed, visible
 in the admin console and the CLI, until someone sends it again (`resend`).
 """
 
@@ -28,12 +31,14 @@ from datetime import datetime, timedelta
 
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.discord_messages import OutboxNotResendable, OutboxStatus
+from cozykart.domain.discord_messages import OutboxChannel, OutboxNotResendable, OutboxStatus
 from cozykart.domain.errors import NotFound
 from cozykart.integrations.discord_announce import Notifier
 from cozykart.services.actors import load_admin
 
 SENDER_LEASE_NAME = "announcer"
+DIRECT_SENDER_LEASE_NAME = "direct-messenger"
+LEASE_NAMES = {OutboxChannel.ANNOUNCE: SENDER_LEASE_NAME, OutboxChannel.DIRECT: DIRECT_SENDER_LEASE_NAME}
 LEASE_TTL = timedelta(seconds=30)
 SEND_BATCH_MAX = 20
 OUTBOX_LIST_LENGTH_MAX = 200
@@ -61,6 +66,7 @@ DEFAULT_RETRY_POLICY = RetryPolicy()
 class OutboxRow:
     outbox_id: int
     kind: str
+    channel: str
     summary: str
     status: str
     attempts: int
@@ -90,29 +96,37 @@ def new_sender_id() -> str:
 
 
 def record(
-    uow: UnitOfWork, *, dedupe_key: str, kind: str, message: dict, now: datetime | None = None
+    uow: UnitOfWork,
+    *,
+    dedupe_key: str,
+    kind: str,
+    message: dict,
+    now: datetime | None = None,
+    channel: OutboxChannel = OutboxChannel.ANNOUNCE,
 ) -> int | None:
-    """Queue `message` in the open unit of work; a fact already queued is not queued twice.
+    """Queue `message` for `channel` in the open unit of work; a fact already queued is not queued twice.
 
     Returns the outbox id, or None when `dedupe_key` was queued before.
     """
     if uow.outbox.is_queued(dedupe_key):
         return None
     now = now or utc_now()
-    return uow.outbox.add_message(dedupe_key=dedupe_key, kind=kind, payload=json.dumps(message), now=now)
+    return uow.outbox.add_message(
+        dedupe_key=dedupe_key, kind=kind, payload=json.dumps(message), now=now, channel=channel
+    )
 
 
 # --- sending (the background sender) --------------------------------------------------
 
 
-def _take_lease(uow: UnitOfWork, sender_id: str, now: datetime) -> bool:
-    """Take or renew the sender lease in one conditional UPDATE; True when this sender holds it."""
-    return uow.outbox.take_lease(SENDER_LEASE_NAME, sender_id, now=now, expires_at=now + LEASE_TTL)
+def _take_lease(uow: UnitOfWork, channel: OutboxChannel, sender_id: str, now: datetime) -> bool:
+    """Take or renew the channel's sender lease in one conditional UPDATE; True when this sender holds it."""
+    return uow.outbox.take_lease(LEASE_NAMES[channel], sender_id, now=now, expires_at=now + LEASE_TTL)
 
 
-def _head(uow: UnitOfWork):
-    """The oldest message still to send: everything after it waits for it."""
-    return uow.outbox.oldest_pending()
+def _head(uow: UnitOfWork, channel: OutboxChannel):
+    """The channel's oldest message still to send: everything after it waits for it."""
+    return uow.outbox.oldest_pending(channel)
 
 
 def _is_due(row, now: datetime) -> bool:
@@ -127,24 +141,25 @@ def deliver_due(
     policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     clock: Callable[[], datetime] = utc_now,
     batch_max: int = SEND_BATCH_MAX,
+    channel: OutboxChannel = OutboxChannel.ANNOUNCE,
 ) -> DeliveryRound:
-    """Send due announcements in order, at most `batch_max`, if this sender holds the lease.
+    """Send the channel's due messages in order, at most `batch_max`, if this sender holds its lease.
 
     Each message takes two short transactions (claim, then settle); the HTTP call
     happens between them, outside any transaction. Stops at the first message
     that is not due yet (after a failure or a 429), so order is kept.
     """
     with uow:
-        if not _is_due(_head(uow), clock()):
+        if not _is_due(_head(uow, channel), clock()):
             return DeliveryRound()
     sent = retried = parked = 0
     for _ in range(batch_max):
         with uow:
             now = clock()
-            if not _take_lease(uow, sender_id, now):
+            if not _take_lease(uow, channel, sender_id, now):
                 uow.commit()
                 return DeliveryRound(sent, retried, parked, leased=False)
-            row = _head(uow)
+            row = _head(uow, channel)
             if not _is_due(row, now):
                 uow.commit()
                 break
@@ -168,7 +183,7 @@ def deliver_due(
             else:
                 row.attempts += 1
                 row.last_error = (delivery.error or "unknown error")[:ERROR_LENGTH_MAX]
-                if row.attempts >= policy.attempts_max:
+                if delivery.permanent or row.attempts >= policy.attempts_max:
                     row.status, row.next_attempt_at = OutboxStatus.FAILED, None
                     parked += 1
                 else:
@@ -181,10 +196,16 @@ def deliver_due(
     return DeliveryRound(sent, retried, parked, leased=True)
 
 
-def release_lease(sender_id: str, *, uow: UnitOfWork, now: datetime | None = None) -> None:
-    """Give the lease up (a worker shutting down), so another sender need not wait for expiry."""
+def release_lease(
+    sender_id: str,
+    *,
+    uow: UnitOfWork,
+    now: datetime | None = None,
+    channel: OutboxChannel = OutboxChannel.ANNOUNCE,
+) -> None:
+    """Give the channel's lease up (a worker shutting down), so another sender need not wait for expiry."""
     with uow:
-        uow.outbox.release_lease(SENDER_LEASE_NAME, sender_id, now or utc_now())
+        uow.outbox.release_lease(LEASE_NAMES[channel], sender_id, now or utc_now())
         uow.commit()
 
 
@@ -202,6 +223,7 @@ def _view(row) -> OutboxRow:
     return OutboxRow(
         outbox_id=row.id,
         kind=row.kind,
+        channel=row.channel,
         summary=_summary(message),
         status=row.status,
         attempts=row.attempts,

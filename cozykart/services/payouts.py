@@ -83,12 +83,20 @@ def read_wallet_balances(
         wallet_balance_cents=stored.wallet_balance_cents,
         held_credit_cents=stored.held_credit_cents,
         in_payout_cents=stored.in_payout_cents,
-        # Every line of the wallet that was not a payout movement (PAYOUT_KINDS): what the wallet
-        # holds, plus what left it towards payment and did not come back (in flight, or paid; a
-        # rejected request returned). No read of every line (0.1 s at 100,000 lines); reconcile
-        # proves the in-flight balance and each payout's status against the ledger.
-        lifetime_earned_cents=stored.wallet_balance_cents + stored.in_payout_cents + stored.paid_out_cents,
+        # Every line of the wallet that was not a payout movement (PAYOUT_KINDS) nor a refund taken
+        # back (TAKEN_BACK_KINDS): what the wallet holds, plus what left it towards payment and did
+        # not come back (in flight, or paid; a rejected or cancelled request returned), plus what
+        # refunds took back, which is its own figure. No read of every line (0.1 s at 100,000
+        # lines): the taken-back sum reads only those rare transactions; reconcile proves the
+        # in-flight balance and each payout's status against the ledger.
+        lifetime_earned_cents=(
+            stored.wallet_balance_cents
+            + stored.in_payout_cents
+            + stored.paid_out_cents
+            + stored.taken_back_cents
+        ),
         paid_out_cents=stored.paid_out_cents,
+        refunds_taken_back_cents=stored.taken_back_cents,
     )
 
 

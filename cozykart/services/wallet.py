@@ -26,8 +26,9 @@ class WalletSummary:
     held_cents: int
     in_payout_cents: int
     debt_cents: int
-    lifetime_earned_cents: int
+    lifetime_earned_cents: int  # earned, before refunds took any back
     paid_out_cents: int
+    refunds_taken_back_cents: int
     payout_min_cents: int
 
     @property
@@ -48,6 +49,7 @@ class WalletSummary:
             "debt_cents": self.debt_cents,
             "lifetime_earned_cents": self.lifetime_earned_cents,
             "paid_out_cents": self.paid_out_cents,
+            "refunds_taken_back_cents": self.refunds_taken_back_cents,
         }
 
 

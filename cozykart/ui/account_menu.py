@@ -27,8 +27,50 @@ def _full_load_link(label: str, href: rx.Var[str], **props) -> rx.Component:
     return rx.link(label, href=href, reload_document=True, underline="none", **props)
 
 
+def _bell() -> rx.Component:
+    """The racer's private notices: a bell with the unread count, leading to /notices (which clears it)."""
+    unread = AuthState.unread_notices
+    return rx.link(
+        rx.box(
+            rx.icon("bell", size=22, color=rx.cond(unread > 0, theme.GOLD, theme.TEXT), aria_hidden="true"),
+            rx.cond(
+                unread > 0,
+                rx.box(
+                    unread,
+                    position="absolute",
+                    top="2px",
+                    right="0px",
+                    min_width="18px",
+                    height="18px",
+                    padding_x="4px",
+                    border_radius="999px",
+                    background=theme.LIVE_RED,
+                    color=theme.WHITE,
+                    font_size="11px",
+                    font_weight="700",
+                    line_height="18px",
+                    text_align="center",
+                    data_testid="notice-count",
+                ),
+            ),
+            position="relative",
+            display="flex",
+            align_items="center",
+            justify_content="center",
+            width="44px",
+            height="44px",
+        ),
+        href=routes.NOTICES,
+        underline="none",
+        aria_label=rx.cond(unread > 0, "Notices: " + unread.to_string() + " unread", "Notices"),
+        title="Your notices",
+        data_testid="notice-bell",
+    )
+
+
 def _logged_in() -> rx.Component:
     return rx.hstack(
+        _bell(),
         rx.link(
             rx.hstack(
                 rx.image(

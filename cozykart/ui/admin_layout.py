@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from cozykart.domain.instants import INSTANT_MINUTES, INSTANT_SECONDS, format_instant
+from cozykart.domain.instants import iso_instant
 from cozykart.ui import routes, theme
 from cozykart.ui.service_call import ServiceWork, call_service
 
@@ -30,6 +30,7 @@ ADMIN_LINKS: tuple[tuple[str, str], ...] = (
     ("Money settings", routes.ADMIN_SETTINGS),
     ("Webhook inbox", routes.ADMIN_WEBHOOKS),
     ("Reconciliation", routes.ADMIN_RECONCILE),
+    ("Statements", routes.ADMIN_STATEMENTS),
     ("Discord outbox", routes.ADMIN_OUTBOX),
     ("Overlays", routes.ADMIN_OVERLAYS),
     ("Roles", routes.ADMIN_ROLES),
@@ -61,9 +62,10 @@ def admin_nav(current_route: str) -> rx.Component:
     )
 
 
-def admin_time(instant: datetime | None, *, seconds: bool = False) -> str:
-    """A moment as the admin pages show it ("Nov 21 22:15 UTC"); "" for none; a naive one is UTC."""
-    return format_instant(instant, INSTANT_SECONDS if seconds else INSTANT_MINUTES)
+def admin_time(instant: datetime | None) -> str:
+    """A moment for an admin page's state: `iso_instant` ("" for none; a naive one is UTC), which the
+    page shows in the viewer's zone with `ui/local_time.local_time`."""
+    return iso_instant(instant)
 
 
 @dataclasses.dataclass

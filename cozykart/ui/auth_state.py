@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import reflex as rx
 
 from cozykart.domain.identity import NotLoggedIn, safe_next_path
-from cozykart.services import default_uow, identity
+from cozykart.services import default_uow, identity, notices
 from cozykart.services.identity import Viewer
 from cozykart.settings import load_settings
 from cozykart.ui import routes, socket_guard
@@ -88,6 +88,7 @@ class AuthState(rx.State):
     is_admin: bool = False
     is_host: bool = False
     is_dj: bool = False
+    unread_notices: int = 0  # the bell's number: the racer's private notices not seen yet
     dev_login_enabled: bool = False
     login_href: str = routes.Auth.LOGIN
     dev_login_href: str = routes.Auth.DEV_LOGIN_PAGE
@@ -122,6 +123,11 @@ class AuthState(rx.State):
     async def _load_viewer(self) -> Viewer | None:
         viewer = await current_viewer(self)
         self._show_viewer(viewer)
+        self.unread_notices = (
+            await asyncio.to_thread(notices.unread_count, viewer.racer_id, uow=default_uow())
+            if viewer is not None
+            else 0
+        )
         return viewer
 
     def _to_login(self) -> rx.event.EventSpec:

@@ -39,11 +39,13 @@ from collections.abc import AsyncIterator
 
 import reflex as rx
 
+from cozykart.domain.instants import iso_instant
 from cozykart.domain.money import format_cents
 from cozykart.services import read_uow
 from cozykart.services.reads.pot import LivePot, live_pot
 from cozykart.settings import load_settings
 from cozykart.ui import broadcast, theme
+from cozykart.ui.local_time import local_time
 
 ROOM_NAME = "cozykart-live-pot"
 CHANNEL_NAME = "cozykart:live-pot"
@@ -73,7 +75,7 @@ def _feed_view(line, currency: str) -> FeedView:
         headline=headline,
         message=line.message or "",
         amount=format_cents(line.amount_cents, currency),
-        at=line.occurred_at.isoformat(),
+        at=iso_instant(line.occurred_at),
         reversal=line.reversal,
     )
 
@@ -325,6 +327,7 @@ def _feed_line(line: FeedView) -> rx.Component:
         rx.vstack(
             rx.text(line.headline, size="2", weight="medium"),
             rx.cond(line.message != "", rx.text("“", line.message, "”", size="1", color=theme.TEXT_MUTED)),
+            rx.text(local_time(line.at, ago=True, testid="feed-ago"), size="1", color=theme.TEXT_MUTED),
             spacing="0",
             align="start",
         ),

@@ -11,6 +11,7 @@ class Slugs:
     """The names of dynamic routes' parts. Reflex adds each as a var of the root state: no state var uses them."""
 
     RACER = "racer_key"
+    RACE = "race_key"
 
 
 class Auth:
@@ -28,7 +29,9 @@ STANDINGS = "/standings"
 WALLET = "/wallet"
 TIP = "/tip"
 PROFILE = "/me"
+NOTICES = "/notices"
 RACER = f"/racers/[{Slugs.RACER}]"
+RACE = f"/races/[{Slugs.RACE}]"
 
 # OBS browser sources (no layout; opened with the overlay key).
 POT_OVERLAY = "/overlay/pot"
@@ -41,6 +44,7 @@ ADMIN_SEASONS = "/admin/seasons"
 ADMIN_SETTINGS = "/admin/settings"
 ADMIN_WEBHOOKS = "/admin/webhooks"
 ADMIN_RECONCILE = "/admin/reconcile"
+ADMIN_STATEMENTS = "/admin/statements"
 ADMIN_OUTBOX = "/admin/outbox"
 ADMIN_OVERLAYS = "/admin/overlays"
 ADMIN_ROLES = "/admin/roles"
@@ -49,3 +53,8 @@ ADMIN_ROLES = "/admin/roles"
 def racer_path(racer_id: int) -> str:
     """A racer's public profile: `RACER` with its slug filled in."""
     return RACER.replace(f"[{Slugs.RACER}]", str(racer_id))
+
+
+def race_path(race_id: int) -> str:
+    """A race's public receipt: `RACE` with its slug filled in."""
+    return RACE.replace(f"[{Slugs.RACE}]", str(race_id))

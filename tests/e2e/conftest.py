@@ -138,6 +138,7 @@ def _discord_env(fake: FakeDiscord) -> dict[str, str]:
         "DISCORD_API_BASE": fake.base_url,
         "DISCORD_CLIENT_ID": DISCORD_CLIENT_ID,
         "DISCORD_CLIENT_SECRET": DISCORD_CLIENT_SECRET,
+        "DISCORD_BOT_TOKEN": fake.bot_token,  # racers' notices go to the fake's DMs
         "COZYKART_ADMIN_DISCORD_IDS": E2E_ADMIN_DISCORD_ID,
         "COZYKART_DEV_LOGIN": "",
     }

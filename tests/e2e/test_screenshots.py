@@ -33,6 +33,7 @@ from cozykart.integrations import stripe_payments
 from cozykart.services import league, ledger, overlays, payouts, seasons
 from cozykart.services.reads import standings
 from cozykart.services.reads.pot import live_pot
+from cozykart.services.reads.race_receipt import last_final_race_id
 from cozykart.settings import PROJECT_ROOT, Settings, load_settings
 from cozykart.ui import routes
 from cozykart.ui.layout import NAV_LINKS
@@ -101,11 +102,16 @@ def registered_routes() -> list[str]:
 
 
 def _file_name(route: str) -> str:
-    names = {routes.WATCH: "watch", "/me": "profile", "/racers/[racer_key]": "racer"}
+    names = {routes.WATCH: "watch", "/me": "profile", "/racers/[racer_key]": "racer", routes.RACE: "race"}
     return names.get(route) or route.strip("/").replace("/", "-")
 
 
-def _plans(route_list: list[str], *, leader_id: int, overlay_key: str, pot_text: str) -> list[Plan]:
+_NOTICES_SHOWN = "[data-testid=notice-line], [data-testid=notices-empty]"
+
+
+def _plans(
+    route_list: list[str], *, leader_id: int, overlay_key: str, pot_text: str, race_id: int = 1
+) -> list[Plan]:
     by_testid = lambda testid: lambda page: page.get_by_test_id(testid).first  # noqa: E731
     # The pot starts at its placeholder: wait for the real one (the database's) before the picture.
     the_pot = lambda page: page.get_by_test_id("pot-amount").filter(has_text=pot_text).first  # noqa: E731
@@ -115,9 +121,11 @@ def _plans(route_list: list[str], *, leader_id: int, overlay_key: str, pot_text:
         routes.LOBBY: (VISITOR, "/lobby", by_testid("race-card")),
         routes.STANDINGS: (VISITOR, "/standings", by_testid("standing-row")),
         "/racers/[racer_key]": (VISITOR, f"/racers/{leader_id}", by_testid("history-row")),
+        routes.RACE: (VISITOR, routes.race_path(race_id), by_testid("receipt-result")),
         routes.TIP: (VISITOR, "/tip", by_heading("Tip the DJ")),
         routes.WALLET: (RACER, "/wallet", by_testid("my-payout")),
         "/me": (RACER, "/me", by_testid("mkt-name-input")),
+        routes.NOTICES: (RACER, "/notices", lambda page: page.locator(_NOTICES_SHOWN).first),
         "/admin/roles": (ADMIN_ROLE, "/admin/roles", by_testid("role-row")),
         "/admin/payouts": (ADMIN_ROLE, "/admin/payouts", by_testid("pending-payout")),
         "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", the_pot),
@@ -346,7 +354,11 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
 ):
     pot = live_pot(uow=db)
     pot_text = format_cents(pot.pot_cents, pot.currency)
-    plans = _plans(registered_routes(), leader_id=leader_id, overlay_key=overlay_key, pot_text=pot_text)
+    race_id = last_final_race_id(uow=db)
+    assert race_id is not None, "the demo has final races"
+    plans = _plans(
+        registered_routes(), leader_id=leader_id, overlay_key=overlay_key, pot_text=pot_text, race_id=race_id
+    )
     shots = screenshot_dir(tmp_path)
     racer = dj_with_a_payout_waiting
     contexts = {who: browser.new_context(viewport=DESKTOP) for who in (VISITOR, RACER, ADMIN_ROLE)}

@@ -25,6 +25,7 @@ WALLET_FIELDS = {
     "debt_cents",
     "lifetime_earned_cents",
     "paid_out_cents",
+    "refunds_taken_back_cents",
 }
 
 

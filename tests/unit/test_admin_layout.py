@@ -1,4 +1,4 @@
-"""The admin console's shared pieces: how a moment reads, and the status filter's buttons."""
+"""The admin console's shared pieces: the instant a page shows, and the status filter's buttons."""
 
 from __future__ import annotations
 
@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from cozykart.ui.admin_layout import StatusFilter, admin_time, status_filters
 
 
-def test_admin_time_reads_in_utc_with_or_without_seconds_and_is_blank_for_none():
-    instant = datetime(2026, 11, 21, 22, 15, 7, tzinfo=UTC)
-    assert admin_time(instant) == "Nov 21 22:15 UTC"
-    assert admin_time(instant, seconds=True) == "Nov 21 22:15:07 UTC"
-    assert admin_time(instant.astimezone(timezone(timedelta(hours=-5)))) == "Nov 21 22:15 UTC"
-    assert admin_time(instant.replace(tzinfo=None)) == "Nov 21 22:15 UTC"  # naive: taken as UTC
+def test_admin_time_is_the_utc_instant_a_browser_shows_in_its_zone_and_is_blank_for_none():
+    instant = datetime(2026, 11, 21, 22, 15, 7, 123456, tzinfo=UTC)
+    assert admin_time(instant) == "2026-11-21T22:15:07Z"
+    assert admin_time(instant.astimezone(timezone(timedelta(hours=-5)))) == "2026-11-21T22:15:07Z"
+    assert admin_time(instant.replace(tzinfo=None)) == "2026-11-21T22:15:07Z"  # naive: taken as UTC
     assert admin_time(None) == ""
 
 

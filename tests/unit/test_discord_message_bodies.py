@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cozykart.domain import discord_messages as say
@@ -127,6 +129,31 @@ def test_race_results_without_a_pot_and_without_a_winner():
         ],
         "allowed_mentions": NO_PINGS,
     }
+
+
+def test_race_results_link_the_race_receipt_from_both_embeds():
+    url = "https://kart.example/races/42"
+    for pot_cents in (1000, 0):
+        league_embed, money_embed = say.race_results(
+            race_name="RR",
+            season_name=None,
+            finishes=FINISHES,
+            pot_cents=pot_cents,
+            currency="USD",
+            receipt_url=url,
+        )["embeds"]
+        assert league_embed["url"] == money_embed["url"] == url
+        assert money_embed["fields"][-1] == field(
+            "Receipt", f"[Every share and sale, to the cent]({url})", False
+        )
+
+
+def test_race_results_without_a_site_address_have_no_link():
+    body = say.race_results(
+        race_name="RR", season_name=None, finishes=FINISHES, pot_cents=1000, currency="USD"
+    )
+    assert all("url" not in embed for embed in body["embeds"])
+    assert "Receipt" not in json.dumps(body)
 
 
 def test_race_results_order_ties_by_name_and_a_one_cent_pot_counts():

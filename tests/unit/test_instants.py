@@ -44,3 +44,15 @@ def test_an_idempotency_key_is_trimmed_and_bounded():
     for bad in ("", "   ", "k" * (KEY_LENGTH_MAX + 1), None, 12):
         with pytest.raises(InvalidInput, match="idempotency key"):
             require_key(bad)
+
+
+def test_iso_instant_is_utc_to_the_second_for_a_browser_and_blank_for_none():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from cozykart.domain.instants import iso_instant
+
+    instant = datetime(2026, 11, 21, 22, 15, 7, 999999, tzinfo=UTC)
+    assert iso_instant(instant) == "2026-11-21T22:15:07Z"
+    assert iso_instant(instant.astimezone(timezone(timedelta(hours=9)))) == "2026-11-21T22:15:07Z"
+    assert iso_instant(instant.replace(tzinfo=None)) == "2026-11-21T22:15:07Z"
+    assert iso_instant(None) == ""

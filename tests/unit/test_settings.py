@@ -53,3 +53,35 @@ def test_secrets_are_kept_out_of_the_repr():
     settings = load_settings({"STRIPE_WEBHOOK_SECRET": "whsec_very_secret", "SHOPIFY_WEBHOOK_SECRET": "shh"})
     assert "whsec_very_secret" not in repr(settings)
     assert "shh" not in repr(settings)
+
+
+def test_the_site_address_is_an_origin_without_a_trailing_slash():
+    assert load_settings({}).site_url is None
+    assert load_settings({"COZYKART_SITE_URL": " https://kart.example/ "}).site_url == "https://kart.example"
+    assert load_settings({"COZYKART_SITE_URL": "http://127.0.0.1:3000"}).site_url == "http://127.0.0.1:3000"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "kart.example",
+        "javascript:alert(1)",
+        "https://kart.example/path",
+        "https://kart.example?x=1",
+        "https://kart.example/#top",
+        "https://kart.example)[x](https://evil.example",
+        "https://ka rt.example",
+        "https://" + "k" * 200 + ".example",
+    ],
+)
+def test_a_site_address_that_is_not_one_is_refused(value):
+    with pytest.raises(SettingsError, match="COZYKART_SITE_URL"):
+        load_settings({"COZYKART_SITE_URL": value})
+
+
+def test_the_receipt_link_in_discord_is_the_receipt_page():
+    from cozykart.services.announcements import race_receipt_url
+    from cozykart.ui import routes
+
+    assert race_receipt_url("https://kart.example", 42) == "https://kart.example" + routes.race_path(42)
+    assert race_receipt_url(None, 42) is None

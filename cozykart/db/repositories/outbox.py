@@ -15,7 +15,7 @@ from sqlmodel import col, func, select
 
 from cozykart.db.outbox_tables import DiscordOutbox, DiscordSenderLease
 from cozykart.db.repositories import Repository
-from cozykart.domain.discord_messages import OutboxStatus
+from cozykart.domain.discord_messages import OutboxChannel, OutboxStatus
 
 
 class OutboxRepository(Repository):
@@ -27,11 +27,20 @@ class OutboxRepository(Repository):
             is not None
         )
 
-    def add_message(self, *, dedupe_key: str, kind: str, payload: str, now: datetime) -> int:
+    def add_message(
+        self,
+        *,
+        dedupe_key: str,
+        kind: str,
+        payload: str,
+        now: datetime,
+        channel: str = OutboxChannel.ANNOUNCE,
+    ) -> int:
         """A pending message, due at once; returns its id."""
         row = DiscordOutbox(
             dedupe_key=dedupe_key,
             kind=kind,
+            channel=channel,
             payload=payload,
             status=OutboxStatus.PENDING,
             created_at=now,
@@ -42,10 +51,10 @@ class OutboxRepository(Repository):
         assert row.id is not None
         return row.id
 
-    def oldest_pending(self) -> DiscordOutbox | None:
+    def oldest_pending(self, channel: str = OutboxChannel.ANNOUNCE) -> DiscordOutbox | None:
         return self.session.exec(
             select(DiscordOutbox)
-            .where(DiscordOutbox.status == OutboxStatus.PENDING)
+            .where(DiscordOutbox.channel == channel, DiscordOutbox.status == OutboxStatus.PENDING)
             .order_by(DiscordOutbox.id)
             .limit(1)
         ).first()

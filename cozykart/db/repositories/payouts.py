@@ -17,7 +17,13 @@ from cozykart.db import ledger_repo as repo
 from cozykart.db.ledger_tables import PayoutDestinationChange
 from cozykart.db.repositories import Repository
 from cozykart.db.tables import Racer
-from cozykart.domain.ledger import AccountKind, PayoutStatus, in_flight_account, wallet_account
+from cozykart.domain.ledger import (
+    TAKEN_BACK_KINDS,
+    AccountKind,
+    PayoutStatus,
+    in_flight_account,
+    wallet_account,
+)
 
 payout_table = repo.payout_table
 
@@ -30,6 +36,7 @@ class WalletAmounts:
     held_credit_cents: int
     in_payout_cents: int
     paid_out_cents: int
+    taken_back_cents: int  # refunds and chargebacks taken back from the wallet, less disputes won back
 
 
 class PayoutsRepository(Repository):
@@ -55,6 +62,7 @@ class PayoutsRepository(Repository):
             held_credit_cents=repo.held_credit_cents(connection, wallet_id, now),
             in_payout_cents=in_payout_cents,
             paid_out_cents=paid_out_cents,
+            taken_back_cents=repo.taken_back_cents(connection, wallet_id, TAKEN_BACK_KINDS),
         )
 
     # --- payout rows ---------------------------------------------------------------

@@ -131,7 +131,7 @@ def live_pot(*, uow: UnitOfWork, feed_length: int = FEED_LENGTH_MAX) -> LivePot:
         rows = connection.execute(
             select(payment).order_by(payment.c.occurred_at.desc(), payment.c.id.desc()).limit(feed_length)
         ).all()
-        reversals = _reversals(connection, [row.id for row in rows])
+        reversals = payment_reversals(connection, [row.id for row in rows])
         feed = tuple(
             FeedLine(
                 payment_id=row.id,
@@ -151,7 +151,7 @@ def live_pot(*, uow: UnitOfWork, feed_length: int = FEED_LENGTH_MAX) -> LivePot:
         return LivePot(race=pot_race, pot_cents=pot_cents, currency=uow.base_settings.currency, feed=feed)
 
 
-def _reversals(connection: Connection, payment_ids: Sequence[int]) -> dict[int, str]:
+def payment_reversals(connection: Connection, payment_ids: Sequence[int]) -> dict[int, str]:
     """Which of these payments a refund took money back from, or an open chargeback holds."""
     if not payment_ids:
         return {}

@@ -20,6 +20,7 @@ from cozykart.db import ledger_repo as repo
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
+from cozykart.domain.spreadsheet import spreadsheet_cell
 from cozykart.services.wallet import (
     HISTORY_PAGE_SIZE_MAX,
     HistoryLine,
@@ -41,8 +42,6 @@ CSV_COLUMNS = (
     "balance_after",
     "available_from_utc",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula; fan names are typed by strangers.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -114,10 +113,6 @@ def wallet_page(
     )
 
 
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
 def wallet_csv(racer_id: int, *, uow: UnitOfWork) -> str:
     """The racer's whole history (oldest first, at most CSV_LINES_MAX lines) as CSV text."""
     currency = uow.base_settings.currency
@@ -139,7 +134,7 @@ def wallet_csv(racer_id: int, *, uow: UnitOfWork) -> str:
             (
                 line.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
                 line.kind,
-                _cell(line.description or ""),
+                spreadsheet_cell(line.description or ""),
                 line.amount_cents,
                 format_cents(line.amount_cents, currency),
                 line.balance_after_cents,

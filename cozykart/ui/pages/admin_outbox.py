@@ -23,6 +23,7 @@ from cozykart.ui.admin_layout import (
 )
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_SECONDS, local_time
 from cozykart.ui.service_call import call_service
 
 STATUS_COLORS = {OutboxStatus.SENT: "green", OutboxStatus.PENDING: "amber", OutboxStatus.FAILED: "red"}
@@ -62,8 +63,8 @@ class OutboxAdminState(StatusFilteredAdmin, AuthState):
                 color=STATUS_COLORS.get(row.status, "gray"),
                 attempts=row.attempts,
                 error=row.last_error or "",
-                created=admin_time(row.created_at, seconds=True),
-                next_try=admin_time(row.next_attempt_at, seconds=True),
+                created=admin_time(row.created_at),
+                next_try=admin_time(row.next_attempt_at),
                 resendable=row.status == OutboxStatus.FAILED,
             )
             for row in console.rows
@@ -107,12 +108,18 @@ def _row(row: OutboxRowView) -> rx.Component:
             rx.vstack(
                 rx.text(row.error, size="1", color=theme.LIVE_RED),
                 rx.cond(
-                    row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)
+                    row.next_try != "",
+                    rx.text(
+                        "next try ",
+                        local_time(row.next_try, pattern=LOCAL_SECONDS),
+                        size="1",
+                        color=theme.TEXT_MUTED,
+                    ),
                 ),
                 spacing="1",
             )
         ),
-        rx.table.cell(rx.text(row.created, size="1")),
+        rx.table.cell(rx.text(local_time(row.created, pattern=LOCAL_SECONDS), size="1")),
         rx.table.cell(
             rx.cond(
                 row.resendable,

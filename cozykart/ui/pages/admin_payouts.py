@@ -26,6 +26,7 @@ from cozykart.ui.admin_layout import admin_gate, admin_load, admin_time, admin_t
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import local_time
 from cozykart.ui.service_call import call_service
 
 REFERENCE_INPUT_LENGTH_MAX = 200
@@ -37,6 +38,8 @@ class PendingView:
     racer_name: str = ""
     amount: str = ""
     requested: str = ""
+    destination: str = ""  # where the racer asked to be paid, in words
+    method: str = ""  # the destination's method, the pay form's default (a PAYOUT_METHODS key, or "")
 
 
 @dataclasses.dataclass
@@ -112,11 +115,18 @@ class PayoutsAdminState(ConfirmMixin, AuthState):
         def detail(line: PayoutLine) -> str:
             if line.status == PayoutStatus.PAID:
                 return f"by {methods.get(line.method or '', line.method or '?')}, ref {line.reference or '-'}"
+            if line.status == PayoutStatus.CANCELLED:
+                return "cancelled by the racer"
             return f"rejected: {line.reason or ''}"
 
         self.pending = [
             PendingView(
-                line.payout_id, line.racer_name, money(line.amount_cents), admin_time(line.requested_at)
+                line.payout_id,
+                line.racer_name,
+                money(line.amount_cents),
+                admin_time(line.requested_at),
+                line.destination_words,
+                line.destination.method if line.destination and line.destination.method in methods else "",
             )
             for line in queue.pending
         ]
@@ -310,10 +320,11 @@ def _option(option: OptionView) -> rx.Component:
     return rx.el.option(option.label, value=option.value)
 
 
-def _method_select(test_id: str) -> rx.Component:
+def _method_select(test_id: str, default: rx.Var[str] | str = "") -> rx.Component:
     return rx.el.select(
         rx.foreach(PayoutsAdminState.methods, _option),
         name="method",
+        default_value=default,
         aria_label="Payout method",
         style=theme.SELECT_STYLE,
         data_testid=test_id,
@@ -326,15 +337,16 @@ def _pending_row(row: PendingView) -> rx.Component:
             rx.text("#", row.payout_id, color=theme.TEXT_MUTED),
             rx.text(row.racer_name, weight="bold"),
             rx.text(row.amount, weight="bold", color=theme.GOLD),
-            rx.text("requested ", row.requested, size="1", color=theme.TEXT_MUTED),
+            rx.text("requested ", local_time(row.requested), size="1", color=theme.TEXT_MUTED),
             spacing="3",
             align="center",
             wrap="wrap",
         ),
+        rx.text("Pay to: ", rx.text.strong(row.destination), size="2", data_testid="pending-destination"),
         rx.form(
             rx.hstack(
                 rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
-                _method_select("pay-method"),
+                _method_select("pay-method", row.method),
                 rx.input(
                     name="reference",
                     placeholder="Reference (gift card code, PayPal id…)",
@@ -385,10 +397,15 @@ def _decided_row(row: DecidedView) -> rx.Component:
         rx.text("#", row.payout_id, color=theme.TEXT_MUTED),
         rx.text(row.racer_name),
         rx.text(row.amount, weight="bold"),
-        rx.badge(row.status, color_scheme=rx.cond(row.status == PayoutStatus.PAID, "green", "red")),
+        rx.badge(
+            row.status,
+            color_scheme=rx.match(
+                row.status, (PayoutStatus.PAID, "green"), (PayoutStatus.CANCELLED, "gray"), "red"
+            ),
+        ),
         rx.text(row.detail, size="2", color=theme.TEXT_MUTED),
         rx.spacer(),
-        rx.text(row.when, size="1", color=theme.TEXT_MUTED),
+        rx.text(local_time(row.when), size="1", color=theme.TEXT_MUTED),
         spacing="3",
         align="center",
         wrap="wrap",

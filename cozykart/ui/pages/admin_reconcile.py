@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from cozykart.domain.instants import INSTANT_SECONDS, format_instant
+from cozykart.domain.instants import iso_instant
 from cozykart.services import money_admin
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_SECONDS, local_time
 
 
 @dataclasses.dataclass
@@ -59,7 +60,7 @@ class ReconcileAdminState(AuthState):
 
     def _show(self, report) -> None:
         self.clean = report.clean
-        self.ran_at = format_instant(datetime.now(UTC), INSTANT_SECONDS)
+        self.ran_at = iso_instant(datetime.now(UTC))
         self.summary = (
             f"{report.transactions_checked} transactions and {report.accounts_checked} accounts checked"
         )
@@ -116,7 +117,7 @@ def _report() -> rx.Component:
             rx.text(
                 ReconcileAdminState.summary,
                 " · ran ",
-                ReconcileAdminState.ran_at,
+                local_time(ReconcileAdminState.ran_at, pattern=LOCAL_SECONDS),
                 size="1",
                 color=theme.TEXT_MUTED,
             ),

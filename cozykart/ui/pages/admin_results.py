@@ -32,6 +32,7 @@ from cozykart.ui.admin_layout import admin_gate, admin_load, admin_time, admin_t
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import local_time
 from cozykart.ui.results_words import fix_lines, results_lines
 from cozykart.ui.service_call import call_service
 
@@ -407,7 +408,7 @@ def _awaiting_race(race: RaceRowView) -> rx.Component:
                 rx.badge("disputed", color_scheme="red"),
                 rx.badge("waiting", color_scheme="amber"),
             ),
-            rx.text("ended ", race.when, size="1", color=theme.TEXT_MUTED),
+            rx.text("ended ", local_time(race.when), size="1", color=theme.TEXT_MUTED),
             spacing="3",
             align="center",
             wrap="wrap",
@@ -463,7 +464,7 @@ def _final_race(race: RaceRowView) -> rx.Component:
         rx.hstack(
             rx.text(race.name, weight="bold"),
             rx.text(race.season, size="2", color=theme.TEXT_MUTED),
-            rx.text("final ", race.when, size="1", color=theme.TEXT_MUTED),
+            rx.text("final ", local_time(race.when), size="1", color=theme.TEXT_MUTED),
             rx.cond(race.fixes > 0, rx.badge(race.fixes, " fixed result(s)", color_scheme="purple")),
             spacing="3",
             align="center",

@@ -10,7 +10,7 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.instants import INSTANT_NUMERIC, format_instant
+from cozykart.domain.instants import iso_instant
 from cozykart.services import identity
 from cozykart.services.identity import RolesOverview
 from cozykart.ui import routes, theme
@@ -18,6 +18,7 @@ from cozykart.ui.admin_layout import admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
 
 
@@ -128,7 +129,7 @@ class RolesState(ConfirmMixin, AuthState):
         ]
         self.history = [
             RoleChangeRowView(
-                when=format_instant(change.created_at, INSTANT_NUMERIC),
+                when=iso_instant(change.created_at),
                 text=(
                     f"{change.actor_name} {'granted' if change.new_value else 'revoked'} "
                     f"{'DJ' if change.role == 'dj' else change.role} "
@@ -181,7 +182,12 @@ def _row(row: RoleRowView) -> rx.Component:
 
 def _history_item(change: RoleChangeRowView) -> rx.Component:
     return rx.hstack(
-        rx.text(change.when, size="1", color=theme.TEXT_MUTED, white_space="nowrap"),
+        rx.text(
+            local_time(change.when, pattern=LOCAL_WITH_YEAR),
+            size="1",
+            color=theme.TEXT_MUTED,
+            white_space="nowrap",
+        ),
         rx.text(change.text, size="2"),
         spacing="3",
         data_testid="role-change",

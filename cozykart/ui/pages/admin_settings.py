@@ -11,7 +11,7 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.instants import INSTANT_NUMERIC, format_instant
+from cozykart.domain.instants import iso_instant
 from cozykart.domain.ledger import REASON_LENGTH_MAX
 from cozykart.services import money_settings
 from cozykart.services.money_settings import MoneySettingsView
@@ -20,6 +20,7 @@ from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
 
 VALUE_INPUT_LENGTH_MAX = 20
@@ -78,7 +79,7 @@ class MoneySettingsState(ConfirmMixin, AuthState):
         ]
         self.history = [
             ChangeView(
-                when=format_instant(change.changed_at, INSTANT_NUMERIC),
+                when=iso_instant(change.changed_at),
                 label=change.label,
                 old=change.old_words,
                 new=change.new_words,
@@ -199,7 +200,7 @@ def _setting(setting: SettingView) -> rx.Component:
 
 def _change(change: ChangeView) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(change.when, white_space="nowrap"),
+        rx.table.cell(local_time(change.when, pattern=LOCAL_WITH_YEAR), white_space="nowrap"),
         rx.table.cell(change.label),
         rx.table.cell(change.old),
         rx.table.cell(change.new, weight="bold"),

@@ -24,6 +24,7 @@ from cozykart.ui.admin_layout import (
 )
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_SECONDS, local_time
 from cozykart.ui.service_call import call_service
 
 STATUS_COLORS = {
@@ -77,8 +78,8 @@ class InboxAdminState(StatusFilteredAdmin, AuthState):
                 color=STATUS_COLORS.get(row.status, "gray"),
                 attempts=row.attempts,
                 error=row.last_error or "",
-                received=admin_time(row.received_at, seconds=True),
-                next_try=admin_time(row.next_attempt_at, seconds=True),
+                received=admin_time(row.received_at),
+                next_try=admin_time(row.next_attempt_at),
                 replayable=row.status in RETRYABLE_INBOX_STATUSES,
                 parked=row.parked,
             )
@@ -131,7 +132,13 @@ def _row(row: InboxRowView) -> rx.Component:
             rx.vstack(
                 rx.text(row.error, size="1", color=theme.LIVE_RED),
                 rx.cond(
-                    row.next_try != "", rx.text("next try ", row.next_try, size="1", color=theme.TEXT_MUTED)
+                    row.next_try != "",
+                    rx.text(
+                        "next try ",
+                        local_time(row.next_try, pattern=LOCAL_SECONDS),
+                        size="1",
+                        color=theme.TEXT_MUTED,
+                    ),
                 ),
                 rx.cond(
                     row.parked, rx.text(PARKED_NOTE, size="1", weight="bold", data_testid="inbox-parked")
@@ -139,7 +146,7 @@ def _row(row: InboxRowView) -> rx.Component:
                 spacing="1",
             )
         ),
-        rx.table.cell(rx.text(row.received, size="1")),
+        rx.table.cell(rx.text(local_time(row.received, pattern=LOCAL_SECONDS), size="1")),
         rx.table.cell(
             rx.cond(
                 row.replayable,

@@ -27,6 +27,7 @@ from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
+from cozykart.ui.last_race import last_race
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
 from cozykart.ui.results_words import end_lines, results_lines
@@ -650,6 +651,7 @@ def lobby_page() -> rx.Component:
             aria_label="Open lobbies",
             width="100%",
         ),
+        last_race(),
         spacing="4",
         width="100%",
     )

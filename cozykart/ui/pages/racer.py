@@ -8,13 +8,14 @@ import reflex as rx
 
 from cozykart.domain.errors import NotFound
 from cozykart.domain.ids import parse_record_id
-from cozykart.domain.instants import INSTANT_NUMERIC, format_instant
+from cozykart.domain.instants import iso_instant
 from cozykart.domain.league import RaceStatus
 from cozykart.services.reads.league_views import RacerProfile
 from cozykart.services.reads.standings import racer_profile
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import format_average, header_cell, scrolling_table
+from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
 
 RACE_STATUS_LABELS = {
@@ -41,8 +42,9 @@ class SeasonLine:
 @dataclasses.dataclass
 class HistoryRow:
     race_name: str = ""
+    race_href: str = ""  # the race's public receipt
     season_name: str = ""
-    started_at: str = ""
+    started_at: str = ""  # iso_instant, or "" when not started
     status: str = ""
     finish: str = ""
     points: str = ""
@@ -134,10 +136,9 @@ class RacerProfileState(rx.State):
         self.history = [
             HistoryRow(
                 race_name=line.race_name,
+                race_href=routes.race_path(line.race_id),
                 season_name=line.season_name or "",
-                started_at=format_instant(line.started_at, INSTANT_NUMERIC)
-                if line.started_at
-                else "not started",
+                started_at=iso_instant(line.started_at),
                 status=RACE_STATUS_LABELS.get(line.status, line.status),
                 finish=_finish(line.position, line.dnf, line.racer_count, line.status),
                 points=str(line.points)
@@ -312,9 +313,14 @@ def _history() -> rx.Component:
                     body=rx.foreach(
                         RacerProfileState.history,
                         lambda line: rx.table.row(
-                            rx.table.row_header_cell(line.race_name),
+                            rx.table.row_header_cell(
+                                rx.link(line.race_name, href=line.race_href, data_testid="history-race-link")
+                            ),
                             rx.table.cell(line.season_name),
-                            rx.table.cell(line.started_at, white_space="nowrap"),
+                            rx.table.cell(
+                                local_time(line.started_at, pattern=LOCAL_WITH_YEAR, empty="not started"),
+                                white_space="nowrap",
+                            ),
                             rx.table.cell(line.status),
                             rx.table.cell(rx.text(line.finish, weight="bold")),
                             rx.table.cell(line.points),

@@ -56,6 +56,20 @@ class ChartLineView:
 
 
 @dataclasses.dataclass
+class ChartRaceView:
+    """A race on the chart's x axis: its label ("R3"), its name and its receipt."""
+
+    label: str = ""
+    name: str = ""
+    href: str = ""
+
+
+def chart_label(index: int) -> str:
+    """The x axis names the season's races in order: R1, R2, ..."""
+    return f"R{index + 1}"
+
+
+@dataclasses.dataclass
 class TrophyView:
     season_value: str = ""
     season_name: str = ""
@@ -79,6 +93,7 @@ class StandingsState(rx.State):
     rows: list[StandingLine] = []
     chart_data: list[dict[str, str | int]] = []
     chart_lines: list[ChartLineView] = []
+    chart_races: list[ChartRaceView] = []
     trophies: list[TrophyView] = []
     error: str = ""
 
@@ -129,7 +144,7 @@ class StandingsState(rx.State):
         if standings is None:
             self.season_value = self.season_name = self.season_status = self.champion_name = ""
             self.sponsor_name = self.sponsor_logo_url = self.sponsor_url = ""
-            self.rows, self.chart_data, self.chart_lines = [], [], []
+            self.rows, self.chart_data, self.chart_lines, self.chart_races = [], [], [], []
             return
         season = standings.season
         self.season_value = str(season.season_id)
@@ -164,7 +179,12 @@ class StandingsState(rx.State):
             for index, line in enumerate(chart.lines)
         ]
         self.chart_data = [
-            {"race": race.race_name} | {f"r{line.racer.racer_id}": line.totals[index] for line in chart.lines}
+            {"race": chart_label(index), "race_name": race.race_name}
+            | {f"r{line.racer.racer_id}": line.totals[index] for line in chart.lines}
+            for index, race in enumerate(chart.races)
+        ]
+        self.chart_races = [
+            ChartRaceView(label=chart_label(index), name=race.race_name, href=routes.race_path(race.race_id))
             for index, race in enumerate(chart.races)
         ]
 
@@ -315,11 +335,13 @@ def _points_chart() -> rx.Component:
             rx.vstack(
                 rx.heading("Points over the season", size="4", as_="h2"),
                 rx.text(
-                    "Season total after each race, for the top racers.", size="2", color=theme.TEXT_MUTED
+                    "Season total after each race (R1 is the season's first), for the top racers.",
+                    size="2",
+                    color=theme.TEXT_MUTED,
                 ),
                 rx.recharts.line_chart(
                     rx.recharts.cartesian_grid(stroke_dasharray="3 3", stroke=theme.CHART_GRID),
-                    rx.recharts.x_axis(data_key="race", hide=True),
+                    rx.recharts.x_axis(data_key="race", stroke=theme.TEXT_MUTED, interval="preserveStartEnd"),
                     rx.recharts.y_axis(stroke=theme.TEXT_MUTED, width=32),
                     rx.recharts.graphing_tooltip(
                         content_style={"background": theme.PANEL, "border": f"1px solid {theme.DISCORD_BLUE}"}
@@ -332,7 +354,7 @@ def _points_chart() -> rx.Component:
                             name=line.name,
                             stroke=line.color,
                             stroke_width=2,
-                            type_="monotone",
+                            type_="stepAfter",  # a total changes at a race and holds until the next
                             dot=False,
                             is_animation_active=False,
                         ),
@@ -341,6 +363,7 @@ def _points_chart() -> rx.Component:
                     width="100%",
                     height=300,
                 ),
+                _chart_races(),
                 spacing="2",
                 width="100%",
                 data_testid="points-chart",
@@ -348,6 +371,26 @@ def _points_chart() -> rx.Component:
             style=theme.panel_style,
             aria_label="Points over the season",
         ),
+    )
+
+
+def _chart_races() -> rx.Component:
+    """The chart's races by label, each linked to its public receipt."""
+    return rx.flex(
+        rx.foreach(
+            StandingsState.chart_races,
+            lambda race: rx.link(
+                rx.text(race.label, weight="bold", as_="span"),
+                " ",
+                race.name,
+                href=race.href,
+                size="2",
+                data_testid="chart-race-link",
+            ),
+        ),
+        wrap="wrap",
+        spacing="3",
+        aria_label="The season's races",
     )
 
 

@@ -14,16 +14,19 @@ from datetime import UTC, datetime
 
 import reflex as rx
 
-from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
+from cozykart.domain.errors import InvalidInput
+from cozykart.domain.ids import parse_record_id
+from cozykart.domain.instants import iso_instant
 from cozykart.domain.ledger import PAYOUT_METHODS, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import payouts
-from cozykart.services.reads import wallet_view
+from cozykart.services.reads import statement, wallet_view
 from cozykart.services.reads.wallet_view import RacerPayout, WalletPage
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
 
 KIND_LABELS = {
@@ -51,29 +54,44 @@ class HistoryLineView:
 
 @dataclasses.dataclass
 class PayoutStatusView:
+    """A payout's line: its words around the instant it names (`at`, iso_instant, shown in the viewer's zone).
+
+    `detail_after` starts with its own separator (" by", ":", ",")."""
+
     payout_id: int = 0
     amount: str = ""
     status: str = ""
-    detail: str = ""
+    detail_before: str = ""
+    at: str = ""
+    detail_after: str = ""
 
 
-def _payout_detail(payout: RacerPayout) -> str:
+def _payout_detail(payout: RacerPayout) -> tuple[str, str, str]:
     if payout.status == PayoutStatus.PAID:
         method = PAYOUT_METHODS.get(payout.method or "", payout.method or "")
-        return f"paid {_when(payout.decided_at)} by {method} (ref {payout.reference or '-'})"
+        return "paid", iso_instant(payout.decided_at), f" by {method} (ref {payout.reference or '-'})"
     if payout.status == PayoutStatus.REJECTED:
         return (
-            f"rejected {_when(payout.decided_at)}: {payout.reason or ''} (the money went back to your wallet)"
+            "rejected",
+            iso_instant(payout.decided_at),
+            f": {payout.reason or ''} (the money went back to your wallet)",
         )
-    return f"requested {_when(payout.requested_at)}, waiting for an admin"
-
-
-def _when(instant: datetime | None) -> str:
-    return format_instant(instant, INSTANT_WITH_YEAR)
+    if payout.status == PayoutStatus.CANCELLED:
+        return "cancelled by you", iso_instant(payout.decided_at), " (the money went back to your wallet)"
+    return "requested", iso_instant(payout.requested_at), ", waiting for an admin"
 
 
 def _new_key() -> str:
     return f"web:{uuid.uuid4().hex}"
+
+
+STATEMENT_YEARS_SHOWN = 5  # this year's statement and the four before
+STATEMENT_YEAR_TEXT_MAX = 4
+
+
+def _statement_years() -> list[str]:
+    this_year = datetime.now(UTC).year
+    return [str(this_year - back) for back in range(STATEMENT_YEARS_SHOWN)]
 
 
 class WalletState(AuthState):
@@ -85,6 +103,8 @@ class WalletState(AuthState):
     debt: str = ""
     has_debt: bool = False
     lifetime_earned: str = ""
+    taken_back: str = ""
+    has_taken_back: bool = False
     paid_out: str = ""
     threshold: str = ""
     progress_percent: int = 0
@@ -93,6 +113,8 @@ class WalletState(AuthState):
     my_payouts: list[PayoutStatusView] = []
     has_more: bool = False
     amount_input: str = ""
+    statement_year: str = str(datetime.now(UTC).year)
+    statement_years: list[str] = _statement_years()
     form_error: str = ""
     form_message: str = ""
     _payout_key: str = ""
@@ -104,6 +126,9 @@ class WalletState(AuthState):
             return self._to_login()
         if not self._payout_key:
             self._payout_key = _new_key()
+        self.statement_years = _statement_years()  # read at each load: a server may run past New Year
+        if self.statement_year not in self.statement_years:
+            self.statement_year = self.statement_years[0]
         return await self._read(append=False)
 
     @rx.event
@@ -136,6 +161,8 @@ class WalletState(AuthState):
         self.debt = money(summary.debt_cents)
         self.has_debt = summary.debt_cents > 0
         self.lifetime_earned = money(summary.lifetime_earned_cents)
+        self.taken_back = money(summary.refunds_taken_back_cents)
+        self.has_taken_back = summary.refunds_taken_back_cents > 0
         self.paid_out = money(summary.paid_out_cents)
         self.threshold = money(summary.payout_min_cents)
         self.progress_percent = summary.threshold_progress_bps // 100  # floored, for the bar only
@@ -143,14 +170,14 @@ class WalletState(AuthState):
         lines = [
             HistoryLineView(
                 posting_id=line.posting_id,
-                when=_when(line.recorded_at),
+                when=iso_instant(line.recorded_at),
                 kind=KIND_LABELS.get(line.kind, line.kind.replace("_", " ").capitalize()),
                 description=line.description,
                 amount=("+" if line.amount_cents > 0 else "") + money(line.amount_cents),
                 credit=line.amount_cents >= 0,
                 balance_after=money(line.balance_after_cents),
                 on_hold_until=(
-                    _when(line.available_at)
+                    iso_instant(line.available_at)
                     if line.available_at is not None and _aware(line.available_at) > wallet.read_at
                     else ""
                 ),
@@ -160,7 +187,7 @@ class WalletState(AuthState):
         self.lines = (self.lines + lines) if append else lines
         self.my_payouts = [
             PayoutStatusView(
-                payout.payout_id, money(payout.amount_cents), payout.status, _payout_detail(payout)
+                payout.payout_id, money(payout.amount_cents), payout.status, *_payout_detail(payout)
             )
             for payout in wallet.payouts
         ]
@@ -196,8 +223,45 @@ class WalletState(AuthState):
         return [rx.toast.success(f"Payout #{payout_id} requested"), WalletState.load_newest]
 
     @rx.event
+    async def cancel_payout(self, raw_payout_id: str):
+        """Withdraw one of the racer's own pending requests (the service checks whose it is)."""
+        self.form_error = self.form_message = ""
+
+        def cancel(racer_id, uow, settings):
+            payout_id = parse_record_id(raw_payout_id)
+            if payout_id is None:
+                raise InvalidInput("Choose one of your pending payouts to cancel.")
+            return payouts.cancel_payout(racer_id, payout_id, uow=uow)
+
+        cancelled = await call_service(self, cancel)
+        if cancelled.refused:
+            self.form_error = cancelled.message
+            return cancelled.toast()
+        payout_id = cancelled.value.payout_id
+        self.form_message = f"Payout #{payout_id} cancelled: the money is back in your wallet."
+        return [rx.toast.success(f"Payout #{payout_id} cancelled"), WalletState.load_newest]
+
+    @rx.event
     async def load_newest(self):
         return await self._read(append=False)
+
+    @rx.event
+    def set_statement_year(self, value: str):
+        self.statement_year = str(value)[:STATEMENT_YEAR_TEXT_MAX]
+
+    @rx.event
+    async def download_statement(self):
+        """The racer's own yearly statement (for taxes) as CSV; the year is checked by the service."""
+        year = self.statement_year
+        made = await call_service(
+            self,
+            lambda racer_id, uow, settings: statement.statement_csv(
+                [statement.racer_statement(racer_id, year, uow=uow)], with_racer=False
+            ),
+        )
+        if made.refused:
+            return made.toast()
+        return rx.download(data=made.value, filename=f"cozykart-statement-{year}.csv", mime_type="text/csv")
 
     @rx.event
     async def download_csv(self):
@@ -214,6 +278,29 @@ def _aware(instant: datetime) -> datetime:
 
 
 # --- components ---------------------------------------------------------------
+
+
+def _statement_download() -> rx.Component:
+    return rx.hstack(
+        rx.el.select(
+            rx.foreach(WalletState.statement_years, lambda year: rx.el.option(year, value=year)),
+            value=WalletState.statement_year,
+            on_change=WalletState.set_statement_year,
+            aria_label="Statement year",
+            style=theme.SELECT_STYLE,
+            data_testid="statement-year",
+        ),
+        rx.button(
+            rx.icon("file-text", size=16, aria_hidden="true"),
+            "Yearly statement (CSV)",
+            on_click=WalletState.download_statement,
+            variant="outline",
+            title="Earned by kind, tip fees, refunds taken back and paid out by method, per month (UTC): for taxes",
+            data_testid="statement-csv",
+        ),
+        spacing="2",
+        align="center",
+    )
 
 
 def _figure(label: str, value: rx.Var[str], test_id: str, *, big: bool = False, color: str = theme.TEXT):
@@ -248,6 +335,15 @@ def _balances() -> rx.Component:
                     _figure("You owe", WalletState.debt, "wallet-debt", color=theme.LIVE_RED),
                 ),
                 _figure("Lifetime earnings", WalletState.lifetime_earned, "wallet-lifetime"),
+                rx.cond(
+                    WalletState.has_taken_back,
+                    _figure(
+                        "Refunds taken back",
+                        WalletState.taken_back,
+                        "wallet-taken-back",
+                        color=theme.LIVE_RED,
+                    ),
+                ),
                 _figure("Paid out", WalletState.paid_out, "wallet-paid-out"),
                 wrap="wrap",
                 gap="0.75rem",
@@ -283,10 +379,33 @@ def _my_payout(payout: PayoutStatusView) -> rx.Component:
         rx.badge(
             payout.status,
             color_scheme=rx.match(
-                payout.status, (PayoutStatus.PAID, "green"), (PayoutStatus.REJECTED, "red"), "amber"
+                payout.status,
+                (PayoutStatus.PAID, "green"),
+                (PayoutStatus.REJECTED, "red"),
+                (PayoutStatus.CANCELLED, "gray"),
+                "amber",
             ),
         ),
-        rx.text(payout.detail, size="1", color=theme.TEXT_MUTED),
+        rx.text(
+            payout.detail_before,
+            " ",
+            local_time(payout.at, pattern=LOCAL_WITH_YEAR),
+            payout.detail_after,
+            size="1",
+            color=theme.TEXT_MUTED,
+        ),
+        rx.cond(
+            payout.status == PayoutStatus.PENDING,
+            rx.button(
+                "Cancel request",
+                on_click=WalletState.cancel_payout(payout.payout_id.to_string()),
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                aria_label="Cancel payout request #" + payout.payout_id.to_string(),
+                data_testid="payout-cancel",
+            ),
+        ),
         spacing="2",
         align="center",
         wrap="wrap",
@@ -383,10 +502,15 @@ def _history_line(line: HistoryLineView) -> rx.Component:
         rx.vstack(
             rx.hstack(
                 rx.badge(line.kind, variant="soft", color_scheme="gray", high_contrast=True),
-                rx.text(line.when, size="1", color=theme.TEXT_MUTED),
+                rx.text(local_time(line.when, pattern=LOCAL_WITH_YEAR), size="1", color=theme.TEXT_MUTED),
                 rx.cond(
                     line.on_hold_until != "",
-                    rx.badge("on hold until ", line.on_hold_until, color_scheme="amber", variant="outline"),
+                    rx.badge(
+                        "on hold until ",
+                        local_time(line.on_hold_until, pattern=LOCAL_WITH_YEAR, testid="hold-until"),
+                        color_scheme="amber",
+                        variant="outline",
+                    ),
                 ),
                 spacing="2",
                 wrap="wrap",
@@ -423,8 +547,10 @@ def _history() -> rx.Component:
                     variant="outline",
                     data_testid="wallet-csv",
                 ),
+                _statement_download(),
                 width="100%",
                 align="center",
+                wrap="wrap",
             ),
             rx.cond(
                 WalletState.lines.length() > 0,

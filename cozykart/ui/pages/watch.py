@@ -7,6 +7,7 @@ import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.instants import iso_instant
 from cozykart.domain.league import RaceStatus
 from cozykart.services import default_uow
 from cozykart.services.reads.watch import WatchSnapshot, watch_snapshot
@@ -14,6 +15,7 @@ from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState, pot_ticker, sales_feed
+from cozykart.ui.local_time import local_time
 
 STATUS_LABELS = {
     RaceStatus.LIVE: "LIVE",
@@ -70,7 +72,7 @@ class WatchState(rx.State):
         self.race_name = race.name if race else ""
         self.race_status = race.status if race else ""
         self.race_status_label = STATUS_LABELS.get(race.status, race.status) if race else ""
-        self.race_started_at = race.started_at.isoformat() if race and race.started_at else ""
+        self.race_started_at = iso_instant(race.started_at) if race else ""
         self.racers = [
             RacerView(
                 racer_id=card.racer_id,
@@ -145,7 +147,7 @@ def race_card() -> rx.Component:
                     WatchState.race_started_at != "",
                     rx.text(
                         "Started ",
-                        rx.moment(WatchState.race_started_at, from_now=True, interval=15_000),
+                        local_time(WatchState.race_started_at, ago=True, testid="race-started-at"),
                         size="2",
                         color=theme.TEXT_MUTED,
                         data_testid="race-started",
