@@ -10,7 +10,7 @@ from cozykart.api import build_api, discord, tasks
 from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.services.tips import refuse_demo_tips_in_production
 from cozykart.settings import load_settings
-from cozykart.ui import event_guard, live_pot, socket_guard
+from cozykart.ui import event_guard, live_pot, live_race, socket_guard
 from cozykart.ui.layout import declared_pages
 
 
@@ -38,6 +38,7 @@ def build_app() -> rx.App:
     app.add_middleware(event_guard.ViewerChangeGuard())
     socket_guard.seal_states_dir(get_states_dir())
     live_pot.attach(app)
+    live_race.attach(app)
     app.register_lifespan_task(tasks.retry_webhooks, on_money_moved=live_pot.publish)
     app.register_lifespan_task(discord.send_announcements)
     app.register_lifespan_task(discord.send_direct_messages)

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 API_KEY = "sk_test_fake_cozykart"
 REQUEST_BODY_BYTES_MAX = 64 * 1024
+ONBOARDING_PATH = "/setup/e/"  # where an account link's url leads (Stripe's connect.stripe.com/setup/e/...)
 SERVER_STOP_TIMEOUT_S = 5
 REQUIRED_FIELDS = (
     "mode",
@@ -47,6 +48,8 @@ class FakeStripe:
     calls: list[tuple[str, str, str, dict[str, str]]] = field(default_factory=list)
     accounts: dict[str, dict] = field(default_factory=dict)  # id -> the account object
     transfers: list[dict] = field(default_factory=list)  # each transfer made (not the repeats)
+    links: dict[str, dict] = field(default_factory=dict)  # onboarding token -> its account link's form
+    onboarding_completes: bool = True  # opening a link finishes onboarding (else the racer gave up)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -75,6 +78,8 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             return True
 
         def do_GET(self) -> None:
+            if self.path.startswith(ONBOARDING_PATH):
+                return self._onboarding()
             if not self._authorized():
                 return None
             with fake.lock:
@@ -109,6 +114,22 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             if self.path != "/v1/checkout/sessions":
                 return self._refuse(404, f"Unrecognized request URL (POST: {self.path})")
             return self._checkout(form, key)
+
+        def _onboarding(self) -> None:
+            """The racer on Stripe's onboarding page: done at once, and sent back to the site's return_url."""
+            token = self.path.rsplit("/", 1)[-1]
+            with fake.lock:
+                fake.calls.append(("GET", ONBOARDING_PATH, "", {}))
+                link = fake.links.pop(token, None)  # single use, as Stripe's
+            if link is None:
+                return self._refuse(404, "This onboarding link was used or has expired")
+            if fake.onboarding_completes:
+                finish_onboarding(fake, link["account"])
+            self.send_response(302)
+            self.send_header("Location", link["return_url"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
 
         def _connect(self, make, form: dict[str, str], key: str) -> None:
             with fake.lock:
@@ -184,12 +205,13 @@ def _new_account_link(fake: FakeStripe, form: dict[str, str]) -> dict | str:
             return f"Missing required param: {name}"
     if form["account"] not in fake.accounts:
         return f"No such account: '{form['account']}'"
-    created = int(time.time())
+    created, token = int(time.time()), secrets.token_urlsafe(12)
+    fake.links[token] = dict(form)
     return {
         "object": "account_link",
         "created": created,
         "expires_at": created + 300,
-        "url": f"https://connect.stripe.test/setup/e/{form['account']}/{secrets.token_urlsafe(12)}",
+        "url": f"{fake.base_url}{ONBOARDING_PATH}{form['account']}/{token}",
     }
 
 

@@ -25,7 +25,7 @@ from cozykart.db.tables import Race, RaceEntry, Season
 from cozykart.db.types import utc_now
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
 from cozykart.domain.league import RaceStatus
-from cozykart.domain.ledger import AccountKind, AccountRef, PayoutStatus, Transaction
+from cozykart.domain.ledger import AccountKind, AccountRef, PayoutStatus, Transaction, TransactionKind
 
 account_table = LedgerAccount.__table__
 payment_table = LedgerPayment.__table__
@@ -580,10 +580,24 @@ def taken_back_cents(connection: Connection, account_id: int, kinds: Iterable[st
 
 
 def paid_out_cents(connection: Connection, racer_id: int) -> int:
-    return int(
+    """What left to the racer: their paid payouts, less what came back (a Stripe transfer reversed)."""
+    paid_cents = int(
         connection.execute(
             select(sum_cents(payout_table.c.amount_cents)).where(
                 payout_table.c.racer_id == racer_id, payout_table.c.status == PayoutStatus.PAID
             )
         ).scalar_one()
     )
+    returned_cents = int(
+        connection.execute(
+            select(sum_cents(posting_table.c.amount_cents))
+            .join(transaction_table, transaction_table.c.id == posting_table.c.transaction_id)
+            .join(account_table, account_table.c.id == posting_table.c.account_id)
+            .where(
+                transaction_table.c.kind == TransactionKind.PAYOUT_RETURNED,
+                account_table.c.racer_id == racer_id,
+                account_table.c.kind == str(AccountKind.WALLET),
+            )
+        ).scalar_one()
+    )
+    return paid_cents - returned_cents

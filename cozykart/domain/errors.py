@@ -76,6 +76,7 @@ class in the tree is a `CozyKartError`, none is defined outside
     │   ├── TipsUnavailable                        payments
     │   ├── CheckoutFailed                         payments
     │   ├── StripeConnectFailed                    payments
+    │   │   └── StripeTransferRefused              payments
     │   ├── NoDjOnDuty                             payments
     │   └── DiscordNotConfigured                   discord_messages
     ├── LoginFailed                                identity

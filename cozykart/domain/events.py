@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from cozykart.domain.league import RaceStatus
 
@@ -99,3 +100,50 @@ class SeasonCompleted:
     name: str
     champion_racer_id: int | None
     closed_at: datetime
+
+
+@dataclass(frozen=True)
+class LobbyChanged:
+    """A lobby opened, or a racer joined or left it (`change`: "opened", "joined" or "left")."""
+
+    race_id: int
+    name: str
+    change: Literal["opened", "joined", "left"]
+    racer_id: int  # the host who opened it, or the racer who joined or left
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class LobbyCancelled:
+    """The host (or an admin) closed a lobby that never started."""
+
+    race_id: int
+    name: str
+    cancelled_at: datetime
+
+
+@dataclass(frozen=True)
+class RaceEnded:
+    """The host ended the live race: its window closed at `ended_at` (results may still be coming)."""
+
+    race_id: int
+    name: str
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class ResultReported:
+    """A racer reported (or corrected) their own finish in a live or ended race."""
+
+    race_id: int
+    racer_id: int
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class SeasonActivated:
+    """An admin made an upcoming season the active one: races started from now belong to it."""
+
+    season_id: int
+    name: str
+    activated_at: datetime

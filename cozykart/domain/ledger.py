@@ -155,6 +155,7 @@ class TransactionKind(StrEnum):
     PAYOUT_REQUEST = "PAYOUT_REQUEST"  # wallet -> in flight
     PAYOUT = "PAYOUT"  # in flight (or wallet, direct) -> paid out
     PAYOUT_RELEASED = "PAYOUT_RELEASED"  # a rejected or cancelled payout: in flight -> wallet
+    PAYOUT_RETURNED = "PAYOUT_RETURNED"  # a paid payout came back (its Stripe transfer reversed): -> wallet
     ADJUSTMENT = "ADJUSTMENT"  # an admin's correction with a reason
 
 
@@ -166,7 +167,12 @@ TAKEN_BACK_KINDS = frozenset(
 )
 # Wallet movements that are not earnings (they move earnings towards payment).
 PAYOUT_KINDS = frozenset(
-    {TransactionKind.PAYOUT_REQUEST, TransactionKind.PAYOUT, TransactionKind.PAYOUT_RELEASED}
+    {
+        TransactionKind.PAYOUT_REQUEST,
+        TransactionKind.PAYOUT,
+        TransactionKind.PAYOUT_RELEASED,
+        TransactionKind.PAYOUT_RETURNED,
+    }
 )
 
 
@@ -494,6 +500,9 @@ PAYOUT_METHODS = {
     "paypal": "PayPal",
     "bank": "bank transfer",
 }
+# Paid only by a transfer to the racer's connected account (services/stripe_payouts.py), never marked by hand.
+STRIPE_PAYOUT_METHOD = "stripe"
+PAID_BY_WORDS = {**PAYOUT_METHODS, STRIPE_PAYOUT_METHOD: "Stripe"}  # every way a payout is paid, in words
 
 
 def require_payout_method(method: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cozykart.domain.ledger import PAYOUT_METHODS, TransactionKind
+from cozykart.domain.ledger import PAID_BY_WORDS, TransactionKind
 from cozykart.domain.money import format_cents
 
 NOTICE_TEXT_LENGTH_MAX = 600
@@ -38,7 +38,7 @@ def _clip(text: str) -> str:
 
 
 def payout_paid(*, payout_id: int, amount_cents: int, method: str, currency: str) -> NoticeText:
-    how = PAYOUT_METHODS.get(method, method)
+    how = PAID_BY_WORDS.get(method, method)
     return NoticeText(
         NoticeKind.PAYOUT_PAID,
         "Payout paid",

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from cozykart.domain.errors import Conflict, CozyKartError, InvalidInput, NotFound, Unavailable
 from cozykart.domain.money import AMOUNT_CENTS_MAX, CENTS_PER_UNIT, format_cents
@@ -32,6 +33,7 @@ ITEM_LENGTH_MAX = 120  # the product sold, or the song tipped for
 FAN_NAME_LENGTH_MAX = 80
 MESSAGE_LENGTH_MAX = 500  # a tip's message
 PROVIDER_LENGTH_MAX = 20
+SITE_URL_LENGTH_MAX = 300  # the page address a provider sends the browser back to
 NOTHING_PAID = "nothing was paid"
 
 
@@ -81,7 +83,11 @@ class CheckoutFailed(Unavailable):
 
 
 class StripeConnectFailed(Unavailable):
-    """Stripe refused or could not be reached for a racer's payout account or transfer; nothing was sent."""
+    """Stripe refused or could not be reached for a racer's payout account or transfer."""
+
+
+class StripeTransferRefused(StripeConnectFailed):
+    """Stripe answered a transfer with a refusal (a 4xx): it made no transfer."""
 
 
 class DemoTipsInProduction(CozyKartError):
@@ -140,6 +146,15 @@ def instant_from_iso(value: object, what: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def site_origin(site_url: str) -> str:
+    """The scheme and host of the page's address, checked: where a provider sends the browser back
+    (Checkout's success and cancel URLs, Connect onboarding's return and refresh URLs)."""
+    parts = urlsplit(site_url or "")
+    if parts.scheme not in {"http", "https"} or not parts.netloc or len(site_url) > SITE_URL_LENGTH_MAX:
+        raise InvalidInput("The page's address could not be read; reload the page and try again.")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def require_key(key: str) -> str:
     """An idempotency key as the ledger stores it: 1 to KEY_LENGTH_MAX characters, spaces trimmed."""
     if not isinstance(key, str) or not key.strip() or len(key) > KEY_LENGTH_MAX:
@@ -156,6 +171,7 @@ class PaymentFact:
     """Base of every fact; `kind` names the subclass in the inbox."""
 
     kind: ClassVar[str] = ""
+    moves_money: ClassVar[bool] = True  # False: a fact about an account, in no currency
     currency: str
 
     def __post_init__(self) -> None:
@@ -295,10 +311,54 @@ class Ignored(PaymentFact):
     reason: str
 
 
+@dataclass(frozen=True)
+class TransferReversed(PaymentFact):
+    """Stripe reversed (some of) a transfer that paid a payout (`transfer.reversed`).
+
+    `reversed_total_cents` is the transfer's running total (`amount_reversed`):
+    only the part not yet returned goes back to the racer's wallet.
+    """
+
+    kind: ClassVar[str] = "transfer_reversed"
+    transfer_key: str  # the transfer's id, `tr_...`
+    reversed_total_cents: int
+    reversed_at: datetime
+
+
+@dataclass(frozen=True)
+class AccountUpdated(PaymentFact):
+    """What a connected account can do now (`account.updated`); moves no money."""
+
+    kind: ClassVar[str] = "account_updated"
+    moves_money: ClassVar[bool] = False
+    account_key: str  # the account's id, `acct_...`
+    can_receive_transfers: bool
+    payouts_enabled: bool
+
+
 FACT_TYPES: dict[str, type[PaymentFact]] = {
-    fact.kind: fact for fact in (Sale, Tip, Refund, DisputeOpened, DisputeWon, CheckoutPending, Ignored)
+    fact.kind: fact
+    for fact in (
+        Sale,
+        Tip,
+        Refund,
+        DisputeOpened,
+        DisputeWon,
+        CheckoutPending,
+        Ignored,
+        TransferReversed,
+        AccountUpdated,
+    )
 }
-_INSTANT_FIELDS = {"sold_at", "tipped_at", "refunded_at", "opened_at", "reinstated_at", "completed_at"}
+_INSTANT_FIELDS = {
+    "sold_at",
+    "tipped_at",
+    "refunded_at",
+    "opened_at",
+    "reinstated_at",
+    "completed_at",
+    "reversed_at",
+}
 
 
 def fact_from_record(record: dict[str, Any]) -> PaymentFact:

@@ -20,9 +20,9 @@ import string
 from dataclasses import dataclass
 
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.ledger import PAYOUT_METHODS
+from cozykart.domain.ledger import PAID_BY_WORDS, PAYOUT_METHODS
 
-DESTINATION_METHODS = {**PAYOUT_METHODS, "stripe": "Stripe"}
+DESTINATION_METHODS = PAID_BY_WORDS
 EMAIL_LENGTH_MAX = 254  # RFC 5321's path limit
 ACCOUNT_HOLDER_LENGTH_MAX = 70  # SEPA's name field
 IBAN_LENGTH_MIN = 15  # Norway's
@@ -132,3 +132,21 @@ def stripe_destination(account_id: str) -> PayoutDestination:
     if not (account_id.startswith(STRIPE_ACCOUNT_PREFIX) and len(account_id) <= STRIPE_ACCOUNT_LENGTH_MAX):
         raise InvalidInput("Stripe gave no account to pay; connect it again from your profile.")
     return PayoutDestination("stripe", stripe_account_id=account_id)
+
+
+@dataclass(frozen=True)
+class StripeConnection:
+    """A racer's connected Stripe account and what Stripe last said it can do."""
+
+    account_id: str
+    can_receive_transfers: bool  # the `transfers` capability is active: a payout can be sent to it
+    payouts_enabled: bool  # Stripe can pay the balance out to the racer's bank
+
+    @property
+    def words(self) -> str:
+        """The account's state for the racer and the admins, with what is missing."""
+        if not self.can_receive_transfers:
+            return "Stripe: not ready yet: finish Stripe's set-up to receive payouts."
+        if not self.payouts_enabled:
+            return "Stripe: ready to receive payouts (add your bank in Stripe to withdraw them)."
+        return "Stripe: ready to receive payouts."

@@ -39,7 +39,7 @@ from cozykart.domain.ledger import (
     CLEARING,
     COSTS,
     HOUSE,
-    PAYOUT_METHODS,
+    PAID_BY_WORDS,
     PAYOUTS_SENT,
     AccountKind,
     AccountRef,
@@ -608,7 +608,7 @@ def payout_paid_transaction(
     currency: str,
 ) -> Transaction:
     """In flight -x, payouts sent +x: an admin paid a requested payout."""
-    money, method_words = format_cents(amount_cents, currency), PAYOUT_METHODS[method]
+    money, method_words = format_cents(amount_cents, currency), PAID_BY_WORDS[method]
     return _paid_out(
         key=key,
         payout_id=payout_id,
@@ -684,6 +684,41 @@ def payout_rejected_transaction(
     )
 
 
+def payout_returned_transaction(
+    *,
+    key: str,
+    payout_id: int,
+    racer_id: int,
+    amount_cents: int,
+    transfer_id: str,
+    at: datetime,
+    currency: str,
+) -> Transaction:
+    """Payouts sent -x, wallet +x: Stripe reversed (part of) a paid payout's transfer; the money is the racer's
+    again."""
+    assert amount_cents > 0, amount_cents
+    money = format_cents(amount_cents, currency)
+    builder = TransactionBuilder()
+    builder.post(
+        PAYOUTS_SENT, -amount_cents, f"Payout #{payout_id}: {money} of Stripe transfer {transfer_id} back"
+    )
+    builder.post(
+        wallet_account(racer_id),
+        amount_cents,
+        f"Payout #{payout_id} came back: Stripe reversed {money} of its transfer, back in your wallet",
+    )
+    return _finish(
+        builder,
+        key=key,
+        kind=TransactionKind.PAYOUT_RETURNED,
+        description=f"Payout #{payout_id}: Stripe reversed {money} of transfer {transfer_id}",
+        reference=f"payout:{payout_id}",
+        occurred_at=at,
+        payout_id=payout_id,
+        actor_racer_id=None,
+    )
+
+
 def payout_cancelled_transaction(
     *, key: str, payout_id: int, racer_id: int, amount_cents: int, at: datetime, currency: str
 ) -> Transaction:
@@ -721,7 +756,7 @@ def direct_payout_transaction(
     currency: str,
 ) -> Transaction:
     """Wallet -x, payouts sent +x: an admin paid a racer directly."""
-    money, method_words = format_cents(amount_cents, currency), PAYOUT_METHODS[method]
+    money, method_words = format_cents(amount_cents, currency), PAID_BY_WORDS[method]
     return _paid_out(
         key=key,
         payout_id=payout_id,

@@ -18,7 +18,9 @@ Three calls, as Stripe's API reference describes them (docs.stripe.com/api):
 events also say.
 
 A failure is a `StripeConnectFailed` with words for the person who clicked; a
-transfer that failed moved nothing (Stripe made none).
+transfer Stripe refused (a 4xx, `StripeTransferRefused`) moved nothing; one that
+went unanswered (Stripe down, a 5xx) may have been made, and is retried with the
+same key.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 
 import stripe
 
-from cozykart.domain.payments import StripeConnectFailed
+from cozykart.domain.payments import StripeConnectFailed, StripeTransferRefused
 from cozykart.integrations.stripe_payments import stripe_client
 
 ACCOUNT_ID_PREFIX = "acct_"
@@ -136,8 +138,11 @@ def create_transfer(
             },
             options={"idempotency_key": idempotency_key},
         )
-    except stripe.StripeError as error:
-        raise _failed("send the transfer; nothing was sent", error) from None
+    except (stripe.InvalidRequestError, stripe.PermissionError, stripe.AuthenticationError) as error:
+        refused = _failed("send the transfer; nothing was sent", error)
+        raise StripeTransferRefused(refused.message) from None
+    except stripe.StripeError as error:  # Stripe down or unreachable: whether it made the transfer is unknown
+        raise _failed("confirm the transfer. Try again: the same payout is never sent twice", error) from None
     return transfer_of(transfer.to_dict())
 
 

@@ -28,6 +28,7 @@ import stripe
 
 from cozykart.domain.payments import (
     NOTHING_PAID,
+    AccountUpdated,
     CheckoutFailed,
     CheckoutPending,
     DisputeOpened,
@@ -38,6 +39,7 @@ from cozykart.domain.payments import (
     Refund,
     Sale,
     Tip,
+    TransferReversed,
     VerifiedEvent,
     WebhookRejected,
     instant_from_unix,
@@ -51,6 +53,10 @@ DEFAULT_ITEM = "merch"
 CHECKOUT_COMPLETED = "checkout.session.completed"
 ASYNC_PAYMENT_SUCCEEDED = "checkout.session.async_payment_succeeded"
 ASYNC_PAYMENT_FAILED = "checkout.session.async_payment_failed"
+# Stripe Connect: a payout's transfer taken back, and what a racer's connected account can do now.
+# (Transfers have no `failed` event: Stripe refuses a transfer it cannot make when it is created.)
+TRANSFER_REVERSED = "transfer.reversed"
+ACCOUNT_UPDATED = "account.updated"
 
 
 def parse_webhook(body: bytes, signature_header: str | None, secret: str) -> VerifiedEvent:
@@ -142,6 +148,21 @@ def _fact(event_type: str, obj: dict[str, Any], event: dict[str, Any]) -> Paymen
             payment_key=_payment_key(obj, "dispute", _id_of(obj.get("charge"))),
             dispute_key=f"stripe:{identifier(obj, 'id', 'dispute')}",
             reinstated_at=instant_from_unix(event.get("created"), "event.created"),
+        )
+    if event_type == TRANSFER_REVERSED:
+        return TransferReversed(
+            currency=_currency(obj),
+            transfer_key=identifier(obj, "id", "transfer"),
+            reversed_total_cents=cents(obj, "amount_reversed", "transfer"),
+            reversed_at=instant_from_unix(event.get("created"), "event.created"),
+        )
+    if event_type == ACCOUNT_UPDATED:
+        capabilities = obj.get("capabilities") if isinstance(obj.get("capabilities"), dict) else {}
+        return AccountUpdated(  # read as integrations.stripe_connect.account_of reads an account
+            currency=str(obj.get("default_currency") or "").upper(),
+            account_key=identifier(obj, "id", "account"),
+            can_receive_transfers=capabilities.get("transfers") == "active",
+            payouts_enabled=obj.get("payouts_enabled") is True,
         )
     return Ignored(currency=str(obj.get("currency") or "").upper(), reason=f"{event_type} is not used")
 

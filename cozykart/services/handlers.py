@@ -10,9 +10,11 @@ is recorded in the outbox (`services/announcements.py`), so it can name the
 shares; a racer's private notices (`services/notices.py`) likewise. Both commit with the change that caused them, or not at all.
 
 After commit: what must not happen unless the change is written, and must not
-undo it when it fails; pushes to live viewers belong here. The Live Pot's push
-is not here yet: the API triggers it once per webhook batch (`build_api(on_money_moved=...)`),
-because the push lives in the UI, which services never import.
+undo it when it fails; pushes to live viewers belong here. Every change of a
+race, a lobby or a season tells the viewers which views to read again
+(`services/live.py`, through the publisher the app set: the push lives in the
+UI, which services never import). The Live Pot's push is not here: the API
+triggers it once per webhook batch (`build_api(on_money_moved=...)`).
 """
 
 from __future__ import annotations
@@ -20,20 +22,41 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from cozykart.db.uow import EventHandlers, HandlerTable
-from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected, SeasonCompleted
+from cozykart.domain.events import (
+    LobbyCancelled,
+    LobbyChanged,
+    RaceEnded,
+    RaceFinalized,
+    RaceStarted,
+    ResultReported,
+    ResultsCorrected,
+    SeasonActivated,
+    SeasonCompleted,
+)
 from cozykart.domain.ledger import PayoutPaid, PayoutRejected, SaleRecorded, TipRecorded, WalletInDebt
-from cozykart.services import announcements, ledger, notices
+from cozykart.services import announcements, ledger, live, notices
 
 HANDLERS: HandlerTable = MappingProxyType(
     {
-        RaceStarted: EventHandlers(in_transaction=(announcements.on_race_started,)),
+        LobbyChanged: EventHandlers(after_commit=(live.race_changed,)),
+        LobbyCancelled: EventHandlers(after_commit=(live.race_changed,)),
+        RaceStarted: EventHandlers(
+            in_transaction=(announcements.on_race_started,), after_commit=(live.race_changed,)
+        ),
+        RaceEnded: EventHandlers(after_commit=(live.race_changed,)),
+        ResultReported: EventHandlers(after_commit=(live.race_changed,)),
         RaceFinalized: EventHandlers(
-            in_transaction=(ledger.distribute_on_finalized, announcements.on_race_finalized)
+            in_transaction=(ledger.distribute_on_finalized, announcements.on_race_finalized),
+            after_commit=(live.standings_changed,),
         ),
         ResultsCorrected: EventHandlers(
-            in_transaction=(ledger.correct_on_results_corrected, announcements.on_results_corrected)
+            in_transaction=(ledger.correct_on_results_corrected, announcements.on_results_corrected),
+            after_commit=(live.standings_changed,),
         ),
-        SeasonCompleted: EventHandlers(in_transaction=(announcements.on_season_completed,)),
+        SeasonActivated: EventHandlers(after_commit=(live.standings_changed,)),
+        SeasonCompleted: EventHandlers(
+            in_transaction=(announcements.on_season_completed,), after_commit=(live.standings_changed,)
+        ),
         SaleRecorded: EventHandlers(),
         TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
         PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid, notices.on_payout_paid)),

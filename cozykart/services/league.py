@@ -26,7 +26,15 @@ from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected
+from cozykart.domain.events import (
+    LobbyCancelled,
+    LobbyChanged,
+    RaceEnded,
+    RaceFinalized,
+    RaceStarted,
+    ResultReported,
+    ResultsCorrected,
+)
 from cozykart.domain.identity import AVATAR_URL_LENGTH_MAX, DISCORD_ID_LENGTH_MAX, DISCORD_NAME_LENGTH_MAX
 from cozykart.domain.league import (
     DNF,
@@ -126,6 +134,11 @@ def open_lobby(name: str, *, actor_id: int, uow: UnitOfWork, now: datetime | Non
             raise league.TooManyOpenLobbies()
         race = uow.league.add_lobby(name=name, host_racer_id=actor.racer_id, created_at=now)
         view = race_view(uow, race)
+        uow.emit(
+            LobbyChanged(
+                race_id=race.id, name=race.name, change="opened", racer_id=actor.racer_id, changed_at=now
+            )
+        )
         uow.commit()
     return view
 
@@ -170,6 +183,11 @@ def _join(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
         raise LobbyFull(race.name)
     uow.league.add_entry(race_id=race.id, racer_id=actor.racer_id, joined_at=now)
     assert len(uow.league.entries(race.id)) <= league.RACE_SIZE_MAX
+    uow.emit(
+        LobbyChanged(
+            race_id=race.id, name=race.name, change="joined", racer_id=actor.racer_id, changed_at=now
+        )
+    )
     return race_view(uow, race)
 
 
@@ -201,6 +219,11 @@ def _leave(uow: UnitOfWork, actor: Actor, race: Race) -> RaceView:
     if entry is None:
         raise NotAMember(race.name)
     uow.league.remove_entry(entry)
+    uow.emit(
+        LobbyChanged(
+            race_id=race.id, name=race.name, change="left", racer_id=actor.racer_id, changed_at=utc_now()
+        )
+    )
     return race_view(uow, race)
 
 
@@ -215,6 +238,7 @@ def cancel_lobby(race_id: int, *, actor_id: int, uow: UnitOfWork) -> RaceView:
         race.status = RaceStatus.CANCELLED
         uow.league.save(race)
         view = race_view(uow, race)
+        uow.emit(LobbyCancelled(race_id=race.id, name=race.name, cancelled_at=utc_now()))
         uow.commit()
     return view
 
@@ -321,6 +345,7 @@ def _end(uow: UnitOfWork, actor: Actor, race: Race, now: datetime) -> RaceView:
     race.status = RaceStatus.ENDED
     race.ended_at = max(now, race.started_at)
     uow.league.save(race)
+    uow.emit(RaceEnded(race_id=race.id, name=race.name, ended_at=race.ended_at))
     _settle_reports(uow, race, now)
     return race_view(uow, race)
 
@@ -374,6 +399,7 @@ def _report(uow: UnitOfWork, actor: Actor, race: Race, position: int | str, now:
     entry.reported_dnf = placing.dnf
     entry.reported_at = now
     uow.league.save(entry)
+    uow.emit(ResultReported(race_id=race.id, racer_id=actor.racer_id, reported_at=now))
     _settle_reports(uow, race, now)
     return race_view(uow, race)
 

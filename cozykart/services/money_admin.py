@@ -8,15 +8,16 @@ are the services in `payouts` and `webhooks`, which check the same way.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput
-from cozykart.domain.ledger import PAYOUT_METHODS
+from cozykart.domain.ledger import PAYOUT_METHODS, STRIPE_PAYOUT_METHOD
 from cozykart.domain.payments import InboxStatus
-from cozykart.domain.payout_destination import PayoutDestination
+from cozykart.domain.payout_destination import PayoutDestination, StripeConnection
 from cozykart.services import payouts, webhooks
 from cozykart.services.actors import load_admin
 from cozykart.services.payouts import read_wallet_balances
@@ -48,6 +49,7 @@ class PayoutLine:
     reason: str | None
     decided_at: datetime | None
     destination: PayoutDestination | None = None  # where the racer asked to be paid, when they asked
+    stripe: StripeConnection | None = None  # pending, by Stripe: the racer's connected account now
 
     @property
     def destination_words(self) -> str:
@@ -96,12 +98,22 @@ def _payout_lines(rows) -> tuple[PayoutLine, ...]:
     )
 
 
+def _with_stripe(uow: UnitOfWork, line: PayoutLine) -> PayoutLine:
+    """A pending Stripe payout with what its racer's connected account can do now."""
+    if line.destination is None or line.destination.method != STRIPE_PAYOUT_METHOD:
+        return line
+    return dataclasses.replace(line, stripe=uow.payouts.stripe_connection(line.racer_id))
+
+
 def payout_queue(actor_id: int, *, uow: UnitOfWork, now: datetime | None = None) -> PayoutQueue:
     """The admin's payout page: pending requests, recent decisions, racers who can be paid directly."""
     now = now or utc_now()
     with uow:
         load_admin(uow, actor_id)
-        pending = _payout_lines(uow.payouts.pending_with_names(PENDING_PAYOUTS_MAX))
+        pending = tuple(
+            _with_stripe(uow, line)
+            for line in _payout_lines(uow.payouts.pending_with_names(PENDING_PAYOUTS_MAX))
+        )
         recent = _payout_lines(uow.payouts.decided_with_names(RECENT_PAYOUTS_MAX))
         wallets = uow.payouts.racers_with_wallet_funds(RACERS_LISTED_MAX)
         racers = []

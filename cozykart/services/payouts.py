@@ -22,6 +22,7 @@ from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.league import NotARacerYet
 from cozykart.domain.ledger import (
     PAYOUTS_SENT,
+    STRIPE_PAYOUT_METHOD,
     PayoutNotPending,
     PayoutPaid,
     PayoutRejected,
@@ -36,14 +37,17 @@ from cozykart.domain.ledger import (
     wallet_balances,
 )
 from cozykart.domain.money import format_cents, require_positive_cents
-from cozykart.domain.payments import require_key
+from cozykart.domain.payments import StripeConnectFailed, StripeTransferRefused, require_key
+from cozykart.domain.payout_destination import PayoutDestination
 from cozykart.domain.transactions import (
     direct_payout_transaction,
     payout_cancelled_transaction,
     payout_paid_transaction,
     payout_rejected_transaction,
     payout_request_transaction,
+    payout_returned_transaction,
 )
+from cozykart.integrations import stripe_connect
 from cozykart.services.actors import load_actor, load_admin
 
 REFERENCE_LENGTH_MAX = 200
@@ -225,17 +229,26 @@ def pay_payout(
     now: datetime | None = None,
 ) -> PayoutOutcome:
     """An admin marks a pending payout paid (method and the provider's reference). Idempotent."""
-    now, currency = now or utc_now(), uow.base_settings.currency
     method = require_payout_method(method)
     reference = " ".join((reference or "").split())
     if not reference or len(reference) > REFERENCE_LENGTH_MAX:
         raise InvalidInput("Give the payment's reference (gift card code, PayPal or bank reference).")
+    return _pay(admin_racer_id, payout_id, method=method, reference=reference, uow=uow, now=now)
+
+
+def _pay(
+    admin_racer_id: int, payout_id: int, *, method: str, reference: str, uow: UnitOfWork, now: datetime | None
+) -> PayoutOutcome:
+    """The payout's decision: paid by `method` (a checked key), with the provider's reference."""
+    now, currency = now or utc_now(), uow.base_settings.currency
     with uow:
         actor = load_admin(uow, admin_racer_id)
         payout = _payout(uow, payout_id)
         already = _decided(uow, payout_id, PayoutStatus.PAID)
         if already is not None:
             return already
+        if method != STRIPE_PAYOUT_METHOD:
+            _refuse_if_sending_by_stripe(payout)
         ids = uow.ledger.read_account_ids([in_flight_account(payout.racer_id), PAYOUTS_SENT], now=now)
         transaction = payout_paid_transaction(
             key=decision_key(payout_id),
@@ -269,6 +282,123 @@ def pay_payout(
         return PayoutOutcome(payout_id=payout_id, status=PayoutStatus.PAID, replayed=False)
 
 
+def stripe_transfer_key(payout_id: int) -> str:
+    """The idempotency key of a payout's one Stripe transfer: every attempt sends it, so Stripe makes one."""
+    return f"cozykart-payout-{payout_id}"
+
+
+@dataclass(frozen=True)
+class _StripeSend:
+    racer_id: int
+    amount_cents: int
+    account_id: str
+
+
+def _start_stripe_transfer(uow: UnitOfWork, admin_racer_id: int, payout_id: int, now: datetime):
+    """Check a payout can go by Stripe and say, committed, that its transfer starts (so cancelling,
+    rejecting or marking it paid by hand is refused from now); its decision if already paid."""
+    with uow:
+        load_admin(uow, admin_racer_id)
+        payout = _payout(uow, payout_id)
+        _lock_wallet(uow, payout.racer_id, now)  # as cancelling and rejecting do: one of them wins
+        already = _decided(uow, payout_id, PayoutStatus.PAID)
+        if already is not None:
+            return already
+        _decided(uow, payout_id, PayoutStatus.PENDING)  # refused when rejected or cancelled
+        destination = PayoutDestination.from_record(payout.destination)
+        if destination is None or destination.method != STRIPE_PAYOUT_METHOD:
+            raise InvalidInput(f"Payout #{payout_id} was not asked for by Stripe: pay it with the form.")
+        connection = uow.payouts.stripe_connection(payout.racer_id)
+        if connection is None or connection.account_id != destination.stripe_account_id:
+            raise InvalidInput(
+                f"Payout #{payout_id}'s Stripe account is no longer the racer's: reject it with a reason."
+            )
+        if not connection.can_receive_transfers:
+            raise StripeTransferRefused(
+                f"The racer's Stripe account cannot receive transfers yet (set-up unfinished); "
+                f"payout #{payout_id} stays pending and nothing was sent."
+            )
+        uow.payouts.mark_sending_by_stripe(payout_id, True)
+        uow.commit()
+        return _StripeSend(payout.racer_id, payout.amount_cents, connection.account_id)
+
+
+def pay_payout_by_stripe(
+    admin_racer_id: int, payout_id: int, *, uow: UnitOfWork, now: datetime | None = None
+) -> PayoutOutcome:
+    """An admin pays a Stripe payout in one click: a transfer to the racer's connected account, then the
+    payout paid with the transfer's id as its reference. Idempotent, and never sends twice.
+
+    The transfer's idempotency key is the payout's (`stripe_transfer_key`), so a second click, a retry
+    or a crash between Stripe's answer and our commit sends the same key again and Stripe answers the
+    first transfer; the decision transaction's key records the payout paid once. A transfer Stripe
+    refused (nothing sent) leaves the payout pending and open to any decision again.
+    """
+    settings = uow.base_settings
+    if not settings.stripe_api_key:
+        raise StripeConnectFailed("Stripe is not set up here: pay this payout another way.")
+    started = _start_stripe_transfer(uow, admin_racer_id, payout_id, now or utc_now())
+    if isinstance(started, PayoutOutcome):
+        return started
+    try:
+        transfer = stripe_connect.create_transfer(
+            api_key=settings.stripe_api_key,
+            api_base=settings.stripe_api_base,
+            account_id=started.account_id,
+            amount_cents=started.amount_cents,
+            currency=settings.currency,
+            payout_id=payout_id,
+            idempotency_key=stripe_transfer_key(payout_id),
+        )
+    except StripeTransferRefused:
+        with uow:
+            uow.payouts.mark_sending_by_stripe(payout_id, False)  # nothing was sent: any decision again
+            uow.commit()
+        raise
+    if (transfer.amount_cents, transfer.currency) != (started.amount_cents, settings.currency):
+        raise StripeConnectFailed(f"Stripe's transfer {transfer.transfer_id} is not this payout's: check it.")
+    return _pay(
+        admin_racer_id,
+        payout_id,
+        method=STRIPE_PAYOUT_METHOD,
+        reference=transfer.transfer_id,
+        uow=uow,
+        now=now,
+    )
+
+
+def return_reversed_transfer(
+    transfer_id: str, reversed_total_cents: int, *, reversed_at: datetime, uow: UnitOfWork, now: datetime
+) -> int:
+    """Stripe reversed a payout's transfer (`transfer.reversed`, its running total): the part not yet
+    returned goes back to the racer's wallet, in their words; the cents returned (0: nothing new).
+
+    Inside the webhook's transaction; each returned part has its own key (the running total it
+    brings the payout to), so a redelivered or older event returns nothing twice.
+    """
+    with uow:
+        payout = uow.payouts.by_stripe_transfer(transfer_id)
+        if payout is None or payout.status != PayoutStatus.PAID:
+            raise NotFound(f"No payout was paid by Stripe transfer {transfer_id} (yet).")  # waits, retried
+        ids = _lock_wallet(uow, payout.racer_id, now)
+        returned_cents = uow.payouts.returned_cents(payout.id)
+        amount_cents = min(reversed_total_cents, payout.amount_cents) - returned_cents
+        if amount_cents <= 0:
+            return 0
+        transaction = payout_returned_transaction(
+            key=f"payout:{payout.id}:returned:{returned_cents + amount_cents}",
+            payout_id=payout.id,
+            racer_id=payout.racer_id,
+            amount_cents=amount_cents,
+            transfer_id=transfer_id,
+            at=reversed_at,
+            currency=uow.base_settings.currency,
+        )
+        written = uow.ledger.write_transaction(transaction, ids, now=now)
+        uow.commit()
+        return 0 if written.replayed else amount_cents
+
+
 def reject_payout(
     admin_racer_id: int, payout_id: int, *, reason: str, uow: UnitOfWork, now: datetime | None = None
 ) -> PayoutOutcome:
@@ -278,12 +408,11 @@ def reject_payout(
     with uow:
         actor = load_admin(uow, admin_racer_id)
         payout = _payout(uow, payout_id)
+        ids = _lock_wallet(uow, payout.racer_id, now)  # a Stripe transfer starts under this lock
         already = _decided(uow, payout_id, PayoutStatus.REJECTED)
         if already is not None:
             return already
-        ids = uow.ledger.read_account_ids(
-            [in_flight_account(payout.racer_id), wallet_account(payout.racer_id)], now=now
-        )
+        _refuse_if_sending_by_stripe(_payout(uow, payout_id))  # read again, under the lock
         transaction = payout_rejected_transaction(
             key=decision_key(payout_id),
             payout_id=payout_id,
@@ -331,6 +460,7 @@ def cancel_payout(
         already = _decided(uow, payout_id, PayoutStatus.CANCELLED)
         if already is not None:
             return already
+        _refuse_if_sending_by_stripe(_payout(uow, payout_id))  # read again, under the lock
         transaction = payout_cancelled_transaction(
             key=decision_key(payout_id),
             payout_id=payout_id,
@@ -367,6 +497,14 @@ def cancel_pending_payout(
         outcome = cancel_payout(racer_id, payout_id, uow=uow, now=now)  # joined: one transaction
         uow.commit()
     return outcome
+
+
+def _refuse_if_sending_by_stripe(payout) -> None:
+    """A pending payout whose Stripe transfer was started is finished by Stripe only (never twice)."""
+    if payout.status == PayoutStatus.PENDING and payout.method == STRIPE_PAYOUT_METHOD:
+        raise PayoutNotPending(
+            f'Payout #{payout.id} is being sent by Stripe: an admin finishes it with "Pay with Stripe".'
+        )
 
 
 def _set_status(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import league
-from cozykart.domain.events import SeasonCompleted
+from cozykart.domain.events import SeasonActivated, SeasonCompleted
 from cozykart.domain.league import (
     InvalidSeason,
     PointsTable,
@@ -104,6 +104,7 @@ def activate_season(
         if not uow.seasons.activate(season, at=now):
             raise SeasonAlreadyActive("Another season")
         view = SeasonView.of(season, None)
+        uow.emit(SeasonActivated(season_id=season.id, name=season.name, activated_at=now))
         uow.commit()
     return view
 

@@ -28,12 +28,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.errors import InvalidInput, NotFound
 from cozykart.domain.money import format_cents, require_positive_cents
-from cozykart.domain.payments import DemoTipsInProduction, TipsUnavailable
+from cozykart.domain.payments import DemoTipsInProduction, TipsUnavailable, site_origin
 from cozykart.integrations import stripe_payments
 from cozykart.services import webhooks
 from cozykart.settings import Settings
@@ -47,7 +46,6 @@ TIP_MESSAGE_LENGTH_MAX = 280
 TIP_FAN_NAME_LENGTH_MAX = 60
 TIP_FORM_KEY_LENGTH_MAX = 100  # the form's own key, hashed into the checkout's; not a ledger key
 DJS_LISTED_MAX = 50
-SITE_URL_LENGTH_MAX = 300
 TIP_PATH = "/tip"
 
 MODE_STRIPE = "stripe"
@@ -126,13 +124,6 @@ def _words(value: str | None, limit: int, what: str) -> str:
     return cleaned
 
 
-def _site_url(site_url: str) -> str:
-    parts = urlsplit(site_url or "")
-    if parts.scheme not in {"http", "https"} or not parts.netloc or len(site_url) > SITE_URL_LENGTH_MAX:
-        raise InvalidInput("The page's address could not be read; reload the page and try again.")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def start_tip(
     *,
     dj_discord_id: str,
@@ -158,7 +149,7 @@ def start_tip(
     song = _words(song, SONG_LENGTH_MAX, "The song") or stripe_payments.DEFAULT_SONG
     message = _words(message, TIP_MESSAGE_LENGTH_MAX, "The message")
     fan_name = _words(fan_name, TIP_FAN_NAME_LENGTH_MAX, "Your name")
-    site = _site_url(site_url)
+    site = site_origin(site_url)
     with uow:
         dj = next((choice for choice in _djs(uow) if choice.discord_id == dj_discord_id), None)
     if dj is None:

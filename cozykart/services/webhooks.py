@@ -36,6 +36,7 @@ from cozykart.domain.errors import CozyKartError, InvalidInput, NotFound
 from cozykart.domain.payments import (
     NOTHING_PAID,
     RETRYABLE_INBOX_STATUSES,
+    AccountUpdated,
     CheckoutNotSeen,
     CheckoutPending,
     DisputeOpened,
@@ -49,11 +50,13 @@ from cozykart.domain.payments import (
     Sale,
     StoredMeanwhile,
     Tip,
+    TransferReversed,
     VerifiedEvent,
     fact_from_record,
     nothing_paid,
 )
-from cozykart.services import ledger
+from cozykart.domain.payout_destination import StripeConnection
+from cozykart.services import ledger, payouts, stripe_accounts
 from cozykart.services.actors import load_admin
 
 ATTEMPTS_MAX = 10
@@ -155,7 +158,7 @@ def receive_in_transaction(
         values.update(status=InboxStatus.IGNORED, last_error=fact.reason)
     elif nothing_paid(fact):
         values.update(status=InboxStatus.IGNORED, last_error=NOTHING_PAID)
-    elif fact.currency != currency:
+    elif fact.moves_money and fact.currency != currency:
         values.update(
             status=InboxStatus.FLAGGED,
             last_error=f"currency {fact.currency or 'unknown'} is not this deployment's {currency}; "
@@ -395,6 +398,17 @@ def _apply_fact(
     if isinstance(fact, DisputeWon):
         ledger.reinstate_dispute(
             dispute_key=fact.dispute_key, reinstated_at=fact.reinstated_at, uow=uow, now=now
+        )
+        return 0
+    if isinstance(fact, TransferReversed):
+        return payouts.return_reversed_transfer(
+            fact.transfer_key, fact.reversed_total_cents, reversed_at=fact.reversed_at, uow=uow, now=now
+        )
+    if isinstance(fact, AccountUpdated):
+        stripe_accounts.account_updated(
+            StripeConnection(fact.account_key, fact.can_receive_transfers, fact.payouts_enabled),
+            uow=uow,
+            now=now,
         )
         return 0
     raise AssertionError(f"no way to apply {fact.kind}")

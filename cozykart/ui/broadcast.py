@@ -13,7 +13,9 @@ to `REFLEX_VERSION`. It relies on:
   the socket event that carries state updates (`SocketEvent.EVENT`);
 - the update's shape, `StateUpdate(delta={state full name: {var name +
   FIELD_MARKER: value}})`, which the frontend applies with `applyDelta`;
-- the viewer's Socket.IO sid in `state.router.session.session_id`.
+- the viewer's Socket.IO sid in `state.router.session.session_id`;
+- the frontend queuing an update's `events` as its own (`Room.call`: each
+  viewer then runs the handler on its own state).
 tests/unit/test_broadcast_pinned.py fails when any of these changes.
 
 Rooms live in each worker's own Socket.IO server (Reflex's server keeps its
@@ -36,6 +38,7 @@ from typing import Any
 
 import reflex as rx
 from reflex.config import get_config
+from reflex.event import Event, EventHandler
 from reflex.state import StateUpdate
 from reflex_base.constants.event import SocketEvent
 from reflex_base.constants.state import FIELD_MARKER
@@ -89,6 +92,20 @@ class Room:
             StateUpdate(delta=update),
             to=to,
             room=None if to else self.name,
+            namespace=event_namespace(),
+        )
+
+    async def call(self, app: rx.App, handler: EventHandler) -> None:
+        """Have every socket of the room send `handler` back as its own event (run on its own state).
+
+        One packet to the room, like `emit`, with no delta and one event: the
+        frontend queues the update's events as if its page had triggered them.
+        """
+        assert app.sio is not None, "the app's Socket.IO server exists once the app is built"
+        await app.sio.emit(
+            str(SocketEvent.EVENT),
+            StateUpdate(delta={}, events=Event.from_event_type(handler)),
+            room=self.name,
             namespace=event_namespace(),
         )
 

@@ -199,6 +199,11 @@ async def publish() -> None:
     await _channel.send({"kind": "money_moved"})
 
 
+async def push() -> None:
+    """Push the pot, as the database has it now, to this worker's viewers (a league change heard)."""
+    await _request_push()
+
+
 async def publish_test_alert(sent_by: str) -> None:
     """Show a test alert on every open alerts overlay; nothing is recorded anywhere."""
     alert = FeedView(

@@ -8,6 +8,8 @@ know which worker process holds each viewer's connection, and keeps connecting
 until both of A's workers hold one. Then:
 - a sale posted to A, and one posted to B, reach every viewer on every worker
   (the live-pot channel goes through Redis);
+- the live race ended by a Discord `/end` on B reaches the Watch page of every
+  viewer on every worker (the live-race channel goes through Redis);
 - tips posted to both servers are each announced to the fake Discord webhook
   exactly once, with three announcement senders running.
 
@@ -37,7 +39,9 @@ from sqlalchemy import create_engine, text
 from bench._served import drop_schema, postgres_schema
 from cozykart.integrations import stripe_payments
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET, _app_env, _free_port, _run_cli
+from tests.e2e.test_provider_corpus import SECRETS
 from tests.fake_discord_webhook import FakeDiscordWebhook
+from tests.provider_corpus import DISCORD_PUBLIC_KEY, MASON, Corpus
 from tests.reflex_viewer import Viewer, run_async
 from tests.served_process import stop_process_group, wait_until_ready
 
@@ -127,6 +131,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         {
             "REFLEX_REDIS_URL": REDIS_URL,
             "DISCORD_ANNOUNCE_WEBHOOK_URL": fake_discord.url,
+            "DISCORD_PUBLIC_KEY": DISCORD_PUBLIC_KEY,  # slash commands, signed as Discord signs them
+            "COZYKART_ADMIN_DISCORD_IDS": MASON,
             "REFLEX_WEB_WORKDIR": str(workdir / "web"),
         },
     )
@@ -244,18 +250,26 @@ async def _connect(server: Server) -> Viewer:
     return viewer
 
 
+async def _viewers_on_every_worker(cluster: Cluster) -> tuple[list[Viewer], list[Viewer]]:
+    """Viewers of `/` on B, and on A until both of A's workers hold one."""
+    viewers_a: list[Viewer] = []
+    viewers_b = [await _connect(cluster.b) for _ in range(2)]
+    while len(viewers_a) < VIEWERS_MAX:
+        viewers_a.append(await _connect(cluster.a))
+        if len(viewers_a) >= 4 and len(_connections_by_process(cluster.a)) >= 2:
+            break
+    workers_a = _connections_by_process(cluster.a)
+    assert len(workers_a) == 2, f"A's viewers all landed on one worker: {workers_a}"
+    assert sum(workers_a.values()) == len(viewers_a)
+    return viewers_a, viewers_b
+
+
 def test_a_sale_on_any_worker_reaches_viewers_on_every_worker(cluster):
     async def scenario() -> None:
         viewers_a: list[Viewer] = []
-        viewers_b = [await _connect(cluster.b) for _ in range(2)]
+        viewers_b: list[Viewer] = []
         try:
-            while len(viewers_a) < VIEWERS_MAX:
-                viewers_a.append(await _connect(cluster.a))
-                if len(viewers_a) >= 4 and len(_connections_by_process(cluster.a)) >= 2:
-                    break
-            workers_a = _connections_by_process(cluster.a)
-            assert len(workers_a) == 2, f"A's viewers all landed on one worker: {workers_a}"
-            assert sum(workers_a.values()) == len(viewers_a)
+            viewers_a, viewers_b = await _viewers_on_every_worker(cluster)
             everyone = viewers_a + viewers_b
 
             for server, amount_cents, fan in ((cluster.a, 5000, "Ava"), (cluster.b, 3000, "Bo")):
@@ -325,3 +339,43 @@ def test_each_announcement_is_sent_once_with_several_senders(cluster):
     announced = " ".join(json.dumps(message) for message in cluster.fake_discord.received)
     for _, fan in tips:
         assert fan in announced
+
+
+def _race_status(viewer: Viewer) -> str | None:
+    return viewer.var("watch_state", "race_status")
+
+
+def test_a_race_ended_on_one_worker_reaches_the_watch_page_on_every_worker(cluster):
+    """Last (the sales and tips above need the demo's race live): `/end` on B, through Redis to A's workers."""
+
+    async def scenario() -> None:
+        viewers_a: list[Viewer] = []
+        viewers_b: list[Viewer] = []
+        try:
+            viewers_a, viewers_b = await _viewers_on_every_worker(cluster)
+            everyone = viewers_a + viewers_b
+            await asyncio.gather(
+                *(viewer.wait_for(lambda v: _race_status(v) == "live", PUSH_TIMEOUT_S) for viewer in everyone)
+            )
+            seen = [viewer.watch(lambda v: _race_status(v) not in (None, "live")) for viewer in everyone]
+            with httpx.Client(base_url=cluster.b.base_url, timeout=30) as client:
+                Corpus(client, reads=None, secrets=SECRETS).slash(MASON, "end")  # type: ignore[arg-type]
+            answered = time.perf_counter()
+            arrivals = await asyncio.wait_for(asyncio.gather(*seen), PUSH_TIMEOUT_S)
+            assert {_race_status(viewer) for viewer in everyone} <= {"ended", "final"}
+            await asyncio.gather(
+                *(
+                    viewer.wait_for(lambda v: v.var("live_pot_state", "has_race") is False, PUSH_TIMEOUT_S)
+                    for viewer in everyone
+                )
+            )
+            latencies_ms = sorted(round((arrived - answered) * 1000) for arrived in arrivals)
+            print(
+                f"\n/end on B reached {len(everyone)} viewers on 3 workers: {latencies_ms} ms after its answer"
+            )
+        finally:
+            await asyncio.gather(
+                *(viewer.disconnect() for viewer in viewers_a + viewers_b), return_exceptions=True
+            )
+
+    run_async(scenario)

@@ -212,6 +212,15 @@ def test_the_lobby_the_profile_and_the_standings_link_the_receipt(receipt_app, b
         chart_link = page.get_by_test_id("chart-race-link").filter(has_text=RACE_NAME)
         expect(chart_link).to_have_attribute("href", path, timeout=PAGE_TIMEOUT_MS)
         expect(chart_link).to_contain_text(re.compile(r"^R\d+ "))
+        # The chart's x axis names the races (R1, R2...) and its lines step between them: no curves.
+        axis = page.get_by_test_id("points-chart").locator("svg")
+        expect(axis.get_by_text("R1", exact=True).first).to_be_visible()
+        expect(axis.get_by_text("R2", exact=True).first).to_be_visible()
+        curves = page.locator("path.recharts-line-curve")
+        expect(curves.first).to_be_visible()
+        for n in range(curves.count()):
+            d = curves.nth(n).get_attribute("d") or ""
+            assert d.startswith("M") and "C" not in d, d  # a monotone line is drawn with cubic Béziers (C)
     finally:
         context.close()
     (announcement,) = [

@@ -1,6 +1,6 @@
 """`broadcast.Room` on a real Socket.IO server (the python-socketio Reflex runs on) with real
 websocket clients on loopback: viewers join, one emit reaches each of them once, and a
-viewer that disconnects leaves the room."""
+viewer that disconnects leaves the room; a `call` asks the room's viewers to run a handler."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import types
 
 import socketio
 from aiohttp import web
-from reflex_base.utils.format import json_dumps
+from reflex_base.utils.format import format_event_handler, json_dumps
 
 from cozykart.ui import broadcast
 from cozykart.ui.live_pot import LivePotState
@@ -78,6 +78,15 @@ async def _scenario() -> None:
         await room.emit(app, broadcast.delta(LivePotState, pot_cents=1700))
         await _until(lambda: len(received[2]) == 2, "the one who stayed got the next update")
         assert received[2][1]["delta"] == {LivePotState.get_full_name(): {"pot_cents_rx_state_": 1700}}
+        assert len(received[0]) == len(received[1]) == 1
+
+        # `call`: no delta, one event the viewer's frontend sends back as its own.
+        await room.call(app, LivePotState.join)
+        await _until(lambda: len(received[2]) == 3, "the one who stayed was asked to run the handler")
+        assert not received[2][2].get("delta")  # empty: Reflex leaves it out
+        assert [event["name"] for event in received[2][2]["events"]] == [
+            format_event_handler(LivePotState.join)
+        ]
         assert len(received[0]) == len(received[1]) == 1
     finally:
         for client in clients:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from cozykart.domain.payments import StripeConnectFailed
+from cozykart.domain.payments import StripeConnectFailed, StripeTransferRefused
 from cozykart.integrations import stripe_connect
 from tests.fake_stripe import API_KEY, finish_onboarding, running_fake_stripe
 
@@ -66,7 +66,7 @@ def test_the_onboarding_link_comes_back_to_the_site(fake):
         refresh_url=REFRESH_URL,
         return_url=RETURN_URL,
     )
-    assert url.startswith("https://connect.stripe.test/setup/e/" + account_id)
+    assert url.startswith(f"{fake.base_url}/setup/e/{account_id}/")
     (_method, path, _key, form) = fake.calls[-1]
     assert path == "/v1/account_links"
     assert form == {
@@ -99,7 +99,7 @@ def test_a_payout_transfer_retried_with_its_key_is_sent_once(fake):
 
 def test_a_transfer_to_an_account_not_onboarded_is_refused_and_sends_nothing(fake):
     account_id = _account(fake)
-    with pytest.raises(StripeConnectFailed, match="could not send the transfer; nothing was sent"):
+    with pytest.raises(StripeTransferRefused, match="could not send the transfer; nothing was sent"):
         _transfer(fake, account_id)
     assert fake.transfers == []
 
@@ -118,8 +118,11 @@ def test_stripe_down_is_a_clear_refusal_and_sends_nothing(fake):
     account_id = _account(fake)
     finish_onboarding(fake, account_id)
     fake.fail_next = 2  # the call and the SDK's one retry
-    with pytest.raises(StripeConnectFailed, match="nothing was sent"):
+    with pytest.raises(StripeConnectFailed, match=r"could not confirm the transfer\. Try again") as refused:
         _transfer(fake, account_id, payout_id=44)
+    assert not isinstance(refused.value, StripeTransferRefused), (
+        "a 5xx may have made it: retried, not released"
+    )
     assert fake.transfers == []
 
 

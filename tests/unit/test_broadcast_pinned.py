@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 import reflex_base
 from reflex import constants
+from reflex.event import Event
 from reflex.istate.data import RouterData, SessionData
-from reflex.state import State
+from reflex.state import State, StateUpdate
+from reflex_base.utils.format import format_event_handler
 
 import cozykart.cozykart as served
 from cozykart.ui import broadcast
@@ -55,6 +57,16 @@ def test_the_frontend_applies_an_event_packet_as_a_delta_per_substate():
     assert 'socket.current.on("event", (update) => {' in source
     assert "const delta = withoutUnknownSubstates(update.delta);" in source
     assert "dispatch[substate](delta[substate]);" in source
+    # `Room.call`: the update's events are queued as the page's own, sent back on its socket.
+    assert "if (update.events && update.events.length > 0) {" in source
+    assert "queueEvents(update.events, socket, false, navigate, params)" in source
+
+
+def test_an_update_carries_events_the_way_room_call_sends_them():
+    fields = {field.name for field in dataclasses.fields(StateUpdate)}
+    assert {"delta", "events"} <= fields
+    (event,) = Event.from_event_type(LivePotState.join)
+    assert event.name == format_event_handler(LivePotState.join) and event.payload == {}
 
 
 def test_a_viewers_socket_id_is_in_its_router_session():

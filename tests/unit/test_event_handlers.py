@@ -8,7 +8,7 @@ import inspect
 from cozykart.domain import events as league_events
 from cozykart.domain import ledger as ledger_domain
 from cozykart.domain.events import RaceFinalized
-from cozykart.services import announcements, ledger
+from cozykart.services import announcements, ledger, live
 from cozykart.services.handlers import DEMO_SEED_HANDLERS, HANDLERS
 from cozykart.settings import PROJECT_ROOT
 
@@ -70,3 +70,35 @@ def test_the_demo_seed_keeps_every_handler_but_the_announcements():
         )
         assert kept.after_commit == entry.after_commit
     assert DEMO_SEED_HANDLERS[RaceFinalized].in_transaction == (ledger.distribute_on_finalized,)
+
+
+STANDINGS_CHANGES = {"RaceFinalized", "ResultsCorrected", "SeasonActivated", "SeasonCompleted"}
+
+
+def test_every_league_change_is_pushed_to_live_viewers_after_commit():
+    event_types = {
+        cls for cls in _classes_defined_in(league_events) if cls.__name__ not in LEAGUE_VALUE_TYPES
+    }
+    assert {cls.__name__ for cls in event_types} >= STANDINGS_CHANGES | {
+        "LobbyChanged",
+        "LobbyCancelled",
+        "RaceStarted",
+        "RaceEnded",
+        "ResultReported",
+    }
+    for event_type in event_types:
+        pushed = live.standings_changed if event_type.__name__ in STANDINGS_CHANGES else live.race_changed
+        assert HANDLERS[event_type].after_commit == (pushed,), event_type.__name__
+
+
+def test_the_live_push_reaches_every_publisher_the_app_set_with_the_views_to_read():
+    heard: list[frozenset[str]] = []
+    live.set_publisher(heard.append)
+    live.set_publisher(heard.append)  # set twice: still called once
+    try:
+        live.race_changed(object())
+        live.standings_changed(object())
+    finally:
+        live.remove_publisher(heard.append)
+    live.race_changed(object())  # removed: hears nothing more
+    assert heard == [frozenset({live.RACE}), frozenset({live.RACE, live.STANDINGS})]

@@ -15,6 +15,7 @@ from cozykart.domain.payments import (
     EVENT_ID_LENGTH_MAX,
     FACT_TYPES,
     KEY_LENGTH_MAX,
+    AccountUpdated,
     CheckoutPending,
     DisputeOpened,
     DisputeWon,
@@ -23,6 +24,7 @@ from cozykart.domain.payments import (
     Refund,
     Sale,
     Tip,
+    TransferReversed,
     VerifiedEvent,
     WebhookRejected,
     decimal_amount_cents,
@@ -245,6 +247,8 @@ ALL_FACTS = [
     DisputeWon(currency="USD", payment_key="stripe:pi_1", dispute_key="dp_1", reinstated_at=T0),
     CheckoutPending(currency="USD", payment_key="stripe:pi_2", completed_at=T0),
     Ignored(currency="USD", reason="Ko-fi Subscription is not used"),
+    TransferReversed(currency="USD", transfer_key="tr_1", reversed_total_cents=1200, reversed_at=T0),
+    AccountUpdated(currency="", account_key="acct_1", can_receive_transfers=True, payouts_enabled=False),
 ]
 
 
@@ -257,6 +261,8 @@ def test_every_kind_of_fact_has_its_own_name_in_the_inbox():
         "dispute_won",
         "checkout_pending",
         "ignored",
+        "transfer_reversed",
+        "account_updated",
     ]
     assert {type(fact).kind: type(fact) for fact in ALL_FACTS} == FACT_TYPES
 

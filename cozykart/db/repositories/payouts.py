@@ -12,18 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Result, cast, select, update
+from sqlalchemy.exc import IntegrityError
 
 from cozykart.db import ledger_repo as repo
 from cozykart.db.ledger_tables import PayoutDestinationChange
 from cozykart.db.repositories import Repository
+from cozykart.db.stripe_connect_tables import StripeConnection as StripeConnectionRow
 from cozykart.db.tables import Racer
 from cozykart.domain.ledger import (
+    STRIPE_PAYOUT_METHOD,
     TAKEN_BACK_KINDS,
     AccountKind,
     PayoutStatus,
+    TransactionKind,
     in_flight_account,
     wallet_account,
 )
+from cozykart.domain.payout_destination import StripeConnection
 
 payout_table = repo.payout_table
 
@@ -92,6 +97,45 @@ class PayoutsRepository(Repository):
             .values(status=status, decided_by_racer_id=admin_racer_id, decided_at=now, **fields)
         ).rowcount
 
+    def by_stripe_transfer(self, transfer_id: str):
+        """The payout a Stripe transfer paid (its id is the payout's reference), or None."""
+        return self.connection.execute(
+            select(payout_table).where(
+                payout_table.c.method == STRIPE_PAYOUT_METHOD, payout_table.c.reference == transfer_id
+            )
+        ).first()
+
+    def returned_cents(self, payout_id: int) -> int:
+        """What of a paid payout came back to the wallet (its PAYOUT_RETURNED transactions)."""
+        transaction, posting, account = repo.transaction_table, repo.posting_table, repo.account_table
+        return int(
+            self.connection.execute(
+                select(repo.sum_cents(posting.c.amount_cents))
+                .join(transaction, transaction.c.id == posting.c.transaction_id)
+                .join(account, account.c.id == posting.c.account_id)
+                .where(
+                    transaction.c.payout_id == payout_id,
+                    transaction.c.kind == TransactionKind.PAYOUT_RETURNED,
+                    account.c.kind == str(AccountKind.WALLET),
+                )
+            ).scalar_one()
+        )
+
+    def mark_sending_by_stripe(self, payout_id: int, sending: bool) -> int:
+        """Say (or unsay) that a pending payout's Stripe transfer was started; rows changed."""
+        method = payout_table.c.method
+        return self.connection.execute(
+            update(payout_table)
+            .where(
+                payout_table.c.id == payout_id,
+                payout_table.c.status == PayoutStatus.PENDING,
+                (method.is_(None) | (method == STRIPE_PAYOUT_METHOD))
+                if sending
+                else (method == STRIPE_PAYOUT_METHOD),
+            )
+            .values(method=STRIPE_PAYOUT_METHOD if sending else None)
+        ).rowcount
+
     def pending(self) -> list:
         """Every pending payout, oldest first."""
         return list(
@@ -127,6 +171,61 @@ class PayoutsRepository(Repository):
                 changed_at=now,
             )
         )
+
+    # --- connected Stripe accounts ------------------------------------------------
+
+    def stripe_connection(self, racer_id: int) -> StripeConnection | None:
+        """The racer's connected Stripe account, or None when they never connected one."""
+        return self._connection_where(StripeConnectionRow.__table__.c.racer_id == racer_id)
+
+    def stripe_connection_racer(self, account_id: str) -> int | None:
+        """The racer whose connected account this is, or None (an account this league never made)."""
+        table = StripeConnectionRow.__table__
+        return self.connection.execute(
+            select(table.c.racer_id).where(table.c.account_id == account_id)
+        ).scalar_one_or_none()
+
+    def _connection_where(self, condition) -> StripeConnection | None:
+        table = StripeConnectionRow.__table__
+        row = self.connection.execute(
+            select(table.c.account_id, table.c.can_receive_transfers, table.c.payouts_enabled).where(
+                condition
+            )
+        ).first()
+        if row is None:
+            return None
+        return StripeConnection(row.account_id, bool(row.can_receive_transfers), bool(row.payouts_enabled))
+
+    def add_stripe_connection(self, racer_id: int, account_id: str, now: datetime) -> bool:
+        """Store the racer's new connected account; False when a concurrent click stored it first."""
+        try:
+            with self.session.begin_nested():
+                self.connection.execute(
+                    StripeConnectionRow.__table__.insert().values(
+                        racer_id=racer_id,
+                        account_id=account_id,
+                        can_receive_transfers=False,
+                        payouts_enabled=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def set_stripe_connection(self, connection: StripeConnection, now: datetime) -> int:
+        """Record what Stripe says the account can do now; how many rows changed (0: not ours)."""
+        table = StripeConnectionRow.__table__
+        return self.connection.execute(
+            update(table)
+            .where(table.c.account_id == connection.account_id)
+            .values(
+                can_receive_transfers=connection.can_receive_transfers,
+                payouts_enabled=connection.payouts_enabled,
+                updated_at=now,
+            )
+        ).rowcount
 
     def pending_of(self, racer_id: int) -> list:
         """The racer's pending payouts, oldest first."""

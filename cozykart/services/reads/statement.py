@@ -10,7 +10,8 @@ shares when it became final, a tip when it was paid, a payout when it was paid):
 - refunds and chargebacks taken back (REFUND_CLAWBACK, DISPUTE_CLAWBACK) and
   disputes won back (DISPUTE_REINSTATED), each its own figure;
 - net earned: the sum of the above, which is what those transactions moved on the wallet;
-- paid out by method (the payouts marked paid, by the method they were paid with).
+- paid out by method (the payouts marked paid, by the method they were paid with), and
+  payouts returned (a paid Stripe transfer reversed: back in the wallet, not earnings).
 
 `racer_statement` is the racer's own (from their session); `league_statement` is every
 racer's, for admins and the CLI. `statement_csv` writes either as CSV (names made safe
@@ -47,8 +48,18 @@ _FIGURE_OF_KIND = {
     TransactionKind.REFUND_CLAWBACK: "taken_back",
     TransactionKind.DISPUTE_CLAWBACK: "taken_back",
     TransactionKind.DISPUTE_REINSTATED: "won_back",
+    TransactionKind.PAYOUT_RETURNED: "payouts_returned",  # not earnings: a paid payout that came back
 }
-FIGURES = ("race_shares", "tips_gross", "tip_fees", "result_fixes", "adjustments", "taken_back", "won_back")
+FIGURES = (
+    "race_shares",
+    "tips_gross",
+    "tip_fees",
+    "result_fixes",
+    "adjustments",
+    "taken_back",
+    "won_back",
+    "payouts_returned",
+)
 
 _account = ledger_repo.account_table
 _payment = ledger_repo.payment_table
@@ -69,7 +80,8 @@ class StatementMonth:
     adjustments: int = 0
     taken_back: int = 0
     won_back: int = 0
-    paid_out: dict[str, int] = field(default_factory=dict)  # method -> cents
+    payouts_returned: int = 0  # paid payouts that came back to the wallet (a Stripe transfer reversed)
+    paid_out: dict[str, int] = field(default_factory=dict)  # method -> cents, as paid
 
     @property
     def net_earned(self) -> int:
@@ -85,7 +97,8 @@ class StatementMonth:
 
     @property
     def paid_out_total(self) -> int:
-        return sum(self.paid_out.values())
+        """What left for good: paid, less what came back."""
+        return sum(self.paid_out.values()) - self.payouts_returned
 
     def add(self, other: StatementMonth) -> None:
         for name in FIGURES:
@@ -240,6 +253,7 @@ CSV_FIGURE_COLUMNS = (
     ("adjustments", "adjustments"),
     ("refunds_taken_back", "taken_back"),
     ("disputes_won_back", "won_back"),
+    ("payouts_returned", "payouts_returned"),
 )
 
 

@@ -16,7 +16,7 @@ import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
-from cozykart.domain.ledger import REASON_LENGTH_MAX, PayoutStatus
+from cozykart.domain.ledger import PAID_BY_WORDS, REASON_LENGTH_MAX, STRIPE_PAYOUT_METHOD, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import money_admin, payouts
 from cozykart.services.money_admin import DecisionPreview, PayoutLine, PayoutQueue
@@ -40,6 +40,8 @@ class PendingView:
     requested: str = ""
     destination: str = ""  # where the racer asked to be paid, in words
     method: str = ""  # the destination's method, the pay form's default (a PAYOUT_METHODS key, or "")
+    by_stripe: bool = False  # asked for by Stripe: paid with one click, by a transfer
+    stripe_words: str = ""  # what the racer's connected account can do now
 
 
 @dataclasses.dataclass
@@ -86,6 +88,12 @@ def _decision_lines(preview: DecisionPreview, what: str) -> list[str]:
     ]
 
 
+def _stripe_words(line: PayoutLine) -> str:
+    if line.destination is None or line.destination.method != STRIPE_PAYOUT_METHOD:
+        return ""
+    return line.stripe.words if line.stripe else "Stripe: the racer's account is no longer connected."
+
+
 class PayoutsAdminState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
@@ -114,7 +122,7 @@ class PayoutsAdminState(ConfirmMixin, AuthState):
 
         def detail(line: PayoutLine) -> str:
             if line.status == PayoutStatus.PAID:
-                return f"by {methods.get(line.method or '', line.method or '?')}, ref {line.reference or '-'}"
+                return f"by {PAID_BY_WORDS.get(line.method or '', line.method or '?')}, ref {line.reference or '-'}"
             if line.status == PayoutStatus.CANCELLED:
                 return "cancelled by the racer"
             return f"rejected: {line.reason or ''}"
@@ -127,6 +135,8 @@ class PayoutsAdminState(ConfirmMixin, AuthState):
                 admin_time(line.requested_at),
                 line.destination_words,
                 line.destination.method if line.destination and line.destination.method in methods else "",
+                line.destination is not None and line.destination.method == STRIPE_PAYOUT_METHOD,
+                _stripe_words(line),
             )
             for line in queue.pending
         ]
@@ -272,6 +282,24 @@ class PayoutsAdminState(ConfirmMixin, AuthState):
         return [rx.toast.success(message), PayoutsAdminState.refresh]
 
     @rx.event
+    async def pay_by_stripe(self, form: dict):
+        paid = await call_service(
+            self,
+            lambda actor_id, uow, settings: payouts.pay_payout_by_stripe(
+                actor_id, _record_id(form, "payout_id", "a payout"), uow=uow
+            ),
+        )
+        if paid.refused:
+            return [paid.toast(), PayoutsAdminState.refresh]
+        outcome = paid.value
+        message = (
+            f"Payout #{outcome.payout_id} was already paid"
+            if outcome.replayed
+            else f"Payout #{outcome.payout_id} sent by Stripe"
+        )
+        return [rx.toast.success(message), PayoutsAdminState.refresh]
+
+    @rx.event
     async def reject(self, form: dict):
         reason = str(form.get("reason", ""))
         rejected = await call_service(
@@ -343,6 +371,7 @@ def _pending_row(row: PendingView) -> rx.Component:
             wrap="wrap",
         ),
         rx.text("Pay to: ", rx.text.strong(row.destination), size="2", data_testid="pending-destination"),
+        rx.cond(row.by_stripe, _stripe_pay(row)),
         rx.form(
             rx.hstack(
                 rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
@@ -389,6 +418,23 @@ def _pending_row(row: PendingView) -> rx.Component:
         padding_y="0.75rem",
         border_bottom=f"1px solid {theme.PANEL_BORDER}",
         data_testid="pending-payout",
+    )
+
+
+def _stripe_pay(row: PendingView) -> rx.Component:
+    """One click: a Stripe transfer to the racer's connected account, its id the payout's reference."""
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="payout_id", value=row.payout_id),
+            rx.button(
+                "Pay with Stripe", type="submit", color_scheme="indigo", data_testid="stripe-pay-button"
+            ),
+            rx.text(row.stripe_words, size="2", color=theme.TEXT_MUTED, data_testid="pending-stripe-status"),
+            spacing="2",
+            wrap="wrap",
+            align="center",
+        ),
+        on_submit=PayoutsAdminState.pay_by_stripe,
     )
 
 

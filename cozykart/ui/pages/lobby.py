@@ -19,12 +19,12 @@ import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import LOBBY_NAME_LENGTH_MAX, RACE_SIZE_MAX, RaceStatus
-from cozykart.services import default_uow, league, results_preview
+from cozykart.services import default_uow, league, live, results_preview
 from cozykart.services.identity import Viewer
 from cozykart.services.reads.league_pages import LobbyBoard, lobby_board
 from cozykart.services.reads.league_views import EntryView, RaceView
 from cozykart.settings import load_settings
-from cozykart.ui import routes, theme
+from cozykart.ui import live_race, routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.last_race import last_race
@@ -117,12 +117,19 @@ class LobbyState(ConfirmMixin, AuthState):
 
     @rx.event
     async def load(self):
+        await live_race.join(self, _room)  # before the read: a change after it is pushed
         await self._reload()
 
     @rx.event
     async def poll(self, now: str = ""):
         """The light refresh while the page is open (`now` is the timer's tick, unused)."""
         await self._reload()
+
+    @rx.event
+    async def refresh(self):
+        """A league change was pushed: read the board again, as this viewer sees it, if it is open."""
+        if self.router.page.path == routes.LOBBY:
+            await self._reload()
 
     async def _reload(self) -> None:
         """Who is looking (roles may have changed), then the board as they see it."""
@@ -293,6 +300,10 @@ class LobbyState(ConfirmMixin, AuthState):
             lambda racer_id, uow, _settings: league.set_results(race_id, table, actor_id=racer_id, uow=uow),
             "Results set: the race is final",
         )
+
+
+# Every open lobby: each viewer re-reads its board when a race or a lobby changes.
+_room = live_race.follow_with_event("cozykart-live-lobby", {live.RACE}, LobbyState.refresh)
 
 
 def _form_race_id(form_data: dict) -> int:

@@ -11,12 +11,13 @@ import dataclasses
 
 import reflex as rx
 
-from cozykart.domain.instants import INSTANT_WITH_YEAR, format_instant
+from cozykart.domain.instants import iso_instant
 from cozykart.domain.notices import NoticeKind
 from cozykart.services import notices
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
+from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
 
 
@@ -25,7 +26,7 @@ class NoticeView:
     notice_id: int = 0
     title: str = ""
     body: str = ""
-    when: str = ""
+    when: str = ""  # iso_instant, shown in the viewer's zone
     unseen: bool = False
     tone: str = "gold"  # paid: green; rejected or in debt: red
 
@@ -51,7 +52,7 @@ class NoticesState(AuthState):
                 notice_id=line.notice_id,
                 title=line.title,
                 body=line.body,
-                when=format_instant(line.created_at, INSTANT_WITH_YEAR),
+                when=iso_instant(line.created_at),
                 unseen=line.unseen,
                 tone="green" if line.kind == NoticeKind.PAYOUT_PAID else "red",
             )
@@ -68,7 +69,7 @@ def _line(line: NoticeView) -> rx.Component:
             rx.badge(line.title, color_scheme=rx.cond(line.tone == "green", "green", "red"), size="2"),
             rx.cond(line.unseen, rx.badge("new", color_scheme="amber", variant="solid", size="1")),
             rx.spacer(),
-            rx.text(line.when, size="1", color=theme.TEXT_MUTED),
+            rx.text(local_time(line.when, pattern=LOCAL_WITH_YEAR), size="1", color=theme.TEXT_MUTED),
             align="center",
             width="100%",
             wrap="wrap",

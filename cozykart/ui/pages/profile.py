@@ -16,8 +16,10 @@ from cozykart.domain.payout_destination import (
     EMAIL_LENGTH_MAX,
     IBAN_LENGTH_MAX,
     PayoutDestination,
+    StripeConnection,
 )
-from cozykart.services import identity, payout_destinations
+from cozykart.services import identity, payout_destinations, stripe_accounts
+from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.layout import page
@@ -41,6 +43,18 @@ class ProfileState(AuthState):
     dest_iban: str = ""
     dest_message: str = ""
     dest_error: str = ""
+    # the racer's connected Stripe account (only when this site pays through Stripe)
+    stripe_enabled: bool = False
+    stripe_connected: bool = False
+    stripe_ready: bool = False
+    stripe_words: str = ""
+    stripe_error: str = ""
+    stripe_busy: bool = False
+
+    def _show_stripe(self, connection: StripeConnection | None) -> None:
+        self.stripe_connected = connection is not None
+        self.stripe_ready = connection is not None and connection.can_receive_transfers
+        self.stripe_words = connection.words if connection is not None else ""
 
     def _show_destination(self, destination: PayoutDestination | None) -> None:
         self.destination_words = destination.words if destination else ""
@@ -65,7 +79,66 @@ class ProfileState(AuthState):
             self.dest_error = saved.message
             return saved.toast()
         self._show_destination(saved.value)
+        return await self._load_stripe()
+
+    async def _load_stripe(self):
+        """The Stripe account as Stripe says now when the racer comes back from it; a new link on a refresh."""
+        self.stripe_error, self.stripe_busy = "", False
+        self.stripe_enabled = bool(load_settings().stripe_api_key)
+        if not self.stripe_enabled:
+            self._show_stripe(None)
+            return None
+        back = str(self.router.url.query_parameters.get("stripe", "") or "")
+        if back == "refresh":  # the link expired or was used: a new one, straight away
+            return await self._to_stripe()
+        read = await call_service(
+            self,
+            lambda racer_id, uow, _settings: (
+                stripe_accounts.refresh_my_stripe_connection(racer_id, uow=uow)
+                if back == "return"
+                else stripe_accounts.my_stripe_connection(racer_id, uow=uow)
+            ),
+        )
+        if read.refused:
+            self.stripe_error = read.message
+            return None
+        self._show_stripe(read.value)
         return None
+
+    async def _to_stripe(self):
+        url = self.router.url
+        site_url = f"{url.scheme}://{url.netloc}"
+        started = await call_service(
+            self,
+            lambda racer_id, uow, _settings: stripe_accounts.start_onboarding(
+                racer_id, site_url=site_url, uow=uow
+            ),
+        )
+        self.stripe_busy = False
+        if started.refused:
+            self.stripe_error = started.message
+            return started.toast()
+        return rx.redirect(started.value)  # Stripe's host: a full page load in this tab
+
+    @rx.event
+    async def connect_stripe(self):
+        if self.stripe_busy:
+            return None
+        self.stripe_error, self.stripe_busy = "", True
+        return await self._to_stripe()
+
+    @rx.event
+    async def use_stripe(self):
+        self.dest_message = self.dest_error = ""
+        saved = await call_service(
+            self, lambda racer_id, uow, _settings: stripe_accounts.use_stripe_destination(racer_id, uow=uow)
+        )
+        if saved.refused:
+            self.dest_error = saved.message
+            return None
+        self._show_destination(saved.value)
+        self.dest_message = "Saved: payouts you ask for from now on go to your Stripe account."
+        return rx.toast.success("Payout destination saved")
 
     @rx.event
     def set_dest_method(self, value: str):
@@ -235,6 +308,52 @@ def _dest_fields() -> rx.Component:
     )
 
 
+def _stripe_part() -> rx.Component:
+    """Connect a Stripe Express account (Stripe's own pages), then choose it as where to be paid."""
+    return rx.vstack(
+        rx.heading("Stripe", size="3", as_="h3"),
+        rx.text(
+            rx.cond(
+                ProfileState.stripe_connected,
+                ProfileState.stripe_words,
+                "Get payouts straight to your bank through Stripe: connect an account on Stripe's site.",
+            ),
+            role="status",
+            data_testid="stripe-status",
+        ),
+        rx.hstack(
+            rx.button(
+                rx.cond(ProfileState.stripe_connected, "Continue Stripe set-up", "Connect with Stripe"),
+                on_click=ProfileState.connect_stripe,
+                loading=ProfileState.stripe_busy,
+                variant=rx.cond(ProfileState.stripe_ready, "soft", "solid"),
+                data_testid="stripe-connect",
+            ),
+            rx.cond(
+                ProfileState.stripe_ready,
+                rx.button(
+                    "Get paid by Stripe",
+                    on_click=ProfileState.use_stripe,
+                    color_scheme="green",
+                    data_testid="stripe-use",
+                ),
+            ),
+            spacing="2",
+            wrap="wrap",
+        ),
+        rx.cond(
+            ProfileState.stripe_error != "",
+            rx.text(
+                ProfileState.stripe_error, color=theme.LIVE_RED, role="alert", data_testid="stripe-error"
+            ),
+        ),
+        spacing="2",
+        width="100%",
+        padding_top="0.5rem",
+        border_top=f"1px solid {theme.PANEL_BORDER}",
+    )
+
+
 def _destination_card() -> rx.Component:
     return rx.el.section(
         rx.vstack(
@@ -274,6 +393,7 @@ def _destination_card() -> rx.Component:
                     ProfileState.dest_message, color="lightgreen", role="status", data_testid="dest-message"
                 ),
             ),
+            rx.cond(ProfileState.stripe_enabled, _stripe_part()),
             rx.text(
                 "Only you and the league's admins see this. Each payout request keeps the destination "
                 "in force when you asked.",

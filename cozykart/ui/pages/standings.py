@@ -8,8 +8,9 @@ import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import SeasonStatus
+from cozykart.services import live
 from cozykart.services.reads.league_pages import StandingsPage, standings_page
-from cozykart.ui import routes, theme
+from cozykart.ui import live_race, routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import (
     format_average,
@@ -97,14 +98,26 @@ class StandingsState(rx.State):
     trophies: list[TrophyView] = []
     error: str = ""
 
+    _picked: str = ""  # the season this viewer asked for ("": the current one), kept for pushes
+
     @rx.event
     async def load(self):
         wanted = str(self.router.page.params.get("season", "") or "")
+        self._picked = wanted
+        await live_race.join(self, _room)  # before the read: a change after it is pushed
         return await self._show_season(wanted)
 
     @rx.event
     async def pick_season(self, value: str):
+        self._picked = str(value)
         return await self._show_season(value)
+
+    @rx.event
+    async def refresh(self):
+        """The standings changed: read the season this viewer is looking at again, if the page is open."""
+        if self.router.page.path == routes.STANDINGS:
+            return await self._show_season(self._picked)
+        return None
 
     async def _show_season(self, value: str):
         season_id = parse_record_id(value)
@@ -187,6 +200,10 @@ class StandingsState(rx.State):
             ChartRaceView(label=chart_label(index), name=race.race_name, href=routes.race_path(race.race_id))
             for index, race in enumerate(chart.races)
         ]
+
+
+# Every open standings page: each viewer re-reads its season when the standings change.
+_room = live_race.follow_with_event("cozykart-live-standings", {live.STANDINGS}, StandingsState.refresh)
 
 
 # --- components -----------------------------------------------------------------

@@ -17,7 +17,7 @@ import reflex as rx
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.instants import iso_instant
-from cozykart.domain.ledger import PAYOUT_METHODS, PayoutStatus
+from cozykart.domain.ledger import PAID_BY_WORDS, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import payouts
 from cozykart.services.reads import statement, wallet_view
@@ -68,7 +68,7 @@ class PayoutStatusView:
 
 def _payout_detail(payout: RacerPayout) -> tuple[str, str, str]:
     if payout.status == PayoutStatus.PAID:
-        method = PAYOUT_METHODS.get(payout.method or "", payout.method or "")
+        method = PAID_BY_WORDS.get(payout.method or "", payout.method or "")
         return "paid", iso_instant(payout.decided_at), f" by {method} (ref {payout.reference or '-'})"
     if payout.status == PayoutStatus.REJECTED:
         return (

@@ -9,10 +9,10 @@ import reflex as rx
 
 from cozykart.domain.instants import iso_instant
 from cozykart.domain.league import RaceStatus
-from cozykart.services import default_uow
+from cozykart.services import default_uow, live
 from cozykart.services.reads.watch import WatchSnapshot, watch_snapshot
 from cozykart.settings import load_settings
-from cozykart.ui import routes, theme
+from cozykart.ui import broadcast, live_race, routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState, pot_ticker, sales_feed
 from cozykart.ui.local_time import local_time
@@ -61,19 +61,29 @@ class WatchState(rx.State):
     @rx.event
     async def load(self):
         settings = load_settings()
-        snapshot = await asyncio.to_thread(lambda: watch_snapshot(uow=default_uow(settings)))
+        await live_race.join(self, _room)  # before the read: a change after it is pushed
+        snapshot = await _read_snapshot()
         self.stream_url = settings.stream_embed_url or ""
         self.shop_url = settings.shop_url or ""
-        self._show(snapshot)
+        for name, value in _race_values(snapshot).items():
+            setattr(self, name, value)
 
-    def _show(self, snapshot: WatchSnapshot) -> None:
-        race = snapshot.race
-        self.has_race = race is not None
-        self.race_name = race.name if race else ""
-        self.race_status = race.status if race else ""
-        self.race_status_label = STATUS_LABELS.get(race.status, race.status) if race else ""
-        self.race_started_at = iso_instant(race.started_at) if race else ""
-        self.racers = [
+
+async def _read_snapshot() -> WatchSnapshot:
+    settings = load_settings()
+    return await asyncio.to_thread(lambda: watch_snapshot(uow=default_uow(settings)))
+
+
+def _race_values(snapshot: WatchSnapshot) -> dict:
+    """What the Watch page shows of the league (all but the stream and shop links)."""
+    race = snapshot.race
+    return {
+        "has_race": race is not None,
+        "race_name": race.name if race else "",
+        "race_status": race.status if race else "",
+        "race_status_label": STATUS_LABELS.get(race.status, race.status) if race else "",
+        "race_started_at": iso_instant(race.started_at) if race else "",
+        "racers": [
             RacerView(
                 racer_id=card.racer_id,
                 name=card.name,
@@ -81,11 +91,20 @@ class WatchState(rx.State):
                 position=f"#{card.position}" if card.position else "",
             )
             for card in (race.racers if race else ())
-        ]
-        self.season_name = snapshot.season_name or ""
-        self.sponsor_name = snapshot.sponsor_name or ""
-        self.leaders = [LeaderView(**dataclasses.asdict(row)) for row in snapshot.leaders]
-        self.loaded = True
+        ],
+        "season_name": snapshot.season_name or "",
+        "sponsor_name": snapshot.sponsor_name or "",
+        "leaders": [LeaderView(**dataclasses.asdict(row)) for row in snapshot.leaders],
+        "loaded": True,
+    }
+
+
+async def _watch_delta() -> dict:
+    return broadcast.delta(WatchState, **_race_values(await _read_snapshot()))
+
+
+# Every open Watch page: one read and one delta per worker when the race or the standings change.
+_room = live_race.follow_with_delta("cozykart-live-watch", {live.RACE, live.STANDINGS}, _watch_delta)
 
 
 def _avatar(url: rx.Var[str], name: rx.Var[str], size: str) -> rx.Component:
