@@ -227,6 +227,29 @@ def race_results(
     return message(embeds=[league_embed, money_embed])
 
 
+def race_results_corrected(
+    *,
+    race_name: str,
+    season_name: str | None,
+    finishes: Sequence[Finish],
+    pot_cents: int,
+    reason: str,
+    currency: str,
+) -> dict:
+    """A final race's results set again by an admin: the new table and shares, and why."""
+    body = race_results(
+        race_name=race_name,
+        season_name=season_name,
+        finishes=finishes,
+        pot_cents=pot_cents,
+        currency=currency,
+    )
+    league_embed = body["embeds"][0]
+    league_embed["title"] = clip(f"✏️ Results corrected: {_md(race_name)}", TITLE_LENGTH_MAX)
+    league_embed["description"] = clip(f"Why: {_md(reason)}", DESCRIPTION_LENGTH_MAX)
+    return body
+
+
 def dj_tip(
     *,
     dj: Person,

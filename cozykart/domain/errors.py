@@ -58,6 +58,7 @@ class in the tree is a `CozyKartError`, none is defined outside
     │   ├── SeasonClosed                           league
     │   ├── SeasonNameTaken                        league
     │   ├── SeasonHasUnfinishedRaces               league
+    │   ├── ReportsMissing                         league     racers who never reported would be DNF
     │   ├── NothingToFix                           league
     │   ├── LedgerError                            ledger     a money movement was refused
     │   │   ├── InsufficientFunds                  ledger

@@ -90,6 +90,9 @@ class NotAMember(PermissionDenied):
 
 class InvalidPosition(InvalidInput):
     def __init__(self, raw: object, racer_count: int) -> None:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            super().__init__(f"Choose a finishing position: 1 to {racer_count}, or DNF.")
+            return
         super().__init__(
             f"{raw!r} is not a finishing position: give a whole number from 1 to {racer_count}, or DNF."
         )
@@ -213,6 +216,16 @@ class SeasonHasUnfinishedRaces(Conflict):
         listed = ", ".join(repr(name) for name in race_names)
         super().__init__(
             f"{season_name!r} still has races without final results ({listed}); finish them first."
+        )
+
+
+class ReportsMissing(Conflict):
+    """Confirming the reports as they stand would record racers who never reported as DNF."""
+
+    def __init__(self, race_name: str, names: Sequence[str]) -> None:
+        super().__init__(
+            f"{len(names)} racer(s) of {race_name!r} have not reported ({', '.join(names)}): "
+            "confirming now records them as DNF. Confirm again acknowledging that, or set the whole table."
         )
 
 

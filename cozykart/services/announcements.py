@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain import discord_messages as say
-from cozykart.domain.events import RaceFinalized, RaceStarted, SeasonCompleted
+from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected, SeasonCompleted
 from cozykart.domain.ledger import PayoutPaid, TipRecorded
 from cozykart.services import outbox
 from cozykart.services.ledger import distribution_key
@@ -81,6 +81,43 @@ def on_race_finalized(event: RaceFinalized, uow: UnitOfWork) -> None:
         receipt_url=race_receipt_url(uow.base_settings.site_url, outcome.race_id),
     )
     outbox.record(uow, dedupe_key=f"race:{outcome.race_id}:results", kind="race_results", message=message)
+
+
+def on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> None:
+    """An admin set a final race's results again: the corrected table and what each racer now holds.
+
+    Runs after the ledger's correction in the same transaction, so the shares are the corrected ones.
+    """
+    outcome = event.outcome
+    season = uow.seasons.season(outcome.season_id) if outcome.season_id else None
+    people = _people(uow, [result.racer_id for result in outcome.results])
+    held_cents: dict[int, int] = {}
+    for row in uow.ledger.race_wallet_holdings(outcome.race_id):
+        held_cents[row.racer_id] = held_cents.get(row.racer_id, 0) + row.net_cents
+    finishes = [
+        say.Finish(
+            people[result.racer_id],
+            None if result.dnf else result.position,
+            result.points,
+            held_cents.get(result.racer_id, 0),
+        )
+        for result in outcome.results
+    ]
+    message = say.race_results_corrected(
+        race_name=outcome.name,
+        season_name=season.name if season else None,
+        finishes=finishes,
+        pot_cents=sum(held_cents.values()),
+        reason=event.reason,
+        currency=uow.base_settings.currency,
+    )
+    fix_words = "-".join(str(fix_id) for fix_id in sorted(event.fix_ids)) or event.corrected_at.isoformat()
+    outbox.record(
+        uow,
+        dedupe_key=f"race:{outcome.race_id}:correction:{fix_words}",
+        kind="race_results_corrected",
+        message=message,
+    )
 
 
 def on_tip_recorded(event: TipRecorded, uow: UnitOfWork) -> None:

@@ -50,7 +50,8 @@ HANDLERS: HandlerTable = MappingProxyType(
             after_commit=(live.standings_changed,),
         ),
         ResultsCorrected: EventHandlers(
-            in_transaction=(ledger.correct_on_results_corrected,), after_commit=(live.standings_changed,)
+            in_transaction=(ledger.correct_on_results_corrected, announcements.on_results_corrected),
+            after_commit=(live.standings_changed,),
         ),
         SeasonActivated: EventHandlers(after_commit=(live.standings_changed,)),
         SeasonCompleted: EventHandlers(

@@ -499,6 +499,19 @@ def set_role(
     return row
 
 
+def preview_set_role(
+    actor_racer_id: int, racer_id: int, role: str, *, granted: bool, uow: UnitOfWork
+) -> tuple[RoleRow, bool]:
+    """What `set_role` would do, run and rolled back: the racer after it, and whether anything changes."""
+    column = _ROLE_COLUMNS[parse_role(role)]
+    with uow:
+        before = uow.identity.racer_for_update(racer_id)
+        held_before = bool(before is not None and getattr(before, column))
+        # set_role joins this transaction (and checks the actor): leaving the block rolls it back.
+        row = set_role(actor_racer_id, racer_id, role, granted=granted, uow=uow)
+        return row, held_before != granted
+
+
 def roles_overview(actor_racer_id: int, *, uow: UnitOfWork) -> RolesOverview:
     """Every racer's roles and the latest role changes: for admins only."""
     settings = uow.base_settings

@@ -63,6 +63,7 @@ from cozykart.domain.league import (
     RaceNotStarted,
     RaceStatus,
     RaceStillLive,
+    ReportsMissing,
     SeasonClosed,
     SeasonStatus,
     WhichLobby,
@@ -430,10 +431,19 @@ def set_results(
     return view
 
 
-def confirm_results(race_id: int, *, actor_id: int, uow: UnitOfWork, now: datetime | None = None) -> RaceView:
+def confirm_results(
+    race_id: int,
+    *,
+    actor_id: int,
+    uow: UnitOfWork,
+    missing_acknowledged: bool = False,
+    now: datetime | None = None,
+) -> RaceView:
     """The host (or an admin) accepts the racers' reports as they stand; final at once.
 
-    A racer who has not reported is recorded as DNF. Refused when the reports
+    A racer who has not reported is recorded as DNF, and only when the caller
+    says the host acknowledged it (`missing_acknowledged`): otherwise
+    `ReportsMissing` names them and nothing changes. Refused when the reports
     conflict: then the host sets the whole table.
     """
     now = now or utc_now()
@@ -449,6 +459,8 @@ def confirm_results(race_id: int, *, actor_id: int, uow: UnitOfWork, now: dateti
             raise InvalidResults(
                 f"The reports conflict ({problem}); set the whole results table to rule on them."
             )
+        if not missing_acknowledged:
+            _require_all_reported(uow, race, entries)
         _finalize(uow, race, entries, placings, now)
         view = race_view(uow, race)
         uow.commit()
@@ -729,6 +741,13 @@ def _require_fixable(uow: UnitOfWork, race: Race) -> list[RaceEntry]:
     if season.status == SeasonStatus.CLOSED:
         raise SeasonClosed(season.name)
     return uow.league.entries(race.id)
+
+
+def _require_all_reported(uow: UnitOfWork, race: Race, entries: Sequence[RaceEntry]) -> None:
+    if all(entry.reported_at is not None for entry in entries):
+        return
+    view = race_view(uow, race)
+    raise ReportsMissing(race.name, [entry.racer.name for entry in view.entries if not entry.has_reported])
 
 
 def _reported(entry: RaceEntry) -> Placing | None:

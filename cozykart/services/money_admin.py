@@ -18,7 +18,7 @@ from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ledger import PAYOUT_METHODS, STRIPE_PAYOUT_METHOD
 from cozykart.domain.payments import InboxStatus
 from cozykart.domain.payout_destination import PayoutDestination, StripeConnection
-from cozykart.services import webhooks
+from cozykart.services import payouts, webhooks
 from cozykart.services.actors import load_admin
 from cozykart.services.payouts import read_wallet_balances
 from cozykart.services.reads import reconcile as reconcile_service
@@ -149,3 +149,98 @@ def reconciliation(
     with uow:
         load_admin(uow, actor_id)
         return reconcile_service.reconcile(uow=uow, now=now)
+
+
+# --- what a payout decision will do, before it is done --------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionPreview:
+    """A payout as paying, rejecting or paying directly would leave it: a dry run, rolled back."""
+
+    payout_id: int
+    racer_name: str
+    amount_cents: int
+    destination_words: str
+    replayed: bool  # already decided this way: the decision would change nothing
+    available_before_cents: int  # the racer's money available to withdraw, before and after
+    available_after_cents: int
+    currency: str
+
+
+def _dry_decision(uow: UnitOfWork, racer_id: int, decide, now: datetime) -> DecisionPreview:
+    """Inside the caller's transaction: run `decide()` (a payouts service joining it) and describe it."""
+    available_before_cents = read_wallet_balances(uow, racer_id, now).available_cents
+    payout_id, replayed = decide()
+    row = uow.payouts.by_id(payout_id)
+    assert row is not None, "the decision just made names this payout"
+    racer = uow.league.racer(row.racer_id)
+    assert racer is not None
+    return DecisionPreview(
+        payout_id=payout_id,
+        racer_name=racer.display_name,
+        amount_cents=row.amount_cents,
+        destination_words=(
+            destination.words
+            if (destination := PayoutDestination.from_record(row.destination))
+            else "no destination given"
+        ),
+        replayed=replayed,
+        available_before_cents=available_before_cents,
+        available_after_cents=read_wallet_balances(uow, row.racer_id, now).available_cents,
+        currency=uow.base_settings.currency,
+    )
+
+
+def preview_payout_decision(
+    actor_id: int,
+    payout_id: int,
+    *,
+    pay: bool,
+    method: str = "",
+    reference: str = "",
+    reason: str = "",
+    uow: UnitOfWork,
+) -> DecisionPreview:
+    """What `payouts.pay_payout` (pay) or `reject_payout` would do: their checks, run and rolled back."""
+    now = utc_now()
+    with uow:
+        load_admin(uow, actor_id)
+        row = uow.payouts.by_id(payout_id)
+        racer_id = row.racer_id if row is not None else 0
+
+        def decide() -> tuple[int, bool]:
+            if pay:
+                outcome = payouts.pay_payout(
+                    actor_id, payout_id, method=method, reference=reference, uow=uow, now=now
+                )
+            else:
+                outcome = payouts.reject_payout(actor_id, payout_id, reason=reason, uow=uow, now=now)
+            return outcome.payout_id, outcome.replayed
+
+        # Leaving the block without commit rolls the decision back.
+        return _dry_decision(uow, racer_id, decide, now)
+
+
+def preview_direct_payout(
+    actor_id: int, racer_id: int, amount_cents: int, *, method: str, reference: str, key: str, uow: UnitOfWork
+) -> DecisionPreview:
+    """What `payouts.direct_payout` would do: its checks (funds, debt, method), run and rolled back."""
+    now = utc_now()
+    with uow:
+        load_admin(uow, actor_id)
+
+        def decide() -> tuple[int, bool]:
+            payout_id = payouts.direct_payout(
+                actor_id,
+                racer_id,
+                amount_cents,
+                method=method,
+                reference=reference,
+                key=key,
+                uow=uow,
+                now=now,
+            )
+            return payout_id, False
+
+        return _dry_decision(uow, racer_id, decide, now)

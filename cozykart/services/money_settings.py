@@ -311,3 +311,12 @@ def change_money_setting(
             f"{value_words(name, new_value, base.currency)}; it applies from the next event on."
         ),
     )
+
+
+def preview_money_setting_change(
+    *, actor_id: int, name: str, value: int | str, reason: str, uow: UnitOfWork
+) -> SettingChangeReceipt:
+    """What `change_money_setting` would do (its checks and its words), run and rolled back."""
+    with uow:
+        # change_money_setting joins this transaction: leaving the block rolls its change back.
+        return change_money_setting(actor_id=actor_id, name=name, value=value, reason=reason, uow=uow)

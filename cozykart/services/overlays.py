@@ -60,3 +60,10 @@ def check_overlay_admin(*, actor_id: int, uow: UnitOfWork) -> str:
         actor = load_actor(uow, actor_id)
         require_admin(actor)
         return actor.display_name
+
+
+def preview_regenerate_overlay_key(*, actor_id: int, uow: UnitOfWork) -> bool:
+    """Admin only: whether a key is in use now (regenerating breaks every OBS scene that uses it)."""
+    with uow:
+        load_admin(uow, actor_id)
+        return uow.overlays.current_key_sha256() is not None

@@ -12,11 +12,16 @@ function admin-only:
   racers hold (what the ledger splits again by the new results).
 - `apply_admin_fix`: the fix and its outcome in one transaction: places and
   points, and the cents the ledger's correction moved between racers' wallets.
+- `preview_table_fix` / `apply_table_fix`: the same for a final race's whole
+  table set again (`league.fix_results`): ONE correction with one reason, the
+  fix rows of every racer who moved, one correcting ledger transaction and an
+  updated announcement; the preview shows the cents the correction would move.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cozykart.db.uow import UnitOfWork
@@ -56,6 +61,7 @@ class FixPreview:
     race_name: str
     changes: tuple[PlaceChange, ...]
     pot_held_cents: int  # what the race's racers hold of its pot; split again by the new results
+    moved_cents: dict[int, int] = field(default_factory=dict)  # racer id -> cents (a table fix's dry run)
 
 
 @dataclass(frozen=True)
@@ -166,4 +172,52 @@ def apply_admin_fix(
         changes=_changes(before, after),
         moved_cents={racer: cents for racer, cents in moved_cents.items() if cents != 0},
         pot_held_cents=pot_held_cents,
+    )
+
+
+def _table_fix(
+    race_id: int,
+    table: Mapping[int, int | str],
+    reason: str,
+    actor_id: int,
+    uow: UnitOfWork,
+    now: datetime | None,
+) -> tuple[RaceView, RaceView, dict[int, int], int]:
+    """Inside the caller's transaction: the whole-table fix and the cents its correction moved."""
+    load_admin(uow, actor_id)
+    before = league.get_race(race_id, uow=uow)
+    correction_before_id = uow.ledger.latest_result_correction_id(race_id)
+    after = league.fix_results(race_id, table, reason=reason, actor_id=actor_id, uow=uow, now=now)
+    uow.handle_events()  # the ledger posts its one correction now, inside this transaction
+    moved_cents = uow.ledger.wallet_moves_of_corrections_since(race_id, correction_before_id)
+    assert sum(moved_cents.values()) == 0, "a result correction only moves cents between the race's racers"
+    moved = {racer: cents for racer, cents in moved_cents.items() if cents != 0}
+    return before, after, moved, _pot_held_cents(uow, race_id)
+
+
+def preview_table_fix(
+    race_id: int, table: Mapping[int, int | str], *, reason: str, actor_id: int, uow: UnitOfWork
+) -> FixPreview:
+    """What `apply_table_fix` would change (places, points, cents moved), without changing anything."""
+    with uow:
+        before, after, moved, held_cents = _table_fix(race_id, table, reason, actor_id, uow, None)
+        # Leaving the block without commit rolls the fix and its correction back.
+    return FixPreview(race_id, before.name, _changes(before, after), held_cents, moved)
+
+
+def apply_table_fix(
+    race_id: int,
+    table: Mapping[int, int | str],
+    *,
+    reason: str,
+    actor_id: int,
+    uow: UnitOfWork,
+    now: datetime | None = None,
+) -> FixOutcome:
+    """An admin sets a final race's whole table again: one correction, one reason, committed once."""
+    with uow:
+        before, after, moved, held_cents = _table_fix(race_id, table, reason, actor_id, uow, now)
+        uow.commit()
+    return FixOutcome(
+        race=after, changes=_changes(before, after), moved_cents=moved, pot_held_cents=held_cents
     )

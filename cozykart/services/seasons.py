@@ -171,6 +171,14 @@ def close_season(
     return view
 
 
+def preview_close_season(season_id: int, *, actor_id: int, uow: UnitOfWork) -> SeasonView:
+    """What `close_season` would do (its checks, the champion it would crown), run and rolled back."""
+    with uow:
+        # close_season joins this transaction (its commit waits for ours, which never comes):
+        # leaving the block rolls the close back.
+        return close_season(season_id, actor_id=actor_id, uow=uow)
+
+
 def list_seasons(*, uow: UnitOfWork) -> tuple[SeasonView, ...]:
     """Every season: the active one, then upcoming, then the archive (newest first)."""
     with uow:

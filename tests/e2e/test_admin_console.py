@@ -27,6 +27,7 @@ from cozykart.services.handlers import HANDLERS
 from cozykart.settings import PROJECT_ROOT, load_settings
 from cozykart.ui.pages.admin_seasons import SeasonsAdminState
 from cozykart.ui.pages.admin_settings import MoneySettingsState
+from tests.e2e.confirm_support import click_and_confirm
 from tests.e2e.conftest import (
     E2E_ADMIN_DISCORD_ID,
     ServedApp,
@@ -156,7 +157,7 @@ def test_an_admin_changes_the_commission_rate_with_a_reason_and_the_audit_row_ap
 
     commission.get_by_test_id("setting-new-value").fill("25")
     commission.get_by_test_id("setting-reason").fill("Bigger pots for the winter cup")
-    commission.get_by_test_id("setting-change").click()
+    click_and_confirm(page, commission.get_by_test_id("setting-change"))
 
     expect(commission.get_by_test_id("setting-value")).to_have_text(
         "25.00% (2500 bps)", timeout=PAGE_TIMEOUT_MS
@@ -294,7 +295,7 @@ def test_an_admin_previews_and_applies_a_result_fix(console_app, fake_discord_se
     positions = waiting.get_by_test_id("set-position")
     positions.nth(0).fill("2")
     positions.nth(1).fill("1")
-    waiting.get_by_test_id("set-results").click()
+    click_and_confirm(page, waiting.get_by_test_id("set-results"))
     expect(page.get_by_test_id("awaiting-empty")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     expect(page.get_by_test_id("final-race").filter(has_text="Waluigi Pinball")).to_contain_text("P1")
     pinball = next(

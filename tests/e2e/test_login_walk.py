@@ -13,6 +13,7 @@ from cozykart.db.identity_tables import AuthSession, RoleChange
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.settings import PROJECT_ROOT
+from tests.e2e.confirm_support import click_and_confirm
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
 from tests.fake_discord import FakeUser
 
@@ -142,7 +143,7 @@ def test_roles_page_refuses_a_racer_and_lets_an_admin_grant_host(served_app, fak
     expect(row).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
     toggle = row.get_by_test_id("toggle-host")
     expect(toggle).to_have_text("Grant host")
-    toggle.click()
+    click_and_confirm(page, toggle)
     expect(toggle).to_have_text("Revoke host", timeout=PAGE_TIMEOUT_MS)
 
     kai = _racer(db, "demo-koopa_kid")

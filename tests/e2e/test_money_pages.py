@@ -15,6 +15,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.services import ledger, wallet
 from cozykart.settings import PROJECT_ROOT, load_settings
 from cozykart.ui.pages.tip import TipState
+from tests.e2e.confirm_support import click_and_confirm
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, screenshot_dir
 from tests.fake_discord import FakeUser
 from tests.reflex_viewer import Viewer, run_async
@@ -158,7 +159,7 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         admin_page.screenshot(path=str(screenshot_dir(tmp_path) / "admin-payouts.png"), full_page=True)
         row.get_by_test_id("pay-method").select_option("paypal")
         row.get_by_test_id("pay-reference").fill("PP-E2E-1")
-        row.get_by_test_id("pay-button").click()
+        click_and_confirm(admin_page, row.get_by_test_id("pay-button"))
 
         expect(admin_page.get_by_text(f"Payout #{payout_id} marked paid")).to_be_visible(
             timeout=PAGE_TIMEOUT_MS
@@ -199,7 +200,7 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         admin_page.reload()
         row = admin_page.get_by_test_id("pending-payout").filter(has_text=f"#{second_id}")
         row.get_by_test_id("reject-reason").fill("PayPal account not verified yet")
-        row.get_by_test_id("reject-button").click()
+        click_and_confirm(admin_page, row.get_by_test_id("reject-button"))
         expect(admin_page.get_by_text(f"Payout #{second_id} rejected")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         racer_page.reload()
         expect(racer_page.get_by_test_id("my-payout").filter(has_text=f"#{second_id}")).to_contain_text(
@@ -214,7 +215,7 @@ def test_an_admin_pays_a_requested_payout_from_the_queue_and_the_racer_sees_it(
         direct.get_by_test_id("direct-amount").fill("5.00")
         direct.get_by_test_id("direct-method").select_option("gift_card")
         direct.get_by_test_id("direct-reference").fill("GC-E2E-5")
-        direct.get_by_test_id("direct-pay").click()
+        click_and_confirm(admin_page, direct.get_by_test_id("direct-pay"))
         expect(admin_page.get_by_text("of $5.00 paid")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         racer_page.reload()
         expect(racer_page.get_by_test_id("wallet-available")).to_have_text("$20.00", timeout=PAGE_TIMEOUT_MS)

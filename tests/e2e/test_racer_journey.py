@@ -29,6 +29,7 @@ from cozykart.db.tables import Race, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.services import league
 from cozykart.services.handlers import HANDLERS
+from tests.e2e.confirm_support import click_and_confirm
 from tests.e2e.conftest import screenshot_dir
 
 pytestmark = pytest.mark.e2e
@@ -140,7 +141,7 @@ def test_a_racer_joins_a_lobby_races_and_reports_live_for_the_host_too(served_de
         )
 
         # The host ends it: Kai's page asks for results.
-        host_race.get_by_test_id("end-button").click()
+        click_and_confirm(host_page, host_race.get_by_test_id("end-button"))
         ended = "Ended · waiting for results"
         expect(host_race.get_by_test_id("race-card-status")).to_have_text(ended, timeout=PAGE_TIMEOUT_MS)
         expect(racer_race.get_by_test_id("race-card-status")).to_have_text(
@@ -176,7 +177,7 @@ def test_a_racer_joins_a_lobby_races_and_reports_live_for_the_host_too(served_de
         # The host rules with the whole table (Kai first): the race is final and leaves both pages.
         host_race.get_by_label(f"Finish of {racer.mkt_name}").select_option("1")
         host_race.get_by_label(f"Finish of {host.mkt_name}").select_option("2")
-        host_race.get_by_test_id("set-table-button").click()
+        click_and_confirm(host_page, host_race.get_by_test_id("set-table-button"))
         expect(host_race).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
         expect(racer_race).to_have_count(0, timeout=LIVE_UPDATE_TIMEOUT_MS)
 

@@ -30,6 +30,7 @@ import cozykart.cozykart  # noqa: F401  (every page's state, so app_handlers() l
 from cozykart.settings import PROJECT_ROOT
 from cozykart.ui import routes
 from cozykart.ui.event_guard import EVENT_TEXT_LENGTH_MAX, app_handlers, parameters_of
+from tests.e2e.confirm_support import click_and_confirm
 from tests.e2e.conftest import (
     E2E_ADMIN_DISCORD_ID,
     ServedApp,
@@ -177,7 +178,7 @@ def _visit_admin_pages_and_make_an_overlay_key(page, app: ServedApp, fake_discor
         page.goto(app.url(path), timeout=PAGE_TIMEOUT_MS)
         expect(page.locator("h1").first).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         expect(page.get_by_test_id("admin-refusal")).to_have_count(0)
-    page.get_by_test_id("regenerate-overlay-key").click()
+    click_and_confirm(page, page.get_by_test_id("regenerate-overlay-key"))
     shown = page.wait_for_function(
         "() => { const el = document.querySelector('[data-testid=overlay-pot-url]');"
         " const text = el && (el.value || el.textContent || ''); return /key=\\S+/.test(text) && text; }",

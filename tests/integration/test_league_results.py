@@ -22,6 +22,7 @@ from cozykart.domain.league import (
     RaceNotStarted,
     RaceStillLive,
     ReasonRequired,
+    ReportsMissing,
 )
 from cozykart.services import league, seasons
 from cozykart.services.reads import standings
@@ -107,13 +108,18 @@ def test_conflicting_claims_are_disputed_until_the_host_rules(database):
     assert _placings(view) == {a: (2, False, 12), b: (1, False, 15), c: (3, False, 10), d: (None, True, 0)}
 
 
-def test_host_confirms_reports_as_they_stand_and_silent_racers_are_dnf(database):
+def test_host_confirms_reports_as_they_stand_and_silent_racers_are_dnf_only_when_acknowledged(database):
     lg = make_league(database, 3)
     a, b, c = lg.racer_ids
     race_id = lg.ended_race([a, b, c])
     league.report_result(race_id, 2, **lg.kw(a))
     league.report_result(race_id, 1, **lg.kw(b))
-    view = league.confirm_results(race_id, **lg.kw(lg.admin_id))
+    with pytest.raises(ReportsMissing, match=r"1 racer.*have not reported") as refused:
+        league.confirm_results(race_id, **lg.kw(lg.admin_id))
+    silent = league.get_race(race_id, uow=database.uow()).entry_of(c)
+    assert silent is not None and silent.racer.name in refused.value.message
+    assert league.get_race(race_id, uow=database.uow()).status == "ended"
+    view = league.confirm_results(race_id, missing_acknowledged=True, **lg.kw(lg.admin_id))
     assert _placings(view) == {a: (2, False, 12), b: (1, False, 15), c: (None, True, 0)}
 
 

@@ -106,11 +106,17 @@ def test_positions_at_the_edges_of_the_race(raw, racer_count, position):
 
 
 @pytest.mark.parametrize(
-    "raw", [0, 5, "0", "5", "5th", "1 st", "st", "\u0663", "1.0", 1.0, None, True, Placing(5), [1]]
+    "raw", [0, 5, "0", "5", "5th", "1 st", "st", "\u0663", "1.0", 1.0, True, Placing(5), [1]]
 )
 def test_positions_outside_a_four_racer_race_are_refused_with_the_range(raw):
     message = message_of(InvalidPosition, parse_placing, raw, 4)
     assert message == f"{raw!r} is not a finishing position: give a whole number from 1 to 4, or DNF."
+
+
+@pytest.mark.parametrize("raw", ["", "  ", None])
+def test_an_unchosen_position_is_refused_asking_for_a_choice(raw):
+    message = message_of(InvalidPosition, parse_placing, raw, 4)
+    assert message == "Choose a finishing position: 1 to 4, or DNF."
 
 
 # --- results ------------------------------------------------------------------

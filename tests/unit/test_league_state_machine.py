@@ -37,6 +37,7 @@ from cozykart.domain.league import (
     RaceNotStarted,
     RaceStatus,
     RaceStillLive,
+    ReportsMissing,
     SeasonStatus,
     TooManyOpenLobbies,
 )
@@ -187,13 +188,16 @@ def test_conflicting_reports_are_disputed_until_the_host_rules():
     assert _placings(view) == {a: (2, False, 12), b: (1, False, 15), c: (3, False, 10), d: (None, True, 0)}
 
 
-def test_the_host_confirms_reports_as_they_stand_and_silent_racers_are_dnf():
+def test_the_host_confirms_reports_as_they_stand_and_silent_racers_are_dnf_once_acknowledged():
     lg = make_league(3)
     a, b, c = lg.racer_ids
     race_id = lg.ended_race([a, b, c])
     league.report_result(race_id, 2, **lg.kw(a))
     league.report_result(race_id, 1, **lg.kw(b))
-    view = league.confirm_results(race_id, **lg.kw(lg.admin_id))
+    with pytest.raises(ReportsMissing):
+        league.confirm_results(race_id, **lg.kw(lg.admin_id))
+    assert lg.events(RaceFinalized) == []
+    view = league.confirm_results(race_id, missing_acknowledged=True, **lg.kw(lg.admin_id))
     assert _placings(view) == {a: (2, False, 12), b: (1, False, 15), c: (None, True, 0)}
 
 

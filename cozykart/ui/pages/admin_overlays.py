@@ -8,6 +8,7 @@ from cozykart.services import overlays
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import publish_test_alert
 from cozykart.ui.service_call import call_service
@@ -23,7 +24,7 @@ POT_URL_FIELD_ID = "overlay-pot-url"
 ALERTS_URL_FIELD_ID = "overlay-alerts-url"
 
 
-class OverlayAdminState(AuthState):
+class OverlayAdminState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
     urls_shown: bool = False
@@ -34,6 +35,35 @@ class OverlayAdminState(AuthState):
 
     def _hide(self) -> None:
         self.urls_shown = False
+
+    @rx.event
+    async def ask_regenerate(self):
+        """The dialog before a new key: what stops working, from whether a key is in use now."""
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, _settings: overlays.preview_regenerate_overlay_key(
+                actor_id=actor_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        lines = (
+            [
+                "The current overlay key stops working at once: OBS scenes using the old key stop updating "
+                "(the pot ticker and the alerts) until their browser source gets the new URL.",
+                "The new URLs are shown here once; copy them into OBS.",
+            ]
+            if previewed.value
+            else ["No overlay key is in use yet: this makes the first one. Its URLs are shown here once."]
+        )
+        self._ask(
+            title="Make a new overlay key?",
+            lines=lines,
+            label="Make a new key",
+            handler="regenerate",
+            args={},
+        )
+        return None
 
     @rx.event
     async def regenerate(self):
@@ -76,7 +106,12 @@ def _url_row(label: str, field_id: str) -> rx.Component:
 
 @page(route=routes.ADMIN_OVERLAYS, title="Overlays", on_load=OverlayAdminState.load)
 def overlays_admin_page() -> rx.Component:
-    return admin_gate(OverlayAdminState.allowed, OverlayAdminState.refusal, routes.ADMIN_OVERLAYS, _console())
+    return admin_gate(
+        OverlayAdminState.allowed,
+        OverlayAdminState.refusal,
+        routes.ADMIN_OVERLAYS,
+        rx.fragment(confirm_dialog(OverlayAdminState), _console()),
+    )
 
 
 def _console() -> rx.Component:
@@ -91,7 +126,7 @@ def _console() -> rx.Component:
                 ),
                 rx.button(
                     "Make a new overlay key",
-                    on_click=OverlayAdminState.regenerate,
+                    on_click=OverlayAdminState.ask_regenerate,
                     data_testid="regenerate-overlay-key",
                 ),
                 rx.vstack(

@@ -19,11 +19,12 @@ from cozykart.domain.ids import parse_record_id
 from cozykart.domain.ledger import PAID_BY_WORDS, REASON_LENGTH_MAX, STRIPE_PAYOUT_METHOD, PayoutStatus
 from cozykart.domain.money import AMOUNT_TEXT_LENGTH_MAX, format_cents, parse_amount_cents
 from cozykart.services import money_admin, payouts
-from cozykart.services.money_admin import PayoutLine, PayoutQueue
+from cozykart.services.money_admin import DecisionPreview, PayoutLine, PayoutQueue
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load, admin_time, admin_title
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.local_time import local_time
 from cozykart.ui.service_call import call_service
@@ -70,13 +71,30 @@ def _queue_of(actor_id, uow, settings) -> PayoutQueue:
     return money_admin.payout_queue(actor_id, uow=uow)
 
 
+DIRECT_FORM_ID = "direct-payout-form"
+DIRECT_FORM_FIELDS = ("racer_id", "amount", "method", "reference")
+
+
+def _decision_lines(preview: DecisionPreview, what: str) -> list[str]:
+    def money(cents: int) -> str:
+        return format_cents(cents, preview.currency)
+
+    if preview.replayed:
+        return [f"Payout #{preview.payout_id} was already {what}: nothing would change."]
+    return [
+        f"{preview.racer_name}'s available money: {money(preview.available_before_cents)} → "
+        f"{money(preview.available_after_cents)}.",
+        f"Where they asked to be paid: {preview.destination_words}.",
+    ]
+
+
 def _stripe_words(line: PayoutLine) -> str:
     if line.destination is None or line.destination.method != STRIPE_PAYOUT_METHOD:
         return ""
     return line.stripe.words if line.stripe else "Stripe: the racer's account is no longer connected."
 
 
-class PayoutsAdminState(AuthState):
+class PayoutsAdminState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
     pending: list[PendingView] = []
@@ -142,6 +160,104 @@ class PayoutsAdminState(AuthState):
         self.methods = [OptionView(key, words) for key, words in queue.methods]
         self._direct_key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"
 
+    async def _preview(self, work) -> DecisionPreview | rx.event.EventSpec:
+        previewed = await call_service(self, work)
+        return previewed.toast() if previewed.refused else previewed.value
+
+    @rx.event
+    async def ask_pay(self, form: dict):
+        """The dialog before marking a payout paid: who, how much, how, from a dry run of the payment."""
+        method, reference = str(form.get("method") or ""), str(form.get("reference") or "")
+        preview = await self._preview(
+            lambda actor_id, uow, settings: money_admin.preview_payout_decision(
+                actor_id,
+                _record_id(form, "payout_id", "a payout"),
+                pay=True,
+                method=method,
+                reference=reference,
+                uow=uow,
+            )
+        )
+        if not isinstance(preview, DecisionPreview):
+            return preview
+        amount = format_cents(preview.amount_cents, preview.currency)
+        method_words = dict((m.value, m.label) for m in self.methods).get(method, method)
+        self._ask(
+            title=f"Mark {preview.racer_name}'s {amount} payout paid?",
+            lines=[
+                f"Payout #{preview.payout_id}: {amount} to {preview.racer_name} by {method_words}"
+                + (f", reference {reference.strip()!r}." if reference.strip() else ", no reference."),
+                "Send the money yourself first: this only records that it was sent, and it cannot be undone.",
+                *_decision_lines(preview, "paid"),
+                "Discord announces the cash-out.",
+            ],
+            label=f"Mark {amount} paid",
+            handler="pay",
+            args={"form": {"payout_id": str(preview.payout_id), "method": method, "reference": reference}},
+        )
+        return None
+
+    @rx.event
+    async def ask_reject(self, form: dict):
+        """The dialog before rejecting: the money goes back to the racer's wallet, with the reason."""
+        reason = str(form.get("reason") or "")
+        preview = await self._preview(
+            lambda actor_id, uow, settings: money_admin.preview_payout_decision(
+                actor_id, _record_id(form, "payout_id", "a payout"), pay=False, reason=reason, uow=uow
+            )
+        )
+        if not isinstance(preview, DecisionPreview):
+            return preview
+        amount = format_cents(preview.amount_cents, preview.currency)
+        self._ask(
+            title=f"Reject {preview.racer_name}'s {amount} payout?",
+            lines=[
+                f"Payout #{preview.payout_id} is rejected for good, with the reason {reason.strip()!r}; "
+                f"the {amount} goes back to {preview.racer_name}'s wallet.",
+                *_decision_lines(preview, "rejected"),
+            ],
+            label=f"Reject the {amount} payout",
+            handler="reject",
+            args={"form": {"payout_id": str(preview.payout_id), "reason": reason}},
+        )
+        return None
+
+    @rx.event
+    async def ask_pay_directly(self, form: dict):
+        """The dialog before a direct payout: who, how much, and their wallet after, from a dry run."""
+        method, reference = str(form.get("method") or ""), str(form.get("reference") or "")
+        amount_text = str(form.get("amount") or "")
+        key = self._direct_key or f"web-direct:{uuid.uuid4().hex}"
+        self._direct_key = key
+        preview = await self._preview(
+            lambda actor_id, uow, settings: money_admin.preview_direct_payout(
+                actor_id,
+                _record_id(form, "racer_id", "a racer"),
+                parse_amount_cents(amount_text),
+                method=method,
+                reference=reference,
+                key=key,
+                uow=uow,
+            )
+        )
+        if not isinstance(preview, DecisionPreview):
+            return preview
+        amount = format_cents(preview.amount_cents, preview.currency)
+        method_words = dict((m.value, m.label) for m in self.methods).get(method, method)
+        self._ask(
+            title=f"Pay {preview.racer_name} {amount} now?",
+            lines=[
+                f"{amount} leaves {preview.racer_name}'s wallet now and is recorded as paid by {method_words}; "
+                "send the money yourself. It cannot be undone.",
+                *_decision_lines(preview, "paid"),
+                "Discord announces the cash-out.",
+            ],
+            label=f"Pay {amount}",
+            handler="pay_directly",
+            args={"form": {k: str(v or "") for k, v in form.items() if k in DIRECT_FORM_FIELDS}},
+        )
+        return None
+
     @rx.event
     async def pay(self, form: dict):
         method, reference = str(form.get("method", "")), str(form.get("reference", ""))
@@ -164,6 +280,32 @@ class PayoutsAdminState(AuthState):
             else f"Payout #{outcome.payout_id} marked paid"
         )
         return [rx.toast.success(message), PayoutsAdminState.refresh]
+
+    @rx.event
+    async def ask_pay_by_stripe(self, form: dict):
+        """The dialog before a Stripe transfer: who, how much, to which account, read from the queue now."""
+        payout_id = parse_record_id(form.get("payout_id", ""))
+        queue = await call_service(self, _queue_of)
+        if queue.refused:
+            return queue.toast()
+        line = next((one for one in queue.value.pending if one.payout_id == payout_id), None)
+        if line is None:
+            return [rx.toast.error("That payout is no longer waiting."), PayoutsAdminState.refresh]
+        amount = format_cents(line.amount_cents, queue.value.currency)
+        self._ask(
+            title=f"Send {line.racer_name} {amount} by Stripe?",
+            lines=[
+                f"Payout #{line.payout_id}: Stripe transfers {amount} to {line.racer_name}'s connected "
+                "account now, and the payout is recorded paid with the transfer's id as its reference.",
+                _stripe_words(line),
+                "The money leaves at once; only a reversal in Stripe brings it back. Discord announces the "
+                "cash-out.",
+            ],
+            label=f"Send {amount} by Stripe",
+            handler="pay_by_stripe",
+            args={"form": {"payout_id": str(line.payout_id)}},
+        )
+        return None
 
     @rx.event
     async def pay_by_stripe(self, form: dict):
@@ -217,6 +359,7 @@ class PayoutsAdminState(AuthState):
         amount_cents, payout_id = paid.value
         self._direct_key = f"web-direct:{uuid.uuid4().hex}"
         return [
+            rx.call_script(f"document.getElementById('{DIRECT_FORM_ID}')?.reset()"),
             rx.toast.success(
                 f"Direct payout #{payout_id} of {format_cents(amount_cents, load_settings().currency)} paid"
             ),
@@ -272,8 +415,8 @@ def _pending_row(row: PendingView) -> rx.Component:
                 wrap="wrap",
                 align="center",
             ),
-            on_submit=PayoutsAdminState.pay,
-            reset_on_submit=True,
+            on_submit=PayoutsAdminState.ask_pay,
+            reset_on_submit=False,
         ),
         rx.form(
             rx.hstack(
@@ -293,8 +436,8 @@ def _pending_row(row: PendingView) -> rx.Component:
                 wrap="wrap",
                 align="center",
             ),
-            on_submit=PayoutsAdminState.reject,
-            reset_on_submit=True,
+            on_submit=PayoutsAdminState.ask_reject,
+            reset_on_submit=False,
         ),
         spacing="2",
         width="100%",
@@ -317,7 +460,7 @@ def _stripe_pay(row: PendingView) -> rx.Component:
             wrap="wrap",
             align="center",
         ),
-        on_submit=PayoutsAdminState.pay_by_stripe,
+        on_submit=PayoutsAdminState.ask_pay_by_stripe,
     )
 
 
@@ -402,8 +545,9 @@ def _direct() -> rx.Component:
                         wrap="wrap",
                         align="center",
                     ),
-                    on_submit=PayoutsAdminState.pay_directly,
-                    reset_on_submit=True,
+                    on_submit=PayoutsAdminState.ask_pay_directly,
+                    reset_on_submit=False,
+                    id=DIRECT_FORM_ID,
                 ),
                 rx.text("No racer has money available right now.", color=theme.TEXT_MUTED),
             ),
@@ -436,5 +580,13 @@ def admin_payouts_page() -> rx.Component:
         PayoutsAdminState.allowed,
         PayoutsAdminState.refusal,
         routes.ADMIN_PAYOUTS,
-        rx.vstack(admin_title("Payouts"), _queue(), _direct(), _recent(), spacing="4", width="100%"),
+        rx.vstack(
+            admin_title("Payouts"),
+            confirm_dialog(PayoutsAdminState),
+            _queue(),
+            _direct(),
+            _recent(),
+            spacing="4",
+            width="100%",
+        ),
     )

@@ -6,6 +6,10 @@ Recent final races: an admin fix (racer, new position, reason) is first
 previewed (`results_admin.preview_admin_fix`, the real fix rolled back), then
 applied (`results_admin.apply_admin_fix`), and the page shows what changed:
 places, points, and the cents the ledger moved between the racers' wallets.
+A final race's whole table can also be set again as ONE correction (one
+reason, `results_admin.preview_table_fix` then `apply_table_fix`). Confirming,
+setting and correcting each open the confirmation dialog (`ui/confirm.py`)
+with the words of a dry run of the real service first.
 Every one of those services refuses anyone who is not an admin.
 """
 
@@ -19,18 +23,21 @@ from cozykart.domain.errors import InvalidInput
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import FIX_REASON_LENGTH_MAX
 from cozykart.domain.money import format_cents
-from cozykart.services import league, results_admin
+from cozykart.services import league, results_admin, results_preview
 from cozykart.services.reads.league_views import EntryView, RaceView
 from cozykart.services.results_admin import FixOutcome, FixPreview, ResultsDesk, placing_words
 from cozykart.settings import load_settings
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load, admin_time, admin_title
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.local_time import local_time
+from cozykart.ui.results_words import fix_lines, results_lines
 from cozykart.ui.service_call import call_service
 
 POSITION_FIELD_PREFIX = "position-"
+TABLE_FIELD_PREFIX = "table-"
 
 
 @dataclasses.dataclass
@@ -41,6 +48,8 @@ class EntryRowView:
     place: str = ""
     points: int = 0
     field_name: str = ""
+    table_field_name: str = ""
+    place_value: str = ""  # the place as the correction form starts from it: "1", "2"… or "DNF"
 
 
 @dataclasses.dataclass
@@ -86,6 +95,12 @@ def _race_row(race: RaceView) -> RaceRowView:
                 place=placing_words(entry) if race.is_final else "",
                 points=entry.points or 0,
                 field_name=f"{POSITION_FIELD_PREFIX}{entry.racer.racer_id}",
+                table_field_name=f"{TABLE_FIELD_PREFIX}{entry.racer.racer_id}",
+                place_value=(
+                    ("DNF" if entry.dnf or entry.position is None else str(entry.position))
+                    if race.is_final
+                    else ""
+                ),
             )
             for entry in race.entries
         ],
@@ -100,6 +115,15 @@ def _desk(actor_id, uow, _settings) -> ResultsDesk:
     return results_admin.results_desk(actor_id=actor_id, uow=uow)
 
 
+def _table(form: dict, prefix: str) -> dict[int, str]:
+    """Racer id -> the place typed in the fields named `prefix` + racer id ("" when left empty)."""
+    return {
+        racer_id: str(value if value is not None else "")
+        for field, value in form.items()
+        if field.startswith(prefix) and (racer_id := parse_record_id(field.removeprefix(prefix))) is not None
+    }
+
+
 def _race_id(form: dict) -> int:
     race_id = parse_record_id(form.get("race_id", ""))
     if race_id is None:
@@ -107,7 +131,7 @@ def _race_id(form: dict) -> int:
     return race_id
 
 
-class ResultsAdminState(AuthState):
+class ResultsAdminState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
     awaiting: list[RaceRowView] = []
@@ -149,20 +173,109 @@ class ResultsAdminState(AuthState):
         return None
 
     @rx.event
-    async def confirm(self, race_id: int):
+    async def ask_confirm(self, race_id: int):
+        """The dialog before confirming: who has not reported, and the real split, from a dry run."""
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, _settings: results_preview.preview_confirm(
+                int(race_id), actor_id=actor_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        preview = previewed.value
+        missing = len(preview.missing)
+        self._ask(
+            title=f"Confirm the results of {preview.race_name}?",
+            lines=results_lines(preview, load_settings().currency, confirming=True),
+            label=f"Confirm: {missing} racer(s) DNF" if missing else "Confirm the results",
+            handler="confirm",
+            args={"race_id": preview.race_id, "acknowledge_missing": bool(missing)},
+        )
+        return None
+
+    @rx.event
+    async def confirm(self, race_id: int, acknowledge_missing: bool = False):
+        acknowledged = acknowledge_missing is True
         return await self._act(
-            lambda actor_id, uow, _settings: league.confirm_results(int(race_id), actor_id=actor_id, uow=uow),
+            lambda actor_id, uow, _settings: league.confirm_results(
+                int(race_id), actor_id=actor_id, uow=uow, missing_acknowledged=acknowledged
+            ),
             lambda race: f"{race.name}: the reports are confirmed and the race is final",
         )
 
     @rx.event
+    async def ask_set_results(self, form: dict):
+        """The dialog before setting a waiting race's table: places, points and shares from a dry run."""
+        table = _table(form, POSITION_FIELD_PREFIX)
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, _settings: results_preview.preview_set_results(
+                _race_id(form), table, actor_id=actor_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        preview = previewed.value
+        self._ask(
+            title=f"Set the results of {preview.race_name}?",
+            lines=results_lines(preview, load_settings().currency, confirming=False),
+            label="Set the results",
+            handler="set_results",
+            args={
+                "form": {"race_id": str(preview.race_id)}
+                | {POSITION_FIELD_PREFIX + str(k): v for k, v in table.items()}
+            },
+        )
+        return None
+
+    @rx.event
+    async def ask_correct_table(self, form: dict):
+        """The dialog before setting a final race's whole table again: one correction, previewed."""
+        table = _table(form, TABLE_FIELD_PREFIX)
+        reason = str(form.get("reason") or "")
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, _settings: results_admin.preview_table_fix(
+                _race_id(form), table, reason=reason, actor_id=actor_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        preview: FixPreview = previewed.value
+        self._ask(
+            title=f"Correct the results of {preview.race_name}?",
+            lines=fix_lines(preview, reason, load_settings().currency),
+            label="Apply the correction",
+            handler="correct_table",
+            args={
+                "form": {"race_id": str(preview.race_id), "reason": reason}
+                | {TABLE_FIELD_PREFIX + str(k): v for k, v in table.items()}
+            },
+        )
+        return None
+
+    @rx.event
+    async def correct_table(self, form: dict):
+        """Set a final race's whole table again as one audited correction (the service checks everything)."""
+        table = _table(form, TABLE_FIELD_PREFIX)
+        reason = str(form.get("reason") or "")
+        applied = await call_service(
+            self,
+            lambda actor_id, uow, _settings: results_admin.apply_table_fix(
+                _race_id(form), table, reason=reason, actor_id=actor_id, uow=uow
+            ),
+        )
+        if applied.refused:
+            return applied.toast()
+        if (refused := await self._reread_desk()) is not None:
+            return refused
+        self._show_outcome(applied.value)
+        return rx.toast.success(f"{applied.value.race.name}: results corrected")
+
+    @rx.event
     async def set_results(self, form: dict):
-        table = {
-            racer_id: str(value)
-            for field, value in form.items()
-            if field.startswith(POSITION_FIELD_PREFIX)
-            and (racer_id := parse_record_id(field.removeprefix(POSITION_FIELD_PREFIX))) is not None
-        }
+        table = _table(form, POSITION_FIELD_PREFIX)
         return await self._act(
             lambda actor_id, uow, _settings: league.set_results(
                 _race_id(form), table, actor_id=actor_id, uow=uow
@@ -240,7 +353,10 @@ class ResultsAdminState(AuthState):
             return applied.toast()
         if (refused := await self._reread_desk()) is not None:
             return refused
-        outcome: FixOutcome = applied.value
+        self._show_outcome(applied.value)
+        return rx.toast.success(f"{applied.value.race.name}: result fixed")
+
+    def _show_outcome(self, outcome: FixOutcome) -> None:
         currency = load_settings().currency
         self.cancel_fix()
         self.outcome_title = f"Fixed: {outcome.race.name}"
@@ -258,7 +374,6 @@ class ResultsAdminState(AuthState):
             f"The standings follow. The ledger moved {format_cents(moved_cents, currency)} between the racers' "
             f"wallets; they still hold {format_cents(outcome.pot_held_cents, currency)} of the pot."
         )
-        return rx.toast.success(f"{outcome.race.name}: result fixed")
 
 
 # --- components ---------------------------------------------------------------
@@ -311,7 +426,7 @@ def _awaiting_race(race: RaceRowView) -> rx.Component:
                         "Confirm the reports as they stand",
                         type="button",
                         variant="soft",
-                        on_click=ResultsAdminState.confirm(race.race_id),
+                        on_click=ResultsAdminState.ask_confirm(race.race_id),
                         data_testid="confirm-results",
                     ),
                     spacing="2",
@@ -319,7 +434,7 @@ def _awaiting_race(race: RaceRowView) -> rx.Component:
                 ),
                 spacing="2",
             ),
-            on_submit=ResultsAdminState.set_results,
+            on_submit=ResultsAdminState.ask_set_results,
         ),
         spacing="2",
         width="100%",
@@ -404,11 +519,70 @@ def _final_race(race: RaceRowView) -> rx.Component:
             ),
             on_submit=ResultsAdminState.preview_fix,
         ),
+        _table_correction(race),
         spacing="2",
         width="100%",
         padding_y="0.75rem",
         border_bottom=f"1px solid {theme.PANEL_BORDER}",
         data_testid="final-race",
+    )
+
+
+def _table_entry(entry: EntryRowView) -> rx.Component:
+    return rx.hstack(
+        rx.text(entry.name, width="10rem", max_width="100%"),
+        rx.input(
+            name=entry.table_field_name,
+            default_value=entry.place_value,
+            aria_label="Corrected place of " + entry.name,
+            max_length=4,
+            width="8rem",
+            max_width="100%",
+            data_testid="table-fix-position",
+        ),
+        spacing="3",
+        align="center",
+        wrap="wrap",
+    )
+
+
+def _table_correction(race: RaceRowView) -> rx.Component:
+    """Set the whole table again: one correction, one reason (previewed in the dialog first)."""
+    return rx.el.details(
+        rx.el.summary("Correct the whole table", data_testid="table-fix-open", cursor="pointer"),
+        rx.form(
+            rx.vstack(
+                rx.el.input(type="hidden", name="race_id", value=race.race_id),
+                rx.foreach(race.racers, _table_entry),
+                rx.hstack(
+                    rx.input(
+                        name="reason",
+                        placeholder="Reason (kept with the correction)",
+                        aria_label="Reason for the correction",
+                        max_length=FIX_REASON_LENGTH_MAX,
+                        width="20rem",
+                        max_width="100%",
+                        data_testid="table-fix-reason",
+                    ),
+                    rx.button(
+                        "Correct the table",
+                        type="submit",
+                        variant="soft",
+                        color_scheme="amber",
+                        data_testid="table-fix-submit",
+                    ),
+                    spacing="2",
+                    wrap="wrap",
+                    align="center",
+                ),
+                spacing="2",
+                padding_top="0.5rem",
+            ),
+            on_submit=ResultsAdminState.ask_correct_table,
+            reset_on_submit=False,
+        ),
+        width="100%",
+        data_testid="table-fix",
     )
 
 
@@ -482,6 +656,7 @@ def _outcome_panel() -> rx.Component:
 def _console() -> rx.Component:
     return rx.vstack(
         admin_title("Results and fixes"),
+        confirm_dialog(ResultsAdminState),
         rx.el.section(
             rx.vstack(
                 rx.heading("Races waiting for results", size="5", as_="h2"),

@@ -16,6 +16,7 @@ from cozykart.services.identity import RolesOverview
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_load
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
@@ -42,7 +43,13 @@ def _overview(actor_id, uow, _settings) -> RolesOverview:
     return identity.roles_overview(actor_id, uow=uow)
 
 
-class RolesState(AuthState):
+ROLE_WORDS = {
+    "host": "may open lobbies, start and end races and rule on the results of the races they host",
+    "dj": "receives tips and song requests, and sees the request queue",
+}
+
+
+class RolesState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
     rows: list[RoleRowView] = []
@@ -51,6 +58,41 @@ class RolesState(AuthState):
     @rx.event
     async def load(self):
         return await admin_load(self, _overview, self._show, hide=self._hide)
+
+    @rx.event
+    async def ask_set_role(self, racer_id: int, role: str, granted: bool):
+        """The dialog before a role changes: who, which role, what it allows, from a dry run."""
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, _settings: identity.preview_set_role(
+                actor_id, int(racer_id), str(role), granted=granted is True, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        row, changes = previewed.value
+        role_key = str(role).strip().lower()
+        label = "DJ" if role_key == "dj" else role_key
+        verb = "Grant" if granted is True else "Revoke"
+        lines = (
+            [
+                f"{row.display_name} {'becomes' if granted is True else 'stops being'} a {label}: "
+                f"{'they' if granted is True else 'they no longer'} {ROLE_WORDS.get(role_key, '')}.",
+                "The change is kept in the role history, with your name.",
+            ]
+            if changes
+            else [
+                f"{row.display_name} {'already is' if granted is True else 'is not'} a {label}: nothing changes."
+            ]
+        )
+        self._ask(
+            title=f"{verb} {label} {'to' if granted is True else 'from'} {row.display_name}?",
+            lines=lines,
+            label=f"{verb} {label}",
+            handler="set_role",
+            args={"racer_id": row.racer_id, "role": role_key, "granted": granted is True},
+        )
+        return None
 
     @rx.event
     async def set_role(self, racer_id: int, role: str, granted: bool):
@@ -101,7 +143,7 @@ class RolesState(AuthState):
 def _role_button(row: RoleRowView, role: str, held: rx.Var[bool], label: str) -> rx.Component:
     return rx.button(
         rx.cond(held, f"Revoke {label}", f"Grant {label}"),
-        on_click=RolesState.set_role(row.racer_id, role, ~held),
+        on_click=RolesState.ask_set_role(row.racer_id, role, ~held),
         variant=rx.cond(held, "soft", "outline"),
         color_scheme=rx.cond(held, "red", "amber"),
         size="1",
@@ -201,7 +243,7 @@ def _console() -> rx.Component:
 def roles_page() -> rx.Component:
     return rx.cond(
         RolesState.allowed,
-        _console(),
+        rx.fragment(confirm_dialog(RolesState), _console()),
         rx.el.section(
             rx.text(
                 rx.cond(RolesState.refusal != "", RolesState.refusal, "Checking your roles…"),

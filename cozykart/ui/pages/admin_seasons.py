@@ -25,6 +25,7 @@ from cozykart.services.reads.league_views import SeasonView
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
 
@@ -120,7 +121,7 @@ def _list(actor_id, uow, settings) -> tuple[SeasonView, ...]:
     return seasons.admin_seasons(actor_id=actor_id, uow=uow)
 
 
-class SeasonsAdminState(AuthState):
+class SeasonsAdminState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
     seasons: list[SeasonRowView] = []
@@ -198,6 +199,36 @@ class SeasonsAdminState(AuthState):
         )
 
     @rx.event
+    async def ask_close(self, season_id: int):
+        """The dialog before closing: the champion a dry run of the close would crown."""
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, settings: seasons.preview_close_season(
+                int(season_id), actor_id=actor_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        view = previewed.value
+        crowned = (
+            f"{view.champion.name} is crowned champion and Discord is told."
+            if view.champion
+            else "No race was run in it: nobody is crowned."
+        )
+        self._ask(
+            title=f"Close {view.name}?",
+            lines=[
+                f"{view.name} closes now and its standings freeze for good. {crowned}",
+                "Its results can no longer be fixed, and it cannot be opened again.",
+                "Races from now on need another season (a default one opens at the next start).",
+            ],
+            label="Close the season",
+            handler="close",
+            args={"season_id": view.season_id},
+        )
+        return None
+
+    @rx.event
     async def close(self, season_id: int):
         return await self._act(
             lambda actor_id, uow, settings: seasons.close_season(int(season_id), actor_id=actor_id, uow=uow),
@@ -242,7 +273,7 @@ def _season_row(row: SeasonRowView) -> rx.Component:
                 row.can_close,
                 rx.button(
                     "Close and crown the champion",
-                    on_click=SeasonsAdminState.close(row.season_id),
+                    on_click=SeasonsAdminState.ask_close(row.season_id),
                     size="1",
                     color_scheme="red",
                     variant="soft",
@@ -441,4 +472,9 @@ def _console() -> rx.Component:
 
 @page(route=routes.ADMIN_SEASONS, title="Seasons", on_load=SeasonsAdminState.load)
 def admin_seasons_page() -> rx.Component:
-    return admin_gate(SeasonsAdminState.allowed, SeasonsAdminState.refusal, routes.ADMIN_SEASONS, _console())
+    return admin_gate(
+        SeasonsAdminState.allowed,
+        SeasonsAdminState.refusal,
+        routes.ADMIN_SEASONS,
+        rx.fragment(confirm_dialog(SeasonsAdminState), _console()),
+    )

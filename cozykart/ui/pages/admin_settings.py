@@ -18,6 +18,7 @@ from cozykart.services.money_settings import MoneySettingsView
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.local_time import LOCAL_WITH_YEAR, local_time
 from cozykart.ui.service_call import call_service
@@ -56,7 +57,7 @@ def _read(actor_id, uow, settings) -> MoneySettingsView:
     return money_settings.money_settings_view(actor_id=actor_id, uow=uow)
 
 
-class MoneySettingsState(AuthState):
+class MoneySettingsState(ConfirmMixin, AuthState):
     allowed: bool = False
     refusal: str = ""
     settings: list[SettingView] = []
@@ -96,6 +97,36 @@ class MoneySettingsState(AuthState):
     @rx.event
     async def load(self):
         return await admin_load(self, _read, self._show, hide=self._hide)
+
+    @rx.event
+    async def ask_change(self, form: dict):
+        """The dialog before a money setting changes: old → new in words, from a dry run of the change."""
+        name, value, reason = (str(form.get(field) or "") for field in ("name", "value", "reason"))
+        previewed = await call_service(
+            self,
+            lambda actor_id, uow, settings: money_settings.preview_money_setting_change(
+                actor_id=actor_id, name=name, value=value, reason=reason, uow=uow
+            ),
+        )
+        if previewed.refused and not self.allowed:  # no console shown (a forged event): say it anyway
+            return previewed.toast()
+        if previewed.refused:  # said beside the setting's form, before any dialog; what was typed stays
+            self.error_name, self.error_text = name, previewed.message
+            return None
+        self.error_name = self.error_text = ""
+        receipt = previewed.value
+        self._ask(
+            title="Change a money setting?",
+            lines=[
+                receipt.message.replace(" changed from ", " changes from ", 1),
+                "Money already recorded keeps the value it was recorded with; "
+                f"the change is kept with your reason: {reason.strip()!r}.",
+            ],
+            label="Change the setting",
+            handler="change",
+            args={"form": {"name": name, "value": value, "reason": reason}},
+        )
+        return None
 
     @rx.event
     async def change(self, form: dict):
@@ -169,7 +200,7 @@ def _setting(setting: SettingView) -> rx.Component:
                 align="center",
             ),
             id="setting-form-" + setting.name,
-            on_submit=MoneySettingsState.change,
+            on_submit=MoneySettingsState.ask_change,
             reset_on_submit=False,  # a refused change keeps what was typed; a done one clears it
         ),
         rx.cond(
@@ -261,5 +292,8 @@ def _console() -> rx.Component:
 @page(route=routes.ADMIN_SETTINGS, title="Money settings", on_load=MoneySettingsState.load)
 def admin_settings_page() -> rx.Component:
     return admin_gate(
-        MoneySettingsState.allowed, MoneySettingsState.refusal, routes.ADMIN_SETTINGS, _console()
+        MoneySettingsState.allowed,
+        MoneySettingsState.refusal,
+        routes.ADMIN_SETTINGS,
+        rx.fragment(confirm_dialog(MoneySettingsState), _console()),
     )

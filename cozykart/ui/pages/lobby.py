@@ -19,16 +19,19 @@ import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import LOBBY_NAME_LENGTH_MAX, RACE_SIZE_MAX, RaceStatus
-from cozykart.services import default_uow, league, live
+from cozykart.services import default_uow, league, live, results_preview
 from cozykart.services.identity import Viewer
 from cozykart.services.reads.league_pages import LobbyBoard, lobby_board
 from cozykart.services.reads.league_views import EntryView, RaceView
+from cozykart.settings import load_settings
 from cozykart.ui import live_race, routes, theme
 from cozykart.ui.auth_state import AuthState
+from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.last_race import last_race
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
 from cozykart.ui.live_pot import LivePotState, pot_ticker
+from cozykart.ui.results_words import end_lines, results_lines
 from cozykart.ui.service_call import ServiceWork, call_service
 
 POLL_INTERVAL_MS = 4_000
@@ -84,9 +87,10 @@ def _card(race: RaceView, viewer: Viewer | None, *, in_a_lobby: bool) -> RaceCar
             avatar_url=entry.racer.avatar_url or "",
             href=racer_href(entry.racer.racer_id),
             report=_report_text(entry),
-            default_position=(DNF_CHOICE if entry.reported_dnf else str(entry.reported_position or index)),
+            # What the racer reported, or nothing: the host chooses every unreported place.
+            default_position=(DNF_CHOICE if entry.reported_dnf else str(entry.reported_position or "")),
         )
-        for index, entry in enumerate(race.entries, start=1)
+        for entry in race.entries
     ]
     return RaceCard(
         race_id=race.race_id,
@@ -106,7 +110,7 @@ def _card(race: RaceView, viewer: Viewer | None, *, in_a_lobby: bool) -> RaceCar
     )
 
 
-class LobbyState(AuthState):
+class LobbyState(ConfirmMixin, AuthState):
     loaded: bool = False
     lobbies: list[RaceCard] = []
     races: list[RaceCard] = []
@@ -195,6 +199,72 @@ class LobbyState(AuthState):
         )
 
     @rx.event
+    async def ask_end(self, race_id: int):
+        """The dialog before ending a race: the league's own checks and the pot so far, from a dry run."""
+        previewed = await call_service(
+            self,
+            lambda racer_id, uow, _settings: results_preview.preview_end(
+                int(race_id), actor_id=racer_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        preview = previewed.value
+        self._ask(
+            title=f"End {preview.race_name}?",
+            lines=end_lines(preview, load_settings().currency),
+            label="End the race",
+            handler="end",
+            args={"race_id": preview.race_id},
+        )
+        return None
+
+    @rx.event
+    async def ask_confirm(self, race_id: int):
+        """The dialog before confirming the reports: who has not reported, places, points and shares."""
+        previewed = await call_service(
+            self,
+            lambda racer_id, uow, _settings: results_preview.preview_confirm(
+                int(race_id), actor_id=racer_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        preview = previewed.value
+        missing = len(preview.missing)
+        self._ask(
+            title=f"Confirm the results of {preview.race_name}?",
+            lines=results_lines(preview, load_settings().currency, confirming=True),
+            label=f"Confirm: {missing} racer(s) DNF" if missing else "Confirm the results",
+            handler="confirm",
+            args={"race_id": preview.race_id, "acknowledge_missing": bool(missing)},
+        )
+        return None
+
+    @rx.event
+    async def ask_set_table(self, form_data: dict):
+        """The dialog before setting the whole table: the places, points and shares it makes."""
+        race_id = _form_race_id(form_data)
+        table = _form_table(form_data)
+        previewed = await call_service(
+            self,
+            lambda racer_id, uow, _settings: results_preview.preview_set_results(
+                race_id, table, actor_id=racer_id, uow=uow
+            ),
+        )
+        if previewed.refused:
+            return previewed.toast()
+        preview = previewed.value
+        self._ask(
+            title=f"Set the results of {preview.race_name}?",
+            lines=results_lines(preview, load_settings().currency, confirming=False),
+            label="Set the results",
+            handler="set_table",
+            args={"form_data": {"race_id": str(race_id), **{str(k): v for k, v in table.items()}}},
+        )
+        return None
+
+    @rx.event
     async def end(self, race_id: int):
         return await self._act(
             lambda racer_id, uow, _settings: league.end_race(int(race_id), actor_id=racer_id, uow=uow),
@@ -202,16 +272,20 @@ class LobbyState(AuthState):
         )
 
     @rx.event
-    async def confirm(self, race_id: int):
+    async def confirm(self, race_id: int, acknowledge_missing: bool = False):
+        """Confirm the reports; racers who never reported finish DNF only when `acknowledge_missing`."""
+        acknowledged = acknowledge_missing is True
         return await self._act(
-            lambda racer_id, uow, _settings: league.confirm_results(int(race_id), actor_id=racer_id, uow=uow),
+            lambda racer_id, uow, _settings: league.confirm_results(
+                int(race_id), actor_id=racer_id, uow=uow, missing_acknowledged=acknowledged
+            ),
             "Results confirmed: the race is final",
         )
 
     @rx.event
     async def report(self, form_data: dict):
         race_id = _form_race_id(form_data)
-        position = str(form_data.get("position", ""))
+        position = str(form_data.get("position") or "")
         return await self._act(
             lambda racer_id, uow, _settings: league.report_result(
                 race_id, position, actor_id=racer_id, uow=uow
@@ -222,11 +296,7 @@ class LobbyState(AuthState):
     @rx.event
     async def set_table(self, form_data: dict):
         race_id = _form_race_id(form_data)
-        table = {
-            racer_id: str(value)
-            for key, value in form_data.items()
-            if (racer_id := parse_record_id(key)) is not None
-        }
+        table = _form_table(form_data)
         return await self._act(
             lambda racer_id, uow, _settings: league.set_results(race_id, table, actor_id=racer_id, uow=uow),
             "Results set: the race is final",
@@ -239,6 +309,15 @@ _room = live_race.follow_with_event("cozykart-live-lobby", {live.RACE}, LobbySta
 
 def _form_race_id(form_data: dict) -> int:
     return parse_record_id(form_data.get("race_id", "")) or 0
+
+
+def _form_table(form_data: dict) -> dict[int, str]:
+    """Racer id -> the place chosen ("" when none was: the league refuses it)."""
+    return {
+        racer_id: str(value if value is not None else "")
+        for key, value in form_data.items()
+        if (racer_id := parse_record_id(key)) is not None
+    }
 
 
 # --- components -----------------------------------------------------------------
@@ -270,6 +349,8 @@ def _member(member: MemberView) -> rx.Component:
 
 def _position_select(name, default, choices, label_text, select_id) -> rx.Component:
     return rx.el.select(
+        # Nothing is chosen until the person chooses: the server refuses an unchosen place.
+        rx.el.option("Choose…", value=""),
         rx.foreach(choices, lambda choice: rx.el.option(choice, value=choice)),
         # A new default (a racer reported since) makes a new select: `default_value` is read once.
         key=select_id + "=" + default,
@@ -287,7 +368,7 @@ def _report_form(race: RaceCard) -> rx.Component:
         rx.hstack(
             rx.el.input(type="hidden", name="race_id", value=race.race_id.to_string()),
             rx.el.label("Your finish", html_for=select_id, font_weight="bold"),
-            _position_select("position", "1", race.positions, "Your finishing position", select_id),
+            _position_select("position", "", race.positions, "Your finishing position", select_id),
             rx.button("Report", type="submit", data_testid="report-button"),
             rx.cond(
                 race.your_report != "",
@@ -329,7 +410,7 @@ def _table_form(race: RaceCard) -> rx.Component:
             rx.button("Set results", type="submit", variant="outline", data_testid="set-table-button"),
             spacing="2",
         ),
-        on_submit=LobbyState.set_table,
+        on_submit=LobbyState.ask_set_table,
         reset_on_submit=False,
         data_testid="table-form",
     )
@@ -407,13 +488,13 @@ def _race_in_play(race: RaceCard) -> rx.Component:
                             race.status == RaceStatus.LIVE,
                             rx.button(
                                 "End race",
-                                on_click=LobbyState.end(race.race_id),
+                                on_click=LobbyState.ask_end(race.race_id),
                                 color_scheme="red",
                                 data_testid="end-button",
                             ),
                             rx.button(
                                 "Confirm results",
-                                on_click=LobbyState.confirm(race.race_id),
+                                on_click=LobbyState.ask_confirm(race.race_id),
                                 data_testid="confirm-button",
                             ),
                         ),
@@ -544,6 +625,7 @@ def _login_prompt() -> rx.Component:
 def lobby_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Lobby", size="7"),
+        confirm_dialog(LobbyState),
         # The light poll: re-read the board every few seconds while this page is open. It mounts
         # in the browser after the first load (the prerendered page has no clock to match).
         rx.cond(

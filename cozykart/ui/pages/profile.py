@@ -358,7 +358,7 @@ def _stripe_part() -> rx.Component:
 def _destination_card() -> rx.Component:
     return rx.el.section(
         rx.vstack(
-            rx.heading("Where to be paid", size="5"),
+            rx.heading("Where to be paid", size="5", as_="h2"),
             rx.text(
                 rx.cond(
                     ProfileState.destination_words != "",
