@@ -8,8 +8,11 @@ functions only put their figures into sentences.
 from __future__ import annotations
 
 from cozykart.domain.money import format_cents
+from cozykart.services import results_preview
 from cozykart.services.results_admin import FixPreview
 from cozykart.services.results_preview import EndPreview, ResultsPreview
+from cozykart.settings import load_settings
+from cozykart.ui.service_call import call_service
 
 SPLIT_WORDS = {
     "even": "split evenly among the racers",
@@ -74,3 +77,27 @@ def fix_lines(preview: FixPreview, reason: str, currency: str) -> list[str]:
         lines.append("No money was paid out for this race: only places and points change.")
     lines.append("The standings follow and Discord is told the corrected results.")
     return lines
+
+
+async def ask_confirm_results(state, race_id: int):
+    """Open `state`'s dialog before confirming a race's reports (the lobby's and the results desk's):
+    who has not reported, and each racer's place, points and share from a dry run; "Confirm" calls
+    `state.confirm(race_id, acknowledge_missing)`, which checks it all again."""
+    previewed = await call_service(
+        state,
+        lambda actor_id, uow, _settings: results_preview.preview_confirm(
+            int(race_id), actor_id=actor_id, uow=uow
+        ),
+    )
+    if previewed.refused:
+        return previewed.toast()
+    preview = previewed.value
+    missing = len(preview.missing)
+    state._ask(
+        title=f"Confirm the results of {preview.race_name}?",
+        lines=results_lines(preview, load_settings().currency, confirming=True),
+        label=f"Confirm: {missing} racer(s) DNF" if missing else "Confirm the results",
+        handler="confirm",
+        args={"race_id": preview.race_id, "acknowledge_missing": bool(missing)},
+    )
+    return None

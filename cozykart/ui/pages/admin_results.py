@@ -33,7 +33,7 @@ from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.layout import page
 from cozykart.ui.local_time import local_time
-from cozykart.ui.results_words import fix_lines, results_lines
+from cozykart.ui.results_words import ask_confirm_results, fix_lines, results_lines
 from cozykart.ui.service_call import call_service
 
 POSITION_FIELD_PREFIX = "position-"
@@ -175,24 +175,7 @@ class ResultsAdminState(ConfirmMixin, AuthState):
     @rx.event
     async def ask_confirm(self, race_id: int):
         """The dialog before confirming: who has not reported, and the real split, from a dry run."""
-        previewed = await call_service(
-            self,
-            lambda actor_id, uow, _settings: results_preview.preview_confirm(
-                int(race_id), actor_id=actor_id, uow=uow
-            ),
-        )
-        if previewed.refused:
-            return previewed.toast()
-        preview = previewed.value
-        missing = len(preview.missing)
-        self._ask(
-            title=f"Confirm the results of {preview.race_name}?",
-            lines=results_lines(preview, load_settings().currency, confirming=True),
-            label=f"Confirm: {missing} racer(s) DNF" if missing else "Confirm the results",
-            handler="confirm",
-            args={"race_id": preview.race_id, "acknowledge_missing": bool(missing)},
-        )
-        return None
+        return await ask_confirm_results(self, race_id)
 
     @rx.event
     async def confirm(self, race_id: int, acknowledge_missing: bool = False):

@@ -31,7 +31,7 @@ from cozykart.ui.last_race import last_race
 from cozykart.ui.layout import page
 from cozykart.ui.league_components import MEMBER_AVATAR, avatar, racer_href
 from cozykart.ui.live_pot import LivePotState, pot_ticker
-from cozykart.ui.results_words import end_lines, results_lines
+from cozykart.ui.results_words import ask_confirm_results, end_lines, results_lines
 from cozykart.ui.service_call import ServiceWork, call_service
 
 POLL_INTERVAL_MS = 4_000
@@ -222,24 +222,7 @@ class LobbyState(ConfirmMixin, AuthState):
     @rx.event
     async def ask_confirm(self, race_id: int):
         """The dialog before confirming the reports: who has not reported, places, points and shares."""
-        previewed = await call_service(
-            self,
-            lambda racer_id, uow, _settings: results_preview.preview_confirm(
-                int(race_id), actor_id=racer_id, uow=uow
-            ),
-        )
-        if previewed.refused:
-            return previewed.toast()
-        preview = previewed.value
-        missing = len(preview.missing)
-        self._ask(
-            title=f"Confirm the results of {preview.race_name}?",
-            lines=results_lines(preview, load_settings().currency, confirming=True),
-            label=f"Confirm: {missing} racer(s) DNF" if missing else "Confirm the results",
-            handler="confirm",
-            args={"race_id": preview.race_id, "acknowledge_missing": bool(missing)},
-        )
-        return None
+        return await ask_confirm_results(self, race_id)
 
     @rx.event
     async def ask_set_table(self, form_data: dict):
