@@ -30,6 +30,8 @@ from tests.integration.ledger_support import (
     settings_for,
 )
 
+pytestmark = pytest.mark.usefixtures("reconciled")  # the ledger reconciles after each test
+
 LATER = T0 + timedelta(days=60)  # past every hold
 
 

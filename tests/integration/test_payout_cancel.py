@@ -10,6 +10,8 @@ from cozykart.services import ledger, payouts, wallet
 from cozykart.services.reads.reconcile import reconcile
 from tests.integration.ledger_support import make_admin, make_racers, settings_for
 
+pytestmark = pytest.mark.usefixtures("reconciled")  # the ledger reconciles after each test
+
 
 def _racer_with_a_request(database, funded_cents: int = 5000, requested_cents: int = 3000):
     settings = settings_for(database)

@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from cozykart.domain.errors import CozyKartError
@@ -20,6 +21,8 @@ from tests.integration.ledger_support import (
     make_racers,
     settings_for,
 )
+
+pytestmark = pytest.mark.usefixtures("reconciled")  # the ledger reconciles after each test
 
 REQUESTS_AT_ONCE = 20
 

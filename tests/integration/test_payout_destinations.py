@@ -14,6 +14,8 @@ from cozykart.services.payout_destinations import (
 )
 from tests.integration.ledger_support import make_admin, make_racers, settings_for
 
+pytestmark = pytest.mark.usefixtures("reconciled")  # the ledger reconciles after each test
+
 IBAN = "GB82 WEST 1234 5698 7654 32"
 
 

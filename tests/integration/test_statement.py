@@ -23,6 +23,8 @@ from tests.integration.ledger_support import (
     settings_for,
 )
 
+pytestmark = pytest.mark.usefixtures("reconciled")  # the ledger reconciles after each test
+
 DEC = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 PAY_DAY = datetime(2026, 12, 20, 12, 0, tzinfo=UTC)  # every hold is over
 

@@ -36,10 +36,11 @@ from cozykart.domain.ledger import PayoutNotPending
 from cozykart.domain.payments import StripeConnectFailed, StripeTransferRefused
 from cozykart.domain.payout_destination import StripeConnection
 from cozykart.services import ledger, money_admin, payouts, stripe_accounts, wallet
-from cozykart.services.reads.reconcile import reconcile
 from tests.fake_stripe import API_KEY, FakeStripe, finish_onboarding, running_fake_stripe
 from tests.integration.ledger_support import make_admin, make_racers, settings_for
 from tests.integration.webhook_support import STRIPE_SECRET, api_client, stripe_event, stripe_post
+
+pytestmark = pytest.mark.usefixtures("reconciled")  # the ledger reconciles after each test
 
 SITE = "http://127.0.0.1:3000"
 
@@ -48,13 +49,6 @@ SITE = "http://127.0.0.1:3000"
 def fake() -> Iterator[FakeStripe]:
     with running_fake_stripe() as running:
         yield running
-
-
-@pytest.fixture(autouse=True)
-def reconciled(database):
-    yield
-    report = reconcile(uow=database.uow())
-    assert report.clean, report
 
 
 def _settings(database, fake):
