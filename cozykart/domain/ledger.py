@@ -557,6 +557,17 @@ class PayoutRejected:
 
 
 @dataclass(frozen=True)
+class PayoutReturned:
+    """A paid payout came back to the racer's wallet (its Stripe transfer reversed, in part or whole)."""
+
+    payout_id: int
+    racer_id: int
+    amount_cents: int  # what came back this time
+    transaction_key: str
+    returned_at: datetime
+
+
+@dataclass(frozen=True)
 class WalletInDebt:
     """A refund or chargeback took back more than a racer's wallet held: they owe `debt_cents`."""
 

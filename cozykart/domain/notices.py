@@ -23,6 +23,7 @@ NOTICES_SHOWN_MAX = 50
 class NoticeKind(StrEnum):
     PAYOUT_PAID = "payout_paid"
     PAYOUT_REJECTED = "payout_rejected"
+    PAYOUT_RETURNED = "payout_returned"
     WALLET_IN_DEBT = "wallet_in_debt"
 
 
@@ -55,6 +56,15 @@ def payout_rejected(*, payout_id: int, amount_cents: int, reason: str, currency:
             f"Your payout #{payout_id} of {money} was rejected: {reason}. "
             f"The {money} is back in your wallet; you can ask again."
         ),
+    )
+
+
+def payout_returned(*, payout_id: int, amount_cents: int, currency: str) -> NoticeText:
+    money = format_cents(amount_cents, currency)
+    return NoticeText(
+        NoticeKind.PAYOUT_RETURNED,
+        "Payout came back",
+        f"Stripe reversed {money} of your payout #{payout_id}: the {money} is back in your wallet.",
     )
 
 

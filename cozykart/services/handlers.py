@@ -33,7 +33,14 @@ from cozykart.domain.events import (
     SeasonActivated,
     SeasonCompleted,
 )
-from cozykart.domain.ledger import PayoutPaid, PayoutRejected, SaleRecorded, TipRecorded, WalletInDebt
+from cozykart.domain.ledger import (
+    PayoutPaid,
+    PayoutRejected,
+    PayoutReturned,
+    SaleRecorded,
+    TipRecorded,
+    WalletInDebt,
+)
 from cozykart.services import announcements, ledger, live, notices
 
 HANDLERS: HandlerTable = MappingProxyType(
@@ -61,6 +68,7 @@ HANDLERS: HandlerTable = MappingProxyType(
         TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
         PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid, notices.on_payout_paid)),
         PayoutRejected: EventHandlers(in_transaction=(notices.on_payout_rejected,)),
+        PayoutReturned: EventHandlers(in_transaction=(notices.on_payout_returned,)),
         WalletInDebt: EventHandlers(in_transaction=(notices.on_wallet_in_debt,)),
     }
 )

@@ -1,8 +1,8 @@
 """Private notices: a racer is told about their own money on the site and, with the bot, by DM.
 
 The `on_*` functions are in-transaction event handlers (`services/handlers.py`):
-in the transaction that paid or rejected a payout, or that took a refund past a
-wallet's balance, they write the racer's notice and, when the racer has a
+in the transaction that paid, rejected or returned a payout, or that took a refund
+past a wallet's balance, they write the racer's notice and, when the racer has a
 Discord account (a snowflake id), queue the same words as a direct message in
 the outbox's `direct` channel, sent later by the bot with retries. Nothing
 here talks to Discord, so an admin's click never waits for it.
@@ -21,7 +21,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain import discord_messages as say
 from cozykart.domain import notices as told
 from cozykart.domain.discord_messages import OutboxChannel
-from cozykart.domain.ledger import PayoutPaid, PayoutRejected, WalletInDebt
+from cozykart.domain.ledger import PayoutPaid, PayoutRejected, PayoutReturned, WalletInDebt
 from cozykart.services import outbox
 from cozykart.services.actors import load_actor
 
@@ -71,6 +71,13 @@ def on_payout_rejected(event: PayoutRejected, uow: UnitOfWork) -> None:
         currency=uow.base_settings.currency,
     )
     _tell(uow, event.racer_id, notice, f"payout:{event.payout_id}:rejected", event.rejected_at)
+
+
+def on_payout_returned(event: PayoutReturned, uow: UnitOfWork) -> None:
+    notice = told.payout_returned(
+        payout_id=event.payout_id, amount_cents=event.amount_cents, currency=uow.base_settings.currency
+    )
+    _tell(uow, event.racer_id, notice, event.transaction_key, event.returned_at)
 
 
 def on_wallet_in_debt(event: WalletInDebt, uow: UnitOfWork) -> None:

@@ -27,6 +27,7 @@ from cozykart.domain.ledger import (
     PayoutNotPending,
     PayoutPaid,
     PayoutRejected,
+    PayoutReturned,
     PayoutStatus,
     TransactionKind,
     WalletBalances,
@@ -407,6 +408,16 @@ def return_reversed_transfer(
             currency=uow.base_settings.currency,
         )
         written = uow.ledger.write_transaction(transaction, ids, now=now)
+        if not written.replayed:
+            uow.emit(
+                PayoutReturned(
+                    payout_id=payout.id,
+                    racer_id=payout.racer_id,
+                    amount_cents=amount_cents,
+                    transaction_key=transaction.key,
+                    returned_at=reversed_at,
+                )
+            )
         uow.commit()
         return 0 if written.replayed else amount_cents
 

@@ -35,7 +35,7 @@ from cozykart.domain.errors import InvalidInput, PermissionDenied
 from cozykart.domain.ledger import PayoutNotPending
 from cozykart.domain.payments import StripeConnectFailed, StripeTransferRefused
 from cozykart.domain.payout_destination import StripeConnection
-from cozykart.services import ledger, money_admin, payouts, stripe_accounts, wallet
+from cozykart.services import ledger, money_admin, notices, payouts, stripe_accounts, wallet
 from tests.fake_stripe import API_KEY, FakeStripe, finish_onboarding, running_fake_stripe
 from tests.integration.ledger_support import make_admin, make_racers, settings_for
 from tests.integration.webhook_support import STRIPE_SECRET, api_client, stripe_event, stripe_post
@@ -316,6 +316,14 @@ def test_a_reversed_transfer_puts_the_money_back_in_the_racers_wallet_once(datab
     assert [(line.amount_cents, line.description) for line in returned] == [
         (3000, f"Payout #{payout_id} came back: Stripe reversed $30.00 of its transfer, back in your wallet")
     ]
+    told = [
+        line
+        for line in notices.open_notices(racer, uow=database.uow(settings))
+        if line.kind == "payout_returned"
+    ]
+    assert [line.body for line in told] == [
+        f"Stripe reversed $30.00 of your payout #{payout_id}: the $30.00 is back in your wallet."
+    ]  # told once, privately, though Stripe sent the reversal three times
 
 
 def test_a_partial_reversal_returns_only_what_is_new_each_time(database, fake):

@@ -51,7 +51,14 @@ def test_every_emitted_event_has_an_entry_and_every_entry_is_emitted():
     assert emitted - table == set(), "an emitted event without an entry in services/handlers.py"
     assert table - emitted == set(), "an entry for an event nothing emits"
     ledger_events = {cls.__name__ for cls in _classes_defined_in(ledger_domain)} & emitted
-    assert ledger_events == {"SaleRecorded", "TipRecorded", "PayoutPaid", "PayoutRejected", "WalletInDebt"}
+    assert ledger_events == {
+        "SaleRecorded",
+        "TipRecorded",
+        "PayoutPaid",
+        "PayoutRejected",
+        "PayoutReturned",
+        "WalletInDebt",
+    }
 
 
 def test_a_final_race_is_distributed_before_it_is_announced():
