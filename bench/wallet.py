@@ -36,7 +36,14 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
 from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
-from cozykart.domain.ledger import PAYOUT_KINDS, TransactionKind, house_code, payouts_sent_code, wallet_code
+from cozykart.domain.ledger import (
+    PAYOUT_KINDS,
+    TAKEN_BACK_KINDS,
+    TransactionKind,
+    house_code,
+    payouts_sent_code,
+    wallet_code,
+)
 from cozykart.services.handlers import HANDLERS
 from cozykart.services.reads import wallet_view
 from cozykart.settings import Settings
@@ -203,15 +210,27 @@ def _check(page, engine, racer_id: int) -> None:
         balance = connection.execute(
             select(func.sum(posting.c.amount_cents)).where(posting.c.account_id == wallet_id)
         ).scalar_one()
-        earned = connection.execute(
-            select(func.sum(posting.c.amount_cents))
-            .join(repo.transaction_table, repo.transaction_table.c.id == posting.c.transaction_id)
-            .where(
-                posting.c.account_id == wallet_id,
-                repo.transaction_table.c.kind.not_in([str(kind) for kind in PAYOUT_KINDS]),
-            )
-        ).scalar_one()
-    assert page.summary.lifetime_earned_cents == earned, (page.summary.lifetime_earned_cents, earned)
+        transaction = repo.transaction_table
+        by_kind = (
+            select(transaction.c.kind, transaction.c.payment_id, func.sum(posting.c.amount_cents))
+            .join(transaction, transaction.c.id == posting.c.transaction_id)
+            .where(posting.c.account_id == wallet_id)
+            .group_by(transaction.c.kind, transaction.c.payment_id)
+        )
+        sums = connection.execute(by_kind).all()
+    # Lifetime earnings: every wallet line but payout movements, before refunds took any back; what
+    # they took back (per payment, less a dispute won back) is its own figure.
+    net = sum(cents for kind, _payment, cents in sums if kind not in PAYOUT_KINDS)
+    taken_back_by_payment: dict = {}
+    for kind, payment_id, cents in sums:
+        if kind in TAKEN_BACK_KINDS:
+            taken_back_by_payment[payment_id] = taken_back_by_payment.get(payment_id, 0) + cents
+    taken_back = sum(max(-cents, 0) for cents in taken_back_by_payment.values())
+    summary = page.summary
+    assert (summary.lifetime_earned_cents, summary.refunds_taken_back_cents) == (
+        net + taken_back,
+        taken_back,
+    ), (summary.lifetime_earned_cents, summary.refunds_taken_back_cents, net, taken_back)
     assert [line.posting_id for line in page.lines] == [row[0] for row in newest], (
         "page is not the newest lines"
     )
