@@ -1,4 +1,11 @@
-"""`/overlay/pot` and `/overlay/alerts`: transparent OBS browser sources.
+"""The OBS overlays' shell, and `/overlay/pot` and `/overlay/alerts`: transparent browser sources.
+
+Every overlay (`/overlay/...`) is a page in this shell: `overlay_shell(content)`
+paints `content` only once the key in the URL checked out, else a short notice;
+`OverlayState.open` (the page's on_load) checks the key and then runs the
+joins registered for the page's route with `on_open(route, *handlers)` (the
+Live Pot's by default). Overlays elsewhere (goal, supporters, requests) live in
+their own modules and use both.
 
 Each carries the overlay key in its URL (`?key=...`); without the current key
 the page shows only a short notice and never links to the live pot. Every
@@ -24,7 +31,7 @@ ALERT_GAP_S = 0.6  # then the overlay is empty this long before the next one
 CONNECTION_CHECK_S = 5.0  # how often an idle overlay checks that its viewer is still there
 
 
-async def _key_is_valid(state: rx.State) -> bool:
+async def key_is_valid(state: rx.State) -> bool:
     """Whether the URL of the page that sent this event carries the current overlay key."""
     key = state.router.url.query_parameters.get("key")
     return await asyncio.to_thread(lambda: overlay_key_is_valid(key, uow=default_uow()))
@@ -40,13 +47,11 @@ class OverlayState(rx.State):
     @rx.event
     async def open(self):
         """Check the key in the URL; only then link this viewer to the live pot (and the alerts)."""
-        self.authorized = await _key_is_valid(self)
+        self.authorized = await key_is_valid(self)
         self.checked = True
         if not self.authorized:
             return None
-        if self.router.page.path == routes.ALERTS_OVERLAY:
-            return [LivePotState.join, OverlayState.play_alerts]
-        return LivePotState.join
+        return list(_joins.get(self.router.page.path, (LivePotState.join,)))
 
     @rx.event(background=True)
     async def play_alerts(self):
@@ -57,7 +62,7 @@ class OverlayState(rx.State):
         One player per connection: a second `open` on the same socket finds it.
         Nothing plays for a client without the key, whatever it sends.
         """
-        if not await _key_is_valid(self):
+        if not await key_is_valid(self):
             return
         sid = broadcast.viewer_sid(self)
         app = live_pot.running_app()
@@ -95,6 +100,16 @@ class OverlayState(rx.State):
 
 # The sockets of this worker whose alerts overlay has a player running.
 _players: set[str] = set()
+# What each overlay route runs once its key checked out (the Live Pot's join when absent).
+_joins: dict[str, tuple] = {}
+
+
+def on_open(route: str, *handlers) -> None:
+    """Run `handlers` (event handlers of any state) when the overlay at `route` opens with the right key."""
+    _joins[route] = handlers
+
+
+on_open(routes.ALERTS_OVERLAY, LivePotState.join, OverlayState.play_alerts)
 
 
 def _alerts_of(item: tuple, seen: set[str]) -> list[FeedView]:
@@ -122,13 +137,16 @@ def _locked() -> rx.Component:
     )
 
 
+def overlay_shell(content: rx.Component) -> rx.Component:
+    """An OBS browser source: transparent, showing `content` only with the current key in the URL."""
+    return rx.box(
+        rx.cond(OverlayState.authorized, content, _locked()), class_name=_OVERLAY_CLASS, style=_TRANSPARENT
+    )
+
+
 @page(route=routes.POT_OVERLAY, title="Pot overlay", on_load=OverlayState.open, layout=False)
 def pot_overlay() -> rx.Component:
-    return rx.box(
-        rx.cond(OverlayState.authorized, pot_ticker(overlay=True), _locked()),
-        class_name=_OVERLAY_CLASS,
-        style=_TRANSPARENT,
-    )
+    return overlay_shell(pot_ticker(overlay=True))
 
 
 def _alert() -> rx.Component:
@@ -152,8 +170,4 @@ def _alert() -> rx.Component:
 
 @page(route=routes.ALERTS_OVERLAY, title="Alerts overlay", on_load=OverlayState.open, layout=False)
 def alerts_overlay() -> rx.Component:
-    return rx.box(
-        rx.cond(OverlayState.authorized, rx.cond(OverlayState.alert_showing, _alert()), _locked()),
-        class_name=_OVERLAY_CLASS,
-        style=_TRANSPARENT,
-    )
+    return overlay_shell(rx.cond(OverlayState.alert_showing, _alert()))
