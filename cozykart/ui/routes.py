@@ -30,16 +30,12 @@ WALLET = "/wallet"
 TIP = "/tip"
 PROFILE = "/me"
 NOTICES = "/notices"
-DJ_BOOTH = "/dj"
 RACER = f"/racers/[{Slugs.RACER}]"
 RACE = f"/races/[{Slugs.RACE}]"
 
 # OBS browser sources (no layout; opened with the overlay key).
 POT_OVERLAY = "/overlay/pot"
 ALERTS_OVERLAY = "/overlay/alerts"
-GOAL_OVERLAY = "/overlay/goal"
-SUPPORTERS_OVERLAY = "/overlay/supporters"
-REQUESTS_OVERLAY = "/overlay/requests"
 
 # The admin console.
 ADMIN_PAYOUTS = "/admin/payouts"
