@@ -237,11 +237,19 @@ def _console() -> rx.Component:
     )
 
 
+def _labelled(label: str, control: rx.Component) -> rx.Component:
+    """`control` (with its id) under its label."""
+    field_id = control.id  # type: ignore[attr-defined]
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}), control, spacing="1"
+    )
+
+
 def _choice(label: str, name: str, options: list[tuple[str, str]]) -> rx.Component:
     """A select for one style parameter; its first option ("") leaves it to the preset."""
     field_id = f"overlay-look-{name}"
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}),
+    return _labelled(
+        label,
         rx.el.select(
             *[rx.el.option(text, value=value) for value, text in options],
             id=field_id,
@@ -250,15 +258,14 @@ def _choice(label: str, name: str, options: list[tuple[str, str]]) -> rx.Compone
             data_testid=field_id,
             style={"padding": "6px", "minWidth": "9rem"},
         ),
-        spacing="1",
     )
 
 
 def _typed(label: str, name: str, placeholder: str) -> rx.Component:
     """A text field for one style parameter (a colour or a number), applied when it loses focus."""
     field_id = f"overlay-look-{name}"
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}),
+    return _labelled(
+        label,
         rx.el.input(
             id=field_id,
             placeholder=placeholder,
@@ -268,7 +275,6 @@ def _typed(label: str, name: str, placeholder: str) -> rx.Component:
             data_testid=field_id,
             style={"padding": "6px", "width": "8rem"},
         ),
-        spacing="1",
     )
 
 
