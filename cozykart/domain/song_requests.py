@@ -86,4 +86,4 @@ NO_SONG_NAMED = "a song of the DJ's choice"
 def names_a_song(song: str | None) -> bool:
     """Whether a tip asked for a song (a tip for "a song of the DJ's choice" did not)."""
     words = (song or "").strip()
-    return bool(words) and words.lower() != NO_SONG_NAMED
+    return bool(words) and words.lower() != NO_SONG_NAMED.lower()
