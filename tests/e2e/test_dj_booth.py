@@ -5,6 +5,7 @@ tip's request turns up struck out. A racer without the DJ role is told "only the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -12,19 +13,29 @@ import pytest
 from sqlalchemy import text
 
 from cozykart.integrations import stripe_payments
+from cozykart.ui import routes
+from cozykart.ui.pages.overlay_requests import RequestsOverlayState
 from tests.e2e.test_live_pot import _post
 from tests.e2e.test_money_pages import PAGE_TIMEOUT_MS, _expect, _new_page, _open_as
 from tests.e2e.test_overlays import overlay_key  # noqa: F401  (the module's overlay key fixture)
 from tests.fake_discord import FakeUser
+from tests.reflex_viewer import Viewer, run_async
 
 pytestmark = pytest.mark.e2e
 PUSH_TIMEOUT_MS = 5_000
+SOCKET_TIMEOUT_S = 30
+HANDLER_SETTLE_S = 2.0  # long enough for a handler a client started to have run and pushed
+# What a client might send to each RequestsOverlayState handler (setvar: make itself "loaded").
+HANDLER_PAYLOADS = {"join": {}, "reload": {}, "setvar": {"var_name": "loaded", "value": True}}
 DANA = FakeUser(id="80351110224678833", username="dj_dana", global_name="DJ Dana", avatar=None)
 
 
-def _post_tip(served_app, *, song: str, fan_name: str, message: str, amount_cents: int = 700) -> str:
-    """A signed Stripe tip for Dana; returns its payment intent (what a refund names)."""
+def _post_tip(
+    served_app, *, song: str, fan_name: str, message: str, amount_cents: int = 700, dj: str | None = DANA.id
+) -> str:
+    """A signed Stripe tip for Dana (`dj` None: the DJ on duty); returns its payment intent."""
     token = uuid.uuid4().hex[:12]
+    named = {"dj": dj} if dj else {}
     _post(
         served_app,
         stripe_payments.checkout_completed_event(
@@ -34,7 +45,7 @@ def _post_tip(served_app, *, song: str, fan_name: str, message: str, amount_cent
             amount_cents=amount_cents,
             currency="usd",
             created=int(datetime.now(UTC).timestamp()),
-            metadata={"kind": "tip", "dj": DANA.id, "song": song, "message": message, "fan_name": fan_name},
+            metadata={"kind": "tip", "song": song, "message": message, "fan_name": fan_name, **named},
         ),
     )
     return f"pi_{token}"
@@ -146,3 +157,35 @@ def test_a_refunded_tip_leaves_the_queue_struck_out_and_the_fan_unnamed(
         assert style == "line-through"
     finally:
         booth.context.close()
+
+
+@pytest.mark.parametrize("query", [{}, {"key": "wrong"}], ids=["no-key", "wrong-key"])
+def test_a_client_without_the_key_calling_every_requests_overlay_handler_gets_no_song(served_app, db, query):
+    assert set(RequestsOverlayState.event_handlers) == set(HANDLER_PAYLOADS), "a new handler: add it here"
+    state_name = RequestsOverlayState.get_full_name()
+    song = f"Intruder Song {uuid.uuid4().hex[:6]}"
+
+    async def call_every_handler() -> Viewer:
+        viewer = Viewer(
+            served_app.base_url, routes.REQUESTS_OVERLAY, query, headers={"Origin": served_app.base_url}
+        )
+        await viewer.connect()
+        try:
+            await viewer.wait_for(lambda v: v.var("overlay_state", "checked") is True, SOCKET_TIMEOUT_S)
+            for handler, payload in HANDLER_PAYLOADS.items():
+                await viewer.send(f"{state_name}.{handler}", payload)
+            await asyncio.sleep(HANDLER_SETTLE_S)
+            await asyncio.to_thread(
+                _post_tip, served_app, song=song, fan_name="Intruder", message="hi", dj=None
+            )
+            await asyncio.sleep(HANDLER_SETTLE_S)
+        finally:
+            await viewer.disconnect()
+        return viewer
+
+    viewer = run_async(call_every_handler)
+
+    assert viewer.var("overlay_state", "authorized") is False
+    assert viewer.var("requests_overlay_state", "loaded") is not True
+    assert not viewer.var("requests_overlay_state", "up_next")
+    assert song not in str(viewer.var("requests_overlay_state", "now_playing"))
