@@ -17,7 +17,6 @@ from cozykart.ui import routes
 from cozykart.ui.pages.overlay_requests import RequestsOverlayState
 from tests.e2e.test_live_pot import _post
 from tests.e2e.test_money_pages import PAGE_TIMEOUT_MS, _expect, _new_page, _open_as
-from tests.e2e.test_overlays import overlay_key  # noqa: F401  (the module's overlay key fixture)
 from tests.fake_discord import FakeUser
 from tests.reflex_viewer import Viewer, run_async
 
@@ -86,11 +85,7 @@ def _audited(db, song: str) -> list[tuple]:
 
 
 def test_a_signed_tip_reaches_the_open_booth_live_and_played_shows_on_the_overlay(
-    served_app,
-    fake_discord_server,
-    browser,
-    db,
-    overlay_key,  # noqa: F811
+    served_app, fake_discord_server, browser, db, overlay_key
 ):
     expect = _expect()
     booth, overlay = _new_page(browser), _new_page(browser)

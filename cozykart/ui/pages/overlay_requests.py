@@ -16,9 +16,9 @@ import dataclasses
 import reflex as rx
 
 from cozykart.services import live
-from cozykart.ui import live_race, routes, theme
+from cozykart.ui import live_race, routes
 from cozykart.ui.layout import page
-from cozykart.ui.pages.overlays import OverlayState, key_is_valid, on_open, overlay_shell
+from cozykart.ui.pages.overlays import OverlayState, describe, key_is_valid, on_open, overlay_shell
 from cozykart.ui.song_queue import read_up_next
 
 
@@ -62,6 +62,7 @@ _room = live_race.follow_with_event(
     "cozykart-live-requests-overlay", {live.REQUESTS}, RequestsOverlayState.reload
 )
 on_open(routes.REQUESTS_OVERLAY, RequestsOverlayState.join)
+describe(routes.REQUESTS_OVERLAY, "DJ requests: now playing and up next", 480, 300)
 
 
 def _next(line: OverlaySong) -> rx.Component:
@@ -78,7 +79,7 @@ def _next(line: OverlaySong) -> rx.Component:
 def _card() -> rx.Component:
     state = RequestsOverlayState
     return rx.box(
-        rx.text("NOW PLAYING", weight="bold", size="1", letter_spacing="0.12em"),
+        rx.text("NOW PLAYING", weight="bold", size="1", letter_spacing="0.12em", class_name="ck-accent"),
         rx.text(
             rx.cond(state.has_now_playing, state.now_playing.song, "The DJ's choice"),
             weight="bold",
@@ -88,17 +89,22 @@ def _card() -> rx.Component:
         rx.cond(
             state.up_next.length() > 0,
             rx.box(
-                rx.text("UP NEXT", weight="bold", size="1", letter_spacing="0.12em", margin_top="8px"),
+                rx.text(
+                    "UP NEXT",
+                    weight="bold",
+                    size="1",
+                    letter_spacing="0.12em",
+                    margin_top="8px",
+                    class_name="ck-accent",
+                ),
                 rx.foreach(state.up_next, _next),
             ),
         ),
-        background="rgba(15, 13, 26, 0.8)",
-        color=theme.WHITE,
-        border=f"2px solid {theme.GOLD}",
+        class_name="ck-card",
         padding="12px 18px",
-        border_radius="14px",
         width="fit-content",
         min_width="280px",
+        max_width="440px",
         data_testid="requests-overlay",
     )
 
