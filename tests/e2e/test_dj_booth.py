@@ -15,6 +15,7 @@ from sqlalchemy import text
 from cozykart.integrations import stripe_payments
 from cozykart.ui import routes
 from cozykart.ui.pages.overlay_requests import RequestsOverlayState
+from cozykart.ui.pages.overlays import OverlayState
 from tests.e2e.test_live_pot import _post
 from tests.e2e.test_money_pages import PAGE_TIMEOUT_MS, _expect, _new_page, _open_as
 from tests.fake_discord import FakeUser
@@ -166,6 +167,8 @@ def test_a_client_without_the_key_calling_every_requests_overlay_handler_gets_no
         )
         await viewer.connect()
         try:
+            # What the page sends the overlay shell's `open`: the key its address had (none, or a wrong one).
+            await viewer.send(f"{OverlayState.get_full_name()}.open", {"key": query.get("key", "")})
             await viewer.wait_for(lambda v: v.var("overlay_state", "checked") is True, SOCKET_TIMEOUT_S)
             for handler, payload in HANDLER_PAYLOADS.items():
                 await viewer.send(f"{state_name}.{handler}", payload)

@@ -339,7 +339,7 @@ def _overlay_picker() -> rx.Component:
 
 def _preview() -> rx.Component:
     box = OverlayAdminState.preview_box
-    return rx.box(
+    preview = rx.box(
         rx.el.iframe(
             id="overlay-preview",
             title="Overlay preview",
@@ -355,6 +355,8 @@ def _preview() -> rx.Component:
         class_name="cozykart-checker",
         style={"width": box["width"], "height": box["height"], "overflow": "hidden", "borderRadius": "8px"},
     )
+    # On a narrow screen the preview scrolls sideways rather than widen the page.
+    return rx.box(preview, max_width="100%", overflow_x="auto")
 
 
 def _builder() -> rx.Component:
@@ -408,6 +410,7 @@ def _builder() -> rx.Component:
                 ),
                 rx.button("Copy URL", id="overlay-copy-url", data_testid="overlay-copy-url"),
                 width="100%",
+                flex_wrap="wrap",
             ),
             rx.button(
                 "Show the live preview",

@@ -109,6 +109,6 @@ def _card() -> rx.Component:
     )
 
 
-@page(route=routes.REQUESTS_OVERLAY, title="Requests overlay", on_load=OverlayState.open, layout=False)
+@page(route=routes.REQUESTS_OVERLAY, title="Requests overlay", on_load=OverlayState.resume, layout=False)
 def requests_overlay() -> rx.Component:
     return overlay_shell(rx.cond(RequestsOverlayState.loaded, _card()))
