@@ -20,11 +20,11 @@ the page shows only a short notice and never links to the live pot. The key
 never reaches Reflex's router data, which Reflex persists with the tab's state:
 `KEY_STASH_JS`, in every page's head, runs before the app starts, moves the key
 from an overlay's address into the tab's sessionStorage (an OBS refresh finds
-it there) and takes it out of the address; `resume` (the on_load) has the page
-send it to `open` (`READ_STASHED_KEY_JS`), which keeps only its SHA-256 in a backend var (a digest
-opens nothing; the database keeps the same), so that `resume` (run again after
-a reconnect) and every later handler check it against the current
-key in the database with `key_is_valid(state)`. A client can send any
+it there) and takes it out of the address; `resume` (the on_load, run again
+after a reconnect) has the page send it to `open` (`READ_STASHED_KEY_JS`),
+which keeps only its SHA-256 in a backend var (a digest opens nothing; the
+database keeps the same), so that every later handler checks it against the
+current key in the database with `key_is_valid(state)`. A client can send any
 handler's event directly, so none trusts a var such as `authorized`; a new key
 locks every open overlay out at its next check.
 """
@@ -135,22 +135,17 @@ class OverlayState(rx.State):
     async def open(self, key: str = ""):
         """Check the key the page sent; only then link this viewer to the live pot (and its overlay's joins)."""
         self._key_sha256 = overlay_key_digest(key) if isinstance(key, str) and key else ""
-        return await self._enter()
-
-    @rx.event
-    async def resume(self):
-        """The on_load: join again with the key this tab opened with, or ask the page for its key."""
-        if not self._key_sha256:
-            return rx.call_script(READ_STASHED_KEY_JS, callback=OverlayState.open)
-        return await self._enter()
-
-    async def _enter(self):
         self.authorized = await key_is_valid(self)
         self.checked = True
         if not self.authorized:
             return None
         self._apply(overlay_style(self))
         return list(_joins.get(self.router.page.path, (LivePotState.join,)))
+
+    @rx.event
+    def resume(self):
+        """The on_load (again after a reconnect): have the page send `open` the key its tab was opened with."""
+        return rx.call_script(READ_STASHED_KEY_JS, callback=OverlayState.open)
 
     def _apply(self, style: OverlayStyle) -> None:
         self.look_theme = style.theme.value
