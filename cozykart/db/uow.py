@@ -57,6 +57,7 @@ from cozykart.db.repositories.outbox import OutboxRepository
 from cozykart.db.repositories.overlays import OverlaysRepository
 from cozykart.db.repositories.payouts import PayoutsRepository
 from cozykart.db.repositories.seasons import SeasonsRepository
+from cozykart.db.repositories.supporters import SupportersRepository
 from cozykart.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -173,6 +174,10 @@ class UnitOfWork:
     @property
     def audit(self) -> AuditRepository:
         return self._repository(AuditRepository)
+
+    @property
+    def supporters(self) -> SupportersRepository:
+        return self._repository(SupportersRepository)
 
     def _forget(self) -> None:
         """What the repositories remembered may have been undone (a savepoint rolled back)."""
