@@ -131,6 +131,11 @@ def _plans(
         "/admin/audit": (ADMIN_ROLE, "/admin/audit", by_testid("audit-row")),
         "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", the_pot),
         "/overlay/alerts": (VISITOR, f"/overlay/alerts?key={overlay_key}", by_testid("overlay-alert")),
+        routes.SUPPORTERS_OVERLAY: (
+            VISITOR,
+            f"{routes.SUPPORTERS_OVERLAY}?key={overlay_key}",
+            by_testid("supporter-row"),
+        ),
     }
     plans = []
     for route in route_list:
