@@ -134,7 +134,10 @@ def _plans(
         routes.SUPPORTERS_OVERLAY: (
             VISITOR,
             f"{routes.SUPPORTERS_OVERLAY}?key={overlay_key}",
-            by_testid("supporter-row"),
+            # The whole board, once its rows (the demo's fans) arrived with the pot.
+            lambda page: page.get_by_test_id("supporters-board").filter(
+                has=page.get_by_test_id("supporter-row")
+            ),
         ),
     }
     plans = []

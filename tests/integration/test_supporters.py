@@ -78,8 +78,9 @@ def night(database):
     _sale(database, "a-ann", 1_000, T0 + 5 * m, "Ann")
     _sale(database, "a-bo", 500, T0 + 6 * m, "Bo")
     _tip(database, "a-bo-tip", dj, 700, T0 + 7 * m, "Bo")  # in A's window: A and the season
-    _tip(database, "between", dj, 9_999, T0 + 90 * m, "Cy")  # between races: nowhere
-    _sale(database, "between-sale", 9_999, T0 + 91 * m, "Cy")  # no race live: nowhere
+    _tip(database, "between", dj, 150, T0 + 90 * m, "Cy")  # between A and B: the season's, no race's
+    _tip(database, "before", dj, 9_999, T0 - m, "Cy")  # before the season's first race: nowhere
+    _sale(database, "between-sale", 50, T0 + 91 * m, "Cy")  # no race live: the season's, no race's
     b = T0 + 2 * HOUR
     _sale(database, "b-ann", 300, b + 5 * m, "Ann")
     _sale(database, "b-dee", 300, b + 6 * m, "Dee")  # ties with Ann in B; Ann gave first
@@ -109,17 +110,20 @@ def test_the_season_board_adds_up_its_races_and_nothing_else(night):
     database = night
     board = supporters_board(uow=database.uow())
     assert board.season_name == "Season 1"
-    # Ann: 1000 + 300 (season 2's 90000 is not this season's); Bo: 500 + the 700 tip in race A.
+    # Ann: 1000 + 300 (season 2's 90000 is not this season's); Bo: 500 + the 700 tip in race A;
+    # Cy: the tip and the sale between the season's races (not the tip before them).
     assert _rows(board.season) == [
         (1, "Ann", 1_300),
         (2, "Bo", 1_200),
         (3, "Hal", 400),
         (4, "Dee", 300),
-        (5, "Eve", 200),
+        (5, "Cy", 200),  # ties with Eve: Cy gave first
+        (6, "Eve", 200),
     ]
     assert next(row for row in board.season if row.name == "Ann").payments == 2
     names = {row.name for row in board.race + board.season}
-    assert not names & {"Cy", "Fox", "Gus", "", "   "}
+    assert not names & {"Fox", "Gus", "", "   "}
+    assert "Cy" not in {row.name for row in board.race}
 
 
 def test_the_board_keeps_the_top_n_and_rides_on_the_live_pot(night):

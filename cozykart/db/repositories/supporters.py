@@ -2,11 +2,13 @@
 
 One aggregate query per board, on the payments (`ledger_payment`) and their
 reversals (`ledger_transaction`):
-- a payment counts in a race when it is a sale attributed to that race
-  (`race_id`, the race whose commission window held the sale), or a tip (tips
-  carry no race) paid inside the race's window `[started_at, ended_at)`;
-- in a season, when it counts in one of the season's races (windows of two
-  races never overlap: one race is live at a time, so nothing counts twice);
+- a payment counts in a race when it was attributed to that race (`race_id`: a
+  sale, in the race whose commission window held it), or it has no race (every
+  tip, which carries none) and was paid inside the race's window
+  `[started_at, ended_at)`;
+- in a season: what its races' attributed, and what had no race (tips, sales
+  while no race was live) paid in its span, from its first race's start to its
+  last race's end (open while one is live);
 - its gross counts (what the fan paid), unless a refund took any of it back or
   a chargeback on it is still open (a won dispute counts again): the same rule
   that keeps a reversed payment's name out of the Live Pot feed;
@@ -23,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, case, func, or_, select, union_all
 
 from cozykart.db import ledger_repo
 from cozykart.db.repositories import Repository
@@ -72,9 +74,19 @@ def _reversed_payment_ids():
     )
 
 
-def _a_tip_from(started_at) -> list[ColumnElement[bool]]:
-    """A tip (tips carry no race) paid at or after `started_at` (a value or a column)."""
-    return [_payment.c.kind == "tip", _payment.c.race_id.is_(None), _payment.c.occurred_at >= started_at]
+def _raceless_from(started_at) -> list[ColumnElement[bool]]:
+    """Payments with no race (every tip; a sale while no race was live) paid at or after `started_at`."""
+    return [_payment.c.race_id.is_(None), _payment.c.occurred_at >= started_at]
+
+
+def _payments(*conditions: ColumnElement[bool]):
+    """The counted payments that meet `conditions`: named, and neither refunded nor held by a chargeback."""
+    return select(_payment.c.fan_name, _payment.c.gross_cents, _payment.c.occurred_at).where(
+        *conditions,
+        _payment.c.fan_name.is_not(None),
+        _payment.c.fan_name != "",
+        _payment.c.id.not_in(_reversed_payment_ids()),
+    )
 
 
 class SupportersRepository(Repository):
@@ -82,39 +94,38 @@ class SupportersRepository(Repository):
         self, race_id: int, started_at: datetime, ended_at: datetime | None, *, limit: int
     ) -> list[SupporterTotal]:
         """The top `limit` public names of one race: its sales and the tips paid in its window."""
-        tip = _a_tip_from(started_at)
+        tips = _raceless_from(started_at)
         if ended_at is not None:
-            tip.append(_payment.c.occurred_at < ended_at)
-        counted = or_(_payment.c.race_id == race_id, and_(*tip))
-        return self._top(counted, limit)
+            tips.append(_payment.c.occurred_at < ended_at)
+        return self._top(union_all(_payments(_payment.c.race_id == race_id), _payments(*tips)), limit)
 
     def top_of_season(self, season_id: int, *, limit: int) -> list[SupporterTotal]:
-        """The top `limit` public names of a season: its races' sales and the tips paid in their windows."""
-        season_races = select(_race.c.id).where(_race.c.season_id == season_id)
-        tip_in_a_race = exists(
-            select(_race.c.id).where(
-                _race.c.season_id == season_id,
-                _race.c.started_at.is_not(None),
-                *_a_tip_from(_race.c.started_at),
-                or_(_race.c.ended_at.is_(None), _payment.c.occurred_at < _race.c.ended_at),
-            )
-        )
-        counted = or_(_payment.c.race_id.in_(season_races), tip_in_a_race)
-        return self._top(counted, limit)
+        """The top `limit` public names of a season: its races' sales, and what had no race in its span."""
+        race = _race.c
+        span = self.connection.execute(
+            select(
+                func.min(race.started_at),
+                func.max(race.ended_at),
+                func.count().filter(race.ended_at.is_(None)),
+            ).where(race.season_id == season_id, race.started_at.is_not(None))
+        ).one()
+        started_at, ended_at, still_live = span
+        if started_at is None:
+            return []  # no race of the season has started: nothing counts yet
+        sales = _payments(_payment.c.race_id.in_(select(race.id).where(race.season_id == season_id)))
+        tips = _raceless_from(started_at)
+        if not still_live:
+            tips.append(_payment.c.occurred_at < ended_at)
+        return self._top(union_all(sales, _payments(*tips)), limit)
 
-    def _top(self, counted: ColumnElement[bool], limit: int) -> list[SupporterTotal]:
-        total = func.sum(_payment.c.gross_cents)
-        first_at = func.min(_payment.c.occurred_at)
+    def _top(self, counted: CompoundSelect, limit: int) -> list[SupporterTotal]:
+        rows = counted.subquery()
+        total = func.sum(rows.c.gross_cents)
+        first_at = func.min(rows.c.occurred_at)
         query = (
-            select(_payment.c.fan_name, total, func.count(), first_at)
-            .where(
-                counted,
-                _payment.c.fan_name.is_not(None),
-                _payment.c.fan_name != "",
-                _payment.c.id.not_in(_reversed_payment_ids()),
-            )
-            .group_by(_payment.c.fan_name)
-            .order_by(total.desc(), first_at.asc(), _payment.c.fan_name.asc())
+            select(rows.c.fan_name, total, func.count(), first_at)
+            .group_by(rows.c.fan_name)
+            .order_by(total.desc(), first_at.asc(), rows.c.fan_name.asc())
             .limit(limit)
         )
         return [

@@ -5,7 +5,9 @@ What counts (the queries: `db/repositories/supporters.py`):
 - merch sales AND DJ tips, at their gross (what the fan paid): a tip supports the
   night as much as a shirt. A sale counts in the race it was attributed to; a
   tip (it has no race) in the race whose window `[started_at, ended_at)` held it;
-  a season adds up its races;
+  a season counts its races' sales and whatever had no race (tips, a sale while
+  no race was live) paid from its first race's start to its last race's end: a
+  tip between two race nights counts for the season, in no race;
 - a refunded payment (any refund of it) and one under an open chargeback count
   nothing, as the Live Pot feed stops showing a name beside them; a won dispute
   counts again;
