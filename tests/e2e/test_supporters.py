@@ -5,6 +5,7 @@ off again; without the key the overlay shows no board."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -20,9 +21,13 @@ from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 from cozykart.ui import routes
 from cozykart.ui.pages.overlay_supporters import OBS_HEIGHT_PX, OBS_WIDTH_PX
+from tests.e2e.confirm_support import click_and_confirm
+from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID
 from tests.e2e.test_live_pot import _post, _post_sale, _pot_cents
+from tests.fake_discord import FakeUser
 
 pytestmark = pytest.mark.e2e
+BOSS = FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None)
 PAGE_TIMEOUT_MS = 30_000
 PUSH_TIMEOUT_MS = 5_000
 ADMIN_DISCORD_ID = "900000000000000089"
@@ -162,3 +167,25 @@ def test_the_overlay_is_transparent_and_without_the_key_shows_no_board(served_ap
         page.wait_for_timeout(500)
         assert page.get_by_test_id("supporters-board").count() == 0
         assert page.get_by_test_id("supporter-row").count() == 0
+
+
+# Last in this module: a new key makes `overlay_key` out of date.
+def test_the_admin_copies_the_supporters_url_with_a_new_key_and_it_opens_the_season_board(
+    served_app, fake_discord_server, page
+):
+    fake_discord_server.user = BOSS
+    page.goto(served_app.url(f"/auth/discord/login?next={routes.ADMIN_OVERLAYS}"), timeout=PAGE_TIMEOUT_MS)
+    expect(page.get_by_test_id("account-name")).to_have_text(BOSS.global_name, timeout=PAGE_TIMEOUT_MS)
+    click_and_confirm(page, page.get_by_test_id("regenerate-overlay-key"))
+    field = page.get_by_test_id("overlay-supporters-url")
+    expect(field).to_have_value(
+        re.compile(r"/overlay/supporters\?key=\S+&scope=race$"), timeout=PAGE_TIMEOUT_MS
+    )
+    url = field.input_value().replace("scope=race", "scope=season")
+
+    overlay = page.context.new_page()
+    overlay.goto(url, timeout=PAGE_TIMEOUT_MS)
+    expect(overlay.get_by_test_id("supporters-board")).to_have_attribute(
+        "data-scope", "season", timeout=PAGE_TIMEOUT_MS
+    )
+    expect(overlay.get_by_test_id("season-supporters").get_by_test_id("supporter-row").first).to_be_visible()

@@ -22,6 +22,7 @@ def _check_admin(actor_id, uow, _settings) -> str:
 # and is kept in no var: a tab's state is held at rest by Reflex's state manager.
 POT_URL_FIELD_ID = "overlay-pot-url"
 ALERTS_URL_FIELD_ID = "overlay-alerts-url"
+SUPPORTERS_URL_FIELD_ID = "overlay-supporters-url"
 
 
 class OverlayAdminState(ConfirmMixin, AuthState):
@@ -78,6 +79,9 @@ class OverlayAdminState(ConfirmMixin, AuthState):
         return [
             rx.set_value(POT_URL_FIELD_ID, f"{origin}{routes.POT_OVERLAY}?key={key}"),
             rx.set_value(ALERTS_URL_FIELD_ID, f"{origin}{routes.ALERTS_OVERLAY}?key={key}"),
+            rx.set_value(
+                SUPPORTERS_URL_FIELD_ID, f"{origin}{routes.SUPPORTERS_OVERLAY}?key={key}&scope=race"
+            ),
             rx.toast.success("New overlay key made: the old overlay URLs no longer work."),
         ]
 
@@ -132,6 +136,9 @@ def _console() -> rx.Component:
                 rx.vstack(
                     _url_row("Prize pool ticker", POT_URL_FIELD_ID),
                     _url_row("Sale and tip alerts", ALERTS_URL_FIELD_ID),
+                    _url_row(
+                        "Top supporters, 400 x 520 px (scope=race or scope=season)", SUPPORTERS_URL_FIELD_ID
+                    ),
                     spacing="3",
                     width="100%",
                     # rendered from the start (hidden), so the fields exist when the key arrives

@@ -21,7 +21,8 @@ from cozykart.ui.supporters import supporters_list
 OBS_WIDTH_PX, OBS_HEIGHT_PX = 400, 520
 
 
-class SupportersOverlayState(rx.State):
+class SupportersScopeState(rx.State):
+    # Not "...OverlayState": tests find OverlayState's vars by the suffix of its name (tests/reflex_viewer.py).
     scope: str = RACE_SCOPE
 
     @rx.event
@@ -32,11 +33,11 @@ class SupportersOverlayState(rx.State):
         self.scope = parse_scope(self.router.url.query_parameters.get("scope"))
 
 
-on_open(routes.SUPPORTERS_OVERLAY, LivePotState.join, SupportersOverlayState.choose_scope)
+on_open(routes.SUPPORTERS_OVERLAY, LivePotState.join, SupportersScopeState.choose_scope)
 
 
 def _board() -> rx.Component:
-    season = SupportersOverlayState.scope == SEASON_SCOPE
+    season = SupportersScopeState.scope == SEASON_SCOPE
     return rx.box(
         rx.text("TOP SUPPORTERS", weight="bold", size="3", letter_spacing="0.12em", color=theme.GOLD),
         rx.text(
@@ -71,7 +72,7 @@ def _board() -> rx.Component:
         border_radius="14px",
         width=f"{OBS_WIDTH_PX - 32}px",
         data_testid="supporters-board",
-        data_scope=SupportersOverlayState.scope,
+        data_scope=SupportersScopeState.scope,
     )
 
 
