@@ -14,9 +14,14 @@ from cozykart.ui import theme
 from cozykart.ui.live_pot import LivePotState, SupporterView
 
 
-def _row(supporter: SupporterView) -> rx.Component:
+def _row(supporter: SupporterView, overlay: bool) -> rx.Component:
+    # On an overlay the colours come from its style (the stage's CSS variables), not the site's theme.
+    rank_colour = {} if overlay else {"color": theme.GOLD}
     return rx.hstack(
-        rx.text("#", supporter.rank, weight="bold", color=theme.GOLD, min_width="2.2rem"),
+        rx.text(
+            "#", supporter.rank, weight="bold", min_width="2.2rem", class_name="ck-accent" if overlay else "",
+            **rank_colour,
+        ),
         rx.text(supporter.name, weight="medium", size="2", data_testid="supporter-name"),
         rx.spacer(),
         rx.text(supporter.amount, weight="bold", size="2", data_testid="supporter-amount"),
@@ -25,16 +30,19 @@ def _row(supporter: SupporterView) -> rx.Component:
         padding_y="0.3rem",
         border_bottom=f"1px solid {theme.PANEL_BORDER}",
         data_testid="supporter-row",
-    )
+    )  # fmt: skip
 
 
-def supporters_list(rows: rx.Var, *, empty: str, testid: str) -> rx.Component:
+def supporters_list(rows: rx.Var, *, empty: str, testid: str, overlay: bool = False) -> rx.Component:
     """One board's rows, or `empty` once the pot is loaded and no public name gave yet."""
     return rx.box(
         rx.cond(
             rows.length() > 0,
-            rx.vstack(rx.foreach(rows, _row), spacing="0", width="100%"),
-            rx.cond(LivePotState.loaded, rx.text(empty, color=theme.TEXT_MUTED, size="2")),
+            rx.vstack(rx.foreach(rows, lambda row: _row(row, overlay)), spacing="0", width="100%"),
+            rx.cond(
+                LivePotState.loaded,
+                rx.text(empty, size="2", **({} if overlay else {"color": theme.TEXT_MUTED})),
+            ),
         ),
         width="100%",
         data_testid=testid,

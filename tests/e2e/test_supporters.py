@@ -5,7 +5,6 @@ off again; without the key the overlay shows no board."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 
@@ -22,12 +21,10 @@ from cozykart.settings import Settings
 from cozykart.ui import routes
 from cozykart.ui.pages.overlay_supporters import OBS_HEIGHT_PX, OBS_WIDTH_PX
 from tests.e2e.confirm_support import click_and_confirm
-from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID
 from tests.e2e.test_live_pot import _post, _post_sale, _pot_cents
-from tests.fake_discord import FakeUser
+from tests.e2e.test_security import ADMIN, _login_in_browser
 
 pytestmark = pytest.mark.e2e
-BOSS = FakeUser(id=E2E_ADMIN_DISCORD_ID, username="boss", global_name="Boss", avatar=None)
 PAGE_TIMEOUT_MS = 30_000
 PUSH_TIMEOUT_MS = 5_000
 ADMIN_DISCORD_ID = "900000000000000089"
@@ -170,22 +167,29 @@ def test_the_overlay_is_transparent_and_without_the_key_shows_no_board(served_ap
 
 
 # Last in this module: a new key makes `overlay_key` out of date.
-def test_the_admin_copies_the_supporters_url_with_a_new_key_and_it_opens_the_season_board(
-    served_app, fake_discord_server, page
+def test_the_admin_builds_the_supporters_url_with_its_obs_size_and_it_opens_the_season_board(
+    served_app, fake_discord_server, browser
 ):
-    fake_discord_server.user = BOSS
-    page.goto(served_app.url(f"/auth/discord/login?next={routes.ADMIN_OVERLAYS}"), timeout=PAGE_TIMEOUT_MS)
-    expect(page.get_by_test_id("account-name")).to_have_text(BOSS.global_name, timeout=PAGE_TIMEOUT_MS)
-    click_and_confirm(page, page.get_by_test_id("regenerate-overlay-key"))
-    field = page.get_by_test_id("overlay-supporters-url")
-    expect(field).to_have_value(
-        re.compile(r"/overlay/supporters\?key=\S+&scope=race$"), timeout=PAGE_TIMEOUT_MS
-    )
-    url = field.input_value().replace("scope=race", "scope=season")
+    context = browser.new_context(viewport={"width": 1280, "height": 1400})
+    page = context.new_page()
+    try:
+        _login_in_browser(page, served_app, fake_discord_server, ADMIN, routes.ADMIN_OVERLAYS)
+        click_and_confirm(page, page.get_by_test_id("regenerate-overlay-key"))
+        key_field = page.get_by_test_id("overlay-key-field")
+        expect(key_field).not_to_have_value("", timeout=PAGE_TIMEOUT_MS)
+        page.get_by_test_id("overlay-builder-route").select_option(routes.SUPPORTERS_OVERLAY)
+        expect(page.get_by_test_id("overlay-obs-size")).to_have_text(
+            f"{OBS_WIDTH_PX} px wide and {OBS_HEIGHT_PX} px high", timeout=PUSH_TIMEOUT_MS
+        )
+        origin = served_app.url("/").rstrip("/")
+        url = f"{origin}{routes.SUPPORTERS_OVERLAY}?key={key_field.input_value()}"
+        expect(page.get_by_test_id("overlay-builder-url")).to_have_value(url, timeout=PUSH_TIMEOUT_MS)
 
-    overlay = page.context.new_page()
-    overlay.goto(url, timeout=PAGE_TIMEOUT_MS)
-    expect(overlay.get_by_test_id("supporters-board")).to_have_attribute(
-        "data-scope", "season", timeout=PAGE_TIMEOUT_MS
-    )
-    expect(overlay.get_by_test_id("season-supporters").get_by_test_id("supporter-row").first).to_be_visible()
+        overlay = context.new_page()
+        overlay.set_viewport_size({"width": OBS_WIDTH_PX, "height": OBS_HEIGHT_PX})
+        overlay.goto(f"{url}&scope=season&preset=neon", timeout=PAGE_TIMEOUT_MS)
+        board = overlay.get_by_test_id("supporters-board")
+        expect(board).to_have_attribute("data-scope", "season", timeout=PAGE_TIMEOUT_MS)
+        expect(board.get_by_test_id("supporter-row").first).to_be_visible()
+    finally:
+        context.close()

@@ -4,7 +4,8 @@ Transparent and keyed like every overlay (`overlays.overlay_shell`, `OverlayStat
 once the key checks out it joins the Live Pot, which carries both boards
 (services/reads/supporters.py), so a new sale or tip by a named fan shows on the
 next push. `scope` picks the board: `race` (the live race's, the default) or
-`season` (the active season's); any other value is the race. Size in OBS: 400 x 520.
+`season` (the active season's); any other value is the race. Size in OBS: 400 x 520
+(`describe`); the style parameters of every overlay apply (`overlays.overlay_style`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 import reflex as rx
 
 from cozykart.services.reads.supporters import RACE_SCOPE, SEASON_SCOPE, parse_scope
-from cozykart.ui import routes, theme
+from cozykart.ui import routes
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState
-from cozykart.ui.pages.overlays import OverlayState, key_is_valid, on_open, overlay_shell
+from cozykart.ui.pages.overlays import OverlayState, describe, key_is_valid, on_open, overlay_shell
 from cozykart.ui.supporters import supporters_list
 
 OBS_WIDTH_PX, OBS_HEIGHT_PX = 400, 520
@@ -34,12 +35,18 @@ class SupportersScopeState(rx.State):
 
 
 on_open(routes.SUPPORTERS_OVERLAY, LivePotState.join, SupportersScopeState.choose_scope)
+describe(
+    routes.SUPPORTERS_OVERLAY,
+    "Top supporters (add &scope=season for the season's)",
+    OBS_WIDTH_PX,
+    OBS_HEIGHT_PX,
+)
 
 
 def _board() -> rx.Component:
     season = SupportersScopeState.scope == SEASON_SCOPE
     return rx.box(
-        rx.text("TOP SUPPORTERS", weight="bold", size="3", letter_spacing="0.12em", color=theme.GOLD),
+        rx.text("TOP SUPPORTERS", weight="bold", size="3", letter_spacing="0.12em", class_name="ck-accent"),
         rx.text(
             rx.cond(
                 season,
@@ -59,18 +66,18 @@ def _board() -> rx.Component:
                 LivePotState.season_supporters,
                 empty="Be the season's first supporter!",
                 testid="season-supporters",
+                overlay=True,
             ),
             supporters_list(
                 LivePotState.race_supporters,
                 empty="Be this race's first supporter!",
                 testid="race-supporters",
+                overlay=True,
             ),
         ),
-        background="rgba(10, 10, 20, 0.72)",
-        color=theme.WHITE,
+        class_name="ck-card",  # painted by the overlay's style (assets/cozykart.css)
         padding="14px 18px",
-        border_radius="14px",
-        width=f"{OBS_WIDTH_PX - 32}px",
+        width=f"{OBS_WIDTH_PX - 60}px",  # inside the stage's padding, with room for the card's glow
         data_testid="supporters-board",
         data_scope=SupportersScopeState.scope,
     )

@@ -7,6 +7,14 @@ joins registered for the page's route with `on_open(route, *handlers)` (the
 Live Pot's by default). Overlays elsewhere (goal, supporters, requests) live in
 their own modules and use both.
 
+Each overlay is described once (`describe(route, label, width, height)`: what
+the admin overlays page lists, and the size to enter in OBS) and takes the style
+parameters of cozykart/domain/overlay_style.py beside its key: `open` parses
+them into public `look_*` vars (colours, font, size: nothing secret), which the
+shell sets as CSS variables on a stage of exactly the overlay's size; cards
+inside paint with them (assets/cozykart.css, `.ck-card`). With `sound=on` the
+alerts overlay plays assets/sounds/chime.wav at `volume` for each alert.
+
 Each carries the overlay key in its URL (`?key=...`); without the current key
 the page shows only a short notice and never links to the live pot. Every
 handler checks the key in the URL itself, against the database: a client can
@@ -17,9 +25,11 @@ such as `authorized`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import reflex as rx
 
+from cozykart.domain.overlay_style import DEFAULT_PRESET, PRESETS, OverlayStyle, Theme, parse_overlay_style
 from cozykart.services import default_uow
 from cozykart.services.overlays import overlay_key_is_valid
 from cozykart.ui import broadcast, live_pot, routes, theme
@@ -29,6 +39,38 @@ from cozykart.ui.live_pot import FeedView, LivePotState, pot_ticker, read_pot
 ALERT_SHOW_S = 4.0  # each alert stays this long on screen
 ALERT_GAP_S = 0.6  # then the overlay is empty this long before the next one
 CONNECTION_CHECK_S = 5.0  # how often an idle overlay checks that its viewer is still there
+CHIME_URL = "/sounds/chime.wav"  # assets/sounds/chime.wav (scripts/make_chime.py made it)
+
+
+@dataclasses.dataclass(frozen=True)
+class OverlaySpec:
+    route: str
+    label: str  # what the admin overlays page calls it
+    width_px: int  # the size to give its browser source in OBS (and its stage's)
+    height_px: int
+    sound: bool = False  # whether `sound=on` does anything here
+
+
+# Every overlay, in the order the admin overlays page lists them.
+OVERLAYS: dict[str, OverlaySpec] = {}
+
+
+def describe(route: str, label: str, width_px: int, height_px: int, *, sound: bool = False) -> None:
+    """Declare the overlay at `route`: its name for the admin, and its size in OBS."""
+    OVERLAYS[route] = OverlaySpec(route, label, width_px, height_px, sound)
+
+
+def overlay_style(state: rx.State) -> OverlayStyle:
+    """The style the URL of the page that sent this event asks for, on its overlay's own size."""
+    spec = OVERLAYS.get(state.router.page.path)
+    width, height = (spec.width_px, spec.height_px) if spec else (640, 360)
+    return parse_overlay_style(dict(state.router.url.query_parameters), width_px=width, height_px=height)
+
+
+def chime_script(volume_percent: int) -> str:
+    """The script that plays the alert chime once at `volume_percent` (0-100, validated by the parser)."""
+    volume = max(0, min(100, int(volume_percent))) / 100
+    return f"(function(){{var a=new Audio({CHIME_URL!r});a.volume={volume:.2f};a.play().catch(function(){{}});}})()"
 
 
 async def key_is_valid(state: rx.State) -> bool:
@@ -43,6 +85,16 @@ class OverlayState(rx.State):
     # The alert on screen; alerts queue behind it and show one at a time.
     alert: FeedView = FeedView()
     alert_showing: bool = False
+    # How the overlay looks (from the URL's style parameters; public, nothing secret).
+    look_theme: str = Theme.DARK.value
+    look_font: str = ""
+    look_text: str = PRESETS[DEFAULT_PRESET].text
+    look_accent: str = PRESETS[DEFAULT_PRESET].accent
+    look_panel: str = PRESETS[DEFAULT_PRESET].background  # the cards' ("transparent" for that theme)
+    look_align: str = "center"
+    look_width: str = "640px"
+    look_height: str = "360px"
+    look_zoom: str = "1"
 
     @rx.event
     async def open(self):
@@ -51,7 +103,19 @@ class OverlayState(rx.State):
         self.checked = True
         if not self.authorized:
             return None
+        self._apply(overlay_style(self))
         return list(_joins.get(self.router.page.path, (LivePotState.join,)))
+
+    def _apply(self, style: OverlayStyle) -> None:
+        self.look_theme = style.theme.value
+        self.look_font = style.font_stack
+        self.look_text = style.text
+        self.look_accent = style.accent
+        self.look_panel = "transparent" if style.theme is Theme.TRANSPARENT else style.background
+        self.look_align = style.align.value
+        self.look_width = f"{style.width_px}px"
+        self.look_height = f"{style.height_px}px"
+        self.look_zoom = f"{style.scale_percent / 100:.2f}"
 
     @rx.event(background=True)
     async def play_alerts(self):
@@ -64,6 +128,7 @@ class OverlayState(rx.State):
         """
         if not await key_is_valid(self):
             return
+        style = overlay_style(self)
         sid = broadcast.viewer_sid(self)
         app = live_pot.running_app()
         if not sid or sid in _players:
@@ -88,6 +153,8 @@ class OverlayState(rx.State):
                     async with self:
                         self.alert = alert
                         self.alert_showing = True
+                    if style.sound:
+                        yield rx.call_script(chime_script(style.volume_percent))
                     await asyncio.sleep(ALERT_SHOW_S)
                     if not broadcast.is_connected(app, sid):
                         break  # the tab may be open again on a new socket: leave its state alone
@@ -110,6 +177,8 @@ def on_open(route: str, *handlers) -> None:
 
 
 on_open(routes.ALERTS_OVERLAY, LivePotState.join, OverlayState.play_alerts)
+describe(routes.POT_OVERLAY, "Prize pool ticker", 520, 160)
+describe(routes.ALERTS_OVERLAY, "Sale and tip alerts", 720, 240, sound=True)
 
 
 def _alerts_of(item: tuple, seen: set[str]) -> list[FeedView]:
@@ -119,7 +188,7 @@ def _alerts_of(item: tuple, seen: set[str]) -> list[FeedView]:
     return live_pot.new_alerts(value, seen)
 
 
-_TRANSPARENT = {"background": "transparent", "min_height": "100vh", "padding": "16px"}
+_TRANSPARENT = {"background": "transparent", "min_height": "100vh", "padding": "0"}
 _OVERLAY_CLASS = "cozykart-overlay"  # assets/cozykart.css makes the whole page transparent
 
 
@@ -140,7 +209,42 @@ def _locked() -> rx.Component:
 def overlay_shell(content: rx.Component) -> rx.Component:
     """An OBS browser source: transparent, showing `content` only with the current key in the URL."""
     return rx.box(
-        rx.cond(OverlayState.authorized, content, _locked()), class_name=_OVERLAY_CLASS, style=_TRANSPARENT
+        rx.cond(OverlayState.authorized, _stage(content), _locked()),
+        class_name=_OVERLAY_CLASS,
+        style=_TRANSPARENT,
+    )
+
+
+def _stage(content: rx.Component) -> rx.Component:
+    """The overlay's own size, unpainted; its cards take the look from the CSS variables set here."""
+    align = rx.match(OverlayState.look_align, ("left", "flex-start"), ("right", "flex-end"), "center")
+    cards = rx.box(
+        content,
+        style={
+            "zoom": OverlayState.look_zoom,
+            "display": "flex",
+            "flexDirection": "column",
+            "alignItems": align,
+        },
+    )
+    return rx.box(
+        cards,
+        class_name="cozykart-stage",
+        data_look=OverlayState.look_theme,
+        data_testid="overlay-stage",
+        style={
+            "--ck-text": OverlayState.look_text,
+            "--ck-accent": OverlayState.look_accent,
+            "--ck-panel": OverlayState.look_panel,
+            "width": OverlayState.look_width,
+            "height": OverlayState.look_height,
+            "color": OverlayState.look_text,
+            "fontFamily": OverlayState.look_font,
+            "textAlign": OverlayState.look_align,
+            "boxSizing": "border-box",
+            "padding": "12px",
+            "overflow": "hidden",
+        },
     )
 
 
@@ -153,15 +257,17 @@ def _alert() -> rx.Component:
     current = OverlayState.alert
     return rx.box(
         rx.text(current.headline, weight="bold", size="5"),
-        rx.text(current.amount, size="7", weight="bold", font_family="ui-monospace, monospace"),
+        rx.text(
+            current.amount,
+            size="7",
+            weight="bold",
+            font_family="ui-monospace, monospace",
+            class_name="ck-accent",
+        ),
         rx.cond(current.message != "", rx.text("“", current.message, "”", size="3")),
         key=current.key,
-        class_name="cozykart-alert",
-        background=theme.GOLD_GRADIENT,
-        color=theme.BLACK,
+        class_name="cozykart-alert ck-card",
         padding="14px 20px",
-        border_radius="14px",
-        box_shadow="0 0 24px rgba(255, 215, 0, 0.6)",
         width="fit-content",
         data_testid="overlay-alert",
         data_alert_key=current.key,
