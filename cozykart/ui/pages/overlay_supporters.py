@@ -37,7 +37,7 @@ class SupportersScopeState(rx.State):
 on_open(routes.SUPPORTERS_OVERLAY, LivePotState.join, SupportersScopeState.choose_scope)
 describe(
     routes.SUPPORTERS_OVERLAY,
-    "Top supporters (add &scope=season for the season's)",
+    "Top supporters",  # the race's; `&scope=season` on the URL for the season's (README)
     OBS_WIDTH_PX,
     OBS_HEIGHT_PX,
 )
