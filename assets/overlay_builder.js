@@ -5,9 +5,8 @@
  * the server. The server only renders the chosen overlay's route and its style
  * query (data-route, data-query on #overlay-builder); this script joins them with
  * the key into the URL field and, once the admin asks for it, the live preview's
- * src; and copies the URL. The preview is an overlay page like OBS's, with its
- * own Reflex tab state, so it opens only when asked (docs/ARCHITECTURE.md,
- * "Overlay keys").
+ * src (an overlay page like OBS's, live, so it opens only when asked); and
+ * copies the URL.
  */
 (function () {
   "use strict";

@@ -23,6 +23,8 @@ class ActionKind(StrEnum):
     WEBHOOK_REPLAY = "webhook_replay"
     OUTBOX_RESEND = "outbox_resend"
     RESULTS_CORRECTED = "results_corrected"
+    SONG_PLAYED = "song_played"  # the DJ booth: by the request's DJ, or an admin
+    SONG_SKIPPED = "song_skipped"
 
 
 ACTION_LABELS: dict[ActionKind, str] = {
@@ -39,6 +41,8 @@ ACTION_LABELS: dict[ActionKind, str] = {
     ActionKind.WEBHOOK_REPLAY: "Webhook event replayed",
     ActionKind.OUTBOX_RESEND: "Announcement resent",
     ActionKind.RESULTS_CORRECTED: "Results table corrected",
+    ActionKind.SONG_PLAYED: "Song request played",
+    ActionKind.SONG_SKIPPED: "Song request skipped",
 }
 
 

@@ -41,7 +41,8 @@ from cozykart.domain.ledger import (
     TipRecorded,
     WalletInDebt,
 )
-from cozykart.services import announcements, ledger, live, notices
+from cozykart.domain.song_requests import SongRequestDecided, TipReversed
+from cozykart.services import announcements, ledger, live, notices, song_requests
 
 HANDLERS: HandlerTable = MappingProxyType(
     {
@@ -65,7 +66,18 @@ HANDLERS: HandlerTable = MappingProxyType(
             in_transaction=(announcements.on_season_completed,), after_commit=(live.standings_changed,)
         ),
         SaleRecorded: EventHandlers(),
-        TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
+        TipRecorded: EventHandlers(
+            in_transaction=(
+                announcements.on_tip_recorded,
+                song_requests.on_tip_recorded,
+                notices.on_tip_recorded,
+            ),
+            after_commit=(live.requests_changed,),
+        ),
+        TipReversed: EventHandlers(
+            in_transaction=(song_requests.on_tip_reversed,), after_commit=(live.requests_changed,)
+        ),
+        SongRequestDecided: EventHandlers(after_commit=(live.requests_changed,)),
         PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid, notices.on_payout_paid)),
         PayoutRejected: EventHandlers(in_transaction=(notices.on_payout_rejected,)),
         PayoutReturned: EventHandlers(in_transaction=(notices.on_payout_returned,)),

@@ -95,11 +95,12 @@ def test_each_overlay_renders_transparent_at_its_size_in_each_preset(
         assert painted == (TRANSPARENT if look.theme is Theme.TRANSPARENT else _rgb(look.background))
         accent = page.locator(".ck-accent").first.evaluate("element => getComputedStyle(element).color")
         assert accent == _rgb(look.accent)
+        card_box = card.bounding_box()  # now: an alert leaves after a few seconds
         rows = rgba_rows(page.screenshot(omit_background=True))
         assert (len(rows[0]) // 4, len(rows)) == (spec.width_px, spec.height_px)
         # The stage's far corner (beyond the cards and their glow): nothing painted, OBS shows the scene.
         assert alpha_at(rows, spec.width_px - 2, spec.height_px - 2) == 0
-        assert _most_opaque(rows, card.bounding_box()) == 255  # the card's panel or text is drawn, fully
+        assert _most_opaque(rows, card_box) == 255  # the card's panel or text is drawn, fully
     finally:
         page.context.close()
 

@@ -25,7 +25,12 @@ PUSH_TIMEOUT_MS = 5_000
 SOCKET_TIMEOUT_S = 30
 HANDLER_SETTLE_S = 2.0  # long enough for a handler a client started to have run and pushed
 # What a client might send to each OverlayState handler (setvar: make itself "authorized").
-HANDLER_PAYLOADS = {"open": {}, "play_alerts": {}, "setvar": {"var_name": "authorized", "value": True}}
+HANDLER_PAYLOADS = {
+    "open": {"key": "wrong"},
+    "resume": {},
+    "play_alerts": {},
+    "setvar": {"var_name": "authorized", "value": True},
+}
 
 
 def test_an_overlay_without_the_key_shows_nothing_of_the_pot(served_app, page, overlay_key):
@@ -98,6 +103,8 @@ def test_a_client_without_the_key_calling_every_overlay_handler_gets_no_alerts_a
         viewer = Viewer(served_app.base_url, route, query, headers={"Origin": served_app.base_url})
         await viewer.connect()
         try:
+            # What the page's on_mount sends: the key its address had (here none, or a wrong one).
+            await viewer.send(f"{overlay_state}.open", {"key": query.get("key", "")})
             await viewer.wait_for(lambda v: v.var("overlay_state", "checked") is True, SOCKET_TIMEOUT_S)
             for handler, payload in HANDLER_PAYLOADS.items():
                 await viewer.send(f"{overlay_state}.{handler}", payload)

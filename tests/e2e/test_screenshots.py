@@ -146,6 +146,13 @@ def _plans(
                 has=page.get_by_test_id("supporter-row")
             ),
         ),
+        # The racer is Rosa, the demo DJ: the tip `dj_with_a_payout_waiting` records is in her queue.
+        routes.DJ: (RACER, "/dj", by_testid("dj-request")),
+        routes.REQUESTS_OVERLAY: (
+            VISITOR,
+            f"/overlay/requests?key={overlay_key}",
+            by_testid("requests-overlay"),
+        ),
     }
     plans = []
     for route in route_list:

@@ -237,11 +237,19 @@ def _console() -> rx.Component:
     )
 
 
+def _labelled(label: str, control: rx.Component) -> rx.Component:
+    """`control` (with its id) under its label."""
+    field_id = control.id  # type: ignore[attr-defined]
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}), control, spacing="1"
+    )
+
+
 def _choice(label: str, name: str, options: list[tuple[str, str]]) -> rx.Component:
     """A select for one style parameter; its first option ("") leaves it to the preset."""
     field_id = f"overlay-look-{name}"
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}),
+    return _labelled(
+        label,
         rx.el.select(
             *[rx.el.option(text, value=value) for value, text in options],
             id=field_id,
@@ -250,15 +258,14 @@ def _choice(label: str, name: str, options: list[tuple[str, str]]) -> rx.Compone
             data_testid=field_id,
             style={"padding": "6px", "minWidth": "9rem"},
         ),
-        spacing="1",
     )
 
 
 def _typed(label: str, name: str, placeholder: str) -> rx.Component:
     """A text field for one style parameter (a colour or a number), applied when it loses focus."""
     field_id = f"overlay-look-{name}"
-    return rx.vstack(
-        rx.el.label(label, html_for=field_id, style={"fontWeight": "bold"}),
+    return _labelled(
+        label,
         rx.el.input(
             id=field_id,
             placeholder=placeholder,
@@ -268,7 +275,6 @@ def _typed(label: str, name: str, placeholder: str) -> rx.Component:
             data_testid=field_id,
             style={"padding": "6px", "width": "8rem"},
         ),
-        spacing="1",
     )
 
 
@@ -333,7 +339,7 @@ def _overlay_picker() -> rx.Component:
 
 def _preview() -> rx.Component:
     box = OverlayAdminState.preview_box
-    return rx.box(
+    preview = rx.box(
         rx.el.iframe(
             id="overlay-preview",
             title="Overlay preview",
@@ -349,6 +355,8 @@ def _preview() -> rx.Component:
         class_name="cozykart-checker",
         style={"width": box["width"], "height": box["height"], "overflow": "hidden", "borderRadius": "8px"},
     )
+    # On a narrow screen the preview scrolls sideways rather than widen the page.
+    return rx.box(preview, max_width="100%", overflow_x="auto")
 
 
 def _builder() -> rx.Component:
@@ -402,6 +410,7 @@ def _builder() -> rx.Component:
                 ),
                 rx.button("Copy URL", id="overlay-copy-url", data_testid="overlay-copy-url"),
                 width="100%",
+                flex_wrap="wrap",
             ),
             rx.button(
                 "Show the live preview",

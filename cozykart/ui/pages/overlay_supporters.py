@@ -83,6 +83,6 @@ def _board() -> rx.Component:
     )
 
 
-@page(route=routes.SUPPORTERS_OVERLAY, title="Supporters overlay", on_load=OverlayState.open, layout=False)
+@page(route=routes.SUPPORTERS_OVERLAY, title="Supporters overlay", on_load=OverlayState.resume, layout=False)
 def supporters_overlay() -> rx.Component:
     return overlay_shell(_board())

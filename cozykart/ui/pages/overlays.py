@@ -16,10 +16,17 @@ inside paint with them (assets/cozykart.css, `.ck-card`). With `sound=on` the
 alerts overlay plays assets/sounds/chime.wav at `volume` for each alert.
 
 Each carries the overlay key in its URL (`?key=...`); without the current key
-the page shows only a short notice and never links to the live pot. Every
-handler checks the key in the URL itself, against the database: a client can
-send any handler's event directly (`play_alerts` too), so none trusts a var
-such as `authorized`.
+the page shows only a short notice and never links to the live pot. The key
+never reaches Reflex's router data, which Reflex persists with the tab's state:
+`KEY_STASH_JS`, in every page's head, runs before the app starts, moves the key
+from an overlay's address into the tab's sessionStorage (an OBS refresh finds
+it there) and takes it out of the address; `resume` (the on_load) has the page
+send it to `open` (`READ_STASHED_KEY_JS`), which keeps only its SHA-256 in a backend var (a digest
+opens nothing; the database keeps the same), so that `resume` (run again after
+a reconnect) and every later handler check it against the current
+key in the database with `key_is_valid(state)`. A client can send any
+handler's event directly, so none trusts a var such as `authorized`; a new key
+locks every open overlay out at its next check.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import reflex as rx
 
 from cozykart.domain.overlay_style import DEFAULT_PRESET, PRESETS, OverlayStyle, Theme, parse_overlay_style
 from cozykart.services import default_uow
-from cozykart.services.overlays import overlay_key_is_valid
+from cozykart.services.overlays import overlay_digest_is_current, overlay_key_digest
 from cozykart.ui import broadcast, live_pot, routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import FeedView, LivePotState, pot_ticker, read_pot
@@ -73,10 +80,36 @@ def chime_script(volume_percent: int) -> str:
     return f"(function(){{var a=new Audio({CHIME_URL!r});a.volume={volume:.2f};a.play().catch(function(){{}});}})()"
 
 
+KEY_STORAGE_NAME = "cozykart-overlay-key"
+# Runs in the document's head, before the app reads the address (see the module's docstring).
+KEY_STASH_JS = f"""(function () {{
+  try {{
+    if (location.pathname.indexOf("/overlay/") !== 0) return;
+    var query = new URLSearchParams(location.search);
+    if (!query.has("key")) return;
+    sessionStorage.setItem({KEY_STORAGE_NAME!r}, query.get("key"));
+    query.delete("key");
+    var rest = query.toString();
+    history.replaceState(history.state, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  }} catch (error) {{}}
+}})();"""
+# Read in the browser: what KEY_STASH_JS kept for this tab (`resume` asks for it, for `open`).
+READ_STASHED_KEY_JS = f"window.sessionStorage.getItem({KEY_STORAGE_NAME!r}) || ''"
+
+
+def key_stash_script() -> rx.Component:
+    """The head script that keeps the overlay key out of the address Reflex sees (for `rx.App`)."""
+    return rx.el.script(KEY_STASH_JS)
+
+
 async def key_is_valid(state: rx.State) -> bool:
-    """Whether the URL of the page that sent this event carries the current overlay key."""
-    key = state.router.url.query_parameters.get("key")
-    return await asyncio.to_thread(lambda: overlay_key_is_valid(key, uow=default_uow()))
+    """Whether the overlay open in the tab that sent this event was opened with the current key.
+
+    From a handler of any state; in a background handler, call it inside `async with self`.
+    """
+    overlay = state if isinstance(state, OverlayState) else await state.get_state(OverlayState)
+    digest = overlay._key_sha256
+    return await asyncio.to_thread(lambda: overlay_digest_is_current(digest, uow=default_uow()))
 
 
 class OverlayState(rx.State):
@@ -95,10 +128,23 @@ class OverlayState(rx.State):
     look_width: str = "640px"
     look_height: str = "360px"
     look_zoom: str = "1"
+    # The SHA-256 of the key this tab opened with (backend only; never the key).
+    _key_sha256: str = ""
 
     @rx.event
-    async def open(self):
-        """Check the key in the URL; only then link this viewer to the live pot (and the alerts)."""
+    async def open(self, key: str = ""):
+        """Check the key the page sent; only then link this viewer to the live pot (and its overlay's joins)."""
+        self._key_sha256 = overlay_key_digest(key) if isinstance(key, str) and key else ""
+        return await self._enter()
+
+    @rx.event
+    async def resume(self):
+        """The on_load: join again with the key this tab opened with, or ask the page for its key."""
+        if not self._key_sha256:
+            return rx.call_script(READ_STASHED_KEY_JS, callback=OverlayState.open)
+        return await self._enter()
+
+    async def _enter(self):
         self.authorized = await key_is_valid(self)
         self.checked = True
         if not self.authorized:
@@ -126,8 +172,9 @@ class OverlayState(rx.State):
         One player per connection: a second `open` on the same socket finds it.
         Nothing plays for a client without the key, whatever it sends.
         """
-        if not await key_is_valid(self):
-            return
+        async with self:
+            if not await key_is_valid(self):
+                return
         style = overlay_style(self)
         sid = broadcast.viewer_sid(self)
         app = live_pot.running_app()
@@ -248,7 +295,7 @@ def _stage(content: rx.Component) -> rx.Component:
     )
 
 
-@page(route=routes.POT_OVERLAY, title="Pot overlay", on_load=OverlayState.open, layout=False)
+@page(route=routes.POT_OVERLAY, title="Pot overlay", on_load=OverlayState.resume, layout=False)
 def pot_overlay() -> rx.Component:
     return overlay_shell(pot_ticker(overlay=True))
 
@@ -274,6 +321,6 @@ def _alert() -> rx.Component:
     )
 
 
-@page(route=routes.ALERTS_OVERLAY, title="Alerts overlay", on_load=OverlayState.open, layout=False)
+@page(route=routes.ALERTS_OVERLAY, title="Alerts overlay", on_load=OverlayState.resume, layout=False)
 def alerts_overlay() -> rx.Component:
     return overlay_shell(rx.cond(OverlayState.alert_showing, _alert()))

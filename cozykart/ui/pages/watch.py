@@ -16,6 +16,7 @@ from cozykart.ui import broadcast, live_race, routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState, pot_ticker, sales_feed
 from cozykart.ui.local_time import local_time
+from cozykart.ui.song_queue import UpNextState, up_next_panel
 from cozykart.ui.supporters import supporters_panel
 
 STATUS_LABELS = {
@@ -327,7 +328,7 @@ def _placed(order: int, child: rx.Component) -> rx.Component:
     return rx.box(child, order=str(order), width="100%")
 
 
-@page(route=routes.WATCH, title="Watch", on_load=[WatchState.load, LivePotState.join])
+@page(route=routes.WATCH, title="Watch", on_load=[WatchState.load, LivePotState.join, UpNextState.join])
 def watch_page() -> rx.Component:
     return rx.box(
         rx.el.h1("Cozy-Kart live: the race and the racer prize pool", style=_VISUALLY_HIDDEN),
@@ -341,8 +342,9 @@ def watch_page() -> rx.Component:
             _placed(
                 4, rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips")
             ),
+            _placed(5, up_next_panel()),
             _placed(
-                5, rx.el.section(supporters_panel(), style=theme.panel_style, aria_label="Top supporters")
+                6, rx.el.section(supporters_panel(), style=theme.panel_style, aria_label="Top supporters")
             ),
         ),
         display=rx.breakpoints(initial="flex", md="grid"),
