@@ -148,7 +148,9 @@ def test_a_buyer_who_chose_no_display_name_never_appears(served_app, page, overl
     assert format_cents(BIG_CENTS) not in " ".join(page.get_by_test_id("supporter-amount").all_inner_texts())
 
 
-def test_the_overlay_is_transparent_and_without_the_key_shows_no_board(served_app, page, overlay_key):
+def test_the_overlay_is_transparent_and_without_the_key_shows_no_board(
+    served_app, browser, page, overlay_key
+):
     _open_overlay(page, served_app, f"key={overlay_key}")
     expect(page.get_by_test_id("supporter-row").first).to_be_visible(
         timeout=PAGE_TIMEOUT_MS
@@ -159,11 +161,15 @@ def test_the_overlay_is_transparent_and_without_the_key_shows_no_board(served_ap
     assert box is not None and box["width"] <= OBS_WIDTH_PX
 
     for query in ("key=wrong&scope=season", "scope=season"):
-        _open_overlay(page, served_app, query)
-        expect(page.get_by_test_id("overlay-locked")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-        page.wait_for_timeout(500)
-        assert page.get_by_test_id("supporters-board").count() == 0
-        assert page.get_by_test_id("supporter-row").count() == 0
+        stranger = browser.new_context().new_page()  # a tab of its own: it never had the key
+        try:
+            _open_overlay(stranger, served_app, query)
+            expect(stranger.get_by_test_id("overlay-locked")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+            stranger.wait_for_timeout(500)
+            assert stranger.get_by_test_id("supporters-board").count() == 0
+            assert stranger.get_by_test_id("supporter-row").count() == 0
+        finally:
+            stranger.context.close()
 
 
 # Last in this module: a new key makes `overlay_key` out of date.
