@@ -59,6 +59,7 @@ from cozykart.db.repositories.overlays import OverlaysRepository
 from cozykart.db.repositories.payouts import PayoutsRepository
 from cozykart.db.repositories.seasons import SeasonsRepository
 from cozykart.db.repositories.song_requests import SongRequestsRepository
+from cozykart.db.repositories.supporters import SupportersRepository
 from cozykart.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -175,6 +176,10 @@ class UnitOfWork:
     @property
     def audit(self) -> AuditRepository:
         return self._repository(AuditRepository)
+
+    @property
+    def supporters(self) -> SupportersRepository:
+        return self._repository(SupportersRepository)
 
     @property
     def song_requests(self) -> SongRequestsRepository:

@@ -64,6 +64,22 @@ class FeedView:
     reversal: str = ""  # "refunded" or "disputed", shown beside the amount
 
 
+@dataclasses.dataclass
+class SupporterView:
+    """One row of a supporters board (services/reads/supporters.py): a public name and its total."""
+
+    rank: int = 0
+    name: str = ""
+    amount: str = ""
+
+
+def _supporter_views(rows, currency: str) -> list[SupporterView]:
+    return [
+        SupporterView(rank=row.rank, name=row.name, amount=format_cents(row.total_cents, currency))
+        for row in rows
+    ]
+
+
 def _feed_view(line, currency: str) -> FeedView:
     if line.kind == "tip":
         headline = f"{line.fan_name} tipped the DJ for {line.what}"
@@ -92,6 +108,10 @@ class LivePotState(rx.State):
     # so its celebration animation plays again on every increase.
     increase_count: int = 0
     feed: list[FeedView] = []
+    # The top supporters of the live race and of the active season (ui/supporters.py shows them).
+    race_supporters: list[SupporterView] = []
+    season_supporters: list[SupporterView] = []
+    supporters_season_name: str = ""
 
     @rx.event
     async def join(self):
@@ -118,6 +138,9 @@ def _values(pot: LivePot) -> dict:
         "pot_text": format_cents(pot.pot_cents, pot.currency),
         "increase_count": _shown.increase_count,
         "feed": [_feed_view(line, pot.currency) for line in pot.feed],
+        "race_supporters": _supporter_views(pot.supporters.race, pot.currency),
+        "season_supporters": _supporter_views(pot.supporters.season, pot.currency),
+        "supporters_season_name": pot.supporters.season_name,
     }
 
 

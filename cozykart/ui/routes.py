@@ -37,6 +37,7 @@ DJ = "/dj"
 # OBS browser sources (no layout; opened with the overlay key).
 POT_OVERLAY = "/overlay/pot"
 ALERTS_OVERLAY = "/overlay/alerts"
+SUPPORTERS_OVERLAY = "/overlay/supporters"  # ?scope=race|season (default race)
 REQUESTS_OVERLAY = "/overlay/requests"
 
 # The admin console.

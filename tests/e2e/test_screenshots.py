@@ -37,6 +37,7 @@ from cozykart.services.reads.race_receipt import last_final_race_id
 from cozykart.settings import PROJECT_ROOT, Settings, load_settings
 from cozykart.ui import routes
 from cozykart.ui.layout import NAV_LINKS
+from cozykart.ui.pages.overlays import OVERLAYS  # filled as the app's pages are declared
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID, STRIPE_WEBHOOK_SECRET, screenshot_dir
 from tests.fake_discord import FakeUser
 
@@ -109,6 +110,12 @@ def _file_name(route: str) -> str:
 _NOTICES_SHOWN = "[data-testid=notice-line], [data-testid=notices-empty]"
 
 
+def _viewports(route: str) -> tuple[tuple[str, dict[str, int]], ...]:
+    """Desktop and phone; an overlay (an OBS browser source, never on a phone) at the size OBS gives it."""
+    spec = OVERLAYS.get(route)
+    return VIEWPORTS if spec is None else (("", {"width": spec.width_px, "height": spec.height_px}),)
+
+
 def _plans(
     route_list: list[str], *, leader_id: int, overlay_key: str, pot_text: str, race_id: int = 1
 ) -> list[Plan]:
@@ -131,6 +138,14 @@ def _plans(
         "/admin/audit": (ADMIN_ROLE, "/admin/audit", by_testid("audit-row")),
         "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", the_pot),
         "/overlay/alerts": (VISITOR, f"/overlay/alerts?key={overlay_key}", by_testid("overlay-alert")),
+        routes.SUPPORTERS_OVERLAY: (
+            VISITOR,
+            f"{routes.SUPPORTERS_OVERLAY}?key={overlay_key}",
+            # The whole board, once its rows (the demo's fans) arrived with the pot.
+            lambda page: page.get_by_test_id("supporters-board").filter(
+                has=page.get_by_test_id("supporter-row")
+            ),
+        ),
         # The racer is Rosa, the demo DJ: the tip `dj_with_a_payout_waiting` records is in her queue.
         routes.DJ: (RACER, "/dj", by_testid("dj-request")),
         routes.REQUESTS_OVERLAY: (
@@ -396,7 +411,7 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
 
         for plan in plans:
             page = pages[plan.who]
-            for suffix, viewport in VIEWPORTS:
+            for suffix, viewport in _viewports(plan.route):
                 page.set_viewport_size(viewport)
                 page_errors[plan.who].clear()
                 page.goto(served_app.url(plan.path), timeout=PAGE_TIMEOUT_MS)

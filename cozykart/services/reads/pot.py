@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import TransactionKind, pool_code
+from cozykart.services.reads.supporters import SupportersBoard, board_in
 from cozykart.services.reads.watch import racer_avatar, racer_name
 
 FEED_LENGTH_MAX = 12
@@ -71,6 +72,8 @@ class LivePot:
     pot_cents: int
     currency: str
     feed: tuple[FeedLine, ...]
+    # The top supporters of the race and the season (services/reads/supporters.py); not in `to_json`.
+    supporters: SupportersBoard = field(default_factory=SupportersBoard)
 
     def to_json(self) -> dict:
         """The public shape of `GET /api/pot`: a fixed interface, field for field as below."""
@@ -148,7 +151,13 @@ def live_pot(*, uow: UnitOfWork, feed_length: int = FEED_LENGTH_MAX) -> LivePot:
             for row in rows
         )
         assert pot_cents >= 0, "a race pool never goes below zero"
-        return LivePot(race=pot_race, pot_cents=pot_cents, currency=uow.base_settings.currency, feed=feed)
+        return LivePot(
+            race=pot_race,
+            pot_cents=pot_cents,
+            currency=uow.base_settings.currency,
+            feed=feed,
+            supporters=board_in(uow, race),
+        )
 
 
 def payment_reversals(connection: Connection, payment_ids: Sequence[int]) -> dict[int, str]:

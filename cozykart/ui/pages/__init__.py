@@ -20,6 +20,7 @@ from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
     lobby,
     notices,
     overlay_requests,
+    overlay_supporters,
     overlays,
     profile,
     race,

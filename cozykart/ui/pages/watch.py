@@ -17,6 +17,7 @@ from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState, pot_ticker, sales_feed
 from cozykart.ui.local_time import local_time
 from cozykart.ui.song_queue import UpNextState, up_next_panel
+from cozykart.ui.supporters import supporters_panel
 
 STATUS_LABELS = {
     RaceStatus.LIVE: "LIVE",
@@ -312,8 +313,8 @@ _VISUALLY_HIDDEN = {
 
 def _column(*children: rx.Component) -> rx.Component:
     # At phone width the columns dissolve (display: contents) and their panels are laid
-    # out in one list by `order`: stream, pot, race, leaders, feed. From md up they are
-    # two columns again: stream, race and leaders on the left; pot and feed on the right.
+    # out in one list by `order`: stream, pot, race, leaders, feed, supporters. From md up they are
+    # two columns again: stream, race and leaders on the left; pot, feed and supporters on the right.
     return rx.box(
         *children,
         display=rx.breakpoints(initial="contents", md="flex"),
@@ -342,6 +343,9 @@ def watch_page() -> rx.Component:
                 4, rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips")
             ),
             _placed(5, up_next_panel()),
+            _placed(
+                6, rx.el.section(supporters_panel(), style=theme.panel_style, aria_label="Top supporters")
+            ),
         ),
         display=rx.breakpoints(initial="flex", md="grid"),
         flex_direction="column",
