@@ -120,14 +120,14 @@ class Viewer:
     def var(self, state_suffix: str, name: str, default: Any = None) -> Any:
         """The value of var `name` of the substate whose full name ends with `state_suffix`."""
         for substate, values in self.state.items():
-            if substate.endswith(state_suffix):
+            if _names(substate, state_suffix):
                 return values.get(name + VAR_SUFFIX, default)
         return default
 
     def deltas_for(self, state_suffix: str) -> int:
         """How many deltas (the hydrate's included) touched the substate ending with `state_suffix`."""
         return sum(
-            count for substate, count in self.deltas_per_substate.items() if substate.endswith(state_suffix)
+            count for substate, count in self.deltas_per_substate.items() if _names(substate, state_suffix)
         )
 
     def watch(self, condition: Callable[[Viewer], bool]) -> asyncio.Future:
@@ -141,3 +141,11 @@ class Viewer:
 
     async def wait_for(self, condition: Callable[[Viewer], bool], timeout_s: float) -> float:
         return await asyncio.wait_for(self.watch(condition), timeout_s)
+
+
+def _names(substate: str, state_name: str) -> bool:
+    """Whether the full name `substate` (module path, "____", snake-case class name) is of the state `state_name`.
+
+    The whole class name must match: `overlay_state` is not `requests_overlay_state`.
+    """
+    return substate == state_name or substate.endswith(f"____{state_name}")
