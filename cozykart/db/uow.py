@@ -10,7 +10,7 @@ Leaving the block without commit (or by an exception) rolls everything back.
 The unit of work carries, for the transaction it is in:
 - one repository per aggregate (`uow.league`, `uow.seasons`, `uow.ledger`, `uow.inbox`,
   `uow.outbox`, `uow.identity`, `uow.payouts`, `uow.money_settings`,
-  `uow.overlays`, `uow.interactions`, `uow.notices`, `uow.audit`; `cozykart/db/repositories/`), made on
+  `uow.overlays`, `uow.interactions`, `uow.notices`, `uow.audit`, `uow.pot_goals`; `cozykart/db/repositories/`), made on
   first use and thrown away with the transaction, so what they remember (account
   ids, locks taken) never outlives it; a rolled-back savepoint makes them forget;
 - `uow.settings`: the settings it was made with, with the money settings admins
@@ -56,6 +56,7 @@ from cozykart.db.repositories.notices import NoticesRepository
 from cozykart.db.repositories.outbox import OutboxRepository
 from cozykart.db.repositories.overlays import OverlaysRepository
 from cozykart.db.repositories.payouts import PayoutsRepository
+from cozykart.db.repositories.pot_goals import PotGoalsRepository
 from cozykart.db.repositories.seasons import SeasonsRepository
 from cozykart.settings import Settings, load_settings
 
@@ -173,6 +174,10 @@ class UnitOfWork:
     @property
     def audit(self) -> AuditRepository:
         return self._repository(AuditRepository)
+
+    @property
+    def pot_goals(self) -> PotGoalsRepository:
+        return self._repository(PotGoalsRepository)
 
     def _forget(self) -> None:
         """What the repositories remembered may have been undone (a savepoint rolled back)."""

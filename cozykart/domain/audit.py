@@ -23,6 +23,7 @@ class ActionKind(StrEnum):
     WEBHOOK_REPLAY = "webhook_replay"
     OUTBOX_RESEND = "outbox_resend"
     RESULTS_CORRECTED = "results_corrected"
+    POT_GOAL = "pot_goal"
 
 
 ACTION_LABELS: dict[ActionKind, str] = {
@@ -39,6 +40,7 @@ ACTION_LABELS: dict[ActionKind, str] = {
     ActionKind.WEBHOOK_REPLAY: "Webhook event replayed",
     ActionKind.OUTBOX_RESEND: "Announcement resent",
     ActionKind.RESULTS_CORRECTED: "Results table corrected",
+    ActionKind.POT_GOAL: "Pot goal set",
 }
 
 

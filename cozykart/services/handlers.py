@@ -41,7 +41,8 @@ from cozykart.domain.ledger import (
     TipRecorded,
     WalletInDebt,
 )
-from cozykart.services import announcements, ledger, live, notices
+from cozykart.domain.pot_goal import PotGoalReached
+from cozykart.services import announcements, ledger, live, notices, pot_goals
 
 HANDLERS: HandlerTable = MappingProxyType(
     {
@@ -64,7 +65,8 @@ HANDLERS: HandlerTable = MappingProxyType(
         SeasonCompleted: EventHandlers(
             in_transaction=(announcements.on_season_completed,), after_commit=(live.standings_changed,)
         ),
-        SaleRecorded: EventHandlers(),
+        SaleRecorded: EventHandlers(in_transaction=(pot_goals.on_sale_recorded,)),
+        PotGoalReached: EventHandlers(in_transaction=(announcements.on_pot_goal_reached,)),
         TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
         PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid, notices.on_payout_paid)),
         PayoutRejected: EventHandlers(in_transaction=(notices.on_payout_rejected,)),
