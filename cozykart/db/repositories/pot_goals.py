@@ -92,5 +92,6 @@ class PotGoalsRepository(Repository):
                 reached_at=at,
             )
             .on_conflict_do_nothing(index_elements=["race_id"])
+            .returning(_reached.c.race_id)
         )
-        return self.connection.execute(statement).rowcount == 1
+        return self.connection.execute(statement).scalar_one_or_none() is not None
