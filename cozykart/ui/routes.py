@@ -36,6 +36,7 @@ RACE = f"/races/[{Slugs.RACE}]"
 # OBS browser sources (no layout; opened with the overlay key).
 POT_OVERLAY = "/overlay/pot"
 ALERTS_OVERLAY = "/overlay/alerts"
+GOAL_OVERLAY = "/overlay/goal"
 
 # The admin console.
 ADMIN_PAYOUTS = "/admin/payouts"

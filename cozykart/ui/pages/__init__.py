@@ -18,6 +18,7 @@ from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
     admin_webhooks,
     lobby,
     notices,
+    overlay_goal,
     overlays,
     profile,
     race,
