@@ -121,6 +121,13 @@ def set_season_goal(
     return GoalSet(goal_cents, f"Default pot goal of {season.name}: {_money(goal_cents, currency)}.")
 
 
+def season_goals(*, actor_id: int, uow: UnitOfWork) -> dict[int, int]:
+    """Admin only: each season's default pot goal in cents, by season id (the seasons console shows them)."""
+    with uow:
+        load_admin(uow, actor_id)
+        return uow.pot_goals.season_goals()
+
+
 def on_sale_recorded(event: SaleRecorded, uow: UnitOfWork) -> None:
     """In the sale's transaction: the first sale that takes the race's pool to its goal is celebrated."""
     if event.race_id is None or event.pool_cents <= 0:

@@ -141,8 +141,7 @@ def test_a_season_default_goal_applies_to_a_race_without_its_own(database):
     settings, race = _race(database)
     with database.uow() as uow:
         season_id = uow.league.race(race.race_id).season_id
-    if season_id is None:
-        pytest.skip("the helper's race has no season")
+    assert season_id is not None, "a race started with no season opens a default one"
     pot_goals.set_season_goal(season_id, "20", actor_id=race.admin_id, uow=database.uow(settings))
     goal = live_pot(uow=database.uow(settings)).goal
     assert goal is not None and goal.goal_cents == 2000
@@ -195,3 +194,16 @@ def test_of_two_open_transactions_marking_a_race_reached_only_the_first_inserts(
             first.commit()
             assert waiting.result(timeout=10) is False
     assert _count(database, PotGoalReached.__table__, race_id=race.race_id) == 1
+
+
+def test_the_seasons_console_reads_each_seasons_default_goal_admins_only(database):
+    settings, race = _race(database)
+    with database.uow() as uow:
+        season_id = uow.league.race(race.race_id).season_id
+    assert season_id is not None
+    pot_goals.set_season_goal(season_id, "75.50", actor_id=race.admin_id, uow=database.uow(settings))
+    assert pot_goals.season_goals(actor_id=race.admin_id, uow=database.uow(settings)) == {season_id: 7550}
+    with pytest.raises(PermissionDenied):
+        pot_goals.season_goals(actor_id=race.racer_ids[0], uow=database.uow(settings))
+    pot_goals.set_season_goal(season_id, "", actor_id=race.admin_id, uow=database.uow(settings))
+    assert pot_goals.season_goals(actor_id=race.admin_id, uow=database.uow(settings)) == {}

@@ -30,6 +30,13 @@ class PotGoalsRepository(Repository):
             select(_goal.c.goal_cents).where(_goal.c.season_id == season_id)
         ).scalar_one_or_none()
 
+    def season_goals(self) -> dict[int, int]:
+        """Every season's default goal, by season id."""
+        rows = self.connection.execute(
+            select(_goal.c.season_id, _goal.c.goal_cents).where(_goal.c.season_id.is_not(None))
+        )
+        return {season_id: goal_cents for season_id, goal_cents in rows}
+
     def effective_goal_cents(self, race_id: int, season_id: int | None) -> int | None:
         """The race's own goal, else its season's default, else None."""
         own = self.race_goal_cents(race_id)
