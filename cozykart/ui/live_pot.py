@@ -423,8 +423,12 @@ def goal_bar(*, overlay: bool = False) -> rx.Component:
             ),
             rx.cond(
                 LivePotState.goal_reached,
-                rx.text(
-                    "Goal reached! 🎉", weight="bold", size="2", color=theme.GOLD, data_testid="goal-done"
+                rx.hstack(
+                    rx.icon("party-popper", size=16, color=theme.GOLD, aria_hidden="true"),
+                    rx.text("Goal reached!", weight="bold", size="2", color=theme.GOLD),
+                    spacing="1",
+                    align="center",
+                    data_testid="goal-done",
                 ),
             ),
             color=theme.WHITE,

@@ -175,3 +175,27 @@ def test_an_admin_sets_a_goal_a_signed_sale_reaches_it_and_every_screen_celebrat
         admin.context.close()
         for opened in overlay_pages:
             opened.context.close()
+
+
+def test_an_admin_sets_the_seasons_default_goal_on_the_seasons_console(
+    served_app, fake_discord_server, browser
+):
+    admin = browser.new_context().new_page()
+    try:
+        _log_in_as_admin(admin, served_app, fake_discord_server)
+        admin.goto(served_app.url("/admin/seasons"), timeout=PAGE_TIMEOUT_MS)
+        row = admin.get_by_test_id("season-row").filter(has=admin.get_by_test_id("season-goal-input")).first
+        expect(row).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+        row.get_by_test_id("season-goal-input").fill("0")
+        row.get_by_test_id("season-goal-button").click()
+        expect(admin.locator("[data-sonner-toast]").last).to_contain_text(
+            "must be positive", timeout=PAGE_TIMEOUT_MS
+        )
+        expect(row.get_by_test_id("season-goal")).to_have_count(0)
+        row.get_by_test_id("season-goal-input").fill("100000")  # far above any pot of the shared demo
+        row.get_by_test_id("season-goal-button").click()
+        expect(row.get_by_test_id("season-goal")).to_have_text(
+            "Pot goal: $100,000.00", timeout=PAGE_TIMEOUT_MS
+        )
+    finally:
+        admin.context.close()
