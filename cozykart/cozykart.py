@@ -12,6 +12,7 @@ from cozykart.services.tips import refuse_demo_tips_in_production
 from cozykart.settings import load_settings
 from cozykart.ui import event_guard, live_pot, live_race, socket_guard
 from cozykart.ui.layout import declared_pages
+from cozykart.ui.pages import overlays
 
 
 def build_app() -> rx.App:
@@ -32,6 +33,7 @@ def build_app() -> rx.App:
             ),
         ],
         stylesheets=["/cozykart.css"],
+        head_components=[overlays.key_stash_script()],
     )
     socket_guard.attach(app)
     app.add_middleware(event_guard.ArgumentGuard())

@@ -6,7 +6,7 @@ the same services as the web pages, which check permissions themselves. A
 refused action (`CozyKartError`) is answered with its message, ephemerally;
 every text a person chose (names, the reason, an echoed option) is escaped for
 Discord markdown (`escape_markdown`, shown as `_md`);
-`/wallet`, `/cashout`, `/cashout-cancel` and `/payout` are always ephemeral. A replayed interaction gets `already_handled()`.
+`/wallet`, `/cashout`, `/cashout-cancel`, `/payout` and `/requests` are always ephemeral. A replayed interaction gets `already_handled()`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cozykart.domain.discord_messages import AlreadyHandled, UnknownCommand
 from cozykart.domain.errors import CozyKartError, InvalidInput
 from cozykart.domain.ledger import PAYOUT_METHODS, require_payout_method
 from cozykart.domain.money import format_cents, parse_amount_cents
+from cozykart.domain.song_requests import REQUESTS_LISTED_MAX
 from cozykart.integrations.discord_interactions import (
     CHANNEL_MESSAGE_WITH_SOURCE,
     DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
@@ -28,13 +29,13 @@ from cozykart.integrations.discord_interactions import (
     SUB_COMMAND,
 )
 from cozykart.integrations.discord_oauth import DiscordUser
-from cozykart.services import default_uow, league, payouts, wallet
+from cozykart.services import default_uow, league, payouts, song_requests, wallet
 from cozykart.services.reads import standings
 from cozykart.settings import Settings
 
 OPTION_TEXT_LENGTH_MAX = 200
 # Commands whose answer only the caller sees (fixed before the answer is known when it is deferred).
-PRIVATE_COMMANDS = frozenset({"wallet", "cashout", "cashout-cancel", "payout"})
+PRIVATE_COMMANDS = frozenset({"wallet", "cashout", "cashout-cancel", "payout", "requests"})
 logger = logging.getLogger("cozykart.discord")
 
 
@@ -277,6 +278,30 @@ def _admin_fix(ctx: Context) -> Reply:
     )
 
 
+def _request_line(line: song_requests.RequestLine, currency: str) -> str:
+    said = f" — “{_md(line.message)}”" if line.message else ""
+    money = format_cents(line.tip_cents, currency)
+    return f"#{line.request_id} **{_md(line.song)}** for {_md(line.fan_name)} ({money}){said}"
+
+
+def _requests(ctx: Context) -> Reply:
+    booth = song_requests.dj_booth(ctx.racer_id, uow=ctx.uow)
+    if not booth.waiting:
+        return _text("🎧 No song requests are waiting.", ephemeral=True)
+    shown = booth.waiting[:REQUESTS_LISTED_MAX]
+    lines = [_request_line(line, booth.currency) for line in shown]
+    more = len(booth.waiting) - len(shown)
+    if more > 0:
+        lines.append(f"…and {more} more on /dj.")
+    heading = f"🎧 {len(booth.waiting)} song request(s) waiting, oldest first (/played marks the first):"
+    return _text(say.clip("\n".join([heading, *lines]), say.CONTENT_LENGTH_MAX), ephemeral=True)
+
+
+def _played(ctx: Context) -> Reply:
+    line = song_requests.play_next(ctx.racer_id, uow=ctx.uow)
+    return _text(f"🎶 Now playing **{_md(line.song)}**, requested by {_md(line.fan_name)}.")
+
+
 HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "lobby create": _lobby_create,
     "join": _join,
@@ -290,6 +315,8 @@ HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "standings": _standings,
     "payout": _payout,
     "admin-fix": _admin_fix,
+    "requests": _requests,
+    "played": _played,
 }
 
 

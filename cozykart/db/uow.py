@@ -10,7 +10,8 @@ Leaving the block without commit (or by an exception) rolls everything back.
 The unit of work carries, for the transaction it is in:
 - one repository per aggregate (`uow.league`, `uow.seasons`, `uow.ledger`, `uow.inbox`,
   `uow.outbox`, `uow.identity`, `uow.payouts`, `uow.money_settings`,
-  `uow.overlays`, `uow.interactions`, `uow.notices`, `uow.audit`, `uow.pot_goals`; `cozykart/db/repositories/`), made on
+  `uow.overlays`, `uow.interactions`, `uow.notices`, `uow.audit`, `uow.pot_goals`, `uow.song_requests`;
+  `cozykart/db/repositories/`), made on
   first use and thrown away with the transaction, so what they remember (account
   ids, locks taken) never outlives it; a rolled-back savepoint makes them forget;
 - `uow.settings`: the settings it was made with, with the money settings admins
@@ -58,6 +59,7 @@ from cozykart.db.repositories.overlays import OverlaysRepository
 from cozykart.db.repositories.payouts import PayoutsRepository
 from cozykart.db.repositories.pot_goals import PotGoalsRepository
 from cozykart.db.repositories.seasons import SeasonsRepository
+from cozykart.db.repositories.song_requests import SongRequestsRepository
 from cozykart.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -178,6 +180,10 @@ class UnitOfWork:
     @property
     def pot_goals(self) -> PotGoalsRepository:
         return self._repository(PotGoalsRepository)
+
+    @property
+    def song_requests(self) -> SongRequestsRepository:
+        return self._repository(SongRequestsRepository)
 
     def _forget(self) -> None:
         """What the repositories remembered may have been undone (a savepoint rolled back)."""

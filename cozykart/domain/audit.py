@@ -24,6 +24,8 @@ class ActionKind(StrEnum):
     OUTBOX_RESEND = "outbox_resend"
     RESULTS_CORRECTED = "results_corrected"
     POT_GOAL = "pot_goal"
+    SONG_PLAYED = "song_played"  # the DJ booth: by the request's DJ, or an admin
+    SONG_SKIPPED = "song_skipped"
 
 
 ACTION_LABELS: dict[ActionKind, str] = {
@@ -41,6 +43,8 @@ ACTION_LABELS: dict[ActionKind, str] = {
     ActionKind.OUTBOX_RESEND: "Announcement resent",
     ActionKind.RESULTS_CORRECTED: "Results table corrected",
     ActionKind.POT_GOAL: "Pot goal set",
+    ActionKind.SONG_PLAYED: "Song request played",
+    ActionKind.SONG_SKIPPED: "Song request skipped",
 }
 
 

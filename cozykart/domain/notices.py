@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     PAYOUT_REJECTED = "payout_rejected"
     PAYOUT_RETURNED = "payout_returned"
     WALLET_IN_DEBT = "wallet_in_debt"
+    SONG_REQUEST = "song_request"
 
 
 @dataclass(frozen=True)
@@ -76,4 +77,17 @@ def wallet_in_debt(*, debt_cents: int, cause: str, currency: str) -> NoticeText:
         "Your wallet is in debt",
         f"{taken} took back more than your wallet held: you owe {money}. "
         "Your next earnings pay it back before anything else.",
+    )
+
+
+def song_requested(
+    *, fan_name: str | None, song: str, message: str | None, tip_cents: int, currency: str
+) -> NoticeText:
+    """The DJ's notice of a new request: who (their public name, or "A fan"), the song, the message."""
+    who = fan_name or "A fan"
+    said = f" Their message: \u201c{message}\u201d" if message else ""
+    return NoticeText(
+        NoticeKind.SONG_REQUEST,
+        "New song request",
+        _clip(f"{who} tipped {format_cents(tip_cents, currency)} for \u201c{song}\u201d.{said}"),
     )

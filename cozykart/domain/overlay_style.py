@@ -1,8 +1,8 @@
 """How an OBS overlay looks: its query parameters, read into a safe style.
 
-The parameters an overlay URL will carry beside its `key` (issue 19, item 2).
-This is the parser only: the overlay shell (ui/pages/overlays.py) does not
-apply it yet, so today's overlays ignore these parameters.
+The parameters every overlay URL may carry beside its `key`; the overlay shell
+(ui/pages/overlays.py) applies them, and the admin overlays page builds them
+(`style_query`).
 
 | parameter    | values                                        | default        |
 | ------------ | --------------------------------------------- | -------------- |
@@ -19,7 +19,10 @@ apply it yet, so today's overlays ignore these parameters.
 | `sound`      | `on`, `off` (alerts only)                     | `off`          |
 | `volume`     | 0 to 100 (%)                                  | 60             |
 
-Explicit parameters override the preset. OBS shows what it can: a value that is
+Explicit parameters override the preset. A `theme` other than the preset's also
+brings that theme's text and panel colours (`THEME_COLOURS`), unless `text` or
+`background` are given too. The page itself is always transparent: `theme` and
+`background` paint the overlay's cards (`transparent`: no card, a text shadow). OBS shows what it can: a value that is
 not one of these (unknown, out of range, or anything that could be CSS, like
 `red;background:url(...)`) is ignored and its default used, never an error
 page. Fonts are named from an allow-list of font stacks and colours are only
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 
 
@@ -100,6 +103,28 @@ PRESETS: Mapping[str, Look] = {
     "light": Look(Theme.LIGHT, "sans", "#1a1a2e", "#d35400", "#fafafa", Align.CENTER),
 }
 DEFAULT_PRESET = "classic"
+# A theme's own text and panel colours, for a theme asked for over a preset's.
+THEME_COLOURS: Mapping[Theme, tuple[str, str]] = {
+    Theme.DARK: ("#ffffff", "#14141e"),
+    Theme.LIGHT: ("#1a1a2e", "#fafafa"),
+    Theme.TRANSPARENT: ("#ffffff", "#000000"),
+}
+DEFAULT_VOLUME_PERCENT = 60
+# The order `style_query` writes parameters in (every one `parse_overlay_style` reads).
+PARAMETERS = (
+    "preset",
+    "theme",
+    "width",
+    "height",
+    "font",
+    "scale",
+    "text",
+    "accent",
+    "background",
+    "align",
+    "sound",
+    "volume",
+)
 
 
 def hex_colour(value: str | None) -> str | None:
@@ -131,31 +156,58 @@ def parse_overlay_style(params: Mapping[str, str], *, width_px: int, height_px: 
     """The style `params` (an overlay URL's query parameters) ask for, on the overlay's default size."""
     look = PRESETS[_choice(params.get("preset"), PRESETS) or DEFAULT_PRESET]
     theme = _choice(params.get("theme"), {theme.value for theme in Theme})
+    if theme and Theme(theme) != look.theme:
+        text, background = THEME_COLOURS[Theme(theme)]
+        look = replace(look, theme=Theme(theme), text=text, background=background)
     align = _choice(params.get("align"), {align.value for align in Align})
     look = replace(
         look,
-        theme=Theme(theme) if theme else look.theme,
         font=_choice(params.get("font"), FONT_STACKS) or look.font,
         text=hex_colour(params.get("text")) or look.text,
         accent=hex_colour(params.get("accent")) or look.accent,
         background=hex_colour(params.get("background")) or look.background,
         align=Align(align) if align else look.align,
     )
+    volume = bounded_int(params.get("volume"), VOLUME_PERCENT)
     return OverlayStyle(
-        theme=look.theme,
-        font=look.font,
-        text=look.text,
-        accent=look.accent,
-        background=look.background,
-        align=look.align,
+        **asdict(look),
         width_px=bounded_int(params.get("width"), WIDTH_PX) or width_px,
         height_px=bounded_int(params.get("height"), HEIGHT_PX) or height_px,
         scale_percent=bounded_int(params.get("scale"), SCALE_PERCENT) or 100,
         sound=_choice(params.get("sound"), {"on", "off"}) == "on",
-        volume_percent=_volume(params.get("volume")),
+        volume_percent=DEFAULT_VOLUME_PERCENT if volume is None else volume,
     )
 
 
-def _volume(value: str | None) -> int:
-    volume = bounded_int(value, VOLUME_PERCENT)
-    return 60 if volume is None else volume
+def style_query(params: Mapping[str, str]) -> str:
+    """The query string (without `key`) for the parameters of `params` that are valid, in `PARAMETERS` order.
+
+    What an admin typed that the overlay would ignore is left out, so the URL
+    shows only what takes effect; values are the parsed ones (`#` dropped from
+    colours, words lower-cased), which need no escaping.
+    """
+    parts = []
+    for name in PARAMETERS:
+        value = _valid(name, params.get(name))
+        if value is not None:
+            parts.append(f"{name}={value}")
+    return "&".join(parts)
+
+
+def _valid(name: str, value: str | None) -> str | None:
+    if name == "preset":
+        return _choice(value, PRESETS)
+    if name == "theme":
+        return _choice(value, {theme.value for theme in Theme})
+    if name == "align":
+        return _choice(value, {align.value for align in Align})
+    if name == "font":
+        return _choice(value, FONT_STACKS)
+    if name == "sound":
+        return _choice(value, {"on", "off"})
+    if name in {"text", "accent", "background"}:
+        colour = hex_colour(value)
+        return colour[1:] if colour else None
+    bounds = {"width": WIDTH_PX, "height": HEIGHT_PX, "scale": SCALE_PERCENT, "volume": VOLUME_PERCENT}[name]
+    number = bounded_int(value, bounds)
+    return None if number is None else str(number)

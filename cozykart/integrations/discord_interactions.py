@@ -179,6 +179,8 @@ COMMANDS: list[dict] = [
             _option(STRING, "reason", "Why the result changes", max_length=200),
         ],
     },
+    {"name": "requests", "description": "The song requests waiting in your queue (the DJ; only you see it)"},
+    {"name": "played", "description": "Mark the oldest waiting song request played (the DJ)"},
 ]
 
 

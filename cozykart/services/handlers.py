@@ -42,7 +42,8 @@ from cozykart.domain.ledger import (
     WalletInDebt,
 )
 from cozykart.domain.pot_goal import PotGoalReached
-from cozykart.services import announcements, ledger, live, notices, pot_goals
+from cozykart.domain.song_requests import SongRequestDecided, TipReversed
+from cozykart.services import announcements, ledger, live, notices, pot_goals, song_requests
 
 HANDLERS: HandlerTable = MappingProxyType(
     {
@@ -67,7 +68,18 @@ HANDLERS: HandlerTable = MappingProxyType(
         ),
         SaleRecorded: EventHandlers(in_transaction=(pot_goals.on_sale_recorded,)),
         PotGoalReached: EventHandlers(in_transaction=(announcements.on_pot_goal_reached,)),
-        TipRecorded: EventHandlers(in_transaction=(announcements.on_tip_recorded,)),
+        TipRecorded: EventHandlers(
+            in_transaction=(
+                announcements.on_tip_recorded,
+                song_requests.on_tip_recorded,
+                notices.on_tip_recorded,
+            ),
+            after_commit=(live.requests_changed,),
+        ),
+        TipReversed: EventHandlers(
+            in_transaction=(song_requests.on_tip_reversed,), after_commit=(live.requests_changed,)
+        ),
+        SongRequestDecided: EventHandlers(after_commit=(live.requests_changed,)),
         PayoutPaid: EventHandlers(in_transaction=(announcements.on_payout_paid, notices.on_payout_paid)),
         PayoutRejected: EventHandlers(in_transaction=(notices.on_payout_rejected,)),
         PayoutReturned: EventHandlers(in_transaction=(notices.on_payout_returned,)),

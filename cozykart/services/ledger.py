@@ -49,6 +49,7 @@ from cozykart.domain.payments import (
     PROVIDER_LENGTH_MAX,
     require_key,
 )
+from cozykart.domain.song_requests import TipReversed
 from cozykart.domain.transactions import (
     Holding,
     PaymentFacts,
@@ -741,6 +742,8 @@ def _claw_back(
         assert not written.replayed
         account_ids = race_ids | {ledger.account_ref(row).code: row.id for row in holdings}
         _emit_debts(uow, clawback.transaction, account_ids, balances, kind, at)
+        if payment.kind == "tip":  # its song request, if any, is marked refunded
+            uow.emit(TipReversed(payment_id=payment.id, cause=kind.value, at=at))
         uow.commit()
         return ClawbackReceipt(
             written.transaction_id, clawback.amount_cents, clawback.taken_cents, replayed=False

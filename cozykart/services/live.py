@@ -18,6 +18,7 @@ from typing import Any
 
 RACE = "race"  # the race, the lobbies and the pot: `/`, `/lobby`, the overlays
 STANDINGS = "standings"  # `/standings`, and the Watch page's leaders
+REQUESTS = "requests"  # the DJ booth's queue: `/dj`, "up next" on `/` and `/tip`, `/overlay/requests`
 
 Publisher = Callable[[frozenset[str]], None]
 
@@ -53,3 +54,8 @@ def race_changed(_event: Any) -> None:
 def standings_changed(_event: Any) -> None:
     """What the standings show changed (a race final, a fix, a season activated or closed); the race too."""
     _publish(frozenset({RACE, STANDINGS}))
+
+
+def requests_changed(_event: Any) -> None:
+    """A song request arrived, was played or skipped, or its tip was refunded."""
+    _publish(frozenset({REQUESTS}))

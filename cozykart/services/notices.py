@@ -1,8 +1,8 @@
 """Private notices: a racer is told about their own money on the site and, with the bot, by DM.
 
 The `on_*` functions are in-transaction event handlers (`services/handlers.py`):
-in the transaction that paid, rejected or returned a payout, or that took a refund
-past a wallet's balance, they write the racer's notice and, when the racer has a
+in the transaction that paid, rejected or returned a payout, that took a refund
+past a wallet's balance, or that recorded a tip with a song request (the DJ's), they write the racer's notice and, when the racer has a
 Discord account (a snowflake id), queue the same words as a direct message in
 the outbox's `direct` channel, sent later by the bot with retries. Nothing
 here talks to Discord, so an admin's click never waits for it.
@@ -21,7 +21,8 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain import discord_messages as say
 from cozykart.domain import notices as told
 from cozykart.domain.discord_messages import OutboxChannel
-from cozykart.domain.ledger import PayoutPaid, PayoutRejected, PayoutReturned, WalletInDebt
+from cozykart.domain.ledger import PayoutPaid, PayoutRejected, PayoutReturned, TipRecorded, WalletInDebt
+from cozykart.domain.song_requests import names_a_song
 from cozykart.services import outbox
 from cozykart.services.actors import load_actor
 
@@ -85,6 +86,20 @@ def on_wallet_in_debt(event: WalletInDebt, uow: UnitOfWork) -> None:
         debt_cents=event.debt_cents, cause=event.cause, currency=uow.base_settings.currency
     )
     _tell(uow, event.racer_id, notice, f"debt:{event.transaction_key}:{event.racer_id}", event.at)
+
+
+def on_tip_recorded(event: TipRecorded, uow: UnitOfWork) -> None:
+    """The DJ hears of a song request the moment its tip is recorded (a tip without a song: nothing)."""
+    if not names_a_song(event.song):
+        return
+    notice = told.song_requested(
+        fan_name=event.fan_name,
+        song=event.song,
+        message=event.message,
+        tip_cents=event.tip_cents,
+        currency=uow.base_settings.currency,
+    )
+    _tell(uow, event.dj_racer_id, notice, f"song-request:{event.payment_id}", event.occurred_at)
 
 
 # --- the racer's reads ------------------------------------------------------------------

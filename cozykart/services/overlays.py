@@ -49,9 +49,21 @@ def overlay_key_is_valid(key: str | None, *, uow: UnitOfWork) -> bool:
     """Whether `key` is the current overlay key (compared in constant time)."""
     if not key or len(key) > OVERLAY_KEY_LENGTH_MAX:
         return False
+    return overlay_digest_is_current(_digest(key), uow=uow)
+
+
+def overlay_key_digest(key: str) -> str:
+    """What an open overlay remembers of its key: the SHA-256 (which opens nothing, being no key)."""
+    return _digest(key)
+
+
+def overlay_digest_is_current(digest: str | None, *, uow: UnitOfWork) -> bool:
+    """Whether `digest` (an `overlay_key_digest`) is the current key's: the key is still the current one."""
+    if not isinstance(digest, str) or not digest:
+        return False
     with uow:
         current = uow.overlays.current_key_sha256()
-    return current is not None and hmac.compare_digest(current, _digest(key))
+    return current is not None and hmac.compare_digest(current, digest)
 
 
 def check_overlay_admin(*, actor_id: int, uow: UnitOfWork) -> str:

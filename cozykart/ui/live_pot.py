@@ -338,13 +338,24 @@ def goal_alert(pot: LivePot) -> FeedView:
 
 
 def pot_ticker(*, overlay: bool = False) -> rx.Component:
-    """The gold Live Pot ticker: the live race's prize pool."""
+    """The gold Live Pot ticker: the live race's prize pool (on an overlay, in the overlay's look)."""
+    look = (
+        {"class_name": "cozykart-ticker ck-card"}
+        if overlay
+        else {
+            "class_name": "cozykart-ticker",
+            "background": theme.GOLD_GRADIENT,
+            "color": theme.BLACK,
+            "box_shadow": "0 0 20px rgba(255, 215, 0, 0.5)",
+            "width": "100%",
+        }
+    )
     return rx.box(
         rx.text("RACER PRIZE POOL", weight="bold", size="2", letter_spacing="0.12em"),
         rx.text(
             rx.cond(LivePotState.loaded, LivePotState.pot_text, "—"),
             key=LivePotState.increase_count,
-            class_name="cozykart-pot-amount",
+            class_name="cozykart-pot-amount ck-accent" if overlay else "cozykart-pot-amount",
             font_family="ui-monospace, 'SFMono-Regular', Menlo, monospace",
             font_size="2.4rem",
             font_weight="800",
@@ -363,18 +374,14 @@ def pot_ticker(*, overlay: bool = False) -> rx.Component:
             size="2",
             data_testid="pot-message",
         ),
-        class_name="cozykart-ticker",
-        background=theme.GOLD_GRADIENT,
-        color=theme.BLACK,
         padding="1rem 1.25rem",
         border_radius="14px",
-        box_shadow="0 0 20px rgba(255, 215, 0, 0.5)",
         text_align="center",
-        width="100%" if not overlay else "auto",
         role="status",
         aria_live="polite",
         aria_label="Racer prize pool",
         data_testid="pot-ticker",
+        **look,
     )
 
 

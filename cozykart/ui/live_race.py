@@ -122,11 +122,14 @@ def attach(app: rx.App) -> None:
 # --- pushing, on each worker ---------------------------------------------------------
 
 
+_VIEWS = {live.RACE, live.STANDINGS, live.REQUESTS}
+
+
 async def _on_message(message: dict) -> None:
     if message.get("kind") == broadcast.RESYNC["kind"]:
-        wanted = {live.RACE, live.STANDINGS}  # whatever was missed while not subscribed
+        wanted = set(_VIEWS)  # whatever was missed while not subscribed
     else:
-        wanted = {str(view) for view in message.get("views") or ()} & {live.RACE, live.STANDINGS}
+        wanted = {str(view) for view in message.get("views") or ()} & _VIEWS
     if wanted:
         await _request_push(wanted)
 

@@ -32,11 +32,13 @@ PROFILE = "/me"
 NOTICES = "/notices"
 RACER = f"/racers/[{Slugs.RACER}]"
 RACE = f"/races/[{Slugs.RACE}]"
+DJ = "/dj"
 
 # OBS browser sources (no layout; opened with the overlay key).
 POT_OVERLAY = "/overlay/pot"
 ALERTS_OVERLAY = "/overlay/alerts"
 GOAL_OVERLAY = "/overlay/goal"
+REQUESTS_OVERLAY = "/overlay/requests"
 
 # The admin console.
 ADMIN_PAYOUTS = "/admin/payouts"

@@ -24,8 +24,9 @@ import pytest
 
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
+from cozykart.services import league, overlays
 from cozykart.services.handlers import HANDLERS
-from cozykart.settings import PROJECT_ROOT
+from cozykart.settings import PROJECT_ROOT, Settings
 from tests.fake_discord import CLIENT_ID as DISCORD_CLIENT_ID
 from tests.fake_discord import CLIENT_SECRET as DISCORD_CLIENT_SECRET
 from tests.fake_discord import FakeDiscord, running_fake_discord
@@ -248,3 +249,26 @@ def served_dev_app(tmp_path_factory: pytest.TempPathFactory):
         free_port=_free_port,
     ) as app:
         yield app
+
+
+OVERLAY_ADMIN_DISCORD_ID = "900000000000000088"
+
+
+@pytest.fixture(scope="module")
+def overlay_key(served_app) -> str:
+    """A new overlay key for this module's tests, made by an admin on the served app's database."""
+    engine = create_db_engine(served_app.db_url)
+    try:
+        settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({OVERLAY_ADMIN_DISCORD_ID}))
+        admin = league.get_or_create_racer(
+            OVERLAY_ADMIN_DISCORD_ID,
+            "overlay-admin",
+            "Overlay Admin",
+            None,
+            uow=UnitOfWork(engine, handlers=HANDLERS),
+        )
+        return overlays.regenerate_overlay_key(
+            actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings)
+        )
+    finally:
+        engine.dispose()

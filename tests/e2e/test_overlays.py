@@ -12,10 +12,8 @@ from playwright.sync_api import expect
 from cozykart.db.engine import create_db_engine
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
-from cozykart.services import league, overlays
 from cozykart.services.handlers import HANDLERS
 from cozykart.services.reads.pot import live_pot
-from cozykart.settings import Settings
 from cozykart.ui import routes
 from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S, OverlayState
 from tests.e2e.test_live_pot import _post_sale
@@ -24,30 +22,15 @@ from tests.reflex_viewer import Viewer, run_async
 pytestmark = pytest.mark.e2e
 PAGE_TIMEOUT_MS = 30_000
 PUSH_TIMEOUT_MS = 5_000
-ADMIN_DISCORD_ID = "900000000000000088"
 SOCKET_TIMEOUT_S = 30
 HANDLER_SETTLE_S = 2.0  # long enough for a handler a client started to have run and pushed
 # What a client might send to each OverlayState handler (setvar: make itself "authorized").
-HANDLER_PAYLOADS = {"open": {}, "play_alerts": {}, "setvar": {"var_name": "authorized", "value": True}}
-
-
-@pytest.fixture(scope="module")
-def overlay_key(served_app) -> str:
-    engine = create_db_engine(served_app.db_url)
-    try:
-        settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
-        admin = league.get_or_create_racer(
-            ADMIN_DISCORD_ID,
-            "overlay-admin",
-            "Overlay Admin",
-            None,
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-        )
-        return overlays.regenerate_overlay_key(
-            actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings)
-        )
-    finally:
-        engine.dispose()
+HANDLER_PAYLOADS = {
+    "open": {"key": "wrong"},
+    "resume": {},
+    "play_alerts": {},
+    "setvar": {"var_name": "authorized", "value": True},
+}
 
 
 def test_an_overlay_without_the_key_shows_nothing_of_the_pot(served_app, page, overlay_key):
@@ -120,6 +103,8 @@ def test_a_client_without_the_key_calling_every_overlay_handler_gets_no_alerts_a
         viewer = Viewer(served_app.base_url, route, query, headers={"Origin": served_app.base_url})
         await viewer.connect()
         try:
+            # What the page's on_mount sends: the key its address had (here none, or a wrong one).
+            await viewer.send(f"{overlay_state}.open", {"key": query.get("key", "")})
             await viewer.wait_for(lambda v: v.var("overlay_state", "checked") is True, SOCKET_TIMEOUT_S)
             for handler, payload in HANDLER_PAYLOADS.items():
                 await viewer.send(f"{overlay_state}.{handler}", payload)

@@ -132,6 +132,13 @@ def _plans(
         "/overlay/pot": (VISITOR, f"/overlay/pot?key={overlay_key}", the_pot),
         "/overlay/alerts": (VISITOR, f"/overlay/alerts?key={overlay_key}", by_testid("overlay-alert")),
         "/overlay/goal": (VISITOR, f"/overlay/goal?key={overlay_key}", by_testid("goal-bar")),
+        # The racer is Rosa, the demo DJ: the tip `dj_with_a_payout_waiting` records is in her queue.
+        routes.DJ: (RACER, "/dj", by_testid("dj-request")),
+        routes.REQUESTS_OVERLAY: (
+            VISITOR,
+            f"/overlay/requests?key={overlay_key}",
+            by_testid("requests-overlay"),
+        ),
     }
     plans = []
     for route in route_list:

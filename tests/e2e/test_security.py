@@ -185,8 +185,17 @@ def _visit_admin_pages_and_make_an_overlay_key(page, app: ServedApp, fake_discor
         timeout=PAGE_TIMEOUT_MS,
     )
     key = str(shown.json_value()).rpartition("key=")[2]
+    _open_an_overlay_with(page, app, key)
     page.wait_for_timeout(SETTLE_S * 1000)  # let the state manager write what it writes
     return _session_id(page), key
+
+
+def _open_an_overlay_with(page, app: ServedApp, key: str) -> None:
+    """OBS's tab: opened with the key, which leaves the address before the app reads it."""
+    overlay = page.context.new_page()
+    overlay.goto(app.url(f"{routes.ALERTS_OVERLAY}?key={key}&preset=neon"), timeout=PAGE_TIMEOUT_MS)
+    _expect()(overlay.get_by_test_id("overlay-stage")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    assert key not in overlay.url and "preset=neon" in overlay.url
 
 
 def _state_files(states_dir: Path) -> list[Path]:

@@ -166,7 +166,7 @@ def test_register_commands_sends_every_slash_command(discord_server, monkeypatch
     assert cli.main(["discord", "register-commands", "--guild", "42"]) == 0
     assert cli.main(["discord", "register-commands"]) == 0
     out = capsys.readouterr().out
-    assert "registered 12 guild 42 command(s)" in out and "registered 12 global command(s)" in out
+    assert "registered 14 guild 42 command(s)" in out and "registered 14 global command(s)" in out
     paths = [path for path, _ in fake.registrations]
     assert paths == ["/applications/111/guilds/42/commands", "/applications/111/commands"]
     names = {command["name"] for command in fake.registrations[0][1]}
@@ -183,6 +183,8 @@ def test_register_commands_sends_every_slash_command(discord_server, monkeypatch
         "standings",
         "payout",
         "admin-fix",
+        "requests",
+        "played",
     }
 
     monkeypatch.setenv("DISCORD_BOT_TOKEN", "wrong")
@@ -191,4 +193,4 @@ def test_register_commands_sends_every_slash_command(discord_server, monkeypatch
     monkeypatch.delenv("DISCORD_BOT_TOKEN")
     assert cli.main(["discord", "register-commands"]) == 2
     assert "DISCORD_BOT_TOKEN" in capsys.readouterr().err
-    assert len(discord_interactions.COMMANDS) == 12
+    assert len(discord_interactions.COMMANDS) == 14

@@ -30,10 +30,15 @@ def test_a_message_pushes_only_the_views_it_names_and_a_resync_pushes_all(pushes
     async def scenario() -> None:
         await live_race._on_message({"kind": "league_changed", "views": [live.RACE]})
         await live_race._on_message({"kind": "league_changed", "views": ["wallets", 7]})  # nothing known
+        await live_race._on_message({"kind": "league_changed", "views": [live.REQUESTS]})
         await live_race._on_message(dict(broadcast.RESYNC))
 
     run_async(scenario)
-    assert pushes == [frozenset({live.RACE}), frozenset({live.RACE, live.STANDINGS})]
+    assert pushes == [
+        frozenset({live.RACE}),
+        frozenset({live.REQUESTS}),
+        frozenset({live.RACE, live.STANDINGS, live.REQUESTS}),
+    ]
 
 
 def test_changes_during_a_push_make_exactly_one_more_with_all_their_views(pushes):

@@ -12,6 +12,7 @@ from cozykart.domain.overlay_style import (
     bounded_int,
     hex_colour,
     parse_overlay_style,
+    style_query,
 )
 
 SIZE = {"width_px": 600, "height_px": 160}
@@ -102,3 +103,39 @@ def test_bounded_int_keeps_its_bounds_inclusive():
     assert bounded_int("3840", (120, 3840)) == 3840
     assert bounded_int("3841", (120, 3840)) is None
     assert bounded_int("+200", (120, 3840)) is None
+
+
+def test_a_theme_other_than_the_presets_brings_its_own_text_and_panel_colours():
+    style = parse_overlay_style({"preset": "classic", "theme": "light"}, **SIZE)
+    assert (style.theme, style.text, style.background) == (Theme.LIGHT, "#1a1a2e", "#fafafa")
+    assert style.accent == PRESETS["classic"].accent  # the accent stays the preset's
+    chosen = parse_overlay_style({"theme": "light", "text": "123", "background": "#abcdef"}, **SIZE)
+    assert (chosen.text, chosen.background) == ("#112233", "#abcdef")  # explicit colours win
+
+
+def test_the_presets_own_theme_keeps_the_presets_colours():
+    style = parse_overlay_style({"preset": "neon", "theme": "dark"}, **SIZE)
+    assert (style.text, style.background) == (PRESETS["neon"].text, PRESETS["neon"].background)
+
+
+def test_style_query_keeps_only_what_takes_effect_in_a_fixed_order():
+    query = style_query(
+        {
+            "volume": "40",
+            "preset": "NEON",
+            "accent": "#FF0000",
+            "width": "99999",  # out of range: the overlay would ignore it
+            "font": "comic; background:url(x)",
+            "sound": "on",
+            "key": "never-copied",
+        }
+    )
+    assert query == "preset=neon&accent=ff0000&sound=on&volume=40"
+
+
+def test_style_query_round_trips_through_the_parser():
+    params = {"preset": "light", "theme": "transparent", "width": "700", "align": "right", "scale": "150"}
+    query = style_query(params)
+    parsed = dict(part.split("=", 1) for part in query.split("&"))
+    assert parse_overlay_style(parsed, **SIZE) == parse_overlay_style(params, **SIZE)
+    assert style_query({}) == ""

@@ -54,7 +54,7 @@ class NoticesState(AuthState):
                 body=line.body,
                 when=iso_instant(line.created_at),
                 unseen=line.unseen,
-                tone="green" if line.kind == NoticeKind.PAYOUT_PAID else "red",
+                tone="green" if line.kind in (NoticeKind.PAYOUT_PAID, NoticeKind.SONG_REQUEST) else "red",
             )
             for line in opened.value or ()
         ]

@@ -14,13 +14,14 @@ import reflex as rx
 from cozykart.ui import routes
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState, goal_bar
-from cozykart.ui.pages.overlays import OverlayState, on_open, overlay_shell
+from cozykart.ui.pages.overlays import OverlayState, describe, on_open, overlay_shell
 
 OBS_WIDTH_PX, OBS_HEIGHT_PX = 480, 90
 
+describe(routes.GOAL_OVERLAY, "Pot goal progress", OBS_WIDTH_PX, OBS_HEIGHT_PX)
 on_open(routes.GOAL_OVERLAY, LivePotState.join)
 
 
-@page(route=routes.GOAL_OVERLAY, title="Pot goal overlay", on_load=OverlayState.open, layout=False)
+@page(route=routes.GOAL_OVERLAY, title="Pot goal overlay", on_load=OverlayState.resume, layout=False)
 def goal_overlay() -> rx.Component:
     return overlay_shell(rx.box(goal_bar(overlay=True), max_width=f"{OBS_WIDTH_PX}px"))

@@ -26,6 +26,7 @@ from cozykart.settings import load_settings
 from cozykart.ui import live_pot, routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.service_call import call_service
+from cozykart.ui.song_queue import UpNextState, up_next_panel
 
 CUSTOM = "custom"
 logger = logging.getLogger("cozykart.tips")
@@ -402,8 +403,12 @@ def _body() -> rx.Component:
     )
 
 
-@page(route=routes.TIP, title="Tip the DJ", on_load=TipState.load)
+@page(route=routes.TIP, title="Tip the DJ", on_load=[TipState.load, UpNextState.join])
 def tip_page() -> rx.Component:
+    return rx.vstack(_tip_panel(), rx.box(up_next_panel(), max_width="36rem", width="100%"), spacing="4")
+
+
+def _tip_panel() -> rx.Component:
     return rx.el.section(
         rx.vstack(
             rx.heading("Tip the DJ", size="7", color=theme.GOLD),

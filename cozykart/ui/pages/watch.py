@@ -16,6 +16,7 @@ from cozykart.ui import broadcast, live_race, routes, theme
 from cozykart.ui.layout import page
 from cozykart.ui.live_pot import LivePotState, goal_banner, goal_bar, pot_ticker, sales_feed
 from cozykart.ui.local_time import local_time
+from cozykart.ui.song_queue import UpNextState, up_next_panel
 
 STATUS_LABELS = {
     RaceStatus.LIVE: "LIVE",
@@ -328,7 +329,7 @@ def _placed(order: int, child: rx.Component) -> rx.Component:
     return rx.box(child, order=str(order), width="100%")
 
 
-@page(route=routes.WATCH, title="Watch", on_load=[WatchState.load, LivePotState.join])
+@page(route=routes.WATCH, title="Watch", on_load=[WatchState.load, LivePotState.join, UpNextState.join])
 def watch_page() -> rx.Component:
     return rx.box(
         rx.el.h1("Cozy-Kart live: the race and the racer prize pool", style=_VISUALLY_HIDDEN),
@@ -342,6 +343,7 @@ def watch_page() -> rx.Component:
             _placed(
                 4, rx.el.section(sales_feed(), style=theme.panel_style, aria_label="Recent sales and tips")
             ),
+            _placed(5, up_next_panel()),
         ),
         display=rx.breakpoints(initial="flex", md="grid"),
         flex_direction="column",
