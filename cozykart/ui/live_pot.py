@@ -444,6 +444,7 @@ def goal_bar(*, overlay: bool = False) -> rx.Component:
             border_radius="12px",
             width="100%",
             min_width="320px" if overlay else "0",
+            class_name="ck-card" if overlay else "",  # the overlay stage's look (assets/cozykart.css)
             data_testid="goal-bar",
         ),
     )
