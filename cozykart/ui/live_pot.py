@@ -402,6 +402,7 @@ def goal_bar(*, overlay: bool = False) -> rx.Component:
                     "%",
                     size="2",
                     weight="bold",
+                    class_name="ck-accent" if overlay else "",
                     data_testid="goal-amounts",
                 ),
                 width="100%",

@@ -83,6 +83,7 @@ def _show_a_card(page: Page, served_app, route: str) -> None:
         _post_sale(served_app, 1500, "Preset Fan")
     if route == routes.GOAL_OVERLAY:
         _give_the_live_race_a_goal(served_app)
+        page.reload()  # set behind the app's back (no push): the overlay reads it on opening
     expect(page.locator(".ck-card").first).to_be_visible(timeout=CARD_TIMEOUT_MS)
     page.wait_for_timeout(ANIMATION_MS)  # an alert pops in, then stays fully shown
 
