@@ -1,7 +1,7 @@
 """song request: the DJ booth's queue, one row per tip that named a song
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 09:30:00.000000
 """
 
@@ -14,7 +14,7 @@ import cozykart.db.types
 from alembic import op
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

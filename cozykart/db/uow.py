@@ -10,7 +10,7 @@ Leaving the block without commit (or by an exception) rolls everything back.
 The unit of work carries, for the transaction it is in:
 - one repository per aggregate (`uow.league`, `uow.seasons`, `uow.ledger`, `uow.inbox`,
   `uow.outbox`, `uow.identity`, `uow.payouts`, `uow.money_settings`,
-  `uow.overlays`, `uow.interactions`, `uow.notices`, `uow.audit`, `uow.song_requests`;
+  `uow.overlays`, `uow.interactions`, `uow.notices`, `uow.audit`, `uow.pot_goals`, `uow.song_requests`;
   `cozykart/db/repositories/`), made on
   first use and thrown away with the transaction, so what they remember (account
   ids, locks taken) never outlives it; a rolled-back savepoint makes them forget;
@@ -57,6 +57,7 @@ from cozykart.db.repositories.notices import NoticesRepository
 from cozykart.db.repositories.outbox import OutboxRepository
 from cozykart.db.repositories.overlays import OverlaysRepository
 from cozykart.db.repositories.payouts import PayoutsRepository
+from cozykart.db.repositories.pot_goals import PotGoalsRepository
 from cozykart.db.repositories.seasons import SeasonsRepository
 from cozykart.db.repositories.song_requests import SongRequestsRepository
 from cozykart.db.repositories.supporters import SupportersRepository
@@ -180,6 +181,10 @@ class UnitOfWork:
     @property
     def supporters(self) -> SupportersRepository:
         return self._repository(SupportersRepository)
+
+    @property
+    def pot_goals(self) -> PotGoalsRepository:
+        return self._repository(PotGoalsRepository)
 
     @property
     def song_requests(self) -> SongRequestsRepository:

@@ -23,6 +23,7 @@ class ActionKind(StrEnum):
     WEBHOOK_REPLAY = "webhook_replay"
     OUTBOX_RESEND = "outbox_resend"
     RESULTS_CORRECTED = "results_corrected"
+    POT_GOAL = "pot_goal"
     SONG_PLAYED = "song_played"  # the DJ booth: by the request's DJ, or an admin
     SONG_SKIPPED = "song_skipped"
 
@@ -41,6 +42,7 @@ ACTION_LABELS: dict[ActionKind, str] = {
     ActionKind.WEBHOOK_REPLAY: "Webhook event replayed",
     ActionKind.OUTBOX_RESEND: "Announcement resent",
     ActionKind.RESULTS_CORRECTED: "Results table corrected",
+    ActionKind.POT_GOAL: "Pot goal set",
     ActionKind.SONG_PLAYED: "Song request played",
     ActionKind.SONG_SKIPPED: "Song request skipped",
 }

@@ -273,6 +273,17 @@ def dj_tip(
     )
 
 
+def pot_goal_reached(*, race_name: str, goal_cents: int, pool_cents: int, currency: str) -> dict:
+    """The race's pot reached the goal the host set: "🎉 Pot goal reached in Mario Circuit!"."""
+    goal = format_cents(goal_cents, currency)
+    embed = _embed(
+        f"🎉 Pot goal reached: {format_cents(pool_cents, currency)}",
+        color=GOLD,
+        description=f"The fans took the pot of {_md(race_name)} to its goal of {goal}. Thank you!",
+    )
+    return message(content=f"🎉 Pot goal reached in {_md(race_name)}!", embeds=[embed])
+
+
 def cash_out(*, racer: Person, amount_cents: int, currency: str) -> dict:
     """The seed's "💸 @User just cashed out $50.00!"."""
     money = format_cents(amount_cents, currency)

@@ -14,6 +14,7 @@ from cozykart.db.uow import UnitOfWork
 from cozykart.domain import discord_messages as say
 from cozykart.domain.events import RaceFinalized, RaceStarted, ResultsCorrected, SeasonCompleted
 from cozykart.domain.ledger import PayoutPaid, TipRecorded
+from cozykart.domain.pot_goal import PotGoalReached
 from cozykart.services import outbox
 from cozykart.services.ledger import distribution_key
 
@@ -131,6 +132,16 @@ def on_tip_recorded(event: TipRecorded, uow: UnitOfWork) -> None:
         currency=uow.base_settings.currency,
     )
     outbox.record(uow, dedupe_key=f"tip:{event.payment_id}", kind="dj_tip", message=message)
+
+
+def on_pot_goal_reached(event: PotGoalReached, uow: UnitOfWork) -> None:
+    message = say.pot_goal_reached(
+        race_name=event.race_name,
+        goal_cents=event.goal_cents,
+        pool_cents=event.pool_cents,
+        currency=uow.base_settings.currency,
+    )
+    outbox.record(uow, dedupe_key=f"race:{event.race_id}:pot_goal", kind="pot_goal", message=message)
 
 
 def on_payout_paid(event: PayoutPaid, uow: UnitOfWork) -> None:

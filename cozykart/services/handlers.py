@@ -41,8 +41,9 @@ from cozykart.domain.ledger import (
     TipRecorded,
     WalletInDebt,
 )
+from cozykart.domain.pot_goal import PotGoalReached
 from cozykart.domain.song_requests import SongRequestDecided, TipReversed
-from cozykart.services import announcements, ledger, live, notices, song_requests
+from cozykart.services import announcements, ledger, live, notices, pot_goals, song_requests
 
 HANDLERS: HandlerTable = MappingProxyType(
     {
@@ -65,7 +66,8 @@ HANDLERS: HandlerTable = MappingProxyType(
         SeasonCompleted: EventHandlers(
             in_transaction=(announcements.on_season_completed,), after_commit=(live.standings_changed,)
         ),
-        SaleRecorded: EventHandlers(),
+        SaleRecorded: EventHandlers(in_transaction=(pot_goals.on_sale_recorded,)),
+        PotGoalReached: EventHandlers(in_transaction=(announcements.on_pot_goal_reached,)),
         TipRecorded: EventHandlers(
             in_transaction=(
                 announcements.on_tip_recorded,

@@ -112,6 +112,12 @@ class LivePotState(rx.State):
     race_supporters: list[SupporterView] = []
     season_supporters: list[SupporterView] = []
     supporters_season_name: str = ""
+    # The live race's pot goal (its own or its season's default), when it has one.
+    goal_set: bool = False
+    goal_text: str = ""
+    goal_percent: int = 0
+    goal_width: str = "0%"
+    goal_reached: bool = False
 
     @rx.event
     async def join(self):
@@ -141,6 +147,19 @@ def _values(pot: LivePot) -> dict:
         "race_supporters": _supporter_views(pot.supporters.race, pot.currency),
         "season_supporters": _supporter_views(pot.supporters.season, pot.currency),
         "supporters_season_name": pot.supporters.season_name,
+        **_goal_values(pot),
+    }
+
+
+def _goal_values(pot: LivePot) -> dict:
+    goal = pot.goal
+    percent = goal.percent if goal is not None else 0
+    return {
+        "goal_set": goal is not None,
+        "goal_text": format_cents(goal.goal_cents, pot.currency) if goal is not None else "",
+        "goal_percent": percent,
+        "goal_width": f"{percent}%",
+        "goal_reached": goal is not None and goal.reached,
     }
 
 
@@ -294,15 +313,48 @@ async def alert_feed() -> AsyncIterator[asyncio.Queue]:
 
 
 def new_alerts(pot: LivePot, seen: set[str]) -> list[FeedView]:
-    """The sales and tips of `pot`'s feed not in `seen`, oldest first; they are added to `seen`."""
+    """The sales and tips of `pot`'s feed not in `seen`, oldest first, then the goal's celebration
+    if it was reached and not in `seen`; they are added to `seen`."""
     fresh = [
         _feed_view(line, pot.currency) for line in reversed(pot.feed) if str(line.payment_id) not in seen
     ]
+    goal_key = _goal_key(pot)
+    if goal_key is not None and goal_key not in seen:
+        fresh.append(goal_alert(pot))
     # Only keys still in the feed can come again (the feed only ever drops its oldest):
     # `seen` stays as small as the feed however long the night.
-    seen.intersection_update(str(line.payment_id) for line in pot.feed)
+    seen.intersection_update({str(line.payment_id) for line in pot.feed} | {goal_key})
     seen.update(view.key for view in fresh)
     return fresh
+
+
+def seen_at_open(pot: LivePot) -> set[str]:
+    """What an alerts overlay opened now never pops: the feed so far, and a goal reached already."""
+    seen = {str(line.payment_id) for line in pot.feed}
+    goal_key = _goal_key(pot)
+    if goal_key is not None:
+        seen.add(goal_key)
+    return seen
+
+
+def _goal_key(pot: LivePot) -> str | None:
+    goal = pot.goal
+    return f"goal-{goal.race_id}" if goal is not None and goal.reached else None
+
+
+def goal_alert(pot: LivePot) -> FeedView:
+    """The celebration of the live race's pot reaching its goal (once per race: the key is the race's)."""
+    goal = pot.goal
+    assert goal is not None and goal.reached
+    race_name = pot.race.name if pot.race is not None else "The race"
+    return FeedView(
+        key=f"goal-{goal.race_id}",
+        kind="goal",
+        headline="Pot goal reached!",
+        message=f"{race_name} hit its goal of {format_cents(goal.goal_cents, pot.currency)}",
+        amount=format_cents(pot.pot_cents, pot.currency),
+        at=iso_instant(goal.reached_at) if goal.reached_at else "",
+    )
 
 
 # --- components ----------------------------------------------------------------
@@ -353,6 +405,92 @@ def pot_ticker(*, overlay: bool = False) -> rx.Component:
         aria_label="Racer prize pool",
         data_testid="pot-ticker",
         **look,
+    )
+
+
+def goal_bar(*, overlay: bool = False) -> rx.Component:
+    """The live race's progress toward its pot goal; nothing when the race has no goal."""
+    return rx.cond(
+        LivePotState.goal_set,
+        rx.box(
+            rx.hstack(
+                rx.text("POT GOAL", weight="bold", size="2", letter_spacing="0.12em"),
+                rx.spacer(),
+                rx.text(
+                    LivePotState.pot_text,
+                    " of ",
+                    LivePotState.goal_text,
+                    " · ",
+                    LivePotState.goal_percent,
+                    "%",
+                    size="2",
+                    weight="bold",
+                    class_name="ck-accent" if overlay else "",
+                    data_testid="goal-amounts",
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.box(
+                rx.box(
+                    width=LivePotState.goal_width,
+                    height="100%",
+                    background=theme.GOLD_GRADIENT,
+                    border_radius="999px",
+                    transition="width 0.6s ease",
+                    data_testid="goal-fill",
+                ),
+                role="progressbar",
+                aria_label="Pot goal progress",
+                aria_valuemin="0",
+                aria_valuemax="100",
+                aria_valuenow=LivePotState.goal_percent,
+                height="14px",
+                width="100%",
+                background="rgba(255, 255, 255, 0.15)",
+                border_radius="999px",
+                overflow="hidden",
+                data_testid="goal-progress",
+            ),
+            rx.cond(
+                LivePotState.goal_reached,
+                rx.hstack(
+                    rx.icon("party-popper", size=16, color=theme.GOLD, aria_hidden="true"),
+                    rx.text("Goal reached!", weight="bold", size="2", color=theme.GOLD),
+                    spacing="1",
+                    align="center",
+                    data_testid="goal-done",
+                ),
+            ),
+            color=theme.WHITE,
+            background="rgba(0, 0, 0, 0.55)" if overlay else "transparent",
+            padding="10px 14px" if overlay else "0",
+            border_radius="12px",
+            width="100%",
+            min_width="320px" if overlay else "0",
+            class_name="ck-card" if overlay else "",  # the overlay stage's look (assets/cozykart.css)
+            data_testid="goal-bar",
+        ),
+    )
+
+
+def goal_banner() -> rx.Component:
+    """The celebration on the dashboard once the live race's pot reached its goal."""
+    return rx.cond(
+        LivePotState.goal_reached,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("party-popper", aria_hidden="true")),
+            rx.callout.text(
+                rx.text.strong("Pot goal reached! "),
+                "The fans took the pot to ",
+                LivePotState.goal_text,
+                ". Thank you!",
+            ),
+            color_scheme="amber",
+            role="status",
+            width="100%",
+            data_testid="goal-banner",
+        ),
     )
 
 

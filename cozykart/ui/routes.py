@@ -38,6 +38,7 @@ DJ = "/dj"
 POT_OVERLAY = "/overlay/pot"
 ALERTS_OVERLAY = "/overlay/alerts"
 SUPPORTERS_OVERLAY = "/overlay/supporters"  # ?scope=race|season (default race)
+GOAL_OVERLAY = "/overlay/goal"
 REQUESTS_OVERLAY = "/overlay/requests"
 
 # The admin console.

@@ -46,11 +46,44 @@ def _open(browser, served_app, route: str, query: str) -> Page:
     return page
 
 
+def _give_the_live_race_a_goal(served_app) -> None:
+    """The goal overlay paints only while the live race has a goal: an admin sets one above the pot."""
+    from cozykart.db.engine import create_db_engine
+    from cozykart.db.uow import UnitOfWork
+    from cozykart.services import league, pot_goals
+    from cozykart.services.handlers import HANDLERS
+    from cozykart.services.reads.pot import live_pot
+    from cozykart.settings import Settings
+    from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID
+
+    engine = create_db_engine(served_app.db_url)
+    try:
+        pot = live_pot(uow=UnitOfWork(engine, handlers=HANDLERS))
+        if pot.race is None or pot.goal is not None:
+            return
+        settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({E2E_ADMIN_DISCORD_ID}))
+        admin = league.get_or_create_racer(
+            E2E_ADMIN_DISCORD_ID, "boss", "Boss", None, uow=UnitOfWork(engine, handlers=HANDLERS)
+        )
+        goal_text = str(pot.pot_cents // 100 + 100)
+        pot_goals.set_race_goal(
+            pot.race.race_id,
+            goal_text,
+            actor_id=admin.racer_id,
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
+        )
+    finally:
+        engine.dispose()
+
+
 def _show_a_card(page: Page, served_app, route: str) -> None:
     """The alerts overlay paints only while an alert shows: a sale makes one. The others always have a card."""
     if route == routes.ALERTS_OVERLAY:
         page.wait_for_timeout(500)  # its player has joined the feed
         _post_sale(served_app, 1500, "Preset Fan")
+    if route == routes.GOAL_OVERLAY:
+        _give_the_live_race_a_goal(served_app)
+        page.reload()  # set behind the app's back (no push): the overlay reads it on opening
     expect(page.locator(".ck-card").first).to_be_visible(timeout=CARD_TIMEOUT_MS)
     page.wait_for_timeout(ANIMATION_MS)  # an alert pops in, then stays fully shown
 

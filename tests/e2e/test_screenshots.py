@@ -30,7 +30,7 @@ from cozykart.db.tables import Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
 from cozykart.integrations import stripe_payments
-from cozykart.services import league, ledger, overlays, payouts, seasons
+from cozykart.services import league, ledger, overlays, payouts, pot_goals, seasons
 from cozykart.services.reads import standings
 from cozykart.services.reads.pot import live_pot
 from cozykart.services.reads.race_receipt import last_final_race_id
@@ -146,6 +146,7 @@ def _plans(
                 has=page.get_by_test_id("supporter-row")
             ),
         ),
+        "/overlay/goal": (VISITOR, f"/overlay/goal?key={overlay_key}", by_testid("goal-bar")),
         # The racer is Rosa, the demo DJ: the tip `dj_with_a_payout_waiting` records is in her queue.
         routes.DJ: (RACER, "/dj", by_testid("dj-request")),
         routes.REQUESTS_OVERLAY: (
@@ -272,6 +273,24 @@ def overlay_key(served_app, db) -> str:
     )
 
 
+@pytest.fixture(scope="module")
+def pot_goal_set(served_app, db) -> None:
+    """The demo's live race plays toward a goal above its pot (unless a test reached one already)."""
+    pot = live_pot(uow=db)
+    assert pot.race is not None, "the demo has a live race"
+    if pot.goal is not None and pot.goal.reached:
+        return
+    settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({E2E_ADMIN_DISCORD_ID}))
+    admin = league.get_or_create_racer(E2E_ADMIN_DISCORD_ID, ADMIN.username, ADMIN.global_name, None, uow=db)
+    goal_units = (pot.pot_cents // 5000 + 2) * 50  # a round goal, a bar partly filled
+    pot_goals.set_race_goal(
+        pot.race.race_id,
+        str(goal_units),
+        actor_id=admin.racer_id,
+        uow=UnitOfWork(db.engine, handlers=db.handlers, settings=settings),
+    )
+
+
 def _set_racer(db: UnitOfWork, racer_id: int, **values) -> None:
     with db:
         row = db.session.exec(select(Racer).where(Racer.id == racer_id)).one()
@@ -373,6 +392,7 @@ def test_every_page_renders_its_content_at_desktop_and_phone_width(
     overlay_key,
     dj_with_a_payout_waiting,
     webhooks_in_the_inbox,
+    pot_goal_set,
     tmp_path,
 ):
     pot = live_pot(uow=db)

@@ -17,10 +17,12 @@ from sqlalchemy import Connection, func, select
 from sqlmodel import col
 
 from cozykart.db import ledger_repo
+from cozykart.db.pot_goal_tables import PotGoal, PotGoalReached
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import RaceStatus
 from cozykart.domain.ledger import TransactionKind, pool_code
+from cozykart.domain.pot_goal import GoalProgress
 from cozykart.services.reads.supporters import SupportersBoard, board_in
 from cozykart.services.reads.watch import racer_avatar, racer_name
 
@@ -74,6 +76,7 @@ class LivePot:
     feed: tuple[FeedLine, ...]
     # The top supporters of the race and the season (services/reads/supporters.py); not in `to_json`.
     supporters: SupportersBoard = field(default_factory=SupportersBoard)
+    goal: GoalProgress | None = None  # the live race's pot goal, when it has one (its own or its season's)
 
     def to_json(self) -> dict:
         """The public shape of `GET /api/pot`: a fixed interface, field for field as below."""
@@ -157,7 +160,33 @@ def live_pot(*, uow: UnitOfWork, feed_length: int = FEED_LENGTH_MAX) -> LivePot:
             currency=uow.base_settings.currency,
             feed=feed,
             supporters=board_in(uow, race),
+            goal=goal_progress(connection, race, pot_cents) if race is not None else None,
         )
+
+
+def goal_progress(connection: Connection, race: Race, pool_cents: int) -> GoalProgress | None:
+    """The race's goal (its own, else its season's default) and whether it was reached; None without one."""
+    owners = col(PotGoal.race_id) == race.id
+    if race.season_id is not None:
+        owners = owners | (col(PotGoal.season_id) == race.season_id)
+    rows: list[Any] = list(
+        connection.execute(select(col(PotGoal.race_id), col(PotGoal.goal_cents)).where(owners))
+    )
+    done: Any = connection.execute(
+        select(col(PotGoalReached.goal_cents), col(PotGoalReached.reached_at)).where(
+            col(PotGoalReached.race_id) == race.id
+        )
+    ).first()
+    own: list[int] = [int(cents) for race_id, cents in rows if race_id is not None]
+    default: list[int] = [int(cents) for race_id, cents in rows if race_id is None]
+    if done is not None:
+        default.append(int(done.goal_cents))  # cleared after it was reached: still celebrated
+    goals = own or default
+    if not goals:
+        return None
+    goal_cents = goals[0]
+    reached_at = done.reached_at if done is not None else None
+    return GoalProgress(race_id=race.id, goal_cents=goal_cents, pool_cents=pool_cents, reached_at=reached_at)
 
 
 def payment_reversals(connection: Connection, payment_ids: Sequence[int]) -> dict[int, str]:

@@ -19,6 +19,7 @@ from cozykart.ui.pages import (  # noqa: F401  (imported to declare their pages)
     dj,
     lobby,
     notices,
+    overlay_goal,
     overlay_requests,
     overlay_supporters,
     overlays,

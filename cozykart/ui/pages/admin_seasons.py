@@ -13,6 +13,7 @@ from decimal import Decimal
 import reflex as rx
 
 from cozykart.domain.errors import InvalidInput
+from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import (
     DEFAULT_POINTS_TABLE,
     SPLIT_POLICIES,
@@ -20,7 +21,8 @@ from cozykart.domain.league import (
     WINNER_BONUS_BPS_DEFAULT,
     SeasonStatus,
 )
-from cozykart.services import seasons
+from cozykart.domain.money import format_cents
+from cozykart.services import pot_goals, seasons
 from cozykart.services.reads.league_views import SeasonView
 from cozykart.ui import routes, theme
 from cozykart.ui.admin_layout import admin_gate, admin_load
@@ -52,6 +54,8 @@ class SeasonRowView:
     champion: str = ""
     can_activate: bool = False
     can_close: bool = False
+    pot_goal: str = ""  # the default pot goal of its races ("" when none)
+    can_set_goal: bool = False
 
 
 @dataclasses.dataclass
@@ -68,7 +72,8 @@ def _split_words(view: SeasonView) -> str:
     return words
 
 
-def _row(view: SeasonView) -> SeasonRowView:
+def _row(view: SeasonView, goals: dict[int, int] | None = None) -> SeasonRowView:
+    goal_cents = (goals or {}).get(view.season_id)
     return SeasonRowView(
         season_id=view.season_id,
         name=view.name,
@@ -80,6 +85,8 @@ def _row(view: SeasonView) -> SeasonRowView:
         champion=view.champion.name if view.champion else "",
         can_activate=view.status == SeasonStatus.UPCOMING,
         can_close=view.status == SeasonStatus.ACTIVE,
+        pot_goal=format_cents(goal_cents) if goal_cents else "",
+        can_set_goal=view.status != SeasonStatus.CLOSED,
     )
 
 
@@ -117,8 +124,9 @@ def parse_percent_bps(text: str) -> int:
     return int(bps)
 
 
-def _list(actor_id, uow, settings) -> tuple[SeasonView, ...]:
-    return seasons.admin_seasons(actor_id=actor_id, uow=uow)
+def _list(actor_id, uow, settings) -> tuple[tuple[SeasonView, ...], dict[int, int]]:
+    views = seasons.admin_seasons(actor_id=actor_id, uow=uow)
+    return views, pot_goals.season_goals(actor_id=actor_id, uow=uow)
 
 
 class SeasonsAdminState(ConfirmMixin, AuthState):
@@ -130,8 +138,9 @@ class SeasonsAdminState(ConfirmMixin, AuthState):
     default_ends_on: str = ""
     create_error: str = ""  # why the new season was refused: said beside the form, what was typed stays
 
-    def _show(self, views: tuple[SeasonView, ...]) -> None:
-        self.seasons = [_row(view) for view in views]
+    def _show(self, listing: tuple[tuple[SeasonView, ...], dict[int, int]]) -> None:
+        views, goals = listing
+        self.seasons = [_row(view, goals) for view in views]
         today = datetime.now(UTC).date()
         self.default_starts_on = today.isoformat()
         self.default_ends_on = (today + timedelta(days=SEASON_LENGTH_DAYS_DEFAULT)).isoformat()
@@ -187,6 +196,18 @@ class SeasonsAdminState(ConfirmMixin, AuthState):
 
         return await self._act(
             create_season, lambda view: f"Season {view.name!r} created (upcoming)", in_form=True
+        )
+
+    @rx.event
+    async def set_pot_goal(self, form: dict):
+        """The default pot goal of the season's races without their own (an empty amount clears it)."""
+        season_id = parse_record_id(form.get("season_id", "")) or 0
+        goal_text = str(form.get("goal") or "")
+        return await self._act(
+            lambda actor_id, uow, settings: pot_goals.set_season_goal(
+                season_id, goal_text, actor_id=actor_id, uow=uow
+            ),
+            lambda done: done.words,
         )
 
     @rx.event
@@ -256,7 +277,16 @@ def _season_row(row: SeasonRowView) -> rx.Component:
         ),
         rx.table.cell(row.dates, white_space="nowrap"),
         rx.table.cell(rx.cond(row.sponsor != "", row.sponsor, "—")),
-        rx.table.cell(rx.text(row.split), rx.text("Points: ", row.points, size="1", color=theme.TEXT_MUTED)),
+        rx.table.cell(
+            rx.text(row.split),
+            rx.text("Points: ", row.points, size="1", color=theme.TEXT_MUTED),
+            rx.cond(
+                row.pot_goal != "",
+                rx.text(
+                    "Pot goal: ", row.pot_goal, size="1", color=theme.TEXT_MUTED, data_testid="season-goal"
+                ),
+            ),
+        ),
         rx.table.cell(rx.cond(row.champion != "", rx.text("🏆 ", row.champion), "")),
         rx.table.cell(
             rx.cond(
@@ -269,6 +299,7 @@ def _season_row(row: SeasonRowView) -> rx.Component:
                     data_testid="season-activate",
                 ),
             ),
+            rx.cond(row.can_set_goal, _goal_form(row)),
             rx.cond(
                 row.can_close,
                 rx.button(
@@ -282,6 +313,33 @@ def _season_row(row: SeasonRowView) -> rx.Component:
             ),
         ),
         data_testid="season-row",
+    )
+
+
+def _goal_form(row: SeasonRowView) -> rx.Component:
+    """The season's default pot goal (races with their own goal keep theirs; empty clears it)."""
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="season_id", value=row.season_id.to_string()),
+            rx.input(
+                name="goal",
+                placeholder="Pot goal",
+                max_length=32,
+                input_mode="decimal",
+                width="7rem",
+                size="1",
+                aria_label="Default pot goal of " + row.name,
+                data_testid="season-goal-input",
+            ),
+            rx.button(
+                "Set pot goal", type="submit", size="1", variant="outline", data_testid="season-goal-button"
+            ),
+            spacing="1",
+            align="center",
+        ),
+        on_submit=SeasonsAdminState.set_pot_goal,
+        reset_on_submit=True,
+        margin_bottom="0.35rem",
     )
 
 

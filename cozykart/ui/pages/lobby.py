@@ -19,12 +19,12 @@ import reflex as rx
 
 from cozykart.domain.ids import parse_record_id
 from cozykart.domain.league import LOBBY_NAME_LENGTH_MAX, RACE_SIZE_MAX, RaceStatus
-from cozykart.services import default_uow, league, live, results_preview
+from cozykart.services import default_uow, league, live, pot_goals, results_preview
 from cozykart.services.identity import Viewer
 from cozykart.services.reads.league_pages import LobbyBoard, lobby_board
 from cozykart.services.reads.league_views import EntryView, RaceView
 from cozykart.settings import load_settings
-from cozykart.ui import live_race, routes, theme
+from cozykart.ui import live_pot, live_race, routes, theme
 from cozykart.ui.auth_state import AuthState
 from cozykart.ui.confirm import ConfirmMixin, confirm_dialog
 from cozykart.ui.last_race import last_race
@@ -285,6 +285,22 @@ class LobbyState(ConfirmMixin, AuthState):
             "Results set: the race is final",
         )
 
+    @rx.event
+    async def set_pot_goal(self, form_data: dict):
+        """The host (or an admin) sets the live race's pot goal; every Live Pot viewer sees it at once."""
+        race_id = _form_race_id(form_data)
+        goal_text = str(form_data.get("goal") or "")
+        outcome = await call_service(
+            self,
+            lambda racer_id, uow, _settings: pot_goals.set_race_goal(
+                race_id, goal_text, actor_id=racer_id, uow=uow
+            ),
+        )
+        if outcome.refused:
+            return outcome.toast()
+        await live_pot.publish()
+        return rx.toast.success(outcome.value.words if outcome.value else "Pot goal set")
+
 
 # Every open lobby: each viewer re-reads its board when a race or a lobby changes.
 _room = live_race.follow_with_event("cozykart-live-lobby", {live.RACE}, LobbyState.refresh)
@@ -364,6 +380,34 @@ def _report_form(race: RaceCard) -> rx.Component:
         on_submit=LobbyState.report,
         reset_on_submit=False,
         data_testid="report-form",
+    )
+
+
+def _goal_form(race: RaceCard) -> rx.Component:
+    """The host's pot goal for the live race: an amount (empty clears it); shown on Watch and the overlays."""
+    input_id = "goal-" + race.race_id.to_string()
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="race_id", value=race.race_id.to_string()),
+            rx.el.label("Pot goal", html_for=input_id, font_weight="bold"),
+            rx.input(
+                id=input_id,
+                name="goal",
+                placeholder="250.00",
+                max_length=32,
+                input_mode="decimal",
+                width="8rem",
+                aria_label="Pot goal",
+                data_testid="goal-input",
+            ),
+            rx.button("Set pot goal", type="submit", variant="outline", data_testid="goal-button"),
+            align="center",
+            wrap="wrap",
+            spacing="2",
+        ),
+        on_submit=LobbyState.set_pot_goal,
+        reset_on_submit=False,
+        data_testid="goal-form",
     )
 
 
@@ -484,6 +528,7 @@ def _race_in_play(race: RaceCard) -> rx.Component:
                         spacing="2",
                     ),
                     rx.cond(race.status == RaceStatus.ENDED, _table_form(race)),
+                    rx.cond(race.status == RaceStatus.LIVE, _goal_form(race)),
                     spacing="3",
                     width="100%",
                 ),

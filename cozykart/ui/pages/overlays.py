@@ -178,7 +178,7 @@ class OverlayState(rx.State):
         _players.add(sid)
         try:
             async with live_pot.alert_feed() as feed:
-                seen = {str(line.payment_id) for line in (await read_pot()).feed}
+                seen = live_pot.seen_at_open(await read_pot())
                 pending: list[FeedView] = []
                 while broadcast.is_connected(app, sid):
                     if not pending:

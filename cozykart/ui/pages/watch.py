@@ -14,7 +14,7 @@ from cozykart.services.reads.watch import WatchSnapshot, watch_snapshot
 from cozykart.settings import load_settings
 from cozykart.ui import broadcast, live_race, routes, theme
 from cozykart.ui.layout import page
-from cozykart.ui.live_pot import LivePotState, pot_ticker, sales_feed
+from cozykart.ui.live_pot import LivePotState, goal_banner, goal_bar, pot_ticker, sales_feed
 from cozykart.ui.local_time import local_time
 from cozykart.ui.song_queue import UpNextState, up_next_panel
 from cozykart.ui.supporters import supporters_panel
@@ -281,7 +281,9 @@ def _button_link(
 def pot_block() -> rx.Component:
     """The Live Pot and the ways to raise it: the point of the page, first after the stream."""
     return rx.vstack(
+        goal_banner(),
         pot_ticker(),
+        goal_bar(),
         rx.hstack(
             rx.cond(
                 WatchState.shop_url != "",
