@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
-from cozykart.integrations import stripe_payments
 from cozykart.ui import routes
 from cozykart.ui.pages.overlay_requests import RequestsOverlayState
 from cozykart.ui.pages.overlays import OverlayState
-from tests.e2e.test_live_pot import _post
+from tests.e2e.test_live_pot import _post_checkout, _post_full_refund
 from tests.e2e.test_money_pages import PAGE_TIMEOUT_MS, _expect, _new_page, _open_as
 from tests.fake_discord import FakeUser
 from tests.reflex_viewer import Viewer, run_async
@@ -34,36 +32,9 @@ def _post_tip(
     served_app, *, song: str, fan_name: str, message: str, amount_cents: int = 700, dj: str | None = DANA.id
 ) -> str:
     """A signed Stripe tip for Dana (`dj` None: the DJ on duty); returns its payment intent."""
-    token = uuid.uuid4().hex[:12]
     named = {"dj": dj} if dj else {}
-    _post(
-        served_app,
-        stripe_payments.checkout_completed_event(
-            event_id=f"evt_{token}",
-            session_id=f"cs_{token}",
-            payment_intent=f"pi_{token}",
-            amount_cents=amount_cents,
-            currency="usd",
-            created=int(datetime.now(UTC).timestamp()),
-            metadata={"kind": "tip", "song": song, "message": message, "fan_name": fan_name, **named},
-        ),
-    )
-    return f"pi_{token}"
-
-
-def _post_refund(served_app, payment_intent: str, amount_cents: int = 700) -> None:
-    _post(
-        served_app,
-        stripe_payments.charge_refunded_event(
-            event_id=f"evt_refund_{payment_intent}",
-            charge_id=f"ch_{payment_intent}",
-            payment_intent=payment_intent,
-            amount_cents=amount_cents,
-            amount_refunded_cents=amount_cents,
-            currency="usd",
-            created=int(datetime.now(UTC).timestamp()),
-        ),
-    )
+    metadata = {"kind": "tip", "song": song, "message": message, "fan_name": fan_name, **named}
+    return _post_checkout(served_app, amount_cents, metadata)
 
 
 def _make_dj(db, discord_id: str) -> None:
@@ -141,7 +112,7 @@ def test_a_refunded_tip_leaves_the_queue_struck_out_and_the_fan_unnamed(
         request = booth.get_by_test_id("dj-request").filter(has_text=song)
         expect(request).to_have_count(1, timeout=PUSH_TIMEOUT_MS)
 
-        _post_refund(served_app, payment_intent)
+        _post_full_refund(served_app, payment_intent, 700)
 
         expect(request).to_have_count(0, timeout=PUSH_TIMEOUT_MS)
         decided = booth.get_by_test_id("dj-decided").filter(has_text=song)

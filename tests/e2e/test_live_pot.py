@@ -41,6 +41,12 @@ def _post_sale(served_app, amount_cents: int, fan_name: str) -> str:
     `fan_name` is the display name the checkout's metadata carries (what the app sets);
     the cardholder's `customer_details.name` is never shown, so it is another name here.
     """
+    metadata = {"item": "Rainbow Road hoodie", "fan_name": fan_name}
+    return _post_checkout(served_app, amount_cents, metadata, customer_name="Cardholder Private")
+
+
+def _post_checkout(served_app, amount_cents: int, metadata: dict, *, customer_name: str | None = None) -> str:
+    """Posts a signed, applied `checkout.session.completed` with `metadata`; returns its payment intent."""
     token = uuid.uuid4().hex[:12]
     _post(
         served_app,
@@ -51,11 +57,27 @@ def _post_sale(served_app, amount_cents: int, fan_name: str) -> str:
             amount_cents=amount_cents,
             currency="usd",
             created=int(datetime.now(UTC).timestamp()),
-            metadata={"item": "Rainbow Road hoodie", "fan_name": fan_name},
-            customer_name="Cardholder Private",
+            metadata=metadata,
+            customer_name=customer_name,
         ),
     )
     return f"pi_{token}"
+
+
+def _post_full_refund(served_app, payment_intent: str, amount_cents: int) -> None:
+    """Posts a signed, applied `charge.refunded` giving back all `amount_cents` of `payment_intent`."""
+    _post(
+        served_app,
+        stripe_payments.charge_refunded_event(
+            event_id=f"evt_refund_{payment_intent}",
+            charge_id=f"ch_{payment_intent}",
+            payment_intent=payment_intent,
+            amount_cents=amount_cents,
+            amount_refunded_cents=amount_cents,
+            currency="usd",
+            created=int(datetime.now(UTC).timestamp()),
+        ),
+    )
 
 
 def _post(served_app, event: dict) -> None:
@@ -113,18 +135,7 @@ def test_a_refund_lowers_the_pot_and_marks_its_sale_in_the_feed_without_reloadin
         sale_line = viewer.get_by_test_id("feed-line").filter(has_text="Rex bought Rainbow Road hoodie")
         expect(sale_line.get_by_test_id("feed-reversal")).to_have_count(0)
 
-        _post(
-            served_app,
-            stripe_payments.charge_refunded_event(
-                event_id=f"evt_refund_{payment_intent}",
-                charge_id=f"ch_{payment_intent}",
-                payment_intent=payment_intent,
-                amount_cents=5000,
-                amount_refunded_cents=5000,
-                currency="usd",
-                created=int(datetime.now(UTC).timestamp()),
-            ),
-        )
+        _post_full_refund(served_app, payment_intent, 5000)
         expect(viewer.get_by_test_id("pot-amount")).to_have_text(
             format_cents(before_cents), timeout=PUSH_TIMEOUT_MS
         )

@@ -12,10 +12,10 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.pot_goal_tables import PotGoalReached
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
-from cozykart.services import league, outbox, overlays
+from cozykart.services import outbox
 from cozykart.services.handlers import HANDLERS
 from cozykart.services.reads.pot import LivePot, live_pot
-from cozykart.settings import PROJECT_ROOT, Settings
+from cozykart.settings import PROJECT_ROOT
 from cozykart.ui.pages.overlays import ALERT_GAP_S, ALERT_SHOW_S
 from tests.e2e.conftest import E2E_ADMIN_DISCORD_ID
 from tests.e2e.test_live_pot import _post_sale
@@ -59,25 +59,6 @@ def _celebrations(served_app, race_id: int) -> tuple[int, int]:
             if row.kind == "pot_goal"
         ]
         return rows, len(messages)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def overlay_key(served_app) -> str:
-    engine = create_db_engine(served_app.db_url)
-    try:
-        settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({E2E_ADMIN_DISCORD_ID}))
-        admin = league.get_or_create_racer(
-            E2E_ADMIN_DISCORD_ID,
-            ADMIN.username,
-            ADMIN.global_name,
-            None,
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-        )
-        return overlays.regenerate_overlay_key(
-            actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings)
-        )
     finally:
         engine.dispose()
 

@@ -5,49 +5,22 @@ off again; without the key the overlay shows no board."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from cozykart.db.engine import create_db_engine
-from cozykart.db.uow import UnitOfWork
 from cozykart.domain.money import format_cents
-from cozykart.integrations import stripe_payments
-from cozykart.services import league, overlays
-from cozykart.services.handlers import HANDLERS
-from cozykart.settings import Settings
 from cozykart.ui import routes
 from cozykart.ui.pages.overlay_supporters import OBS_HEIGHT_PX, OBS_WIDTH_PX
 from tests.e2e.confirm_support import click_and_confirm
-from tests.e2e.test_live_pot import _post, _post_sale, _pot_cents
+from tests.e2e.test_live_pot import _post_checkout, _post_full_refund, _post_sale, _pot_cents
 from tests.e2e.test_security import ADMIN, _login_in_browser
 
 pytestmark = pytest.mark.e2e
 PAGE_TIMEOUT_MS = 30_000
 PUSH_TIMEOUT_MS = 5_000
-ADMIN_DISCORD_ID = "900000000000000089"
 BIG_CENTS = 900_000  # $9,000.00: more than any demo fan gave, so the name is first on every board
-
-
-@pytest.fixture(scope="module")
-def overlay_key(served_app) -> str:
-    engine = create_db_engine(served_app.db_url)
-    try:
-        settings = Settings(db_url=served_app.db_url, admin_discord_ids=frozenset({ADMIN_DISCORD_ID}))
-        admin = league.get_or_create_racer(
-            ADMIN_DISCORD_ID,
-            "supporters-admin",
-            "Supporters Admin",
-            None,
-            uow=UnitOfWork(engine, handlers=HANDLERS),
-        )
-        return overlays.regenerate_overlay_key(
-            actor_id=admin.racer_id, uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings)
-        )
-    finally:
-        engine.dispose()
 
 
 def _open_overlay(page: Page, served_app, query: str) -> None:
@@ -61,20 +34,7 @@ def _board_rows(page: Page, testid: str):
 
 def _post_private_sale(served_app, amount_cents: int, cardholder: str) -> None:
     """A signed Checkout sale with no display name in the metadata: only the cardholder is known."""
-    token = uuid.uuid4().hex[:12]
-    _post(
-        served_app,
-        stripe_payments.checkout_completed_event(
-            event_id=f"evt_{token}",
-            session_id=f"cs_{token}",
-            payment_intent=f"pi_{token}",
-            amount_cents=amount_cents,
-            currency="usd",
-            created=int(time.time()),
-            metadata={"item": "Rainbow Road hoodie"},
-            customer_name=cardholder,
-        ),
-    )
+    _post_checkout(served_app, amount_cents, {"item": "Rainbow Road hoodie"}, customer_name=cardholder)
 
 
 def test_a_named_fans_sale_tops_the_overlay_and_the_watch_board_live_and_a_refund_removes_it(
@@ -105,18 +65,7 @@ def test_a_named_fans_sale_tops_the_overlay_and_the_watch_board_live_and_a_refun
             expect(_board_rows(watch, board).first).to_contain_text(fan, timeout=PUSH_TIMEOUT_MS)
         assert watch.url == served_app.url(routes.WATCH)  # no reload
 
-        _post(
-            served_app,
-            stripe_payments.charge_refunded_event(
-                event_id=f"evt_refund_{payment_intent}",
-                charge_id=f"ch_{payment_intent}",
-                payment_intent=payment_intent,
-                amount_cents=BIG_CENTS,
-                amount_refunded_cents=BIG_CENTS,
-                currency="usd",
-                created=int(time.time()),
-            ),
-        )
+        _post_full_refund(served_app, payment_intent, BIG_CENTS)
         for page in pages.values():
             expect(page.get_by_test_id("supporter-row").filter(has_text=fan)).to_have_count(
                 0, timeout=PUSH_TIMEOUT_MS
