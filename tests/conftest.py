@@ -23,6 +23,7 @@ from cozykart.db.migrate import upgrade
 from cozykart.db.uow import HandlerTable, UnitOfWork
 from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
+from tests import drill_reports
 
 POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
@@ -131,6 +132,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    drills = drill_reports.recorded()
+    if drills:
+        terminalreporter.section("fault drill reports")
+        for name, summary in drills:
+            terminalreporter.write_line(f"{name}: {summary}")
     if not _outcomes:
         return
     terminalreporter.section("tests per database")

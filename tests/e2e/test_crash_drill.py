@@ -22,6 +22,7 @@ from cozykart.integrations import stripe_payments
 from cozykart.services import ledger, webhooks
 from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
+from tests import drill_reports
 from tests.conftest import BACKENDS
 
 DRILL_EVENTS = 300
@@ -100,3 +101,9 @@ def test_sigkill_mid_load_then_retries_leave_every_event_applied_exactly_once(em
     assert report["reconcile"] == {"exit_status": 0, "clean": True, "violations": []}
     assert report["problems"] == []
     assert report["ok"] is True
+    drill_reports.record(
+        f"sigkill-{empty_db_url.split(':')[0].split('+')[0]}",
+        report,
+        f"{report['distinct_events']} events, {len(report['kills'])} SIGKILLs, {report['retry']['retried']} retried, "
+        f"0 lost, 0 doubled, reconcile clean, {report['seconds']} s",
+    )
