@@ -36,13 +36,18 @@ class UpNextState(rx.State):
     async def join(self):
         """Put this viewer in the up-next room, then read the queue (a change after it is pushed)."""
         await live_race.join(self, _room)
-        for name, value in _values(await read_up_next()).items():
-            setattr(self, name, value)
+        await load_up_next(self)
 
 
 async def read_up_next() -> UpNext:
     settings = load_settings()
     return await asyncio.to_thread(lambda: song_requests.up_next(uow=default_uow(settings)))
+
+
+async def load_up_next(state: rx.State) -> None:
+    """Read the queue and set it on `state`, whose vars are `UpNextState`'s (a fan's page, or the overlay)."""
+    for name, value in _values(await read_up_next()).items():
+        setattr(state, name, value)
 
 
 def _song(line) -> QueuedSong:

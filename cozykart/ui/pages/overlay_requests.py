@@ -11,28 +11,20 @@ Public-safe only: the song and the fan's public name.
 
 from __future__ import annotations
 
-import dataclasses
-
 import reflex as rx
 
 from cozykart.services import live
 from cozykart.ui import live_race, routes
 from cozykart.ui.layout import page
 from cozykart.ui.pages.overlays import OverlayState, describe, key_is_valid, on_open, overlay_shell
-from cozykart.ui.song_queue import read_up_next
-
-
-@dataclasses.dataclass
-class OverlaySong:
-    song: str = ""
-    fan_name: str = ""
+from cozykart.ui.song_queue import QueuedSong, load_up_next
 
 
 class RequestsOverlayState(rx.State):
     loaded: bool = False
     has_now_playing: bool = False
-    now_playing: OverlaySong = OverlaySong()
-    up_next: list[OverlaySong] = []
+    now_playing: QueuedSong = QueuedSong()
+    up_next: list[QueuedSong] = []
 
     @rx.event
     async def join(self):
@@ -40,22 +32,14 @@ class RequestsOverlayState(rx.State):
         if not await key_is_valid(self):
             return
         await live_race.join(self, _room)
-        await self._read()
+        await load_up_next(self)
 
     @rx.event
     async def reload(self):
         """The queue changed: read it again (with the key only)."""
         if not await key_is_valid(self):
             return
-        await self._read()
-
-    async def _read(self) -> None:
-        queue = await read_up_next()
-        self.has_now_playing = queue.now_playing is not None
-        playing = queue.now_playing
-        self.now_playing = OverlaySong(playing.song, playing.fan_name) if playing else OverlaySong()
-        self.up_next = [OverlaySong(line.song, line.fan_name) for line in queue.up_next]
-        self.loaded = True
+        await load_up_next(self)
 
 
 _room = live_race.follow_with_event(
@@ -65,7 +49,7 @@ on_open(routes.REQUESTS_OVERLAY, RequestsOverlayState.join)
 describe(routes.REQUESTS_OVERLAY, "DJ requests: now playing and up next", 480, 300)
 
 
-def _next(line: OverlaySong) -> rx.Component:
+def _next(line: QueuedSong) -> rx.Component:
     return rx.hstack(
         rx.text("♪", aria_hidden="true"),
         rx.text(line.song, weight="bold"),
