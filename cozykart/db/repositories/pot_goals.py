@@ -80,6 +80,13 @@ class PotGoalsRepository(Repository):
             select(_reached.c.reached_at).where(_reached.c.race_id == race_id)
         ).scalar_one_or_none()
 
+    def reached(self, race_id: int) -> tuple[int, datetime] | None:
+        """The goal the race's pool reached and when, or None."""
+        row = self.connection.execute(
+            select(_reached.c.goal_cents, _reached.c.reached_at).where(_reached.c.race_id == race_id)
+        ).first()
+        return None if row is None else (int(row.goal_cents), row.reached_at)
+
     def mark_reached(
         self, *, race_id: int, goal_cents: int, pool_cents: int, payment_id: int | None, at: datetime
     ) -> bool:

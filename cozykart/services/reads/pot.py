@@ -17,7 +17,6 @@ from sqlalchemy import Connection, func, select
 from sqlmodel import col
 
 from cozykart.db import ledger_repo
-from cozykart.db.pot_goal_tables import PotGoal, PotGoalReached
 from cozykart.db.tables import Race, RaceEntry, Racer
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.league import RaceStatus
@@ -160,32 +159,24 @@ def live_pot(*, uow: UnitOfWork, feed_length: int = FEED_LENGTH_MAX) -> LivePot:
             currency=uow.base_settings.currency,
             feed=feed,
             supporters=board_in(uow, race),
-            goal=goal_progress(connection, race, pot_cents) if race is not None else None,
+            goal=goal_progress(uow, race, pot_cents) if race is not None else None,
         )
 
 
-def goal_progress(connection: Connection, race: Race, pool_cents: int) -> GoalProgress | None:
-    """The race's goal (its own, else its season's default) and whether it was reached; None without one."""
-    owners = col(PotGoal.race_id) == race.id
-    if race.season_id is not None:
-        owners = owners | (col(PotGoal.season_id) == race.season_id)
-    rows: list[Any] = list(
-        connection.execute(select(col(PotGoal.race_id), col(PotGoal.goal_cents)).where(owners))
-    )
-    done: Any = connection.execute(
-        select(col(PotGoalReached.goal_cents), col(PotGoalReached.reached_at)).where(
-            col(PotGoalReached.race_id) == race.id
-        )
-    ).first()
-    own: list[int] = [int(cents) for race_id, cents in rows if race_id is not None]
-    default: list[int] = [int(cents) for race_id, cents in rows if race_id is None]
-    if done is not None:
-        default.append(int(done.goal_cents))  # cleared after it was reached: still celebrated
-    goals = own or default
-    if not goals:
+def goal_progress(uow: UnitOfWork, race: Race, pool_cents: int) -> GoalProgress | None:
+    """The race's goal (its own, else its season's default) and whether it was reached; None without one.
+
+    The rule is the repository's (`effective_goal_cents`, as the sale that reaches
+    the goal uses); a goal cleared after it was reached is still shown, celebrated.
+    """
+    goals = uow.pot_goals
+    goal_cents = goals.effective_goal_cents(race.id, race.season_id)
+    reached = goals.reached(race.id)
+    if goal_cents is None and reached is not None:
+        goal_cents = reached[0]
+    if goal_cents is None:
         return None
-    goal_cents = goals[0]
-    reached_at = done.reached_at if done is not None else None
+    reached_at = reached[1] if reached is not None else None
     return GoalProgress(race_id=race.id, goal_cents=goal_cents, pool_cents=pool_cents, reached_at=reached_at)
 
 
