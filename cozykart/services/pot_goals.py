@@ -66,27 +66,21 @@ def set_race_goal(
             raise PermissionDenied("Only the race's host or an admin can set its pot goal.")
         if race.status not in _GOAL_RACE_STATUSES:
             raise Conflict(f"{race.name} is over: its pot goal can no longer change.")
-        currency = uow.base_settings.currency
         pool_cents = uow.pot_goals.pool_cents(race.id)
         reached = uow.pot_goals.reached_at(race.id) is not None
         if goal_cents is not None and not reached and is_reached(pool_cents, goal_cents):
+            currency = uow.base_settings.currency
             raise InvalidInput(
                 f"The pot is already {format_cents(pool_cents, currency)}: set a goal above it."
             )
-        old_cents = uow.pot_goals.race_goal_cents(race.id)
-        uow.pot_goals.set_goal(race_id=race.id, goal_cents=goal_cents, set_by_racer_id=actor.racer_id, at=now)
-        record_admin_action(
+        words = _set_goal(
             uow,
-            ActionKind.POT_GOAL,
+            goal_cents,
             actor_id=actor.racer_id,
             subject=f"Pot goal of {race.name}",
+            now=now,
             race_id=race.id,
-            old_value=_money(old_cents, currency),
-            new_value=_money(goal_cents, currency),
-            at=now,
         )
-        uow.commit()
-    words = f"Pot goal of {race.name}: {_money(goal_cents, currency)}."
     return GoalSet(goal_cents, words)
 
 
@@ -103,22 +97,50 @@ def set_season_goal(
             raise NotFound("That season does not exist.")
         if season.status == SeasonStatus.CLOSED:
             raise Conflict(f"{season.name} is closed: its pot goal can no longer change.")
-        currency = uow.base_settings.currency
-        old_cents = uow.pot_goals.season_goal_cents(season.id)
-        uow.pot_goals.set_goal(
-            season_id=season.id, goal_cents=goal_cents, set_by_racer_id=admin.racer_id, at=now
-        )
-        record_admin_action(
+        words = _set_goal(
             uow,
-            ActionKind.POT_GOAL,
+            goal_cents,
             actor_id=admin.racer_id,
             subject=f"Default pot goal of {season.name}",
-            old_value=_money(old_cents, currency),
-            new_value=_money(goal_cents, currency),
-            at=now,
+            now=now,
+            season_id=season.id,
         )
-        uow.commit()
-    return GoalSet(goal_cents, f"Default pot goal of {season.name}: {_money(goal_cents, currency)}.")
+    return GoalSet(goal_cents, words)
+
+
+def _set_goal(
+    uow: UnitOfWork,
+    goal_cents: int | None,
+    *,
+    actor_id: int,
+    subject: str,
+    now: datetime,
+    race_id: int | None = None,
+    season_id: int | None = None,
+) -> str:
+    """Set (or clear) the goal of one race or one season, audited, and commit; the toast's words."""
+    goals = uow.pot_goals
+    currency = uow.base_settings.currency
+    if race_id is not None:
+        old_cents = goals.race_goal_cents(race_id)
+    else:
+        assert season_id is not None, "a goal belongs to a race or a season"
+        old_cents = goals.season_goal_cents(season_id)
+    goals.set_goal(
+        race_id=race_id, season_id=season_id, goal_cents=goal_cents, set_by_racer_id=actor_id, at=now
+    )
+    record_admin_action(
+        uow,
+        ActionKind.POT_GOAL,
+        actor_id=actor_id,
+        subject=subject,
+        race_id=race_id,
+        old_value=_money(old_cents, currency),
+        new_value=_money(goal_cents, currency),
+        at=now,
+    )
+    uow.commit()
+    return f"{subject}: {_money(goal_cents, currency)}."
 
 
 def season_goals(*, actor_id: int, uow: UnitOfWork) -> dict[int, int]:
