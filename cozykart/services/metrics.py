@@ -18,6 +18,7 @@ new pid: counters restart, which `rate()` and `increase()` already expect).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -28,6 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from cozykart.domain.payments import PROVIDERS
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+logger = logging.getLogger("cozykart.metrics")
 
 # Deliveries per batch: up to the writer's BATCH_MAX (256), in powers of two.
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -105,4 +107,10 @@ def live_viewers() -> dict[str, int]:
     """This worker's viewers per room, now. Call it on the event loop that serves the sockets."""
     with _viewer_rooms_lock:
         rooms = dict(_viewer_rooms)
-    return {room: size() for room, size in sorted(rooms.items())}
+    counted: dict[str, int] = {}
+    for room, size in sorted(rooms.items()):
+        try:
+            counted[room] = size()
+        except Exception:  # a room whose server is gone: left out, the rest of the scrape stands
+            logger.exception("counting the viewers of %s failed", room)
+    return counted

@@ -4,10 +4,15 @@ request, a broken cached balance), and only the clients the access rules allow c
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import types
 from datetime import timedelta
 
+import httpx
 import pytest
+import socketio
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text, update
 from starlette.testclient import TestClient
@@ -19,10 +24,12 @@ from cozykart.db.types import utc_now
 from cozykart.integrations import shopify
 from cozykart.services import outbox, payouts
 from cozykart.services.reads.operations import health_report
+from cozykart.ui import broadcast
 from tests.fake_discord_webhook import server_error
 from tests.integration.discord_support import FAST_RETRIES, Clock, notifier_for, stand_in_discord
 from tests.integration.ledger_support import finalize_race
 from tests.integration.webhook_support import checkout, live_race, shopify_post, stripe_post, webhook_settings
+from tests.reflex_viewer import run_async
 
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"
 LOOPBACK = ("127.0.0.1", 50_000)
@@ -242,3 +249,77 @@ def test_health_names_the_part_that_is_down(database, tmp_path):
     assert gone.json()["database"]["ok"] is False and gone.json()["redis"]["ok"]
     assert gone.json()["outbox"]["ok"] is False  # unknown while the database is down
     assert _value(_scrape(_client(missing)), "cozykart_database_up") == 0
+
+
+# --- live viewers: real sockets in a real Socket.IO room ------------------------------------
+
+VIEWERS_WAIT_S = 20
+VIEWERS_POLL_S = 0.05
+VIEWERS_ROOM = "cozykart-test-metrics-room"
+
+
+async def _until(condition, what: str) -> None:
+    for _ in range(int(VIEWERS_WAIT_S / VIEWERS_POLL_S)):
+        if await condition():
+            return
+        await asyncio.sleep(VIEWERS_POLL_S)
+    raise AssertionError(f"not within {VIEWERS_WAIT_S}s: {what}")
+
+
+async def _viewers_scenario(settings) -> None:
+    """Two websocket viewers join a room of `broadcast.Room`; the scrape (on the same loop) counts them."""
+    namespace = broadcast.event_namespace()
+    server = socketio.AsyncServer(async_mode="aiohttp", transports=["websocket"])
+    app = types.SimpleNamespace(sio=server)
+    room = broadcast.Room(VIEWERS_ROOM)
+
+    async def on_connect(sid, environ, auth=None):
+        await room.join(app, sid)
+
+    server.on("connect", on_connect, namespace=namespace)
+    web_app = web.Application()
+    server.attach(web_app)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    transport = httpx.ASGITransport(app=build_api(settings), client=LOOPBACK)
+    clients = [socketio.AsyncClient(reconnection=False) for _ in range(2)]
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+
+            async def viewers() -> float:
+                scrape = (await http.get("/metrics")).text
+                samples = {
+                    (sample.name, frozenset(sample.labels.items())): sample.value
+                    for family in text_string_to_metric_families(scrape)
+                    for sample in family.samples
+                }
+                found = [v for (n, labels), v in samples.items() if ("room", VIEWERS_ROOM) in labels]
+                return found[0] if found else -1
+
+            for client in clients:
+                await client.connect(
+                    f"http://127.0.0.1:{port}", transports=["websocket"], namespaces=[namespace]
+                )
+
+            async def two() -> bool:
+                return await viewers() == 2
+
+            await _until(two, "two viewers counted")
+            await clients[0].disconnect()
+
+            async def one() -> bool:
+                return await viewers() == 1
+
+            await _until(one, "the viewer who left is no longer counted")
+    finally:
+        for client in clients:
+            if client.connected:
+                await client.disconnect()
+        await runner.cleanup()
+
+
+def test_live_viewers_are_the_sockets_in_this_workers_rooms(database):
+    settings = webhook_settings(database)
+    run_async(lambda: _viewers_scenario(settings))
