@@ -20,6 +20,12 @@ What it says (`cozykart_` names; `HELP` lines in the answer say the rest):
   inbox writer's batch sizes and commit latency, live viewers per room
   (`services/metrics.py`). With several Granian workers each scrape reaches one
   worker and answers for that one only.
+
+The database figures are a custom collector, built per scrape ("Custom
+Collectors", https://prometheus.github.io/client_python/collector/custom/);
+Prometheus sends the token with `authorization: {type: Bearer, credentials_file: ...}`
+in its scrape_config (Prometheus docs, "Configuration", scrape_config,
+https://prometheus.io/docs/prometheus/latest/configuration/configuration/).
 """
 
 from __future__ import annotations

@@ -14,6 +14,11 @@ Several Granian workers are several processes, each with its own counters: a
 scrape answers for the worker it reached, and every series here carries
 `worker=<pid>` so Prometheus keeps the workers apart (a restarted worker is a
 new pid: counters restart, which `rate()` and `increase()` already expect).
+prometheus-client's multiprocess mode (one file per process in a shared
+directory) is not used: it cannot run custom collectors, which the
+database-derived figures are, and the per-worker view is what tells one stuck
+worker from the others ("Multiprocess Mode",
+https://prometheus.github.io/client_python/multiprocess/).
 """
 
 from __future__ import annotations

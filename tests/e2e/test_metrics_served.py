@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ METRICS_TOKEN = "served-metrics-token-5f1c2a9e"
 HTTP_TIMEOUT_S = 30
 REDIS_START_TIMEOUT_S = 20
 REDIS_STOP_TIMEOUT_S = 20
+CONCURRENT_SALES = 16
 
 
 @dataclass
@@ -167,6 +169,35 @@ def test_loopback_scrapes_the_metrics_and_a_sale_moves_them(with_redis):
     commits = "cozykart_webhook_writer_commit_seconds_count"
     assert _value(after, commits) == _value(before, commits) + 1
     assert _value(after, "cozykart_outbox_messages", channel="announce", status="pending") >= 1
+
+
+def test_concurrent_sales_share_writer_batches_and_every_one_is_counted(with_redis):
+    before = _samples(with_redis.get("/metrics"))
+    deliveries = [signed(sale_event(1_000 + n)) for n in range(CONCURRENT_SALES)]
+    with ThreadPoolExecutor(max_workers=CONCURRENT_SALES) as pool:
+        answers = list(
+            pool.map(
+                lambda delivery: httpx.post(
+                    with_redis.server.base_url + "/api/webhooks/stripe",
+                    content=delivery[0],
+                    headers=delivery[1],
+                    timeout=HTTP_TIMEOUT_S,
+                ),
+                deliveries,
+            )
+        )
+    assert [answer.status_code for answer in answers] == [200] * CONCURRENT_SALES
+    after = _samples(with_redis.get("/metrics"))
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    assert grew("cozykart_webhook_events", provider="stripe", status="applied") == CONCURRENT_SALES
+    assert grew("cozykart_webhook_writer_batch_size_sum") == CONCURRENT_SALES  # each delivery in one batch
+    assert 1 <= grew("cozykart_webhook_writer_batch_size_count") <= CONCURRENT_SALES
+    assert grew("cozykart_webhook_writer_commit_seconds_count") == grew(
+        "cozykart_webhook_writer_batch_size_count"
+    )
 
 
 @pytest.mark.parametrize(
