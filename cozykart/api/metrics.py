@@ -33,9 +33,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
-import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -47,18 +45,16 @@ from starlette.routing import Route
 from cozykart.domain.discord_messages import OutboxChannel, OutboxStatus
 from cozykart.domain.payments import PROVIDERS, InboxStatus
 from cozykart.services import metrics as process_metrics
-from cozykart.services import read_uow
 from cozykart.services.reads.operations import (
+    DatabaseFigures,
     OperationsSnapshot,
     ReconcileStatus,
-    operations_snapshot,
-    reconcile_status,
+    database_figures,
 )
 from cozykart.settings import Settings
 
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 INBOX_STATUSES = tuple(status.value for status in InboxStatus if status != InboxStatus.RECEIVED)
-logger = logging.getLogger("cozykart.metrics")
 
 
 def is_loopback(host: str | None) -> bool:
@@ -99,27 +95,6 @@ def refusal(request: Request, token: str | None) -> Response | None:
         },
         status_code=403,
     )
-
-
-@dataclass(frozen=True)
-class _DatabaseFigures:
-    snapshot: OperationsSnapshot | None  # None when the database did not answer
-    reconciled: ReconcileStatus | None
-
-
-def _read_database(settings: Settings) -> _DatabaseFigures:
-    """Runs in a thread: the snapshot, then the (cached) reconcile verdict."""
-    try:
-        snapshot = operations_snapshot(uow=read_uow(settings))
-    except Exception:  # the database is down: the answer says so (cozykart_database_up 0)
-        logger.exception("metrics could not read the database")
-        return _DatabaseFigures(None, None)
-    try:
-        reconciled = reconcile_status(settings, interval_s=settings.metrics_reconcile_interval_s)
-    except Exception:
-        logger.exception("metrics could not reconcile the ledger")
-        reconciled = None
-    return _DatabaseFigures(snapshot, reconciled)
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -203,7 +178,7 @@ def _live_viewers(viewers: dict[str, int]) -> Metric:
 class _Scrape(Collector):
     """One answer: this worker's instruments and the figures read for this scrape."""
 
-    def __init__(self, figures: _DatabaseFigures, viewers: dict[str, int]) -> None:
+    def __init__(self, figures: DatabaseFigures, viewers: dict[str, int]) -> None:
         self.figures, self.viewers = figures, viewers
 
     def collect(self) -> Iterable[Metric]:
@@ -228,7 +203,7 @@ async def metrics(request: Request) -> Response:
     refused = refusal(request, settings.metrics_token)
     if refused is not None:
         return refused
-    figures = await asyncio.to_thread(_read_database, settings)
+    figures = await asyncio.to_thread(database_figures, settings)
     viewers = process_metrics.live_viewers()  # on the event loop that serves this worker's sockets
     return Response(
         generate_latest(_Scrape(figures, viewers)),

@@ -18,6 +18,7 @@ separately, each bounded by a short timeout, so a probe says which part is down.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from cozykart.settings import METRICS_RECONCILE_INTERVAL_S_DEFAULT, Settings
 
 OUTBOX_LAG_MAX_S = 600.0  # health's outbox is not ok once its oldest pending message is older
 REDIS_PING_TIMEOUT_S = 1.0  # connect and answer, each; a probe must not hang on a dead Redis
+logger = logging.getLogger("cozykart.metrics")
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,29 @@ def reconcile_status(
         )
         _reconciled[settings.db_url] = status
         return status
+
+
+@dataclass(frozen=True)
+class DatabaseFigures:
+    """What one scrape read from the database: None where it could not be read."""
+
+    snapshot: OperationsSnapshot | None  # None: the database did not answer
+    reconciled: ReconcileStatus | None
+
+
+def database_figures(settings: Settings) -> DatabaseFigures:
+    """The snapshot, then the (cached) reconcile verdict; a failure is logged and left out."""
+    try:
+        snapshot = operations_snapshot(uow=read_uow(settings))
+    except Exception:  # the database is down: the scrape says so (cozykart_database_up 0)
+        logger.exception("metrics could not read the database")
+        return DatabaseFigures(None, None)
+    try:
+        reconciled = reconcile_status(settings, interval_s=settings.metrics_reconcile_interval_s)
+    except Exception:
+        logger.exception("metrics could not reconcile the ledger")
+        reconciled = None
+    return DatabaseFigures(snapshot, reconciled)
 
 
 # --- health -------------------------------------------------------------------------------
