@@ -24,6 +24,7 @@ from cozykart.db.types import utc_now
 from cozykart.integrations import shopify
 from cozykart.services import outbox, payouts
 from cozykart.services.reads.operations import health_report
+from cozykart.settings import SettingsError, load_settings
 from cozykart.ui import broadcast
 from tests.fake_discord_webhook import server_error
 from tests.integration.discord_support import FAST_RETRIES, Clock, notifier_for, stand_in_discord
@@ -323,3 +324,16 @@ async def _viewers_scenario(settings) -> None:
 def test_live_viewers_are_the_sockets_in_this_workers_rooms(database):
     settings = webhook_settings(database)
     run_async(lambda: _viewers_scenario(settings))
+
+
+def test_the_metrics_settings_come_from_the_environment_and_bad_values_are_refused():
+    settings = load_settings(
+        {"COZYKART_METRICS_TOKEN": f"  {METRICS_TOKEN} ", "COZYKART_METRICS_RECONCILE_INTERVAL_S": "15"}
+    )
+    assert (settings.metrics_token, settings.metrics_reconcile_interval_s) == (METRICS_TOKEN, 15)
+    assert METRICS_TOKEN not in repr(settings)
+    defaults = load_settings({})
+    assert defaults.metrics_token is None and defaults.metrics_reconcile_interval_s == 60
+    for bad in ("-1", "soon", "86401"):
+        with pytest.raises(SettingsError, match="COZYKART_METRICS_RECONCILE_INTERVAL_S"):
+            load_settings({"COZYKART_METRICS_RECONCILE_INTERVAL_S": bad})
