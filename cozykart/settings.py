@@ -42,6 +42,10 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # --- the mode Reflex runs in (REFLEX_ENV_MODE, set by `reflex run --env`) ---
 REFLEX_ENV_MODE_PRODUCTION = "prod"
 
+# --- operations: GET /metrics ---
+METRICS_RECONCILE_INTERVAL_S_DEFAULT = 60  # a reconcile verdict is reused this long between scrapes
+METRICS_RECONCILE_INTERVAL_S_MAX = 86_400
+
 # --- dashboard ---
 WATCH_TOP_RACERS_COUNT = 5
 
@@ -100,6 +104,8 @@ class Settings:
     shop_url: str | None = None
     site_url: str | None = None  # the site's public address, for links in Discord ("https://kart.example")
     allowed_origins: tuple[str, ...] = ()
+    metrics_token: str | None = field(default=None, repr=False)  # GET /metrics then needs it as a bearer
+    metrics_reconcile_interval_s: int = METRICS_RECONCILE_INTERVAL_S_DEFAULT
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,5 +183,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         site_url=_site_url(env),
         allowed_origins=tuple(
             part.strip() for part in env.get("COZYKART_ALLOWED_ORIGINS", "").split(",") if part.strip()
+        ),
+        metrics_token=_optional(env, "COZYKART_METRICS_TOKEN"),
+        metrics_reconcile_interval_s=_int(
+            env,
+            "COZYKART_METRICS_RECONCILE_INTERVAL_S",
+            METRICS_RECONCILE_INTERVAL_S_DEFAULT,
+            low=0,
+            high=METRICS_RECONCILE_INTERVAL_S_MAX,
         ),
     )

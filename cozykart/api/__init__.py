@@ -1,4 +1,4 @@
-"""HTTP routes on the Reflex backend: webhooks, Discord, OAuth and public JSON.
+"""HTTP routes on the Reflex backend: webhooks, Discord, OAuth, public JSON, health and metrics.
 
 `build_api()` returns a Starlette app that Reflex mounts itself inside
 (`rx.App(api_transformer=...)`), so these routes share the app's one port.
@@ -13,12 +13,20 @@ from collections.abc import Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
-from cozykart.api import auth, discord, health, pot, public, webhooks
+from cozykart.api import auth, discord, health, metrics, pot, public, webhooks
 from cozykart.settings import Settings, load_settings
 
 
 def api_routes() -> list[BaseRoute]:
-    return [*health.routes, *pot.routes, *public.routes, *webhooks.routes, *auth.routes, *discord.routes]
+    return [
+        *health.routes,
+        *metrics.routes,
+        *pot.routes,
+        *public.routes,
+        *webhooks.routes,
+        *auth.routes,
+        *discord.routes,
+    ]
 
 
 def build_api(

@@ -1,4 +1,20 @@
-"""`GET /api/health`: is the app up and its database reachable."""
+"""`GET /api/health`: can this worker serve, and what is behind on it.
+
+It asks the database (its migration revision, and how long that took), Redis
+when `REFLEX_REDIS_URL` is set (a PING with a one-second timeout) and the Discord
+outbox (pending, failed, the oldest pending message's age) separately, so the
+answer names the part that is down:
+
+    {"ok": bool, "database": {"ok", "revision", "latency_ms"},
+     "redis": {"ok", "configured", "latency_ms"}, "outbox": {"ok", "pending", "failed",
+     "oldest_pending_s", "lag_max_s"}, "database_revision": str}
+
+200 when the database and a configured Redis answer, else 503: a load balancer
+or orchestrator then stops sending this worker requests it cannot store. An
+outbox older than its limit makes `outbox.ok` false, still with 200: Discord
+being behind is the operator's to look at (`/metrics` alerts on it), and taking
+the worker out would refuse the payments it is taking correctly.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from cozykart.services import default_uow
-from cozykart.services.reads.migration_state import database_revision
+from cozykart.services.reads.operations import health_report
 
 
 async def health(request: Request) -> JSONResponse:
-    try:
-        settings = request.app.state.settings
-        revision = await asyncio.to_thread(lambda: database_revision(uow=default_uow(settings)))
-    except Exception as error:  # noqa: BLE001 - any failure means "not healthy"
-        return JSONResponse({"ok": False, "error": type(error).__name__}, status_code=503)
-    return JSONResponse({"ok": True, "database_revision": revision})
+    serving, report = await asyncio.to_thread(health_report, request.app.state.settings)
+    return JSONResponse(report, status_code=200 if serving else 503, headers={"Cache-Control": "no-store"})
 
 
 routes = [Route("/api/health", health, methods=["GET"])]

@@ -36,7 +36,7 @@ from cozykart.db.engine import engine_for
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.payments import InboxStatus, VerifiedEvent
-from cozykart.services import webhooks
+from cozykart.services import metrics, webhooks
 from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 
@@ -90,6 +90,7 @@ class WebhookWriter:
             future=loop.create_future(),
             on_money_moved=on_money_moved,
         )
+        metrics.webhook_received(event.provider)
         with self._lock:
             self._queue.put(pending)
             if self._thread is None:
@@ -132,6 +133,7 @@ class WebhookWriter:
             self._write_batch(list(run))
 
     def _write_batch(self, batch: list[_Pending]) -> None:
+        started_s = metrics.clock()
         try:
             uow = UnitOfWork(engine_for(self.db_url), handlers=HANDLERS, settings=batch[0].settings)
             outcomes: list = webhooks.receive_batch([pending.delivery for pending in batch], uow=uow)
@@ -141,6 +143,7 @@ class WebhookWriter:
         else:
             self.batches += 1
             self.deliveries += len(batch)
+            metrics.batch_committed(len(batch), started_s)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending, _Outcome]]] = defaultdict(list)
         for pending, outcome in zip(batch, outcomes, strict=True):
             by_loop[pending.loop].append((pending, outcome))

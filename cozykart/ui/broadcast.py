@@ -43,6 +43,8 @@ from reflex.state import StateUpdate
 from reflex_base.constants.event import SocketEvent
 from reflex_base.constants.state import FIELD_MARKER
 
+from cozykart.services import metrics
+
 REFLEX_VERSION = "0.10.1"  # the version whose internals are relied on (see the docstring)
 MECHANISM = "socket.io room broadcast of one state delta; Redis pub/sub between workers"
 RECONNECT_DELAY_S = 1.0
@@ -77,6 +79,7 @@ class Room:
     async def join(self, app: rx.App, sid: str) -> None:
         assert app.sio is not None, "the app's Socket.IO server exists once the app is built"
         await app.sio.enter_room(sid, self.name, namespace=event_namespace())
+        metrics.count_viewers(self.name, lambda: self.size(app))  # GET /metrics counts the room
 
     def size(self, app: rx.App) -> int:
         """How many sockets of this worker are in the room."""
