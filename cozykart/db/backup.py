@@ -23,6 +23,19 @@ a truncated or damaged file is refused with the target unchanged:
   schema of its statements (not of the data it copies) renamed to B.
 Passwords go to pg_dump, pg_restore and psql in PGPASSWORD, never on a command line,
 and are scrubbed from any message they print.
+
+What this relies on, from the tools' own documentation:
+- SQLite, "Online Backup API" (https://sqlite.org/c3ref/backup_finish.html): a negative
+  page count copies all remaining pages in one sqlite3_backup_step; changes made through
+  another connection between steps make the backup start over.
+- Python, sqlite3.Connection.backup (https://docs.python.org/3/library/sqlite3.html): pages=-1
+  (the default) copies the entire database in a single step.
+- PostgreSQL, "Snapshot Synchronization Functions"
+  (https://www.postgresql.org/docs/current/functions-admin.html): pg_export_snapshot() keeps
+  the snapshot importable while its transaction stays open; pg_dump --snapshot
+  (https://www.postgresql.org/docs/current/app-pgdump.html) dumps that snapshot.
+- psql --single-transaction with ON_ERROR_STOP (https://www.postgresql.org/docs/current/app-psql.html):
+  the whole file runs as one transaction and the first error rolls it back.
 """
 
 from __future__ import annotations
