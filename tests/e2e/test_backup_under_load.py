@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import random
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +28,9 @@ def restore_url(empty_db_url, tmp_path) -> Iterator[str]:
     if empty_db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'restored.db'}"
         return
+    missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"PostgreSQL backup drill skipped: {', '.join(missing)} not on PATH (postgresql-client)")
     base = postgres_base_url()
     assert base is not None
     url, schema = _served.postgres_schema(base, "restored")

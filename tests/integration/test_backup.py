@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -97,6 +98,13 @@ def with_league(db_url: str, deliveries: int = 12, seed: int = 7) -> None:
     assert league.race_id
 
 
+def need_postgres_client() -> None:
+    """The PostgreSQL runs need the client tools the commands call (a missing one is tested by PATH)."""
+    missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"PostgreSQL backup tests skipped: {', '.join(missing)} not on PATH (postgresql-client)")
+
+
 @pytest.fixture
 def fresh_url(empty_db_url, tmp_path) -> Iterator[str]:
     """A second empty database on the same backend as `empty_db_url` (the restore's target)."""
@@ -104,6 +112,7 @@ def fresh_url(empty_db_url, tmp_path) -> Iterator[str]:
         (tmp_path / "restored").mkdir()
         yield f"sqlite:///{tmp_path / 'restored' / 'cozykart.db'}"
         return
+    need_postgres_client()
     base = postgres_base_url()
     assert base is not None
     url, schema = _served.postgres_schema(base, "restore")
@@ -197,6 +206,8 @@ def _other_kind(backend: str, tmp_path: Path) -> tuple[Path, str]:
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
 def test_a_file_of_the_other_kind_or_no_backup_at_all_is_refused(empty_db_url, tmp_path):
     backend = make_url(empty_db_url).get_backend_name()
+    if backend == "postgresql":
+        need_postgres_client()
     with_league(empty_db_url, deliveries=4)
     before = every_row(empty_db_url)
     other, words = _other_kind(backend, tmp_path)
@@ -264,6 +275,7 @@ def _with_password(url: str, password: str) -> str:
 
 @pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
 def test_without_pg_dump_the_message_names_what_to_install_and_no_password_is_printed(empty_db_url, tmp_path):
+    need_postgres_client()
     password = "s3cret-Pw-0451"  # the local server trusts loopback, so any password connects
     url = _with_password(empty_db_url, password)
     upgrade(empty_db_url)
