@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from cozykart.cli_audit import add_audit_commands
+from cozykart.cli_backup import add_backup_commands
 from cozykart.cli_discord import add_discord_commands
 from cozykart.cli_ledger import add_ledger_commands
 from cozykart.cli_webhooks import add_webhook_commands
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_webhook_commands(commands)  # trigger, set-product-cost, inbox
     add_discord_commands(commands)  # discord register-commands, outbox
     add_audit_commands(commands)  # audit
+    add_backup_commands(commands)  # backup, restore
 
     return parser
 
