@@ -76,8 +76,10 @@ async def _handle(
 
 def _not_stored(provider: str, event: VerifiedEvent, error: Exception) -> JSONResponse:
     """500, never 200: the event is not in the inbox (the database was locked, unreachable, or its commit
-    failed), and the provider's retry is what stores it. One line per delivery: the writer logged the
-    batch's error with its traceback once."""
+    failed), and the provider's retry is what stores it: Stripe resends an undelivered event for up to
+    three days (https://docs.stripe.com/webhooks/process-undelivered-events), Shopify 8 times over 4 hours
+    (https://shopify.dev/changelog/updates-to-webhook-retry-mechanism). One line per delivery: the writer
+    logged the batch's error with its traceback once."""
     logger.warning("webhook %s %s not stored: %s", provider, event.event_id, type(error).__name__)
     return error_response(500, "the event could not be stored; deliver it again")
 
