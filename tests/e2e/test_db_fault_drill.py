@@ -5,7 +5,8 @@ every event is applied exactly once with reconcile clean.
 
 Pinned on their own first: a delivery whose transaction could not be written is answered 500 and
 nothing of it is stored (its retry is the first copy, not a duplicate); the proxy really refuses,
-really blackholes, and forwards again; the app's PostgreSQL connections carry its application_name.
+really blackholes, and forwards again; the app's PostgreSQL connections carry its application_name;
+a failed statement's error (what the writer logs) shows its SQL, never its parameters.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
 from starlette.testclient import TestClient
 
 from bench import _served, crash_drill, db_fault_drill
 from bench.tcp_proxy import TcpProxy
 from cozykart.api import build_api
+from cozykart.db import lean
 from cozykart.db.engine import APPLICATION_NAME, create_db_engine
 from cozykart.settings import SQLITE_BUSY_TIMEOUT_MS, Settings
 from tests import drill_reports
+from tests.conftest import BACKENDS
 
 POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
 # The first delivery's batch waits one busy timeout and fails; the others, queued meanwhile, form the
@@ -168,6 +171,27 @@ def test_the_apps_postgresql_connections_carry_its_application_name_unless_the_u
                 assert connection.execute(text("SHOW application_name")).scalar_one() == expected
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
+def test_a_failed_statements_error_shows_its_sql_but_not_the_payments_data(empty_db_url):
+    table = Table(
+        "fault_probe", MetaData(), Column("id", Integer, primary_key=True), Column("fan", String(40))
+    )
+    engine = create_db_engine(empty_db_url)
+    try:
+        table.create(engine)
+        errors = []
+        with engine.begin() as connection:
+            lean.execute(connection, insert(table), {"id": 1, "fan": "first fan"})
+            for execute in (lean.execute, lambda c, s, v: c.execute(s, v)):  # the writer's path and the ORM's
+                with pytest.raises(Exception) as raised, connection.begin_nested():
+                    execute(connection, insert(table), {"id": 1, "fan": "Secret Fan Name"})
+                errors.append(str(raised.value))
+    finally:
+        engine.dispose()
+    assert all("INSERT INTO fault_probe" in error for error in errors), errors
+    assert not any("Secret Fan Name" in error for error in errors), errors
 
 
 @pytest.mark.parametrize("scenario", db_fault_drill.SCENARIOS)
