@@ -53,9 +53,8 @@ async def _handle(
         receipt = await webhook_writer.writer_for(settings.db_url).receive(
             event, body_sha256=body_sha256, settings=settings, on_money_moved=request.app.state.on_money_moved
         )
-    except Exception:  # not stored, so not acknowledged: the provider will deliver it again
-        logger.exception("webhook %s %s could not be stored", provider, event.event_id)
-        return error_response(500, "the event could not be stored; deliver it again")
+    except Exception as error:  # noqa: BLE001 - not stored, so not acknowledged: the provider delivers it again
+        return _not_stored(provider, event, error)
     logger.info(
         "webhook %s %s (%s) -> inbox %s %s%s",
         provider,
@@ -73,6 +72,16 @@ async def _handle(
             "duplicate": receipt.duplicate,
         }
     )
+
+
+def _not_stored(provider: str, event: VerifiedEvent, error: Exception) -> JSONResponse:
+    """500, never 200: the event is not in the inbox (the database was locked, unreachable, or its commit
+    failed), and the provider's retry is what stores it: Stripe resends an undelivered event for up to
+    three days (https://docs.stripe.com/webhooks/process-undelivered-events), Shopify 8 times over 4 hours
+    (https://shopify.dev/changelog/updates-to-webhook-retry-mechanism). One line per delivery: the writer
+    logged the batch's error with its traceback once."""
+    logger.warning("webhook %s %s not stored: %s", provider, event.event_id, type(error).__name__)
+    return error_response(500, "the event could not be stored; deliver it again")
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:

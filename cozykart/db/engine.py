@@ -7,6 +7,16 @@ busy timeout) instead of failing half-way. A read that only reads (the Live Pot,
 `GET /api/pot`) uses `reader_for(url)` instead: the same pool, but its SQLite
 transactions begin DEFERRED, a WAL snapshot that never takes the write lock, so a
 burst of pot reads does not queue the webhook writer behind them.
+
+PostgreSQL connections name themselves (`application_name`, so an operator can
+find, or `pg_terminate_backend`, this app's sessions in `pg_stat_activity`), give
+up connecting after CONNECT_TIMEOUT_S (a database that does not answer fails the
+request with a 5xx in seconds instead of holding it), are checked before each
+use (`pool_pre_ping`: a connection the server or the network dropped is replaced
+instead of failing the next request) and renewed after POOL_RECYCLE_S. On every
+database, a failed statement's error shows the SQL without its parameters
+(`hide_parameters`): the error of a webhook that could not be stored is logged,
+and its parameters are the payment's data.
 """
 
 from __future__ import annotations
@@ -20,6 +30,11 @@ from sqlalchemy.engine import make_url
 from cozykart.settings import SQLITE_BUSY_TIMEOUT_MS
 
 READ_ONLY_OPTION = "cozykart_read_only"
+APPLICATION_NAME = "cozykart"
+CONNECT_TIMEOUT_S = 5  # libpq's connect_timeout: the whole connection set-up, TCP to authentication
+POOL_RECYCLE_S = 1800
+POOL_SIZE = 10
+POOL_OVERFLOW_MAX = 20
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -52,10 +67,29 @@ def create_db_engine(url: str) -> Engine:
     """A new engine for `url` (tests use this for fresh databases)."""
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         _install_sqlite_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        connect_args=_postgres_connect_args(url),
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_S,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW_MAX,
+    )
+
+
+def _postgres_connect_args(url: str) -> dict[str, str | int]:
+    """libpq's `application_name` and `connect_timeout`, unless the URL sets them itself
+    (https://www.postgresql.org/docs/current/libpq-connect.html, "Parameter Key Words")."""
+    query = make_url(url).query
+    defaults: dict[str, str | int] = {
+        "application_name": APPLICATION_NAME,
+        "connect_timeout": CONNECT_TIMEOUT_S,
+    }
+    return {key: value for key, value in defaults.items() if key not in query}
 
 
 @lru_cache(maxsize=8)

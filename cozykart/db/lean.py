@@ -94,8 +94,15 @@ def _cursor(connection: Connection):
 
 
 def _as_sqlalchemy_error(connection: Connection, sql: str, parameters: Any, error: Exception) -> Exception:
-    """A DBAPI error as SQLAlchemy raises it (IntegrityError and the rest), as `connection.execute` does."""
-    return DBAPIError.instance(sql, parameters, error, connection.dialect.loaded_dbapi.Error)
+    """A DBAPI error as SQLAlchemy raises it (IntegrityError and the rest), as `connection.execute` does,
+    its parameters hidden when the engine hides them (`engine.py`: they are a payment's data)."""
+    return DBAPIError.instance(
+        sql,
+        parameters,
+        error,
+        connection.dialect.loaded_dbapi.Error,
+        hide_parameters=connection.engine.hide_parameters,
+    )
 
 
 def execute(connection: Connection, statement: Executable, values: Mapping[str, Any]) -> list[tuple]:

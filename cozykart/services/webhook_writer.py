@@ -137,9 +137,8 @@ class WebhookWriter:
         try:
             uow = UnitOfWork(engine_for(self.db_url), handlers=HANDLERS, settings=batch[0].settings)
             outcomes: list = webhooks.receive_batch([pending.delivery for pending in batch], uow=uow)
-        except Exception as error:  # the commit failed: nothing is stored, nothing acknowledged
-            logger.exception("a batch of %d webhook deliveries was not stored", len(batch))
-            outcomes = [error] * len(batch)
+        except Exception as error:  # noqa: BLE001 - every delivery of the batch gets it, none is acknowledged
+            outcomes = _not_stored(batch, error)
         else:
             self.batches += 1
             self.deliveries += len(batch)
@@ -152,6 +151,21 @@ class WebhookWriter:
                 loop.call_soon_threadsafe(_settle, settled)
             except RuntimeError:  # that loop has closed: its requests are gone
                 logger.warning("%d webhook receipts had no event loop to go back to", len(settled))
+
+
+def _not_stored(batch: list[_Pending], error: Exception) -> list[_Outcome]:
+    """The batch's transaction failed (it could not begin, a statement lost its connection, or the
+    commit failed): nothing of it is stored, so every delivery gets the error and its request answers
+    5xx; the provider delivers it again. The thread goes on with the next batch, on a new connection
+    (the pool replaces the broken one). Logged once per batch, its SQL without parameters (`engine.py`)."""
+    logger.error(
+        "a batch of %d webhook deliveries was not stored (%s: %s)",
+        len(batch),
+        type(error).__name__,
+        error,
+        exc_info=error,
+    )
+    return [error] * len(batch)
 
 
 def _settle(settled: list[tuple[_Pending, _Outcome]]) -> None:

@@ -206,8 +206,9 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     sale; an event whose fact fails to apply is stored failed, with its error
     (`_attempt`). A delivery that cannot even be stored (an unexpected error)
     has its savepoint undone and gets that error in its place; the others are
-    unaffected. When the commit itself fails, it raises: nothing is stored and
-    no delivery may be acknowledged.
+    unaffected. When the transaction cannot begin (a locked or unreachable
+    database) or the commit itself fails, it raises: nothing is stored and no
+    delivery may be acknowledged.
 
     The ledger applies the unit of work's settings (`uow.settings`: an admin's
     stored values over its base settings), read once per transaction, so once
@@ -215,6 +216,11 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     """
     outcomes: list[InboxReceipt | Exception] = []
     with uow:
+        # Open the transaction once, before the first delivery (SQLite: BEGIN IMMEDIATE, the write lock;
+        # PostgreSQL: a connection): a locked or unreachable database then fails the whole batch in one
+        # busy or connect timeout, instead of once per delivery, each waiting its own.
+        with uow.plain_savepoint("batch"):
+            pass
         for delivery in deliveries:
             event = delivery.event
             try:
