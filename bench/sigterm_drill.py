@@ -2,8 +2,10 @@
 
     python bench/sigterm_drill.py [--events 300] [--stops 3] [--stop-after 0.2] [--postgres-url URL] [--json]
 
-SIGTERM is what systemd's `systemctl stop` and `docker stop` send before their
-SIGKILL. For SQLite (a file) and, when a URL is given or COZYKART_TEST_POSTGRES_URL
+SIGTERM is what `systemctl stop` and `docker stop` send first; SIGKILL follows
+when the process outlives TimeoutStopSec (systemd.kill(5), systemd.service(5):
+https://man7.org/linux/man-pages/man5/systemd.kill.5.html) or the grace period
+(`docker stop -t`, 10 s by default: https://docs.docker.com/reference/cli/docker/container/stop/). For SQLite (a file) and, when a URL is given or COZYKART_TEST_POSTGRES_URL
 is set, PostgreSQL (a fresh schema):
 1. prepares the crash drill's database (a live 8-racer race and a DJ) and serves the
    backend (`reflex run --env prod --backend-only`: Granian), announcing to a fake

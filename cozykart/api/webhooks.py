@@ -60,6 +60,8 @@ async def _handle(
             event, body_sha256=body_sha256, settings=settings, on_money_moved=request.app.state.on_money_moved
         )
     except webhook_writer.WriterStopped as stopped:  # shutting down: nothing stored, so not acknowledged
+        # Stripe resends an event its endpoint did not take (any non-2xx) for up to three days
+        # ("Process undelivered webhook events", https://docs.stripe.com/webhooks/process-undelivered-events).
         logger.info("webhook %s %s refused during shutdown", provider, event.event_id)
         return error_response(503, str(stopped), headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_S)})
     except Exception:  # not stored, so not acknowledged: the provider will deliver it again
