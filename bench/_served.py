@@ -195,8 +195,11 @@ class Server:
         self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
         self._wait_port_free()
 
-    def terminate(self, timeout_s: float = SERVER_STOP_TIMEOUT_S) -> tuple[float, bool]:
-        """SIGTERM to the whole process group (what systemd and `docker stop` send), then wait.
+    def terminate(
+        self, timeout_s: float = SERVER_STOP_TIMEOUT_S, *, whole_group: bool = True
+    ) -> tuple[float, bool]:
+        """SIGTERM to the whole process group (systemd's default KillMode=control-group), or with
+        `whole_group=False` to the main process only (`docker stop` on PID 1, KillMode=mixed), then wait.
 
         Returns the seconds from the signal until every process of the group is gone and the
         port is free, and whether it stopped by itself; after `timeout_s` it is SIGKILLed
@@ -205,7 +208,10 @@ class Server:
         assert self.process is not None
         signalled = time.monotonic()
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+            if whole_group:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                os.kill(self.process.pid, signal.SIGTERM)
         graceful = True
         try:
             self.process.wait(timeout=timeout_s)

@@ -13,8 +13,9 @@ is set, PostgreSQL (a fresh schema):
    mid-send when the signal comes;
 2. drives signed Stripe deliveries from crash_drill.CONCURRENCY clients (sales,
    tips, refunds of acknowledged sales: crash_drill.plan);
-3. once `--stop-after` of them more are acknowledged, sends SIGTERM to the server's
-   process group with requests in flight, times it until every process is gone,
+3. once `--stop-after` of them more are acknowledged, sends SIGTERM with requests in
+   flight, to the server's whole process group (systemd's default) in odd cycles and to
+   its main process only (`docker stop` on PID 1) in even ones, times it until every process is gone,
    and classifies each request that was in flight at the signal: answered 200
    (must be committed), answered 5xx or closed without an answer (may or may not
    be committed: the provider retries and the inbox dedups), and answered 200 but
@@ -96,6 +97,7 @@ class _Stop:
     seconds_to_exit: float = 0.0
     stopped_by_itself: bool = False
     probe: str = ""  # what a fresh connection after the signal met: refused | answered NNN
+    whole_group: bool = True  # SIGTERM to every process of the group, or to the main one only
 
 
 def _terminate(server: _served.Server, stopping: threading.Event, stop: _Stop) -> None:
@@ -103,7 +105,9 @@ def _terminate(server: _served.Server, stopping: threading.Event, stop: _Stop) -
     stop.signalled_at = time.monotonic()
     probe = threading.Thread(target=_probe, args=(server, stop), daemon=True)
     probe.start()
-    stop.seconds_to_exit, stop.stopped_by_itself = server.terminate(STOP_TIMEOUT_S)
+    stop.seconds_to_exit, stop.stopped_by_itself = server.terminate(
+        STOP_TIMEOUT_S, whole_group=stop.whole_group
+    )
     probe.join(PROBE_AFTER_S + PROBE_TIMEOUT_S + 1)
 
 
@@ -119,14 +123,19 @@ def _probe(server: _served.Server, stop: _Stop) -> None:
 
 
 async def under_load_then_terminate(
-    url: str, deliveries: list[crash_drill.Delivery], server: _served.Server, stop_after: int
+    url: str,
+    deliveries: list[crash_drill.Delivery],
+    server: _served.Server,
+    stop_after: int,
+    *,
+    whole_group: bool = True,
 ) -> tuple[list[Attempt], _Stop, int]:
     """Send every unacknowledged delivery until `stop_after` more are acknowledged, then SIGTERM the
     server's group with requests in flight; returns every attempt, the stop, and how many were never sent."""
     queue = [delivery for delivery in deliveries if not delivery.acked]
     queue.reverse()
     stopping = threading.Event()
-    stop = _Stop()
+    stop = _Stop(whole_group=whole_group)
     attempts: list[Attempt] = []
     acked = 0
     stop_task: asyncio.Future | None = None
@@ -188,17 +197,26 @@ def _shutdown_log_defects(log_path: Path) -> list[str]:
 
 
 def one_cycle(
-    db_url: str, url: str, deliveries: list[crash_drill.Delivery], server: _served.Server, stop_after: int
+    db_url: str,
+    url: str,
+    deliveries: list[crash_drill.Delivery],
+    server: _served.Server,
+    stop_after: int,
+    *,
+    whole_group: bool,
 ) -> dict:
     """Start, load, SIGTERM mid-load; the cycle's figures."""
     started = time.monotonic()
     server.start()
     restart_seconds = time.monotonic() - started
-    attempts, stop, never_sent = asyncio.run(under_load_then_terminate(url, deliveries, server, stop_after))
+    attempts, stop, never_sent = asyncio.run(
+        under_load_then_terminate(url, deliveries, server, stop_after, whole_group=whole_group)
+    )
     cycle = classify(attempts, stop, _committed_event_ids(db_url))
     cycle.update(
         {
             "sigterm_sent": stop.signalled_at > 0,
+            "sigterm_to": "process group" if whole_group else "main process",
             "seconds_sigterm_to_exit": round(stop.seconds_to_exit, 2),
             "stopped_by_itself": stop.stopped_by_itself,
             "new_connection_after_sigterm": stop.probe,
@@ -270,8 +288,10 @@ def drill(
     url = f"{server.base_url}/api/webhooks/stripe"
     report: dict = {"deliveries_planned": events, "cycles": []}
     try:
-        for _stop in range(stops):
-            cycle = one_cycle(db_url, url, deliveries, server, max(1, int(events * stop_after)))
+        for number in range(stops):
+            cycle = one_cycle(
+                db_url, url, deliveries, server, max(1, int(events * stop_after)), whole_group=number % 2 == 0
+            )
             _served.log(f"SIGTERM cycle: {cycle}")
             report["cycles"].append(cycle)
         server.start()

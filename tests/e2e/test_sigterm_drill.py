@@ -67,6 +67,7 @@ def test_sigterm_mid_load_answers_only_what_it_committed_and_a_restart_loses_not
 
     cycles = report["cycles"]
     assert len(cycles) == sigterm_drill.STOPS_DEFAULT
+    assert {cycle["sigterm_to"] for cycle in cycles} == {"process group", "main process"}
     for cycle in cycles:
         assert cycle["sigterm_sent"] and cycle["stopped_by_itself"], cycle
         # The signal came mid-load: requests in flight and deliveries still to send.
