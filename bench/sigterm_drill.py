@@ -27,6 +27,11 @@ is set, PostgreSQL (a fresh schema):
    and checks the database with crash_drill.expected_of/observe/check, and that
    the fake Discord got every announcement exactly once (none half-sent, none twice).
 
+Then `held_up_stop`: SIGTERM while another transaction holds the lock the writer's
+batch needs (as a slow disk or a busy database would), released HOLD_AFTER_SIGTERM_S
+later: the server must still be alive then, and answer 200 and commit every delivery
+it had been handed.
+
 Prints one JSON report (with `--json`: one object, the only stdout); exits 1 when a
 check fails on any database. Bounded: every request, start, stop and wait has a limit.
 """
@@ -44,6 +49,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +57,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench import _served, crash_drill
 from cozykart.db.engine import create_db_engine
@@ -350,6 +356,119 @@ def _judge(report, deliveries, db_url, settings, league, discord, started) -> di
     return report
 
 
+HELD_DELIVERIES = 8
+HAND_OVER_S = 1.0  # the held-up requests are all handed to the writer by then
+HOLD_AFTER_SIGTERM_S = 2.0  # the writer stays unable to commit this long after the signal
+
+
+@contextlib.contextmanager
+def _writer_held_up(db_url: str) -> Iterator[Callable[[], None]]:
+    """Another transaction holding the lock the writer's next batch needs (as a slow disk or a
+    busy database would); yields the function that releases it."""
+    engine = create_db_engine(db_url)
+    connection = engine.connect()
+    transaction = connection.begin()  # SQLite: BEGIN IMMEDIATE takes the write lock
+    if not db_url.startswith("sqlite"):
+        connection.execute(text("LOCK TABLE webhook_event IN ACCESS EXCLUSIVE MODE"))
+
+    def release() -> None:
+        if transaction.is_active:
+            transaction.rollback()
+
+    try:
+        yield release
+    finally:
+        if transaction.is_active:
+            transaction.rollback()
+        connection.close()
+        engine.dispose()
+
+
+def _terminate_while_held(server: _served.Server, release: Callable[[], None], stop: _Stop) -> bool:
+    """SIGTERM, keep the writer held HOLD_AFTER_SIGTERM_S, release it; whether the server was still
+    alive (waiting for its requests) when the hold ended."""
+    stop.signalled_at = time.monotonic()
+    waiting = threading.Thread(target=lambda: _record_exit(server, stop), daemon=True)
+    waiting.start()
+    time.sleep(HOLD_AFTER_SIGTERM_S)
+    alive = server.process is not None and server.process.poll() is None
+    release()
+    waiting.join(STOP_TIMEOUT_S + 5)
+    return alive
+
+
+def _record_exit(server: _served.Server, stop: _Stop) -> None:
+    stop.seconds_to_exit, stop.stopped_by_itself = server.terminate(STOP_TIMEOUT_S)
+
+
+def held_up_stop(db_url: str, workdir: Path, *, seed: int = crash_drill.SEED) -> dict:
+    """SIGTERM while the writer cannot commit: the server must wait, commit and answer every delivery
+    handed over, then exit; what was not acknowledged is retried after a restart; then the checks."""
+    started = time.perf_counter()
+    league = _served.prepare(db_url)
+    env = _served.server_env(db_url, workdir)
+    server = _served.Server(env, workdir)
+    deliveries = crash_drill.plan(HELD_DELIVERIES, random.Random(seed))
+    url = f"{server.base_url}/api/webhooks/stripe"
+    stop = _Stop()
+    attempts: list[Attempt] = []
+    report: dict = {"handed_over": HELD_DELIVERIES, "hold_after_sigterm_s": HOLD_AFTER_SIGTERM_S}
+
+    async def send_then_stop(release: Callable[[], None]) -> bool:
+        async with httpx.AsyncClient(timeout=crash_drill.REQUEST_TIMEOUT_S) as client:
+            sends = [asyncio.create_task(_attempt(client, url, d, attempts)) for d in deliveries]
+            await asyncio.sleep(HAND_OVER_S)
+            loop = asyncio.get_running_loop()
+            alive = loop.run_in_executor(None, _terminate_while_held, server, release, stop)
+            await asyncio.gather(*sends)
+            return await alive
+
+    try:
+        server.start()
+        with _writer_held_up(db_url) as release:
+            report["alive_while_held"] = asyncio.run(send_then_stop(release))
+        report.update(classify(attempts, stop, _committed_event_ids(db_url)))
+        report["seconds_sigterm_to_exit"] = round(stop.seconds_to_exit, 2)
+        report["stopped_by_itself"] = stop.stopped_by_itself
+        if any(not delivery.acked for delivery in deliveries):
+            server.start()
+            report["retry"] = asyncio.run(
+                crash_drill.retry_like_a_provider(url, deliveries, random.Random(seed))
+            )
+            report["inbox_not_applied_after_wait"] = crash_drill._wait_for_inbox(db_url)
+    finally:
+        server.stop()
+    return _judge_held(report, deliveries, db_url, load_settings(env), league, started)
+
+
+def _judge_held(report, deliveries, db_url, settings, league, started) -> dict:
+    reconcile_status, reconcile_report = _served.reconcile(db_url)
+    expected = crash_drill.expected_of(
+        deliveries,
+        commission_bps=settings.commission_rate_bps,
+        tip_fee_bps=settings.tip_fee_bps,
+        race_id=league.race_id,
+        dj_id=league.dj_id,
+    )
+    problems = crash_drill.check(expected, crash_drill.observe(db_url))
+    if reconcile_status != 0:
+        problems.append(f"reconcile exited {reconcile_status}: {reconcile_report.get('violations')}")
+    if report["acknowledged_not_committed"]:
+        problems.append(f"{report['acknowledged_not_committed']} answered 200 but not committed")
+    if not report["stopped_by_itself"]:
+        problems.append(f"did not stop by itself within {STOP_TIMEOUT_S} s of SIGTERM")
+    report.update(
+        {
+            "distinct_events": len(expected.event_ids),
+            "reconcile": {"exit_status": reconcile_status, "clean": reconcile_report.get("clean")},
+            "problems": problems,
+            "ok": not problems,
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    )
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=EVENTS_DEFAULT, help="sales and tips to deliver")
@@ -368,11 +487,19 @@ def main() -> None:
     with contextlib.redirect_stdout(sys.stderr):
         with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
             runs["sqlite"] = drill(f"sqlite:///{tmp}/drill.db", Path(tmp), **options)
+        with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
+            runs["sqlite-held"] = held_up_stop(f"sqlite:///{tmp}/held.db", Path(tmp), seed=args.seed)
         if args.postgres_url:
             url, schema = _served.postgres_schema(args.postgres_url, "sigterm")
             try:
                 with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
                     runs["postgresql"] = drill(url, Path(tmp), **options)
+            finally:
+                _served.drop_schema(args.postgres_url, schema)
+            url, schema = _served.postgres_schema(args.postgres_url, "sigterm")
+            try:
+                with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
+                    runs["postgresql-held"] = held_up_stop(url, Path(tmp), seed=args.seed)
             finally:
                 _served.drop_schema(args.postgres_url, schema)
     report = {"drill": "sigterm", "ok": all(run["ok"] for run in runs.values()), "runs": runs}

@@ -1,7 +1,8 @@
 """Graceful stop: the served app gets SIGTERM mid-load, three times, and is restarted; whatever it
 answered 200 is committed, whatever it did not answer the provider's retry settles, every event is
 applied exactly once, every announcement reaches Discord once (bench/sigterm_drill.py), on SQLite
-and PostgreSQL.
+and PostgreSQL. And SIGTERM while the writer cannot commit (another transaction holds its lock):
+the stop waits, then every delivery handed over is committed and answered 200.
 
 The drill's own judgement is pinned first: an answered-but-uncommitted request, an announcement
 sent twice or never sent must each be reported.
@@ -109,4 +110,33 @@ def _summary(report: dict) -> str:
         f"{acknowledged}/{report['distinct_events']} acknowledged and applied once, "
         f"{report['retry']['retried']} retried, {report['announcements_received']} announcements once, "
         f"reconcile {'clean' if report['reconcile']['clean'] else 'NOT clean'}, {report['seconds']} s"
+    )
+
+
+@pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
+def test_sigterm_while_the_writer_cannot_commit_waits_then_commits_and_answers_every_delivery(
+    empty_db_url, tmp_path
+):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        report = pool.submit(sigterm_drill.held_up_stop, empty_db_url, tmp_path).result()
+
+    assert report["in_flight_at_sigterm"] == sigterm_drill.HELD_DELIVERIES  # all handed over, none answered
+    assert report["alive_while_held"] is True  # the stop waited for the writer
+    assert report["answered_200_after_sigterm"] == sigterm_drill.HELD_DELIVERIES
+    assert report["acknowledged_not_committed"] == 0
+    assert (
+        report["stopped_by_itself"]
+        and report["seconds_sigterm_to_exit"] >= sigterm_drill.HOLD_AFTER_SIGTERM_S
+    )
+    assert "retry" not in report  # nothing was left for the provider to retry
+    assert report["reconcile"] == {"exit_status": 0, "clean": True}
+    assert report["problems"] == [] and report["ok"] is True
+    drill_reports.record(
+        f"sigterm-held-{empty_db_url.split(':')[0].split('+')[0]}",
+        report,
+        f"SIGTERM with the writer held {report['hold_after_sigterm_s']} s: "
+        f"{report['in_flight_at_sigterm']} in flight, {report['answered_200_after_sigterm']} answered 200 "
+        f"and committed, {report['acknowledged_not_committed']} answered-not-committed, "
+        f"{report['distinct_events']} applied once, 0 retries, exit after {report['seconds_sigterm_to_exit']} s, "
+        f"reconcile {'clean' if report['reconcile']['clean'] else 'NOT clean'}, {report['seconds']} s",
     )
