@@ -195,6 +195,34 @@ class Server:
         self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
         self._wait_port_free()
 
+    def terminate(
+        self, timeout_s: float = SERVER_STOP_TIMEOUT_S, *, whole_group: bool = True
+    ) -> tuple[float, bool]:
+        """SIGTERM to the whole process group (systemd's default KillMode=control-group), or with
+        `whole_group=False` to the main process only (`docker stop` on PID 1, KillMode=mixed), then wait.
+
+        Returns the seconds from the signal until every process of the group is gone and the
+        port is free, and whether it stopped by itself; after `timeout_s` it is SIGKILLed
+        (as systemd's TimeoutStopSec would) and the second value is False.
+        """
+        assert self.process is not None
+        signalled = time.monotonic()
+        with contextlib.suppress(ProcessLookupError):
+            if whole_group:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                os.kill(self.process.pid, signal.SIGTERM)
+        graceful = True
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            graceful = False
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+        self._wait_port_free()
+        return time.monotonic() - signalled, graceful
+
     def stop(self) -> None:
         if self.process is not None:
             stop_process_group(self.process, timeout_s=SERVER_STOP_TIMEOUT_S)

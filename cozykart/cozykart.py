@@ -6,7 +6,7 @@ from reflex.utils.exec import is_prod_mode
 from reflex.utils.prerequisites import get_states_dir
 
 import cozykart.ui.pages  # noqa: F401  (importing the package declares every page)
-from cozykart.api import build_api, discord, tasks
+from cozykart.api import build_api, discord, tasks, webhooks
 from cozykart.domain.identity import refuse_dev_login_in_production
 from cozykart.services.tips import refuse_demo_tips_in_production
 from cozykart.settings import load_settings
@@ -41,6 +41,8 @@ def build_app() -> rx.App:
     socket_guard.seal_states_dir(get_states_dir())
     live_pot.attach(app)
     live_race.attach(app)
+    # A context manager: Reflex exits it on shutdown before it cancels the tasks below.
+    app.register_lifespan_task(webhooks.drain_writer_on_shutdown)
     app.register_lifespan_task(tasks.retry_webhooks, on_money_moved=live_pot.publish)
     app.register_lifespan_task(discord.send_announcements)
     app.register_lifespan_task(discord.send_direct_messages)

@@ -6,13 +6,18 @@ and changes nothing. A verified event is stored in the inbox (and applied)
 before the 200 is sent: the request hands it to the process's group-commit
 writer (`services.webhook_writer`) and answers once the transaction holding it
 has committed; if storing fails, it answers 500 and the provider retries. Neither secrets nor payloads are logged.
+
+On shutdown (`drain_writer_on_shutdown`, a lifespan step) the writer stops taking
+deliveries (they are answered 503 and the provider retries) and every one already
+handed to it is committed and answered before the process exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -26,6 +31,7 @@ from cozykart.services import webhook_writer
 from cozykart.settings import Settings
 
 BODY_BYTES_MAX = 1024 * 1024
+SHUTDOWN_RETRY_AFTER_S = 5  # what a delivery refused during a shutdown is told (a restart takes about that)
 logger = logging.getLogger("cozykart.webhooks")
 
 
@@ -53,6 +59,11 @@ async def _handle(
         receipt = await webhook_writer.writer_for(settings.db_url).receive(
             event, body_sha256=body_sha256, settings=settings, on_money_moved=request.app.state.on_money_moved
         )
+    except webhook_writer.WriterStopped as stopped:  # shutting down: nothing stored, so not acknowledged
+        # Stripe resends an event its endpoint did not take (any non-2xx) for up to three days
+        # ("Process undelivered webhook events", https://docs.stripe.com/webhooks/process-undelivered-events).
+        logger.info("webhook %s %s refused during shutdown", provider, event.event_id)
+        return error_response(503, str(stopped), headers={"Retry-After": str(SHUTDOWN_RETRY_AFTER_S)})
     except Exception as error:  # noqa: BLE001 - not stored, so not acknowledged: the provider delivers it again
         return _not_stored(provider, event, error)
     logger.info(
@@ -106,6 +117,30 @@ async def shopify_webhook(request: Request) -> JSONResponse:
         _settings(request).shopify_webhook_secret,
         lambda body, secret: shopify.parse_webhook(body, headers, secret),
     )
+
+
+@contextlib.asynccontextmanager
+async def drain_writer_on_shutdown() -> AsyncIterator[None]:
+    """A lifespan step: when the server stops (SIGTERM), the webhook writer drains before the process exits.
+
+    Every delivery already handed to the writer is committed and answered (bounded by
+    `webhook_writer.DRAIN_TIMEOUT_S`); later ones are refused with 503. Registered
+    before the background tasks' cancellation runs, so nothing queued is cut off.
+    """
+    webhook_writer.reopen_writers()
+    try:
+        yield
+    finally:
+        report = await webhook_writer.drain_writers()
+        if report.left:
+            logger.warning(
+                "shutdown: %d webhook deliveries still unwritten after %.1f s (never acknowledged: "
+                "the provider delivers them again)",
+                report.left,
+                report.seconds,
+            )
+        else:
+            logger.info("shutdown: webhook writer drained, %d deliveries answered", report.settled)
 
 
 routes = [

@@ -17,6 +17,12 @@ the hot rows (the house account, the live race's pool) within the process.
 After a batch that moved money, each distinct `on_money_moved` hook of its
 deliveries runs once on its event loop (the Live Pot push), not once per event,
 and at most once per PUSH_INTERVAL_S (a trailing push shows the last batch).
+
+On shutdown (SIGTERM: the app's lifespan ends) `drain_writers` stops each writer
+taking deliveries (a new one is refused with `WriterStopped`, answered 503, and
+the provider retries) and waits, at most DRAIN_TIMEOUT_S, until every delivery
+already handed over has been committed and answered; the process exits only
+then, so a stop never strands an event that was queued but not yet written.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -41,6 +48,7 @@ from cozykart.services.handlers import HANDLERS
 from cozykart.settings import Settings
 
 BATCH_MAX = 256
+DRAIN_TIMEOUT_S = 20.0  # shutdown waits at most this long for the deliveries already handed over
 IDLE_EXIT_S = 30.0  # a writer with nothing to do for this long ends its thread (a new one starts on demand)
 logger = logging.getLogger("cozykart.webhooks.writer")
 
@@ -48,6 +56,19 @@ Hook = Callable[[], Awaitable[None]]
 
 
 _Outcome: TypeAlias = "webhooks.InboxReceipt | BaseException"  # what one delivery came to
+
+
+class WriterStopped(Exception):
+    """The writer is draining for shutdown and takes no new delivery: answer 503, the provider retries."""
+
+
+@dataclass(frozen=True)
+class DrainReport:
+    """What a shutdown drain came to."""
+
+    settled: int  # deliveries handed over before the drain that were answered while it waited
+    left: int  # still unanswered when DRAIN_TIMEOUT_S ran out (never acknowledged: the provider retries)
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,8 @@ class WebhookWriter:
         self._lock = threading.Lock()
         self.batches = 0  # committed batches and the deliveries in them (for benchmarks and tests)
         self.deliveries = 0
+        self._stopping = False  # set by `drain`: new deliveries are refused
+        self._unanswered: set[asyncio.Future] = set()  # handed over, not yet settled (what `drain` awaits)
 
     async def receive(
         self,
@@ -80,8 +103,11 @@ class WebhookWriter:
     ) -> webhooks.InboxReceipt:
         """Store (and apply) one verified event; returns once its transaction has committed.
 
-        Raises what storing it raised (the caller must not acknowledge then).
+        Raises what storing it raised (the caller must not acknowledge then), or
+        `WriterStopped` once a shutdown drain has begun.
         """
+        if self._stopping:
+            raise WriterStopped("the server is shutting down; deliver the event again")
         loop = asyncio.get_running_loop()
         pending = _Pending(
             delivery=webhooks.Delivery(event=event, body_sha256=body_sha256, received_at=utc_now()),
@@ -91,12 +117,40 @@ class WebhookWriter:
             on_money_moved=on_money_moved,
         )
         metrics.webhook_received(event.provider)
+        self._track_unanswered(pending.future)
         with self._lock:
             self._queue.put(pending)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="cozykart-webhook-writer", daemon=True)
                 self._thread.start()
         return await pending.future
+
+    def _track_unanswered(self, future: asyncio.Future) -> None:
+        self._unanswered.add(future)
+        future.add_done_callback(self._unanswered.discard)
+
+    async def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> DrainReport:
+        """Refuse new deliveries, then wait until each one already handed over is committed and answered.
+
+        Bounded by `timeout_s`: what is still unanswered then was never acknowledged,
+        so losing it with the process is safe (the provider delivers it again). Waits
+        only for this event loop's deliveries (a server runs one loop per process).
+        """
+        started = time.monotonic()
+        self._stopping = True
+        loop = asyncio.get_running_loop()
+        waiting = [future for future in tuple(self._unanswered) if future.get_loop() is loop]
+        if not waiting:
+            return DrainReport(settled=0, left=0, seconds=0.0)
+        done, left = await asyncio.wait(waiting, timeout=timeout_s)
+        # Each future is resolved by `_settle` on this loop; give the request handlers awaiting
+        # them one turn to write their answers before the lifespan goes on.
+        await asyncio.sleep(0)
+        return DrainReport(settled=len(done), left=len(left), seconds=round(time.monotonic() - started, 3))
+
+    def reopen(self) -> None:
+        """Take deliveries again (a lifespan that starts after a drain, as in tests)."""
+        self._stopping = False
 
     def _run(self) -> None:
         try:
@@ -255,3 +309,24 @@ def writer_for(db_url: str) -> WebhookWriter:
         if writer is None:
             writer = _writers[db_url] = WebhookWriter(db_url)
         return writer
+
+
+async def drain_writers(timeout_s: float = DRAIN_TIMEOUT_S) -> DrainReport:
+    """On shutdown: drain every writer of this process (one per database), within `timeout_s` in all."""
+    with _writers_lock:
+        writers = list(_writers.values())
+    started = time.monotonic()
+    settled = left = 0
+    for writer in writers:
+        remaining_s = max(0.0, timeout_s - (time.monotonic() - started))
+        report = await writer.drain(remaining_s)
+        settled, left = settled + report.settled, left + report.left
+    return DrainReport(settled=settled, left=left, seconds=round(time.monotonic() - started, 3))
+
+
+def reopen_writers() -> None:
+    """On startup: every writer of this process takes deliveries (again, if a lifespan ran before)."""
+    with _writers_lock:
+        writers = list(_writers.values())
+    for writer in writers:
+        writer.reopen()
