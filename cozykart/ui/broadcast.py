@@ -177,11 +177,13 @@ class Channel:
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
 
-            # No retries inside redis-py (its default retries 3 times with up to 10 s of
-            # backoff, and a pub/sub connection resubscribes silently): a failure must reach
-            # this class at once, so a publish falls back to this worker and a dropped
-            # subscription is followed by RESYNC. redis-py documents `retry` and
-            # `socket_connect_timeout` on `Redis` ("Retry Helpers", redis-py.readthedocs.io).
+            # No retries inside redis-py: its default (redis 7.4.1, `redis.asyncio.Redis`)
+            # is Retry(ExponentialWithJitterBackoff(base=1, cap=10), 3), seconds of backoff
+            # before a publish fails, and its pub/sub reconnect after a server restart is
+            # unreliable (redis/redis-py issues #2089 "(asyncio) PubSub does not automatically
+            # reconnect" and #3203). A failure must reach this class at once: a publish then
+            # falls back to this worker, and a dropped subscription is subscribed again here
+            # and followed by RESYNC. `retry` and the backoffs: https://redis.readthedocs.io/en/stable/backoff.html
             self._redis = aioredis.Redis.from_url(
                 self.redis_url(), socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 0)
             )

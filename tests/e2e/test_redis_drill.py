@@ -65,6 +65,7 @@ def test_redis_stopped_under_load_loses_nothing_and_viewers_recover(postgres_url
     assert report["new_tab_recovery_s"] is not None and report["new_tab_recovery_s"] <= VIEWER_RECOVERY_MAX_S
     assert report["page_reloads_asked"] >= report["viewers"]
     assert report["cross_worker_after_return_s"] is not None
+    assert report["keyspace_events_after_return"]  # Reflex's lock notifications are on again
     # Nothing lost or doubled: ledger, inbox, reconcile, announcements.
     assert report["retry"]["never_acknowledged"] == 0
     assert report["retry"]["duplicates_acknowledged"] == report["retry"]["duplicates_sent"] > 0
