@@ -346,3 +346,51 @@ def timed(action, repeat: int) -> dict:
         "max": round(samples[-1], 2),
         "runs": repeat,
     }
+
+
+def connections_by_process(pgid: int, port: int) -> dict[int, int]:
+    """How many established TCP connections to `port` each process of group `pgid` holds (Linux /proc).
+
+    Granian's workers share one listening port; this is how a drill knows which
+    worker took a client's connection (a client connects, and the count of one
+    worker goes up)."""
+    inodes = _established_inodes(port)
+    held: dict[int, int] = {}
+    for pid in _process_group(pgid):
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        count = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        if count:
+            held[pid] = count
+    return held
+
+
+def _process_group(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            pids.append(int(entry.name))
+    return pids
+
+
+def _established_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            local_port = int(parts[1].rsplit(":", 1)[1], 16)
+            if local_port == port and parts[3] == "01":  # 01: ESTABLISHED
+                inodes.add(parts[9])
+    return inodes

@@ -15,7 +15,10 @@ to `REFLEX_VERSION`. It relies on:
   FIELD_MARKER: value}})`, which the frontend applies with `applyDelta`;
 - the viewer's Socket.IO sid in `state.router.session.session_id`;
 - the frontend queuing an update's `events` as its own (`Room.call`: each
-  viewer then runs the handler on its own state).
+  viewer then runs the handler on its own state);
+- `OnLoadInternalState.on_load_internal`, the event a hydrate queues to run the
+  page's on_load handlers (`reload_every_page`, after Redis came back), and
+  `enable_keyspace_notifications` of Reflex's Redis state manager (set again then).
 tests/unit/test_broadcast_pinned.py fails when any of these changes.
 
 Rooms live in each worker's own Socket.IO server (Reflex's server keeps its
@@ -39,7 +42,7 @@ from typing import Any
 import reflex as rx
 from reflex.config import get_config
 from reflex.event import Event, EventHandler
-from reflex.state import StateUpdate
+from reflex.state import OnLoadInternalState, StateUpdate
 from reflex_base.constants.event import SocketEvent
 from reflex_base.constants.state import FIELD_MARKER
 
@@ -47,8 +50,14 @@ from cozykart.services import metrics
 
 REFLEX_VERSION = "0.10.1"  # the version whose internals are relied on (see the docstring)
 MECHANISM = "socket.io room broadcast of one state delta; Redis pub/sub between workers"
-RECONNECT_DELAY_S = 1.0
-RESYNC = {"kind": "resync"}  # handed to the handler each time the worker (re)subscribes
+RECONNECT_DELAY_S = 1.0  # between two attempts to subscribe while Redis is away
+CONNECT_TIMEOUT_S = 2.0  # to open a connection to Redis
+PUBLISH_TIMEOUT_S = 2.0
+IDLE_PING_S = 5.0  # a quiet subscription pings Redis this often
+SILENT_LIMIT_S = 15.0  # nothing at all from Redis for this long: the subscription is dead
+# Handed to the handler each time the worker (re)subscribes, with "after_outage": True
+# when it subscribes again after losing Redis (Reflex's states may be gone with it).
+RESYNC = {"kind": "resync"}
 logger = logging.getLogger("cozykart.broadcast")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -113,18 +122,53 @@ class Room:
         )
 
 
+async def reload_every_page(app: rx.App) -> None:
+    """Have every socket of this worker run its page's on_load handlers again, as its own event.
+
+    Why: when Redis comes back empty, every tab's Reflex state went with it, and a
+    tab opened during the outage never ran its on_load at all (its hydrate failed
+    without Redis), so it is in no room and shows the loading placeholders. A
+    socket.io reconnect would hydrate it again, but the sockets never dropped: this
+    worker holds them itself. Reflex's own `on_load_internal` (what a hydrate
+    queues) runs the tab's current page's on_load, which joins its rooms again and
+    seeds it from the database. One packet to every socket, like `Room.call`.
+    """
+    if app.sio is None:
+        return
+    await app.sio.emit(
+        str(SocketEvent.EVENT),
+        StateUpdate(delta={}, events=Event.from_event_type(OnLoadInternalState.on_load_internal)),
+        namespace=event_namespace(),
+    )
+
+
 def is_connected(app: rx.App, sid: str) -> bool:
     """Whether `sid` is still connected to this worker."""
     return app.sio is not None and app.sio.manager.is_connected(sid, event_namespace())
 
 
 class Channel:
-    """A message to every worker: through Redis pub/sub when Reflex has Redis, else in-process."""
+    """A message to every worker: through Redis pub/sub when Reflex has Redis, else in-process.
+
+    Redis may go away and come back (empty) at any time; the channel survives it:
+    - every wait on Redis is bounded (connect, subscribe, publish, and an idle
+      subscription pings Redis, so a peer that went silent is noticed);
+    - a publish that fails, or one made while this worker is not subscribed, is
+      delivered to this worker's handler at once (its viewers stay live; the
+      other workers catch up when they subscribe again);
+    - the listener subscribes again each RECONNECT_DELAY_S until Redis answers,
+      then hands the handler RESYNC (with `after_outage`), which reads everything
+      again from the database: what was published meanwhile is never needed;
+    - an outage is logged once when it starts and once when it ends, not per message.
+    """
 
     def __init__(self, name: str, handler: Handler) -> None:
         self.name = name
         self._handler = handler
         self._redis = None
+        self.subscribed = False  # this worker's listener holds a live subscription now
+        self._publish_failing = False
+        self._listen_failing = False
 
     @staticmethod
     def redis_url() -> str | None:
@@ -133,42 +177,122 @@ class Channel:
     def _client(self):
         if self._redis is None:
             from redis import asyncio as aioredis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
 
-            self._redis = aioredis.Redis.from_url(self.redis_url())
+            # No retries inside redis-py: its default (redis 7.4.1, `redis.asyncio.Redis`)
+            # is Retry(ExponentialWithJitterBackoff(base=1, cap=10), 3), seconds of backoff
+            # before a publish fails, and its pub/sub reconnect after a server restart is
+            # unreliable (redis/redis-py issues #2089 "(asyncio) PubSub does not automatically
+            # reconnect" and #3203). A failure must reach this class at once: a publish then
+            # falls back to this worker, and a dropped subscription is subscribed again here
+            # and followed by RESYNC. `retry` and the backoffs: https://redis.readthedocs.io/en/stable/backoff.html
+            self._redis = aioredis.Redis.from_url(
+                self.redis_url(), socket_connect_timeout=CONNECT_TIMEOUT_S, retry=Retry(NoBackoff(), 0)
+            )
         return self._redis
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.redis_url() is None:
-            await self._handler(message)
+            await self._deliver(message)
             return
+        if not self.subscribed:  # this worker would not hear its own publish: deliver it here first
+            await self._deliver(message)
         try:
-            await self._client().publish(self.name, json.dumps(message))
-        except Exception:  # Redis is down: this worker's viewers still get it
-            logger.exception("publishing on %s failed; delivering to this worker only", self.name)
+            await asyncio.wait_for(self._client().publish(self.name, json.dumps(message)), PUBLISH_TIMEOUT_S)
+        except Exception as error:  # noqa: BLE001 - Redis is down (logged once): this worker's viewers still get it
+            if not self._publish_failing:
+                logger.warning(
+                    "publishing on %s failed (%s); delivering to this worker only until Redis answers",
+                    self.name,
+                    type(error).__name__,
+                )
+            self._publish_failing = True
+            if self.subscribed:
+                await self._deliver(message)
+            return
+        if self._publish_failing:
+            logger.warning("publishing on %s works again", self.name)
+            self._publish_failing = False
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        try:
             await self._handler(message)
+        except Exception:  # one bad message, or the database's hiccup, must not end the caller
+            logger.exception("handling a message of %s failed", self.name)
 
     async def listen(self) -> None:
-        """Deliver every message of the channel to the handler, for the life of the worker."""
+        """Deliver every message of the channel to the handler, for the life of the worker; never raises."""
         if self.redis_url() is None:
             return
+        after_outage = False
         while True:
-            pubsub = self._client().pubsub()
             try:
-                await pubsub.subscribe(self.name)
-                # Whatever was sent while this worker was not subscribed is caught up now.
-                await self._handler(dict(RESYNC))
-                async for item in pubsub.listen():
-                    if item.get("type") != "message":
-                        continue
-                    try:
-                        await self._handler(json.loads(item["data"]))
-                    except Exception:  # one bad message must not end the listener
-                        logger.exception("handling a message of %s failed", self.name)
+                await self._listen_once(after_outage)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the connection dropped: subscribe again
-                logger.exception("listening on %s failed; subscribing again", self.name)
-                await asyncio.sleep(RECONNECT_DELAY_S)
+            except Exception as error:  # noqa: BLE001 - dropped or never came (logged once): subscribe again
+                if not self._listen_failing:
+                    logger.warning(
+                        "listening on %s failed (%s); subscribing again every %ss",
+                        self.name,
+                        type(error).__name__,
+                        RECONNECT_DELAY_S,
+                    )
+                self._listen_failing = True
+                after_outage = True
             finally:
-                with contextlib.suppress(Exception):  # closing a broken connection
-                    await pubsub.aclose()
+                self.subscribed = False
+            await asyncio.sleep(RECONNECT_DELAY_S)
+
+    async def _restore_reflex_settings(self) -> None:
+        """Turn Reflex's keyspace notifications on again on a Redis that came back empty.
+
+        Reflex's state manager sets `notify-keyspace-events` once per process and
+        remembers it did; a restarted Redis forgot it, and without the lock-release
+        notifications a tab's second event waits for the first one's lock to expire.
+        """
+        from reflex.istate.manager.redis import enable_keyspace_notifications
+
+        try:
+            await asyncio.wait_for(enable_keyspace_notifications(self._client()), CONNECT_TIMEOUT_S)
+        except Exception as error:  # noqa: BLE001 - Reflex's locks then fall back to their expiry
+            logger.warning(
+                "turning Reflex's keyspace notifications on again failed (%s)", type(error).__name__
+            )
+
+    async def _listen_once(self, after_outage: bool) -> None:
+        """One subscription, until its connection fails (it raises then)."""
+        pubsub = self._client().pubsub()
+        try:
+            await asyncio.wait_for(pubsub.subscribe(self.name), CONNECT_TIMEOUT_S * 2)
+            self.subscribed = True
+            if after_outage:
+                await self._restore_reflex_settings()
+            if self._listen_failing:
+                logger.warning("subscribed to %s again", self.name)
+                self._listen_failing = False
+            # Whatever was sent while this worker was not subscribed is caught up now.
+            await self._deliver({**RESYNC, "after_outage": after_outage})
+            loop = asyncio.get_running_loop()
+            heard = loop.time()
+            while True:
+                item = await asyncio.wait_for(
+                    pubsub.get_message(timeout=IDLE_PING_S), IDLE_PING_S + CONNECT_TIMEOUT_S
+                )
+                if item is None:  # quiet: make Redis answer, so a dead connection shows
+                    if loop.time() - heard > SILENT_LIMIT_S:
+                        raise ConnectionError(f"Redis did not answer for {SILENT_LIMIT_S}s")
+                    await asyncio.wait_for(pubsub.ping(), CONNECT_TIMEOUT_S)
+                    continue
+                heard = loop.time()
+                if item.get("type") == "message":
+                    try:
+                        message = json.loads(item["data"])
+                    except ValueError:
+                        logger.warning("a message of %s is not JSON; skipped", self.name)
+                        continue
+                    await self._deliver(message)
+        finally:
+            with contextlib.suppress(Exception):  # closing a broken connection
+                await asyncio.wait_for(pubsub.aclose(), CONNECT_TIMEOUT_S)

@@ -264,6 +264,10 @@ async def _on_message(message: dict) -> None:
             _offer(queue, ("alert", alert))
         return
     await _request_push()  # money moved, or a resync after (re)subscribing
+    if message.get("kind") == broadcast.RESYNC["kind"] and message.get("after_outage"):
+        # Redis was away: Reflex's states may be gone and tabs opened meanwhile never
+        # loaded; every page on this worker loads again from the database (once, here).
+        await broadcast.reload_every_page(running_app())
 
 
 _channel = broadcast.Channel(CHANNEL_NAME, _on_message)

@@ -79,3 +79,28 @@ def test_a_viewers_socket_id_is_in_its_router_session():
 def test_a_delta_names_only_vars_the_state_has():
     with pytest.raises(AssertionError, match="no_such_var"):
         broadcast.delta(LivePotState, no_such_var=1)
+
+
+def test_a_reload_is_the_on_load_event_a_hydrate_queues():
+    """`reload_every_page` sends Reflex's own on-load event: the one `hydrate_and_load` returns."""
+    import inspect
+
+    from reflex.state import OnLoadInternalState
+
+    (event,) = Event.from_event_type(OnLoadInternalState.on_load_internal)
+    assert event.name == format_event_handler(OnLoadInternalState.on_load_internal) and event.payload == {}
+    assert "return [OnLoadInternalState.on_load_internal]" in inspect.getsource(State.hydrate_and_load.fn)
+
+
+def test_reflex_sets_its_keyspace_notifications_once_and_remembers_it():
+    """Why `Channel` sets them again after an outage: Reflex only sets them when its flag is unset."""
+    import inspect
+
+    from reflex.istate.manager import redis as reflex_redis
+
+    assert inspect.signature(reflex_redis.enable_keyspace_notifications).parameters.keys() == {
+        "redis",
+        "events",
+    }
+    source = inspect.getsource(reflex_redis.StateManagerRedis._enable_keyspace_notifications)
+    assert "if self._redis_notify_keyspace_events_enabled:" in source
