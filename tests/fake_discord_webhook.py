@@ -69,6 +69,8 @@ class Seen:
     asked_wait_s: float | None  # a 429's retry_after, or a spent bucket's reset_after
     content: str | None
     early: bool = False
+    stalled_s: float = 0.0  # held this long before answering (or dropping)
+    stored: bool = False  # the message was kept, whatever the sender heard
 
 
 def rate_limited(retry_after_s: float, *, global_: bool = False) -> Answer:
@@ -147,6 +149,11 @@ class FakeDiscordWebhook:
         with self._lock:
             return [embed.get("title") for message in self.received for embed in message.get("embeds", [])]
 
+    def pending_answers(self) -> int:
+        """Scripted answers not given yet."""
+        with self._lock:
+            return len(self._script)
+
     def duplicates(self) -> int:
         """How many stored messages repeat one stored before (the same content and embeds)."""
         with self._lock:
@@ -176,7 +183,10 @@ class FakeDiscordWebhook:
             asked = _asked_wait_s(answer)
             if asked is not None and not early:
                 self._blocked_until_s = max(self._blocked_until_s, now + asked)
-            self.seen.append(Seen(now, query, answer.status, asked, message.get("content"), early))
+            seen = Seen(
+                now, query, answer.status, asked, message.get("content"), early, answer.delay_s, stored
+            )
+            self.seen.append(seen)
             if answer.delay_s:
                 self.stalls.append((now, now + answer.delay_s))
             return answer, self.attempts
