@@ -164,25 +164,37 @@ def nonce_for(outbox_id: int) -> str:
     return f"{NONCE_PREFIX}{outbox_id}"
 
 
-def _claim(uow: UnitOfWork, channel: OutboxChannel, sender_id: str, clock) -> tuple[bool, int, dict] | None:
-    """Renew the lease and read the due head in one short transaction: (leased, id, message), or None
-    when this sender does not hold the lease or nothing is due."""
+@dataclass(frozen=True)
+class _Claim:
+    """What a sender found when it came for the head: the lease (or not), and the due message if any."""
+
+    leased: bool
+    outbox_id: int | None = None
+    message: dict | None = None
+
+
+def _claim(uow: UnitOfWork, channel: OutboxChannel, sender_id: str, clock: Callable[[], datetime]) -> _Claim:
+    """Renew the lease and read the due head in one short transaction."""
     with uow:
         now = clock()
         if not _take_lease(uow, channel, sender_id, now):
             uow.commit()
-            return (False, 0, {})
+            return _Claim(leased=False)
         row = _head(uow, channel)
         if not _is_due(row, now):
             uow.commit()
-            return None
-        outbox_id, message = row.id, json.loads(row.payload)
+            return _Claim(leased=True)
+        claim = _Claim(True, row.id, {**json.loads(row.payload), "nonce": nonce_for(row.id)})
         uow.commit()
-    return (True, outbox_id, {**message, "nonce": nonce_for(outbox_id)})
+    return claim
 
 
-def _settle(uow: UnitOfWork, outbox_id: int, delivery: Delivery, policy: RetryPolicy, clock) -> str:
-    """Record what Discord said about one message; returns the outcome (a `_OUTCOMES` name)."""
+def _settle(
+    uow: UnitOfWork, outbox_id: int, delivery: Delivery, policy: RetryPolicy, clock: Callable[[], datetime]
+) -> str:
+    """Record what Discord said about one message in one short transaction; returns the outcome:
+    sent, rate_limited (a wait, not a try), retried (a try, backed off), parked, or settled (someone
+    resent or settled it meanwhile)."""
     with uow:
         now = clock()
         row = uow.outbox.message_for_update(outbox_id)
@@ -234,24 +246,22 @@ def deliver_due(
     (nothing pending) costs one read and no write.
     """
     with uow:
-        head = _head(uow, channel)
+        head, now = _head(uow, channel), clock()
         if head is None:
             return DeliveryRound()
-        if not _is_due(head, clock()):
-            now = clock()
+        if not _is_due(head, now):
             leased = _take_lease(uow, channel, sender_id, now)
             uow.commit()
             return DeliveryRound(leased=leased)
     counts = dict.fromkeys(("sent", "retried", "parked", "rate_limited", "settled"), 0)
     for _ in range(batch_max):
-        claimed = _claim(uow, channel, sender_id, clock)
-        if claimed is None:
-            break
-        leased, outbox_id, message = claimed
-        if not leased:
+        claim = _claim(uow, channel, sender_id, clock)
+        if not claim.leased:
             return _round(counts, leased=False)
-        delivery = notifier.send(message)
-        outcome = _settle(uow, outbox_id, delivery, policy, clock)
+        if claim.outbox_id is None or claim.message is None:
+            break  # the head is not due yet
+        delivery = notifier.send(claim.message)
+        outcome = _settle(uow, claim.outbox_id, delivery, policy, clock)
         counts[outcome] += 1
         if outcome in ("retried", "rate_limited"):
             break  # the head must wait; the rest wait behind it
