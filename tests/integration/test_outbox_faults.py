@@ -14,10 +14,11 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from cozykart.domain.discord_messages import OutboxChannel, OutboxStatus
-from cozykart.integrations.discord_announce import RateLimits, WebhookNotifier
+from cozykart.integrations.discord_announce import RateLimits, WebhookNotifier, is_global, retry_after_s
 from cozykart.integrations.discord_dm import MESSAGE_ROUTE, OPEN_DM_ROUTE, BotMessenger
 from cozykart.services import outbox
 from tests.fake_discord import BotAnswer, FakeDiscord, running_fake_discord
@@ -177,6 +178,21 @@ def test_a_webhook_timeout_after_discord_stored_the_message_shows_it_twice_the_m
     assert fake.duplicates() == 1
 
 
+def test_the_wait_is_the_longer_of_the_body_and_the_header_and_a_bodyless_429_still_waits():
+    def answer(**kwargs) -> httpx.Response:
+        return httpx.Response(429, **kwargs)
+
+    body = {"message": "You are being rate limited.", "retry_after": 0.25, "global": False}
+    assert retry_after_s(answer(json=body, headers={"Retry-After": "1"})) == 1.0  # the header, rounded up
+    assert retry_after_s(answer(json={**body, "retry_after": 64.57}, headers={"Retry-After": "64"})) == 64.57
+    assert retry_after_s(answer(text="<html>429</html>", headers={"Retry-After": "3"})) == 3.0  # Cloudflare
+    assert retry_after_s(answer(text="")) == 1.0  # nothing said: a second, never a spin
+    assert retry_after_s(answer(json={**body, "retry_after": 10**6})) == 300.0  # clamped
+    assert is_global(answer(json=body, headers={"X-RateLimit-Global": "true"}))
+    assert is_global(answer(json={**body, "global": True}))
+    assert not is_global(answer(json=body, headers={"X-RateLimit-Scope": "user"}))
+
+
 # --- the bot's direct messages ------------------------------------------------------------------
 
 
@@ -202,6 +218,8 @@ def test_the_bots_global_429_holds_both_routes_and_a_route_429_only_its_own(bot)
 
     bot.open_dm_failures.append(BotAnswer(429, retry_after_s=30, global_=True))
     assert messenger.send({"recipient_id": RECIPIENTS[1], "content": "c"}).rate_limited
+    channel_b = next(channel for channel, recipient in bot.dm_channels.items() if recipient == RECIPIENTS[1])
+    assert messenger.limits.wait_s(MESSAGE_ROUTE, channel_b) > 29  # the global wait holds the other route too
     requests_before = bot.bot_requests
     for recipient in RECIPIENTS:
         held = messenger.send({"recipient_id": recipient, "content": "d"})
