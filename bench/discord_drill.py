@@ -1,22 +1,24 @@
-"""Discord drill: the served app announces signed Stripe tips through a Discord webhook that rate limits,
-fails and stalls; every announcement arrives once and in order, every wait is honoured, and no request
-waits for Discord.
+"""Discord drill: the served app announces signed Stripe tips through a Discord webhook, and DMs the DJ
+through the bot, while both rate limit, fail and stall; every message arrives once and in order, every
+wait is honoured, and no request waits for Discord.
 
     python bench/discord_drill.py [--tips 12] [--postgres-url URL] [--json]
 
 For SQLite (a file) and, when a URL is given or COZYKART_TEST_POSTGRES_URL is set,
 PostgreSQL (a fresh schema):
 1. prepares a database with a live 8-racer race and a DJ (its "race started"
-   announcement is queued), starts a scripted fake Discord webhook on 127.0.0.1
-   (tests/fake_discord_webhook.py, holding the sender to the waits it asks for) and
-   serves the backend with DISCORD_ANNOUNCE_WEBHOOK_URL pointing at it;
+   announcement is queued), starts a scripted fake Discord webhook and a fake bot API
+   on 127.0.0.1 (tests/fake_discord_webhook.py, tests/fake_discord.py, each holding
+   the sender to the waits it asks for) and serves the backend with
+   DISCORD_ANNOUNCE_WEBHOOK_URL, DISCORD_BOT_TOKEN and DISCORD_API_BASE pointing at them;
 2. the fake answers `SCHEDULE`, one answer per request, a success between two
    faults: a route 429 and a global 429 (JSON body and `Retry-After`), a
    Cloudflare-style 429 (the header only), a spent bucket (`X-RateLimit-Remaining:
    0`), 500, 502, 503, a stall that never answers and a stall that answers after
    the sender's timeout with the message stored (Discord saved it; the answer was
-   lost), then 200s;
-3. drives signed Stripe tips (each announced) at the app, a first burst and then one
+   lost), then 200s; the bot answers `bot_schedule()` (a global 429 on opening a
+   DM, a route 429, a 502, a spent bucket and a stored-then-lost post);
+3. drives signed Stripe tips (each announced, and each song request DMed to the DJ) at the app, a first burst and then one
    every `TIP_INTERVAL_S` until the schedule is spent, timing every POST;
 4. waits for the outbox to drain, stops the server, runs reconcile and the crash
    drill's ledger check (every acknowledged tip applied once), and compares what the
@@ -24,7 +26,7 @@ PostgreSQL (a fresh schema):
 
 Reports messages queued and delivered, duplicates seen by the fake (and how many a
 stored-then-timed-out request explains: Execute Webhook has no nonce, the
-documented at-least-once gap), out-of-order arrivals, the waits asked and observed
+documented at-least-once gap; the DMs carry a nonce and must show none), out-of-order arrivals, the waits asked and observed
 (429s and the spent bucket; the fake counts early requests), retries, recovery
 seconds after the last fault, and the webhook POST latency while Discord stalled.
 Bounded: every request, start and wait has a limit (about a minute per database on
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -48,7 +51,6 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import itertools
 
 from sqlalchemy import select
 
@@ -56,7 +58,9 @@ from bench import _served, crash_drill
 from cozykart.db.engine import create_db_engine
 from cozykart.db.outbox_tables import DiscordOutbox
 from cozykart.integrations.discord_announce import REQUEST_TIMEOUT_S
+from cozykart.services.outbox import NONCE_PREFIX
 from cozykart.settings import load_settings
+from tests.fake_discord import BotAnswer, FakeDiscord, running_fake_discord
 from tests.fake_discord_webhook import (
     Answer,
     FakeDiscordWebhook,
@@ -101,6 +105,27 @@ def schedule() -> list:
     ]
 
 
+def bot_schedule() -> tuple[list[BotAnswer], list[BotAnswer]]:
+    """The fake bot's answers: to the DM openings, and to the message posts (a 200 between two faults)."""
+    opening = [BotAnswer(429, retry_after_s=1.0, global_=True)]
+    posting = [
+        BotAnswer(200),
+        BotAnswer(429, retry_after_s=1.5),
+        BotAnswer(200),
+        BotAnswer(502),
+        BotAnswer(200, reset_after_s=1.0),
+        BotAnswer(200),
+        BotAnswer(503, delay_s=STALL_S, stored=True),  # created, the answer lost: the nonce saves the retry
+        BotAnswer(200),
+    ]
+    return opening, posting
+
+
+def _bot_pending(bot: FakeDiscord) -> int:
+    with bot.lock:
+        return len(bot.open_dm_failures) + len(bot.dm_failures)
+
+
 def _scripted(fake: FakeDiscordWebhook) -> None:
     fake.answer_next(*(answer or Answer(200, None) for answer in schedule()))
 
@@ -111,7 +136,9 @@ async def _post_tip(client: httpx.AsyncClient, url: str, delivery: crash_drill.D
     posts.append({"start": started, "end": time.monotonic(), "acked": acked})
 
 
-async def drive_tips(url: str, fake: FakeDiscordWebhook, tips: int, draw: random.Random) -> tuple[list, list]:
+async def drive_tips(
+    url: str, fake: FakeDiscordWebhook, bot: FakeDiscord, tips: int, draw: random.Random
+) -> tuple[list, list]:
     """A burst of `tips` tips, then one every TIP_INTERVAL_S until the fake's script is spent and no
     stall is on (at most TIPS_MAX); each POST timed. Returns the deliveries and the timings."""
     deliveries: list[crash_drill.Delivery] = []
@@ -134,7 +161,7 @@ async def drive_tips(url: str, fake: FakeDiscordWebhook, tips: int, draw: random
                 await _post_tip(client, url, delivery, posts)
 
         await asyncio.gather(*(one(delivery) for delivery in burst))
-        while len(deliveries) < TIPS_MAX and (fake.pending_answers() or _stalling(fake)):
+        while len(deliveries) < TIPS_MAX and (fake.pending_answers() or _bot_pending(bot) or _stalling(fake)):
             await _post_tip(client, url, tip(), posts)
             await asyncio.sleep(TIP_INTERVAL_S)
         for delivery in deliveries:  # a provider's retry of what was not acknowledged (bounded)
@@ -150,14 +177,14 @@ def _stalling(fake: FakeDiscordWebhook) -> bool:
     return any(start <= now <= end for start, end in list(fake.stalls))
 
 
-def _outbox_rows(db_url: str) -> list[tuple[int, str, dict]]:
+def _outbox_rows(db_url: str, channel: str = "announce") -> list[tuple[int, str, dict]]:
     table = DiscordOutbox.__table__
     engine = create_db_engine(db_url)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 select(table.c.id, table.c.status, table.c.payload)
-                .where(table.c.channel == "announce")
+                .where(table.c.channel == channel)
                 .order_by(table.c.id)
             ).all()
     finally:
@@ -166,10 +193,11 @@ def _outbox_rows(db_url: str) -> list[tuple[int, str, dict]]:
 
 
 def wait_for_outbox(db_url: str) -> float:
-    """Seconds until no announcement is pending (bounded by DRAIN_TIMEOUT_S)."""
+    """Seconds until no announcement or DM is pending (bounded by DRAIN_TIMEOUT_S)."""
     started = time.monotonic()
     while time.monotonic() - started < DRAIN_TIMEOUT_S:
-        if all(status != "pending" for _id, status, _message in _outbox_rows(db_url)):
+        rows = _outbox_rows(db_url) + _outbox_rows(db_url, "direct")
+        if all(status != "pending" for _id, status, _message in rows):
             break
         time.sleep(0.5)
     return round(time.monotonic() - started, 2)
@@ -207,6 +235,27 @@ def compare(rows: list[tuple[int, str, dict]], fake: FakeDiscordWebhook) -> dict
         "stored_timeouts": stored_timeouts,
         "unexplained_duplicates": max(0, duplicates - stored_timeouts),
         "out_of_order": out_of_order,
+    }
+
+
+def compare_dms(rows: list[tuple[int, str, dict]], bot: FakeDiscord) -> dict:
+    """The DMs the fake bot created against the outbox's direct channel, by their nonces."""
+    with bot.lock:
+        bodies = [body for _recipient, body in bot.direct_messages]
+        requests = bot.bot_requests
+    arrived = [int(str(body.get("nonce", "")).removeprefix(NONCE_PREFIX) or 0) for body in bodies]
+    queued = [outbox_id for outbox_id, _status, _message in rows]
+    return {
+        "dms_queued": len(rows),
+        "dms_sent_status": sum(status == "sent" for _id, status, _message in rows),
+        "dms_delivered": len(set(arrived) & set(queued)),
+        "dm_duplicates": len(arrived) - len(set(arrived)),
+        "dm_out_of_order": sum(1 for a, b in itertools.pairwise(arrived) if b < a),
+        "dm_stored_timeouts": sum(
+            answer.stored for answer in bot_schedule()[1]
+        ),  # created, answered too late
+        "bot_requests": requests,
+        "bot_early_requests": bot.bot_early,
     }
 
 
@@ -265,20 +314,31 @@ def drill(db_url: str, workdir: Path, *, tips: int = TIPS_DEFAULT, seed: int = S
     started = time.perf_counter()
     league = _served.prepare(db_url)
     fake = FakeDiscordWebhook(enforce_waits=True).start()
-    env = _served.server_env(db_url, workdir, DISCORD_ANNOUNCE_WEBHOOK_URL=fake.url)
-    settings = load_settings(env)
-    server = _served.Server(env, workdir)
-    url = f"{server.base_url}/api/webhooks/stripe"
-    report: dict = {"schedule": [answer.status if answer else 200 for answer in schedule()]}
-    try:
-        _scripted(fake)  # before the server starts: its first request meets the first fault
-        server.start()
-        _served.log(f"serving on {server.base_url}, Discord on {fake.api_base}")
-        deliveries, posts = asyncio.run(drive_tips(url, fake, tips, random.Random(seed)))
-        report["drain_s"] = wait_for_outbox(db_url)
-    finally:
-        server.stop()
-        fake.stop()
+    with running_fake_discord() as bot:
+        bot.enforce_waits = True
+        bot.open_dm_failures[:], bot.dm_failures[:] = bot_schedule()
+        env = _served.server_env(
+            db_url,
+            workdir,
+            DISCORD_ANNOUNCE_WEBHOOK_URL=fake.url,
+            DISCORD_BOT_TOKEN=bot.bot_token,
+            DISCORD_API_BASE=bot.base_url,
+        )
+        settings = load_settings(env)
+        server = _served.Server(env, workdir)
+        url = f"{server.base_url}/api/webhooks/stripe"
+        report: dict = {"schedule": [answer.status if answer else 200 for answer in schedule()]}
+        try:
+            _scripted(fake)  # before the server starts: its first request meets the first fault
+            server.start()
+            _served.log(f"serving on {server.base_url}, Discord on {fake.api_base} and {bot.base_url}")
+            deliveries, posts = asyncio.run(drive_tips(url, fake, bot, tips, random.Random(seed)))
+            report["drain_s"] = wait_for_outbox(db_url)
+        finally:
+            server.stop()
+            fake.stop()
+        report["bot"] = compare_dms(_outbox_rows(db_url, "direct"), bot)
+        report["bot"]["schedule_left"] = _bot_pending(bot)
     reconcile_status, reconcile_report = _served.reconcile(db_url)
     expected = crash_drill.expected_of(
         deliveries,
@@ -326,6 +386,11 @@ def _problems(report: dict, reconcile_status: int) -> list[str]:
         problems.append(f"{discord['out_of_order']} announcements out of order")
     if waited["early_requests"] or waited["rate_limits_honoured"] != waited["rate_limits_asked"]:
         problems.append(f"waits not honoured: {waited}")
+    bot = report["bot"]
+    if bot["dms_delivered"] != bot["dms_queued"] or bot["dms_sent_status"] != bot["dms_queued"]:
+        problems.append(f"DMs not delivered: {bot}")
+    if bot["dm_duplicates"] or bot["dm_out_of_order"] or bot["bot_early_requests"] or bot["schedule_left"]:
+        problems.append(f"DMs doubled, out of order, early or faults unmet: {bot}")
     if report["schedule_left"]:
         problems.append(f"{report['schedule_left']} scripted faults were never met")
     if report["tips_acknowledged"] != report["tips_sent"]:

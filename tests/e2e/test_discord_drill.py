@@ -1,7 +1,8 @@
 """Discord's faults against the served app (bench/discord_drill.py), on SQLite and PostgreSQL: signed Stripe
 tips are announced through a webhook that answers route and global 429s (JSON and Cloudflare-style),
-a spent bucket, 500/502/503 and stalls; every announcement arrives once and in order, every wait is
-honoured, and no webhook POST waits for Discord.
+a spent bucket, 500/502/503 and stalls, and DMed to the DJ through a bot that does the same; every
+message arrives once and in order (the webhook's one documented exception: a stall that stored the
+message), every wait is honoured, and no webhook POST waits for Discord.
 
 The drill's comparison is pinned first on its own: given what a fake received out of order, twice
 without a stored timeout to explain it, or not at all, it must say so.
@@ -61,6 +62,13 @@ def test_discord_429s_5xx_and_stalls_deliver_every_announcement_once_in_order_wi
     assert report["retries"] >= 7
     assert latency["posts_during_stall"] > 0
     assert latency["max_post_ms_during_stall"] < POST_MS_MAX_DURING_STALL
+    bot = report["bot"]
+    assert bot["schedule_left"] == 0 and bot["bot_early_requests"] == 0
+    assert bot["dms_delivered"] == bot["dms_sent_status"] == bot["dms_queued"] == report["tips_sent"]
+    assert (
+        bot["dm_duplicates"] == 0 < bot["dm_stored_timeouts"]
+    )  # the nonce: a lost answer is not a second DM
+    assert bot["dm_out_of_order"] == 0
     assert report["tips_acknowledged"] == report["tips_sent"]
     assert report["reconcile"] == {"exit_status": 0, "clean": True, "violations": []}
     assert report["problems"] == [] and report["ok"] is True
@@ -70,7 +78,8 @@ def test_discord_429s_5xx_and_stalls_deliver_every_announcement_once_in_order_wi
         report,
         f"{report['tips_acknowledged']} tips acknowledged and applied once, {discord['messages_queued']} "
         f"announcements delivered in order ({discord['duplicates_seen_by_fake']} duplicate from a stored "
-        f"timeout), {waits['rate_limits_honoured']}/{waits['rate_limits_asked']} waits honoured "
+        f"timeout), {bot['dms_delivered']} DMs once in order (0 duplicates after {bot['dm_stored_timeouts']} "
+        f"stored timeout), {waits['rate_limits_honoured']}/{waits['rate_limits_asked']} waits honoured "
         f"(min margin {waits['min_wait_margin_s']} s), {report['retries']} retries, recovered "
         f"{report['recovery_s']} s after the last fault, POST max {latency['max_post_ms_during_stall']} ms "
         f"while Discord stalled, reconcile clean, {report['seconds']} s",
