@@ -13,9 +13,17 @@ A real HTTP server in a thread (the standard library's, no framework), serving:
 
 The bot's two endpoints are Discord's documented "Create DM" (developers docs,
 resources/user#create-dm) and "Create Message" (resources/message#create-message),
-both with `Authorization: Bot <token>`. `dm_failures` makes the next sends fail as
-Discord would: 429 with a JSON `retry_after` (and `global`), 403 with code 50007
-"Cannot send messages to this user", or a 5xx.
+both with `Authorization: Bot <token>`. `dm_failures` (message posts) and
+`open_dm_failures` (opening the DM) make the next requests fail as Discord would:
+a status code (429 with a JSON `retry_after`, 403 with code 50007 "Cannot send
+messages to this user", or a 5xx), or a `BotAnswer` for a route or global 429
+(`X-RateLimit-Global`), a spent bucket (`X-RateLimit-Remaining: 0`) or a stall
+(held past the client's timeout, the message stored or not). Like Discord
+(https://discord.com/developers/docs/resources/message#create-message) a post
+with `nonce` and `enforce_nonce: true` that repeats one already created in that
+channel answers the first message and creates none. Every bot request is logged
+in `bot_log` (when, which route, what was answered); with `enforce_waits`, one that
+comes before a wait the fake asked for is answered 429 and counted in `bot_early`.
 
 It checks what real Discord checks, so the app's side of the flow is tested
 for real: a reused code, a wrong verifier or a wrong secret is refused.
@@ -24,10 +32,12 @@ for real: a reused code, a wrong verifier or a wrong secret is refused.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +50,19 @@ BOT_TOKEN = "fake-discord-bot-token"
 DM_CANNOT_SEND_CODE = 50007  # Discord's JSON error code "Cannot send messages to this user"
 REQUEST_BODY_BYTES_MAX = 8192
 SERVER_STOP_TIMEOUT_S = 5
+DELAY_HEADER = "X-Fake-Delay-S"  # never sent: the handler sleeps this long before answering
+
+
+@dataclass(frozen=True)
+class BotAnswer:
+    """A scripted answer of the bot's routes."""
+
+    status: int
+    retry_after_s: float = 0.25
+    global_: bool = False
+    reset_after_s: float | None = None  # with a 200: the bucket is spent (Remaining 0) for this long
+    delay_s: float = 0.0  # held this long first (a stall)
+    stored: bool = False  # a stalled post: created anyway (the answer is lost to the client's timeout)
 
 
 @dataclass
@@ -71,8 +94,14 @@ class FakeDiscord:
     bot_token: str = BOT_TOKEN
     dm_channels: dict[str, str] = field(default_factory=dict)  # channel id -> recipient id
     direct_messages: list[tuple[str, dict]] = field(default_factory=list)  # (recipient id, message body)
-    dm_failures: list[int] = field(default_factory=list)  # status codes the next message posts answer
+    dm_failures: list[int | BotAnswer] = field(default_factory=list)  # what the next message posts answer
+    open_dm_failures: list[int | BotAnswer] = field(default_factory=list)  # ... the next DM openings
     bot_requests: int = 0
+    bot_log: list[tuple[float, str, int]] = field(default_factory=list)  # (monotonic s, route, status)
+    bot_early: int = 0
+    enforce_waits: bool = False  # True: refuse (429) a bot request that comes before a wait it asked for
+    nonces: dict[tuple[str, str], dict] = field(default_factory=dict)  # (channel, nonce) -> message
+    _blocked_until_s: dict[str, float] = field(default_factory=dict)  # route or "global" -> monotonic s
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- the endpoints -------------------------------------------------------
@@ -142,18 +171,43 @@ class FakeDiscord:
         }
         return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
+    def _scripted(self, route: str, failures: list[int | BotAnswer]) -> BotAnswer | None:
+        """Under the lock: an early request's 429, else the next scripted answer (or None: all is well)."""
+        now = time.monotonic()
+        until = max(self._blocked_until_s.get("global", 0.0), self._blocked_until_s.get(route, 0.0))
+        if self.enforce_waits and now + 0.005 < until:
+            self.bot_early += 1
+            return BotAnswer(429, retry_after_s=round(until - now, 3))
+        if not failures:
+            return None
+        answer = failures.pop(0)
+        answer = answer if isinstance(answer, BotAnswer) else BotAnswer(answer)
+        wait_s = answer.retry_after_s if answer.status == 429 else answer.reset_after_s
+        if wait_s is not None and (answer.status == 429 or answer.status == 200):
+            scope = "global" if answer.global_ else route
+            self._blocked_until_s[scope] = max(self._blocked_until_s.get(scope, 0.0), now + wait_s)
+        return answer
+
+    def _log(self, route: str, status: int) -> None:
+        self.bot_log.append((time.monotonic(), route, status))
+
     def open_dm(self, headers, body: dict) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
             self.bot_requests += 1
             if headers.get("Authorization") != f"Bot {self.bot_token}":
                 return 401, _JSON, b'{"message": "401: Unauthorized", "code": 0}'
+            scripted = self._scripted("open_dm", self.open_dm_failures)
+            if scripted is not None and scripted.status != 200:
+                self._log("open_dm", scripted.status)
+                return _dm_failure(scripted)
             recipient = str(body.get("recipient_id", ""))
             if not recipient.isdigit():
                 return 400, _JSON, b'{"message": "Invalid Form Body", "code": 50035}'
             channel_id = str(900000000000000000 + int(recipient) % 10**17)
             self.dm_channels[channel_id] = recipient
+            self._log("open_dm", 200)
         answer = {"id": channel_id, "type": 1, "recipients": [{"id": recipient}]}
-        return 200, _JSON, json.dumps(answer).encode()
+        return 200, _JSON | _spent_headers(scripted), json.dumps(answer).encode()
 
     def post_message(self, headers, channel_id: str, body: dict) -> tuple[int, dict[str, str], bytes]:
         with self.lock:
@@ -163,11 +217,26 @@ class FakeDiscord:
             recipient = self.dm_channels.get(channel_id)
             if recipient is None:
                 return 404, _JSON, b'{"message": "Unknown Channel", "code": 10003}'
-            if self.dm_failures:
-                return _dm_failure(self.dm_failures.pop(0))
-            self.direct_messages.append((recipient, body))
-        answer = {"id": str(1000 + len(self.direct_messages)), "channel_id": channel_id, **body}
-        return 200, _JSON, json.dumps(answer).encode()
+            route = f"messages:{channel_id}"
+            scripted = self._scripted(route, self.dm_failures)
+            self._log(route, scripted.status if scripted else 200)
+            if scripted is not None and scripted.status != 200:
+                if scripted.stored:
+                    self._create(recipient, channel_id, body)
+                return _dm_failure(scripted)
+            created = self._create(recipient, channel_id, body)
+        return 200, _JSON | _spent_headers(scripted), json.dumps(created).encode()
+
+    def _create(self, recipient: str, channel_id: str, body: dict) -> dict:
+        """Under the lock: the message, created once per enforced nonce (a repeat answers the first)."""
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce") and (channel_id, str(nonce)) in self.nonces:
+            return self.nonces[(channel_id, str(nonce))]
+        self.direct_messages.append((recipient, body))
+        created = {"id": str(1000 + len(self.direct_messages)), "channel_id": channel_id, **body}
+        if nonce is not None:
+            self.nonces[(channel_id, str(nonce))] = created
+        return created
 
     def _refuse(self, error: str, status: int = 400) -> tuple[int, dict[str, str], bytes]:
         self.refusals.append(error)
@@ -177,10 +246,41 @@ class FakeDiscord:
 _JSON = {"Content-Type": "application/json"}
 
 
-def _dm_failure(status: int) -> tuple[int, dict[str, str], bytes]:
+def _spent_headers(answer: BotAnswer | None) -> dict[str, str]:
+    if answer is None or answer.reset_after_s is None:
+        return {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4", "X-RateLimit-Reset-After": "1.000"}
+    return {
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset-After": str(answer.reset_after_s),
+    }
+
+
+def _dm_failure(answer: BotAnswer) -> tuple[int, dict[str, str], bytes]:
+    status, held, answered = answer.status, _held(answer), _answered_failure(answer)
+    return status, answered[1] | held, answered[2]
+
+
+def _held(answer: BotAnswer) -> dict[str, str]:
+    """A stall travels to the handler as a private header: it sleeps there, outside the fake's lock."""
+    return {DELAY_HEADER: str(answer.delay_s)} if answer.delay_s else {}
+
+
+def _answered_failure(answer: BotAnswer) -> tuple[int, dict[str, str], bytes]:
+    status = answer.status
     if status == 429:
-        body = {"message": "You are being rate limited.", "retry_after": 0.25, "global": False}
-        return 429, _JSON | {"Retry-After": "1", "X-RateLimit-Scope": "user"}, json.dumps(body).encode()
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": answer.retry_after_s,
+            "global": answer.global_,
+        }
+        headers = _JSON | {
+            "Retry-After": str(answer.retry_after_s),
+            "X-RateLimit-Scope": "global" if answer.global_ else "user",
+        }
+        if answer.global_:
+            headers["X-RateLimit-Global"] = "true"
+        return 429, headers, json.dumps(body).encode()
     if status == 403:
         body = {"message": "Cannot send messages to this user", "code": DM_CANNOT_SEND_CODE}
         return 403, _JSON, json.dumps(body).encode()
@@ -194,12 +294,19 @@ def _handler_for(fake: FakeDiscord) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, answer: tuple[int, dict[str, str], bytes]) -> None:
             status, headers, body = answer
+            headers = dict(headers)
+            delay_s = float(headers.pop(DELAY_HEADER, 0))
+            if delay_s:
+                time.sleep(delay_s)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            with contextlib.suppress(
+                BrokenPipeError, ConnectionResetError
+            ):  # the client gave up (its timeout)
+                self.wfile.write(body)
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)

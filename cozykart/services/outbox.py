@@ -8,15 +8,32 @@ here talks to Discord during a request.
 announcement webhook, or racers' direct messages through the bot: two queues,
 so a racer's closed DMs never hold an announcement back). Exactly one sender per
 channel is active at a time, whatever the number of workers: a sender must hold
-the channel's lease (`announcer`, `direct-messenger`) (a row taken or renewed by one conditional UPDATE, valid for
-`LEASE_TTL`), and renews it before every message. A send takes at most the
-notifier's timeout, far less than the lease, so no other sender can take over
-while a message is in flight. Messages go in id order: the oldest pending one
-blocks the rest until it is sent or parked. A failure is retried with
-exponential backoff; a 429 waits Discord's `retry_after` (and does not count
-as a try); after `attempts_max` tries, or at once when Discord says the message
-can never be delivered (a racer who closed their DMs), the message is parked as failed, visible
-in the admin console and the CLI, until someone sends it again (`resend`).
+the channel's lease (`announcer`, `direct-messenger`) (a row taken or renewed by
+one conditional UPDATE, valid for `LEASE_TTL`), and renews it before every
+message and in every round while the head of its queue waits. A send takes at
+most the notifier's timeout, far less than the lease, and a wait is never slept
+inside a send, so no other sender can take over while a message is in flight
+or waiting. Messages go in id order: the oldest pending one blocks the rest
+until it is sent or parked.
+
+Discord's limits and faults (the notifiers read Discord's headers, see
+`integrations/discord_announce.py`):
+- a 429 (a route's or the sender's global limit, with a JSON body or only a
+  `Retry-After` header) sets the head's `next_attempt_at` to at least the wait
+  Discord asked for, and is not a try; a send the notifier holds back itself (a
+  bucket spent to `X-RateLimit-Remaining: 0`, a global wait still running) is
+  recorded the same way without reaching Discord. The wait is in the database,
+  so a sender that takes over after a crash honours it too.
+- a 5xx, a refused connection or a timeout is a try, retried with exponential
+  backoff (`RetryPolicy`); after `attempts_max` tries, or at once when Discord
+  says the message can never be delivered (a racer who closed their DMs), the
+  message is parked as failed, visible in the admin console and the CLI
+  (`python -m cozykart outbox --status failed`, `/admin/outbox`), until someone
+  sends it again (`resend`).
+- each try carries the message's `nonce` (`nonce_for(outbox_id)`); the bot's
+  DMs send it with `enforce_nonce`, so a timed-out DM that Discord did store is
+  not posted twice. The webhook has no nonce: a timeout after Discord stored the
+  message can show it twice (at least once; bench/discord_drill.py measures it).
 """
 
 from __future__ import annotations
@@ -36,7 +53,7 @@ from cozykart.domain.audit import ActionKind
 from cozykart.domain.discord_messages import OutboxChannel, OutboxNotResendable, OutboxStatus
 from cozykart.domain.discord_preview import Preview, mentioned_ids, preview
 from cozykart.domain.errors import NotFound
-from cozykart.integrations.discord_announce import Notifier
+from cozykart.integrations.discord_announce import Delivery, Notifier
 from cozykart.services.actors import load_admin
 from cozykart.services.audit import record_admin_action
 
@@ -47,6 +64,7 @@ LEASE_TTL = timedelta(seconds=30)
 SEND_BATCH_MAX = 20
 OUTBOX_LIST_LENGTH_MAX = 200
 ERROR_LENGTH_MAX = 500
+NONCE_PREFIX = "cozykart-"  # + the outbox id: at most 25 characters (Discord's limit) below 10**16 ids
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,9 @@ class DeliveryRound:
     retried: int = 0
     parked: int = 0
     leased: bool = False
+    rate_limited: int = (
+        0  # of `retried`: waits Discord asked for (or the sender knew of), not counted as tries
+    )
 
 
 def new_sender_id() -> str:
@@ -138,6 +159,72 @@ def _is_due(row, now: datetime) -> bool:
     return row is not None and (row.next_attempt_at is None or row.next_attempt_at <= now)
 
 
+def nonce_for(outbox_id: int) -> str:
+    """The message's nonce: the same on every try, so Discord can tell a retry from a new message."""
+    return f"{NONCE_PREFIX}{outbox_id}"
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What a sender found when it came for the head: the lease (or not), and the due message if any."""
+
+    leased: bool
+    outbox_id: int | None = None
+    message: dict | None = None
+
+
+def _claim(uow: UnitOfWork, channel: OutboxChannel, sender_id: str, clock: Callable[[], datetime]) -> _Claim:
+    """Renew the lease and read the due head in one short transaction."""
+    with uow:
+        now = clock()
+        if not _take_lease(uow, channel, sender_id, now):
+            uow.commit()
+            return _Claim(leased=False)
+        row = _head(uow, channel)
+        if not _is_due(row, now):
+            uow.commit()
+            return _Claim(leased=True)
+        claim = _Claim(True, row.id, {**json.loads(row.payload), "nonce": nonce_for(row.id)})
+        uow.commit()
+    return claim
+
+
+def _settle(
+    uow: UnitOfWork, outbox_id: int, delivery: Delivery, policy: RetryPolicy, clock: Callable[[], datetime]
+) -> str:
+    """Record what Discord said about one message in one short transaction; returns the outcome:
+    sent, rate_limited (a wait, not a try), retried (a try, backed off), parked, or settled (someone
+    resent or settled it meanwhile)."""
+    with uow:
+        now = clock()
+        row = uow.outbox.message_for_update(outbox_id)
+        assert row is not None
+        if row.status != OutboxStatus.PENDING:  # resent or settled meanwhile; nothing more to do
+            uow.commit()
+            return "settled"
+        if delivery.ok:
+            row.status, row.sent_at, row.next_attempt_at = OutboxStatus.SENT, now, None
+            outcome = "sent"
+        elif delivery.rate_limited:
+            assert delivery.retry_after_s is not None
+            # Not a try: Discord (or the sender's own count of its limits) asked for a wait.
+            row.next_attempt_at = now + timedelta(seconds=delivery.retry_after_s)
+            row.last_error = (delivery.error or "rate limited")[:ERROR_LENGTH_MAX]
+            outcome = "rate_limited"
+        else:
+            row.attempts += 1
+            row.last_error = (delivery.error or "unknown error")[:ERROR_LENGTH_MAX]
+            if delivery.permanent or row.attempts >= policy.attempts_max:
+                row.status, row.next_attempt_at = OutboxStatus.FAILED, None
+                outcome = "parked"
+            else:
+                row.next_attempt_at = now + policy.delay(row.attempts)
+                outcome = "retried"
+        uow.outbox.save(row)
+        uow.commit()
+        return outcome
+
+
 def deliver_due(
     notifier: Notifier,
     *,
@@ -152,53 +239,43 @@ def deliver_due(
 
     Each message takes two short transactions (claim, then settle); the HTTP call
     happens between them, outside any transaction. Stops at the first message
-    that is not due yet (after a failure or a 429), so order is kept.
+    that is not due yet (after a failure or a 429), so order is kept. While the
+    head waits (a backoff, a 429's `retry_after`, however longer than
+    `LEASE_TTL`), each round still renews the lease, so the waiting sender stays
+    the one sender and no other worker takes over mid-wait; an idle channel
+    (nothing pending) costs one read and no write.
     """
     with uow:
-        if not _is_due(_head(uow, channel), clock()):
+        head, now = _head(uow, channel), clock()
+        if head is None:
             return DeliveryRound()
-    sent = retried = parked = 0
+        if not _is_due(head, now):
+            leased = _take_lease(uow, channel, sender_id, now)
+            uow.commit()
+            return DeliveryRound(leased=leased)
+    counts = dict.fromkeys(("sent", "retried", "parked", "rate_limited", "settled"), 0)
     for _ in range(batch_max):
-        with uow:
-            now = clock()
-            if not _take_lease(uow, channel, sender_id, now):
-                uow.commit()
-                return DeliveryRound(sent, retried, parked, leased=False)
-            row = _head(uow, channel)
-            if not _is_due(row, now):
-                uow.commit()
-                break
-            outbox_id, message = row.id, json.loads(row.payload)
-            uow.commit()
-        delivery = notifier.send(message)
-        with uow:
-            now = clock()
-            row = uow.outbox.message_for_update(outbox_id)
-            assert row is not None
-            if row.status != OutboxStatus.PENDING:  # resent or settled meanwhile; nothing more to do
-                uow.commit()
-                continue
-            if delivery.ok:
-                row.status, row.sent_at, row.next_attempt_at = OutboxStatus.SENT, now, None
-                sent += 1
-            elif delivery.rate_limited and delivery.retry_after_s is not None:
-                row.next_attempt_at = now + timedelta(seconds=delivery.retry_after_s)
-                row.last_error = delivery.error
-                retried += 1
-            else:
-                row.attempts += 1
-                row.last_error = (delivery.error or "unknown error")[:ERROR_LENGTH_MAX]
-                if delivery.permanent or row.attempts >= policy.attempts_max:
-                    row.status, row.next_attempt_at = OutboxStatus.FAILED, None
-                    parked += 1
-                else:
-                    row.next_attempt_at = now + policy.delay(row.attempts)
-                    retried += 1
-            uow.outbox.save(row)
-            uow.commit()
-        if not delivery.ok and row.status == OutboxStatus.PENDING:
+        claim = _claim(uow, channel, sender_id, clock)
+        if not claim.leased:
+            return _round(counts, leased=False)
+        if claim.outbox_id is None or claim.message is None:
+            break  # the head is not due yet
+        delivery = notifier.send(claim.message)
+        outcome = _settle(uow, claim.outbox_id, delivery, policy, clock)
+        counts[outcome] += 1
+        if outcome in ("retried", "rate_limited"):
             break  # the head must wait; the rest wait behind it
-    return DeliveryRound(sent, retried, parked, leased=True)
+    return _round(counts, leased=True)
+
+
+def _round(counts: dict[str, int], *, leased: bool) -> DeliveryRound:
+    return DeliveryRound(
+        sent=counts["sent"],
+        retried=counts["retried"] + counts["rate_limited"],
+        parked=counts["parked"],
+        rate_limited=counts["rate_limited"],
+        leased=leased,
+    )
 
 
 def release_lease(
