@@ -203,14 +203,14 @@ async def _round_ended(round_: asyncio.Future | None, channel: OutboxChannel, bo
         return True
     if not round_.done():
         await asyncio.wait({round_}, timeout=bound_s)
-    if not round_.done():
+    if not round_.done() or round_.cancelled():  # cancelled: its thread may still be sending
         logger.warning(
-            "%s outbox round still sending %.0f s after the stop: its lease is kept until it expires",
+            "%s outbox round may still be sending %.0f s after the stop: its lease is kept until it expires",
             channel,
             bound_s,
         )
         return False
-    if not round_.cancelled() and round_.exception() is not None:
+    if round_.exception() is not None:
         logger.error("%s outbox round failed while stopping", channel, exc_info=round_.exception())
     return True
 

@@ -32,6 +32,8 @@ MESSAGES = 8  # fewer than SEND_BATCH_MAX: without the stop flag one round would
 SEND_INTERVAL_S = 0.1
 WAIT_TIMEOUT_S = 60
 POLL_S = 0.02
+BOUND_S = 0.2  # a stop bound shorter than the stalled send, for the test of the bound
+LATE_S = 2.0  # that send's answer: a 200 this late
 
 
 def _queue(database, texts: list[str]) -> None:
@@ -53,8 +55,8 @@ async def _until(condition, what: str) -> None:
         await asyncio.sleep(POLL_S)
 
 
-def _sender(fake: FakeDiscordWebhook, database) -> asyncio.Task:
-    notifier = WebhookNotifier(fake.url, timeout_s=CLIENT_TIMEOUT_S)
+def _sender(fake: FakeDiscordWebhook, database, timeout_s: float = CLIENT_TIMEOUT_S) -> asyncio.Task:
+    notifier = WebhookNotifier(fake.url, timeout_s=timeout_s)
     settings = Settings(db_url=database.url)
     return asyncio.create_task(discord_api._send_for_ever(notifier, OutboxChannel.ANNOUNCE, settings))
 
@@ -127,3 +129,26 @@ def test_a_second_sender_takes_over_only_after_the_stopped_round_and_sends_nothi
     with database.uow() as uow:  # the second sender released it too: nobody holds the channel
         now = utc_now()
         assert uow.outbox.take_lease(outbox.SENDER_LEASE_NAME, "a third", now=now, expires_at=now)
+
+
+def test_a_round_still_sending_past_the_bound_keeps_the_lease_for_it_to_expire(database, monkeypatch):
+    monkeypatch.setattr(discord_api, "SEND_INTERVAL_S", SEND_INTERVAL_S)
+    monkeypatch.setattr(discord_api, "ROUND_REQUESTS_MAX", 0)  # the bound: the margin alone,
+    monkeypatch.setattr(discord_api, "ROUND_STOP_MARGIN_S", BOUND_S)  # far shorter than the send
+    _queue(database, ["past the bound"])
+    with stand_in_discord() as fake:
+        fake.answer_next(stall(LATE_S, stored=True))
+
+        async def scenario() -> float:
+            task = _sender(fake, database, timeout_s=LATE_S * 3)  # a late 200, not a timeout
+            await _until(lambda: len(fake.seen) == 1, "the slow send")
+            stop_s = await _stop(task)
+            with database.uow() as uow:  # not released: another sender could send it again
+                now = utc_now()
+                assert not uow.outbox.take_lease(outbox.SENDER_LEASE_NAME, "b", now=now, expires_at=now)
+            await _until(lambda: _statuses(database) == [OutboxStatus.SENT], "the late send's settle")
+            return stop_s
+
+        stop_s = asyncio.run(scenario())
+    assert stop_s < LATE_S, f"the stop took {stop_s:.1f} s: it waited for the send"
+    assert fake.contents() == ["past the bound"]
