@@ -13,7 +13,9 @@ waits 3 seconds: a call that takes longer than `ANSWER_WAIT_S` is answered
 `send_announcements` and `send_direct_messages` are Reflex lifespan tasks: every
 few seconds each sends what is due in its channel of the outbox (the announcement
 webhook; racers' DMs through the bot), if this worker holds that channel's
-sender lease (one worker at a time does). Requests never wait for Discord.
+sender lease (one worker at a time does). Requests never wait for Discord. On
+shutdown a sender finishes at most the message in flight, then gives its lease up
+(`_send_for_ever`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from datetime import datetime
 
@@ -43,6 +46,10 @@ SEND_INTERVAL_S = 2.0
 # Discord drops an interaction that is not answered within 3 s; past this wait the
 # answer is deferred and sent when the service is done.
 ANSWER_WAIT_S = 2.0
+# A stopping sender round may still be sending one message: a DM is two requests (open the
+# channel, post), each bounded by the notifier's timeout; then one short transaction settles it.
+ROUND_REQUESTS_MAX = 2
+ROUND_STOP_MARGIN_S = 5.0
 logger = logging.getLogger("cozykart.discord")
 # The sender renews its lease before each message; a send must end well before the lease does.
 assert outbox.LEASE_TTL.total_seconds() > ANNOUNCE_TIMEOUT_S * 3
@@ -150,23 +157,66 @@ async def send_direct_messages() -> None:
 
 
 async def _send_for_ever(notifier: Notifier, channel: OutboxChannel, settings: Settings) -> None:
+    """Run the channel's sender rounds until the lifespan cancels this task, then stop cleanly.
+
+    A round runs in a thread, which cancelling this task cannot interrupt: on
+    cancellation the round's `stop` event is set, so it ends after the message in
+    flight (not the rest of its batch), and the lease is released only once the
+    round's thread has returned, so no other worker can take the lease and send
+    the message this one is still sending.
+    """
     sender_id = outbox.new_sender_id()
     uow = default_uow(settings)
+    stop = threading.Event()
+    round_: asyncio.Future[outbox.DeliveryRound] | None = None
     try:
         while True:
-            try:
-                report = await asyncio.to_thread(
-                    outbox.deliver_due, notifier, sender_id=sender_id, uow=uow, channel=channel
+            round_ = asyncio.ensure_future(
+                asyncio.to_thread(
+                    outbox.deliver_due, notifier, sender_id=sender_id, uow=uow, channel=channel, stop=stop
                 )
+            )
+            try:  # shielded: a cancellation must not forget the round still running in its thread
+                report = await asyncio.shield(round_)
                 if report.sent or report.parked:
                     logger.info("%s messages sent %d, parked %d", channel, report.sent, report.parked)
             except Exception:  # a bad round must not end the loop; it is logged
                 logger.exception("%s outbox round failed", channel)
+            round_ = None  # returned: nothing is left to wait for
             await asyncio.sleep(SEND_INTERVAL_S)
     finally:
-        try:
-            await asyncio.to_thread(
-                outbox.release_lease, sender_id, uow=default_uow(settings), channel=channel
-            )
-        except Exception:  # shutting down: the lease expires by itself
-            logger.exception("could not release the %s sender lease", channel)
+        stop.set()
+        if await _round_ended(round_, channel, _round_stop_bound_s(notifier)):
+            await _release(sender_id, channel, settings)
+
+
+def _round_stop_bound_s(notifier: Notifier) -> float:
+    """How long a stopping round may still take: the message in flight (a DM is two requests, each
+    up to the notifier's timeout) and its settle."""
+    timeout_s = float(getattr(notifier, "timeout_s", ANNOUNCE_TIMEOUT_S))
+    return ROUND_REQUESTS_MAX * timeout_s + ROUND_STOP_MARGIN_S
+
+
+async def _round_ended(round_: asyncio.Future | None, channel: OutboxChannel, bound_s: float) -> bool:
+    """Wait (bounded) for a stopping round's thread to return; False when it is still running."""
+    if round_ is None:
+        return True
+    if not round_.done():
+        await asyncio.wait({round_}, timeout=bound_s)
+    if not round_.done() or round_.cancelled():  # cancelled: its thread may still be sending
+        logger.warning(
+            "%s outbox round may still be sending %.0f s after the stop: its lease is kept until it expires",
+            channel,
+            bound_s,
+        )
+        return False
+    if round_.exception() is not None:
+        logger.error("%s outbox round failed while stopping", channel, exc_info=round_.exception())
+    return True
+
+
+async def _release(sender_id: str, channel: OutboxChannel, settings: Settings) -> None:
+    try:
+        await asyncio.to_thread(outbox.release_lease, sender_id, uow=default_uow(settings), channel=channel)
+    except Exception:  # shutting down: the lease expires by itself
+        logger.exception("could not release the %s sender lease", channel)

@@ -34,6 +34,11 @@ Discord's limits and faults (the notifiers read Discord's headers, see
   DMs send it with `enforce_nonce`, so a timed-out DM that Discord did store is
   not posted twice. The webhook has no nonce: a timeout after Discord stored the
   message can show it twice (at least once; bench/discord_drill.py measures it).
+
+Stopping (SIGTERM): a round checks its `stop` event before each message, so a
+worker that shuts down finishes at most the message in flight (one notifier
+timeout) instead of the rest of the batch, and records what Discord said about
+it before it lets the lease go (`api/discord._send_for_ever`).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import dataclasses
 import json
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,6 +240,7 @@ def deliver_due(
     clock: Callable[[], datetime] = utc_now,
     batch_max: int = SEND_BATCH_MAX,
     channel: OutboxChannel = OutboxChannel.ANNOUNCE,
+    stop: threading.Event | None = None,
 ) -> DeliveryRound:
     """Send the channel's due messages in order, at most `batch_max`, if this sender holds its lease.
 
@@ -243,7 +250,9 @@ def deliver_due(
     head waits (a backoff, a 429's `retry_after`, however longer than
     `LEASE_TTL`), each round still renews the lease, so the waiting sender stays
     the one sender and no other worker takes over mid-wait; an idle channel
-    (nothing pending) costs one read and no write.
+    (nothing pending) costs one read and no write. Once `stop` is set (the worker
+    is shutting down) no further message is claimed: the one in flight is settled,
+    the round ends, so a stop waits for one send, not for `batch_max` of them.
     """
     with uow:
         head, now = _head(uow, channel), clock()
@@ -255,6 +264,8 @@ def deliver_due(
             return DeliveryRound(leased=leased)
     counts = dict.fromkeys(("sent", "retried", "parked", "rate_limited", "settled"), 0)
     for _ in range(batch_max):
+        if stop is not None and stop.is_set():
+            break  # shutting down: the message in flight (if any) was settled; the rest wait
         claim = _claim(uow, channel, sender_id, clock)
         if not claim.leased:
             return _round(counts, leased=False)
