@@ -9,11 +9,12 @@ answer names the part that is down:
      "redis": {"ok", "configured", "latency_ms"}, "outbox": {"ok", "pending", "failed",
      "oldest_pending_s", "lag_max_s"}, "database_revision": str}
 
-200 when the database and a configured Redis answer, else 503: a load balancer
-or orchestrator then stops sending this worker requests it cannot store. An
-outbox older than its limit makes `outbox.ok` false, still with 200: Discord
-being behind is the operator's to look at (`/metrics` alerts on it), and taking
-the worker out would refuse the payments it is taking correctly.
+200 when the database answers, else 503: a load balancer or orchestrator then
+stops sending this worker requests it cannot store. `ok` is false, still with
+200, when a configured Redis is down (pages lose their state, but webhooks need
+only the database: taking the worker out would refuse payments it stores
+correctly) or, in `outbox.ok`, when the outbox is older than its limit (Discord
+being behind is the operator's to look at: `/metrics` alerts on it).
 """
 
 from __future__ import annotations

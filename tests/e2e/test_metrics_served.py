@@ -3,8 +3,8 @@
 The scrape is read with prometheus-client's own parser, as Prometheus would; a signed Stripe sale
 moves the received and applied figures. Without a token only loopback may read it and a forwarding
 header never helps; with COZYKART_METRICS_TOKEN only its bearer may, and the token is never in the
-server's log. With Redis configured and then stopped, health answers 503 naming Redis, the database
-still ok. Skipped with a message when redis-server is missing (the token server needs nothing more).
+server's log. With Redis configured and then stopped, health names Redis (ok false) and still answers 200: the
+database is ok. Skipped with a message when redis-server is missing (the token server needs nothing more).
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def test_a_forwarding_header_never_passes_for_loopback(with_redis, headers):
     assert "cozykart_" not in refused.text
 
 
-def test_health_answers_503_naming_redis_when_it_stops(with_redis):
+def test_health_names_redis_when_it_stops_and_still_answers_200_for_the_database(with_redis):
     up = with_redis.get("/api/health")
     assert up.status_code == 200, up.text
     assert up.json()["redis"]["ok"] and up.json()["redis"]["configured"]
@@ -224,7 +224,7 @@ def test_health_answers_503_naming_redis_when_it_stops(with_redis):
     started = time.monotonic()
     down = with_redis.get("/api/health")
     elapsed_s = time.monotonic() - started
-    assert down.status_code == 503, down.text
+    assert down.status_code == 200, down.text  # webhooks need only the database: keep the worker routed
     body = down.json()
     assert body["redis"]["ok"] is False and body["database"]["ok"] is True
     assert body["ok"] is False and body["outbox"]["pending"] >= 1

@@ -237,7 +237,7 @@ def test_health_names_the_part_that_is_down(database, tmp_path):
     password, port = "redis-password-never-shown", free_port()  # nothing listens there
     no_redis = webhook_settings(database, redis_url=f"redis://:{password}@127.0.0.1:{port}/0")
     down = _client(no_redis).get("/api/health")
-    assert down.status_code == 503
+    assert down.status_code == 200  # reported, not a 503: webhooks need only the database
     body = down.json()
     assert body["ok"] is False and body["redis"]["ok"] is False and body["redis"]["configured"]
     assert body["database"]["ok"] and body["redis"]["latency_ms"] < 5_000
