@@ -197,6 +197,39 @@ def check(expected: Expected, observed: dict) -> list[str]:
 # --- driving the served app ----------------------------------------------------------------
 
 
+@dataclass
+class Verdict:
+    """What a drill's database came to: the ledger against the deliveries, and reconcile."""
+
+    expected: Expected
+    observed: dict
+    problems: list[str]  # the checker's, and reconcile's when it was not clean
+    reconcile: dict  # {"exit_status", "clean", "violations"}
+
+
+def judge(db_url: str, deliveries: list[Delivery], settings, league: _served.League) -> Verdict:
+    """Every drill's last step: run `python -m cozykart reconcile --json` and compare the database
+    with what the deliveries must have produced, each exactly once (`expected_of`, `check`)."""
+    reconcile_status, reconcile_report = _served.reconcile(db_url)
+    expected = expected_of(
+        deliveries,
+        commission_bps=settings.commission_rate_bps,
+        tip_fee_bps=settings.tip_fee_bps,
+        race_id=league.race_id,
+        dj_id=league.dj_id,
+    )
+    observed = observe(db_url)
+    problems = check(expected, observed)
+    if reconcile_status != 0:
+        problems.append(f"reconcile exited {reconcile_status}: {reconcile_report.get('violations')}")
+    reconcile = {
+        "exit_status": reconcile_status,
+        "clean": reconcile_report.get("clean"),
+        "violations": reconcile_report.get("violations"),
+    }
+    return Verdict(expected, observed, problems, reconcile)
+
+
 def plan(events: int, draw: random.Random) -> list[Delivery]:
     """Sales and tips in a shuffled order (refunds are added as their sales are acknowledged)."""
     deliveries = []
@@ -381,30 +414,16 @@ def drill(
         report["inbox_not_applied_after_wait"] = _wait_for_inbox(db_url)
     finally:
         server.stop()
-    reconcile_status, reconcile_report = _served.reconcile(db_url)
-    expected = expected_of(
-        deliveries,
-        commission_bps=settings.commission_rate_bps,
-        tip_fee_bps=settings.tip_fee_bps,
-        race_id=league.race_id,
-        dj_id=league.dj_id,
-    )
-    problems = check(expected, observe(db_url))
-    if reconcile_status != 0:
-        problems.append(f"reconcile exited {reconcile_status}: {reconcile_report.get('violations')}")
+    verdict = judge(db_url, deliveries, settings, league)
     kinds = Counter(delivery.kind for delivery in deliveries)
     report.update(
         {
             "deliveries": dict(kinds),
-            "distinct_events": len(expected.event_ids),
-            "expected_balances": expected.balances,
-            "reconcile": {
-                "exit_status": reconcile_status,
-                "clean": reconcile_report.get("clean"),
-                "violations": reconcile_report.get("violations"),
-            },
-            "problems": problems,
-            "ok": not problems
+            "distinct_events": len(verdict.expected.event_ids),
+            "expected_balances": verdict.expected.balances,
+            "reconcile": verdict.reconcile,
+            "problems": verdict.problems,
+            "ok": not verdict.problems
             and len(report["kills"]) == kills
             and all(cycle["killed"] for cycle in report["kills"]),
             "seconds": round(time.perf_counter() - started, 1),

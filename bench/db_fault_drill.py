@@ -313,18 +313,8 @@ def scenario(
 
 
 def _verdict(report, deliveries, db_url, settings, league, started) -> dict:
-    reconcile_status, reconcile_report = _served.reconcile(db_url)
-    expected = crash_drill.expected_of(
-        deliveries,
-        commission_bps=settings.commission_rate_bps,
-        tip_fee_bps=settings.tip_fee_bps,
-        race_id=league.race_id,
-        dj_id=league.dj_id,
-    )
-    observed = crash_drill.observe(db_url)
-    problems = crash_drill.check(expected, observed)
-    if reconcile_status != 0:
-        problems.append(f"reconcile exited {reconcile_status}: {reconcile_report.get('violations')}")
+    verdict = crash_drill.judge(db_url, deliveries, settings, league)
+    expected, observed, problems = verdict.expected, verdict.observed, verdict.problems
     load, server = report.get("load", {}), report.get("server", {})
     if not load.get("fault_happened"):
         problems.append("the fault never began (too few deliveries acknowledged before it)")
@@ -347,11 +337,7 @@ def _verdict(report, deliveries, db_url, settings, league, started) -> dict:
             "retried": load.get(
                 "unacknowledged"
             ),  # sent, refused, sent again (never-sent ones are not retries)
-            "reconcile": {
-                "exit_status": reconcile_status,
-                "clean": reconcile_report.get("clean"),
-                "violations": reconcile_report.get("violations"),
-            },
+            "reconcile": verdict.reconcile,
             "problems": problems,
             "ok": not problems,
             "seconds": round(time.perf_counter() - started, 1),

@@ -339,22 +339,11 @@ def drill(db_url: str, workdir: Path, *, tips: int = TIPS_DEFAULT, seed: int = S
             fake.stop()
         report["bot"] = compare_dms(_outbox_rows(db_url, "direct"), bot)
         report["bot"]["schedule_left"] = _bot_pending(bot)
-    reconcile_status, reconcile_report = _served.reconcile(db_url)
-    expected = crash_drill.expected_of(
-        deliveries,
-        commission_bps=settings.commission_rate_bps,
-        tip_fee_bps=settings.tip_fee_bps,
-        race_id=league.race_id,
-        dj_id=league.dj_id,
-    )
-    problems = crash_drill.check(expected, crash_drill.observe(db_url))
+    verdict = crash_drill.judge(db_url, deliveries, settings, league)
+    problems = verdict.problems
     report.update(_figures(db_url, fake, deliveries, posts))
-    report["reconcile"] = {
-        "exit_status": reconcile_status,
-        "clean": reconcile_report.get("clean"),
-        "violations": reconcile_report.get("violations"),
-    }
-    problems += _problems(report, reconcile_status)
+    report["reconcile"] = verdict.reconcile
+    problems += _problems(report)
     report.update(
         {"problems": problems, "ok": not problems, "seconds": round(time.perf_counter() - started, 1)}
     )
@@ -375,7 +364,7 @@ def _figures(db_url: str, fake: FakeDiscordWebhook, deliveries: list, posts: lis
     }
 
 
-def _problems(report: dict, reconcile_status: int) -> list[str]:
+def _problems(report: dict) -> list[str]:
     problems = []
     discord, waited = report["discord"], report["waits"]
     if discord["never_delivered"] or discord["messages_sent_status"] != discord["messages_queued"]:
@@ -395,8 +384,6 @@ def _problems(report: dict, reconcile_status: int) -> list[str]:
         problems.append(f"{report['schedule_left']} scripted faults were never met")
     if report["tips_acknowledged"] != report["tips_sent"]:
         problems.append("a tip was never acknowledged")
-    if reconcile_status != 0:
-        problems.append(f"reconcile exited {reconcile_status}")
     return problems
 
 

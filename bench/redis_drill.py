@@ -519,27 +519,17 @@ def drill(db_url: str, workdir: Path, *, events: int, outage_s: float, seed: int
         server.stop()
         redis.stop()
         fake.stop()
-    reconcile_status, reconcile_report = _served.reconcile(db_url)
-    expected = crash_drill.expected_of(
-        deliveries,
-        commission_bps=settings.commission_rate_bps,
-        tip_fee_bps=settings.tip_fee_bps,
-        race_id=league.race_id,
-        dj_id=league.dj_id,
-    )
-    problems = crash_drill.check(expected, crash_drill.observe(db_url))
-    problems += _problems(report, reconcile_status)
+    verdict = crash_drill.judge(db_url, deliveries, settings, league)
+    expected, problems = verdict.expected, verdict.problems
+    applied_once = not crash_drill.check(expected, verdict.observed)
+    problems += _problems(report)
     report.update(
         {
             "deliveries": dict(Counter(delivery.kind for delivery in deliveries)),
             "distinct_events": len(expected.event_ids),
             "acknowledged": sum(delivery.acked for delivery in deliveries),
-            "applied_once": not crash_drill.check(expected, crash_drill.observe(db_url)),
-            "reconcile": {
-                "exit_status": reconcile_status,
-                "clean": reconcile_report.get("clean"),
-                "violations": reconcile_report.get("violations"),
-            },
+            "applied_once": applied_once,
+            "reconcile": verdict.reconcile,
             "problems": problems,
             "ok": not problems,
             "seconds": round(time.perf_counter() - started, 1),
@@ -548,10 +538,8 @@ def drill(db_url: str, workdir: Path, *, events: int, outage_s: float, seed: int
     return report
 
 
-def _problems(report: dict, reconcile_status: int) -> list[str]:
+def _problems(report: dict) -> list[str]:
     problems = []
-    if reconcile_status != 0:
-        problems.append(f"reconcile exited {reconcile_status}")
     if report["webhooks"]["acknowledged_during_outage"] == 0:
         problems.append("no webhook was acknowledged while Redis was down")
     if report["viewer_recovery_s"] is None:

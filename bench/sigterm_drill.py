@@ -313,18 +313,9 @@ def drill(
 
 
 def _judge(report, deliveries, db_url, settings, league, discord, started) -> dict:
-    reconcile_status, reconcile_report = _served.reconcile(db_url)
-    expected = crash_drill.expected_of(
-        deliveries,
-        commission_bps=settings.commission_rate_bps,
-        tip_fee_bps=settings.tip_fee_bps,
-        race_id=league.race_id,
-        dj_id=league.dj_id,
-    )
-    problems = crash_drill.check(expected, crash_drill.observe(db_url))
+    verdict = crash_drill.judge(db_url, deliveries, settings, league)
+    expected, problems = verdict.expected, verdict.problems
     problems += announcement_problems(report["outbox"], discord)
-    if reconcile_status != 0:
-        problems.append(f"reconcile exited {reconcile_status}: {reconcile_report.get('violations')}")
     for number, cycle in enumerate(report["cycles"], start=1):
         if cycle["acknowledged_not_committed"]:
             problems.append(
@@ -343,11 +334,7 @@ def _judge(report, deliveries, db_url, settings, league, discord, started) -> di
             "deliveries": dict(Counter(delivery.kind for delivery in deliveries)),
             "distinct_events": len(expected.event_ids),
             "announcements_received": len(discord.received),
-            "reconcile": {
-                "exit_status": reconcile_status,
-                "clean": reconcile_report.get("clean"),
-                "violations": reconcile_report.get("violations"),
-            },
+            "reconcile": verdict.reconcile,
             "problems": problems,
             "ok": not problems,
             "seconds": round(time.perf_counter() - started, 1),
@@ -442,17 +429,8 @@ def held_up_stop(db_url: str, workdir: Path, *, seed: int = crash_drill.SEED) ->
 
 
 def _judge_held(report, deliveries, db_url, settings, league, started) -> dict:
-    reconcile_status, reconcile_report = _served.reconcile(db_url)
-    expected = crash_drill.expected_of(
-        deliveries,
-        commission_bps=settings.commission_rate_bps,
-        tip_fee_bps=settings.tip_fee_bps,
-        race_id=league.race_id,
-        dj_id=league.dj_id,
-    )
-    problems = crash_drill.check(expected, crash_drill.observe(db_url))
-    if reconcile_status != 0:
-        problems.append(f"reconcile exited {reconcile_status}: {reconcile_report.get('violations')}")
+    verdict = crash_drill.judge(db_url, deliveries, settings, league)
+    expected, problems = verdict.expected, verdict.problems
     if report["acknowledged_not_committed"]:
         problems.append(f"{report['acknowledged_not_committed']} answered 200 but not committed")
     if not report["stopped_by_itself"]:
@@ -460,7 +438,7 @@ def _judge_held(report, deliveries, db_url, settings, league, started) -> dict:
     report.update(
         {
             "distinct_events": len(expected.event_ids),
-            "reconcile": {"exit_status": reconcile_status, "clean": reconcile_report.get("clean")},
+            "reconcile": verdict.reconcile,
             "problems": problems,
             "ok": not problems,
             "seconds": round(time.perf_counter() - started, 1),

@@ -129,7 +129,7 @@ def test_sigterm_while_the_writer_cannot_commit_waits_then_commits_and_answers_e
         and report["seconds_sigterm_to_exit"] >= sigterm_drill.HOLD_AFTER_SIGTERM_S
     )
     assert "retry" not in report  # nothing was left for the provider to retry
-    assert report["reconcile"] == {"exit_status": 0, "clean": True}
+    assert report["reconcile"] == {"exit_status": 0, "clean": True, "violations": []}
     assert report["problems"] == [] and report["ok"] is True
     drill_reports.record(
         f"sigterm-held-{empty_db_url.split(':')[0].split('+')[0]}",
