@@ -421,6 +421,16 @@ def per_viewer_kb(points: list[dict]) -> float | None:
     return round(slope, 1)
 
 
+def cpu_fit(steps: list[dict]) -> dict | None:
+    """The server's CPU per round as a fixed part plus a part per viewer (least squares over the steps)."""
+    if len({step["viewers"] for step in steps}) < 2:
+        return None
+    slope, intercept = statistics.linear_regression(
+        [step["viewers"] for step in steps], [step["server_cpu_ms_per_round_median"] for step in steps]
+    )
+    return {"fixed_ms": round(intercept, 1), "per_viewer_us": round(slope * 1000, 1)}
+
+
 def viewers_per_worker(server: _served.Server) -> dict[str, int]:
     assert server.process is not None
     held = _served.connections_by_process(server.process.pid, server.port)
@@ -578,7 +588,12 @@ def audience(server: _served.Server, workdir: Path, counts: list[int], args: arg
                 steps.append(step)
         finally:
             pool.close()
-    return {"steps": steps, "memory": memory, "memory_per_idle_viewer_kb": per_viewer_kb(memory)}
+    return {
+        "steps": steps,
+        "memory": memory,
+        "memory_per_idle_viewer_kb": per_viewer_kb(memory),
+        "server_cpu_per_round": cpu_fit(steps),
+    }
 
 
 def run_one(workers: int, counts: list[int], args: argparse.Namespace) -> dict:
