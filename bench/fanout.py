@@ -21,9 +21,10 @@ missed. Memory per idle viewer is the least-squares slope of RSS over viewers.
 Client and server cost are kept apart: the viewers live in `--client-processes`
 processes of their own (this file run with `--viewer-process`, driven over a
 pipe), which do nothing between rounds but answer Socket.IO pings. Each round
-reads, from /proc, the user + system CPU time (every thread, exited ones too) of
-the server's process group and of the viewers' processes, from just before the
-POST to the last viewer's receipt, and the same over the idle pause before it
+reads the user + system CPU time of the server's process group (/proc, every
+thread, exited ones too, in clock ticks of 10 ms) and of the viewers' processes
+(each reports its own `process_time`), from just before the POST to the last
+viewer's receipt, and the same over the idle pause before it
 (per second, so what the idle sockets cost is seen apart): the server's CPU per
 round is its own work, the clients' is reported beside it (on two cores they
 still compete for the same cores, which a loaded machine makes worse).
@@ -204,6 +205,8 @@ async def _viewer_process(base_url: str) -> None:
                     reply = side.arm()
                 elif kind == "collect":
                     reply = await side.collect(float(command["timeout_s"]))
+                elif kind == "cpu":  # this process's CPU so far, every thread, to the nanosecond
+                    reply = {"cpu_s": time.process_time()}
                 else:
                     reply = {"error": f"unknown command {kind!r}"}
             except Exception as error:  # noqa: BLE001 - the coordinator reports it
@@ -259,8 +262,9 @@ class ViewerProcesses:
         counts = [share + (1 if index < extra else 0) for index in range(len(self.processes))]
         return self.ask([{"cmd": "connect", "count": n} for n in counts], STEP_TIMEOUT_S)
 
-    def pids(self) -> list[int]:
-        return [process.pid for process in self.processes]
+    def cpu_s(self) -> float:
+        """The CPU seconds the viewer processes used so far (each reports its own process_time)."""
+        return sum(reply["cpu_s"] for reply in self.ask_all({"cmd": "cpu"}, REPLY_SLACK_S))
 
     def close(self) -> None:
         for process in self.processes:
@@ -334,16 +338,16 @@ def post_sale(client: httpx.Client, base_url: str) -> float:
 def one_round(server: _served.Server, pool: ViewerProcesses, client: httpx.Client) -> dict:
     """Post one sale; each viewer's latency (ms), the misses, and the CPU of server and clients."""
     pool.ask_all({"cmd": "arm"}, REPLY_SLACK_S)
-    pids, clients = server_pids(server), pool.pids()
-    idle_server, idle_clients = cpu_ns(pids), cpu_ns(clients)
-    time.sleep(ROUND_PAUSE_S)  # the same length of idle, measured just before the round
-    idle_server, idle_clients = cpu_ns(pids) - idle_server, cpu_ns(clients) - idle_clients
-    server_before, clients_before = cpu_ns(pids), cpu_ns(clients)
+    pids = server_pids(server)
+    idle_server, idle_clients = cpu_ns(pids), pool.cpu_s()
+    time.sleep(ROUND_PAUSE_S)  # idle, measured just before the round
+    idle_server, idle_clients = cpu_ns(pids) - idle_server, pool.cpu_s() - idle_clients
+    server_before, clients_before = cpu_ns(pids), pool.cpu_s()
     started = post_sale(client, server.base_url)
     acked = time.perf_counter()
     replies = pool.ask_all({"cmd": "collect", "timeout_s": ROUND_TIMEOUT_S}, ROUND_TIMEOUT_S + REPLY_SLACK_S)
     ended = time.perf_counter()
-    server_ns, clients_ns = cpu_ns(pids) - server_before, cpu_ns(clients) - clients_before
+    server_ns, clients_s = cpu_ns(pids) - server_before, pool.cpu_s() - clients_before
     latencies = [(arrived - started) * 1000 for reply in replies for arrived in reply["arrivals"]]
     return {
         "latencies_ms": latencies,
@@ -351,9 +355,9 @@ def one_round(server: _served.Server, pool: ViewerProcesses, client: httpx.Clien
         "ack_ms": (acked - started) * 1000,
         "round_ms": (ended - started) * 1000,
         "server_cpu_ms": server_ns / 1e6,
-        "clients_cpu_ms": clients_ns / 1e6,
+        "clients_cpu_ms": clients_s * 1000,
         "server_idle_cpu_ms_per_s": idle_server / 1e6 / ROUND_PAUSE_S,
-        "clients_idle_cpu_ms_per_s": idle_clients / 1e6 / ROUND_PAUSE_S,
+        "clients_idle_cpu_ms_per_s": idle_clients * 1000 / ROUND_PAUSE_S,
         "load_average": _load(),
     }
 
@@ -386,6 +390,7 @@ def rounds_at(server: _served.Server, pool: ViewerProcesses, client: httpx.Clien
         "missed": sum(result["missed"] for result in measured),
         "ack_ms_median": median_of("ack_ms"),
         "server_cpu_ms_per_round_median": median_of("server_cpu_ms"),
+        "server_cpu_ms_all_rounds": round(sum(result["server_cpu_ms"] for result in measured), 1),
         "clients_cpu_ms_per_round_median": median_of("clients_cpu_ms"),
         "server_idle_cpu_ms_per_s_median": median_of("server_idle_cpu_ms_per_s"),
         "clients_idle_cpu_ms_per_s_median": median_of("clients_idle_cpu_ms_per_s"),
