@@ -16,6 +16,7 @@ from reflex import constants
 from reflex.event import Event
 from reflex.istate.data import RouterData, SessionData
 from reflex.state import State, StateUpdate
+from reflex_base.constants.event import SocketEvent
 from reflex_base.utils.format import format_event_handler
 
 import cozykart.cozykart as served
@@ -104,3 +105,47 @@ def test_reflex_sets_its_keyspace_notifications_once_and_remembers_it():
     }
     source = inspect.getsource(reflex_redis.StateManagerRedis._enable_keyspace_notifications)
     assert "if self._redis_notify_keyspace_events_enabled:" in source
+
+
+def test_a_room_push_queues_the_very_packet_socketio_would_send_on_every_member_socket():
+    """`queue_to_room` skips python-socketio's task per socket: the packet, and where it lands
+    (each member's Engine.IO send queue, which its writer drains), must be what `emit` does."""
+    from engineio.async_socket import AsyncSocket
+    from socketio import AsyncServer
+
+    update = StateUpdate(delta=broadcast.delta(LivePotState, pot_cents=1234, pot_text="$12.34"))
+    namespace = broadcast.event_namespace()
+
+    async def queued_by(push) -> list[list]:
+        assert served.app.sio is not None  # built: it set the packet class's JSON to Reflex's
+        sio = AsyncServer(async_mode="asgi")
+        members = {}
+        for eio_sid in ("eio-a", "eio-b", "eio-c"):
+            sio.eio.sockets[eio_sid] = AsyncSocket(sio.eio, eio_sid)
+            members[eio_sid] = await sio.manager.connect(eio_sid, namespace)
+        for eio_sid in ("eio-a", "eio-b"):  # eio-c is connected but not in the room
+            await sio.enter_room(members[eio_sid], "the-room", namespace=namespace)
+        sio.eio.sockets["eio-b"].closed = True  # closing: nothing more is queued for it
+        await push(sio)
+        return [_drain(sio.eio.sockets[eio_sid].queue) for eio_sid in ("eio-a", "eio-b", "eio-c")]
+
+    async def with_emit(sio):
+        sio.eio.sockets["eio-b"].closed = False  # AsyncSocket.send raises on a closed socket
+        await sio.emit(str(SocketEvent.EVENT), update, room="the-room", namespace=namespace)
+
+    async def with_queue(sio):
+        assert broadcast.queue_to_room(sio, "the-room", update) == 1
+
+    by_emit = run_async(lambda: queued_by(with_emit))
+    by_queue = run_async(lambda: queued_by(with_queue))
+    assert len(by_emit[0]) == 1 and by_emit[2] == [] and by_queue[2] == []
+    assert by_queue[0] == by_emit[0]  # the same Engine.IO message, byte for byte
+    assert by_queue[1] == []
+
+
+def _drain(queue) -> list:
+    items = []
+    while not queue.empty():
+        item = queue.get_nowait()
+        items.append((item.packet_type, item.data))
+    return items
