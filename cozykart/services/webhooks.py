@@ -15,8 +15,9 @@ same way every time: it is stored failed with no next attempt, parked for an
 admin (`InboxRow.parked`). A sale or tip of zero is ignored: nothing was paid.
 
 The webhook routes go through `receive_batch` (via `services.webhook_writer`):
-the same steps for many deliveries in one transaction, a savepoint each, one
-commit for all. Its per-event statements are the inbox and ledger repositories'
+the same steps for many deliveries in one transaction, one commit for all: first
+in one go under one savepoint, then, only when a delivery raised, again with a
+savepoint each. Its per-event statements are the inbox and ledger repositories'
 (`uow.inbox`, `uow.ledger`), which run them through compiled statements on the
 DBAPI cursor; the settings are the unit of work's (`uow.settings`).
 """
@@ -203,7 +204,9 @@ class Delivery:
 def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[InboxReceipt | Exception]:
     """Store and apply many deliveries in ONE transaction: one durable commit for all.
 
-    Each delivery runs under its own savepoint, in order, so the batch behaves
+    The batch is first applied in one go (`_receive_optimistically`); when any
+    delivery raises it is undone and each delivery runs under its own savepoint,
+    in order. Either way the batch behaves
     as the same deliveries received one after another: a repeat of an event
     earlier in the batch (or stored before) is a duplicate and changes nothing;
     a refund before its sale in the same batch waits, then is applied by the
