@@ -141,6 +141,42 @@ def executemany(connection: Connection, statement: Executable, rows: Iterable[Ma
         cursor.close()
 
 
+def executemany_together(
+    connection: Connection, batches: Sequence[tuple[Executable, Sequence[Mapping[str, Any]]]]
+) -> None:
+    """`executemany` for each (statement, rows), in order; on PostgreSQL in ONE pipeline (one round trip).
+
+    psycopg runs each `executemany` in a pipeline of its own, which ends with a sync that
+    waits for the server: a ledger transaction's postings and its balance updates would
+    be two round trips. Inside one `pipeline()` block they are one
+    (https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html, "Pipeline mode support").
+    A failing statement fails the block, as it fails the transaction.
+    """
+    prepared = []
+    for statement, rows in batches:
+        if rows:
+            compiled = _compile(connection, statement, rows[0], many=True)
+            assert not compiled.returns_rows, "executemany does not return rows"
+            prepared.append((compiled.sql, [_parameters(compiled, values) for values in rows]))
+    if not prepared:
+        return
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor()
+    sql, parameters = prepared[0]
+    try:
+        if connection.dialect.name == "postgresql":
+            with driver.pipeline():
+                for sql, parameters in prepared:
+                    cursor.executemany(sql, parameters)
+        else:
+            for sql, parameters in prepared:
+                cursor.executemany(sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _as_sqlalchemy_error(connection, sql, parameters, error) from error
+    finally:
+        cursor.close()
+
+
 def execute_sql(connection: Connection, sql: str) -> None:
     """Run a fixed SQL command with no parameters and no rows (SAVEPOINT and the like)."""
     cursor = _cursor(connection)

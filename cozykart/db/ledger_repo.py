@@ -245,21 +245,17 @@ def write_transaction(
         assert existing_id is not None
         return Written(transaction_id=existing_id, replayed=True)
 
-    lean.executemany(
-        connection,
-        _insert_posting,
-        [
-            {
-                "transaction_id": transaction_id,
-                "account_id": ids[posting.account.code],
-                "amount_cents": posting.amount_cents,
-                "payment_id": posting.payment_id,
-                "available_at": posting.available_at,
-                "description": posting.description,
-            }
-            for posting in transaction.postings
-        ],
-    )
+    postings = [
+        {
+            "transaction_id": transaction_id,
+            "account_id": ids[posting.account.code],
+            "amount_cents": posting.amount_cents,
+            "payment_id": posting.payment_id,
+            "available_at": posting.available_at,
+            "description": posting.description,
+        }
+        for posting in transaction.postings
+    ]
     deltas: dict[int, int] = defaultdict(int)
     for posting in transaction.postings:
         deltas[ids[posting.account.code]] += posting.amount_cents
@@ -269,7 +265,8 @@ def write_transaction(
         for account_id, delta_cents in sorted(deltas.items())
         if delta_cents != 0
     ]
-    lean.executemany(connection, _add_to_balance, balance_changes)
+    # The postings and the balances they move in one round trip (PostgreSQL's pipeline).
+    lean.executemany_together(connection, [(_insert_posting, postings), (_add_to_balance, balance_changes)])
     return Written(transaction_id=transaction_id, replayed=False)
 
 

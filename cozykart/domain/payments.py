@@ -16,7 +16,7 @@ dispute that names only the charge still meets its sale.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -185,11 +185,21 @@ class PaymentFact:
                 raise MalformedWebhook(f"the {each.name} is not an id of 1 to {KEY_LENGTH_MAX} characters")
 
     def to_record(self) -> dict[str, Any]:
-        record = asdict(self)
-        for name, value in record.items():
+        """The fact as JSON-ready values (the inbox stores it for retries and replays).
+
+        `asdict` deep-copies every value, a tenth of a sale's CPU in the webhook writer;
+        the fields are immutable (strings, numbers, instants, tuples), so they are read
+        as they are, and only a nested dataclass goes through `asdict`.
+        """
+        record: dict[str, Any] = {"kind": self.kind}
+        for each in fields(self):
+            value = getattr(self, each.name)
             if isinstance(value, datetime):
-                record[name] = value.isoformat()
-        return {"kind": self.kind, **record}
+                value = value.isoformat()
+            elif is_dataclass(value):
+                value = asdict(value)  # type: ignore[arg-type]
+            record[each.name] = value
+        return record
 
 
 class FanFacts:

@@ -151,22 +151,25 @@ def season_goals(*, actor_id: int, uow: UnitOfWork) -> dict[int, int]:
 
 
 def on_sale_recorded(event: SaleRecorded, uow: UnitOfWork) -> None:
-    """In the sale's transaction: the first sale that takes the race's pool to its goal is celebrated."""
+    """In the sale's transaction: the first sale that takes the race's pool to its goal is celebrated.
+
+    A batch of sales reads the race's goal once (`goal_to_watch`), then only its pool per sale.
+    """
     if event.race_id is None or event.pool_cents <= 0:
         return
     goals = uow.pot_goals
-    if goals.reached_at(event.race_id) is not None:
-        return  # celebrated already: the hot path stops at one read
-    race = uow.league.race(event.race_id)
-    assert race is not None, "a sale's race exists"
-    goal_cents = goals.effective_goal_cents(race.id, race.season_id)
-    if goal_cents is None:
-        return
-    pool_cents = goals.pool_cents(race.id)
-    if not is_reached(pool_cents, goal_cents):
+    watch = goals.goal_to_watch(event.race_id)
+    if watch is None:
+        return  # no goal, or celebrated already: the hot path stops here
+    pool_cents = goals.pool_cents(watch.race_id)
+    if not is_reached(pool_cents, watch.goal_cents):
         return
     at = event.occurred_at
     if goals.mark_reached(
-        race_id=race.id, goal_cents=goal_cents, pool_cents=pool_cents, payment_id=event.payment_id, at=at
+        race_id=watch.race_id,
+        goal_cents=watch.goal_cents,
+        pool_cents=pool_cents,
+        payment_id=event.payment_id,
+        at=at,
     ):
-        uow.emit(PotGoalReached(race.id, race.name, goal_cents, pool_cents, at))
+        uow.emit(PotGoalReached(watch.race_id, watch.race_name, watch.goal_cents, pool_cents, at))

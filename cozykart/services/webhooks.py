@@ -15,8 +15,9 @@ same way every time: it is stored failed with no next attempt, parked for an
 admin (`InboxRow.parked`). A sale or tip of zero is ignored: nothing was paid.
 
 The webhook routes go through `receive_batch` (via `services.webhook_writer`):
-the same steps for many deliveries in one transaction, a savepoint each, one
-commit for all. Its per-event statements are the inbox and ledger repositories'
+the same steps for many deliveries in one transaction, one commit for all: first
+in one go under one savepoint, then, only when a delivery raised, again with a
+savepoint each. Its per-event statements are the inbox and ledger repositories'
 (`uow.inbox`, `uow.ledger`), which run them through compiled statements on the
 DBAPI cursor; the settings are the unit of work's (`uow.settings`).
 """
@@ -135,9 +136,13 @@ def receive(
 
 
 def receive_in_transaction(
-    event: VerifiedEvent, *, body_sha256: str, uow: UnitOfWork, now: datetime
+    event: VerifiedEvent, *, body_sha256: str, uow: UnitOfWork, now: datetime, optimistic: bool = False
 ) -> InboxReceipt:
-    """`receive` inside a transaction the caller commits (group commit batches many)."""
+    """`receive` inside a transaction the caller commits (group commit batches many).
+
+    `optimistic`: apply the fact with no savepoint of its own, letting a failure raise
+    (the caller undoes more than this event; see `_receive_optimistically`).
+    """
     existing = uow.inbox.find_event(event.provider, event.event_id)
     if existing is not None:
         return InboxReceipt(existing.id, existing.status, duplicate=True)
@@ -169,7 +174,7 @@ def receive_in_transaction(
     elif isinstance(fact, CheckoutPending):
         values.update(status=InboxStatus.IGNORED, last_error=PENDING_REASON)
     else:
-        values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, now))
+        values.update(_attempt(uow, fact, event.provider, payment_key, None, 0, now, optimistic=optimistic))
     inbox_id = uow.inbox.store_event(values)
     if values["status"] == InboxStatus.WAITING and payment_key is not None:
         uow.inbox.waiting_payment_keys().add(payment_key)
@@ -199,7 +204,9 @@ class Delivery:
 def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[InboxReceipt | Exception]:
     """Store and apply many deliveries in ONE transaction: one durable commit for all.
 
-    Each delivery runs under its own savepoint, in order, so the batch behaves
+    The batch is first applied in one go (`_receive_optimistically`); when any
+    delivery raises it is undone and each delivery runs under its own savepoint,
+    in order. Either way the batch behaves
     as the same deliveries received one after another: a repeat of an event
     earlier in the batch (or stored before) is a duplicate and changes nothing;
     a refund before its sale in the same batch waits, then is applied by the
@@ -214,35 +221,67 @@ def receive_batch(deliveries: Sequence[Delivery], *, uow: UnitOfWork) -> list[In
     stored values over its base settings), read once per transaction, so once
     per batch.
     """
-    outcomes: list[InboxReceipt | Exception] = []
     with uow:
         # Open the transaction once, before the first delivery (SQLite: BEGIN IMMEDIATE, the write lock;
         # PostgreSQL: a connection): a locked or unreachable database then fails the whole batch in one
         # busy or connect timeout, instead of once per delivery, each waiting its own.
         with uow.plain_savepoint("batch"):
             pass
-        for delivery in deliveries:
-            event = delivery.event
-            try:
-                with uow.plain_savepoint("delivery"):
-                    receipt = receive_in_transaction(
-                        event, body_sha256=delivery.body_sha256, uow=uow, now=delivery.received_at
-                    )
-                    uow.handle_events()
-            except StoredMeanwhile as error:
-                # PostgreSQL: another process stored the same event and committed first.
-                existing = uow.inbox.find_event(event.provider, event.event_id)
-                outcomes.append(
-                    InboxReceipt(existing.id, existing.status, duplicate=True)
-                    if existing is not None
-                    else error
-                )
-            except Exception as error:  # noqa: BLE001 - this delivery is not stored and not acknowledged
-                outcomes.append(error)
-            else:
-                outcomes.append(receipt)
+        outcomes = _receive_optimistically(deliveries, uow)
+        if outcomes is None:
+            outcomes = [_receive_one(delivery, uow) for delivery in deliveries]
         uow.commit()
     return outcomes
+
+
+def _receive_optimistically(
+    deliveries: Sequence[Delivery], uow: UnitOfWork
+) -> list[InboxReceipt | Exception] | None:
+    """The batch in one go, under ONE savepoint: the receipts, or None when any delivery raised.
+
+    A savepoint per delivery (and one per fact applied) is two round trips each on
+    PostgreSQL, and almost every batch has nothing to undo. When nothing in it
+    raises, the outcome is what the savepoints would have left (each one
+    released); when anything raises (a fact that fails or waits, a delivery
+    another process stored meanwhile) the whole pass is rolled back and the
+    caller runs the careful per-delivery path, so the rules above hold either way.
+    """
+    uow.inbox.remember_events([(d.event.provider, d.event.event_id) for d in deliveries])
+    try:
+        with uow.plain_savepoint("optimistic"):
+            receipts: list[InboxReceipt | Exception] = []
+            for delivery in deliveries:
+                receipts.append(
+                    receive_in_transaction(
+                        delivery.event,
+                        body_sha256=delivery.body_sha256,
+                        uow=uow,
+                        now=delivery.received_at,
+                        optimistic=True,
+                    )
+                )
+                uow.handle_events()
+            return receipts
+    except Exception:  # noqa: BLE001 - undone whole; the careful path gives each delivery its outcome
+        return None
+
+
+def _receive_one(delivery: Delivery, uow: UnitOfWork) -> InboxReceipt | Exception:
+    """One delivery under its own savepoint: its receipt, or the error that kept it from being stored."""
+    event = delivery.event
+    try:
+        with uow.plain_savepoint("delivery"):
+            receipt = receive_in_transaction(
+                event, body_sha256=delivery.body_sha256, uow=uow, now=delivery.received_at
+            )
+            uow.handle_events()
+            return receipt
+    except StoredMeanwhile as error:
+        # PostgreSQL: another process stored the same event and committed first.
+        existing = uow.inbox.find_event(event.provider, event.event_id)
+        return InboxReceipt(existing.id, existing.status, duplicate=True) if existing is not None else error
+    except Exception as error:  # noqa: BLE001 - this delivery is not stored and not acknowledged
+        return error
 
 
 def retry_due(*, uow: UnitOfWork, now: datetime | None = None) -> int:
@@ -317,9 +356,15 @@ def _attempt(
     inbox_id: int | None,
     attempts_before: int,
     now: datetime,
+    *,
+    optimistic: bool = False,
 ) -> dict:
-    """Apply one fact under a savepoint; the inbox columns that record the outcome."""
+    """Apply one fact under a savepoint (with `optimistic`, none: a failure raises); the inbox columns
+    that record the outcome."""
     attempts = attempts_before + 1
+    if optimistic:
+        applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, now)
+        return _applied(attempts, applied_cents, now)
     try:
         with uow.plain_savepoint("apply"):
             applied_cents = _apply_fact(uow, fact, provider, payment_key, inbox_id, now)
@@ -333,6 +378,10 @@ def _attempt(
     except Exception as error:  # noqa: BLE001 - stored with the event; the inbox loses nothing
         # Permanent: the same fact fails the same way every time, so it is parked for an admin, never retried.
         return _not_applied(InboxStatus.FAILED, _error_text(error), attempts, now, retry=False)
+    return _applied(attempts, applied_cents, now)
+
+
+def _applied(attempts: int, applied_cents: int, now: datetime) -> dict:
     return {
         "status": InboxStatus.APPLIED,
         "attempts": attempts,

@@ -15,14 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from cozykart.db.engine import create_db_engine, engine_for
+from cozykart.db.pot_goal_tables import PotGoalReached
 from cozykart.db.types import utc_now
 from cozykart.db.uow import UnitOfWork
 from cozykart.domain.ledger import house_code, pool_code, wallet_code
 from cozykart.integrations import stripe_payments
-from cozykart.services import money_settings, webhook_writer, webhooks
+from cozykart.services import money_settings, outbox, pot_goals, webhook_writer, webhooks
 from cozykart.services.handlers import HANDLERS
 from cozykart.services.reads import reconcile as reconcile_service
 from tests.integration.webhook_support import (
@@ -299,4 +300,34 @@ def test_two_writers_with_the_same_event_at_once_store_and_credit_it_once(setup)
     assert (other.status, other.duplicate) == ("applied", False)
     assert balance(database, pool_code(race.race_id)) == 1000 + 200
     assert balance(database, wallet_code(race.racer_ids[0])) == 0  # the race is live: nothing split yet
+    _assert_reconciles(database)
+
+
+@pytest.mark.parametrize("with_a_failing_event", [False, True], ids=["all-apply", "one-fails"])
+def test_a_batch_that_crosses_the_pot_goal_celebrates_once_at_the_sale_that_reached_it(
+    setup, with_a_failing_event
+):
+    """The goal is read once per batch (`goal_to_watch`); the pool per sale. With a failing event in
+    the batch, the optimistic pass is undone and the per-delivery path runs: the same outcome."""
+    database, settings, race = setup
+    pot_goals.set_race_goal(race.race_id, "15", actor_id=race.host_id, uow=database.uow(settings))
+    at = race.started_at + timedelta(minutes=1)
+    events = [checkout(f"evt_goal_{n}", f"pi_goal_{n}", 2500, at) for n in range(4)]  # the pool: $5 a sale
+    if with_a_failing_event:
+        events.insert(1, checkout("evt_tip", "pi_tip", 500, at, metadata={"kind": "tip", "song": "Yoshi"}))
+
+    outcomes = webhooks.receive_batch([_delivery(settings, e) for e in events], uow=database.uow(settings))
+
+    statuses = [o.status for o in outcomes]
+    assert statuses == (
+        ["applied", "failed", "applied", "applied", "applied"] if with_a_failing_event else ["applied"] * 4
+    )
+    with database.uow() as uow:
+        reached = uow.pot_goals.reached(race.race_id)
+        (payment_id,) = uow.session.connection().execute(select(PotGoalReached.__table__.c.payment_id)).one()
+        celebrated = uow.ledger.payment_by_id(payment_id)
+    assert reached is not None and reached[0] == 1500
+    assert celebrated.key.endswith("pi_goal_2"), celebrated.key  # $15.00 at the third sale, once
+    assert balance(database, pool_code(race.race_id)) == 2000
+    assert len([row for row in outbox.list_outbox(uow=database.uow(settings)) if row.kind == "pot_goal"]) == 1
     _assert_reconciles(database)

@@ -79,9 +79,11 @@ class InboxRepository(Repository):
         super().__init__(session)
         self._connection: Connection | None = None
         self._waiting_payment_keys: set[str] | None = None
+        self._events: dict[tuple[str, str], FoundEvent | None] = {}  # remembered by `remember_events`
 
     def forget(self) -> None:
         self._waiting_payment_keys = None
+        self._events.clear()
 
     @property
     def connection(self) -> Connection:
@@ -92,8 +94,33 @@ class InboxRepository(Repository):
 
     # --- the hot path: every delivery -------------------------------------------------
 
+    def remember_events(self, keys: list[tuple[str, str]]) -> None:
+        """Look up these (provider, event id) pairs in one statement, for `find_event` to answer from.
+
+        A webhook batch looks each delivery up; one statement for all of them saves a
+        round trip per delivery. What this transaction stores is remembered too; an
+        event another process stores meanwhile is refused by the unique key
+        (`store_event` raises StoredMeanwhile), so a stale answer never stores twice.
+        """
+        wanted = set(keys)
+        if not wanted:
+            return
+        providers = sorted({provider for provider, _ in wanted})
+        event_ids = sorted({event_id for _, event_id in wanted})
+        rows = self.connection.execute(
+            select(_inbox.c.provider, _inbox.c.event_id, _inbox.c.id, _inbox.c.status).where(
+                _inbox.c.provider.in_(providers), _inbox.c.event_id.in_(event_ids)
+            )
+        ).all()
+        self._events.update(dict.fromkeys(wanted))
+        for provider, event_id, inbox_id, status in rows:
+            if (provider, event_id) in wanted:
+                self._events[provider, event_id] = FoundEvent(inbox_id, status)
+
     def find_event(self, provider: str, event_id: str) -> FoundEvent | None:
         """The stored event with this provider's event id (its id and status), if any."""
+        if (provider, event_id) in self._events:
+            return self._events[provider, event_id]
         rows = lean.execute(self.connection, _FIND_EVENT, {"provider": provider, "event_id": event_id})
         return FoundEvent(*rows[0]) if rows else None
 
@@ -105,9 +132,12 @@ class InboxRepository(Repository):
         transaction, or the savepoint around this, must then be rolled back).
         """
         try:
-            return lean.execute(self.connection, _INSERT_EVENT, values)[0][0]
+            inbox_id = lean.execute(self.connection, _INSERT_EVENT, values)[0][0]
         except IntegrityError as error:
             raise StoredMeanwhile("another transaction stored this event first") from error
+        if (values["provider"], values["event_id"]) in self._events:
+            self._events[values["provider"], values["event_id"]] = FoundEvent(inbox_id, values["status"])
+        return inbox_id
 
     def waiting_payment_keys(self) -> set[str]:
         """The payment keys that waiting events name, read once per transaction (then kept up to date).
@@ -172,6 +202,9 @@ class InboxRepository(Repository):
     def record_outcome(self, inbox_id: int, outcome: dict) -> None:
         """Write an attempt's outcome (status, attempts, error, next attempt...) on the event's row."""
         self.connection.execute(update(_inbox).where(_inbox.c.id == inbox_id).values(**outcome))
+        for key, found in self._events.items():  # a waiting event a sale applied: remembered as it is now
+            if found is not None and found.id == inbox_id:
+                self._events[key] = FoundEvent(inbox_id, outcome["status"])
 
     def due_for_retry(self, now: datetime, limit: int, statuses: Iterable[str]) -> list:
         """Failed and waiting events whose next attempt has come, soonest first, at most `limit`."""

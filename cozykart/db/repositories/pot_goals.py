@@ -1,14 +1,24 @@
-"""The pot goals repository: races' goals, seasons' defaults, and the one row per race that reached its goal."""
+"""The pot goals repository: races' goals, seasons' defaults, and the one row per race that reached its goal.
+
+Every sale of a live race asks whether its pool just reached a goal (`goal_to_watch`).
+The answer's fixed parts (the race's name, its goal, whether it was reached) are
+read once per transaction and race, not per sale: the webhook writer records a
+batch of sales in one transaction, and these reads were most of a sale's
+statements. A goal set, or reached, in the same transaction updates what it
+remembers; one set by another process meanwhile counts from the next batch.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from cozykart.db import ledger_repo
+from cozykart.db import lean, ledger_repo
+from cozykart.db.ledger_repo import race_table
 from cozykart.db.pot_goal_tables import PotGoal, PotGoalReached
 from cozykart.db.repositories import Repository
 from cozykart.domain.ledger import pool_code
@@ -17,7 +27,54 @@ _goal = PotGoal.__table__
 _reached = PotGoalReached.__table__
 
 
+# The race's name, its own goal, its season's goal, and whether it reached one: one statement.
+_GOAL_TO_WATCH = select(
+    race_table.c.name,
+    select(_goal.c.goal_cents).where(_goal.c.race_id == race_table.c.id).scalar_subquery(),
+    select(_goal.c.goal_cents).where(_goal.c.season_id == race_table.c.season_id).scalar_subquery(),
+    select(_reached.c.reached_at).where(_reached.c.race_id == race_table.c.id).scalar_subquery(),
+).where(race_table.c.id == bindparam("race_id"))
+
+
+_POOL_CENTS = select(ledger_repo.account_table.c.balance_cents).where(
+    ledger_repo.account_table.c.code == bindparam("code")
+)
+
+
+@dataclass(frozen=True)
+class GoalToWatch:
+    """A race whose pool has a goal it has not reached yet."""
+
+    race_id: int
+    race_name: str
+    goal_cents: int
+
+
 class PotGoalsRepository(Repository):
+    def __init__(self, session) -> None:
+        super().__init__(session)
+        self._watching: dict[
+            int, GoalToWatch | None
+        ] = {}  # race id -> its goal to watch, for the transaction
+
+    def forget(self) -> None:
+        self._watching.clear()
+
+    def goal_to_watch(self, race_id: int) -> GoalToWatch | None:
+        """The race's goal (its own, else its season's) while not reached yet; None without one, or once
+        reached. Read once per transaction and race (see the module's docstring)."""
+        if race_id not in self._watching:
+            row = lean.execute(self.connection, _GOAL_TO_WATCH, {"race_id": race_id})
+            assert row, "a sale's race exists"
+            name, own_cents, season_cents, reached_at = row[0]
+            goal_cents = own_cents if own_cents is not None else season_cents
+            self._watching[race_id] = (
+                GoalToWatch(race_id, name, goal_cents)
+                if goal_cents is not None and reached_at is None
+                else None
+            )
+        return self._watching[race_id]
+
     def race_goal_cents(self, race_id: int) -> int | None:
         """The race's own goal, if one was set."""
         return self.connection.execute(
@@ -55,6 +112,7 @@ class PotGoalsRepository(Repository):
     ) -> None:
         """Set (or, with `goal_cents` None, clear) the goal of one race or one season."""
         assert (race_id is None) != (season_id is None), "a goal belongs to a race or a season"
+        self._watching.clear()  # a season's goal is every one of its races'
         owner = _goal.c.race_id == race_id if race_id is not None else _goal.c.season_id == season_id
         if goal_cents is None:
             self.connection.execute(delete(_goal).where(owner))
@@ -66,13 +124,8 @@ class PotGoalsRepository(Repository):
 
     def pool_cents(self, race_id: int) -> int:
         """The race's pool as its cached balance (0 before its first sale)."""
-        account = ledger_repo.account_table
-        return (
-            self.connection.execute(
-                select(account.c.balance_cents).where(account.c.code == pool_code(race_id))
-            ).scalar_one_or_none()
-            or 0
-        )
+        rows = lean.execute(self.connection, _POOL_CENTS, {"code": pool_code(race_id)})
+        return (rows[0][0] if rows else None) or 0
 
     def reached_at(self, race_id: int) -> datetime | None:
         """When the race's pool reached its goal, or None."""
@@ -108,4 +161,5 @@ class PotGoalsRepository(Repository):
             .on_conflict_do_nothing(index_elements=["race_id"])
             .returning(_reached.c.race_id)
         )
+        self._watching[race_id] = None  # reached now, by this transaction or (on a conflict) another
         return self.connection.execute(statement).scalar_one_or_none() is not None
