@@ -26,6 +26,7 @@ The benches (`--only` picks some; names as below):
   standings  bench/standings.py a season of 5,000 racers and 200,000 results
   wallet     bench/wallet.py    /wallet's page for a racer with 100,000 wallet lines
   fanout     bench/fanout.py    a sale to the new pot at 1,000 websocket viewers; memory per viewer
+  scale      bench/scale.py     reconcile, standings, wallet, supporters board at 1x/10x/100x data
 
 `--quick` runs every bench at a small size (seconds, not minutes) to check that the
 report can be produced; its figures are not the goals' figures. A bench that fails
@@ -82,6 +83,13 @@ BENCHES = (
         notes="SQLite",
     ),
     Bench("wallet", "bench/wallet.py", (), ("--entries", "2000", "--repeat", "3")),
+    Bench(
+        "scale",
+        "bench/scale.py",
+        ("--charts", "docs/bench"),
+        ("--factors", "0.05", "--repeat", "2", "--wallet-lines", "300"),
+        notes="1x/10x/100x of the league (bench/grow.py); charts in docs/bench/",
+    ),
     Bench(
         "fanout",
         "bench/fanout.py",
@@ -309,6 +317,7 @@ def goals(benches: dict[str, dict], *, postgres: bool, quick: bool) -> list[dict
                 detail=f"p95 {_dig(wallet, database, 'first_page_ms', 'p95')} ms",
             )
         )
+    lines += _scale_goals(_dig(benches, "scale", "result") or {}, postgres=postgres)
     if quick:
         for line in lines:
             line["note"] = "--quick sizes: not the goal's size"
@@ -337,6 +346,44 @@ def fanout_goals(fanout: dict) -> list[dict]:
                 else None,
             )
         )
+    return lines
+
+
+def _scale_goals(scale: dict, *, postgres: bool) -> list[dict]:
+    """Issue 21's growth goals from the scale bench's largest size (and its 5,000-racer size)."""
+    lines = []
+    for database in ("sqlite", "postgresql"):
+        curve = _dig(scale, database, "curve") or []
+        largest = max(curve, key=lambda point: point["totals"]["postings"], default={})
+        lines.append(
+            _goal(
+                "reconcile at 1M postings (CLI, wall time)",
+                "scale",
+                "< 10 s",
+                _dig(largest, "reconcile", "seconds"),
+                "s",
+                lambda v: v < 10,
+                database=database,
+                detail=f"{_dig(largest, 'totals', 'postings')} postings, clean "
+                f"{_dig(largest, 'reconcile', 'clean')}, load {_dig(largest, 'reconcile', 'load_average')}",
+                skipped=SKIPPED_NO_POSTGRES if database == "postgresql" and not postgres else None,
+            )
+        )
+    curve = _dig(scale, "sqlite", "curve") or []
+    near_5k = min(curve, key=lambda point: abs(point["totals"]["racers"] - 5000), default={})
+    lines.append(
+        _goal(
+            "standings cold p95 at 5,000 racers",
+            "scale",
+            "< 50 ms",
+            _dig(near_5k, "standings_cold_ms", "p95"),
+            "ms",
+            lambda v: v < 50,
+            database="sqlite",
+            detail=f"{_dig(near_5k, 'totals', 'racers')} racers, median "
+            f"{_dig(near_5k, 'standings_cold_ms', 'median')} ms",
+        )
+    )
     return lines
 
 

@@ -53,6 +53,8 @@ class LedgerPayment(SQLModel, table=True):
     """Money a fan paid in (a merch sale or a DJ tip), once per provider payment."""
 
     __tablename__ = "ledger_payment"
+    # A race board's tips: the raceless payments inside the race's window, not every tip ever paid.
+    __table_args__ = (Index("ix_ledger_payment_race_occurred", "race_id", "occurred_at"),)
 
     id: int = Field(default=None, primary_key=True)  # None until the row is stored
     key: str = Field(max_length=200, unique=True)

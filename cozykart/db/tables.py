@@ -110,6 +110,8 @@ class Race(SQLModel, table=True):
             postgresql_where=text("status = 'live'"),
         ),
         Index("ix_race_window", "started_at", "ended_at"),
+        # The season board's span (first start, last end, any still live) from the index alone.
+        Index("ix_race_season_window", "season_id", "started_at", "ended_at"),
     )
 
     id: int = Field(default=None, primary_key=True)  # None until the row is stored

@@ -36,8 +36,8 @@ from cozykart.settings import PROJECT_ROOT, Settings
 from tests.conftest import BACKENDS, postgres_base_url
 
 CLI_TIMEOUT_S = 180
-OLDER_REVISION = "0016"
-HEAD_REVISION = "0017"
+OLDER_REVISION = "0017"
+HEAD_REVISION = "0018"
 
 
 def run_cli(db_url: str, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, insert
 from sqlmodel import select
 
+from cozykart.db import ledger_repo
 from cozykart.db.tables import Racer, Season
 from cozykart.integrations import stripe_payments
 from cozykart.services import ledger
@@ -19,6 +21,7 @@ from cozykart.services.reads.supporters import (
     SEASON_SCOPE,
     Supporter,
     parse_scope,
+    season_top,
     supporters_board,
 )
 from tests.integration.ledger_support import T0, make_race, make_racers, make_season, settings_for
@@ -199,3 +202,60 @@ def test_through_the_webhooks_only_a_name_the_fan_chose_reaches_the_board(databa
     board = supporters_board(uow=database.uow(settings))
     assert _rows(board.race) == [(1, "Public Pia", 300)]  # Wanda was refunded in full
     assert {"Fan Fiona", "Private Pat"}.isdisjoint(row.name for row in board.race + board.season)
+
+
+def _season_boards(database, limit: int = 10):
+    """The season's board from this process's tally and from the full aggregate over every payment."""
+    with database.uow() as uow:
+        season = uow.seasons.active_season()
+        tallied = season_top(uow, season.id, limit=limit)
+        full = uow.supporters.top_of_season(season.id, limit=limit)
+    return tallied, full
+
+
+def test_the_season_board_from_the_tally_equals_the_full_aggregate_through_a_night(night):
+    """Pins the board before and after the per-process tally: equal at every step, warm or cold."""
+    database = night
+    with database.uow() as uow:
+        dj = uow.session.exec(select(Racer.id).order_by(Racer.id)).first()
+    tallied, full = _season_boards(database)
+    assert tallied == full and [row.fan_name for row in full][:2] == ["Ann", "Bo"]
+    b, m = T0 + 2 * HOUR, timedelta(minutes=1)
+    steps = [
+        lambda: _sale(database, "n-ivy", 5_000, b + 20 * m, "Ivy"),  # new name straight to the top
+        lambda: _tip(database, "n-bo", dj, 4_000, b + 21 * m, "Bo"),  # a name in the top grows
+        lambda: _tip(database, "n-cy", dj, 1, b + 22 * m, "Cy"),  # a name below the top 2 grows a cent
+        lambda: ledger.refund_payment(
+            payment_key="n-ivy", refund_key="r-ivy", refunded_at=b + 23 * m, uow=database.uow()
+        ),
+        lambda: _sale(database, "n-zed", 1_300, b + 24 * m, "Zed"),  # ties Ann on total; Ann gave first
+    ]
+    for step in steps:
+        step()
+        for limit in (2, 10):
+            tallied, full = _season_boards(database, limit)
+            assert tallied == full, (limit, tallied, full)
+    assert [row.fan_name for row in _season_boards(database)[1]][:3] == ["Bo", "Ann", "Zed"]
+
+
+def test_a_payment_that_commits_below_the_highest_id_seen_restarts_the_tally(night):
+    """PostgreSQL hands out ids before commit: a payment may appear below the highest id already read."""
+    database = night
+    payment = ledger_repo.payment_table
+    with database.engine.begin() as connection:
+        high = connection.execute(select(func.max(payment.c.id))).scalar_one() + 100
+    row = {"kind": "tip", "provider": "manual", "cost_cents": 0, "pool_cents": 0, "fee_cents": 0,
+           "race_id": None, "item": "Song", "occurred_at": T0 + 2 * HOUR + timedelta(minutes=30),
+           "recorded_at": T0 + 2 * HOUR}  # fmt: skip
+    with database.engine.begin() as connection:
+        connection.execute(
+            insert(payment), {**row, "id": high, "key": "late-1", "gross_cents": 10, "fan_name": "Ann"}
+        )
+    assert _season_boards(database)[0] == _season_boards(database)[1]
+    with database.engine.begin() as connection:  # the straggler: committed after, id below
+        connection.execute(
+            insert(payment),
+            {**row, "id": high - 50, "key": "late-2", "gross_cents": 90_000, "fan_name": "Jo"},
+        )
+    tallied, full = _season_boards(database)
+    assert tallied == full and tallied[0].fan_name == "Jo"
