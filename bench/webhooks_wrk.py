@@ -25,9 +25,12 @@ else a redis-server of the bench's own), the app is served as in production
   `delay()`), acknowledgement p50/p99 and the rate achieved;
 - the load average before and after each run: read every figure with it.
 
-Stripe refuses a signature older than its tolerance (300 s), so each phase's deliveries are
-signed just before it starts. `--profile DIR` samples the served backend with py-spy during
-the settled run (bench/webhooks.py's profiler) and puts the top functions in the report.
+Stripe's libraries refuse a signature whose timestamp is older than their tolerance, five
+minutes by default ("Check the webhook signatures", "Prevent replay attacks",
+https://docs.stripe.com/webhooks#verify-manually; stripe_payments.TOLERANCE_S here), so each
+phase's deliveries are signed just before it starts and a phase is sized to end well within it. `--profile DIR` samples the served backend with py-spy during
+the settled run (bench/webhooks.py's profiler) and puts the top functions in the report; the
+sampler takes CPU on the same cores, so that run's figures say `"profiled": true`.
 Prints one JSON report (with `--json`, on one line, the only stdout); asserts nothing about time.
 """
 
@@ -242,6 +245,7 @@ def _settled_run(
         "spare_pings_sent": sales["spares_sent"],
         "ack_p50_ms": sales["latency_ms"]["p50"],
         "ack_p99_ms": sales["latency_ms"]["p99"],
+        "profiled": bool(args.profile),
         "server_cpu_s": round(meter.server_s, 3),
         "server_cpu_ms_per_event": round(1000 * meter.server_s / max(applied, 1), 3),
     }
