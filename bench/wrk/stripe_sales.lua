@@ -78,6 +78,7 @@ function request()
   first_sent_ms = first_sent_ms or now_ms()
   local delivery = deliveries[next_delivery]
   next_delivery = next_delivery + 1
+  wrk.thread:set("sent", next_delivery - 1)
   return delivery
 end
 
@@ -114,7 +115,7 @@ function setup(thread)
 end
 
 function done(summary, latency, requests)
-  local totals = { answered = 0, applied = 0, refused = 0, spares_sent = 0, sending_ms = 0 }
+  local totals = { sent = 0, answered = 0, applied = 0, refused = 0, spares_sent = 0, sending_ms = 0 }
   for _, thread in ipairs(threads) do
     for name, _ in pairs(totals) do
       totals[name] = totals[name] + (thread:get(name) or 0)
@@ -124,11 +125,11 @@ function done(summary, latency, requests)
   local file = assert(io.open(threads[1]:get("report_path"), "w"))
   file:write(string.format(
     '{"duration_s": %.6f, "requests": %d, "bytes": %d, "non_2xx": %d, "connect_errors": %d, '
-      .. '"read_errors": %d, "write_errors": %d, "timeouts": %d, "answered": %d, "applied": %d, '
+      .. '"read_errors": %d, "write_errors": %d, "timeouts": %d, "sent": %d, "answered": %d, "applied": %d, '
       .. '"refused": %d, "spares_sent": %d, "sending_s": %.6f, "latency_ms": {"p50": %.3f, "p90": %.3f, '
       .. '"p99": %.3f, "max": %.3f, "mean": %.3f}}\n',
     summary.duration / 1e6, summary.requests, summary.bytes, errors.status, errors.connect,
-    errors.read, errors.write, errors.timeout, totals.answered, totals.applied, totals.refused,
+    errors.read, errors.write, errors.timeout, totals.sent, totals.answered, totals.applied, totals.refused,
     totals.spares_sent, totals.sending_ms / 1000, latency:percentile(50) / 1000,
     latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000, latency.mean / 1000
   ))
