@@ -394,3 +394,46 @@ def _established_inodes(port: int) -> set[str]:
             if local_port == port and parts[3] == "01":  # 01: ESTABLISHED
                 inodes.add(parts[9])
     return inodes
+
+
+def processes_cpu_s(pids) -> dict[int, float]:
+    """CPU seconds (user + system) each of `pids` has used so far, from /proc/<pid>/stat; a pid
+    that has exited (or that /proc does not show) is left out."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+    return used
+
+
+def process_group_cpu_s(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of group `pgid` (the served app: reflex and
+    its Granian workers, every thread)."""
+    return sum(processes_cpu_s(_process_group(pgid)).values())
+
+
+def with_application_name(db_url: str, name: str) -> str:
+    """`db_url` with libpq's `application_name` set, so its sessions can be told apart in
+    `pg_stat_activity` (engine.py keeps a name the URL sets)."""
+    return (
+        make_url(db_url).update_query_dict({"application_name": name}).render_as_string(hide_password=False)
+    )
+
+
+def postgres_backend_pids(db_url: str, application_name: str) -> set[int]:
+    """The pids of the PostgreSQL backends serving sessions named `application_name` (on a local
+    server these are processes this machine's /proc shows)."""
+    engine = create_engine(with_application_name(db_url, "cozykart-bench-probe"))  # not counted itself
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": application_name},
+            )
+            return {int(row[0]) for row in rows}
+    finally:
+        engine.dispose()

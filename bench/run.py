@@ -22,6 +22,7 @@ prints one JSON object:
 
 The benches (`--only` picks some; names as below):
   webhooks   bench/webhooks.py  signed sales to the served app: settled/s, ack p50/p99 at 200/s
+  webhooks_wrk bench/webhooks_wrk.py  the same driven by wrk: settled/s, share of /ping, CPU/event
   ledger     bench/ledger.py    the ledger service's sales/s beside raw sqlite3 (the ceiling)
   standings  bench/standings.py a season of 5,000 racers and 200,000 results
   wallet     bench/wallet.py    /wallet's page for a racer with 100,000 wallet lines
@@ -73,6 +74,13 @@ class Bench:
 
 BENCHES = (
     Bench("webhooks", "bench/webhooks.py", (), ("--events", "100", "--rate", "50", "--seconds", "2")),
+    Bench(
+        "webhooks_wrk",
+        "bench/webhooks_wrk.py",
+        (),
+        ("--events", "300", "--rate", "50", "--seconds", "2", "--ping-seconds", "1"),
+        notes="wrk drives the server; PostgreSQL with 1 and 2 workers (Redis)",
+    ),
     Bench("ledger", "bench/ledger.py", (), ("--sales", "50", "--rounds", "1")),
     Bench(
         "standings",
@@ -284,6 +292,7 @@ def goals(benches: dict[str, dict], *, postgres: bool, quick: bool) -> list[dict
                 skipped=skipped,
             )
         )
+    lines += _wrk_goals(benches, postgres=postgres)
     lines.extend(fanout_goals(_dig(benches, "fanout", "result") or {}))
     standings = _dig(benches, "standings", "result") or {}
     lines.append(
@@ -382,6 +391,99 @@ def _scale_goals(scale: dict, *, postgres: bool) -> list[dict]:
             database="sqlite",
             detail=f"{_dig(near_5k, 'totals', 'racers')} racers, median "
             f"{_dig(near_5k, 'standings_cold_ms', 'median')} ms",
+        )
+    )
+    return lines
+
+
+# Issue 21's goals for the webhook path under wrk: (goal, database, workers, target, figure, unit, met).
+WRK_GOALS = (
+    ("settled events/s (wrk)", "sqlite", 1, ">= 1600 /s", ("settled", "settled_per_s"), "events/s", 1600.0),
+    (
+        "settled share of the same server's /ping rate",
+        "sqlite",
+        1,
+        ">= 0.30",
+        ("settled_share_of_noop",),
+        "ratio",
+        0.30,
+    ),
+    (
+        "server CPU per settled event",
+        "sqlite",
+        1,
+        "<= 0.5 ms",
+        ("settled", "server_cpu_ms_per_event"),
+        "ms",
+        -0.5,
+    ),
+    (
+        "settled events/s (wrk)",
+        "postgresql",
+        1,
+        ">= 1000 /s",
+        ("settled", "settled_per_s"),
+        "events/s",
+        1000.0,
+    ),
+    (
+        "settled share of the same server's /ping rate",
+        "postgresql",
+        1,
+        ">= 0.20",
+        ("settled_share_of_noop",),
+        "ratio",
+        0.20,
+    ),
+)  # a negative bound is a ceiling (at most its absolute value), a positive one a floor
+
+
+def _wrk_detail(run: dict) -> str | None:
+    if not run:
+        return None
+    return (
+        f"no-op {_dig(run, 'noop', 'before_per_s')}/{_dig(run, 'noop', 'after_per_s')} /s before/after, "
+        f"load {run.get('load_average_before')}, ack p50/p99 at {_dig(run, 'fixed_rate', 'achieved_per_s')}/s "
+        f"{_dig(run, 'fixed_rate', 'ack_p50_ms')}/{_dig(run, 'fixed_rate', 'ack_p99_ms')} ms"
+    )
+
+
+def _wrk_goals(benches: dict[str, dict], *, postgres: bool) -> list[dict]:
+    """Issue 21's goals beside bench/webhooks_wrk.py's figures (one worker, production, live race),
+    and two PostgreSQL workers with Redis against one."""
+    runs = _dig(benches, "webhooks_wrk", "result", "reports") or []
+    by_run = {(run.get("database"), run.get("workers")): run for run in runs if isinstance(run, dict)}
+    lines = []
+    for goal, database, workers, target, figure, unit, bound in WRK_GOALS:
+        run = by_run.get((database, workers), {})
+        skipped = SKIPPED_NO_POSTGRES if database == "postgresql" and not postgres else None
+        met = (lambda v, b=bound: v <= -b) if bound < 0 else (lambda v, b=bound: v >= b)
+        lines.append(
+            _goal(
+                goal,
+                "webhooks_wrk",
+                target,
+                _dig(run, *figure),
+                unit,
+                met,
+                database=database,
+                detail=_wrk_detail(run),
+                skipped=skipped,
+            )
+        )
+    one = _dig(by_run.get(("postgresql", 1), {}), "settled", "settled_per_s")
+    two = _dig(by_run.get(("postgresql", 2), {}), "settled", "settled_per_s")
+    lines.append(
+        _goal(
+            "two workers (Redis) over one, settled events/s",
+            "webhooks_wrk",
+            "> 1.0",
+            round(two / one, 2) if one and two else None,
+            "ratio",
+            lambda v: v > 1.0,
+            database="postgresql",
+            detail=f"{two} /s against {one} /s" if one and two else None,
+            skipped=None if postgres else SKIPPED_NO_POSTGRES,
         )
     )
     return lines

@@ -53,12 +53,19 @@ def test_quick_run_prints_one_report_with_every_goal_beside_its_figure():
         if goal["bench"] in present and (goal.get("database") != "postgresql" or postgres):
             assert isinstance(goal["measured"], int | float) and goal["met"] in (True, False), goal
     postgres_goals = [goal for goal in goals if goal.get("database") == "postgresql"]
-    assert {goal["bench"] for goal in postgres_goals} == {"webhooks", "wallet", "scale"}
+    assert {goal["bench"] for goal in postgres_goals} == {"webhooks", "webhooks_wrk", "wallet", "scale"}
     if not postgres:
         assert all(
             goal["skipped"] == run.SKIPPED_NO_POSTGRES and goal["met"] is None for goal in postgres_goals
         )
-    assert {goal["bench"] for goal in goals} == {"webhooks", "fanout", "standings", "wallet", "scale"}
+    assert {goal["bench"] for goal in goals} == {
+        "webhooks",
+        "webhooks_wrk",
+        "fanout",
+        "standings",
+        "wallet",
+        "scale",
+    }
 
 
 def test_a_failing_or_missing_bench_is_reported_and_the_run_goes_on(tmp_path, monkeypatch):
