@@ -36,7 +36,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from bench._served import drop_schema, postgres_schema
+from bench._served import connections_by_process, drop_schema, postgres_schema
 from cozykart.integrations import stripe_payments
 from tests.e2e.conftest import STRIPE_WEBHOOK_SECRET, _app_env, _free_port, _run_cli
 from tests.e2e.test_provider_corpus import SECRETS
@@ -163,48 +163,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 # --- which worker holds a connection (Linux /proc) ---------------------------------
 
 
-def _process_group(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
-            pids.append(int(entry.name))
-    return pids
-
-
-def _established_inodes(port: int) -> set[str]:
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            local_port = int(parts[1].rsplit(":", 1)[1], 16)
-            if local_port == port and parts[3] == "01":  # 01: ESTABLISHED
-                inodes.add(parts[9])
-    return inodes
-
-
 def _connections_by_process(server: Server) -> Counter:
     """How many established connections to the server's port each of its processes holds."""
-    inodes = _established_inodes(server.port)
-    held: Counter = Counter()
-    for pid in _process_group(server.process.pid):
-        try:
-            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
-        except OSError:
-            continue
-        for link in links:
-            if link.startswith("socket:[") and link[8:-1] in inodes:
-                held[pid] += 1
-    return held
+    return Counter(connections_by_process(server.process.pid, server.port))
 
 
 # --- webhooks -----------------------------------------------------------------------
