@@ -14,8 +14,10 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -437,3 +439,28 @@ def postgres_backend_pids(db_url: str, application_name: str) -> set[int]:
             return {int(row[0]) for row in rows}
     finally:
         engine.dispose()
+
+
+def on_each_database(
+    run: Callable[[str, Path], dict], *, name: str, postgres_url: str | None
+) -> dict[str, dict]:
+    """A drill's `run(db_url, workdir)` on a fresh SQLite file and, given `postgres_url`, a fresh
+    PostgreSQL schema (dropped after), each in its own temporary directory; the reports by database."""
+    runs = {}
+    with tempfile.TemporaryDirectory(prefix=f"cozykart-{name}-") as tmp:
+        runs["sqlite"] = run(f"sqlite:///{tmp}/drill.db", Path(tmp))
+    if postgres_url:
+        url, schema = postgres_schema(postgres_url, name.replace("-", "_"))
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"cozykart-{name}-") as tmp:
+                runs["postgresql"] = run(url, Path(tmp))
+        finally:
+            drop_schema(postgres_url, schema)
+    return runs
+
+
+def finish_drill(name: str, runs: dict[str, dict], *, as_json: bool) -> None:
+    """Print a drill's one JSON report (`ok` when every run is) and exit 0, or 1 when a check failed."""
+    report = {"drill": name, "ok": all(run["ok"] for run in runs.values()), "runs": runs}
+    print(json.dumps(report) if as_json else json.dumps(report, indent=2), flush=True)
+    sys.exit(0 if report["ok"] else 1)

@@ -389,9 +389,7 @@ def main() -> None:
             finally:
                 _served.drop_schema(args.postgres_url, source_schema)
                 _served.drop_schema(args.postgres_url, restore_schema)
-    report = {"drill": "backup", "ok": all(run["ok"] for run in runs.values()), "runs": runs}
-    print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
-    sys.exit(0 if report["ok"] else 1)
+    _served.finish_drill("backup", runs, as_json=args.json)
 
 
 if __name__ == "__main__":

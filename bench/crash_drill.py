@@ -33,11 +33,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -448,34 +446,12 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("COZYKART_TEST_POSTGRES_URL"))
     parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout")
     args = parser.parse_args()
-    runs = {}
+    options = {"events": args.events, "kill_after": args.kill_after, "kills": args.kills, "seed": args.seed}
     with contextlib.redirect_stdout(sys.stderr):
-        with tempfile.TemporaryDirectory(prefix="cozykart-drill-") as tmp:
-            runs["sqlite"] = drill(
-                f"sqlite:///{tmp}/drill.db",
-                Path(tmp),
-                events=args.events,
-                kill_after=args.kill_after,
-                kills=args.kills,
-                seed=args.seed,
-            )
-        if args.postgres_url:
-            url, schema = _served.postgres_schema(args.postgres_url, "drill")
-            try:
-                with tempfile.TemporaryDirectory(prefix="cozykart-drill-") as tmp:
-                    runs["postgresql"] = drill(
-                        url,
-                        Path(tmp),
-                        events=args.events,
-                        kill_after=args.kill_after,
-                        kills=args.kills,
-                        seed=args.seed,
-                    )
-            finally:
-                _served.drop_schema(args.postgres_url, schema)
-    report = {"drill": "crash", "ok": all(run["ok"] for run in runs.values()), "runs": runs}
-    print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
-    sys.exit(0 if report["ok"] else 1)
+        runs = _served.on_each_database(
+            lambda url, workdir: drill(url, workdir, **options), name="drill", postgres_url=args.postgres_url
+        )
+    _served.finish_drill("crash", runs, as_json=args.json)
 
 
 if __name__ == "__main__":

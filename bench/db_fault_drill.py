@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import subprocess
@@ -417,9 +416,7 @@ def main() -> None:
                     name, Path(tmp), postgres_url=args.postgres_url, events=args.events, seed=args.seed
                 )
             _served.log(summary(runs[name]))
-    report = {"drill": "db-fault", "ok": all(run["ok"] for run in runs.values()), "runs": runs}
-    print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
-    sys.exit(0 if report["ok"] else 1)
+    _served.finish_drill("db-fault", runs, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -583,9 +583,7 @@ def main() -> None:
                 run = drill(db_url, workdir, events=args.events, outage_s=args.outage, seed=args.seed)
         finally:
             _served.drop_schema(args.postgres_url, schema)
-    report = {"drill": "redis", "ok": run["ok"], "runs": {"postgresql": run}}
-    print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
-    sys.exit(0 if report["ok"] else 1)
+    _served.finish_drill("redis", {"postgresql": run}, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -461,28 +460,19 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object, the only stdout")
     args = parser.parse_args()
     options = {"events": args.events, "stop_after": args.stop_after, "stops": args.stops, "seed": args.seed}
-    runs = {}
     with contextlib.redirect_stdout(sys.stderr):
-        with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
-            runs["sqlite"] = drill(f"sqlite:///{tmp}/drill.db", Path(tmp), **options)
-        with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
-            runs["sqlite-held"] = held_up_stop(f"sqlite:///{tmp}/held.db", Path(tmp), seed=args.seed)
-        if args.postgres_url:
-            url, schema = _served.postgres_schema(args.postgres_url, "sigterm")
-            try:
-                with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
-                    runs["postgresql"] = drill(url, Path(tmp), **options)
-            finally:
-                _served.drop_schema(args.postgres_url, schema)
-            url, schema = _served.postgres_schema(args.postgres_url, "sigterm")
-            try:
-                with tempfile.TemporaryDirectory(prefix="cozykart-sigterm-") as tmp:
-                    runs["postgresql-held"] = held_up_stop(url, Path(tmp), seed=args.seed)
-            finally:
-                _served.drop_schema(args.postgres_url, schema)
-    report = {"drill": "sigterm", "ok": all(run["ok"] for run in runs.values()), "runs": runs}
-    print(json.dumps(report) if args.json else json.dumps(report, indent=2), flush=True)
-    sys.exit(0 if report["ok"] else 1)
+        runs = _served.on_each_database(
+            lambda url, workdir: drill(url, workdir, **options),
+            name="sigterm",
+            postgres_url=args.postgres_url,
+        )
+        held = _served.on_each_database(
+            lambda url, workdir: held_up_stop(url, workdir, seed=args.seed),
+            name="sigterm",
+            postgres_url=args.postgres_url,
+        )
+    runs.update({f"{database}-held": run for database, run in held.items()})
+    _served.finish_drill("sigterm", runs, as_json=args.json)
 
 
 if __name__ == "__main__":
