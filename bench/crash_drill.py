@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import os
 import random
 import sys
@@ -52,8 +53,12 @@ from bench import _served
 from cozykart.db import ledger_repo as repo
 from cozykart.db.engine import create_db_engine
 from cozykart.db.inbox_tables import WebhookEvent
+from cozykart.db.uow import UnitOfWork
 from cozykart.domain.ledger import TransactionKind, clearing_code, house_code, pool_code, wallet_code
 from cozykart.domain.money import bps_part
+from cozykart.integrations import stripe_payments
+from cozykart.services import webhooks
+from cozykart.services.handlers import HANDLERS
 from cozykart.settings import load_settings
 
 EVENTS_DEFAULT = 400
@@ -226,6 +231,19 @@ def judge(db_url: str, deliveries: list[Delivery], settings, league: _served.Lea
         "violations": reconcile_report.get("violations"),
     }
     return Verdict(expected, observed, problems, reconcile)
+
+
+def apply_in_process(engine, settings, delivery: Delivery) -> None:
+    """Sign `delivery` and apply it through the webhook service in this process (a checker's test
+    builds its database this way, without a server)."""
+    body, headers = _served.signed(delivery.event)
+    event = stripe_payments.parse_webhook(body, headers["Stripe-Signature"], _served.STRIPE_SECRET)
+    receipt = webhooks.receive(
+        event,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
+    )
+    assert receipt.status == "applied", receipt
 
 
 def plan(events: int, draw: random.Random) -> list[Delivery]:

@@ -28,10 +28,6 @@ from sqlalchemy.pool import NullPool
 from bench import _served, crash_drill
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
-from cozykart.db.uow import UnitOfWork
-from cozykart.integrations import stripe_payments
-from cozykart.services import webhooks
-from cozykart.services.handlers import HANDLERS
 from cozykart.settings import PROJECT_ROOT, Settings
 from tests.conftest import BACKENDS, postgres_base_url
 
@@ -72,17 +68,6 @@ def every_row(db_url: str) -> dict[str, list[tuple]]:
         engine.dispose()
 
 
-def _receive(engine, settings: Settings, delivery: crash_drill.Delivery) -> None:
-    body, headers = _served.signed(delivery.event)
-    event = stripe_payments.parse_webhook(body, headers["Stripe-Signature"], _served.STRIPE_SECRET)
-    receipt = webhooks.receive(
-        event,
-        body_sha256=hashlib.sha256(body).hexdigest(),
-        uow=UnitOfWork(engine, handlers=HANDLERS, settings=settings),
-    )
-    assert receipt.status == "applied", receipt
-
-
 def with_league(db_url: str, deliveries: int = 12, seed: int = 7) -> None:
     """A migrated database with a live race, a DJ, and signed sales, tips and a refund applied."""
     league = _served.prepare(db_url)
@@ -92,7 +77,7 @@ def with_league(db_url: str, deliveries: int = 12, seed: int = 7) -> None:
     engine = create_db_engine(db_url)
     try:
         for delivery in planned:
-            _receive(engine, settings, delivery)
+            crash_drill.apply_in_process(engine, settings, delivery)
     finally:
         engine.dispose()
     assert league.race_id
