@@ -408,7 +408,7 @@ async def _scenario(server: _served.Server, redis: RedisServer, load: Load, outa
         report["viewer_recovery_s"] = await _recover(server, watched, returned)
         report["viewer_reconnects"] = sum(one.reconnects for one in watched)
         report["new_tab_recovery_s"] = await _tab_recovery(server, new_tab, returned)
-        report["page_reloads_asked"] = sum(one.viewer.echoed["on_load_internal"] for one in watched)
+        report["page_reloads_asked"], report["page_reload_s"] = await _reloads_asked(watched, returned)
         report["webhooks"] = _webhook_figures(load.attempts, stop_s, return_s)
         report["outage_s"] = round(return_s - stop_s, 2)
         report["keyspace_events_after_return"] = await asyncio.to_thread(
@@ -462,6 +462,24 @@ async def _outage_view(
         "viewers_connected_at_end": sum(one.viewer.connected for one in watched),
         "viewers_behind_database_at_end": sum(_pot(one.viewer) != database for one in watched),
     }
+
+
+async def _reloads_asked(watched: list[Watched], returned: float) -> tuple[int, float | None]:
+    """Page reloads the viewers were asked for, and seconds from Redis's return until each had one.
+
+    A viewer can show the database's pot before its worker has resubscribed (its own
+    webhooks kept it current), so the reload request may come after the pot: wait for it.
+    """
+
+    def asked() -> int:
+        return sum(one.viewer.echoed["on_load_internal"] for one in watched)
+
+    deadline = returned + RECOVERY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if all(one.viewer.echoed["on_load_internal"] for one in watched):
+            return asked(), round(time.monotonic() - returned, 2)
+        await asyncio.sleep(POLL_S)
+    return asked(), None
 
 
 async def _tab_recovery(server: _served.Server, tab: Tab | None, returned: float) -> float | None:
@@ -546,6 +564,8 @@ def _problems(report: dict) -> list[str]:
         problems.append(f"viewers did not all show the database's pot within {RECOVERY_TIMEOUT_S}s")
     if report["new_tab_recovery_s"] is None:
         problems.append(f"the tab opened during the outage never showed the pot within {RECOVERY_TIMEOUT_S}s")
+    if report["page_reload_s"] is None:
+        problems.append(f"not every viewer was asked to reload its page within {RECOVERY_TIMEOUT_S}s")
     if report["cross_worker_after_return_s"] is None:
         problems.append(f"a sale after Redis returned did not reach every viewer within {PUSH_TIMEOUT_S}s")
     if report["retry"]["never_acknowledged"]:

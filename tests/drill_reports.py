@@ -11,11 +11,50 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
 
 REPORT_DIR_ENV = "COZYKART_DRILL_REPORT_DIR"
 
+# A drill bounds each of its own waits; this bounds the whole of it, should one of them not hold.
+DRILL_TIMEOUT_S = 900
+
 _recorded: list[tuple[str, str]] = []
+
+
+def run_in_own_thread(
+    function: Callable[..., T], *args: Any, timeout_s: float = DRILL_TIMEOUT_S, **kwargs: Any
+) -> T:
+    """`function(*args, **kwargs)` in a thread of its own, failing the test after `timeout_s`.
+
+    Drills run asyncio loops, and a browser test may hold this thread's loop. The
+    thread is a daemon: a drill that overran fails its test and does not hold up
+    the run's exit.
+    """
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001 -- re-raised in the test's thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(
+        target=target, name=f"drill-{getattr(function, '__name__', 'run')}", daemon=True
+    )
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        pytest.fail(f"{getattr(function, '__qualname__', function)} did not finish within {timeout_s:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def record(name: str, report: dict, summary: str) -> None:

@@ -8,7 +8,6 @@ whose transaction is not in it, must each be named.
 
 from __future__ import annotations
 
-import concurrent.futures
 import random
 import shutil
 from collections.abc import Iterator
@@ -84,11 +83,9 @@ def test_the_comparison_sees_a_gap_a_stranger_a_wrong_balance_and_a_half_applied
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
 def test_a_backup_under_load_restores_to_the_source_at_its_instant(empty_db_url, restore_url, tmp_path):
-    # In a thread of its own: the drill runs asyncio loops, and a browser test may hold this thread's loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        report = pool.submit(
-            backup_drill.drill, empty_db_url, restore_url, tmp_path, events=DRILL_EVENTS
-        ).result()
+    report = drill_reports.run_in_own_thread(
+        backup_drill.drill, empty_db_url, restore_url, tmp_path, events=DRILL_EVENTS
+    )
 
     acknowledged = report["acknowledged"]
     assert min(acknowledged.values()) > 0, acknowledged  # before, during and after the backup

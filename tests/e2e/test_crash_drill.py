@@ -8,7 +8,6 @@ event nobody acknowledged was applied, or a delivery never arrived, it must say 
 
 from __future__ import annotations
 
-import concurrent.futures
 import random
 from datetime import UTC, datetime
 
@@ -74,9 +73,7 @@ def test_the_checker_sees_a_double_applied_sale_an_unacknowledged_event_and_a_lo
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
 def test_sigkill_mid_load_then_retries_leave_every_event_applied_exactly_once(empty_db_url, tmp_path):
-    # In a thread of its own: the drill runs asyncio loops, and a browser test may hold this thread's loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        report = pool.submit(crash_drill.drill, empty_db_url, tmp_path, events=DRILL_EVENTS).result()
+    report = drill_reports.run_in_own_thread(crash_drill.drill, empty_db_url, tmp_path, events=DRILL_EVENTS)
 
     assert len(report["kills"]) == crash_drill.KILLS_DEFAULT
     assert all(

@@ -197,16 +197,14 @@ def test_a_failed_statements_error_shows_its_sql_but_not_the_payments_data(empty
 @pytest.mark.parametrize("scenario", db_fault_drill.SCENARIOS)
 def test_a_database_fault_under_load_loses_nothing_and_doubles_nothing(scenario, tmp_path):
     postgres_url = _postgres_url() if scenario in db_fault_drill.POSTGRES_SCENARIOS else None
-    # In a thread of its own: the drill runs asyncio loops, and a browser test may hold this thread's loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        report = pool.submit(
-            db_fault_drill.run_scenario,
-            scenario,
-            tmp_path,
-            postgres_url=postgres_url,
-            events=db_fault_drill.EVENTS_DEFAULT,
-            seed=db_fault_drill.SEED,
-        ).result()
+    report = drill_reports.run_in_own_thread(
+        db_fault_drill.run_scenario,
+        scenario,
+        tmp_path,
+        postgres_url=postgres_url,
+        events=db_fault_drill.EVENTS_DEFAULT,
+        seed=db_fault_drill.SEED,
+    )
 
     load = report["load"]
     assert load["fault_happened"] is True

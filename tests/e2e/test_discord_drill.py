@@ -10,8 +10,6 @@ without a stored timeout to explain it, or not at all, it must say so.
 
 from __future__ import annotations
 
-import concurrent.futures
-
 import pytest
 
 from bench import discord_drill
@@ -45,9 +43,7 @@ def test_the_comparison_sees_a_duplicate_an_inversion_and_a_lost_message():
 def test_discord_429s_5xx_and_stalls_deliver_every_announcement_once_in_order_without_blocking(
     empty_db_url, tmp_path
 ):
-    # In a thread of its own: the drill runs an asyncio loop, and a browser test may hold this thread's loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        report = pool.submit(discord_drill.drill, empty_db_url, tmp_path).result()
+    report = drill_reports.run_in_own_thread(discord_drill.drill, empty_db_url, tmp_path)
 
     discord, waits, latency = report["discord"], report["waits"], report["latency"]
     assert report["schedule_left"] == 0  # every scripted fault met a request

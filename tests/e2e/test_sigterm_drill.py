@@ -10,7 +10,6 @@ sent twice or never sent must each be reported.
 
 from __future__ import annotations
 
-import concurrent.futures
 import random
 
 import pytest
@@ -62,9 +61,7 @@ def test_the_announcement_check_sees_one_sent_twice_and_one_never_sent():
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
 def test_sigterm_mid_load_answers_only_what_it_committed_and_a_restart_loses_nothing(empty_db_url, tmp_path):
-    # In a thread of its own: the drill runs asyncio loops, and a browser test may hold this thread's loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        report = pool.submit(sigterm_drill.drill, empty_db_url, tmp_path, events=DRILL_EVENTS).result()
+    report = drill_reports.run_in_own_thread(sigterm_drill.drill, empty_db_url, tmp_path, events=DRILL_EVENTS)
 
     cycles = report["cycles"]
     assert len(cycles) == sigterm_drill.STOPS_DEFAULT
@@ -117,8 +114,7 @@ def _summary(report: dict) -> str:
 def test_sigterm_while_the_writer_cannot_commit_waits_then_commits_and_answers_every_delivery(
     empty_db_url, tmp_path
 ):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        report = pool.submit(sigterm_drill.held_up_stop, empty_db_url, tmp_path).result()
+    report = drill_reports.run_in_own_thread(sigterm_drill.held_up_stop, empty_db_url, tmp_path)
 
     assert report["in_flight_at_sigterm"] == sigterm_drill.HELD_DELIVERIES  # all handed over, none answered
     assert report["alive_while_held"] is True  # the stop waited for the writer

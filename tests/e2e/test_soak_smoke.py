@@ -5,19 +5,19 @@ server's memory is sampled, and the ledger reconciles afterwards (the five-minut
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 
 import pytest
 
 from bench import soak
+from tests import drill_reports
 
 SMOKE_SECONDS = 10
 
 
 def test_a_short_soak_answers_every_kind_of_request_and_leaves_the_ledger_clean(tmp_path):
-    # In a thread of its own: the soak runs an asyncio loop, and a browser test may hold this thread's loop.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        report = pool.submit(soak.soak, f"sqlite:///{tmp_path / 'soak.db'}", tmp_path, SMOKE_SECONDS).result()
+    report = drill_reports.run_in_own_thread(
+        soak.soak, f"sqlite:///{tmp_path / 'soak.db'}", tmp_path, SMOKE_SECONDS
+    )
 
     assert report["errors"] == {}, report["error_samples"]
     assert set(report["requests"]) >= {"sale", "tip", "refund", "api_read", "page_view", "login"}
