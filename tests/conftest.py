@@ -9,6 +9,9 @@ leftovers never meet. At the end, the summary says how many tests ran on each.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -22,11 +25,13 @@ from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
 from cozykart.db.uow import HandlerTable, UnitOfWork
 from cozykart.services.handlers import HANDLERS
-from cozykart.settings import Settings
+from cozykart.settings import PROJECT_ROOT, Settings
 from tests import drill_reports
 
 POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
+POSTGRES_CLIENT_TOOLS = ("pg_dump", "pg_restore", "psql")
+CLI_TIMEOUT_S = 180  # one `python -m cozykart` command in a test
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,48 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'cozykart-test.db'}"
     return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture
+def restore_target_url(empty_db_url, tmp_path) -> Iterator[str]:
+    """A second empty database on the backend of `empty_db_url`: a restore's target."""
+    if empty_db_url.startswith("sqlite"):
+        (tmp_path / "restored").mkdir()
+        yield f"sqlite:///{tmp_path / 'restored' / 'cozykart.db'}"
+        return
+    need_postgres_client("PostgreSQL backup tests")
+    from bench import _served
+
+    base = postgres_base_url()
+    assert base is not None
+    url, schema = _served.postgres_schema(base, "restore")
+    try:
+        yield url
+    finally:
+        _served.drop_schema(base, schema)
+
+
+def need_postgres_client(what: str) -> None:
+    """Skip unless the client tools the backup and restore commands call are on PATH."""
+    missing = [tool for tool in POSTGRES_CLIENT_TOOLS if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{what} skipped: {', '.join(missing)} not on PATH (postgresql-client)")
+
+
+def run_cli(db_url: str, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m cozykart ARGS` as an operator runs it, on `db_url` (and `path` as PATH when given)."""
+    env = dict(os.environ, REFLEX_DB_URL=db_url)
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-m", "cozykart", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -67,6 +68,12 @@ RESYNC = {"kind": "resync"}
 logger = logging.getLogger("cozykart.broadcast")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@functools.cache
+def _configured_redis_url() -> str | None:
+    """Reflex's Redis URL, read once: Reflex reads its config once per process, and every publish asks."""
+    return get_config().redis_url or None
 
 
 def event_namespace() -> str:
@@ -207,7 +214,7 @@ class Channel:
 
     @staticmethod
     def redis_url() -> str | None:
-        return get_config().redis_url or None
+        return _configured_redis_url()
 
     def _client(self):
         if self._redis is None:

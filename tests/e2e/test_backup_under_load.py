@@ -9,34 +9,14 @@ whose transaction is not in it, must each be named.
 from __future__ import annotations
 
 import random
-import shutil
-from collections.abc import Iterator
 
 import pytest
 
-from bench import _served, backup_drill, crash_drill
+from bench import backup_drill, crash_drill
 from tests import drill_reports
-from tests.conftest import BACKENDS, postgres_base_url
+from tests.conftest import BACKENDS
 
 DRILL_EVENTS = 240
-
-
-@pytest.fixture
-def restore_url(empty_db_url, tmp_path) -> Iterator[str]:
-    """A second empty database on the same backend as `empty_db_url`."""
-    if empty_db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"PostgreSQL backup drill skipped: {', '.join(missing)} not on PATH (postgresql-client)")
-    base = postgres_base_url()
-    assert base is not None
-    url, schema = _served.postgres_schema(base, "restored")
-    try:
-        yield url
-    finally:
-        _served.drop_schema(base, schema)
 
 
 def _ledger(*transactions: tuple[int, str, list[tuple[str, int]]], inbox=None) -> dict:
@@ -82,9 +62,11 @@ def test_the_comparison_sees_a_gap_a_stranger_a_wrong_balance_and_a_half_applied
 
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
-def test_a_backup_under_load_restores_to_the_source_at_its_instant(empty_db_url, restore_url, tmp_path):
+def test_a_backup_under_load_restores_to_the_source_at_its_instant(
+    empty_db_url, restore_target_url, tmp_path
+):
     report = drill_reports.run_in_own_thread(
-        backup_drill.drill, empty_db_url, restore_url, tmp_path, events=DRILL_EVENTS
+        backup_drill.drill, empty_db_url, restore_target_url, tmp_path, events=DRILL_EVENTS
     )
 
     acknowledged = report["acknowledged"]

@@ -14,10 +14,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,27 +24,11 @@ from sqlalchemy.pool import NullPool
 from bench import _served, crash_drill
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
-from cozykart.settings import PROJECT_ROOT, Settings
-from tests.conftest import BACKENDS, postgres_base_url
+from cozykart.settings import Settings
+from tests.conftest import BACKENDS, need_postgres_client, run_cli
 
-CLI_TIMEOUT_S = 180
-OLDER_REVISION = "0017"
-HEAD_REVISION = "0018"
-
-
-def run_cli(db_url: str, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, REFLEX_DB_URL=db_url)
-    if path is not None:
-        env["PATH"] = path
-    return subprocess.run(
-        [sys.executable, "-m", "cozykart", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        stdin=subprocess.DEVNULL,
-    )
+OLDER_REVISION = "0018"
+HEAD_REVISION = "0019"
 
 
 def every_row(db_url: str) -> dict[str, list[tuple]]:
@@ -83,30 +63,6 @@ def with_league(db_url: str, deliveries: int = 12, seed: int = 7) -> None:
     assert league.race_id
 
 
-def need_postgres_client() -> None:
-    """The PostgreSQL runs need the client tools the commands call (a missing one is tested by PATH)."""
-    missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"PostgreSQL backup tests skipped: {', '.join(missing)} not on PATH (postgresql-client)")
-
-
-@pytest.fixture
-def fresh_url(empty_db_url, tmp_path) -> Iterator[str]:
-    """A second empty database on the same backend as `empty_db_url` (the restore's target)."""
-    if empty_db_url.startswith("sqlite"):
-        (tmp_path / "restored").mkdir()
-        yield f"sqlite:///{tmp_path / 'restored' / 'cozykart.db'}"
-        return
-    need_postgres_client()
-    base = postgres_base_url()
-    assert base is not None
-    url, schema = _served.postgres_schema(base, "restore")
-    try:
-        yield url
-    finally:
-        _served.drop_schema(base, schema)
-
-
 def backup(db_url: str, file: Path) -> dict:
     made = run_cli(db_url, "backup", "--to", str(file), "--json")
     assert made.returncode == 0, made.stderr
@@ -114,7 +70,7 @@ def backup(db_url: str, file: Path) -> dict:
 
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
-def test_a_backup_restores_into_a_fresh_database_with_every_row(empty_db_url, fresh_url, tmp_path):
+def test_a_backup_restores_into_a_fresh_database_with_every_row(empty_db_url, restore_target_url, tmp_path):
     with_league(empty_db_url)
     file = tmp_path / "backups" / "league.backup"
 
@@ -136,43 +92,43 @@ def test_a_backup_restores_into_a_fresh_database_with_every_row(empty_db_url, fr
     assert text_out.returncode == 0, text_out.stderr
     assert "13 transactions" in text_out.stdout and "sha256 " in text_out.stdout
 
-    restored = run_cli(fresh_url, "restore", "--from", str(file), "--json")
+    restored = run_cli(restore_target_url, "restore", "--from", str(file), "--json")
 
     assert restored.returncode == 0, restored.stderr
     outcome = json.loads(restored.stdout)
     assert outcome["replaced"] is False and outcome["contents"] == report["contents"]
-    assert every_row(fresh_url) == source
-    assert _served.reconcile(fresh_url)[0] == 0
+    assert every_row(restore_target_url) == source
+    assert _served.reconcile(restore_target_url)[0] == 0
 
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
 def test_a_non_empty_database_is_refused_unchanged_and_force_replaces_all_of_it(
-    empty_db_url, fresh_url, tmp_path
+    empty_db_url, restore_target_url, tmp_path
 ):
     with_league(empty_db_url, deliveries=6, seed=1)
     file = tmp_path / "league.backup"
     backup(empty_db_url, file)
-    with_league(fresh_url, deliveries=9, seed=2)  # another league, its own money
-    engine = create_engine(fresh_url, poolclass=NullPool)
+    with_league(restore_target_url, deliveries=9, seed=2)  # another league, its own money
+    engine = create_engine(restore_target_url, poolclass=NullPool)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE operator_notes (note VARCHAR(40))"))
         connection.execute(text("INSERT INTO operator_notes VALUES ('kept by hand')"))
     engine.dispose()
-    before = every_row(fresh_url)
+    before = every_row(restore_target_url)
 
-    refused = run_cli(fresh_url, "restore", "--from", str(file))
+    refused = run_cli(restore_target_url, "restore", "--from", str(file))
 
     assert refused.returncode == 2
     assert "is not empty" in refused.stderr and "--force" in refused.stderr, refused.stderr
     assert f"migration revision {HEAD_REVISION}" in refused.stderr
-    assert every_row(fresh_url) == before
+    assert every_row(restore_target_url) == before
 
-    forced = run_cli(fresh_url, "restore", "--from", str(file), "--force")
+    forced = run_cli(restore_target_url, "restore", "--from", str(file), "--force")
 
     assert forced.returncode == 0, forced.stderr
     assert "replaced its contents" in forced.stdout
-    assert every_row(fresh_url) == every_row(empty_db_url)  # operator_notes is gone with the rest
-    assert _served.reconcile(fresh_url)[0] == 0
+    assert every_row(restore_target_url) == every_row(empty_db_url)  # operator_notes is gone with the rest
+    assert _served.reconcile(restore_target_url)[0] == 0
 
 
 def _other_kind(backend: str, tmp_path: Path) -> tuple[Path, str]:
@@ -192,7 +148,7 @@ def _other_kind(backend: str, tmp_path: Path) -> tuple[Path, str]:
 def test_a_file_of_the_other_kind_or_no_backup_at_all_is_refused(empty_db_url, tmp_path):
     backend = make_url(empty_db_url).get_backend_name()
     if backend == "postgresql":
-        need_postgres_client()
+        need_postgres_client("PostgreSQL backup tests")
     with_league(empty_db_url, deliveries=4)
     before = every_row(empty_db_url)
     other, words = _other_kind(backend, tmp_path)
@@ -226,29 +182,31 @@ def _damaged(file: Path, tmp_path: Path) -> list[tuple[str, Path]]:
 
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
-def test_a_truncated_or_damaged_backup_is_refused_and_the_target_unchanged(empty_db_url, fresh_url, tmp_path):
+def test_a_truncated_or_damaged_backup_is_refused_and_the_target_unchanged(
+    empty_db_url, restore_target_url, tmp_path
+):
     with_league(empty_db_url, deliveries=40)
     file = tmp_path / "league.backup"
     backup(empty_db_url, file)
     occupied = every_row(empty_db_url)
 
     for what, damaged in _damaged(file, tmp_path):
-        into_fresh = run_cli(fresh_url, "restore", "--from", str(damaged))
+        into_fresh = run_cli(restore_target_url, "restore", "--from", str(damaged))
         over_data = run_cli(empty_db_url, "restore", "--from", str(damaged), "--force")
         for refused in (into_fresh, over_data):
             assert refused.returncode == 2, f"{what}: {refused.stdout}{refused.stderr}"
             assert "damaged" in refused.stderr or "truncated" in refused.stderr, f"{what}: {refused.stderr}"
-        assert every_row(fresh_url) == {}, f"{what}: the fresh target got tables"
+        assert every_row(restore_target_url) == {}, f"{what}: the fresh target got tables"
         assert every_row(empty_db_url) == occupied, f"{what}: the forced target changed"
 
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)
-def test_an_older_backup_is_migrated_to_head_after_restore(empty_db_url, fresh_url, tmp_path):
+def test_an_older_backup_is_migrated_to_head_after_restore(empty_db_url, restore_target_url, tmp_path):
     upgrade(empty_db_url, OLDER_REVISION)
     file = tmp_path / "old.backup"
     assert backup(empty_db_url, file)["contents"]["revision"] == OLDER_REVISION
 
-    restored = run_cli(fresh_url, "restore", "--from", str(file))
+    restored = run_cli(restore_target_url, "restore", "--from", str(file))
 
     assert restored.returncode == 0, restored.stderr
     assert f"backup at revision {OLDER_REVISION}; now revision {HEAD_REVISION}" in restored.stdout
@@ -260,7 +218,7 @@ def _with_password(url: str, password: str) -> str:
 
 @pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
 def test_without_pg_dump_the_message_names_what_to_install_and_no_password_is_printed(empty_db_url, tmp_path):
-    need_postgres_client()
+    need_postgres_client("PostgreSQL backup tests")
     password = "s3cret-Pw-0451"  # the local server trusts loopback, so any password connects
     url = _with_password(empty_db_url, password)
     upgrade(empty_db_url)

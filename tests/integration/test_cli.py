@@ -12,21 +12,7 @@ import sqlalchemy as sa
 from cozykart.db.engine import create_db_engine
 from cozykart.db.outbox_tables import DiscordOutbox
 from cozykart.settings import PROJECT_ROOT
-from tests.conftest import BACKENDS
-
-CLI_TIMEOUT_S = 120
-
-
-def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, REFLEX_DB_URL=db_url)
-    return subprocess.run(
-        [sys.executable, "-m", "cozykart", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-    )
+from tests.conftest import BACKENDS, CLI_TIMEOUT_S, run_cli
 
 
 @pytest.mark.parametrize("empty_db_url", BACKENDS, indirect=True)

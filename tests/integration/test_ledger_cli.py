@@ -5,18 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 from sqlalchemy import text
 
 from cozykart.services import ledger
-from cozykart.settings import PROJECT_ROOT
+from tests.conftest import run_cli
 from tests.integration.ledger_support import T0, finalize_race, make_race, make_racers, settings_for
 
-CLI_TIMEOUT_S = 120
 WALLET_FIELDS = {
     "discord_id",
     "available_cents",
@@ -27,18 +23,6 @@ WALLET_FIELDS = {
     "paid_out_cents",
     "refunds_taken_back_cents",
 }
-
-
-def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, REFLEX_DB_URL=db_url)
-    return subprocess.run(
-        [sys.executable, "-m", "cozykart", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-    )
 
 
 def _a_race_with_a_sale(database) -> list[int]:
