@@ -23,6 +23,7 @@ prints one JSON object:
 The benches (`--only` picks some; names as below):
   webhooks   bench/webhooks.py  signed sales to the served app: settled/s, ack p50/p99 at 200/s
   webhooks_wrk bench/webhooks_wrk.py  the same driven by wrk: settled/s, share of /ping, CPU/event
+  webhooks_grown bench/webhooks_wrk.py --grow 10,100  settled/s on a fresh and a grown league, one run
   ledger     bench/ledger.py    the ledger service's sales/s beside raw sqlite3 (the ceiling)
   standings  bench/standings.py a season of 5,000 racers and 200,000 results
   wallet     bench/wallet.py    /wallet's page for a racer with 100,000 wallet lines
@@ -80,6 +81,13 @@ BENCHES = (
         (),
         ("--events", "300", "--rate", "50", "--seconds", "2", "--ping-seconds", "1"),
         notes="wrk drives the server; PostgreSQL with 1 and 2 workers (Redis)",
+    ),
+    Bench(
+        "webhooks_grown",
+        "bench/webhooks_wrk.py",
+        ("--grow", "10,100"),
+        ("--grow", "0.05", "--events", "300", "--rate", "50", "--seconds", "2", "--ping-seconds", "1"),
+        notes="wrk, one worker: a fresh database, then grown 10x and 100x (bench/grow.py), in one run",
     ),
     Bench("ledger", "bench/ledger.py", (), ("--sales", "50", "--rounds", "1")),
     Bench(
@@ -293,6 +301,7 @@ def goals(benches: dict[str, dict], *, postgres: bool, quick: bool) -> list[dict
             )
         )
     lines += _wrk_goals(benches, postgres=postgres)
+    lines += _grown_goals(benches, postgres=postgres)
     lines.extend(fanout_goals(_dig(benches, "fanout", "result") or {}))
     standings = _dig(benches, "standings", "result") or {}
     lines.append(
@@ -486,6 +495,42 @@ def _wrk_goals(benches: dict[str, dict], *, postgres: bool) -> list[dict]:
             skipped=None if postgres else SKIPPED_NO_POSTGRES,
         )
     )
+    return lines
+
+
+GROWN_SHARE_MIN = 0.90  # settled events/s on the grown league within 10% of the fresh database's
+
+
+def _grown_goals(benches: dict[str, dict], *, postgres: bool) -> list[dict]:
+    """Issue 21's "within 10% of the empty database": the largest grown league's settled rate over the
+    fresh database's, taken in the same run."""
+    runs = [
+        run for run in _dig(benches, "webhooks_grown", "result", "reports") or [] if isinstance(run, dict)
+    ]
+    lines = []
+    for database in ("sqlite", "postgresql"):
+        rates = {
+            run.get("grow_factor"): _dig(run, "settled", "settled_per_s")
+            for run in runs
+            if run.get("database") == database
+        }
+        largest = max((factor for factor in rates if factor), default=None)
+        empty, grown = rates.get(0.0), rates.get(largest)
+        lines.append(
+            _goal(
+                f"settled events/s on the league grown {largest:g}x over a fresh database"
+                if largest
+                else "settled events/s on the grown league over a fresh database",
+                "webhooks_grown",
+                f">= {GROWN_SHARE_MIN:.2f}",
+                round(grown / empty, 3) if empty and grown else None,
+                "ratio",
+                lambda v: v >= GROWN_SHARE_MIN,
+                database=database,
+                detail=", ".join(f"{factor:g}x: {rate} /s" for factor, rate in sorted(rates.items())),
+                skipped=SKIPPED_NO_POSTGRES if database == "postgresql" and not postgres else None,
+            )
+        )
     return lines
 
 

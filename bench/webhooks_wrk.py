@@ -2,7 +2,7 @@
 
     python bench/webhooks_wrk.py [--events 10000] [--rate 200] [--seconds 10] [--ping-seconds 5]
                                  [--postgres-url URL] [--workers 1,2] [--redis-url URL]
-                                 [--sqlite-only] [--profile DIR] [--json]
+                                 [--sqlite-only] [--profile DIR] [--grow 10,100] [--json]
 
 bench/webhooks.py drives the server from 16 httpx clients in a Python process on the same
 cores, so it measures its clients as much as the server. Here the load comes from `wrk`
@@ -31,6 +31,10 @@ https://docs.stripe.com/webhooks#verify-manually; stripe_payments.TOLERANCE_S he
 phase's deliveries are signed just before it starts and a phase is sized to end well within it. `--profile DIR` samples the served backend with py-spy during
 the settled run (bench/webhooks.py's profiler) and puts the top functions in the report; the
 sampler takes CPU on the same cores, so that run's figures say `"profiled": true`.
+`--grow 10,100` measures how the rate holds as the league grows: one worker on each database,
+first on a fresh database (factor 0) and then on databases grown by bench/grow.py to each
+factor (10x: 5,000 racers, 200k results, 100k postings; 100x: 50,000 racers, 2M results, 1M
+postings) before the live race is opened, all in the same run; each run names its factor.
 Prints one JSON report (with `--json`, on one line, the only stdout); asserts nothing about time.
 """
 
@@ -55,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench import _served, redis_drill, webhooks  # noqa: E402
+from bench import _served, grow, redis_drill, webhooks  # noqa: E402
 from cozykart.db.engine import create_db_engine  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
 
@@ -293,8 +297,15 @@ def _fixed_rate_run(wrk: str, server: _served.Server, db_url: str, args, workdir
     }
 
 
-def measure(wrk: str, database: str, db_url: str, workers: int, redis_url: str | None, args) -> dict:
-    """One served app on a fresh database: no-op, settled run, no-op again, fixed rate."""
+def measure(
+    wrk: str, database: str, db_url: str, workers: int, redis_url: str | None, args, grow_factor: float = 0
+) -> dict:
+    """One served app on a fresh database (grown by `grow_factor` first): no-op, settled run, no-op
+    again, fixed rate."""
+    grown = None
+    if grow_factor > 0:
+        _served.log(f"{database}: growing the league {grow_factor:g}x")
+        grown = grow.grow(db_url, grow_factor)
     application_name = None
     if database == "postgresql":
         application_name = f"cozykart-wrk-{uuid.uuid4().hex[:10]}"
@@ -327,6 +338,8 @@ def measure(wrk: str, database: str, db_url: str, workers: int, redis_url: str |
     return {
         "database": database,
         "workers": workers,
+        "grow_factor": grow_factor,
+        "grown": grown and {key: grown[key] for key in ("database_totals", "ledger_s") if key in grown},
         "load_average_before": load_before,
         "load_average_after": _load(),
         "noop": {"before_per_s": ping_before["per_s"], "after_per_s": ping_after["per_s"]},
@@ -354,14 +367,39 @@ def _postgres_runs(wrk: str, args) -> list[dict]:
     return reports
 
 
+def _grown_runs(wrk: str, args) -> list[dict]:
+    """One worker on each database: a fresh database, then one grown to each factor."""
+    reports = []
+    for factor in [0.0, *args.grow]:
+        with tempfile.TemporaryDirectory(prefix="cozykart-wrk-db-") as tmp:
+            reports.append(measure(wrk, "sqlite", f"sqlite:///{tmp}/bench.db", 1, None, args, factor))
+    if args.postgres_url and not args.sqlite_only:
+        for factor in [0.0, *args.grow]:
+            url, schema = _served.postgres_schema(args.postgres_url, "wrk")
+            try:
+                reports.append(measure(wrk, "postgresql", url, 1, None, args, factor))
+            finally:
+                _served.drop_schema(args.postgres_url, schema)
+    return reports
+
+
 def _measure(args) -> list[dict]:
     wrk = ensure_wrk()
+    if args.grow:
+        return _grown_runs(wrk, args)
     reports = []
     with tempfile.TemporaryDirectory(prefix="cozykart-wrk-db-") as tmp:
         reports.append(measure(wrk, "sqlite", f"sqlite:///{tmp}/bench.db", 1, None, args))
     if args.postgres_url and not args.sqlite_only:
         reports += _postgres_runs(wrk, args)
     return reports
+
+
+def _factors(value: str) -> list[float]:
+    factors = [float(part) for part in value.split(",") if part.strip()]
+    if not factors or min(factors) <= 0:
+        raise argparse.ArgumentTypeError("grow: a comma-separated list of factors > 0, e.g. 10,100")
+    return factors
 
 
 def _workers(value: str) -> list[int]:
@@ -386,12 +424,15 @@ def main() -> None:
     )
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when a URL is set")
     parser.add_argument("--profile", type=Path, help="py-spy profiles of each settled run go here")
+    parser.add_argument(
+        "--grow", type=_factors, default=[], help="also on databases grown to these factors (one worker)"
+    )
     parser.add_argument("--json", action="store_true", help="the report as one JSON line, the only stdout")
     args = parser.parse_args()
     with contextlib.redirect_stdout(sys.stderr):
         reports = _measure(args)
     report = {
-        "bench": "webhooks_wrk",
+        "bench": "webhooks_grown" if args.grow else "webhooks_wrk",
         "load_generator": f"wrk -t{THREADS} -c{CONNECTIONS}, bench/wrk/stripe_sales.lua",
         "racers": _served.RACERS_PER_RACE,
         "cores": os.cpu_count(),

@@ -97,7 +97,8 @@ class LedgerPosting(SQLModel, table=True):
     __tablename__ = "ledger_posting"
     __table_args__ = (
         Index("ix_ledger_posting_account_payment", "account_id", "payment_id"),
-        Index("ix_ledger_posting_account_available", "account_id", "available_at"),
+        # A wallet's held credit (available_at after now) summed from the index alone.
+        Index("ix_ledger_posting_account_available_amount", "account_id", "available_at", "amount_cents"),
         # A wallet's history newest first by keyset, and the sum of an account, from the index alone.
         Index("ix_ledger_posting_account_id_amount", "account_id", "id", "amount_cents"),
     )
@@ -119,6 +120,8 @@ class Payout(SQLModel, table=True):
     """
 
     __tablename__ = "payout"
+    # A racer's paid payouts summed from the index alone (the status index alone reads the league's).
+    __table_args__ = (Index("ix_payout_racer_status_amount", "racer_id", "status", "amount_cents"),)
 
     id: int = Field(default=None, primary_key=True)  # None until the row is stored
     key: str = Field(max_length=200, unique=True)

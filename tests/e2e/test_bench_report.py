@@ -53,7 +53,13 @@ def test_quick_run_prints_one_report_with_every_goal_beside_its_figure():
         if goal["bench"] in present and (goal.get("database") != "postgresql" or postgres):
             assert isinstance(goal["measured"], int | float) and goal["met"] in (True, False), goal
     postgres_goals = [goal for goal in goals if goal.get("database") == "postgresql"]
-    assert {goal["bench"] for goal in postgres_goals} == {"webhooks", "webhooks_wrk", "wallet", "scale"}
+    assert {goal["bench"] for goal in postgres_goals} == {
+        "webhooks",
+        "webhooks_wrk",
+        "webhooks_grown",
+        "wallet",
+        "scale",
+    }
     if not postgres:
         assert all(
             goal["skipped"] == run.SKIPPED_NO_POSTGRES and goal["met"] is None for goal in postgres_goals
@@ -61,6 +67,7 @@ def test_quick_run_prints_one_report_with_every_goal_beside_its_figure():
     assert {goal["bench"] for goal in goals} == {
         "webhooks",
         "webhooks_wrk",
+        "webhooks_grown",
         "fanout",
         "standings",
         "wallet",
