@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bench import _served, grow, redis_drill, webhooks  # noqa: E402
-from cozykart.db.engine import create_db_engine  # noqa: E402
+from cozykart.db.engine import READ_ONLY_OPTION, create_db_engine  # noqa: E402
 from cozykart.integrations import stripe_payments  # noqa: E402
 
 THREADS = 1
@@ -158,10 +158,11 @@ def ping_rate(wrk: str, base_url: str, seconds: int) -> dict:
 
 
 def inbox_counts(db_url: str) -> tuple[int, int]:
-    """Rows in the webhook inbox: applied, and all."""
+    """Rows in the webhook inbox: applied, and all (a read: on SQLite a deferred snapshot, never the
+    write lock the server's writer needs)."""
     engine = create_db_engine(db_url)
     try:
-        with engine.connect() as connection:
+        with engine.execution_options(**{READ_ONLY_OPTION: True}).connect() as connection:
             row = connection.execute(
                 text("SELECT count(*) FILTER (WHERE status = 'applied'), count(*) FROM webhook_event")
             ).one()
