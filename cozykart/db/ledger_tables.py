@@ -97,8 +97,7 @@ class LedgerPosting(SQLModel, table=True):
     __tablename__ = "ledger_posting"
     __table_args__ = (
         Index("ix_ledger_posting_account_payment", "account_id", "payment_id"),
-        # A wallet's held credit (available_at after now) summed from the index alone.
-        Index("ix_ledger_posting_account_available_amount", "account_id", "available_at", "amount_cents"),
+        Index("ix_ledger_posting_account_available", "account_id", "available_at"),
         # A wallet's history newest first by keyset, and the sum of an account, from the index alone.
         Index("ix_ledger_posting_account_id_amount", "account_id", "id", "amount_cents"),
     )

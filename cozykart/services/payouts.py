@@ -93,9 +93,9 @@ def read_wallet_balances(
         # Every line of the wallet that was not a payout movement (PAYOUT_KINDS) nor a refund taken
         # back (TAKEN_BACK_KINDS): what the wallet holds, plus what left it towards payment and did
         # not come back (in flight, or paid; a rejected or cancelled request returned), plus what
-        # refunds took back, which is its own figure. The held and paid-out sums come from
-        # indexes alone; the taken-back sum (and the paid-out sum's returned transfers) still
-        # read the wallet's lines through its account index (ledger_repo.taken_back_cents).
+        # refunds took back, which is its own figure. The held sum reads the held lines, the paid
+        # payouts come from an index alone; the taken-back sum (and the paid-out sum's returned
+        # transfers) read the wallet's lines through its account index (ledger_repo.taken_back_cents).
         # reconcile proves the in-flight balance and each payout's status against the ledger.
         lifetime_earned_cents=(
             stored.wallet_balance_cents
