@@ -296,18 +296,27 @@ def refund_event(sale: dict) -> dict:
     )
 
 
-def reconcile(db_url: str) -> tuple[int, dict]:
-    """`python -m cozykart reconcile --json` against `db_url`: its exit status and report."""
+def run_cli(
+    db_url: str, *args: str, timeout_s: float, path: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m cozykart ARGS` as an operator runs it, on `db_url` (and `path` as PATH when given)."""
     env = dict(os.environ, REFLEX_DB_URL=db_url)
-    completed = subprocess.run(
-        [sys.executable, "-m", "cozykart", "reconcile", "--json"],
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "-m", "cozykart", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=RECONCILE_TIMEOUT_S,
+        timeout=timeout_s,
         stdin=subprocess.DEVNULL,
     )
+
+
+def reconcile(db_url: str) -> tuple[int, dict]:
+    """`python -m cozykart reconcile --json` against `db_url`: its exit status and report."""
+    completed = run_cli(db_url, "reconcile", "--json", timeout_s=RECONCILE_TIMEOUT_S)
     try:
         return completed.returncode, json.loads(completed.stdout)
     except json.JSONDecodeError as error:

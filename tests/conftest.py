@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -21,11 +20,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench import _served
 from cozykart.db.engine import create_db_engine
 from cozykart.db.migrate import upgrade
 from cozykart.db.uow import HandlerTable, UnitOfWork
 from cozykart.services.handlers import HANDLERS
-from cozykart.settings import PROJECT_ROOT, Settings
+from cozykart.settings import Settings
 from tests import drill_reports
 
 POSTGRES_URL_ENV = "COZYKART_TEST_POSTGRES_URL"
@@ -109,8 +109,6 @@ def restore_target_url(empty_db_url, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'restored' / 'cozykart.db'}"
         return
     need_postgres_client("PostgreSQL backup tests")
-    from bench import _served
-
     base = postgres_base_url()
     assert base is not None
     url, schema = _served.postgres_schema(base, "restore")
@@ -129,18 +127,7 @@ def need_postgres_client(what: str) -> None:
 
 def run_cli(db_url: str, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m cozykart ARGS` as an operator runs it, on `db_url` (and `path` as PATH when given)."""
-    env = dict(os.environ, REFLEX_DB_URL=db_url)
-    if path is not None:
-        env["PATH"] = path
-    return subprocess.run(
-        [sys.executable, "-m", "cozykart", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        stdin=subprocess.DEVNULL,
-    )
+    return _served.run_cli(db_url, *args, timeout_s=CLI_TIMEOUT_S, path=path)
 
 
 @pytest.fixture(params=BACKENDS)
