@@ -321,7 +321,7 @@ def measure(
         server.start()
         try:
             assert server.process is not None
-            label = f"{database}-{workers}w"
+            label = f"{database}-{workers}w" + (f"-grown-{grow_factor:g}x" if grow_factor else "")
             _served.log(f"{label}: warming up")
             run_sales(wrk, server.base_url, workdir, WARM_UP_EVENTS)
             _served.log(f"{label}: GET /ping for {args.ping_seconds} s")
@@ -350,8 +350,21 @@ def measure(
     }
 
 
+def _on_fresh_database(
+    wrk: str, database: str, args, workers: int = 1, redis_url: str | None = None, grow_factor: float = 0
+) -> dict:
+    """`measure` on a database of its own: a temporary SQLite file, or a throwaway PostgreSQL schema."""
+    if database == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="cozykart-wrk-db-") as tmp:
+            return measure(wrk, database, f"sqlite:///{tmp}/bench.db", workers, None, args, grow_factor)
+    url, schema = _served.postgres_schema(args.postgres_url, "wrk")
+    try:
+        return measure(wrk, database, url, workers, redis_url, args, grow_factor)
+    finally:
+        _served.drop_schema(args.postgres_url, schema)
+
+
 def _postgres_runs(wrk: str, args) -> list[dict]:
-    reports = []
     with contextlib.ExitStack() as stack:
         redis_url = args.redis_url
         if any(workers > 1 for workers in args.workers) and not redis_url:
@@ -359,39 +372,21 @@ def _postgres_runs(wrk: str, args) -> list[dict]:
             redis.start()
             stack.callback(redis.stop)
             redis_url = redis.url
-        for workers in args.workers:
-            url, schema = _served.postgres_schema(args.postgres_url, "wrk")
-            try:
-                reports.append(measure(wrk, "postgresql", url, workers, redis_url, args))
-            finally:
-                _served.drop_schema(args.postgres_url, schema)
-    return reports
-
-
-def _grown_runs(wrk: str, args) -> list[dict]:
-    """One worker on each database: a fresh database, then one grown to each factor."""
-    reports = []
-    for factor in [0.0, *args.grow]:
-        with tempfile.TemporaryDirectory(prefix="cozykart-wrk-db-") as tmp:
-            reports.append(measure(wrk, "sqlite", f"sqlite:///{tmp}/bench.db", 1, None, args, factor))
-    if args.postgres_url and not args.sqlite_only:
-        for factor in [0.0, *args.grow]:
-            url, schema = _served.postgres_schema(args.postgres_url, "wrk")
-            try:
-                reports.append(measure(wrk, "postgresql", url, 1, None, args, factor))
-            finally:
-                _served.drop_schema(args.postgres_url, schema)
-    return reports
+        return [_on_fresh_database(wrk, "postgresql", args, workers, redis_url) for workers in args.workers]
 
 
 def _measure(args) -> list[dict]:
     wrk = ensure_wrk()
-    if args.grow:
-        return _grown_runs(wrk, args)
-    reports = []
-    with tempfile.TemporaryDirectory(prefix="cozykart-wrk-db-") as tmp:
-        reports.append(measure(wrk, "sqlite", f"sqlite:///{tmp}/bench.db", 1, None, args))
-    if args.postgres_url and not args.sqlite_only:
+    with_postgres = bool(args.postgres_url) and not args.sqlite_only
+    if args.grow:  # one worker on each database: a fresh database, then one grown to each factor
+        databases = ["sqlite", "postgresql"] if with_postgres else ["sqlite"]
+        return [
+            _on_fresh_database(wrk, database, args, grow_factor=factor)
+            for database in databases
+            for factor in [0.0, *args.grow]
+        ]
+    reports = [_on_fresh_database(wrk, "sqlite", args)]
+    if with_postgres:
         reports += _postgres_runs(wrk, args)
     return reports
 
