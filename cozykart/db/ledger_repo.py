@@ -14,18 +14,35 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 from sqlalchemy import BigInteger, Connection, Executable, bindparam, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from cozykart.db import lean
 from cozykart.db.league_repo import DEFAULT_SPLIT
-from cozykart.db.ledger_tables import LedgerAccount, LedgerPayment, LedgerPosting, LedgerTransaction, Payout
+from cozykart.db.ledger_tables import (
+    LedgerAccount,
+    LedgerPayment,
+    LedgerPosting,
+    LedgerTransaction,
+    Payout,
+    RaceRoundingShare,
+)
 from cozykart.db.tables import Race, RaceEntry, Season
 from cozykart.db.types import utc_now
 from cozykart.domain.events import RaceOutcome, RaceResult, RaceWindow, SplitRule
 from cozykart.domain.league import RaceStatus
-from cozykart.domain.ledger import AccountKind, AccountRef, PayoutStatus, Transaction, TransactionKind
+from cozykart.domain.ledger import (
+    AccountKind,
+    AccountRef,
+    PayoutStatus,
+    RaceRounding,
+    Transaction,
+    TransactionKind,
+    season_deviation,
+    split_weights,
+)
 
 account_table = LedgerAccount.__table__
 payment_table = LedgerPayment.__table__
@@ -35,6 +52,7 @@ payout_table = Payout.__table__
 race_table = Race.__table__
 entry_table = RaceEntry.__table__
 season_table = Season.__table__
+rounding_table = RaceRoundingShare.__table__
 
 ACCOUNT_CODES_PER_QUERY_MAX = 500
 
@@ -265,8 +283,15 @@ def write_transaction(
         for account_id, delta_cents in sorted(deltas.items())
         if delta_cents != 0
     ]
-    # The postings and the balances they move in one round trip (PostgreSQL's pipeline).
-    lean.executemany_together(connection, [(_insert_posting, postings), (_add_to_balance, balance_changes)])
+    # The postings, the balances they move and a settled race's rounding in one round trip (PostgreSQL's pipeline).
+    lean.executemany_together(
+        connection,
+        [
+            (_insert_posting, postings),
+            (_add_to_balance, balance_changes),
+            *_rounding_statements(transaction.rounding),
+        ],
+    )
     return Written(transaction_id=transaction_id, replayed=False)
 
 
@@ -376,16 +401,21 @@ def race_wallet_holdings(connection: Connection, race_id: int) -> list:
     ).all()
 
 
-def season_race_holdings(connection: Connection, season_id: int, *, excluding_race_id: int) -> list:
-    """What each racer's wallet holds from each other final race of a season.
+def final_races_held(connection: Connection, *, season_id: int | None = None) -> list:
+    """What each racer's wallet holds from each final race of a season (of `season_id`, else of every season).
 
     Two statements: the races with their entries (to weigh them), and the
     wallets' sums by race and racer. Returns (RaceOutcome, racer -> cents) pairs.
+    Reads every final race it covers: for reconcile and rebuilds, never per event.
     """
+    final = [race_table.c.status == RaceStatus.FINAL, race_table.c.season_id.is_not(None)]
+    if season_id is not None:
+        final.append(race_table.c.season_id == season_id)
     rows = connection.execute(
         select(
             race_table.c.id,
             race_table.c.name,
+            race_table.c.season_id,
             season_table.c.split_policy,
             season_table.c.winner_bonus_bps,
             entry_table.c.racer_id,
@@ -395,33 +425,121 @@ def season_race_holdings(connection: Connection, season_id: int, *, excluding_ra
         )
         .join(season_table, season_table.c.id == race_table.c.season_id)
         .outerjoin(entry_table, entry_table.c.race_id == race_table.c.id)
-        .where(
-            race_table.c.season_id == season_id,
-            race_table.c.status == RaceStatus.FINAL,
-            race_table.c.id != excluding_race_id,
-        )
+        .where(*final)
         .order_by(race_table.c.id, entry_table.c.racer_id)
     ).all()
     entries: dict[int, list] = defaultdict(list)
     heads: dict[int, tuple] = {}
-    for race_id, name, policy, bonus_bps, racer_id, position, dnf, points in rows:
-        heads[race_id] = (name, SplitRule(policy=policy, winner_bonus_bps=bonus_bps))
+    for race_id, name, race_season_id, policy, bonus_bps, racer_id, position, dnf, points in rows:
+        heads[race_id] = (name, race_season_id, SplitRule(policy=policy, winner_bonus_bps=bonus_bps))
         if racer_id is not None:
             entries[race_id].append((racer_id, position, dnf, points))
     held: dict[int, dict[int, int]] = defaultdict(dict)
-    if heads:
-        for race_id, racer_id, net_cents in connection.execute(
-            select(payment_table.c.race_id, account_table.c.racer_id, sum_cents(posting_table.c.amount_cents))
-            .join(payment_table, payment_table.c.id == posting_table.c.payment_id)
-            .join(account_table, account_table.c.id == posting_table.c.account_id)
-            .where(payment_table.c.race_id.in_(list(heads)), account_table.c.kind == str(AccountKind.WALLET))
-            .group_by(payment_table.c.race_id, account_table.c.racer_id)
-        ):
-            held[race_id][racer_id] = int(net_cents)
+    for race_id, racer_id, net_cents in connection.execute(
+        select(payment_table.c.race_id, account_table.c.racer_id, sum_cents(posting_table.c.amount_cents))
+        .join(payment_table, payment_table.c.id == posting_table.c.payment_id)
+        .join(account_table, account_table.c.id == posting_table.c.account_id)
+        .join(race_table, race_table.c.id == payment_table.c.race_id)
+        .where(*final, account_table.c.kind == str(AccountKind.WALLET))
+        .group_by(payment_table.c.race_id, account_table.c.racer_id)
+    ):
+        held[race_id][racer_id] = int(net_cents)
     return [
-        (_outcome(race_id, name, season_id, RaceStatus.FINAL, tuple(entries[race_id]), split), held[race_id])
-        for race_id, (name, split) in heads.items()
+        (
+            _outcome(race_id, name, race_season_id, RaceStatus.FINAL, tuple(entries[race_id]), split),
+            held[race_id],
+        )
+        for race_id, (name, race_season_id, split) in heads.items()
     ]
+
+
+# --- a final race's rounding (derived, see RaceRoundingShare) --------------------------
+
+
+def season_rounding(
+    connection: Connection, season_id: int, racer_ids: Iterable[int], *, excluding_race_id: int
+) -> dict[int, Fraction]:
+    """Each racer's rounding over the season's final races but one: the rows of those racers only."""
+    deviation: dict[int, Fraction] = defaultdict(Fraction)
+    for racer_id, numerator, denominator in connection.execute(
+        select(rounding_table.c.racer_id, rounding_table.c.numerator, rounding_table.c.denominator).where(
+            rounding_table.c.season_id == season_id,
+            rounding_table.c.racer_id.in_(sorted(set(racer_ids))),
+            rounding_table.c.race_id != excluding_race_id,
+        )
+    ):
+        deviation[racer_id] += Fraction(numerator, denominator)
+    return dict(deviation)
+
+
+def _rounding_row(race_id: int, racer_id: int, season_id: int, cents: Fraction) -> dict:
+    return {
+        "race_id": race_id,
+        "racer_id": racer_id,
+        "season_id": season_id,
+        "numerator": cents.numerator,
+        "denominator": cents.denominator,
+    }
+
+
+def _rounding_rows(rounding: RaceRounding) -> list[dict]:
+    return [
+        _rounding_row(rounding.race_id, racer_id, rounding.season_id, cents)
+        for racer_id, cents in rounding.deviation
+        if cents != 0
+    ]
+
+
+_forget_race_rounding = rounding_table.delete().where(
+    rounding_table.c.race_id == bindparam("race_of_rounding")
+)
+_insert_rounding = rounding_table.insert()
+
+
+def _rounding_statements(rounding: RaceRounding | None) -> list[tuple[Executable, list[dict]]]:
+    """The statements that set a race's rounding rows (its racers' rows replaced), for one round trip."""
+    if rounding is None:
+        return []
+    return [
+        (_forget_race_rounding, [{"race_of_rounding": rounding.race_id}]),
+        (_insert_rounding, _rounding_rows(rounding)),
+    ]
+
+
+def write_rounding(connection: Connection, rounding: RaceRounding | None) -> None:
+    """Set a race's rounding rows when no transaction carries them (a result fix that moved no cent)."""
+    lean.executemany_together(connection, _rounding_statements(rounding))
+
+
+def rounding_from_ledger(connection: Connection) -> dict[tuple[int, int], tuple[int, Fraction]]:
+    """(race, racer) -> (season, rounding) of every final race of a season, recomputed; zeros left out."""
+    recomputed: dict[tuple[int, int], tuple[int, Fraction]] = {}
+    for outcome, held in final_races_held(connection):
+        for racer_id, cents in season_deviation([(split_weights(outcome), held)]).items():
+            if cents != 0:
+                recomputed[(outcome.race_id, racer_id)] = (outcome.season_id, cents)
+    return recomputed
+
+
+def stored_rounding(connection: Connection) -> dict[tuple[int, int], tuple[int, Fraction]]:
+    """(race, racer) -> (season, rounding) as stored; zeros left out."""
+    return {
+        (row.race_id, row.racer_id): (row.season_id, Fraction(row.numerator, row.denominator))
+        for row in connection.execute(select(rounding_table))
+        if row.numerator != 0
+    }
+
+
+def rebuild_rounding(connection: Connection) -> int:
+    """Replace every rounding row by its recomputation from the ledger (a migration's backfill). Rows written."""
+    rows = [
+        _rounding_row(race_id, racer_id, season_id, cents)
+        for (race_id, racer_id), (season_id, cents) in sorted(rounding_from_ledger(connection).items())
+    ]
+    connection.execute(rounding_table.delete())
+    if rows:
+        connection.execute(_insert_rounding, rows)
+    return len(rows)
 
 
 def _outcome(

@@ -152,3 +152,24 @@ class PayoutDestinationChange(SQLModel, table=True):
     destination: str = Field(max_length=DESTINATION_RECORD_LENGTH_MAX)  # a PayoutDestination record
     actor_racer_id: int = Field(foreign_key="racer.id")
     changed_at: datetime = Field(default_factory=utc_now, sa_column=_instant())
+
+
+class RaceRoundingShare(SQLModel, table=True):
+    """What a final race's rounding gave one racer: cents held minus the exact share, as a fraction.
+
+    Derived from the ledger, not a ledger record: the transaction that settles a race
+    (its distribution, a late sale, a refund, a dispute, a result fix) sets its racers'
+    rows, so the next race of the season orders its odd cents from the racers' rows
+    (`ledger_repo.season_rounding`) instead of re-reading every final race of the
+    season. Reconcile recomputes every row from the postings and the results.
+    """
+
+    __tablename__ = "race_rounding_share"
+    # A settle sums its racers' rows over the season: one range of this index per racer.
+    __table_args__ = (Index("ix_race_rounding_share_season_racer", "season_id", "racer_id"),)
+
+    race_id: int = Field(foreign_key="race.id", primary_key=True)
+    racer_id: int = Field(foreign_key="racer.id", primary_key=True)
+    season_id: int = Field(foreign_key="season.id")
+    numerator: int = Field(sa_column=Column(BigInteger(), nullable=False))
+    denominator: int = Field(sa_column=Column(BigInteger(), nullable=False))

@@ -191,8 +191,22 @@ class Posting:
 
 
 @dataclass(frozen=True)
+class RaceRounding:
+    """A final race's rounding once a transaction has settled it: racer -> cents held minus the exact share.
+
+    Stored beside the ledger (a figure derived from it, checked by reconcile), so a
+    settle of another race of the season sums these instead of re-reading every
+    final race of the season (`season_deviation`).
+    """
+
+    race_id: int
+    season_id: int
+    deviation: tuple[tuple[int, Fraction], ...]  # (racer id, cents), by racer id
+
+
+@dataclass(frozen=True)
 class Transaction:
-    """Postings that sum to zero, under one idempotency key."""
+    """Postings that sum to zero, under one idempotency key (and the race it settles, when it does)."""
 
     key: str
     kind: TransactionKind
@@ -204,6 +218,7 @@ class Transaction:
     race_id: int | None = None
     payout_id: int | None = None
     actor_racer_id: int | None = None
+    rounding: RaceRounding | None = None
 
     def __post_init__(self) -> None:
         assert self.key, "every transaction has an idempotency key"
@@ -223,6 +238,7 @@ class TransactionBuilder:
 
     postings: dict[tuple[str, int | None], Posting] = field(default_factory=dict)
     accounts: dict[str, AccountRef] = field(default_factory=dict)
+    rounding: RaceRounding | None = None  # set by the settle of a final race
 
     def post(
         self,

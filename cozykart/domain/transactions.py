@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from cozykart.domain.errors import InvalidInput
 from cozykart.domain.events import RaceOutcome
@@ -43,6 +44,7 @@ from cozykart.domain.ledger import (
     PAYOUTS_SENT,
     AccountKind,
     AccountRef,
+    RaceRounding,
     Transaction,
     TransactionBuilder,
     TransactionKind,
@@ -77,14 +79,15 @@ class RaceBook:
 
     `held`: payment id -> racer id -> cents the racer's wallet holds of it.
     `sales`: payment id -> the payment, for the words of its lines.
-    `season`: the season's other final races with what each racer holds of each.
+    `season_rounding`: each racer's rounding over the season's other final races
+      (cents held minus the exact share, summed: `season_deviation`).
     `hold_until`: when a credit posted now becomes available (None: no hold).
     """
 
     outcome: RaceOutcome
     held: Mapping[int, Mapping[int, int]]
     sales: Mapping[int, SaleFacts]
-    season: Sequence[tuple[RaceOutcome, Mapping[int, int]]]
+    season_rounding: Mapping[int, Fraction]
     hold_until: datetime | None
     currency: str
 
@@ -171,7 +174,7 @@ def _finish(builder: TransactionBuilder, **fields) -> Transaction:
             posting.amount_cents > 0 and posting.account.kind == AccountKind.WALLET
         ), posting
     fields["description"] = fields["description"][:TRANSACTION_DESCRIPTION_LENGTH_MAX]
-    return Transaction(postings=postings, **fields)
+    return Transaction(postings=postings, rounding=builder.rounding, **fields)
 
 
 # --- a final race's racers, settled as a whole ---------------------------------------
@@ -179,9 +182,7 @@ def _finish(builder: TransactionBuilder, **fields) -> Transaction:
 
 def race_order(book: RaceBook, weights: Mapping[int, int]) -> tuple[int, ...]:
     """The race's racers, first in line for its odd cents first (see `race_split_order`)."""
-    deviation = {}
-    if book.outcome.season_id is not None:
-        deviation = season_deviation((split_weights(other), dict(held)) for other, held in book.season)
+    deviation = dict(book.season_rounding) if book.outcome.season_id is not None else {}
     return race_split_order(book.outcome.race_id, weights, deviation)
 
 
@@ -215,6 +216,7 @@ def _settle_race(
         for payment_id in sorted({*held, *changes})
     ]
     target = race_holdings(columns, weights, race_order(book, weights))
+    builder.rounding = _race_rounding(outcome, weights, target)
     for payment_id, _cents in columns:
         was, should = held.get(payment_id, {}), target[payment_id]
         for racer_id in sorted({*was, *should}):
@@ -227,6 +229,26 @@ def _settle_race(
                 available_at=book.hold_until,
             )
     return True
+
+
+def _race_rounding(
+    outcome: RaceOutcome, weights: Mapping[int, int], held: Mapping[int, Mapping[int, int]]
+) -> RaceRounding | None:
+    """The race's rounding while its racers hold `held` (None outside a season: no other race weighs it)."""
+    if outcome.season_id is None:
+        return None
+    totals: dict[int, int] = dict.fromkeys(weights, 0)
+    for by_racer in held.values():
+        for racer_id, cents in by_racer.items():
+            totals[racer_id] = totals.get(racer_id, 0) + cents
+    deviation = season_deviation([(dict(weights), totals)])
+    return RaceRounding(outcome.race_id, outcome.season_id, tuple(sorted(deviation.items())))
+
+
+def settled_rounding(book: RaceBook) -> RaceRounding | None:
+    """The race's rounding as the book holds it, by its (perhaps corrected) weights; None without racers."""
+    weights = split_weights(book.outcome)
+    return _race_rounding(book.outcome, weights, book.held) if weights else None
 
 
 def _credit_race(
@@ -318,7 +340,7 @@ def sale_transaction(
 
 def _with_sale(book: RaceBook, payment_id: int, sale: SaleFacts) -> RaceBook:
     sales = {**book.sales, payment_id: sale}
-    return RaceBook(book.outcome, book.held, sales, book.season, book.hold_until, book.currency)
+    return replace(book, sales=sales)
 
 
 def tip_split(tip_cents: int, tip_fee_bps: int) -> TipSplit:
@@ -530,7 +552,7 @@ def distribution_transaction(
         sales[payment_id] = sale
     if not changes:
         return None
-    book = RaceBook(outcome, book.held, sales, book.season, book.hold_until, book.currency)
+    book = replace(book, sales=sales)
     _credit_race(builder, book, changes, suffix="")
     return _finish(
         builder,

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from cozykart.db.types import utc_now
@@ -67,6 +68,7 @@ from cozykart.domain.transactions import (
     reinstatement_transaction,
     sale_split,
     sale_transaction,
+    settled_rounding,
     tip_split,
     tip_transaction,
 )
@@ -133,18 +135,21 @@ def _race_book(
     """
     held: dict[int, dict[int, int]] = defaultdict(dict)
     sales: dict[int, SaleFacts] = {}
-    season: list = []
-    if split_weights(outcome):
+    season_rounding: dict[int, Fraction] = {}
+    weights = split_weights(outcome)
+    if weights:
         for row in ledger.race_wallet_holdings(outcome.race_id):
             held[row.payment_id][row.racer_id] = row.net_cents
             sales.setdefault(row.payment_id, SaleFacts(row.item, row.gross_cents))
         if outcome.season_id is not None:
-            season = ledger.season_race_holdings(outcome.season_id, excluding_race_id=outcome.race_id)
+            season_rounding = ledger.season_rounding(
+                outcome.season_id, weights, excluding_race_id=outcome.race_id
+            )
     return RaceBook(
         outcome=outcome,
         held=dict(held),
         sales=sales,
-        season=tuple(season),
+        season_rounding=season_rounding,
         hold_until=hold_until(now or utc_now(), settings.hold_days),
         currency=settings.currency,
     )
@@ -467,14 +472,14 @@ def correct_on_results_corrected(event: ResultsCorrected, uow: UnitOfWork) -> No
     ledger.lock_accounts(ids.values())
     if ledger.transaction_id_by_key(key) is not None:
         return
+    book = _race_book(ledger, outcome, uow.settings, now)
     transaction = correction_transaction(
-        key=key,
-        book=_race_book(ledger, outcome, uow.settings, now),
-        reason=_text(event.reason, 120) or "admin fix",
-        at=event.corrected_at,
+        key=key, book=book, reason=_text(event.reason, 120) or "admin fix", at=event.corrected_at
     )
     if transaction is not None:
         ledger.write_transaction(transaction, ids, now=now)
+    else:  # no cent moved, yet the new weights may change the race's rounding
+        ledger.write_rounding(settled_rounding(book))
 
 
 # --- DJ tips --------------------------------------------------------------------------

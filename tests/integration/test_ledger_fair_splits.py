@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from cozykart.db import ledger_repo as repo
 from cozykart.db.league_repo import race_outcome
@@ -227,3 +228,35 @@ def test_random_season_is_fair_to_the_cent_in_every_race_and_across_it(database,
             assert max(extra_cents.values()) - min(extra_cents.values()) <= 1, extra_cents
 
     season()
+
+
+def test_the_stored_rounding_is_the_ledgers_and_reconcile_finds_it_changed(database):
+    """What orders a race's odd cents is derived: rebuilt from the ledger it is the same; changed, reconcile says so."""
+    racers = make_racers(database, 3)
+    season_id = make_season(database, policy="even")
+    for number in range(2):  # 100 cents among 3: someone holds a cent more in each race
+        started_at = T0 + timedelta(days=400 + number)
+        race_id = make_race(database, racers, started_at=started_at, season_id=season_id)
+        _sell(database, 100, started_at + timedelta(seconds=1))
+        finalize_race(
+            database, race_id, {r: n + 1 for n, r in enumerate(racers)}, at=started_at + RACE_LENGTH
+        )
+    _sell(database, 7, started_at + timedelta(seconds=2))  # a late sale settles the last race again
+    with database.engine.begin() as connection:
+        stored = repo.stored_rounding(connection)
+        assert stored == repo.rounding_from_ledger(connection)
+        assert {season for season, _cents in stored.values()} == {season_id}
+        assert len({race for race, _racer in stored}) == 2
+        assert repo.rebuild_rounding(connection) == len(stored)
+        assert repo.stored_rounding(connection) == stored
+        (race_id, racer_id), (_season, cents) = sorted(stored.items())[0]
+        connection.execute(
+            text(
+                "UPDATE race_rounding_share SET numerator = numerator + 1 "
+                f"WHERE race_id = {race_id} AND racer_id = {racer_id}"
+            )
+        )
+    report = reconcile(uow=database.uow())
+    assert [violation.check for violation in report.violations] == ["rounding_mismatch"]
+    assert f"race {race_id}, racer {racer_id}" in report.violations[0].detail
+    assert f"the ledger gives {cents} cents" in report.violations[0].detail

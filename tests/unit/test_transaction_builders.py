@@ -12,6 +12,7 @@ from __future__ import annotations
 import string
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -32,6 +33,7 @@ from cozykart.domain.ledger import (
     in_flight_account,
     pool_account,
     race_holdings,
+    season_deviation,
     split_weights,
     wallet_account,
 )
@@ -87,6 +89,27 @@ def _keeps_the_invariants(transaction: Transaction) -> None:
             assert posting.amount_cents > 0 and posting.account.kind == AccountKind.WALLET, posting
 
 
+def _carries_its_rounding(book: RaceBook, transaction: Transaction) -> None:
+    """A settle says the race's rounding after it: each racer's cents held minus its exact share, under one cent."""
+    if book.outcome.season_id is None:
+        assert transaction.rounding is None
+        return
+    weights = split_weights(book.outcome)
+    totals: dict[int, int] = defaultdict(int)
+    for by_racer in _held_after(book, transaction).values():
+        for racer_id, cents in by_racer.items():
+            totals[racer_id] += cents
+    held_cents, weight_total = sum(totals.values()), sum(weights.values())
+    assert transaction.rounding is not None
+    assert (transaction.rounding.race_id, transaction.rounding.season_id) == (RACE_ID, book.outcome.season_id)
+    rounding = dict(transaction.rounding.deviation)
+    assert rounding == {
+        racer_id: totals[racer_id] - Fraction(held_cents * weight, weight_total)
+        for racer_id, weight in weights.items()
+    }
+    assert sum(rounding.values()) == 0 and all(abs(cents) < 1 for cents in rounding.values())
+
+
 def _by_account(transaction: Transaction) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     for posting in transaction.postings:
@@ -125,13 +148,14 @@ def outcomes(draw, *, min_racers: int = 0) -> RaceOutcome:
     )
 
 
-def _season(outcome: RaceOutcome, held_by_racer: dict[int, int]) -> tuple:
+def _season(outcome: RaceOutcome, held_by_racer: dict[int, int]) -> dict:
+    """The season's rounding from one other final race of the same racers holding `held_by_racer`."""
     if outcome.season_id is None or not held_by_racer:
-        return ()
+        return {}
     other = RaceOutcome(
         RACE_ID + 1, "Moo Moo Meadows", outcome.season_id, "final", outcome.racer_ids, (), outcome.split
     )
-    return ((other, held_by_racer),)
+    return season_deviation([(split_weights(other), held_by_racer)])
 
 
 @st.composite
@@ -385,7 +409,12 @@ def test_a_dispute_won_returns_exactly_what_the_dispute_took(sale, data):
     after_book = None
     if book is not None:
         after_book = RaceBook(
-            book.outcome, _held_after(book, taken), book.sales, book.season, book.hold_until, CURRENCY
+            book.outcome,
+            _held_after(book, taken),
+            book.sales,
+            book.season_rounding,
+            book.hold_until,
+            CURRENCY,
         )
     won = _reinstate(taken, payment, after_book)
     _keeps_the_invariants(won)
@@ -427,8 +456,10 @@ def test_a_distribution_empties_the_pool_into_the_racers_wallets(book, pool_cent
         )
         assert all(p.available_at == book.hold_until for p in _wallet_lines(split))
         assert _nonzero(_held_after(book, split)) == _fair(book, _held_after(book, split))
+        _carries_its_rounding(book, split)
     else:
         assert totals[HOUSE.code] == sum(pool_cents)
+        assert split.rounding is None
     assert all(repr(item) in p.description for p in split.postings if p.account.kind != AccountKind.RACE_POOL)
     assert all("Rainbow Road" in p.description for p in split.postings)
 
@@ -443,6 +474,7 @@ def test_a_correction_moves_shares_between_racers_and_nothing_else(data, reason)
         assert not book.held or _nonzero(dict(book.held)) == _fair(book, dict(book.held))
         return
     _keeps_the_invariants(fix)
+    _carries_its_rounding(book, fix)
     assert all(p.account.kind == AccountKind.WALLET for p in fix.postings)
     for payment_id in {p.payment_id for p in fix.postings}:
         assert sum(p.amount_cents for p in fix.postings if p.payment_id == payment_id) == 0
@@ -454,7 +486,7 @@ def test_a_correction_moves_shares_between_racers_and_nothing_else(data, reason)
 
 def test_a_correction_of_a_race_with_no_racers_writes_nothing():
     outcome = RaceOutcome(RACE_ID, "Rainbow Road", None, "final", (), (), SplitRule("even", 0))
-    book = RaceBook(outcome, {}, {}, (), HOLD_UNTIL, CURRENCY)
+    book = RaceBook(outcome, {}, {}, {}, HOLD_UNTIL, CURRENCY)
     assert correction_transaction(key="k", book=book, reason="typo", at=AT) is None
 
 

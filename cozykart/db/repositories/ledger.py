@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from fractions import Fraction
 
 from sqlalchemy import Connection, func
 from sqlalchemy import select as core_select
@@ -22,7 +23,15 @@ from cozykart.db.ledger_repo import RaceAtSale, Written
 from cozykart.db.ledger_tables import LedgerAccount, LedgerPosting, LedgerTransaction
 from cozykart.db.repositories import Repository
 from cozykart.domain.events import RaceOutcome
-from cozykart.domain.ledger import CLEARING, HOUSE, AccountKind, AccountRef, Transaction, TransactionKind
+from cozykart.domain.ledger import (
+    CLEARING,
+    HOUSE,
+    AccountKind,
+    AccountRef,
+    RaceRounding,
+    Transaction,
+    TransactionKind,
+)
 
 __all__ = ["LedgerRepository", "RaceAtSale", "Written"]
 
@@ -159,8 +168,16 @@ class LedgerRepository(Repository):
     def race_wallet_holdings(self, race_id: int) -> list:
         return repo.race_wallet_holdings(self.connection, race_id)
 
-    def season_race_holdings(self, season_id: int, *, excluding_race_id: int) -> list:
-        return repo.season_race_holdings(self.connection, season_id, excluding_race_id=excluding_race_id)
+    def season_rounding(
+        self, season_id: int, racer_ids: Iterable[int], *, excluding_race_id: int
+    ) -> dict[int, Fraction]:
+        """Each racer's rounding over the season's other final races (cents held minus the exact share)."""
+        return repo.season_rounding(
+            self.connection, season_id, racer_ids, excluding_race_id=excluding_race_id
+        )
+
+    def write_rounding(self, rounding: RaceRounding | None) -> None:
+        repo.write_rounding(self.connection, rounding)
 
     # --- what a race's results moved, for the results desk and its announcements -------------
 

@@ -10,6 +10,8 @@ Checks, each a named violation:
     payout_status_mismatch      a payout's status disagrees with its decision transaction
     event_applied_twice         a payment brought in more than once, or never
     undistributed_pool          a final race's pool still holds money
+    rounding_mismatch           a final race's stored rounding (race_rounding_share) differs
+                                from its recomputation from the postings and the results
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileRepor
         _check_payout_statuses(connection, report)
         _check_payments_applied_once(connection, report)
         _check_final_pools_empty(connection, report)
+        _check_rounding(connection, report)
         return ReconcileReport(
             transactions_checked=transactions_checked, accounts_checked=len(accounts), violations=tuple(found)
         )
@@ -253,3 +256,20 @@ def _check_final_pools_empty(connection: Connection, report: Report) -> None:
         )
     ):
         report("undistributed_pool", f"race {row.name!r} is final but {row.code} holds {row.balance_cents}")
+
+
+def _check_rounding(connection: Connection, report: Report) -> None:
+    """What orders the next race's odd cents agrees with the ledger (it is derived, never trusted)."""
+    recomputed, stored = repo.rounding_from_ledger(connection), repo.stored_rounding(connection)
+    for race_id, racer_id in sorted({*recomputed, *stored}):
+        should, held = recomputed.get((race_id, racer_id)), stored.get((race_id, racer_id))
+        if should != held:
+            report(
+                "rounding_mismatch",
+                f"race {race_id}, racer {racer_id}: stored {_rounding_words(held)}, "
+                f"the ledger gives {_rounding_words(should)}",
+            )
+
+
+def _rounding_words(value: tuple | None) -> str:
+    return "nothing" if value is None else f"{value[1]} cents (season {value[0]})"
