@@ -407,24 +407,34 @@ def _established_inodes(port: int) -> set[str]:
     return inodes
 
 
-def processes_cpu_s(pids) -> dict[int, float]:
-    """CPU seconds (user + system) each of `pids` has used so far, from /proc/<pid>/stat; a pid
+def processes_cpu_times(pids) -> dict[int, tuple[float, float]]:
+    """CPU seconds (user, system) each of `pids` has used so far, from /proc/<pid>/stat; a pid
     that has exited (or that /proc does not show) is left out."""
     ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[int, float] = {}
+    used: dict[int, tuple[float, float]] = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+        used[pid] = (int(fields[11]) / ticks, int(fields[12]) / ticks)  # utime, stime (fields 14, 15)
     return used
+
+
+def processes_cpu_s(pids) -> dict[int, float]:
+    """CPU seconds (user + system) each of `pids` has used so far (`processes_cpu_times`)."""
+    return {pid: user_s + system_s for pid, (user_s, system_s) in processes_cpu_times(pids).items()}
 
 
 def process_group_cpu_s(pgid: int) -> float:
     """CPU seconds used so far by the live processes of group `pgid` (the served app: reflex and
     its Granian workers, every thread)."""
     return sum(processes_cpu_s(_process_group(pgid)).values())
+
+
+def process_group_system_cpu_s(pgid: int) -> float:
+    """The part of `process_group_cpu_s` spent in the kernel (system time: I/O, page faults, sockets)."""
+    return sum(system_s for _user_s, system_s in processes_cpu_times(_process_group(pgid)).values())
 
 
 def with_application_name(db_url: str, name: str) -> str:

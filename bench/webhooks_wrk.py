@@ -19,7 +19,7 @@ else a redis-server of the bench's own), the app is served as in production
 - `settled`: `--events` deliveries as fast as they are answered; settled events/s is the
   inbox rows applied (counted in the database) over the seconds from the first request to
   the last answer; wrk's own request rate and non-2xx count beside it; the server's CPU per
-  settled event (its process group's user + system time from /proc) and, on PostgreSQL, the
+  settled event (its process group's user + system time from /proc; the system part beside it) and, on PostgreSQL, the
   CPU of the backends serving it (found in pg_stat_activity by a per-run application_name);
 - `fixed_rate`: `--rate` deliveries a second for `--seconds` on a fixed schedule (wrk's
   `delay()`), acknowledgement p50/p99 and the rate achieved;
@@ -197,6 +197,7 @@ class CpuMeter:
     def __init__(self, pgid: int, db_url: str, application_name: str | None) -> None:
         self.pgid, self.db_url, self.application_name = pgid, db_url, application_name
         self.server_s = 0.0
+        self.server_system_s = 0.0
         self.backends: dict[int, float] = {}
         self.postgres_s: float | None = None
         self.backend_count = 0
@@ -210,9 +211,11 @@ class CpuMeter:
     def start(self) -> None:
         self.backends = self._backend_cpu()
         self.server_s = _served.process_group_cpu_s(self.pgid)
+        self.server_system_s = _served.process_group_system_cpu_s(self.pgid)
 
     def stop(self) -> None:
         self.server_s = _served.process_group_cpu_s(self.pgid) - self.server_s
+        self.server_system_s = _served.process_group_system_cpu_s(self.pgid) - self.server_system_s
         if self.application_name is None:
             return
         after = self._backend_cpu()
@@ -265,6 +268,7 @@ def _settled_run(
         "profiled": bool(args.profile),
         "server_cpu_s": round(meter.server_s, 3),
         "server_cpu_ms_per_event": round(1000 * meter.server_s / max(applied, 1), 3),
+        "server_system_cpu_ms_per_event": round(1000 * meter.server_system_s / max(applied, 1), 3),
     }
     if meter.postgres_s is not None:
         figures["postgres_backends"] = meter.backend_count

@@ -48,6 +48,7 @@ def test_quick_run_applies_every_wrk_delivery_once_and_reports_each_goal():
         assert fixed["all_applied_once"] is True and fixed["wrk_non_2xx"] == 0
         assert measured["noop"]["before_per_s"] > 0 and measured["noop"]["after_per_s"] > 0
         assert settled["server_cpu_ms_per_event"] > 0 and len(measured["load_average_before"]) == 3
+        assert 0 <= settled["server_system_cpu_ms_per_event"] <= settled["server_cpu_ms_per_event"], settled
         if measured["database"] == "postgresql":
             assert settled["postgres_backends"] >= 1 and settled["postgres_cpu_ms_per_event"] > 0, settled
 
