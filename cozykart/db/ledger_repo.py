@@ -708,12 +708,17 @@ def paid_out_cents(connection: Connection, racer_id: int) -> int:
             )
         ).scalar_one()
     )
+    # What came back is found from the racer's payouts (a PAYOUT_RETURNED transaction names its
+    # payout), not by reading every line of the wallet for the few that came back.
     returned_cents = int(
         connection.execute(
             select(sum_cents(posting_table.c.amount_cents))
-            .join(transaction_table, transaction_table.c.id == posting_table.c.transaction_id)
+            .select_from(payout_table)
+            .join(transaction_table, transaction_table.c.payout_id == payout_table.c.id)
+            .join(posting_table, posting_table.c.transaction_id == transaction_table.c.id)
             .join(account_table, account_table.c.id == posting_table.c.account_id)
             .where(
+                payout_table.c.racer_id == racer_id,
                 transaction_table.c.kind == TransactionKind.PAYOUT_RETURNED,
                 account_table.c.racer_id == racer_id,
                 account_table.c.kind == str(AccountKind.WALLET),
