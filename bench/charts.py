@@ -9,7 +9,8 @@ result inside it). Writes into DIR (default docs/bench/):
 - wallet.png: the /wallet page (median) against the racer's wallet lines;
 - supporters.png: one refresh of the supporters boards against payments: the
   season board summed over every payment (before) and from the tally (after,
-  unchanged and after one tip), and the race board.
+  unchanged and after one tip), and the race board;
+- late_sale.png: a late sale split among a final race's racers, against the season's final races.
 One line per database; both axes logarithmic, since the sizes go by tens. The
 load average of the run is in each title: a figure from a loaded machine is one.
 """
@@ -136,11 +137,26 @@ def draw_supporters(report: dict, directory: Path) -> Path:
     return _save(figure, axes, directory / "supporters.png")
 
 
+def draw_late_sale(report: dict, directory: Path) -> Path:
+    figure, axes = _new_axes("late sale into a final race, split at once", report, "final races", "ms")
+    for database in DATABASES:
+        for statistic, style in (("max", "-"), ("median", ":")):
+            xs, ys = _series(
+                report,
+                database,
+                lambda p: p["totals"]["races"],
+                lambda p, s=statistic: p.get("late_sale_ms", {}).get(s),
+            )
+            if xs:
+                axes.plot(xs, ys, style, marker=MARKERS[database], label=f"{database} {statistic}")
+    return _save(figure, axes, directory / "late_sale.png")
+
+
 def draw(report: dict, directory: Path) -> list[Path]:
     """Every chart of the scale report into `directory`; the files written."""
     report = scale_report(report)
     directory.mkdir(parents=True, exist_ok=True)
-    charts = (draw_reconcile, draw_standings, draw_wallet, draw_supporters)
+    charts = (draw_reconcile, draw_standings, draw_wallet, draw_supporters, draw_late_sale)
     return [chart(report, directory) for chart in charts]
 
 

@@ -402,6 +402,7 @@ def _totals(connection: Connection) -> dict:
 
     return {
         "racers": count(Racer.__table__),
+        "races": count(Race.__table__),
         "results": count(RaceEntry.__table__),
         "payments": count(ledger_repo.payment_table),
         "transactions": count(ledger_repo.transaction_table),

@@ -19,6 +19,11 @@ racers, 20,000 results, 2,000 payments, ~10,000 postings; 100x: 50,000 racers,
   aggregate every push ran before the per-process tally: `season_full`), read
   again while nothing changed (`season_unchanged`), and just after one more tip
   (`season_after_tip`), each checked equal to the full aggregate;
+- `late_sale_ms`: a late sale (paid inside a grown race's window, arriving once the
+  race is final), recorded through the ledger's service: it is split among the
+  race's racers at once, odd cents ordered by the season's rounding so far
+  (before migration 0020 that read every final race of the season per sale:
+  seconds at 10x, and at 100x SQLite refused the statement);
 - `wallet` (a separate fresh database per size, bench/wallet.py's method): the
   /wallet page of one racer with `--wallet-lines` lines.
 Every figure carries the load average when it was taken: the machine is shared.
@@ -203,6 +208,31 @@ def supporters_refresh(engine, url: str, season_id: int, repeat: int, tips: list
     return figures
 
 
+def late_sales(engine, url: str, repeat: int, sales: list[int]) -> dict:
+    """Late sales into the middle grown race (final): each split at once; the time of each."""
+    _race_id, started_at, _ended_at = _grown_race(engine)
+    times = []
+    for _ in range(max(5, repeat // 2)):
+        sales[0] += 1
+        begun = time.perf_counter()
+        receipt = ledger.record_sale(
+            key=f"scale-late-{sales[0]}",
+            gross_cents=1999 + sales[0],
+            sold_at=started_at + timedelta(minutes=1, seconds=sales[0] % 600),
+            item="Tee",
+            uow=UnitOfWork(engine, handlers=HANDLERS, settings=Settings(db_url=url)),
+        )
+        times.append((time.perf_counter() - begun) * 1000)
+        assert receipt.distributed and not receipt.replayed, receipt
+    times.sort()
+    return {
+        "median": round(times[len(times) // 2], 2),
+        "max": round(times[-1], 2),
+        "runs": len(times),
+        "load_average": load(),
+    }
+
+
 def _dj(engine) -> int:
     with engine.connect() as connection:
         return connection.execute(
@@ -219,7 +249,7 @@ def curve(url: str, factors: list[float], repeat: int) -> list[dict]:
     """The database grown to each factor in turn, and the figures at each size."""
     points = []
     grown = 0.0
-    tips = [0]
+    tips, sales = [0], [0]
     for factor in factors:
         _served.log(f"growing to {factor}x")
         added = grow.grow(url, factor - grown)
@@ -241,6 +271,8 @@ def curve(url: str, factors: list[float], repeat: int) -> list[dict]:
             point["standings_cold_ms"] = standings_cold(engine, added["season_id"], repeat)
             point["standings_app_heap"] = standings_with_app_heap(engine, added["season_id"], repeat)
             point["supporters_ms"] = supporters_refresh(engine, url, added["season_id"], repeat, tips)
+            _served.log(f"{factor}x: late sales into a final race")
+            point["late_sale_ms"] = late_sales(engine, url, repeat, sales)
             point["payments"] = _payments(engine)
         finally:
             engine.dispose()

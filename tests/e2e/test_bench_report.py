@@ -45,6 +45,8 @@ def test_quick_run_prints_one_report_with_every_goal_beside_its_figure():
         assert outcome["result"].get("bench") == name
 
     assert report["ledger_beside_raw_sqlite"]["sqlite_raw_sales_per_s"] > 0
+    for point in report["benches"]["scale"]["result"]["sqlite"]["curve"]:
+        assert point["late_sale_ms"]["runs"] >= 5 and point["late_sale_ms"]["median"] > 0, point
     assert ("postgresql_service_final_race_sales_per_s" in report["ledger_beside_raw_sqlite"]) is postgres
 
     goals = report["goals"]
