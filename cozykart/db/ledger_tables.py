@@ -161,7 +161,9 @@ class RaceRoundingShare(SQLModel, table=True):
     (its distribution, a late sale, a refund, a dispute, a result fix) sets its racers'
     rows, so the next race of the season orders its odd cents from the racers' rows
     (`ledger_repo.season_rounding`) instead of re-reading every final race of the
-    season. Reconcile recomputes every row from the postings and the results.
+    season. Every settle of a race holds the race's pool lock (services/ledger.py), so two
+    settles of one race never write its rows at once. Reconcile recomputes every row from
+    the postings and the results.
     """
 
     __tablename__ = "race_rounding_share"
