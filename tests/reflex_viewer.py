@@ -13,7 +13,6 @@ multi-worker test.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
 import uuid
 from collections import Counter
@@ -22,21 +21,23 @@ from typing import Any, TypeVar
 
 import socketio
 
+from tests.drill_reports import run_in_own_thread
+
 EVENT_NAMESPACE = "/_event"
 HYDRATE_EVENT = "reflex___state____state.hydrate_and_load"
 VAR_SUFFIX = "_rx_state_"
 CONNECT_TIMEOUT_S = 60
+RUN_ASYNC_TIMEOUT_S = 600  # a scenario bounds its own waits; this bounds the whole of it
 T = TypeVar("T")
 
 
-def run_async(coroutine_function: Callable[[], Awaitable[T]]) -> T:
-    """Run `coroutine_function()` on a new event loop in a thread of its own.
+def run_async(coroutine_function: Callable[[], Awaitable[T]], *, timeout_s: float = RUN_ASYNC_TIMEOUT_S) -> T:
+    """Run `coroutine_function()` on a new event loop in a thread of its own, failing the test after `timeout_s`.
 
     Playwright's sync API keeps an event loop running in the test thread once a
     browser test ran, and `asyncio.run` refuses to start inside it.
     """
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(coroutine_function())).result()
+    return run_in_own_thread(lambda: asyncio.run(coroutine_function()), timeout_s=timeout_s)
 
 
 class Viewer:

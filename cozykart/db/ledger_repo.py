@@ -401,39 +401,18 @@ def race_wallet_holdings(connection: Connection, race_id: int) -> list:
     ).all()
 
 
-def final_races_held(connection: Connection, *, season_id: int | None = None) -> list:
-    """What each racer's wallet holds from each final race of a season (of `season_id`, else of every season).
+def final_races_held(connection: Connection) -> list:
+    """What each racer's wallet holds from each final race of a season, for the races where one holds some.
 
-    Two statements: the races with their entries (to weigh them), and the
-    wallets' sums by race and racer. Returns (RaceOutcome, racer -> cents) pairs.
-    Reads every final race it covers: for reconcile and rebuilds, never per event.
+    Three lean statements (the wallets' sums by race and racer, the races, their
+    entries to weigh them) over every final race: for reconcile and rebuilds,
+    never per event. Returns (RaceOutcome, racer -> cents) pairs; a race whose
+    racers hold nothing of it is left out (its rounding is zero).
     """
-    final = [race_table.c.status == RaceStatus.FINAL, race_table.c.season_id.is_not(None)]
-    if season_id is not None:
-        final.append(race_table.c.season_id == season_id)
-    rows = connection.execute(
-        select(
-            race_table.c.id,
-            race_table.c.name,
-            race_table.c.season_id,
-            season_table.c.split_policy,
-            season_table.c.winner_bonus_bps,
-            entry_table.c.racer_id,
-            entry_table.c.position,
-            entry_table.c.dnf,
-            entry_table.c.points,
-        )
-        .join(season_table, season_table.c.id == race_table.c.season_id)
-        .outerjoin(entry_table, entry_table.c.race_id == race_table.c.id)
-        .where(*final)
-        .order_by(race_table.c.id, entry_table.c.racer_id)
-    ).all()
-    entries: dict[int, list] = defaultdict(list)
-    heads: dict[int, tuple] = {}
-    for race_id, name, race_season_id, policy, bonus_bps, racer_id, position, dnf, points in rows:
-        heads[race_id] = (name, race_season_id, SplitRule(policy=policy, winner_bonus_bps=bonus_bps))
-        if racer_id is not None:
-            entries[race_id].append((racer_id, position, dnf, points))
+    final = (race_table.c.status == RaceStatus.FINAL, race_table.c.season_id.is_not(None))
+    paid_for = race_table.c.id.in_(
+        select(payment_table.c.race_id).where(payment_table.c.race_id.is_not(None))
+    )
     held: dict[int, dict[int, int]] = defaultdict(dict)
     for race_id, racer_id, net_cents in connection.execute(
         select(payment_table.c.race_id, account_table.c.racer_id, sum_cents(posting_table.c.amount_cents))
@@ -444,12 +423,38 @@ def final_races_held(connection: Connection, *, season_id: int | None = None) ->
         .group_by(payment_table.c.race_id, account_table.c.racer_id)
     ):
         held[race_id][racer_id] = int(net_cents)
-    return [
-        (
-            _outcome(race_id, name, race_season_id, RaceStatus.FINAL, tuple(entries[race_id]), split),
-            held[race_id],
+    races = {
+        race_id: (season_id, SplitRule(policy=policy, winner_bonus_bps=bonus_bps))
+        for race_id, season_id, policy, bonus_bps in connection.execute(
+            select(
+                race_table.c.id,
+                race_table.c.season_id,
+                season_table.c.split_policy,
+                season_table.c.winner_bonus_bps,
+            )
+            .join(season_table, season_table.c.id == race_table.c.season_id)
+            .where(*final, paid_for)
         )
-        for race_id, (name, race_season_id, split) in heads.items()
+        if race_id in held
+    }
+    entries: dict[int, list] = defaultdict(list)
+    for race_id, *entry in connection.execute(
+        select(
+            entry_table.c.race_id,
+            entry_table.c.racer_id,
+            entry_table.c.position,
+            entry_table.c.dnf,
+            entry_table.c.points,
+        )
+        .join(race_table, race_table.c.id == entry_table.c.race_id)
+        .where(*final, paid_for)
+        .order_by(entry_table.c.race_id, entry_table.c.racer_id)
+    ):
+        if race_id in races:
+            entries[race_id].append(tuple(entry))
+    return [
+        (_outcome(race_id, "", season_id, RaceStatus.FINAL, tuple(entries[race_id]), split), held[race_id])
+        for race_id, (season_id, split) in races.items()
     ]
 
 
