@@ -91,18 +91,24 @@ def draw_reconcile(report: dict, directory: Path) -> Path:
     return _save(figure, axes, directory / "reconcile.png")
 
 
-def draw_standings(report: dict, directory: Path) -> Path:
-    figure, axes = _new_axes("standings, cold read (cache emptied)", report, "racers", "ms")
+def _plot_statistics(axes, report: dict, x_of, figures_of, statistics: tuple) -> None:
+    """One line per database and (statistic, style): the statistic of the figures `figures_of(point)` gives."""
     for database in DATABASES:
-        for statistic, style in (("p95", "-"), ("median", ":")):
-            xs, ys = _series(
-                report,
-                database,
-                lambda p: p["totals"]["racers"],
-                lambda p, s=statistic: p["standings_cold_ms"][s],
-            )
+        for statistic, style in statistics:
+            xs, ys = _series(report, database, x_of, lambda p, s=statistic: (figures_of(p) or {}).get(s))
             if xs:
                 axes.plot(xs, ys, style, marker=MARKERS[database], label=f"{database} {statistic}")
+
+
+def draw_standings(report: dict, directory: Path) -> Path:
+    figure, axes = _new_axes("standings, cold read (cache emptied)", report, "racers", "ms")
+    _plot_statistics(
+        axes,
+        report,
+        lambda p: p["totals"]["racers"],
+        lambda p: p["standings_cold_ms"],
+        (("p95", "-"), ("median", ":")),
+    )
     _goal(axes, 50.0, "goal: p95 50 ms at 5k racers")
     return _save(figure, axes, directory / "standings.png")
 
@@ -139,16 +145,13 @@ def draw_supporters(report: dict, directory: Path) -> Path:
 
 def draw_late_sale(report: dict, directory: Path) -> Path:
     figure, axes = _new_axes("late sale into a final race, split at once", report, "final races", "ms")
-    for database in DATABASES:
-        for statistic, style in (("max", "-"), ("median", ":")):
-            xs, ys = _series(
-                report,
-                database,
-                lambda p: p["totals"]["races"],
-                lambda p, s=statistic: p.get("late_sale_ms", {}).get(s),
-            )
-            if xs:
-                axes.plot(xs, ys, style, marker=MARKERS[database], label=f"{database} {statistic}")
+    _plot_statistics(
+        axes,
+        report,
+        lambda p: p["totals"].get("races"),
+        lambda p: p.get("late_sale_ms"),
+        (("max", "-"), ("median", ":")),
+    )
     return _save(figure, axes, directory / "late_sale.png")
 
 
