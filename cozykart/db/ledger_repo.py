@@ -438,7 +438,7 @@ def final_races_held(connection: Connection) -> list:
         if race_id in held
     }
     entries: dict[int, list] = defaultdict(list)
-    for race_id, *entry in connection.execute(
+    for race_id, racer_id, position, dnf, points in connection.execute(
         select(
             entry_table.c.race_id,
             entry_table.c.racer_id,
@@ -451,7 +451,7 @@ def final_races_held(connection: Connection) -> list:
         .order_by(entry_table.c.race_id, entry_table.c.racer_id)
     ):
         if race_id in races:
-            entries[race_id].append(tuple(entry))
+            entries[race_id].append((racer_id, position, dnf, points))
     return [
         (_outcome(race_id, "", season_id, RaceStatus.FINAL, tuple(entries[race_id]), split), held[race_id])
         for race_id, (season_id, split) in races.items()

@@ -16,8 +16,9 @@ Checks, each a named violation:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, case, func, select
@@ -50,6 +51,9 @@ class ReconcileReport:
     transactions_checked: int
     accounts_checked: int
     violations: tuple[Violation, ...]
+    seconds_by_check: dict[str, float] = field(
+        default_factory=dict
+    )  # what each check took (operators, benches)
 
     @property
     def clean(self) -> bool:
@@ -61,6 +65,7 @@ class ReconcileReport:
             "transactions_checked": self.transactions_checked,
             "accounts_checked": self.accounts_checked,
             "violations": [asdict(violation) for violation in self.violations],
+            "seconds_by_check": self.seconds_by_check,
         }
 
 
@@ -76,18 +81,30 @@ def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileRepor
         if len(found) < VIOLATIONS_LISTED_MAX:
             found.append(Violation(check, detail))
 
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, check: Callable, *args):
+        started = time.perf_counter()
+        try:
+            return check(*args)
+        finally:
+            seconds[name] = round(time.perf_counter() - started, 3)
+
     with uow:
         connection = uow.session.connection()
-        transactions_checked = _check_transactions_balance(connection, report)
-        accounts = _accounts_with_posted_sums(connection)
-        _check_account_balances(accounts, report)
-        _check_in_flight_and_wallets(connection, accounts, now, report)
-        _check_payout_statuses(connection, report)
-        _check_payments_applied_once(connection, report)
-        _check_final_pools_empty(connection, report)
-        _check_rounding(connection, report)
+        transactions_checked = timed("transactions", _check_transactions_balance, connection, report)
+        accounts = timed("account_sums", _accounts_with_posted_sums, connection)
+        timed("balances", _check_account_balances, accounts, report)
+        timed("in_flight_and_wallets", _check_in_flight_and_wallets, connection, accounts, now, report)
+        timed("payouts", _check_payout_statuses, connection, report)
+        timed("payments", _check_payments_applied_once, connection, report)
+        timed("final_pools", _check_final_pools_empty, connection, report)
+        timed("rounding", _check_rounding, connection, report)
         return ReconcileReport(
-            transactions_checked=transactions_checked, accounts_checked=len(accounts), violations=tuple(found)
+            transactions_checked=transactions_checked,
+            accounts_checked=len(accounts),
+            violations=tuple(found),
+            seconds_by_check=seconds,
         )
 
 
