@@ -40,7 +40,7 @@ from cozykart.domain.ledger import (
     RaceRounding,
     Transaction,
     TransactionKind,
-    season_deviation,
+    race_rounding,
     split_weights,
 )
 
@@ -520,9 +520,11 @@ def rounding_from_ledger(connection: Connection) -> dict[tuple[int, int], tuple[
     """(race, racer) -> (season, rounding) of every final race of a season, recomputed; zeros left out."""
     recomputed: dict[tuple[int, int], tuple[int, Fraction]] = {}
     for outcome, held in final_races_held(connection):
-        for racer_id, cents in season_deviation([(split_weights(outcome), held)]).items():
+        rounding = race_rounding(outcome, split_weights(outcome), held)
+        assert rounding is not None, "final_races_held reads races of a season only"
+        for racer_id, cents in rounding.deviation:
             if cents != 0:
-                recomputed[(outcome.race_id, racer_id)] = (outcome.season_id, cents)
+                recomputed[(outcome.race_id, racer_id)] = (rounding.season_id, cents)
     return recomputed
 
 

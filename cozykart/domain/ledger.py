@@ -348,6 +348,20 @@ def season_deviation(races: Iterable[tuple[dict[int, int], dict[int, int]]]) -> 
 _NO_CENTS = Fraction(0)
 
 
+def race_rounding(
+    outcome: RaceOutcome, weights: dict[int, int], totals: dict[int, int]
+) -> RaceRounding | None:
+    """A final race's rounding while its racers hold `totals` (racer -> cents) by `weights`; None outside a season.
+
+    The one definition of what `race_rounding_share` stores: a settle writes it,
+    reconcile recomputes it from the ledger with this same function.
+    """
+    if outcome.season_id is None:
+        return None
+    deviation = season_deviation([(weights, totals)])
+    return RaceRounding(outcome.race_id, outcome.season_id, tuple(sorted(deviation.items())))
+
+
 def race_split_order(
     race_id: int, racer_ids: Iterable[int], deviation: dict[int, Fraction]
 ) -> tuple[int, ...]:

@@ -53,8 +53,8 @@ from cozykart.domain.ledger import (
     in_flight_account,
     pool_account,
     race_holdings,
+    race_rounding,
     race_split_order,
-    season_deviation,
     split_weights,
     wallet_account,
 )
@@ -234,15 +234,12 @@ def _settle_race(
 def _race_rounding(
     outcome: RaceOutcome, weights: Mapping[int, int], held: Mapping[int, Mapping[int, int]]
 ) -> RaceRounding | None:
-    """The race's rounding while its racers hold `held` (None outside a season: no other race weighs it)."""
-    if outcome.season_id is None:
-        return None
+    """The race's rounding while its racers hold `held` (payment -> racer -> cents): `race_rounding` of the totals."""
     totals: dict[int, int] = dict.fromkeys(weights, 0)
     for by_racer in held.values():
         for racer_id, cents in by_racer.items():
             totals[racer_id] = totals.get(racer_id, 0) + cents
-    deviation = season_deviation([(dict(weights), totals)])
-    return RaceRounding(outcome.race_id, outcome.season_id, tuple(sorted(deviation.items())))
+    return race_rounding(outcome, dict(weights), totals)
 
 
 def settled_rounding(book: RaceBook) -> RaceRounding | None:
