@@ -49,7 +49,9 @@ def test_a_late_sale_into_a_season_of_more_races_than_sqlite_binds_is_split_at_o
         race = Race.__table__
         with engine.connect() as connection:
             race_id, started_at = connection.execute(
-                select(race.c.id, race.c.started_at).where(race.c.name.like("Grown %")).order_by(race.c.id.desc())
+                select(race.c.id, race.c.started_at)
+                .where(race.c.name.like("Grown %"))
+                .order_by(race.c.id.desc())
             ).first()
             holdings_before = len(ledger_repo.race_wallet_holdings(connection, race_id))
         receipt = ledger.record_sale(
@@ -64,7 +66,9 @@ def test_a_late_sale_into_a_season_of_more_races_than_sqlite_binds_is_split_at_o
         with engine.connect() as connection:
             rows = ledger_repo.race_wallet_holdings(connection, race_id)
             held = sum(row.net_cents for row in rows if row.payment_id == receipt.payment_id)
-            payments = connection.execute(select(func.count()).select_from(ledger_repo.payment_table)).scalar_one()
+            payments = connection.execute(
+                select(func.count()).select_from(ledger_repo.payment_table)
+            ).scalar_one()
         assert len(rows) > holdings_before
         assert held == receipt.pool_cents  # the whole pool went to the race's racers, to the cent
         assert payments == grown["payments"] + 1
