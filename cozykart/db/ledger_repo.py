@@ -41,7 +41,7 @@ from cozykart.domain.ledger import (
     Transaction,
     TransactionKind,
     race_rounding,
-    split_weights,
+    rule_weights,
 )
 
 account_table = LedgerAccount.__table__
@@ -401,59 +401,65 @@ def race_wallet_holdings(connection: Connection, race_id: int) -> list:
     ).all()
 
 
-def final_races_held(connection: Connection) -> list:
-    """What each racer's wallet holds from each final race of a season, for the races where one holds some.
-
-    Three lean statements (the wallets' sums by race and racer, the races, their
-    entries to weigh them) over every final race: for reconcile and rebuilds,
-    never per event. Returns (RaceOutcome, racer -> cents) pairs; a race whose
-    racers hold nothing of it is left out (its rounding is zero).
-    """
-    final = (race_table.c.status == RaceStatus.FINAL, race_table.c.season_id.is_not(None))
-    paid_for = race_table.c.id.in_(
-        select(payment_table.c.race_id).where(payment_table.c.race_id.is_not(None))
+_final_of_season = (race_table.c.status == RaceStatus.FINAL, race_table.c.season_id.is_not(None))
+_paid_for = race_table.c.id.in_(select(payment_table.c.race_id).where(payment_table.c.race_id.is_not(None)))
+# Three lean statements over every final race (module constants: `lean` runs them on the cursor).
+_final_races_wallet_sums = (
+    select(payment_table.c.race_id, account_table.c.racer_id, sum_cents(posting_table.c.amount_cents))
+    .join(payment_table, payment_table.c.id == posting_table.c.payment_id)
+    .join(account_table, account_table.c.id == posting_table.c.account_id)
+    .join(race_table, race_table.c.id == payment_table.c.race_id)
+    .where(*_final_of_season, account_table.c.kind == str(AccountKind.WALLET))
+    .group_by(payment_table.c.race_id, account_table.c.racer_id)
+)
+_final_races_paid_for = (
+    select(
+        race_table.c.id, race_table.c.season_id, season_table.c.split_policy, season_table.c.winner_bonus_bps
     )
+    .join(season_table, season_table.c.id == race_table.c.season_id)
+    .where(*_final_of_season, _paid_for)
+)
+_final_races_entries = (
+    select(
+        entry_table.c.race_id,
+        entry_table.c.racer_id,
+        entry_table.c.position,
+        entry_table.c.dnf,
+        entry_table.c.points,
+    )
+    .join(race_table, race_table.c.id == entry_table.c.race_id)
+    .where(*_final_of_season, _paid_for)
+    .order_by(entry_table.c.race_id, entry_table.c.racer_id)
+)
+
+
+def final_races_weighed(connection: Connection) -> list[tuple[int, int, dict[int, int], dict[int, int]]]:
+    """Each final race of a season where a racer's wallet holds some of it: (race, season, weights, held).
+
+    `weights` is the race's split (racer -> weight, `rule_weights` as `split_weights`
+    gives it), `held` what each racer's wallet holds of it (racer -> cents). Three
+    lean statements (the wallets' sums by race and racer, the races, their entries)
+    over every final race, and no object per race or result: for reconcile and
+    rebuilds, never per event. A race whose racers hold nothing of it is left out
+    (its rounding is zero).
+    """
     held: dict[int, dict[int, int]] = defaultdict(dict)
-    for race_id, racer_id, net_cents in connection.execute(
-        select(payment_table.c.race_id, account_table.c.racer_id, sum_cents(posting_table.c.amount_cents))
-        .join(payment_table, payment_table.c.id == posting_table.c.payment_id)
-        .join(account_table, account_table.c.id == posting_table.c.account_id)
-        .join(race_table, race_table.c.id == payment_table.c.race_id)
-        .where(*final, account_table.c.kind == str(AccountKind.WALLET))
-        .group_by(payment_table.c.race_id, account_table.c.racer_id)
-    ):
+    for race_id, racer_id, net_cents in lean.execute(connection, _final_races_wallet_sums, {}):
         held[race_id][racer_id] = int(net_cents)
     races = {
         race_id: (season_id, SplitRule(policy=policy, winner_bonus_bps=bonus_bps))
-        for race_id, season_id, policy, bonus_bps in connection.execute(
-            select(
-                race_table.c.id,
-                race_table.c.season_id,
-                season_table.c.split_policy,
-                season_table.c.winner_bonus_bps,
-            )
-            .join(season_table, season_table.c.id == race_table.c.season_id)
-            .where(*final, paid_for)
-        )
+        for race_id, season_id, policy, bonus_bps in lean.execute(connection, _final_races_paid_for, {})
         if race_id in held
     }
-    entries: dict[int, list] = defaultdict(list)
-    for race_id, racer_id, position, dnf, points in connection.execute(
-        select(
-            entry_table.c.race_id,
-            entry_table.c.racer_id,
-            entry_table.c.position,
-            entry_table.c.dnf,
-            entry_table.c.points,
-        )
-        .join(race_table, race_table.c.id == entry_table.c.race_id)
-        .where(*final, paid_for)
-        .order_by(entry_table.c.race_id, entry_table.c.racer_id)
-    ):
+    entrants: dict[int, list[int]] = defaultdict(list)
+    results: dict[int, list[tuple]] = defaultdict(list)
+    for race_id, racer_id, position, dnf, points in lean.execute(connection, _final_races_entries, {}):
         if race_id in races:
-            entries[race_id].append((racer_id, position, dnf, points))
+            entrants[race_id].append(racer_id)
+            if position is not None or dnf:  # as `_outcome` reads a result
+                results[race_id].append((racer_id, position, dnf, points or 0))
     return [
-        (_outcome(race_id, "", season_id, RaceStatus.FINAL, tuple(entries[race_id]), split), held[race_id])
+        (race_id, season_id, rule_weights(split, entrants[race_id], results[race_id]), held[race_id])
         for race_id, (season_id, split) in races.items()
     ]
 
@@ -519,12 +525,12 @@ def write_rounding(connection: Connection, rounding: RaceRounding | None) -> Non
 def rounding_from_ledger(connection: Connection) -> dict[tuple[int, int], tuple[int, Fraction]]:
     """(race, racer) -> (season, rounding) of every final race of a season, recomputed; zeros left out."""
     recomputed: dict[tuple[int, int], tuple[int, Fraction]] = {}
-    for outcome, held in final_races_held(connection):
-        rounding = race_rounding(outcome, split_weights(outcome), held)
-        assert rounding is not None, "final_races_held reads races of a season only"
+    for race_id, season_id, weights, held in final_races_weighed(connection):
+        rounding = race_rounding(race_id, season_id, weights, held)
+        assert rounding is not None, "final_races_weighed reads races of a season only"
         for racer_id, cents in rounding.deviation:
             if cents != 0:
-                recomputed[(outcome.race_id, racer_id)] = (rounding.season_id, cents)
+                recomputed[(race_id, racer_id)] = (season_id, cents)
     return recomputed
 
 

@@ -284,14 +284,25 @@ def split_weights(outcome: RaceOutcome) -> dict[int, int]:
     race. When the rule cannot apply (no winner, no points), the split is even.
     An empty roster gives no weights: the pool then goes to the house.
     """
-    racer_ids = sorted(set(outcome.racer_ids))
+    results = [(r.racer_id, r.position, r.dnf, r.points) for r in outcome.results]
+    return rule_weights(outcome.split, outcome.racer_ids, results)
+
+
+def rule_weights(
+    rule: SplitRule, racer_ids: Iterable[int], results: Sequence[tuple[int, int | None, bool, int]]
+) -> dict[int, int]:
+    """`split_weights` from a race's entrants and its results as (racer, position, dnf, points) rows.
+
+    Reconcile weighs every final race of a league with this, from rows it read,
+    without building a RaceOutcome per race.
+    """
+    racer_ids = sorted(set(racer_ids))
     if not racer_ids:
         return {}
-    rule: SplitRule = outcome.split
     assert rule.policy in SPLIT_POLICIES, rule.policy
     even = dict.fromkeys(racer_ids, 1)
     if rule.policy == "winner_bonus":
-        winners = [r.racer_id for r in outcome.results if r.position == 1 and not r.dnf]
+        winners = [racer_id for racer_id, position, dnf, _points in results if position == 1 and not dnf]
         if len(winners) != 1 or winners[0] not in even:
             return even
         if len(racer_ids) == 1:
@@ -306,7 +317,7 @@ def split_weights(outcome: RaceOutcome) -> dict[int, int]:
             return even
         return weights
     if rule.policy == "by_points":
-        points = {r.racer_id: max(r.points, 0) for r in outcome.results}
+        points = {racer_id: max(points, 0) for racer_id, _position, _dnf, points in results}
         weights = {racer_id: points.get(racer_id, 0) for racer_id in racer_ids}
         if sum(weights.values()) == 0:
             return even
@@ -349,17 +360,17 @@ _NO_CENTS = Fraction(0)
 
 
 def race_rounding(
-    outcome: RaceOutcome, weights: dict[int, int], totals: dict[int, int]
+    race_id: int, season_id: int | None, weights: dict[int, int], totals: dict[int, int]
 ) -> RaceRounding | None:
     """A final race's rounding while its racers hold `totals` (racer -> cents) by `weights`; None outside a season.
 
     The one definition of what `race_rounding_share` stores: a settle writes it,
     reconcile recomputes it from the ledger with this same function.
     """
-    if outcome.season_id is None:
+    if season_id is None:
         return None
     deviation = season_deviation([(weights, totals)])
-    return RaceRounding(outcome.race_id, outcome.season_id, tuple(sorted(deviation.items())))
+    return RaceRounding(race_id, season_id, tuple(sorted(deviation.items())))
 
 
 def race_split_order(

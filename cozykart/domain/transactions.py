@@ -239,7 +239,7 @@ def _race_rounding(
     for by_racer in held.values():
         for racer_id, cents in by_racer.items():
             totals[racer_id] = totals.get(racer_id, 0) + cents
-    return race_rounding(outcome, dict(weights), totals)
+    return race_rounding(outcome.race_id, outcome.season_id, dict(weights), totals)
 
 
 def settled_rounding(book: RaceBook) -> RaceRounding | None:
