@@ -141,6 +141,7 @@ def _fill(engine, entries: int) -> int:
                         select(payout.c.key, payout.c.id).where(payout.c.key.like("bench-payout:%"))
                     ).all()
                 )
+            refunded = _refunded_sales(connection, offset, rows, at)
             connection.execute(
                 insert(transaction),
                 [
@@ -149,7 +150,7 @@ def _fill(engine, entries: int) -> int:
                         "kind": str(kind),
                         "description": words,
                         "reference": f"bench:{offset + index}",
-                        "payment_id": None,
+                        "payment_id": refunded.get(index),
                         "race_id": None,
                         "payout_id": payout_ids.get(f"bench-payout:{offset + index}"),
                         "actor_racer_id": None,
@@ -193,7 +194,39 @@ def _fill(engine, entries: int) -> int:
                 .scalar_subquery()
             )
             connection.execute(update(account).where(account.c.id == account_id).values(balance_cents=total))
+        repo.rebuild_taken_back(
+            connection
+        )  # the refunds' rows, as their transactions would have written them
     return racer_id
+
+
+def _refunded_sales(connection, offset: int, rows: list, at: list) -> dict[int, int]:
+    """A sale for each refund of the batch (a clawback names the payment it takes back): row index -> id."""
+    refunds = [index for index, row in enumerate(rows) if row[0] == TransactionKind.REFUND_CLAWBACK]
+    if not refunds:
+        return {}
+    payment = repo.payment_table
+    keys = {f"bench-sale:{offset + index}": index for index in refunds}
+    connection.execute(
+        insert(payment),
+        [
+            {
+                "key": key,
+                "kind": "sale",
+                "provider": "bench",
+                "gross_cents": 3000,
+                "cost_cents": 0,
+                "pool_cents": 0,
+                "fee_cents": 0,
+                "item": "Kart tee",
+                "occurred_at": at[index],
+                "recorded_at": at[index],
+            }
+            for key, index in keys.items()
+        ],
+    )
+    found = connection.execute(select(payment.c.key, payment.c.id).where(payment.c.key.in_(list(keys))))
+    return {keys[key]: payment_id for key, payment_id in found}
 
 
 def _check(page, engine, racer_id: int) -> None:

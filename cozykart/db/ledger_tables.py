@@ -175,3 +175,21 @@ class RaceRoundingShare(SQLModel, table=True):
     season_id: int = Field(foreign_key="season.id")
     numerator: int = Field(sa_column=Column(BigInteger(), nullable=False))
     denominator: int = Field(sa_column=Column(BigInteger(), nullable=False))
+
+
+class WalletTakenBack(SQLModel, table=True):
+    """What refunds and chargebacks (TAKEN_BACK_KINDS) moved in one wallet for one payment, net.
+
+    Derived from the ledger, not a ledger record: the transaction of such a kind adds
+    its wallet postings to its payment's row in the same round trip as the postings
+    (an upsert that adds, so two writers never lose one). The wallet page sums
+    max(-net, 0) over a wallet's rows, the payments it lost money back on, instead of
+    reading every line of the wallet for the few that are clawbacks. Reconcile
+    recomputes every row from the postings.
+    """
+
+    __tablename__ = "wallet_taken_back"
+
+    account_id: int = Field(foreign_key="ledger_account.id", primary_key=True)
+    payment_id: int = Field(foreign_key="ledger_payment.id", primary_key=True)
+    net_cents: int = Field(sa_column=_cents())

@@ -94,8 +94,8 @@ def read_wallet_balances(
         # back (TAKEN_BACK_KINDS): what the wallet holds, plus what left it towards payment and did
         # not come back (in flight, or paid; a rejected or cancelled request returned), plus what
         # refunds took back, which is its own figure. The held sum reads the held lines, the paid
-        # payouts come from an index alone; the taken-back sum (and the paid-out sum's returned
-        # transfers) read the wallet's lines through its account index (ledger_repo.taken_back_cents).
+        # payouts come from an index alone, their returned transfers from the racer's payouts, and
+        # the taken-back sum from the wallet's rows of wallet_taken_back (ledger_repo.taken_back_cents).
         # reconcile proves the in-flight balance and each payout's status against the ledger.
         lifetime_earned_cents=(
             stored.wallet_balance_cents

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from cozykart.db import ledger_repo as repo
+from cozykart.db.migrate import downgrade, upgrade
 from cozykart.db.types import utc_now
 from cozykart.domain.errors import InvalidInput, PermissionDenied
 from cozykart.domain.ledger import (
@@ -320,6 +322,68 @@ def test_partial_refund_and_dispute_lost_then_won(database):
     )
     assert _shares(database, racers) == dict.fromkeys(racers, 500)
     _assert_clean(database)
+
+
+def test_what_refunds_and_disputes_took_back_is_kept_per_wallet_and_payment_and_reconcile_checks_it(database):
+    """The wallet's "taken back" figure is read from wallet_taken_back rows, which the ledger must give again."""
+    settings = settings_for(database)
+    racers = make_racers(database, 2)
+    race_id = make_race(database, racers)
+    for key in ("p", "q"):
+        ledger.record_sale(
+            key=key,
+            gross_cents=10000,
+            sold_at=T0 + timedelta(minutes=1),
+            item="Jacket",
+            uow=database.uow(settings),
+        )
+    finalize_race(database, race_id, {racers[0]: 1, racers[1]: 2}, at=T0 + timedelta(hours=1))
+
+    def taken_back() -> list[int]:
+        return [_wallet(database, racer).refunds_taken_back_cents for racer in racers]
+
+    assert taken_back() == [0, 0]
+    ledger.refund_payment(
+        payment_key="p",
+        refund_key="r1",
+        amount_cents=5000,
+        refunded_at=T0 + timedelta(hours=2),
+        uow=database.uow(settings),
+    )
+    assert taken_back() == [500, 500]
+    ledger.open_dispute(
+        payment_key="q", dispute_key="dq", opened_at=T0 + timedelta(hours=3), uow=database.uow(settings)
+    )
+    assert taken_back() == [1500, 1500]
+    ledger.reinstate_dispute(
+        dispute_key="dq", reinstated_at=T0 + timedelta(days=2), uow=database.uow(settings)
+    )
+    assert taken_back() == [500, 500]
+    with database.engine.begin() as connection:
+        stored = repo.stored_taken_back(connection)
+        assert stored == repo.taken_back_from_ledger(connection)
+        assert sorted(stored.values()) == [-500, -500, 0, 0]  # per wallet: p taken back; q taken and won back
+        assert repo.rebuild_taken_back(connection) == len(stored) == 4
+        assert repo.stored_taken_back(connection) == stored
+    database.engine.dispose()
+    downgrade(database.url, "0020")  # migration 0021 backfills the rows from the ledger
+    upgrade(database.url)
+    with database.engine.begin() as connection:
+        assert repo.stored_taken_back(connection) == stored
+        (account_id, payment_id), cents = min(stored.items(), key=lambda item: item[1])
+        connection.execute(
+            text(
+                "UPDATE wallet_taken_back SET net_cents = net_cents + 1 "
+                f"WHERE account_id = {account_id} AND payment_id = {payment_id}"
+            )
+        )
+    report = reconcile(uow=database.uow())
+    assert [violation.check for violation in report.violations] == ["taken_back_mismatch"]
+    assert (
+        f"wallet account {account_id}, payment {payment_id}: stored {cents + 1} cents"
+        in report.violations[0].detail
+    )
+    assert f"the ledger gives {cents} cents" in report.violations[0].detail
 
 
 def _fund(database, admin, racer_id, amount_cents, key):

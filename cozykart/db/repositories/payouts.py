@@ -21,7 +21,6 @@ from cozykart.db.stripe_connect_tables import StripeConnection as StripeConnecti
 from cozykart.db.tables import Racer
 from cozykart.domain.ledger import (
     STRIPE_PAYOUT_METHOD,
-    TAKEN_BACK_KINDS,
     AccountKind,
     PayoutStatus,
     TransactionKind,
@@ -67,7 +66,7 @@ class PayoutsRepository(Repository):
             held_credit_cents=repo.held_credit_cents(connection, wallet_id, now),
             in_payout_cents=in_payout_cents,
             paid_out_cents=paid_out_cents,
-            taken_back_cents=repo.taken_back_cents(connection, wallet_id, TAKEN_BACK_KINDS),
+            taken_back_cents=repo.taken_back_cents(connection, wallet_id),
         )
 
     # --- payout rows ---------------------------------------------------------------

@@ -12,6 +12,8 @@ Checks, each a named violation:
     undistributed_pool          a final race's pool still holds money
     rounding_mismatch           a final race's stored rounding (race_rounding_share) differs
                                 from its recomputation from the postings and the results
+    taken_back_mismatch         what a wallet's row says refunds and chargebacks took of a
+                                payment (wallet_taken_back) differs from their postings
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def reconcile(*, uow: UnitOfWork, now: datetime | None = None) -> ReconcileRepor
         timed("payments", _check_payments_applied_once, connection, report)
         timed("final_pools", _check_final_pools_empty, connection, report)
         timed("rounding", _check_rounding, connection, report)
+        timed("taken_back", _check_taken_back, connection, report)
         return ReconcileReport(
             transactions_checked=transactions_checked,
             accounts_checked=len(accounts),
@@ -285,6 +288,23 @@ def _check_rounding(connection: Connection, report: Report) -> None:
                 f"race {race_id}, racer {racer_id}: stored {_rounding_words(held)}, "
                 f"the ledger gives {_rounding_words(should)}",
             )
+
+
+def _check_taken_back(connection: Connection, report: Report) -> None:
+    """The wallet page's taken-back figure comes from rows the ledger's postings must give again."""
+    recomputed, stored = repo.taken_back_from_ledger(connection), repo.stored_taken_back(connection)
+    for account_id, payment_id in sorted({*recomputed, *stored}):
+        should, held = recomputed.get((account_id, payment_id)), stored.get((account_id, payment_id))
+        if should != held:
+            report(
+                "taken_back_mismatch",
+                f"wallet account {account_id}, payment {payment_id}: stored {_cents_words(held)}, "
+                f"the ledger gives {_cents_words(should)}",
+            )
+
+
+def _cents_words(cents: int | None) -> str:
+    return "nothing" if cents is None else f"{cents} cents"
 
 
 def _rounding_words(value: tuple | None) -> str:
