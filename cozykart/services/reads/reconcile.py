@@ -279,28 +279,36 @@ def _check_final_pools_empty(connection: Connection, report: Report) -> None:
 
 def _check_rounding(connection: Connection, report: Report) -> None:
     """What orders the next race's odd cents agrees with the ledger (it is derived, never trusted)."""
-    recomputed, stored = repo.rounding_from_ledger(connection), repo.stored_rounding(connection)
-    for race_id, racer_id in sorted({*recomputed, *stored}):
-        should, held = recomputed.get((race_id, racer_id)), stored.get((race_id, racer_id))
-        if should != held:
-            report(
-                "rounding_mismatch",
-                f"race {race_id}, racer {racer_id}: stored {_rounding_words(held)}, "
-                f"the ledger gives {_rounding_words(should)}",
-            )
+    _compare_derived(
+        "rounding_mismatch",
+        repo.rounding_from_ledger(connection),
+        repo.stored_rounding(connection),
+        lambda key: f"race {key[0]}, racer {key[1]}",
+        _rounding_words,
+        report,
+    )
 
 
 def _check_taken_back(connection: Connection, report: Report) -> None:
     """The wallet page's taken-back figure comes from rows the ledger's postings must give again."""
-    recomputed, stored = repo.taken_back_from_ledger(connection), repo.stored_taken_back(connection)
-    for account_id, payment_id in sorted({*recomputed, *stored}):
-        should, held = recomputed.get((account_id, payment_id)), stored.get((account_id, payment_id))
+    _compare_derived(
+        "taken_back_mismatch",
+        repo.taken_back_from_ledger(connection),
+        repo.stored_taken_back(connection),
+        lambda key: f"wallet account {key[0]}, payment {key[1]}",
+        _cents_words,
+        report,
+    )
+
+
+def _compare_derived(
+    check: str, recomputed: dict, stored: dict, where: Callable, words: Callable, report: Report
+) -> None:
+    """A derived table's rows against their recomputation from the ledger: each difference is a violation."""
+    for key in sorted({*recomputed, *stored}):
+        should, held = recomputed.get(key), stored.get(key)
         if should != held:
-            report(
-                "taken_back_mismatch",
-                f"wallet account {account_id}, payment {payment_id}: stored {_cents_words(held)}, "
-                f"the ledger gives {_cents_words(should)}",
-            )
+            report(check, f"{where(key)}: stored {words(held)}, the ledger gives {words(should)}")
 
 
 def _cents_words(cents: int | None) -> str:
