@@ -194,9 +194,8 @@ def _fill(engine, entries: int) -> int:
                 .scalar_subquery()
             )
             connection.execute(update(account).where(account.c.id == account_id).values(balance_cents=total))
-        repo.rebuild_taken_back(
-            connection
-        )  # the refunds' rows, as their transactions would have written them
+        # The refunds' wallet_taken_back rows, as their transactions would have written them.
+        repo.rebuild_taken_back(connection)
     return racer_id
 
 

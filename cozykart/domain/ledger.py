@@ -317,7 +317,7 @@ def rule_weights(
             return even
         return weights
     if rule.policy == "by_points":
-        points = {racer_id: max(points, 0) for racer_id, _position, _dnf, points in results}
+        points = {racer_id: max(scored, 0) for racer_id, _position, _dnf, scored in results}
         weights = {racer_id: points.get(racer_id, 0) for racer_id in racer_ids}
         if sum(weights.values()) == 0:
             return even
