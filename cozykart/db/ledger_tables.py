@@ -54,7 +54,11 @@ class LedgerPayment(SQLModel, table=True):
 
     __tablename__ = "ledger_payment"
     # A race board's tips: the raceless payments inside the race's window, not every tip ever paid.
-    __table_args__ = (Index("ix_ledger_payment_race_occurred", "race_id", "occurred_at"),)
+    # The Live Pot's feed: the newest payments by (occurred_at, id), not a sort of every payment.
+    __table_args__ = (
+        Index("ix_ledger_payment_race_occurred", "race_id", "occurred_at"),
+        Index("ix_ledger_payment_occurred_id", "occurred_at", "id"),
+    )
 
     id: int = Field(default=None, primary_key=True)  # None until the row is stored
     key: str = Field(max_length=200, unique=True)

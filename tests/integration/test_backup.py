@@ -27,8 +27,8 @@ from cozykart.db.migrate import upgrade
 from cozykart.settings import Settings
 from tests.conftest import BACKENDS, need_postgres_client, run_cli
 
-OLDER_REVISION = "0020"
-HEAD_REVISION = "0021"
+OLDER_REVISION = "0021"
+HEAD_REVISION = "0022"
 
 
 def every_row(db_url: str) -> dict[str, list[tuple]]:
