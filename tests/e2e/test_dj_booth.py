@@ -105,6 +105,10 @@ def test_a_refunded_tip_leaves_the_queue_struck_out_and_the_fan_unnamed(
     song = f"Koopa Cape {uuid.uuid4().hex[:6]}"
     try:
         _open_as(booth, served_app, fake_discord_server, DANA, "/dj")
+        # The login's round trip through (fake) Discord ends on /dj: wait for it, or the reload
+        # below can abort a navigation still under way (net::ERR_ABORTED, seen once in CI).
+        booth_or_refused = booth.get_by_test_id("dj-booth").or_(booth.get_by_test_id("dj-refused"))
+        expect(booth_or_refused).to_be_visible(timeout=PAGE_TIMEOUT_MS)
         _make_dj(db, DANA.id)
         booth.reload()
         expect(booth.get_by_test_id("dj-booth")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
