@@ -367,9 +367,14 @@ def rebuild_taken_back(connection: Connection) -> int:
         {"account_id": account_id, "payment_id": payment_id, "net_cents": cents}
         for (account_id, payment_id), cents in sorted(taken_back_from_ledger(connection).items())
     ]
-    connection.execute(taken_back_table.delete())
+    return _replace_derived_rows(connection, taken_back_table, rows)
+
+
+def _replace_derived_rows(connection: Connection, table, rows: list[dict]) -> int:
+    """Every row of a table derived from the ledger replaced by `rows` (a rebuild). Rows written."""
+    connection.execute(table.delete())
     if rows:
-        connection.execute(taken_back_table.insert(), rows)
+        connection.execute(table.insert(), rows)
     return len(rows)
 
 
@@ -627,10 +632,7 @@ def rebuild_rounding(connection: Connection) -> int:
         _rounding_row(race_id, racer_id, season_id, cents)
         for (race_id, racer_id), (season_id, cents) in sorted(rounding_from_ledger(connection).items())
     ]
-    connection.execute(rounding_table.delete())
-    if rows:
-        connection.execute(_insert_rounding, rows)
-    return len(rows)
+    return _replace_derived_rows(connection, rounding_table, rows)
 
 
 def _outcome(
