@@ -23,13 +23,14 @@ the database.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cozykart.db.repositories.supporters import SeasonSpan, SupporterTotal
+from cozykart.db.repositories.supporters import PaymentMarks, SeasonSpan, SupporterTotal
 from cozykart.db.tables import Race
 from cozykart.db.uow import UnitOfWork
 
@@ -93,19 +94,39 @@ def _ranked(totals: list[SupporterTotal]) -> tuple[Supporter, ...]:
 # A Live Pot push reads the board, and a season holds every payment of its nights: summing them
 # all on every push cost ~0.9 s at 200,000 payments. The tally per name is kept per process and
 # only the new payments are added to it; anything else that could change a total (a refund or a
-# dispute, a race starting or ending or joining the season, a payment that committed below the
-# highest id already seen) starts the tally again from every payment. Payments are append-only
-# and a payment's row never changes, so this is exact: the board equals the full aggregate.
+# dispute, a race of the season starting or ending) starts the tally again from every payment.
+# Payments are append-only and a payment's row never changes, so this is exact: the board equals
+# the full aggregate, provided every payment is added once. PostgreSQL hands out ids before
+# commit, so a payment may appear below the highest id already read: the tally keeps each id
+# missing below it (a hole) and reads again from the lowest hole, adding a payment that fills
+# one. A hole is forgotten once every transaction that was open when it was seen has ended (it
+# was rolled back, or its id was never used); SQLite takes ids in commit order, one writer at a
+# time, so a hole there never fills and none is made by the app's writes. What a read costs is
+# the payments above the lowest hole (a push's few), not the league's.
+
+FILLED_HOLES_MAX = 500  # more holes filled at once than this: read the season again from the start
+
+
+@dataclass
+class _Hole:
+    first_id: int
+    last_id: int
+    seen_at: datetime | None  # when the read that found it began (None on SQLite: kept)
 
 
 @dataclass
 class _Tally:
     span: SeasonSpan
     reversals: int
-    payments: int  # every payment in the database (not only the season's) when the tally was read
-    payment_id_max: int
+    payment_id_max: int = 0
+    holes: list[_Hole] = field(default_factory=list)  # ids at or below payment_id_max not read yet, in order
+    settled_before: datetime | None = None  # from the last read: holes seen before this cannot fill
     by_name: dict[str, SupporterTotal] = field(default_factory=dict)
     top: dict[int, list[SupporterTotal]] = field(default_factory=dict)  # by limit
+
+    def floor(self) -> int:
+        """The id to read above: below the lowest hole, else the highest id read."""
+        return self.holes[0].first_id - 1 if self.holes else self.payment_id_max
 
 
 _tallies: OrderedDict[tuple[str, int], _Tally] = OrderedDict()
@@ -124,21 +145,22 @@ def season_top(uow: UnitOfWork, season_id: int, *, limit: int) -> list[Supporter
     with _tallies_lock:
         tally = _tallies.get(key)
         span = repo.season_span(season_id)
-        marks = repo.payment_marks(tally.payment_id_max if tally is not None else 0)
-        fresh = (
-            tally is not None
-            and tally.span == span
-            and tally.reversals == marks.reversals
-            and marks.payments - tally.payments == marks.payments_after
-        )
-        if tally is None or not fresh:
-            tally = _Tally(span, marks.reversals, 0, 0)
-        if marks.payment_id_max > tally.payment_id_max:
+        floor = tally.floor() if tally is not None else 0
+        marks = repo.payment_marks(floor)
+        stale = tally is None or tally.span != span or tally.reversals != marks.reversals
+        if tally is not None and not stale:
+            after, up_to, filled = _advance(tally, marks)
+            stale = len(filled) > FILLED_HOLES_MAX
+        if tally is None or stale:
+            if floor:
+                marks = repo.payment_marks(0)
+            tally = _Tally(span, marks.reversals)
+            after, up_to, filled = _advance(tally, marks)
+        if up_to > after or filled:
             added = repo.totals_of_season(
-                season_id, span, after_payment_id=tally.payment_id_max, up_to_payment_id=marks.payment_id_max
+                season_id, span, after_payment_id=after, up_to_payment_id=up_to, also_ids=filled
             )
             _add(tally, added)
-        tally.payments, tally.payment_id_max = marks.payments, marks.payment_id_max
         _tallies[key] = tally
         _tallies.move_to_end(key)
         while len(_tallies) > SEASON_TALLIES_MAX:
@@ -146,6 +168,54 @@ def season_top(uow: UnitOfWork, season_id: int, *, limit: int) -> list[Supporter
         if limit not in tally.top:
             tally.top[limit] = heapq.nsmallest(limit, tally.by_name.values(), key=_rank_key)
         return tally.top[limit]
+
+
+def _advance(tally: _Tally, marks: PaymentMarks) -> tuple[int, int, tuple[int, ...]]:
+    """Take a read's ids into the tally's marks: the new range (after, up_to], and the holes it filled.
+
+    Every id above the tally's floor was read: one at or below the highest id
+    already read is either counted already or fills a hole; the ids missing
+    above it become holes.
+    """
+    after = tally.payment_id_max
+    old = [id_ for id_ in marks.ids if id_ <= after]
+    firsts = [hole.first_id for hole in tally.holes]
+    filled = tuple(id_ for id_ in old if _in_holes(tally.holes, firsts, id_))
+    holes = _without(tally.holes, filled)
+    previous = after
+    for id_ in marks.ids[len(old) :]:
+        if id_ > previous + 1:
+            holes.append(_Hole(previous + 1, id_ - 1, marks.read_at))
+        previous = id_
+    settled = tally.settled_before
+    tally.holes = [
+        hole for hole in holes if settled is None or hole.seen_at is None or hole.seen_at >= settled
+    ]
+    tally.settled_before = marks.settled_before
+    tally.payment_id_max = max(after, marks.ids[-1]) if marks.ids else after
+    return after, tally.payment_id_max, filled
+
+
+def _in_holes(holes: list[_Hole], firsts: list[int], id_: int) -> bool:
+    """`id_` is in one of the holes (`firsts`: their first ids, in order)."""
+    index = bisect.bisect_right(firsts, id_) - 1
+    return index >= 0 and id_ <= holes[index].last_id
+
+
+def _without(holes: list[_Hole], filled: tuple[int, ...]) -> list[_Hole]:
+    """The holes with the filled ids taken out (a hole split around each)."""
+    if not filled:
+        return list(holes)
+    taken, kept = set(filled), []
+    for hole in holes:
+        first = hole.first_id
+        for id_ in sorted(id_ for id_ in taken if hole.first_id <= id_ <= hole.last_id):
+            if id_ > first:
+                kept.append(_Hole(first, id_ - 1, hole.seen_at))
+            first = id_ + 1
+        if first <= hole.last_id:
+            kept.append(_Hole(first, hole.last_id, hole.seen_at))
+    return kept
 
 
 def _add(tally: _Tally, added: list[SupporterTotal]) -> None:
